@@ -1,0 +1,60 @@
+#pragma once
+#include <cstdint>
+
+#include "engine/core/ids.h"
+#include "engine/core/time.h"
+
+namespace aether {
+
+// What happened. The numbering is part of the trace format: append, never renumber.
+enum class TraceKind : uint16_t {
+  kNone = 0,
+  // Runtime events (recorded by the runtime, not by components).
+  kMessageDelivered = 1,  // a = payload hash, b = payload bytes; peer = sending node
+  kConnectionClosed = 2,  // a = CloseReason
+  kHostStarted = 3,
+  kHostCrashed = 4,
+  // Cluster membership and authority.
+  kNodeRegistered = 10,   // coordinator: peer joined; a = Role
+  kNodeLost = 11,         // coordinator: peer missed its heartbeats
+  kEpochChanged = 12,     // a = new epoch
+  kStaleEpochDropped = 13,// a = message epoch, b = known epoch
+  kOwnershipGranted = 20, // entity granted to peer; a = generation
+  kOwnershipRevoked = 21, // a = generation
+  // Entity life on its owner.
+  kEntitySpawned = 30,    // a = x_mm, b = y_mm
+  kEntityDespawned = 31,
+  kEntityDamaged = 32,    // a = amount, b = hp after; peer = node of the attacker's owner
+  kEntityDied = 33,
+  kEntityRespawned = 34,
+  // The tick.
+  kTickDone = 40,         // a = entities owned, b = tick duration ns (real runtime only; 0 in sim)
+  kQueueRefused = 41,     // a = queue (QueueKind), b = refused total
+  // Gateway and clients.
+  kSessionOpened = 50,    // entity = the client's avatar once known
+  kSessionClosed = 51,    // a = reason code
+  kClientDisconnected = 52,  // a = reason code (slow consumer, protocol violation)
+  kInputForwarded = 53,
+};
+
+// One trace record. The runtime stamps time_ns and node; components fill the rest. Fixed-size and
+// integer-only, so hashing it is cheap and identical everywhere.
+struct TraceEvent {
+  TimeNs time_ns = 0;
+  NodeId node{};
+  Epoch epoch = 0;
+  Tick tick = 0;
+  EntityId entity{};
+  NodeId peer{};
+  TraceKind kind = TraceKind::kNone;
+  int64_t a = 0;
+  int64_t b = 0;
+};
+
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  virtual void record(TraceEvent event) = 0;
+};
+
+}  // namespace aether

@@ -1,0 +1,45 @@
+#pragma once
+// The Logger of both runtimes, on spdlog. The time of each line comes from the runtime's Clock, not
+// from spdlog: virtual time in the simulator (so one seed logs the same bytes every run), the
+// process's wall clock in the real runtime.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/runtime/log.h"
+
+namespace aether::common {
+
+// Output format of log lines.
+enum class LogFormat { kText, kJson };
+
+// Parses "trace|debug|info|warn|error"; returns false on anything else.
+bool parse_log_level(const std::string& text, LogLevel* out);
+
+class SpdLogger final : public Logger {
+ public:
+  // name: the component, e.g. "compute-2". now_unix_ns: the time stamped on each line.
+  SpdLogger(std::shared_ptr<spdlog::logger> sink, std::string name, NodeId node,
+            std::function<int64_t()> now_unix_ns, LogLevel level);
+
+  bool enabled(LogLevel level) const override { return level >= level_; }
+  void write(LogLevel level, const LogIds& ids, std::string_view message) override;
+  void set_level(LogLevel level) { level_ = level; }
+
+ private:
+  std::shared_ptr<spdlog::logger> sink_;
+  std::string name_;
+  NodeId node_;
+  std::function<int64_t()> now_unix_ns_;
+  LogLevel level_;
+};
+
+// A logger writing to stderr with the pattern Aether uses everywhere, times in UTC.
+std::shared_ptr<spdlog::logger> make_stderr_sink(const std::string& name);
+// Same, to a file (truncated).
+std::shared_ptr<spdlog::logger> make_file_sink(const std::string& name, const std::string& path);
+
+}  // namespace aether::common

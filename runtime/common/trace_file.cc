@@ -1,0 +1,85 @@
+#include "runtime/common/trace_file.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+
+#include "trace.pb.h"
+
+namespace aether::common {
+
+TraceFileWriter::~TraceFileWriter() { close(); }
+
+Status TraceFileWriter::open(const std::string& path) {
+  close();
+  file_ = std::fopen(path.c_str(), "wb");
+  if (!file_) return make_error(Error::Code::kIo, fmt::format("cannot open trace file {}", path));
+  return ok_status();
+}
+
+void TraceFileWriter::write(const TraceEvent& e) {
+  if (!file_) return;
+  wire::TraceRecord r;
+  r.set_time_ns(e.time_ns);
+  r.set_node(e.node.value);
+  r.set_epoch(e.epoch);
+  r.set_tick(e.tick);
+  r.set_entity(e.entity.value);
+  r.set_peer(e.peer.value);
+  r.set_kind(static_cast<uint32_t>(e.kind));
+  r.set_a(e.a);
+  r.set_b(e.b);
+  buffer_.clear();
+  {
+    google::protobuf::io::StringOutputStream out(&buffer_);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.WriteVarint32(static_cast<uint32_t>(r.ByteSizeLong()));
+    r.SerializeWithCachedSizes(&coded);
+  }
+  std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+}
+
+void TraceFileWriter::close() {
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+}
+
+Status read_trace_file(const std::string& path, const std::function<void(const TraceEvent&)>& visit) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return make_error(Error::Code::kIo, fmt::format("cannot open trace file {}", path));
+  google::protobuf::io::FileInputStream raw(fileno(f));
+  uint64_t index = 0;
+  Status status = ok_status();
+  for (;;) {
+    google::protobuf::io::CodedInputStream coded(&raw);
+    uint32_t size = 0;
+    if (!coded.ReadVarint32(&size)) break;  // clean end of file
+    if (size > 4096) {
+      status = make_error(Error::Code::kMalformed, fmt::format("record {}: length {} is implausible", index, size));
+      break;
+    }
+    const auto limit = coded.PushLimit(static_cast<int>(size));
+    wire::TraceRecord r;
+    if (!r.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+      status = make_error(Error::Code::kMalformed, fmt::format("record {}: does not parse", index));
+      break;
+    }
+    coded.PopLimit(limit);
+    TraceEvent e;
+    e.time_ns = r.time_ns();
+    e.node = NodeId(r.node());
+    e.epoch = r.epoch();
+    e.tick = r.tick();
+    e.entity = EntityId(r.entity());
+    e.peer = NodeId(r.peer());
+    e.kind = static_cast<TraceKind>(r.kind());
+    e.a = r.a();
+    e.b = r.b();
+    visit(e);
+    ++index;
+  }
+  std::fclose(f);
+  return status;
+}
+
+}  // namespace aether::common
