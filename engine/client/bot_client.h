@@ -1,0 +1,76 @@
+#pragma once
+// A bot: a thin client that plays like a person would, through the same protocol. It connects to a
+// gateway, says hello, and every 100 ms sends one input: close in on the nearest enemy it can see,
+// lock it and fire when in range, otherwise roam. It knows nothing of nodes or ownership.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/net/outbound_link.h"
+#include "engine/runtime/component.h"
+#include "engine/runtime/runtime.h"
+
+namespace aether {
+
+struct BotConfig {
+  std::vector<std::string> gateway_addresses;  // tried in turn after a loss; sticky while connected
+  std::string name = "bot";
+  int32_t arena_mm = 400'000;
+  int32_t fire_range_mm = 30'000;
+  TimeNs start_delay_ns = 0;
+  size_t view_entities_max = kUpdateEntitiesMax;  // entities beyond it are ignored (never from a sane gateway)
+};
+
+struct BotStats {
+  uint64_t bytes_received = 0;
+  uint64_t updates_received = 0;
+  uint64_t inputs_sent = 0;
+  uint64_t welcomes = 0;
+  uint64_t goodbyes = 0;
+  uint64_t disconnects = 0;
+  uint64_t protocol_errors = 0;
+  uint64_t view_overflow = 0;
+};
+
+class BotClient final : public Component, public NetworkHandler {
+ public:
+  BotClient(Runtime& rt, BotConfig config);
+  ~BotClient() override;
+
+  void start() override;
+
+  void on_accepted(ConnId, std::string_view) override {}
+  void on_connected(ConnId conn) override;
+  void on_message(ConnId conn, std::span<const uint8_t> payload) override;
+  void on_closed(ConnId conn, CloseReason reason) override;
+
+  EntityId entity() const { return me_; }
+  const std::map<EntityId, EntityState>& view() const { return view_; }
+  const BotStats& stats() const { return stats_; }
+  bool playing() const { return me_.valid(); }
+  // Stops playing: closes the connection and does not come back.
+  void leave();
+
+ private:
+  void think();
+  void apply(const ClientUpdate& u);
+  ClientInput decide();
+  void lost_connection();
+
+  Runtime& rt_;
+  BotConfig cfg_;
+  OutboundLink link_;
+  size_t gateway_index_ = 0;
+  EntityId me_{};
+  std::map<EntityId, EntityState> view_;
+  uint32_t seq_ = 0;
+  Vec2 waypoint_{};
+  uint32_t waypoint_ticks_ = 0;
+  TimerId think_timer_ = 0;
+  TimerId start_timer_ = 0;
+  bool left_ = false;
+  BotStats stats_;
+};
+
+}  // namespace aether

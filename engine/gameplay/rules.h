@@ -1,0 +1,21 @@
+#pragma once
+// Gameplay tuning. Integers only: every unit is in the name.
+
+#include <cstdint>
+
+#include "engine/core/ids.h"
+
+namespace aether::gameplay {
+
+struct Rules {
+  int32_t arena_mm = 400'000;            // square arena [0, arena) on both axes
+  int32_t speed_mm_per_tick = 600;       // 6 m/s at 10 Hz
+  int32_t hp_max = 100;
+  int32_t fire_damage = 7;
+  int32_t fire_range_mm = 30'000;
+  Tick fire_cooldown_ticks = 5;
+  Tick respawn_ticks = 30;
+  uint32_t teams = 2;
+};
+
+}  // namespace aether::gameplay

@@ -1,0 +1,369 @@
+#include "engine/gateway/gateway.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/wire/codec.h"
+
+namespace aether {
+
+namespace {
+// A flush is triggered by the first compute batch of a tick; later batches of the same 100 ms (from
+// other nodes) wait for the next flush, so each client gets at most one update per tick.
+constexpr TimeNs kFlushIntervalMinNs = kTickNs / 2;
+}  // namespace
+
+Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(config)), coordinator_(rt, cfg_.coordinator_address) {
+  AETHER_ASSERT(cfg_.node.valid());
+  AETHER_ASSERT(cfg_.view_radius_mm > 0);
+  AETHER_ASSERT(cfg_.client_view_entities_max > 0 && cfg_.client_view_entities_max <= kUpdateEntitiesMax);
+  rt_.network.set_handler(this);
+}
+
+Gateway::~Gateway() {
+  if (housekeeping_timer_ != 0) rt_.timers.cancel(housekeeping_timer_);
+}
+
+void Gateway::start() {
+  auto bound = rt_.network.listen(cfg_.listen_address);
+  if (!bound) {
+    log_at(rt_.log, LogLevel::kError, {}, "cannot listen on {}: {}", cfg_.listen_address, bound.error().message);
+    return;
+  }
+  address_ = bound.value();
+  log_at(rt_.log, LogLevel::kInfo, {}, "gateway listening for clients on {}", address_);
+  coordinator_.start();
+  housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
+}
+
+// Every 100 ms: open a new input window, close connections that never said hello, and flush if no
+// compute batch has triggered a flush for a whole tick (so clients still learn of lost nodes).
+void Gateway::housekeeping() {
+  const TimeNs now = rt_.clock.now_ns();
+  std::vector<SessionId> expired;
+  for (auto& [id, s] : sessions_) {
+    s.inputs_this_window = 0;
+    if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) expired.push_back(id);
+  }
+  for (SessionId id : expired) close_session(id, "no hello in time", true);
+  if (now - last_flush_ns_ > 2 * kTickNs) flush_clients(tick_);
+  housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
+}
+
+// --- clients --------------------------------------------------------------------------------
+
+void Gateway::on_accepted(ConnId conn, std::string_view) {
+  Session s;
+  s.id = SessionId((uint64_t{cfg_.node.value} << 40) | next_session_++);
+  s.conn = conn;
+  s.opened_ns = rt_.clock.now_ns();
+  if (sessions_.size() >= cfg_.sessions_max) {
+    rt_.network.send(conn, encode(GatewayMessage{Goodbye{"gateway full"}}));
+    rt_.network.close(conn);
+    log_at(rt_.log, LogLevel::kWarn, {}, "refused client connection: {} sessions already", sessions_.size());
+    return;
+  }
+  client_conns_[conn] = s.id;
+  sessions_.emplace(s.id, std::move(s));
+  ++stats_.sessions_opened;
+}
+
+void Gateway::on_message(ConnId conn, std::span<const uint8_t> payload) {
+  if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
+    Session& s = sessions_.at(c->second);
+    auto decoded = decode_client(payload);
+    if (!decoded) {
+      ++stats_.protocol_errors;
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.entity}, "client session {}: {}; disconnecting", s.id.value,
+             decoded.error().message);
+      close_session(s.id, "malformed message", true);
+      return;
+    }
+    handle_client(s, decoded.value());
+    return;
+  }
+  auto decoded = decode_server(payload);
+  if (!decoded) {
+    ++stats_.protocol_errors;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "closing server connection {}: {}", conn, decoded.error().message);
+    rt_.network.close(conn);
+    on_closed(conn, CloseReason::kLocal);
+    return;
+  }
+  handle_server(conn, decoded.value());
+}
+
+void Gateway::handle_client(Session& s, const ClientMessage& m) {
+  if (const auto* hello = std::get_if<ClientHello>(&m)) {
+    if (s.state != SessionState::kAwaitHello) return;  // a repeated hello changes nothing
+    if (hello->protocol_version != kProtocolVersion) {
+      close_session(s.id, "unsupported protocol version", true);
+      return;
+    }
+    s.state = SessionState::kAwaitSpawn;
+    trace(TraceKind::kSessionOpened, EntityId{}, static_cast<int64_t>(s.id.value));
+    request_spawn(s);
+    return;
+  }
+  const auto& input = std::get<ClientInput>(m);
+  if (s.state != SessionState::kActive) return;
+  forward_input(s, input);
+}
+
+// Inputs are rate-limited per client, and an input whose sequence number does not grow is a replay
+// or arrived out of order: both are dropped here so the owner never sees them.
+void Gateway::forward_input(Session& s, const ClientInput& in) {
+  if (s.inputs_this_window >= cfg_.inputs_per_tick_max || in.seq <= s.last_input_seq) {
+    ++stats_.inputs_dropped;
+    return;
+  }
+  ++s.inputs_this_window;
+  s.last_input_seq = in.seq;
+  auto node = nodes_.find(s.owner);
+  if (node == nodes_.end() || !node->second.link->connected()) {
+    ++stats_.inputs_dropped;
+    return;
+  }
+  if (send_server(rt_.network, node->second.link->conn(), envelope(InputForward{s.entity, in})) == SendStatus::kOk) {
+    ++stats_.inputs_forwarded;
+  } else {
+    ++stats_.inputs_dropped;
+  }
+}
+
+void Gateway::request_spawn(Session& s) {
+  if (!coordinator_.connected()) return;  // asked again when the coordinator link comes up
+  send_server(rt_.network, coordinator_.conn(), envelope(SpawnRequest{s.id}));
+}
+
+void Gateway::send_to_client(Session& s, const GatewayMessage& m) {
+  const std::vector<uint8_t> bytes = encode(m);
+  rt_.network.send(s.conn, bytes);
+}
+
+void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = it->second;
+  if (notify_client) {
+    send_to_client(s, Goodbye{why});
+    rt_.network.close(s.conn);
+  }
+  if (s.entity.valid() && coordinator_.connected()) {
+    send_server(rt_.network, coordinator_.conn(), envelope(SessionClosed{s.id, s.entity}));
+  }
+  trace(TraceKind::kSessionClosed, s.entity, static_cast<int64_t>(s.id.value));
+  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {} closed: {}", s.id.value, why);
+  client_conns_.erase(s.conn);
+  sessions_.erase(it);
+  ++stats_.sessions_closed;
+}
+
+void Gateway::on_closed(ConnId conn, CloseReason reason) {
+  if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
+    close_session(c->second, close_reason_name(reason), false);
+    return;
+  }
+  if (coordinator_.handle_closed(conn)) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "coordinator connection lost ({}); retrying", close_reason_name(reason));
+    return;
+  }
+  for (auto& [id, node] : nodes_) {
+    if (node.link->handle_closed(conn)) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute node {} connection lost ({})", id.value, close_reason_name(reason));
+      forget_source(id);
+      return;
+    }
+  }
+}
+
+void Gateway::on_connected(ConnId conn) {
+  if (coordinator_.handle_connected(conn)) {
+    send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0}));
+    for (auto& [id, s] : sessions_) {
+      if (s.state == SessionState::kAwaitSpawn) request_spawn(s);
+    }
+    return;
+  }
+  for (auto& [id, node] : nodes_) {
+    if (node.link->handle_connected(conn)) {
+      send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0}));
+      return;
+    }
+  }
+}
+
+// --- servers --------------------------------------------------------------------------------
+
+void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
+  if (coordinator_.is(conn)) {
+    if (m.sender_role != Role::kCoordinator || m.epoch < epoch_) return;  // stale or misdirected
+    epoch_ = m.epoch;
+    if (const auto* reply = std::get_if<SpawnReply>(&m.body)) handle_spawn_reply(*reply);
+    return;
+  }
+  for (auto& [id, node] : nodes_) {
+    if (!node.link->is(conn)) continue;
+    if (m.sender != id || m.sender_role != Role::kCompute) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute link {} sent as node {}; closing", id.value, m.sender.value);
+      rt_.network.close(conn);
+      node.link->handle_closed(conn);
+      forget_source(id);
+      return;
+    }
+    if (const auto* batch = std::get_if<DeltaBatch>(&m.body)) apply_batch(id, m.tick, *batch);
+    return;
+  }
+}
+
+void Gateway::handle_spawn_reply(const SpawnReply& reply) {
+  auto it = sessions_.find(reply.session);
+  if (it == sessions_.end() || it->second.state != SessionState::kAwaitSpawn) return;
+  Session& s = it->second;
+  if (!reply.entity.valid() || !reply.owner.valid() || reply.owner_address.empty()) {
+    close_session(s.id, reply.refusal.empty() ? "spawn refused" : reply.refusal.c_str(), true);
+    return;
+  }
+  if (!nodes_.count(reply.owner)) {
+    if (nodes_.size() >= cfg_.compute_nodes_max) {
+      close_session(s.id, "too many compute nodes", true);
+      return;
+    }
+    NodeLink link;
+    link.link = std::make_unique<OutboundLink>(rt_, reply.owner_address);
+    link.link->start();
+    nodes_.emplace(reply.owner, std::move(link));
+  }
+  s.entity = reply.entity;
+  s.owner = reply.owner;
+  s.state = SessionState::kActive;
+  send_to_client(s, Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz), static_cast<uint32_t>(cfg_.view_radius_mm)});
+  trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);
+}
+
+void Gateway::forget_source(NodeId source) {
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    it = it->second.source == source ? cache_.erase(it) : std::next(it);
+  }
+}
+
+void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
+  if (batch.reset) forget_source(source);
+  for (const EntityState& st : batch.states) {
+    auto it = cache_.find(st.id);
+    if (it == cache_.end()) {
+      if (cache_.size() >= cfg_.cache_entities_max) {
+        ++stats_.cache_refused;
+        continue;
+      }
+      cache_.emplace(st.id, CacheEntry{st, source});
+    } else {
+      it->second = CacheEntry{st, source};
+    }
+  }
+  for (EntityId id : batch.removed) {
+    auto it = cache_.find(id);
+    if (it != cache_.end() && it->second.source == source) cache_.erase(it);
+  }
+  NodeLink& node = nodes_.at(source);
+  const bool new_tick = tick > node.last_tick;
+  node.last_tick = std::max(node.last_tick, tick);
+  tick_ = std::max(tick_, tick);
+  if (new_tick && rt_.clock.now_ns() - last_flush_ns_ >= kFlushIntervalMinNs) flush_clients(tick_);
+}
+
+// --- per-client views -----------------------------------------------------------------------
+
+void Gateway::flush_clients(Tick tick) {
+  last_flush_ns_ = rt_.clock.now_ns();
+  ++stats_.flushes;
+  SpatialGrid grid(cfg_.view_radius_mm);
+  for (const auto& [id, entry] : cache_) grid.add(id, entry.state.pos);
+  grid.finish();
+  std::vector<SessionId> stalled;
+  for (auto& [id, s] : sessions_) {
+    if (s.state != SessionState::kActive) continue;
+    ClientUpdate update = build_update(s, grid, tick);
+    if (update.entered.empty() && update.changed.empty() && update.left.empty()) continue;
+    const std::vector<uint8_t> bytes = encode(GatewayMessage{update});
+    if (rt_.network.send(s.conn, bytes) != SendStatus::kOk) {
+      // Not delivered: `known` stays as it was, so the next update is computed against what the
+      // client really has.
+      ++stats_.updates_refused;
+      if (++s.stalled_ticks > cfg_.client_stall_ticks_max) stalled.push_back(id);
+      continue;
+    }
+    s.stalled_ticks = 0;
+    ++stats_.updates_sent;
+    stats_.update_bytes_sent += bytes.size();
+    for (const EntityState& st : update.entered) s.known[st.id] = st;
+    for (const EntityChange& ch : update.changed) s.known[ch.id] = cache_.at(ch.id).state;
+    for (EntityId gone : update.left) s.known.erase(gone);
+  }
+  for (SessionId id : stalled) {
+    ++stats_.slow_clients_dropped;
+    trace(TraceKind::kClientDisconnected, sessions_.at(id).entity, 1);
+    close_session(id, "slow consumer", true);
+  }
+}
+
+// The client's view: its own avatar, then the nearest entities within the radius, up to the view
+// limit; ties in distance go to the lower id. Compared with what the client knows, that gives what
+// entered (full state), what changed (changed fields only) and what left.
+ClientUpdate Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) const {
+  ClientUpdate update;
+  update.tick = tick;
+  std::vector<std::pair<int64_t, EntityId>> near;
+  auto self = cache_.find(s.entity);
+  if (self != cache_.end()) {
+    const Vec2 center = self->second.state.pos;
+    grid.for_each_within(center, cfg_.view_radius_mm, [&](EntityId id, Vec2 pos) {
+      near.emplace_back(id == s.entity ? -1 : distance_sq_mm2(center, pos), id);
+    });
+    std::sort(near.begin(), near.end());
+    if (near.size() > cfg_.client_view_entities_max) near.resize(cfg_.client_view_entities_max);
+  }
+  std::vector<EntityId> view;
+  view.reserve(near.size());
+  for (const auto& [d, id] : near) view.push_back(id);
+  std::sort(view.begin(), view.end());
+  for (EntityId id : view) {
+    const EntityState& now = cache_.at(id).state;
+    auto k = s.known.find(id);
+    if (k == s.known.end()) {
+      update.entered.push_back(now);
+      continue;
+    }
+    const EntityState& had = k->second;
+    if (had.version == now.version) continue;
+    EntityChange ch;
+    ch.id = id;
+    if (had.pos != now.pos) ch.pos = now.pos;
+    if (had.hp != now.hp) ch.hp = now.hp;
+    if (had.flags != now.flags) ch.flags = now.flags;
+    if (had.target != now.target) ch.target = now.target;
+    if (ch.pos || ch.hp || ch.flags || ch.target) update.changed.push_back(ch);
+  }
+  for (const auto& [id, st] : s.known) {
+    if (!std::binary_search(view.begin(), view.end(), id)) update.left.push_back(id);
+  }
+  return update;
+}
+
+ServerMessage Gateway::envelope(ServerBody body) const {
+  return ServerMessage{cfg_.node, Role::kGateway, epoch_, tick_, std::move(body)};
+}
+
+void Gateway::trace(TraceKind kind, EntityId entity, int64_t a, int64_t b, NodeId peer) {
+  TraceEvent e;
+  e.kind = kind;
+  e.epoch = epoch_;
+  e.tick = tick_;
+  e.entity = entity;
+  e.peer = peer;
+  e.a = a;
+  e.b = b;
+  rt_.trace.record(e);
+}
+
+}  // namespace aether

@@ -1,0 +1,118 @@
+#pragma once
+// A gateway: a stateful proxy with no authority (seed section 4). It keeps one session per client
+// connection (sticky), asks the coordinator where each client's avatar lives, forwards inputs to
+// that owner, and sends each client, once per tick, only what changed within its radius of interest.
+// Everything it holds is a throw-away cache rebuilt from the compute nodes' feeds.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/core/spatial_grid.h"
+#include "engine/net/outbound_link.h"
+#include "engine/runtime/component.h"
+#include "engine/runtime/runtime.h"
+
+namespace aether {
+
+struct GatewayConfig {
+  NodeId node{};
+  std::string listen_address;              // where clients connect
+  std::string coordinator_address;
+  int32_t view_radius_mm = 50'000;         // must match the compute nodes'
+  // Limits, and what happens at each:
+  size_t sessions_max = 20'000;            // a client beyond it gets Goodbye("gateway full") and is closed
+  size_t cache_entities_max = 200'000;     // entities beyond it are not cached (counted) until room frees
+  size_t client_view_entities_max = 256;   // nearest first; farther entities wait until nearer ones leave
+  uint32_t inputs_per_tick_max = 4;        // per client and 100 ms window; excess inputs are dropped
+  uint32_t client_stall_ticks_max = 50;    // a client whose socket refuses updates this long is dropped
+  TimeNs hello_timeout_ns = 5 * kNsPerSec; // a connection silent this long after connecting is closed
+  size_t compute_nodes_max = 256;          // owners beyond it are refused (spawn treated as failed)
+};
+
+struct GatewayStats {
+  uint64_t sessions_opened = 0;
+  uint64_t sessions_closed = 0;
+  uint64_t inputs_forwarded = 0;
+  uint64_t inputs_dropped = 0;
+  uint64_t updates_sent = 0;
+  uint64_t update_bytes_sent = 0;
+  uint64_t updates_refused = 0;
+  uint64_t slow_clients_dropped = 0;
+  uint64_t protocol_errors = 0;
+  uint64_t cache_refused = 0;
+  uint64_t flushes = 0;
+};
+
+class Gateway final : public Component, public NetworkHandler {
+ public:
+  Gateway(Runtime& rt, GatewayConfig config);
+  ~Gateway() override;
+
+  void start() override;
+
+  void on_accepted(ConnId conn, std::string_view listen_address) override;
+  void on_connected(ConnId conn) override;
+  void on_message(ConnId conn, std::span<const uint8_t> payload) override;
+  void on_closed(ConnId conn, CloseReason reason) override;
+
+  const std::string& address() const { return address_; }
+  const GatewayStats& stats() const { return stats_; }
+  size_t sessions() const { return sessions_.size(); }
+  size_t cache_size() const { return cache_.size(); }
+
+ private:
+  enum class SessionState : uint8_t { kAwaitHello, kAwaitSpawn, kActive };
+  struct Session {
+    SessionId id{};
+    ConnId conn = 0;
+    SessionState state = SessionState::kAwaitHello;
+    TimeNs opened_ns = 0;
+    EntityId entity{};
+    NodeId owner{};
+    uint32_t last_input_seq = 0;
+    uint32_t inputs_this_window = 0;
+    uint32_t stalled_ticks = 0;
+    std::map<EntityId, EntityState> known;  // what this client has been told, bounded by the view limit
+  };
+  struct NodeLink {
+    std::unique_ptr<OutboundLink> link;
+    Tick last_tick = 0;
+  };
+  struct CacheEntry {
+    EntityState state;
+    NodeId source{};
+  };
+
+  void housekeeping();
+  void flush_clients(Tick tick);
+  ClientUpdate build_update(Session& s, const SpatialGrid& grid, Tick tick) const;
+  void handle_client(Session& s, const ClientMessage& m);
+  void forward_input(Session& s, const ClientInput& in);
+  void handle_server(ConnId conn, const ServerMessage& m);
+  void handle_spawn_reply(const SpawnReply& reply);
+  void apply_batch(NodeId source, Tick tick, const DeltaBatch& batch);
+  void forget_source(NodeId source);
+  void request_spawn(Session& s);
+  void close_session(SessionId id, const char* why, bool notify_client);
+  void send_to_client(Session& s, const GatewayMessage& m);
+  ServerMessage envelope(ServerBody body) const;
+  void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
+
+  Runtime& rt_;
+  GatewayConfig cfg_;
+  std::string address_;
+  OutboundLink coordinator_;
+  std::map<SessionId, Session> sessions_;
+  std::map<ConnId, SessionId> client_conns_;
+  std::map<NodeId, NodeLink> nodes_;
+  std::map<EntityId, CacheEntry> cache_;
+  uint64_t next_session_ = 1;
+  Epoch epoch_ = 0;
+  Tick tick_ = 0;            // newest tick any compute node has reported
+  TimeNs last_flush_ns_ = 0;
+  TimerId housekeeping_timer_ = 0;
+  GatewayStats stats_;
+};
+
+}  // namespace aether

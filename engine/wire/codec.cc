@@ -1,0 +1,336 @@
+#include "engine/wire/codec.h"
+
+#include <fmt/format.h>
+
+#include "wire.pb.h"
+
+namespace aether {
+
+namespace {
+
+// --- engine -> wire -------------------------------------------------------------------------
+
+void to_wire(Vec2 v, wire::Vec2* out) {
+  out->set_x_mm(v.x_mm);
+  out->set_y_mm(v.y_mm);
+}
+
+void to_wire(const EntityState& s, wire::EntityState* out) {
+  out->set_id(s.id.value);
+  to_wire(s.pos, out->mutable_pos());
+  out->set_hp(s.hp);
+  out->set_team(s.team);
+  out->set_flags(s.flags);
+  out->set_target(s.target.value);
+  out->set_version(s.version);
+  out->set_kind(s.kind);
+}
+
+void to_wire(const ClientInput& in, wire::ClientInput* out) {
+  out->set_seq(in.seq);
+  out->set_move_x(in.move_x);
+  out->set_move_y(in.move_y);
+  out->set_target(in.target.value);
+  out->set_fire(in.fire);
+}
+
+std::vector<uint8_t> serialize(const google::protobuf::MessageLite& m) {
+  std::vector<uint8_t> bytes(m.ByteSizeLong());
+  m.SerializeWithCachedSizesToArray(bytes.data());
+  return bytes;
+}
+
+struct ServerBodyEncoder {
+  wire::ServerEnvelope* env;
+  void operator()(const Hello& m) const {
+    auto* h = env->mutable_hello();
+    h->set_role(static_cast<uint32_t>(m.role));
+    h->set_data_address(m.data_address);
+    h->set_capacity_entities(m.capacity_entities);
+  }
+  void operator()(const Heartbeat& m) const {
+    auto* h = env->mutable_heartbeat();
+    h->set_entities(m.entities);
+    h->set_tick_ns_p99(m.tick_ns_p99);
+    h->set_load_permille(m.load_permille);
+    h->set_input_queue_depth(m.input_queue_depth);
+  }
+  void operator()(const SpawnRequest& m) const { env->mutable_spawn_request()->set_session(m.session.value); }
+  void operator()(const SpawnReply& m) const {
+    auto* r = env->mutable_spawn_reply();
+    r->set_session(m.session.value);
+    r->set_entity(m.entity.value);
+    r->set_owner(m.owner.value);
+    r->set_owner_address(m.owner_address);
+    r->set_refusal(m.refusal);
+  }
+  void operator()(const OwnershipGrant& m) const {
+    auto* g = env->mutable_grant();
+    g->set_entity(m.entity.value);
+    g->set_generation(m.generation);
+    g->set_gateway(m.gateway.value);
+    g->set_session(m.session.value);
+    to_wire(m.spawn_pos, g->mutable_spawn_pos());
+    g->set_team(m.team);
+  }
+  void operator()(const OwnershipRevoke& m) const {
+    auto* r = env->mutable_revoke();
+    r->set_entity(m.entity.value);
+    r->set_generation(m.generation);
+  }
+  void operator()(const SessionClosed& m) const {
+    auto* s = env->mutable_session_closed();
+    s->set_session(m.session.value);
+    s->set_entity(m.entity.value);
+  }
+  void operator()(const InputForward& m) const {
+    auto* f = env->mutable_input();
+    f->set_entity(m.entity.value);
+    to_wire(m.input, f->mutable_input());
+  }
+  void operator()(const DeltaBatch& m) const {
+    auto* d = env->mutable_deltas();
+    d->mutable_states()->Reserve(static_cast<int>(m.states.size()));
+    for (const auto& s : m.states) to_wire(s, d->add_states());
+    for (auto id : m.removed) d->add_removed(id.value);
+    d->set_reset(m.reset);
+  }
+};
+
+// --- wire -> engine, validating -------------------------------------------------------------
+
+Error malformed(std::string what) { return make_error(Error::Code::kMalformed, std::move(what)); }
+
+bool coordinate_ok(const wire::Vec2& v) {
+  return v.x_mm() >= -kCoordinateMmMax && v.x_mm() <= kCoordinateMmMax && v.y_mm() >= -kCoordinateMmMax &&
+         v.y_mm() <= kCoordinateMmMax;
+}
+
+Vec2 from_wire(const wire::Vec2& v) { return Vec2{v.x_mm(), v.y_mm()}; }
+
+Result<EntityState> from_wire(const wire::EntityState& s) {
+  if (s.id() == 0) return malformed("entity state with id 0");
+  if (!coordinate_ok(s.pos())) return malformed(fmt::format("entity {} position out of range", s.id()));
+  EntityState out;
+  out.id = EntityId(s.id());
+  out.pos = from_wire(s.pos());
+  out.hp = s.hp();
+  out.team = s.team();
+  out.flags = s.flags();
+  out.target = EntityId(s.target());
+  out.version = s.version();
+  out.kind = s.kind();
+  return out;
+}
+
+Result<ClientInput> from_wire(const wire::ClientInput& in) {
+  if (in.move_x() < -kMovePermilleMax || in.move_x() > kMovePermilleMax || in.move_y() < -kMovePermilleMax ||
+      in.move_y() > kMovePermilleMax) {
+    return malformed(fmt::format("input {} move ({}, {}) out of [-1000, 1000]", in.seq(), in.move_x(), in.move_y()));
+  }
+  return ClientInput{in.seq(), in.move_x(), in.move_y(), EntityId(in.target()), in.fire()};
+}
+
+template <class Proto>
+bool parse(Proto& m, std::span<const uint8_t> bytes) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return false;
+  return m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+Result<ServerBody> decode_body(const wire::ServerEnvelope& env);
+
+Result<ServerBody> decode_deltas(const wire::DeltaBatch& d) {
+  if (static_cast<size_t>(d.states_size()) > kBatchEntitiesMax || static_cast<size_t>(d.removed_size()) > kBatchEntitiesMax) {
+    return malformed(fmt::format("delta batch of {} states and {} removals exceeds {}", d.states_size(), d.removed_size(),
+                                 kBatchEntitiesMax));
+  }
+  DeltaBatch out;
+  out.reset = d.reset();
+  out.states.reserve(static_cast<size_t>(d.states_size()));
+  for (const auto& s : d.states()) {
+    auto st = from_wire(s);
+    if (!st) return st.error();
+    out.states.push_back(st.value());
+  }
+  out.removed.reserve(static_cast<size_t>(d.removed_size()));
+  for (auto id : d.removed()) {
+    if (id == 0) return malformed("delta batch removes entity 0");
+    out.removed.push_back(EntityId(id));
+  }
+  return ServerBody{std::move(out)};
+}
+
+Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
+  using B = wire::ServerEnvelope;
+  switch (env.body_case()) {
+    case B::kHello: {
+      const auto& h = env.hello();
+      if (h.role() < 1 || h.role() > 4) return malformed(fmt::format("hello with unknown role {}", h.role()));
+      if (h.data_address().size() > kAddressBytesMax) return malformed("hello address too long");
+      return ServerBody{Hello{static_cast<Role>(h.role()), h.data_address(), h.capacity_entities()}};
+    }
+    case B::kHeartbeat: {
+      const auto& h = env.heartbeat();
+      return ServerBody{Heartbeat{h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth()}};
+    }
+    case B::kSpawnRequest:
+      if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
+      return ServerBody{SpawnRequest{SessionId(env.spawn_request().session())}};
+    case B::kSpawnReply: {
+      const auto& r = env.spawn_reply();
+      if (r.owner_address().size() > kAddressBytesMax || r.refusal().size() > kReasonBytesMax) {
+        return malformed("spawn reply strings too long");
+      }
+      return ServerBody{SpawnReply{SessionId(r.session()), EntityId(r.entity()), NodeId(r.owner()), r.owner_address(), r.refusal()}};
+    }
+    case B::kGrant: {
+      const auto& g = env.grant();
+      if (g.entity() == 0) return malformed("grant of entity 0");
+      if (!coordinate_ok(g.spawn_pos())) return malformed("grant spawn position out of range");
+      return ServerBody{OwnershipGrant{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()),
+                                       from_wire(g.spawn_pos()), g.team()}};
+    }
+    case B::kRevoke:
+      if (env.revoke().entity() == 0) return malformed("revoke of entity 0");
+      return ServerBody{OwnershipRevoke{EntityId(env.revoke().entity()), env.revoke().generation()}};
+    case B::kSessionClosed:
+      return ServerBody{SessionClosed{SessionId(env.session_closed().session()), EntityId(env.session_closed().entity())}};
+    case B::kInput: {
+      if (env.input().entity() == 0) return malformed("input for entity 0");
+      auto in = from_wire(env.input().input());
+      if (!in) return in.error();
+      return ServerBody{InputForward{EntityId(env.input().entity()), in.value()}};
+    }
+    case B::kDeltas:
+      return decode_deltas(env.deltas());
+    case B::BODY_NOT_SET:
+      break;
+  }
+  return malformed("server message without a body");
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode(const ServerMessage& message) {
+  wire::ServerEnvelope env;
+  env.set_sender(message.sender.value);
+  env.set_sender_role(static_cast<uint32_t>(message.sender_role));
+  env.set_epoch(message.epoch);
+  env.set_tick(message.tick);
+  std::visit(ServerBodyEncoder{&env}, message.body);
+  return serialize(env);
+}
+
+std::vector<uint8_t> encode(const ClientMessage& message) {
+  wire::ClientToGateway m;
+  if (const auto* hello = std::get_if<ClientHello>(&message)) {
+    m.mutable_hello()->set_protocol_version(hello->protocol_version);
+    m.mutable_hello()->set_name(hello->name);
+  } else {
+    to_wire(std::get<ClientInput>(message), m.mutable_input());
+  }
+  return serialize(m);
+}
+
+std::vector<uint8_t> encode(const GatewayMessage& message) {
+  wire::GatewayToClient m;
+  if (const auto* w = std::get_if<Welcome>(&message)) {
+    auto* o = m.mutable_welcome();
+    o->set_entity(w->entity.value);
+    o->set_tick(w->tick);
+    o->set_tick_hz(w->tick_hz);
+    o->set_view_radius_mm(w->view_radius_mm);
+  } else if (const auto* u = std::get_if<ClientUpdate>(&message)) {
+    auto* o = m.mutable_update();
+    o->set_tick(u->tick);
+    for (const auto& s : u->entered) to_wire(s, o->add_entered());
+    for (const auto& c : u->changed) {
+      auto* w = o->add_changed();
+      w->set_id(c.id.value);
+      if (c.pos) to_wire(*c.pos, w->mutable_pos());
+      if (c.hp) w->set_hp(*c.hp);
+      if (c.flags) w->set_flags(*c.flags);
+      if (c.target) w->set_target(c.target->value);
+    }
+    for (auto id : u->left) o->add_left(id.value);
+  } else {
+    m.mutable_goodbye()->set_reason(std::get<Goodbye>(message).reason);
+  }
+  return serialize(m);
+}
+
+Result<ServerMessage> decode_server(std::span<const uint8_t> bytes) {
+  wire::ServerEnvelope env;
+  if (!parse(env, bytes)) return malformed(fmt::format("server message of {} bytes does not parse", bytes.size()));
+  if (env.sender() == 0) return malformed("server message without a sender");
+  if (env.sender_role() < 1 || env.sender_role() > 3) return malformed(fmt::format("sender role {} is not a server role", env.sender_role()));
+  auto body = decode_body(env);
+  if (!body) return body.error();
+  return ServerMessage{NodeId(env.sender()), static_cast<Role>(env.sender_role()), env.epoch(), env.tick(), std::move(body.value())};
+}
+
+Result<ClientMessage> decode_client(std::span<const uint8_t> bytes) {
+  wire::ClientToGateway m;
+  if (!parse(m, bytes)) return malformed(fmt::format("client message of {} bytes does not parse", bytes.size()));
+  switch (m.body_case()) {
+    case wire::ClientToGateway::kHello:
+      if (m.hello().name().size() > kNameBytesMax) return malformed("client name too long");
+      return ClientMessage{ClientHello{m.hello().protocol_version(), m.hello().name()}};
+    case wire::ClientToGateway::kInput: {
+      auto in = from_wire(m.input());
+      if (!in) return in.error();
+      return ClientMessage{in.value()};
+    }
+    case wire::ClientToGateway::BODY_NOT_SET:
+      break;
+  }
+  return malformed("client message without a body");
+}
+
+Result<GatewayMessage> decode_gateway(std::span<const uint8_t> bytes) {
+  wire::GatewayToClient m;
+  if (!parse(m, bytes)) return malformed(fmt::format("gateway message of {} bytes does not parse", bytes.size()));
+  switch (m.body_case()) {
+    case wire::GatewayToClient::kWelcome: {
+      const auto& w = m.welcome();
+      return GatewayMessage{Welcome{EntityId(w.entity()), w.tick(), w.tick_hz(), w.view_radius_mm()}};
+    }
+    case wire::GatewayToClient::kUpdate: {
+      const auto& u = m.update();
+      if (static_cast<size_t>(u.entered_size()) > kUpdateEntitiesMax || static_cast<size_t>(u.changed_size()) > kUpdateEntitiesMax ||
+          static_cast<size_t>(u.left_size()) > kUpdateEntitiesMax) {
+        return malformed("client update lists exceed their limit");
+      }
+      ClientUpdate out;
+      out.tick = u.tick();
+      for (const auto& s : u.entered()) {
+        auto st = from_wire(s);
+        if (!st) return st.error();
+        out.entered.push_back(st.value());
+      }
+      for (const auto& c : u.changed()) {
+        if (c.id() == 0) return malformed("change of entity 0");
+        EntityChange ch;
+        ch.id = EntityId(c.id());
+        if (c.has_pos()) {
+          if (!coordinate_ok(c.pos())) return malformed("change position out of range");
+          ch.pos = from_wire(c.pos());
+        }
+        if (c.has_hp()) ch.hp = c.hp();
+        if (c.has_flags()) ch.flags = c.flags();
+        if (c.has_target()) ch.target = EntityId(c.target());
+        out.changed.push_back(ch);
+      }
+      for (auto id : u.left()) out.left.push_back(EntityId(id));
+      return GatewayMessage{std::move(out)};
+    }
+    case wire::GatewayToClient::kGoodbye:
+      if (m.goodbye().reason().size() > kReasonBytesMax) return malformed("goodbye reason too long");
+      return GatewayMessage{Goodbye{m.goodbye().reason()}};
+    case wire::GatewayToClient::BODY_NOT_SET:
+      break;
+  }
+  return malformed("gateway message without a body");
+}
+
+}  // namespace aether

@@ -1,0 +1,155 @@
+#pragma once
+// Engine-side message types: plain structs that gameplay and components work on. codec.h translates
+// them to and from the wire schema (proto/wire.proto) at the edge, validating everything it decodes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/core/geometry.h"
+#include "engine/core/ids.h"
+
+namespace aether {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// Limits on decoded messages. A message past any of them is rejected as malformed.
+inline constexpr size_t kNameBytesMax = 64;
+inline constexpr size_t kAddressBytesMax = 256;
+inline constexpr size_t kReasonBytesMax = 256;
+inline constexpr size_t kBatchEntitiesMax = 16384;  // states or removals in one DeltaBatch
+inline constexpr size_t kUpdateEntitiesMax = 4096;  // entered/changed/left in one ClientUpdate
+inline constexpr int32_t kMovePermilleMax = 1000;
+inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
+
+inline constexpr uint32_t kEntityFlagDead = 1u << 0;
+inline constexpr uint32_t kEntityKindAvatar = 1;
+
+struct EntityState {
+  EntityId id{};
+  Vec2 pos{};
+  int32_t hp = 0;
+  uint32_t team = 0;
+  uint32_t flags = 0;
+  EntityId target{};
+  uint64_t version = 0;
+  uint32_t kind = kEntityKindAvatar;
+  friend bool operator==(const EntityState&, const EntityState&) = default;
+};
+
+// --- Client <-> gateway ---------------------------------------------------------------------
+
+struct ClientHello {
+  uint32_t protocol_version = kProtocolVersion;
+  std::string name;
+};
+
+struct ClientInput {
+  uint32_t seq = 0;
+  int32_t move_x = 0;  // permille, [-1000, 1000]
+  int32_t move_y = 0;
+  EntityId target{};
+  bool fire = false;
+};
+
+using ClientMessage = std::variant<ClientHello, ClientInput>;
+
+struct Welcome {
+  EntityId entity{};
+  Tick tick = 0;
+  uint32_t tick_hz = 0;
+  uint32_t view_radius_mm = 0;
+};
+
+struct EntityChange {
+  EntityId id{};
+  std::optional<Vec2> pos;
+  std::optional<int32_t> hp;
+  std::optional<uint32_t> flags;
+  std::optional<EntityId> target;
+};
+
+struct ClientUpdate {
+  Tick tick = 0;
+  std::vector<EntityState> entered;
+  std::vector<EntityChange> changed;
+  std::vector<EntityId> left;
+};
+
+struct Goodbye {
+  std::string reason;
+};
+
+using GatewayMessage = std::variant<Welcome, ClientUpdate, Goodbye>;
+
+// --- Between servers ------------------------------------------------------------------------
+
+struct Hello {
+  Role role = Role::kNone;
+  std::string data_address;
+  uint32_t capacity_entities = 0;
+};
+
+struct Heartbeat {
+  uint32_t entities = 0;
+  uint64_t tick_ns_p99 = 0;
+  uint32_t load_permille = 0;
+  uint32_t input_queue_depth = 0;
+};
+
+struct SpawnRequest {
+  SessionId session{};
+};
+
+struct SpawnReply {
+  SessionId session{};
+  EntityId entity{};  // invalid = refused
+  NodeId owner{};
+  std::string owner_address;
+  std::string refusal;
+};
+
+struct OwnershipGrant {
+  EntityId entity{};
+  uint64_t generation = 0;
+  NodeId gateway{};
+  SessionId session{};
+  Vec2 spawn_pos{};
+  uint32_t team = 0;
+};
+
+struct OwnershipRevoke {
+  EntityId entity{};
+  uint64_t generation = 0;
+};
+
+struct SessionClosed {
+  SessionId session{};
+  EntityId entity{};
+};
+
+struct InputForward {
+  EntityId entity{};
+  ClientInput input;
+};
+
+struct DeltaBatch {
+  std::vector<EntityState> states;
+  std::vector<EntityId> removed;
+  bool reset = false;  // the receiver forgets everything this sender sent before, then applies
+};
+
+using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
+                                SessionClosed, InputForward, DeltaBatch>;
+
+struct ServerMessage {
+  NodeId sender{};
+  Role sender_role = Role::kNone;
+  Epoch epoch = 0;
+  Tick tick = 0;
+  ServerBody body;
+};
+
+}  // namespace aether
