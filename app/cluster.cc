@@ -1,0 +1,92 @@
+#include "app/cluster.h"
+
+#include <fmt/format.h>
+
+namespace aether::app {
+
+NodeId coordinator_node_id(uint32_t index) { return NodeId(1 + index); }
+NodeId compute_node_id(uint32_t index) { return NodeId(101 + index); }
+NodeId gateway_node_id(uint32_t index) { return NodeId(201 + index); }
+
+namespace {
+template <class T>
+T* place(Hosting& hosting, std::unique_ptr<T> component) {
+  T* raw = component.get();
+  hosting.adopt(std::move(component));
+  return raw;
+}
+
+// The address a server is reachable at: what it bound if it has started, else what it was told.
+std::string reachable(const std::string& bound, const std::string& configured) { return bound.empty() ? configured : bound; }
+}  // namespace
+
+Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_random) {
+  CoordinatorConfig cc;
+  cc.node = coordinator_node_id(0);
+  cc.listen_address = hosting.listen_address(Role::kCoordinator, 0);
+  cc.rules = shape.rules;
+  Runtime& crt = hosting.host("coordinator-1", cc.node);
+  coordinator_ = place(hosting, std::make_unique<Coordinator>(crt, cc));
+
+  for (uint32_t i = 0; i < shape.compute_nodes; ++i) {
+    ComputeConfig c;
+    c.node = compute_node_id(i);
+    c.listen_address = hosting.listen_address(Role::kCompute, i);
+    c.coordinator_address = reachable(coordinator_->address(), cc.listen_address);
+    c.rules = shape.rules;
+    c.view_radius_mm = shape.view_radius_mm;
+    Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node);
+    computes_.push_back(place(hosting, std::make_unique<ComputeNode>(rt, c)));
+  }
+  std::vector<std::string> gateway_addresses;
+  for (uint32_t i = 0; i < shape.gateways; ++i) {
+    GatewayConfig g;
+    g.node = gateway_node_id(i);
+    g.listen_address = hosting.listen_address(Role::kGateway, i);
+    g.coordinator_address = reachable(coordinator_->address(), cc.listen_address);
+    g.view_radius_mm = shape.view_radius_mm;
+    Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node);
+    gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));
+    gateway_addresses.push_back(reachable(gateways_.back()->address(), g.listen_address));
+  }
+  for (uint32_t i = 0; i < shape.bots; ++i) {
+    BotConfig b;
+    // Bots spread over the gateways; after a loss each tries the others in turn.
+    for (uint32_t k = 0; k < gateway_addresses.size(); ++k) b.gateway_addresses.push_back(gateway_addresses[(i + k) % gateway_addresses.size()]);
+    b.name = fmt::format("bot-{}", i + 1);
+    b.arena_mm = shape.rules.arena_mm;
+    b.fire_range_mm = shape.rules.fire_range_mm;
+    b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
+    Runtime& rt = hosting.host(b.name, NodeId{});
+    bots_.push_back(place(hosting, std::make_unique<BotClient>(rt, b)));
+  }
+}
+
+ClusterFigures Cluster::figures() const {
+  ClusterFigures f;
+  for (const ComputeNode* c : computes_) {
+    const ComputeStats& s = c->stats();
+    f.ticks += s.ticks;
+    f.tick_ns.merge(s.tick_ns);
+    f.tick_overruns += s.tick_overruns;
+    f.entities += c->world().size();
+    f.deaths += s.deaths;
+    f.inputs_applied += s.inputs_applied;
+    f.protocol_errors += s.protocol_errors;
+  }
+  for (const Gateway* g : gateways_) {
+    f.inputs_forwarded += g->stats().inputs_forwarded;
+    f.updates_sent += g->stats().updates_sent;
+    f.protocol_errors += g->stats().protocol_errors;
+  }
+  for (const BotClient* b : bots_) {
+    f.bot_bytes_received += b->stats().bytes_received;
+    f.bot_updates += b->stats().updates_received;
+    f.bots_playing += b->playing() ? 1 : 0;
+    f.protocol_errors += b->stats().protocol_errors;
+  }
+  f.protocol_errors += coordinator_->stats().protocol_errors;
+  return f;
+}
+
+}  // namespace aether::app

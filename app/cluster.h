@@ -1,0 +1,76 @@
+#pragma once
+// Assembles a whole cluster (coordinator, compute nodes, gateways, bots) on any runtime: the
+// simulator gives each component its own simulated host, `aether local` gives each its own
+// RealRuntime on one io_context. The components are the same objects either way.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/client/bot_client.h"
+#include "engine/compute/compute_node.h"
+#include "engine/coordinator/coordinator.h"
+#include "engine/gateway/gateway.h"
+
+namespace aether::app {
+
+// Where components live. One call to host() per component, then adopt() hands it the component and
+// starts it: at once in the real runtime (so a server's bound address is known on return), from the
+// event loop in the simulator (where a server binds exactly the address it was configured with).
+class Hosting {
+ public:
+  virtual ~Hosting() = default;
+  virtual Runtime& host(const std::string& name, NodeId node) = 0;
+  virtual void adopt(std::unique_ptr<Component> component) = 0;
+  // The address a server of this role and index listens on ("127.0.0.1:0" for real, names in sim).
+  virtual std::string listen_address(Role role, uint32_t index) = 0;
+};
+
+struct ClusterShape {
+  uint32_t compute_nodes = 1;
+  uint32_t gateways = 1;
+  uint32_t bots = 0;
+  gameplay::Rules rules;
+  int32_t view_radius_mm = 50'000;
+  TimeNs bots_join_spread_ns = 0;
+};
+
+struct ClusterFigures {
+  uint64_t ticks = 0;
+  Histogram tick_ns;
+  uint64_t tick_overruns = 0;
+  size_t entities = 0;
+  uint64_t deaths = 0;
+  uint64_t inputs_applied = 0;
+  uint64_t inputs_forwarded = 0;
+  uint64_t updates_sent = 0;
+  uint64_t bot_bytes_received = 0;
+  uint64_t bot_updates = 0;
+  uint32_t bots_playing = 0;
+  uint64_t protocol_errors = 0;
+};
+
+class Cluster {
+ public:
+  // Builds and starts everything, servers first. join_random spreads bot arrivals.
+  Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_random);
+
+  ClusterFigures figures() const;
+  const std::vector<ComputeNode*>& computes() const { return computes_; }
+  const std::vector<Gateway*>& gateways() const { return gateways_; }
+  const std::vector<BotClient*>& bots() const { return bots_; }
+  Coordinator* coordinator() const { return coordinator_; }
+
+ private:
+  Coordinator* coordinator_ = nullptr;
+  std::vector<ComputeNode*> computes_;
+  std::vector<Gateway*> gateways_;
+  std::vector<BotClient*> bots_;
+};
+
+// Node ids by role, so a log line's n= tells the role: coordinator 1, compute 101.., gateway 201...
+NodeId coordinator_node_id(uint32_t index);
+NodeId compute_node_id(uint32_t index);
+NodeId gateway_node_id(uint32_t index);
+
+}  // namespace aether::app

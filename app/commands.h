@@ -1,0 +1,30 @@
+#pragma once
+// The subcommands of `aether`. Each returns the process exit code.
+
+#include <cstdint>
+#include <string>
+
+namespace aether::app {
+
+struct SimArgs {
+  std::string scenario;
+  uint64_t seed = 1;
+  std::string trace_path;
+  std::string log_level = "warn";
+};
+int run_sim(const SimArgs& args);
+
+struct LocalArgs {
+  uint32_t bots = 200;
+  uint32_t duration_s = 20;
+  uint32_t gateways = 1;
+  uint32_t compute_nodes = 1;
+  std::string trace_path;
+  std::string log_level = "info";
+};
+int run_local(const LocalArgs& args);
+
+// `aether coordinator|compute|gateway|bot --config FILE`
+int run_role(const std::string& role, const std::string& config_path);
+
+}  // namespace aether::app

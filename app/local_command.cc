@@ -1,0 +1,67 @@
+// `aether local --bots N --duration S`: the whole cluster in one process on loopback TCP, real
+// sockets and timers, then the figures that matter for v1.
+
+#include <fmt/format.h>
+
+#include "app/commands.h"
+#include "app/real_hosting.h"
+#include "runtime/real/signals.h"
+
+namespace aether::app {
+
+int run_local(const LocalArgs& args) {
+  real::RealOptions options;
+  if (!common::parse_log_level(args.log_level, &options.log_level)) {
+    fmt::print(stderr, "aether local: unknown log level '{}'\n", args.log_level);
+    return 2;
+  }
+  if (!args.trace_path.empty()) {
+    options.trace = std::make_shared<common::TraceFileWriter>();
+    if (auto s = options.trace->open(args.trace_path); !s) {
+      fmt::print(stderr, "aether local: {}\n", s.error().message);
+      return 2;
+    }
+  }
+  boost::asio::io_context io;
+  RealHosting hosting(io, options);
+  ClusterShape shape;
+  shape.compute_nodes = args.compute_nodes;
+  shape.gateways = args.gateways;
+  shape.bots = args.bots;
+  shape.bots_join_spread_ns = 2 * kNsPerSec;
+  Xoshiro256 join_random(derive_seed(0x10ca1, args.bots));
+  Cluster cluster(hosting, shape, join_random);
+  if (cluster.coordinator()->address().empty() || cluster.gateways().front()->address().empty()) {
+    fmt::print(stderr, "aether local: a server could not listen on loopback (see the log above)\n");
+    return 1;
+  }
+  fmt::print("aether local: coordinator {}, {} compute node(s), {} gateway(s) (first on {}), {} bots, {} s\n",
+             cluster.coordinator()->address(), args.compute_nodes, args.gateways, cluster.gateways().front()->address(),
+             args.bots, args.duration_s);
+  std::fflush(stdout);
+
+  ClusterFigures f;
+  real::run_until_stopped(io, static_cast<TimeNs>(args.duration_s) * kNsPerSec, [&] {
+    f = cluster.figures();  // taken before shutdown, while every component is whole
+    hosting.shutdown();
+  });
+
+  const double seconds = args.duration_s;
+  fmt::print("tick duration p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms over {} ticks ({} overruns of the 100 ms budget)\n",
+             f.tick_ns.percentile(500) / 1e6, f.tick_ns.percentile(990) / 1e6, f.tick_ns.max() / 1e6, f.ticks, f.tick_overruns);
+  fmt::print("entities {}, bots playing {} of {}, deaths {}, inputs applied {}\n", f.entities, f.bots_playing, args.bots, f.deaths,
+             f.inputs_applied);
+  fmt::print("bytes per client per second {:.0f} (updates {:.1f} per client per second)\n",
+             args.bots ? f.bot_bytes_received / seconds / args.bots : 0.0, args.bots ? f.bot_updates / seconds / args.bots : 0.0);
+  if (args.bots > 0 && f.bots_playing < args.bots) {
+    fmt::print(stderr, "aether local: only {} of {} bots got into the battle\n", f.bots_playing, args.bots);
+    return 1;
+  }
+  if (f.protocol_errors != 0) {
+    fmt::print(stderr, "aether local: {} protocol errors\n", f.protocol_errors);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace aether::app

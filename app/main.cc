@@ -1,0 +1,40 @@
+// aether: one binary, one subcommand per job. See docs/running.md.
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace aether::app;
+  CLI::App cli{"Aether: a server engine for massive battles, with a deterministic simulator built from the same code"};
+  cli.require_subcommand(1);
+
+  SimArgs sim;
+  auto* sim_cmd = cli.add_subcommand("sim", "run a scenario in the seeded simulator (virtual time, one thread)");
+  sim_cmd->add_option("scenario", sim.scenario, "scenario file (scenarios/NAME or scenarios/NAME.textpb)")->required();
+  sim_cmd->add_option("--seed", sim.seed, "the run's one seed")->capture_default_str();
+  sim_cmd->add_option("--trace", sim.trace_path, "write the trace (delimited aether.wire.TraceRecord) to this file");
+  sim_cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  LocalArgs local;
+  auto* local_cmd = cli.add_subcommand("local", "run coordinator, compute node(s), gateway(s) and bots in one process on loopback TCP");
+  local_cmd->add_option("--bots", local.bots, "number of bots")->capture_default_str()->check(CLI::Range(0, 20000));
+  local_cmd->add_option("--duration", local.duration_s, "seconds to run")->capture_default_str()->check(CLI::Range(1, 86400));
+  local_cmd->add_option("--gateways", local.gateways, "gateways")->capture_default_str()->check(CLI::Range(1, 16));
+  local_cmd->add_option("--nodes", local.compute_nodes, "compute nodes")->capture_default_str()->check(CLI::Range(1, 16));
+  local_cmd->add_option("--trace", local.trace_path, "write the trace to this file");
+  local_cmd->add_option("--log-level", local.log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  std::string config_path;
+  std::string role;
+  for (const char* name : {"coordinator", "compute", "gateway", "bot"}) {
+    auto* cmd = cli.add_subcommand(name, std::string("run one ") + name + " process from a config file (config/*.textpb)");
+    cmd->add_option("--config", config_path, "Protobuf text-format ProcessConfig")->required();
+    cmd->callback([&role, name] { role = name; });
+  }
+
+  CLI11_PARSE(cli, argc, argv);
+  if (sim_cmd->parsed()) return run_sim(sim);
+  if (local_cmd->parsed()) return run_local(local);
+  return run_role(role, config_path);
+}

@@ -1,0 +1,48 @@
+#include "app/scenario.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "app/text_config.h"
+
+namespace aether::app {
+
+namespace {
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+Error bad(const std::string& what) { return make_error(Error::Code::kInvalidArgument, what); }
+}  // namespace
+
+Result<wire::Scenario> load_scenario(const std::string& path) {
+  std::string resolved = path;
+  if (!exists(resolved) && exists(path + ".textpb")) resolved = path + ".textpb";
+  std::string text;
+  if (auto s = read_text_file(resolved, &text); !s) return s.error();
+  wire::Scenario scenario;
+  if (auto s = parse_text_proto(resolved, text, &scenario); !s) return s.error();
+  if (auto s = validate_scenario(scenario); !s) return make_error(Error::Code::kInvalidArgument, fmt::format("{}: {}", resolved, s.error().message));
+  return scenario;
+}
+
+Status validate_scenario(const wire::Scenario& s) {
+  if (s.name().empty()) return bad("name is required");
+  if (s.duration_s() == 0 || s.duration_s() > 24 * 3600) return bad("duration_s must be in [1, 86400]");
+  const auto& t = s.topology();
+  if (t.coordinators() != 1) return bad("topology.coordinators must be 1 (the vice-coordinator comes with the cluster work)");
+  if (t.compute_nodes() < 1 || t.compute_nodes() > 64) return bad("topology.compute_nodes must be in [1, 64]");
+  if (t.gateways() < 1 || t.gateways() > 64) return bad("topology.gateways must be in [1, 64]");
+  if (s.bots().count() > 100'000) return bad("bots.count must be at most 100000");
+  if (s.bots().teams() > 16) return bad("bots.teams must be at most 16");
+  if (s.bots().join_spread_ms() > 600'000) return bad("bots.join_spread_ms must be at most 600000");
+  if (s.network().latency_us() > 10'000'000 || s.network().jitter_us() > 10'000'000) return bad("network latency and jitter must be at most 10 s");
+  const auto& w = s.world();
+  if (w.arena_m() < 10 || w.arena_m() > 100'000) return bad("world.arena_m must be in [10, 100000]");
+  if (w.view_radius_m() < 1 || w.view_radius_m() > w.arena_m()) return bad("world.view_radius_m must be in [1, arena_m]");
+  if (w.fire_range_m() < 1 || w.fire_range_m() > w.view_radius_m()) return bad("world.fire_range_m must be in [1, view_radius_m]");
+  return ok_status();
+}
+
+}  // namespace aether::app
