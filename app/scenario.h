@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "app/cluster.h"
 #include "engine/core/result.h"
 #include "scenario.pb.h"
 
@@ -14,5 +15,8 @@ Result<wire::Scenario> load_scenario(const std::string& path);
 
 // Range checks that the schema alone cannot express. Returns the first problem found.
 Status validate_scenario(const wire::Scenario& s);
+
+// The cluster a (valid) scenario describes.
+ClusterShape cluster_shape(const wire::Scenario& s);
 
 }  // namespace aether::app

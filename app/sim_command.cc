@@ -7,36 +7,13 @@
 #include "app/cluster.h"
 #include "app/commands.h"
 #include "app/scenario.h"
+#include "app/sim_hosting.h"
 #include "runtime/common/spd_logger.h"
 #include "runtime/sim/simulation.h"
 
 namespace aether::app {
 
-namespace {
-
-class SimHosting final : public Hosting {
- public:
-  explicit SimHosting(sim::Simulation& sim) : sim_(sim) {}
-  Runtime& host(const std::string& name, NodeId node) override {
-    last_ = &sim_.add_host(name, node);
-    return last_->runtime();
-  }
-  void adopt(std::unique_ptr<Component> component) override { last_->attach(std::move(component)); }
-  std::string listen_address(Role role, uint32_t index) override {
-    switch (role) {
-      case Role::kCoordinator: return fmt::format("coordinator-{}:7000", index + 1);
-      case Role::kCompute: return fmt::format("compute-{}:7100", index + 1);
-      case Role::kGateway: return fmt::format("gateway-{}:7200", index + 1);
-      default: return "invalid:0";
-    }
-  }
-
- private:
-  sim::Simulation& sim_;
-  sim::Host* last_ = nullptr;
-};
-
-ClusterShape shape_of(const wire::Scenario& s) {
+ClusterShape cluster_shape(const wire::Scenario& s) {
   ClusterShape shape;
   shape.compute_nodes = s.topology().compute_nodes();
   shape.gateways = s.topology().gateways();
@@ -48,8 +25,6 @@ ClusterShape shape_of(const wire::Scenario& s) {
   shape.bots_join_spread_ns = static_cast<TimeNs>(s.bots().join_spread_ms()) * kNsPerMs;
   return shape;
 }
-
-}  // namespace
 
 int run_sim(const SimArgs& args) {
   auto scenario = load_scenario(args.scenario);
@@ -74,7 +49,7 @@ int run_sim(const SimArgs& args) {
   }
   SimHosting hosting(sim);
   Xoshiro256 join_random(derive_seed(args.seed, 0x101));
-  Cluster cluster(hosting, shape_of(s), join_random);
+  Cluster cluster(hosting, cluster_shape(s), join_random);
 
   const auto wall_start = std::chrono::steady_clock::now();
   const TimeNs end_ns = static_cast<TimeNs>(s.duration_s()) * kNsPerSec;

@@ -79,6 +79,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   Epoch epoch() const { return epoch_; }
   const std::string& data_address() const { return data_address_; }
   size_t input_queue_depth() const { return input_queue_.depth(); }
+  size_t intent_queue_depth() const { return intent_queue_.depth(); }
   // Tests watch the phases go by.
   void set_phase_observer(std::function<void(TickPhase, Tick)> observer) { phase_observer_ = std::move(observer); }
   // Runs one tick now (tests drive ticks by hand instead of by timer).

@@ -1,0 +1,34 @@
+#pragma once
+// Components in the simulator: one simulated host each. Servers listen on fixed names
+// ("compute-2:7100"), which is also where they are reached.
+
+#include <fmt/format.h>
+
+#include "app/cluster.h"
+#include "runtime/sim/simulation.h"
+
+namespace aether::app {
+
+class SimHosting final : public Hosting {
+ public:
+  explicit SimHosting(sim::Simulation& sim) : sim_(sim) {}
+  Runtime& host(const std::string& name, NodeId node) override {
+    last_ = &sim_.add_host(name, node);
+    return last_->runtime();
+  }
+  void adopt(std::unique_ptr<Component> component) override { last_->attach(std::move(component)); }
+  std::string listen_address(Role role, uint32_t index) override {
+    switch (role) {
+      case Role::kCoordinator: return fmt::format("coordinator-{}:7000", index + 1);
+      case Role::kCompute: return fmt::format("compute-{}:7100", index + 1);
+      case Role::kGateway: return fmt::format("gateway-{}:7200", index + 1);
+      default: return "invalid:0";
+    }
+  }
+
+ private:
+  sim::Simulation& sim_;
+  sim::Host* last_ = nullptr;
+};
+
+}  // namespace aether::app

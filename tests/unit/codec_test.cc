@@ -1,0 +1,120 @@
+#include <gtest/gtest.h>
+
+#include "engine/core/random.h"
+#include "engine/wire/codec.h"
+#include "wire.pb.h"
+
+namespace aether {
+namespace {
+
+ServerMessage envelope(ServerBody body) { return ServerMessage{NodeId(101), Role::kCompute, 3, 42, std::move(body)}; }
+
+TEST(Codec, DeltaBatchRoundTrips) {
+  DeltaBatch batch;
+  batch.reset = true;
+  batch.states.push_back(EntityState{EntityId(5), Vec2{-1200, 340000}, 77, 1, kEntityFlagDead, EntityId(9), 12, kEntityKindAvatar});
+  batch.removed = {EntityId(3), EntityId(4)};
+  auto decoded = decode_server(encode(envelope(batch)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->sender, NodeId(101));
+  EXPECT_EQ(decoded->sender_role, Role::kCompute);
+  EXPECT_EQ(decoded->epoch, 3u);
+  EXPECT_EQ(decoded->tick, 42u);
+  const auto& got = std::get<DeltaBatch>(decoded->body);
+  EXPECT_TRUE(got.reset);
+  ASSERT_EQ(got.states.size(), 1u);
+  EXPECT_EQ(got.states[0], batch.states[0]);
+  EXPECT_EQ(got.removed, batch.removed);
+}
+
+TEST(Codec, ClientUpdateCarriesOnlyChangedFields) {
+  ClientUpdate u;
+  u.tick = 9;
+  EntityChange ch;
+  ch.id = EntityId(7);
+  ch.hp = 0;  // present even though zero
+  u.changed.push_back(ch);
+  u.left.push_back(EntityId(8));
+  auto decoded = decode_gateway(encode(GatewayMessage{u}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  const auto& got = std::get<ClientUpdate>(decoded.value());
+  ASSERT_EQ(got.changed.size(), 1u);
+  EXPECT_FALSE(got.changed[0].pos.has_value());
+  ASSERT_TRUE(got.changed[0].hp.has_value());
+  EXPECT_EQ(*got.changed[0].hp, 0);
+  EXPECT_EQ(got.left, std::vector<EntityId>{EntityId(8)});
+}
+
+TEST(Codec, RejectsGarbageWithoutCrashing) {
+  Xoshiro256 rng(1234);
+  int rejected = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> junk(uniform_below(rng, 64) + 1);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng.next_u64());
+    // Whatever the bytes, decoding returns a value or an error; the three decoders must not crash.
+    auto s = decode_server(junk);
+    auto c = decode_client(junk);
+    auto g = decode_gateway(junk);
+    rejected += !s.ok();
+    (void)c;
+    (void)g;
+  }
+  EXPECT_GT(rejected, 1900);  // random bytes almost never form a valid server envelope
+}
+
+TEST(Codec, RejectsOutOfRangeInput) {
+  wire::ClientToGateway m;
+  m.mutable_input()->set_seq(1);
+  m.mutable_input()->set_move_x(5000);
+  std::string bytes = m.SerializeAsString();
+  auto decoded = decode_client({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("out of [-1000, 1000]"), std::string::npos) << decoded.error().message;
+}
+
+TEST(Codec, RejectsEnvelopeWithoutSenderOrBody) {
+  wire::ServerEnvelope env;
+  env.set_sender_role(2);
+  env.mutable_heartbeat();
+  std::string bytes = env.SerializeAsString();
+  auto no_sender = decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_FALSE(no_sender.ok());
+  EXPECT_NE(no_sender.error().message.find("sender"), std::string::npos);
+
+  env.set_sender(5);
+  env.clear_body();
+  bytes = env.SerializeAsString();
+  auto no_body = decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_FALSE(no_body.ok());
+  EXPECT_NE(no_body.error().message.find("without a body"), std::string::npos);
+}
+
+TEST(Codec, RejectsOversizeBatch) {
+  wire::ServerEnvelope env;
+  env.set_sender(101);
+  env.set_sender_role(2);
+  auto* d = env.mutable_deltas();
+  for (size_t i = 0; i <= kBatchEntitiesMax; ++i) d->add_removed(i + 1);
+  std::string bytes = env.SerializeAsString();
+  auto decoded = decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("exceeds"), std::string::npos) << decoded.error().message;
+}
+
+TEST(Codec, RejectsPositionsBeyondAnyArena) {
+  DeltaBatch batch;
+  batch.states.push_back(EntityState{EntityId(5), Vec2{kCoordinateMmMax, 0}, 1, 0, 0, EntityId{}, 1, 1});
+  auto ok = decode_server(encode(envelope(batch)));
+  ASSERT_TRUE(ok.ok());
+  wire::ServerEnvelope env;
+  env.set_sender(101);
+  env.set_sender_role(2);
+  auto* s = env.mutable_deltas()->add_states();
+  s->set_id(5);
+  s->mutable_pos()->set_x_mm(kCoordinateMmMax + 1);
+  std::string bytes = env.SerializeAsString();
+  EXPECT_FALSE(decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}).ok());
+}
+
+}  // namespace
+}  // namespace aether

@@ -1,0 +1,79 @@
+// run_until_stopped: a time limit or SIGINT/SIGTERM calls on_stop once and returns.
+
+#include "runtime/real/signals.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "runtime/real/real_runtime.h"
+
+namespace aether::real {
+namespace {
+
+namespace asio = boost::asio;
+
+RealOptions quiet() {
+  RealOptions o;
+  o.log_level = LogLevel::kWarn;
+  return o;
+}
+
+TEST(RealSignals, DurationStopsAndShutsDown) {
+  asio::io_context io;
+  RealRuntime rt(io, "c", NodeId{1}, quiet());
+  struct Null final : NetworkHandler {
+    void on_accepted(ConnId, std::string_view) override {}
+    void on_connected(ConnId) override {}
+    void on_message(ConnId, std::span<const uint8_t>) override {}
+    void on_closed(ConnId, CloseReason) override {}
+  } handler;
+  rt.runtime().network.set_handler(&handler);
+  ASSERT_TRUE(rt.runtime().network.listen("127.0.0.1:0").ok());  // keeps the loop busy forever
+  int ticks = 0;
+  std::function<void()> tick = [&] {
+    ++ticks;
+    rt.runtime().timers.schedule(kNsPerMs, tick);
+  };
+  rt.runtime().timers.schedule(kNsPerMs, tick);
+  int stops = 0;
+  const auto start = std::chrono::steady_clock::now();
+  run_until_stopped(io, 50 * kNsPerMs, [&] {
+    ++stops;
+    rt.shutdown();
+  });
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(stops, 1);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(50));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(900));  // the drain ended early: nothing was left
+  EXPECT_GT(ticks, 0);
+  EXPECT_TRUE(rt.is_shut_down());
+}
+
+TEST(RealSignals, SigtermStops) {
+  for (int signo : {SIGTERM, SIGINT}) {
+    asio::io_context io;
+    asio::steady_timer later(io, std::chrono::milliseconds(10));
+    later.async_wait([signo](const boost::system::error_code& ec) {
+      if (!ec) std::raise(signo);
+    });
+    int stops = 0;
+    run_until_stopped(io, 0, [&] { ++stops; });
+    EXPECT_EQ(stops, 1) << signo;
+  }
+}
+
+TEST(RealSignals, ExternalStopStillCallsOnStop) {
+  asio::io_context io;
+  asio::post(io, [&io] { io.stop(); });
+  int stops = 0;
+  run_until_stopped(io, 0, [&] { ++stops; });
+  EXPECT_EQ(stops, 1);
+}
+
+}  // namespace
+}  // namespace aether::real

@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "app/scenario.h"
+
+namespace aether::app {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  char name[] = "/tmp/aether-scenario-XXXXXX";
+  const int fd = mkstemp(name);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(name) << text;
+  return name;
+}
+
+TEST(Scenario, ShippedV1BattleLoads) {
+  auto s = load_scenario(std::string(AETHER_SOURCE_DIR) + "/scenarios/v1-battle");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->name(), "v1-battle");
+  EXPECT_EQ(s->bots().count(), 200u);
+  EXPECT_EQ(s->duration_s(), 60u);
+  EXPECT_EQ(s->topology().gateways(), 1u);
+  EXPECT_EQ(s->topology().compute_nodes(), 1u);
+}
+
+TEST(Scenario, SyntaxErrorNamesLineAndColumn) {
+  const std::string path = write_temp("name: \"x\"\nduration_s: 10\nbots { count: -3 }\n");
+  auto s = load_scenario(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find(path + ":3:"), std::string::npos) << s.error().message;
+  std::remove(path.c_str());
+}
+
+TEST(Scenario, UnknownFieldIsAnError) {
+  const std::string path = write_temp("name: \"x\"\nduraton_s: 10\n");
+  auto s = load_scenario(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("duraton_s"), std::string::npos) << s.error().message;
+  std::remove(path.c_str());
+}
+
+TEST(Scenario, RangesAreChecked) {
+  const std::string path = write_temp(
+      "name: \"x\"\nduration_s: 10\ntopology { coordinators: 1 compute_nodes: 1 gateways: 1 }\n"
+      "world { arena_m: 100 view_radius_m: 50 fire_range_m: 60 }\n");
+  auto s = load_scenario(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("fire_range_m"), std::string::npos) << s.error().message;
+  std::remove(path.c_str());
+}
+
+TEST(Scenario, MissingFileSaysSo) {
+  auto s = load_scenario("/nonexistent/scenario");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("cannot open"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aether::app
