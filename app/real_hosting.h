@@ -32,6 +32,11 @@ class RealHosting final : public Hosting {
     while (!components_.empty()) components_.pop_back();
   }
   const std::vector<std::unique_ptr<real::RealRuntime>>& runtimes() const { return runtimes_; }
+  std::vector<Component*> components() const {
+    std::vector<Component*> out;
+    for (const auto& c : components_) out.push_back(c.get());
+    return out;
+  }
 
  private:
   boost::asio::io_context& io_;

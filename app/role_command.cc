@@ -32,6 +32,34 @@ ClusterShape shape_of(const wire::ProcessConfig& c) {
   return shape;
 }
 
+// What a role prints when it stops: the figures an operator looks at first.
+std::string summary(const std::vector<Component*>& components) {
+  std::string out;
+  uint32_t bots = 0, playing = 0;
+  uint64_t bytes = 0;
+  for (Component* c : components) {
+    if (auto* n = dynamic_cast<ComputeNode*>(c)) {
+      const ComputeStats& s = n->stats();
+      out += fmt::format("compute: {} ticks, tick p50 {:.3f} ms p99 {:.3f} ms max {:.3f} ms, {} overruns, {} entities, {} deaths\n", s.ticks,
+                         s.tick_ns.percentile(500) / 1e6, s.tick_ns.percentile(990) / 1e6, s.tick_ns.max() / 1e6, s.tick_overruns,
+                         n->world().size(), s.deaths);
+    } else if (auto* g = dynamic_cast<Gateway*>(c)) {
+      const GatewayStats& s = g->stats();
+      out += fmt::format("gateway: {} sessions open, {} opened, {} inputs forwarded, {} updates sent ({} bytes), {} slow clients dropped\n",
+                         g->sessions(), s.sessions_opened, s.inputs_forwarded, s.updates_sent, s.update_bytes_sent, s.slow_clients_dropped);
+    } else if (auto* k = dynamic_cast<Coordinator*>(c)) {
+      out += fmt::format("coordinator: epoch {}, {} entities in the table, {} spawns, {} nodes lost\n", k->epoch(), k->table().size(),
+                         k->stats().spawns, k->stats().nodes_lost);
+    } else if (auto* b = dynamic_cast<BotClient*>(c)) {
+      ++bots;
+      playing += b->playing() ? 1 : 0;
+      bytes += b->stats().bytes_received;
+    }
+  }
+  if (bots) out += fmt::format("bots: {} of {} playing, {} bytes received in all\n", playing, bots, bytes);
+  return out;
+}
+
 void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& hosting) {
   const ClusterShape shape = shape_of(c);
   const NodeId node(c.node_id());
@@ -96,7 +124,12 @@ int run_role(const std::string& role, const std::string& config_path) {
   boost::asio::io_context io;
   RealHosting hosting(io, options);
   build(role, config, hosting);
-  real::run_until_stopped(io, static_cast<TimeNs>(config.duration_s()) * kNsPerSec, [&] { hosting.shutdown(); });
+  std::string figures;
+  real::run_until_stopped(io, static_cast<TimeNs>(config.duration_s()) * kNsPerSec, [&] {
+    figures = summary(hosting.components());
+    hosting.shutdown();
+  });
+  fmt::print("{}", figures);
   return 0;
 }
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Aether needs on Debian 12, from Debian packages only. Does nothing if all are there.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build ccache g++ clang
+  libboost1.81-dev libprotobuf-dev protobuf-compiler
+  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  libspdlog-dev libfmt-dev libcli11-dev
+  graphviz
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

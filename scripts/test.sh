@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# README command 2 (and CI): build and run every test.
+#  1. the GCC Debug build with AddressSanitizer and UBSan: unit, property, engine scan, determinism;
+#  2. the GCC and Clang release builds: the same seed must give the same digest from both compilers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+echo "== build: asan (GCC, Debug, ASan+UBSan)"
+cmake --preset asan > /dev/null
+cmake --build --preset asan
+echo "== test: asan"
+ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== build: release (GCC) and clang (Clang) for the cross-compiler digest check"
+cmake --preset release > /dev/null
+cmake --build --preset release --target aether
+cmake --preset clang > /dev/null
+cmake --build --preset clang --target aether
+bash scripts/cross-compiler-digest.sh build/bin/aether build-clang/bin/aether
