@@ -1,6 +1,7 @@
 #include "runtime/common/spd_logger.h"
 
 #include <chrono>
+#include <ctime>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -21,8 +22,32 @@ spdlog::level::level_enum to_spd(LogLevel level) {
   return spdlog::level::info;
 }
 
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace: return "trace";
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info ";
+    case LogLevel::kWarn: return "warn ";
+    case LogLevel::kError: return "error";
+  }
+  return "?    ";
+}
+
+// RFC 3339 UTC with microseconds. We format the time ourselves rather than through spdlog's %Y...%f:
+// spdlog caches the formatted date per second and shows 1900-01-00 for second 0, which is exactly
+// where the simulator's virtual time starts.
+void append_time(fmt::memory_buffer& out, int64_t unix_ns) {
+  const int64_t secs = unix_ns >= 0 ? unix_ns / 1'000'000'000 : (unix_ns - 999'999'999) / 1'000'000'000;
+  const int64_t micros = (unix_ns - secs * 1'000'000'000) / 1000;
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
 void configure(spdlog::logger& logger) {
-  logger.set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l %v", spdlog::pattern_time_type::utc);
+  logger.set_pattern("%v");
   logger.set_level(spdlog::level::trace);  // filtering is done by SpdLogger::enabled
   logger.flush_on(spdlog::level::warn);
 }
@@ -46,13 +71,15 @@ SpdLogger::SpdLogger(std::shared_ptr<spdlog::logger> sink, std::string name, Nod
 void SpdLogger::write(LogLevel level, const LogIds& ids, std::string_view message) {
   if (!enabled(level)) return;
   fmt::memory_buffer line;
-  fmt::format_to(std::back_inserter(line), "[{} n={}", name_, node_.value);
+  const int64_t now = now_unix_ns_();
+  append_time(line, now);
+  fmt::format_to(std::back_inserter(line), "{} [{} n={}", level_name(level), name_, node_.value);
   if (ids.epoch != 0) fmt::format_to(std::back_inserter(line), " ep={}", ids.epoch);
   if (ids.tick != 0) fmt::format_to(std::back_inserter(line), " t={}", ids.tick);
   if (ids.entity.valid()) fmt::format_to(std::back_inserter(line), " e={}", ids.entity.value);
   fmt::format_to(std::back_inserter(line), "] {}", message);
   const auto when = spdlog::log_clock::time_point(
-      std::chrono::duration_cast<spdlog::log_clock::duration>(std::chrono::nanoseconds(now_unix_ns_())));
+      std::chrono::duration_cast<spdlog::log_clock::duration>(std::chrono::nanoseconds(now)));
   sink_->log(when, spdlog::source_loc{}, to_spd(level), spdlog::string_view_t(line.data(), line.size()));
 }
 

@@ -37,7 +37,7 @@ class SpdLogger final : public Logger {
   LogLevel level_;
 };
 
-// A logger writing to stderr with the pattern Aether uses everywhere, times in UTC.
+// A sink writing each line as SpdLogger formatted it (time, level, component, ids, message) to stderr.
 std::shared_ptr<spdlog::logger> make_stderr_sink(const std::string& name);
 // Same, to a file (truncated).
 std::shared_ptr<spdlog::logger> make_file_sink(const std::string& name, const std::string& path);

@@ -1,0 +1,95 @@
+#include "runtime/sim/kernel.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/core/assert.h"
+
+namespace aether::sim {
+
+uint64_t Kernel::schedule_at(TimeNs at, std::function<void()> fn) {
+  AETHER_ASSERT_MSG(at >= now_, "an event cannot be scheduled in the past");
+  AETHER_ASSERT(fn != nullptr);
+  AETHER_ASSERT_MSG(next_sequence_ < kKernelSequenceMax, "kernel event sequence exhausted");
+  const uint32_t slot = take_slot();
+  const uint64_t id = (next_sequence_++ << kKernelSlotBits) | slot;
+  slots_[slot].id = id;
+  slots_[slot].fn = std::move(fn);
+  heap_.push_back(Entry{at, id});
+  std::push_heap(heap_.begin(), heap_.end(), later);
+  ++live_;
+  return id;
+}
+
+bool Kernel::cancel(uint64_t id) {
+  const uint32_t slot = slot_of(id);
+  if (id == 0 || slot >= slots_.size() || slots_[slot].id != id) return false;
+  // The heap entry stays behind and is skipped when it surfaces (or dropped by a compaction).
+  free_slot(slot);
+  --live_;
+  compact_if_worthwhile();
+  return true;
+}
+
+bool Kernel::step() {
+  drop_stale_top();
+  if (heap_.empty()) return false;
+  const Entry top = heap_.front();
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  heap_.pop_back();
+  AETHER_ASSERT(top.at >= now_);
+  now_ = top.at;
+  // Move the handler out and free its slot first: the handler may schedule (growing slots_) or try to
+  // cancel itself (which must then report false, as it has fired).
+  const uint32_t slot = slot_of(top.id);
+  std::function<void()> fn = std::move(slots_[slot].fn);
+  free_slot(slot);
+  --live_;
+  ++events_run_;
+  fn();
+  return true;
+}
+
+void Kernel::run_until(TimeNs t) {
+  AETHER_ASSERT_MSG(t >= now_, "run_until cannot go back in time");
+  for (;;) {
+    drop_stale_top();
+    if (heap_.empty() || heap_.front().at > t) break;
+    step();
+  }
+  now_ = t;
+}
+
+uint32_t Kernel::take_slot() {
+  if (!free_slots_.empty()) {
+    const uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    return slot;
+  }
+  AETHER_ASSERT_MSG(slots_.size() < kKernelPendingMax, "too many pending kernel events");
+  slots_.emplace_back();
+  return static_cast<uint32_t>(slots_.size() - 1);
+}
+
+void Kernel::free_slot(uint32_t slot) {
+  slots_[slot].id = 0;
+  slots_[slot].fn = nullptr;
+  free_slots_.push_back(slot);
+}
+
+void Kernel::drop_stale_top() {
+  while (!heap_.empty() && !is_live(heap_.front())) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    heap_.pop_back();
+  }
+}
+
+void Kernel::compact_if_worthwhile() {
+  const size_t stale = heap_.size() - live_;
+  if (stale < kKernelCompactStaleMin || stale <= live_) return;
+  // Entries are totally ordered by (at, id), so rebuilding cannot change the order events run in.
+  std::erase_if(heap_, [this](const Entry& e) { return !is_live(e); });
+  std::make_heap(heap_.begin(), heap_.end(), later);
+}
+
+}  // namespace aether::sim

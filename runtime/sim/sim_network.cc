@@ -1,0 +1,311 @@
+#include "runtime/sim/sim_network.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "engine/core/assert.h"
+#include "engine/core/hash.h"
+
+namespace aether::sim {
+
+namespace {
+
+// The far end of a connection whose address nobody listened on when connect() was called. It has a
+// link of its own so that connects to nowhere take the same delays as any other.
+constexpr uint32_t kNoEndpoint = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kPortMax = 65535;
+
+// Accepts "name:port" with a nonempty name and a decimal port in [0, 65535].
+bool parse_address(std::string_view address, std::string_view* name, uint32_t* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view digits = address.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5) return false;
+  uint32_t value = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value > kPortMax) return false;
+  *name = address.substr(0, colon);
+  *port = value;
+  return true;
+}
+
+// One spelling per address ("h:080" and "h:80" are the same listener).
+std::string canonical_address(std::string_view address) {
+  std::string_view name;
+  uint32_t port = 0;
+  if (!parse_address(address, &name, &port)) return std::string(address);
+  return fmt::format("{}:{}", name, port);
+}
+
+}  // namespace
+
+Result<std::string> SimEndpoint::listen(std::string_view address) { return net_.listen(*this, address); }
+ConnId SimEndpoint::connect(std::string_view address) { return net_.connect(*this, address); }
+SendStatus SimEndpoint::send(ConnId conn, std::span<const uint8_t> payload) { return net_.send(*this, conn, payload); }
+void SimEndpoint::close(ConnId conn) { net_.close(*this, conn); }
+
+SimNetwork::SimNetwork(Kernel& kernel, TraceLog& trace, NetworkOptions options)
+    : kernel_(kernel), trace_(trace), options_(options), random_(derive_seed(options.seed, kNetworkStream)) {
+  AETHER_ASSERT(options.latency_ns >= 0 && options.jitter_ns >= 0);
+}
+
+void SimNetwork::add_endpoint(SimEndpoint& endpoint) {
+  AETHER_ASSERT(endpoint.host_.index == endpoints_.size());
+  endpoints_.push_back(&endpoint);
+}
+
+Result<std::string> SimNetwork::listen(SimEndpoint& ep, std::string_view address) {
+  if (!ep.host_.alive) return make_error(Error::Code::kState, "host is down");
+  AETHER_ASSERT_MSG(ep.handler_ != nullptr, "set_handler before listen");
+  std::string_view name;
+  uint32_t port = 0;
+  if (!parse_address(address, &name, &port)) {
+    return make_error(Error::Code::kInvalidArgument, fmt::format("bad listen address '{}'", address));
+  }
+  if (ep.listeners_ >= kListenersPerHostMax) return make_error(Error::Code::kUnavailable, "too many listeners");
+  std::string bound = port != 0 ? fmt::format("{}:{}", name, port) : pick_port(name);
+  if (bound.empty()) return make_error(Error::Code::kUnavailable, fmt::format("no free port on '{}'", name));
+  if (listeners_.contains(bound)) return make_error(Error::Code::kState, fmt::format("'{}' is in use", bound));
+  listeners_.emplace(bound, ep.host_.index);
+  ++ep.listeners_;
+  return bound;
+}
+
+std::string SimNetwork::pick_port(std::string_view name) {
+  const uint32_t range = kEphemeralPortLast - kEphemeralPortFirst + 1;
+  for (uint32_t tries = 0; tries < range; ++tries) {
+    std::string candidate = fmt::format("{}:{}", name, next_ephemeral_port_);
+    next_ephemeral_port_ = next_ephemeral_port_ == kEphemeralPortLast ? kEphemeralPortFirst : next_ephemeral_port_ + 1;
+    if (!listeners_.contains(candidate)) return candidate;
+  }
+  return {};
+}
+
+ConnId SimNetwork::connect(SimEndpoint& ep, std::string_view address) {
+  const ConnId id = ep.next_conn_id_++;
+  if (!ep.host_.alive) return id;  // a dead host's connect never reports
+  AETHER_ASSERT_MSG(ep.handler_ != nullptr, "set_handler before connect");
+  const bool over_limit = ep.conns_.size() >= kConnectionsPerHostMax;
+  std::string target = canonical_address(address);
+  const auto listener = listeners_.find(target);
+  const uint32_t dest = listener == listeners_.end() ? kNoEndpoint : listener->second;
+  const uint32_t ci = new_connection(ep.host_.index, dest, std::move(target));
+  Connection& c = conns_[ci];
+  c.ends[0] = End{ep.host_.index, id, EndState::kConnecting};
+  ep.conns_.emplace(id, SimEndpoint::ConnRef{ci, 0});
+  if (over_limit) {
+    // Refused on the spot, like a process out of file descriptors, but still reported from an event.
+    push_item(ci, 1, ItemKind::kRefused, kernel_.now(), {});
+  } else {
+    push_item(ci, 0, ItemKind::kSyn, next_arrival(c.dirs[0]), {});
+  }
+  return id;
+}
+
+SendStatus SimNetwork::send(SimEndpoint& ep, ConnId id, std::span<const uint8_t> payload) {
+  if (!ep.host_.alive) return SendStatus::kClosed;
+  const auto it = ep.conns_.find(id);
+  if (it == ep.conns_.end()) return SendStatus::kClosed;
+  if (payload.size() > kFrameBytesMax) return SendStatus::kTooLarge;
+  const SimEndpoint::ConnRef ref = it->second;
+  Direction& dir = conns_[ref.index].dirs[ref.side];
+  if (dir.bytes_in_flight + payload.size() > kSendBufferBytesMax || dir.items.size() >= kMessagesInFlightMax) {
+    return SendStatus::kBackpressure;
+  }
+  push_item(ref.index, ref.side, ItemKind::kData, next_arrival(dir),
+            std::vector<uint8_t>(payload.begin(), payload.end()));
+  return SendStatus::kOk;
+}
+
+void SimNetwork::close(SimEndpoint& ep, ConnId id) {
+  if (!ep.host_.alive) return;
+  const auto it = ep.conns_.find(id);
+  if (it == ep.conns_.end()) return;
+  const SimEndpoint::ConnRef ref = it->second;
+  ep.conns_.erase(it);
+  Connection& c = conns_[ref.index];
+  c.ends[ref.side].state = EndState::kClosed;
+  record(ep.host_.index, TraceKind::kConnectionClosed, peer_node(c, ref.side), static_cast<int64_t>(CloseReason::kLocal), 0);
+  // The FIN queues behind the data already sent, so the peer reads everything before it hears of it.
+  push_item(ref.index, ref.side, ItemKind::kFin, next_arrival(c.dirs[ref.side]), {});
+}
+
+void SimNetwork::crash(SimEndpoint& ep) {
+  AETHER_ASSERT(!ep.host_.alive);
+  const uint32_t index = ep.host_.index;
+  std::erase_if(listeners_, [index](const auto& entry) { return entry.second == index; });
+  ep.listeners_ = 0;
+  // Sorted: resets due at the same instant are then scheduled, and so delivered, in a fixed order.
+  std::vector<ConnId> ids;
+  ids.reserve(ep.conns_.size());
+  for (const auto& entry : ep.conns_) ids.push_back(entry.first);
+  std::sort(ids.begin(), ids.end());
+  for (const ConnId id : ids) {
+    const SimEndpoint::ConnRef ref = ep.conns_.at(id);
+    Connection& c = conns_[ref.index];
+    c.ends[ref.side].state = EndState::kCrashed;  // from now on, whatever arrives for it is discarded
+    const auto peer = static_cast<uint8_t>(1 - ref.side);
+    ++c.events_pending;
+    kernel_.schedule_at(kernel_.now() + c.dirs[ref.side].link->latency_ns,
+                        [this, ci = ref.index, peer] { on_reset(ci, peer); });
+  }
+  ep.conns_.clear();
+}
+
+uint32_t SimNetwork::new_connection(uint32_t client, uint32_t server, std::string listen_address) {
+  uint32_t ci = 0;
+  if (!free_conns_.empty()) {
+    ci = free_conns_.back();
+    free_conns_.pop_back();
+  } else {
+    ci = static_cast<uint32_t>(conns_.size());
+    conns_.emplace_back();
+  }
+  Connection& c = conns_[ci];
+  c.listen_address = std::move(listen_address);
+  c.dirs[0].link = &link(client, server);
+  c.dirs[1].link = &link(server, client);
+  return ci;
+}
+
+void SimNetwork::maybe_free(uint32_t ci) {
+  Connection& c = conns_[ci];
+  if (c.events_pending != 0) return;
+  for (const End& e : c.ends) {
+    if (e.state == EndState::kConnecting || e.state == EndState::kOpen) return;
+  }
+  AETHER_ASSERT(c.dirs[0].items.empty() && c.dirs[1].items.empty());
+  c = Connection{};
+  free_conns_.push_back(ci);
+}
+
+Link& SimNetwork::link(uint32_t from, uint32_t to) {
+  return links_.try_emplace({from, to}, Link{options_.latency_ns, options_.jitter_ns, 0}).first->second;
+}
+
+TimeNs SimNetwork::next_arrival(Direction& dir) {
+  const Link& l = *dir.link;
+  const TimeNs jitter = l.jitter_ns > 0 ? static_cast<TimeNs>(uniform_below(random_, static_cast<uint64_t>(l.jitter_ns) + 1)) : 0;
+  // FIFO per direction: a message never overtakes the one sent before it.
+  return std::max(kernel_.now() + l.latency_ns + jitter, dir.last_delivery_ns);
+}
+
+void SimNetwork::push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload) {
+  Connection& c = conns_[ci];
+  Direction& dir = c.dirs[side];
+  AETHER_ASSERT(at >= dir.last_delivery_ns && at >= kernel_.now());
+  dir.last_delivery_ns = at;
+  dir.bytes_in_flight += payload.size();
+  ++dir.link->items_sent;
+  dir.items.push_back(Item{kind, at, std::move(payload)});
+  ++c.events_pending;
+  kernel_.schedule_at(at, [this, ci, side] { on_arrival(ci, side); });
+}
+
+void SimNetwork::on_arrival(uint32_t ci, uint8_t side) {
+  Connection& c = conns_[ci];
+  Direction& dir = c.dirs[side];
+  AETHER_ASSERT(!dir.items.empty() && dir.items.front().at == kernel_.now());
+  const Item item = std::move(dir.items.front());
+  dir.items.pop_front();
+  dir.bytes_in_flight -= item.payload.size();
+  --c.events_pending;
+  switch (item.kind) {
+    case ItemKind::kSyn: arrive_syn(ci); break;
+    case ItemKind::kSynAck: arrive_syn_ack(ci); break;
+    case ItemKind::kRefused: report_closed(ci, 0, CloseReason::kRefused); break;
+    case ItemKind::kData: deliver(ci, side, item.payload); break;
+    case ItemKind::kFin: report_closed(ci, static_cast<uint8_t>(1 - side), CloseReason::kPeerClosed); break;
+  }
+  maybe_free(ci);
+}
+
+void SimNetwork::on_reset(uint32_t ci, uint8_t side) {
+  --conns_[ci].events_pending;
+  report_closed(ci, side, CloseReason::kReset);
+  maybe_free(ci);
+}
+
+void SimNetwork::arrive_syn(uint32_t ci) {
+  Connection& c = conns_[ci];
+  // The connecting host died meanwhile: there is nobody left to accept on behalf of.
+  if (c.ends[0].state == EndState::kCrashed) return;
+  const auto listener = listeners_.find(c.listen_address);
+  SimEndpoint* server = listener == listeners_.end() ? nullptr : endpoints_[listener->second];
+  if (server == nullptr || !server->host_.alive || server->conns_.size() >= kConnectionsPerHostMax) {
+    push_item(ci, 1, ItemKind::kRefused, next_arrival(c.dirs[1]), {});
+    return;
+  }
+  const uint32_t s = server->host_.index;
+  // The listener may have moved since connect() resolved the address.
+  c.dirs[0].link = &link(c.ends[0].endpoint, s);
+  c.dirs[1].link = &link(s, c.ends[0].endpoint);
+  const ConnId id = server->next_conn_id_++;
+  c.ends[1] = End{s, id, EndState::kOpen};
+  server->conns_.emplace(id, SimEndpoint::ConnRef{ci, 1});
+  // The SYN-ACK leads the way back, so whatever on_accepted sends arrives after on_connected.
+  push_item(ci, 1, ItemKind::kSynAck, next_arrival(c.dirs[1]), {});
+  const std::string address = c.listen_address;
+  CallbackScope scope(server->host_);
+  server->handler_->on_accepted(id, address);
+}
+
+void SimNetwork::arrive_syn_ack(uint32_t ci) {
+  End& client = conns_[ci].ends[0];
+  if (client.state != EndState::kConnecting) return;  // closed or reset before the handshake ended
+  client.state = EndState::kOpen;
+  SimEndpoint& ep = *endpoints_[client.endpoint];
+  CallbackScope scope(ep.host_);
+  ep.handler_->on_connected(client.id);
+}
+
+void SimNetwork::deliver(uint32_t ci, uint8_t side, const std::vector<uint8_t>& payload) {
+  const Connection& c = conns_[ci];
+  const End& to = c.ends[1 - side];
+  if (to.state != EndState::kOpen) return;  // closed, crashed or reset: the bytes are lost with it
+  ++messages_delivered_;
+  record(to.endpoint, TraceKind::kMessageDelivered, node_of(c.ends[side].endpoint),
+         static_cast<int64_t>(Hasher64::of(payload)), static_cast<int64_t>(payload.size()));
+  SimEndpoint& ep = *endpoints_[to.endpoint];
+  const ConnId id = to.id;
+  CallbackScope scope(ep.host_);
+  ep.handler_->on_message(id, payload);
+}
+
+void SimNetwork::report_closed(uint32_t ci, uint8_t side, CloseReason reason) {
+  Connection& c = conns_[ci];
+  End& end = c.ends[side];
+  if (end.state != EndState::kConnecting && end.state != EndState::kOpen) return;
+  // A connect that never completed has failed, whatever broke it.
+  if (end.state == EndState::kConnecting) reason = CloseReason::kRefused;
+  end.state = EndState::kClosed;
+  SimEndpoint& ep = *endpoints_[end.endpoint];
+  ep.conns_.erase(end.id);
+  record(end.endpoint, TraceKind::kConnectionClosed, peer_node(c, side), static_cast<int64_t>(reason), 0);
+  const ConnId id = end.id;
+  CallbackScope scope(ep.host_);
+  ep.handler_->on_closed(id, reason);
+}
+
+NodeId SimNetwork::peer_node(const Connection& c, uint8_t side) const {
+  const End& other = c.ends[1 - side];
+  return other.state == EndState::kNone ? NodeId{} : node_of(other.endpoint);
+}
+
+void SimNetwork::record(uint32_t endpoint, TraceKind kind, NodeId peer, int64_t a, int64_t b) {
+  TraceEvent e;
+  e.time_ns = kernel_.now();
+  e.node = node_of(endpoint);
+  e.peer = peer;
+  e.kind = kind;
+  e.a = a;
+  e.b = b;
+  trace_.record(e);
+}
+
+}  // namespace aether::sim

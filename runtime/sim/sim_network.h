@@ -1,0 +1,167 @@
+#pragma once
+// The simulated network: whole messages between hosts with TCP-like semantics (connect handshake,
+// per-connection FIFO in each direction, orderly close after pending data, reset when a host
+// crashes), delays drawn from one seeded stream, and a bound on bytes in flight per direction.
+//
+// Every state change a component can observe happens in a kernel event, never inside a Network call.
+// Each in-flight item (handshake, message, close) is one kernel event; the items of one direction
+// are also kept in a FIFO, and since their delivery times never decrease and ties run in scheduling
+// order, each event pops exactly its own item.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/runtime/network.h"
+#include "runtime/sim/host_state.h"
+#include "runtime/sim/kernel.h"
+#include "runtime/sim/trace_log.h"
+
+namespace aether::sim {
+
+// Connections one host may hold open at once (connecting, open, or closed but not yet told).
+inline constexpr size_t kConnectionsPerHostMax = size_t{1} << 16;
+// Listening addresses per host.
+inline constexpr size_t kListenersPerHostMax = 64;
+// Messages in flight per connection direction. kSendBufferBytesMax alone would let empty messages
+// pile up without limit.
+inline constexpr size_t kMessagesInFlightMax = size_t{1} << 16;
+// Ports handed out for listen("name:0"), one counter for the whole network so they never repeat
+// while free ones remain.
+inline constexpr uint32_t kEphemeralPortFirst = 49152;
+inline constexpr uint32_t kEphemeralPortLast = 65535;
+// Stream id of the network's random stream: derive_seed(seed, kNetworkStream).
+inline constexpr uint64_t kNetworkStream = 0xfab;
+
+struct NetworkOptions {
+  uint64_t seed = 1;
+  TimeNs latency_ns = 0;  // one-way base delay
+  TimeNs jitter_ns = 0;   // extra delay, uniform in [0, jitter_ns]
+};
+
+// The path from one host to another. Today it only carries the delay model; partitions, loss,
+// duplication and clogging belong here too, so every message already goes through its link.
+struct Link {
+  TimeNs latency_ns = 0;
+  TimeNs jitter_ns = 0;
+  uint64_t items_sent = 0;  // handshakes, messages and closes put on this link
+};
+
+class SimNetwork;
+
+// One host's Network: the interface its component sees.
+class SimEndpoint final : public Network {
+ public:
+  SimEndpoint(SimNetwork& net, HostState& host) : net_(net), host_(host) {}
+
+  void set_handler(NetworkHandler* handler) override { handler_ = handler; }
+  Result<std::string> listen(std::string_view address) override;
+  ConnId connect(std::string_view address) override;
+  SendStatus send(ConnId conn, std::span<const uint8_t> payload) override;
+  void close(ConnId conn) override;
+
+ private:
+  friend class SimNetwork;
+  struct ConnRef {
+    uint32_t index;  // into SimNetwork::conns_
+    uint8_t side;    // 0 = the connecting end, 1 = the accepting end
+  };
+
+  SimNetwork& net_;
+  HostState& host_;
+  NetworkHandler* handler_ = nullptr;
+  ConnId next_conn_id_ = 1;  // never reused, also for ids handed out while dead
+  size_t listeners_ = 0;
+  // Looked up on every send; iterated only after sorting the keys (see SimNetwork::crash).
+  std::unordered_map<ConnId, ConnRef> conns_;
+};
+
+class SimNetwork {
+ public:
+  SimNetwork(Kernel& kernel, TraceLog& trace, NetworkOptions options);
+  SimNetwork(const SimNetwork&) = delete;
+  SimNetwork& operator=(const SimNetwork&) = delete;
+
+  // Registers a host's endpoint; endpoints are indexed by HostState::index, in creation order.
+  void add_endpoint(SimEndpoint& endpoint);
+  // The host is dead (HostState::alive is already false): drop its listeners, discard whatever is in
+  // flight to it, and reset each of its connections at the peer one latency from now.
+  void crash(SimEndpoint& endpoint);
+
+  uint64_t messages_delivered() const { return messages_delivered_; }
+
+ private:
+  friend class SimEndpoint;
+  enum class EndState : uint8_t { kNone, kConnecting, kOpen, kClosed, kCrashed };
+  enum class ItemKind : uint8_t { kSyn, kSynAck, kRefused, kData, kFin };
+  struct End {
+    uint32_t endpoint = 0;
+    ConnId id = 0;  // 0 until the accepting end is accepted
+    EndState state = EndState::kNone;
+  };
+  struct Item {
+    ItemKind kind;
+    TimeNs at;
+    std::vector<uint8_t> payload;
+  };
+  struct Direction {  // dirs[s] carries from ends[s] to ends[1 - s]
+    Link* link = nullptr;
+    TimeNs last_delivery_ns = 0;
+    size_t bytes_in_flight = 0;
+    std::deque<Item> items;
+  };
+  struct Connection {
+    std::array<End, 2> ends;
+    std::array<Direction, 2> dirs;
+    std::string listen_address;
+    uint32_t events_pending = 0;  // kernel events that will look this connection up
+  };
+
+  Result<std::string> listen(SimEndpoint& ep, std::string_view address);
+  ConnId connect(SimEndpoint& ep, std::string_view address);
+  SendStatus send(SimEndpoint& ep, ConnId id, std::span<const uint8_t> payload);
+  void close(SimEndpoint& ep, ConnId id);
+
+  uint32_t new_connection(uint32_t client, uint32_t server, std::string listen_address);
+  void maybe_free(uint32_t ci);
+  Link& link(uint32_t from, uint32_t to);
+  TimeNs next_arrival(Direction& dir);
+  void push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload);
+
+  void on_arrival(uint32_t ci, uint8_t side);
+  void on_reset(uint32_t ci, uint8_t side);
+  void arrive_syn(uint32_t ci);
+  void arrive_syn_ack(uint32_t ci);
+  void deliver(uint32_t ci, uint8_t side, const std::vector<uint8_t>& payload);
+  void report_closed(uint32_t ci, uint8_t side, CloseReason reason);
+  std::string pick_port(std::string_view name);
+  NodeId peer_node(const Connection& c, uint8_t side) const;
+
+  void record(uint32_t endpoint, TraceKind kind, NodeId peer, int64_t a, int64_t b);
+  NodeId node_of(uint32_t endpoint) const { return endpoints_[endpoint]->host_.node; }
+
+  Kernel& kernel_;
+  TraceLog& trace_;
+  NetworkOptions options_;
+  Xoshiro256 random_;
+  std::vector<SimEndpoint*> endpoints_;
+  // Ordered maps: crash() walks listeners_, and links_ must hand out stable addresses.
+  std::map<std::string, uint32_t, std::less<>> listeners_;  // address -> endpoint
+  std::map<std::pair<uint32_t, uint32_t>, Link> links_;
+  // A deque so that references survive new connections made from inside callbacks.
+  std::deque<Connection> conns_;
+  std::vector<uint32_t> free_conns_;
+  uint32_t next_ephemeral_port_ = kEphemeralPortFirst;
+  uint64_t messages_delivered_ = 0;
+};
+
+}  // namespace aether::sim

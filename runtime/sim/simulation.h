@@ -1,0 +1,74 @@
+#pragma once
+// One simulated run: a kernel, a network, a trace, and the hosts (simulated processes) that live on
+// them. Everything follows from SimOptions::seed: the same seed gives the same trace, byte for byte,
+// on every compiler. One OS thread; nothing global, so several Simulations may coexist.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/core/ids.h"
+#include "engine/core/result.h"
+#include "engine/core/time.h"
+#include "engine/runtime/log.h"
+#include "runtime/sim/host.h"
+#include "runtime/sim/kernel.h"
+#include "runtime/sim/sim_network.h"
+#include "runtime/sim/trace_log.h"
+
+namespace aether::sim {
+
+// Hosts in one simulation (live and crashed alike).
+inline constexpr size_t kHostsMax = size_t{1} << 16;
+
+struct SimOptions {
+  uint64_t seed = 1;
+  TimeNs latency_ns = 500 * kNsPerUs;  // one-way base delay of every link
+  TimeNs jitter_ns = 200 * kNsPerUs;   // extra one-way delay, uniform in [0, jitter_ns]
+  LogLevel log_level = LogLevel::kWarn;
+  std::shared_ptr<spdlog::logger> log_sink;  // null = stderr via common::make_stderr_sink
+  std::string trace_path;                    // empty = no trace file
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimOptions options);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  Kernel& kernel() { return kernel_; }
+  const SimOptions& options() const { return options_; }
+
+  // node may be 0 for clients and bots. The host's random stream is derive_seed(seed, index + 1),
+  // index being its creation order, so adding a host never shifts the others' streams.
+  Host& add_host(std::string name, NodeId node);
+  Host* host(size_t index) { return index < hosts_.size() ? hosts_[index].get() : nullptr; }
+  size_t host_count() const { return hosts_.size(); }
+
+  void run_until(TimeNs t) { kernel_.run_until(t); }
+
+  uint64_t trace_digest() const { return trace_.digest(); }
+  uint64_t trace_records() const { return trace_.records(); }
+  uint64_t messages_delivered() const { return network_.messages_delivered(); }
+  // Whether the trace file (if one was asked for) could be opened; the run goes on without it.
+  const Status& trace_file_status() const { return trace_file_status_; }
+
+  // Flushes and closes the trace file. The digest keeps counting if the run goes on.
+  void finish() { trace_.close_file(); }
+
+ private:
+  SimOptions options_;
+  Kernel kernel_;
+  TraceLog trace_;
+  SimNetwork network_;
+  Status trace_file_status_ = ok_status();
+  // Last, so hosts (and their components) go first, while the kernel and network they use still exist.
+  std::vector<std::unique_ptr<Host>> hosts_;
+};
+
+}  // namespace aether::sim
