@@ -203,7 +203,14 @@ void ComputeNode::send_heartbeat() {
   send_server(rt_.network, coordinator_.conn(), envelope(hb));
 }
 
-void ComputeNode::on_accepted(ConnId conn, std::string_view) { inbound_[conn] = NodeId{}; }
+void ComputeNode::on_accepted(ConnId conn, std::string_view) {
+  if (inbound_.size() >= cfg_.inbound_connections_max) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "refusing connection {}: {} open already", conn, inbound_.size());
+    rt_.network.close(conn);
+    return;
+  }
+  inbound_[conn] = NodeId{};
+}
 
 void ComputeNode::on_connected(ConnId conn) {
   if (coordinator_.handle_connected(conn)) {

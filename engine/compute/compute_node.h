@@ -32,6 +32,7 @@ struct ComputeConfig {
   size_t intent_queue_max = 16384;      // full: the intent (a shot) is dropped and counted
   size_t simulation_queue_max = 8192;   // full: the job is dropped; a respawn then happens on the next death
   size_t output_queue_max = 1024;       // full: that feed restarts with a reset next tick
+  size_t inbound_connections_max = 1024;  // further connections are closed at once, with a warning
   Tick heartbeat_every_ticks = 5;
 };
 

@@ -284,7 +284,10 @@ void Gateway::flush_clients(Tick tick) {
   for (auto& [id, s] : sessions_) {
     if (s.state != SessionState::kActive) continue;
     ClientUpdate update = build_update(s, grid, tick);
-    if (update.entered.empty() && update.changed.empty() && update.left.empty()) continue;
+    if (update.entered.empty() && update.changed.empty() && update.left.empty()) {
+      for (auto& [known_id, st] : s.known) st = cache_.at(known_id).state;  // versions may have moved
+      continue;
+    }
     const std::vector<uint8_t> bytes = encode(GatewayMessage{update});
     if (rt_.network.send(s.conn, bytes) != SendStatus::kOk) {
       // Not delivered: `known` stays as it was, so the next update is computed against what the
@@ -297,8 +300,10 @@ void Gateway::flush_clients(Tick tick) {
     ++stats_.updates_sent;
     stats_.update_bytes_sent += bytes.size();
     for (const EntityState& st : update.entered) s.known[st.id] = st;
-    for (const EntityChange& ch : update.changed) s.known[ch.id] = cache_.at(ch.id).state;
     for (EntityId gone : update.left) s.known.erase(gone);
+    // Every entity still in view now matches the cache, changed fields or not (a version can grow
+    // with no field a client sees).
+    for (auto& [known_id, st] : s.known) st = cache_.at(known_id).state;
   }
   for (SessionId id : stalled) {
     ++stats_.slow_clients_dropped;

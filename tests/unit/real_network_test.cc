@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include "engine/core/hash.h"
 #include "engine/wire/framing.h"
 #include "runtime/real/address.h"
 #include "runtime/real/real_runtime.h"
@@ -410,6 +411,64 @@ TEST(RealNetwork, ListenAddressForms) {
   }
   Result<std::string> taken = server.net().listen(*local);  // reuse_address does not allow two listeners
   EXPECT_FALSE(taken.ok());
+}
+
+TEST(RealNetwork, ConnectionLimitRefusesExtraPeers) {
+  asio::io_context io;
+  Node host(io, "host", 1);  // lends its logger
+  SteadyClock clock;
+  RealTraceSink trace(clock, NodeId{1}, nullptr);
+  Recorder rec;
+  auto net = std::make_shared<TcpNetwork>(io, host.rt.runtime().log, trace, 2);
+  net->set_handler(&rec);
+  Result<std::string> address = net->listen("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  Node client(io, "client", 2);
+  std::vector<ConnId> conns;
+  for (int i = 0; i < 3; ++i) conns.push_back(client.net().connect(*address));
+  // Two are accepted; the third is accepted by the kernel, then closed by us at once.
+  ASSERT_TRUE(run_until(io, [&] { return client.rec.count(Event::kClosed) == 1 && rec.count(Event::kAccepted) == 2; }));
+  run_for_ms(io, 20);
+  EXPECT_EQ(rec.count(Event::kAccepted), 2u);
+  EXPECT_EQ(net->connections_open(), 2u);
+  // Outbound connects count against the same limit.
+  const ConnId extra = net->connect(*address);
+  ASSERT_TRUE(run_until(io, [&] { return rec.closed(extra).has_value(); }));
+  EXPECT_EQ(*rec.closed(extra), CloseReason::kRefused);
+  net->shutdown();
+}
+
+TEST(RealNetwork, TraceRecordsRuntimeEvents) {
+  const std::string path = ::testing::TempDir() + "/real_network_trace.bin";
+  asio::io_context io;
+  {
+    auto writer = std::make_shared<common::TraceFileWriter>();
+    ASSERT_TRUE(writer->open(path).ok());
+    RealOptions o = options();
+    o.trace = writer;
+    RealRuntime server_rt(io, "server", NodeId{5}, o);
+    Recorder server;
+    server_rt.runtime().network.set_handler(&server);
+    Node client(io, "client", 2);
+    Result<std::string> address = server_rt.runtime().network.listen("127.0.0.1:0");
+    ASSERT_TRUE(address.ok());
+    const ConnId conn = client.net().connect(*address);
+    ASSERT_EQ(client.net().send(conn, numbered(9, 33)), SendStatus::kOk);
+    client.net().close(conn);
+    ASSERT_TRUE(run_until(io, [&] { return server.count(Event::kClosed) == 1; }));
+    writer->close();
+  }
+  std::vector<TraceEvent> events;
+  ASSERT_TRUE(common::read_trace_file(path, [&](const TraceEvent& e) { events.push_back(e); }).ok());
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, TraceKind::kHostStarted);
+  EXPECT_EQ(events[1].kind, TraceKind::kMessageDelivered);
+  EXPECT_EQ(events[1].a, static_cast<int64_t>(Hasher64::of(numbered(9, 33))));
+  EXPECT_EQ(events[1].b, 33);
+  EXPECT_EQ(events[2].kind, TraceKind::kConnectionClosed);
+  EXPECT_EQ(events[2].a, static_cast<int64_t>(CloseReason::kPeerClosed));
+  for (const TraceEvent& e : events) EXPECT_EQ(e.node, NodeId{5});
+  EXPECT_LE(events[0].time_ns, events[2].time_ns);
 }
 
 TEST(RealAddress, ParseAndFormat) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -112,6 +113,19 @@ TEST(RealTimers, EarlierTimerReArmsTheWait) {
   ASSERT_TRUE(run_until(io, [&] { return early; }, std::chrono::seconds(2)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
   EXPECT_FALSE(late);
+}
+
+TEST(RealTimers, HugeAndNegativeDelays) {
+  asio::io_context io;
+  RealRuntime rt(io, "t", NodeId{1}, quiet());
+  Timers& t = rt.runtime().timers;
+  bool never = false;
+  bool now = false;
+  const TimerId forever = t.schedule(std::numeric_limits<TimeNs>::max(), [&] { never = true; });
+  t.schedule(-5 * kNsPerSec, [&] { now = true; });  // a negative delay means "as soon as possible"
+  ASSERT_TRUE(run_until(io, [&] { return now; }));
+  EXPECT_FALSE(never);
+  EXPECT_TRUE(t.cancel(forever));
 }
 
 TEST(RealTimers, CancellingTheEarliestKeepsTheRest) {

@@ -1,0 +1,67 @@
+#pragma once
+// The production runtime: one component's Runtime on a shared boost::asio::io_context. Several
+// components may share one io_context and its single thread (`aether local` runs a whole cluster and
+// its bots in one process); each gets its own RealRuntime.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
+
+#include "engine/core/random.h"
+#include "engine/runtime/runtime.h"
+#include "runtime/common/spd_logger.h"
+#include "runtime/common/trace_file.h"
+#include "runtime/real/real_timers.h"
+#include "runtime/real/real_trace.h"
+#include "runtime/real/tcp_network.h"
+
+namespace aether::real {
+
+struct RealOptions {
+  LogLevel log_level = LogLevel::kInfo;
+  std::shared_ptr<spdlog::logger> log_sink;        // null: common::make_stderr_sink
+  std::shared_ptr<common::TraceFileWriter> trace;  // null: trace events are dropped
+  uint64_t seed = 0;                               // 0: drawn from std::random_device
+};
+
+// io must outlive the RealRuntime. Destroying it shuts it down first, so it may be destroyed with
+// operations pending, even from inside one of its own callbacks.
+class RealRuntime {
+ public:
+  RealRuntime(boost::asio::io_context& io, std::string name, NodeId node, RealOptions options);
+  ~RealRuntime();
+  RealRuntime(const RealRuntime&) = delete;
+  RealRuntime& operator=(const RealRuntime&) = delete;
+
+  Runtime& runtime() { return runtime_; }
+
+  // Closes listeners and connections without callbacks and cancels every timer. Afterwards timers
+  // never fire and network calls do nothing (send reports kClosed). Logging keeps working.
+  void shutdown();
+  bool is_shut_down() const { return shut_down_; }
+
+  const std::string& name() const { return name_; }
+  NodeId node() const { return node_; }
+  uint64_t seed() const { return seed_; }
+  uint64_t bytes_sent() const { return network_->bytes_sent(); }
+  uint64_t bytes_received() const { return network_->bytes_received(); }
+  size_t connections_open() const { return network_->connections_open(); }
+
+ private:
+  std::string name_;
+  NodeId node_;
+  uint64_t seed_;
+  SteadyClock clock_;
+  common::SpdLogger log_;
+  RealTraceSink trace_;
+  Xoshiro256 random_;
+  std::shared_ptr<RealTimers> timers_;
+  std::shared_ptr<TcpNetwork> network_;
+  Runtime runtime_;
+  bool shut_down_ = false;
+};
+
+}  // namespace aether::real

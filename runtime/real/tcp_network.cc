@@ -1,0 +1,417 @@
+#include "runtime/real/tcp_network.h"
+
+#include <chrono>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "engine/core/assert.h"
+#include "engine/core/hash.h"
+#include "engine/wire/framing.h"
+#include "runtime/real/address.h"
+
+namespace aether::real {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+struct TcpListener {
+  explicit TcpListener(asio::io_context& io) : acceptor(io), retry(io) {}
+  tcp::acceptor acceptor;
+  asio::steady_timer retry;
+  std::string address;  // the bound address, as listen() returned it
+};
+
+struct TcpConnection {
+  enum class State : uint8_t {
+    kConnecting,  // outbound, connect in flight
+    kOpen,
+    kFlushing,    // closed locally; queued frames still going out
+    kDraining,    // closed locally, FIN sent; discarding input until the peer's FIN (avoids an RST
+                  // that could destroy the data we just flushed)
+    kClosed,
+  };
+
+  TcpConnection(tcp::socket s, ConnId conn_id, State initial)
+      : id(conn_id), state(initial), socket(std::move(s)), linger(socket.get_executor()),
+        decoder(kFrameBytesMax), read_buffer(kReadChunkBytes) {}
+
+  size_t queued_bytes() const { return pending.size() + writing.size(); }
+  bool closing() const { return state == State::kFlushing || state == State::kDraining; }
+
+  const ConnId id;
+  State state;
+  tcp::socket socket;
+  asio::steady_timer linger;  // bounds kFlushing + kDraining
+  std::string peer;           // remote endpoint (or the address dialled), for logs
+  FrameDecoder decoder;
+  std::vector<uint8_t> read_buffer;
+  std::vector<uint8_t> pending;  // encoded frames not yet handed to async_write
+  std::vector<uint8_t> writing;  // encoded frames of the one async_write in flight
+  bool read_in_flight = false;
+  bool read_done = false;  // the peer's EOF (or an error) was seen while closing
+};
+
+using State = TcpConnection::State;
+
+namespace {
+
+error_code open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+  error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  // Restarting a server must not wait for the old sockets' TIME_WAIT to expire.
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+void set_no_delay(tcp::socket& socket) {
+  error_code ignored;  // a socket that refuses the option still works, only with more latency
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
+TraceEvent closed_event(CloseReason reason) {
+  TraceEvent e;
+  e.kind = TraceKind::kConnectionClosed;
+  e.a = static_cast<int64_t>(reason);
+  return e;
+}
+
+// The sending node is not known at this layer (the simulator knows it); peer stays 0.
+TraceEvent delivered_event(std::span<const uint8_t> payload) {
+  TraceEvent e;
+  e.kind = TraceKind::kMessageDelivered;
+  e.a = static_cast<int64_t>(Hasher64::of(payload));
+  e.b = static_cast<int64_t>(payload.size());
+  return e;
+}
+
+}  // namespace
+
+TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, size_t connections_max)
+    : io_(io), log_(log), trace_(trace), connections_max_(connections_max) {}
+
+TcpNetwork::~TcpNetwork() { shutdown(); }
+
+void TcpNetwork::set_handler(NetworkHandler* handler) { handler_ = handler; }
+
+void TcpNetwork::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  error_code ignored;
+  for (const auto& listener : listeners_) {
+    listener->acceptor.close(ignored);
+    listener->retry.cancel();
+  }
+  for (auto* table : {&conns_, &closing_}) {
+    for (const auto& [id, conn] : *table) {
+      conn->state = State::kClosed;
+      conn->socket.close(ignored);
+      conn->linger.cancel();
+    }
+    table->clear();
+  }
+  listeners_.clear();
+}
+
+// ---- listening and accepting -------------------------------------------------------------------
+
+Result<std::string> TcpNetwork::listen(std::string_view address) {
+  if (shut_down_) return make_error(Error::Code::kState, "network is shut down");
+  AETHER_ASSERT_MSG(handler_ != nullptr, "set_handler before listen");
+  Result<tcp::endpoint> endpoint = parse_endpoint(address);
+  if (!endpoint.ok()) return endpoint.error();
+  auto listener = std::make_shared<TcpListener>(io_);
+  if (const error_code ec = open_acceptor(listener->acceptor, *endpoint)) {
+    return make_error(Error::Code::kIo, fmt::format("cannot listen on {}: {}", address, ec.message()));
+  }
+  error_code ec;
+  listener->address = format_endpoint(listener->acceptor.local_endpoint(ec));
+  if (ec) return make_error(Error::Code::kIo, fmt::format("cannot listen on {}: {}", address, ec.message()));
+  listeners_.push_back(listener);
+  start_accept(listener);
+  log_at(log_, LogLevel::kInfo, {}, "listening on {}", listener->address);
+  return listener->address;
+}
+
+void TcpNetwork::start_accept(const std::shared_ptr<TcpListener>& listener) {
+  listener->acceptor.async_accept([weak = weak_from_this(), listener](const error_code& ec, tcp::socket socket) {
+    const auto self = weak.lock();
+    if (!self || self->shut_down_ || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      log_at(self->log_, LogLevel::kWarn, {}, "accept on {} failed: {}; retrying", listener->address, ec.message());
+      self->retry_accept_later(listener);
+      return;
+    }
+    self->on_accept(listener, std::move(socket));
+  });
+}
+
+void TcpNetwork::retry_accept_later(const std::shared_ptr<TcpListener>& listener) {
+  listener->retry.expires_after(std::chrono::nanoseconds(kAcceptRetryDelayNs));
+  listener->retry.async_wait([weak = weak_from_this(), listener](const error_code& ec) {
+    const auto self = weak.lock();
+    if (!self || self->shut_down_ || ec) return;
+    self->start_accept(listener);
+  });
+}
+
+void TcpNetwork::on_accept(const std::shared_ptr<TcpListener>& listener, tcp::socket socket) {
+  error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  std::string peer = ec ? std::string("unknown") : format_endpoint(remote);
+  if (at_connection_limit()) {
+    log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} connections held (limit)", peer,
+           listener->address, connections_max_);
+    socket.close(ec);
+    return start_accept(listener);
+  }
+  set_no_delay(socket);
+  auto conn = std::make_shared<TcpConnection>(std::move(socket), next_id_++, State::kOpen);
+  conn->peer = std::move(peer);
+  conns_.emplace(conn->id, conn);
+  start_accept(listener);
+  log_at(log_, LogLevel::kDebug, {}, "conn {} accepted from {} on {}", conn->id, conn->peer, listener->address);
+  handler_->on_accepted(conn->id, listener->address);
+  if (is_live(conn)) start_read(conn);
+}
+
+// ---- connecting ----------------------------------------------------------------------------------
+
+ConnId TcpNetwork::connect(std::string_view address) {
+  const ConnId id = next_id_++;
+  if (shut_down_) return id;  // the host is gone: nothing will ever be reported for this id
+  AETHER_ASSERT_MSG(handler_ != nullptr, "set_handler before connect");
+  auto conn = std::make_shared<TcpConnection>(tcp::socket(io_), id, State::kConnecting);
+  conn->peer = std::string(address);
+  const bool over_limit = at_connection_limit();
+  conns_.emplace(id, conn);
+  Result<tcp::endpoint> endpoint = parse_endpoint(address);
+  if (!endpoint.ok() || over_limit) {
+    std::string why = endpoint.ok() ? fmt::format("{} connections held (limit)", connections_max_)
+                                    : endpoint.error().message;
+    // The outcome is reported later, never from inside connect().
+    asio::post(io_, [weak = weak_from_this(), conn, why = std::move(why)] {
+      const auto self = weak.lock();
+      if (self && !self->shut_down_) self->report_refused(conn, why);
+    });
+    return id;
+  }
+  conn->socket.async_connect(*endpoint, [weak = weak_from_this(), conn](const error_code& ec) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_) self->on_connect(conn, ec);
+  });
+  return id;
+}
+
+void TcpNetwork::on_connect(const ConnPtr& conn, const error_code& ec) {
+  if (conn->state == State::kFlushing) {  // closed locally while connecting, with frames to flush
+    if (ec) return finish_close(conn);
+    set_no_delay(conn->socket);
+    return start_write(conn);
+  }
+  if (conn->state != State::kConnecting) return;
+  if (ec) return report_refused(conn, ec.message());
+  set_no_delay(conn->socket);
+  conn->state = State::kOpen;
+  log_at(log_, LogLevel::kDebug, {}, "conn {} connected to {}", conn->id, conn->peer);
+  handler_->on_connected(conn->id);
+  if (!is_live(conn)) return;  // the handler closed it (close() flushes) or shut us down
+  start_read(conn);
+  if (!conn->pending.empty() && conn->writing.empty()) start_write(conn);  // sent before connecting
+}
+
+void TcpNetwork::report_refused(const ConnPtr& conn, const std::string& why) {
+  if (conn->state != State::kConnecting) return;  // closed locally meanwhile: report nothing
+  conn->state = State::kClosed;
+  error_code ignored;
+  conn->socket.close(ignored);
+  conns_.erase(conn->id);
+  log_at(log_, LogLevel::kInfo, {}, "conn {} to {} refused: {}", conn->id, conn->peer, why);
+  trace_.record(closed_event(CloseReason::kRefused));
+  handler_->on_closed(conn->id, CloseReason::kRefused);
+}
+
+// ---- reading -------------------------------------------------------------------------------------
+
+void TcpNetwork::start_read(const ConnPtr& conn) {
+  conn->read_in_flight = true;
+  conn->socket.async_read_some(asio::buffer(conn->read_buffer),
+                               [weak = weak_from_this(), conn](const error_code& ec, size_t bytes) {
+                                 const auto self = weak.lock();
+                                 if (self && !self->shut_down_) self->on_read(conn, ec, bytes);
+                               });
+}
+
+void TcpNetwork::on_read(const ConnPtr& conn, const error_code& ec, size_t bytes) {
+  conn->read_in_flight = false;
+  bytes_received_ += bytes;
+  if (conn->closing()) {  // input after our close() is discarded; we only wait for the peer's FIN
+    if (!ec) return start_read(conn);
+    conn->read_done = true;
+    if (conn->state == State::kDraining) finish_close(conn);
+    return;
+  }
+  if (conn->state != State::kOpen) return;
+  if (bytes > 0) {
+    const bool framing_ok = conn->decoder.feed(std::span<const uint8_t>(conn->read_buffer.data(), bytes));
+    // Whole frames that preceded a violation were valid and are delivered.
+    if (!deliver_frames(conn)) return;
+    if (!framing_ok) {
+      log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: framing violation: {}; closing", conn->id, conn->peer,
+             conn->decoder.error());
+      return fail(conn, CloseReason::kFraming);
+    }
+  }
+  if (ec) return on_read_error(conn, ec);
+  start_read(conn);
+}
+
+// Delivers decoded frames one by one. Returns false once the connection is no longer live (the
+// handler closed it or shut the runtime down): its remaining frames are dropped.
+bool TcpNetwork::deliver_frames(const ConnPtr& conn) {
+  while (conn->decoder.has_frame()) {
+    const std::vector<uint8_t> payload = conn->decoder.take();
+    if (trace_.enabled()) trace_.record(delivered_event(payload));
+    handler_->on_message(conn->id, payload);
+    if (!is_live(conn)) {
+      if (!shut_down_ && conn->closing() && !conn->read_in_flight) start_read(conn);  // keep draining
+      return false;
+    }
+  }
+  return true;
+}
+
+void TcpNetwork::on_read_error(const ConnPtr& conn, const error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;
+  if (ec == asio::error::eof) {
+    if (conn->decoder.pending_bytes() > 0) {
+      log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: truncated frame: {} bytes of an unfinished frame at EOF",
+             conn->id, conn->peer, conn->decoder.pending_bytes());
+      return fail(conn, CloseReason::kFraming);
+    }
+    log_at(log_, LogLevel::kDebug, {}, "conn {} peer {}: closed by peer", conn->id, conn->peer);
+    return fail(conn, CloseReason::kPeerClosed);
+  }
+  log_at(log_, LogLevel::kInfo, {}, "conn {} peer {}: connection broken: {}", conn->id, conn->peer, ec.message());
+  fail(conn, CloseReason::kReset);
+}
+
+// ---- writing -------------------------------------------------------------------------------------
+
+SendStatus TcpNetwork::send(ConnId id, std::span<const uint8_t> payload) {
+  if (shut_down_) return SendStatus::kClosed;
+  const ConnPtr conn = find(id);
+  if (!conn) return SendStatus::kClosed;
+  if (payload.size() > kFrameBytesMax) return SendStatus::kTooLarge;
+  // Bytes of the write in flight count too: what the bound protects is our memory.
+  if (conn->queued_bytes() + kFramePrefixBytes + payload.size() > kSendBufferBytesMax) {
+    return SendStatus::kBackpressure;
+  }
+  append_frame(conn->pending, payload);
+  // Before the connection is established frames wait in `pending`; on_connect starts the write.
+  if (conn->state == State::kOpen && conn->writing.empty()) start_write(conn);
+  return SendStatus::kOk;
+}
+
+// Hands everything queued so far to one async_write: frames sent between two completions travel
+// together, one system call for many small messages.
+void TcpNetwork::start_write(const ConnPtr& conn) {
+  AETHER_ASSERT(conn->writing.empty() && !conn->pending.empty());
+  std::swap(conn->pending, conn->writing);
+  asio::async_write(conn->socket, asio::buffer(conn->writing),
+                    [weak = weak_from_this(), conn](const error_code& ec, size_t bytes) {
+                      const auto self = weak.lock();
+                      if (self && !self->shut_down_) self->on_write(conn, ec, bytes);
+                    });
+}
+
+void TcpNetwork::on_write(const ConnPtr& conn, const error_code& ec, size_t bytes) {
+  bytes_sent_ += bytes;
+  if (conn->state != State::kOpen && conn->state != State::kFlushing) return;
+  if (ec) {
+    if (conn->state == State::kFlushing) return finish_close(conn);  // best effort: give up quietly
+    log_at(log_, LogLevel::kInfo, {}, "conn {} peer {}: write failed: {}", conn->id, conn->peer, ec.message());
+    return fail(conn, CloseReason::kReset);
+  }
+  conn->writing.clear();
+  if (conn->writing.capacity() > kWriteBufferRetainedBytesMax) std::vector<uint8_t>().swap(conn->writing);
+  if (!conn->pending.empty()) return start_write(conn);
+  if (conn->state == State::kFlushing) {
+    // Everything reached the kernel: send our FIN after it and wait for the peer's.
+    conn->state = State::kDraining;
+    error_code ignored;
+    conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    if (conn->read_done) return finish_close(conn);
+    if (!conn->read_in_flight) start_read(conn);
+  }
+}
+
+// ---- closing -------------------------------------------------------------------------------------
+
+void TcpNetwork::close(ConnId id) {
+  if (shut_down_) return;
+  const ConnPtr conn = find(id);
+  if (!conn) return;
+  conns_.erase(id);
+  log_at(log_, LogLevel::kDebug, {}, "conn {} peer {}: closed locally", conn->id, conn->peer);
+  trace_.record(closed_event(CloseReason::kLocal));
+  const bool connecting = conn->state == State::kConnecting;
+  if (connecting && conn->pending.empty()) {
+    conn->state = State::kFlushing;  // finish_close expects a closing state
+    return finish_close(conn);
+  }
+  conn->state = State::kFlushing;
+  closing_.emplace(id, conn);
+  start_linger(conn);
+  if (connecting || !conn->writing.empty()) return;  // on_connect / on_write carry on
+  if (!conn->pending.empty()) return start_write(conn);
+  // Nothing to flush: go straight to sending FIN and draining.
+  conn->state = State::kDraining;
+  error_code ignored;
+  conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  if (!conn->read_in_flight) start_read(conn);
+}
+
+void TcpNetwork::start_linger(const ConnPtr& conn) {
+  conn->linger.expires_after(std::chrono::nanoseconds(kCloseFlushTimeoutNs));
+  conn->linger.async_wait([weak = weak_from_this(), conn](const error_code& ec) {
+    const auto self = weak.lock();
+    if (!self || self->shut_down_ || ec || !conn->closing()) return;
+    log_at(self->log_, LogLevel::kDebug, {}, "conn {} peer {}: close did not finish in time; dropping it", conn->id,
+           conn->peer);
+    self->finish_close(conn);
+  });
+}
+
+void TcpNetwork::finish_close(const ConnPtr& conn) {
+  conn->state = State::kClosed;
+  error_code ignored;
+  conn->socket.close(ignored);
+  conn->linger.cancel();
+  closing_.erase(conn->id);
+}
+
+// A connection the peer broke: forget it, then tell the handler (last, since the handler may do
+// anything, including shutting the whole runtime down).
+void TcpNetwork::fail(const ConnPtr& conn, CloseReason reason) {
+  conn->state = State::kClosed;
+  error_code ignored;
+  conn->socket.close(ignored);
+  conns_.erase(conn->id);
+  trace_.record(closed_event(reason));
+  handler_->on_closed(conn->id, reason);
+}
+
+bool TcpNetwork::is_live(const ConnPtr& conn) const { return !shut_down_ && conn->state == State::kOpen; }
+
+TcpNetwork::ConnPtr TcpNetwork::find(ConnId id) const {
+  const auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second;
+}
+
+}  // namespace aether::real

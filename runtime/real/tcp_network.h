@@ -1,0 +1,112 @@
+#pragma once
+// engine/runtime/network.h over TCP. Each message travels as one frame (engine/wire/framing.h): a
+// 4-byte big-endian length, then the payload. Bytes from a socket are untrusted: a bad frame closes
+// that one connection with a logged reason and never disturbs the others.
+//
+// Lifetimes: the network and every connection are owned through shared_ptr. Pending Asio operations
+// hold the connection (so its socket and buffers outlive the operation) and only a weak_ptr to the
+// network, so a runtime shut down or destroyed with operations in flight is safe: their completions
+// find the network gone or shut down and do nothing.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "engine/core/time.h"
+#include "engine/runtime/log.h"
+#include "engine/runtime/network.h"
+#include "engine/runtime/trace.h"
+#include "runtime/real/real_trace.h"
+
+namespace aether::real {
+
+// Bytes one read asks the kernel for. Each connection owns one such buffer, and one process may hold
+// thousands of connections (`aether local` with many bots), so it is modest; frames larger than it
+// simply take several reads.
+inline constexpr size_t kReadChunkBytes = 16 << 10;
+// After close(), how long queued frames may take to reach the kernel before the socket is closed
+// anyway: a peer that stops reading cannot pin a closed connection's buffers forever.
+inline constexpr TimeNs kCloseFlushTimeoutNs = 5 * kNsPerSec;
+// Pause before accepting again after accept failed for a reason other than shutdown (out of file
+// descriptors, typically): retrying at once would spin the event loop.
+inline constexpr TimeNs kAcceptRetryDelayNs = 100 * kNsPerMs;
+// A write buffer that grew past this during a burst is released once drained, so an idle connection
+// does not keep megabytes it needed once.
+inline constexpr size_t kWriteBufferRetainedBytesMax = 64 << 10;
+// Connections one network holds at once (open, connecting or closing). Past it, an accepted socket is
+// closed at once and a connect() is refused: a flood of peers costs us a log line, not our memory or
+// our file descriptors.
+inline constexpr size_t kConnectionsMax = 16384;
+
+
+struct TcpConnection;
+struct TcpListener;
+
+class TcpNetwork final : public Network, public std::enable_shared_from_this<TcpNetwork> {
+ public:
+  // log and trace must outlive every call into this object until shutdown() (the RealRuntime owns
+  // all three and shuts the network down first).
+  TcpNetwork(boost::asio::io_context& io, Logger& log, RealTraceSink& trace,
+             size_t connections_max = kConnectionsMax);
+  ~TcpNetwork() override;
+  TcpNetwork(const TcpNetwork&) = delete;
+  TcpNetwork& operator=(const TcpNetwork&) = delete;
+
+  void set_handler(NetworkHandler* handler) override;
+  Result<std::string> listen(std::string_view address) override;
+  ConnId connect(std::string_view address) override;
+  SendStatus send(ConnId conn, std::span<const uint8_t> payload) override;
+  void close(ConnId conn) override;
+
+  // Closes every listener and connection at once, no flushing and no callbacks. Afterwards every call
+  // is a no-op (send reports kClosed).
+  void shutdown();
+
+  uint64_t bytes_sent() const { return bytes_sent_; }          // wire bytes (prefixes included)
+  uint64_t bytes_received() const { return bytes_received_; }  // wire bytes (prefixes included)
+  size_t connections_open() const { return conns_.size(); }    // connecting or open, not closing
+
+ private:
+  using ConnPtr = std::shared_ptr<TcpConnection>;
+
+  void start_accept(const std::shared_ptr<TcpListener>& listener);
+  void retry_accept_later(const std::shared_ptr<TcpListener>& listener);
+  void on_accept(const std::shared_ptr<TcpListener>& listener, boost::asio::ip::tcp::socket socket);
+  void on_connect(const ConnPtr& conn, const boost::system::error_code& ec);
+  void report_refused(const ConnPtr& conn, const std::string& why);
+
+  void start_read(const ConnPtr& conn);
+  void on_read(const ConnPtr& conn, const boost::system::error_code& ec, size_t bytes);
+  void on_read_error(const ConnPtr& conn, const boost::system::error_code& ec);
+  bool deliver_frames(const ConnPtr& conn);
+
+  void start_write(const ConnPtr& conn);
+  void on_write(const ConnPtr& conn, const boost::system::error_code& ec, size_t bytes);
+  void start_linger(const ConnPtr& conn);
+  void finish_close(const ConnPtr& conn);
+
+  void fail(const ConnPtr& conn, CloseReason reason);
+  bool is_live(const ConnPtr& conn) const;
+  bool at_connection_limit() const { return conns_.size() + closing_.size() >= connections_max_; }
+  ConnPtr find(ConnId conn) const;
+
+  boost::asio::io_context& io_;
+  Logger& log_;
+  RealTraceSink& trace_;
+  const size_t connections_max_;
+  NetworkHandler* handler_ = nullptr;
+  std::vector<std::shared_ptr<TcpListener>> listeners_;
+  std::map<ConnId, ConnPtr> conns_;      // connecting or open
+  std::map<ConnId, ConnPtr> closing_;    // closed locally, still flushing
+  ConnId next_id_ = 1;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace aether::real
