@@ -14,7 +14,6 @@ echo "cross-compiler digest, $scenario seed $seed: gcc $g, clang $c"
 if [ -z "$g" ] || [ "$g" != "$c" ]; then
   echo "FAIL: the two compilers disagree"
   diff "$tmp/gcc" "$tmp/clang" || true
-  echo "0 passed, 1 failed"
   exit 1
 fi
-echo "1 passed, 0 failed"
+echo "cross-compiler digest: ok"

@@ -13,7 +13,9 @@ echo "== build: asan (GCC, Debug, ASan+UBSan)"
 cmake --preset asan > /dev/null
 cmake --build --preset asan
 echo "== test: asan"
-ctest --test-dir build-asan --output-on-failure -j "$jobs"
+ctest_log=$(mktemp); trap 'rm -f "$ctest_log"' EXIT
+ctest --test-dir build-asan --output-on-failure -j "$jobs" | tee "$ctest_log"
+ctest_total=$(sed -nE 's/.*tests passed, 0 tests failed out of ([0-9]+).*/\1/p' "$ctest_log")
 
 echo "== build: release (GCC) and clang (Clang) for the cross-compiler digest check"
 cmake --preset release > /dev/null
@@ -21,3 +23,4 @@ cmake --build --preset release --target aether
 cmake --preset clang > /dev/null
 cmake --build --preset clang --target aether
 bash scripts/cross-compiler-digest.sh build/bin/aether build-clang/bin/aether
+echo "all tests: $((ctest_total + 1)) passed, 0 failed"
