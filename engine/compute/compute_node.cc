@@ -36,12 +36,8 @@ ComputeNode::~ComputeNode() {
 }
 
 void ComputeNode::start() {
-  auto bound = rt_.network.listen(cfg_.listen_address);
-  if (!bound) {
-    log_at(rt_.log, LogLevel::kError, {}, "cannot listen on {}: {}", cfg_.listen_address, bound.error().message);
-    return;
-  }
-  data_address_ = bound.value();
+  data_address_ = listen_logged(rt_, cfg_.listen_address);
+  if (data_address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {}, "compute node listening on {}", data_address_);
   coordinator_.start();
   first_tick_at_ = rt_.clock.now_ns() + kTickNs;
@@ -334,15 +330,7 @@ void ComputeNode::handle_peer(ConnId conn, const ServerMessage& m) {
 }
 
 void ComputeNode::trace(TraceKind kind, EntityId entity, int64_t a, int64_t b, NodeId peer) {
-  TraceEvent e;
-  e.kind = kind;
-  e.epoch = epoch_;
-  e.tick = tick_;
-  e.entity = entity;
-  e.peer = peer;
-  e.a = a;
-  e.b = b;
-  rt_.trace.record(e);
+  record_trace(rt_.trace, kind, epoch_, tick_, entity, a, b, peer);
 }
 
 }  // namespace aether

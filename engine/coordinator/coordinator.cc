@@ -17,12 +17,8 @@ Coordinator::~Coordinator() {
 }
 
 void Coordinator::start() {
-  auto bound = rt_.network.listen(cfg_.listen_address);
-  if (!bound) {
-    log_at(rt_.log, LogLevel::kError, {}, "cannot listen on {}: {}", cfg_.listen_address, bound.error().message);
-    return;
-  }
-  address_ = bound.value();
+  address_ = listen_logged(rt_, cfg_.listen_address);
+  if (address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {cfg_.epoch, 0, {}}, "coordinator leading epoch {} on {}", cfg_.epoch, address_);
   trace(TraceKind::kEpochChanged, EntityId{}, static_cast<int64_t>(cfg_.epoch));
   watch_timer_ = rt_.timers.schedule(kTickNs, [this] { watch(); });
@@ -210,15 +206,7 @@ SendStatus Coordinator::send_to(NodeId node, ServerBody body) {
 }
 
 void Coordinator::trace(TraceKind kind, EntityId entity, int64_t a, int64_t b, NodeId peer) {
-  TraceEvent e;
-  e.kind = kind;
-  e.epoch = cfg_.epoch;
-  e.tick = tick_;
-  e.entity = entity;
-  e.peer = peer;
-  e.a = a;
-  e.b = b;
-  rt_.trace.record(e);
+  record_trace(rt_.trace, kind, cfg_.epoch, tick_, entity, a, b, peer);
 }
 
 }  // namespace aether

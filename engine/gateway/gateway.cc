@@ -25,12 +25,8 @@ Gateway::~Gateway() {
 }
 
 void Gateway::start() {
-  auto bound = rt_.network.listen(cfg_.listen_address);
-  if (!bound) {
-    log_at(rt_.log, LogLevel::kError, {}, "cannot listen on {}: {}", cfg_.listen_address, bound.error().message);
-    return;
-  }
-  address_ = bound.value();
+  address_ = listen_logged(rt_, cfg_.listen_address);
+  if (address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {}, "gateway listening for clients on {}", address_);
   coordinator_.start();
   housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
@@ -360,15 +356,7 @@ ServerMessage Gateway::envelope(ServerBody body) const {
 }
 
 void Gateway::trace(TraceKind kind, EntityId entity, int64_t a, int64_t b, NodeId peer) {
-  TraceEvent e;
-  e.kind = kind;
-  e.epoch = epoch_;
-  e.tick = tick_;
-  e.entity = entity;
-  e.peer = peer;
-  e.a = a;
-  e.b = b;
-  rt_.trace.record(e);
+  record_trace(rt_.trace, kind, epoch_, tick_, entity, a, b, peer);
 }
 
 }  // namespace aether

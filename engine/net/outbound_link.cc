@@ -54,6 +54,15 @@ void OutboundLink::schedule_retry() {
   retry_timer_ = rt_.timers.schedule(delay, [this] { connect_now(); });
 }
 
+std::string listen_logged(Runtime& rt, const std::string& address) {
+  auto bound = rt.network.listen(address);
+  if (!bound) {
+    log_at(rt.log, LogLevel::kError, {}, "cannot listen on {}: {}", address, bound.error().message);
+    return {};
+  }
+  return bound.value();
+}
+
 SendStatus send_server(Network& network, ConnId conn, const ServerMessage& message) {
   if (conn == 0) return SendStatus::kClosed;
   const std::vector<uint8_t> bytes = encode(message);

@@ -49,6 +49,9 @@ class OutboundLink {
   uint32_t failures_ = 0;
 };
 
+// Listens on address; returns the bound address, or "" after logging why it could not.
+std::string listen_logged(Runtime& rt, const std::string& address);
+
 // Encodes and sends one server message. Returns what the network said.
 SendStatus send_server(Network& network, ConnId conn, const ServerMessage& message);
 

@@ -57,4 +57,18 @@ class TraceSink {
   virtual void record(TraceEvent event) = 0;
 };
 
+// The one way components emit a record: the runtime stamps time and node.
+inline void record_trace(TraceSink& sink, TraceKind kind, Epoch epoch, Tick tick, EntityId entity, int64_t a = 0, int64_t b = 0,
+                         NodeId peer = {}) {
+  TraceEvent e;
+  e.kind = kind;
+  e.epoch = epoch;
+  e.tick = tick;
+  e.entity = entity;
+  e.peer = peer;
+  e.a = a;
+  e.b = b;
+  sink.record(e);
+}
+
 }  // namespace aether
