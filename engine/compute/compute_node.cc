@@ -1,3 +1,5 @@
+// The compute node's tick: six phases over four bounded queues. The network side is compute_links.cc.
+
 #include "engine/compute/compute_node.h"
 
 #include "engine/wire/codec.h"
@@ -20,7 +22,6 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
     : rt_(rt),
       cfg_(std::move(config)),
       world_(cfg_.rules),
-      grid_(cfg_.view_radius_mm),
       input_queue_(cfg_.input_queue_max),
       intent_queue_(cfg_.intent_queue_max),
       simulation_queue_(cfg_.simulation_queue_max),
@@ -33,6 +34,7 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
 
 ComputeNode::~ComputeNode() {
   if (tick_timer_ != 0) rt_.timers.cancel(tick_timer_);
+  if (subscribe_timer_ != 0) rt_.timers.cancel(subscribe_timer_);
 }
 
 void ComputeNode::start() {
@@ -42,6 +44,7 @@ void ComputeNode::start() {
   coordinator_.start();
   first_tick_at_ = rt_.clock.now_ns() + kTickNs;
   schedule_tick();
+  subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
 }
 
 // Ticks are pinned to a fixed grid (first_tick_at_ + k * 100 ms), so they do not drift; a tick that
@@ -83,7 +86,7 @@ void ComputeNode::enter(TickPhase phase) {
 // Phase 1: every input that arrived since the last tick, in arrival order.
 void ComputeNode::drain_inputs() {
   enter(TickPhase::kDrainInputs);
-  const size_t n = input_queue_.depth();  // inputs arriving during the tick wait for the next one
+  const size_t n = input_queue_.depth();
   for (size_t i = 0; i < n; ++i) {
     InputItem item = *input_queue_.pop();
     switch (world_.apply_input(item.entity, item.input)) {
@@ -95,13 +98,43 @@ void ComputeNode::drain_inputs() {
   }
 }
 
-// Phase 2: turn requests into intents. An intent names the entity it acts on; only that entity's
-// owner applies it (phase 4), which keeps one writer per entity.
+// The state gameplay may read for a target: ours if we own it, else our ghost of it.
+const EntityState* ComputeNode::resolve_target(EntityId target, EntityState& scratch) const {
+  if (!target.valid()) return nullptr;
+  if (const gameplay::Entity* e = world_.find(target)) {
+    scratch = e->state();
+    return &scratch;
+  }
+  auto g = ghosts_.find(target);
+  return g == ghosts_.end() ? nullptr : &g->second.state;
+}
+
+// Phase 2: requests become intents. An intent names the entity it acts on and only that entity's
+// owner applies it: ours go to our IntentQueue, the others leave (through the OutputQueue) for their
+// owner's. That is what keeps one writer per entity.
 void ComputeNode::generate_intents() {
   enter(TickPhase::kGenerateIntents);
+  EntityState scratch;
   for (auto& [id, e] : world_.mutable_entities()) {
-    auto intent = world_.intent_to_fire(e, tick_);
-    if (intent && !intent_queue_.try_push(*intent)) ++stats_.intents_dropped;
+    auto intent = world_.intent_to_fire(e, resolve_target(e.target, scratch), tick_);
+    if (!intent) continue;
+    if (world_.find(intent->target)) {
+      if (!intent_queue_.try_push(*intent)) ++stats_.intents_dropped;
+      continue;
+    }
+    const Ghost& ghost = ghosts_.at(intent->target);
+    auto peer = peers_.find(ghost.owner);
+    const ConnId conn = peer == peers_.end() ? 0 : peer->second.link->conn();
+    if (conn == 0) {
+      ++stats_.intents_dropped;
+      continue;
+    }
+    OutputItem item{conn, nullptr, encode(envelope(RemoteIntent{intent->source, intent->target, intent->amount}))};
+    if (output_queue_.try_push(std::move(item))) {
+      ++stats_.intents_sent_remote;
+    } else {
+      ++stats_.intents_dropped;
+    }
   }
 }
 
@@ -119,212 +152,81 @@ void ComputeNode::simulate() {
   for (auto& [id, e] : world_.mutable_entities()) world_.move(e);
 }
 
-// Phase 4: apply the intents aimed at entities we own.
+// Phase 4: apply the intents aimed at entities we own, local and remote alike.
 void ComputeNode::consume_intents() {
   enter(TickPhase::kConsumeIntents);
-  while (auto intent = intent_queue_.pop()) {
-    gameplay::Entity* target = world_.find(intent->target);
-    if (!target) {
-      ++stats_.intents_dropped;  // target despawned, or (cluster work) owned elsewhere
-      continue;
-    }
-    ++stats_.intents_applied;
-    const bool died = world_.apply_damage(*target, intent->amount);
-    trace(TraceKind::kEntityDamaged, target->id, intent->amount, target->hp);
-    if (!died) continue;
-    ++stats_.deaths;
-    trace(TraceKind::kEntityDied, target->id, static_cast<int64_t>(intent->source.value));
-    gameplay::SimJob job{gameplay::SimJob::Kind::kRespawn, target->id, tick_ + cfg_.rules.respawn_ticks};
-    if (!simulation_queue_.try_push(job)) {
-      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, target->id}, "simulation queue full: respawn job dropped");
-    }
+  while (auto intent = intent_queue_.pop()) apply_intent(*intent);
+}
+
+void ComputeNode::apply_intent(const gameplay::DamageIntent& intent) {
+  gameplay::Entity* target = world_.find(intent.target);
+  if (!target) {
+    ++stats_.intents_dropped;  // despawned, or no longer ours
+    return;
+  }
+  ++stats_.intents_applied;
+  const bool died = world_.apply_damage(*target, intent.amount);
+  trace(TraceKind::kEntityDamaged, target->id, intent.amount, target->hp);
+  if (!died) return;
+  ++stats_.deaths;
+  trace(TraceKind::kEntityDied, target->id, static_cast<int64_t>(intent.source.value));
+  gameplay::SimJob job{gameplay::SimJob::Kind::kRespawn, target->id, tick_ + cfg_.rules.respawn_ticks};
+  if (!simulation_queue_.try_push(job)) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, target->id}, "simulation queue full: respawn job dropped");
   }
 }
 
-// Phase 5: one batch per subscribed gateway, into the OutputQueue.
+// Phase 5: one batch per subscriber into the OutputQueue. Compute nodes get the entities we own;
+// gateways also get our ghosts, so a client sees what is near its avatar whoever owns it.
 void ComputeNode::produce_deltas() {
   enter(TickPhase::kProduceDeltas);
-  grid_.clear();
+  std::map<EntityId, EntityState> owned;
   std::map<NodeId, std::vector<Vec2>> anchors;
+  SpatialGrid owned_grid(cfg_.view_radius_mm);
   for (const auto& [id, e] : world_.entities()) {
-    grid_.add(id, e.pos);
+    owned.emplace(id, e.state());
+    owned_grid.add(id, e.pos);
     if (e.gateway.valid()) anchors[e.gateway].push_back(e.pos);
   }
-  grid_.finish();
+  owned_grid.finish();
+  std::map<EntityId, EntityState> visible = owned;
+  SpatialGrid visible_grid(cfg_.view_radius_mm);
+  for (const auto& [id, st] : owned) visible_grid.add(id, st.pos);
+  for (const auto& [id, g] : ghosts_) {
+    if (visible.emplace(id, g.state).second) visible_grid.add(id, g.state.pos);
+  }
+  visible_grid.finish();
+
   static const std::vector<Vec2> kNone;
-  for (auto& [gateway, peer] : gateways_) {
-    auto it = anchors.find(gateway);
-    DeltaBatch batch = peer.feed->build(world_, grid_, it == anchors.end() ? kNone : it->second, tick_);
-    OutputItem item{peer.conn, gateway, encode(envelope(std::move(batch)))};
+  for (auto& [node, sub] : subscribers_) {
+    DeltaBatch batch;
+    if (sub.role == Role::kGateway) {
+      auto it = anchors.find(node);
+      sub.feed->refresh_from_anchors(it == anchors.end() ? kNone : it->second, cfg_.view_radius_mm, tick_);
+      batch = sub.feed->build(visible_grid, visible);
+    } else {
+      batch = sub.feed->build(owned_grid, owned);
+    }
+    OutputItem item{sub.conn, sub.feed.get(), encode(envelope(std::move(batch)))};
     if (!output_queue_.try_push(std::move(item))) {
-      peer.feed->mark_reset();
+      sub.feed->mark_reset();
       ++stats_.feed_resets;
     }
   }
 }
 
-// Phase 6: hand the batches to the network. A batch the network refuses is not retried: the feed
+// Phase 6: hand everything to the network. A batch the network refuses is not retried: its feed
 // restarts with a reset next tick, which carries everything the lost batch did.
 void ComputeNode::flush_output() {
   enter(TickPhase::kFlushOutput);
   while (auto item = output_queue_.pop()) {
-    const SendStatus s = rt_.network.send(item->conn, item->bytes);
-    if (s == SendStatus::kOk) {
+    if (rt_.network.send(item->conn, item->bytes) == SendStatus::kOk) {
       stats_.delta_bytes_sent += item->bytes.size();
-      continue;
-    }
-    auto it = gateways_.find(item->gateway);
-    if (it != gateways_.end()) {
-      it->second.feed->mark_reset();
+    } else if (item->feed) {
+      item->feed->mark_reset();
       ++stats_.feed_resets;
-    }
-  }
-}
-
-ServerMessage ComputeNode::envelope(ServerBody body) const {
-  return ServerMessage{cfg_.node, Role::kCompute, epoch_, tick_, std::move(body)};
-}
-
-void ComputeNode::send_hello() {
-  send_server(rt_.network, coordinator_.conn(), envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
-}
-
-void ComputeNode::send_heartbeat() {
-  if (!coordinator_.connected()) return;
-  Heartbeat hb;
-  hb.entities = static_cast<uint32_t>(world_.size());
-  hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
-  hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
-  hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
-  send_server(rt_.network, coordinator_.conn(), envelope(hb));
-}
-
-void ComputeNode::on_accepted(ConnId conn, std::string_view) {
-  if (inbound_.size() >= cfg_.inbound_connections_max) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "refusing connection {}: {} open already", conn, inbound_.size());
-    rt_.network.close(conn);
-    return;
-  }
-  inbound_[conn] = NodeId{};
-}
-
-void ComputeNode::on_connected(ConnId conn) {
-  if (coordinator_.handle_connected(conn)) {
-    log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", coordinator_.address());
-    send_hello();
-  }
-}
-
-void ComputeNode::on_closed(ConnId conn, CloseReason reason) {
-  if (coordinator_.handle_closed(conn)) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "coordinator connection lost ({}); retrying", close_reason_name(reason));
-    return;
-  }
-  auto it = inbound_.find(conn);
-  if (it == inbound_.end()) return;
-  if (it->second.valid()) {
-    auto g = gateways_.find(it->second);
-    if (g != gateways_.end() && g->second.conn == conn) gateways_.erase(g);
-    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "gateway {} disconnected ({})", it->second.value, close_reason_name(reason));
-  }
-  inbound_.erase(it);
-}
-
-void ComputeNode::on_message(ConnId conn, std::span<const uint8_t> payload) {
-  auto decoded = decode_server(payload);
-  if (!decoded) {
-    drop_connection(conn, decoded.error().message);
-    return;
-  }
-  if (coordinator_.is(conn)) {
-    handle_coordinator(decoded.value());
-  } else {
-    handle_peer(conn, decoded.value());
-  }
-}
-
-void ComputeNode::drop_connection(ConnId conn, std::string_view why) {
-  ++stats_.protocol_errors;
-  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "closing connection {}: {}", conn, why);
-  rt_.network.close(conn);
-  if (coordinator_.handle_closed(conn)) return;
-  on_closed(conn, CloseReason::kLocal);
-}
-
-// Control messages carry the coordinator's epoch; one older than ours comes from a deposed
-// coordinator and must not be applied (seed section 12).
-bool ComputeNode::accept_epoch(const ServerMessage& m) {
-  if (m.epoch < epoch_) {
-    ++stats_.stale_epoch_dropped;
-    trace(TraceKind::kStaleEpochDropped, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(epoch_), m.sender);
-    return false;
-  }
-  if (m.epoch > epoch_) {
-    epoch_ = m.epoch;
-    trace(TraceKind::kEpochChanged, EntityId{}, static_cast<int64_t>(epoch_), 0, m.sender);
-  }
-  return true;
-}
-
-void ComputeNode::handle_coordinator(const ServerMessage& m) {
-  if (m.sender_role != Role::kCoordinator) {
-    drop_connection(coordinator_.conn(), "coordinator link carries a message from a non-coordinator");
-    return;
-  }
-  if (!accept_epoch(m)) return;
-  if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
-    handle_grant(m, *g);
-  } else if (const auto* r = std::get_if<OwnershipRevoke>(&m.body)) {
-    handle_revoke(m, *r);
-  } else {
-    log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, {}}, "ignoring unexpected message from coordinator");
-  }
-}
-
-void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) {
-  if (const gameplay::Entity* existing = world_.find(g.entity)) {
-    if (existing->generation >= g.generation) return;  // a duplicate or older grant
-    world_.despawn(g.entity);
-  }
-  gameplay::Entity& e = world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
-  e.session = g.session;
-  e.gateway = g.gateway;
-  trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), 0, m.sender);
-  trace(TraceKind::kEntitySpawned, g.entity, g.spawn_pos.x_mm, g.spawn_pos.y_mm);
-  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, g.entity}, "granted, generation {}", g.generation);
-}
-
-void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r) {
-  const gameplay::Entity* e = world_.find(r.entity);
-  if (!e || e->generation > r.generation) return;
-  world_.despawn(r.entity);
-  trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 0, m.sender);
-  trace(TraceKind::kEntityDespawned, r.entity);
-}
-
-void ComputeNode::handle_peer(ConnId conn, const ServerMessage& m) {
-  auto it = inbound_.find(conn);
-  if (it == inbound_.end()) return;
-  if (!it->second.valid()) {
-    const auto* hello = std::get_if<Hello>(&m.body);
-    if (!hello || m.sender_role != Role::kGateway || hello->role != Role::kGateway) {
-      drop_connection(conn, "first message on a data connection must be a gateway Hello");
-      return;
-    }
-    it->second = m.sender;
-    GatewayPeer& peer = gateways_[m.sender];
-    peer.conn = conn;  // a reconnecting gateway replaces its older connection
-    peer.feed = std::make_unique<GatewayFeed>();
-    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "gateway {} subscribed", m.sender.value);
-    return;
-  }
-  if (m.sender != it->second) {
-    drop_connection(conn, "sender changed on an established connection");
-    return;
-  }
-  if (const auto* in = std::get_if<InputForward>(&m.body)) {
-    if (!input_queue_.try_push(InputItem{in->entity, in->input})) {
-      trace(TraceKind::kQueueRefused, in->entity, 1, static_cast<int64_t>(input_queue_.refused_total()));
+    } else {
+      ++stats_.intents_dropped;
     }
   }
 }

@@ -3,6 +3,11 @@
 // section 10, over four bounded queues. It never waits on the network inside a tick: everything a
 // tick needs was queued before it started, and everything it produces leaves through the
 // OutputQueue at its end.
+//
+// Around the entities it owns it holds ghosts: read-only copies of entities owned by other compute
+// nodes, fed by explicit subscriptions (Subscribe, then a DeltaBatch feed). Gameplay reads ghosts
+// (to aim at a target owned elsewhere) but never writes them: an action on a ghost becomes a
+// RemoteIntent sent to the owner's IntentQueue.
 
 #include <functional>
 #include <map>
@@ -10,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/compute/gateway_feed.h"
+#include "engine/compute/interest_feed.h"
 #include "engine/core/bounded_queue.h"
 #include "engine/core/histogram.h"
 #include "engine/gameplay/world.h"
@@ -22,18 +27,20 @@ namespace aether {
 
 struct ComputeConfig {
   NodeId node{};
-  std::string listen_address;       // where gateways connect
+  std::string listen_address;       // where gateways and other compute nodes connect
   std::string coordinator_address;
   uint32_t capacity_entities = 5000;
-  int32_t view_radius_mm = 50'000;  // must match the gateways'
+  int32_t view_radius_mm = 50'000;  // must match the gateways'; also the ghost interest radius
   gameplay::Rules rules;
-  // Queue limits and what happens at each (see docs/architecture.md, "Bounds"):
+  // Limits, and what happens at each (docs/architecture.md, "Bounds"):
   size_t input_queue_max = 16384;       // full: the input is dropped; the client's next one supersedes it
   size_t intent_queue_max = 16384;      // full: the intent (a shot) is dropped and counted
-  size_t simulation_queue_max = 8192;   // full: the job is dropped; a respawn then happens on the next death
-  size_t output_queue_max = 1024;       // full: that feed restarts with a reset next tick
+  size_t simulation_queue_max = 8192;   // full: the job is dropped with a warning
+  size_t output_queue_max = 4096;       // full: that feed restarts with a reset next tick; an intent is lost
+  size_t ghosts_max = 50'000;           // full: further ghosts are not kept (counted) until room frees
   size_t inbound_connections_max = 1024;  // further connections are closed at once, with a warning
   Tick heartbeat_every_ticks = 5;
+  TimeNs subscribe_every_ns = 500 * kNsPerMs;  // how often ghost interest is recomputed, outside the tick
 };
 
 enum class TickPhase : uint8_t {
@@ -55,11 +62,20 @@ struct ComputeStats {
   uint64_t inputs_stale = 0;
   uint64_t intents_applied = 0;
   uint64_t intents_dropped = 0;
+  uint64_t intents_sent_remote = 0;
+  uint64_t intents_received_remote = 0;
   uint64_t deaths = 0;
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
   uint64_t delta_bytes_sent = 0;
   uint64_t feed_resets = 0;
+  uint64_t ghosts_refused = 0;
+  uint64_t subscriptions_sent = 0;
+};
+
+struct Ghost {
+  EntityState state;
+  NodeId owner{};
 };
 
 class ComputeNode final : public Component, public NetworkHandler {
@@ -74,16 +90,20 @@ class ComputeNode final : public Component, public NetworkHandler {
   void on_message(ConnId conn, std::span<const uint8_t> payload) override;
   void on_closed(ConnId conn, CloseReason reason) override;
 
+  NodeId node() const { return cfg_.node; }
   const ComputeStats& stats() const { return stats_; }
   const gameplay::World& world() const { return world_; }
+  const std::map<EntityId, Ghost>& ghosts() const { return ghosts_; }
   Tick tick() const { return tick_; }
   Epoch epoch() const { return epoch_; }
   const std::string& data_address() const { return data_address_; }
   size_t input_queue_depth() const { return input_queue_.depth(); }
   size_t intent_queue_depth() const { return intent_queue_.depth(); }
+  size_t peers_connected() const;
+  size_t subscribers() const { return subscribers_.size(); }
   // Tests watch the phases go by.
   void set_phase_observer(std::function<void(TickPhase, Tick)> observer) { phase_observer_ = std::move(observer); }
-  // Runs one tick now (tests drive ticks by hand instead of by timer).
+  // Runs one tick now (normally the tick timer does).
   void run_tick();
 
  private:
@@ -93,14 +113,21 @@ class ComputeNode final : public Component, public NetworkHandler {
   };
   struct OutputItem {
     ConnId conn = 0;
-    NodeId gateway{};
+    InterestFeed* feed = nullptr;  // restarted with a reset if the send fails; null for intents
     std::vector<uint8_t> bytes;
   };
-  struct GatewayPeer {
+  struct Subscriber {  // a gateway or compute node receiving a feed from us, on its own connection
     ConnId conn = 0;
-    std::unique_ptr<GatewayFeed> feed;
+    Role role = Role::kNone;
+    std::unique_ptr<InterestFeed> feed;
+  };
+  struct Peer {  // another compute node, reached through our own outbound connection
+    std::unique_ptr<OutboundLink> link;
+    std::vector<CellKey> cells_sent;
+    bool subscribed = false;
   };
 
+  // The tick (compute_node.cc).
   void schedule_tick();
   void enter(TickPhase phase);
   void drain_inputs();
@@ -109,13 +136,21 @@ class ComputeNode final : public Component, public NetworkHandler {
   void consume_intents();
   void produce_deltas();
   void flush_output();
+  const EntityState* resolve_target(EntityId target, EntityState& scratch) const;
+  void apply_intent(const gameplay::DamageIntent& intent);
+
+  // The network side (compute_links.cc).
   void send_hello();
   void send_heartbeat();
-
+  void subscribe_peers();
   void handle_coordinator(const ServerMessage& m);
   void handle_grant(const ServerMessage& m, const OwnershipGrant& g);
   void handle_revoke(const ServerMessage& m, const OwnershipRevoke& r);
-  void handle_peer(ConnId conn, const ServerMessage& m);
+  void handle_membership(const Membership& m);
+  void handle_inbound(ConnId conn, const ServerMessage& m);
+  void handle_peer_reply(NodeId peer, const ServerMessage& m);
+  void apply_ghosts(NodeId owner, const DeltaBatch& batch);
+  void forget_ghosts_of(NodeId owner);
   bool accept_epoch(const ServerMessage& m);
   void drop_connection(ConnId conn, std::string_view why);
   ServerMessage envelope(ServerBody body) const;
@@ -124,19 +159,22 @@ class ComputeNode final : public Component, public NetworkHandler {
   Runtime& rt_;
   ComputeConfig cfg_;
   gameplay::World world_;
-  SpatialGrid grid_;
   BoundedQueue<InputItem> input_queue_;
   BoundedQueue<gameplay::DamageIntent> intent_queue_;
   BoundedQueue<gameplay::SimJob> simulation_queue_;
   BoundedQueue<OutputItem> output_queue_;
   OutboundLink coordinator_;
-  std::map<ConnId, NodeId> inbound_;         // accepted connections -> peer (invalid until its Hello)
-  std::map<NodeId, GatewayPeer> gateways_;   // ordered: feeds are built in NodeId order
+  std::map<ConnId, NodeId> inbound_;          // accepted connections -> peer (invalid until its Hello)
+  std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
+  std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
+  std::map<EntityId, Ghost> ghosts_;
+  InterestCells ghost_interest_;
   std::string data_address_;
   Epoch epoch_ = 0;
   Tick tick_ = 0;
   TimeNs first_tick_at_ = 0;
   TimerId tick_timer_ = 0;
+  TimerId subscribe_timer_ = 0;
   ComputeStats stats_;
   std::function<void(TickPhase, Tick)> phase_observer_;
 };

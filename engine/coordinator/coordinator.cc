@@ -43,6 +43,17 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   ++stats_.nodes_lost;
   trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(it->second.role), 0, node);
   log_at(rt_.log, LogLevel::kWarn, {cfg_.epoch, tick_, {}}, "{} node {} lost: {}", role_name(it->second.role), node.value, why);
+  if (it->second.role == Role::kCompute) send_membership();
+}
+
+// Every compute node learns the live compute nodes (and where to reach them) whenever the set
+// changes, so each can subscribe to the others for ghosts.
+void Coordinator::send_membership() {
+  Membership m;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && !rec.lost && rec.conn != 0) m.peers.push_back(PeerInfo{id, rec.data_address});
+  }
+  for (const PeerInfo& p : m.peers) send_to(p.node, m);
 }
 
 void Coordinator::on_accepted(ConnId conn, std::string_view) {
@@ -135,6 +146,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   rec.last_heard_ns = rt_.clock.now_ns();
   rec.lost = false;
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);
+  if (hello.role == Role::kCompute) send_membership();
   log_at(rt_.log, LogLevel::kInfo, {cfg_.epoch, tick_, {}}, "{} {} registered{}{}", role_name(hello.role), m.sender.value,
          hello.data_address.empty() ? "" : " at ", hello.data_address);
 }

@@ -76,6 +76,7 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_session_closed(const ServerMessage& m, const SessionClosed& closed);
   NodeId pick_compute() const;
   void mark_lost(NodeId node, const char* why);
+  void send_membership();
   void drop_connection(ConnId conn, std::string_view why);
   SendStatus send_to(NodeId node, ServerBody body);
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});

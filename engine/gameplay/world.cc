@@ -14,6 +14,7 @@ EntityState Entity::state() const {
   s.target = target;
   s.version = version;
   s.kind = kEntityKindAvatar;
+  s.generation = generation;
   return s;
 }
 
@@ -57,13 +58,11 @@ ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
   return ApplyResult::kApplied;
 }
 
-std::optional<DamageIntent> World::intent_to_fire(Entity& shooter, Tick tick) {
+std::optional<DamageIntent> World::intent_to_fire(Entity& shooter, const EntityState* target, Tick tick) {
   const bool wanted = shooter.fire_requested;
   shooter.fire_requested = false;
-  if (!wanted || shooter.dead || !shooter.target.valid() || tick < shooter.fire_ready_tick) return std::nullopt;
-  const Entity* target = find(shooter.target);
-  // v1: every entity is local. A target owned elsewhere is resolved through ghosts (cluster work).
-  if (!target || target->dead || target->team == shooter.team) return std::nullopt;
+  if (!wanted || shooter.dead || !target || tick < shooter.fire_ready_tick) return std::nullopt;
+  if ((target->flags & kEntityFlagDead) || target->team == shooter.team) return std::nullopt;
   if (!within_mm(shooter.pos, target->pos, rules_.fire_range_mm)) return std::nullopt;
   shooter.fire_ready_tick = tick + rules_.fire_cooldown_ticks;
   return DamageIntent{shooter.id, target->id, rules_.fire_damage, tick};

@@ -68,8 +68,10 @@ class World {
 
   // Phase 1: an input for one of our entities. Inputs older than the last applied one are stale.
   ApplyResult apply_input(EntityId id, const ClientInput& input);
-  // Phase 2: a shot from a living shooter with a living target in range, off cooldown.
-  std::optional<DamageIntent> intent_to_fire(Entity& shooter, Tick tick);
+  // Phase 2: a shot from a living shooter at a living enemy in range, off cooldown. The target is the
+  // state the caller resolved for shooter.target: an entity of ours, or a ghost of one owned
+  // elsewhere (null if it knows neither). Clears the shooter's request either way.
+  std::optional<DamageIntent> intent_to_fire(Entity& shooter, const EntityState* target, Tick tick);
   // Phase 3: movement, clamped to the arena.
   void move(Entity& e);
   // Phase 3: a due respawn puts the entity back at a random point of its team's half.

@@ -237,9 +237,18 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);
 }
 
+namespace {
+// Removes source from entry; true if no source is left.
+bool drop_source(std::vector<NodeId>& sources, NodeId source) {
+  auto it = std::lower_bound(sources.begin(), sources.end(), source);
+  if (it != sources.end() && *it == source) sources.erase(it);
+  return sources.empty();
+}
+}  // namespace
+
 void Gateway::forget_source(NodeId source) {
   for (auto it = cache_.begin(); it != cache_.end();) {
-    it = it->second.source == source ? cache_.erase(it) : std::next(it);
+    it = drop_source(it->second.sources, source) ? cache_.erase(it) : std::next(it);
   }
 }
 
@@ -252,14 +261,17 @@ void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
         ++stats_.cache_refused;
         continue;
       }
-      cache_.emplace(st.id, CacheEntry{st, source});
-    } else {
-      it->second = CacheEntry{st, source};
+      cache_.emplace(st.id, CacheEntry{st, {source}});
+      continue;
     }
+    auto& sources = it->second.sources;
+    auto pos = std::lower_bound(sources.begin(), sources.end(), source);
+    if (pos == sources.end() || *pos != source) sources.insert(pos, source);
+    if (newer_than(st, it->second.state)) it->second.state = st;
   }
   for (EntityId id : batch.removed) {
     auto it = cache_.find(id);
-    if (it != cache_.end() && it->second.source == source) cache_.erase(it);
+    if (it != cache_.end() && drop_source(it->second.sources, source)) cache_.erase(it);
   }
   NodeLink& node = nodes_.at(source);
   const bool new_tick = tick > node.last_tick;
@@ -274,14 +286,20 @@ void Gateway::flush_clients(Tick tick) {
   last_flush_ns_ = rt_.clock.now_ns();
   ++stats_.flushes;
   SpatialGrid grid(cfg_.view_radius_mm);
-  for (const auto& [id, entry] : cache_) grid.add(id, entry.state.pos);
+  std::vector<const EntityState*> states;
+  states.reserve(cache_.size());
+  for (const auto& [id, entry] : cache_) {
+    grid.add(id, entry.state.pos, static_cast<uint32_t>(states.size()));
+    states.push_back(&entry.state);
+  }
   grid.finish();
   std::vector<SessionId> stalled;
+  std::vector<EntityState> next_known;
   for (auto& [id, s] : sessions_) {
     if (s.state != SessionState::kActive) continue;
-    ClientUpdate update = build_update(s, grid, tick);
+    ClientUpdate update = build_update(s, grid, states, tick, next_known);
     if (update.entered.empty() && update.changed.empty() && update.left.empty()) {
-      for (auto& [known_id, st] : s.known) st = cache_.at(known_id).state;  // versions may have moved
+      s.known.swap(next_known);  // versions may have moved with no field a client sees
       continue;
     }
     const std::vector<uint8_t> bytes = encode(GatewayMessage{update});
@@ -295,11 +313,7 @@ void Gateway::flush_clients(Tick tick) {
     s.stalled_ticks = 0;
     ++stats_.updates_sent;
     stats_.update_bytes_sent += bytes.size();
-    for (const EntityState& st : update.entered) s.known[st.id] = st;
-    for (EntityId gone : update.left) s.known.erase(gone);
-    // Every entity still in view now matches the cache, changed fields or not (a version can grow
-    // with no field a client sees).
-    for (auto& [known_id, st] : s.known) st = cache_.at(known_id).state;
+    s.known.swap(next_known);
   }
   for (SessionId id : stalled) {
     ++stats_.slow_clients_dropped;
@@ -309,45 +323,52 @@ void Gateway::flush_clients(Tick tick) {
 }
 
 // The client's view: its own avatar, then the nearest entities within the radius, up to the view
-// limit; ties in distance go to the lower id. Compared with what the client knows, that gives what
-// entered (full state), what changed (changed fields only) and what left.
-ClientUpdate Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) const {
+// limit; ties in distance go to the lower id. Merged (both sorted by id) with what the client knows,
+// that gives what entered (full state), what changed (changed fields only) and what left.
+ClientUpdate Gateway::build_update(const Session& s, const SpatialGrid& grid, const std::vector<const EntityState*>& states,
+                                   Tick tick, std::vector<EntityState>& next_known) const {
   ClientUpdate update;
   update.tick = tick;
-  std::vector<std::pair<int64_t, EntityId>> near;
+  next_known.clear();
+  struct Near {
+    int64_t distance_sq;
+    EntityId id;
+    uint32_t index;
+    bool operator<(const Near& o) const { return distance_sq != o.distance_sq ? distance_sq < o.distance_sq : id < o.id; }
+  };
+  std::vector<Near> near;
   auto self = cache_.find(s.entity);
   if (self != cache_.end()) {
     const Vec2 center = self->second.state.pos;
-    grid.for_each_within(center, cfg_.view_radius_mm, [&](EntityId id, Vec2 pos) {
-      near.emplace_back(id == s.entity ? -1 : distance_sq_mm2(center, pos), id);
+    grid.for_each_within_payload(center, cfg_.view_radius_mm, [&](EntityId id, Vec2 pos, uint32_t index) {
+      near.push_back(Near{id == s.entity ? -1 : distance_sq_mm2(center, pos), id, index});
     });
-    std::sort(near.begin(), near.end());
-    if (near.size() > cfg_.client_view_entities_max) near.resize(cfg_.client_view_entities_max);
+    if (near.size() > cfg_.client_view_entities_max) {
+      std::nth_element(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(cfg_.client_view_entities_max), near.end());
+      near.resize(cfg_.client_view_entities_max);
+    }
+    std::sort(near.begin(), near.end(), [](const Near& a, const Near& b) { return a.id < b.id; });
   }
-  std::vector<EntityId> view;
-  view.reserve(near.size());
-  for (const auto& [d, id] : near) view.push_back(id);
-  std::sort(view.begin(), view.end());
-  for (EntityId id : view) {
-    const EntityState& now = cache_.at(id).state;
-    auto k = s.known.find(id);
-    if (k == s.known.end()) {
+  auto k = s.known.begin();
+  for (const Near& n : near) {
+    for (; k != s.known.end() && k->id < n.id; ++k) update.left.push_back(k->id);
+    const EntityState& now = *states[n.index];
+    next_known.push_back(now);
+    if (k == s.known.end() || k->id != n.id) {
       update.entered.push_back(now);
       continue;
     }
-    const EntityState& had = k->second;
-    if (had.version == now.version) continue;
+    const EntityState& had = *k++;
+    if (had.version == now.version && had.generation == now.generation) continue;
     EntityChange ch;
-    ch.id = id;
+    ch.id = n.id;
     if (had.pos != now.pos) ch.pos = now.pos;
     if (had.hp != now.hp) ch.hp = now.hp;
     if (had.flags != now.flags) ch.flags = now.flags;
     if (had.target != now.target) ch.target = now.target;
     if (ch.pos || ch.hp || ch.flags || ch.target) update.changed.push_back(ch);
   }
-  for (const auto& [id, st] : s.known) {
-    if (!std::binary_search(view.begin(), view.end(), id)) update.left.push_back(id);
-  }
+  for (; k != s.known.end(); ++k) update.left.push_back(k->id);
   return update;
 }
 

@@ -73,20 +73,24 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t last_input_seq = 0;
     uint32_t inputs_this_window = 0;
     uint32_t stalled_ticks = 0;
-    std::map<EntityId, EntityState> known;  // what this client has been told, bounded by the view limit
+    std::vector<EntityState> known;  // what this client has been told, sorted by id, at most the view limit
   };
   struct NodeLink {
     std::unique_ptr<OutboundLink> link;
     Tick last_tick = 0;
   };
+  // One entity may reach us from several compute nodes: its owner, and others that hold a ghost of
+  // it near their own avatars. The newest state wins; the entry lives while any source still has it.
   struct CacheEntry {
     EntityState state;
-    NodeId source{};
+    std::vector<NodeId> sources;  // sorted; at most one per compute node
   };
 
   void housekeeping();
   void flush_clients(Tick tick);
-  ClientUpdate build_update(Session& s, const SpatialGrid& grid, Tick tick) const;
+  // The client's next update, and what it will know once the update is delivered.
+  ClientUpdate build_update(const Session& s, const SpatialGrid& grid, const std::vector<const EntityState*>& states, Tick tick,
+                            std::vector<EntityState>& next_known) const;
   void handle_client(Session& s, const ClientMessage& m);
   void forward_input(Session& s, const ClientInput& in);
   void handle_server(ConnId conn, const ServerMessage& m);

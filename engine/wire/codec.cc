@@ -24,6 +24,7 @@ void to_wire(const EntityState& s, wire::EntityState* out) {
   out->set_target(s.target.value);
   out->set_version(s.version);
   out->set_kind(s.kind);
+  out->set_generation(s.generation);
 }
 
 void to_wire(const ClientInput& in, wire::ClientInput* out) {
@@ -88,6 +89,28 @@ struct ServerBodyEncoder {
     f->set_entity(m.entity.value);
     to_wire(m.input, f->mutable_input());
   }
+  void operator()(const Membership& m) const {
+    auto* out = env->mutable_membership();
+    for (const auto& p : m.peers) {
+      auto* peer = out->add_peers();
+      peer->set_node(p.node.value);
+      peer->set_address(p.address);
+    }
+  }
+  void operator()(const Subscribe& m) const {
+    auto* out = env->mutable_subscribe();
+    for (const auto& c : m.cells) {
+      auto* cell = out->add_cells();
+      cell->set_cx(c.cx);
+      cell->set_cy(c.cy);
+    }
+  }
+  void operator()(const RemoteIntent& m) const {
+    auto* out = env->mutable_intent();
+    out->set_source(m.source.value);
+    out->set_target(m.target.value);
+    out->set_amount(m.amount);
+  }
   void operator()(const DeltaBatch& m) const {
     auto* d = env->mutable_deltas();
     d->mutable_states()->Reserve(static_cast<int>(m.states.size()));
@@ -120,6 +143,7 @@ Result<EntityState> from_wire(const wire::EntityState& s) {
   out.target = EntityId(s.target());
   out.version = s.version();
   out.kind = s.kind();
+  out.generation = s.generation();
   return out;
 }
 
@@ -203,6 +227,27 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kDeltas:
       return decode_deltas(env.deltas());
+    case B::kMembership: {
+      if (static_cast<size_t>(env.membership().peers_size()) > kMembershipPeersMax) return malformed("membership too large");
+      Membership out;
+      for (const auto& p : env.membership().peers()) {
+        if (p.node() == 0 || p.address().empty() || p.address().size() > kAddressBytesMax) return malformed("membership entry invalid");
+        out.peers.push_back(PeerInfo{NodeId(p.node()), p.address()});
+      }
+      return ServerBody{std::move(out)};
+    }
+    case B::kSubscribe: {
+      if (static_cast<size_t>(env.subscribe().cells_size()) > kSubscribeCellsMax) return malformed("subscription of too many cells");
+      Subscribe out;
+      out.cells.reserve(static_cast<size_t>(env.subscribe().cells_size()));
+      for (const auto& c : env.subscribe().cells()) out.cells.push_back(CellKey{c.cx(), c.cy()});
+      return ServerBody{std::move(out)};
+    }
+    case B::kIntent: {
+      const auto& i = env.intent();
+      if (i.target() == 0 || i.amount() < 0 || i.amount() > 1'000'000) return malformed("remote intent invalid");
+      return ServerBody{RemoteIntent{EntityId(i.source()), EntityId(i.target()), i.amount()}};
+    }
     case B::BODY_NOT_SET:
       break;
   }

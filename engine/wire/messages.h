@@ -21,6 +21,8 @@ inline constexpr size_t kAddressBytesMax = 256;
 inline constexpr size_t kReasonBytesMax = 256;
 inline constexpr size_t kBatchEntitiesMax = 16384;  // states or removals in one DeltaBatch
 inline constexpr size_t kUpdateEntitiesMax = 4096;  // entered/changed/left in one ClientUpdate
+inline constexpr size_t kMembershipPeersMax = 1024;
+inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr int32_t kMovePermilleMax = 1000;
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
 
@@ -36,8 +38,14 @@ struct EntityState {
   EntityId target{};
   uint64_t version = 0;
   uint32_t kind = kEntityKindAvatar;
+  uint64_t generation = 0;
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
+
+// Whether `a` is a later state of the same entity than `b`.
+inline bool newer_than(const EntityState& a, const EntityState& b) {
+  return a.generation != b.generation ? a.generation > b.generation : a.version > b.version;
+}
 
 // --- Client <-> gateway ---------------------------------------------------------------------
 
@@ -141,8 +149,28 @@ struct DeltaBatch {
   bool reset = false;  // the receiver forgets everything this sender sent before, then applies
 };
 
+struct PeerInfo {
+  NodeId node{};
+  std::string address;
+  friend bool operator==(const PeerInfo&, const PeerInfo&) = default;
+};
+
+struct Membership {
+  std::vector<PeerInfo> peers;
+};
+
+struct Subscribe {
+  std::vector<CellKey> cells;
+};
+
+struct RemoteIntent {
+  EntityId source{};
+  EntityId target{};
+  int32_t amount = 0;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
-                                SessionClosed, InputForward, DeltaBatch>;
+                                SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -39,23 +39,28 @@ TEST(World, MovementStaysInTheArena) {
 TEST(World, FireNeedsEnemyInRangeAndCooldown) {
   World w(rules());
   Entity& a = w.spawn(EntityId(1), Vec2{0, 0}, 0, 1);
+  auto fire = [&](Entity& shooter, Tick tick) {
+    const Entity* t = w.find(shooter.target);
+    const EntityState st = t ? t->state() : EntityState{};
+    return w.intent_to_fire(shooter, t ? &st : nullptr, tick);
+  };
   w.spawn(EntityId(2), Vec2{9'000, 0}, 1, 1);   // enemy in range
   w.spawn(EntityId(3), Vec2{1'000, 0}, 0, 1);   // friend
   w.spawn(EntityId(4), Vec2{20'000, 0}, 1, 1);  // enemy out of range
 
   ASSERT_EQ(w.apply_input(a.id, ClientInput{1, 0, 0, EntityId(3), true}), ApplyResult::kApplied);
-  EXPECT_FALSE(w.intent_to_fire(a, 10).has_value()) << "no friendly fire";
+  EXPECT_FALSE(fire(a, 10).has_value()) << "no friendly fire";
   ASSERT_EQ(w.apply_input(a.id, ClientInput{2, 0, 0, EntityId(4), true}), ApplyResult::kApplied);
-  EXPECT_FALSE(w.intent_to_fire(a, 10).has_value()) << "out of range";
+  EXPECT_FALSE(fire(a, 10).has_value()) << "out of range";
   ASSERT_EQ(w.apply_input(a.id, ClientInput{3, 0, 0, EntityId(2), true}), ApplyResult::kApplied);
-  auto shot = w.intent_to_fire(a, 10);
+  auto shot = fire(a, 10);
   ASSERT_TRUE(shot.has_value());
   EXPECT_EQ(shot->target, EntityId(2));
   EXPECT_EQ(shot->amount, 40);
   ASSERT_EQ(w.apply_input(a.id, ClientInput{4, 0, 0, EntityId(2), true}), ApplyResult::kApplied);
-  EXPECT_FALSE(w.intent_to_fire(a, 14).has_value()) << "cooldown";
+  EXPECT_FALSE(fire(a, 14).has_value()) << "cooldown";
   ASSERT_EQ(w.apply_input(a.id, ClientInput{5, 0, 0, EntityId(2), true}), ApplyResult::kApplied);
-  EXPECT_TRUE(w.intent_to_fire(a, 15).has_value());
+  EXPECT_TRUE(fire(a, 15).has_value());
 }
 
 TEST(World, DamageKillsOnceAndRespawnRestores) {

@@ -1,0 +1,269 @@
+// The compute node's network side: the coordinator link, subscribers (gateways and other compute
+// nodes) on accepted connections, and our own links to the other compute nodes for ghosts.
+
+#include "engine/compute/compute_node.h"
+#include "engine/wire/codec.h"
+
+namespace aether {
+
+size_t ComputeNode::peers_connected() const {
+  size_t n = 0;
+  for (const auto& [id, p] : peers_) n += p.link->connected() ? 1 : 0;
+  return n;
+}
+
+ServerMessage ComputeNode::envelope(ServerBody body) const {
+  return ServerMessage{cfg_.node, Role::kCompute, epoch_, tick_, std::move(body)};
+}
+
+void ComputeNode::send_hello() {
+  send_server(rt_.network, coordinator_.conn(), envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
+}
+
+void ComputeNode::send_heartbeat() {
+  if (!coordinator_.connected()) return;
+  Heartbeat hb;
+  hb.entities = static_cast<uint32_t>(world_.size());
+  hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
+  hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
+  hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
+  send_server(rt_.network, coordinator_.conn(), envelope(hb));
+}
+
+// Every subscribe_every_ns, outside the tick: the cells around our entities (with hysteresis) are the
+// ghosts we need; each peer whose copy of that set is out of date gets the new one.
+void ComputeNode::subscribe_peers() {
+  std::vector<Vec2> anchors;
+  anchors.reserve(world_.size());
+  for (const auto& [id, e] : world_.entities()) anchors.push_back(e.pos);
+  ghost_interest_.refresh(anchors, cfg_.view_radius_mm, tick_);
+  const std::vector<CellKey> cells = ghost_interest_.cells();
+  for (auto& [id, peer] : peers_) {
+    if (!peer.link->connected() || (peer.subscribed && peer.cells_sent == cells)) continue;
+    if (send_server(rt_.network, peer.link->conn(), envelope(Subscribe{cells})) == SendStatus::kOk) {
+      peer.cells_sent = cells;
+      peer.subscribed = true;
+      ++stats_.subscriptions_sent;
+    }
+  }
+  subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
+}
+
+void ComputeNode::on_accepted(ConnId conn, std::string_view) {
+  if (inbound_.size() >= cfg_.inbound_connections_max) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "refusing connection {}: {} open already", conn, inbound_.size());
+    rt_.network.close(conn);
+    return;
+  }
+  inbound_[conn] = NodeId{};
+}
+
+void ComputeNode::on_connected(ConnId conn) {
+  if (coordinator_.handle_connected(conn)) {
+    log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", coordinator_.address());
+    send_hello();
+    return;
+  }
+  for (auto& [id, peer] : peers_) {
+    if (!peer.link->handle_connected(conn)) continue;
+    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
+    peer.subscribed = false;  // the peer's feed starts from scratch: subscribe again
+    return;
+  }
+}
+
+void ComputeNode::on_closed(ConnId conn, CloseReason reason) {
+  if (coordinator_.handle_closed(conn)) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "coordinator connection lost ({}); retrying", close_reason_name(reason));
+    return;
+  }
+  for (auto& [id, peer] : peers_) {
+    if (!peer.link->handle_closed(conn)) continue;
+    forget_ghosts_of(id);
+    return;
+  }
+  auto it = inbound_.find(conn);
+  if (it == inbound_.end()) return;
+  if (it->second.valid()) {
+    auto sub = subscribers_.find(it->second);
+    if (sub != subscribers_.end() && sub->second.conn == conn) subscribers_.erase(sub);
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "subscriber {} disconnected ({})", it->second.value, close_reason_name(reason));
+  }
+  inbound_.erase(it);
+}
+
+void ComputeNode::on_message(ConnId conn, std::span<const uint8_t> payload) {
+  auto decoded = decode_server(payload);
+  if (!decoded) {
+    drop_connection(conn, decoded.error().message);
+    return;
+  }
+  if (coordinator_.is(conn)) {
+    handle_coordinator(decoded.value());
+    return;
+  }
+  for (auto& [id, peer] : peers_) {
+    if (!peer.link->is(conn)) continue;
+    if (decoded->sender != id || decoded->sender_role != Role::kCompute) {
+      drop_connection(conn, "peer link answered by another node");
+      return;
+    }
+    handle_peer_reply(id, decoded.value());
+    return;
+  }
+  handle_inbound(conn, decoded.value());
+}
+
+void ComputeNode::drop_connection(ConnId conn, std::string_view why) {
+  ++stats_.protocol_errors;
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "closing connection {}: {}", conn, why);
+  rt_.network.close(conn);
+  on_closed(conn, CloseReason::kLocal);
+}
+
+// Control messages carry the coordinator's epoch; one older than ours comes from a deposed
+// coordinator and must not be applied (seed section 12).
+bool ComputeNode::accept_epoch(const ServerMessage& m) {
+  if (m.epoch < epoch_) {
+    ++stats_.stale_epoch_dropped;
+    trace(TraceKind::kStaleEpochDropped, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(epoch_), m.sender);
+    return false;
+  }
+  if (m.epoch > epoch_) {
+    epoch_ = m.epoch;
+    trace(TraceKind::kEpochChanged, EntityId{}, static_cast<int64_t>(epoch_), 0, m.sender);
+  }
+  return true;
+}
+
+void ComputeNode::handle_coordinator(const ServerMessage& m) {
+  if (m.sender_role != Role::kCoordinator) {
+    drop_connection(coordinator_.conn(), "coordinator link carries a message from a non-coordinator");
+    return;
+  }
+  if (!accept_epoch(m)) return;
+  if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
+    handle_grant(m, *g);
+  } else if (const auto* r = std::get_if<OwnershipRevoke>(&m.body)) {
+    handle_revoke(m, *r);
+  } else if (const auto* mem = std::get_if<Membership>(&m.body)) {
+    handle_membership(*mem);
+  }
+}
+
+void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) {
+  if (const gameplay::Entity* existing = world_.find(g.entity)) {
+    if (existing->generation >= g.generation) return;  // a duplicate or older grant
+    world_.despawn(g.entity);
+  }
+  ghosts_.erase(g.entity);  // ours now: the ghost is obsolete
+  gameplay::Entity& e = world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
+  e.session = g.session;
+  e.gateway = g.gateway;
+  trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), 0, m.sender);
+  trace(TraceKind::kEntitySpawned, g.entity, g.spawn_pos.x_mm, g.spawn_pos.y_mm);
+  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, g.entity}, "granted, generation {}", g.generation);
+}
+
+void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r) {
+  const gameplay::Entity* e = world_.find(r.entity);
+  if (!e || e->generation > r.generation) return;
+  world_.despawn(r.entity);
+  trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 0, m.sender);
+  trace(TraceKind::kEntityDespawned, r.entity);
+}
+
+// The coordinator's list of live compute nodes: keep one outbound link to each other one.
+void ComputeNode::handle_membership(const Membership& m) {
+  std::map<NodeId, std::string> wanted;
+  for (const PeerInfo& p : m.peers) {
+    if (p.node != cfg_.node) wanted.emplace(p.node, p.address);
+  }
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    auto w = wanted.find(it->first);
+    if (w != wanted.end() && w->second == it->second.link->address()) {
+      ++it;
+      continue;
+    }
+    forget_ghosts_of(it->first);
+    it = peers_.erase(it);  // the link's destructor closes the connection
+  }
+  for (const auto& [id, address] : wanted) {
+    if (peers_.count(id)) continue;
+    Peer peer;
+    peer.link = std::make_unique<OutboundLink>(rt_, address);
+    peer.link->start();
+    peers_.emplace(id, std::move(peer));
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "peer compute node {} at {}", id.value, address);
+  }
+}
+
+// A message on a connection someone opened to us: a gateway or compute node subscribing, their
+// inputs and intents.
+void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
+  auto it = inbound_.find(conn);
+  if (it == inbound_.end()) return;
+  if (!it->second.valid()) {
+    const auto* hello = std::get_if<Hello>(&m.body);
+    if (!hello || hello->role != m.sender_role || (hello->role != Role::kGateway && hello->role != Role::kCompute)) {
+      drop_connection(conn, "first message on a data connection must be a gateway or compute Hello");
+      return;
+    }
+    it->second = m.sender;
+    Subscriber& sub = subscribers_[m.sender];
+    sub.conn = conn;  // a reconnecting subscriber replaces its older connection
+    sub.role = hello->role;
+    sub.feed = std::make_unique<InterestFeed>();
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} subscribed", role_name(hello->role), m.sender.value);
+    return;
+  }
+  if (m.sender != it->second) {
+    drop_connection(conn, "sender changed on an established connection");
+    return;
+  }
+  if (const auto* in = std::get_if<InputForward>(&m.body)) {
+    if (!input_queue_.try_push(InputItem{in->entity, in->input})) {
+      trace(TraceKind::kQueueRefused, in->entity, 1, static_cast<int64_t>(input_queue_.refused_total()));
+    }
+  } else if (const auto* sub = std::get_if<Subscribe>(&m.body)) {
+    auto s = subscribers_.find(m.sender);
+    if (s != subscribers_.end() && s->second.role == Role::kCompute) s->second.feed->set_cells(sub->cells);
+  } else if (const auto* ri = std::get_if<RemoteIntent>(&m.body)) {
+    ++stats_.intents_received_remote;
+    if (!intent_queue_.try_push(gameplay::DamageIntent{ri->source, ri->target, ri->amount, tick_})) ++stats_.intents_dropped;
+  }
+}
+
+void ComputeNode::handle_peer_reply(NodeId peer, const ServerMessage& m) {
+  if (const auto* batch = std::get_if<DeltaBatch>(&m.body)) apply_ghosts(peer, *batch);
+}
+
+// Ghosts are read-only copies; the owner's feed is the only thing that changes them.
+void ComputeNode::apply_ghosts(NodeId owner, const DeltaBatch& batch) {
+  if (batch.reset) forget_ghosts_of(owner);
+  for (const EntityState& st : batch.states) {
+    if (world_.find(st.id)) continue;  // we own it (a stale feed): our copy is the truth
+    auto it = ghosts_.find(st.id);
+    if (it == ghosts_.end()) {
+      if (ghosts_.size() >= cfg_.ghosts_max) {
+        ++stats_.ghosts_refused;
+        continue;
+      }
+      ghosts_.emplace(st.id, Ghost{st, owner});
+    } else if (it->second.owner == owner || newer_than(st, it->second.state)) {
+      it->second = Ghost{st, owner};
+    }
+  }
+  for (EntityId id : batch.removed) {
+    auto it = ghosts_.find(id);
+    if (it != ghosts_.end() && it->second.owner == owner) ghosts_.erase(it);
+  }
+}
+
+void ComputeNode::forget_ghosts_of(NodeId owner) {
+  for (auto it = ghosts_.begin(); it != ghosts_.end();) {
+    it = it->second.owner == owner ? ghosts_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace aether

@@ -1,0 +1,69 @@
+#pragma once
+// What one subscriber (a gateway, or another compute node) has been told by this compute node: an
+// explicit subscription, never a broadcast. Interest is a set of grid cells as wide as the view
+// radius. Each tick the feed sends the state of every published entity in those cells that is new to
+// the subscriber or changed since (an initial push is simply "new"), and the ids it should forget
+// (left the cells, or gone).
+//
+// Gateways do not send their interest: it is derived here from the avatars of their clients, and a
+// cell stays kInterestTtlTicks after the last avatar left it (hysteresis, so an avatar pacing along a
+// cell border does not make its surroundings flap). Compute nodes send theirs (Subscribe) and apply
+// the same hysteresis on their side before sending.
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "engine/core/spatial_grid.h"
+#include "engine/wire/messages.h"
+
+namespace aether {
+
+inline constexpr Tick kInterestTtlTicks = 20;                   // 2 s of hysteresis
+inline constexpr size_t kFeedEntitiesMax = kBatchEntitiesMax;  // at the limit, further entities wait
+
+// The cells within one view radius of p: its own and the eight around it (cells are radius-wide).
+template <class F>
+void for_each_cell_around(Vec2 p, int32_t cell_mm, F&& fn) {
+  const CellKey c = cell_of(p, cell_mm);
+  for (int32_t dx = -1; dx <= 1; ++dx) {
+    for (int32_t dy = -1; dy <= 1; ++dy) fn(CellKey{c.cx + dx, c.cy + dy});
+  }
+}
+
+// Cells needed by a set of anchors over time, with hysteresis.
+class InterestCells {
+ public:
+  void refresh(const std::vector<Vec2>& anchors, int32_t cell_mm, Tick tick);
+  std::vector<CellKey> cells() const;
+  bool contains(CellKey c) const { return cells_.count(c) != 0; }
+
+ private:
+  std::map<CellKey, Tick> cells_;  // cell -> last tick an anchor needed it
+};
+
+class InterestFeed {
+ public:
+  // Gateways: interest from anchors, with hysteresis.
+  void refresh_from_anchors(const std::vector<Vec2>& anchors, int32_t cell_mm, Tick tick);
+  // Compute nodes: interest exactly as the subscriber sent it.
+  void set_cells(std::vector<CellKey> cells);
+
+  // grid holds every entity this feed may publish; states maps each of them to its state.
+  DeltaBatch build(const SpatialGrid& grid, const std::map<EntityId, EntityState>& states);
+
+  // The last batch was not delivered: the next one starts over with reset=true and full states.
+  void mark_reset() { reset_pending_ = true; }
+  size_t entities_known() const { return sent_.size(); }
+  size_t cell_count() const { return anchored_ ? anchored_cells_.cells().size() : cells_.size(); }
+
+ private:
+  bool anchored_ = false;
+  InterestCells anchored_cells_;
+  std::vector<CellKey> cells_;                               // sorted, for subscribers that send theirs
+  std::map<EntityId, std::pair<uint64_t, uint64_t>> sent_;   // entity -> (generation, version) sent
+  bool reset_pending_ = true;                                // the first batch is a reset
+};
+
+}  // namespace aether
