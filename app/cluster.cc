@@ -62,9 +62,22 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
   }
 }
 
+void Cluster::forget(const Component* component) {
+  auto clear = [component](auto& list) {
+    for (auto& p : list) {
+      if (p == component) p = nullptr;
+    }
+  };
+  clear(computes_);
+  clear(gateways_);
+  clear(bots_);
+  if (coordinator_ == component) coordinator_ = nullptr;
+}
+
 ClusterFigures Cluster::figures() const {
   ClusterFigures f;
   for (const ComputeNode* c : computes_) {
+    if (!c) continue;
     const ComputeStats& s = c->stats();
     f.ticks += s.ticks;
     f.tick_ns.merge(s.tick_ns);
@@ -72,20 +85,24 @@ ClusterFigures Cluster::figures() const {
     f.entities += c->world().size();
     f.deaths += s.deaths;
     f.inputs_applied += s.inputs_applied;
+    f.intents_remote += s.intents_received_remote;
+    f.recoveries += s.recoveries;
     f.protocol_errors += s.protocol_errors;
   }
   for (const Gateway* g : gateways_) {
+    if (!g) continue;
     f.inputs_forwarded += g->stats().inputs_forwarded;
     f.updates_sent += g->stats().updates_sent;
     f.protocol_errors += g->stats().protocol_errors;
   }
   for (const BotClient* b : bots_) {
+    if (!b) continue;
     f.bot_bytes_received += b->stats().bytes_received;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
     f.protocol_errors += b->stats().protocol_errors;
   }
-  f.protocol_errors += coordinator_->stats().protocol_errors;
+  if (coordinator_) f.protocol_errors += coordinator_->stats().protocol_errors;
   return f;
 }
 

@@ -42,6 +42,8 @@ struct ClusterFigures {
   size_t entities = 0;
   uint64_t deaths = 0;
   uint64_t inputs_applied = 0;
+  uint64_t intents_remote = 0;  // actions that crossed from one compute node to another
+  uint64_t recoveries = 0;      // entities restored on a new owner after a loss
   uint64_t inputs_forwarded = 0;
   uint64_t updates_sent = 0;
   uint64_t bot_bytes_received = 0;
@@ -56,6 +58,8 @@ class Cluster {
   Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_random);
 
   ClusterFigures figures() const;
+  // The component died with its host and has been destroyed: its slot becomes null.
+  void forget(const Component* component);
   const std::vector<ComputeNode*>& computes() const { return computes_; }
   const std::vector<Gateway*>& gateways() const { return gateways_; }
   const std::vector<BotClient*>& bots() const { return bots_; }

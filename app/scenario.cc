@@ -14,6 +14,18 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 Error bad(const std::string& what) { return make_error(Error::Code::kInvalidArgument, what); }
+
+// Hosts are named role-N, N from 1 (see app/sim_hosting.h and app/cluster.cc).
+bool host_exists(const wire::Scenario& s, const std::string& name) {
+  auto numbered = [&](const char* role, uint32_t count) {
+    for (uint32_t i = 1; i <= count; ++i) {
+      if (name == fmt::format("{}-{}", role, i)) return true;
+    }
+    return false;
+  };
+  return numbered("coordinator", s.topology().coordinators()) || numbered("compute", s.topology().compute_nodes()) ||
+         numbered("gateway", s.topology().gateways()) || numbered("bot", s.bots().count());
+}
 }  // namespace
 
 Result<wire::Scenario> load_scenario(const std::string& path) {
@@ -42,6 +54,12 @@ Status validate_scenario(const wire::Scenario& s) {
   if (w.arena_m() < 10 || w.arena_m() > 100'000) return bad("world.arena_m must be in [10, 100000]");
   if (w.view_radius_m() < 1 || w.view_radius_m() > w.arena_m()) return bad("world.view_radius_m must be in [1, arena_m]");
   if (w.fire_range_m() < 1 || w.fire_range_m() > w.view_radius_m()) return bad("world.fire_range_m must be in [1, view_radius_m]");
+  for (int i = 0; i < s.events_size(); ++i) {
+    const auto& e = s.events(i);
+    if (e.at_ms() >= s.duration_s() * 1000) return bad(fmt::format("events[{}].at_ms is past the end of the run", i));
+    if (e.action_case() == wire::ScenarioEvent::ACTION_NOT_SET) return bad(fmt::format("events[{}] has no action", i));
+    if (e.has_crash() && !host_exists(s, e.crash())) return bad(fmt::format("events[{}]: no host named '{}'", i, e.crash()));
+  }
   return ok_status();
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "app/checker.h"
 #include "app/cluster.h"
 #include "app/commands.h"
 #include "app/scenario.h"
@@ -12,6 +13,36 @@
 #include "runtime/sim/simulation.h"
 
 namespace aether::app {
+
+namespace {
+
+// How often the checker looks at the whole cluster, in simulated time.
+constexpr TimeNs kCheckEveryNs = 20 * kNsPerMs;
+
+sim::Host* find_host(sim::Simulation& sim, const std::string& name) {
+  for (size_t i = 0; i < sim.host_count(); ++i) {
+    if (sim.host(i)->name() == name) return sim.host(i);
+  }
+  return nullptr;
+}
+
+// The scenario's timeline, as kernel events at their simulated times.
+void schedule_events(const wire::Scenario& s, sim::Simulation& sim, Cluster& cluster) {
+  for (const auto& e : s.events()) {
+    const TimeNs at = static_cast<TimeNs>(e.at_ms()) * kNsPerMs;
+    if (e.has_crash()) {
+      sim.kernel().schedule_at(at, [&sim, &cluster, name = e.crash()] {
+        sim::Host* host = find_host(sim, name);
+        if (!host || !host->alive()) return;
+        const Component* component = host->component();
+        host->crash();
+        cluster.forget(component);
+      });
+    }
+  }
+}
+
+}  // namespace
 
 ClusterShape cluster_shape(const wire::Scenario& s) {
   ClusterShape shape;
@@ -51,9 +82,15 @@ int run_sim(const SimArgs& args) {
   Xoshiro256 join_random(derive_seed(args.seed, 0x101));
   Cluster cluster(hosting, cluster_shape(s), join_random);
 
+  schedule_events(s, sim, cluster);
+  ClusterChecker checker(cluster);
   const auto wall_start = std::chrono::steady_clock::now();
   const TimeNs end_ns = static_cast<TimeNs>(s.duration_s()) * kNsPerSec;
-  sim.run_until(end_ns);
+  for (TimeNs t = 0; t < end_ns && !checker.violation();) {
+    t = std::min(end_ns, t + kCheckEveryNs);
+    sim.run_until(t);
+    checker.check(t);
+  }
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   sim.finish();
 
@@ -66,10 +103,17 @@ int run_sim(const SimArgs& args) {
              f.bots_playing, f.deaths, f.inputs_applied, f.updates_sent);
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, protocol errors {}\n", per_client, f.protocol_errors);
+  fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,
+             f.recoveries, checker.figures().checks, checker.figures().longest_recovery_ns / kNsPerMs);
   fmt::print("trace-records {}\n", sim.trace_records());
   fmt::print("trace-digest {:016x}\n", sim.trace_digest());
+  if (const auto& v = checker.violation()) {
+    fmt::print("VIOLATION at {:.3f} s simulated: {}\n", static_cast<double>(v->time_ns) / kNsPerSec, v->what);
+    fmt::print("reproduce: aether sim {} --seed {}\n", args.scenario, args.seed);
+    return 1;
+  }
   if (f.protocol_errors != 0) {
-    fmt::print(stderr, "aether sim: {} protocol errors in a run with no faults injected\n", f.protocol_errors);
+    fmt::print(stderr, "aether sim: {} protocol errors (peers sent malformed messages)\n", f.protocol_errors);
     return 1;
   }
   return 0;

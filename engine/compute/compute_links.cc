@@ -20,14 +20,59 @@ void ComputeNode::send_hello() {
   send_server(rt_.network, coordinator_.conn(), envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
 }
 
+// Every kHeartbeatIntervalNs, outside the tick. The coordinator's ack of heartbeat `seq` renews our
+// lease from the time we sent it (not the time the ack arrives): the conservative end for safety.
 void ComputeNode::send_heartbeat() {
+  heartbeat_timer_ = rt_.timers.schedule(kHeartbeatIntervalNs, [this] { send_heartbeat(); });
   if (!coordinator_.connected()) return;
   Heartbeat hb;
+  hb.seq = ++heartbeat_seq_;
   hb.entities = static_cast<uint32_t>(world_.size());
   hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
-  send_server(rt_.network, coordinator_.conn(), envelope(hb));
+  if (send_server(rt_.network, coordinator_.conn(), envelope(hb)) != SendStatus::kOk) return;
+  heartbeats_pending_[hb.seq] = rt_.clock.now_ns();
+  while (heartbeats_pending_.size() > kHeartbeatsPendingMax) heartbeats_pending_.erase(heartbeats_pending_.begin());
+}
+
+void ComputeNode::handle_ack(const HeartbeatAck& ack) {
+  auto it = heartbeats_pending_.find(ack.seq);
+  if (it == heartbeats_pending_.end()) return;  // too old to matter, or not ours
+  lease_until_ns_ = std::max(lease_until_ns_, it->second + kLeaseNs);
+  heartbeats_pending_.erase(heartbeats_pending_.begin(), std::next(it));
+}
+
+// Every kSnapshotIntervalNs, outside the tick: our entities' full states, from which the coordinator
+// recovers them if we are lost. Only while we hold a lease (otherwise they may not be ours).
+void ComputeNode::send_snapshots() {
+  snapshot_timer_ = rt_.timers.schedule(kSnapshotIntervalNs, [this] { send_snapshots(); });
+  if (!coordinator_.connected() || !lease_valid()) return;
+  Snapshot chunk;
+  for (const auto& [id, e] : world_.entities()) {
+    chunk.states.push_back(e.state());
+    if (chunk.states.size() == kBatchEntitiesMax) {
+      send_server(rt_.network, coordinator_.conn(), envelope(std::move(chunk)));
+      chunk = Snapshot{};
+    }
+  }
+  if (!chunk.states.empty()) send_server(rt_.network, coordinator_.conn(), envelope(std::move(chunk)));
+}
+
+// The coordinator declared us lost and has re-granted everything we owned: drop it all.
+void ComputeNode::handle_evicted(const ServerMessage& m) {
+  ++stats_.evictions;
+  const size_t dropped = world_.size();
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "evicted by coordinator {}: dropping {} entities", m.sender.value, dropped);
+  trace(TraceKind::kEvicted, EntityId{}, static_cast<int64_t>(dropped), 0, m.sender);
+  std::vector<EntityId> ids;
+  for (const auto& [id, e] : world_.entities()) ids.push_back(id);
+  for (EntityId id : ids) world_.despawn(id);
+  input_queue_.clear();
+  intent_queue_.clear();
+  simulation_queue_.clear();
+  lease_until_ns_ = 0;
+  heartbeats_pending_.clear();
 }
 
 // Every subscribe_every_ns, outside the tick: the cells around our entities (with hysteresis) are the
@@ -62,6 +107,8 @@ void ComputeNode::on_connected(ConnId conn) {
   if (coordinator_.handle_connected(conn)) {
     log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", coordinator_.address());
     send_hello();
+    if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
+    send_heartbeat();  // the first lease as soon as possible
     return;
   }
   for (auto& [id, peer] : peers_) {
@@ -142,8 +189,12 @@ void ComputeNode::handle_coordinator(const ServerMessage& m) {
     return;
   }
   if (!accept_epoch(m)) return;
-  if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
+  if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
+    handle_ack(*ack);
+  } else if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
     handle_grant(m, *g);
+  } else if (std::holds_alternative<Evicted>(m.body)) {
+    handle_evicted(m);
   } else if (const auto* r = std::get_if<OwnershipRevoke>(&m.body)) {
     handle_revoke(m, *r);
   } else if (const auto* mem = std::get_if<Membership>(&m.body)) {
@@ -156,13 +207,27 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     if (existing->generation >= g.generation) return;  // a duplicate or older grant
     world_.despawn(g.entity);
   }
+  gameplay::Entity* e = nullptr;
+  if (g.recover) {
+    // Recovery after the owner was lost: start from the freshest state we can find, our own ghost
+    // (fed by the lost owner until it died) or the coordinator's last snapshot.
+    EntityState from = *g.recover;
+    auto ghost = ghosts_.find(g.entity);
+    if (ghost != ghosts_.end() && ghost->second.state.generation == from.generation && ghost->second.state.version > from.version) {
+      from = ghost->second.state;
+      ++stats_.recovered_from_ghost;
+    }
+    ++stats_.recoveries;
+    e = &world_.restore(from, g.generation);
+  } else {
+    e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
+  }
   ghosts_.erase(g.entity);  // ours now: the ghost is obsolete
-  gameplay::Entity& e = world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
-  e.session = g.session;
-  e.gateway = g.gateway;
-  trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), 0, m.sender);
-  trace(TraceKind::kEntitySpawned, g.entity, g.spawn_pos.x_mm, g.spawn_pos.y_mm);
-  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, g.entity}, "granted, generation {}", g.generation);
+  e->session = g.session;
+  e->gateway = g.gateway;
+  trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), g.recover ? 1 : 0, m.sender);
+  trace(TraceKind::kEntitySpawned, g.entity, e->pos.x_mm, e->pos.y_mm);
+  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, g.entity}, "granted, generation {}{}", g.generation, g.recover ? " (recovered)" : "");
 }
 
 void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r) {

@@ -33,8 +33,9 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
 }
 
 ComputeNode::~ComputeNode() {
-  if (tick_timer_ != 0) rt_.timers.cancel(tick_timer_);
-  if (subscribe_timer_ != 0) rt_.timers.cancel(subscribe_timer_);
+  for (TimerId t : {tick_timer_, subscribe_timer_, heartbeat_timer_, snapshot_timer_}) {
+    if (t != 0) rt_.timers.cancel(t);
+  }
 }
 
 void ComputeNode::start() {
@@ -45,22 +46,41 @@ void ComputeNode::start() {
   first_tick_at_ = rt_.clock.now_ns() + kTickNs;
   schedule_tick();
   subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
+  heartbeat_timer_ = rt_.timers.schedule(kHeartbeatIntervalNs, [this] { send_heartbeat(); });
+  snapshot_timer_ = rt_.timers.schedule(kSnapshotIntervalNs, [this] { send_snapshots(); });
 }
 
 // Ticks are pinned to a fixed grid (first_tick_at_ + k * 100 ms), so they do not drift; a tick that
 // overruns its budget makes the next one start late, never twice.
 void ComputeNode::schedule_tick() {
   const TimeNs now = rt_.clock.now_ns();
-  TimeNs next = first_tick_at_ + static_cast<TimeNs>(tick_) * kTickNs;
+  TimeNs next = first_tick_at_ + static_cast<TimeNs>(slot_) * kTickNs;
   if (next < now) {
     ++stats_.tick_overruns;
     next = now;
+    slot_ = static_cast<uint64_t>((now - first_tick_at_) / kTickNs);  // skip the missed slots
   }
   tick_timer_ = rt_.timers.schedule(next - now, [this] {
     tick_timer_ = 0;
-    run_tick();
+    ++slot_;
+    if (lease_valid()) {
+      lease_lapsed_logged_ = false;
+      run_tick();
+    } else {
+      skip_tick();
+    }
     schedule_tick();
   });
+}
+
+// Without a valid lease we may no longer be the owner of anything: write nothing, wait for the
+// coordinator (a renewal resumes ticking; an eviction drops everything).
+void ComputeNode::skip_tick() {
+  ++stats_.ticks_without_lease;
+  if (lease_lapsed_logged_ || world_.size() == 0 || lease_until_ns_ == 0) return;  // 0: no lease yet
+  lease_lapsed_logged_ = true;
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "lease lapsed: {} entities frozen until the coordinator answers", world_.size());
+  trace(TraceKind::kLeaseLapsed, EntityId{}, static_cast<int64_t>(world_.size()));
 }
 
 void ComputeNode::run_tick() {
@@ -76,7 +96,6 @@ void ComputeNode::run_tick() {
   ++stats_.ticks;
   stats_.tick_ns.record(took);
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);
-  if (tick_ % cfg_.heartbeat_every_ticks == 0) send_heartbeat();
 }
 
 void ComputeNode::enter(TickPhase phase) {

@@ -17,6 +17,7 @@
 
 #include "engine/compute/interest_feed.h"
 #include "engine/core/bounded_queue.h"
+#include "engine/core/cluster_timing.h"
 #include "engine/core/histogram.h"
 #include "engine/gameplay/world.h"
 #include "engine/net/outbound_link.h"
@@ -39,7 +40,6 @@ struct ComputeConfig {
   size_t output_queue_max = 4096;       // full: that feed restarts with a reset next tick; an intent is lost
   size_t ghosts_max = 50'000;           // full: further ghosts are not kept (counted) until room frees
   size_t inbound_connections_max = 1024;  // further connections are closed at once, with a warning
-  Tick heartbeat_every_ticks = 5;
   TimeNs subscribe_every_ns = 500 * kNsPerMs;  // how often ghost interest is recomputed, outside the tick
 };
 
@@ -71,6 +71,10 @@ struct ComputeStats {
   uint64_t feed_resets = 0;
   uint64_t ghosts_refused = 0;
   uint64_t subscriptions_sent = 0;
+  uint64_t ticks_without_lease = 0;  // slots skipped because the lease had lapsed
+  uint64_t evictions = 0;
+  uint64_t recoveries = 0;           // entities granted to us with a recovery state
+  uint64_t recovered_from_ghost = 0; // ... of which our ghost was fresher than the snapshot
 };
 
 struct Ghost {
@@ -101,6 +105,10 @@ class ComputeNode final : public Component, public NetworkHandler {
   size_t intent_queue_depth() const { return intent_queue_.depth(); }
   size_t peers_connected() const;
   size_t subscribers() const { return subscribers_.size(); }
+  // Whether this node may write its entities now: its last acked heartbeat is recent enough.
+  bool lease_valid() const { return rt_.clock.now_ns() < lease_until_ns_; }
+  // The entities this node writes right now (the simulator's checker counts writers with this).
+  bool writes(EntityId id) const { return lease_valid() && world_.find(id) != nullptr; }
   // Tests watch the phases go by.
   void set_phase_observer(std::function<void(TickPhase, Tick)> observer) { phase_observer_ = std::move(observer); }
   // Runs one tick now (normally the tick timer does).
@@ -129,6 +137,7 @@ class ComputeNode final : public Component, public NetworkHandler {
 
   // The tick (compute_node.cc).
   void schedule_tick();
+  void skip_tick();
   void enter(TickPhase phase);
   void drain_inputs();
   void generate_intents();
@@ -142,6 +151,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   // The network side (compute_links.cc).
   void send_hello();
   void send_heartbeat();
+  void send_snapshots();
+  void handle_ack(const HeartbeatAck& ack);
+  void handle_evicted(const ServerMessage& m);
   void subscribe_peers();
   void handle_coordinator(const ServerMessage& m);
   void handle_grant(const ServerMessage& m, const OwnershipGrant& g);
@@ -171,10 +183,17 @@ class ComputeNode final : public Component, public NetworkHandler {
   InterestCells ghost_interest_;
   std::string data_address_;
   Epoch epoch_ = 0;
-  Tick tick_ = 0;
+  Tick tick_ = 0;          // ticks run
+  uint64_t slot_ = 0;      // 100 ms slots elapsed since the first; a slot without a lease runs no tick
   TimeNs first_tick_at_ = 0;
+  TimeNs lease_until_ns_ = 0;
+  bool lease_lapsed_logged_ = false;
+  uint64_t heartbeat_seq_ = 0;
+  std::map<uint64_t, TimeNs> heartbeats_pending_;  // seq -> our send time, at most kHeartbeatsPendingMax
   TimerId tick_timer_ = 0;
   TimerId subscribe_timer_ = 0;
+  TimerId heartbeat_timer_ = 0;
+  TimerId snapshot_timer_ = 0;
   ComputeStats stats_;
   std::function<void(TickPhase, Tick)> phase_observer_;
 };

@@ -24,15 +24,15 @@ void Coordinator::start() {
   watch_timer_ = rt_.timers.schedule(kTickNs, [this] { watch(); });
 }
 
-// Every 100 ms: any compute node silent for longer than node_timeout_ns is lost.
+// Every 100 ms: a compute node silent for kNodeLossAfterNs is lost. Not sooner, and not on a mere
+// connection loss: until then it may still hold a valid lease and be writing its entities.
 void Coordinator::watch() {
   ++tick_;
   const TimeNs now = rt_.clock.now_ns();
   for (auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && !rec.lost && now - rec.last_heard_ns > cfg_.node_timeout_ns) {
-      mark_lost(id, "heartbeat timeout");
-    }
+    if (rec.role == Role::kCompute && !rec.lost && now - rec.last_heard_ns > kNodeLossAfterNs) mark_lost(id, "no heartbeat");
   }
+  regrant_orphans();
   watch_timer_ = rt_.timers.schedule(kTickNs, [this] { watch(); });
 }
 
@@ -40,10 +40,91 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   auto it = nodes_.find(node);
   if (it == nodes_.end() || it->second.lost) return;
   it->second.lost = true;
+  it->second.lost_at_ns = rt_.clock.now_ns();
   ++stats_.nodes_lost;
   trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(it->second.role), 0, node);
   log_at(rt_.log, LogLevel::kWarn, {cfg_.epoch, tick_, {}}, "{} node {} lost: {}", role_name(it->second.role), node.value, why);
-  if (it->second.role == Role::kCompute) send_membership();
+  if (it->second.role != Role::kCompute) return;
+  assigned_.erase(node);
+  send_membership();
+  // Every lease the node held has expired (that is what kNodeLossAfterNs waits for): its entities
+  // go to live nodes now, under a new generation, from their last snapshot.
+  for (auto& [entity, rec] : table_) {
+    if (rec.owner == node) regrant(entity, rec);
+  }
+}
+
+void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {
+  const NodeId owner = pick_compute();
+  if (!owner.valid()) {
+    rec.owner = NodeId{};  // orphaned: regrant_orphans() tries again every 100 ms
+    return;
+  }
+  rec.owner = owner;
+  ++rec.generation;
+  ++assigned_[owner];
+  ++stats_.recoveries;
+  send_to(owner, OwnershipGrant{entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot});
+  trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 1, owner);
+  if (rec.gateway.valid()) send_to(rec.gateway, OwnerChanged{entity, owner, nodes_[owner].data_address});
+}
+
+void Coordinator::regrant_orphans() {
+  if (!pick_compute().valid()) return;
+  for (auto& [entity, rec] : table_) {
+    if (!rec.owner.valid()) regrant(entity, rec);
+  }
+}
+
+size_t Coordinator::orphans() const {
+  size_t n = 0;
+  for (const auto& [entity, rec] : table_) n += rec.owner.valid() ? 0 : 1;
+  return n;
+}
+
+// A majority of the compute nodes that are members (not declared lost) heard from within a lease.
+bool Coordinator::has_quorum() const {
+  if (!cfg_.require_quorum) return true;
+  const TimeNs now = rt_.clock.now_ns();
+  size_t members = 0, fresh = 0;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role != Role::kCompute || rec.lost) continue;
+    ++members;
+    fresh += now - rec.last_heard_ns <= kLeaseNs ? 1 : 0;
+  }
+  return members > 0 && fresh * 2 > members;
+}
+
+// A node we declared lost is back (a long pause, a partition healed): whatever it still holds has been
+// re-granted elsewhere, so it must drop everything before its lease can be renewed.
+void Coordinator::evict(NodeId node, NodeRecord& rec) {
+  ++stats_.evictions;
+  rec.lost = false;
+  assigned_.erase(node);
+  send_to(node, Evicted{});
+  trace(TraceKind::kEvicted, EntityId{}, 0, 0, node);
+  log_at(rt_.log, LogLevel::kWarn, {cfg_.epoch, tick_, {}}, "compute {} came back after being declared lost: evicted", node.value);
+  send_membership();
+}
+
+void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, const Heartbeat& hb) {
+  rec.entities_reported = hb.entities;
+  rec.load_permille = hb.load_permille;
+  rec.tick_ns_p99 = hb.tick_ns_p99;
+  if (rec.role != Role::kCompute) return;
+  if (rec.lost) evict(node, rec);
+  if (!has_quorum()) {
+    ++stats_.acks_withheld;
+    return;
+  }
+  send_to(node, HeartbeatAck{hb.seq});
+}
+
+void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
+  for (const EntityState& st : snap.states) {
+    auto it = table_.find(st.id);
+    if (it != table_.end() && it->second.owner == node && it->second.generation == st.generation) it->second.snapshot = st;
+  }
 }
 
 // Every compute node learns the live compute nodes (and where to reach them) whenever the set
@@ -73,13 +154,9 @@ void Coordinator::on_closed(ConnId conn, CloseReason reason) {
   if (!node.valid()) return;
   auto rec = nodes_.find(node);
   if (rec == nodes_.end() || rec->second.conn != conn) return;
-  rec->second.conn = 0;
-  if (rec->second.role == Role::kCompute) {
-    mark_lost(node, close_reason_name(reason));
-  } else {
-    log_at(rt_.log, LogLevel::kInfo, {cfg_.epoch, tick_, {}}, "{} {} disconnected ({})", role_name(rec->second.role), node.value,
-           close_reason_name(reason));
-  }
+  rec->second.conn = 0;  // a compute node is declared lost only by heartbeat timeout (watch)
+  log_at(rt_.log, LogLevel::kInfo, {cfg_.epoch, tick_, {}}, "{} {} disconnected ({})", role_name(rec->second.role), node.value,
+         close_reason_name(reason));
 }
 
 void Coordinator::on_message(ConnId conn, std::span<const uint8_t> payload) {
@@ -112,9 +189,9 @@ void Coordinator::handle(ConnId conn, const ServerMessage& m) {
   NodeRecord& rec = nodes_[m.sender];
   rec.last_heard_ns = rt_.clock.now_ns();
   if (const auto* hb = std::get_if<Heartbeat>(&m.body)) {
-    rec.entities_reported = hb->entities;
-    rec.load_permille = hb->load_permille;
-    rec.tick_ns_p99 = hb->tick_ns_p99;
+    handle_heartbeat(m.sender, rec, *hb);
+  } else if (const auto* snap = std::get_if<Snapshot>(&m.body)) {
+    handle_snapshot(m.sender, *snap);
   } else if (const auto* req = std::get_if<SpawnRequest>(&m.body)) {
     handle_spawn(m, *req);
   } else if (const auto* closed = std::get_if<SessionClosed>(&m.body)) {
@@ -137,6 +214,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     drop_connection(conn, "node id already registered with another role");
     return;
   }
+  const bool was_lost = existing != nodes_.end() && existing->second.lost;
   conns_[conn] = m.sender;
   NodeRecord& rec = nodes_[m.sender];
   rec.role = hello.role;
@@ -144,7 +222,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   rec.data_address = hello.data_address;
   rec.capacity_entities = hello.capacity_entities;
   rec.last_heard_ns = rt_.clock.now_ns();
-  rec.lost = false;
+  if (was_lost) evict(m.sender, rec);
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);
   if (hello.role == Role::kCompute) send_membership();
   log_at(rt_.log, LogLevel::kInfo, {cfg_.epoch, tick_, {}}, "{} {} registered{}{}", role_name(hello.role), m.sender.value,
@@ -183,11 +261,13 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   }
   const EntityId entity(next_entity_++);
   const uint32_t team = static_cast<uint32_t>((entity.value - 1) % (cfg_.rules.teams ? cfg_.rules.teams : 1));
-  OwnerRecord rec{owner, 1, m.sender, req.session};
+  const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
+  OwnerRecord rec{owner, 1, m.sender, req.session, EntityState{}};
+  rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
   table_[entity] = rec;
   ++assigned_[owner];
   ++stats_.spawns;
-  OwnershipGrant grant{entity, rec.generation, m.sender, req.session, gameplay::World::spawn_point(cfg_.rules, team, rt_.random), team};
+  OwnershipGrant grant{entity, rec.generation, m.sender, req.session, pos, team, std::nullopt};
   send_to(owner, grant);
   trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 0, owner);
   reply.entity = entity;
@@ -203,7 +283,7 @@ void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClo
   table_.erase(it);
   if (auto a = assigned_.find(rec.owner); a != assigned_.end() && a->second > 0) --a->second;
   ++stats_.revokes;
-  send_to(rec.owner, OwnershipRevoke{closed.entity, rec.generation});
+  if (rec.owner.valid()) send_to(rec.owner, OwnershipRevoke{closed.entity, rec.generation});
   trace(TraceKind::kOwnershipRevoked, closed.entity, static_cast<int64_t>(rec.generation), 0, rec.owner);
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
@@ -18,16 +19,20 @@ struct CoordinatorConfig {
   std::string listen_address;
   Epoch epoch = 1;                       // the epoch this coordinator leads under
   gameplay::Rules rules;                 // arena and teams, for spawn placement
-  TimeNs node_timeout_ns = 1 * kNsPerSec;  // no heartbeat for this long: the node is lost
+  // Acks (lease renewals) only while in contact with a majority of compute nodes. Needed as soon as a
+  // second coordinator could lead (docs/ownership.md); with a lone coordinator, renewing for the
+  // nodes that remain cannot create a second writer.
+  bool require_quorum = false;
   size_t table_entities_max = 1'000'000;   // at the limit, spawn requests are refused with a reason
   size_t peers_max = 1024;                 // at the limit, further connections are closed at once
 };
 
 struct OwnerRecord {
-  NodeId owner{};
+  NodeId owner{};          // invalid while orphaned (no compute node could take it yet)
   uint64_t generation = 0;
   NodeId gateway{};
   SessionId session{};
+  EntityState snapshot;    // the owner's last snapshot (at first, the spawn state)
 };
 
 struct NodeRecord {
@@ -40,6 +45,7 @@ struct NodeRecord {
   uint64_t tick_ns_p99 = 0;
   TimeNs last_heard_ns = 0;
   bool lost = false;
+  TimeNs lost_at_ns = 0;
 };
 
 struct CoordinatorStats {
@@ -47,6 +53,9 @@ struct CoordinatorStats {
   uint64_t spawns_refused = 0;
   uint64_t revokes = 0;
   uint64_t nodes_lost = 0;
+  uint64_t recoveries = 0;      // entities re-granted after their owner was lost
+  uint64_t evictions = 0;
+  uint64_t acks_withheld = 0;   // heartbeats not acked for lack of a quorum
   uint64_t protocol_errors = 0;
 };
 
@@ -67,6 +76,7 @@ class Coordinator final : public Component, public NetworkHandler {
   const std::map<EntityId, OwnerRecord>& table() const { return table_; }
   const std::map<NodeId, NodeRecord>& nodes() const { return nodes_; }
   const CoordinatorStats& stats() const { return stats_; }
+  size_t orphans() const;
 
  private:
   void watch();
@@ -76,6 +86,12 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_session_closed(const ServerMessage& m, const SessionClosed& closed);
   NodeId pick_compute() const;
   void mark_lost(NodeId node, const char* why);
+  void handle_heartbeat(NodeId node, NodeRecord& rec, const Heartbeat& hb);
+  void handle_snapshot(NodeId node, const Snapshot& snap);
+  void regrant(EntityId entity, OwnerRecord& rec);
+  void regrant_orphans();
+  bool has_quorum() const;
+  void evict(NodeId node, NodeRecord& rec);
   void send_membership();
   void drop_connection(ConnId conn, std::string_view why);
   SendStatus send_to(NodeId node, ServerBody body);

@@ -40,6 +40,15 @@ Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation) 
   return entities_.emplace(id, e).first->second;
 }
 
+Entity& World::restore(const EntityState& state, uint64_t generation) {
+  Entity& e = spawn(state.id, state.pos, state.team, generation);
+  e.hp = state.hp;
+  e.dead = (state.flags & kEntityFlagDead) != 0;
+  e.target = state.target;
+  e.version = state.version + 1;  // the restore itself is a change observers must see
+  return e;
+}
+
 bool World::despawn(EntityId id) { return entities_.erase(id) == 1; }
 
 ApplyResult World::apply_input(EntityId id, const ClientInput& input) {

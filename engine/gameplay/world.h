@@ -64,6 +64,8 @@ class World {
   size_t size() const { return entities_.size(); }
 
   Entity& spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation);
+  // A recovered entity: its last known state (snapshot or ghost), under a new generation.
+  Entity& restore(const EntityState& state, uint64_t generation);
   bool despawn(EntityId id);
 
   // Phase 1: an input for one of our entities. Inputs older than the last applied one are stale.

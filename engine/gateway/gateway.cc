@@ -195,7 +195,11 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
   if (coordinator_.is(conn)) {
     if (m.sender_role != Role::kCoordinator || m.epoch < epoch_) return;  // stale or misdirected
     epoch_ = m.epoch;
-    if (const auto* reply = std::get_if<SpawnReply>(&m.body)) handle_spawn_reply(*reply);
+    if (const auto* reply = std::get_if<SpawnReply>(&m.body)) {
+      handle_spawn_reply(*reply);
+    } else if (const auto* moved = std::get_if<OwnerChanged>(&m.body)) {
+      handle_owner_changed(*moved);
+    }
     return;
   }
   for (auto& [id, node] : nodes_) {
@@ -220,15 +224,9 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
     close_session(s.id, reply.refusal.empty() ? "spawn refused" : reply.refusal.c_str(), true);
     return;
   }
-  if (!nodes_.count(reply.owner)) {
-    if (nodes_.size() >= cfg_.compute_nodes_max) {
-      close_session(s.id, "too many compute nodes", true);
-      return;
-    }
-    NodeLink link;
-    link.link = std::make_unique<OutboundLink>(rt_, reply.owner_address);
-    link.link->start();
-    nodes_.emplace(reply.owner, std::move(link));
+  if (!ensure_node(reply.owner, reply.owner_address)) {
+    close_session(s.id, "too many compute nodes", true);
+    return;
   }
   s.entity = reply.entity;
   s.owner = reply.owner;
@@ -245,6 +243,52 @@ bool drop_source(std::vector<NodeId>& sources, NodeId source) {
   return sources.empty();
 }
 }  // namespace
+
+// A link to compute node `node` (we route inputs there and receive its feed), made if new.
+bool Gateway::ensure_node(NodeId node, const std::string& address) {
+  auto it = nodes_.find(node);
+  if (it != nodes_.end()) {
+    if (it->second.link->address() != address) {  // the node restarted elsewhere
+      it->second.link->stop();
+      it->second.link->retarget(address);
+      it->second.link->start();
+    }
+    return true;
+  }
+  if (nodes_.size() >= cfg_.compute_nodes_max) return false;
+  NodeLink link;
+  link.link = std::make_unique<OutboundLink>(rt_, address);
+  link.link->start();
+  nodes_.emplace(node, std::move(link));
+  return true;
+}
+
+// Recovery or migration moved an entity: its client's inputs go to the new owner from now on.
+void Gateway::handle_owner_changed(const OwnerChanged& m) {
+  for (auto& [id, s] : sessions_) {
+    if (s.entity != m.entity) continue;
+    if (!ensure_node(m.owner, m.owner_address)) {
+      close_session(id, "too many compute nodes", true);
+      return;
+    }
+    const NodeId previous = s.owner;
+    s.owner = m.owner;
+    release_unused_node(previous);
+    return;
+  }
+}
+
+// A compute node none of our clients lives on any more (it died, or they migrated away): stop
+// dialling it and forget what it told us.
+void Gateway::release_unused_node(NodeId node) {
+  for (const auto& [id, s] : sessions_) {
+    if (s.owner == node) return;
+  }
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) return;
+  forget_source(node);
+  nodes_.erase(it);  // the link's destructor closes the connection
+}
 
 void Gateway::forget_source(NodeId source) {
   for (auto it = cache_.begin(); it != cache_.end();) {

@@ -95,6 +95,9 @@ class Gateway final : public Component, public NetworkHandler {
   void forward_input(Session& s, const ClientInput& in);
   void handle_server(ConnId conn, const ServerMessage& m);
   void handle_spawn_reply(const SpawnReply& reply);
+  void handle_owner_changed(const OwnerChanged& m);
+  bool ensure_node(NodeId node, const std::string& address);
+  void release_unused_node(NodeId node);
   void apply_batch(NodeId source, Tick tick, const DeltaBatch& batch);
   void forget_source(NodeId source);
   void request_spawn(Session& s);

@@ -30,6 +30,8 @@ enum class TraceKind : uint16_t {
   // The tick.
   kTickDone = 40,         // a = entities owned, b = tick duration ns (real runtime only; 0 in sim)
   kQueueRefused = 41,     // a = queue (QueueKind), b = refused total
+  kLeaseLapsed = 42,      // a = entities frozen
+  kEvicted = 43,          // a = entities dropped
   // Gateway and clients.
   kSessionOpened = 50,    // entity = the client's avatar once known
   kSessionClosed = 51,    // a = reason code

@@ -51,6 +51,7 @@ struct ServerBodyEncoder {
   }
   void operator()(const Heartbeat& m) const {
     auto* h = env->mutable_heartbeat();
+    h->set_seq(m.seq);
     h->set_entities(m.entities);
     h->set_tick_ns_p99(m.tick_ns_p99);
     h->set_load_permille(m.load_permille);
@@ -73,6 +74,19 @@ struct ServerBodyEncoder {
     g->set_session(m.session.value);
     to_wire(m.spawn_pos, g->mutable_spawn_pos());
     g->set_team(m.team);
+    if (m.recover) to_wire(*m.recover, g->mutable_recover());
+  }
+  void operator()(const Evicted&) const { env->mutable_evicted(); }
+  void operator()(const HeartbeatAck& m) const { env->mutable_heartbeat_ack()->set_seq(m.seq); }
+  void operator()(const Snapshot& m) const {
+    auto* out = env->mutable_snapshot();
+    for (const auto& st : m.states) to_wire(st, out->add_states());
+  }
+  void operator()(const OwnerChanged& m) const {
+    auto* out = env->mutable_owner_changed();
+    out->set_entity(m.entity.value);
+    out->set_owner(m.owner.value);
+    out->set_owner_address(m.owner_address);
   }
   void operator()(const OwnershipRevoke& m) const {
     auto* r = env->mutable_revoke();
@@ -195,7 +209,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kHeartbeat: {
       const auto& h = env.heartbeat();
-      return ServerBody{Heartbeat{h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth()}};
+      return ServerBody{Heartbeat{h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth()}};
     }
     case B::kSpawnRequest:
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
@@ -211,8 +225,15 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       const auto& g = env.grant();
       if (g.entity() == 0) return malformed("grant of entity 0");
       if (!coordinate_ok(g.spawn_pos())) return malformed("grant spawn position out of range");
-      return ServerBody{OwnershipGrant{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()),
-                                       from_wire(g.spawn_pos()), g.team()}};
+      OwnershipGrant out{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()), from_wire(g.spawn_pos()),
+                         g.team(), std::nullopt};
+      if (g.has_recover()) {
+        auto st = from_wire(g.recover());
+        if (!st) return st.error();
+        if (st->id != out.entity) return malformed("grant recovers another entity's state");
+        out.recover = st.value();
+      }
+      return ServerBody{std::move(out)};
     }
     case B::kRevoke:
       if (env.revoke().entity() == 0) return malformed("revoke of entity 0");
@@ -227,6 +248,27 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kDeltas:
       return decode_deltas(env.deltas());
+    case B::kEvicted:
+      return ServerBody{Evicted{}};
+    case B::kHeartbeatAck:
+      return ServerBody{HeartbeatAck{env.heartbeat_ack().seq()}};
+    case B::kSnapshot: {
+      if (static_cast<size_t>(env.snapshot().states_size()) > kBatchEntitiesMax) return malformed("snapshot too large");
+      Snapshot out;
+      for (const auto& w : env.snapshot().states()) {
+        auto st = from_wire(w);
+        if (!st) return st.error();
+        out.states.push_back(st.value());
+      }
+      return ServerBody{std::move(out)};
+    }
+    case B::kOwnerChanged: {
+      const auto& o = env.owner_changed();
+      if (o.entity() == 0 || o.owner() == 0 || o.owner_address().empty() || o.owner_address().size() > kAddressBytesMax) {
+        return malformed("owner change invalid");
+      }
+      return ServerBody{OwnerChanged{EntityId(o.entity()), NodeId(o.owner()), o.owner_address()}};
+    }
     case B::kMembership: {
       if (static_cast<size_t>(env.membership().peers_size()) > kMembershipPeersMax) return malformed("membership too large");
       Membership out;

@@ -101,10 +101,27 @@ struct Hello {
 };
 
 struct Heartbeat {
+  uint64_t seq = 0;
   uint32_t entities = 0;
   uint64_t tick_ns_p99 = 0;
   uint32_t load_permille = 0;
   uint32_t input_queue_depth = 0;
+};
+
+struct HeartbeatAck {
+  uint64_t seq = 0;
+};
+
+struct Snapshot {
+  std::vector<EntityState> states;
+};
+
+struct Evicted {};
+
+struct OwnerChanged {
+  EntityId entity{};
+  NodeId owner{};
+  std::string owner_address;
 };
 
 struct SpawnRequest {
@@ -126,6 +143,7 @@ struct OwnershipGrant {
   SessionId session{};
   Vec2 spawn_pos{};
   uint32_t team = 0;
+  std::optional<EntityState> recover;  // recovery after the owner was lost: start from this state
 };
 
 struct OwnershipRevoke {
@@ -170,7 +188,8 @@ struct RemoteIntent {
 };
 
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
-                                SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent>;
+                                SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
+                                HeartbeatAck, Snapshot, OwnerChanged, Evicted>;
 
 struct ServerMessage {
   NodeId sender{};
