@@ -8,8 +8,24 @@ void ClusterChecker::fail(TimeNs now, std::string what) {
   if (!violation_) violation_ = Violation{now, std::move(what)};
 }
 
+void ClusterChecker::check_epochs(TimeNs now) {
+  std::map<Epoch, NodeId> leaders;
+  for (const Coordinator* c : cluster_.coordinators()) {
+    if (!c || !c->leading()) continue;
+    auto [it, first] = leaders.emplace(c->epoch(), c->node());
+    if (!first) fail(now, fmt::format("coordinators {} and {} both lead epoch {}", it->second.value, c->node().value, c->epoch()));
+  }
+  for (const ComputeNode* n : cluster_.computes()) {
+    if (!n) continue;
+    Epoch& seen = node_epoch_[n->node()];
+    if (n->epoch() < seen) fail(now, fmt::format("compute node {} went back from epoch {} to {}", n->node().value, seen, n->epoch()));
+    seen = n->epoch();
+  }
+}
+
 void ClusterChecker::check(TimeNs now) {
   ++figures_.checks;
+  check_epochs(now);
   std::map<EntityId, NodeId> writer;
   for (const ComputeNode* c : cluster_.computes()) {
     if (!c) continue;  // crashed

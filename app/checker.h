@@ -5,7 +5,8 @@
 //  - single writer: no entity is written by two compute nodes at the same time ("written" = owned
 //    with a valid lease, ComputeNode::writes);
 //  - recovery: an entity whose writer was lost is written again within the recovery target after the
-//    coordinator detected the loss, and no entity stays unwritten for long without a detected loss.
+//    coordinator detected the loss, and no entity stays unwritten for long without a detected loss;
+//  - epochs: at most one coordinator leads per epoch, and no compute node's epoch ever goes back.
 
 #include <map>
 #include <optional>
@@ -48,7 +49,10 @@ class ClusterChecker {
   void fail(TimeNs now, std::string what);
 
   const Cluster& cluster_;
+  void check_epochs(TimeNs now);
+
   std::map<EntityId, EntityWatch> watch_;
+  std::map<NodeId, Epoch> node_epoch_;
   std::optional<Violation> violation_;
   CheckerFigures figures_;
 };

@@ -21,18 +21,30 @@ std::string reachable(const std::string& bound, const std::string& configured) {
 }  // namespace
 
 Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_random) {
-  CoordinatorConfig cc;
-  cc.node = coordinator_node_id(0);
-  cc.listen_address = hosting.listen_address(Role::kCoordinator, 0);
-  cc.rules = shape.rules;
-  Runtime& crt = hosting.host("coordinator-1", cc.node);
-  coordinator_ = place(hosting, std::make_unique<Coordinator>(crt, cc));
-
+  AETHER_ASSERT(shape.coordinators >= 1 && shape.coordinators <= 2);
+  std::vector<std::string> coordinator_addresses;
+  for (uint32_t i = 0; i < shape.coordinators; ++i) coordinator_addresses.push_back(hosting.listen_address(Role::kCoordinator, i));
+  for (uint32_t i = 0; i < shape.coordinators; ++i) {
+    CoordinatorConfig cc;
+    cc.node = coordinator_node_id(i);
+    cc.listen_address = coordinator_addresses[i];
+    if (shape.coordinators == 2) cc.peer_address = coordinator_addresses[1 - i];
+    cc.start_as_leader = i == 0;
+    cc.rules = shape.rules;
+    Runtime& rt = hosting.host(fmt::format("coordinator-{}", i + 1), cc.node);
+    coordinators_.push_back(place(hosting, std::make_unique<Coordinator>(rt, cc)));
+    coordinator_addresses[i] = reachable(coordinators_.back()->address(), cc.listen_address);
+  }
+  // With port 0 (the real runtime in one process) each coordinator learns its peer's port only now.
+  for (uint32_t i = 0; i < shape.coordinators && shape.coordinators == 2; ++i) {
+    const std::string configured = hosting.listen_address(Role::kCoordinator, 1 - i);
+    if (coordinator_addresses[1 - i] != configured) coordinators_[i]->connect_peer(coordinator_addresses[1 - i]);
+  }
   for (uint32_t i = 0; i < shape.compute_nodes; ++i) {
     ComputeConfig c;
     c.node = compute_node_id(i);
     c.listen_address = hosting.listen_address(Role::kCompute, i);
-    c.coordinator_address = reachable(coordinator_->address(), cc.listen_address);
+    c.coordinator_addresses = coordinator_addresses;
     c.rules = shape.rules;
     c.view_radius_mm = shape.view_radius_mm;
     Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node);
@@ -43,7 +55,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     GatewayConfig g;
     g.node = gateway_node_id(i);
     g.listen_address = hosting.listen_address(Role::kGateway, i);
-    g.coordinator_address = reachable(coordinator_->address(), cc.listen_address);
+    g.coordinator_addresses = coordinator_addresses;
     g.view_radius_mm = shape.view_radius_mm;
     Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node);
     gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));
@@ -71,7 +83,15 @@ void Cluster::forget(const Component* component) {
   clear(computes_);
   clear(gateways_);
   clear(bots_);
-  if (coordinator_ == component) coordinator_ = nullptr;
+  clear(coordinators_);
+}
+
+Coordinator* Cluster::coordinator() const {
+  Coordinator* best = nullptr;
+  for (Coordinator* c : coordinators_) {
+    if (c && c->leading() && (!best || c->epoch() > best->epoch())) best = c;
+  }
+  return best;
 }
 
 ClusterFigures Cluster::figures() const {
@@ -102,7 +122,9 @@ ClusterFigures Cluster::figures() const {
     f.bots_playing += b->playing() ? 1 : 0;
     f.protocol_errors += b->stats().protocol_errors;
   }
-  if (coordinator_) f.protocol_errors += coordinator_->stats().protocol_errors;
+  for (const Coordinator* c : coordinators_) {
+    if (c) f.protocol_errors += c->stats().protocol_errors;
+  }
   return f;
 }
 

@@ -27,6 +27,7 @@ class Hosting {
 };
 
 struct ClusterShape {
+  uint32_t coordinators = 1;  // 2: leader and vice
   uint32_t compute_nodes = 1;
   uint32_t gateways = 1;
   uint32_t bots = 0;
@@ -63,10 +64,12 @@ class Cluster {
   const std::vector<ComputeNode*>& computes() const { return computes_; }
   const std::vector<Gateway*>& gateways() const { return gateways_; }
   const std::vector<BotClient*>& bots() const { return bots_; }
-  Coordinator* coordinator() const { return coordinator_; }
+  // The coordinator leading at the highest epoch (null if none leads right now).
+  Coordinator* coordinator() const;
+  const std::vector<Coordinator*>& coordinators() const { return coordinators_; }
 
  private:
-  Coordinator* coordinator_ = nullptr;
+  std::vector<Coordinator*> coordinators_;
   std::vector<ComputeNode*> computes_;
   std::vector<Gateway*> gateways_;
   std::vector<BotClient*> bots_;

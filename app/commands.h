@@ -19,6 +19,7 @@ struct LocalArgs {
   uint32_t duration_s = 20;
   uint32_t gateways = 1;
   uint32_t compute_nodes = 1;
+  uint32_t coordinators = 1;
   std::string trace_path;
   std::string log_level = "info";
 };

@@ -27,18 +27,19 @@ int run_local(const LocalArgs& args) {
   boost::asio::io_context io;
   RealHosting hosting(io, options);
   ClusterShape shape;
+  shape.coordinators = args.coordinators;
   shape.compute_nodes = args.compute_nodes;
   shape.gateways = args.gateways;
   shape.bots = args.bots;
   shape.bots_join_spread_ns = 2 * kNsPerSec;
   Xoshiro256 join_random(derive_seed(0x10ca1, args.bots));
   Cluster cluster(hosting, shape, join_random);
-  if (cluster.coordinator()->address().empty() || cluster.gateways().front()->address().empty()) {
+  if (cluster.coordinators().front()->address().empty() || cluster.gateways().front()->address().empty()) {
     fmt::print(stderr, "aether local: a server could not listen on loopback (see the log above)\n");
     return 1;
   }
   fmt::print("aether local: coordinator {}, {} compute node(s), {} gateway(s) (first on {}), {} bots, {} s\n",
-             cluster.coordinator()->address(), args.compute_nodes, args.gateways, cluster.gateways().front()->address(),
+             cluster.coordinators().front()->address(), args.compute_nodes, args.gateways, cluster.gateways().front()->address(),
              args.bots, args.duration_s);
   std::fflush(stdout);
 

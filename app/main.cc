@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--duration", local.duration_s, "seconds to run")->capture_default_str()->check(CLI::Range(1, 86400));
   local_cmd->add_option("--gateways", local.gateways, "gateways")->capture_default_str()->check(CLI::Range(1, 16));
   local_cmd->add_option("--nodes", local.compute_nodes, "compute nodes")->capture_default_str()->check(CLI::Range(1, 16));
+  local_cmd->add_option("--coordinators", local.coordinators, "1, or 2 for leader and vice")->capture_default_str()->check(CLI::Range(1, 2));
   local_cmd->add_option("--trace", local.trace_path, "write the trace to this file");
   local_cmd->add_option("--log-level", local.log_level, "trace, debug, info, warn, error")->capture_default_str();
 

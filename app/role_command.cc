@@ -16,11 +16,19 @@ Status validate(const std::string& role, const wire::ProcessConfig& c) {
   auto bad = [](std::string what) { return Status(make_error(Error::Code::kInvalidArgument, std::move(what))); };
   if (role != "bot" && c.node_id() == 0) return bad("node_id must be > 0");
   if (role != "bot" && c.listen_address().empty()) return bad("listen_address is required");
-  if ((role == "compute" || role == "gateway") && c.coordinator_address().empty()) return bad("coordinator_address is required");
+  if ((role == "compute" || role == "gateway") && c.coordinator_address().empty() && c.coordinator_addresses().empty()) {
+    return bad("coordinator_address or coordinator_addresses is required");
+  }
   if (role == "bot" && c.gateway_address().empty()) return bad("gateway_address is required");
   if (role == "bot" && (c.bots() == 0 || c.bots() > 10'000)) return bad("bots must be in [1, 10000]");
   if (c.arena_m() > 100'000 || c.view_radius_m() > 100'000 || c.fire_range_m() > 100'000) return bad("distances must be at most 100000 m");
   return ok_status();
+}
+
+std::vector<std::string> coordinators_of(const wire::ProcessConfig& c) {
+  std::vector<std::string> out(c.coordinator_addresses().begin(), c.coordinator_addresses().end());
+  if (!c.coordinator_address().empty()) out.insert(out.begin(), c.coordinator_address());
+  return out;
 }
 
 ClusterShape shape_of(const wire::ProcessConfig& c) {
@@ -48,8 +56,9 @@ std::string summary(const std::vector<Component*>& components) {
       out += fmt::format("gateway: {} sessions open, {} opened, {} inputs forwarded, {} updates sent ({} bytes), {} slow clients dropped\n",
                          g->sessions(), s.sessions_opened, s.inputs_forwarded, s.updates_sent, s.update_bytes_sent, s.slow_clients_dropped);
     } else if (auto* k = dynamic_cast<Coordinator*>(c)) {
-      out += fmt::format("coordinator: epoch {}, {} entities in the table, {} spawns, {} nodes lost\n", k->epoch(), k->table().size(),
-                         k->stats().spawns, k->stats().nodes_lost);
+      out += fmt::format("coordinator: {} at epoch {}, {} entities in the table, {} spawns, {} nodes lost, {} recoveries\n",
+                         coordinator_role_name(k->role()), k->epoch(), k->table().size(), k->stats().spawns, k->stats().nodes_lost,
+                         k->stats().recoveries);
     } else if (auto* b = dynamic_cast<BotClient*>(c)) {
       ++bots;
       playing += b->playing() ? 1 : 0;
@@ -67,13 +76,15 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     CoordinatorConfig cc;
     cc.node = node;
     cc.listen_address = c.listen_address();
+    cc.peer_address = c.peer_address();
+    cc.start_as_leader = !c.start_as_vice();
     cc.rules = shape.rules;
     hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node), cc));
   } else if (role == "compute") {
     ComputeConfig cc;
     cc.node = node;
     cc.listen_address = c.listen_address();
-    cc.coordinator_address = c.coordinator_address();
+    cc.coordinator_addresses = coordinators_of(c);
     cc.rules = shape.rules;
     cc.view_radius_mm = shape.view_radius_mm;
     hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node), cc));
@@ -81,7 +92,7 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     GatewayConfig gc;
     gc.node = node;
     gc.listen_address = c.listen_address();
-    gc.coordinator_address = c.coordinator_address();
+    gc.coordinator_addresses = coordinators_of(c);
     gc.view_radius_mm = shape.view_radius_mm;
     hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node), gc));
   } else {

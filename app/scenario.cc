@@ -43,7 +43,7 @@ Status validate_scenario(const wire::Scenario& s) {
   if (s.name().empty()) return bad("name is required");
   if (s.duration_s() == 0 || s.duration_s() > 24 * 3600) return bad("duration_s must be in [1, 86400]");
   const auto& t = s.topology();
-  if (t.coordinators() != 1) return bad("topology.coordinators must be 1 (the vice-coordinator comes with the cluster work)");
+  if (t.coordinators() < 1 || t.coordinators() > 2) return bad("topology.coordinators must be 1 or 2 (leader and vice)");
   if (t.compute_nodes() < 1 || t.compute_nodes() > 64) return bad("topology.compute_nodes must be in [1, 64]");
   if (t.gateways() < 1 || t.gateways() > 64) return bad("topology.gateways must be in [1, 64]");
   if (s.bots().count() > 100'000) return bad("bots.count must be at most 100000");

@@ -46,6 +46,7 @@ void schedule_events(const wire::Scenario& s, sim::Simulation& sim, Cluster& clu
 
 ClusterShape cluster_shape(const wire::Scenario& s) {
   ClusterShape shape;
+  shape.coordinators = s.topology().coordinators();
   shape.compute_nodes = s.topology().compute_nodes();
   shape.gateways = s.topology().gateways();
   shape.bots = s.bots().count();

@@ -16,22 +16,27 @@ ServerMessage ComputeNode::envelope(ServerBody body) const {
   return ServerMessage{cfg_.node, Role::kCompute, epoch_, tick_, std::move(body)};
 }
 
-void ComputeNode::send_hello() {
-  send_server(rt_.network, coordinator_.conn(), envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
+OutboundLink* ComputeNode::coordinator_link(ConnId conn) {
+  for (auto& link : coordinators_) {
+    if (link->is(conn)) return link.get();
+  }
+  return nullptr;
 }
 
 // Every kHeartbeatIntervalNs, outside the tick. The coordinator's ack of heartbeat `seq` renews our
 // lease from the time we sent it (not the time the ack arrives): the conservative end for safety.
 void ComputeNode::send_heartbeat() {
   heartbeat_timer_ = rt_.timers.schedule(kHeartbeatIntervalNs, [this] { send_heartbeat(); });
-  if (!coordinator_.connected()) return;
   Heartbeat hb;
   hb.seq = ++heartbeat_seq_;
   hb.entities = static_cast<uint32_t>(world_.size());
   hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
-  if (send_server(rt_.network, coordinator_.conn(), envelope(hb)) != SendStatus::kOk) return;
+  // To every coordinator: the leader acks it; the vice keeps its own view of who is alive.
+  bool sent = false;
+  for_each_coordinator([&](ConnId conn) { sent |= send_server(rt_.network, conn, envelope(hb)) == SendStatus::kOk; });
+  if (!sent) return;
   heartbeats_pending_[hb.seq] = rt_.clock.now_ns();
   while (heartbeats_pending_.size() > kHeartbeatsPendingMax) heartbeats_pending_.erase(heartbeats_pending_.begin());
 }
@@ -47,16 +52,28 @@ void ComputeNode::handle_ack(const HeartbeatAck& ack) {
 // recovers them if we are lost. Only while we hold a lease (otherwise they may not be ours).
 void ComputeNode::send_snapshots() {
   snapshot_timer_ = rt_.timers.schedule(kSnapshotIntervalNs, [this] { send_snapshots(); });
-  if (!coordinator_.connected() || !lease_valid()) return;
-  Snapshot chunk;
+  if (!lease_valid()) return;
+  std::vector<Snapshot> chunks(1);
   for (const auto& [id, e] : world_.entities()) {
-    chunk.states.push_back(e.state());
-    if (chunk.states.size() == kBatchEntitiesMax) {
-      send_server(rt_.network, coordinator_.conn(), envelope(std::move(chunk)));
-      chunk = Snapshot{};
-    }
+    if (chunks.back().states.size() == kBatchEntitiesMax) chunks.emplace_back();
+    chunks.back().states.push_back(e.state());
   }
-  if (!chunk.states.empty()) send_server(rt_.network, coordinator_.conn(), envelope(std::move(chunk)));
+  if (chunks.back().states.empty()) return;
+  for_each_coordinator([&](ConnId conn) {
+    for (const Snapshot& chunk : chunks) send_server(rt_.network, conn, envelope(chunk));
+  });
+}
+
+// A coordinator takes over at an epoch we now follow (accept_epoch adopted it): we promise to ignore
+// older ones, and tell it what we hold so it can reconcile its table.
+void ComputeNode::handle_prepare(ConnId conn) {
+  Promise promise;
+  for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation});
+  ++stats_.promises;
+  trace(TraceKind::kPromised, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promise.holdings.size()));
+  send_server(rt_.network, conn, envelope(std::move(promise)));
+  if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
+  send_heartbeat();  // under the new epoch, for the new leader to ack as soon as it leads
 }
 
 // The coordinator declared us lost and has re-granted everything we owned: drop it all.
@@ -104,9 +121,9 @@ void ComputeNode::on_accepted(ConnId conn, std::string_view) {
 }
 
 void ComputeNode::on_connected(ConnId conn) {
-  if (coordinator_.handle_connected(conn)) {
-    log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", coordinator_.address());
-    send_hello();
+  if (OutboundLink* link = coordinator_link(conn); link && link->handle_connected(conn)) {
+    log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", link->address());
+    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
     if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
     send_heartbeat();  // the first lease as soon as possible
     return;
@@ -120,8 +137,9 @@ void ComputeNode::on_connected(ConnId conn) {
 }
 
 void ComputeNode::on_closed(ConnId conn, CloseReason reason) {
-  if (coordinator_.handle_closed(conn)) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "coordinator connection lost ({}); retrying", close_reason_name(reason));
+  if (OutboundLink* link = coordinator_link(conn); link && link->handle_closed(conn)) {
+    log_at(rt_.log, link->failures() == 1 ? LogLevel::kWarn : LogLevel::kDebug, {epoch_, tick_, {}},
+           "coordinator connection to {} lost ({}); retrying", link->address(), close_reason_name(reason));
     return;
   }
   for (auto& [id, peer] : peers_) {
@@ -145,8 +163,8 @@ void ComputeNode::on_message(ConnId conn, std::span<const uint8_t> payload) {
     drop_connection(conn, decoded.error().message);
     return;
   }
-  if (coordinator_.is(conn)) {
-    handle_coordinator(decoded.value());
+  if (coordinator_link(conn)) {
+    handle_coordinator(conn, decoded.value());
     return;
   }
   for (auto& [id, peer] : peers_) {
@@ -183,13 +201,19 @@ bool ComputeNode::accept_epoch(const ServerMessage& m) {
   return true;
 }
 
-void ComputeNode::handle_coordinator(const ServerMessage& m) {
+void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
   if (m.sender_role != Role::kCoordinator) {
-    drop_connection(coordinator_.conn(), "coordinator link carries a message from a non-coordinator");
+    drop_connection(conn, "coordinator link carries a message from a non-coordinator");
+    return;
+  }
+  if (std::holds_alternative<Leadership>(m.body)) {
+    if (std::get<Leadership>(m.body).leader) accept_epoch(m);  // a leader's epoch is one to follow
     return;
   }
   if (!accept_epoch(m)) return;
-  if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
+  if (std::holds_alternative<Prepare>(m.body)) {
+    handle_prepare(conn);
+  } else if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
     handle_ack(*ack);
   } else if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
     handle_grant(m, *g);

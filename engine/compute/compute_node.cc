@@ -25,9 +25,10 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
       input_queue_(cfg_.input_queue_max),
       intent_queue_(cfg_.intent_queue_max),
       simulation_queue_(cfg_.simulation_queue_max),
-      output_queue_(cfg_.output_queue_max),
-      coordinator_(rt, cfg_.coordinator_address) {
+      output_queue_(cfg_.output_queue_max) {
   AETHER_ASSERT(cfg_.node.valid());
+  AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
+  for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   rt_.network.set_handler(this);
 }
@@ -42,7 +43,7 @@ void ComputeNode::start() {
   data_address_ = listen_logged(rt_, cfg_.listen_address);
   if (data_address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {}, "compute node listening on {}", data_address_);
-  coordinator_.start();
+  for (auto& link : coordinators_) link->start();
   first_tick_at_ = rt_.clock.now_ns() + kTickNs;
   schedule_tick();
   subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });

@@ -29,7 +29,7 @@ namespace aether {
 struct ComputeConfig {
   NodeId node{};
   std::string listen_address;       // where gateways and other compute nodes connect
-  std::string coordinator_address;
+  std::vector<std::string> coordinator_addresses;  // leader and vice: we talk to both
   uint32_t capacity_entities = 5000;
   int32_t view_radius_mm = 50'000;  // must match the gateways'; also the ghost interest radius
   gameplay::Rules rules;
@@ -73,6 +73,7 @@ struct ComputeStats {
   uint64_t subscriptions_sent = 0;
   uint64_t ticks_without_lease = 0;  // slots skipped because the lease had lapsed
   uint64_t evictions = 0;
+  uint64_t promises = 0;
   uint64_t recoveries = 0;           // entities granted to us with a recovery state
   uint64_t recovered_from_ghost = 0; // ... of which our ghost was fresher than the snapshot
 };
@@ -154,8 +155,16 @@ class ComputeNode final : public Component, public NetworkHandler {
   void send_snapshots();
   void handle_ack(const HeartbeatAck& ack);
   void handle_evicted(const ServerMessage& m);
+  void handle_prepare(ConnId conn);
+  OutboundLink* coordinator_link(ConnId conn);
+  template <class F>
+  void for_each_coordinator(F&& fn) {
+    for (auto& link : coordinators_) {
+      if (link->connected()) fn(link->conn());
+    }
+  }
   void subscribe_peers();
-  void handle_coordinator(const ServerMessage& m);
+  void handle_coordinator(ConnId conn, const ServerMessage& m);
   void handle_grant(const ServerMessage& m, const OwnershipGrant& g);
   void handle_revoke(const ServerMessage& m, const OwnershipRevoke& r);
   void handle_membership(const Membership& m);
@@ -175,7 +184,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   BoundedQueue<gameplay::DamageIntent> intent_queue_;
   BoundedQueue<gameplay::SimJob> simulation_queue_;
   BoundedQueue<OutputItem> output_queue_;
-  OutboundLink coordinator_;
+  std::vector<std::unique_ptr<OutboundLink>> coordinators_;
   std::map<ConnId, NodeId> inbound_;          // accepted connections -> peer (invalid until its Hello)
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership

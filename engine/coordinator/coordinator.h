@@ -1,30 +1,51 @@
 #pragma once
 // The coordinator holds the entity -> owner table, watches compute nodes by heartbeat, places new
-// entities on the least-loaded live node and keeps the cluster epoch. It runs no gameplay.
-// (Vice-coordinator replication, migration and recovery build on this in the cluster work.)
+// entities, recovers the entities of lost nodes, and keeps the cluster epoch. It runs no gameplay.
+//
+// Two run side by side: a leader and a vice (hot standby) fed by the leader's replication. When the
+// leader goes silent, the vice becomes leader at epoch + 1 once a majority of compute nodes promised
+// to ignore older epochs. docs/ownership.md walks through why this never yields two writers.
+//
+// Files: coordinator.cc (peers, spawns, sessions), coordinator_authority.cc (heartbeats, leases,
+// loss and recovery), coordinator_failover.cc (replication, candidacy, stepping down).
 
 #include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
+#include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
 #include "engine/wire/messages.h"
 
 namespace aether {
 
+// The vice starts a takeover after hearing nothing from the leader for this long. Well under a
+// lease: a takeover (timeout + one watch period + a round trip) must renew the compute nodes' leases
+// before the ones the old leader granted lapse, so that they never stop ticking.
+inline constexpr TimeNs kLeaderTimeoutNs = 400 * kNsPerMs;
+static_assert(kLeaderTimeoutNs + 2 * kTickNs + kHeartbeatIntervalNs < kLeaseNs, "a takeover must beat the leases");
+// A candidate that gathered no majority in this long tries again with the next epoch.
+inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
+// After taking over, re-grant nothing for this long: every lease the old leader could still renew
+// (while its stale view still showed a majority, at most kLeaseNs) has expired by then.
+inline constexpr TimeNs kFailoverGraceNs = kLeaseNs + kNodeLossAfterNs;
+
+enum class CoordinatorRole : uint8_t { kLeader, kFollower, kCandidate };
+const char* coordinator_role_name(CoordinatorRole role);
+
 struct CoordinatorConfig {
   NodeId node{};
   std::string listen_address;
-  Epoch epoch = 1;                       // the epoch this coordinator leads under
-  gameplay::Rules rules;                 // arena and teams, for spawn placement
-  // Acks (lease renewals) only while in contact with a majority of compute nodes. Needed as soon as a
-  // second coordinator could lead (docs/ownership.md); with a lone coordinator, renewing for the
-  // nodes that remain cannot create a second writer.
-  bool require_quorum = false;
-  size_t table_entities_max = 1'000'000;   // at the limit, spawn requests are refused with a reason
-  size_t peers_max = 1024;                 // at the limit, further connections are closed at once
+  std::string peer_address;    // the other coordinator; empty = a lone coordinator
+  bool start_as_leader = true;
+  Epoch epoch = 1;             // the epoch a starting leader leads under
+  gameplay::Rules rules;       // arena and teams, for spawn placement
+  size_t table_entities_max = 1'000'000;  // at the limit, spawn requests are refused with a reason
+  size_t peers_max = 1024;                // at the limit, further connections are closed at once
 };
 
 struct OwnerRecord {
@@ -44,6 +65,8 @@ struct NodeRecord {
   uint32_t load_permille = 0;
   uint64_t tick_ns_p99 = 0;
   TimeNs last_heard_ns = 0;
+  Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
+  uint64_t heard_seq = 0;  // and that heartbeat's sequence number
   bool lost = false;
   TimeNs lost_at_ns = 0;
 };
@@ -56,6 +79,9 @@ struct CoordinatorStats {
   uint64_t recoveries = 0;      // entities re-granted after their owner was lost
   uint64_t evictions = 0;
   uint64_t acks_withheld = 0;   // heartbeats not acked for lack of a quorum
+  uint64_t takeovers = 0;       // times this coordinator became leader by failover
+  uint64_t step_downs = 0;
+  uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
 };
 
@@ -65,13 +91,18 @@ class Coordinator final : public Component, public NetworkHandler {
   ~Coordinator() override;
 
   void start() override;
+  // Points the peer link at the other coordinator's address (known only once it is bound).
+  void connect_peer(const std::string& address);
 
   void on_accepted(ConnId conn, std::string_view listen_address) override;
-  void on_connected(ConnId conn) override {}
+  void on_connected(ConnId conn) override;
   void on_message(ConnId conn, std::span<const uint8_t> payload) override;
   void on_closed(ConnId conn, CloseReason reason) override;
 
-  Epoch epoch() const { return cfg_.epoch; }
+  NodeId node() const { return cfg_.node; }
+  Epoch epoch() const { return epoch_; }
+  CoordinatorRole role() const { return role_; }
+  bool leading() const { return role_ == CoordinatorRole::kLeader; }
   const std::string& address() const { return address_; }
   const std::map<EntityId, OwnerRecord>& table() const { return table_; }
   const std::map<NodeId, NodeRecord>& nodes() const { return nodes_; }
@@ -79,27 +110,52 @@ class Coordinator final : public Component, public NetworkHandler {
   size_t orphans() const;
 
  private:
+  // coordinator.cc
   void watch();
-  void handle(ConnId conn, const ServerMessage& m);
+  void dispatch(ConnId conn, const ServerMessage& m);
   void handle_hello(ConnId conn, const ServerMessage& m, const Hello& hello);
   void handle_spawn(const ServerMessage& m, const SpawnRequest& req);
   void handle_session_closed(const ServerMessage& m, const SessionClosed& closed);
   NodeId pick_compute() const;
-  void mark_lost(NodeId node, const char* why);
-  void handle_heartbeat(NodeId node, NodeRecord& rec, const Heartbeat& hb);
-  void handle_snapshot(NodeId node, const Snapshot& snap);
-  void regrant(EntityId entity, OwnerRecord& rec);
-  void regrant_orphans();
-  bool has_quorum() const;
-  void evict(NodeId node, NodeRecord& rec);
   void send_membership();
   void drop_connection(ConnId conn, std::string_view why);
   SendStatus send_to(NodeId node, ServerBody body);
+  SendStatus send_on(ConnId conn, ServerBody body);
+  void set_record(EntityId entity, const OwnerRecord& rec);
+  void erase_record(EntityId entity);
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
+
+  // coordinator_authority.cc
+  void handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, const Heartbeat& hb);
+  void handle_snapshot(NodeId node, const Snapshot& snap);
+  void watch_nodes();
+  void mark_lost(NodeId node, const char* why);
+  void regrant(EntityId entity, OwnerRecord& rec);
+  void regrant_orphans();
+  bool has_quorum() const;
+  bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_; }
+  void evict(NodeId node, NodeRecord& rec);
+  uint64_t next_generation(uint64_t previous) const;
+  void recount_assigned();
+
+  // coordinator_failover.cc
+  void replicate();
+  void send_full_replica(ConnId conn);
+  void apply_replica(const Replicate& r);
+  void watch_leader();
+  void stand_for_election();
+  void handle_promise(NodeId node, const Promise& promise);
+  void reconcile(NodeId node, const Promise& promise);
+  void take_over();
+  void step_down(Epoch seen, NodeId from);
+  void announce_leadership();
+  bool observe_epoch(const ServerMessage& m);
 
   Runtime& rt_;
   CoordinatorConfig cfg_;
   std::string address_;
+  Epoch epoch_ = 0;
+  CoordinatorRole role_ = CoordinatorRole::kFollower;
   std::map<ConnId, NodeId> conns_;  // invalid NodeId until the peer's Hello
   std::map<NodeId, NodeRecord> nodes_;
   std::map<EntityId, OwnerRecord> table_;
@@ -107,6 +163,17 @@ class Coordinator final : public Component, public NetworkHandler {
   uint64_t next_entity_ = 1;
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
   TimerId watch_timer_ = 0;
+  // Replication (leader side): what changed since the last Replicate.
+  std::set<EntityId> dirty_;
+  std::vector<EntityId> erased_;
+  std::set<ConnId> followers_;
+  bool table_replica_complete_ = true;  // false while the chunks of a whole copy are arriving
+  // Failover (vice side).
+  OutboundLink peer_;
+  TimeNs leader_heard_ns_ = 0;
+  TimeNs candidacy_started_ns_ = 0;
+  std::set<NodeId> promised_;
+  TimeNs grace_until_ns_ = 0;
   CoordinatorStats stats_;
 };
 

@@ -13,8 +13,10 @@ namespace {
 constexpr TimeNs kFlushIntervalMinNs = kTickNs / 2;
 }  // namespace
 
-Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(config)), coordinator_(rt, cfg_.coordinator_address) {
+Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(config)) {
   AETHER_ASSERT(cfg_.node.valid());
+  AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
+  for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   AETHER_ASSERT(cfg_.client_view_entities_max > 0 && cfg_.client_view_entities_max <= kUpdateEntitiesMax);
   rt_.network.set_handler(this);
@@ -28,7 +30,7 @@ void Gateway::start() {
   address_ = listen_logged(rt_, cfg_.listen_address);
   if (address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {}, "gateway listening for clients on {}", address_);
-  coordinator_.start();
+  for (auto& link : coordinators_) link->start();
   housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
 }
 
@@ -128,8 +130,15 @@ void Gateway::forward_input(Session& s, const ClientInput& in) {
 }
 
 void Gateway::request_spawn(Session& s) {
-  if (!coordinator_.connected()) return;  // asked again when the coordinator link comes up
-  send_server(rt_.network, coordinator_.conn(), envelope(SpawnRequest{s.id}));
+  if (leader_conn_ == 0) return;  // asked again when a coordinator says it leads
+  send_server(rt_.network, leader_conn_, envelope(SpawnRequest{s.id}));
+}
+
+OutboundLink* Gateway::coordinator_link(ConnId conn) {
+  for (auto& link : coordinators_) {
+    if (link->is(conn)) return link.get();
+  }
+  return nullptr;
 }
 
 void Gateway::send_to_client(Session& s, const GatewayMessage& m) {
@@ -145,9 +154,7 @@ void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
     send_to_client(s, Goodbye{why});
     rt_.network.close(s.conn);
   }
-  if (s.entity.valid() && coordinator_.connected()) {
-    send_server(rt_.network, coordinator_.conn(), envelope(SessionClosed{s.id, s.entity}));
-  }
+  if (s.entity.valid() && leader_conn_ != 0) send_server(rt_.network, leader_conn_, envelope(SessionClosed{s.id, s.entity}));
   trace(TraceKind::kSessionClosed, s.entity, static_cast<int64_t>(s.id.value));
   log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {} closed: {}", s.id.value, why);
   client_conns_.erase(s.conn);
@@ -160,13 +167,16 @@ void Gateway::on_closed(ConnId conn, CloseReason reason) {
     close_session(c->second, close_reason_name(reason), false);
     return;
   }
-  if (coordinator_.handle_closed(conn)) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "coordinator connection lost ({}); retrying", close_reason_name(reason));
+  if (OutboundLink* link = coordinator_link(conn); link && link->handle_closed(conn)) {
+    if (leader_conn_ == conn) leader_conn_ = 0;
+    log_at(rt_.log, link->failures() == 1 ? LogLevel::kWarn : LogLevel::kDebug, {epoch_, tick_, {}},
+           "coordinator connection to {} lost ({}); retrying", link->address(), close_reason_name(reason));
     return;
   }
   for (auto& [id, node] : nodes_) {
     if (node.link->handle_closed(conn)) {
-      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute node {} connection lost ({})", id.value, close_reason_name(reason));
+      log_at(rt_.log, node.link->failures() == 1 ? LogLevel::kWarn : LogLevel::kDebug, {epoch_, tick_, {}},
+             "compute node {} connection lost ({})", id.value, close_reason_name(reason));
       forget_source(id);
       return;
     }
@@ -174,11 +184,8 @@ void Gateway::on_closed(ConnId conn, CloseReason reason) {
 }
 
 void Gateway::on_connected(ConnId conn) {
-  if (coordinator_.handle_connected(conn)) {
+  if (OutboundLink* link = coordinator_link(conn); link && link->handle_connected(conn)) {
     send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0}));
-    for (auto& [id, s] : sessions_) {
-      if (s.state == SessionState::kAwaitSpawn) request_spawn(s);
-    }
     return;
   }
   for (auto& [id, node] : nodes_) {
@@ -192,14 +199,8 @@ void Gateway::on_connected(ConnId conn) {
 // --- servers --------------------------------------------------------------------------------
 
 void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
-  if (coordinator_.is(conn)) {
-    if (m.sender_role != Role::kCoordinator || m.epoch < epoch_) return;  // stale or misdirected
-    epoch_ = m.epoch;
-    if (const auto* reply = std::get_if<SpawnReply>(&m.body)) {
-      handle_spawn_reply(*reply);
-    } else if (const auto* moved = std::get_if<OwnerChanged>(&m.body)) {
-      handle_owner_changed(*moved);
-    }
+  if (coordinator_link(conn)) {
+    handle_coordinator(conn, m);
     return;
   }
   for (auto& [id, node] : nodes_) {
@@ -213,6 +214,28 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
     }
     if (const auto* batch = std::get_if<DeltaBatch>(&m.body)) apply_batch(id, m.tick, *batch);
     return;
+  }
+}
+
+// Orders from a coordinator older than the newest epoch we have seen are stale and ignored.
+void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
+  if (m.sender_role != Role::kCoordinator || m.epoch < epoch_) return;
+  epoch_ = m.epoch;
+  if (const auto* lead = std::get_if<Leadership>(&m.body)) {
+    if (lead->leader) {
+      const bool changed = leader_conn_ != conn;
+      leader_conn_ = conn;
+      log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "coordinator {} leads at epoch {}", m.sender.value, m.epoch);
+      for (auto& [id, s] : sessions_) {
+        if (changed && s.state == SessionState::kAwaitSpawn) request_spawn(s);
+      }
+    } else if (leader_conn_ == conn) {
+      leader_conn_ = 0;
+    }
+  } else if (const auto* reply = std::get_if<SpawnReply>(&m.body)) {
+    handle_spawn_reply(*reply);
+  } else if (const auto* moved = std::get_if<OwnerChanged>(&m.body)) {
+    handle_owner_changed(*moved);
   }
 }
 

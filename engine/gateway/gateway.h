@@ -18,7 +18,7 @@ namespace aether {
 struct GatewayConfig {
   NodeId node{};
   std::string listen_address;              // where clients connect
-  std::string coordinator_address;
+  std::vector<std::string> coordinator_addresses;  // leader and vice; we follow whichever leads
   int32_t view_radius_mm = 50'000;         // must match the compute nodes'
   // Limits, and what happens at each:
   size_t sessions_max = 20'000;            // a client beyond it gets Goodbye("gateway full") and is closed
@@ -101,6 +101,8 @@ class Gateway final : public Component, public NetworkHandler {
   void apply_batch(NodeId source, Tick tick, const DeltaBatch& batch);
   void forget_source(NodeId source);
   void request_spawn(Session& s);
+  OutboundLink* coordinator_link(ConnId conn);
+  void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
   void send_to_client(Session& s, const GatewayMessage& m);
   ServerMessage envelope(ServerBody body) const;
@@ -109,7 +111,8 @@ class Gateway final : public Component, public NetworkHandler {
   Runtime& rt_;
   GatewayConfig cfg_;
   std::string address_;
-  OutboundLink coordinator_;
+  std::vector<std::unique_ptr<OutboundLink>> coordinators_;
+  ConnId leader_conn_ = 0;  // the coordinator that last said it leads, at the highest epoch
   std::map<SessionId, Session> sessions_;
   std::map<ConnId, SessionId> client_conns_;
   std::map<NodeId, NodeLink> nodes_;

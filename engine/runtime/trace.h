@@ -19,6 +19,10 @@ enum class TraceKind : uint16_t {
   kNodeLost = 11,         // coordinator: peer missed its heartbeats
   kEpochChanged = 12,     // a = new epoch
   kStaleEpochDropped = 13,// a = message epoch, b = known epoch
+  kLeaderElected = 14,    // a = epoch, b = promises gathered
+  kCandidacy = 15,        // a = epoch stood for
+  kSteppedDown = 16,      // a = newer epoch seen; peer = who showed it
+  kPromised = 17,         // compute: promised epoch a, holding b entities
   kOwnershipGranted = 20, // entity granted to peer; a = generation
   kOwnershipRevoked = 21, // a = generation
   // Entity life on its owner.

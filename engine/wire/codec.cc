@@ -77,6 +77,39 @@ struct ServerBodyEncoder {
     if (m.recover) to_wire(*m.recover, g->mutable_recover());
   }
   void operator()(const Evicted&) const { env->mutable_evicted(); }
+  void operator()(const Leadership& m) const { env->mutable_leadership()->set_leader(m.leader); }
+  void operator()(const Prepare&) const { env->mutable_prepare(); }
+  void operator()(const Promise& m) const {
+    auto* out = env->mutable_promise();
+    for (const auto& h : m.holdings) {
+      auto* w = out->add_holdings();
+      w->set_entity(h.entity.value);
+      w->set_generation(h.generation);
+    }
+  }
+  void operator()(const Replicate& m) const {
+    auto* out = env->mutable_replicate();
+    out->set_full(m.full);
+    out->set_more(m.more);
+    for (const auto& e : m.entries) {
+      auto* w = out->add_entries();
+      w->set_entity(e.entity.value);
+      w->set_owner(e.owner.value);
+      w->set_generation(e.generation);
+      w->set_gateway(e.gateway.value);
+      w->set_session(e.session.value);
+      to_wire(e.snapshot, w->mutable_snapshot());
+    }
+    for (auto id : m.erased) out->add_erased(id.value);
+    for (const auto& n : m.nodes) {
+      auto* w = out->add_nodes();
+      w->set_node(n.node.value);
+      w->set_role(static_cast<uint32_t>(n.role));
+      w->set_data_address(n.data_address);
+      w->set_capacity(n.capacity);
+      w->set_lost(n.lost);
+    }
+  }
   void operator()(const HeartbeatAck& m) const { env->mutable_heartbeat_ack()->set_seq(m.seq); }
   void operator()(const Snapshot& m) const {
     auto* out = env->mutable_snapshot();
@@ -198,6 +231,29 @@ Result<ServerBody> decode_deltas(const wire::DeltaBatch& d) {
   return ServerBody{std::move(out)};
 }
 
+Result<ServerBody> decode_replicate(const wire::Replicate& r) {
+  if (static_cast<size_t>(r.entries_size()) > kBatchEntitiesMax || static_cast<size_t>(r.erased_size()) > kBatchEntitiesMax ||
+      static_cast<size_t>(r.nodes_size()) > kMembershipPeersMax) {
+    return malformed("replication message too large");
+  }
+  Replicate out;
+  out.full = r.full();
+  out.more = r.more();
+  for (const auto& e : r.entries()) {
+    if (e.entity() == 0) return malformed("replicated entity 0");
+    auto st = from_wire(e.snapshot());
+    if (!st) return st.error();
+    out.entries.push_back(ReplicaEntry{EntityId(e.entity()), NodeId(e.owner()), e.generation(), NodeId(e.gateway()),
+                                       SessionId(e.session()), st.value()});
+  }
+  for (auto id : r.erased()) out.erased.push_back(EntityId(id));
+  for (const auto& n : r.nodes()) {
+    if (n.node() == 0 || n.role() > 4 || n.data_address().size() > kAddressBytesMax) return malformed("replicated node invalid");
+    out.nodes.push_back(ReplicaNode{NodeId(n.node()), static_cast<Role>(n.role()), n.data_address(), n.capacity(), n.lost()});
+  }
+  return ServerBody{std::move(out)};
+}
+
 Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
   using B = wire::ServerEnvelope;
   switch (env.body_case()) {
@@ -250,6 +306,21 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       return decode_deltas(env.deltas());
     case B::kEvicted:
       return ServerBody{Evicted{}};
+    case B::kLeadership:
+      return ServerBody{Leadership{env.leadership().leader()}};
+    case B::kPrepare:
+      return ServerBody{Prepare{}};
+    case B::kPromise: {
+      if (static_cast<size_t>(env.promise().holdings_size()) > kBatchEntitiesMax * 4) return malformed("promise too large");
+      Promise out;
+      for (const auto& h : env.promise().holdings()) {
+        if (h.entity() == 0) return malformed("promise holds entity 0");
+        out.holdings.push_back(Holding{EntityId(h.entity()), h.generation()});
+      }
+      return ServerBody{std::move(out)};
+    }
+    case B::kReplicate:
+      return decode_replicate(env.replicate());
     case B::kHeartbeatAck:
       return ServerBody{HeartbeatAck{env.heartbeat_ack().seq()}};
     case B::kSnapshot: {

@@ -118,6 +118,46 @@ struct Snapshot {
 
 struct Evicted {};
 
+struct Leadership {
+  bool leader = false;
+};
+
+struct Prepare {};
+
+struct Holding {
+  EntityId entity{};
+  uint64_t generation = 0;
+};
+
+struct Promise {
+  std::vector<Holding> holdings;
+};
+
+struct ReplicaEntry {
+  EntityId entity{};
+  NodeId owner{};
+  uint64_t generation = 0;
+  NodeId gateway{};
+  SessionId session{};
+  EntityState snapshot;
+};
+
+struct ReplicaNode {
+  NodeId node{};
+  Role role = Role::kNone;
+  std::string data_address;
+  uint32_t capacity = 0;
+  bool lost = false;
+};
+
+struct Replicate {
+  bool full = false;
+  bool more = false;
+  std::vector<ReplicaEntry> entries;
+  std::vector<EntityId> erased;
+  std::vector<ReplicaNode> nodes;
+};
+
 struct OwnerChanged {
   EntityId entity{};
   NodeId owner{};
@@ -189,7 +229,7 @@ struct RemoteIntent {
 
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
-                                HeartbeatAck, Snapshot, OwnerChanged, Evicted>;
+                                HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -1,0 +1,132 @@
+// The coordinator's authority over compute nodes: leases (heartbeat acks), loss, recovery, eviction.
+// The argument for why this keeps one writer per entity is in docs/ownership.md.
+
+#include "engine/coordinator/coordinator.h"
+
+namespace aether {
+
+// Generations grow with every grant of an entity, and a grant made at epoch E is at least E << 32:
+// whatever a deposed leader granted, a grant by its successor outranks it.
+uint64_t Coordinator::next_generation(uint64_t previous) const { return std::max(previous + 1, epoch_ << 32); }
+
+// A majority of the compute nodes that are members (not declared lost) heartbeated us within a lease,
+// under our epoch. A node that promised a newer coordinator heartbeats with the newer epoch and stops
+// counting for us at once.
+bool Coordinator::has_quorum() const {
+  if (cfg_.peer_address.empty()) return true;  // a lone coordinator has no rival to split with
+  const TimeNs now = rt_.clock.now_ns();
+  size_t members = 0, fresh = 0;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role != Role::kCompute || rec.lost) continue;
+    ++members;
+    fresh += (now - rec.last_heard_ns <= kLeaseNs && rec.heard_epoch == epoch_) ? 1 : 0;
+  }
+  return members > 0 && fresh * 2 > members;
+}
+
+void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, const Heartbeat& hb) {
+  rec.entities_reported = hb.entities;
+  rec.load_permille = hb.load_permille;
+  rec.tick_ns_p99 = hb.tick_ns_p99;
+  rec.heard_epoch = epoch;
+  rec.heard_seq = hb.seq;
+  if (rec.role != Role::kCompute || !leading()) return;
+  if (rec.lost) evict(node, rec);
+  if (epoch < epoch_) {
+    send_to(node, Prepare{});  // it missed our takeover: its promise must come before any ack
+    return;
+  }
+  if (!has_quorum()) {
+    ++stats_.acks_withheld;
+    return;
+  }
+  send_to(node, HeartbeatAck{hb.seq});
+}
+
+void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
+  if (!leading()) return;  // the vice gets snapshots through replication, consistent with its table
+  for (const EntityState& st : snap.states) {
+    auto it = table_.find(st.id);
+    if (it != table_.end() && it->second.owner == node && it->second.generation == st.generation) {
+      it->second.snapshot = st;
+      dirty_.insert(st.id);
+    }
+  }
+}
+
+// A compute node silent for kNodeLossAfterNs is lost. Not sooner, and not on a mere connection loss:
+// until then it may still hold a valid lease and be writing its entities.
+void Coordinator::watch_nodes() {
+  const TimeNs now = rt_.clock.now_ns();
+  for (auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && !rec.lost && now - rec.last_heard_ns > kNodeLossAfterNs) mark_lost(id, "no heartbeat");
+  }
+}
+
+void Coordinator::mark_lost(NodeId node, const char* why) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end() || it->second.lost) return;
+  it->second.lost = true;
+  it->second.lost_at_ns = rt_.clock.now_ns();
+  ++stats_.nodes_lost;
+  trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(it->second.role), 0, node);
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "{} node {} lost: {}", role_name(it->second.role), node.value, why);
+  if (it->second.role != Role::kCompute) return;
+  assigned_.erase(node);
+  send_membership();
+  // Every lease the node held has expired (that is what kNodeLossAfterNs waits for): its entities go
+  // to live nodes now, under a new generation, from their last snapshot.
+  for (auto& [entity, rec] : table_) {
+    if (rec.owner == node) regrant(entity, rec);
+  }
+}
+
+void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {
+  const NodeId owner = (in_grace() || !has_quorum()) ? NodeId{} : pick_compute();
+  dirty_.insert(entity);
+  if (!owner.valid()) {
+    rec.owner = NodeId{};  // orphaned: regrant_orphans() tries again every 100 ms
+    return;
+  }
+  rec.owner = owner;
+  rec.generation = next_generation(rec.generation);
+  ++assigned_[owner];
+  ++stats_.recoveries;
+  send_to(owner, OwnershipGrant{entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot});
+  trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 1, owner);
+  if (rec.gateway.valid()) send_to(rec.gateway, OwnerChanged{entity, owner, nodes_[owner].data_address});
+}
+
+void Coordinator::regrant_orphans() {
+  if (in_grace() || !has_quorum() || !pick_compute().valid()) return;
+  for (auto& [entity, rec] : table_) {
+    if (!rec.owner.valid()) regrant(entity, rec);
+  }
+}
+
+size_t Coordinator::orphans() const {
+  size_t n = 0;
+  for (const auto& [entity, rec] : table_) n += rec.owner.valid() ? 0 : 1;
+  return n;
+}
+
+// A node we declared lost is back (a long pause, a partition healed): whatever it still holds has been
+// re-granted elsewhere, so it must drop everything before its lease can be renewed.
+void Coordinator::evict(NodeId node, NodeRecord& rec) {
+  ++stats_.evictions;
+  rec.lost = false;
+  assigned_.erase(node);
+  send_to(node, Evicted{});
+  trace(TraceKind::kEvicted, EntityId{}, 0, 0, node);
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} came back after being declared lost: evicted", node.value);
+  send_membership();
+}
+
+void Coordinator::recount_assigned() {
+  assigned_.clear();
+  for (const auto& [entity, rec] : table_) {
+    if (rec.owner.valid()) ++assigned_[rec.owner];
+  }
+}
+
+}  // namespace aether

@@ -1,0 +1,201 @@
+// Leader and vice: replication, the vice's watch on the leader, candidacy, takeover, stepping down.
+// The safety argument is in docs/ownership.md, section "Coordinator failover".
+
+#include "engine/coordinator/coordinator.h"
+
+namespace aether {
+
+namespace {
+ReplicaEntry entry_of(EntityId id, const OwnerRecord& rec) {
+  return ReplicaEntry{id, rec.owner, rec.generation, rec.gateway, rec.session, rec.snapshot};
+}
+}  // namespace
+
+// Leader, every 100 ms: what changed goes to the vice. Sent even when nothing changed: it is also the
+// leader's heartbeat to the vice.
+void Coordinator::replicate() {
+  if (followers_.empty()) {
+    dirty_.clear();
+    erased_.clear();
+    return;
+  }
+  std::vector<ReplicaNode> nodes;
+  for (const auto& [id, rec] : nodes_) nodes.push_back(ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost});
+  std::vector<Replicate> messages(1);
+  for (EntityId id : dirty_) {
+    auto it = table_.find(id);
+    if (it == table_.end()) continue;
+    if (messages.back().entries.size() == kBatchEntitiesMax) messages.emplace_back();
+    messages.back().entries.push_back(entry_of(id, it->second));
+  }
+  for (EntityId id : erased_) {
+    if (messages.back().erased.size() == kBatchEntitiesMax) messages.emplace_back();
+    messages.back().erased.push_back(id);
+  }
+  messages.back().nodes = std::move(nodes);
+  for (ConnId conn : followers_) {
+    for (const Replicate& r : messages) send_on(conn, r);
+  }
+  dirty_.clear();
+  erased_.clear();
+}
+
+// A vice just connected: the whole table, in chunks.
+void Coordinator::send_full_replica(ConnId conn) {
+  Replicate r;
+  r.full = true;
+  for (const auto& [id, rec] : table_) {
+    if (r.entries.size() == kBatchEntitiesMax) {
+      r.more = true;
+      send_on(conn, r);
+      r.entries.clear();
+    }
+    r.entries.push_back(entry_of(id, rec));
+  }
+  r.more = false;
+  for (const auto& [id, rec] : nodes_) r.nodes.push_back(ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost});
+  send_on(conn, r);
+}
+
+void Coordinator::apply_replica(const Replicate& r) {
+  leader_heard_ns_ = rt_.clock.now_ns();
+  if (r.full && table_replica_complete_) table_.clear();  // the first chunk of a whole copy
+  if (r.full) table_replica_complete_ = !r.more;
+  for (const ReplicaEntry& e : r.entries) table_[e.entity] = OwnerRecord{e.owner, e.generation, e.gateway, e.session, e.snapshot};
+  for (EntityId id : r.erased) table_.erase(id);
+  for (const ReplicaNode& n : r.nodes) {
+    NodeRecord& rec = nodes_[n.node];  // our own connection and freshness are kept: we hear nodes directly
+    rec.role = n.role;
+    rec.data_address = n.data_address;
+    rec.capacity_entities = n.capacity;
+    rec.lost = n.lost;
+  }
+}
+
+// Vice or candidate, every 100 ms.
+void Coordinator::watch_leader() {
+  const TimeNs now = rt_.clock.now_ns();
+  if (role_ == CoordinatorRole::kFollower && now - leader_heard_ns_ > kLeaderTimeoutNs) {
+    stand_for_election();
+  } else if (role_ == CoordinatorRole::kCandidate && now - candidacy_started_ns_ > kCandidacyTimeoutNs) {
+    stand_for_election();  // no majority yet (a partition?): try again, one epoch higher
+  }
+}
+
+void Coordinator::stand_for_election() {
+  role_ = CoordinatorRole::kCandidate;
+  ++epoch_;
+  promised_.clear();
+  candidacy_started_ns_ = rt_.clock.now_ns();
+  trace(TraceKind::kCandidacy, EntityId{}, static_cast<int64_t>(epoch_));
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "leader silent: standing for epoch {}", epoch_);
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && rec.conn != 0) send_on(rec.conn, Prepare{});
+  }
+}
+
+void Coordinator::handle_promise(NodeId node, const Promise& promise) {
+  if (role_ == CoordinatorRole::kFollower) return;
+  reconcile(node, promise);
+  if (role_ != CoordinatorRole::kCandidate) return;  // a late promise to a leader: reconciled, done
+  promised_.insert(node);
+  size_t members = 0, promised = 0;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role != Role::kCompute || rec.lost) continue;
+    ++members;
+    promised += promised_.count(id);
+  }
+  if (promised * 2 > members) take_over();
+}
+
+// What a promising node really holds wins over our (replicated, possibly behind) table when its
+// generation is newer; a holding older than our table's is revoked; an entity the table gives it but
+// that it no longer holds is orphaned, to be re-granted after the grace period.
+void Coordinator::reconcile(NodeId node, const Promise& promise) {
+  std::set<EntityId> held;
+  for (const Holding& h : promise.holdings) {
+    held.insert(h.entity);
+    auto it = table_.find(h.entity);
+    if (it == table_.end()) {
+      OwnerRecord rec{node, h.generation, NodeId{}, SessionId{}, EntityState{}};
+      rec.snapshot.id = h.entity;
+      rec.snapshot.generation = h.generation;
+      set_record(h.entity, rec);
+    } else if (it->second.generation < h.generation) {
+      it->second.owner = node;
+      it->second.generation = h.generation;
+      dirty_.insert(h.entity);
+    } else if (it->second.generation > h.generation || it->second.owner != node) {
+      send_to(node, OwnershipRevoke{h.entity, h.generation});
+    }
+  }
+  for (auto& [id, rec] : table_) {
+    if (rec.owner == node && !held.count(id)) {
+      rec.owner = NodeId{};
+      dirty_.insert(id);
+    }
+  }
+  recount_assigned();
+}
+
+void Coordinator::take_over() {
+  role_ = CoordinatorRole::kLeader;
+  ++stats_.takeovers;
+  grace_until_ns_ = rt_.clock.now_ns() + kFailoverGraceNs;
+  followers_.clear();
+  recount_assigned();
+  trace(TraceKind::kLeaderElected, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promised_.size()));
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "took over as leader at epoch {} with {} promises", epoch_, promised_.size());
+  announce_leadership();
+  send_membership();
+  // Renew at once the leases of the nodes that promised: the heartbeat each sent after promising
+  // carries our epoch, so acking it is as safe as any ack, and it keeps them ticking through the
+  // takeover instead of waiting for their next heartbeat.
+  if (!has_quorum()) return;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && !rec.lost && rec.heard_epoch == epoch_ && promised_.count(id)) send_to(id, HeartbeatAck{rec.heard_seq});
+  }
+}
+
+void Coordinator::step_down(Epoch seen, NodeId from) {
+  const bool was_leading = leading();
+  role_ = CoordinatorRole::kFollower;
+  epoch_ = seen;
+  leader_heard_ns_ = rt_.clock.now_ns();
+  followers_.clear();
+  table_replica_complete_ = true;
+  if (!was_leading) return;
+  ++stats_.step_downs;
+  trace(TraceKind::kSteppedDown, EntityId{}, static_cast<int64_t>(seen), 0, from);
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "stepping down: node {} is at epoch {}", from.value, seen);
+}
+
+void Coordinator::announce_leadership() {
+  for (const auto& [conn, node] : conns_) {
+    if (node.valid()) send_on(conn, Leadership{leading()});
+  }
+}
+
+// Every message tells us the sender's epoch. A newer one means another coordinator took over: a
+// leader or candidate steps down, a vice follows. Orders from an older coordinator are dropped.
+bool Coordinator::observe_epoch(const ServerMessage& m) {
+  if (m.epoch > epoch_ && m.epoch != kEpochAdmin) {
+    if (role_ == CoordinatorRole::kFollower) {
+      epoch_ = m.epoch;
+      leader_heard_ns_ = rt_.clock.now_ns();
+    } else {
+      step_down(m.epoch, m.sender);
+    }
+  }
+  if (m.sender_role == Role::kCoordinator && m.epoch < epoch_) {
+    ++stats_.stale_epoch_dropped;
+    trace(TraceKind::kStaleEpochDropped, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(epoch_), m.sender);
+    return false;
+  }
+  if (m.sender_role == Role::kCoordinator && std::holds_alternative<Leadership>(m.body) && std::get<Leadership>(m.body).leader) {
+    leader_heard_ns_ = rt_.clock.now_ns();
+  }
+  return true;
+}
+
+}  // namespace aether
