@@ -120,6 +120,8 @@ ClusterFigures Cluster::figures() const {
     f.bot_bytes_received += b->stats().bytes_received;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
+    ++f.bots_alive;
+    f.bot_resumes += b->stats().resumes;
     f.protocol_errors += b->stats().protocol_errors;
   }
   for (const Coordinator* c : coordinators_) {

@@ -50,6 +50,8 @@ struct ClusterFigures {
   uint64_t bot_bytes_received = 0;
   uint64_t bot_updates = 0;
   uint32_t bots_playing = 0;
+  uint32_t bots_alive = 0;
+  uint64_t bot_resumes = 0;
   uint64_t protocol_errors = 0;
 };
 

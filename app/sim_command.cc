@@ -104,6 +104,7 @@ int run_sim(const SimArgs& args) {
              f.bots_playing, f.deaths, f.inputs_applied, f.updates_sent);
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, protocol errors {}\n", per_client, f.protocol_errors);
+  fmt::print("bots resumed after losing their gateway {}\n", f.bot_resumes);
   fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,
              f.recoveries, checker.figures().checks, checker.figures().longest_recovery_ns / kNsPerMs);
   fmt::print("trace-records {}\n", sim.trace_records());
@@ -115,6 +116,11 @@ int run_sim(const SimArgs& args) {
   }
   if (f.protocol_errors != 0) {
     fmt::print(stderr, "aether sim: {} protocol errors (peers sent malformed messages)\n", f.protocol_errors);
+    return 1;
+  }
+  if (f.bots_playing < f.bots_alive) {
+    fmt::print("FAILED: {} of {} live bots are not in the battle at the end\n", f.bots_alive - f.bots_playing, f.bots_alive);
+    fmt::print("reproduce: aether sim {} --seed {}\n", args.scenario, args.seed);
     return 1;
   }
   return 0;

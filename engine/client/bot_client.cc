@@ -40,6 +40,7 @@ void BotClient::start() {
 
 void BotClient::leave() {
   left_ = true;
+  resume_entity_ = EntityId{};
   link_.stop();
   me_ = EntityId{};
   view_.clear();
@@ -47,7 +48,7 @@ void BotClient::leave() {
 
 void BotClient::on_connected(ConnId conn) {
   if (!link_.handle_connected(conn)) return;
-  const std::vector<uint8_t> hello = encode(ClientMessage{ClientHello{kProtocolVersion, cfg_.name}});
+  const std::vector<uint8_t> hello = encode(ClientMessage{ClientHello{kProtocolVersion, cfg_.name, resume_entity_, resume_token_}});
   rt_.network.send(conn, hello);
 }
 
@@ -79,7 +80,10 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     return;
   }
   if (const auto* w = std::get_if<Welcome>(&decoded.value())) {
+    if (resume_entity_.valid() && w->entity == resume_entity_) ++stats_.resumes;
     me_ = w->entity;
+    resume_entity_ = w->entity;
+    resume_token_ = w->resume_token;
     ++stats_.welcomes;
   } else if (const auto* u = std::get_if<ClientUpdate>(&decoded.value())) {
     ++stats_.updates_received;

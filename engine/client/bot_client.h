@@ -31,6 +31,7 @@ struct BotStats {
   uint64_t disconnects = 0;
   uint64_t protocol_errors = 0;
   uint64_t view_overflow = 0;
+  uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect
 };
 
 class BotClient final : public Component, public NetworkHandler {
@@ -63,6 +64,8 @@ class BotClient final : public Component, public NetworkHandler {
   OutboundLink link_;
   size_t gateway_index_ = 0;
   EntityId me_{};
+  EntityId resume_entity_{};  // our avatar and its token, kept across a lost gateway
+  uint64_t resume_token_ = 0;
   std::map<EntityId, EntityState> view_;
   uint32_t seq_ = 0;
   Vec2 waypoint_{};

@@ -219,6 +219,11 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     handle_grant(m, *g);
   } else if (std::holds_alternative<Evicted>(m.body)) {
     handle_evicted(m);
+  } else if (const auto* moved = std::get_if<SessionMoved>(&m.body)) {
+    if (gameplay::Entity* e = world_.find(moved->entity)) {  // its client now comes through another gateway
+      e->gateway = moved->gateway;
+      e->session = moved->session;
+    }
   } else if (const auto* r = std::get_if<OwnershipRevoke>(&m.body)) {
     handle_revoke(m, *r);
   } else if (const auto* mem = std::get_if<Membership>(&m.body)) {

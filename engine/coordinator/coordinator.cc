@@ -54,6 +54,7 @@ void Coordinator::watch() {
   if (leading()) {
     watch_nodes();
     regrant_orphans();
+    if (tick_ % kTickHz == 0) sweep_detached();
     replicate();
   } else {
     watch_leader();
@@ -84,6 +85,7 @@ void Coordinator::on_closed(ConnId conn, CloseReason reason) {
   auto rec = nodes_.find(node);
   if (rec == nodes_.end() || rec->second.conn != conn) return;
   rec->second.conn = 0;  // a compute node is declared lost only by heartbeat timeout, never by this
+  if (rec->second.role == Role::kGateway) detach_gateway(node);
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} disconnected ({})", role_name(rec->second.role), node.value,
          close_reason_name(reason));
 }
@@ -145,12 +147,16 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     return drop_connection(conn, "node id already registered with another role");
   }
   const bool was_lost = existing != nodes_.end() && existing->second.lost;
+  if (hello.role == Role::kGateway && existing != nodes_.end() && existing->second.incarnation != hello.incarnation) {
+    detach_gateway(m.sender);  // a restarted gateway: its old sessions are gone
+  }
   conns_[conn] = m.sender;
   NodeRecord& rec = nodes_[m.sender];
   rec.role = hello.role;
   rec.conn = conn;
   rec.data_address = hello.data_address;
   rec.capacity_entities = hello.capacity_entities;
+  rec.incarnation = hello.incarnation;
   rec.last_heard_ns = rt_.clock.now_ns();
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} registered{}{}", role_name(hello.role), m.sender.value,
@@ -190,7 +196,54 @@ NodeId Coordinator::pick_compute() const {
   return best;
 }
 
+// The client of a lost gateway is back through another one, with its token: same avatar, new route.
+bool Coordinator::resume(const ServerMessage& m, const SpawnRequest& req) {
+  auto it = table_.find(req.resume_entity);
+  if (it == table_.end() || it->second.resume_token != req.resume_token || !it->second.owner.valid()) {
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, req.resume_entity}, "resume refused (unknown, wrong token or being recovered)");
+    return false;
+  }
+  OwnerRecord& rec = it->second;
+  rec.gateway = m.sender;
+  rec.session = req.session;
+  rec.detached_since_ns = 0;
+  dirty_.insert(req.resume_entity);
+  ++stats_.resumes;
+  send_to(rec.owner, SessionMoved{req.resume_entity, m.sender, req.session});
+  trace(TraceKind::kSessionResumed, req.resume_entity, static_cast<int64_t>(req.session.value), 0, m.sender);
+  send_to(m.sender, SpawnReply{req.session, req.resume_entity, rec.owner, nodes_[rec.owner].data_address, "", rec.resume_token});
+  return true;
+}
+
+void Coordinator::detach_gateway(NodeId gateway) {
+  const TimeNs now = rt_.clock.now_ns();
+  for (auto& [id, rec] : table_) {
+    if (rec.gateway == gateway && rec.detached_since_ns == 0) {
+      rec.detached_since_ns = now;
+      dirty_.insert(id);
+    }
+  }
+}
+
+// Every second: avatars whose client did not come back within the grace period go.
+void Coordinator::sweep_detached() {
+  const TimeNs now = rt_.clock.now_ns();
+  std::vector<EntityId> gone;
+  for (const auto& [id, rec] : table_) {
+    if (rec.detached_since_ns != 0 && now - rec.detached_since_ns > kSessionResumeGraceNs) gone.push_back(id);
+  }
+  for (EntityId id : gone) {
+    const OwnerRecord rec = table_.at(id);
+    erase_record(id);
+    if (auto a = assigned_.find(rec.owner); a != assigned_.end() && a->second > 0) --a->second;
+    ++stats_.abandoned;
+    if (rec.owner.valid()) send_to(rec.owner, OwnershipRevoke{id, rec.generation});
+    trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 2, rec.owner);
+  }
+}
+
 void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) {
+  if (req.resume_entity.valid() && resume(m, req)) return;
   SpawnReply reply;
   reply.session = req.session;
   const NodeId owner = pick_compute();
@@ -207,6 +260,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
   rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
+  rec.resume_token = rt_.random.next_u64() | 1;
   set_record(entity, rec);
   ++assigned_[owner];
   ++stats_.spawns;
@@ -215,6 +269,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   reply.entity = entity;
   reply.owner = owner;
   reply.owner_address = nodes_[owner].data_address;
+  reply.resume_token = rec.resume_token;
   send_to(m.sender, reply);
 }
 

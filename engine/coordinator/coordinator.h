@@ -28,6 +28,8 @@ namespace aether {
 // before the ones the old leader granted lapse, so that they never stop ticking.
 inline constexpr TimeNs kLeaderTimeoutNs = 400 * kNsPerMs;
 static_assert(kLeaderTimeoutNs + 2 * kTickNs + kHeartbeatIntervalNs < kLeaseNs, "a takeover must beat the leases");
+// A client whose gateway is gone has this long to resume on another gateway before its avatar goes.
+inline constexpr TimeNs kSessionResumeGraceNs = 10 * kNsPerSec;
 // A candidate that gathered no majority in this long tries again with the next epoch.
 inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
 // After taking over, re-grant nothing for this long: every lease the old leader could still renew
@@ -54,6 +56,8 @@ struct OwnerRecord {
   NodeId gateway{};
   SessionId session{};
   EntityState snapshot;    // the owner's last snapshot (at first, the spawn state)
+  uint64_t resume_token = 0;      // what the client must show to take the avatar back elsewhere
+  TimeNs detached_since_ns = 0;   // its gateway is gone since (0: attached)
 };
 
 struct NodeRecord {
@@ -69,6 +73,7 @@ struct NodeRecord {
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number
   bool lost = false;
   TimeNs lost_at_ns = 0;
+  uint64_t incarnation = 0;  // gateways: a new one means a restarted process with no sessions
 };
 
 struct CoordinatorStats {
@@ -81,6 +86,8 @@ struct CoordinatorStats {
   uint64_t acks_withheld = 0;   // heartbeats not acked for lack of a quorum
   uint64_t takeovers = 0;       // times this coordinator became leader by failover
   uint64_t step_downs = 0;
+  uint64_t resumes = 0;           // avatars taken back through another gateway
+  uint64_t abandoned = 0;         // avatars despawned after their client never came back
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
 };
@@ -118,6 +125,9 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_session_closed(const ServerMessage& m, const SessionClosed& closed);
   NodeId pick_compute() const;
   void send_membership();
+  bool resume(const ServerMessage& m, const SpawnRequest& req);
+  void detach_gateway(NodeId gateway);
+  void sweep_detached();
   void drop_connection(ConnId conn, std::string_view why);
   SendStatus send_to(NodeId node, ServerBody body);
   SendStatus send_on(ConnId conn, ServerBody body);

@@ -7,7 +7,7 @@ namespace aether {
 
 namespace {
 ReplicaEntry entry_of(EntityId id, const OwnerRecord& rec) {
-  return ReplicaEntry{id, rec.owner, rec.generation, rec.gateway, rec.session, rec.snapshot};
+  return ReplicaEntry{id, rec.owner, rec.generation, rec.gateway, rec.session, rec.snapshot, rec.resume_token, rec.detached_since_ns != 0};
 }
 }  // namespace
 
@@ -61,7 +61,10 @@ void Coordinator::apply_replica(const Replicate& r) {
   leader_heard_ns_ = rt_.clock.now_ns();
   if (r.full && table_replica_complete_) table_.clear();  // the first chunk of a whole copy
   if (r.full) table_replica_complete_ = !r.more;
-  for (const ReplicaEntry& e : r.entries) table_[e.entity] = OwnerRecord{e.owner, e.generation, e.gateway, e.session, e.snapshot};
+  const TimeNs now = rt_.clock.now_ns();
+  for (const ReplicaEntry& e : r.entries) {
+    table_[e.entity] = OwnerRecord{e.owner, e.generation, e.gateway, e.session, e.snapshot, e.resume_token, e.detached ? now : 0};
+  }
   for (EntityId id : r.erased) table_.erase(id);
   for (const ReplicaNode& n : r.nodes) {
     NodeRecord& rec = nodes_[n.node];  // our own connection and freshness are kept: we hear nodes directly
@@ -117,7 +120,7 @@ void Coordinator::reconcile(NodeId node, const Promise& promise) {
     held.insert(h.entity);
     auto it = table_.find(h.entity);
     if (it == table_.end()) {
-      OwnerRecord rec{node, h.generation, NodeId{}, SessionId{}, EntityState{}};
+      OwnerRecord rec{node, h.generation, NodeId{}, SessionId{}, EntityState{}, 0, rt_.clock.now_ns()};
       rec.snapshot.id = h.entity;
       rec.snapshot.generation = h.generation;
       set_record(h.entity, rec);

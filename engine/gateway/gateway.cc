@@ -17,6 +17,7 @@ Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(co
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
+  incarnation_ = rt_.random.next_u64();
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   AETHER_ASSERT(cfg_.client_view_entities_max > 0 && cfg_.client_view_entities_max <= kUpdateEntitiesMax);
   rt_.network.set_handler(this);
@@ -99,6 +100,8 @@ void Gateway::handle_client(Session& s, const ClientMessage& m) {
       return;
     }
     s.state = SessionState::kAwaitSpawn;
+    s.resume_entity = hello->resume_entity;
+    s.resume_token = hello->resume_token;
     trace(TraceKind::kSessionOpened, EntityId{}, static_cast<int64_t>(s.id.value));
     request_spawn(s);
     return;
@@ -131,7 +134,7 @@ void Gateway::forward_input(Session& s, const ClientInput& in) {
 
 void Gateway::request_spawn(Session& s) {
   if (leader_conn_ == 0) return;  // asked again when a coordinator says it leads
-  send_server(rt_.network, leader_conn_, envelope(SpawnRequest{s.id}));
+  send_server(rt_.network, leader_conn_, envelope(SpawnRequest{s.id, s.resume_entity, s.resume_token}));
 }
 
 OutboundLink* Gateway::coordinator_link(ConnId conn) {
@@ -185,12 +188,12 @@ void Gateway::on_closed(ConnId conn, CloseReason reason) {
 
 void Gateway::on_connected(ConnId conn) {
   if (OutboundLink* link = coordinator_link(conn); link && link->handle_connected(conn)) {
-    send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0}));
+    send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0, incarnation_}));
     return;
   }
   for (auto& [id, node] : nodes_) {
     if (node.link->handle_connected(conn)) {
-      send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0}));
+      send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0, incarnation_}));
       return;
     }
   }
@@ -254,7 +257,7 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   s.entity = reply.entity;
   s.owner = reply.owner;
   s.state = SessionState::kActive;
-  send_to_client(s, Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz), static_cast<uint32_t>(cfg_.view_radius_mm)});
+  send_to_client(s, Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz), static_cast<uint32_t>(cfg_.view_radius_mm), reply.resume_token});
   trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);
 }
 

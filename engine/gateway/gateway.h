@@ -70,6 +70,8 @@ class Gateway final : public Component, public NetworkHandler {
     TimeNs opened_ns = 0;
     EntityId entity{};
     NodeId owner{};
+    EntityId resume_entity{};  // what the client asked to take back, if anything
+    uint64_t resume_token = 0;
     uint32_t last_input_seq = 0;
     uint32_t inputs_this_window = 0;
     uint32_t stalled_ticks = 0;
@@ -118,6 +120,7 @@ class Gateway final : public Component, public NetworkHandler {
   std::map<NodeId, NodeLink> nodes_;
   std::map<EntityId, CacheEntry> cache_;
   uint64_t next_session_ = 1;
+  uint64_t incarnation_ = 0;  // random per process start (see Hello.incarnation)
   Epoch epoch_ = 0;
   Tick tick_ = 0;            // newest tick any compute node has reported
   TimeNs last_flush_ns_ = 0;

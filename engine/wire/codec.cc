@@ -48,6 +48,7 @@ struct ServerBodyEncoder {
     h->set_role(static_cast<uint32_t>(m.role));
     h->set_data_address(m.data_address);
     h->set_capacity_entities(m.capacity_entities);
+    h->set_incarnation(m.incarnation);
   }
   void operator()(const Heartbeat& m) const {
     auto* h = env->mutable_heartbeat();
@@ -57,7 +58,18 @@ struct ServerBodyEncoder {
     h->set_load_permille(m.load_permille);
     h->set_input_queue_depth(m.input_queue_depth);
   }
-  void operator()(const SpawnRequest& m) const { env->mutable_spawn_request()->set_session(m.session.value); }
+  void operator()(const SpawnRequest& m) const {
+    auto* r = env->mutable_spawn_request();
+    r->set_session(m.session.value);
+    r->set_resume_entity(m.resume_entity.value);
+    r->set_resume_token(m.resume_token);
+  }
+  void operator()(const SessionMoved& m) const {
+    auto* r = env->mutable_session_moved();
+    r->set_entity(m.entity.value);
+    r->set_gateway(m.gateway.value);
+    r->set_session(m.session.value);
+  }
   void operator()(const SpawnReply& m) const {
     auto* r = env->mutable_spawn_reply();
     r->set_session(m.session.value);
@@ -65,6 +77,7 @@ struct ServerBodyEncoder {
     r->set_owner(m.owner.value);
     r->set_owner_address(m.owner_address);
     r->set_refusal(m.refusal);
+    r->set_resume_token(m.resume_token);
   }
   void operator()(const OwnershipGrant& m) const {
     auto* g = env->mutable_grant();
@@ -99,6 +112,8 @@ struct ServerBodyEncoder {
       w->set_gateway(e.gateway.value);
       w->set_session(e.session.value);
       to_wire(e.snapshot, w->mutable_snapshot());
+      w->set_resume_token(e.resume_token);
+      w->set_detached(e.detached);
     }
     for (auto id : m.erased) out->add_erased(id.value);
     for (const auto& n : m.nodes) {
@@ -244,7 +259,7 @@ Result<ServerBody> decode_replicate(const wire::Replicate& r) {
     auto st = from_wire(e.snapshot());
     if (!st) return st.error();
     out.entries.push_back(ReplicaEntry{EntityId(e.entity()), NodeId(e.owner()), e.generation(), NodeId(e.gateway()),
-                                       SessionId(e.session()), st.value()});
+                                       SessionId(e.session()), st.value(), e.resume_token(), e.detached()});
   }
   for (auto id : r.erased()) out.erased.push_back(EntityId(id));
   for (const auto& n : r.nodes()) {
@@ -261,7 +276,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       const auto& h = env.hello();
       if (h.role() < 1 || h.role() > 4) return malformed(fmt::format("hello with unknown role {}", h.role()));
       if (h.data_address().size() > kAddressBytesMax) return malformed("hello address too long");
-      return ServerBody{Hello{static_cast<Role>(h.role()), h.data_address(), h.capacity_entities()}};
+      return ServerBody{Hello{static_cast<Role>(h.role()), h.data_address(), h.capacity_entities(), h.incarnation()}};
     }
     case B::kHeartbeat: {
       const auto& h = env.heartbeat();
@@ -269,13 +284,20 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kSpawnRequest:
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
-      return ServerBody{SpawnRequest{SessionId(env.spawn_request().session())}};
+      return ServerBody{SpawnRequest{SessionId(env.spawn_request().session()), EntityId(env.spawn_request().resume_entity()),
+                                     env.spawn_request().resume_token()}};
+    case B::kSessionMoved: {
+      const auto& mv = env.session_moved();
+      if (mv.entity() == 0 || mv.gateway() == 0 || mv.session() == 0) return malformed("session move invalid");
+      return ServerBody{SessionMoved{EntityId(mv.entity()), NodeId(mv.gateway()), SessionId(mv.session())}};
+    }
     case B::kSpawnReply: {
       const auto& r = env.spawn_reply();
       if (r.owner_address().size() > kAddressBytesMax || r.refusal().size() > kReasonBytesMax) {
         return malformed("spawn reply strings too long");
       }
-      return ServerBody{SpawnReply{SessionId(r.session()), EntityId(r.entity()), NodeId(r.owner()), r.owner_address(), r.refusal()}};
+      return ServerBody{
+          SpawnReply{SessionId(r.session()), EntityId(r.entity()), NodeId(r.owner()), r.owner_address(), r.refusal(), r.resume_token()}};
     }
     case B::kGrant: {
       const auto& g = env.grant();
@@ -384,6 +406,8 @@ std::vector<uint8_t> encode(const ClientMessage& message) {
   if (const auto* hello = std::get_if<ClientHello>(&message)) {
     m.mutable_hello()->set_protocol_version(hello->protocol_version);
     m.mutable_hello()->set_name(hello->name);
+    m.mutable_hello()->set_resume_entity(hello->resume_entity.value);
+    m.mutable_hello()->set_resume_token(hello->resume_token);
   } else {
     to_wire(std::get<ClientInput>(message), m.mutable_input());
   }
@@ -398,6 +422,7 @@ std::vector<uint8_t> encode(const GatewayMessage& message) {
     o->set_tick(w->tick);
     o->set_tick_hz(w->tick_hz);
     o->set_view_radius_mm(w->view_radius_mm);
+    o->set_resume_token(w->resume_token);
   } else if (const auto* u = std::get_if<ClientUpdate>(&message)) {
     auto* o = m.mutable_update();
     o->set_tick(u->tick);
@@ -433,7 +458,8 @@ Result<ClientMessage> decode_client(std::span<const uint8_t> bytes) {
   switch (m.body_case()) {
     case wire::ClientToGateway::kHello:
       if (m.hello().name().size() > kNameBytesMax) return malformed("client name too long");
-      return ClientMessage{ClientHello{m.hello().protocol_version(), m.hello().name()}};
+      return ClientMessage{ClientHello{m.hello().protocol_version(), m.hello().name(), EntityId(m.hello().resume_entity()),
+                                       m.hello().resume_token()}};
     case wire::ClientToGateway::kInput: {
       auto in = from_wire(m.input());
       if (!in) return in.error();
@@ -451,7 +477,7 @@ Result<GatewayMessage> decode_gateway(std::span<const uint8_t> bytes) {
   switch (m.body_case()) {
     case wire::GatewayToClient::kWelcome: {
       const auto& w = m.welcome();
-      return GatewayMessage{Welcome{EntityId(w.entity()), w.tick(), w.tick_hz(), w.view_radius_mm()}};
+      return GatewayMessage{Welcome{EntityId(w.entity()), w.tick(), w.tick_hz(), w.view_radius_mm(), w.resume_token()}};
     }
     case wire::GatewayToClient::kUpdate: {
       const auto& u = m.update();

@@ -52,6 +52,8 @@ inline bool newer_than(const EntityState& a, const EntityState& b) {
 struct ClientHello {
   uint32_t protocol_version = kProtocolVersion;
   std::string name;
+  EntityId resume_entity{};
+  uint64_t resume_token = 0;
 };
 
 struct ClientInput {
@@ -69,6 +71,7 @@ struct Welcome {
   Tick tick = 0;
   uint32_t tick_hz = 0;
   uint32_t view_radius_mm = 0;
+  uint64_t resume_token = 0;
 };
 
 struct EntityChange {
@@ -98,6 +101,7 @@ struct Hello {
   Role role = Role::kNone;
   std::string data_address;
   uint32_t capacity_entities = 0;
+  uint64_t incarnation = 0;
 };
 
 struct Heartbeat {
@@ -140,6 +144,8 @@ struct ReplicaEntry {
   NodeId gateway{};
   SessionId session{};
   EntityState snapshot;
+  uint64_t resume_token = 0;
+  bool detached = false;
 };
 
 struct ReplicaNode {
@@ -166,6 +172,8 @@ struct OwnerChanged {
 
 struct SpawnRequest {
   SessionId session{};
+  EntityId resume_entity{};
+  uint64_t resume_token = 0;
 };
 
 struct SpawnReply {
@@ -174,6 +182,13 @@ struct SpawnReply {
   NodeId owner{};
   std::string owner_address;
   std::string refusal;
+  uint64_t resume_token = 0;
+};
+
+struct SessionMoved {
+  EntityId entity{};
+  NodeId gateway{};
+  SessionId session{};
 };
 
 struct OwnershipGrant {
@@ -229,7 +244,7 @@ struct RemoteIntent {
 
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
-                                HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate>;
+                                HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -41,21 +41,78 @@ void Host::attach(std::unique_ptr<Component> component) {
 void Host::start_component() {
   TraceEvent e;
   e.kind = TraceKind::kHostStarted;
+  e.a = state_.incarnation;
   record(e);
   component_->start();
 }
 
 void Host::crash() {
-  AETHER_ASSERT_MSG(state_.alive, "a host crashes once");
+  AETHER_ASSERT_MSG(state_.alive, "crash() of a host that is already down");
   AETHER_ASSERT_MSG(state_.callback_depth == 0, "crash() from inside the host's own callback");
   TraceEvent e;
+  e.time_ns = kernel_.now();
+  e.node = state_.node;
   e.kind = TraceKind::kHostCrashed;
-  record(e);
+  trace_.record_fault(e);
   state_.alive = false;
   drop_timers();
-  network_.crash(endpoint_);
+  if (drain_event_ != 0) kernel_.cancel(drain_event_);
+  drain_event_ = 0;
+  network_.crash(endpoint_);  // also empties the deferred queue and clears paused
+  AETHER_ASSERT(state_.deferred.empty() && !state_.paused);
   component_.reset();
   endpoint_.set_handler(nullptr);
+}
+
+void Host::restart(uint64_t random_seed) {
+  AETHER_ASSERT_MSG(!state_.alive, "only a crashed host can restart");
+  AETHER_ASSERT(timers_.empty() && component_ == nullptr && endpoint_.connections() == 0 && drain_event_ == 0);
+  state_.alive = true;
+  ++state_.incarnation;
+  random_ = Xoshiro256(random_seed);
+  TraceEvent e;
+  e.time_ns = kernel_.now();
+  e.node = state_.node;
+  e.kind = TraceKind::kHostStarted;
+  e.a = state_.incarnation;
+  e.b = kStartedByRestart;
+  trace_.record_fault(e);
+}
+
+void Host::pause() {
+  AETHER_ASSERT_MSG(state_.alive, "pause() of a crashed host");
+  AETHER_ASSERT_MSG(!state_.paused, "pause() of a paused host");
+  AETHER_ASSERT_MSG(state_.callback_depth == 0, "pause() from inside the host's own callback");
+  record_fault(FaultCode::kHostPaused);
+  state_.paused = true;
+}
+
+void Host::resume() {
+  AETHER_ASSERT_MSG(state_.alive && state_.paused, "resume() of a host that is not paused");
+  record_fault(FaultCode::kHostResumed);
+  state_.paused = false;
+  if (drain_event_ == 0 && !state_.deferred.empty()) {
+    drain_event_ = kernel_.schedule_at(kernel_.now(), [this] { drain(); });
+  }
+}
+
+void Host::drain() {
+  drain_event_ = 0;
+  // One event for the whole queue: nothing that comes due meanwhile can run in between (and while
+  // the queue is not empty, whatever comes due joins its end).
+  while (state_.alive && !state_.paused && !state_.deferred.empty()) {
+    const Deferred d = state_.deferred.front();
+    state_.deferred.pop_front();
+    if (d.kind == Deferred::Kind::kTimer) {
+      run_timer(d.timer);
+    } else {
+      network_.run_deferred(d);
+    }
+  }
+}
+
+void Host::record_fault(FaultCode code) {
+  trace_.record_fault(fault_event(kernel_.now(), code, state_.index, state_.node, state_.index, state_.node, 0));
 }
 
 TimerId Host::schedule(TimeNs delay_ns, std::function<void()> fn) {
@@ -73,8 +130,11 @@ TimerId Host::schedule(TimeNs delay_ns, std::function<void()> fn) {
 bool Host::cancel(TimerId id) {
   const auto it = timers_.find(id);
   if (it == timers_.end()) return false;
-  const bool pending = kernel_.cancel(it->second.event);
-  AETHER_ASSERT(pending);
+  // A timer that fired while paused has no kernel event left; its deferred entry finds it gone.
+  if (it->second.event != 0) {
+    const bool pending = kernel_.cancel(it->second.event);
+    AETHER_ASSERT(pending);
+  }
   timers_.erase(it);
   return true;
 }
@@ -82,6 +142,17 @@ bool Host::cancel(TimerId id) {
 void Host::fire(TimerId id) {
   const auto it = timers_.find(id);
   AETHER_ASSERT(it != timers_.end());
+  if (state_.gated()) {
+    it->second.event = 0;
+    state_.deferred.push_back(Deferred{Deferred::Kind::kTimer, 0, 0, id});
+    return;
+  }
+  run_timer(id);
+}
+
+void Host::run_timer(TimerId id) {
+  const auto it = timers_.find(id);
+  if (it == timers_.end()) return;  // cancelled while deferred
   // Out of the table before it runs: the handler may re-arm, and cancel(id) must now say false.
   std::function<void()> fn = std::move(it->second.fn);
   timers_.erase(it);
@@ -95,7 +166,10 @@ void Host::drop_timers() {
   ids.reserve(timers_.size());
   for (const auto& entry : timers_) ids.push_back(entry.first);
   std::sort(ids.begin(), ids.end());
-  for (const TimerId id : ids) kernel_.cancel(timers_.at(id).event);
+  for (const TimerId id : ids) {
+    const uint64_t event = timers_.at(id).event;
+    if (event != 0) kernel_.cancel(event);
+  }
   timers_.clear();
 }
 

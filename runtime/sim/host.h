@@ -2,6 +2,12 @@
 // One simulated process: a name, a node id, and the runtime seam its component lives on (virtual
 // clock, kernel timers, simulated network, its own random stream, logs stamped with virtual time,
 // trace records into the simulation's trace). Made by Simulation::add_host.
+//
+// A Host object lives as long as its Simulation, through every crash and restart: crash() leaves it
+// dead (its component destroyed), Simulation::restart_host() revives the same object as a new
+// incarnation. So a Host&, its runtime() and the Clock, Timers, Network, Random, Logger and TraceSink
+// in it stay valid for the whole run; a component, and the connection and timer ids it held, belong
+// to one incarnation (ids are never reused, so a stale one is simply unknown to the next).
 
 #include <cstddef>
 #include <cstdint>
@@ -49,21 +55,42 @@ class Host final : private Clock, private Timers, private TraceSink {
   NodeId node() const { return state_.node; }
   size_t index() const { return state_.index; }
   bool alive() const { return state_.alive; }
+  bool paused() const { return state_.paused; }
+  // 0 for the first life, then 1, 2, ... per restart.
+  uint32_t incarnation() const { return state_.incarnation; }
+  // Timers and network events waiting for resume() (or, just after it, for their turn).
+  size_t deferred_pending() const { return state_.deferred.size(); }
 
   // The host owns the component. Its start() runs from the event loop at the current virtual time
   // (never inside attach()), as the host's first timer.
   void attach(std::unique_ptr<Component> component);
   Component* component() { return component_.get(); }
+  // Including timers that fired while paused and wait for resume().
   size_t timers_pending() const { return timers_.size(); }
 
   // The process dies: every runtime call becomes a no-op, pending timers are dropped, the component
-  // is destroyed, messages in flight to the host are discarded and each peer is reset one latency
-  // later. Records kHostCrashed. Must not be called from inside this host's own callbacks.
+  // is destroyed, its listen addresses are released, messages in flight to the host (and whatever
+  // waited for it while paused) are discarded and each peer is reset one latency later (or when the
+  // link to it heals). Records kHostCrashed. Must not be called from inside this host's own callbacks.
   void crash();
+
+  // The process stops without dying, like a long GC pause or SIGSTOP: from now on, its timers and
+  // network events (accepts, connects, messages, closes, resets) are deferred, in the order they
+  // come due. Peers keep sending; what waits still counts against their in-flight limits. The clock
+  // keeps running. Records a kHostPaused fault. The host must be alive, not paused, and not inside
+  // one of its own callbacks.
+  void pause();
+  // Runs everything deferred, in order, from one kernel event at the current time (the component
+  // sees the clock jump), before anything that comes due after it. Records a kHostResumed fault.
+  void resume();
+
+  // For Simulation::restart_host: a crashed host comes back as its next incarnation, with a random
+  // stream seeded from random_seed and no timers, connections, listeners or component.
+  void restart(uint64_t random_seed);
 
  private:
   struct PendingTimer {
-    uint64_t event;  // kernel event id
+    uint64_t event;  // kernel event id; 0 once fired into the deferred queue of a paused host
     std::function<void()> fn;
   };
 
@@ -76,8 +103,11 @@ class Host final : private Clock, private Timers, private TraceSink {
   void record(TraceEvent event) override;
 
   void fire(TimerId id);
+  void run_timer(TimerId id);
+  void drain();
   void drop_timers();
   void start_component();
+  void record_fault(FaultCode code);
 
   HostState state_;
   Kernel& kernel_;
@@ -88,6 +118,7 @@ class Host final : private Clock, private Timers, private TraceSink {
   common::SpdLogger log_;
   Runtime runtime_;
   TimerId next_timer_id_ = 1;  // never reused, also for ids handed out while dead
+  uint64_t drain_event_ = 0;   // the kernel event that runs the deferred queue after resume()
   std::unordered_map<TimerId, PendingTimer> timers_;
   std::unique_ptr<Component> component_;
 };

@@ -3,20 +3,45 @@
 // to know about that process. Owned by the Host; the pieces hold a reference.
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "engine/core/ids.h"
 
 namespace aether::sim {
 
+// A callback into a paused host's component that came due while it was paused (or while older ones
+// still waited). Each one keeps its place in one queue per host, so resume() runs timers and network
+// events in the order they came due.
+struct Deferred {
+  enum class Kind : uint8_t {
+    kTimer,    // timer `timer` fired (skipped if it was cancelled meanwhile)
+    kArrival,  // the oldest arrived item of connection `conn`, direction `side`, is to be handled
+    kReset,    // connection `conn` is reset at end `side` (peer crashed, or partition timeout)
+  };
+  Kind kind = Kind::kTimer;
+  uint8_t side = 0;
+  uint32_t conn = 0;
+  uint64_t timer = 0;
+};
+
 struct HostState {
   std::string name;
   NodeId node{};       // 0 for processes that are not cluster nodes (clients, bots)
   uint32_t index = 0;  // creation order in the Simulation; also the endpoint's index in the network
-  bool alive = true;   // false from crash() on: every runtime call is then a no-op
+  bool alive = true;   // false from crash() on (until a restart): every runtime call is then a no-op
+  bool paused = false; // between pause() and resume(): callbacks are queued in `deferred`
+  uint32_t incarnation = 0;  // 0 for the first life, +1 per restart
   // Nonzero while one of this host's callbacks runs: crash() must not destroy the component under
   // its own feet.
   uint32_t callback_depth = 0;
+  // Bounded by what can be pending for a host anyway: its timers (kTimersPerHostMax) and the items in
+  // flight towards it (kMessagesInFlightMax per connection direction).
+  std::deque<Deferred> deferred{};
+
+  // True when a callback coming due now must wait its turn in `deferred`: while paused, and after
+  // resume() until everything that waited has run, so nothing overtakes what came due before it.
+  bool gated() const { return paused || !deferred.empty(); }
 };
 
 // Marks a host as running one of its callbacks for the guard's lifetime.

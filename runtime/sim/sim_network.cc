@@ -140,6 +140,7 @@ void SimNetwork::crash(SimEndpoint& ep) {
   const uint32_t index = ep.host_.index;
   std::erase_if(listeners_, [index](const auto& entry) { return entry.second == index; });
   ep.listeners_ = 0;
+  drop_deferred(ep.host_);
   // Sorted: resets due at the same instant are then scheduled, and so delivered, in a fixed order.
   std::vector<ConnId> ids;
   ids.reserve(ep.conns_.size());
@@ -150,11 +151,183 @@ void SimNetwork::crash(SimEndpoint& ep) {
     Connection& c = conns_[ref.index];
     c.ends[ref.side].state = EndState::kCrashed;  // from now on, whatever arrives for it is discarded
     const auto peer = static_cast<uint8_t>(1 - ref.side);
+    Direction& dir = c.dirs[ref.side];
     ++c.events_pending;
-    kernel_.schedule_at(kernel_.now() + c.dirs[ref.side].link->latency_ns,
+    if (dir.link->state == LinkState::kDown) {
+      // The reset travels the link too: the peer hears of the crash when it heals (or times out
+      // on its own, if it has something held towards the dead host).
+      dir.reset_on_heal = true;
+      continue;
+    }
+    kernel_.schedule_at(kernel_.now() + dir.link->latency_ns + dir.link->extra_ns,
                         [this, ci = ref.index, peer] { on_reset(ci, peer); });
   }
   ep.conns_.clear();
+}
+
+void SimNetwork::drop_deferred(HostState& host) {
+  // What reached the host while it was paused dies with it. Timer entries are the Host's business
+  // (it has dropped its timers already).
+  std::vector<uint32_t> touched;
+  for (const Deferred& d : host.deferred) {
+    if (d.kind == Deferred::Kind::kTimer) continue;
+    Connection& c = conns_[d.conn];
+    if (d.kind == Deferred::Kind::kArrival) {
+      Direction& dir = c.dirs[d.side];
+      AETHER_ASSERT(dir.arrived > 0 && dir.arrived_at == host.index);
+      dir.bytes_in_flight -= dir.items.front().payload.size();
+      dir.items.pop_front();
+      --dir.arrived;
+    }
+    AETHER_ASSERT(c.events_pending > 0);
+    --c.events_pending;
+    touched.push_back(d.conn);
+  }
+  host.deferred.clear();
+  host.paused = false;
+  for (const uint32_t ci : touched) maybe_free(ci);
+}
+
+void SimNetwork::set_link(uint32_t from, uint32_t to, LinkState state) {
+  AETHER_ASSERT(from < endpoints_.size() && to < endpoints_.size());
+  Link& l = link(from, to);
+  const LinkState before = l.state;
+  l.state = state;
+  if (before == LinkState::kDown && state == LinkState::kUp) release_all();
+}
+
+void SimNetwork::set_link_delay(uint32_t from, uint32_t to, TimeNs extra_ns) {
+  AETHER_ASSERT(from < endpoints_.size() && to < endpoints_.size());
+  AETHER_ASSERT(extra_ns >= 0);
+  link(from, to).extra_ns = extra_ns;
+}
+
+LinkState SimNetwork::link_state(uint32_t from, uint32_t to) const {
+  const auto it = links_.find({from, to});
+  return it == links_.end() ? LinkState::kUp : it->second.state;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> SimNetwork::heal_all() {
+  std::vector<std::pair<uint32_t, uint32_t>> healed;
+  for (auto& [key, l] : links_) {
+    if (l.state != LinkState::kDown) continue;
+    l.state = LinkState::kUp;
+    healed.push_back(key);
+  }
+  if (!healed.empty()) release_all();
+  return healed;
+}
+
+void SimNetwork::release_all() {
+  // In connection order, then direction order: a fixed order on every platform.
+  for (uint32_t ci = 0; ci < conns_.size(); ++ci) {
+    if (!conns_[ci].in_use) continue;
+    release(ci, 0);
+    release(ci, 1);
+  }
+}
+
+void SimNetwork::release(uint32_t ci, uint8_t side) {
+  Connection& c = conns_[ci];
+  Direction& dir = c.dirs[side];
+  if (dir.link->state == LinkState::kDown) return;
+  const TimeNs now = kernel_.now();
+  if (dir.reset_on_heal) {
+    dir.reset_on_heal = false;  // its events_pending count passes to the reset event
+    kernel_.schedule_at(now + dir.link->latency_ns + dir.link->extra_ns,
+                        [this, ci, peer = static_cast<uint8_t>(1 - side)] { on_reset(ci, peer); });
+  }
+  if (dir.held == 0) return;
+  // The held items arrive now, in order. Everything behind them is rescheduled too (same times), so
+  // that events still run in deque order even where times tie with now.
+  dir.held = 0;
+  dir.last_delivery_ns = std::max(dir.last_delivery_ns, now);
+  for (size_t i = dir.arrived; i < dir.items.size(); ++i) {
+    Item& item = dir.items[i];
+    if (item.event != 0) {
+      const bool pending = kernel_.cancel(item.event);
+      AETHER_ASSERT(pending);
+    } else {
+      item.at = now;
+      ++c.events_pending;
+    }
+    item.event = kernel_.schedule_at(item.at, [this, ci, side] { on_arrival(ci, side); });
+  }
+}
+
+void SimNetwork::hold(uint32_t ci, uint8_t side) {
+  Connection& c = conns_[ci];
+  Direction& dir = c.dirs[side];
+  --c.events_pending;  // the arrival event is spent; the item waits without one
+  if (dir.held++ > 0) return;
+  dir.held_since_ns = kernel_.now();
+  ++c.events_pending;
+  kernel_.schedule_at(kernel_.now() + kPartitionResetNs, [this, ci, side] { on_partition_timeout(ci, side); });
+}
+
+void SimNetwork::on_partition_timeout(uint32_t ci, uint8_t side) {
+  Connection& c = conns_[ci];
+  --c.events_pending;
+  const Direction& dir = c.dirs[side];
+  // Stale if the direction was released (and perhaps held again later) since this timer was set.
+  if (dir.held > 0 && dir.held_since_ns + kPartitionResetNs <= kernel_.now()) partition_reset(ci);
+  maybe_free(ci);
+}
+
+void SimNetwork::partition_reset(uint32_t ci) {
+  Connection& c = conns_[ci];
+  // Everything held or in flight, both ways, is lost with the connection. What already reached a
+  // paused host stays there: it is handled (or dropped, if its end is gone) on resume.
+  for (Direction& dir : c.dirs) {
+    for (size_t i = dir.arrived; i < dir.items.size(); ++i) {
+      const Item& item = dir.items[i];
+      dir.bytes_in_flight -= item.payload.size();
+      if (item.event == 0) continue;
+      const bool pending = kernel_.cancel(item.event);
+      AETHER_ASSERT(pending);
+      --c.events_pending;
+    }
+    dir.items.erase(dir.items.begin() + static_cast<std::ptrdiff_t>(dir.arrived), dir.items.end());
+    dir.held = 0;
+    if (dir.reset_on_heal) {  // moot now: both ends are being reset
+      dir.reset_on_heal = false;
+      --c.events_pending;
+    }
+  }
+  reset_end(ci, 0);
+  reset_end(ci, 1);
+}
+
+void SimNetwork::reset_end(uint32_t ci, uint8_t side) {
+  Connection& c = conns_[ci];
+  const End& end = c.ends[side];
+  if (end.state != EndState::kConnecting && end.state != EndState::kOpen) return;
+  HostState& host = endpoints_[end.endpoint]->host_;
+  if (host.gated()) {
+    ++c.events_pending;
+    host.deferred.push_back(Deferred{Deferred::Kind::kReset, side, ci, 0});
+    return;
+  }
+  report_closed(ci, side, CloseReason::kReset);
+}
+
+void SimNetwork::run_deferred(const Deferred& d) {
+  AETHER_ASSERT(d.kind != Deferred::Kind::kTimer);
+  Connection& c = conns_[d.conn];
+  AETHER_ASSERT(c.in_use && c.events_pending > 0);
+  --c.events_pending;
+  if (d.kind == Deferred::Kind::kReset) {
+    report_closed(d.conn, d.side, CloseReason::kReset);
+  } else {
+    Direction& dir = c.dirs[d.side];
+    AETHER_ASSERT(dir.arrived > 0);
+    const Item item = std::move(dir.items.front());
+    dir.items.pop_front();
+    --dir.arrived;
+    dir.bytes_in_flight -= item.payload.size();
+    handle(d.conn, d.side, item);
+  }
+  maybe_free(d.conn);
 }
 
 uint32_t SimNetwork::new_connection(uint32_t client, uint32_t server, std::string listen_address) {
@@ -167,6 +340,7 @@ uint32_t SimNetwork::new_connection(uint32_t client, uint32_t server, std::strin
     conns_.emplace_back();
   }
   Connection& c = conns_[ci];
+  c.in_use = true;
   c.listen_address = std::move(listen_address);
   c.dirs[0].link = &link(client, server);
   c.dirs[1].link = &link(server, client);
@@ -175,7 +349,7 @@ uint32_t SimNetwork::new_connection(uint32_t client, uint32_t server, std::strin
 
 void SimNetwork::maybe_free(uint32_t ci) {
   Connection& c = conns_[ci];
-  if (c.events_pending != 0) return;
+  if (!c.in_use || c.events_pending != 0) return;
   for (const End& e : c.ends) {
     if (e.state == EndState::kConnecting || e.state == EndState::kOpen) return;
   }
@@ -192,7 +366,7 @@ TimeNs SimNetwork::next_arrival(Direction& dir) {
   const Link& l = *dir.link;
   const TimeNs jitter = l.jitter_ns > 0 ? static_cast<TimeNs>(uniform_below(random_, static_cast<uint64_t>(l.jitter_ns) + 1)) : 0;
   // FIFO per direction: a message never overtakes the one sent before it.
-  return std::max(kernel_.now() + l.latency_ns + jitter, dir.last_delivery_ns);
+  return std::max(kernel_.now() + l.latency_ns + l.extra_ns + jitter, dir.last_delivery_ns);
 }
 
 void SimNetwork::push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload) {
@@ -202,19 +376,50 @@ void SimNetwork::push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, 
   dir.last_delivery_ns = at;
   dir.bytes_in_flight += payload.size();
   ++dir.link->items_sent;
-  dir.items.push_back(Item{kind, at, std::move(payload)});
   ++c.events_pending;
-  kernel_.schedule_at(at, [this, ci, side] { on_arrival(ci, side); });
+  const uint64_t event = kernel_.schedule_at(at, [this, ci, side] { on_arrival(ci, side); });
+  dir.items.push_back(Item{kind, at, std::move(payload), event});
 }
 
 void SimNetwork::on_arrival(uint32_t ci, uint8_t side) {
   Connection& c = conns_[ci];
   Direction& dir = c.dirs[side];
-  AETHER_ASSERT(!dir.items.empty() && dir.items.front().at == kernel_.now());
+  const size_t next = dir.arrived + dir.held;
+  AETHER_ASSERT(next < dir.items.size() && dir.items[next].at == kernel_.now());
+  dir.items[next].event = 0;
+  if (dir.link->state == LinkState::kDown) {
+    hold(ci, side);
+    return;
+  }
+  AETHER_ASSERT(dir.held == 0);
+  // Nothing overtakes an item already waiting at a paused host, whatever host it is for.
+  const uint32_t to = dir.arrived > 0 ? dir.arrived_at : receiver_of(c, side, dir.items[next].kind);
+  if (to != kNoEndpoint && endpoints_[to]->host_.gated()) {
+    // The kernel event's count passes to the deferred entry.
+    ++dir.arrived;
+    dir.arrived_at = to;
+    endpoints_[to]->host_.deferred.push_back(Deferred{Deferred::Kind::kArrival, side, ci, 0});
+    return;
+  }
+  AETHER_ASSERT(next == 0);
   const Item item = std::move(dir.items.front());
   dir.items.pop_front();
   dir.bytes_in_flight -= item.payload.size();
   --c.events_pending;
+  handle(ci, side, item);
+  maybe_free(ci);
+}
+
+uint32_t SimNetwork::receiver_of(const Connection& c, uint8_t side, ItemKind kind) const {
+  if (kind == ItemKind::kSyn) {
+    const auto listener = listeners_.find(c.listen_address);
+    return listener == listeners_.end() ? kNoEndpoint : listener->second;
+  }
+  const End& to = c.ends[1 - side];
+  return to.state == EndState::kNone ? kNoEndpoint : to.endpoint;
+}
+
+void SimNetwork::handle(uint32_t ci, uint8_t side, const Item& item) {
   switch (item.kind) {
     case ItemKind::kSyn: arrive_syn(ci); break;
     case ItemKind::kSynAck: arrive_syn_ack(ci); break;
@@ -222,12 +427,11 @@ void SimNetwork::on_arrival(uint32_t ci, uint8_t side) {
     case ItemKind::kData: deliver(ci, side, item.payload); break;
     case ItemKind::kFin: report_closed(ci, static_cast<uint8_t>(1 - side), CloseReason::kPeerClosed); break;
   }
-  maybe_free(ci);
 }
 
 void SimNetwork::on_reset(uint32_t ci, uint8_t side) {
   --conns_[ci].events_pending;
-  report_closed(ci, side, CloseReason::kReset);
+  reset_end(ci, side);
   maybe_free(ci);
 }
 
@@ -245,6 +449,8 @@ void SimNetwork::arrive_syn(uint32_t ci) {
   // The listener may have moved since connect() resolved the address.
   c.dirs[0].link = &link(c.ends[0].endpoint, s);
   c.dirs[1].link = &link(s, c.ends[0].endpoint);
+  // Items behind the SYN held by the old link: the new one may be up.
+  if (c.dirs[0].held > 0) release(ci, 0);
   const ConnId id = server->next_conn_id_++;
   c.ends[1] = End{s, id, EndState::kOpen};
   server->conns_.emplace(id, SimEndpoint::ConnRef{ci, 1});

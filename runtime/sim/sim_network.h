@@ -7,6 +7,19 @@
 // Each in-flight item (handshake, message, close) is one kernel event; the items of one direction
 // are also kept in a FIFO, and since their delivery times never decrease and ties run in scheduling
 // order, each event pops exactly its own item.
+//
+// Faults (driven through Simulation):
+//  - A link that is down holds what reaches it, like TCP over a partition: nothing is lost, the
+//    direction stalls. If a direction stays held for kPartitionResetNs, its connection is reset at
+//    both ends (a connect not yet answered fails with kRefused), and whatever was in flight on it in
+//    either direction is discarded. When the link comes up first, the held items arrive at once, in
+//    order, ahead of anything sent after them.
+//  - An extra one-way delay on a link applies to items sent from then on (FIFO still holds).
+//  - Items reaching a paused host (HostState::gated) wait in its deferred queue, still counted
+//    against the sender's in-flight limits, and are handled in order when the host resumes. Resets
+//    of its connections wait the same way.
+// A direction's deque is therefore [arrived: waiting for a paused host | held: waiting for the link
+// | in flight: one kernel event each].
 
 #include <array>
 #include <cstddef>
@@ -21,6 +34,7 @@
 #include <vector>
 
 #include "engine/core/random.h"
+#include "engine/core/time.h"
 #include "engine/runtime/network.h"
 #include "runtime/sim/host_state.h"
 #include "runtime/sim/kernel.h"
@@ -41,6 +55,12 @@ inline constexpr uint32_t kEphemeralPortFirst = 49152;
 inline constexpr uint32_t kEphemeralPortLast = 65535;
 // Stream id of the network's random stream: derive_seed(seed, kNetworkStream).
 inline constexpr uint64_t kNetworkStream = 0xfab;
+// How long a connection direction may stay held by a down link before the connection is reset at
+// both ends, like a TCP retransmission timeout.
+inline constexpr TimeNs kPartitionResetNs = 3 * kNsPerSec;
+
+// One direction of a link. kDown holds messages (it never drops them): see the top of this file.
+enum class LinkState : uint8_t { kUp, kDown };
 
 struct NetworkOptions {
   uint64_t seed = 1;
@@ -48,11 +68,13 @@ struct NetworkOptions {
   TimeNs jitter_ns = 0;   // extra delay, uniform in [0, jitter_ns]
 };
 
-// The path from one host to another. Today it only carries the delay model; partitions, loss,
-// duplication and clogging belong here too, so every message already goes through its link.
+// The path from one host to another: the delay model and the faults on it. Loss and duplication
+// would belong here too, since every item goes through its link.
 struct Link {
   TimeNs latency_ns = 0;
   TimeNs jitter_ns = 0;
+  TimeNs extra_ns = 0;  // added one-way delay (a latency spike, a clog); set_link_delay
+  LinkState state = LinkState::kUp;
   uint64_t items_sent = 0;  // handshakes, messages and closes put on this link
 };
 
@@ -68,6 +90,9 @@ class SimEndpoint final : public Network {
   ConnId connect(std::string_view address) override;
   SendStatus send(ConnId conn, std::span<const uint8_t> payload) override;
   void close(ConnId conn) override;
+
+  // Connections this endpoint holds (connecting, open, or closed but not yet told).
+  size_t connections() const { return conns_.size(); }
 
  private:
   friend class SimNetwork;
@@ -94,8 +119,20 @@ class SimNetwork {
   // Registers a host's endpoint; endpoints are indexed by HostState::index, in creation order.
   void add_endpoint(SimEndpoint& endpoint);
   // The host is dead (HostState::alive is already false): drop its listeners, discard whatever is in
-  // flight to it, and reset each of its connections at the peer one latency from now.
+  // flight to it (and whatever waited in its deferred queue, which is then empty), and reset each of
+  // its connections at the peer one latency from now, or once the link to the peer is up again.
   void crash(SimEndpoint& endpoint);
+
+  // Link faults, by host index (both < the number of endpoints). Bringing a link up delivers what it
+  // held. Returns nothing: Simulation records the fault.
+  void set_link(uint32_t from, uint32_t to, LinkState state);
+  void set_link_delay(uint32_t from, uint32_t to, TimeNs extra_ns);
+  LinkState link_state(uint32_t from, uint32_t to) const;
+  // Brings every down link up; returns them, (from, to) in increasing order.
+  std::vector<std::pair<uint32_t, uint32_t>> heal_all();
+
+  // Runs one of a resumed host's deferred network entries (kArrival or kReset), in queue order.
+  void run_deferred(const Deferred& entry);
 
   uint64_t messages_delivered() const { return messages_delivered_; }
 
@@ -112,18 +149,27 @@ class SimNetwork {
     ItemKind kind;
     TimeNs at;
     std::vector<uint8_t> payload;
+    uint64_t event = 0;  // its kernel event while in flight; 0 once arrived or held
   };
   struct Direction {  // dirs[s] carries from ends[s] to ends[1 - s]
     Link* link = nullptr;
     TimeNs last_delivery_ns = 0;
-    size_t bytes_in_flight = 0;
-    std::deque<Item> items;
+    size_t bytes_in_flight = 0;  // of every item in `items`, arrived and held ones included
+    std::deque<Item> items;      // [arrived | held | in flight]
+    size_t arrived = 0;          // front items waiting in the deferred queue of host `arrived_at`
+    uint32_t arrived_at = 0;
+    size_t held = 0;             // next items, stopped by the down link
+    TimeNs held_since_ns = 0;    // when `held` last became nonzero
+    bool reset_on_heal = false;  // ends[s] crashed behind the down link: reset the peer on heal
   };
   struct Connection {
     std::array<End, 2> ends;
     std::array<Direction, 2> dirs;
     std::string listen_address;
-    uint32_t events_pending = 0;  // kernel events that will look this connection up
+    // Kernel events and deferred entries that will look this connection up, plus a reset waiting for
+    // a heal. The slot is not reused while any remain.
+    uint32_t events_pending = 0;
+    bool in_use = false;
   };
 
   Result<std::string> listen(SimEndpoint& ep, std::string_view address);
@@ -138,6 +184,15 @@ class SimNetwork {
   void push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload);
 
   void on_arrival(uint32_t ci, uint8_t side);
+  void handle(uint32_t ci, uint8_t side, const Item& item);
+  uint32_t receiver_of(const Connection& c, uint8_t side, ItemKind kind) const;
+  void hold(uint32_t ci, uint8_t side);
+  void release(uint32_t ci, uint8_t side);
+  void release_all();
+  void on_partition_timeout(uint32_t ci, uint8_t side);
+  void partition_reset(uint32_t ci);
+  void reset_end(uint32_t ci, uint8_t side);
+  void drop_deferred(HostState& host);
   void on_reset(uint32_t ci, uint8_t side);
   void arrive_syn(uint32_t ci);
   void arrive_syn_ack(uint32_t ci);

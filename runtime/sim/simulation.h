@@ -47,10 +47,34 @@ class Simulation {
   // node may be 0 for clients and bots. The host's random stream is derive_seed(seed, index + 1),
   // index being its creation order, so adding a host never shifts the others' streams.
   Host& add_host(std::string name, NodeId node);
+  // Stable for the whole run, through crashes and restarts (see host.h).
   Host* host(size_t index) { return index < hosts_.size() ? hosts_[index].get() : nullptr; }
   size_t host_count() const { return hosts_.size(); }
 
+  // Faults. All of them are recorded in the trace (trace_log.h says how) and counted in
+  // faults_injected(); none draws from a random stream, so a fault-free run is unchanged. Host
+  // indices must be < host_count(). Call them from outside the hosts' callbacks (a test's own code,
+  // or a kernel event it scheduled).
+  //
+  // Restart of a crashed host: the same Host object, name, node and index, as incarnation n + 1, with
+  // the random stream derive_seed(derive_seed(seed, index + 1), n + 1), no timers, connections,
+  // listeners or component (attach a new one). Its old listen addresses were released by crash().
+  Host& restart_host(size_t index);
+  // One direction of the link between two hosts. kDown holds what is sent (see sim_network.h);
+  // a direction held for kPartitionResetNs resets its connection at both ends.
+  void set_link(size_t from_host, size_t to_host, LinkState state);
+  // Extra one-way delay on a link for items sent from now on (0 removes it). FIFO still holds.
+  void set_link_delay(size_t from_host, size_t to_host, TimeNs extra_ns);
+  // Both directions down between every host of side_a and every host of side_b (disjoint sets).
+  void partition(const std::vector<size_t>& side_a, const std::vector<size_t>& side_b);
+  // Both directions down between host and every other host.
+  void isolate(size_t host);
+  // Every down link up (extra delays stay; set_link_delay(..., 0) removes them).
+  void heal_all();
+  uint64_t faults_injected() const { return trace_.faults(); }
+
   void run_until(TimeNs t) { kernel_.run_until(t); }
+  TimeNs now() const { return kernel_.now(); }
 
   uint64_t trace_digest() const { return trace_.digest(); }
   uint64_t trace_records() const { return trace_.records(); }
@@ -62,6 +86,9 @@ class Simulation {
   void finish() { trace_.close_file(); }
 
  private:
+  void record_link_fault(FaultCode code, size_t from, size_t to, int64_t arg);
+  uint64_t host_seed(size_t index, uint32_t incarnation) const;
+
   SimOptions options_;
   Kernel kernel_;
   TraceLog trace_;

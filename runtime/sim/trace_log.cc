@@ -1,6 +1,21 @@
 #include "runtime/sim/trace_log.h"
 
+#include "engine/core/assert.h"
+
 namespace aether::sim {
+
+TraceEvent fault_event(TimeNs time_ns, FaultCode code, uint32_t from, NodeId from_node, uint32_t to, NodeId to_node,
+                       int64_t arg) {
+  AETHER_ASSERT(from <= kFaultHostFieldMax && to <= kFaultHostFieldMax);
+  TraceEvent e;
+  e.time_ns = time_ns;
+  e.node = from_node;
+  e.peer = to_node;
+  e.kind = TraceKind::kNone;
+  e.a = static_cast<int64_t>(uint64_t{static_cast<uint8_t>(code)} << 48 | uint64_t{from} << 24 | uint64_t{to});
+  e.b = arg;
+  return e;
+}
 
 Status TraceLog::open_file(const std::string& path) { return file_.open(path); }
 
@@ -19,6 +34,11 @@ void TraceLog::record(const TraceEvent& e) {
   hasher_.add_i64(e.b);
   ++records_;
   file_.write(e);
+}
+
+void TraceLog::record_fault(const TraceEvent& e) {
+  ++faults_;
+  record(e);
 }
 
 }  // namespace aether::sim
