@@ -9,6 +9,9 @@ namespace aether::app {
 struct SimArgs {
   std::string scenario;
   uint64_t seed = 1;
+  uint64_t seed_first = 0;  // --seeds A..B: a sweep (seed_last != 0)
+  uint64_t seed_last = 0;
+  uint32_t jobs = 1;
   std::string trace_path;
   std::string log_level = "warn";
 };

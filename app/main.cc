@@ -1,8 +1,28 @@
 // aether: one binary, one subcommand per job. See docs/running.md.
 
+#include <cstdio>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+
+namespace {
+bool parse_seed_range(const std::string& text, uint64_t* first, uint64_t* last) {
+  const auto dots = text.find("..");
+  if (dots == std::string::npos) return false;
+  try {
+    size_t used = 0;
+    *first = std::stoull(text.substr(0, dots), &used);
+    if (used != dots) return false;
+    const std::string tail = text.substr(dots + 2);
+    *last = std::stoull(tail, &used);
+    return used == tail.size() && *first >= 1 && *last >= *first;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace aether::app;
@@ -13,6 +33,9 @@ int main(int argc, char** argv) {
   auto* sim_cmd = cli.add_subcommand("sim", "run a scenario in the seeded simulator (virtual time, one thread)");
   sim_cmd->add_option("scenario", sim.scenario, "scenario file (scenarios/NAME or scenarios/NAME.textpb)")->required();
   sim_cmd->add_option("--seed", sim.seed, "the run's one seed")->capture_default_str();
+  std::string seeds;
+  sim_cmd->add_option("--seeds", seeds, "a sweep over seeds A..B, with a summary table");
+  sim_cmd->add_option("--jobs", sim.jobs, "sweep runs in parallel")->capture_default_str()->check(CLI::Range(1, 64));
   sim_cmd->add_option("--trace", sim.trace_path, "write the trace (delimited aether.wire.TraceRecord) to this file");
   sim_cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
 
@@ -35,7 +58,13 @@ int main(int argc, char** argv) {
   }
 
   CLI11_PARSE(cli, argc, argv);
-  if (sim_cmd->parsed()) return run_sim(sim);
+  if (sim_cmd->parsed()) {
+    if (!seeds.empty() && !parse_seed_range(seeds, &sim.seed_first, &sim.seed_last)) {
+      std::fprintf(stderr, "aether sim: --seeds wants A..B, e.g. 1..50\n");
+      return 2;
+    }
+    return run_sim(sim);
+  }
   if (local_cmd->parsed()) return run_local(local);
   return run_role(role, config_path);
 }

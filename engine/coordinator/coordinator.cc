@@ -173,7 +173,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   if (was_lost) evict(m.sender, rec);
   // A node still on an older epoch (it missed our takeover) must promise before it is acked: its
   // Promise tells us what it holds, so we can revoke what was re-granted meanwhile.
-  if (m.epoch < epoch_) send_on(conn, Prepare{});
+  if (m.epoch != 0 && m.epoch < epoch_) send_on(conn, Prepare{});  // epoch 0: a fresh process, it holds nothing
   send_membership();
 }
 
@@ -183,7 +183,9 @@ NodeId Coordinator::pick_compute() const {
   NodeId best{};
   uint64_t best_load = UINT64_MAX;
   for (const auto& [id, rec] : nodes_) {
-    if (rec.role != Role::kCompute || rec.lost || rec.conn == 0 || rec.capacity_entities == 0) continue;
+    // Only nodes that heartbeat under our epoch: one that has yet to promise could answer with
+    // holdings that miss a grant crossing its promise, and reconciliation would orphan it.
+    if (rec.role != Role::kCompute || rec.lost || rec.conn == 0 || rec.capacity_entities == 0 || rec.heard_epoch != epoch_) continue;
     auto a = assigned_.find(id);
     const uint64_t n = a == assigned_.end() ? 0 : a->second;
     if (n >= rec.capacity_entities) continue;

@@ -33,7 +33,7 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   if (rec.role != Role::kCompute || !leading()) return;
   if (rec.lost) evict(node, rec);
   if (epoch < epoch_) {
-    send_to(node, Prepare{});  // it missed our takeover: its promise must come before any ack
+    if (epoch != 0) send_to(node, Prepare{});  // it missed our takeover: its promise must come before any ack
     return;
   }
   if (!has_quorum()) {

@@ -99,6 +99,7 @@ void Coordinator::stand_for_election() {
 
 void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   if (role_ == CoordinatorRole::kFollower) return;
+  nodes_[node].heard_epoch = epoch_;  // it follows our epoch from now on
   reconcile(node, promise);
   if (role_ != CoordinatorRole::kCandidate) return;  // a late promise to a leader: reconciled, done
   promised_.insert(node);
