@@ -31,6 +31,8 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     if (shape.coordinators == 2) cc.peer_address = coordinator_addresses[1 - i];
     cc.start_as_leader = i == 0;
     cc.rules = shape.rules;
+    cc.migration_storm_every_ticks = shape.migration_storm_every_ticks;
+    cc.migration_storm_batch = shape.migration_storm_batch;
     Runtime& rt = hosting.host(fmt::format("coordinator-{}", i + 1), cc.node);
     coordinators_.push_back(place(hosting, std::make_unique<Coordinator>(rt, cc)));
     coordinator_addresses[i] = reachable(coordinators_.back()->address(), cc.listen_address);
@@ -107,6 +109,8 @@ ClusterFigures Cluster::figures() const {
     f.inputs_applied += s.inputs_applied;
     f.intents_remote += s.intents_received_remote;
     f.recoveries += s.recoveries;
+    f.migrations += s.migrations_in;
+    f.handoff_fallbacks += s.handoff_fallbacks;
     f.protocol_errors += s.protocol_errors;
   }
   for (const Gateway* g : gateways_) {

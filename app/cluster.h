@@ -34,6 +34,8 @@ struct ClusterShape {
   gameplay::Rules rules;
   int32_t view_radius_mm = 50'000;
   TimeNs bots_join_spread_ns = 0;
+  Tick migration_storm_every_ticks = 0;
+  uint32_t migration_storm_batch = 0;
 };
 
 struct ClusterFigures {
@@ -45,6 +47,8 @@ struct ClusterFigures {
   uint64_t inputs_applied = 0;
   uint64_t intents_remote = 0;  // actions that crossed from one compute node to another
   uint64_t recoveries = 0;      // entities restored on a new owner after a loss
+  uint64_t migrations = 0;      // completed on the receiving side
+  uint64_t handoff_fallbacks = 0;
   uint64_t inputs_forwarded = 0;
   uint64_t updates_sent = 0;
   uint64_t bot_bytes_received = 0;

@@ -54,6 +54,10 @@ Status validate_scenario(const wire::Scenario& s) {
   if (w.arena_m() < 10 || w.arena_m() > 100'000) return bad("world.arena_m must be in [10, 100000]");
   if (w.view_radius_m() < 1 || w.view_radius_m() > w.arena_m()) return bad("world.view_radius_m must be in [1, arena_m]");
   if (w.fire_range_m() < 1 || w.fire_range_m() > w.view_radius_m()) return bad("world.fire_range_m must be in [1, view_radius_m]");
+  if (s.balancing().migration_storm_every_ms() != 0 &&
+      (s.balancing().migration_storm_every_ms() < 100 || s.balancing().migration_storm_batch() == 0 || s.balancing().migration_storm_batch() > 256)) {
+    return bad("balancing: migration_storm_every_ms must be >= 100 and migration_storm_batch in [1, 256]");
+  }
   for (int i = 0; i < s.events_size(); ++i) {
     const auto& e = s.events(i);
     if (e.at_ms() >= s.duration_s() * 1000) return bad(fmt::format("events[{}].at_ms is past the end of the run", i));

@@ -112,7 +112,8 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              f.bots_playing, f.deaths, f.inputs_applied, f.updates_sent);
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, protocol errors {}\n", per_client, f.protocol_errors);
-  fmt::print("bots resumed after losing their gateway {}\n", f.bot_resumes);
+  fmt::print("bots resumed after losing their gateway {}, migrations {} ({} from snapshot)\n", f.bot_resumes, f.migrations,
+             f.handoff_fallbacks);
   fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,
              f.recoveries, o.checks.checks, o.checks.longest_recovery_ns / kNsPerMs);
   fmt::print("trace-records {}\n", o.trace_records);
@@ -178,6 +179,8 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.rules.teams = s.bots().teams() == 0 ? 2 : s.bots().teams();
   shape.view_radius_mm = static_cast<int32_t>(s.world().view_radius_m() * kMmPerMetre);
   shape.bots_join_spread_ns = static_cast<TimeNs>(s.bots().join_spread_ms()) * kNsPerMs;
+  shape.migration_storm_every_ticks = s.balancing().migration_storm_every_ms() / static_cast<uint32_t>(kTickNs / kNsPerMs);
+  shape.migration_storm_batch = s.balancing().migration_storm_batch();
   return shape;
 }
 

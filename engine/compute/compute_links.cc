@@ -99,6 +99,7 @@ void ComputeNode::subscribe_peers() {
   anchors.reserve(world_.size());
   for (const auto& [id, e] : world_.entities()) anchors.push_back(e.pos);
   ghost_interest_.refresh(anchors, cfg_.view_radius_mm, tick_);
+  expire_migrations();
   const std::vector<CellKey> cells = ghost_interest_.cells();
   for (auto& [id, peer] : peers_) {
     if (!peer.link->connected() || (peer.subscribed && peer.cells_sent == cells)) continue;
@@ -219,6 +220,8 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     handle_grant(m, *g);
   } else if (std::holds_alternative<Evicted>(m.body)) {
     handle_evicted(m);
+  } else if (const auto* rel = std::get_if<Release>(&m.body)) {
+    handle_release(m, *rel);
   } else if (const auto* moved = std::get_if<SessionMoved>(&m.body)) {
     if (gameplay::Entity* e = world_.find(moved->entity)) {  // its client now comes through another gateway
       e->gateway = moved->gateway;
@@ -235,6 +238,10 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
   if (const gameplay::Entity* existing = world_.find(g.entity)) {
     if (existing->generation >= g.generation) return;  // a duplicate or older grant
     world_.despawn(g.entity);
+  }
+  if (g.migrate) {
+    handle_migration_grant(g);
+    return;
   }
   gameplay::Entity* e = nullptr;
   if (g.recover) {
@@ -316,13 +323,18 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     return;
   }
   if (const auto* in = std::get_if<InputForward>(&m.body)) {
+    if (!world_.find(in->entity) && forward_if_moved(in->entity, *in)) return;
     if (!input_queue_.try_push(InputItem{in->entity, in->input})) {
       trace(TraceKind::kQueueRefused, in->entity, 1, static_cast<int64_t>(input_queue_.refused_total()));
     }
   } else if (const auto* sub = std::get_if<Subscribe>(&m.body)) {
     auto s = subscribers_.find(m.sender);
     if (s != subscribers_.end() && s->second.role == Role::kCompute) s->second.feed->set_cells(sub->cells);
+  } else if (const auto* h = std::get_if<Handoff>(&m.body)) {
+    auto s = subscribers_.find(m.sender);
+    if (s != subscribers_.end() && s->second.role == Role::kCompute) handle_handoff(*h);
   } else if (const auto* ri = std::get_if<RemoteIntent>(&m.body)) {
+    if (!world_.find(ri->target) && forward_if_moved(ri->target, *ri)) return;
     ++stats_.intents_received_remote;
     if (!intent_queue_.try_push(gameplay::DamageIntent{ri->source, ri->target, ri->amount, tick_})) ++stats_.intents_dropped;
   }

@@ -74,9 +74,20 @@ struct ComputeStats {
   uint64_t ticks_without_lease = 0;  // slots skipped because the lease had lapsed
   uint64_t evictions = 0;
   uint64_t promises = 0;
+  uint64_t migrations_out = 0;
+  uint64_t migrations_in = 0;
+  uint64_t handoffs_lost = 0;        // handoffs we could not send (the new owner falls back to a snapshot)
+  uint64_t handoff_fallbacks = 0;    // migrations in that had to start from the snapshot
+  uint64_t forwarded_after_move = 0; // inputs and intents sent on to an entity's new owner
   uint64_t recoveries = 0;           // entities granted to us with a recovery state
   uint64_t recovered_from_ghost = 0; // ... of which our ghost was fresher than the snapshot
 };
+
+// Migration bounds (compute_migration.cc).
+inline constexpr TimeNs kHandoffWaitNs = 1000 * kNsPerMs;  // then a migration grant falls back to its snapshot
+inline constexpr TimeNs kForwardTtlNs = 5 * kNsPerSec;     // late inputs follow a moved entity this long
+inline constexpr size_t kForwardsMax = 16384;              // full: the oldest forwarding entries go
+inline constexpr size_t kPendingMigrationsMax = 4096;      // full: the oldest pending grant/handoff goes
 
 struct Ghost {
   EntityState state;
@@ -130,6 +141,14 @@ class ComputeNode final : public Component, public NetworkHandler {
     Role role = Role::kNone;
     std::unique_ptr<InterestFeed> feed;
   };
+  struct PendingGrant {
+    OwnershipGrant grant;
+    TimeNs deadline_ns = 0;
+  };
+  struct MovedEntity {
+    NodeId to{};
+    TimeNs until_ns = 0;
+  };
   struct Peer {  // another compute node, reached through our own outbound connection
     std::unique_ptr<OutboundLink> link;
     std::vector<CellKey> cells_sent;
@@ -156,6 +175,14 @@ class ComputeNode final : public Component, public NetworkHandler {
   void handle_ack(const HeartbeatAck& ack);
   void handle_evicted(const ServerMessage& m);
   void handle_prepare(ConnId conn);
+  // compute_migration.cc
+  void handle_release(const ServerMessage& m, const Release& r);
+  void handle_handoff(const Handoff& h);
+  void handle_migration_grant(const OwnershipGrant& g);
+  void materialise(const OwnershipGrant& g, const Handoff* h);
+  void remember_move(EntityId entity, NodeId to);
+  void expire_migrations();
+  bool forward_if_moved(EntityId entity, ServerBody body);
   OutboundLink* coordinator_link(ConnId conn);
   template <class F>
   void for_each_coordinator(F&& fn) {
@@ -189,6 +216,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::map<EntityId, Ghost> ghosts_;
+  std::map<EntityId, PendingGrant> pending_grants_;   // migration grants waiting for their handoff
+  std::map<EntityId, Handoff> pending_handoffs_;      // handoffs waiting for their grant
+  std::map<EntityId, MovedEntity> moved_;             // entities that left us, for forwarding
   InterestCells ghost_interest_;
   std::string data_address_;
   Epoch epoch_ = 0;

@@ -55,6 +55,9 @@ void Coordinator::watch() {
     watch_nodes();
     regrant_orphans();
     if (tick_ % kTickHz == 0) sweep_detached();
+    if (tick_ % kTickHz == kTickHz / 2) balance();
+    storm();
+    expire_migrations();
     replicate();
   } else {
     watch_leader();
@@ -134,6 +137,8 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     handle_spawn(m, *req);
   } else if (const auto* closed = std::get_if<SessionClosed>(&m.body)) {
     handle_session_closed(m, *closed);
+  } else if (const auto* released = std::get_if<Released>(&m.body)) {
+    handle_released(m.sender, *released);
   }
 }
 

@@ -28,6 +28,14 @@ namespace aether {
 // before the ones the old leader granted lapse, so that they never stop ticking.
 inline constexpr TimeNs kLeaderTimeoutNs = 400 * kNsPerMs;
 static_assert(kLeaderTimeoutNs + 2 * kTickNs + kHeartbeatIntervalNs < kLeaseNs, "a takeover must beat the leases");
+// Migrations in flight at once; further ones wait for a later balancing round.
+inline constexpr size_t kMigrationsInFlightMax = 256;
+// A migration whose owner has not released the entity by then is forgotten.
+inline constexpr TimeNs kMigrationTimeoutNs = 2 * kNsPerSec;
+// Balancing moves at most this many entities per round (one round a second), and only while the gap
+// between the most and least loaded node exceeds the slack.
+inline constexpr uint32_t kMigrationsPerRoundMax = 32;
+inline constexpr uint32_t kBalanceSlackEntities = 8;
 // A client whose gateway is gone has this long to resume on another gateway before its avatar goes.
 inline constexpr TimeNs kSessionResumeGraceNs = 10 * kNsPerSec;
 // A candidate that gathered no majority in this long tries again with the next epoch.
@@ -48,6 +56,15 @@ struct CoordinatorConfig {
   gameplay::Rules rules;       // arena and teams, for spawn placement
   size_t table_entities_max = 1'000'000;  // at the limit, spawn requests are refused with a reason
   size_t peers_max = 1024;                // at the limit, further connections are closed at once
+  Tick migration_storm_every_ticks = 0;   // > 0: move migration_storm_batch random entities that often
+  uint32_t migration_storm_batch = 0;
+};
+
+struct Migration {
+  NodeId from{};
+  NodeId to{};
+  uint64_t generation = 0;
+  TimeNs started_ns = 0;
 };
 
 struct OwnerRecord {
@@ -86,6 +103,8 @@ struct CoordinatorStats {
   uint64_t acks_withheld = 0;   // heartbeats not acked for lack of a quorum
   uint64_t takeovers = 0;       // times this coordinator became leader by failover
   uint64_t step_downs = 0;
+  uint64_t migrations_started = 0;
+  uint64_t migrations_done = 0;
   uint64_t resumes = 0;           // avatars taken back through another gateway
   uint64_t abandoned = 0;         // avatars despawned after their client never came back
   uint64_t stale_epoch_dropped = 0;
@@ -148,6 +167,18 @@ class Coordinator final : public Component, public NetworkHandler {
   uint64_t next_generation(uint64_t previous) const;
   void recount_assigned();
 
+  // coordinator_balance.cc
+ public:
+  // Moves an entity to another compute node (release, then grant). False if it cannot start now.
+  bool start_migration(EntityId entity, NodeId to);
+  const std::map<EntityId, Migration>& migrations() const { return migrations_; }
+
+ private:
+  void handle_released(NodeId from, const Released& r);
+  void expire_migrations();
+  void balance();
+  void storm();
+
   // coordinator_failover.cc
   void replicate();
   void send_full_replica(ConnId conn);
@@ -177,6 +208,7 @@ class Coordinator final : public Component, public NetworkHandler {
   std::set<EntityId> dirty_;
   std::vector<EntityId> erased_;
   std::set<ConnId> followers_;
+  std::map<EntityId, Migration> migrations_;
   bool table_replica_complete_ = true;  // false while the chunks of a whole copy are arriving
   // Failover (vice side).
   OutboundLink peer_;

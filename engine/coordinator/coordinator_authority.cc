@@ -79,6 +79,9 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   for (auto& [entity, rec] : table_) {
     if (rec.owner == node) regrant(entity, rec);
   }
+  for (auto m = migrations_.begin(); m != migrations_.end();) {
+    m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
+  }
 }
 
 void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {

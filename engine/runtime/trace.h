@@ -23,8 +23,10 @@ enum class TraceKind : uint16_t {
   kCandidacy = 15,        // a = epoch stood for
   kSteppedDown = 16,      // a = newer epoch seen; peer = who showed it
   kPromised = 17,         // compute: promised epoch a, holding b entities
-  kOwnershipGranted = 20, // entity granted to peer; a = generation
+  kOwnershipGranted = 20, // a = generation; b = 0 spawn, 1 recovery, 2 migration, 3 migration from snapshot
   kOwnershipRevoked = 21, // a = generation
+  kMigrationStarted = 22, // coordinator: a = generation; peer = destination
+  kMigrationReleased = 23,// old owner: a = generation; peer = destination
   // Entity life on its owner.
   kEntitySpawned = 30,    // a = x_mm, b = y_mm
   kEntityDespawned = 31,

@@ -88,6 +88,31 @@ struct ServerBodyEncoder {
     to_wire(m.spawn_pos, g->mutable_spawn_pos());
     g->set_team(m.team);
     if (m.recover) to_wire(*m.recover, g->mutable_recover());
+    g->set_migrate(m.migrate);
+  }
+  void operator()(const Release& m) const {
+    auto* r = env->mutable_release();
+    r->set_entity(m.entity.value);
+    r->set_generation(m.generation);
+    r->set_to(m.to.value);
+  }
+  void operator()(const Released& m) const {
+    auto* r = env->mutable_released();
+    r->set_entity(m.entity.value);
+    r->set_generation(m.generation);
+  }
+  void operator()(const Handoff& m) const {
+    auto* h = env->mutable_handoff();
+    to_wire(m.state, h->mutable_state());
+    h->set_last_input_seq(m.last_input_seq);
+    h->set_move_x(m.move_x);
+    h->set_move_y(m.move_y);
+    h->set_fire_cooldown_ticks_left(m.fire_cooldown_ticks_left);
+    for (const auto& in : m.inputs) {
+      auto* w = h->add_inputs();
+      w->set_entity(in.entity.value);
+      to_wire(in.input, w->mutable_input());
+    }
   }
   void operator()(const Evicted&) const { env->mutable_evicted(); }
   void operator()(const Leadership& m) const { env->mutable_leadership()->set_leader(m.leader); }
@@ -286,6 +311,30 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
       return ServerBody{SpawnRequest{SessionId(env.spawn_request().session()), EntityId(env.spawn_request().resume_entity()),
                                      env.spawn_request().resume_token()}};
+    case B::kRelease:
+      if (env.release().entity() == 0 || env.release().to() == 0) return malformed("release invalid");
+      return ServerBody{Release{EntityId(env.release().entity()), env.release().generation(), NodeId(env.release().to())}};
+    case B::kReleased:
+      if (env.released().entity() == 0) return malformed("released entity 0");
+      return ServerBody{Released{EntityId(env.released().entity()), env.released().generation()}};
+    case B::kHandoff: {
+      const auto& h = env.handoff();
+      auto st = from_wire(h.state());
+      if (!st) return st.error();
+      if (static_cast<size_t>(h.inputs_size()) > kHandoffInputsMax) return malformed("handoff carries too many inputs");
+      if (h.move_x() < -kMovePermilleMax || h.move_x() > kMovePermilleMax || h.move_y() < -kMovePermilleMax ||
+          h.move_y() > kMovePermilleMax || h.fire_cooldown_ticks_left() > 1000) {
+        return malformed("handoff values out of range");
+      }
+      Handoff out{st.value(), h.last_input_seq(), h.move_x(), h.move_y(), h.fire_cooldown_ticks_left(), {}};
+      for (const auto& w : h.inputs()) {
+        auto in = from_wire(w.input());
+        if (!in) return in.error();
+        if (EntityId(w.entity()) != st->id) return malformed("handoff input for another entity");
+        out.inputs.push_back(InputForward{st->id, in.value()});
+      }
+      return ServerBody{std::move(out)};
+    }
     case B::kSessionMoved: {
       const auto& mv = env.session_moved();
       if (mv.entity() == 0 || mv.gateway() == 0 || mv.session() == 0) return malformed("session move invalid");
@@ -304,7 +353,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (g.entity() == 0) return malformed("grant of entity 0");
       if (!coordinate_ok(g.spawn_pos())) return malformed("grant spawn position out of range");
       OwnershipGrant out{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()), from_wire(g.spawn_pos()),
-                         g.team(), std::nullopt};
+                         g.team(), std::nullopt, g.migrate()};
       if (g.has_recover()) {
         auto st = from_wire(g.recover());
         if (!st) return st.error();

@@ -23,6 +23,7 @@ inline constexpr size_t kBatchEntitiesMax = 16384;  // states or removals in one
 inline constexpr size_t kUpdateEntitiesMax = 4096;  // entered/changed/left in one ClientUpdate
 inline constexpr size_t kMembershipPeersMax = 1024;
 inline constexpr size_t kSubscribeCellsMax = 65536;
+inline constexpr size_t kHandoffInputsMax = 64;
 inline constexpr int32_t kMovePermilleMax = 1000;
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
 
@@ -199,6 +200,18 @@ struct OwnershipGrant {
   Vec2 spawn_pos{};
   uint32_t team = 0;
   std::optional<EntityState> recover;  // recovery after the owner was lost: start from this state
+  bool migrate = false;                // a migration: wait for the old owner's Handoff (recover = fallback)
+};
+
+struct Release {
+  EntityId entity{};
+  uint64_t generation = 0;
+  NodeId to{};
+};
+
+struct Released {
+  EntityId entity{};
+  uint64_t generation = 0;
 };
 
 struct OwnershipRevoke {
@@ -242,9 +255,19 @@ struct RemoteIntent {
   int32_t amount = 0;
 };
 
+struct Handoff {
+  EntityState state;
+  uint32_t last_input_seq = 0;
+  int32_t move_x = 0;
+  int32_t move_y = 0;
+  uint32_t fire_cooldown_ticks_left = 0;
+  std::vector<InputForward> inputs;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
-                                HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved>;
+                                HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
+                                Handoff>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -1,0 +1,122 @@
+// Migrations (release-then-grant) and the balancing that decides them.
+
+#include "engine/coordinator/coordinator.h"
+
+namespace aether {
+
+// Step 1: ask the owner to release the entity to `to`. Only the leader, with a quorum, outside the
+// failover grace, for an entity with a live owner and no migration already in flight.
+bool Coordinator::start_migration(EntityId entity, NodeId to) {
+  auto it = table_.find(entity);
+  if (it == table_.end() || !leading() || in_grace() || !has_quorum()) return false;
+  const OwnerRecord& rec = it->second;
+  auto dest = nodes_.find(to);
+  if (!rec.owner.valid() || rec.owner == to || migrations_.count(entity) || migrations_.size() >= kMigrationsInFlightMax ||
+      dest == nodes_.end() || dest->second.role != Role::kCompute || dest->second.lost || dest->second.conn == 0 ||
+      dest->second.heard_epoch != epoch_) {
+    return false;
+  }
+  if (send_to(rec.owner, Release{entity, rec.generation, to}) != SendStatus::kOk) return false;
+  migrations_[entity] = Migration{rec.owner, to, rec.generation, rt_.clock.now_ns()};
+  ++stats_.migrations_started;
+  trace(TraceKind::kMigrationStarted, entity, static_cast<int64_t>(rec.generation), 0, to);
+  return true;
+}
+
+// Step 2: the old owner no longer writes the entity; grant it to the destination, new generation.
+void Coordinator::handle_released(NodeId from, const Released& r) {
+  auto m = migrations_.find(r.entity);
+  auto it = table_.find(r.entity);
+  if (m == migrations_.end() || it == table_.end() || m->second.from != from || it->second.owner != from ||
+      it->second.generation != r.generation) {
+    return;
+  }
+  const NodeId to = m->second.to;
+  migrations_.erase(m);
+  OwnerRecord& rec = it->second;
+  if (auto a = assigned_.find(from); a != assigned_.end() && a->second > 0) --a->second;
+  auto dest = nodes_.find(to);
+  if (dest == nodes_.end() || dest->second.lost || dest->second.conn == 0) {
+    rec.owner = NodeId{};  // the destination went away meanwhile: orphaned, re-granted from snapshot
+    dirty_.insert(r.entity);
+    return;
+  }
+  rec.owner = to;
+  rec.generation = next_generation(rec.generation);
+  dirty_.insert(r.entity);
+  ++assigned_[to];
+  ++stats_.migrations_done;
+  OwnershipGrant grant{r.entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot, true};
+  send_to(to, grant);
+  trace(TraceKind::kOwnershipGranted, r.entity, static_cast<int64_t>(rec.generation), 2, to);
+  if (rec.gateway.valid()) send_to(rec.gateway, OwnerChanged{r.entity, to, dest->second.data_address});
+}
+
+// Migrations whose owner never answered (it was lost, or no longer had the entity) are forgotten.
+void Coordinator::expire_migrations() {
+  const TimeNs now = rt_.clock.now_ns();
+  for (auto it = migrations_.begin(); it != migrations_.end();) {
+    it = now - it->second.started_ns > kMigrationTimeoutNs ? migrations_.erase(it) : std::next(it);
+  }
+}
+
+// Every second. Load is entities per capacity; the target keeps every node within N/(N+1) of its
+// capacity so that the loss of any one node still fits (seed section 14). Beyond evening out load,
+// an entity fighting a target owned elsewhere moves to that target's node (fewer cross-node intents)
+// when the destination has room.
+void Coordinator::balance() {
+  if (!leading() || in_grace() || !has_quorum()) return;
+  std::vector<NodeId> members;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && !rec.lost && rec.conn != 0 && rec.heard_epoch == epoch_ && rec.capacity_entities > 0) members.push_back(id);
+  }
+  if (members.size() < 2) return;
+  auto load = [&](NodeId n) {
+    auto a = assigned_.find(n);
+    return (a == assigned_.end() ? 0 : a->second) * 1000ull / nodes_.at(n).capacity_entities;  // permille
+  };
+  const uint64_t headroom_permille = members.size() * 1000 / (members.size() + 1);
+  NodeId most = members.front(), least = members.front();
+  for (NodeId n : members) {
+    if (load(n) > load(most)) most = n;
+    if (load(n) < load(least)) least = n;
+  }
+  if (load(most) > headroom_permille) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} at {} permille, above the N/(N+1) headroom of {}", most.value,
+           load(most), headroom_permille);
+  }
+  // Even out: move from the most to the least loaded node while the gap exceeds kBalanceSlackEntities.
+  const auto count = [&](NodeId n) { return assigned_.count(n) ? assigned_.at(n) : 0u; };
+  uint32_t budget = kMigrationsPerRoundMax;
+  if (count(most) > count(least) + kBalanceSlackEntities) {
+    uint32_t to_move = std::min<uint32_t>((count(most) - count(least)) / 2, budget);
+    for (auto& [id, rec] : table_) {
+      if (to_move == 0) break;
+      if (rec.owner == most && start_migration(id, least)) {
+        --to_move;
+        --budget;
+      }
+    }
+  }
+  (void)budget;
+}
+
+// The migration-storm scenario: every `migration_storm_every_ticks`, move a batch of entities to
+// random other nodes, in the middle of the fight.
+void Coordinator::storm() {
+  if (cfg_.migration_storm_every_ticks == 0 || tick_ % cfg_.migration_storm_every_ticks != 0 || table_.empty()) return;
+  std::vector<NodeId> members;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && !rec.lost && rec.conn != 0 && rec.heard_epoch == epoch_) members.push_back(id);
+  }
+  if (members.size() < 2) return;
+  std::vector<EntityId> ids;
+  ids.reserve(table_.size());
+  for (const auto& [id, rec] : table_) ids.push_back(id);
+  for (uint32_t i = 0; i < cfg_.migration_storm_batch; ++i) {
+    const EntityId id = ids[uniform_below(rt_.random, ids.size())];
+    start_migration(id, members[uniform_below(rt_.random, members.size())]);
+  }
+}
+
+}  // namespace aether
