@@ -28,6 +28,15 @@ struct LocalArgs {
 };
 int run_local(const LocalArgs& args);
 
+struct AdminArgs {
+  std::string coordinator;
+  bool force = false;       // act under the admin epoch (INT_MAX)
+  std::string command;      // nodes, entity, move, drain, failover
+  uint64_t entity = 0;
+  uint32_t node = 0;
+};
+int run_admin(const AdminArgs& args);
+
 // `aether coordinator|compute|gateway|bot --config FILE`
 int run_role(const std::string& role, const std::string& config_path);
 

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/trace_command.h"
 
 namespace {
 bool parse_seed_range(const std::string& text, uint64_t* first, uint64_t* last) {
@@ -49,6 +51,13 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--trace", local.trace_path, "write the trace to this file");
   local_cmd->add_option("--log-level", local.log_level, "trace, debug, info, warn, error")->capture_default_str();
 
+  AdminArgs admin;
+  std::vector<std::string> admin_words;
+  auto* admin_cmd = cli.add_subcommand("admin", "operator commands to the coordinator: nodes | entity ID | move ID NODE | drain NODE | failover");
+  admin_cmd->add_option("--coordinator", admin.coordinator, "coordinator address host:port")->required();
+  admin_cmd->add_flag("--force", admin.force, "act under the admin epoch (INT_MAX), superseding any authority");
+  admin_cmd->add_option("words", admin_words, "the command and its arguments")->required();
+
   std::string config_path;
   std::string role;
   for (const char* name : {"coordinator", "compute", "gateway", "bot"}) {
@@ -57,7 +66,22 @@ int main(int argc, char** argv) {
     cmd->callback([&role, name] { role = name; });
   }
 
+  std::vector<std::string> trace_files;
+  std::string dump_file;
+  uint32_t recovery_target_ms = 500;
+  auto* trace_cmd = cli.add_subcommand("trace", "read trace files back");
+  trace_cmd->require_subcommand(1);
+  auto* check_cmd = trace_cmd->add_subcommand("check", "merge trace files by time; check one writer per entity and recovery after node loss");
+  check_cmd->add_option("files", trace_files, "trace files (one per process)")->required();
+  check_cmd->add_option("--recovery-target-ms", recovery_target_ms, "longest allowed time from loss detection to the entity written again")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
+  auto* dump_cmd = trace_cmd->add_subcommand("dump", "print a trace file as one JSON object per record per line");
+  dump_cmd->add_option("file", dump_file, "trace file")->required();
+
   CLI11_PARSE(cli, argc, argv);
+  if (check_cmd->parsed()) return run_trace_check(trace_files, static_cast<aether::TimeNs>(recovery_target_ms) * aether::kNsPerMs);
+  if (dump_cmd->parsed()) return run_trace_dump(dump_file);
   if (sim_cmd->parsed()) {
     if (!seeds.empty() && !parse_seed_range(seeds, &sim.seed_first, &sim.seed_last)) {
       std::fprintf(stderr, "aether sim: --seeds wants A..B, e.g. 1..50\n");
@@ -66,5 +90,20 @@ int main(int argc, char** argv) {
     return run_sim(sim);
   }
   if (local_cmd->parsed()) return run_local(local);
+  if (admin_cmd->parsed()) {
+    admin.command = admin_words[0];
+    try {
+      if (admin.command == "entity" && admin_words.size() == 2) admin.entity = std::stoull(admin_words[1]);
+      if (admin.command == "move" && admin_words.size() == 3) {
+        admin.entity = std::stoull(admin_words[1]);
+        admin.node = static_cast<uint32_t>(std::stoul(admin_words[2]));
+      }
+      if (admin.command == "drain" && admin_words.size() == 2) admin.node = static_cast<uint32_t>(std::stoul(admin_words[1]));
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "aether admin: ids must be numbers\n");
+      return 2;
+    }
+    return run_admin(admin);
+  }
   return run_role(role, config_path);
 }

@@ -2,6 +2,8 @@
 // nodes) on accepted connections, and our own links to the other compute nodes for ghosts.
 
 #include "engine/compute/compute_node.h"
+#include <fmt/format.h>
+
 #include "engine/wire/codec.h"
 
 namespace aether {
@@ -304,6 +306,10 @@ void ComputeNode::handle_membership(const Membership& m) {
 void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
   auto it = inbound_.find(conn);
   if (it == inbound_.end()) return;
+  if (m.sender_role == Role::kAdmin) {
+    answer_admin(conn, std::get<AdminRequest>(m.body));
+    return;
+  }
   if (!it->second.valid()) {
     const auto* hello = std::get_if<Hello>(&m.body);
     if (!hello || hello->role != m.sender_role || (hello->role != Role::kGateway && hello->role != Role::kCompute)) {
@@ -338,6 +344,24 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     ++stats_.intents_received_remote;
     if (!intent_queue_.try_push(gameplay::DamageIntent{ri->source, ri->target, ri->amount, tick_})) ++stats_.intents_dropped;
   }
+}
+
+// An operator asks what this node knows of an entity (owner or ghost): `aether admin entity`.
+void ComputeNode::answer_admin(ConnId conn, const AdminRequest& req) {
+  AdminReply reply{true, {}};
+  if (req.command != AdminRequest::Command::kGhostQuery) {
+    reply = AdminReply{false, {"compute nodes answer ghost queries only"}};
+  } else if (const gameplay::Entity* e = world_.find(req.entity)) {
+    reply.lines.push_back(fmt::format("compute {} owns it: generation {} version {} at ({}, {}) mm hp {}{}", cfg_.node.value, e->generation,
+                                      e->version, e->pos.x_mm, e->pos.y_mm, e->hp, lease_valid() ? "" : " (lease lapsed: frozen)"));
+  } else if (auto g = ghosts_.find(req.entity); g != ghosts_.end()) {
+    reply.lines.push_back(fmt::format("compute {} holds a ghost from owner {}: version {} at ({}, {}) mm", cfg_.node.value,
+                                      g->second.owner.value, g->second.state.version, g->second.state.pos.x_mm, g->second.state.pos.y_mm));
+  } else {
+    reply.ok = false;
+    reply.lines.push_back(fmt::format("compute {} neither owns nor ghosts it", cfg_.node.value));
+  }
+  send_server(rt_.network, conn, envelope(std::move(reply)));
 }
 
 void ComputeNode::handle_peer_reply(NodeId peer, const ServerMessage& m) {

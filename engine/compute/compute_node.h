@@ -175,6 +175,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void handle_ack(const HeartbeatAck& ack);
   void handle_evicted(const ServerMessage& m);
   void handle_prepare(ConnId conn);
+  void answer_admin(ConnId conn, const AdminRequest& req);
   // compute_migration.cc
   void handle_release(const ServerMessage& m, const Release& r);
   void handle_handoff(const Handoff& h);

@@ -120,6 +120,7 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   }
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
+  if (m.sender_role == Role::kAdmin) return handle_admin(conn, m, std::get<AdminRequest>(m.body));
   if (const auto* hello = std::get_if<Hello>(&m.body)) return handle_hello(conn, m, *hello);
   if (it->second != m.sender) return drop_connection(conn, "message before Hello, or sender changed on an established connection");
   if (!observe_epoch(m)) return;
@@ -190,7 +191,10 @@ NodeId Coordinator::pick_compute() const {
   for (const auto& [id, rec] : nodes_) {
     // Only nodes that heartbeat under our epoch: one that has yet to promise could answer with
     // holdings that miss a grant crossing its promise, and reconciliation would orphan it.
-    if (rec.role != Role::kCompute || rec.lost || rec.conn == 0 || rec.capacity_entities == 0 || rec.heard_epoch != epoch_) continue;
+    if (rec.role != Role::kCompute || rec.lost || rec.draining || rec.conn == 0 || rec.capacity_entities == 0 ||
+        rec.heard_epoch != epoch_) {
+      continue;
+    }
     auto a = assigned_.find(id);
     const uint64_t n = a == assigned_.end() ? 0 : a->second;
     if (n >= rec.capacity_entities) continue;

@@ -89,6 +89,7 @@ struct NodeRecord {
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number
   bool lost = false;
+  bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
   uint64_t incarnation = 0;  // gateways: a new one means a restarted process with no sessions
 };
@@ -178,6 +179,11 @@ class Coordinator final : public Component, public NetworkHandler {
   void expire_migrations();
   void balance();
   void storm();
+
+  // coordinator_admin.cc
+  void handle_admin(ConnId conn, const ServerMessage& m, const AdminRequest& req);
+  AdminReply run_admin(const AdminRequest& req, bool forced);
+  void abdicate();
 
   // coordinator_failover.cc
   void replicate();

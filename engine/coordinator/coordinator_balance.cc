@@ -85,9 +85,20 @@ void Coordinator::balance() {
     log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} at {} permille, above the N/(N+1) headroom of {}", most.value,
            load(most), headroom_permille);
   }
-  // Even out: move from the most to the least loaded node while the gap exceeds kBalanceSlackEntities.
   const auto count = [&](NodeId n) { return assigned_.count(n) ? assigned_.at(n) : 0u; };
   uint32_t budget = kMigrationsPerRoundMax;
+  // Drained nodes empty first, to the least loaded node that is not draining.
+  NodeId target{};
+  for (NodeId n : members) {
+    if (!nodes_.at(n).draining && (!target.valid() || count(n) < count(target))) target = n;
+  }
+  for (auto& [id, rec] : table_) {
+    if (budget == 0 || !target.valid()) break;
+    auto owner = nodes_.find(rec.owner);
+    if (owner != nodes_.end() && owner->second.draining && start_migration(id, target)) --budget;
+  }
+  if (nodes_.at(least).draining) return;
+  // Even out: move from the most to the least loaded node while the gap exceeds kBalanceSlackEntities.
   if (count(most) > count(least) + kBalanceSlackEntities) {
     uint32_t to_move = std::min<uint32_t>((count(most) - count(least)) / 2, budget);
     for (auto& [id, rec] : table_) {

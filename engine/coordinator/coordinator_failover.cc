@@ -148,6 +148,14 @@ void Coordinator::take_over() {
   grace_until_ns_ = rt_.clock.now_ns() + kFailoverGraceNs;
   followers_.clear();
   recount_assigned();
+  // Every coordinator already connected to us follows us now (it registered while we were its vice):
+  // without our replication it would hear no leader and stand against us, epoch after epoch.
+  for (const auto& [conn, node] : conns_) {
+    auto rec = nodes_.find(node);
+    if (rec == nodes_.end() || rec->second.role != Role::kCoordinator) continue;
+    followers_.insert(conn);
+    send_full_replica(conn);
+  }
   trace(TraceKind::kLeaderElected, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promised_.size()));
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "took over as leader at epoch {} with {} promises", epoch_, promised_.size());
   announce_leadership();

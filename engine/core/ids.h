@@ -30,7 +30,7 @@ using Epoch = uint64_t;
 // Seed section 16: an admin order may carry INT_MAX and supersede any authority.
 inline constexpr Epoch kEpochAdmin = std::numeric_limits<int32_t>::max();
 
-enum class Role : uint8_t { kNone = 0, kCoordinator = 1, kCompute = 2, kGateway = 3, kClient = 4 };
+enum class Role : uint8_t { kNone = 0, kCoordinator = 1, kCompute = 2, kGateway = 3, kClient = 4, kAdmin = 5 };
 
 inline const char* role_name(Role r) {
   switch (r) {
@@ -38,6 +38,7 @@ inline const char* role_name(Role r) {
     case Role::kCompute: return "compute";
     case Role::kGateway: return "gateway";
     case Role::kClient: return "client";
+    case Role::kAdmin: return "admin";
     case Role::kNone: break;
   }
   return "none";

@@ -34,7 +34,9 @@ class [[nodiscard]] Result {
     return std::get<0>(v_);
   }
   T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
   const Error& error() const {
     AETHER_ASSERT(!ok());
     return std::get<1>(v_);

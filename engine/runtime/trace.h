@@ -43,7 +43,8 @@ enum class TraceKind : uint16_t {
   kSessionClosed = 51,    // a = reason code
   kClientDisconnected = 52,  // a = reason code (slow consumer, protocol violation)
   kInputForwarded = 53,
-  kSessionResumed = 54,   // coordinator: entity's client resumed through gateway `peer`; a = session
+  kSessionResumed = 54,
+  kAdminCommand = 60,     // a = command, b = epoch it claimed (kEpochAdmin: superseding); peer = node argument   // coordinator: entity's client resumed through gateway `peer`; a = session
 };
 
 // One trace record. The runtime stamps time_ns and node; components fill the rest. Fixed-size and

@@ -90,6 +90,26 @@ struct ServerBodyEncoder {
     if (m.recover) to_wire(*m.recover, g->mutable_recover());
     g->set_migrate(m.migrate);
   }
+  void operator()(const AdminRequest& m) const {
+    auto* r = env->mutable_admin();
+    using C = AdminRequest::Command;
+    switch (m.command) {
+      case C::kListNodes: r->set_list_nodes(true); break;
+      case C::kShowEntity: r->set_show_entity(m.entity.value); break;
+      case C::kMove:
+        r->mutable_move()->set_entity(m.entity.value);
+        r->mutable_move()->set_to(m.node.value);
+        break;
+      case C::kDrain: r->set_drain(m.node.value); break;
+      case C::kFailover: r->set_failover(true); break;
+      case C::kGhostQuery: r->set_ghost_query(m.entity.value); break;
+    }
+  }
+  void operator()(const AdminReply& m) const {
+    auto* r = env->mutable_admin_reply();
+    r->set_ok(m.ok);
+    for (const auto& line : m.lines) r->add_lines(line);
+  }
   void operator()(const Release& m) const {
     auto* r = env->mutable_release();
     r->set_entity(m.entity.value);
@@ -311,6 +331,27 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
       return ServerBody{SpawnRequest{SessionId(env.spawn_request().session()), EntityId(env.spawn_request().resume_entity()),
                                      env.spawn_request().resume_token()}};
+    case B::kAdmin: {
+      const auto& a = env.admin();
+      using C = AdminRequest::Command;
+      using W = wire::AdminRequest;
+      switch (a.command_case()) {
+        case W::kListNodes: return ServerBody{AdminRequest{C::kListNodes, {}, {}}};
+        case W::kShowEntity: return ServerBody{AdminRequest{C::kShowEntity, EntityId(a.show_entity()), {}}};
+        case W::kMove: return ServerBody{AdminRequest{C::kMove, EntityId(a.move().entity()), NodeId(a.move().to())}};
+        case W::kDrain: return ServerBody{AdminRequest{C::kDrain, {}, NodeId(a.drain())}};
+        case W::kFailover: return ServerBody{AdminRequest{C::kFailover, {}, {}}};
+        case W::kGhostQuery: return ServerBody{AdminRequest{C::kGhostQuery, EntityId(a.ghost_query()), {}}};
+        case W::COMMAND_NOT_SET: break;
+      }
+      return malformed("admin request without a command");
+    }
+    case B::kAdminReply: {
+      if (static_cast<size_t>(env.admin_reply().lines_size()) > kAdminReplyLinesMax) return malformed("admin reply too long");
+      AdminReply out{env.admin_reply().ok(), {}};
+      for (const auto& line : env.admin_reply().lines()) out.lines.push_back(line);
+      return ServerBody{std::move(out)};
+    }
     case B::kRelease:
       if (env.release().entity() == 0 || env.release().to() == 0) return malformed("release invalid");
       return ServerBody{Release{EntityId(env.release().entity()), env.release().generation(), NodeId(env.release().to())}};
@@ -495,7 +536,11 @@ Result<ServerMessage> decode_server(std::span<const uint8_t> bytes) {
   wire::ServerEnvelope env;
   if (!parse(env, bytes)) return malformed(fmt::format("server message of {} bytes does not parse", bytes.size()));
   if (env.sender() == 0) return malformed("server message without a sender");
-  if (env.sender_role() < 1 || env.sender_role() > 3) return malformed(fmt::format("sender role {} is not a server role", env.sender_role()));
+  const bool admin = env.sender_role() == static_cast<uint32_t>(Role::kAdmin);
+  if ((env.sender_role() < 1 || env.sender_role() > 3) && !admin) {
+    return malformed(fmt::format("sender role {} is not a server role", env.sender_role()));
+  }
+  if (admin && env.body_case() != wire::ServerEnvelope::kAdmin) return malformed("an admin may only send admin requests");
   auto body = decode_body(env);
   if (!body) return body.error();
   return ServerMessage{NodeId(env.sender()), static_cast<Role>(env.sender_role()), env.epoch(), env.tick(), std::move(body.value())};

@@ -24,6 +24,7 @@ inline constexpr size_t kUpdateEntitiesMax = 4096;  // entered/changed/left in o
 inline constexpr size_t kMembershipPeersMax = 1024;
 inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr size_t kHandoffInputsMax = 64;
+inline constexpr size_t kAdminReplyLinesMax = 4096;
 inline constexpr int32_t kMovePermilleMax = 1000;
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
 
@@ -264,10 +265,22 @@ struct Handoff {
   std::vector<InputForward> inputs;
 };
 
+struct AdminRequest {
+  enum class Command : uint8_t { kListNodes, kShowEntity, kMove, kDrain, kFailover, kGhostQuery };
+  Command command = Command::kListNodes;
+  EntityId entity{};  // show, move, ghost query
+  NodeId node{};      // move (destination), drain
+};
+
+struct AdminReply {
+  bool ok = false;
+  std::vector<std::string> lines;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff>;
+                                Handoff, AdminRequest, AdminReply>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -1,0 +1,109 @@
+// Operator commands (seed section 16). Every one is logged and traced with the epoch it claims.
+// Reads are always answered; orders need the current epoch and leadership, or kEpochAdmin, which
+// supersedes any authority.
+
+#include <fmt/format.h>
+
+#include "engine/coordinator/coordinator.h"
+
+namespace aether {
+
+namespace {
+const char* command_name(AdminRequest::Command c) {
+  switch (c) {
+    case AdminRequest::Command::kListNodes: return "nodes";
+    case AdminRequest::Command::kShowEntity: return "entity";
+    case AdminRequest::Command::kMove: return "move";
+    case AdminRequest::Command::kDrain: return "drain";
+    case AdminRequest::Command::kFailover: return "failover";
+    case AdminRequest::Command::kGhostQuery: return "ghost-query";
+  }
+  return "unknown";
+}
+}  // namespace
+
+void Coordinator::handle_admin(ConnId conn, const ServerMessage& m, const AdminRequest& req) {
+  const bool forced = m.epoch == kEpochAdmin;
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, req.entity}, "admin {} (entity {}, node {}) under epoch {}{}", command_name(req.command),
+         req.entity.value, req.node.value, m.epoch, forced ? " (admin epoch: supersedes authority)" : "");
+  trace(TraceKind::kAdminCommand, req.entity, static_cast<int64_t>(req.command), static_cast<int64_t>(m.epoch), req.node);
+  AdminReply reply{true, {}};
+  const bool mutating = req.command == AdminRequest::Command::kMove || req.command == AdminRequest::Command::kDrain;
+  if (mutating && !forced && (m.epoch != epoch_ || !leading())) {
+    reply = AdminReply{false, {fmt::format("refused: this coordinator is {} at epoch {}; the order claims epoch {}",
+                                           coordinator_role_name(role_), epoch_, m.epoch)}};
+  } else {
+    reply = run_admin(req, forced);
+  }
+  send_on(conn, std::move(reply));
+}
+
+AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
+  AdminReply reply{true, {}};
+  auto& out = reply.lines;
+  switch (req.command) {
+    case AdminRequest::Command::kListNodes:
+      out.push_back(fmt::format("coordinator {} {} at epoch {}: {} entities, {} orphaned, {} migrating", cfg_.node.value,
+                                coordinator_role_name(role_), epoch_, table_.size(), orphans(), migrations_.size()));
+      for (const auto& [id, rec] : nodes_) {
+        const auto a = assigned_.find(id);
+        out.push_back(fmt::format("{} {} at {} {}{} assigned {} reported {} load {} permille tick-p99 {:.3f} ms heard {} ms ago epoch {}",
+                                  role_name(rec.role), id.value, rec.data_address.empty() ? "-" : rec.data_address,
+                                  rec.lost ? "lost" : (rec.conn ? "up" : "down"), rec.draining ? " draining" : "",
+                                  a == assigned_.end() ? 0 : a->second, rec.entities_reported, rec.load_permille,
+                                  static_cast<double>(rec.tick_ns_p99) / 1e6, (rt_.clock.now_ns() - rec.last_heard_ns) / kNsPerMs,
+                                  rec.heard_epoch));
+      }
+      break;
+    case AdminRequest::Command::kShowEntity: {
+      auto it = table_.find(req.entity);
+      if (it == table_.end()) return AdminReply{false, {fmt::format("entity {} is not in the table", req.entity.value)}};
+      const OwnerRecord& rec = it->second;
+      auto mig = migrations_.find(req.entity);
+      out.push_back(fmt::format("entity {} owner {} generation {} gateway {} session {}{}{}", req.entity.value, rec.owner.value,
+                                rec.generation, rec.gateway.value, rec.session.value, rec.detached_since_ns ? " detached" : "",
+                                mig == migrations_.end() ? "" : fmt::format(" migrating to {}", mig->second.to.value)));
+      out.push_back(fmt::format("snapshot at ({}, {}) mm hp {} version {}", rec.snapshot.pos.x_mm, rec.snapshot.pos.y_mm, rec.snapshot.hp,
+                                rec.snapshot.version));
+      break;
+    }
+    case AdminRequest::Command::kMove:
+      if (!start_migration(req.entity, req.node)) {
+        return AdminReply{false, {fmt::format("cannot move entity {} to {} now (unknown, same owner, destination not a live member, "
+                                              "already migrating, or in failover grace)", req.entity.value, req.node.value)}};
+      }
+      out.push_back(fmt::format("moving entity {} to compute {}", req.entity.value, req.node.value));
+      break;
+    case AdminRequest::Command::kDrain: {
+      auto it = nodes_.find(req.node);
+      if (it == nodes_.end() || it->second.role != Role::kCompute) return AdminReply{false, {fmt::format("no compute node {}", req.node.value)}};
+      it->second.draining = true;
+      out.push_back(fmt::format("draining compute {}: nothing new is placed there; its entities move off a batch per second",
+                                req.node.value));
+      break;
+    }
+    case AdminRequest::Command::kFailover:
+      if (leading()) {
+        abdicate();
+        out.push_back(fmt::format("stepped down from epoch {}; the vice takes over", epoch_));
+      } else if (forced) {
+        stand_for_election();
+        out.push_back(fmt::format("standing for epoch {} now", epoch_));
+      } else {
+        return AdminReply{false, {"this coordinator does not lead; to make it take over, send the failover with the admin epoch (--force)"}};
+      }
+      break;
+    case AdminRequest::Command::kGhostQuery:
+      return AdminReply{false, {"ghost queries go to compute nodes"}};
+  }
+  return reply;
+}
+
+// An operator asked the leader to step down: it stops leading and gives the vice a head start
+// before it would itself stand again.
+void Coordinator::abdicate() {
+  step_down(epoch_, cfg_.node);
+  leader_heard_ns_ = rt_.clock.now_ns() + 2 * kLeaderTimeoutNs;
+}
+
+}  // namespace aether
