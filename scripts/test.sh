@@ -23,4 +23,14 @@ cmake --build --preset release --target aether
 cmake --preset clang > /dev/null
 cmake --build --preset clang --target aether
 bash scripts/cross-compiler-digest.sh build/bin/aether build-clang/bin/aether
-echo "all tests: $((ctest_total + 1)) passed, 0 failed"
+
+# The cluster scenarios, a few seeds each (the full 50-seed sweeps are in docs/performance.md):
+# every run is checked for two writers, late recovery, epoch violations and bots left out.
+echo "== scenarios: seed sweeps with the global checker"
+sweeps=0
+for spec in node-crash:1..4 coordinator-failover:1..4 gateway-crash:1..4 migration-storm:1..4 v2-battle:1..2; do
+  scenario=${spec%%:*} seeds=${spec##*:}
+  build/bin/aether sim "scenarios/$scenario" --seeds "$seeds" --jobs "$jobs" | tail -n 3
+  sweeps=$((sweeps + 1))
+done
+echo "all tests: $((ctest_total + 1 + sweeps)) passed, 0 failed"
