@@ -30,7 +30,7 @@ echo "== scenarios: seed sweeps with the global checker"
 sweeps=0
 for spec in node-crash:1..4 coordinator-failover:1..4 gateway-crash:1..4 migration-storm:1..4 v2-battle:1..2; do
   scenario=${spec%%:*} seeds=${spec##*:}
-  build/bin/aether sim "scenarios/$scenario" --seeds "$seeds" --jobs "$jobs" | tail -n 3
+  build/bin/aether sim "scenarios/$scenario" --seeds "$seeds" --jobs "$jobs"
   sweeps=$((sweeps + 1))
 done
 echo "all tests: $((ctest_total + 1 + sweeps)) passed, 0 failed"
