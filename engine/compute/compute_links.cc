@@ -35,6 +35,11 @@ void ComputeNode::send_heartbeat() {
   hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
+  for (const auto& [id, e] : world_.entities()) {
+    if (hb.affinities.size() == kAffinitiesMax) break;
+    auto g = ghosts_.find(e.target);
+    if (g != ghosts_.end()) hb.affinities.push_back(Affinity{id, e.target, g->second.owner});
+  }
   // To every coordinator: the leader acks it; the vice keeps its own view of who is alive.
   bool sent = false;
   for_each_coordinator([&](ConnId conn) { sent |= send_server(rt_.network, conn, envelope(hb)) == SendStatus::kOk; });

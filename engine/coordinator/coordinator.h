@@ -9,6 +9,7 @@
 // Files: coordinator.cc (peers, spawns, sessions), coordinator_authority.cc (heartbeats, leases,
 // loss and recovery), coordinator_failover.cc (replication, candidacy, stepping down).
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -92,6 +93,7 @@ struct NodeRecord {
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
   uint64_t incarnation = 0;  // gateways: a new one means a restarted process with no sessions
+  std::vector<Affinity> affinities;  // its last heartbeat's cross-node fights
 };
 
 struct CoordinatorStats {
@@ -106,6 +108,7 @@ struct CoordinatorStats {
   uint64_t step_downs = 0;
   uint64_t migrations_started = 0;
   uint64_t migrations_done = 0;
+  uint64_t affinity_moves = 0;   // migrations started to bring fighters together
   uint64_t resumes = 0;           // avatars taken back through another gateway
   uint64_t abandoned = 0;         // avatars despawned after their client never came back
   uint64_t stale_epoch_dropped = 0;
@@ -178,6 +181,7 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_released(NodeId from, const Released& r);
   void expire_migrations();
   void balance();
+  void bring_fighters_together(uint32_t budget, const std::function<uint32_t(NodeId)>& count);
   void storm();
 
   // coordinator_admin.cc

@@ -30,6 +30,7 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.tick_ns_p99 = hb.tick_ns_p99;
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
+  rec.affinities = hb.affinities;
   if (rec.role != Role::kCompute || !leading()) return;
   if (rec.lost) evict(node, rec);
   if (epoch < epoch_) {

@@ -109,7 +109,27 @@ void Coordinator::balance() {
       }
     }
   }
-  (void)budget;
+  bring_fighters_together(budget, count);
+}
+
+// An entity fighting a target owned elsewhere moves to the target's node, if that keeps the
+// destination within kBalanceSlackEntities of the source. Of two entities fighting each other across
+// nodes, only the one with the higher id moves, so the pair meets instead of swapping places.
+void Coordinator::bring_fighters_together(uint32_t budget, const std::function<uint32_t(NodeId)>& count) {
+  for (const auto& [node, rec] : nodes_) {
+    for (const Affinity& a : rec.affinities) {
+      if (budget == 0) return;
+      auto e = table_.find(a.entity);
+      auto partner = table_.find(a.partner);
+      if (e == table_.end() || partner == table_.end() || e->second.owner != node || a.entity < a.partner) continue;
+      const NodeId to = partner->second.owner;
+      if (!to.valid() || to == node || nodes_.at(to).draining || count(to) + 1 > count(node) + kBalanceSlackEntities) continue;
+      if (start_migration(a.entity, to)) {
+        --budget;
+        ++stats_.affinity_moves;
+      }
+    }
+  }
 }
 
 // The migration-storm scenario: every `migration_storm_every_ticks`, move a batch of entities to

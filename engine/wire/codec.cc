@@ -53,6 +53,12 @@ struct ServerBodyEncoder {
   void operator()(const Heartbeat& m) const {
     auto* h = env->mutable_heartbeat();
     h->set_seq(m.seq);
+    for (const auto& a : m.affinities) {
+      auto* w = h->add_affinities();
+      w->set_entity(a.entity.value);
+      w->set_partner(a.partner.value);
+      w->set_partner_owner(a.partner_owner.value);
+    }
     h->set_entities(m.entities);
     h->set_tick_ns_p99(m.tick_ns_p99);
     h->set_load_permille(m.load_permille);
@@ -325,7 +331,10 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kHeartbeat: {
       const auto& h = env.heartbeat();
-      return ServerBody{Heartbeat{h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth()}};
+      if (static_cast<size_t>(h.affinities_size()) > kAffinitiesMax) return malformed("heartbeat carries too many affinities");
+      Heartbeat out{{}, h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth()};
+      for (const auto& a : h.affinities()) out.affinities.push_back(Affinity{EntityId(a.entity()), EntityId(a.partner()), NodeId(a.partner_owner())});
+      return ServerBody{std::move(out)};
     }
     case B::kSpawnRequest:
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
