@@ -35,6 +35,16 @@ void ComputeNode::send_heartbeat() {
   hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
+  const TimeNs now = rt_.clock.now_ns();
+  const TimeNs window = now - load_window_start_ns_;
+  if (window > 0) {  // share of the time, in permille of one tick's budget per tick
+    auto share = [window](TimeNs spent) { return static_cast<uint32_t>(std::min<TimeNs>(spent * 1000 / window, 1'000'000)); };
+    hb.hard_permille = share(hard_ns_);
+    hb.soft_permille = share(soft_ns_);
+    hb.opportunistic_permille = share(opportunistic_ns_);
+  }
+  hard_ns_ = soft_ns_ = opportunistic_ns_ = 0;
+  load_window_start_ns_ = now;
   for (const auto& [id, e] : world_.entities()) {
     if (hb.affinities.size() == kAffinitiesMax) break;
     auto g = ghosts_.find(e.target);
@@ -102,6 +112,7 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
 // Every subscribe_every_ns, outside the tick: the cells around our entities (with hysteresis) are the
 // ghosts we need; each peer whose copy of that set is out of date gets the new one.
 void ComputeNode::subscribe_peers() {
+  const TimeNs started = rt_.clock.now_ns();
   std::vector<Vec2> anchors;
   anchors.reserve(world_.size());
   for (const auto& [id, e] : world_.entities()) anchors.push_back(e.pos);
@@ -117,6 +128,7 @@ void ComputeNode::subscribe_peers() {
     }
   }
   subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
+  opportunistic_ns_ += rt_.clock.now_ns() - started;
 }
 
 void ComputeNode::on_accepted(ConnId conn, std::string_view) {

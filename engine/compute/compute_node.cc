@@ -91,9 +91,12 @@ void ComputeNode::run_tick() {
   generate_intents();
   simulate();
   consume_intents();
+  const TimeNs gameplay_done = rt_.clock.now_ns();
   produce_deltas();
   flush_output();
   const TimeNs took = rt_.clock.now_ns() - started;
+  hard_ns_ += gameplay_done - started;
+  soft_ns_ += took - (gameplay_done - started);
   ++stats_.ticks;
   stats_.tick_ns.record(took);
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);

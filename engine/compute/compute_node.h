@@ -235,6 +235,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimerId heartbeat_timer_ = 0;
   TimerId snapshot_timer_ = 0;
   ComputeStats stats_;
+  // Time spent since the last heartbeat, by kind of load (see Heartbeat.hard_permille).
+  TimeNs hard_ns_ = 0;
+  TimeNs soft_ns_ = 0;
+  TimeNs opportunistic_ns_ = 0;
+  TimeNs load_window_start_ns_ = 0;
   std::function<void(TickPhase, Tick)> phase_observer_;
 };
 

@@ -86,6 +86,9 @@ struct NodeRecord {
   uint32_t entities_reported = 0;
   uint32_t load_permille = 0;
   uint64_t tick_ns_p99 = 0;
+  uint32_t hard_permille = 0;          // its own load report (Heartbeat)
+  uint32_t soft_permille = 0;
+  uint32_t opportunistic_permille = 0;
   TimeNs last_heard_ns = 0;
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number

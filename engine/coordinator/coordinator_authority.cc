@@ -28,6 +28,9 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.entities_reported = hb.entities;
   rec.load_permille = hb.load_permille;
   rec.tick_ns_p99 = hb.tick_ns_p99;
+  rec.hard_permille = hb.hard_permille;
+  rec.soft_permille = hb.soft_permille;
+  rec.opportunistic_permille = hb.opportunistic_permille;
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
   rec.affinities = hb.affinities;

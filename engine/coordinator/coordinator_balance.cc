@@ -81,9 +81,14 @@ void Coordinator::balance() {
     if (load(n) > load(most)) most = n;
     if (load(n) < load(least)) least = n;
   }
-  if (load(most) > headroom_permille) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} at {} permille, above the N/(N+1) headroom of {}", most.value,
-           load(most), headroom_permille);
+  // The headroom check uses what must run: entities against capacity, and the node's hard load (its
+  // gameplay phases) against the tick budget. Soft and opportunistic load can be shed instead.
+  for (NodeId n : members) {
+    const uint64_t hard = nodes_.at(n).hard_permille;
+    if (load(n) > headroom_permille || hard > headroom_permille) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} above the N/(N+1) headroom of {} permille: {} of capacity, {} hard load",
+             n.value, headroom_permille, load(n), hard);
+    }
   }
   const auto count = [&](NodeId n) { return assigned_.count(n) ? assigned_.at(n) : 0u; };
   uint32_t budget = kMigrationsPerRoundMax;

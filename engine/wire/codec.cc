@@ -63,6 +63,9 @@ struct ServerBodyEncoder {
     h->set_tick_ns_p99(m.tick_ns_p99);
     h->set_load_permille(m.load_permille);
     h->set_input_queue_depth(m.input_queue_depth);
+    h->set_hard_permille(m.hard_permille);
+    h->set_soft_permille(m.soft_permille);
+    h->set_opportunistic_permille(m.opportunistic_permille);
   }
   void operator()(const SpawnRequest& m) const {
     auto* r = env->mutable_spawn_request();
@@ -332,7 +335,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kHeartbeat: {
       const auto& h = env.heartbeat();
       if (static_cast<size_t>(h.affinities_size()) > kAffinitiesMax) return malformed("heartbeat carries too many affinities");
-      Heartbeat out{{}, h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth()};
+      Heartbeat out{{}, h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth(),
+                    h.hard_permille(), h.soft_permille(), h.opportunistic_permille()};
       for (const auto& a : h.affinities()) out.affinities.push_back(Affinity{EntityId(a.entity()), EntityId(a.partner()), NodeId(a.partner_owner())});
       return ServerBody{std::move(out)};
     }

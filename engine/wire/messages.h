@@ -121,6 +121,9 @@ struct Heartbeat {
   uint64_t tick_ns_p99 = 0;
   uint32_t load_permille = 0;
   uint32_t input_queue_depth = 0;
+  uint32_t hard_permille = 0;
+  uint32_t soft_permille = 0;
+  uint32_t opportunistic_permille = 0;
 };
 
 struct HeartbeatAck {
