@@ -58,7 +58,7 @@ const char* trace_kind_name(TraceKind kind) {
 
 namespace {
 
-// As common::read_trace_file: no record the writer makes comes near it.
+// No record the writer makes comes near it.
 constexpr size_t kRecordBytesMax = 4096;
 constexpr size_t kLengthPrefixBytesMax = 5;  // a varint32
 constexpr size_t kReadChunkBytes = 64 * 1024;

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "trace.pb.h"
 
@@ -42,44 +42,6 @@ void TraceFileWriter::write(const TraceEvent& e) {
 void TraceFileWriter::close() {
   if (file_) std::fclose(file_);
   file_ = nullptr;
-}
-
-Status read_trace_file(const std::string& path, const std::function<void(const TraceEvent&)>& visit) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return make_error(Error::Code::kIo, fmt::format("cannot open trace file {}", path));
-  google::protobuf::io::FileInputStream raw(fileno(f));
-  uint64_t index = 0;
-  Status status = ok_status();
-  for (;;) {
-    google::protobuf::io::CodedInputStream coded(&raw);
-    uint32_t size = 0;
-    if (!coded.ReadVarint32(&size)) break;  // clean end of file
-    if (size > 4096) {
-      status = make_error(Error::Code::kMalformed, fmt::format("record {}: length {} is implausible", index, size));
-      break;
-    }
-    const auto limit = coded.PushLimit(static_cast<int>(size));
-    wire::TraceRecord r;
-    if (!r.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-      status = make_error(Error::Code::kMalformed, fmt::format("record {}: does not parse", index));
-      break;
-    }
-    coded.PopLimit(limit);
-    TraceEvent e;
-    e.time_ns = r.time_ns();
-    e.node = NodeId(r.node());
-    e.epoch = r.epoch();
-    e.tick = r.tick();
-    e.entity = EntityId(r.entity());
-    e.peer = NodeId(r.peer());
-    e.kind = static_cast<TraceKind>(r.kind());
-    e.a = r.a();
-    e.b = r.b();
-    visit(e);
-    ++index;
-  }
-  std::fclose(f);
-  return status;
 }
 
 }  // namespace aether::common

@@ -1,6 +1,6 @@
 #pragma once
 // Trace files: a stream of aether.wire.TraceRecord, each preceded by its varint length (protobuf's
-// delimited format). Written by both runtimes; read back by `aether trace` and viz/.
+// delimited format). Written by both runtimes; read back by `aether trace` (app/trace_command.h).
 
 #include <cstdio>
 #include <functional>
@@ -28,8 +28,7 @@ class TraceFileWriter {
   std::string buffer_;
 };
 
-// Reads every record of a trace file in order. Stops with an error on a malformed record (a trace
-// file is untrusted input like any other).
-Status read_trace_file(const std::string& path, const std::function<void(const TraceEvent&)>& visit);
+// Reading trace files back (strictly: they are untrusted input like any other) is
+// app/trace_command.h's read_trace_records, used by `aether trace`.
 
 }  // namespace aether::common
