@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include "app/trace_command.h"
 #include "engine/core/hash.h"
 #include "engine/wire/framing.h"
 #include "runtime/real/address.h"
@@ -458,8 +459,10 @@ TEST(RealNetwork, TraceRecordsRuntimeEvents) {
     ASSERT_TRUE(run_until(io, [&] { return server.count(Event::kClosed) == 1; }));
     writer->close();
   }
-  std::vector<TraceEvent> events;
-  ASSERT_TRUE(common::read_trace_file(path, [&](const TraceEvent& e) { events.push_back(e); }).ok());
+  app::TraceFileContents contents;
+  ASSERT_TRUE(app::read_trace_records(path, &contents).ok());
+  EXPECT_TRUE(contents.truncated_tail.empty());
+  const std::vector<TraceEvent>& events = contents.records;
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].kind, TraceKind::kHostStarted);
   EXPECT_EQ(events[1].kind, TraceKind::kMessageDelivered);
