@@ -419,6 +419,13 @@ Status parse_trace_records(const std::string& bytes, TraceFileContents* out) {
   return parse(src, "<memory>", [out](const TraceEvent& e) { out->records.push_back(e); }, &out->truncated_tail);
 }
 
+Status visit_trace_file(const std::string& path, const std::function<void(const TraceEvent&)>& visit) {
+  std::string tail;
+  Status s = for_each_record(path, visit, &tail);
+  if (s && !tail.empty()) return make_error(Error::Code::kMalformed, fmt::format("{}: truncated: {}", path, tail));
+  return s;
+}
+
 Status read_trace_records(const std::string& path, TraceFileContents* out) {
   out->records.clear();
   return for_each_record(path, [out](const TraceEvent& e) { out->records.push_back(e); }, &out->truncated_tail);

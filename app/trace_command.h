@@ -14,6 +14,7 @@
 //    written by another node within the recovery target after the detection.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct TraceFileContents {
 // bounded, fields range-checked. (Garbage whose length prefix runs past the end of the file is
 // indistinguishable from a cut record, and is taken for one.)
 Status read_trace_records(const std::string& path, TraceFileContents* out);
+// Visits every record of a file that must be whole (a truncated tail is an error here).
+Status visit_trace_file(const std::string& path, const std::function<void(const TraceEvent&)>& visit);
 
 // The same over bytes in memory (what read_trace_records does after reading the file).
 Status parse_trace_records(const std::string& bytes, TraceFileContents* out);

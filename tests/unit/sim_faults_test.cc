@@ -11,6 +11,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include "app/trace_command.h"
 #include "runtime/sim/simulation.h"
 
 namespace aether::sim {
@@ -496,7 +497,7 @@ TEST(SimFaults, FaultsAreRecordedInTheTraceAsDocumented) {
     sim.finish();
   }
   std::vector<TraceEvent> got;
-  ASSERT_TRUE(common::read_trace_file(path, [&](const TraceEvent& e) { got.push_back(e); }).ok());
+  ASSERT_TRUE(app::visit_trace_file(path, [&](const TraceEvent& e) { got.push_back(e); }).ok());
   ASSERT_EQ(got.size(), 7u);
   auto code = [](FaultCode c, int64_t from, int64_t to) { return static_cast<int64_t>(c) << 48 | from << 24 | to; };
   struct Want {

@@ -11,6 +11,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include "app/trace_command.h"
 #include "runtime/sim/simulation.h"
 
 namespace aether::sim {
@@ -179,7 +180,7 @@ TEST(SimHost, TraceSinkStampsTimeAndNode) {
   h.runtime().trace.record(e);
   sim.finish();
   std::vector<TraceEvent> read;
-  ASSERT_TRUE(common::read_trace_file(path, [&](const TraceEvent& r) { read.push_back(r); }).ok());
+  ASSERT_TRUE(app::visit_trace_file(path, [&](const TraceEvent& r) { read.push_back(r); }).ok());
   ASSERT_EQ(read.size(), 1u);
   EXPECT_EQ(read[0].time_ns, 77);
   EXPECT_EQ(read[0].node, NodeId(4));

@@ -12,6 +12,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include "app/trace_command.h"
 #include "engine/core/hash.h"
 #include "runtime/sim/simulation.h"
 
@@ -395,7 +396,7 @@ TEST(SimNetwork, TraceRecordsDeliveriesAndCloses) {
   const std::string path = testing::TempDir() + "sim_network_trace.bin";
   scripted_digest(7, path);
   std::vector<TraceEvent> events;
-  ASSERT_TRUE(common::read_trace_file(path, [&](const TraceEvent& e) { events.push_back(e); }).ok());
+  ASSERT_TRUE(app::visit_trace_file(path, [&](const TraceEvent& e) { events.push_back(e); }).ok());
   size_t delivered = 0;
   size_t peer_closed = 0;
   TimeNs previous = 0;
@@ -432,7 +433,7 @@ TEST(SimNetwork, DeliveredRecordCarriesThePayloadHash) {
     sim.run_until(kNsPerSec);
   }
   std::vector<TraceEvent> delivered;
-  ASSERT_TRUE(common::read_trace_file(path, [&](const TraceEvent& e) {
+  ASSERT_TRUE(app::visit_trace_file(path, [&](const TraceEvent& e) {
     if (e.kind == TraceKind::kMessageDelivered) delivered.push_back(e);
   }).ok());
   ASSERT_EQ(delivered.size(), 1u);
