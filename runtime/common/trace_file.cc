@@ -1,5 +1,12 @@
 #include "runtime/common/trace_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -12,13 +19,16 @@ TraceFileWriter::~TraceFileWriter() { close(); }
 
 Status TraceFileWriter::open(const std::string& path) {
   close();
-  file_ = std::fopen(path.c_str(), "wb");
-  if (!file_) return make_error(Error::Code::kIo, fmt::format("cannot open trace file {}", path));
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    return make_error(Error::Code::kIo, fmt::format("cannot open trace file {}: {}", path, std::strerror(errno)));
+  }
+  failed_ = false;
   return ok_status();
 }
 
 void TraceFileWriter::write(const TraceEvent& e) {
-  if (!file_) return;
+  if (fd_ < 0 || failed_) return;
   wire::TraceRecord r;
   r.set_time_ns(e.time_ns);
   r.set_node(e.node.value);
@@ -36,12 +46,26 @@ void TraceFileWriter::write(const TraceEvent& e) {
     coded.WriteVarint32(static_cast<uint32_t>(r.ByteSizeLong()));
     r.SerializeWithCachedSizes(&coded);
   }
-  std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+  const char* p = buffer_.data();
+  size_t left = buffer_.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // Disk full or similar: stop tracing rather than write a torn stream; the reader reports
+      // the truncated last record. The process itself carries on.
+      std::fprintf(stderr, "trace file write failed (%s); tracing stopped\n", std::strerror(errno));
+      failed_ = true;
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 void TraceFileWriter::close() {
-  if (file_) std::fclose(file_);
-  file_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 }  // namespace aether::common

@@ -2,7 +2,6 @@
 // Trace files: a stream of aether.wire.TraceRecord, each preceded by its varint length (protobuf's
 // delimited format). Written by both runtimes; read back by `aether trace` (app/trace_command.h).
 
-#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -19,12 +18,16 @@ class TraceFileWriter {
   TraceFileWriter& operator=(const TraceFileWriter&) = delete;
 
   Status open(const std::string& path);
-  bool is_open() const { return file_ != nullptr; }
+  bool is_open() const { return fd_ >= 0; }
+  // Each record goes to the kernel with one write(2) before this returns: a process killed with
+  // SIGKILL loses no record it has traced, which is what post-mortem traces are for. (Measured cost:
+  // docs/performance.md, "trace writing".)
   void write(const TraceEvent& event);
   void close();
 
  private:
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
+  bool failed_ = false;  // a write error was reported once; later records are dropped
   std::string buffer_;
 };
 
