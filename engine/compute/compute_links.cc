@@ -125,6 +125,7 @@ void ComputeNode::subscribe_peers() {
       peer.cells_sent = cells;
       peer.subscribed = true;
       ++stats_.subscriptions_sent;
+      trace(TraceKind::kSubscribeSent, EntityId{}, static_cast<int64_t>(cells.size()), 0, id);
     }
   }
   subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
@@ -164,14 +165,17 @@ void ComputeNode::on_closed(ConnId conn, CloseReason reason) {
   }
   for (auto& [id, peer] : peers_) {
     if (!peer.link->handle_closed(conn)) continue;
-    forget_ghosts_of(id);
+    forget_ghosts_of(id, GhostDropReason::kOwnerGone);
     return;
   }
   auto it = inbound_.find(conn);
   if (it == inbound_.end()) return;
   if (it->second.valid()) {
     auto sub = subscribers_.find(it->second);
-    if (sub != subscribers_.end() && sub->second.conn == conn) subscribers_.erase(sub);
+    if (sub != subscribers_.end() && sub->second.conn == conn) {
+      subscribers_.erase(sub);
+      trace(TraceKind::kSubscriberLeft, EntityId{}, 0, 0, it->second);
+    }
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "subscriber {} disconnected ({})", it->second.value, close_reason_name(reason));
   }
   inbound_.erase(it);
@@ -277,7 +281,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
   } else {
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
   }
-  ghosts_.erase(g.entity);  // ours now: the ghost is obsolete
+  if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
   e->session = g.session;
   e->gateway = g.gateway;
   trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), g.recover ? 1 : 0, m.sender);
@@ -305,7 +309,7 @@ void ComputeNode::handle_membership(const Membership& m) {
       ++it;
       continue;
     }
-    forget_ghosts_of(it->first);
+    forget_ghosts_of(it->first, GhostDropReason::kOwnerGone);
     it = peers_.erase(it);  // the link's destructor closes the connection
   }
   for (const auto& [id, address] : wanted) {
@@ -338,6 +342,7 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     sub.conn = conn;  // a reconnecting subscriber replaces its older connection
     sub.role = hello->role;
     sub.feed = std::make_unique<InterestFeed>();
+    trace(TraceKind::kSubscriberJoined, EntityId{}, static_cast<int64_t>(hello->role), 0, m.sender);
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} subscribed", role_name(hello->role), m.sender.value);
     return;
   }
@@ -355,7 +360,11 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     if (s != subscribers_.end() && s->second.role == Role::kCompute) s->second.feed->set_cells(sub->cells);
   } else if (const auto* h = std::get_if<Handoff>(&m.body)) {
     auto s = subscribers_.find(m.sender);
-    if (s != subscribers_.end() && s->second.role == Role::kCompute) handle_handoff(*h);
+    if (s != subscribers_.end() && s->second.role == Role::kCompute) {
+      trace(TraceKind::kHandoffReceived, h->state.id, static_cast<int64_t>(h->state.generation),
+            pending_grants_.count(h->state.id) ? 1 : 0, m.sender);
+      handle_handoff(*h);
+    }
   } else if (const auto* ri = std::get_if<RemoteIntent>(&m.body)) {
     if (!world_.find(ri->target) && forward_if_moved(ri->target, *ri)) return;
     ++stats_.intents_received_remote;
@@ -387,7 +396,7 @@ void ComputeNode::handle_peer_reply(NodeId peer, const ServerMessage& m) {
 
 // Ghosts are read-only copies; the owner's feed is the only thing that changes them.
 void ComputeNode::apply_ghosts(NodeId owner, const DeltaBatch& batch) {
-  if (batch.reset) forget_ghosts_of(owner);
+  if (batch.reset) forget_ghosts_of(owner, GhostDropReason::kFeedReset);
   for (const EntityState& st : batch.states) {
     if (world_.find(st.id)) continue;  // we own it (a stale feed): our copy is the truth
     auto it = ghosts_.find(st.id);
@@ -397,20 +406,36 @@ void ComputeNode::apply_ghosts(NodeId owner, const DeltaBatch& batch) {
         continue;
       }
       ghosts_.emplace(st.id, Ghost{st, owner});
+      trace(TraceKind::kGhostAdded, st.id, static_cast<int64_t>(st.generation), static_cast<int64_t>(st.version), owner);
     } else if (it->second.owner == owner || newer_than(st, it->second.state)) {
+      if (it->second.owner != owner) {  // the entity moved: its ghost now comes from the new owner
+        trace(TraceKind::kGhostAdded, st.id, static_cast<int64_t>(st.generation), static_cast<int64_t>(st.version), owner);
+      }
       it->second = Ghost{st, owner};
     }
   }
   for (EntityId id : batch.removed) {
     auto it = ghosts_.find(id);
-    if (it != ghosts_.end() && it->second.owner == owner) ghosts_.erase(it);
+    if (it != ghosts_.end() && it->second.owner == owner) forget_ghost(id, GhostDropReason::kLeftInterest);
   }
 }
 
-void ComputeNode::forget_ghosts_of(NodeId owner) {
+void ComputeNode::forget_ghosts_of(NodeId owner, GhostDropReason why) {
   for (auto it = ghosts_.begin(); it != ghosts_.end();) {
-    it = it->second.owner == owner ? ghosts_.erase(it) : std::next(it);
+    if (it->second.owner != owner) {
+      ++it;
+      continue;
+    }
+    trace(TraceKind::kGhostDropped, it->first, static_cast<int64_t>(why), 0, owner);
+    it = ghosts_.erase(it);
   }
+}
+
+void ComputeNode::forget_ghost(EntityId id, GhostDropReason why) {
+  auto it = ghosts_.find(id);
+  if (it == ghosts_.end()) return;
+  trace(TraceKind::kGhostDropped, id, static_cast<int64_t>(why), 0, it->second.owner);
+  ghosts_.erase(it);
 }
 
 }  // namespace aether

@@ -32,7 +32,10 @@ void ComputeNode::handle_release(const ServerMessage& m, const Release& r) {
   remember_move(r.entity, r.to);
   auto peer = peers_.find(r.to);
   const ConnId conn = peer == peers_.end() ? 0 : peer->second.link->conn();
-  if (send_server(rt_.network, conn, envelope(std::move(h))) != SendStatus::kOk) ++stats_.handoffs_lost;
+  if (send_server(rt_.network, conn, envelope(std::move(h))) != SendStatus::kOk) {
+    ++stats_.handoffs_lost;
+    trace(TraceKind::kHandoffLost, r.entity, static_cast<int64_t>(r.generation), 0, r.to);
+  }
   for (auto& link : coordinators_) {
     if (link->connected()) send_server(rt_.network, link->conn(), envelope(Released{r.entity, r.generation}));
   }
@@ -88,7 +91,7 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   } else {
     ++stats_.handoff_fallbacks;
   }
-  ghosts_.erase(g.entity);
+  if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);
   moved_.erase(g.entity);
   ++stats_.migrations_in;
   trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), h ? 2 : 3);

@@ -87,13 +87,20 @@ void ComputeNode::skip_tick() {
 void ComputeNode::run_tick() {
   const TimeNs started = rt_.clock.now_ns();
   ++tick_;
+  // Each queue is measured where it is fullest: inputs before the drain, intents before phase 4,
+  // output before the flush; simulation jobs once gameplay is done.
+  const size_t inputs_queued = input_queue_.depth();
   drain_inputs();
   generate_intents();
   simulate();
+  const size_t intents_queued = intent_queue_.depth();
   consume_intents();
   const TimeNs gameplay_done = rt_.clock.now_ns();
   produce_deltas();
+  const size_t outputs_queued = output_queue_.depth();
   flush_output();
+  trace(TraceKind::kQueueDepths, EntityId{}, pack_queue_depths(inputs_queued, intents_queued),
+        pack_queue_depths(simulation_queue_.depth(), outputs_queued));
   const TimeNs took = rt_.clock.now_ns() - started;
   hard_ns_ += gameplay_done - started;
   soft_ns_ += took - (gameplay_done - started);
@@ -155,6 +162,7 @@ void ComputeNode::generate_intents() {
     OutputItem item{conn, nullptr, encode(envelope(RemoteIntent{intent->source, intent->target, intent->amount}))};
     if (output_queue_.try_push(std::move(item))) {
       ++stats_.intents_sent_remote;
+      trace(TraceKind::kIntentSent, intent->target, static_cast<int64_t>(intent->source.value), 0, ghost.owner);
     } else {
       ++stats_.intents_dropped;
     }
@@ -229,6 +237,10 @@ void ComputeNode::produce_deltas() {
       batch = sub.feed->build(visible_grid, visible);
     } else {
       batch = sub.feed->build(owned_grid, owned);
+    }
+    if (sub.feed->last_pushed_new() != 0 || !batch.removed.empty()) {
+      trace(TraceKind::kFeedPushed, EntityId{}, static_cast<int64_t>(sub.feed->last_pushed_new()),
+            static_cast<int64_t>(batch.removed.size()), node);
     }
     OutputItem item{sub.conn, sub.feed.get(), encode(envelope(std::move(batch)))};
     if (!output_queue_.try_push(std::move(item))) {

@@ -199,7 +199,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   void handle_inbound(ConnId conn, const ServerMessage& m);
   void handle_peer_reply(NodeId peer, const ServerMessage& m);
   void apply_ghosts(NodeId owner, const DeltaBatch& batch);
-  void forget_ghosts_of(NodeId owner);
+  void forget_ghosts_of(NodeId owner, GhostDropReason why);
+  void forget_ghost(EntityId id, GhostDropReason why);
   bool accept_epoch(const ServerMessage& m);
   void drop_connection(ConnId conn, std::string_view why);
   ServerMessage envelope(ServerBody body) const;

@@ -37,6 +37,7 @@ DeltaBatch InterestFeed::build(const SpatialGrid& grid, const std::map<EntityId,
   if (relevant.size() > kFeedEntitiesMax) relevant.resize(kFeedEntitiesMax);
 
   DeltaBatch batch;
+  last_pushed_new_ = 0;
   if (reset_pending_) {
     batch.reset = true;
     sent_.clear();
@@ -48,6 +49,7 @@ DeltaBatch InterestFeed::build(const SpatialGrid& grid, const std::map<EntityId,
     const std::pair<uint64_t, uint64_t> stamp{st->second.generation, st->second.version};
     auto [it, inserted] = sent_.try_emplace(id, stamp);
     if (inserted || it->second != stamp) {
+      last_pushed_new_ += inserted ? 1 : 0;
       it->second = stamp;
       batch.states.push_back(st->second);
     }

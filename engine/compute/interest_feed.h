@@ -56,6 +56,8 @@ class InterestFeed {
   // The last batch was not delivered: the next one starts over with reset=true and full states.
   void mark_reset() { reset_pending_ = true; }
   size_t entities_known() const { return sent_.size(); }
+  // Entities the last build() sent for the first time (initial pushes), for the trace.
+  size_t last_pushed_new() const { return last_pushed_new_; }
   size_t cell_count() const { return anchored_ ? anchored_cells_.cells().size() : cells_.size(); }
 
  private:
@@ -64,6 +66,7 @@ class InterestFeed {
   std::vector<CellKey> cells_;                               // sorted, for subscribers that send theirs
   std::map<EntityId, std::pair<uint64_t, uint64_t>> sent_;   // entity -> (generation, version) sent
   bool reset_pending_ = true;                                // the first batch is a reset
+  size_t last_pushed_new_ = 0;
 };
 
 }  // namespace aether

@@ -93,6 +93,7 @@ struct NodeRecord {
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number
   bool lost = false;
+  uint32_t missed_traced = 0;  // heartbeat intervals of the current silence already traced
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
   uint64_t incarnation = 0;  // gateways: a new one means a restarted process with no sessions

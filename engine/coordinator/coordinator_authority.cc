@@ -63,7 +63,17 @@ void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
 void Coordinator::watch_nodes() {
   const TimeNs now = rt_.clock.now_ns();
   for (auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && !rec.lost && now - rec.last_heard_ns > kNodeLossAfterNs) mark_lost(id, "no heartbeat");
+    if (rec.role != Role::kCompute || rec.lost) continue;
+    const TimeNs silent_ns = now - rec.last_heard_ns;
+    // One interval late is jitter; from two on, each further missed heartbeat is traced once.
+    const auto missed = static_cast<uint32_t>(silent_ns / kHeartbeatIntervalNs);
+    if (missed < 2) {
+      rec.missed_traced = 0;
+    } else if (missed > rec.missed_traced) {
+      rec.missed_traced = missed;
+      trace(TraceKind::kHeartbeatMissed, EntityId{}, silent_ns, missed, id);
+    }
+    if (silent_ns > kNodeLossAfterNs) mark_lost(id, "no heartbeat");
   }
 }
 

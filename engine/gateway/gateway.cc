@@ -127,6 +127,7 @@ void Gateway::forward_input(Session& s, const ClientInput& in) {
   }
   if (send_server(rt_.network, node->second.link->conn(), envelope(InputForward{s.entity, in})) == SendStatus::kOk) {
     ++stats_.inputs_forwarded;
+    trace(TraceKind::kInputForwarded, s.entity, static_cast<int64_t>(in.seq), 0, s.owner);
   } else {
     ++stats_.inputs_dropped;
   }
@@ -299,6 +300,7 @@ void Gateway::handle_owner_changed(const OwnerChanged& m) {
     }
     const NodeId previous = s.owner;
     s.owner = m.owner;
+    if (previous != m.owner) trace(TraceKind::kOwnerRouted, m.entity, static_cast<int64_t>(previous.value), 0, m.owner);
     release_unused_node(previous);
     return;
   }

@@ -42,10 +42,35 @@ enum class TraceKind : uint16_t {
   kSessionOpened = 50,    // entity = the client's avatar once known
   kSessionClosed = 51,    // a = reason code
   kClientDisconnected = 52,  // a = reason code (slow consumer, protocol violation)
-  kInputForwarded = 53,
+  kInputForwarded = 53,   // gateway: a client's input went to its owner; a = input seq; peer = owner
   kSessionResumed = 54,
   kAdminCommand = 60,     // a = command, b = epoch it claimed (kEpochAdmin: superseding); peer = node argument   // coordinator: entity's client resumed through gateway `peer`; a = session
+  // Migration, seen from the new owner and the old (70..71).
+  kHandoffReceived = 70,  // new owner: the old owner's state arrived; a = its generation, b = 1 if the grant was here first; peer = old owner
+  kHandoffLost = 71,      // old owner: the handoff could not be sent (the new owner starts from the snapshot); a = generation; peer = destination
+  // Subscriptions between compute nodes and to gateways (72..77).
+  kSubscribeSent = 72,    // subscriber: sent its interest to a publisher; a = cells; peer = publisher
+  kSubscriberJoined = 73, // publisher: a feed starts; a = the subscriber's Role; peer = subscriber
+  kSubscriberLeft = 74,   // publisher: the subscriber's connection closed; peer = subscriber
+  kGhostAdded = 75,       // subscriber: first copy of an entity owned elsewhere; a = generation, b = version; peer = owner
+  kGhostDropped = 76,     // subscriber: a = GhostDropReason; peer = the owner it came from
+  kFeedPushed = 77,       // publisher, per tick per subscriber when nonzero: a = entities pushed new (initial pushes), b = removed; peer = subscriber
+  // Liveness and load (78..81).
+  kHeartbeatMissed = 78,  // coordinator: a compute node is silent; a = ns since last heard, b = heartbeat intervals missed; peer = node
+  kQueueDepths = 79,      // compute, once per tick: a = input << 32 | intent, b = simulation << 32 | output (high-water in the tick, each saturated to 2^31-1)
+  kIntentSent = 80,       // compute: an intent on a ghost left for its owner; entity = target, a = source entity; peer = target's owner
+  kOwnerRouted = 81,      // gateway: a client's entity has a new owner; a = previous owner node; peer = new owner
 };
+
+// kGhostDropped's a.
+enum class GhostDropReason : uint8_t { kLeftInterest = 0, kFeedReset = 1, kOwnerGone = 2, kNowOurs = 3 };
+
+// kQueueDepths packs two depths per field.
+inline constexpr int64_t kQueueDepthFieldMax = 0x7fffffff;
+inline int64_t pack_queue_depths(uint64_t hi, uint64_t lo) {
+  const auto clamp = [](uint64_t d) { return static_cast<int64_t>(d < kQueueDepthFieldMax ? d : kQueueDepthFieldMax); };
+  return clamp(hi) << 32 | clamp(lo);
+}
 
 // One trace record. The runtime stamps time_ns and node; components fill the rest. Fixed-size and
 // integer-only, so hashing it is cheap and identical everywhere.
