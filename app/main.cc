@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/trace_command.h"
+#include "app/viz_command.h"
 
 namespace {
 bool parse_seed_range(const std::string& text, uint64_t* first, uint64_t* last) {
@@ -67,7 +68,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> trace_files;
-  std::string dump_file;
+  std::vector<std::string> dump_files;
+  std::string merge_out;
   uint32_t recovery_target_ms = 500;
   auto* trace_cmd = cli.add_subcommand("trace", "read trace files back");
   trace_cmd->require_subcommand(1);
@@ -76,12 +78,18 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--recovery-target-ms", recovery_target_ms, "longest allowed time from loss detection to the entity written again")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
-  auto* dump_cmd = trace_cmd->add_subcommand("dump", "print a trace file as one JSON object per record per line");
-  dump_cmd->add_option("file", dump_file, "trace file")->required();
+  auto* dump_cmd = trace_cmd->add_subcommand("dump", "print trace files (merged by time) as one JSON object per record per line");
+  dump_cmd->add_option("files", dump_files, "trace files")->required();
+  auto* merge_cmd = trace_cmd->add_subcommand("merge", "merge trace files of several processes into one, by time");
+  merge_cmd->add_option("files", trace_files, "trace files")->required();
+  merge_cmd->add_option("-o,--out", merge_out, "the merged trace file")->required();
+  auto* viz = add_viz_subcommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
   if (check_cmd->parsed()) return run_trace_check(trace_files, static_cast<aether::TimeNs>(recovery_target_ms) * aether::kNsPerMs);
-  if (dump_cmd->parsed()) return run_trace_dump(dump_file);
+  if (dump_cmd->parsed()) return run_trace_dump(dump_files);
+  if (merge_cmd->parsed()) return run_trace_merge(trace_files, merge_out);
+  if (int rc = run_viz_if_parsed(*viz); rc >= 0) return rc;
   if (sim_cmd->parsed()) {
     if (!seeds.empty() && !parse_seed_range(seeds, &sim.seed_first, &sim.seed_last)) {
       std::fprintf(stderr, "aether sim: --seeds wants A..B, e.g. 1..50\n");

@@ -14,47 +14,13 @@
 
 #include <fmt/format.h>
 
+#include "runtime/common/trace_file.h"
 #include "trace.pb.h"
+#include "viz/model.h"
 
 namespace aether::app {
 
-const char* trace_kind_name(TraceKind kind) {
-  switch (kind) {
-    case TraceKind::kNone: return "none";
-    case TraceKind::kMessageDelivered: return "message_delivered";
-    case TraceKind::kConnectionClosed: return "connection_closed";
-    case TraceKind::kHostStarted: return "host_started";
-    case TraceKind::kHostCrashed: return "host_crashed";
-    case TraceKind::kNodeRegistered: return "node_registered";
-    case TraceKind::kNodeLost: return "node_lost";
-    case TraceKind::kEpochChanged: return "epoch_changed";
-    case TraceKind::kStaleEpochDropped: return "stale_epoch_dropped";
-    case TraceKind::kLeaderElected: return "leader_elected";
-    case TraceKind::kCandidacy: return "candidacy";
-    case TraceKind::kSteppedDown: return "stepped_down";
-    case TraceKind::kPromised: return "promised";
-    case TraceKind::kOwnershipGranted: return "ownership_granted";
-    case TraceKind::kOwnershipRevoked: return "ownership_revoked";
-    case TraceKind::kMigrationStarted: return "migration_started";
-    case TraceKind::kMigrationReleased: return "migration_released";
-    case TraceKind::kEntitySpawned: return "entity_spawned";
-    case TraceKind::kEntityDespawned: return "entity_despawned";
-    case TraceKind::kEntityDamaged: return "entity_damaged";
-    case TraceKind::kEntityDied: return "entity_died";
-    case TraceKind::kEntityRespawned: return "entity_respawned";
-    case TraceKind::kTickDone: return "tick_done";
-    case TraceKind::kQueueRefused: return "queue_refused";
-    case TraceKind::kLeaseLapsed: return "lease_lapsed";
-    case TraceKind::kEvicted: return "evicted";
-    case TraceKind::kSessionOpened: return "session_opened";
-    case TraceKind::kSessionClosed: return "session_closed";
-    case TraceKind::kClientDisconnected: return "client_disconnected";
-    case TraceKind::kInputForwarded: return "input_forwarded";
-    case TraceKind::kSessionResumed: return "session_resumed";
-    default: break;  // a kind newer than this list (the numbering only ever grows)
-  }
-  return "unknown";
-}
+const char* trace_kind_name(TraceKind kind) { return viz::trace_kind_name(kind); }
 
 namespace {
 
@@ -426,6 +392,10 @@ Status visit_trace_file(const std::string& path, const std::function<void(const 
   return s;
 }
 
+Status visit_trace_records(const std::string& path, const std::function<void(const TraceEvent&)>& visit, std::string* truncated_tail) {
+  return for_each_record(path, visit, truncated_tail);
+}
+
 Status read_trace_records(const std::string& path, TraceFileContents* out) {
   out->records.clear();
   return for_each_record(path, [out](const TraceEvent& e) { out->records.push_back(e); }, &out->truncated_tail);
@@ -485,31 +455,86 @@ int run_trace_check(const std::vector<std::string>& trace_files, TimeNs recovery
   return 1;
 }
 
-int run_trace_dump(const std::string& file) {
+namespace {
+
+// Every record of every file, merged by time (ties by node, then file order); bounded.
+Status load_merged(const char* command, const std::vector<std::string>& files, std::vector<TraceEvent>* out) {
+  std::vector<viz::TraceInput> inputs;
+  size_t total = 0;
+  for (const std::string& path : files) {
+    viz::TraceInput in;
+    in.name = path;
+    std::string tail;
+    Status s = for_each_record(
+        path,
+        [&](const TraceEvent& e) {
+          if (++total <= kMergeRecordsMax) in.records.push_back(e);
+        },
+        &tail);
+    if (!s) return s;
+    if (total > kMergeRecordsMax) {
+      return make_error(Error::Code::kTooLarge, fmt::format("{}: more than {} records in all", path, kMergeRecordsMax));
+    }
+    if (!tail.empty()) fmt::print(stderr, "aether trace {}: {}: truncated last record dropped: {}\n", command, path, tail);
+    inputs.push_back(std::move(in));
+  }
+  *out = viz::merge_records(inputs);
+  return ok_status();
+}
+
+}  // namespace
+
+int run_trace_dump(const std::vector<std::string>& files) {
+  std::vector<TraceEvent> records;
+  if (files.size() > 1) {
+    if (Status s = load_merged("dump", files, &records); !s) {
+      fmt::print(stderr, "aether trace dump: {}\n", s.error().message);
+      return 2;
+    }
+  }
   fmt::memory_buffer buf;
   auto flush = [&buf] {
     std::fwrite(buf.data(), 1, buf.size(), stdout);
     buf.clear();
   };
+  auto line = [&](const TraceEvent& e) {
+    fmt::format_to(std::back_inserter(buf),
+                   "{{\"time_ns\":{},\"node\":{},\"epoch\":{},\"tick\":{},\"entity\":{},\"peer\":{},\"kind\":\"{}\",\"a\":{},\"b\":{}}}\n",
+                   e.time_ns, e.node.value, e.epoch, e.tick, e.entity.value, e.peer.value, viz::kind_label(e.kind), e.a, e.b);
+    if (buf.size() > 64 * 1024) flush();
+  };
+  if (files.size() > 1) {
+    for (const TraceEvent& e : records) line(e);
+    flush();
+    std::fflush(stdout);
+    return 0;
+  }
   std::string tail;
-  Status s = for_each_record(
-      file,
-      [&](const TraceEvent& e) {
-        const char* name = trace_kind_name(e.kind);
-        const std::string kind = std::strcmp(name, "unknown") == 0 ? fmt::format("unknown_{}", static_cast<uint32_t>(e.kind)) : name;
-        fmt::format_to(std::back_inserter(buf),
-                       "{{\"time_ns\":{},\"node\":{},\"epoch\":{},\"tick\":{},\"entity\":{},\"peer\":{},\"kind\":\"{}\",\"a\":{},\"b\":{}}}\n",
-                       e.time_ns, e.node.value, e.epoch, e.tick, e.entity.value, e.peer.value, kind, e.a, e.b);
-        if (buf.size() > 64 * 1024) flush();
-      },
-      &tail);
+  Status s = for_each_record(files.at(0), line, &tail);
   flush();
   std::fflush(stdout);
   if (!s) {
     fmt::print(stderr, "aether trace dump: {}\n", s.error().message);
     return 2;
   }
-  if (!tail.empty()) fmt::print(stderr, "aether trace dump: {}: truncated last record dropped: {}\n", file, tail);
+  if (!tail.empty()) fmt::print(stderr, "aether trace dump: {}: truncated last record dropped: {}\n", files.at(0), tail);
+  return 0;
+}
+
+int run_trace_merge(const std::vector<std::string>& files, const std::string& out) {
+  std::vector<TraceEvent> records;
+  if (Status s = load_merged("merge", files, &records); !s) {
+    fmt::print(stderr, "aether trace merge: {}\n", s.error().message);
+    return 2;
+  }
+  common::TraceFileWriter writer;
+  if (Status s = writer.open(out); !s) {
+    fmt::print(stderr, "aether trace merge: {}\n", s.error().message);
+    return 2;
+  }
+  for (const TraceEvent& e : records) writer.write(e);
+  writer.close();
+  fmt::print("merged {} records from {} file(s) into {}\n", records.size(), files.size(), out);
   return 0;
 }
 

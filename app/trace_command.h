@@ -24,6 +24,7 @@
 namespace aether::app {
 
 // Name of a trace kind for people and JSON ("tick_done"); "unknown" for codes this build does not know.
+// (viz::trace_kind_name; kept here for the trace tools.)
 const char* trace_kind_name(TraceKind kind);
 
 struct TraceFileContents {
@@ -41,6 +42,9 @@ struct TraceFileContents {
 Status read_trace_records(const std::string& path, TraceFileContents* out);
 // Visits every record of a file that must be whole (a truncated tail is an error here).
 Status visit_trace_file(const std::string& path, const std::function<void(const TraceEvent&)>& visit);
+
+// Visits every record of a file; a partial last record is tolerated and described in truncated_tail.
+Status visit_trace_records(const std::string& path, const std::function<void(const TraceEvent&)>& visit, std::string* truncated_tail);
 
 // The same over bytes in memory (what read_trace_records does after reading the file).
 Status parse_trace_records(const std::string& bytes, TraceFileContents* out);
@@ -83,7 +87,13 @@ TraceCheckResult check_records(std::vector<TraceEvent> records, const TraceCheck
 
 // `aether trace check FILE...`: prints a summary; 0 without violations, 1 with, 2 on unreadable input.
 int run_trace_check(const std::vector<std::string>& trace_files, TimeNs recovery_target_ns);
-// `aether trace dump FILE`: one JSON object per record per line; 2 on unreadable input.
-int run_trace_dump(const std::string& file);
+// `aether trace dump FILE...`: one JSON object per record per line, several files merged by time
+// (ties by node, then file order); 2 on unreadable input.
+int run_trace_dump(const std::vector<std::string>& files);
+inline int run_trace_dump(const std::string& file) { return run_trace_dump(std::vector<std::string>{file}); }
+// `aether trace merge FILE... -o OUT`: one trace file holding every record of the inputs, merged the
+// same way (bounded: at most kMergeRecordsMax records); 2 on unreadable input.
+inline constexpr size_t kMergeRecordsMax = 50'000'000;
+int run_trace_merge(const std::vector<std::string>& files, const std::string& out);
 
 }  // namespace aether::app
