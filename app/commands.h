@@ -25,6 +25,8 @@ struct LocalArgs {
   uint32_t coordinators = 1;
   std::string trace_path;
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (one JSON object per line)
+  std::string metrics_address;      // "host:port" (port 0: any) to serve GET /metrics; empty: none
 };
 int run_local(const LocalArgs& args);
 
@@ -37,7 +39,13 @@ struct AdminArgs {
 };
 int run_admin(const AdminArgs& args);
 
-// `aether coordinator|compute|gateway|bot --config FILE`
-int run_role(const std::string& role, const std::string& config_path);
+// `aether coordinator|compute|gateway|bot --config FILE [--metrics ADDR] [--log-format json]`
+struct RoleArgs {
+  std::string role;
+  std::string config_path;
+  std::string metrics_address;  // overrides the config's metrics_address when set
+  std::string log_format;       // overrides the config's log_format when set
+};
+int run_role(const RoleArgs& args);
 
 }  // namespace aether::app

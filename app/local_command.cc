@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "app/metrics_export.h"
 #include "app/real_hosting.h"
 #include "runtime/real/signals.h"
 
@@ -15,6 +16,10 @@ int run_local(const LocalArgs& args) {
   real::RealOptions options;
   if (!common::parse_log_level(args.log_level, &options.log_level)) {
     fmt::print(stderr, "aether local: unknown log level '{}'\n", args.log_level);
+    return 2;
+  }
+  if (!common::parse_log_format(args.log_format, &options.log_format)) {
+    fmt::print(stderr, "aether local: unknown log format '{}' (text, json)\n", args.log_format);
     return 2;
   }
   if (!args.trace_path.empty()) {
@@ -41,12 +46,22 @@ int run_local(const LocalArgs& args) {
   fmt::print("aether local: coordinator {}, {} compute node(s), {} gateway(s) (first on {}), {} bots, {} s\n",
              cluster.coordinators().front()->address(), args.compute_nodes, args.gateways, cluster.gateways().front()->address(),
              args.bots, args.duration_s);
+  MetricsEndpoint metrics(io, hosting, options);
+  if (!args.metrics_address.empty()) {
+    auto bound = metrics.listen(args.metrics_address);
+    if (!bound) {
+      fmt::print(stderr, "aether local: {}\n", bound.error().message);
+      return 2;
+    }
+    fmt::print("aether local: metrics on http://{}/metrics\n", *bound);
+  }
   std::fflush(stdout);
 
   ClusterFigures f;
   const auto started = std::chrono::steady_clock::now();
   double seconds = args.duration_s;
   real::run_until_stopped(io, static_cast<TimeNs>(args.duration_s) * kNsPerSec, [&] {
+    metrics.shutdown();
     f = cluster.figures();  // taken before shutdown, while every component is whole
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();  // SIGINT may come early
     hosting.shutdown();

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--coordinators", local.coordinators, "1, or 2 for leader and vice")->capture_default_str()->check(CLI::Range(1, 2));
   local_cmd->add_option("--trace", local.trace_path, "write the trace to this file");
   local_cmd->add_option("--log-level", local.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  local_cmd->add_option("--log-format", local.log_format, "text, or json: one JSON object per line")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
 
   AdminArgs admin;
   std::vector<std::string> admin_words;
@@ -59,12 +63,13 @@ int main(int argc, char** argv) {
   admin_cmd->add_flag("--force", admin.force, "act under the admin epoch (INT_MAX), superseding any authority");
   admin_cmd->add_option("words", admin_words, "the command and its arguments")->required();
 
-  std::string config_path;
-  std::string role;
+  RoleArgs role;
   for (const char* name : {"coordinator", "compute", "gateway", "bot"}) {
     auto* cmd = cli.add_subcommand(name, std::string("run one ") + name + " process from a config file (config/*.textpb)");
-    cmd->add_option("--config", config_path, "Protobuf text-format ProcessConfig")->required();
-    cmd->callback([&role, name] { role = name; });
+    cmd->add_option("--config", role.config_path, "Protobuf text-format ProcessConfig")->required();
+    cmd->add_option("--metrics", role.metrics_address, "serve Prometheus GET /metrics on host:port (overrides metrics_address)");
+    cmd->add_option("--log-format", role.log_format, "text or json (overrides log_format)")->check(CLI::IsMember({"text", "json"}));
+    cmd->callback([&role, name] { role.role = name; });
   }
 
   std::vector<std::string> trace_files;
@@ -113,5 +118,5 @@ int main(int argc, char** argv) {
     }
     return run_admin(admin);
   }
-  return run_role(role, config_path);
+  return run_role(role);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "app/metrics_export.h"
 #include "app/real_hosting.h"
 #include "app/text_config.h"
 #include "config.pb.h"
@@ -110,7 +111,9 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
 
 }  // namespace
 
-int run_role(const std::string& role, const std::string& config_path) {
+int run_role(const RoleArgs& args) {
+  const std::string& role = args.role;
+  const std::string& config_path = args.config_path;
   std::string text;
   wire::ProcessConfig config;
   Status s = read_text_file(config_path, &text);
@@ -125,6 +128,11 @@ int run_role(const std::string& role, const std::string& config_path) {
     fmt::print(stderr, "aether {}: {}: unknown log_level '{}'\n", role, config_path, config.log_level());
     return 2;
   }
+  const std::string log_format = args.log_format.empty() ? config.log_format() : args.log_format;
+  if (!log_format.empty() && !common::parse_log_format(log_format, &options.log_format)) {
+    fmt::print(stderr, "aether {}: unknown log_format '{}' (text, json)\n", role, log_format);
+    return 2;
+  }
   if (!config.trace_file().empty()) {
     options.trace = std::make_shared<common::TraceFileWriter>();
     if (auto st = options.trace->open(config.trace_file()); !st) {
@@ -135,8 +143,20 @@ int run_role(const std::string& role, const std::string& config_path) {
   boost::asio::io_context io;
   RealHosting hosting(io, options);
   build(role, config, hosting);
+  MetricsEndpoint metrics(io, hosting, options);
+  const std::string metrics_address = args.metrics_address.empty() ? config.metrics_address() : args.metrics_address;
+  if (!metrics_address.empty()) {
+    auto bound = metrics.listen(metrics_address);
+    if (!bound) {
+      fmt::print(stderr, "aether {}: {}\n", role, bound.error().message);
+      return 2;
+    }
+    fmt::print("aether {}: metrics on http://{}/metrics\n", role, *bound);
+    std::fflush(stdout);
+  }
   std::string figures;
   real::run_until_stopped(io, static_cast<TimeNs>(config.duration_s()) * kNsPerSec, [&] {
+    metrics.shutdown();
     figures = summary(hosting.components());
     hosting.shutdown();
   });

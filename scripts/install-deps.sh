@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libspdlog-dev libfmt-dev libcli11-dev
   graphviz
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

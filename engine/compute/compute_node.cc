@@ -106,6 +106,7 @@ void ComputeNode::run_tick() {
   soft_ns_ += took - (gameplay_done - started);
   ++stats_.ticks;
   stats_.tick_ns.record(took);
+  stats_.tick_buckets.record(took);
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);
 }
 

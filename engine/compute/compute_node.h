@@ -9,6 +9,7 @@
 // (to aim at a target owned elsewhere) but never writes them: an action on a ghost becomes a
 // RemoteIntent sent to the owner's IntentQueue.
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "engine/gameplay/world.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
+#include "engine/runtime/metrics.h"
 #include "engine/runtime/runtime.h"
 
 namespace aether {
@@ -57,6 +59,7 @@ struct ComputeStats {
   uint64_t ticks = 0;
   uint64_t tick_overruns = 0;
   Histogram tick_ns;
+  TickHistogram tick_buckets{kTickBucketBoundsNs};  // the same durations, for /metrics
   uint64_t inputs_applied = 0;
   uint64_t inputs_unknown_entity = 0;
   uint64_t inputs_stale = 0;
@@ -115,6 +118,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   const std::string& data_address() const { return data_address_; }
   size_t input_queue_depth() const { return input_queue_.depth(); }
   size_t intent_queue_depth() const { return intent_queue_.depth(); }
+  // The four queues of the tick, in phase order, for /metrics.
+  std::array<QueueFigures, 4> queues() const {
+    return {queue_figures("input", input_queue_), queue_figures("intent", intent_queue_),
+            queue_figures("simulation", simulation_queue_), queue_figures("output", output_queue_)};
+  }
   size_t peers_connected() const;
   size_t subscribers() const { return subscribers_.size(); }
   // Whether this node may write its entities now: its last acked heartbeat is recent enough.

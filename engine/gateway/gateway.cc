@@ -223,7 +223,11 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
 
 // Orders from a coordinator older than the newest epoch we have seen are stale and ignored.
 void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
-  if (m.sender_role != Role::kCoordinator || m.epoch < epoch_) return;
+  if (m.sender_role != Role::kCoordinator) return;
+  if (m.epoch < epoch_) {
+    ++stats_.stale_epoch_dropped;
+    return;
+  }
   epoch_ = m.epoch;
   if (const auto* lead = std::get_if<Leadership>(&m.body)) {
     if (lead->leader) {

@@ -42,6 +42,7 @@ struct GatewayStats {
   uint64_t protocol_errors = 0;
   uint64_t cache_refused = 0;
   uint64_t flushes = 0;
+  uint64_t stale_epoch_dropped = 0;  // coordinator messages older than the newest epoch seen
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -60,6 +61,10 @@ class Gateway final : public Component, public NetworkHandler {
   const GatewayStats& stats() const { return stats_; }
   size_t sessions() const { return sessions_.size(); }
   size_t cache_size() const { return cache_.size(); }
+  NodeId node() const { return cfg_.node; }
+  Epoch epoch() const { return epoch_; }
+  Tick tick() const { return tick_; }
+  size_t compute_links() const { return nodes_.size(); }  // compute nodes whose feeds we take
 
  private:
   enum class SessionState : uint8_t { kAwaitHello, kAwaitSpawn, kActive };

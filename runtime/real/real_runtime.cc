@@ -15,23 +15,23 @@ uint64_t seed_or_entropy(uint64_t seed) {
   return (hi << 32) ^ lo;
 }
 
-// Log lines carry wall time: operators correlate them with other machines and with their own clocks.
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::shared_ptr<spdlog::logger> sink_or_stderr(std::shared_ptr<spdlog::logger> sink, const std::string& name) {
   return sink ? std::move(sink) : common::make_stderr_sink(name);
 }
 
 }  // namespace
 
+// Log lines carry wall time: operators correlate them with other machines and with their own clocks.
+int64_t unix_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId node, RealOptions options)
     : name_(std::move(name)),
       node_(node),
       seed_(seed_or_entropy(options.seed)),
-      log_(sink_or_stderr(std::move(options.log_sink), name_), name_, node, unix_now_ns, options.log_level),
+      log_(sink_or_stderr(std::move(options.log_sink), name_), name_, node, unix_now_ns, options.log_level, options.log_format),
       trace_(clock_, node, std::move(options.trace)),
       random_(seed_),
       timers_(std::make_shared<RealTimers>(io, clock_)),

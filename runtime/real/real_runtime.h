@@ -22,10 +22,14 @@ namespace aether::real {
 
 struct RealOptions {
   LogLevel log_level = LogLevel::kInfo;
+  common::LogFormat log_format = common::LogFormat::kText;
   std::shared_ptr<spdlog::logger> log_sink;        // null: common::make_stderr_sink
   std::shared_ptr<common::TraceFileWriter> trace;  // null: trace events are dropped
   uint64_t seed = 0;                               // 0: drawn from std::random_device
 };
+
+// Wall time, Unix epoch, in ns: what log lines are stamped with in the real runtime.
+int64_t unix_now_ns();
 
 // io must outlive the RealRuntime. Destroying it shuts it down first, so it may be destroyed with
 // operations pending, even from inside one of its own callbacks.

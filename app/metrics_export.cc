@@ -1,0 +1,204 @@
+#include "app/metrics_export.h"
+
+#include <array>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "runtime/common/prometheus_text.h"
+
+namespace aether::app {
+
+namespace {
+
+using common::Labels;
+using common::MetricsText;
+using common::MetricType;
+constexpr auto kCounter = MetricType::kCounter;
+constexpr auto kGauge = MetricType::kGauge;
+
+double seconds(TimeNs ns) { return static_cast<double>(ns) / static_cast<double>(kNsPerSec); }
+double num(uint64_t v) { return static_cast<double>(v); }
+
+Labels server_labels(NodeId node, const char* role) { return {{"node", fmt::format("{}", node.value)}, {"role", role}}; }
+
+void compute_metrics(MetricsText& m, const ComputeNode& n) {
+  const Labels l = server_labels(n.node(), "compute");
+  const ComputeStats& s = n.stats();
+  m.family("aether_ticks_total", "Ticks run by a compute node.", kCounter).add(l, num(s.ticks));
+  static const auto bounds = [] {
+    std::array<double, kTickBucketBoundsNs.size()> out{};
+    for (size_t i = 0; i < out.size(); ++i) out[i] = seconds(kTickBucketBoundsNs[i]);
+    return out;
+  }();
+  m.family("aether_tick_duration_seconds", "Duration of one tick; the budget is 0.1 s (10 Hz).", MetricType::kHistogram)
+      .add_histogram(l, bounds, s.tick_buckets.counts(), seconds(static_cast<TimeNs>(s.tick_buckets.sum())));
+  m.family("aether_tick_overruns_total", "Ticks that started late because an earlier one overran the 100 ms budget.", kCounter)
+      .add(l, num(s.tick_overruns));
+  m.family("aether_ticks_without_lease_total", "Tick slots skipped because the node's lease had lapsed.", kCounter)
+      .add(l, num(s.ticks_without_lease));
+  m.family("aether_entities", "Entities this compute node owns (writes).", kGauge).add(l, num(n.world().size()));
+  m.family("aether_ghosts", "Read-only copies of entities owned by other compute nodes.", kGauge).add(l, num(n.ghosts().size()));
+  for (const QueueFigures& q : n.queues()) {
+    Labels ql = l;
+    ql.emplace_back("queue", q.name);
+    m.family("aether_queue_depth", "Items waiting in one of the four tick queues now.", kGauge).add(ql, num(q.depth));
+    m.family("aether_queue_depth_max", "Deepest a tick queue has been since the process started.", kGauge).add(ql, num(q.depth_max));
+    m.family("aether_queue_capacity", "The bound of a tick queue.", kGauge).add(ql, num(q.capacity));
+    m.family("aether_queue_refused_total", "Items refused because their queue was full.", kCounter).add(ql, num(q.refused_total));
+  }
+  m.family("aether_subscriptions", "Feeds this compute node sends (to gateways and other compute nodes).", kGauge).add(l, num(n.subscribers()));
+  m.family("aether_compute_peers_connected", "Other compute nodes this one is linked to.", kGauge).add(l, num(n.peers_connected()));
+  for (const auto& [direction, count] : {std::pair{"in", s.migrations_in}, std::pair{"out", s.migrations_out}}) {
+    Labels ml = l;
+    ml.emplace_back("direction", direction);
+    m.family("aether_migrations_total", "Entities migrated into or out of this compute node.", kCounter).add(ml, num(count));
+  }
+  m.family("aether_recoveries_total", "Entities granted to this node after their owner was lost.", kCounter).add(l, num(s.recoveries));
+  m.family("aether_inputs_applied_total", "Client inputs applied in phase 1.", kCounter).add(l, num(s.inputs_applied));
+  m.family("aether_intents_applied_total", "Intents applied to their target in phase 4.", kCounter).add(l, num(s.intents_applied));
+  m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
+  m.family("aether_lease_valid", "1 while the compute node holds a valid lease (may write its entities).", kGauge)
+      .add(l, n.lease_valid() ? 1 : 0);
+  m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(n.epoch()));
+  m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
+      .add(l, num(s.stale_epoch_dropped));
+  m.family("aether_protocol_errors_total", "Malformed or unexpected messages; each closed its connection.", kCounter)
+      .add(l, num(s.protocol_errors));
+}
+
+void coordinator_metrics(MetricsText& m, const Coordinator& k) {
+  const Labels l = server_labels(k.node(), "coordinator");
+  const CoordinatorStats& s = k.stats();
+  m.family("aether_coordinator_epoch", "The epoch this coordinator is at.", kGauge).add(l, num(k.epoch()));
+  m.family("aether_coordinator_leader", "1 while this coordinator leads, else 0.", kGauge).add(l, k.leading() ? 1 : 0);
+  m.family("aether_coordinator_failovers_total", "Times this coordinator became leader by taking over.", kCounter).add(l, num(s.takeovers));
+  m.family("aether_coordinator_step_downs_total", "Times this coordinator stopped leading.", kCounter).add(l, num(s.step_downs));
+  m.family("aether_coordinator_table_entities", "Entities in the owner table.", kGauge).add(l, num(k.table().size()));
+  m.family("aether_coordinator_orphans", "Entities in the table without a live owner.", kGauge).add(l, num(k.orphans()));
+  m.family("aether_coordinator_migrations_in_flight", "Migrations started and not yet done.", kGauge).add(l, num(k.migrations().size()));
+  m.family("aether_coordinator_migrations_started_total", "Migrations this coordinator started.", kCounter).add(l, num(s.migrations_started));
+  m.family("aether_coordinator_migrations_done_total", "Migrations whose entity was granted to its destination.", kCounter)
+      .add(l, num(s.migrations_done));
+  m.family("aether_coordinator_nodes_lost_total", "Compute nodes and gateways declared lost.", kCounter).add(l, num(s.nodes_lost));
+  m.family("aether_coordinator_recoveries_total", "Entities re-granted after their owner was lost.", kCounter).add(l, num(s.recoveries));
+  m.family("aether_coordinator_spawns_total", "Entities spawned.", kCounter).add(l, num(s.spawns));
+  m.family("aether_coordinator_spawns_refused_total", "Spawn requests refused.", kCounter).add(l, num(s.spawns_refused));
+  size_t members = 0;
+  for (const auto& [id, rec] : k.nodes()) members += rec.lost ? 0 : 1;
+  m.family("aether_coordinator_members", "Compute nodes and gateways known and not lost.", kGauge).add(l, num(members));
+  m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(k.epoch()));
+  m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
+      .add(l, num(s.stale_epoch_dropped));
+  m.family("aether_protocol_errors_total", "Malformed or unexpected messages; each closed its connection.", kCounter)
+      .add(l, num(s.protocol_errors));
+}
+
+void gateway_metrics(MetricsText& m, const Gateway& g) {
+  const Labels l = server_labels(g.node(), "gateway");
+  const GatewayStats& s = g.stats();
+  m.family("aether_gateway_connections", "Client sessions open on this gateway.", kGauge).add(l, num(g.sessions()));
+  m.family("aether_gateway_sessions_opened_total", "Client sessions opened.", kCounter).add(l, num(s.sessions_opened));
+  m.family("aether_gateway_sessions_closed_total", "Client sessions closed.", kCounter).add(l, num(s.sessions_closed));
+  m.family("aether_gateway_slow_clients_dropped_total", "Clients disconnected as slow consumers.", kCounter).add(l, num(s.slow_clients_dropped));
+  m.family("aether_gateway_inputs_forwarded_total", "Client inputs forwarded to their owner.", kCounter).add(l, num(s.inputs_forwarded));
+  m.family("aether_gateway_inputs_dropped_total", "Client inputs dropped (rate limit, sequence, no owner).", kCounter)
+      .add(l, num(s.inputs_dropped));
+  m.family("aether_gateway_updates_sent_total", "Updates sent to clients.", kCounter).add(l, num(s.updates_sent));
+  m.family("aether_gateway_update_bytes_sent_total", "Bytes of updates sent to clients (payload).", kCounter).add(l, num(s.update_bytes_sent));
+  m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
+  m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
+  m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(g.epoch()));
+  m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
+      .add(l, num(s.stale_epoch_dropped));
+  m.family("aether_protocol_errors_total", "Malformed or unexpected messages; each closed its connection.", kCounter)
+      .add(l, num(s.protocol_errors));
+}
+
+struct NetFigures {
+  uint64_t received = 0;
+  uint64_t sent = 0;
+  uint64_t connections = 0;
+};
+
+void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint32_t, const char*>& role_of) {
+  std::map<uint32_t, NetFigures> servers;
+  NetFigures bots;
+  for (const auto& rt : hosting.runtimes()) {
+    const auto role = role_of.find(rt->node().value);
+    NetFigures& f = role == role_of.end() ? bots : servers[rt->node().value];
+    f.received += rt->bytes_received();
+    f.sent += rt->bytes_sent();
+    f.connections += rt->connections_open();
+  }
+  auto add = [&m](const Labels& l, const NetFigures& f) {
+    m.family("aether_network_received_bytes_total", "Bytes received on TCP connections (frames with their length prefix).", kCounter)
+        .add(l, num(f.received));
+    m.family("aether_network_sent_bytes_total", "Bytes sent on TCP connections (frames with their length prefix).", kCounter)
+        .add(l, num(f.sent));
+    m.family("aether_network_connections", "TCP connections open (connecting or established).", kGauge).add(l, num(f.connections));
+  };
+  for (const auto& [node, f] : servers) add(server_labels(NodeId(node), role_of.at(node)), f);
+  bool any_bot = false;
+  for (const auto& rt : hosting.runtimes()) any_bot = any_bot || !role_of.contains(rt->node().value);
+  if (any_bot) add({{"role", "bot"}}, bots);
+}
+
+void bot_metrics(MetricsText& m, uint32_t bots, uint32_t playing, uint64_t updates, uint64_t resumes) {
+  const Labels l = {{"role", "bot"}};
+  m.family("aether_bots", "Bot clients in this process.", kGauge).add(l, bots);
+  m.family("aether_bots_playing", "Bot clients with an avatar in the battle.", kGauge).add(l, playing);
+  m.family("aether_bot_updates_received_total", "Updates bot clients received.", kCounter).add(l, num(updates));
+  m.family("aether_bot_resumes_total", "Times a bot took its avatar back after a disconnect.", kCounter).add(l, num(resumes));
+}
+
+void server_metrics(MetricsText& m, const real::MetricsServer& server) {
+  const real::MetricsServerStats& s = server.stats();
+  m.family("aether_metrics_requests_total", "Scrapes of /metrics answered.", kCounter).add({}, num(s.requests));
+  for (const auto& [why, count] : {std::pair{"not_found", s.not_found}, std::pair{"bad_request", s.bad_requests},
+                                   std::pair{"connection_limit", s.connections_refused}, std::pair{"timeout", s.timeouts}}) {
+    m.family("aether_metrics_refused_total", "HTTP requests or connections to the metrics endpoint not answered with metrics.", kCounter)
+        .add({{"reason", why}}, num(count));
+  }
+}
+
+}  // namespace
+
+std::string render_metrics(const RealHosting& hosting, const real::MetricsServer* server) {
+  MetricsText m;
+  std::map<uint32_t, const char*> role_of;  // server node id -> role
+  uint32_t bots = 0, playing = 0;
+  uint64_t updates = 0, resumes = 0;
+  // Compute first, so the families an operator looks at first come first in the page.
+  for (Component* c : hosting.components()) {
+    if (const auto* n = dynamic_cast<const ComputeNode*>(c)) {
+      compute_metrics(m, *n);
+      role_of[n->node().value] = "compute";
+    }
+  }
+  for (Component* c : hosting.components()) {
+    if (const auto* k = dynamic_cast<const Coordinator*>(c)) {
+      coordinator_metrics(m, *k);
+      role_of[k->node().value] = "coordinator";
+    } else if (const auto* g = dynamic_cast<const Gateway*>(c)) {
+      gateway_metrics(m, *g);
+      role_of[g->node().value] = "gateway";
+    } else if (const auto* b = dynamic_cast<const BotClient*>(c)) {
+      ++bots;
+      playing += b->playing() ? 1 : 0;
+      updates += b->stats().updates_received;
+      resumes += b->stats().resumes;
+    }
+  }
+  network_metrics(m, hosting, role_of);
+  if (bots) bot_metrics(m, bots, playing, updates, resumes);
+  if (server) server_metrics(m, *server);
+  return m.render();
+}
+
+MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, const RealHosting& hosting, const real::RealOptions& options)
+    : log_(options.log_sink ? options.log_sink : common::make_stderr_sink("metrics"), "metrics", NodeId{}, real::unix_now_ns,
+           options.log_level, options.log_format),
+      server_(io, log_, [this, &hosting] { return render_metrics(hosting, &server_); }) {}
+
+}  // namespace aether::app
