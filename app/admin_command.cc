@@ -1,4 +1,5 @@
-// `aether admin --coordinator ADDR [--force] nodes | entity ID | move ID NODE | drain NODE | failover`
+// `aether admin --coordinator ADDR [--force] nodes | entity ID | move ID NODE | drain NODE | failover
+//                                   | debug [--entity E]... [--node N]... [--off]`
 //
 // Reads first ask the coordinator for its epoch, then orders are sent under that epoch, so the log
 // and trace show which regime of truth they were given in. --force sends them under the admin epoch
@@ -97,7 +98,18 @@ int run_admin(const AdminArgs& args) {
   if (args.command == "move") return print(ask(args.coordinator, AdminRequest{C::kMove, EntityId(args.entity), NodeId(args.node)}, epoch));
   if (args.command == "drain") return print(ask(args.coordinator, AdminRequest{C::kDrain, {}, NodeId(args.node)}, epoch));
   if (args.command == "failover") return print(ask(args.coordinator, AdminRequest{C::kFailover, {}, {}}, epoch));
-  fmt::print(stderr, "aether admin: unknown command '{}' (nodes, entity, move, drain, failover)\n", args.command);
+  if (args.command == "debug") {
+    if (args.debug_entities.size() > kDebugEntitiesMax || args.debug_nodes.size() > kDebugNodesMax) {
+      fmt::print(stderr, "aether admin: at most {} entities and {} nodes are debugged at once\n", kDebugEntitiesMax, kDebugNodesMax);
+      return 2;
+    }
+    DebugTargets targets;
+    for (uint64_t e : args.debug_entities) targets.entities.push_back(EntityId(e));
+    for (uint32_t n : args.debug_nodes) targets.nodes.push_back(NodeId(n));
+    targets.off = args.debug_off;
+    return print(ask(args.coordinator, AdminRequest{C::kDebug, {}, {}, std::move(targets)}, epoch));
+  }
+  fmt::print(stderr, "aether admin: unknown command '{}' (nodes, entity, move, drain, failover, debug)\n", args.command);
   return 2;
 }
 

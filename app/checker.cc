@@ -1,11 +1,126 @@
 #include "app/checker.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace aether::app {
 
-void ClusterChecker::fail(TimeNs now, std::string what) {
-  if (!violation_) violation_ = Violation{now, std::move(what)};
+std::string describe_record(const TraceEvent& r) {
+  return fmt::format("trace record kind {} at {:.6f} s: node {} epoch {} tick {} entity {} peer {} a {} b {}", static_cast<int>(r.kind),
+                     static_cast<double>(r.time_ns) / kNsPerSec, r.node.value, r.epoch, r.tick, r.entity.value, r.peer.value, r.a, r.b);
+}
+
+void ClusterChecker::fail(TimeNs now, std::string what, std::string event) {
+  if (!violation_) violation_ = Violation{now, std::move(what), std::move(event)};
+}
+
+const ComputeNode* ClusterChecker::compute(NodeId node) const {
+  for (const ComputeNode* c : cluster_.computes()) {
+    if (c && c->node() == node) return c;
+  }
+  return nullptr;
+}
+
+void ClusterChecker::on_record(const TraceEvent& r) {
+  ++figures_.records_checked;
+  const ComputeNode* node = compute(r.node);
+  if (!node) return;
+  const auto key = std::make_pair(r.node, r.entity);
+  switch (r.kind) {
+    case TraceKind::kOwnershipGranted:
+      if (r.b == 0) watch_.erase(r.entity);  // a spawn: a new life, whatever the id held before
+      // A restored state (b = 1 recovery, 3 migration from the snapshot) may roll back; so may one
+      // that was restored and handed on (b = 2) before anyone wrote it.
+      if (r.b == 1 || r.b == 3) restored_unwritten_.insert(r.entity);
+      holdings_[key] = Holding{r.time_ns, restored_unwritten_.count(r.entity) > 0};
+      break;
+    case TraceKind::kMigrationReleased:
+    case TraceKind::kOwnershipRevoked:
+    case TraceKind::kEntityDespawned: holdings_.erase(key); break;
+    case TraceKind::kEvicted:
+    case TraceKind::kHostCrashed: {
+      auto it = holdings_.lower_bound({r.node, EntityId{}});
+      while (it != holdings_.end() && it->first.first == r.node) it = holdings_.erase(it);
+      if (r.kind == TraceKind::kHostCrashed) node_epoch_.erase(r.node);  // a new incarnation starts from scratch
+      break;
+    }
+    case TraceKind::kEpochChanged: {
+      Epoch& seen = node_epoch_[r.node];
+      if (static_cast<Epoch>(r.a) < seen) {
+        fail(r.time_ns, fmt::format("compute node {} went back from epoch {} to {}", r.node.value, seen, r.a), describe_record(r));
+      }
+      seen = std::max(seen, static_cast<Epoch>(r.a));
+      break;
+    }
+    case TraceKind::kControlApplied:
+      if (static_cast<Epoch>(r.a) < r.epoch) {
+        fail(r.time_ns,
+             fmt::format("compute node {} applied an order (message type {}) from epoch {} while at epoch {}", r.node.value, r.b, r.a, r.epoch),
+             describe_record(r));
+      }
+      break;
+    case TraceKind::kTickDone: on_write(r, *node); break;
+    default: break;
+  }
+}
+
+void ClusterChecker::on_write(const TraceEvent& r, const ComputeNode& node) {
+  const TimeNs t = r.time_ns;
+  for (const auto& [id, e] : node.world().entities()) {
+    ++figures_.writes_checked;
+    EntityWatch& w = watch_[id];
+    auto held = holdings_.find({node.node(), id});
+    const TimeNs granted = held == holdings_.end() ? 0 : held->second.granted_ns;
+    if (w.last_writer.valid() && w.last_writer != node.node() && w.last_write_ns >= granted) {
+      fail(t,
+           fmt::format("entity {} has two writers: compute node {} writes it at {:.3f} s, but compute node {} wrote it at {:.3f} s, after "
+                       "node {} was granted it at {:.3f} s",
+                       id.value, node.node().value, static_cast<double>(t) / kNsPerSec, w.last_writer.value,
+                       static_cast<double>(w.last_write_ns) / kNsPerSec, node.node().value, static_cast<double>(granted) / kNsPerSec),
+           describe_record(r));
+    }
+    const uint64_t v = e.version;
+    if (v < w.version_max) {
+      const bool restored = held != holdings_.end() && held->second.restored;
+      if (!restored) {
+        fail(t, fmt::format("entity {} went back from version {} to {} on compute node {} with no restore", id.value, w.version_max, v, node.node().value),
+             describe_record(r));
+      } else {
+        // How far back: the restored version was current until the first write past it.
+        TimeNs superseded = -1;
+        for (const auto& [when, version] : w.history) {
+          if (version > v) {
+            superseded = when;
+            break;
+          }
+        }
+        // Every remembered write is past it: the restored state is older than the whole history,
+        // which is fine only if that history is short (the entity is young).
+        if (superseded == w.history.front().first && w.history.size() >= kHistoryMax && w.history.front().second > v) superseded = -1;
+        // The writes lost: from the first one past the restored state to the last one before it.
+        const TimeNs back = superseded < 0 ? kRollbackMaxNs + 1 : std::max<TimeNs>(0, w.last_write_ns - superseded);
+        ++figures_.rollbacks;
+        figures_.longest_rollback_ns = std::max(figures_.longest_rollback_ns, back);
+        if (back > kRollbackMaxNs) ++figures_.rollbacks_past_bound;
+        if (back > kRollbackMaxNs && strict_recovery_) {
+          fail(t, fmt::format("entity {} restored on compute node {} to version {} (it had reached {}), {} ms of history lost, more than the "
+                              "bound of {} ms",
+                              id.value, node.node().value, v, w.version_max, back / kNsPerMs, kRollbackMaxNs / kNsPerMs),
+               describe_record(r));
+        }
+      }
+    }
+    if (held != holdings_.end()) held->second.restored = false;
+    restored_unwritten_.erase(id);
+    if (w.history.empty() || w.history.back().second != v) {
+      w.history.emplace_back(t, v);
+      if (w.history.size() > kHistoryMax) w.history.pop_front();
+    }
+    w.version_max = v;  // higher, or a rollback (allowed or already reported): the new line to compare with
+    w.last_writer = node.node();
+    w.last_write_ns = t;
+  }
 }
 
 void ClusterChecker::check_epochs(TimeNs now) {
@@ -13,56 +128,102 @@ void ClusterChecker::check_epochs(TimeNs now) {
   for (const Coordinator* c : cluster_.coordinators()) {
     if (!c || !c->leading()) continue;
     auto [it, first] = leaders.emplace(c->epoch(), c->node());
-    if (!first) fail(now, fmt::format("coordinators {} and {} both lead epoch {}", it->second.value, c->node().value, c->epoch()));
+    if (!first) {
+      fail(now, fmt::format("coordinators {} and {} both lead epoch {}", it->second.value, c->node().value, c->epoch()), "the periodic sweep");
+    }
   }
-  for (const ComputeNode* n : cluster_.computes()) {
-    if (!n) continue;
-    Epoch& seen = node_epoch_[n->node()];
-    if (n->epoch() < seen) fail(now, fmt::format("compute node {} went back from epoch {} to {}", n->node().value, seen, n->epoch()));
-    seen = n->epoch();
+}
+
+void ClusterChecker::check_bounds(TimeNs now) {
+  for (const ComputeNode* c : cluster_.computes()) {
+    if (!c) continue;
+    for (const QueueFigures& q : c->queues()) {
+      if (q.depth > q.capacity || q.depth_max > q.capacity) {
+        fail(now, fmt::format("compute node {}: {} queue at depth {} (deepest {}) past its bound {}", c->node().value, q.name, q.depth,
+                              q.depth_max, q.capacity),
+             "the periodic sweep");
+      }
+    }
+    if (c->ghosts().size() > c->config().ghosts_max) {
+      fail(now, fmt::format("compute node {} holds {} ghosts past its cap {}", c->node().value, c->ghosts().size(), c->config().ghosts_max),
+           "the periodic sweep");
+    }
   }
+}
+
+void ClusterChecker::check_recovery(TimeNs now, const Coordinator& leader) {
+  // Recoveries that completed since the last sweep: the entity was written after the detection.
+  for (auto it = recovering_.begin(); it != recovering_.end();) {
+    const auto w = watch_.find(it->first);
+    if (w == watch_.end() || !leader.table().count(it->first)) {
+      it = recovering_.erase(it);
+    } else if (w->second.last_write_ns > it->second) {
+      figures_.longest_recovery_ns = std::max(figures_.longest_recovery_ns, w->second.last_write_ns - it->second);
+      it = recovering_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [id, rec] : leader.table()) {
+    EntityWatch& w = watch_[id];
+    if (w.last_write_ns < 0) continue;  // never written yet: spawning
+    figures_.longest_unwritten_ns = std::max(figures_.longest_unwritten_ns, now - w.last_write_ns - kTickNs);
+    auto lost = leader.nodes().find(w.last_writer);
+    const bool detected = lost != leader.nodes().end() && lost->second.lost && lost->second.lost_at_ns >= w.last_write_ns;
+    if (!detected) {
+      if (strict_recovery_ && now - w.last_write_ns > kUnwrittenMaxNs) {
+        fail(now, fmt::format("entity {} unwritten for {} ms with no loss detected (last writer {})", id.value, (now - w.last_write_ns) / kNsPerMs,
+                              w.last_writer.value),
+             "the periodic sweep");
+      }
+      continue;
+    }
+    recovering_.emplace(id, lost->second.lost_at_ns);
+    const TimeNs since = now - lost->second.lost_at_ns;
+    if (strict_recovery_ && since > kRecoveryTargetNs) {
+      fail(now, fmt::format("entity {} not written again {} ms after the loss of compute node {} was detected", id.value, since / kNsPerMs,
+                            w.last_writer.value),
+           "the periodic sweep");
+    }
+  }
+}
+
+std::string ClusterChecker::divergence(const Coordinator& leader) const {
+  for (const ComputeNode* c : cluster_.computes()) {
+    if (!c) continue;
+    if (c->epoch() != leader.epoch()) return fmt::format("compute node {} is at epoch {}, the leader at {}", c->node().value, c->epoch(), leader.epoch());
+    if (!c->lease_valid()) return fmt::format("compute node {} has no valid lease", c->node().value);
+    for (const auto& [id, e] : c->world().entities()) {
+      auto rec = leader.table().find(id);
+      if (rec == leader.table().end()) return fmt::format("compute node {} holds entity {}, which the leader's table does not have", c->node().value, id.value);
+      if (rec->second.owner != c->node()) {
+        return fmt::format("compute node {} holds entity {}, which the leader's table gives to {}", c->node().value, id.value, rec->second.owner.value);
+      }
+    }
+  }
+  for (const auto& [id, rec] : leader.table()) {
+    const ComputeNode* owner = compute(rec.owner);
+    if (!owner || !owner->writes(id)) {
+      return fmt::format("entity {} is not written by {}, its owner in the leader's table", id.value, rec.owner.valid() ? fmt::format("compute node {}", rec.owner.value) : std::string("anyone (orphaned)"));
+    }
+  }
+  return {};
 }
 
 void ClusterChecker::check(TimeNs now) {
   ++figures_.checks;
   check_epochs(now);
-  std::map<EntityId, NodeId> writer;
-  for (const ComputeNode* c : cluster_.computes()) {
-    if (!c) continue;  // crashed
-    for (const auto& [id, e] : c->world().entities()) {
-      if (!c->writes(id)) continue;
-      auto [it, first] = writer.emplace(id, c->node());
-      if (!first) fail(now, fmt::format("entity {} written by compute nodes {} and {} at once", id.value, it->second.value, c->node().value));
-    }
-  }
-  const Coordinator* coordinator = cluster_.coordinator();
-  if (!coordinator) return;
-  for (const auto& [id, rec] : coordinator->table()) {
-    EntityWatch& w = watch_[id];
-    auto wr = writer.find(id);
-    if (wr != writer.end()) {
-      if (w.unwritten_since >= 0 && w.ever_written) {
-        figures_.longest_unwritten_ns = std::max(figures_.longest_unwritten_ns, now - w.unwritten_since);
-        auto lost = coordinator->nodes().find(w.last_writer);
-        if (lost != coordinator->nodes().end() && lost->second.lost_at_ns >= w.unwritten_since) {
-          figures_.longest_recovery_ns = std::max(figures_.longest_recovery_ns, now - lost->second.lost_at_ns);
-        }
-      }
-      w.last_writer = wr->second;
-      w.unwritten_since = -1;
-      w.ever_written = true;
-      continue;
-    }
-    if (w.unwritten_since < 0) w.unwritten_since = now;
-    auto lost = coordinator->nodes().find(w.last_writer);
-    const bool detected = w.ever_written && lost != coordinator->nodes().end() && lost->second.lost &&
-                          lost->second.lost_at_ns >= w.unwritten_since;
-    if (detected && now - lost->second.lost_at_ns > kRecoveryTargetNs) {
-      fail(now, fmt::format("entity {} not written again {} ms after the loss of compute node {} was detected", id.value,
-                            (now - lost->second.lost_at_ns) / kNsPerMs, w.last_writer.value));
-    } else if (!detected && now - w.unwritten_since > kUnwrittenMaxNs) {
-      fail(now, fmt::format("entity {} unwritten for {} ms with no loss detected (last writer {})", id.value,
-                            (now - w.unwritten_since) / kNsPerMs, w.last_writer.value));
+  check_bounds(now);
+  const Coordinator* leader = cluster_.coordinator();
+  if (leader) check_recovery(now, *leader);
+  if (faults_end_ns_ > 0 && now >= faults_end_ns_ && figures_.converged_after_ns < 0) {
+    const std::string diverged = leader ? divergence(*leader) : "no coordinator leads";
+    if (diverged.empty()) {
+      figures_.converged_after_ns = now - faults_end_ns_;
+    } else if (now > faults_end_ns_ + converge_within_ns_) {
+      fail(now, fmt::format("no convergence within {} ms after the last fault ended at {:.3f} s: {}", converge_within_ns_ / kNsPerMs,
+                            static_cast<double>(faults_end_ns_) / kNsPerSec, diverged),
+           "the periodic sweep");
     }
   }
 }

@@ -33,6 +33,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     cc.rules = shape.rules;
     cc.migration_storm_every_ticks = shape.migration_storm_every_ticks;
     cc.migration_storm_batch = shape.migration_storm_batch;
+    coordinator_configs_.push_back(cc);
     Runtime& rt = hosting.host(fmt::format("coordinator-{}", i + 1), cc.node);
     coordinators_.push_back(place(hosting, std::make_unique<Coordinator>(rt, cc)));
     coordinator_addresses[i] = reachable(coordinators_.back()->address(), cc.listen_address);
@@ -41,6 +42,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
   for (uint32_t i = 0; i < shape.coordinators && shape.coordinators == 2; ++i) {
     const std::string configured = hosting.listen_address(Role::kCoordinator, 1 - i);
     if (coordinator_addresses[1 - i] != configured) coordinators_[i]->connect_peer(coordinator_addresses[1 - i]);
+    coordinator_configs_[i].peer_address = coordinator_addresses[1 - i];
   }
   for (uint32_t i = 0; i < shape.compute_nodes; ++i) {
     ComputeConfig c;
@@ -49,6 +51,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     c.coordinator_addresses = coordinator_addresses;
     c.rules = shape.rules;
     c.view_radius_mm = shape.view_radius_mm;
+    compute_configs_.push_back(c);
     Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node);
     computes_.push_back(place(hosting, std::make_unique<ComputeNode>(rt, c)));
   }
@@ -59,6 +62,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     g.listen_address = hosting.listen_address(Role::kGateway, i);
     g.coordinator_addresses = coordinator_addresses;
     g.view_radius_mm = shape.view_radius_mm;
+    gateway_configs_.push_back(g);
     Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node);
     gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));
     gateway_addresses.push_back(reachable(gateways_.back()->address(), g.listen_address));
@@ -86,6 +90,37 @@ void Cluster::forget(const Component* component) {
   clear(gateways_);
   clear(bots_);
   clear(coordinators_);
+}
+
+std::unique_ptr<Component> Cluster::rebuild(std::string_view host_name, Runtime& rt) {
+  const size_t dash = host_name.rfind('-');
+  if (dash == std::string_view::npos) return nullptr;
+  const std::string_view role = host_name.substr(0, dash);
+  uint32_t n = 0;
+  for (const char ch : host_name.substr(dash + 1)) {
+    if (ch < '0' || ch > '9' || n > 100'000) return nullptr;
+    n = n * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  if (n == 0) return nullptr;
+  const uint32_t i = n - 1;
+  if (role == "coordinator" && i < coordinators_.size() && !coordinators_[i]) {
+    CoordinatorConfig cc = coordinator_configs_[i];
+    cc.start_as_leader = false;
+    auto c = std::make_unique<Coordinator>(rt, cc);
+    coordinators_[i] = c.get();
+    return c;
+  }
+  if (role == "compute" && i < computes_.size() && !computes_[i]) {
+    auto c = std::make_unique<ComputeNode>(rt, compute_configs_[i]);
+    computes_[i] = c.get();
+    return c;
+  }
+  if (role == "gateway" && i < gateways_.size() && !gateways_[i]) {
+    auto g = std::make_unique<Gateway>(rt, gateway_configs_[i]);
+    gateways_[i] = g.get();
+    return g;
+  }
+  return nullptr;
 }
 
 Coordinator* Cluster::coordinator() const {

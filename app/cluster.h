@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/client/bot_client.h"
@@ -67,6 +68,11 @@ class Cluster {
   ClusterFigures figures() const;
   // The component died with its host and has been destroyed: its slot becomes null.
   void forget(const Component* component);
+  // A server named "coordinator-N", "compute-N" or "gateway-N" comes back after a crash: a fresh
+  // component built from the same configuration (a coordinator comes back as a follower, never as
+  // the configured first leader), on the runtime of its restarted host. Its slot points to it; the
+  // caller hands it to the host. Null if the name is no server of this cluster or its slot is taken.
+  std::unique_ptr<Component> rebuild(std::string_view host_name, Runtime& rt);
   const std::vector<ComputeNode*>& computes() const { return computes_; }
   const std::vector<Gateway*>& gateways() const { return gateways_; }
   const std::vector<BotClient*>& bots() const { return bots_; }
@@ -79,6 +85,9 @@ class Cluster {
   std::vector<ComputeNode*> computes_;
   std::vector<Gateway*> gateways_;
   std::vector<BotClient*> bots_;
+  std::vector<CoordinatorConfig> coordinator_configs_;
+  std::vector<ComputeConfig> compute_configs_;
+  std::vector<GatewayConfig> gateway_configs_;
 };
 
 // Node ids by role, so a log line's n= tells the role: coordinator 1, compute 101.., gateway 201...

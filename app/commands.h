@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace aether::app {
 
@@ -14,6 +15,7 @@ struct SimArgs {
   uint32_t jobs = 1;
   std::string trace_path;
   std::string log_level = "warn";
+  bool print_faults = false;  // print the run's fault schedule as scenario events, and stop
 };
 int run_sim(const SimArgs& args);
 
@@ -36,6 +38,9 @@ struct AdminArgs {
   std::string command;      // nodes, entity, move, drain, failover
   uint64_t entity = 0;
   uint32_t node = 0;
+  std::vector<uint64_t> debug_entities;  // debug --entity E (repeatable)
+  std::vector<uint32_t> debug_nodes;     // debug --node N (repeatable)
+  bool debug_off = false;                // debug --off
 };
 int run_admin(const AdminArgs& args);
 

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--jobs", sim.jobs, "sweep runs in parallel")->capture_default_str()->check(CLI::Range(1, 64));
   sim_cmd->add_option("--trace", sim.trace_path, "write the trace (delimited aether.wire.TraceRecord) to this file");
   sim_cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  sim_cmd->add_flag("--print-faults", sim.print_faults, "print this seed's fault schedule as scenario events (to keep it as a regression scenario)");
 
   LocalArgs local;
   auto* local_cmd = cli.add_subcommand("local", "run coordinator, compute node(s), gateway(s) and bots in one process on loopback TCP");
@@ -58,10 +59,13 @@ int main(int argc, char** argv) {
 
   AdminArgs admin;
   std::vector<std::string> admin_words;
-  auto* admin_cmd = cli.add_subcommand("admin", "operator commands to the coordinator: nodes | entity ID | move ID NODE | drain NODE | failover");
+  auto* admin_cmd = cli.add_subcommand("admin", "operator commands to the coordinator: nodes | entity ID | move ID NODE | drain NODE | failover | debug [--entity E] [--node N] [--off]");
   admin_cmd->add_option("--coordinator", admin.coordinator, "coordinator address host:port")->required();
   admin_cmd->add_flag("--force", admin.force, "act under the admin epoch (INT_MAX), superseding any authority");
   admin_cmd->add_option("words", admin_words, "the command and its arguments")->required();
+  admin_cmd->add_option("--entity", admin.debug_entities, "debug: an entity to debug (repeatable)");
+  admin_cmd->add_option("--node", admin.debug_nodes, "debug: a compute node or gateway to debug as a whole (repeatable)");
+  admin_cmd->add_flag("--off", admin.debug_off, "debug: turn debugging off for those entities and nodes");
 
   RoleArgs role;
   for (const char* name : {"coordinator", "compute", "gateway", "bot"}) {

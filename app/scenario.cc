@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "app/faults.h"
 #include "app/text_config.h"
 
 namespace aether::app {
@@ -15,17 +16,6 @@ bool exists(const std::string& path) {
 }
 Error bad(const std::string& what) { return make_error(Error::Code::kInvalidArgument, what); }
 
-// Hosts are named role-N, N from 1 (see app/sim_hosting.h and app/cluster.cc).
-bool host_exists(const wire::Scenario& s, const std::string& name) {
-  auto numbered = [&](const char* role, uint32_t count) {
-    for (uint32_t i = 1; i <= count; ++i) {
-      if (name == fmt::format("{}-{}", role, i)) return true;
-    }
-    return false;
-  };
-  return numbered("coordinator", s.topology().coordinators()) || numbered("compute", s.topology().compute_nodes()) ||
-         numbered("gateway", s.topology().gateways()) || numbered("bot", s.bots().count());
-}
 }  // namespace
 
 Result<wire::Scenario> load_scenario(const std::string& path) {
@@ -59,12 +49,10 @@ Status validate_scenario(const wire::Scenario& s) {
     return bad("balancing: migration_storm_every_ms must be >= 100 and migration_storm_batch in [1, 256]");
   }
   for (int i = 0; i < s.events_size(); ++i) {
-    const auto& e = s.events(i);
-    if (e.at_ms() >= s.duration_s() * 1000) return bad(fmt::format("events[{}].at_ms is past the end of the run", i));
-    if (e.action_case() == wire::ScenarioEvent::ACTION_NOT_SET) return bad(fmt::format("events[{}] has no action", i));
-    if (e.has_crash() && !host_exists(s, e.crash())) return bad(fmt::format("events[{}]: no host named '{}'", i, e.crash()));
+    if (auto st = validate_event(s, s.events(i), fmt::format("events[{}]", i)); !st) return st;
   }
-  return ok_status();
+  if (s.converge_within_ms() > 600'000) return bad("converge_within_ms must be at most 600000");
+  return validate_chaos(s);
 }
 
 }  // namespace aether::app

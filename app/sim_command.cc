@@ -1,106 +1,22 @@
 // `aether sim SCENARIO --seed N [--trace FILE]`: one seeded, deterministic run in virtual time.
 // `aether sim SCENARIO --seeds A..B [--jobs N]`: a sweep, with a summary table.
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
-#include "app/checker.h"
-#include "app/cluster.h"
 #include "app/commands.h"
 #include "app/scenario.h"
-#include "app/sim_hosting.h"
+#include "app/sim_run.h"
 #include "runtime/common/spd_logger.h"
-#include "runtime/sim/simulation.h"
 
 namespace aether::app {
 
 namespace {
-
-// How often the checker looks at the whole cluster, in simulated time.
-constexpr TimeNs kCheckEveryNs = 20 * kNsPerMs;
-
-sim::Host* find_host(sim::Simulation& sim, const std::string& name) {
-  for (size_t i = 0; i < sim.host_count(); ++i) {
-    if (sim.host(i)->name() == name) return sim.host(i);
-  }
-  return nullptr;
-}
-
-// The scenario's timeline, as kernel events at their simulated times.
-void schedule_events(const wire::Scenario& s, sim::Simulation& sim, Cluster& cluster) {
-  for (const auto& e : s.events()) {
-    const TimeNs at = static_cast<TimeNs>(e.at_ms()) * kNsPerMs;
-    if (e.has_crash()) {
-      sim.kernel().schedule_at(at, [&sim, &cluster, name = e.crash()] {
-        sim::Host* host = find_host(sim, name);
-        if (!host || !host->alive()) return;
-        const Component* component = host->component();
-        host->crash();
-        cluster.forget(component);
-      });
-    }
-  }
-}
-
-struct Outcome {
-  uint64_t seed = 0;
-  uint64_t digest = 0;
-  uint64_t trace_records = 0;
-  uint64_t events = 0;
-  uint64_t messages = 0;
-  double wall_s = 0;
-  ClusterFigures figures;
-  CheckerFigures checks;
-  std::string failure;  // empty: passed
-};
-
-Outcome run_once(const wire::Scenario& s, uint64_t seed, const std::string& trace_path, LogLevel log_level) {
-  sim::SimOptions options;
-  options.seed = seed;
-  options.latency_ns = static_cast<TimeNs>(s.network().latency_us()) * kNsPerUs;
-  options.jitter_ns = static_cast<TimeNs>(s.network().jitter_us()) * kNsPerUs;
-  options.trace_path = trace_path;
-  options.log_level = log_level;
-  Outcome out;
-  out.seed = seed;
-  sim::Simulation sim(options);
-  if (!sim.trace_file_status()) {
-    out.failure = sim.trace_file_status().error().message;
-    return out;
-  }
-  SimHosting hosting(sim);
-  Xoshiro256 join_random(derive_seed(seed, 0x101));
-  Cluster cluster(hosting, cluster_shape(s), join_random);
-  schedule_events(s, sim, cluster);
-  ClusterChecker checker(cluster);
-  const auto wall_start = std::chrono::steady_clock::now();
-  const TimeNs end_ns = static_cast<TimeNs>(s.duration_s()) * kNsPerSec;
-  for (TimeNs t = 0; t < end_ns && !checker.violation();) {
-    t = std::min(end_ns, t + kCheckEveryNs);
-    sim.run_until(t);
-    checker.check(t);
-  }
-  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  sim.finish();
-  out.digest = sim.trace_digest();
-  out.trace_records = sim.trace_records();
-  out.events = sim.kernel().events_run();
-  out.messages = sim.messages_delivered();
-  out.figures = cluster.figures();
-  out.checks = checker.figures();
-  if (const auto& v = checker.violation()) {
-    out.failure = fmt::format("VIOLATION at {:.3f} s simulated: {}", static_cast<double>(v->time_ns) / kNsPerSec, v->what);
-  } else if (out.figures.protocol_errors != 0) {
-    out.failure = fmt::format("FAILED: {} protocol errors (peers sent malformed messages)", out.figures.protocol_errors);
-  } else if (out.figures.bots_playing < out.figures.bots_alive) {
-    out.failure = fmt::format("FAILED: {} of {} live bots are not in the battle at the end", out.figures.bots_alive - out.figures.bots_playing,
-                              out.figures.bots_alive);
-  }
-  return out;
-}
 
 void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& o) {
   const ClusterFigures& f = o.figures;
@@ -116,11 +32,26 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              f.handoff_fallbacks);
   fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,
              f.recoveries, o.checks.checks, o.checks.longest_recovery_ns / kNsPerMs);
+  if (!o.schedule.empty()) {
+    std::string kinds;
+    for (const auto& [kind, n] : faults_by_kind(o)) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, n);
+    fmt::print("faults: {} scheduled, over at {:.3f} s; injected: {}{}\n", o.schedule.size(),
+               static_cast<double>(o.faults_end_ns) / kNsPerSec, kinds.empty() ? "none" : kinds,
+               o.faults.skipped ? fmt::format(" ({} skipped: host not there)", o.faults.skipped) : "");
+    if (o.checks.converged_after_ns >= 0) {
+      fmt::print("converged {} ms after the last fault; rollbacks to a snapshot or ghost {} (longest {} ms)\n",
+                 o.checks.converged_after_ns / kNsPerMs, o.checks.rollbacks, o.checks.longest_rollback_ns / kNsPerMs);
+    }
+  }
+  fmt::print("checker: {} trace records and {} entity writes checked as they happened\n", o.checks.records_checked, o.checks.writes_checked);
   fmt::print("trace-records {}\n", o.trace_records);
   fmt::print("trace-digest {:016x}\n", o.digest);
   if (!o.failure.empty()) {
+    fmt::print("seed {}, simulated time {:.6f} s\n", o.seed, static_cast<double>(o.simulated_ns) / kNsPerSec);
     fmt::print("{}\n", o.failure);
+    if (!o.first_event.empty()) fmt::print("first violating event: {}\n", o.first_event);
     fmt::print("reproduce: aether sim {} --seed {}\n", args.scenario, o.seed);
+    fmt::print("its faults: aether sim {} --seed {} --print-faults\n", args.scenario, o.seed);
   }
 }
 
@@ -138,7 +69,7 @@ int sweep(const wire::Scenario& s, const SimArgs& args) {
         if (next > args.seed_last) return;
         seed = next++;
       }
-      Outcome o = run_once(s, seed, "", LogLevel::kError);
+      Outcome o = run_scenario(s, SimRunOptions{seed, "", LogLevel::kError});
       std::lock_guard lock(mu);
       outcomes[seed - args.seed_first] = std::move(o);
     }
@@ -151,17 +82,30 @@ int sweep(const wire::Scenario& s, const SimArgs& args) {
   size_t failures = 0;
   const Outcome* slowest = &outcomes.front();
   TimeNs recovery_max = 0;
+  TimeNs converge_max = -1;
+  uint64_t faulted_runs = 0;
+  std::map<std::string, uint64_t> kinds;
   for (const Outcome& o : outcomes) {
     if (o.wall_s > slowest->wall_s) slowest = &o;
     recovery_max = std::max(recovery_max, o.checks.longest_recovery_ns);
+    converge_max = std::max(converge_max, o.checks.converged_after_ns);
+    if (o.faults_total() > 0) ++faulted_runs;
+    for (const auto& [kind, n] : faults_by_kind(o)) kinds[kind] += n;
     if (o.failure.empty()) continue;
     ++failures;
-    fmt::print("seed {}: {}\n  reproduce: aether sim {} --seed {}\n", o.seed, o.failure, args.scenario, o.seed);
+    fmt::print("seed {}: {}\n", o.seed, o.failure);
+    if (!o.first_event.empty()) fmt::print("  first violating event: {}\n", o.first_event);
+    fmt::print("  reproduce: aether sim {} --seed {}\n", args.scenario, o.seed);
   }
-  fmt::print("\n| scenario | runs | violations | slowest run | longest recovery after detection | wall time |\n");
-  fmt::print("|---|---|---|---|---|---|\n");
-  fmt::print("| {} | {} | {} | seed {} ({:.1f} s) | {} ms | {:.1f} s with {} jobs |\n", s.name(), outcomes.size(), failures, slowest->seed,
-             slowest->wall_s, recovery_max / kNsPerMs, wall_s, args.jobs);
+  fmt::print("\n| scenario | runs | runs with faults | violations | slowest run | longest recovery after detection | slowest convergence | wall time |\n");
+  fmt::print("|---|---|---|---|---|---|---|---|\n");
+  fmt::print("| {} | {} | {} | {} | seed {} ({:.1f} s) | {} ms | {} | {:.1f} s with {} jobs |\n", s.name(), outcomes.size(), faulted_runs, failures,
+             slowest->seed, slowest->wall_s, recovery_max / kNsPerMs, converge_max >= 0 ? fmt::format("{} ms", converge_max / kNsPerMs) : "-",
+             wall_s, args.jobs);
+  if (!kinds.empty()) {
+    fmt::print("\n| fault kind | injected |\n|---|---|\n");
+    for (const auto& [kind, n] : kinds) fmt::print("| {} | {} |\n", kind, n);
+  }
   fmt::print("{} passed, {} failed\n", outcomes.size() - failures, failures);
   return failures == 0 ? 0 : 1;
 }
@@ -202,7 +146,18 @@ int run_sim(const SimArgs& args) {
     }
     return sweep(scenario.value(), args);
   }
-  const Outcome o = run_once(scenario.value(), args.seed, args.trace_path, level);
+  if (args.print_faults) {
+    const auto events = [&] {
+      std::vector<wire::ScenarioEvent> all(scenario.value().events().begin(), scenario.value().events().end());
+      for (auto& e : draw_chaos(scenario.value(), args.seed)) all.push_back(std::move(e));
+      std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
+      return all;
+    }();
+    fmt::print("# faults of scenario {} with seed {}: paste into a scenario file (and drop its chaos block) to keep them\n{}",
+               scenario.value().name(), args.seed, events_as_text(events));
+    return 0;
+  }
+  const Outcome o = run_scenario(scenario.value(), SimRunOptions{args.seed, args.trace_path, level});
   print_outcome(scenario.value(), args, o);
   return o.failure.empty() ? 0 : 1;
 }

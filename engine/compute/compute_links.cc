@@ -70,15 +70,20 @@ void ComputeNode::handle_ack(const HeartbeatAck& ack) {
 void ComputeNode::send_snapshots() {
   snapshot_timer_ = rt_.timers.schedule(kSnapshotIntervalNs, [this] { send_snapshots(); });
   if (!lease_valid()) return;
+  const std::vector<Snapshot> chunks = snapshot_chunks();
+  for_each_coordinator([&](ConnId conn) {
+    for (const Snapshot& chunk : chunks) send_server(rt_.network, conn, envelope(chunk));
+  });
+}
+
+std::vector<Snapshot> ComputeNode::snapshot_chunks() const {
   std::vector<Snapshot> chunks(1);
   for (const auto& [id, e] : world_.entities()) {
     if (chunks.back().states.size() == kBatchEntitiesMax) chunks.emplace_back();
     chunks.back().states.push_back(e.state());
   }
-  if (chunks.back().states.empty()) return;
-  for_each_coordinator([&](ConnId conn) {
-    for (const Snapshot& chunk : chunks) send_server(rt_.network, conn, envelope(chunk));
-  });
+  if (chunks.back().states.empty()) chunks.clear();
+  return chunks;
 }
 
 // A coordinator takes over at an epoch we now follow (accept_epoch adopted it): we promise to ignore
@@ -89,6 +94,10 @@ void ComputeNode::handle_prepare(ConnId conn) {
   ++stats_.promises;
   trace(TraceKind::kPromised, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promise.holdings.size()));
   send_server(rt_.network, conn, envelope(std::move(promise)));
+  // And their states right behind it: a candidate whose table lacks them (it was behind, or it
+  // restarted) must not have to restore them from nothing if we are lost before our next snapshot.
+  // Found by the swarm chaos scenario, seed 2: an entity recovered as a blank from a promise.
+  for (const Snapshot& chunk : snapshot_chunks()) send_server(rt_.network, conn, envelope(chunk));
   if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
   send_heartbeat();  // under the new epoch, for the new leader to ack as soon as it leads
 }
@@ -144,14 +153,14 @@ void ComputeNode::on_accepted(ConnId conn, std::string_view) {
 void ComputeNode::on_connected(ConnId conn) {
   if (OutboundLink* link = coordinator_link(conn); link && link->handle_connected(conn)) {
     log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", link->address());
-    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
+    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_}));
     if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
     send_heartbeat();  // the first lease as soon as possible
     return;
   }
   for (auto& [id, peer] : peers_) {
     if (!peer.link->handle_connected(conn)) continue;
-    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities}));
+    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_}));
     peer.subscribed = false;  // the peer's feed starts from scratch: subscribe again
     return;
   }
@@ -235,6 +244,7 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     return;
   }
   if (!accept_epoch(m)) return;
+  trace(TraceKind::kControlApplied, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(m.body.index()), m.sender);
   if (std::holds_alternative<Prepare>(m.body)) {
     handle_prepare(conn);
   } else if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
@@ -245,6 +255,8 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     handle_evicted(m);
   } else if (const auto* rel = std::get_if<Release>(&m.body)) {
     handle_release(m, *rel);
+  } else if (const auto* admin = std::get_if<AdminRequest>(&m.body); admin && admin->command == AdminRequest::Command::kDebug) {
+    set_debug(m.sender, admin->debug);
   } else if (const auto* moved = std::get_if<SessionMoved>(&m.body)) {
     if (gameplay::Entity* e = world_.find(moved->entity)) {  // its client now comes through another gateway
       e->gateway = moved->gateway;

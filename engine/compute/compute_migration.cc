@@ -53,7 +53,7 @@ void ComputeNode::handle_handoff(const Handoff& h) {
   auto grant = pending_grants_.find(h.state.id);
   if (grant == pending_grants_.end()) {
     if (pending_handoffs_.size() >= kPendingMigrationsMax) pending_handoffs_.erase(pending_handoffs_.begin());
-    pending_handoffs_[h.state.id] = h;
+    pending_handoffs_[h.state.id] = PendingHandoff{h, rt_.clock.now_ns() + kHandoffWaitNs};
     return;
   }
   const OwnershipGrant g = grant->second.grant;
@@ -69,9 +69,12 @@ void ComputeNode::handle_migration_grant(const OwnershipGrant& g) {
     pending_grants_[g.entity] = PendingGrant{g, rt_.clock.now_ns() + kHandoffWaitNs};
     return;
   }
-  const Handoff handoff = h->second;
+  const Handoff handoff = h->second.handoff;
   pending_handoffs_.erase(h);
-  materialise(g, &handoff);
+  // Only the state released for this very migration will do: one from an older generation (a
+  // migration that fell back to its snapshot, its handoff arriving late) would roll the entity back.
+  // Found by the swarm chaos scenario, seed 17.
+  materialise(g, handoff.state.generation < g.generation ? &handoff : nullptr);
 }
 
 // The entity becomes ours: from the handoff if we have it, else (the old owner died mid-migration)
@@ -111,7 +114,9 @@ void ComputeNode::expire_migrations() {
     materialise(g, nullptr);
   }
   for (auto it = moved_.begin(); it != moved_.end();) it = it->second.until_ns <= now ? moved_.erase(it) : std::next(it);
-  if (pending_handoffs_.size() > kPendingMigrationsMax / 2) pending_handoffs_.clear();
+  for (auto it = pending_handoffs_.begin(); it != pending_handoffs_.end();) {
+    it = it->second.deadline_ns <= now ? pending_handoffs_.erase(it) : std::next(it);
+  }
 }
 
 // An input or intent for an entity that just left us follows it to its new owner.

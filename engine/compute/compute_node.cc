@@ -28,6 +28,7 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
       output_queue_(cfg_.output_queue_max) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
+  incarnation_ = rt_.random.next_u64() | 1;  // never 0: 0 means "unknown" to the coordinator
   for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   rt_.network.set_handler(this);
@@ -107,6 +108,7 @@ void ComputeNode::run_tick() {
   ++stats_.ticks;
   stats_.tick_ns.record(took);
   stats_.tick_buckets.record(took);
+  if (debug_.active()) debug_states();
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);
 }
 
@@ -120,6 +122,7 @@ void ComputeNode::drain_inputs() {
   const size_t n = input_queue_.depth();
   for (size_t i = 0; i < n; ++i) {
     InputItem item = *input_queue_.pop();
+    if (debug_.active()) debug_input(item.entity, item.input);
     switch (world_.apply_input(item.entity, item.input)) {
       case gameplay::ApplyResult::kApplied: ++stats_.inputs_applied; break;
       case gameplay::ApplyResult::kUnknownEntity: ++stats_.inputs_unknown_entity; break;
@@ -149,6 +152,7 @@ void ComputeNode::generate_intents() {
   for (auto& [id, e] : world_.mutable_entities()) {
     auto intent = world_.intent_to_fire(e, resolve_target(e.target, scratch), tick_);
     if (!intent) continue;
+    if (debug_.active()) debug_intent(*intent);
     if (world_.find(intent->target)) {
       if (!intent_queue_.try_push(*intent)) ++stats_.intents_dropped;
       continue;

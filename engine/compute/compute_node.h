@@ -21,6 +21,7 @@
 #include "engine/core/cluster_timing.h"
 #include "engine/core/histogram.h"
 #include "engine/gameplay/world.h"
+#include "engine/net/debug_set.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/metrics.h"
@@ -91,6 +92,8 @@ inline constexpr TimeNs kHandoffWaitNs = 1000 * kNsPerMs;  // then a migration g
 inline constexpr TimeNs kForwardTtlNs = 5 * kNsPerSec;     // late inputs follow a moved entity this long
 inline constexpr size_t kForwardsMax = 16384;              // full: the oldest forwarding entries go
 inline constexpr size_t kPendingMigrationsMax = 4096;      // full: the oldest pending grant/handoff goes
+// Debug mode: trace records and log lines per tick at most; further ones are counted, not written.
+inline constexpr uint32_t kDebugRecordsPerTickMax = 512;
 
 struct Ghost {
   EntityState state;
@@ -110,6 +113,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void on_closed(ConnId conn, CloseReason reason) override;
 
   NodeId node() const { return cfg_.node; }
+  const ComputeConfig& config() const { return cfg_; }
   const ComputeStats& stats() const { return stats_; }
   const gameplay::World& world() const { return world_; }
   const std::map<EntityId, Ghost>& ghosts() const { return ghosts_; }
@@ -133,6 +137,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   void set_phase_observer(std::function<void(TickPhase, Tick)> observer) { phase_observer_ = std::move(observer); }
   // Runs one tick now (normally the tick timer does).
   void run_tick();
+  // Targeted debug mode (compute_debug.cc): what the coordinator last told us to debug.
+  const DebugSet& debug_set() const { return debug_; }
 
  private:
   struct InputItem {
@@ -180,6 +186,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void send_hello();
   void send_heartbeat();
   void send_snapshots();
+  std::vector<Snapshot> snapshot_chunks() const;
   void handle_ack(const HeartbeatAck& ack);
   void handle_evicted(const ServerMessage& m);
   void handle_prepare(ConnId conn);
@@ -213,6 +220,12 @@ class ComputeNode final : public Component, public NetworkHandler {
   void drop_connection(ConnId conn, std::string_view why);
   ServerMessage envelope(ServerBody body) const;
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
+  // compute_debug.cc
+  void set_debug(NodeId from, const DebugTargets& targets);
+  bool debug_budget();
+  void debug_input(EntityId entity, const ClientInput& in);
+  void debug_intent(const gameplay::DamageIntent& intent);
+  void debug_states();
 
   Runtime& rt_;
   ComputeConfig cfg_;
@@ -227,11 +240,16 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::map<EntityId, Ghost> ghosts_;
   std::map<EntityId, PendingGrant> pending_grants_;   // migration grants waiting for their handoff
-  std::map<EntityId, Handoff> pending_handoffs_;      // handoffs waiting for their grant
+  struct PendingHandoff {
+    Handoff handoff;
+    TimeNs deadline_ns = 0;  // a handoff whose grant has not come by then is stale: dropped
+  };
+  std::map<EntityId, PendingHandoff> pending_handoffs_;  // handoffs waiting for their grant
   std::map<EntityId, MovedEntity> moved_;             // entities that left us, for forwarding
   InterestCells ghost_interest_;
   std::string data_address_;
   Epoch epoch_ = 0;
+  uint64_t incarnation_ = 0;  // this process's life: a restart under the same node id gets a new one
   Tick tick_ = 0;          // ticks run
   uint64_t slot_ = 0;      // 100 ms slots elapsed since the first; a slot without a lease runs no tick
   TimeNs first_tick_at_ = 0;
@@ -250,6 +268,10 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimeNs opportunistic_ns_ = 0;
   TimeNs load_window_start_ns_ = 0;
   std::function<void(TickPhase, Tick)> phase_observer_;
+  DebugSet debug_;
+  std::map<EntityId, uint64_t> debug_versions_;  // debugged entities' last logged version
+  uint32_t debug_records_this_tick_ = 0;
+  uint32_t debug_suppressed_this_tick_ = 0;
 };
 
 }  // namespace aether

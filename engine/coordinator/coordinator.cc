@@ -156,6 +156,10 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   if (hello.role == Role::kGateway && existing != nodes_.end() && existing->second.incarnation != hello.incarnation) {
     detach_gateway(m.sender);  // a restarted gateway: its old sessions are gone
   }
+  if (hello.role == Role::kCompute && existing != nodes_.end() && !was_lost && existing->second.incarnation != 0 &&
+      existing->second.incarnation != hello.incarnation) {
+    orphan_restarted(m.sender, existing->second.last_heard_ns);  // before last_heard_ns moves on
+  }
   conns_[conn] = m.sender;
   NodeRecord& rec = nodes_[m.sender];
   rec.role = hello.role;
@@ -168,6 +172,9 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} registered{}{}", role_name(hello.role), m.sender.value,
          hello.data_address.empty() ? "" : " at ", hello.data_address);
   send_on(conn, Leadership{leading()});
+  if (hello.role != Role::kCoordinator && leading() && (!debug_entities_.empty() || !debug_nodes_.empty())) {
+    send_on(conn, AdminRequest{AdminRequest::Command::kDebug, {}, {}, debug_targets()});
+  }
   if (hello.role == Role::kCoordinator) {
     if (leading()) {
       followers_.insert(conn);

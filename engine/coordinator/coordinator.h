@@ -76,6 +76,7 @@ struct OwnerRecord {
   EntityState snapshot;    // the owner's last snapshot (at first, the spawn state)
   uint64_t resume_token = 0;      // what the client must show to take the avatar back elsewhere
   TimeNs detached_since_ns = 0;   // its gateway is gone since (0: attached)
+  TimeNs regrant_not_before_ns = 0;  // orphaned by a restarted owner: its old leases run until then
 };
 
 struct NodeRecord {
@@ -96,7 +97,7 @@ struct NodeRecord {
   uint32_t missed_traced = 0;  // heartbeat intervals of the current silence already traced
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
-  uint64_t incarnation = 0;  // gateways: a new one means a restarted process with no sessions
+  uint64_t incarnation = 0;  // a new one means a restarted process: no sessions (gateway), no entities (compute)
   std::vector<Affinity> affinities;  // its last heartbeat's cross-node fights
 };
 
@@ -142,6 +143,11 @@ class Coordinator final : public Component, public NetworkHandler {
   const std::map<NodeId, NodeRecord>& nodes() const { return nodes_; }
   const CoordinatorStats& stats() const { return stats_; }
   size_t orphans() const;
+  // Targeted debug mode (`aether admin debug`, coordinator_admin.cc): what is debugged, at most
+  // kDebugEntitiesMax entities and kDebugNodesMax nodes; every compute node and gateway is told the
+  // whole set when it changes and when it registers. Not replicated: a new leader starts with none.
+  const std::set<EntityId>& debug_entities() const { return debug_entities_; }
+  const std::set<NodeId>& debug_nodes() const { return debug_nodes_; }
 
  private:
   // coordinator.cc
@@ -169,6 +175,7 @@ class Coordinator final : public Component, public NetworkHandler {
   void mark_lost(NodeId node, const char* why);
   void regrant(EntityId entity, OwnerRecord& rec);
   void regrant_orphans();
+  void orphan_restarted(NodeId node, TimeNs last_heard_ns);
   bool has_quorum() const;
   bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_; }
   void evict(NodeId node, NodeRecord& rec);
@@ -191,6 +198,8 @@ class Coordinator final : public Component, public NetworkHandler {
   // coordinator_admin.cc
   void handle_admin(ConnId conn, const ServerMessage& m, const AdminRequest& req);
   AdminReply run_admin(const AdminRequest& req, bool forced);
+  AdminReply run_debug(const DebugTargets& req);
+  DebugTargets debug_targets() const;  // the whole set, as sent to compute nodes and gateways
   void abdicate();
 
   // coordinator_failover.cc
@@ -231,6 +240,8 @@ class Coordinator final : public Component, public NetworkHandler {
   std::set<NodeId> promised_;
   TimeNs grace_until_ns_ = 0;
   CoordinatorStats stats_;
+  std::set<EntityId> debug_entities_;
+  std::set<NodeId> debug_nodes_;
 };
 
 }  // namespace aether

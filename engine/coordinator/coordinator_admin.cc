@@ -17,6 +17,7 @@ const char* command_name(AdminRequest::Command c) {
     case AdminRequest::Command::kDrain: return "drain";
     case AdminRequest::Command::kFailover: return "failover";
     case AdminRequest::Command::kGhostQuery: return "ghost-query";
+    case AdminRequest::Command::kDebug: return "debug";
   }
   return "unknown";
 }
@@ -24,11 +25,21 @@ const char* command_name(AdminRequest::Command c) {
 
 void Coordinator::handle_admin(ConnId conn, const ServerMessage& m, const AdminRequest& req) {
   const bool forced = m.epoch == kEpochAdmin;
-  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, req.entity}, "admin {} (entity {}, node {}) under epoch {}{}", command_name(req.command),
+  std::string detail;
+  if (req.command == AdminRequest::Command::kDebug) {
+    for (EntityId e : req.debug.entities) detail += fmt::format(" entity {}", e.value);
+    for (NodeId n : req.debug.nodes) detail += fmt::format(" node {}", n.value);
+    detail = fmt::format(" [{}{}]", req.debug.off ? "off:" : "on:", detail.empty() ? " list" : detail);
+  }
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, req.entity}, "admin {}{} (entity {}, node {}) under epoch {}{}", command_name(req.command), detail,
          req.entity.value, req.node.value, m.epoch, forced ? " (admin epoch: supersedes authority)" : "");
-  trace(TraceKind::kAdminCommand, req.entity, static_cast<int64_t>(req.command), static_cast<int64_t>(m.epoch), req.node);
+  const bool one_debug_target = req.command == AdminRequest::Command::kDebug && req.debug.entities.size() + req.debug.nodes.size() == 1;
+  const EntityId traced_entity = one_debug_target && !req.debug.entities.empty() ? req.debug.entities[0] : req.entity;
+  const NodeId traced_node = one_debug_target && !req.debug.nodes.empty() ? req.debug.nodes[0] : req.node;
+  trace(TraceKind::kAdminCommand, traced_entity, static_cast<int64_t>(req.command), static_cast<int64_t>(m.epoch), traced_node);
   AdminReply reply{true, {}};
-  const bool mutating = req.command == AdminRequest::Command::kMove || req.command == AdminRequest::Command::kDrain;
+  const bool changes_debug = req.command == AdminRequest::Command::kDebug && (!req.debug.entities.empty() || !req.debug.nodes.empty());
+  const bool mutating = req.command == AdminRequest::Command::kMove || req.command == AdminRequest::Command::kDrain || changes_debug;
   if (mutating && !forced && (m.epoch != epoch_ || !leading())) {
     reply = AdminReply{false, {fmt::format("refused: this coordinator is {} at epoch {}; the order claims epoch {}",
                                            coordinator_role_name(role_), epoch_, m.epoch)}};
@@ -96,8 +107,51 @@ AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
       break;
     case AdminRequest::Command::kGhostQuery:
       return AdminReply{false, {"ghost queries go to compute nodes"}};
+    case AdminRequest::Command::kDebug:
+      return run_debug(req.debug);
   }
   return reply;
+}
+
+// Debug on or off for some entities and nodes, within the caps; the whole new set then goes to every
+// connected compute node and gateway. With no entity and no node: lists what is debugged.
+AdminReply Coordinator::run_debug(const DebugTargets& req) {
+  std::set<EntityId> entities = debug_entities_;
+  std::set<NodeId> nodes = debug_nodes_;
+  for (EntityId e : req.entities) req.off ? (void)entities.erase(e) : (void)entities.insert(e);
+  for (NodeId n : req.nodes) req.off ? (void)nodes.erase(n) : (void)nodes.insert(n);
+  if (entities.size() > kDebugEntitiesMax || nodes.size() > kDebugNodesMax) {
+    return AdminReply{false, {fmt::format("refused: that would debug {} entities and {} nodes; at most {} entities and {} nodes at once "
+                                          "(turn some off first with --off)",
+                                          entities.size(), nodes.size(), kDebugEntitiesMax, kDebugNodesMax)}};
+  }
+  const bool changed = entities != debug_entities_ || nodes != debug_nodes_;
+  debug_entities_ = std::move(entities);
+  debug_nodes_ = std::move(nodes);
+  size_t told = 0;
+  if (changed) {
+    for (const auto& [id, rec] : nodes_) {
+      if ((rec.role != Role::kCompute && rec.role != Role::kGateway) || rec.conn == 0 || rec.lost) continue;
+      told += send_on(rec.conn, AdminRequest{AdminRequest::Command::kDebug, {}, {}, debug_targets()}) == SendStatus::kOk ? 1 : 0;
+    }
+  }
+  std::string ids;
+  for (EntityId e : debug_entities_) ids += fmt::format(" {}", e.value);
+  std::string node_ids;
+  for (NodeId n : debug_nodes_) node_ids += fmt::format(" {}", n.value);
+  AdminReply reply{true, {}};
+  reply.lines.push_back(fmt::format("debugging {} of at most {} entities:{}", debug_entities_.size(), kDebugEntitiesMax, ids.empty() ? " none" : ids));
+  reply.lines.push_back(fmt::format("debugging {} of at most {} nodes:{}", debug_nodes_.size(), kDebugNodesMax, node_ids.empty() ? " none" : node_ids));
+  if (changed) reply.lines.push_back(fmt::format("told {} compute nodes and gateways", told));
+  return reply;
+}
+
+DebugTargets Coordinator::debug_targets() const {
+  DebugTargets t;
+  t.entities.assign(debug_entities_.begin(), debug_entities_.end());
+  t.nodes.assign(debug_nodes_.begin(), debug_nodes_.end());
+  t.whole_set = true;
+  return t;
 }
 
 // An operator asked the leader to step down: it stops leading and gives the vice a head start

@@ -16,10 +16,13 @@ bool Coordinator::has_quorum() const {
   if (cfg_.peer_address.empty()) return true;  // a lone coordinator has no rival to split with
   const TimeNs now = rt_.clock.now_ns();
   size_t members = 0, fresh = 0;
+  // Every compute node ever registered counts, lost ones included: a minority that has declared the
+  // others lost must not become a majority of what is left (the other side may well have a leader
+  // of a higher epoch with those very nodes; found by the swarm chaos scenario, seed 6).
   for (const auto& [id, rec] : nodes_) {
-    if (rec.role != Role::kCompute || rec.lost) continue;
+    if (rec.role != Role::kCompute) continue;
     ++members;
-    fresh += (now - rec.last_heard_ns <= kLeaseNs && rec.heard_epoch == epoch_) ? 1 : 0;
+    fresh += (!rec.lost && now - rec.last_heard_ns <= kLeaseNs && rec.heard_epoch == epoch_) ? 1 : 0;
   }
   return members > 0 && fresh * 2 > members;
 }
@@ -48,7 +51,9 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
 }
 
 void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
-  if (!leading()) return;  // the vice gets snapshots through replication, consistent with its table
+  // The vice gets snapshots through replication, consistent with its table; a candidate takes them
+  // from the nodes that promised (they follow each Promise), as it reconciles its table with them.
+  if (role_ == CoordinatorRole::kFollower) return;
   for (const EntityState& st : snap.states) {
     auto it = table_.find(st.id);
     if (it != table_.end() && it->second.owner == node && it->second.generation == st.generation) {
@@ -116,8 +121,31 @@ void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {
 
 void Coordinator::regrant_orphans() {
   if (in_grace() || !has_quorum() || !pick_compute().valid()) return;
+  const TimeNs now = rt_.clock.now_ns();
   for (auto& [entity, rec] : table_) {
-    if (!rec.owner.valid()) regrant(entity, rec);
+    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns) regrant(entity, rec);
+  }
+}
+
+// A compute node registered again as a new incarnation before we noticed it was gone: the process
+// that held its entities is dead and they are held by nobody. They become orphans, re-granted once
+// every lease the old process could hold has certainly expired: kNodeLossAfterNs after we last heard
+// it, exactly as if it had been declared lost (a second process started by mistake under the same
+// node id therefore never overlaps the first as a writer).
+void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
+  ++stats_.nodes_lost;
+  trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(Role::kCompute), 1, node);
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute node {} restarted: its entities are re-granted once its old leases expire",
+         node.value);
+  assigned_.erase(node);
+  for (auto& [entity, rec] : table_) {
+    if (rec.owner != node) continue;
+    rec.owner = NodeId{};
+    rec.regrant_not_before_ns = last_heard_ns + kNodeLossAfterNs;
+    dirty_.insert(entity);
+  }
+  for (auto m = migrations_.begin(); m != migrations_.end();) {
+    m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
   }
 }
 

@@ -104,8 +104,8 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   if (role_ != CoordinatorRole::kCandidate) return;  // a late promise to a leader: reconciled, done
   promised_.insert(node);
   size_t members = 0, promised = 0;
-  for (const auto& [id, rec] : nodes_) {
-    if (rec.role != Role::kCompute || rec.lost) continue;
+  for (const auto& [id, rec] : nodes_) {  // lost nodes count too: a majority of all, never of the rest
+    if (rec.role != Role::kCompute) continue;
     ++members;
     promised += promised_.count(id);
   }
@@ -126,6 +126,10 @@ void Coordinator::reconcile(NodeId node, const Promise& promise) {
       rec.snapshot.generation = h.generation;
       set_record(h.entity, rec);
     } else if (it->second.generation < h.generation) {
+      // The node that held it under the older generation (and may have promised it to us already)
+      // must drop it before any lease we give it: the revoke precedes our acks on its connection.
+      // Found by the swarm chaos scenario, seed 12: without it both wrote the entity.
+      if (it->second.owner.valid() && it->second.owner != node) send_to(it->second.owner, OwnershipRevoke{h.entity, it->second.generation});
       it->second.owner = node;
       it->second.generation = h.generation;
       dirty_.insert(h.entity);

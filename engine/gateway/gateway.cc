@@ -128,6 +128,11 @@ void Gateway::forward_input(Session& s, const ClientInput& in) {
   if (send_server(rt_.network, node->second.link->conn(), envelope(InputForward{s.entity, in})) == SendStatus::kOk) {
     ++stats_.inputs_forwarded;
     trace(TraceKind::kInputForwarded, s.entity, static_cast<int64_t>(in.seq), 0, s.owner);
+    if (debug_.covers(s.entity)) {
+      log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, s.entity}, "debug: input seq {} move ({}, {}) target {} fire {} from session {} to owner {}",
+             in.seq, in.move_x, in.move_y, in.target.value, in.fire, s.id.value, s.owner.value);
+      trace(TraceKind::kDebugInput, s.entity, static_cast<int64_t>(in.seq), in.fire ? 1 : 0, s.owner);
+    }
   } else {
     ++stats_.inputs_dropped;
   }
@@ -244,6 +249,11 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
     handle_spawn_reply(*reply);
   } else if (const auto* moved = std::get_if<OwnerChanged>(&m.body)) {
     handle_owner_changed(*moved);
+  } else if (const auto* admin = std::get_if<AdminRequest>(&m.body); admin && admin->command == AdminRequest::Command::kDebug) {
+    if (debug_.apply(cfg_.node, admin->debug)) {
+      log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "debug: coordinator {} set the debug set: {}", m.sender.value, debug_.describe());
+      trace(TraceKind::kDebugTargets, EntityId{}, static_cast<int64_t>(debug_.entities().size()), debug_.whole_node() ? 1 : 0, m.sender);
+    }
   }
 }
 

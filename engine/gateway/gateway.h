@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/core/spatial_grid.h"
+#include "engine/net/debug_set.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
@@ -65,6 +66,9 @@ class Gateway final : public Component, public NetworkHandler {
   Epoch epoch() const { return epoch_; }
   Tick tick() const { return tick_; }
   size_t compute_links() const { return nodes_.size(); }  // compute nodes whose feeds we take
+  // Targeted debug mode: what the coordinator last told us to debug (inputs of those entities are
+  // traced as kDebugInput and logged).
+  const DebugSet& debug_set() const { return debug_; }
 
  private:
   enum class SessionState : uint8_t { kAwaitHello, kAwaitSpawn, kActive };
@@ -131,6 +135,7 @@ class Gateway final : public Component, public NetworkHandler {
   TimeNs last_flush_ns_ = 0;
   TimerId housekeeping_timer_ = 0;
   GatewayStats stats_;
+  DebugSet debug_;
 };
 
 }  // namespace aether

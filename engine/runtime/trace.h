@@ -16,7 +16,7 @@ enum class TraceKind : uint16_t {
   kHostCrashed = 4,
   // Cluster membership and authority.
   kNodeRegistered = 10,   // coordinator: peer joined; a = Role
-  kNodeLost = 11,         // coordinator: peer missed its heartbeats
+  kNodeLost = 11,         // coordinator: peer missed its heartbeats (b = 0), or came back as a new incarnation (b = 1)
   kEpochChanged = 12,     // a = new epoch
   kStaleEpochDropped = 13,// a = message epoch, b = known epoch
   kLeaderElected = 14,    // a = epoch, b = promises gathered
@@ -60,6 +60,15 @@ enum class TraceKind : uint16_t {
   kQueueDepths = 79,      // compute, once per tick: a = input << 32 | intent, b = simulation << 32 | output (high-water in the tick, each saturated to 2^31-1)
   kIntentSent = 80,       // compute: an intent on a ghost left for its owner; entity = target, a = source entity; peer = target's owner
   kOwnerRouted = 81,      // gateway: a client's entity has a new owner; a = previous owner node; peer = new owner
+  // Fencing (90..).
+  kControlApplied = 90,   // compute: a coordinator order passed the epoch fence and is applied; epoch = the node's epoch
+                          // after it, a = the order's epoch, b = the message type (ServerMessage body index); peer = sender
+  // Targeted debug mode (100..109): `aether admin debug`; only for the entities and nodes debugged.
+  kDebugTargets = 100,    // compute, gateway: the debug set changed; a = entities debugged, b = 1 if this whole node is; peer = coordinator
+  kDebugInput = 101,      // compute: an input applied in phase 1, gateway: an input forwarded; a = input seq, b = 1 if it fires; peer = owner (gateway)
+  kDebugIntent = 102,     // compute: an intent generated (phase 2) or applied (phase 4); entity = source, a = target, b = damage
+  kDebugState = 103,      // compute: a debugged entity changed this tick; a = hp, b = version
+  kDebugSuppressed = 104, // compute: debug records left out this tick past kDebugRecordsPerTickMax; a = how many
 };
 
 // kGhostDropped's a.

@@ -112,6 +112,14 @@ struct ServerBodyEncoder {
       case C::kDrain: r->set_drain(m.node.value); break;
       case C::kFailover: r->set_failover(true); break;
       case C::kGhostQuery: r->set_ghost_query(m.entity.value); break;
+      case C::kDebug: {
+        auto* d = r->mutable_debug();
+        for (EntityId e : m.debug.entities) d->add_entities(e.value);
+        for (NodeId n : m.debug.nodes) d->add_nodes(n.value);
+        d->set_off(m.debug.off);
+        d->set_whole_set(m.debug.whole_set);
+        break;
+      }
     }
   }
   void operator()(const AdminReply& m) const {
@@ -355,6 +363,24 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         case W::kDrain: return ServerBody{AdminRequest{C::kDrain, {}, NodeId(a.drain())}};
         case W::kFailover: return ServerBody{AdminRequest{C::kFailover, {}, {}}};
         case W::kGhostQuery: return ServerBody{AdminRequest{C::kGhostQuery, EntityId(a.ghost_query()), {}}};
+        case W::kDebug: {
+          const auto& d = a.debug();
+          if (static_cast<size_t>(d.entities_size()) > kDebugEntitiesMax || static_cast<size_t>(d.nodes_size()) > kDebugNodesMax) {
+            return malformed("debug request names too many entities or nodes");
+          }
+          AdminRequest req{C::kDebug, {}, {}};
+          for (uint64_t e : d.entities()) {
+            if (e == 0) return malformed("debug request for entity 0");
+            req.debug.entities.push_back(EntityId(e));
+          }
+          for (uint32_t n : d.nodes()) {
+            if (n == 0) return malformed("debug request for node 0");
+            req.debug.nodes.push_back(NodeId(n));
+          }
+          req.debug.off = d.off();
+          req.debug.whole_set = d.whole_set();
+          return ServerBody{std::move(req)};
+        }
         case W::COMMAND_NOT_SET: break;
       }
       return malformed("admin request without a command");

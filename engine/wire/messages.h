@@ -277,11 +277,25 @@ struct Handoff {
   std::vector<InputForward> inputs;
 };
 
+// Targeted debug mode (aether admin debug): entities and whole nodes traced and logged verbosely.
+// At most this many of each are debugged at once; the coordinator refuses more with a reason, and
+// a decoded message carrying more is malformed.
+inline constexpr size_t kDebugEntitiesMax = 64;
+inline constexpr size_t kDebugNodesMax = 16;
+
+struct DebugTargets {
+  std::vector<EntityId> entities;
+  std::vector<NodeId> nodes;
+  bool off = false;        // operator: turn these off instead of on
+  bool whole_set = false;  // coordinator -> nodes: this is the complete set, replacing the last one
+};
+
 struct AdminRequest {
-  enum class Command : uint8_t { kListNodes, kShowEntity, kMove, kDrain, kFailover, kGhostQuery };
+  enum class Command : uint8_t { kListNodes, kShowEntity, kMove, kDrain, kFailover, kGhostQuery, kDebug };
   Command command = Command::kListNodes;
   EntityId entity{};  // show, move, ghost query
   NodeId node{};      // move (destination), drain
+  DebugTargets debug{};  // debug
 };
 
 struct AdminReply {

@@ -58,6 +58,9 @@ void Host::crash() {
   drop_timers();
   if (drain_event_ != 0) kernel_.cancel(drain_event_);
   drain_event_ = 0;
+  if (busy_event_ != 0) kernel_.cancel(busy_event_);
+  busy_event_ = 0;
+  state_.busy = false;
   network_.crash(endpoint_);  // also empties the deferred queue and clears paused
   AETHER_ASSERT(state_.deferred.empty() && !state_.paused);
   component_.reset();
@@ -91,7 +94,7 @@ void Host::resume() {
   AETHER_ASSERT_MSG(state_.alive && state_.paused, "resume() of a host that is not paused");
   record_fault(FaultCode::kHostResumed);
   state_.paused = false;
-  if (drain_event_ == 0 && !state_.deferred.empty()) {
+  if (drain_event_ == 0 && !state_.busy && !state_.deferred.empty()) {
     drain_event_ = kernel_.schedule_at(kernel_.now(), [this] { drain(); });
   }
 }
@@ -100,7 +103,7 @@ void Host::drain() {
   drain_event_ = 0;
   // One event for the whole queue: nothing that comes due meanwhile can run in between (and while
   // the queue is not empty, whatever comes due joins its end).
-  while (state_.alive && !state_.paused && !state_.deferred.empty()) {
+  while (state_.alive && !state_.paused && !state_.busy && !state_.deferred.empty()) {
     const Deferred d = state_.deferred.front();
     state_.deferred.pop_front();
     if (d.kind == Deferred::Kind::kTimer) {
@@ -111,8 +114,41 @@ void Host::drain() {
   }
 }
 
-void Host::record_fault(FaultCode code) {
-  trace_.record_fault(fault_event(kernel_.now(), code, state_.index, state_.node, state_.index, state_.node, 0));
+void Host::record_fault(FaultCode code, int64_t arg) {
+  trace_.record_fault(fault_event(kernel_.now(), code, state_.index, state_.node, state_.index, state_.node, arg));
+}
+
+TimeNs Host::local_time(TimeNs kernel_ns) const {
+  const TimeNs d = kernel_ns - clock_anchor_;
+  return clock_anchor_local_ + d + d * drift_ppm_ / 1'000'000;
+}
+
+void Host::set_clock_drift(int32_t drift_ppm) {
+  AETHER_ASSERT_MSG(drift_ppm >= -kClockDriftPpmMax && drift_ppm <= kClockDriftPpmMax, "clock drift out of range");
+  record_fault(FaultCode::kClockDrift, drift_ppm);
+  clock_anchor_local_ = local_time(kernel_.now());
+  clock_anchor_ = kernel_.now();
+  drift_ppm_ = drift_ppm;
+}
+
+void Host::jump_clock(TimeNs ns) {
+  AETHER_ASSERT_MSG(ns >= 0, "a monotonic clock only jumps forward");
+  record_fault(FaultCode::kClockJump, ns);
+  clock_anchor_local_ += ns;
+}
+
+void Host::set_slow(TimeNs extra_ns) {
+  AETHER_ASSERT(extra_ns >= 0);
+  record_fault(FaultCode::kSlow, extra_ns);
+  slow_ns_ = extra_ns;
+}
+
+void Host::end_busy() {
+  busy_event_ = 0;
+  state_.busy = false;
+  if (drain_event_ == 0 && !state_.paused && !state_.deferred.empty()) {
+    drain_event_ = kernel_.schedule_at(kernel_.now(), [this] { drain(); });
+  }
 }
 
 TimerId Host::schedule(TimeNs delay_ns, std::function<void()> fn) {
@@ -121,7 +157,9 @@ TimerId Host::schedule(TimeNs delay_ns, std::function<void()> fn) {
   AETHER_ASSERT(fn != nullptr);
   AETHER_ASSERT_MSG(timers_.size() < kTimersPerHostMax, "a component is leaking timers");
   // A negative delay (a deadline already past) means "as soon as possible", as in the real runtime.
-  const TimeNs at = kernel_.now() + std::max<TimeNs>(delay_ns, 0);
+  TimeNs delay = std::max<TimeNs>(delay_ns, 0);
+  if (drift_ppm_ != 0) delay = (delay * 1'000'000 + (1'000'000 + drift_ppm_) - 1) / (1'000'000 + drift_ppm_);
+  const TimeNs at = kernel_.now() + delay;
   const uint64_t event = kernel_.schedule_at(at, [this, id] { fire(id); });
   timers_.emplace(id, PendingTimer{event, std::move(fn)});
   return id;
@@ -156,8 +194,14 @@ void Host::run_timer(TimerId id) {
   // Out of the table before it runs: the handler may re-arm, and cancel(id) must now say false.
   std::function<void()> fn = std::move(it->second.fn);
   timers_.erase(it);
-  CallbackScope scope(state_);
-  fn();
+  {
+    CallbackScope scope(state_);
+    fn();
+  }
+  if (slow_ns_ > 0 && state_.alive && !state_.busy) {
+    state_.busy = true;
+    busy_event_ = kernel_.schedule_at(kernel_.now() + slow_ns_, [this] { end_busy(); });
+  }
 }
 
 void Host::drop_timers() {

@@ -32,6 +32,9 @@ namespace aether::sim {
 // Timers one host may have pending at once. Components keep a small fixed set; a host past this is
 // leaking timers, and we stop it loudly rather than let the kernel fill up.
 inline constexpr size_t kTimersPerHostMax = size_t{1} << 16;
+// The largest clock rate error a fault may set: 10%, far beyond real quartz (~100 ppm) and beyond
+// what the lease protocol tolerates (docs/ownership.md: about 5%), so that tests can cross the line.
+inline constexpr int32_t kClockDriftPpmMax = 100'000;
 
 // Everything a Host is built from; Simulation fills it in.
 struct HostConfig {
@@ -84,6 +87,21 @@ class Host final : private Clock, private Timers, private TraceSink {
   // sees the clock jump), before anything that comes due after it. Records a kHostResumed fault.
   void resume();
 
+  // Clock faults (seed-free; Simulation records them). The host's clock reads
+  //   local(t) = anchor_local + (t - anchor) * (1e6 + drift_ppm) / 1e6     (t: kernel time)
+  // and a timer armed for d local nanoseconds fires after d * 1e6 / (1e6 + drift_ppm) kernel ones.
+  // set_clock_drift re-anchors at now (the clock never jumps back); jump_clock moves it forward by
+  // ns at once, as after a VM migration; timers already armed keep their kernel deadline.
+  // drift_ppm must stay within +-kClockDriftPpmMax.
+  void set_clock_drift(int32_t drift_ppm);
+  void jump_clock(TimeNs ns);
+  int32_t clock_drift_ppm() const { return drift_ppm_; }
+  // A slow host: every timer callback (a tick, a heartbeat) is followed by extra_ns of virtual CPU
+  // time during which the host handles nothing; what comes due waits, in order, as for a pause.
+  // 0 makes it normal again.
+  void set_slow(TimeNs extra_ns);
+  TimeNs slow_ns() const { return slow_ns_; }
+
   // For Simulation::restart_host: a crashed host comes back as its next incarnation, with a random
   // stream seeded from random_seed and no timers, connections, listeners or component.
   void restart(uint64_t random_seed);
@@ -95,7 +113,8 @@ class Host final : private Clock, private Timers, private TraceSink {
   };
 
   // Clock
-  TimeNs now_ns() const override { return kernel_.now(); }
+  TimeNs now_ns() const override { return local_time(kernel_.now()); }
+  TimeNs local_time(TimeNs kernel_ns) const;
   // Timers
   TimerId schedule(TimeNs delay_ns, std::function<void()> fn) override;
   bool cancel(TimerId id) override;
@@ -107,7 +126,8 @@ class Host final : private Clock, private Timers, private TraceSink {
   void drain();
   void drop_timers();
   void start_component();
-  void record_fault(FaultCode code);
+  void record_fault(FaultCode code, int64_t arg = 0);
+  void end_busy();
 
   HostState state_;
   Kernel& kernel_;
@@ -119,6 +139,11 @@ class Host final : private Clock, private Timers, private TraceSink {
   Runtime runtime_;
   TimerId next_timer_id_ = 1;  // never reused, also for ids handed out while dead
   uint64_t drain_event_ = 0;   // the kernel event that runs the deferred queue after resume()
+  uint64_t busy_event_ = 0;    // the kernel event that ends a slow host's busy spell
+  TimeNs slow_ns_ = 0;
+  TimeNs clock_anchor_ = 0;        // kernel time of the last re-anchoring
+  TimeNs clock_anchor_local_ = 0;  // the host's clock at that moment
+  int32_t drift_ppm_ = 0;
   std::unordered_map<TimerId, PendingTimer> timers_;
   std::unique_ptr<Component> component_;
 };

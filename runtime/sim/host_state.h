@@ -31,6 +31,7 @@ struct HostState {
   uint32_t index = 0;  // creation order in the Simulation; also the endpoint's index in the network
   bool alive = true;   // false from crash() on (until a restart): every runtime call is then a no-op
   bool paused = false; // between pause() and resume(): callbacks are queued in `deferred`
+  bool busy = false;   // a slow host still "computing" after a timer callback (Host::set_slow)
   uint32_t incarnation = 0;  // 0 for the first life, +1 per restart
   // Nonzero while one of this host's callbacks runs: crash() must not destroy the component under
   // its own feet.
@@ -39,9 +40,9 @@ struct HostState {
   // flight towards it (kMessagesInFlightMax per connection direction).
   std::deque<Deferred> deferred{};
 
-  // True when a callback coming due now must wait its turn in `deferred`: while paused, and after
-  // resume() until everything that waited has run, so nothing overtakes what came due before it.
-  bool gated() const { return paused || !deferred.empty(); }
+  // True when a callback coming due now must wait its turn in `deferred`: while paused or busy, and
+  // after that until everything that waited has run, so nothing overtakes what came due before it.
+  bool gated() const { return paused || busy || !deferred.empty(); }
 };
 
 // Marks a host as running one of its callbacks for the guard's lifetime.

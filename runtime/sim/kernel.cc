@@ -50,6 +50,12 @@ bool Kernel::step() {
   return true;
 }
 
+bool Kernel::step_until(TimeNs t) {
+  drop_stale_top();
+  if (heap_.empty() || heap_.front().at > t) return false;
+  return step();
+}
+
 void Kernel::run_until(TimeNs t) {
   AETHER_ASSERT_MSG(t >= now_, "run_until cannot go back in time");
   for (;;) {

@@ -40,6 +40,8 @@ class Kernel {
   bool cancel(uint64_t id);
   // Runs the earliest pending event (advancing now() to its time). False if nothing is pending.
   bool step();
+  // Runs the earliest pending event if its time is <= t. False (and nothing runs) otherwise.
+  bool step_until(TimeNs t);
   // Runs every event with time <= t in order (including those scheduled meanwhile), then sets
   // now() = t.
   void run_until(TimeNs t);

@@ -117,8 +117,9 @@ SendStatus SimNetwork::send(SimEndpoint& ep, ConnId id, std::span<const uint8_t>
   if (dir.bytes_in_flight + payload.size() > kSendBufferBytesMax || dir.items.size() >= kMessagesInFlightMax) {
     return SendStatus::kBackpressure;
   }
-  push_item(ref.index, ref.side, ItemKind::kData, next_arrival(dir),
-            std::vector<uint8_t>(payload.begin(), payload.end()));
+  Fate fate = Fate::kDeliver;
+  const TimeNs at = data_arrival(dir, &fate);
+  push_item(ref.index, ref.side, ItemKind::kData, at, std::vector<uint8_t>(payload.begin(), payload.end()), fate);
   return SendStatus::kOk;
 }
 
@@ -194,6 +195,12 @@ void SimNetwork::set_link(uint32_t from, uint32_t to, LinkState state) {
   const LinkState before = l.state;
   l.state = state;
   if (before == LinkState::kDown && state == LinkState::kUp) release_all();
+}
+
+void SimNetwork::set_link_faults(uint32_t from, uint32_t to, LinkFaults faults) {
+  AETHER_ASSERT(from < endpoints_.size() && to < endpoints_.size());
+  AETHER_ASSERT(faults.loss_permille <= 1000 && faults.duplicate_permille <= 1000 && faults.reorder_permille <= 1000);
+  link(from, to).faults = faults;
 }
 
 void SimNetwork::set_link_delay(uint32_t from, uint32_t to, TimeNs extra_ns) {
@@ -359,7 +366,7 @@ void SimNetwork::maybe_free(uint32_t ci) {
 }
 
 Link& SimNetwork::link(uint32_t from, uint32_t to) {
-  return links_.try_emplace({from, to}, Link{options_.latency_ns, options_.jitter_ns, 0}).first->second;
+  return links_.try_emplace({from, to}, Link{options_.latency_ns, options_.jitter_ns, 0, LinkState::kUp, LinkFaults{}, 0}).first->second;
 }
 
 TimeNs SimNetwork::next_arrival(Direction& dir) {
@@ -369,7 +376,35 @@ TimeNs SimNetwork::next_arrival(Direction& dir) {
   return std::max(kernel_.now() + l.latency_ns + l.extra_ns + jitter, dir.last_delivery_ns);
 }
 
-void SimNetwork::push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload) {
+bool SimNetwork::draw_permille(uint32_t permille) { return permille != 0 && uniform_below(random_, 1000) < permille; }
+
+TimeNs SimNetwork::data_arrival(Direction& dir, Fate* fate) {
+  TimeNs at = next_arrival(dir);
+  const LinkFaults& f = dir.link->faults;
+  if (!f.any()) return at;  // no draws: a fault-free link leaves the random stream as it was
+  TimeNs rto = kRetransmitNs;
+  for (uint32_t losses = 0; draw_permille(f.loss_permille);) {
+    if (++losses == kRetransmitsMax) {
+      ++message_faults_.lost_reset;
+      *fate = Fate::kReset;
+      return at;
+    }
+    ++message_faults_.lost;
+    at += rto;
+    rto *= 2;
+  }
+  if (draw_permille(f.reorder_permille)) {
+    ++message_faults_.reordered;
+    at += static_cast<TimeNs>(uniform_below(random_, static_cast<uint64_t>(kReorderWindowNs) + 1));
+  }
+  if (draw_permille(f.duplicate_permille)) {
+    ++message_faults_.duplicated;
+    *fate = Fate::kDeliverThenReset;
+  }
+  return at;
+}
+
+void SimNetwork::push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload, Fate fate) {
   Connection& c = conns_[ci];
   Direction& dir = c.dirs[side];
   AETHER_ASSERT(at >= dir.last_delivery_ns && at >= kernel_.now());
@@ -378,7 +413,7 @@ void SimNetwork::push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, 
   ++dir.link->items_sent;
   ++c.events_pending;
   const uint64_t event = kernel_.schedule_at(at, [this, ci, side] { on_arrival(ci, side); });
-  dir.items.push_back(Item{kind, at, std::move(payload), event});
+  dir.items.push_back(Item{kind, at, std::move(payload), event, fate});
 }
 
 void SimNetwork::on_arrival(uint32_t ci, uint8_t side) {
@@ -424,7 +459,12 @@ void SimNetwork::handle(uint32_t ci, uint8_t side, const Item& item) {
     case ItemKind::kSyn: arrive_syn(ci); break;
     case ItemKind::kSynAck: arrive_syn_ack(ci); break;
     case ItemKind::kRefused: report_closed(ci, 0, CloseReason::kRefused); break;
-    case ItemKind::kData: deliver(ci, side, item.payload); break;
+    case ItemKind::kData:
+      if (item.fate != Fate::kReset) deliver(ci, side, item.payload);
+      // The connection dies with this message (lost for good, or its acknowledgement lost): what
+      // else is in flight on it, either way, is lost too.
+      if (item.fate != Fate::kDeliver && conns_[ci].in_use) partition_reset(ci);
+      break;
     case ItemKind::kFin: report_closed(ci, static_cast<uint8_t>(1 - side), CloseReason::kPeerClosed); break;
   }
 }

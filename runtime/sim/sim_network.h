@@ -59,6 +59,36 @@ inline constexpr uint64_t kNetworkStream = 0xfab;
 // both ends, like a TCP retransmission timeout.
 inline constexpr TimeNs kPartitionResetNs = 3 * kNsPerSec;
 
+// A lost segment is retransmitted after kRetransmitNs, doubling per consecutive loss (TCP's RTO);
+// after kRetransmitsMax losses in a row the connection resets, as TCP gives up.
+inline constexpr TimeNs kRetransmitNs = 200 * kNsPerMs;
+inline constexpr uint32_t kRetransmitsMax = 5;
+// A reordered message is held back by up to this much (uniform), so that messages on other
+// connections overtake it; its own connection stays FIFO, as TCP keeps it.
+inline constexpr TimeNs kReorderWindowNs = 50 * kNsPerMs;
+
+// Per-message fault rates of a link, in permille of the data messages sent on it. TCP turns packet
+// faults into what a component can observe on a stream, and the simulator injects them as such:
+//  - loss: the message is late by one or more retransmission timeouts (and everything behind it on
+//    its connection waits: head-of-line blocking); after kRetransmitsMax the connection resets;
+//  - duplicate: the message is delivered, then the connection resets before the sender learns it
+//    arrived; whatever the sender re-sends on a new connection reaches the receiver twice;
+//  - reorder: the message is held back up to kReorderWindowNs, overtaken by other connections.
+struct LinkFaults {
+  uint32_t loss_permille = 0;
+  uint32_t duplicate_permille = 0;
+  uint32_t reorder_permille = 0;
+  bool any() const { return loss_permille != 0 || duplicate_permille != 0 || reorder_permille != 0; }
+};
+
+// Per-message faults injected so far, by kind.
+struct MessageFaultCounts {
+  uint64_t lost = 0;        // retransmissions
+  uint64_t lost_reset = 0;  // connections reset after kRetransmitsMax
+  uint64_t duplicated = 0;  // delivered, then reset
+  uint64_t reordered = 0;
+};
+
 // One direction of a link. kDown holds messages (it never drops them): see the top of this file.
 enum class LinkState : uint8_t { kUp, kDown };
 
@@ -68,13 +98,13 @@ struct NetworkOptions {
   TimeNs jitter_ns = 0;   // extra delay, uniform in [0, jitter_ns]
 };
 
-// The path from one host to another: the delay model and the faults on it. Loss and duplication
-// would belong here too, since every item goes through its link.
+// The path from one host to another: the delay model and the faults on it.
 struct Link {
   TimeNs latency_ns = 0;
   TimeNs jitter_ns = 0;
   TimeNs extra_ns = 0;  // added one-way delay (a latency spike, a clog); set_link_delay
   LinkState state = LinkState::kUp;
+  LinkFaults faults;    // set_link_faults
   uint64_t items_sent = 0;  // handshakes, messages and closes put on this link
 };
 
@@ -127,6 +157,7 @@ class SimNetwork {
   // held. Returns nothing: Simulation records the fault.
   void set_link(uint32_t from, uint32_t to, LinkState state);
   void set_link_delay(uint32_t from, uint32_t to, TimeNs extra_ns);
+  void set_link_faults(uint32_t from, uint32_t to, LinkFaults faults);
   LinkState link_state(uint32_t from, uint32_t to) const;
   // Brings every down link up; returns them, (from, to) in increasing order.
   std::vector<std::pair<uint32_t, uint32_t>> heal_all();
@@ -135,11 +166,14 @@ class SimNetwork {
   void run_deferred(const Deferred& entry);
 
   uint64_t messages_delivered() const { return messages_delivered_; }
+  const MessageFaultCounts& message_faults() const { return message_faults_; }
 
  private:
   friend class SimEndpoint;
   enum class EndState : uint8_t { kNone, kConnecting, kOpen, kClosed, kCrashed };
   enum class ItemKind : uint8_t { kSyn, kSynAck, kRefused, kData, kFin };
+  // What happens when a data item arrives (LinkFaults).
+  enum class Fate : uint8_t { kDeliver, kDeliverThenReset, kReset };
   struct End {
     uint32_t endpoint = 0;
     ConnId id = 0;  // 0 until the accepting end is accepted
@@ -150,6 +184,7 @@ class SimNetwork {
     TimeNs at;
     std::vector<uint8_t> payload;
     uint64_t event = 0;  // its kernel event while in flight; 0 once arrived or held
+    Fate fate = Fate::kDeliver;
   };
   struct Direction {  // dirs[s] carries from ends[s] to ends[1 - s]
     Link* link = nullptr;
@@ -181,7 +216,10 @@ class SimNetwork {
   void maybe_free(uint32_t ci);
   Link& link(uint32_t from, uint32_t to);
   TimeNs next_arrival(Direction& dir);
-  void push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload);
+  void push_item(uint32_t ci, uint8_t side, ItemKind kind, TimeNs at, std::vector<uint8_t> payload, Fate fate = Fate::kDeliver);
+  // next_arrival for a data message, with the link's per-message faults drawn into it.
+  TimeNs data_arrival(Direction& dir, Fate* fate);
+  bool draw_permille(uint32_t permille);
 
   void on_arrival(uint32_t ci, uint8_t side);
   void handle(uint32_t ci, uint8_t side, const Item& item);
@@ -217,6 +255,7 @@ class SimNetwork {
   std::vector<uint32_t> free_conns_;
   uint32_t next_ephemeral_port_ = kEphemeralPortFirst;
   uint64_t messages_delivered_ = 0;
+  MessageFaultCounts message_faults_;
 };
 
 }  // namespace aether::sim

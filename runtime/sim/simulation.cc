@@ -65,6 +65,29 @@ void Simulation::set_link_delay(size_t from_host, size_t to_host, TimeNs extra_n
   network_.set_link_delay(static_cast<uint32_t>(from_host), static_cast<uint32_t>(to_host), extra_ns);
 }
 
+void Simulation::set_link_faults(size_t from_host, size_t to_host, LinkFaults faults) {
+  AETHER_ASSERT(from_host < hosts_.size() && to_host < hosts_.size());
+  const int64_t packed = static_cast<int64_t>(faults.loss_permille) | static_cast<int64_t>(faults.duplicate_permille) << 16 |
+                         static_cast<int64_t>(faults.reorder_permille) << 32;
+  record_link_fault(FaultCode::kLinkFaults, from_host, to_host, packed);
+  network_.set_link_faults(static_cast<uint32_t>(from_host), static_cast<uint32_t>(to_host), faults);
+}
+
+void Simulation::set_clock_drift(size_t host, int32_t drift_ppm) {
+  AETHER_ASSERT(host < hosts_.size());
+  hosts_[host]->set_clock_drift(drift_ppm);
+}
+
+void Simulation::jump_clock(size_t host, TimeNs ns) {
+  AETHER_ASSERT(host < hosts_.size());
+  hosts_[host]->jump_clock(ns);
+}
+
+void Simulation::set_slow(size_t host, TimeNs extra_ns) {
+  AETHER_ASSERT(host < hosts_.size());
+  hosts_[host]->set_slow(extra_ns);
+}
+
 void Simulation::partition(const std::vector<size_t>& side_a, const std::vector<size_t>& side_b) {
   for (const size_t a : side_a) {
     for (const size_t b : side_b) {

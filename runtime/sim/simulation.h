@@ -65,6 +65,13 @@ class Simulation {
   void set_link(size_t from_host, size_t to_host, LinkState state);
   // Extra one-way delay on a link for items sent from now on (0 removes it). FIFO still holds.
   void set_link_delay(size_t from_host, size_t to_host, TimeNs extra_ns);
+  // Per-message faults on one direction of a link (LinkFaults; all zero removes them).
+  void set_link_faults(size_t from_host, size_t to_host, LinkFaults faults);
+  // Clock faults and slowness of one host (host.h). Recorded like the others.
+  void set_clock_drift(size_t host, int32_t drift_ppm);
+  void jump_clock(size_t host, TimeNs ns);
+  void set_slow(size_t host, TimeNs extra_ns);
+  const MessageFaultCounts& message_faults() const { return network_.message_faults(); }
   // Both directions down between every host of side_a and every host of side_b (disjoint sets).
   void partition(const std::vector<size_t>& side_a, const std::vector<size_t>& side_b);
   // Both directions down between host and every other host.
@@ -72,6 +79,8 @@ class Simulation {
   // Every down link up (extra delays stay; set_link_delay(..., 0) removes them).
   void heal_all();
   uint64_t faults_injected() const { return trace_.faults(); }
+  // Sees every trace record as it is made (TraceLog::set_observer).
+  void set_trace_observer(std::function<void(const TraceEvent&)> observer) { trace_.set_observer(std::move(observer)); }
 
   void run_until(TimeNs t) { kernel_.run_until(t); }
   TimeNs now() const { return kernel_.now(); }

@@ -34,6 +34,7 @@ void TraceLog::record(const TraceEvent& e) {
   hasher_.add_i64(e.b);
   ++records_;
   file_.write(e);
+  if (observer_) observer_(e);
 }
 
 void TraceLog::record_fault(const TraceEvent& e) {

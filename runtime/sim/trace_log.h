@@ -15,11 +15,12 @@
 //      node    = the node of host `from`; peer = the node of host `to` (0 for clients and bots)
 //      a       = code << 48 | from << 24 | to   (code: FaultCode; from, to: host indices < 2^24;
 //                                                for a pause or resume, from = to = the host)
-//      b       = the fault's argument: the extra one-way delay in ns for kLinkDelay, else 0
+//      b       = the fault's argument (see FaultCode), else 0
 //    epoch, tick and entity are 0.
 // Every one of these goes through record_fault(), which also counts it (faults()).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "engine/core/hash.h"
@@ -36,6 +37,10 @@ enum class FaultCode : uint8_t {
   kLinkDelay = 3,    // set_link_delay(from, to, b)
   kHostPaused = 4,   // Host::pause()
   kHostResumed = 5,  // Host::resume()
+  kClockDrift = 6,   // Host::set_clock_drift: b = drift in ppm
+  kClockJump = 7,    // Host::jump_clock: b = ns
+  kSlow = 8,         // Host::set_slow: b = extra ns after each timer callback
+  kLinkFaults = 9,   // Simulation::set_link_faults(from, to): b = loss | duplicate << 16 | reorder << 32 (permille)
 };
 
 // kHostStarted's b when the record marks a restart rather than a component's start().
@@ -63,6 +68,10 @@ class TraceLog {
   // Same, for an injected fault (crash, restart, link change, pause, resume): also counts it.
   void record_fault(const TraceEvent& event);
 
+  // Called with every record (faults included) as it is made, inside the event that makes it: the
+  // simulator's checker watches the run through it. It must not make records itself.
+  void set_observer(std::function<void(const TraceEvent&)> observer) { observer_ = std::move(observer); }
+
   uint64_t digest() const { return hasher_.digest(); }
   uint64_t records() const { return records_; }
   uint64_t faults() const { return faults_; }
@@ -72,6 +81,7 @@ class TraceLog {
   uint64_t records_ = 0;
   uint64_t faults_ = 0;
   common::TraceFileWriter file_;
+  std::function<void(const TraceEvent&)> observer_;
 };
 
 }  // namespace aether::sim

@@ -1,0 +1,550 @@
+#include "app/faults.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <google/protobuf/text_format.h>
+
+#include "engine/core/assert.h"
+#include "engine/core/random.h"
+
+namespace aether::app {
+
+namespace {
+
+// Stream id of the chaos draw: derive_seed(seed, kChaosStream).
+constexpr uint64_t kChaosStream = 0xc4a05;
+constexpr uint32_t kDefaultMaxLossPermille = 50;
+constexpr uint32_t kDefaultMaxDuplicatePermille = 5;
+constexpr uint32_t kDefaultMaxReorderPermille = 100;
+// The largest clock drift chaos draws: inside what the lease protocol tolerates (docs/ownership.md).
+constexpr int32_t kChaosDriftPpmMax = 20'000;
+constexpr uint32_t kFaultDurationMsMax = 600'000;
+
+Error bad(const std::string& what) { return make_error(Error::Code::kInvalidArgument, what); }
+
+std::vector<std::string> servers_of(const wire::Scenario& s) {
+  std::vector<std::string> names;
+  for (uint32_t i = 1; i <= s.topology().coordinators(); ++i) names.push_back(fmt::format("coordinator-{}", i));
+  for (uint32_t i = 1; i <= s.topology().compute_nodes(); ++i) names.push_back(fmt::format("compute-{}", i));
+  for (uint32_t i = 1; i <= s.topology().gateways(); ++i) names.push_back(fmt::format("gateway-{}", i));
+  return names;
+}
+
+bool host_exists(const wire::Scenario& s, const std::string& name) {
+  if (name == "@leader" || name == "@vice") return true;
+  auto numbered = [&](const char* role, uint32_t count) {
+    const std::string prefix = fmt::format("{}-", role);
+    if (name.rfind(prefix, 0) != 0) return false;
+    const std::string rest = name.substr(prefix.size());
+    if (rest.empty() || rest.size() > 6 || rest[0] == '0') return false;
+    uint32_t n = 0;
+    for (const char c : rest) {
+      if (c < '0' || c > '9') return false;
+      n = n * 10 + static_cast<uint32_t>(c - '0');
+    }
+    return n >= 1 && n <= count;
+  };
+  return numbered("coordinator", s.topology().coordinators()) || numbered("compute", s.topology().compute_nodes()) ||
+         numbered("gateway", s.topology().gateways()) || numbered("bot", s.bots().count());
+}
+
+bool is_server(const std::string& name) {
+  return name.rfind("coordinator-", 0) == 0 || name.rfind("compute-", 0) == 0 || name.rfind("gateway-", 0) == 0 || name == "@leader" ||
+         name == "@vice";
+}
+
+// The kind of a partition event, as the summary counts it.
+std::string partition_kind(const wire::PartitionFault& p) {
+  if (p.one_way()) return "one-way";
+  if (p.side_a_size() == 1 && p.side_b_size() == 1 && p.side_a(0) == "@leader" && p.side_b(0) == "@vice") return "leader-vice";
+  if (p.side_b_size() == 0 && p.side_a_size() == 1) return "isolate";
+  return "partition";
+}
+
+TimeNs ms(uint64_t v) { return static_cast<TimeNs>(v) * kNsPerMs; }
+
+uint32_t between(Random& r, uint32_t lo, uint32_t hi) {
+  AETHER_ASSERT(lo <= hi);
+  return lo + static_cast<uint32_t>(uniform_below(r, uint64_t{hi} - lo + 1));
+}
+
+}  // namespace
+
+const std::vector<std::string>& fault_kind_names() {
+  static const std::vector<std::string> kinds = {"partition", "isolate",     "leader-vice",   "one-way",           "bridge",
+                                                 "loss",      "duplicate",   "reorder",       "spike",             "clog",
+                                                 "crash-compute", "crash-coordinator", "crash-gateway", "pause", "clock-drift",
+                                                 "clock-jump", "slow"};
+  return kinds;
+}
+
+Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where) {
+  auto host = [&](const std::string& name, bool server_only) -> Status {
+    if (!host_exists(s, name)) return bad(fmt::format("{}: no host named '{}'", where, name));
+    if (server_only && !is_server(name)) return bad(fmt::format("{}: '{}' is not a server (coordinator, compute or gateway)", where, name));
+    return ok_status();
+  };
+  auto hosts = [&](const auto& names) -> Status {
+    for (const auto& n : names) {
+      if (auto st = host(n, false); !st) return st;
+    }
+    return ok_status();
+  };
+  auto duration = [&](uint32_t d) -> Status {
+    return d <= kFaultDurationMsMax ? ok_status() : bad(fmt::format("{}: duration_ms must be at most {}", where, kFaultDurationMsMax));
+  };
+  if (e.at_ms() >= s.duration_s() * 1000) return bad(fmt::format("{}: at_ms is past the end of the run", where));
+  switch (e.action_case()) {
+    case wire::ScenarioEvent::ACTION_NOT_SET: return bad(fmt::format("{} has no action", where));
+    case wire::ScenarioEvent::kCrash: return host(e.crash(), false);
+    case wire::ScenarioEvent::kRestart: return host(e.restart(), true);
+    case wire::ScenarioEvent::kCrashFault:
+      if (auto st = host(e.crash_fault().host(), e.crash_fault().restart_after_ms() > 0); !st) return st;
+      return duration(e.crash_fault().restart_after_ms());
+    case wire::ScenarioEvent::kPartition: {
+      const auto& p = e.partition();
+      if (p.side_a_size() == 0) return bad(fmt::format("{}: partition.side_a is empty", where));
+      if (auto st = hosts(p.side_a()); !st) return st;
+      if (auto st = hosts(p.side_b()); !st) return st;
+      for (const auto& a : p.side_a()) {
+        if (std::find(p.side_b().begin(), p.side_b().end(), a) != p.side_b().end()) {
+          return bad(fmt::format("{}: '{}' is on both sides of the partition", where, a));
+        }
+      }
+      return duration(p.duration_ms());
+    }
+    case wire::ScenarioEvent::kHeal: return ok_status();
+    case wire::ScenarioEvent::kLinkFaults: {
+      const auto& f = e.link_faults();
+      if (f.loss_permille() > 1000 || f.duplicate_permille() > 1000 || f.reorder_permille() > 1000) {
+        return bad(fmt::format("{}: link fault rates are permille, at most 1000", where));
+      }
+      if (auto st = hosts(f.from()); !st) return st;
+      if (auto st = hosts(f.to()); !st) return st;
+      return duration(f.duration_ms());
+    }
+    case wire::ScenarioEvent::kDelay:
+      if (e.delay().extra_ms() > 60'000) return bad(fmt::format("{}: delay.extra_ms must be at most 60000", where));
+      if (auto st = hosts(e.delay().from()); !st) return st;
+      if (auto st = hosts(e.delay().to()); !st) return st;
+      return duration(e.delay().duration_ms());
+    case wire::ScenarioEvent::kPause:
+      if (e.pause().duration_ms() == 0) return bad(fmt::format("{}: pause.duration_ms must be > 0", where));
+      if (auto st = host(e.pause().host(), false); !st) return st;
+      return duration(e.pause().duration_ms());
+    case wire::ScenarioEvent::kClock:
+      if (e.clock().drift_ppm() < -sim::kClockDriftPpmMax || e.clock().drift_ppm() > sim::kClockDriftPpmMax) {
+        return bad(fmt::format("{}: clock.drift_ppm must be within +-{}", where, sim::kClockDriftPpmMax));
+      }
+      if (e.clock().jump_ms() > 600'000) return bad(fmt::format("{}: clock.jump_ms must be at most 600000", where));
+      return host(e.clock().host(), false);
+    case wire::ScenarioEvent::kSlow:
+      if (e.slow().extra_ms() > 10'000) return bad(fmt::format("{}: slow.extra_ms must be at most 10000", where));
+      if (auto st = host(e.slow().host(), false); !st) return st;
+      return duration(e.slow().duration_ms());
+  }
+  return bad(fmt::format("{}: unknown action", where));
+}
+
+Status validate_chaos(const wire::Scenario& s) {
+  if (!s.has_chaos()) return ok_status();
+  const auto& c = s.chaos();
+  if (c.stop_ms() <= c.start_ms() || c.stop_ms() > s.duration_s() * 1000) return bad("chaos: want start_ms < stop_ms <= the run's end");
+  if (c.mean_gap_min_ms() < 50 || c.mean_gap_max_ms() < c.mean_gap_min_ms()) return bad("chaos: want 50 <= mean_gap_min_ms <= mean_gap_max_ms");
+  for (const auto& k : c.kinds()) {
+    const auto& all = fault_kind_names();
+    if (std::find(all.begin(), all.end(), k) == all.end()) return bad(fmt::format("chaos: unknown fault kind '{}'", k));
+  }
+  if (c.max_loss_permille() > 1000 || c.max_duplicate_permille() > 1000 || c.max_reorder_permille() > 1000) {
+    return bad("chaos: rates are permille, at most 1000");
+  }
+  return ok_status();
+}
+
+std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t seed) {
+  std::vector<wire::ScenarioEvent> out;
+  if (!s.has_chaos()) return out;
+  const auto& c = s.chaos();
+  Xoshiro256 r(derive_seed(seed, kChaosStream));
+  const uint32_t coordinators = s.topology().coordinators();
+  const uint32_t computes = s.topology().compute_nodes();
+  const uint32_t gateways = s.topology().gateways();
+  const std::vector<std::string> servers = servers_of(s);
+  // The kinds this topology can have: a crash needs a survivor of the same role to take over.
+  std::vector<std::string> kinds;
+  for (const std::string& k : c.kinds().empty() ? fault_kind_names() : std::vector<std::string>(c.kinds().begin(), c.kinds().end())) {
+    if ((k == "leader-vice" || k == "crash-coordinator") && coordinators < 2) continue;
+    if (k == "crash-compute" && computes < 2) continue;
+    if (k == "crash-gateway" && gateways < 2) continue;
+    if (k == "bridge" && servers.size() < 3) continue;
+    kinds.push_back(k);
+  }
+  if (kinds.empty()) return out;
+  // How brutal this run is: drawn once per seed.
+  const uint32_t mean_gap = between(r, c.mean_gap_min_ms(), c.mean_gap_max_ms());
+  const uint32_t loss_max = c.max_loss_permille() ? c.max_loss_permille() : kDefaultMaxLossPermille;
+  const uint32_t dup_max = c.max_duplicate_permille() ? c.max_duplicate_permille() : kDefaultMaxDuplicatePermille;
+  const uint32_t reorder_max = c.max_reorder_permille() ? c.max_reorder_permille() : kDefaultMaxReorderPermille;
+  // One crash per role at a time (so a quorum survives, as the fault model assumes); a host busy
+  // with one fault gets no other until it is over.
+  std::map<std::string, uint32_t> crashed_until;  // role -> ms
+  std::map<std::string, uint32_t> host_busy_until;
+  auto pick = [&](const std::string& prefix, uint32_t count) { return fmt::format("{}-{}", prefix, between(r, 1, count)); };
+  auto any_server = [&] { return servers[uniform_below(r, servers.size())]; };
+  uint32_t t = c.start_ms();
+  for (;;) {
+    t += between(r, mean_gap / 2, mean_gap + mean_gap / 2);
+    if (t + 200 >= c.stop_ms()) break;
+    const uint32_t room = c.stop_ms() - t;  // every fault is over by stop_ms
+    auto span = [&](uint32_t lo, uint32_t hi) { return std::min(room, between(r, lo, hi)); };
+    const std::string& kind = kinds[uniform_below(r, kinds.size())];
+    wire::ScenarioEvent e;
+    e.set_at_ms(t);
+    if (kind == "partition" || kind == "bridge") {
+      std::vector<std::string> shuffled = servers;
+      for (size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[uniform_below(r, i)]);
+      const size_t bridge = kind == "bridge" ? 1 : 0;  // the first one stays on both sides
+      const size_t rest = shuffled.size() - bridge;
+      const size_t cut = bridge + 1 + uniform_below(r, rest - 1);
+      auto* p = e.mutable_partition();
+      for (size_t i = bridge; i < shuffled.size(); ++i) (i < cut ? p->add_side_a() : p->add_side_b())->assign(shuffled[i]);
+      p->set_duration_ms(span(500, 5000));
+    } else if (kind == "isolate") {
+      e.mutable_partition()->add_side_a(any_server());
+      e.mutable_partition()->set_duration_ms(span(500, 5000));
+    } else if (kind == "leader-vice") {
+      e.mutable_partition()->add_side_a("@leader");
+      e.mutable_partition()->add_side_b("@vice");
+      e.mutable_partition()->set_duration_ms(span(500, 5000));
+    } else if (kind == "one-way") {
+      e.mutable_partition()->add_side_a(any_server());
+      e.mutable_partition()->set_one_way(true);
+      e.mutable_partition()->set_duration_ms(span(500, 4000));
+    } else if (kind == "loss" || kind == "duplicate" || kind == "reorder") {
+      auto* f = e.mutable_link_faults();
+      if (uniform_below(r, 2) == 0) f->add_from(any_server());  // one host's links, or all of them
+      if (kind == "loss") f->set_loss_permille(between(r, 1, loss_max));
+      if (kind == "duplicate") f->set_duplicate_permille(between(r, 1, dup_max));
+      if (kind == "reorder") f->set_reorder_permille(between(r, 1, reorder_max));
+      f->set_duration_ms(span(1000, 8000));
+    } else if (kind == "spike" || kind == "clog") {
+      auto* d = e.mutable_delay();
+      d->add_from(any_server());
+      d->set_extra_ms(kind == "spike" ? between(r, 50, 400) : between(r, 1000, 2500));
+      d->set_duration_ms(span(500, 3000));
+    } else if (kind == "crash-compute" || kind == "crash-coordinator" || kind == "crash-gateway") {
+      const std::string role = kind.substr(6);
+      if (crashed_until[role] > t) continue;
+      const std::string host = role == "compute" ? pick("compute", computes) : role == "gateway" ? pick("gateway", gateways) : "@leader";
+      const uint32_t down = span(300, 6000);
+      if (down < 300) continue;
+      e.mutable_crash_fault()->set_host(host);
+      e.mutable_crash_fault()->set_restart_after_ms(down);
+      crashed_until[role] = t + down + 2000;  // and time to rejoin
+    } else if (kind == "pause") {
+      const std::string host = any_server();
+      if (host_busy_until[host] > t) continue;
+      e.mutable_pause()->set_host(host);
+      e.mutable_pause()->set_duration_ms(span(300, 3000));
+      host_busy_until[host] = t + e.pause().duration_ms();
+    } else if (kind == "clock-drift") {
+      const std::string host = any_server();
+      if (host_busy_until[host] > t) continue;
+      const int32_t ppm = static_cast<int32_t>(between(r, 1000, kChaosDriftPpmMax)) * (uniform_below(r, 2) == 0 ? 1 : -1);
+      const uint32_t d = span(2000, 8000);
+      e.mutable_clock()->set_host(host);
+      e.mutable_clock()->set_drift_ppm(ppm);
+      out.push_back(e);
+      e.Clear();
+      e.set_at_ms(t + d);
+      e.mutable_clock()->set_host(host);
+      e.mutable_clock()->set_drift_ppm(0);
+      host_busy_until[host] = t + d;
+    } else if (kind == "clock-jump") {
+      e.mutable_clock()->set_host(any_server());
+      e.mutable_clock()->set_jump_ms(between(r, 50, 2000));
+    } else if (kind == "slow") {
+      const std::string host = any_server();
+      if (host_busy_until[host] > t) continue;
+      e.mutable_slow()->set_host(host);
+      e.mutable_slow()->set_extra_ms(between(r, 20, 200));
+      e.mutable_slow()->set_duration_ms(span(1000, 5000));
+      host_busy_until[host] = t + e.slow().duration_ms();
+    }
+    out.push_back(e);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
+  return out;
+}
+
+TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events) {
+  TimeNs end = 0;
+  for (const auto& e : events) {
+    uint32_t d = 0;
+    switch (e.action_case()) {
+      case wire::ScenarioEvent::kCrashFault: d = e.crash_fault().restart_after_ms(); break;
+      case wire::ScenarioEvent::kPartition: d = e.partition().duration_ms(); break;
+      case wire::ScenarioEvent::kLinkFaults: d = e.link_faults().duration_ms(); break;
+      case wire::ScenarioEvent::kDelay: d = e.delay().duration_ms(); break;
+      case wire::ScenarioEvent::kPause: d = e.pause().duration_ms(); break;
+      case wire::ScenarioEvent::kSlow: d = e.slow().duration_ms(); break;
+      default: break;
+    }
+    end = std::max(end, ms(uint64_t{e.at_ms()} + d));
+  }
+  return end;
+}
+
+std::string events_as_text(const std::vector<wire::ScenarioEvent>& events) {
+  std::string out;
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  for (const auto& e : events) {
+    std::string line;
+    printer.PrintToString(e, &line);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += fmt::format("events {{ {} }}\n", line);
+  }
+  return out;
+}
+
+FaultInjector::FaultInjector(sim::Simulation& sim, Cluster& cluster) : sim_(sim), cluster_(cluster) {
+  for (size_t i = 0; i < sim.host_count(); ++i) host_index_.emplace(sim.host(i)->name(), i);
+}
+
+void FaultInjector::schedule(const std::vector<wire::ScenarioEvent>& events) {
+  for (const auto& e : events) {
+    sim_.kernel().schedule_at(ms(e.at_ms()), [this, e] { run(e); });
+  }
+}
+
+bool FaultInjector::resolve(const std::string& name, size_t* index) const {
+  if (name == "@leader" || name == "@vice") {
+    const Coordinator* leader = cluster_.coordinator();
+    for (const Coordinator* c : cluster_.coordinators()) {
+      if (!c || (name == "@leader") != (c == leader)) continue;
+      if (name == "@vice" && c->leading() && leader && c->epoch() == leader->epoch()) continue;
+      const auto it = host_index_.find(fmt::format("coordinator-{}", c->node().value));
+      if (it == host_index_.end() || !sim_.host(it->second)->alive()) continue;
+      *index = it->second;
+      return true;
+    }
+    return false;
+  }
+  const auto it = host_index_.find(name);
+  if (it == host_index_.end()) return false;
+  *index = it->second;
+  return true;
+}
+
+bool FaultInjector::resolve_all(const google::protobuf::RepeatedPtrField<std::string>& names, std::vector<size_t>* out,
+                                bool empty_means_all) const {
+  out->clear();
+  if (names.empty() && empty_means_all) {
+    for (size_t i = 0; i < sim_.host_count(); ++i) out->push_back(i);
+    return true;
+  }
+  for (const auto& n : names) {
+    size_t i = 0;
+    if (!resolve(n, &i)) return false;
+    out->push_back(i);
+  }
+  return true;
+}
+
+void FaultInjector::crash(size_t host) {
+  sim::Host* h = sim_.host(host);
+  if (!h->alive()) return;
+  const Component* component = h->component();
+  h->crash();
+  cluster_.forget(component);
+}
+
+void FaultInjector::restart(size_t host) {
+  sim::Host* h = sim_.host(host);
+  if (h->alive()) return;
+  sim::Host& revived = sim_.restart_host(host);
+  std::unique_ptr<Component> component = cluster_.rebuild(revived.name(), revived.runtime());
+  if (component) revived.attach(std::move(component));
+}
+
+void FaultInjector::links_down(const std::vector<LinkKey>& links) {
+  for (const LinkKey& l : links) {
+    if (down_[l]++ == 0) sim_.set_link(l.first, l.second, sim::LinkState::kDown);
+  }
+}
+
+void FaultInjector::links_up(const std::vector<LinkKey>& links) {
+  for (const LinkKey& l : links) {
+    auto it = down_.find(l);
+    if (it == down_.end()) continue;  // healed meanwhile
+    if (--it->second == 0) {
+      down_.erase(it);
+      sim_.set_link(l.first, l.second, sim::LinkState::kUp);
+    }
+  }
+}
+
+void FaultInjector::heal() {
+  down_.clear();
+  sim_.heal_all();
+  for (const auto& [l, token] : link_fault_token_) sim_.set_link_faults(l.first, l.second, sim::LinkFaults{});
+  for (const auto& [l, token] : delay_token_) sim_.set_link_delay(l.first, l.second, 0);
+  link_fault_token_.clear();
+  delay_token_.clear();
+}
+
+void FaultInjector::run(const wire::ScenarioEvent& e) {
+  size_t h = 0;
+  std::vector<size_t> a;
+  std::vector<size_t> b;
+  auto skip = [this] { ++counts_.skipped; };
+  auto role_of = [this](size_t host) {
+    const std::string& n = sim_.host(host)->name();
+    return n.substr(0, n.rfind('-'));
+  };
+  auto later = [this](uint32_t after_ms, std::function<void()> fn) {
+    sim_.kernel().schedule_at(sim_.now() + ms(after_ms), std::move(fn));
+  };
+  switch (e.action_case()) {
+    case wire::ScenarioEvent::ACTION_NOT_SET: return;
+    case wire::ScenarioEvent::kCrash:
+      if (!resolve(e.crash(), &h) || !sim_.host(h)->alive()) return skip();
+      count("crash-" + role_of(h));
+      crash(h);
+      return;
+    case wire::ScenarioEvent::kCrashFault:
+      if (!resolve(e.crash_fault().host(), &h) || !sim_.host(h)->alive()) return skip();
+      count("crash-" + role_of(h));
+      crash(h);
+      if (e.crash_fault().restart_after_ms() > 0) later(e.crash_fault().restart_after_ms(), [this, h] { restart(h); });
+      return;
+    case wire::ScenarioEvent::kRestart:
+      if (!resolve(e.restart(), &h) || sim_.host(h)->alive()) return skip();
+      count("restart");
+      restart(h);
+      return;
+    case wire::ScenarioEvent::kPartition: {
+      const auto& p = e.partition();
+      if (!resolve_all(p.side_a(), &a, false)) return skip();
+      if (p.side_b().empty()) {
+        for (size_t i = 0; i < sim_.host_count(); ++i) {
+          if (std::find(a.begin(), a.end(), i) == a.end()) b.push_back(i);
+        }
+      } else if (!resolve_all(p.side_b(), &b, false)) {
+        return skip();
+      }
+      std::vector<LinkKey> links;
+      for (const size_t x : a) {
+        for (const size_t y : b) {
+          if (x == y) continue;
+          links.emplace_back(x, y);
+          if (!p.one_way()) links.emplace_back(y, x);
+        }
+      }
+      const bool bridged = !p.side_b().empty() && [&] {
+        size_t servers = 0;
+        for (size_t i = 0; i < sim_.host_count(); ++i) servers += is_server(sim_.host(i)->name()) ? 1 : 0;
+        return a.size() + b.size() < servers;
+      }();
+      count(bridged && partition_kind(p) == "partition" ? "bridge" : partition_kind(p));
+      links_down(links);
+      if (p.duration_ms() > 0) later(p.duration_ms(), [this, links] { links_up(links); });
+      return;
+    }
+    case wire::ScenarioEvent::kHeal:
+      count("heal");
+      heal();
+      return;
+    case wire::ScenarioEvent::kLinkFaults: {
+      const auto& f = e.link_faults();
+      if (!resolve_all(f.from(), &a, true) || !resolve_all(f.to(), &b, true)) return skip();
+      if (f.loss_permille()) count("loss");
+      if (f.duplicate_permille()) count("duplicate");
+      if (f.reorder_permille()) count("reorder");
+      const sim::LinkFaults rates{f.loss_permille(), f.duplicate_permille(), f.reorder_permille()};
+      const uint64_t token = next_token_++;
+      std::vector<LinkKey> links;
+      for (const size_t x : a) {
+        for (const size_t y : b) {
+          if (x == y) continue;
+          sim_.set_link_faults(x, y, rates);
+          link_fault_token_[{x, y}] = token;
+          links.emplace_back(x, y);
+        }
+      }
+      if (f.duration_ms() > 0) {
+        later(f.duration_ms(), [this, links, token] {
+          for (const LinkKey& l : links) {
+            auto it = link_fault_token_.find(l);
+            if (it == link_fault_token_.end() || it->second != token) continue;  // set again since
+            link_fault_token_.erase(it);
+            sim_.set_link_faults(l.first, l.second, sim::LinkFaults{});
+          }
+        });
+      }
+      return;
+    }
+    case wire::ScenarioEvent::kDelay: {
+      const auto& d = e.delay();
+      if (!resolve_all(d.from(), &a, true) || !resolve_all(d.to(), &b, true)) return skip();
+      count(d.extra_ms() >= 1000 ? "clog" : "spike");
+      const uint64_t token = next_token_++;
+      std::vector<LinkKey> links;
+      for (const size_t x : a) {
+        for (const size_t y : b) {
+          if (x == y) continue;
+          sim_.set_link_delay(x, y, ms(d.extra_ms()));
+          delay_token_[{x, y}] = token;
+          links.emplace_back(x, y);
+        }
+      }
+      if (d.duration_ms() > 0) {
+        later(d.duration_ms(), [this, links, token] {
+          for (const LinkKey& l : links) {
+            auto it = delay_token_.find(l);
+            if (it == delay_token_.end() || it->second != token) continue;
+            delay_token_.erase(it);
+            sim_.set_link_delay(l.first, l.second, 0);
+          }
+        });
+      }
+      return;
+    }
+    case wire::ScenarioEvent::kPause:
+      if (!resolve(e.pause().host(), &h) || !sim_.host(h)->alive() || sim_.host(h)->paused()) return skip();
+      count("pause");
+      sim_.host(h)->pause();
+      later(e.pause().duration_ms(), [this, h, incarnation = sim_.host(h)->incarnation()] {
+        sim::Host* host = sim_.host(h);
+        if (host->alive() && host->paused() && host->incarnation() == incarnation) host->resume();
+      });
+      return;
+    case wire::ScenarioEvent::kClock:
+      if (!resolve(e.clock().host(), &h)) return skip();
+      if (e.clock().jump_ms() > 0) {
+        count("clock-jump");
+        sim_.jump_clock(h, ms(e.clock().jump_ms()));
+      } else {
+        if (e.clock().drift_ppm() != 0) count("clock-drift");
+        sim_.set_clock_drift(h, e.clock().drift_ppm());
+      }
+      return;
+    case wire::ScenarioEvent::kSlow: {
+      if (!resolve(e.slow().host(), &h)) return skip();
+      count("slow");
+      const uint64_t token = next_token_++;
+      slow_token_[h] = token;
+      sim_.set_slow(h, ms(e.slow().extra_ms()));
+      if (e.slow().duration_ms() > 0) {
+        later(e.slow().duration_ms(), [this, h, token] {
+          if (slow_token_[h] == token) sim_.set_slow(h, 0);
+        });
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace aether::app

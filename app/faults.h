@@ -1,0 +1,79 @@
+#pragma once
+// Faults in a simulated run: the scenario's explicit timeline (ScenarioEvent) and the faults drawn
+// from the seed (ScenarioChaos) are one thing. draw_chaos() turns a seed into a list of
+// ScenarioEvents, the very type a scenario file holds, so that any seed's faults can be printed
+// (`aether sim X --seed N --print-faults`) and pasted into a scenario as a regression case that
+// survives code changes. FaultInjector puts a list of events on the kernel's timeline and carries
+// each one out on the simulation (links, hosts, clocks) and the cluster (restarts).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "app/cluster.h"
+#include "engine/core/result.h"
+#include "runtime/sim/simulation.h"
+#include "scenario.pb.h"
+
+namespace aether::app {
+
+// Every fault kind, by the name ScenarioChaos.kinds and the summary tables use.
+const std::vector<std::string>& fault_kind_names();
+
+// Checks one event against the scenario's hosts (names, ranges). `where` prefixes the message.
+Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where);
+Status validate_chaos(const wire::Scenario& s);
+
+// The faults of this seed, sorted by time; empty when the scenario has no chaos block. Pure: the
+// same scenario and seed always give the same list, and drawing them touches no other random stream.
+std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t seed);
+
+// When the last of these events is over (a pause resumed, a partition healed, a crash restarted).
+TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events);
+
+// The events as scenario text ("events { ... }" blocks), ready to paste into a .textpb file.
+std::string events_as_text(const std::vector<wire::ScenarioEvent>& events);
+
+struct FaultCounts {
+  std::map<std::string, uint64_t> by_kind;  // events carried out, by kind
+  uint64_t skipped = 0;                     // named a host that was not there (dead, no leader)
+};
+
+class FaultInjector {
+ public:
+  FaultInjector(sim::Simulation& sim, Cluster& cluster);
+  FaultInjector(const FaultInjector&) = delete;
+  FaultInjector& operator=(const FaultInjector&) = delete;
+
+  // Puts every event on the kernel's timeline. The events must be valid (validate_event).
+  void schedule(const std::vector<wire::ScenarioEvent>& events);
+  const FaultCounts& counts() const { return counts_; }
+
+ private:
+  using LinkKey = std::pair<size_t, size_t>;
+
+  void run(const wire::ScenarioEvent& e);
+  // Host indices for names ("@leader" and "@vice" resolved now); false if one is not there.
+  bool resolve(const std::string& name, size_t* index) const;
+  bool resolve_all(const google::protobuf::RepeatedPtrField<std::string>& names, std::vector<size_t>* out, bool empty_means_all) const;
+  void crash(size_t host);
+  void restart(size_t host);
+  void links_down(const std::vector<LinkKey>& links);
+  void links_up(const std::vector<LinkKey>& links);
+  void heal();
+  void count(const std::string& kind) { ++counts_.by_kind[kind]; }
+
+  sim::Simulation& sim_;
+  Cluster& cluster_;
+  std::map<std::string, size_t> host_index_;
+  std::map<LinkKey, uint32_t> down_;            // partitions holding each link down
+  std::map<LinkKey, uint64_t> link_fault_token_;  // the fault that last set a link's rates
+  std::map<LinkKey, uint64_t> delay_token_;
+  std::map<size_t, uint64_t> slow_token_;
+  uint64_t next_token_ = 1;
+  FaultCounts counts_;
+};
+
+}  // namespace aether::app

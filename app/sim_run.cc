@@ -1,0 +1,110 @@
+#include "app/sim_run.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "app/scenario.h"
+#include "app/sim_hosting.h"
+#include "runtime/sim/simulation.h"
+
+namespace aether::app {
+
+namespace {
+
+// Whether every event is a plain crash: then the recovery target holds whatever happens (the
+// crash scenarios of the cluster work), and the checker enforces it.
+bool only_crashes(const std::vector<wire::ScenarioEvent>& events) {
+  return std::all_of(events.begin(), events.end(), [](const wire::ScenarioEvent& e) {
+    return e.has_crash() || (e.has_crash_fault() && e.crash_fault().restart_after_ms() == 0);
+  });
+}
+
+}  // namespace
+
+uint64_t Outcome::faults_total() const {
+  uint64_t n = message_faults.lost + message_faults.lost_reset + message_faults.duplicated + message_faults.reordered;
+  for (const auto& [kind, count] : faults.by_kind) n += count;
+  return n;
+}
+
+std::map<std::string, uint64_t> faults_by_kind(const Outcome& o) {
+  std::map<std::string, uint64_t> out = o.faults.by_kind;
+  if (o.message_faults.lost + o.message_faults.lost_reset) out["messages lost"] += o.message_faults.lost + o.message_faults.lost_reset;
+  if (o.message_faults.duplicated) out["messages duplicated"] += o.message_faults.duplicated;
+  if (o.message_faults.reordered) out["messages reordered"] += o.message_faults.reordered;
+  return out;
+}
+
+Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
+  sim::SimOptions sim_options;
+  sim_options.seed = options.seed;
+  sim_options.latency_ns = static_cast<TimeNs>(s.network().latency_us()) * kNsPerUs;
+  sim_options.jitter_ns = static_cast<TimeNs>(s.network().jitter_us()) * kNsPerUs;
+  sim_options.trace_path = options.trace_path;
+  sim_options.log_level = options.log_level;
+  Outcome out;
+  out.seed = options.seed;
+  sim::Simulation sim(sim_options);
+  if (!sim.trace_file_status()) {
+    out.failure = sim.trace_file_status().error().message;
+    return out;
+  }
+  SimHosting hosting(sim);
+  Xoshiro256 join_random(derive_seed(options.seed, 0x101));
+  Cluster cluster(hosting, cluster_shape(s), join_random);
+
+  out.schedule.assign(s.events().begin(), s.events().end());
+  for (auto& e : draw_chaos(s, options.seed)) out.schedule.push_back(std::move(e));
+  std::stable_sort(out.schedule.begin(), out.schedule.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
+  out.faults_end_ns = faults_end_ns(out.schedule);
+  FaultInjector injector(sim, cluster);
+  injector.schedule(out.schedule);
+
+  ClusterChecker checker(cluster);
+  checker.set_strict_recovery(only_crashes(out.schedule) && !s.has_chaos());
+  if (!out.schedule.empty()) {
+    const TimeNs within = s.converge_within_ms() ? static_cast<TimeNs>(s.converge_within_ms()) * kNsPerMs : ClusterChecker::kConvergeWithinNs;
+    checker.set_faults_end(std::max<TimeNs>(out.faults_end_ns, 1), within);
+  }
+  sim.set_trace_observer([&checker](const TraceEvent& r) { checker.on_record(r); });
+
+  const auto wall_start = std::chrono::steady_clock::now();
+  const TimeNs end_ns = static_cast<TimeNs>(s.duration_s()) * kNsPerSec;
+  TimeNs t = 0;
+  while (t < end_ns && !checker.violation()) {
+    t = std::min(end_ns, t + kCheckEveryNs);
+    // Stop at the first violating event, not at the end of the sweep interval.
+    while (sim.kernel().pending() > 0 && !checker.violation()) {
+      if (!sim.kernel().step_until(t)) break;
+    }
+    if (checker.violation()) break;
+    sim.run_until(t);
+    checker.check(t);
+  }
+  out.simulated_ns = sim.now();
+  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  sim.set_trace_observer(nullptr);
+  sim.finish();
+  out.digest = sim.trace_digest();
+  out.trace_records = sim.trace_records();
+  out.events = sim.kernel().events_run();
+  out.messages = sim.messages_delivered();
+  out.figures = cluster.figures();
+  out.checks = checker.figures();
+  out.faults = injector.counts();
+  out.message_faults = sim.message_faults();
+  if (const auto& v = checker.violation()) {
+    out.failure = fmt::format("VIOLATION at {:.3f} s simulated (kernel event {}): {}", static_cast<double>(v->time_ns) / kNsPerSec, out.events, v->what);
+    out.first_event = v->event;
+  } else if (out.figures.protocol_errors != 0) {
+    out.failure = fmt::format("FAILED: {} protocol errors (peers sent malformed messages)", out.figures.protocol_errors);
+  } else if (out.figures.bots_playing < out.figures.bots_alive) {
+    out.failure = fmt::format("FAILED: {} of {} live bots are not in the battle at the end", out.figures.bots_alive - out.figures.bots_playing,
+                              out.figures.bots_alive);
+  }
+  return out;
+}
+
+}  // namespace aether::app

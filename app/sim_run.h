@@ -1,0 +1,52 @@
+#pragma once
+// One seeded run of a scenario in the simulator, with its faults and the global checker: what
+// `aether sim` prints, and what tests (tests/property, tests/chaos) call directly.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/checker.h"
+#include "app/cluster.h"
+#include "app/faults.h"
+#include "engine/runtime/log.h"
+#include "runtime/sim/sim_network.h"
+#include "scenario.pb.h"
+
+namespace aether::app {
+
+// How often the sweep part of the checker looks at the whole cluster, in simulated time.
+inline constexpr TimeNs kCheckEveryNs = 20 * kNsPerMs;
+
+struct SimRunOptions {
+  uint64_t seed = 1;
+  std::string trace_path;  // empty: no trace file
+  LogLevel log_level = LogLevel::kError;
+};
+
+struct Outcome {
+  uint64_t seed = 0;
+  uint64_t digest = 0;
+  uint64_t trace_records = 0;
+  uint64_t events = 0;
+  uint64_t messages = 0;
+  double wall_s = 0;
+  TimeNs simulated_ns = 0;
+  ClusterFigures figures;
+  CheckerFigures checks;
+  std::vector<wire::ScenarioEvent> schedule;  // the scenario's events and this seed's chaos, by time
+  TimeNs faults_end_ns = 0;
+  FaultCounts faults;
+  sim::MessageFaultCounts message_faults;
+  std::string failure;  // empty: passed
+  std::string first_event;  // with a violation: the first violating event
+  // Injected faults of every kind, message faults included.
+  uint64_t faults_total() const;
+};
+
+Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options);
+
+// Faults by kind over several outcomes (message faults under loss, duplicate, reorder).
+std::map<std::string, uint64_t> faults_by_kind(const Outcome& o);
+
+}  // namespace aether::app
