@@ -22,6 +22,14 @@ double num(uint64_t v) { return static_cast<double>(v); }
 
 Labels server_labels(NodeId node, const char* role) { return {{"node", fmt::format("{}", node.value)}, {"role", role}}; }
 
+// Targeted debug mode: how many entities are debugged (the coordinator's set, or the set a node was
+// told), and whether the whole node is (null for the coordinator, which keeps the set).
+void debug_metrics(MetricsText& m, const Labels& l, const DebugSet* told, size_t coordinator_entities = 0) {
+  m.family("aether_debug_entities", "Entities in targeted debug mode (aether admin debug).", kGauge)
+      .add(l, num(told ? told->entities().size() : coordinator_entities));
+  if (told) m.family("aether_debug_node", "1 while this whole node is in targeted debug mode.", kGauge).add(l, told->whole_node() ? 1 : 0);
+}
+
 void compute_metrics(MetricsText& m, const ComputeNode& n) {
   const Labels l = server_labels(n.node(), "compute");
   const ComputeStats& s = n.stats();
@@ -58,6 +66,7 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_inputs_applied_total", "Client inputs applied in phase 1.", kCounter).add(l, num(s.inputs_applied));
   m.family("aether_intents_applied_total", "Intents applied to their target in phase 4.", kCounter).add(l, num(s.intents_applied));
   m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
+  debug_metrics(m, l, &n.debug_set());
   m.family("aether_lease_valid", "1 while the compute node holds a valid lease (may write its entities).", kGauge)
       .add(l, n.lease_valid() ? 1 : 0);
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(n.epoch()));
@@ -87,6 +96,8 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   size_t members = 0;
   for (const auto& [id, rec] : k.nodes()) members += rec.lost ? 0 : 1;
   m.family("aether_coordinator_members", "Compute nodes and gateways known and not lost.", kGauge).add(l, num(members));
+  debug_metrics(m, l, nullptr, k.debug_entities().size());
+  m.family("aether_coordinator_debug_nodes", "Nodes debugged as a whole (aether admin debug --node).", kGauge).add(l, num(k.debug_nodes().size()));
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(k.epoch()));
   m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
       .add(l, num(s.stale_epoch_dropped));
@@ -108,6 +119,7 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
   m.family("aether_gateway_update_bytes_sent_total", "Bytes of updates sent to clients (payload).", kCounter).add(l, num(s.update_bytes_sent));
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
+  debug_metrics(m, l, &g.debug_set());
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(g.epoch()));
   m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
       .add(l, num(s.stale_epoch_dropped));
