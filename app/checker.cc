@@ -33,7 +33,7 @@ void ClusterChecker::on_record(const TraceEvent& r) {
       // A restored state (b = 1 recovery, 3 migration from the snapshot) may roll back; so may one
       // that was restored and handed on (b = 2) before anyone wrote it.
       if (r.b == 1 || r.b == 3) restored_unwritten_.insert(r.entity);
-      holdings_[key] = Holding{r.time_ns, restored_unwritten_.count(r.entity) > 0};
+      holdings_[key] = Holding{r.time_ns, figures_.records_checked, restored_unwritten_.count(r.entity) > 0};
       break;
     case TraceKind::kMigrationReleased:
     case TraceKind::kOwnershipRevoked:
@@ -72,7 +72,9 @@ void ClusterChecker::on_write(const TraceEvent& r, const ComputeNode& node) {
     EntityWatch& w = watch_[id];
     auto held = holdings_.find({node.node(), id});
     const TimeNs granted = held == holdings_.end() ? 0 : held->second.granted_ns;
-    if (w.last_writer.valid() && w.last_writer != node.node() && w.last_write_ns >= granted) {
+    const uint64_t granted_seq = held == holdings_.end() ? 0 : held->second.granted_seq;
+    // In record order, not time: events at one instant still happen one after the other.
+    if (w.last_writer.valid() && w.last_writer != node.node() && w.last_write_seq > granted_seq) {
       fail(t,
            fmt::format("entity {} has two writers: compute node {} writes it at {:.3f} s, but compute node {} wrote it at {:.3f} s, after "
                        "node {} was granted it at {:.3f} s",
@@ -120,6 +122,7 @@ void ClusterChecker::on_write(const TraceEvent& r, const ComputeNode& node) {
     w.version_max = v;  // higher, or a rollback (allowed or already reported): the new line to compare with
     w.last_writer = node.node();
     w.last_write_ns = t;
+    w.last_write_seq = figures_.records_checked;
   }
 }
 

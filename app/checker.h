@@ -92,11 +92,13 @@ class ClusterChecker {
   struct EntityWatch {
     NodeId last_writer{};
     TimeNs last_write_ns = -1;
+    uint64_t last_write_seq = 0;  // the record (in order of all records) of that write
     uint64_t version_max = 0;
     std::deque<std::pair<TimeNs, uint64_t>> history;  // (write time, version), oldest first
   };
   struct Holding {
     TimeNs granted_ns = 0;
+    uint64_t granted_seq = 0;
     bool restored = false;  // from a snapshot or ghost: its first write may roll back
   };
 
