@@ -147,7 +147,8 @@ TEST_F(DebugModeTest, AWholeNodeTracesEveryEntityItOwns) {
   const size_t since = records_.size();
   run_for(kNsPerSec);
   std::set<EntityId> seen;
-  for (const TraceEvent& r : kinds(TraceKind::kDebugState, since)[kCompute]) seen.insert(r.entity);
+  auto states = kinds(TraceKind::kDebugState, since);
+  for (const TraceEvent& r : states[kCompute]) seen.insert(r.entity);
   EXPECT_EQ(seen.size(), 6u);
   EXPECT_TRUE(kinds(TraceKind::kDebugInput, since)[kGateway].empty()) << "the gateway is not debugged";
   // A listing changes nothing.
