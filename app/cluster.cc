@@ -30,6 +30,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     cc.listen_address = coordinator_addresses[i];
     if (shape.coordinators == 2) cc.peer_address = coordinator_addresses[1 - i];
     cc.start_as_leader = i == 0;
+    cc.planted = shape.planted;
     cc.rules = shape.rules;
     cc.migration_storm_every_ticks = shape.migration_storm_every_ticks;
     cc.migration_storm_batch = shape.migration_storm_batch;
@@ -51,6 +52,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     c.coordinator_addresses = coordinator_addresses;
     c.rules = shape.rules;
     c.view_radius_mm = shape.view_radius_mm;
+    c.planted = shape.planted;
     compute_configs_.push_back(c);
     Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node);
     computes_.push_back(place(hosting, std::make_unique<ComputeNode>(rt, c)));

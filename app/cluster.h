@@ -37,6 +37,7 @@ struct ClusterShape {
   TimeNs bots_join_spread_ns = 0;
   Tick migration_storm_every_ticks = 0;
   uint32_t migration_storm_batch = 0;
+  PlantedBug planted = PlantedBug::kNone;  // the checker's own tests plant a bug in every server
 };
 
 struct ClusterFigures {

@@ -52,6 +52,7 @@ Status validate_scenario(const wire::Scenario& s) {
     if (auto st = validate_event(s, s.events(i), fmt::format("events[{}]", i)); !st) return st;
   }
   if (s.converge_within_ms() > 600'000) return bad("converge_within_ms must be at most 600000");
+  if (PlantedBug b; !parse_planted_bug(s.planted_bug(), &b)) return bad(fmt::format("unknown planted_bug '{}'", s.planted_bug()));
   return validate_chaos(s);
 }
 

@@ -222,7 +222,7 @@ void ComputeNode::drop_connection(ConnId conn, std::string_view why) {
 // Control messages carry the coordinator's epoch; one older than ours comes from a deposed
 // coordinator and must not be applied (seed section 12).
 bool ComputeNode::accept_epoch(const ServerMessage& m) {
-  if (m.epoch < epoch_) {
+  if (m.epoch < epoch_ && cfg_.planted != PlantedBug::kAcceptStaleEpoch) {
     ++stats_.stale_epoch_dropped;
     trace(TraceKind::kStaleEpochDropped, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(epoch_), m.sender);
     return false;

@@ -81,6 +81,7 @@ void ComputeNode::handle_migration_grant(const OwnershipGrant& g) {
 // from the snapshot the grant carries.
 void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   if (world_.find(g.entity)) return;
+  if (cfg_.planted == PlantedBug::kLoseEntity) return;  // planted: the entity vanishes here
   const EntityState from = h ? h->state : g.recover.value_or(EntityState{g.entity, g.spawn_pos, cfg_.rules.hp_max, g.team});
   gameplay::Entity& e = world_.restore(from, g.generation);
   e.session = g.session;

@@ -65,7 +65,7 @@ void ComputeNode::schedule_tick() {
   tick_timer_ = rt_.timers.schedule(next - now, [this] {
     tick_timer_ = 0;
     ++slot_;
-    if (lease_valid()) {
+    if (lease_valid() || cfg_.planted == PlantedBug::kWriteAfterLease) {
       lease_lapsed_logged_ = false;
       run_tick();
     } else {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/compute/interest_feed.h"
+#include "engine/core/planted.h"
 #include "engine/core/bounded_queue.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/core/histogram.h"
@@ -31,6 +32,7 @@ namespace aether {
 
 struct ComputeConfig {
   NodeId node{};
+  PlantedBug planted = PlantedBug::kNone;  // engine/core/planted.h: for the checker's own tests only
   std::string listen_address;       // where gateways and other compute nodes connect
   std::vector<std::string> coordinator_addresses;  // leader and vice: we talk to both
   uint32_t capacity_entities = 5000;

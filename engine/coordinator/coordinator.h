@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/planted.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/outbound_link.h"
@@ -50,6 +51,7 @@ const char* coordinator_role_name(CoordinatorRole role);
 
 struct CoordinatorConfig {
   NodeId node{};
+  PlantedBug planted = PlantedBug::kNone;  // engine/core/planted.h: for the checker's own tests only
   std::string listen_address;
   std::string peer_address;    // the other coordinator; empty = a lone coordinator
   bool start_as_leader = true;

@@ -16,6 +16,17 @@ bool Coordinator::start_migration(EntityId entity, NodeId to) {
       dest->second.heard_epoch != epoch_) {
     return false;
   }
+  if (cfg_.planted == PlantedBug::kGrantBeforeRelease) {  // planted: the new owner first, the release later
+    OwnerRecord& r = it->second;
+    const NodeId from = r.owner;
+    const uint64_t old_generation = r.generation;
+    r.owner = to;
+    r.generation = next_generation(r.generation);
+    send_to(to, OwnershipGrant{entity, r.generation, r.gateway, r.session, r.snapshot.pos, r.snapshot.team, r.snapshot});
+    trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(r.generation), 1, to);
+    rt_.timers.schedule(250 * kNsPerMs, [this, entity, from, old_generation, to] { send_to(from, Release{entity, old_generation, to}); });
+    return true;
+  }
   if (send_to(rec.owner, Release{entity, rec.generation, to}) != SendStatus::kOk) return false;
   migrations_[entity] = Migration{rec.owner, to, rec.generation, rt_.clock.now_ns()};
   ++stats_.migrations_started;

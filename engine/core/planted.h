@@ -1,0 +1,30 @@
+#pragma once
+// Known bugs that can be planted on purpose, to show that the simulator's checker catches each one
+// (tests/unit/planted_bug_test.cc). Off (kNone) everywhere except in those tests and in scenarios
+// that name one (Scenario.planted_bug); a production config has no way to set it.
+
+#include <cstdint>
+#include <string_view>
+
+namespace aether {
+
+enum class PlantedBug : uint8_t {
+  kNone = 0,
+  kWriteAfterLease,      // compute: keeps ticking its entities after its lease lapsed
+  kGrantBeforeRelease,   // coordinator: grants the destination first, releases the owner 250 ms later
+  kAcceptStaleEpoch,     // compute: applies coordinator orders of an older epoch
+  kLoseEntity,           // compute: drops an entity that migrates in, telling no one
+};
+
+// "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity"; false if unknown.
+inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
+  if (name.empty() || name == "none") *out = PlantedBug::kNone;
+  else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
+  else if (name == "grant-before-release") *out = PlantedBug::kGrantBeforeRelease;
+  else if (name == "accept-stale-epoch") *out = PlantedBug::kAcceptStaleEpoch;
+  else if (name == "lose-entity") *out = PlantedBug::kLoseEntity;
+  else return false;
+  return true;
+}
+
+}  // namespace aether
