@@ -56,6 +56,12 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kQueueDepths: return "queue_depths";
     case TraceKind::kIntentSent: return "intent_sent";
     case TraceKind::kOwnerRouted: return "owner_routed";
+    case TraceKind::kControlApplied: return "control_applied";
+    case TraceKind::kDebugTargets: return "debug_targets";
+    case TraceKind::kDebugInput: return "debug_input";
+    case TraceKind::kDebugIntent: return "debug_intent";
+    case TraceKind::kDebugState: return "debug_state";
+    case TraceKind::kDebugSuppressed: return "debug_suppressed";
     default: break;  // a kind newer than this list (the numbering only ever grows)
   }
   return "unknown";
