@@ -31,7 +31,7 @@ void ComputeNode::send_heartbeat() {
   heartbeat_timer_ = rt_.timers.schedule(kHeartbeatIntervalNs, [this] { send_heartbeat(); });
   Heartbeat hb;
   hb.seq = ++heartbeat_seq_;
-  hb.entities = static_cast<uint32_t>(world_.size());
+  hb.entities = static_cast<uint32_t>(world_.size() + pending_grants_.size());  // what we hold or are about to
   hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
@@ -88,9 +88,24 @@ std::vector<Snapshot> ComputeNode::snapshot_chunks() const {
 
 // A coordinator takes over at an epoch we now follow (accept_epoch adopted it): we promise to ignore
 // older ones, and tell it what we hold so it can reconcile its table.
-void ComputeNode::handle_prepare(ConnId conn) {
+void ComputeNode::handle_prepare(ConnId conn, NodeId from) {
+  // Two candidates may stand for the same epoch: we promise only the first, or both would reach a
+  // majority and lead that epoch (found by the chaos partition runs, seed 3). The same coordinator
+  // may ask again (an audit, or a retry): it gets our holdings again.
+  if (promised_epoch_ == epoch_ && promised_to_ != from) {
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "prepare from coordinator {} refused: epoch {} already promised to {}", from.value,
+           epoch_, promised_to_.value);
+    return;
+  }
+  promised_epoch_ = epoch_;
+  promised_to_ = from;
   Promise promise;
+  promise.previous_epoch = epoch_before_;
   for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation});
+  // Grants waiting for their handoff are ours too: the coordinator must not re-grant them elsewhere.
+  for (const auto& [id, pending] : pending_grants_) {
+    if (!world_.find(id)) promise.holdings.push_back(Holding{id, pending.grant.generation});
+  }
   ++stats_.promises;
   trace(TraceKind::kPromised, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promise.holdings.size()));
   send_server(rt_.network, conn, envelope(std::move(promise)));
@@ -114,6 +129,11 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
   input_queue_.clear();
   intent_queue_.clear();
   simulation_queue_.clear();
+  // Migrations we were waiting to complete were decided by the same coordinator that has now given
+  // everything of ours away: a pending grant materialised later would be a second writer (found by
+  // the chaos partition runs: a grant held by a partition, then the eviction, then the fallback).
+  pending_grants_.clear();
+  pending_handoffs_.clear();
   lease_until_ns_ = 0;
   heartbeats_pending_.clear();
 }
@@ -228,6 +248,7 @@ bool ComputeNode::accept_epoch(const ServerMessage& m) {
     return false;
   }
   if (m.epoch > epoch_) {
+    epoch_before_ = epoch_;
     epoch_ = m.epoch;
     trace(TraceKind::kEpochChanged, EntityId{}, static_cast<int64_t>(epoch_), 0, m.sender);
   }
@@ -246,7 +267,7 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
   if (!accept_epoch(m)) return;
   trace(TraceKind::kControlApplied, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(m.body.index()), m.sender);
   if (std::holds_alternative<Prepare>(m.body)) {
-    handle_prepare(conn);
+    handle_prepare(conn, m.sender);
   } else if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
     handle_ack(*ack);
   } else if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {

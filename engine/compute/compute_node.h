@@ -191,7 +191,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::vector<Snapshot> snapshot_chunks() const;
   void handle_ack(const HeartbeatAck& ack);
   void handle_evicted(const ServerMessage& m);
-  void handle_prepare(ConnId conn);
+  void handle_prepare(ConnId conn, NodeId from);
   void answer_admin(ConnId conn, const AdminRequest& req);
   // compute_migration.cc
   void handle_release(const ServerMessage& m, const Release& r);
@@ -251,6 +251,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   InterestCells ghost_interest_;
   std::string data_address_;
   Epoch epoch_ = 0;
+  Epoch epoch_before_ = 0;    // the epoch we followed before epoch_ (sent in Promise)
+  Epoch promised_epoch_ = 0;  // one promise per epoch, like a vote: to promised_to_
+  NodeId promised_to_{};
   uint64_t incarnation_ = 0;  // this process's life: a restart under the same node id gets a new one
   Tick tick_ = 0;          // ticks run
   uint64_t slot_ = 0;      // 100 ms slots elapsed since the first; a slot without a lease runs no tick

@@ -32,6 +32,7 @@ void Coordinator::start() {
   if (address_.empty()) return;
   epoch_ = cfg_.epoch;
   role_ = cfg_.start_as_leader ? CoordinatorRole::kLeader : CoordinatorRole::kFollower;
+  if (cfg_.start_as_leader) table_epoch_ = epoch_;
   leader_heard_ns_ = rt_.clock.now_ns();
   log_at(rt_.log, LogLevel::kInfo, {epoch_, 0, {}}, "coordinator starting as {} at epoch {} on {}", coordinator_role_name(role_), epoch_,
          address_);

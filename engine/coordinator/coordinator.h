@@ -45,6 +45,10 @@ inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
 // After taking over, re-grant nothing for this long: every lease the old leader could still renew
 // (while its stale view still showed a majority, at most kLeaseNs) has expired by then.
 inline constexpr TimeNs kFailoverGraceNs = kLeaseNs + kNodeLossAfterNs;
+// A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
+// with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
+inline constexpr uint32_t kAuditAfterMismatches = 5;
+inline constexpr TimeNs kAuditIntervalNs = 2 * kNsPerSec;
 
 enum class CoordinatorRole : uint8_t { kLeader, kFollower, kCandidate };
 const char* coordinator_role_name(CoordinatorRole role);
@@ -97,6 +101,10 @@ struct NodeRecord {
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number
   bool lost = false;
   uint32_t missed_traced = 0;  // heartbeat intervals of the current silence already traced
+  uint32_t count_mismatches = 0;  // heartbeats in a row whose entity count disagrees with the table
+  TimeNs audited_ns = 0;          // when we last asked it for its holdings (an audit Prepare)
+  bool audit_pending = false;
+  std::map<EntityId, uint64_t> audited;  // what the table gave it when we asked (entity -> generation)
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
   uint64_t incarnation = 0;  // a new one means a restarted process: no sessions (gateway), no entities (compute)
@@ -111,6 +119,7 @@ struct CoordinatorStats {
   uint64_t recoveries = 0;      // entities re-granted after their owner was lost
   uint64_t evictions = 0;
   uint64_t acks_withheld = 0;   // heartbeats not acked for lack of a quorum
+  uint64_t audits = 0;          // holdings audits (entity counts that disagreed with the table)
   uint64_t takeovers = 0;       // times this coordinator became leader by failover
   uint64_t step_downs = 0;
   uint64_t migrations_started = 0;
@@ -178,6 +187,9 @@ class Coordinator final : public Component, public NetworkHandler {
   void regrant(EntityId entity, OwnerRecord& rec);
   void regrant_orphans();
   void orphan_restarted(NodeId node, TimeNs last_heard_ns);
+  void fence_unknown_epoch(NodeId only);
+  void audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t reported);
+  void reconcile_audit(NodeId node, const Promise& promise);
   bool has_quorum() const;
   bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_; }
   void evict(NodeId node, NodeRecord& rec);
@@ -239,7 +251,13 @@ class Coordinator final : public Component, public NetworkHandler {
   OutboundLink peer_;
   TimeNs leader_heard_ns_ = 0;
   TimeNs candidacy_started_ns_ = 0;
+  TimeNs candidacy_timeout_ns_ = kCandidacyTimeoutNs;  // jittered per candidacy, so rivals fall out of step
   std::set<NodeId> promised_;
+  // The epoch whose decisions our table reflects (ours as leader, or the leader's we replicate), and
+  // the highest epoch the nodes promising to us followed before: if that is newer, a leader we never
+  // heard from may have re-granted what our table gives to the promising nodes.
+  Epoch table_epoch_ = 0;
+  Epoch prior_epoch_seen_ = 0;
   TimeNs grace_until_ns_ = 0;
   CoordinatorStats stats_;
   std::set<EntityId> debug_entities_;

@@ -48,6 +48,58 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
     return;
   }
   send_to(node, HeartbeatAck{hb.seq});
+  audit_if_diverged(node, rec, hb.entities);
+}
+
+// A node's holdings and our table can drift apart without either noticing: a grant or a revoke lost
+// with a reset connection, a session closed while its owner was cut off. When the entity count in
+// its heartbeats disagrees with the table for kAuditAfterMismatches heartbeats in a row (longer than
+// any migration in flight), we ask for its holdings (a Prepare at our own epoch) and reconcile them
+// as the leader: what it holds that the table does not know, or gives to another, is revoked; what
+// the table gives it that it does not hold is orphaned and re-granted. At most once per
+// kAuditIntervalNs per node. Found by the chaos runs with message loss and resets: without it the
+// cluster never converged.
+void Coordinator::audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t reported) {
+  uint32_t in_table = 0;
+  for (const auto& [id, r] : table_) in_table += r.owner == node ? 1 : 0;
+  rec.count_mismatches = reported == in_table ? 0 : rec.count_mismatches + 1;
+  const TimeNs now = rt_.clock.now_ns();
+  if (rec.count_mismatches < kAuditAfterMismatches || (rec.audited_ns != 0 && now - rec.audited_ns < kAuditIntervalNs)) return;
+  rec.audit_pending = true;
+  rec.audited_ns = now;
+  // Grants we send after this Prepare are not in its answer: only these may be found missing.
+  rec.audited.clear();
+  for (const auto& [id, r] : table_) {
+    if (r.owner == node) rec.audited.emplace(id, r.generation);
+  }
+  ++stats_.audits;
+  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "compute {} reports {} entities, the table gives it {}: auditing its holdings",
+         node.value, reported, in_table);
+  send_to(node, Prepare{});
+}
+
+// The answer to an audit: the table is the truth, the node's holdings are brought in line with it.
+void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
+  std::set<EntityId> held;
+  for (const Holding& h : promise.holdings) {
+    held.insert(h.entity);
+    auto it = table_.find(h.entity);
+    // Unknown to us (removed while it could not hear), given to someone else, or an older life.
+    if (it == table_.end() || it->second.owner != node || it->second.generation > h.generation) {
+      send_to(node, OwnershipRevoke{h.entity, h.generation});
+    }
+  }
+  NodeRecord& n = nodes_[node];
+  for (const auto& [id, generation] : n.audited) {
+    auto it = table_.find(id);
+    if (it == table_.end() || held.count(id) || migrations_.count(id)) continue;
+    OwnerRecord& rec = it->second;
+    if (rec.owner != node || rec.generation != generation) continue;  // changed since we asked
+    rec.owner = NodeId{};  // it does not hold it: orphaned, re-granted by regrant_orphans()
+    dirty_.insert(id);
+  }
+  n.audited.clear();
+  recount_assigned();
 }
 
 void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {

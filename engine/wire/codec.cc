@@ -156,6 +156,7 @@ struct ServerBodyEncoder {
   void operator()(const Prepare&) const { env->mutable_prepare(); }
   void operator()(const Promise& m) const {
     auto* out = env->mutable_promise();
+    out->set_previous_epoch(m.previous_epoch);
     for (const auto& h : m.holdings) {
       auto* w = out->add_holdings();
       w->set_entity(h.entity.value);
@@ -464,6 +465,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kPromise: {
       if (static_cast<size_t>(env.promise().holdings_size()) > kBatchEntitiesMax * 4) return malformed("promise too large");
       Promise out;
+      if (env.promise().previous_epoch() > kEpochAdmin) return malformed("promise with an impossible previous epoch");
+      out.previous_epoch = static_cast<Epoch>(env.promise().previous_epoch());
       for (const auto& h : env.promise().holdings()) {
         if (h.entity() == 0) return malformed("promise holds entity 0");
         out.holdings.push_back(Holding{EntityId(h.entity()), h.generation()});

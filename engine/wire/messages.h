@@ -149,6 +149,7 @@ struct Holding {
 
 struct Promise {
   std::vector<Holding> holdings;
+  Epoch previous_epoch = 0;  // the epoch the node followed before the one it promises
 };
 
 struct ReplicaEntry {
