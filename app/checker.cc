@@ -24,6 +24,18 @@ const ComputeNode* ClusterChecker::compute(NodeId node) const {
 
 void ClusterChecker::on_record(const TraceEvent& r) {
   ++figures_.records_checked;
+  switch (r.kind) {  // most records (deliveries, ghosts, inputs) are none of the checker's business
+    case TraceKind::kOwnershipGranted:
+    case TraceKind::kMigrationReleased:
+    case TraceKind::kOwnershipRevoked:
+    case TraceKind::kEntityDespawned:
+    case TraceKind::kEvicted:
+    case TraceKind::kHostCrashed:
+    case TraceKind::kEpochChanged:
+    case TraceKind::kControlApplied:
+    case TraceKind::kTickDone: break;
+    default: return;
+  }
   const ComputeNode* node = compute(r.node);
   if (!node) return;
   const auto key = std::make_pair(r.node, r.entity);

@@ -278,6 +278,13 @@ std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t se
   return out;
 }
 
+std::vector<wire::ScenarioEvent> fault_schedule(const wire::Scenario& s, uint64_t seed) {
+  std::vector<wire::ScenarioEvent> all(s.events().begin(), s.events().end());
+  for (auto& e : draw_chaos(s, seed)) all.push_back(std::move(e));
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
+  return all;
+}
+
 TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events) {
   TimeNs end = 0;
   for (const auto& e : events) {
@@ -395,6 +402,34 @@ void FaultInjector::heal() {
   delay_token_.clear();
 }
 
+std::vector<FaultInjector::LinkKey> FaultInjector::links_between(const std::vector<size_t>& from, const std::vector<size_t>& to) {
+  std::vector<LinkKey> links;
+  for (const size_t x : from) {
+    for (const size_t y : to) {
+      if (x != y) links.emplace_back(x, y);
+    }
+  }
+  return links;
+}
+
+void FaultInjector::set_for_a_while(std::map<LinkKey, uint64_t>& tokens, const std::vector<LinkKey>& links, uint32_t duration_ms,
+                                    const std::function<void(const LinkKey&, bool)>& apply) {
+  const uint64_t token = next_token_++;
+  for (const LinkKey& l : links) {
+    apply(l, true);
+    tokens[l] = token;
+  }
+  if (duration_ms == 0) return;
+  sim_.kernel().schedule_at(sim_.now() + ms(duration_ms), [this, &tokens, links, token, apply] {
+    for (const LinkKey& l : links) {
+      auto it = tokens.find(l);
+      if (it == tokens.end() || it->second != token) continue;  // set again (or healed) since
+      tokens.erase(it);
+      apply(l, false);
+    }
+  });
+}
+
 void FaultInjector::run(const wire::ScenarioEvent& e) {
   size_t h = 0;
   std::vector<size_t> a;
@@ -435,13 +470,9 @@ void FaultInjector::run(const wire::ScenarioEvent& e) {
       } else if (!resolve_all(p.side_b(), &b, false)) {
         return skip();
       }
-      std::vector<LinkKey> links;
-      for (const size_t x : a) {
-        for (const size_t y : b) {
-          if (x == y) continue;
-          links.emplace_back(x, y);
-          if (!p.one_way()) links.emplace_back(y, x);
-        }
+      std::vector<LinkKey> links = links_between(a, b);
+      if (!p.one_way()) {
+        for (const LinkKey& l : links_between(b, a)) links.push_back(l);
       }
       const bool bridged = !p.side_b().empty() && [&] {
         size_t servers = 0;
@@ -464,52 +495,17 @@ void FaultInjector::run(const wire::ScenarioEvent& e) {
       if (f.duplicate_permille()) count("duplicate");
       if (f.reorder_permille()) count("reorder");
       const sim::LinkFaults rates{f.loss_permille(), f.duplicate_permille(), f.reorder_permille()};
-      const uint64_t token = next_token_++;
-      std::vector<LinkKey> links;
-      for (const size_t x : a) {
-        for (const size_t y : b) {
-          if (x == y) continue;
-          sim_.set_link_faults(x, y, rates);
-          link_fault_token_[{x, y}] = token;
-          links.emplace_back(x, y);
-        }
-      }
-      if (f.duration_ms() > 0) {
-        later(f.duration_ms(), [this, links, token] {
-          for (const LinkKey& l : links) {
-            auto it = link_fault_token_.find(l);
-            if (it == link_fault_token_.end() || it->second != token) continue;  // set again since
-            link_fault_token_.erase(it);
-            sim_.set_link_faults(l.first, l.second, sim::LinkFaults{});
-          }
-        });
-      }
+      set_for_a_while(link_fault_token_, links_between(a, b), f.duration_ms(),
+                      [this, rates](const LinkKey& l, bool on) { sim_.set_link_faults(l.first, l.second, on ? rates : sim::LinkFaults{}); });
       return;
     }
     case wire::ScenarioEvent::kDelay: {
       const auto& d = e.delay();
       if (!resolve_all(d.from(), &a, true) || !resolve_all(d.to(), &b, true)) return skip();
       count(d.extra_ms() >= 1000 ? "clog" : "spike");
-      const uint64_t token = next_token_++;
-      std::vector<LinkKey> links;
-      for (const size_t x : a) {
-        for (const size_t y : b) {
-          if (x == y) continue;
-          sim_.set_link_delay(x, y, ms(d.extra_ms()));
-          delay_token_[{x, y}] = token;
-          links.emplace_back(x, y);
-        }
-      }
-      if (d.duration_ms() > 0) {
-        later(d.duration_ms(), [this, links, token] {
-          for (const LinkKey& l : links) {
-            auto it = delay_token_.find(l);
-            if (it == delay_token_.end() || it->second != token) continue;
-            delay_token_.erase(it);
-            sim_.set_link_delay(l.first, l.second, 0);
-          }
-        });
-      }
+      const TimeNs extra = ms(d.extra_ms());
+      set_for_a_while(delay_token_, links_between(a, b), d.duration_ms(),
+                      [this, extra](const LinkKey& l, bool on) { sim_.set_link_delay(l.first, l.second, on ? extra : 0); });
       return;
     }
     case wire::ScenarioEvent::kPause:

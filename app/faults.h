@@ -7,6 +7,7 @@
 // each one out on the simulation (links, hosts, clocks) and the cluster (restarts).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -29,6 +30,9 @@ Status validate_chaos(const wire::Scenario& s);
 // The faults of this seed, sorted by time; empty when the scenario has no chaos block. Pure: the
 // same scenario and seed always give the same list, and drawing them touches no other random stream.
 std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t seed);
+
+// The whole schedule of a run: the scenario's own events and this seed's chaos, by time.
+std::vector<wire::ScenarioEvent> fault_schedule(const wire::Scenario& s, uint64_t seed);
 
 // When the last of these events is over (a pause resumed, a partition healed, a crash restarted).
 TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events);
@@ -60,6 +64,11 @@ class FaultInjector {
   bool resolve_all(const google::protobuf::RepeatedPtrField<std::string>& names, std::vector<size_t>* out, bool empty_means_all) const;
   void crash(size_t host);
   void restart(size_t host);
+  static std::vector<LinkKey> links_between(const std::vector<size_t>& from, const std::vector<size_t>& to);
+  // Applies a per-link setting now (apply(link, true)) and, after duration_ms (0: never), takes it
+  // back (apply(link, false)) on the links no later fault has set again meanwhile.
+  void set_for_a_while(std::map<LinkKey, uint64_t>& tokens, const std::vector<LinkKey>& links, uint32_t duration_ms,
+                       const std::function<void(const LinkKey&, bool)>& apply);
   void links_down(const std::vector<LinkKey>& links);
   void links_up(const std::vector<LinkKey>& links);
   void heal();

@@ -148,12 +148,7 @@ int run_sim(const SimArgs& args) {
     return sweep(scenario.value(), args);
   }
   if (args.print_faults) {
-    const auto events = [&] {
-      std::vector<wire::ScenarioEvent> all(scenario.value().events().begin(), scenario.value().events().end());
-      for (auto& e : draw_chaos(scenario.value(), args.seed)) all.push_back(std::move(e));
-      std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
-      return all;
-    }();
+    const auto events = fault_schedule(scenario.value(), args.seed);
     fmt::print("# faults of scenario {} with seed {}: paste into a scenario file (and drop its chaos block) to keep them\n{}",
                scenario.value().name(), args.seed, events_as_text(events));
     return 0;

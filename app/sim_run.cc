@@ -55,9 +55,7 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   Xoshiro256 join_random(derive_seed(options.seed, 0x101));
   Cluster cluster(hosting, cluster_shape(s), join_random);
 
-  out.schedule.assign(s.events().begin(), s.events().end());
-  for (auto& e : draw_chaos(s, options.seed)) out.schedule.push_back(std::move(e));
-  std::stable_sort(out.schedule.begin(), out.schedule.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
+  out.schedule = fault_schedule(s, options.seed);
   out.faults_end_ns = faults_end_ns(out.schedule);
   FaultInjector injector(sim, cluster);
   injector.schedule(out.schedule);

@@ -455,10 +455,8 @@ int run_trace_check(const std::vector<std::string>& trace_files, TimeNs recovery
   return 1;
 }
 
-namespace {
-
-// Every record of every file, merged by time (ties by node, then file order); bounded.
-Status load_merged(const char* command, const std::vector<std::string>& files, std::vector<TraceEvent>* out) {
+Status load_merged_records(const std::vector<std::string>& files, size_t max_records, bool skip_deliveries, std::vector<TraceEvent>* out,
+                           std::string* warnings) {
   std::vector<viz::TraceInput> inputs;
   size_t total = 0;
   for (const std::string& path : files) {
@@ -468,18 +466,31 @@ Status load_merged(const char* command, const std::vector<std::string>& files, s
     Status s = for_each_record(
         path,
         [&](const TraceEvent& e) {
-          if (++total <= kMergeRecordsMax) in.records.push_back(e);
+          if (skip_deliveries && e.kind == TraceKind::kMessageDelivered) return;
+          if (++total <= max_records) in.records.push_back(e);
         },
         &tail);
     if (!s) return s;
-    if (total > kMergeRecordsMax) {
-      return make_error(Error::Code::kTooLarge, fmt::format("{}: more than {} records in all", path, kMergeRecordsMax));
+    if (total > max_records) {
+      return make_error(Error::Code::kTooLarge,
+                        fmt::format("{}: more than {} records{} in all", path, max_records, skip_deliveries ? " (without message deliveries)" : ""));
     }
-    if (!tail.empty()) fmt::print(stderr, "aether trace {}: {}: truncated last record dropped: {}\n", command, path, tail);
+    if (!tail.empty()) *warnings += fmt::format("{}: truncated last record dropped: {}\n", path, tail);
     inputs.push_back(std::move(in));
   }
   *out = viz::merge_records(inputs);
   return ok_status();
+}
+
+namespace {
+
+// Trace dump and merge: the merged records, warnings printed, errors printed; false on error.
+bool load_for(const char* command, const std::vector<std::string>& files, std::vector<TraceEvent>* records) {
+  std::string warnings;
+  const Status s = load_merged_records(files, kMergeRecordsMax, false, records, &warnings);
+  if (!warnings.empty()) fmt::print(stderr, "aether trace {}: {}", command, warnings);
+  if (!s) fmt::print(stderr, "aether trace {}: {}\n", command, s.error().message);
+  return s.ok();
 }
 
 }  // namespace
@@ -487,10 +498,7 @@ Status load_merged(const char* command, const std::vector<std::string>& files, s
 int run_trace_dump(const std::vector<std::string>& files) {
   std::vector<TraceEvent> records;
   if (files.size() > 1) {
-    if (Status s = load_merged("dump", files, &records); !s) {
-      fmt::print(stderr, "aether trace dump: {}\n", s.error().message);
-      return 2;
-    }
+    if (!load_for("dump", files, &records)) return 2;
   }
   fmt::memory_buffer buf;
   auto flush = [&buf] {
@@ -523,10 +531,7 @@ int run_trace_dump(const std::vector<std::string>& files) {
 
 int run_trace_merge(const std::vector<std::string>& files, const std::string& out) {
   std::vector<TraceEvent> records;
-  if (Status s = load_merged("merge", files, &records); !s) {
-    fmt::print(stderr, "aether trace merge: {}\n", s.error().message);
-    return 2;
-  }
+  if (!load_for("merge", files, &records)) return 2;
   common::TraceFileWriter writer;
   if (Status s = writer.open(out); !s) {
     fmt::print(stderr, "aether trace merge: {}\n", s.error().message);

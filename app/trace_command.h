@@ -94,6 +94,11 @@ inline int run_trace_dump(const std::string& file) { return run_trace_dump(std::
 // `aether trace merge FILE... -o OUT`: one trace file holding every record of the inputs, merged the
 // same way (bounded: at most kMergeRecordsMax records); 2 on unreadable input.
 inline constexpr size_t kMergeRecordsMax = 50'000'000;
+// Every record of every file, merged by time (ties by node, then file order), at most max_records
+// of them (more is an error, not a silent cut); message deliveries left out if asked. A truncated
+// last record is dropped, with a line in *warnings. Used by trace dump/merge and by aether viz.
+Status load_merged_records(const std::vector<std::string>& files, size_t max_records, bool skip_deliveries, std::vector<TraceEvent>* out,
+                           std::string* warnings);
 int run_trace_merge(const std::vector<std::string>& files, const std::string& out);
 
 }  // namespace aether::app

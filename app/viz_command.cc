@@ -19,38 +19,6 @@ extern char** environ;
 
 namespace aether::app {
 
-Status load_viz_records(const std::vector<std::string>& files, std::vector<TraceEvent>* out, std::string* warnings) {
-  std::vector<viz::TraceInput> inputs;
-  size_t total = 0;
-  for (const std::string& path : files) {
-    viz::TraceInput in;
-    in.name = path;
-    std::string tail;
-    bool too_many = false;
-    Status s = visit_trace_records(
-        path,
-        [&](const TraceEvent& e) {
-          if (e.kind == TraceKind::kMessageDelivered || too_many) return;
-          if (++total > kVizRecordsMax) {
-            too_many = true;
-            return;
-          }
-          in.records.push_back(e);
-        },
-        &tail);
-    if (!s) return s;
-    if (too_many) {
-      return make_error(Error::Code::kTooLarge,
-                        fmt::format("{}: more than {} records (without message deliveries) in all; viz reads at most that many", path,
-                                    kVizRecordsMax));
-    }
-    if (!tail.empty()) *warnings += fmt::format("{}: truncated last record dropped: {}\n", path, tail);
-    inputs.push_back(std::move(in));
-  }
-  *out = viz::merge_records(inputs);
-  return ok_status();
-}
-
 Status run_dot(const std::string& dot_path, const std::string& svg_path) {
   std::vector<std::string> words = {"dot", "-Tsvg", dot_path, "-o", svg_path};
   std::vector<char*> argv;

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/trace_command.h"
 #include "engine/core/result.h"
 #include "viz/model.h"
 
@@ -17,7 +18,9 @@ namespace aether::app {
 // Reads and merges trace files for viz (message deliveries are left out: they are the bulk of a
 // simulator trace and nothing is drawn from them). Errors name the file and the record.
 inline constexpr size_t kVizRecordsMax = 20'000'000;
-Status load_viz_records(const std::vector<std::string>& files, std::vector<TraceEvent>* out, std::string* warnings);
+inline Status load_viz_records(const std::vector<std::string>& files, std::vector<TraceEvent>* out, std::string* warnings) {
+  return load_merged_records(files, kVizRecordsMax, true, out, warnings);
+}
 
 // Runs `dot -Tsvg dot_path -o svg_path`. An error says clearly when dot is not installed.
 Status run_dot(const std::string& dot_path, const std::string& svg_path);
