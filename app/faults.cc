@@ -420,7 +420,7 @@ void FaultInjector::set_for_a_while(std::map<LinkKey, uint64_t>& tokens, const s
     tokens[l] = token;
   }
   if (duration_ms == 0) return;
-  sim_.kernel().schedule_at(sim_.now() + ms(duration_ms), [this, &tokens, links, token, apply] {
+  sim_.kernel().schedule_at(sim_.now() + ms(duration_ms), [&tokens, links, token, apply] {
     for (const LinkKey& l : links) {
       auto it = tokens.find(l);
       if (it == tokens.end() || it->second != token) continue;  // set again (or healed) since
