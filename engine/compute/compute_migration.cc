@@ -52,10 +52,18 @@ void ComputeNode::remember_move(EntityId entity, NodeId to) {
 void ComputeNode::handle_handoff(const Handoff& h) {
   auto grant = pending_grants_.find(h.state.id);
   if (grant == pending_grants_.end()) {
-    if (pending_handoffs_.size() >= kPendingMigrationsMax) pending_handoffs_.erase(pending_handoffs_.begin());
+    auto waiting = pending_handoffs_.find(h.state.id);
+    if (waiting != pending_handoffs_.end() && waiting->second.handoff.state.generation > h.state.generation) return;  // a late, older one
+    if (waiting == pending_handoffs_.end() && pending_handoffs_.size() >= kPendingMigrationsMax) {
+      pending_handoffs_.erase(pending_handoffs_.begin());
+    }
     pending_handoffs_[h.state.id] = PendingHandoff{h, rt_.clock.now_ns() + kHandoffWaitNs};
     return;
   }
+  // Only the state released for this very migration will do. Another generation's handoff (an older
+  // migration that fell back to its snapshot, delayed on a clogged link) would roll the entity back:
+  // it is dropped and the grant keeps waiting for its own (chaos-messages seed 56).
+  if (h.state.generation != grant->second.grant.released_generation) return;
   const OwnershipGrant g = grant->second.grant;
   pending_grants_.erase(grant);
   materialise(g, &h);
@@ -64,6 +72,13 @@ void ComputeNode::handle_handoff(const Handoff& h) {
 // New owner: a migration grant. Without the handoff yet, wait for it (kHandoffWaitNs at most).
 void ComputeNode::handle_migration_grant(const OwnershipGrant& g) {
   auto h = pending_handoffs_.find(g.entity);
+  if (h != pending_handoffs_.end() && h->second.handoff.state.generation != g.released_generation) {
+    // Only the state released for this very migration will do: one of another generation (a
+    // migration that fell back to its snapshot, its handoff arriving late) would roll the entity
+    // back. Found by the swarm chaos scenario, seed 17, and chaos-messages seed 56.
+    pending_handoffs_.erase(h);
+    h = pending_handoffs_.end();
+  }
   if (h == pending_handoffs_.end()) {
     if (pending_grants_.size() >= kPendingMigrationsMax) pending_grants_.erase(pending_grants_.begin());
     pending_grants_[g.entity] = PendingGrant{g, rt_.clock.now_ns() + kHandoffWaitNs};
@@ -71,10 +86,7 @@ void ComputeNode::handle_migration_grant(const OwnershipGrant& g) {
   }
   const Handoff handoff = h->second.handoff;
   pending_handoffs_.erase(h);
-  // Only the state released for this very migration will do: one from an older generation (a
-  // migration that fell back to its snapshot, its handoff arriving late) would roll the entity back.
-  // Found by the swarm chaos scenario, seed 17.
-  materialise(g, handoff.state.generation < g.generation ? &handoff : nullptr);
+  materialise(g, &handoff);
 }
 
 // The entity becomes ours: from the handoff if we have it, else (the old owner died mid-migration)

@@ -57,7 +57,8 @@ void Coordinator::handle_released(NodeId from, const Released& r) {
   dirty_.insert(r.entity);
   ++assigned_[to];
   ++stats_.migrations_done;
-  OwnershipGrant grant{r.entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot, true};
+  OwnershipGrant grant{r.entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot, true,
+                       r.generation};
   send_to(to, grant);
   trace(TraceKind::kOwnershipGranted, r.entity, static_cast<int64_t>(rec.generation), 2, to);
   if (rec.gateway.valid()) send_to(rec.gateway, OwnerChanged{r.entity, to, dest->second.data_address});

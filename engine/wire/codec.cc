@@ -98,6 +98,7 @@ struct ServerBodyEncoder {
     g->set_team(m.team);
     if (m.recover) to_wire(*m.recover, g->mutable_recover());
     g->set_migrate(m.migrate);
+    g->set_released_generation(m.released_generation);
   }
   void operator()(const AdminRequest& m) const {
     auto* r = env->mutable_admin();
@@ -434,7 +435,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (g.entity() == 0) return malformed("grant of entity 0");
       if (!coordinate_ok(g.spawn_pos())) return malformed("grant spawn position out of range");
       OwnershipGrant out{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()), from_wire(g.spawn_pos()),
-                         g.team(), std::nullopt, g.migrate()};
+                         g.team(), std::nullopt, g.migrate(), g.released_generation()};
       if (g.has_recover()) {
         auto st = from_wire(g.recover());
         if (!st) return st.error();

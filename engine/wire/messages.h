@@ -215,6 +215,7 @@ struct OwnershipGrant {
   uint32_t team = 0;
   std::optional<EntityState> recover;  // recovery after the owner was lost: start from this state
   bool migrate = false;                // a migration: wait for the old owner's Handoff (recover = fallback)
+  uint64_t released_generation = 0;    // migrate: the generation the old owner released; only its Handoff will do
 };
 
 struct Release {

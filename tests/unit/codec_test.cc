@@ -27,6 +27,20 @@ TEST(Codec, DeltaBatchRoundTrips) {
   EXPECT_EQ(got.removed, batch.removed);
 }
 
+TEST(Codec, MigrationGrantCarriesTheReleasedGeneration) {
+  // The new owner matches the old owner's Handoff on this generation (chaos-messages seed 56).
+  OwnershipGrant g{EntityId(12), 0x0000000700000009ull, NodeId(201), SessionId(5), Vec2{100, -200}, 2, std::nullopt, true,
+                   0x0000000600000004ull};
+  auto decoded = decode_server(encode(envelope(g)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  const auto& got = std::get<OwnershipGrant>(decoded->body);
+  EXPECT_EQ(got.entity, g.entity);
+  EXPECT_EQ(got.generation, g.generation);
+  EXPECT_TRUE(got.migrate);
+  EXPECT_EQ(got.released_generation, g.released_generation);
+  EXPECT_FALSE(got.recover.has_value());
+}
+
 TEST(Codec, ClientUpdateCarriesOnlyChangedFields) {
   ClientUpdate u;
   u.tick = 9;
