@@ -33,7 +33,7 @@ void Coordinator::start() {
   epoch_ = cfg_.epoch;
   role_ = cfg_.start_as_leader ? CoordinatorRole::kLeader : CoordinatorRole::kFollower;
   if (cfg_.start_as_leader) table_epoch_ = epoch_;
-  leader_heard_ns_ = rt_.clock.now_ns();
+  heard_leader();
   log_at(rt_.log, LogLevel::kInfo, {epoch_, 0, {}}, "coordinator starting as {} at epoch {} on {}", coordinator_role_name(role_), epoch_,
          address_);
   if (leading()) trace(TraceKind::kLeaderElected, EntityId{}, static_cast<int64_t>(epoch_));
@@ -127,6 +127,7 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   if (!observe_epoch(m)) return;
   NodeRecord& rec = nodes_[m.sender];
   rec.last_heard_ns = rt_.clock.now_ns();
+  rec.last_heard_tick = tick_;
   if (const auto* hb = std::get_if<Heartbeat>(&m.body)) {
     handle_heartbeat(m.sender, rec, m.epoch, *hb);
   } else if (const auto* snap = std::get_if<Snapshot>(&m.body)) {
@@ -169,6 +170,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   rec.capacity_entities = hello.capacity_entities;
   rec.incarnation = hello.incarnation;
   rec.last_heard_ns = rt_.clock.now_ns();
+  rec.last_heard_tick = tick_;
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} registered{}{}", role_name(hello.role), m.sender.value,
          hello.data_address.empty() ? "" : " at ", hello.data_address);
@@ -184,10 +186,11 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     return;
   }
   if (hello.role != Role::kCompute || !leading()) return;
-  if (was_lost) evict(m.sender, rec);
-  // A node still on an older epoch (it missed our takeover) must promise before it is acked: its
-  // Promise tells us what it holds, so we can revoke what was re-granted meanwhile.
-  if (m.epoch != 0 && m.epoch < epoch_) send_on(conn, Prepare{});  // epoch 0: a fresh process, it holds nothing
+  if (was_lost && lost_by_us(rec)) evict(m.sender, rec);
+  // A node still on an older epoch (it missed our takeover), or lost only in a replica's view, must
+  // promise before it is acked: its Promise tells us what it holds, so we can revoke what was
+  // re-granted meanwhile.
+  if ((m.epoch != 0 && m.epoch < epoch_) || rec.lost) send_on(conn, Prepare{});  // epoch 0: a fresh process, it holds nothing
   send_membership();
 }
 
@@ -323,6 +326,16 @@ void Coordinator::erase_record(EntityId entity) {
   table_.erase(entity);
   dirty_.erase(entity);
   erased_.push_back(entity);
+  bury(entity);
+}
+
+void Coordinator::bury(EntityId entity) {
+  if (!tombstones_.insert(entity).second) return;
+  tombstone_order_.push_back(entity);
+  if (tombstone_order_.size() > kTombstonesMax) {
+    tombstones_.erase(tombstone_order_.front());
+    tombstone_order_.pop_front();
+  }
 }
 
 SendStatus Coordinator::send_on(ConnId conn, ServerBody body) {

@@ -9,6 +9,8 @@
 // Files: coordinator.cc (peers, spawns, sessions), coordinator_authority.cc (heartbeats, leases,
 // loss and recovery), coordinator_failover.cc (replication, candidacy, stepping down).
 
+#include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -44,6 +46,7 @@ inline constexpr TimeNs kSessionResumeGraceNs = 10 * kNsPerSec;
 inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
 // After taking over, re-grant nothing for this long: every lease the old leader could still renew
 // (while its stale view still showed a majority, at most kLeaseNs) has expired by then.
+inline constexpr size_t kTombstonesMax = 4096;
 inline constexpr TimeNs kFailoverGraceNs = kLeaseNs + kNodeLossAfterNs;
 // A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
 // with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
@@ -97,6 +100,7 @@ struct NodeRecord {
   uint32_t soft_permille = 0;
   uint32_t opportunistic_permille = 0;
   TimeNs last_heard_ns = 0;
+  Tick last_heard_tick = 0;  // our watch count then: silence is measured both ways (elapsed_since)
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number
   bool lost = false;
@@ -107,6 +111,7 @@ struct NodeRecord {
   std::map<EntityId, uint64_t> audited;  // what the table gave it when we asked (entity -> generation)
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
+  Epoch lost_epoch = 0;      // the epoch in which we declared it lost (0: a flag copied from a replica)
   uint64_t incarnation = 0;  // a new one means a restarted process: no sessions (gateway), no entities (compute)
   std::vector<Affinity> affinities;  // its last heartbeat's cross-node fights
 };
@@ -187,11 +192,25 @@ class Coordinator final : public Component, public NetworkHandler {
   void regrant(EntityId entity, OwnerRecord& rec);
   void regrant_orphans();
   void orphan_restarted(NodeId node, TimeNs last_heard_ns);
+  bool lost_by_us(const NodeRecord& rec) const;
   void fence_unknown_epoch(NodeId only);
   void audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t reported);
   void reconcile_audit(NodeId node, const Promise& promise);
   bool has_quorum() const;
-  bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_; }
+  bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_ || tick_ < grace_until_tick_; }
+  // Time since a moment stamped with our clock and our watch count: the smaller of the two readings.
+  // Timers fire late, never early, so `tick_ - at_tick - 1` watch periods have certainly passed;
+  // a clock that jumps forward therefore cannot make a node look silent, or a grace period look
+  // over, sooner than the watch timer allows (chaos: clock-jump on a coordinator).
+  TimeNs elapsed_since(TimeNs at_ns, Tick at_tick) const {
+    const TimeNs by_clock = rt_.clock.now_ns() - at_ns;
+    const TimeNs by_timer = tick_ > at_tick ? static_cast<TimeNs>(tick_ - at_tick - 1) * kTickNs : 0;
+    return std::min(by_clock, by_timer);
+  }
+  void heard_leader(TimeNs extra_ns = 0) {
+    leader_heard_ns_ = rt_.clock.now_ns() + extra_ns;
+    leader_heard_tick_ = tick_ + static_cast<Tick>(extra_ns / kTickNs);
+  }
   void evict(NodeId node, NodeRecord& rec);
   uint64_t next_generation(uint64_t previous) const;
   void recount_assigned();
@@ -244,12 +263,20 @@ class Coordinator final : public Component, public NetworkHandler {
   // Replication (leader side): what changed since the last Replicate.
   std::set<EntityId> dirty_;
   std::vector<EntityId> erased_;
+  // Entities erased from the table (session closed, avatar abandoned), newest last, at most
+  // kTombstonesMax (the oldest are forgotten first). Ids are never reused, so a node that still
+  // holds one of these (it was cut off when the entity went) holds a zombie: a Promise showing it
+  // is answered with a revoke, never adopted (chaos-partitions seed 26).
+  std::set<EntityId> tombstones_;
+  std::deque<EntityId> tombstone_order_;
+  void bury(EntityId entity);
   std::set<ConnId> followers_;
   std::map<EntityId, Migration> migrations_;
   bool table_replica_complete_ = true;  // false while the chunks of a whole copy are arriving
   // Failover (vice side).
   OutboundLink peer_;
   TimeNs leader_heard_ns_ = 0;
+  Tick leader_heard_tick_ = 0;
   TimeNs candidacy_started_ns_ = 0;
   TimeNs candidacy_timeout_ns_ = kCandidacyTimeoutNs;  // jittered per candidacy, so rivals fall out of step
   std::set<NodeId> promised_;
@@ -259,6 +286,7 @@ class Coordinator final : public Component, public NetworkHandler {
   Epoch table_epoch_ = 0;
   Epoch prior_epoch_seen_ = 0;
   TimeNs grace_until_ns_ = 0;
+  Tick grace_until_tick_ = 0;  // and by watch count, whichever ends later
   CoordinatorStats stats_;
   std::set<EntityId> debug_entities_;
   std::set<NodeId> debug_nodes_;

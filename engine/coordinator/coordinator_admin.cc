@@ -158,7 +158,7 @@ DebugTargets Coordinator::debug_targets() const {
 // before it would itself stand again.
 void Coordinator::abdicate() {
   step_down(epoch_, cfg_.node);
-  leader_heard_ns_ = rt_.clock.now_ns() + 2 * kLeaderTimeoutNs;
+  heard_leader(2 * kLeaderTimeoutNs);
 }
 
 }  // namespace aether

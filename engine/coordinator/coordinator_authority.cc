@@ -38,6 +38,10 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.heard_seq = hb.seq;
   rec.affinities = hb.affinities;
   if (rec.role != Role::kCompute || !leading()) return;
+  if (rec.lost && !lost_by_us(rec)) {
+    send_to(node, Prepare{});  // lost in a replica's view only: its Promise tells what it really holds
+    return;
+  }
   if (rec.lost) evict(node, rec);
   if (epoch < epoch_) {
     if (epoch != 0) send_to(node, Prepare{});  // it missed our takeover: its promise must come before any ack
@@ -121,10 +125,9 @@ void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
 // A compute node silent for kNodeLossAfterNs is lost. Not sooner, and not on a mere connection loss:
 // until then it may still hold a valid lease and be writing its entities.
 void Coordinator::watch_nodes() {
-  const TimeNs now = rt_.clock.now_ns();
   for (auto& [id, rec] : nodes_) {
     if (rec.role != Role::kCompute || rec.lost) continue;
-    const TimeNs silent_ns = now - rec.last_heard_ns;
+    const TimeNs silent_ns = elapsed_since(rec.last_heard_ns, rec.last_heard_tick);
     // One interval late is jitter; from two on, each further missed heartbeat is traced once.
     const auto missed = static_cast<uint32_t>(silent_ns / kHeartbeatIntervalNs);
     if (missed < 2) {
@@ -142,6 +145,7 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   if (it == nodes_.end() || it->second.lost) return;
   it->second.lost = true;
   it->second.lost_at_ns = rt_.clock.now_ns();
+  it->second.lost_epoch = epoch_;
   ++stats_.nodes_lost;
   trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(it->second.role), 0, node);
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "{} node {} lost: {}", role_name(it->second.role), node.value, why);
@@ -209,6 +213,14 @@ size_t Coordinator::orphans() const {
   for (const auto& [entity, rec] : table_) n += rec.owner.valid() ? 0 : 1;
   return n;
 }
+
+// A node's lost flag is ours to act on only if we declared it, in this epoch: every entity it held
+// was then re-granted by us, under generations we know, so whatever it still holds is stale and it
+// must drop everything. A flag that came with the replicated table (or from an older epoch) may be
+// out of date: meanwhile the node may have been granted entities under newer generations than our
+// table knows, and evicting it would destroy the newest holding while we renew a stale one
+// elsewhere (chaos-partitions seed 23). Such a node is asked for a Promise instead, and reconciled.
+bool Coordinator::lost_by_us(const NodeRecord& rec) const { return rec.lost && rec.lost_epoch == epoch_; }
 
 // A node we declared lost is back (a long pause, a partition healed): whatever it still holds has been
 // re-granted elsewhere, so it must drop everything before its lease can be renewed.

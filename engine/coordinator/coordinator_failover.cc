@@ -58,7 +58,7 @@ void Coordinator::send_full_replica(ConnId conn) {
 }
 
 void Coordinator::apply_replica(const Replicate& r) {
-  leader_heard_ns_ = rt_.clock.now_ns();
+  heard_leader();
   table_epoch_ = epoch_;  // dispatch applies only replicas of our epoch's leader
   if (r.full && table_replica_complete_) table_.clear();  // the first chunk of a whole copy
   if (r.full) table_replica_complete_ = !r.more;
@@ -66,7 +66,10 @@ void Coordinator::apply_replica(const Replicate& r) {
   for (const ReplicaEntry& e : r.entries) {
     table_[e.entity] = OwnerRecord{e.owner, e.generation, e.gateway, e.session, e.snapshot, e.resume_token, e.detached ? now : 0};
   }
-  for (EntityId id : r.erased) table_.erase(id);
+  for (EntityId id : r.erased) {
+    table_.erase(id);
+    bury(id);
+  }
   for (const ReplicaNode& n : r.nodes) {
     NodeRecord& rec = nodes_[n.node];  // our own connection and freshness are kept: we hear nodes directly
     rec.role = n.role;
@@ -79,7 +82,7 @@ void Coordinator::apply_replica(const Replicate& r) {
 // Vice or candidate, every 100 ms.
 void Coordinator::watch_leader() {
   const TimeNs now = rt_.clock.now_ns();
-  if (role_ == CoordinatorRole::kFollower && now - leader_heard_ns_ > kLeaderTimeoutNs) {
+  if (role_ == CoordinatorRole::kFollower && elapsed_since(leader_heard_ns_, leader_heard_tick_) > kLeaderTimeoutNs) {
     stand_for_election();
   } else if (role_ == CoordinatorRole::kCandidate && now - candidacy_started_ns_ > candidacy_timeout_ns_) {
     stand_for_election();  // no majority yet (a partition?): try again, one epoch higher
@@ -109,6 +112,10 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   }
   nodes_[node].heard_epoch = epoch_;  // it follows our epoch from now on
   reconcile(node, promise);
+  if (nodes_[node].lost) {  // lost in a replica's view only: reconciled, it is a member again
+    nodes_[node].lost = false;
+    send_membership();
+  }
   prior_epoch_seen_ = std::max(prior_epoch_seen_, promise.previous_epoch);
   if (role_ != CoordinatorRole::kCandidate) {  // a late promise to a leader: reconciled, fenced, done
     fence_unknown_epoch(node);
@@ -132,7 +139,9 @@ void Coordinator::reconcile(NodeId node, const Promise& promise) {
   for (const Holding& h : promise.holdings) {
     held.insert(h.entity);
     auto it = table_.find(h.entity);
-    if (it == table_.end()) {
+    if (it == table_.end() && tombstones_.count(h.entity)) {
+      send_to(node, OwnershipRevoke{h.entity, h.generation});  // a zombie: the entity is gone
+    } else if (it == table_.end()) {
       OwnerRecord rec{node, h.generation, NodeId{}, SessionId{}, EntityState{}, 0, rt_.clock.now_ns()};
       rec.snapshot.id = h.entity;
       rec.snapshot.generation = h.generation;
@@ -180,6 +189,7 @@ void Coordinator::take_over() {
   role_ = CoordinatorRole::kLeader;
   ++stats_.takeovers;
   grace_until_ns_ = rt_.clock.now_ns() + kFailoverGraceNs;
+  grace_until_tick_ = tick_ + static_cast<Tick>((kFailoverGraceNs + kTickNs - 1) / kTickNs) + 1;
   fence_unknown_epoch(NodeId{});
   table_epoch_ = epoch_;
   followers_.clear();
@@ -209,10 +219,11 @@ void Coordinator::step_down(Epoch seen, NodeId from) {
   const bool was_leading = leading();
   role_ = CoordinatorRole::kFollower;
   epoch_ = seen;
-  leader_heard_ns_ = rt_.clock.now_ns();
+  heard_leader();
   followers_.clear();
   table_replica_complete_ = true;
   if (!was_leading) return;
+  announce_leadership();  // gateways stop sending us spawns and resumes, and ask the next leader
   ++stats_.step_downs;
   trace(TraceKind::kSteppedDown, EntityId{}, static_cast<int64_t>(seen), 0, from);
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "stepping down: node {} is at epoch {}", from.value, seen);
@@ -230,7 +241,7 @@ bool Coordinator::observe_epoch(const ServerMessage& m) {
   if (m.epoch > epoch_ && m.epoch != kEpochAdmin) {
     if (role_ == CoordinatorRole::kFollower) {
       epoch_ = m.epoch;
-      leader_heard_ns_ = rt_.clock.now_ns();
+      heard_leader();
     } else {
       step_down(m.epoch, m.sender);
     }
@@ -241,7 +252,7 @@ bool Coordinator::observe_epoch(const ServerMessage& m) {
     return false;
   }
   if (m.sender_role == Role::kCoordinator && std::holds_alternative<Leadership>(m.body) && std::get<Leadership>(m.body).leader) {
-    leader_heard_ns_ = rt_.clock.now_ns();
+    heard_leader();
   }
   return true;
 }

@@ -236,8 +236,12 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
   epoch_ = m.epoch;
   if (const auto* lead = std::get_if<Leadership>(&m.body)) {
     if (lead->leader) {
-      const bool changed = leader_conn_ != conn;
+      // A new leader, or the same coordinator leading again at a new epoch (it stepped down in
+      // between and dropped what we asked meanwhile): sessions still waiting ask again
+      // (chaos-partitions seed 3: resumes sent during a leaderless gap were never answered).
+      const bool changed = leader_conn_ != conn || leader_epoch_ != m.epoch;
       leader_conn_ = conn;
+      leader_epoch_ = m.epoch;
       log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "coordinator {} leads at epoch {}", m.sender.value, m.epoch);
       for (auto& [id, s] : sessions_) {
         if (changed && s.state == SessionState::kAwaitSpawn) request_spawn(s);

@@ -124,6 +124,7 @@ class Gateway final : public Component, public NetworkHandler {
   std::string address_;
   std::vector<std::unique_ptr<OutboundLink>> coordinators_;
   ConnId leader_conn_ = 0;  // the coordinator that last said it leads, at the highest epoch
+  Epoch leader_epoch_ = 0;  // the epoch it said so at
   std::map<SessionId, Session> sessions_;
   std::map<ConnId, SessionId> client_conns_;
   std::map<NodeId, NodeLink> nodes_;
