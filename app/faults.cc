@@ -292,7 +292,12 @@ TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events) {
     switch (e.action_case()) {
       case wire::ScenarioEvent::kCrashFault: d = e.crash_fault().restart_after_ms(); break;
       case wire::ScenarioEvent::kPartition: d = e.partition().duration_ms(); break;
-      case wire::ScenarioEvent::kLinkFaults: d = e.link_faults().duration_ms(); break;
+      case wire::ScenarioEvent::kLinkFaults:
+        // A message lost near the end of the window is retransmitted up to one full backoff later
+        // (or its connection resets then): the fault's effects last that much longer.
+        d = e.link_faults().duration_ms() +
+            (e.link_faults().loss_permille() > 0 ? static_cast<uint32_t>((sim::kRetransmitNs << (sim::kRetransmitsMax - 1)) / kNsPerMs) : 0);
+        break;
       case wire::ScenarioEvent::kDelay: d = e.delay().duration_ms(); break;
       case wire::ScenarioEvent::kPause: d = e.pause().duration_ms(); break;
       case wire::ScenarioEvent::kSlow: d = e.slow().duration_ms(); break;

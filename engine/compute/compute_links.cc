@@ -323,6 +323,13 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
 }
 
 void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r) {
+  // A migration grant still waiting for its handoff is revoked too: left alone, it would
+  // materialise (from its snapshot) once the wait ran out, a second writer beside whoever the
+  // coordinator re-granted the entity to (chaos-messages seed 31).
+  if (auto pending = pending_grants_.find(r.entity); pending != pending_grants_.end() && pending->second.grant.generation <= r.generation) {
+    pending_grants_.erase(pending);
+    trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 1, m.sender);
+  }
   const gameplay::Entity* e = world_.find(r.entity);
   if (!e || e->generation > r.generation) return;
   world_.despawn(r.entity);

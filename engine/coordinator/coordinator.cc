@@ -169,6 +169,8 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   rec.data_address = hello.data_address;
   rec.capacity_entities = hello.capacity_entities;
   rec.incarnation = hello.incarnation;
+  rec.audit_pending = false;  // an answer would have come on the old connection: the next audit asks again
+  rec.audited_ns = 0;
   rec.last_heard_ns = rt_.clock.now_ns();
   rec.last_heard_tick = tick_;
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);

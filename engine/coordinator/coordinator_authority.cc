@@ -99,9 +99,17 @@ void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
   NodeRecord& n = nodes_[node];
   for (const auto& [id, generation] : n.audited) {
     auto it = table_.find(id);
-    if (it == table_.end() || held.count(id) || migrations_.count(id)) continue;
+    if (it == table_.end() || held.count(id)) continue;
     OwnerRecord& rec = it->second;
     if (rec.owner != node || rec.generation != generation) continue;  // changed since we asked
+    if (auto m = migrations_.find(id); m != migrations_.end()) {
+      // A migration away from a node that does not hold the entity can never complete (its Released
+      // would have reached us before this answer, on the same connection): forgotten now, or the
+      // balancer would pick the entity again and again and the audit never orphan it (found by the
+      // chaos property with message faults).
+      if (m->second.from != node) continue;
+      migrations_.erase(m);
+    }
     rec.owner = NodeId{};  // it does not hold it: orphaned, re-granted by regrant_orphans()
     dirty_.insert(id);
   }
