@@ -5,7 +5,7 @@
 #   bash tests/chaos/run.sh AETHER_BINARY [RUNS_PER_SCENARIO]
 #
 # Each scenario here draws its faults from the seed (docs/simulation.md, "Fault model"); together
-# they make 3 x RUNS_PER_SCENARIO runs (default 170: 510 runs, about 2 minutes on 2 cores).
+# they make 5 x RUNS_PER_SCENARIO runs (default 170: 850 runs, about 4 minutes on 2 cores).
 # A failure prints the seed, the first violating event and the command that reproduces it.
 set -u
 set -o pipefail
