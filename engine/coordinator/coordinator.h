@@ -46,8 +46,10 @@ inline constexpr TimeNs kSessionResumeGraceNs = 10 * kNsPerSec;
 inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
 // After taking over, re-grant nothing for this long: every lease the old leader could still renew
 // (while its stale view still showed a majority, at most kLeaseNs) has expired by then.
-inline constexpr size_t kTombstonesMax = 4096;
 inline constexpr TimeNs kFailoverGraceNs = kLeaseNs + kNodeLossAfterNs;
+// Erased entities remembered as tombstones (a Promise still holding one is revoked); at the limit
+// the oldest is forgotten, and a zombie older than that would be adopted again.
+inline constexpr size_t kTombstonesMax = 4096;
 // A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
 // with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
 inline constexpr uint32_t kAuditAfterMismatches = 5;
