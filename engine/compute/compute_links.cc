@@ -35,6 +35,7 @@ void ComputeNode::send_heartbeat() {
   hb.tick_ns_p99 = stats_.tick_ns.percentile(990);
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
+  hb.table_version_seen = table_version_seen_;
   const TimeNs now = rt_.clock.now_ns();
   const TimeNs window = now - load_window_start_ns_;
   if (window > 0) {  // share of the time, in permille of one tick's budget per tick
@@ -58,7 +59,19 @@ void ComputeNode::send_heartbeat() {
   while (heartbeats_pending_.size() > kHeartbeatsPendingMax) heartbeats_pending_.erase(heartbeats_pending_.begin());
 }
 
+// Every ack carries the leader's table version, which our heartbeats echo and our promises report
+// (docs/ownership.md, "Orphanings are confirmed by a majority"). An ack of seq 0 acks nothing: the
+// leader has just orphaned entities and waits for a majority to echo that version before it
+// re-grants them, so it is answered at once rather than at the next heartbeat.
 void ComputeNode::handle_ack(const HeartbeatAck& ack) {
+  const bool news = ack.version > table_version_seen_;
+  table_version_seen_ = std::max(table_version_seen_, ack.version);
+  if (ack.seq == 0) {  // answered only if it tells us something new: a duplicate costs no heartbeat
+    if (!news) return;
+    if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
+    send_heartbeat();
+    return;
+  }
   auto it = heartbeats_pending_.find(ack.seq);
   if (it == heartbeats_pending_.end()) return;  // too old to matter, or not ours
   lease_until_ns_ = std::max(lease_until_ns_, it->second + kLeaseNs);
@@ -101,6 +114,7 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from) {
   promised_to_ = from;
   Promise promise;
   promise.previous_epoch = epoch_before_;
+  promise.table_version_seen = table_version_seen_;
   for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation});
   // Grants waiting for their handoff are ours too: the coordinator must not re-grant them elsewhere.
   for (const auto& [id, pending] : pending_grants_) {

@@ -261,6 +261,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimeNs lease_until_ns_ = 0;
   bool lease_lapsed_logged_ = false;
   uint64_t heartbeat_seq_ = 0;
+  // The newest table version a leader told us (HeartbeatAck.version); echoed in heartbeats and
+  // reported in promises. Never decreases; 0 until the first ack since this process started.
+  uint64_t table_version_seen_ = 0;
   std::map<uint64_t, TimeNs> heartbeats_pending_;  // seq -> our send time, at most kHeartbeatsPendingMax
   TimerId tick_timer_ = 0;
   TimerId subscribe_timer_ = 0;

@@ -32,7 +32,10 @@ void Coordinator::start() {
   if (address_.empty()) return;
   epoch_ = cfg_.epoch;
   role_ = cfg_.start_as_leader ? CoordinatorRole::kLeader : CoordinatorRole::kFollower;
-  if (cfg_.start_as_leader) table_epoch_ = epoch_;
+  if (cfg_.start_as_leader) {
+    table_epoch_ = epoch_;
+    version_ = static_cast<uint64_t>(epoch_) << 32;
+  }
   heard_leader();
   log_at(rt_.log, LogLevel::kInfo, {epoch_, 0, {}}, "coordinator starting as {} at epoch {} on {}", coordinator_role_name(role_), epoch_,
          address_);
@@ -171,6 +174,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   rec.incarnation = hello.incarnation;
   rec.audit_pending = false;  // an answer would have come on the old connection: the next audit asks again
   rec.audited_ns = 0;
+  rec.prepare_pending = false;  // likewise for a Prepare
   rec.last_heard_ns = rt_.clock.now_ns();
   rec.last_heard_tick = tick_;
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);
@@ -192,7 +196,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   // A node still on an older epoch (it missed our takeover), or lost only in a replica's view, must
   // promise before it is acked: its Promise tells us what it holds, so we can revoke what was
   // re-granted meanwhile.
-  if ((m.epoch != 0 && m.epoch < epoch_) || rec.lost) send_on(conn, Prepare{});  // epoch 0: a fresh process, it holds nothing
+  if ((m.epoch != 0 && m.epoch < epoch_) || rec.lost) ask_promise(m.sender, rec);  // epoch 0: a fresh process, it holds nothing
   send_membership();
 }
 

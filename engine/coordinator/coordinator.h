@@ -88,6 +88,9 @@ struct OwnerRecord {
   uint64_t resume_token = 0;      // what the client must show to take the avatar back elsewhere
   TimeNs detached_since_ns = 0;   // its gateway is gone since (0: attached)
   TimeNs regrant_not_before_ns = 0;  // orphaned by a restarted owner: its old leases run until then
+  // The table version of the orphaning that took it from a holder that had not released it: it is
+  // re-granted only once a majority echoed that version (0: nothing to wait for; not replicated).
+  uint64_t orphaned_version = 0;
 };
 
 struct NodeRecord {
@@ -105,12 +108,16 @@ struct NodeRecord {
   Tick last_heard_tick = 0;  // our watch count then: silence is measured both ways (elapsed_since)
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
   uint64_t heard_seq = 0;  // and that heartbeat's sequence number
+  uint64_t echoed_version = 0;  // the newest table version its heartbeats under our epoch echoed
   bool lost = false;
   uint32_t missed_traced = 0;  // heartbeat intervals of the current silence already traced
   uint32_t count_mismatches = 0;  // heartbeats in a row whose entity count disagrees with the table
   TimeNs audited_ns = 0;          // when we last asked it for its holdings (an audit Prepare)
   bool audit_pending = false;
   std::map<EntityId, uint64_t> audited;  // what the table gave it when we asked (entity -> generation)
+  bool prepare_pending = false;          // a Prepare (candidacy, or behind our epoch) awaits its Promise
+  TimeNs prepared_ns = 0;
+  std::map<EntityId, uint64_t> prepared;  // what the table gave it when we sent that Prepare
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
   Epoch lost_epoch = 0;      // the epoch in which we declared it lost (0: a flag copied from a replica)
@@ -195,7 +202,12 @@ class Coordinator final : public Component, public NetworkHandler {
   void regrant_orphans();
   void orphan_restarted(NodeId node, TimeNs last_heard_ns);
   bool lost_by_us(const NodeRecord& rec) const;
-  void fence_unknown_epoch(NodeId only);
+  void fence_stale_table(NodeId only);
+  void ask_promise(NodeId node, NodeRecord& rec);
+  void orphan(EntityId entity, OwnerRecord& rec, uint64_t version);
+  uint64_t next_table_version();
+  void publish_orphanings();
+  uint64_t confirmed_version() const;
   void audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t reported);
   void reconcile_audit(NodeId node, const Promise& promise);
   bool has_quorum() const;
@@ -287,6 +299,17 @@ class Coordinator final : public Component, public NetworkHandler {
   // heard from may have re-granted what our table gives to the promising nodes.
   Epoch table_epoch_ = 0;
   Epoch prior_epoch_seen_ = 0;
+  // Table versions (docs/ownership.md, "Orphanings are confirmed by a majority"): epoch << 32 | the
+  // orphanings decided in that epoch. version_ counts ours, in our epoch (as candidate or leader);
+  // table_version_ is the newest version of an older epoch our table reflects (the last replica's,
+  // or our own when we step down). version_seen_max_ is the newest a promising node heard; a
+  // promise from a node that has heard none since it started (it restarted) knows nothing.
+  uint64_t version_ = 0;
+  uint64_t table_version_ = 0;
+  uint64_t version_seen_max_ = 0;
+  std::set<NodeId> promisers_knowing_nothing_;
+  bool orphans_unconfirmed_ = false;   // an orphaning awaits its majority: heartbeats check for it
+  bool orphanings_unpublished_ = false;  // made, not yet replicated nor probed (publish_orphanings)
   TimeNs grace_until_ns_ = 0;
   Tick grace_until_tick_ = 0;  // and by watch count, whichever ends later
   CoordinatorStats stats_;

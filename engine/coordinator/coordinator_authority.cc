@@ -37,21 +37,26 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
   rec.affinities = hb.affinities;
+  if (epoch == epoch_) rec.echoed_version = std::max(rec.echoed_version, hb.table_version_seen);
   if (rec.role != Role::kCompute || !leading()) return;
+  if (orphans_unconfirmed_ && confirmed_version() >= version_) {  // the echo we waited for: re-grant now
+    orphans_unconfirmed_ = false;
+    regrant_orphans();
+  }
   if (rec.lost && !lost_by_us(rec)) {
-    send_to(node, Prepare{});  // lost in a replica's view only: its Promise tells what it really holds
+    ask_promise(node, rec);  // lost in a replica's view only: its Promise tells what it really holds
     return;
   }
   if (rec.lost) evict(node, rec);
   if (epoch < epoch_) {
-    if (epoch != 0) send_to(node, Prepare{});  // it missed our takeover: its promise must come before any ack
+    if (epoch != 0) ask_promise(node, rec);  // it missed our takeover: its promise must come before any ack
     return;
   }
   if (!has_quorum()) {
     ++stats_.acks_withheld;
     return;
   }
-  send_to(node, HeartbeatAck{hb.seq});
+  send_to(node, HeartbeatAck{hb.seq, version_});
   audit_if_diverged(node, rec, hb.entities);
 }
 
@@ -87,6 +92,7 @@ void Coordinator::audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t repor
 
 // The answer to an audit: the table is the truth, the node's holdings are brought in line with it.
 void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
+  uint64_t version = 0;  // one version for all the entities this answer orphans
   std::set<EntityId> held;
   for (const Holding& h : promise.holdings) {
     held.insert(h.entity);
@@ -110,11 +116,12 @@ void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
       if (m->second.from != node) continue;
       migrations_.erase(m);
     }
-    rec.owner = NodeId{};  // it does not hold it: orphaned, re-granted by regrant_orphans()
-    dirty_.insert(id);
+    if (version == 0) version = next_table_version();
+    orphan(id, rec, version);  // it does not hold it: re-granted by regrant_orphans()
   }
   n.audited.clear();
   recount_assigned();
+  publish_orphanings();
 }
 
 void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
@@ -160,23 +167,70 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   if (it->second.role != Role::kCompute) return;
   assigned_.erase(node);
   send_membership();
-  // Every lease the node held has expired (that is what kNodeLossAfterNs waits for): its entities go
-  // to live nodes now, under a new generation, from their last snapshot.
+  // Every lease the node held has expired (that is what kNodeLossAfterNs waits for): its entities are
+  // orphaned, and go to live nodes under a new generation, from their last snapshot, as soon as a
+  // majority has echoed the orphaning (one round trip: the probe is answered at once).
+  uint64_t version = 0;
   for (auto& [entity, rec] : table_) {
-    if (rec.owner == node) regrant(entity, rec);
+    if (rec.owner != node) continue;
+    if (version == 0) version = next_table_version();
+    orphan(entity, rec, version);
   }
   for (auto m = migrations_.begin(); m != migrations_.end();) {
     m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
   }
+  publish_orphanings();
+  regrant_orphans();  // at once if no other coordinator could have led meanwhile (a lone one)
+}
+
+// An entity taken from a holder that did not release it (lost, restarted, found not to hold it,
+// fenced): nobody may own it until a majority of compute nodes has heard `version` (0: no wait).
+void Coordinator::orphan(EntityId entity, OwnerRecord& rec, uint64_t version) {
+  rec.owner = NodeId{};
+  rec.orphaned_version = std::max(rec.orphaned_version, version);
+  dirty_.insert(entity);
+}
+
+// The next version of our table, for a batch of orphanings; publish_orphanings() once they are made.
+uint64_t Coordinator::next_table_version() {
+  version_ = std::max(version_, static_cast<uint64_t>(epoch_) << 32) + 1;
+  orphans_unconfirmed_ = true;
+  orphanings_unpublished_ = true;
+  return version_;
+}
+
+// While we lead: the vice gets the orphanings at once (so that it rarely has to fence for lack of
+// them, should we fail right after), then every compute node is probed with the new version (an ack
+// of nothing, answered by a heartbeat at once): a majority echoing it confirms it.
+void Coordinator::publish_orphanings() {
+  if (!orphanings_unpublished_ || !leading()) return;
+  orphanings_unpublished_ = false;
+  if (cfg_.peer_address.empty()) return;
+  replicate();
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute && rec.conn != 0 && rec.heard_epoch == epoch_) send_on(rec.conn, HeartbeatAck{0, version_});
+  }
+}
+
+// The newest table version a majority of the compute nodes (every one ever registered, as for a
+// quorum) echoed in heartbeats under our epoch. Each of them heard it before any promise to a newer
+// epoch, so a successor's majority of promises includes one that reports it.
+uint64_t Coordinator::confirmed_version() const {
+  if (cfg_.peer_address.empty()) return UINT64_MAX;  // a lone coordinator has no successor to tell
+  std::vector<uint64_t> echoed;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kCompute) echoed.push_back(rec.echoed_version);
+  }
+  if (echoed.empty()) return 0;
+  const size_t majority = echoed.size() / 2 + 1;
+  std::nth_element(echoed.begin(), echoed.begin() + static_cast<std::ptrdiff_t>(majority - 1), echoed.end(), std::greater<>());
+  return echoed[majority - 1];
 }
 
 void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {
-  const NodeId owner = (in_grace() || !has_quorum()) ? NodeId{} : pick_compute();
+  const NodeId owner = pick_compute();
+  if (!owner.valid()) return;
   dirty_.insert(entity);
-  if (!owner.valid()) {
-    rec.owner = NodeId{};  // orphaned: regrant_orphans() tries again every 100 ms
-    return;
-  }
   rec.owner = owner;
   rec.generation = next_generation(rec.generation);
   ++assigned_[owner];
@@ -186,11 +240,13 @@ void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {
   if (rec.gateway.valid()) send_to(rec.gateway, OwnerChanged{entity, owner, nodes_[owner].data_address});
 }
 
+// Every 100 ms, and as soon as an orphaning is confirmed.
 void Coordinator::regrant_orphans() {
-  if (in_grace() || !has_quorum() || !pick_compute().valid()) return;
+  if (!leading() || in_grace() || !has_quorum() || !pick_compute().valid()) return;
   const TimeNs now = rt_.clock.now_ns();
+  const uint64_t confirmed = confirmed_version();
   for (auto& [entity, rec] : table_) {
-    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns) regrant(entity, rec);
+    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed) regrant(entity, rec);
   }
 }
 
@@ -205,12 +261,14 @@ void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute node {} restarted: its entities are re-granted once its old leases expire",
          node.value);
   assigned_.erase(node);
+  uint64_t version = 0;
   for (auto& [entity, rec] : table_) {
     if (rec.owner != node) continue;
-    rec.owner = NodeId{};
+    if (version == 0) version = next_table_version();
+    orphan(entity, rec, version);
     rec.regrant_not_before_ns = last_heard_ns + kNodeLossAfterNs;
-    dirty_.insert(entity);
   }
+  publish_orphanings();
   for (auto m = migrations_.begin(); m != migrations_.end();) {
     m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
   }
@@ -220,6 +278,21 @@ size_t Coordinator::orphans() const {
   size_t n = 0;
   for (const auto& [entity, rec] : table_) n += rec.owner.valid() ? 0 : 1;
   return n;
+}
+
+// A Prepare to one node (a candidate's, or a leader's to a node behind its epoch): what the table gives
+// the node now is what its Promise is judged against (reconcile). Asked at most once per
+// kAuditIntervalNs while unanswered: late heartbeats of an older epoch arrive in bursts.
+void Coordinator::ask_promise(NodeId node, NodeRecord& rec) {
+  const TimeNs now = rt_.clock.now_ns();
+  if (rec.prepare_pending && now - rec.prepared_ns < kAuditIntervalNs) return;
+  rec.prepare_pending = true;
+  rec.prepared_ns = now;
+  rec.prepared.clear();
+  for (const auto& [id, r] : table_) {
+    if (r.owner == node) rec.prepared.emplace(id, r.generation);
+  }
+  send_to(node, Prepare{});
 }
 
 // A node's lost flag is ours to act on only if we declared it, in this epoch: every entity it held

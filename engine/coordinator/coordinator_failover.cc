@@ -33,6 +33,7 @@ void Coordinator::replicate() {
     messages.back().erased.push_back(id);
   }
   messages.back().nodes = std::move(nodes);
+  messages.back().version = version_;  // on the last: the vice reaches it only with every entry above
   for (ConnId conn : followers_) {
     for (const Replicate& r : messages) send_on(conn, r);
   }
@@ -54,13 +55,17 @@ void Coordinator::send_full_replica(ConnId conn) {
   }
   r.more = false;
   for (const auto& [id, rec] : nodes_) r.nodes.push_back(ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost});
+  r.version = version_;
   send_on(conn, r);
 }
 
 void Coordinator::apply_replica(const Replicate& r) {
   heard_leader();
   table_epoch_ = epoch_;  // dispatch applies only replicas of our epoch's leader
-  if (r.full && table_replica_complete_) table_.clear();  // the first chunk of a whole copy
+  if (r.full && table_replica_complete_) {  // the first chunk of a whole copy
+    table_.clear();
+    table_version_ = 0;  // until its last chunk, our table reflects no version at all
+  }
   if (r.full) table_replica_complete_ = !r.more;
   const TimeNs now = rt_.clock.now_ns();
   for (const ReplicaEntry& e : r.entries) {
@@ -70,6 +75,7 @@ void Coordinator::apply_replica(const Replicate& r) {
     table_.erase(id);
     bury(id);
   }
+  if (r.version != 0) table_version_ = r.version;
   for (const ReplicaNode& n : r.nodes) {
     NodeRecord& rec = nodes_[n.node];  // our own connection and freshness are kept: we hear nodes directly
     rec.role = n.role;
@@ -94,12 +100,16 @@ void Coordinator::stand_for_election() {
   ++epoch_;
   promised_.clear();
   prior_epoch_seen_ = 0;
+  version_ = static_cast<uint64_t>(epoch_) << 32;
+  version_seen_max_ = 0;
+  promisers_knowing_nothing_.clear();
   candidacy_started_ns_ = rt_.clock.now_ns();
   candidacy_timeout_ns_ = kCandidacyTimeoutNs + static_cast<TimeNs>(uniform_below(rt_.random, static_cast<uint64_t>(kCandidacyTimeoutNs / 2)));
   trace(TraceKind::kCandidacy, EntityId{}, static_cast<int64_t>(epoch_));
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "leader silent: standing for epoch {}", epoch_);
-  for (const auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && rec.conn != 0) send_on(rec.conn, Prepare{});
+  for (auto& [id, rec] : nodes_) {
+    rec.prepare_pending = false;  // a Prepare of an earlier epoch is answered under that epoch: dropped
+    if (rec.role == Role::kCompute && rec.conn != 0) ask_promise(id, rec);
   }
 }
 
@@ -112,13 +122,17 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   }
   nodes_[node].heard_epoch = epoch_;  // it follows our epoch from now on
   reconcile(node, promise);
+  nodes_[node].prepare_pending = false;
+  nodes_[node].prepared.clear();
   if (nodes_[node].lost) {  // lost in a replica's view only: reconciled, it is a member again
     nodes_[node].lost = false;
     send_membership();
   }
   prior_epoch_seen_ = std::max(prior_epoch_seen_, promise.previous_epoch);
+  if ((promise.table_version_seen >> 32) < epoch_) version_seen_max_ = std::max(version_seen_max_, promise.table_version_seen);
+  if (promise.table_version_seen == 0) promisers_knowing_nothing_.insert(node);
   if (role_ != CoordinatorRole::kCandidate) {  // a late promise to a leader: reconciled, fenced, done
-    fence_unknown_epoch(node);
+    fence_stale_table(node);
     return;
   }
   promised_.insert(node);
@@ -132,8 +146,12 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
 }
 
 // What a promising node really holds wins over our (replicated, possibly behind) table when its
-// generation is newer; a holding older than our table's is revoked; an entity the table gives it but
-// that it no longer holds is orphaned, to be re-granted after the grace period.
+// generation is newer; a holding older than our table's is revoked; an entity the table gave it when
+// we asked (ask_promise) and still gives it under that generation, but that it no longer holds, is
+// orphaned, to be re-granted after the grace period. Grants sent after the Prepare are not in the
+// answer and never judged by it: a leader that asked again and again, as late heartbeats of an older
+// epoch kept coming, orphaned the entities it had granted meanwhile on the strength of stale answers,
+// and re-granted them while their holder still wrote them (chaos-messages seed 162).
 void Coordinator::reconcile(NodeId node, const Promise& promise) {
   std::set<EntityId> held;
   for (const Holding& h : promise.holdings) {
@@ -158,31 +176,62 @@ void Coordinator::reconcile(NodeId node, const Promise& promise) {
       send_to(node, OwnershipRevoke{h.entity, h.generation});
     }
   }
-  for (auto& [id, rec] : table_) {
-    if (rec.owner == node && !held.count(id)) {
-      rec.owner = NodeId{};
-      dirty_.insert(id);
-    }
+  uint64_t version = 0;
+  for (const auto& [id, generation] : nodes_[node].prepared) {
+    auto it = table_.find(id);
+    if (it == table_.end() || held.count(id) || it->second.owner != node || it->second.generation != generation) continue;
+    if (version == 0) version = next_table_version();
+    orphan(id, it->second, version);
   }
   recount_assigned();
+  publish_orphanings();  // a leader's (late promise); a candidate's wait for its takeover's acks
 }
 
-// A node that promised us followed an epoch newer than our table's before: that epoch's leader may
-// have re-granted, under a newer generation, entities our table (and the promising node) still hold
-// under an older one. Those holdings are revoked before any lease we give and orphaned: re-granted
-// after the grace period, from the states the promising node sent behind its Promise, once every
-// lease of the unknown epoch has expired. Found by the chaos partition runs (seed 29): a candidate
-// with a stale table renewed a holding that the epoch in between had given to another node.
-void Coordinator::fence_unknown_epoch(NodeId only) {
-  if (prior_epoch_seen_ <= table_epoch_) return;
+// Our table may miss decisions of the coordinators before us in two ways, and then the holdings it
+// would have us renew may have been given to someone else meanwhile:
+//  - an epoch it never saw: a node that promised us followed an epoch newer than our table's. That
+//    epoch's leader may have re-granted, under a newer generation, what our table (and the promising
+//    node) still hold under an older one (chaos-partitions seed 29);
+//  - an orphaning it never saw: a node that promised us heard a table version newer than our
+//    table's. The leader it heard it from re-grants an orphan only once a majority echoed the
+//    orphaning's version, and any majority of promises includes one of them, so every orphaning
+//    that may have led to a re-grant is reported to us this way (chaos-partitions seeds 77, 85:
+//    a leader cut from us declared a node lost and re-granted its entities, and the node promised
+//    us). A node that has heard no version since it started (it restarted) cannot report one: if
+//    the promises that can make up no majority without it, we assume the worst.
+// Holdings at risk are revoked before any lease we give and orphaned: re-granted after the grace
+// period (kFailoverGraceNs, longer than any lease the unknown decisions gave), from the states the
+// promising nodes sent behind their Promise. With only an unknown epoch, the holdings that epoch
+// granted are kept; a missed orphaning could concern any holding, so all of them go.
+// `only`: a late promise, to a leader (its holdings only); otherwise every promising node's.
+void Coordinator::fence_stale_table(NodeId only) {
+  const bool epoch_missed = prior_epoch_seen_ > table_epoch_;
+  size_t members = 0, knowing = 0;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role != Role::kCompute) continue;
+    ++members;
+    knowing += (promised_.count(id) && !promisers_knowing_nothing_.count(id)) ? 1 : 0;
+  }
+  const bool blind = !only.valid() && knowing * 2 <= members;
+  const bool orphaning_missed = version_seen_max_ > table_version_ || blind;
+  if (!epoch_missed && !orphaning_missed) return;
+  uint64_t version = 0;
   for (auto& [id, rec] : table_) {
-    if (!rec.owner.valid() || !promised_.count(rec.owner) || (only.valid() && rec.owner != only)) continue;
-    if ((rec.generation >> 32) >= prior_epoch_seen_) continue;
+    if (!rec.owner.valid() || (only.valid() ? rec.owner != only : !promised_.count(rec.owner))) continue;
+    const auto granted_in = static_cast<Epoch>(rec.generation >> 32);
+    if (granted_in >= epoch_) continue;  // ours: granted by us, after every promise we count
+    if (!orphaning_missed && granted_in >= prior_epoch_seen_) continue;
     send_to(rec.owner, OwnershipRevoke{id, rec.generation});
-    rec.owner = NodeId{};
-    dirty_.insert(id);
+    trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 3, rec.owner);
+    if (version == 0) version = next_table_version();
+    orphan(id, rec, version);
+  }
+  if (version != 0) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "our table may miss {} (newest version heard {:#x}, ours {:#x}): holdings fenced",
+           orphaning_missed ? "an orphaning" : "an epoch", version_seen_max_, table_version_);
   }
   recount_assigned();
+  publish_orphanings();
 }
 
 void Coordinator::take_over() {
@@ -190,7 +239,7 @@ void Coordinator::take_over() {
   ++stats_.takeovers;
   grace_until_ns_ = rt_.clock.now_ns() + kFailoverGraceNs;
   grace_until_tick_ = tick_ + static_cast<Tick>((kFailoverGraceNs + kTickNs - 1) / kTickNs) + 1;
-  fence_unknown_epoch(NodeId{});
+  fence_stale_table(NodeId{});
   table_epoch_ = epoch_;
   followers_.clear();
   recount_assigned();
@@ -211,7 +260,7 @@ void Coordinator::take_over() {
   // takeover instead of waiting for their next heartbeat.
   if (!has_quorum()) return;
   for (const auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && !rec.lost && rec.heard_epoch == epoch_ && promised_.count(id)) send_to(id, HeartbeatAck{rec.heard_seq});
+    if (rec.role == Role::kCompute && !rec.lost && rec.heard_epoch == epoch_ && promised_.count(id)) send_to(id, HeartbeatAck{rec.heard_seq, version_});
   }
 }
 
@@ -223,6 +272,7 @@ void Coordinator::step_down(Epoch seen, NodeId from) {
   followers_.clear();
   table_replica_complete_ = true;
   if (!was_leading) return;
+  table_version_ = version_;  // our table holds every orphaning we decided
   announce_leadership();  // gateways stop sending us spawns and resumes, and ask the next leader
   ++stats_.step_downs;
   trace(TraceKind::kSteppedDown, EntityId{}, static_cast<int64_t>(seen), 0, from);

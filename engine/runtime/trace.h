@@ -24,7 +24,7 @@ enum class TraceKind : uint16_t {
   kSteppedDown = 16,      // a = newer epoch seen; peer = who showed it
   kPromised = 17,         // compute: promised epoch a, holding b entities
   kOwnershipGranted = 20, // a = generation; b = 0 spawn, 1 recovery, 2 migration, 3 migration from snapshot
-  kOwnershipRevoked = 21, // a = generation; b = 1: a migration grant still waiting for its handoff
+  kOwnershipRevoked = 21, // a = generation; b = 0 session closed, 1 a migration grant still waiting for its handoff, 2 avatar abandoned, 3 fenced (a new leader's table may miss a decision)
   kMigrationStarted = 22, // coordinator: a = generation; peer = destination
   kMigrationReleased = 23,// old owner: a = generation; peer = destination
   // Entity life on its owner.

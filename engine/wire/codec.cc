@@ -66,6 +66,7 @@ struct ServerBodyEncoder {
     h->set_hard_permille(m.hard_permille);
     h->set_soft_permille(m.soft_permille);
     h->set_opportunistic_permille(m.opportunistic_permille);
+    h->set_table_version_seen(m.table_version_seen);
   }
   void operator()(const SpawnRequest& m) const {
     auto* r = env->mutable_spawn_request();
@@ -158,6 +159,7 @@ struct ServerBodyEncoder {
   void operator()(const Promise& m) const {
     auto* out = env->mutable_promise();
     out->set_previous_epoch(m.previous_epoch);
+    out->set_table_version_seen(m.table_version_seen);
     for (const auto& h : m.holdings) {
       auto* w = out->add_holdings();
       w->set_entity(h.entity.value);
@@ -188,8 +190,12 @@ struct ServerBodyEncoder {
       w->set_capacity(n.capacity);
       w->set_lost(n.lost);
     }
+    out->set_version(m.version);
   }
-  void operator()(const HeartbeatAck& m) const { env->mutable_heartbeat_ack()->set_seq(m.seq); }
+  void operator()(const HeartbeatAck& m) const {
+    env->mutable_heartbeat_ack()->set_seq(m.seq);
+    env->mutable_heartbeat_ack()->set_version(m.version);
+  }
   void operator()(const Snapshot& m) const {
     auto* out = env->mutable_snapshot();
     for (const auto& st : m.states) to_wire(st, out->add_states());
@@ -310,14 +316,19 @@ Result<ServerBody> decode_deltas(const wire::DeltaBatch& d) {
   return ServerBody{std::move(out)};
 }
 
+// A table version is epoch << 32 | count: its epoch part is a real epoch (below kEpochAdmin).
+bool plausible_version(uint64_t version) { return (version >> 32) < static_cast<uint64_t>(kEpochAdmin); }
+
 Result<ServerBody> decode_replicate(const wire::Replicate& r) {
   if (static_cast<size_t>(r.entries_size()) > kBatchEntitiesMax || static_cast<size_t>(r.erased_size()) > kBatchEntitiesMax ||
       static_cast<size_t>(r.nodes_size()) > kMembershipPeersMax) {
     return malformed("replication message too large");
   }
+  if (!plausible_version(r.version())) return malformed("replication with an impossible table version");
   Replicate out;
   out.full = r.full();
   out.more = r.more();
+  out.version = r.version();
   for (const auto& e : r.entries()) {
     if (e.entity() == 0) return malformed("replicated entity 0");
     auto st = from_wire(e.snapshot());
@@ -346,7 +357,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       const auto& h = env.heartbeat();
       if (static_cast<size_t>(h.affinities_size()) > kAffinitiesMax) return malformed("heartbeat carries too many affinities");
       Heartbeat out{{}, h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth(),
-                    h.hard_permille(), h.soft_permille(), h.opportunistic_permille()};
+                    h.hard_permille(), h.soft_permille(), h.opportunistic_permille(), h.table_version_seen()};
+      if (!plausible_version(out.table_version_seen)) return malformed("heartbeat with an impossible table version");
       for (const auto& a : h.affinities()) out.affinities.push_back(Affinity{EntityId(a.entity()), EntityId(a.partner()), NodeId(a.partner_owner())});
       return ServerBody{std::move(out)};
     }
@@ -468,6 +480,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       Promise out;
       if (env.promise().previous_epoch() > kEpochAdmin) return malformed("promise with an impossible previous epoch");
       out.previous_epoch = static_cast<Epoch>(env.promise().previous_epoch());
+      if (!plausible_version(env.promise().table_version_seen())) return malformed("promise with an impossible table version");
+      out.table_version_seen = env.promise().table_version_seen();
       for (const auto& h : env.promise().holdings()) {
         if (h.entity() == 0) return malformed("promise holds entity 0");
         out.holdings.push_back(Holding{EntityId(h.entity()), h.generation()});
@@ -477,7 +491,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kReplicate:
       return decode_replicate(env.replicate());
     case B::kHeartbeatAck:
-      return ServerBody{HeartbeatAck{env.heartbeat_ack().seq()}};
+      if (!plausible_version(env.heartbeat_ack().version())) return malformed("heartbeat ack with an impossible table version");
+      return ServerBody{HeartbeatAck{env.heartbeat_ack().seq(), env.heartbeat_ack().version()}};
     case B::kSnapshot: {
       if (static_cast<size_t>(env.snapshot().states_size()) > kBatchEntitiesMax) return malformed("snapshot too large");
       Snapshot out;

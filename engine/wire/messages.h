@@ -124,10 +124,13 @@ struct Heartbeat {
   uint32_t hard_permille = 0;
   uint32_t soft_permille = 0;
   uint32_t opportunistic_permille = 0;
+  uint64_t table_version_seen = 0;  // the newest HeartbeatAck.version heard
 };
 
+// seq 0 acks nothing: a probe, answered by a heartbeat at once (it echoes `version` sooner).
 struct HeartbeatAck {
   uint64_t seq = 0;
+  uint64_t version = 0;  // the leader's table version: epoch << 32 | orphanings decided in that epoch
 };
 
 struct Snapshot {
@@ -150,6 +153,7 @@ struct Holding {
 struct Promise {
   std::vector<Holding> holdings;
   Epoch previous_epoch = 0;  // the epoch the node followed before the one it promises
+  uint64_t table_version_seen = 0;  // the newest table version it heard (0: none since it started)
 };
 
 struct ReplicaEntry {
@@ -177,6 +181,7 @@ struct Replicate {
   std::vector<ReplicaEntry> entries;
   std::vector<EntityId> erased;
   std::vector<ReplicaNode> nodes;
+  uint64_t version = 0;  // the table version these entries bring the vice to (last message of a batch)
 };
 
 struct OwnerChanged {

@@ -41,6 +41,43 @@ TEST(Codec, MigrationGrantCarriesTheReleasedGeneration) {
   EXPECT_FALSE(got.recover.has_value());
 }
 
+TEST(Codec, TableVersionsTravelInAcksHeartbeatsPromisesAndReplicas) {
+  // A re-grant waits for a majority to echo the orphaning's version; promises carry it to a
+  // candidate, which compares it with its replica's (docs/ownership.md, chaos-partitions 77, 85).
+  const uint64_t v = (uint64_t{7} << 32) | 3;
+  auto ack = decode_server(encode(envelope(HeartbeatAck{0, v})));
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_EQ(std::get<HeartbeatAck>(ack->body).seq, 0u);
+  EXPECT_EQ(std::get<HeartbeatAck>(ack->body).version, v);
+  Heartbeat hb;
+  hb.seq = 4;
+  hb.table_version_seen = v;
+  auto beat = decode_server(encode(envelope(hb)));
+  ASSERT_TRUE(beat.ok()) << beat.error().message;
+  EXPECT_EQ(std::get<Heartbeat>(beat->body).table_version_seen, v);
+  Promise promise;
+  promise.previous_epoch = 6;
+  promise.table_version_seen = v;
+  auto promised = decode_server(encode(envelope(promise)));
+  ASSERT_TRUE(promised.ok()) << promised.error().message;
+  EXPECT_EQ(std::get<Promise>(promised->body).table_version_seen, v);
+  Replicate r;
+  r.version = v;
+  auto replica = decode_server(encode(envelope(r)));
+  ASSERT_TRUE(replica.ok()) << replica.error().message;
+  EXPECT_EQ(std::get<Replicate>(replica->body).version, v);
+
+  // A version whose epoch part no coordinator could have is refused, with the reason.
+  wire::ServerEnvelope env;
+  env.set_sender(101);
+  env.set_sender_role(2);
+  env.mutable_heartbeat_ack()->set_version(~uint64_t{0});
+  std::string bytes = env.SerializeAsString();
+  auto bad = decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("impossible table version"), std::string::npos) << bad.error().message;
+}
+
 TEST(Codec, ClientUpdateCarriesOnlyChangedFields) {
   ClientUpdate u;
   u.tick = 9;

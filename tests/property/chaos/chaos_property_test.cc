@@ -1,13 +1,11 @@
 // Property: whatever the cluster's shape and whatever schedule of faults it suffers (crashes and
 // restarts of compute nodes, gateways and the leader, pauses, slow hosts, clock drift and forward
-// jumps, per-link message loss, duplication and reordering, latency spikes and clogged links), every
+// jumps, per-link message loss, duplication and reordering, latency spikes and clogged links, and
+// network partitions: one host isolated, one-way, two halves, halves with a bridge host), every
 // invariant of the simulator's checker holds, the cluster converges once the faults stop, and every
 // bot is back in the battle. RapidCheck shrinks a failing schedule to a short one; the test then
 // prints the scenario file and the `aether sim` command that replay it, besides RapidCheck's own
 // RC_PARAMS="reproduce=..." line.
-//
-// Network partitions are not generated yet: some schedules still give two writers
-// (docs/simulation.md, "Open findings").
 
 #include <gtest/gtest.h>  // before rapidcheck/gtest.h, which does not include it
 #include <rapidcheck.h>
@@ -42,6 +40,7 @@ enum class FaultKind : int {
   kClockJump,
   kMessageFaults,  // loss, duplication and reordering on the links out of one host
   kDelay,          // a latency spike or a clogged link out of one host
+  kPartition,      // one host isolated, one-way from one host, two halves, or two halves and a bridge
   kCount
 };
 
@@ -50,13 +49,14 @@ struct FaultSpec {
   uint32_t at_ms = 0;
   uint32_t host = 0;      // index among the candidates of that kind
   uint32_t length_ms = 0; // restart delay, pause or slowness length, drift length
-  int32_t arg = 0;        // slow: extra ms; drift: ppm; jump: ms; message faults: rates; delay: ms
+  int32_t arg = 0;        // slow: extra ms; drift: ppm; jump: ms; message faults: rates; delay: ms;
+                          // partition: shape (low 2 bits) and halves (one bit per server above them)
 };
 
 // How RapidCheck prints a (shrunk) fault in a counterexample.
 void showValue(const FaultSpec& f, std::ostream& os) {
   static const char* const kNames[] = {"crash-compute", "crash-gateway", "crash-leader", "pause", "slow",
-                                       "clock-drift",   "clock-jump",    "message-faults", "delay"};
+                                       "clock-drift",   "clock-jump",    "message-faults", "delay", "partition"};
   os << "{" << (f.kind >= 0 && f.kind < static_cast<int>(FaultKind::kCount) ? kNames[f.kind] : "?") << " at " << f.at_ms << " ms, host "
      << f.host << ", " << f.length_ms << " ms, arg " << f.arg << "}";
 }
@@ -148,13 +148,35 @@ wire::Scenario build(uint32_t coordinators, uint32_t computes, uint32_t gateways
         e->mutable_delay()->set_extra_ms(static_cast<uint32_t>(20 + (f.arg < 0 ? -f.arg : f.arg) % 480));
         e->mutable_delay()->set_duration_ms(length);
         break;
+      case FaultKind::kPartition: {
+        const uint32_t a = static_cast<uint32_t>(f.arg < 0 ? -f.arg : f.arg);
+        const std::string host = any_server(f.host);
+        wire::PartitionFault* p = e->mutable_partition();
+        p->set_duration_ms(length);
+        std::vector<std::string> side_a, side_b;
+        if (a % 4 >= 2) {  // halves, by the argument's bits; a bridge host (shape 3) is on neither side
+          for (uint32_t i = 0; i < servers; ++i) {
+            const std::string name = any_server(i);
+            if (a % 4 == 3 && name == host) continue;
+            ((a >> (2 + i)) & 1 ? side_a : side_b).push_back(name);
+          }
+        }
+        if (side_a.empty() || side_b.empty()) {  // shape 0 or 1 (or halves that came out empty): one host
+          side_a = {host};
+          side_b.clear();
+          p->set_one_way(a % 4 == 1);
+        }
+        for (const std::string& h : side_a) p->add_side_a(h);
+        for (const std::string& h : side_b) p->add_side_b(h);
+        break;
+      }
       case FaultKind::kCount: break;
     }
   }
   return s;
 }
 
-RC_GTEST_PROP(ChaosProperty, AnyClusterSurvivesAnyScheduleOfProcessAndMessageFaults, ()) {
+RC_GTEST_PROP(ChaosProperty, AnyClusterSurvivesAnyScheduleOfFaults, ()) {
   const auto coordinators = *rc::gen::inRange<uint32_t>(1, 3);
   const auto computes = *rc::gen::inRange<uint32_t>(2, 5);
   const auto gateways = *rc::gen::inRange<uint32_t>(1, 3);
