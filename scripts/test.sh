@@ -36,7 +36,7 @@ for spec in node-crash:1..4 coordinator-failover:1..4 gateway-crash:1..4 migrati
   sweeps=$((sweeps + 1))
 done
 
-# The chaos suite: 510 fault-injected runs, then the determinism guard (tests/chaos/README.md).
+# The chaos suite: 850 fault-injected runs, then the determinism guard (tests/chaos/README.md).
 echo "== chaos suite"
 bash tests/chaos/run.sh build/bin/aether
 echo "all tests: $((ctest_total + 1 + sweeps + 1)) passed, 0 failed"
