@@ -287,6 +287,7 @@ class Coordinator final : public Component, public NetworkHandler {
   std::set<ConnId> followers_;
   std::map<EntityId, Migration> migrations_;
   bool table_replica_complete_ = true;  // false while the chunks of a whole copy are arriving
+  std::map<EntityId, EntityState> previous_states_;  // our states while a whole copy arrives (apply_replica)
   // Failover (vice side).
   OutboundLink peer_;
   TimeNs leader_heard_ns_ = 0;

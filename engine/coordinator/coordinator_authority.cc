@@ -124,16 +124,22 @@ void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
   publish_orphanings();
 }
 
+// A state is kept if it is of the table's generation and newer than the one we have, and comes from
+// the entity's owner, or the entity is orphaned: each generation is granted once, so only its holder
+// can send states of it. (A candidate that fences a holding at its takeover orphans it before the
+// states sent behind the Promise arrive; rejecting them restored the entity from the blank state an
+// adoption from a Promise starts with: chaos-coordinators seed 52.) Every role takes them: the vice too, straight from the nodes and not only through
+// the leader's replicas, so that a vice cut off from the leader, once it takes over, recovers
+// entities from states as recent as their owners' last snapshots rather than from the replica it
+// last received (a rollback as long as the cut; chaos-partitions). A candidate gets them behind
+// each Promise.
 void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
-  // The vice gets snapshots through replication, consistent with its table; a candidate takes them
-  // from the nodes that promised (they follow each Promise), as it reconciles its table with them.
-  if (role_ == CoordinatorRole::kFollower) return;
   for (const EntityState& st : snap.states) {
     auto it = table_.find(st.id);
-    if (it != table_.end() && it->second.owner == node && it->second.generation == st.generation) {
-      it->second.snapshot = st;
-      dirty_.insert(st.id);
-    }
+    if (it == table_.end() || it->second.generation != st.generation || (it->second.owner.valid() && it->second.owner != node)) continue;
+    if (!newer_than(st, it->second.snapshot)) continue;
+    it->second.snapshot = st;
+    if (leading()) dirty_.insert(st.id);
   }
 }
 

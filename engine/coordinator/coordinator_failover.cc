@@ -63,14 +63,26 @@ void Coordinator::apply_replica(const Replicate& r) {
   heard_leader();
   table_epoch_ = epoch_;  // dispatch applies only replicas of our epoch's leader
   if (r.full && table_replica_complete_) {  // the first chunk of a whole copy
+    // The states we had are kept aside until its last chunk: where ours is newer than the copy's
+    // (the leader adopted an entity from a Promise and its state had not reached it yet), ours stays.
+    // Found by chaos-coordinators seed 12: the copy's blank state replaced a recent one, and an
+    // entity was later recovered from nothing.
+    previous_states_.clear();
+    for (const auto& [id, rec] : table_) previous_states_.emplace(id, rec.snapshot);
     table_.clear();
     table_version_ = 0;  // until its last chunk, our table reflects no version at all
   }
   if (r.full) table_replica_complete_ = !r.more;
   const TimeNs now = rt_.clock.now_ns();
   for (const ReplicaEntry& e : r.entries) {
-    table_[e.entity] = OwnerRecord{e.owner, e.generation, e.gateway, e.session, e.snapshot, e.resume_token, e.detached ? now : 0};
+    OwnerRecord rec{e.owner, e.generation, e.gateway, e.session, e.snapshot, e.resume_token, e.detached ? now : 0};
+    auto old = table_.find(e.entity);  // a newer state straight from the owner (handle_snapshot) is kept
+    if (old != table_.end() && newer_than(old->second.snapshot, e.snapshot)) rec.snapshot = old->second.snapshot;
+    auto kept = previous_states_.find(e.entity);
+    if (kept != previous_states_.end() && newer_than(kept->second, rec.snapshot)) rec.snapshot = kept->second;
+    table_[e.entity] = rec;
   }
+  if (table_replica_complete_) previous_states_.clear();
   for (EntityId id : r.erased) {
     table_.erase(id);
     bury(id);
