@@ -204,6 +204,7 @@ class Coordinator final : public Component, public NetworkHandler {
   bool lost_by_us(const NodeRecord& rec) const;
   void fence_stale_table(NodeId only);
   void ask_promise(NodeId node, NodeRecord& rec);
+  std::map<EntityId, uint64_t> given_to(NodeId node) const;
   void orphan(EntityId entity, OwnerRecord& rec, uint64_t version);
   uint64_t next_table_version();
   void publish_orphanings();

@@ -80,10 +80,7 @@ void Coordinator::audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t repor
   rec.audit_pending = true;
   rec.audited_ns = now;
   // Grants we send after this Prepare are not in its answer: only these may be found missing.
-  rec.audited.clear();
-  for (const auto& [id, r] : table_) {
-    if (r.owner == node) rec.audited.emplace(id, r.generation);
-  }
+  rec.audited = given_to(node);
   ++stats_.audits;
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "compute {} reports {} entities, the table gives it {}: auditing its holdings",
          node.value, reported, in_table);
@@ -286,6 +283,16 @@ size_t Coordinator::orphans() const {
   return n;
 }
 
+// What the table gives `node` now (entity -> generation): what an answer to a Prepare sent now is
+// judged against, an audit's (reconcile_audit) or a promise's (reconcile).
+std::map<EntityId, uint64_t> Coordinator::given_to(NodeId node) const {
+  std::map<EntityId, uint64_t> given;
+  for (const auto& [id, r] : table_) {
+    if (r.owner == node) given.emplace(id, r.generation);
+  }
+  return given;
+}
+
 // A Prepare to one node (a candidate's, or a leader's to a node behind its epoch): what the table gives
 // the node now is what its Promise is judged against (reconcile). Asked at most once per
 // kAuditIntervalNs while unanswered: late heartbeats of an older epoch arrive in bursts.
@@ -294,10 +301,7 @@ void Coordinator::ask_promise(NodeId node, NodeRecord& rec) {
   if (rec.prepare_pending && now - rec.prepared_ns < kAuditIntervalNs) return;
   rec.prepare_pending = true;
   rec.prepared_ns = now;
-  rec.prepared.clear();
-  for (const auto& [id, r] : table_) {
-    if (r.owner == node) rec.prepared.emplace(id, r.generation);
-  }
+  rec.prepared = given_to(node);
   send_to(node, Prepare{});
 }
 
