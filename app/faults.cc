@@ -6,6 +6,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "engine/core/assert.h"
+#include "engine/core/cluster_timing.h"
 #include "engine/core/random.h"
 
 namespace aether::app {
@@ -17,8 +18,12 @@ constexpr uint64_t kChaosStream = 0xc4a05;
 constexpr uint32_t kDefaultMaxLossPermille = 50;
 constexpr uint32_t kDefaultMaxDuplicatePermille = 5;
 constexpr uint32_t kDefaultMaxReorderPermille = 100;
-// The largest clock drift chaos draws: inside what the lease protocol tolerates (docs/ownership.md).
-constexpr int32_t kChaosDriftPpmMax = 20'000;
+// Clock drifts chaos draws: `clock-drift` within the protocol's bound (docs/ownership.md §2a), where
+// nothing may go wrong; `clock-rogue` beyond it, on a compute node's clock running slow, where the
+// node must find out and stop writing.
+constexpr int32_t kChaosDriftPpmMax = static_cast<int32_t>(kClockRateErrorPpmMax);
+constexpr int32_t kChaosRogueDriftPpmMin = 30'000;
+constexpr int32_t kChaosRogueDriftPpmMax = 80'000;
 constexpr uint32_t kFaultDurationMsMax = 600'000;
 
 Error bad(const std::string& what) { return make_error(Error::Code::kInvalidArgument, what); }
@@ -75,7 +80,7 @@ const std::vector<std::string>& fault_kind_names() {
   static const std::vector<std::string> kinds = {"partition", "isolate",     "leader-vice",   "one-way",           "bridge",
                                                  "loss",      "duplicate",   "reorder",       "spike",             "clog",
                                                  "crash-compute", "crash-coordinator", "crash-gateway", "pause", "clock-drift",
-                                                 "clock-jump", "slow"};
+                                                 "clock-jump", "slow", "clock-rogue"};
   return kinds;
 }
 
@@ -253,6 +258,19 @@ std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t se
       if (host_busy_until[host] > t) continue;
       const int32_t ppm = static_cast<int32_t>(between(r, 1000, kChaosDriftPpmMax)) * (uniform_below(r, 2) == 0 ? 1 : -1);
       const uint32_t d = span(2000, 8000);
+      e.mutable_clock()->set_host(host);
+      e.mutable_clock()->set_drift_ppm(ppm);
+      out.push_back(e);
+      e.Clear();
+      e.set_at_ms(t + d);
+      e.mutable_clock()->set_host(host);
+      e.mutable_clock()->set_drift_ppm(0);
+      host_busy_until[host] = t + d;
+    } else if (kind == "clock-rogue") {
+      const std::string host = pick("compute", computes);
+      if (host_busy_until[host] > t) continue;
+      const int32_t ppm = -static_cast<int32_t>(between(r, kChaosRogueDriftPpmMin, kChaosRogueDriftPpmMax));
+      const uint32_t d = span(3000, 8000);
       e.mutable_clock()->set_host(host);
       e.mutable_clock()->set_drift_ppm(ppm);
       out.push_back(e);
@@ -528,7 +546,8 @@ void FaultInjector::run(const wire::ScenarioEvent& e) {
         count("clock-jump");
         sim_.jump_clock(h, ms(e.clock().jump_ms()));
       } else {
-        if (e.clock().drift_ppm() != 0) count("clock-drift");
+        const int32_t drift = e.clock().drift_ppm();
+        if (drift != 0) count(drift > kClockRateErrorPpmMax || drift < -kClockRateErrorPpmMax ? "clock-rogue" : "clock-drift");
         sim_.set_clock_drift(h, e.clock().drift_ppm());
       }
       return;

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   SimArgs sim;
   auto* sim_cmd = cli.add_subcommand("sim", "run a scenario in the seeded simulator (virtual time, one thread)");
   sim_cmd->add_option("scenario", sim.scenario, "scenario file (scenarios/NAME or scenarios/NAME.textpb)")->required();
-  sim_cmd->add_option("--seed", sim.seed, "the run's one seed")->capture_default_str();
+  auto* seed_opt = sim_cmd->add_option("--seed", sim.seed, "the run's one seed (default: the scenario's replay_seed, else 1)");
   std::string seeds;
   sim_cmd->add_option("--seeds", seeds, "a sweep over seeds A..B, with a summary table");
   sim_cmd->add_option("--jobs", sim.jobs, "sweep runs in parallel")->capture_default_str()->check(CLI::Range(1, 64));
@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "aether sim: --seeds wants A..B, e.g. 1..50\n");
       return 2;
     }
+    sim.seed_given = seed_opt->count() > 0;
     return run_sim(sim);
   }
   if (local_cmd->parsed()) return run_local(local);

@@ -129,8 +129,10 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   return shape;
 }
 
-int run_sim(const SimArgs& args) {
-  auto scenario = load_scenario(args.scenario);
+int run_sim(const SimArgs& given) {
+  auto scenario = load_scenario(given.scenario);
+  SimArgs args = given;
+  if (scenario && !args.seed_given && scenario.value().replay_seed() != 0) args.seed = scenario.value().replay_seed();
   if (!scenario) {
     fmt::print(stderr, "aether sim: {}\n", scenario.error().message);
     return 2;

@@ -38,6 +38,8 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kQueueRefused: return "queue_refused";
     case TraceKind::kLeaseLapsed: return "lease_lapsed";
     case TraceKind::kEvicted: return "evicted";
+    case TraceKind::kClockUntrusted: return "clock_untrusted";
+    case TraceKind::kClockFenced: return "clock_fenced";
     case TraceKind::kSessionOpened: return "session_opened";
     case TraceKind::kSessionClosed: return "session_closed";
     case TraceKind::kClientDisconnected: return "client_disconnected";

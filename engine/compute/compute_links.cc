@@ -18,11 +18,16 @@ ServerMessage ComputeNode::envelope(ServerBody body) const {
   return ServerMessage{cfg_.node, Role::kCompute, epoch_, tick_, std::move(body)};
 }
 
-OutboundLink* ComputeNode::coordinator_link(ConnId conn) {
-  for (auto& link : coordinators_) {
-    if (link->is(conn)) return link.get();
+ComputeNode::CoordinatorLink* ComputeNode::coordinator_link(ConnId conn) {
+  for (auto& c : coordinators_) {
+    if (c.link->is(conn)) return &c;
   }
   return nullptr;
+}
+
+// A revoke or an eviction from the coordinator on `conn` was applied (whether or not it changed anything).
+void ComputeNode::fence_applied(ConnId conn, uint64_t fence) {
+  if (CoordinatorLink* c = coordinator_link(conn)) c->fence_applied = std::max(c->fence_applied, fence);
 }
 
 // Every kHeartbeatIntervalNs, outside the tick. The coordinator's ack of heartbeat `seq` renews our
@@ -36,6 +41,11 @@ void ComputeNode::send_heartbeat() {
   hb.load_permille = static_cast<uint32_t>(world_.size() * 1000 / (cfg_.capacity_entities ? cfg_.capacity_entities : 1));
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
   hb.table_version_seen = table_version_seen_;
+  hb.clock_untrusted = !lease_.clock_trusted();
+  const HoldingsDigest held = holdings_digest();
+  hb.holdings_digest_count = held.count();
+  hb.holdings_digest = held.digest();
+
   const TimeNs now = rt_.clock.now_ns();
   const TimeNs window = now - load_window_start_ns_;
   if (window > 0) {  // share of the time, in permille of one tick's budget per tick
@@ -53,17 +63,19 @@ void ComputeNode::send_heartbeat() {
   }
   // To every coordinator: the leader acks it; the vice keeps its own view of who is alive.
   bool sent = false;
-  for_each_coordinator([&](ConnId conn) { sent |= send_server(rt_.network, conn, envelope(hb)) == SendStatus::kOk; });
+  for_each_coordinator([&](ConnId conn, CoordinatorLink& c) {
+    hb.fence_applied = c.fence_applied;
+    sent |= send_server(rt_.network, conn, envelope(hb)) == SendStatus::kOk;
+  });
   if (!sent) return;
-  heartbeats_pending_[hb.seq] = rt_.clock.now_ns();
-  while (heartbeats_pending_.size() > kHeartbeatsPendingMax) heartbeats_pending_.erase(heartbeats_pending_.begin());
+  lease_.sent(hb.seq, rt_.clock.now_ns());
 }
 
 // Every ack carries the leader's table version, which our heartbeats echo and our promises report
 // (docs/ownership.md, "Orphanings are confirmed by a majority"). An ack of seq 0 acks nothing: the
 // leader has just orphaned entities and waits for a majority to echo that version before it
 // re-grants them, so it is answered at once rather than at the next heartbeat.
-void ComputeNode::handle_ack(const HeartbeatAck& ack) {
+void ComputeNode::handle_ack(const ServerMessage& m, const HeartbeatAck& ack) {
   const bool news = ack.version > table_version_seen_;
   table_version_seen_ = std::max(table_version_seen_, ack.version);
   if (ack.seq == 0) {  // answered only if it tells us something new: a duplicate costs no heartbeat
@@ -72,10 +84,23 @@ void ComputeNode::handle_ack(const HeartbeatAck& ack) {
     send_heartbeat();
     return;
   }
-  auto it = heartbeats_pending_.find(ack.seq);
-  if (it == heartbeats_pending_.end()) return;  // too old to matter, or not ours
-  lease_until_ns_ = std::max(lease_until_ns_, it->second + kLeaseNs);
-  heartbeats_pending_.erase(heartbeats_pending_.begin(), std::next(it));
+  switch (lease_.acked(ack.seq, rt_.clock.now_ns(), ack.leader_clock_ns, m.sender, m.epoch)) {
+    case Lease::Change::kNone: break;
+    case Lease::Change::kClockUntrusted:
+      // Our clock runs slower than the leader's by more than the protocol allows (§2a): a lease
+      // measured on it could outlast what the leader waits before re-granting. We write nothing from
+      // now on, and our heartbeats say so: the leader gives our entities to others.
+      ++stats_.clock_untrusted;
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}},
+             "clock untrusted: it runs slower than leader {}'s by more than {} ppm; writing nothing, entities given up", m.sender.value,
+             kClockRelativeRatePpmMax);
+      trace(TraceKind::kClockUntrusted, EntityId{}, 1, 0, m.sender);
+      break;
+    case Lease::Change::kClockTrusted:
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "clock trusted again against leader {}", m.sender.value);
+      trace(TraceKind::kClockUntrusted, EntityId{}, 0, 0, m.sender);
+      break;
+  }
 }
 
 // Every kSnapshotIntervalNs, outside the tick: our entities' full states, from which the coordinator
@@ -84,7 +109,7 @@ void ComputeNode::send_snapshots() {
   snapshot_timer_ = rt_.timers.schedule(kSnapshotIntervalNs, [this] { send_snapshots(); });
   if (!lease_valid()) return;
   const std::vector<Snapshot> chunks = snapshot_chunks();
-  for_each_coordinator([&](ConnId conn) {
+  for_each_coordinator([&](ConnId conn, CoordinatorLink&) {
     for (const Snapshot& chunk : chunks) send_server(rt_.network, conn, envelope(chunk));
   });
 }
@@ -99,20 +124,35 @@ std::vector<Snapshot> ComputeNode::snapshot_chunks() const {
   return chunks;
 }
 
-// A coordinator takes over at an epoch we now follow (accept_epoch adopted it): we promise to ignore
-// older ones, and tell it what we hold so it can reconcile its table.
-void ComputeNode::handle_prepare(ConnId conn, NodeId from) {
-  // Two candidates may stand for the same epoch: we promise only the first, or both would reach a
+// What we hold, as the leader's table should give it to us: our entities and the migration grants
+// waiting for their handoff (the same set a Promise reports).
+HoldingsDigest ComputeNode::holdings_digest() const {
+  HoldingsDigest d;
+  for (const auto& [id, e] : world_.entities()) d.add(id, e.generation);
+  for (const auto& [id, pending] : pending_grants_) {
+    if (!world_.find(id)) d.add(id, pending.grant.generation);
+  }
+  return d;
+}
+
+// A coordinator asks what we hold (accept_epoch adopted its epoch): a candidate asks for our vote, a
+// leader reconciles or audits us. We tell it, and promise to ignore older epochs.
+void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepare) {
+  // Two candidates may stand for the same epoch: we vote only for the first, or both would reach a
   // majority and lead that epoch (found by the chaos partition runs, seed 3). The same coordinator
-  // may ask again (an audit, or a retry): it gets our holdings again.
-  if (promised_epoch_ == epoch_ && promised_to_ != from) {
+  // may ask again (a retry): it gets our holdings again. A leader's question is no vote (the epoch
+  // has its leader already): it is always answered.
+  if (!prepare.leader && promised_epoch_ == epoch_ && promised_to_ != from) {
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "prepare from coordinator {} refused: epoch {} already promised to {}", from.value,
            epoch_, promised_to_.value);
     return;
   }
-  promised_epoch_ = epoch_;
-  promised_to_ = from;
+  if (promised_epoch_ != epoch_) {
+    promised_epoch_ = epoch_;
+    promised_to_ = from;
+  }
   Promise promise;
+  promise.answers = prepare.question;
   promise.previous_epoch = epoch_before_;
   promise.table_version_seen = table_version_seen_;
   for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation});
@@ -134,6 +174,7 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from) {
 // The coordinator declared us lost and has re-granted everything we owned: drop it all.
 void ComputeNode::handle_evicted(const ServerMessage& m) {
   ++stats_.evictions;
+
   const size_t dropped = world_.size();
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "evicted by coordinator {}: dropping {} entities", m.sender.value, dropped);
   trace(TraceKind::kEvicted, EntityId{}, static_cast<int64_t>(dropped), 0, m.sender);
@@ -148,8 +189,7 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
   // the chaos partition runs: a grant held by a partition, then the eviction, then the fallback).
   pending_grants_.clear();
   pending_handoffs_.clear();
-  lease_until_ns_ = 0;
-  heartbeats_pending_.clear();
+  lease_.drop();
 }
 
 // Every subscribe_every_ns, outside the tick: the cells around our entities (with hysteresis) are the
@@ -185,7 +225,8 @@ void ComputeNode::on_accepted(ConnId conn, std::string_view) {
 }
 
 void ComputeNode::on_connected(ConnId conn) {
-  if (OutboundLink* link = coordinator_link(conn); link && link->handle_connected(conn)) {
+  if (CoordinatorLink* c = coordinator_link(conn); c && c->link->handle_connected(conn)) {
+    OutboundLink* link = c->link.get();
     log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", link->address());
     send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_}));
     if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
@@ -201,7 +242,8 @@ void ComputeNode::on_connected(ConnId conn) {
 }
 
 void ComputeNode::on_closed(ConnId conn, CloseReason reason) {
-  if (OutboundLink* link = coordinator_link(conn); link && link->handle_closed(conn)) {
+  if (CoordinatorLink* c = coordinator_link(conn); c && c->link->handle_closed(conn)) {
+    OutboundLink* link = c->link.get();
     log_at(rt_.log, link->failures() == 1 ? LogLevel::kWarn : LogLevel::kDebug, {epoch_, tick_, {}},
            "coordinator connection to {} lost ({}); retrying", link->address(), close_reason_name(reason));
     return;
@@ -280,14 +322,15 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
   }
   if (!accept_epoch(m)) return;
   trace(TraceKind::kControlApplied, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(m.body.index()), m.sender);
-  if (std::holds_alternative<Prepare>(m.body)) {
-    handle_prepare(conn, m.sender);
+  if (const auto* prepare = std::get_if<Prepare>(&m.body)) {
+    handle_prepare(conn, m.sender, *prepare);
   } else if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
-    handle_ack(*ack);
+    handle_ack(m, *ack);
   } else if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
     handle_grant(m, *g);
-  } else if (std::holds_alternative<Evicted>(m.body)) {
+  } else if (const auto* evicted = std::get_if<Evicted>(&m.body)) {
     handle_evicted(m);
+    fence_applied(conn, evicted->fence);
   } else if (const auto* rel = std::get_if<Release>(&m.body)) {
     handle_release(m, *rel);
   } else if (const auto* admin = std::get_if<AdminRequest>(&m.body); admin && admin->command == AdminRequest::Command::kDebug) {
@@ -299,6 +342,7 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     }
   } else if (const auto* r = std::get_if<OwnershipRevoke>(&m.body)) {
     handle_revoke(m, *r);
+    fence_applied(conn, r->fence);
   } else if (const auto* mem = std::get_if<Membership>(&m.body)) {
     handle_membership(*mem);
   }
@@ -337,6 +381,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
 }
 
 void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r) {
+
   // A migration grant still waiting for its handoff is revoked too: left alone, it would
   // materialise (from its snapshot) once the wait ran out, a second writer beside whoever the
   // coordinator re-granted the entity to (chaos-messages seed 31).

@@ -27,6 +27,7 @@ void ComputeNode::handle_release(const ServerMessage& m, const Release& r) {
       input_queue_.try_push(std::move(item));  // cannot fail: we just made room
     }
   }
+  const EntityState released = h.state;
   world_.despawn(r.entity);
   ++stats_.migrations_out;
   remember_move(r.entity, r.to);
@@ -36,9 +37,7 @@ void ComputeNode::handle_release(const ServerMessage& m, const Release& r) {
     ++stats_.handoffs_lost;
     trace(TraceKind::kHandoffLost, r.entity, static_cast<int64_t>(r.generation), 0, r.to);
   }
-  for (auto& link : coordinators_) {
-    if (link->connected()) send_server(rt_.network, link->conn(), envelope(Released{r.entity, r.generation}));
-  }
+  for_each_coordinator([&](ConnId conn, CoordinatorLink&) { send_server(rt_.network, conn, envelope(Released{r.entity, r.generation, released})); });
   trace(TraceKind::kMigrationReleased, r.entity, static_cast<int64_t>(r.generation), 0, r.to);
   (void)m;
 }

@@ -29,7 +29,7 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   incarnation_ = rt_.random.next_u64() | 1;  // never 0: 0 means "unknown" to the coordinator
-  for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
+  for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(CoordinatorLink{std::make_unique<OutboundLink>(rt_, address)});
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   rt_.network.set_handler(this);
 }
@@ -44,7 +44,7 @@ void ComputeNode::start() {
   data_address_ = listen_logged(rt_, cfg_.listen_address);
   if (data_address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {}, "compute node listening on {}", data_address_);
-  for (auto& link : coordinators_) link->start();
+  for (auto& c : coordinators_) c.link->start();
   first_tick_at_ = rt_.clock.now_ns() + kTickNs;
   schedule_tick();
   subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
@@ -79,7 +79,7 @@ void ComputeNode::schedule_tick() {
 // coordinator (a renewal resumes ticking; an eviction drops everything).
 void ComputeNode::skip_tick() {
   ++stats_.ticks_without_lease;
-  if (lease_lapsed_logged_ || world_.size() == 0 || lease_until_ns_ == 0) return;  // 0: no lease yet
+  if (lease_lapsed_logged_ || world_.size() == 0 || !lease_.ever_granted()) return;
   lease_lapsed_logged_ = true;
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "lease lapsed: {} entities frozen until the coordinator answers", world_.size());
   trace(TraceKind::kLeaseLapsed, EntityId{}, static_cast<int64_t>(world_.size()));

@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "engine/compute/interest_feed.h"
+#include "engine/compute/lease.h"
 #include "engine/core/planted.h"
 #include "engine/core/bounded_queue.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/core/histogram.h"
+#include "engine/core/holdings.h"
 #include "engine/gameplay/world.h"
 #include "engine/net/debug_set.h"
 #include "engine/net/outbound_link.h"
@@ -78,6 +80,7 @@ struct ComputeStats {
   uint64_t ghosts_refused = 0;
   uint64_t subscriptions_sent = 0;
   uint64_t ticks_without_lease = 0;  // slots skipped because the lease had lapsed
+  uint64_t clock_untrusted = 0;      // times our clock was found slower than the leader's beyond the bound
   uint64_t evictions = 0;
   uint64_t promises = 0;
   uint64_t migrations_out = 0;
@@ -132,7 +135,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   size_t peers_connected() const;
   size_t subscribers() const { return subscribers_.size(); }
   // Whether this node may write its entities now: its last acked heartbeat is recent enough.
-  bool lease_valid() const { return rt_.clock.now_ns() < lease_until_ns_; }
+  bool lease_valid() const { return lease_.valid(rt_.clock.now_ns()); }
+  bool clock_trusted() const { return lease_.clock_trusted(); }
   // The entities this node writes right now (the simulator's checker counts writers with this).
   bool writes(EntityId id) const { return lease_valid() && world_.find(id) != nullptr; }
   // Tests watch the phases go by.
@@ -189,9 +193,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   void send_heartbeat();
   void send_snapshots();
   std::vector<Snapshot> snapshot_chunks() const;
-  void handle_ack(const HeartbeatAck& ack);
+  void handle_ack(const ServerMessage& m, const HeartbeatAck& ack);
   void handle_evicted(const ServerMessage& m);
-  void handle_prepare(ConnId conn, NodeId from);
+  void fence_applied(ConnId conn, uint64_t fence);
+  void handle_prepare(ConnId conn, NodeId from, const Prepare& prepare);
+  HoldingsDigest holdings_digest() const;
   void answer_admin(ConnId conn, const AdminRequest& req);
   // compute_migration.cc
   void handle_release(const ServerMessage& m, const Release& r);
@@ -201,11 +207,18 @@ class ComputeNode final : public Component, public NetworkHandler {
   void remember_move(EntityId entity, NodeId to);
   void expire_migrations();
   bool forward_if_moved(EntityId entity, ServerBody body);
-  OutboundLink* coordinator_link(ConnId conn);
+  // One link per configured coordinator, with the newest fencing order applied from it: fence
+  // numbers are one coordinator's own (two candidates of one epoch number theirs alike), so each
+  // heartbeat tells each coordinator what it applied of that coordinator's.
+  struct CoordinatorLink {
+    std::unique_ptr<OutboundLink> link;
+    uint64_t fence_applied = 0;  // never decreases
+  };
+  CoordinatorLink* coordinator_link(ConnId conn);
   template <class F>
   void for_each_coordinator(F&& fn) {
-    for (auto& link : coordinators_) {
-      if (link->connected()) fn(link->conn());
+    for (auto& c : coordinators_) {
+      if (c.link->connected()) fn(c.link->conn(), c);
     }
   }
   void subscribe_peers();
@@ -236,7 +249,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   BoundedQueue<gameplay::DamageIntent> intent_queue_;
   BoundedQueue<gameplay::SimJob> simulation_queue_;
   BoundedQueue<OutputItem> output_queue_;
-  std::vector<std::unique_ptr<OutboundLink>> coordinators_;
+  std::vector<CoordinatorLink> coordinators_;
   std::map<ConnId, NodeId> inbound_;          // accepted connections -> peer (invalid until its Hello)
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
@@ -258,13 +271,12 @@ class ComputeNode final : public Component, public NetworkHandler {
   Tick tick_ = 0;          // ticks run
   uint64_t slot_ = 0;      // 100 ms slots elapsed since the first; a slot without a lease runs no tick
   TimeNs first_tick_at_ = 0;
-  TimeNs lease_until_ns_ = 0;
+  Lease lease_;
   bool lease_lapsed_logged_ = false;
   uint64_t heartbeat_seq_ = 0;
   // The newest table version a leader told us (HeartbeatAck.version); echoed in heartbeats and
   // reported in promises. Never decreases; 0 until the first ack since this process started.
   uint64_t table_version_seen_ = 0;
-  std::map<uint64_t, TimeNs> heartbeats_pending_;  // seq -> our send time, at most kHeartbeatsPendingMax
   TimerId tick_timer_ = 0;
   TimerId subscribe_timer_ = 0;
   TimerId heartbeat_timer_ = 0;

@@ -33,6 +33,7 @@ void Coordinator::start() {
   epoch_ = cfg_.epoch;
   role_ = cfg_.start_as_leader ? CoordinatorRole::kLeader : CoordinatorRole::kFollower;
   if (cfg_.start_as_leader) {
+    knows_membership_ = true;
     table_epoch_ = epoch_;
     version_ = static_cast<uint64_t>(epoch_) << 32;
   }
@@ -65,6 +66,7 @@ void Coordinator::watch() {
     replicate();
   } else {
     watch_leader();
+    if (tick_ % 5 == 0) probe_leader_clock();
   }
 }
 
@@ -119,6 +121,8 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     if (!observe_epoch(m)) return;
     if (const auto* r = std::get_if<Replicate>(&m.body)) {
       if (role_ != CoordinatorRole::kLeader && m.epoch == epoch_) apply_replica(*r);
+    } else if (const auto* probe = std::get_if<ClockProbe>(&m.body)) {
+      handle_clock_probe(conn, *probe);
     }
     return;
   }
@@ -127,6 +131,7 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   if (m.sender_role == Role::kAdmin) return handle_admin(conn, m, std::get<AdminRequest>(m.body));
   if (const auto* hello = std::get_if<Hello>(&m.body)) return handle_hello(conn, m, *hello);
   if (it->second != m.sender) return drop_connection(conn, "message before Hello, or sender changed on an established connection");
+  if (const auto* probe = std::get_if<ClockProbe>(&m.body)) return handle_clock_probe(conn, *probe);
   if (!observe_epoch(m)) return;
   NodeRecord& rec = nodes_[m.sender];
   rec.last_heard_ns = rt_.clock.now_ns();
@@ -167,14 +172,16 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   }
   conns_[conn] = m.sender;
   NodeRecord& rec = nodes_[m.sender];
+  if (rec.incarnation != hello.incarnation) rec.fences.clear();  // a new process: it holds nothing we fenced
   rec.role = hello.role;
   rec.conn = conn;
   rec.data_address = hello.data_address;
   rec.capacity_entities = hello.capacity_entities;
   rec.incarnation = hello.incarnation;
-  rec.audit_pending = false;  // an answer would have come on the old connection: the next audit asks again
+  rec.question = HoldingsQuestion{};  // an answer would have come on the old connection: ask again
   rec.audited_ns = 0;
-  rec.prepare_pending = false;  // likewise for a Prepare
+  // A process that never followed any epoch holds nothing: it is a member of ours as it stands.
+  if (m.epoch == 0) rec.member_epoch = epoch_;
   rec.last_heard_ns = rt_.clock.now_ns();
   rec.last_heard_tick = tick_;
   trace(TraceKind::kNodeRegistered, EntityId{}, static_cast<int64_t>(hello.role), 0, m.sender);
@@ -191,12 +198,14 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     }
     return;
   }
-  if (hello.role != Role::kCompute || !leading()) return;
+  if (hello.role != Role::kCompute) return;
+  if (role_ == CoordinatorRole::kCandidate) return ask(m.sender, rec, HoldingsQuestion::Why::kCandidacy);
+  if (!leading()) return;
   if (was_lost && lost_by_us(rec)) evict(m.sender, rec);
-  // A node still on an older epoch (it missed our takeover), or lost only in a replica's view, must
-  // promise before it is acked: its Promise tells us what it holds, so we can revoke what was
-  // re-granted meanwhile.
-  if ((m.epoch != 0 && m.epoch < epoch_) || rec.lost) ask_promise(m.sender, rec);  // epoch 0: a fresh process, it holds nothing
+  // A node that is not a member of our epoch (it missed our takeover, promised a rival candidate, or
+  // is lost only in a replica's view) must promise before it is acked: its Promise tells us what it
+  // holds, so we can revoke what was re-granted meanwhile.
+  if (!member(rec) && m.epoch != 0) ask(m.sender, rec, HoldingsQuestion::Why::kMembership);
   send_membership();
 }
 
@@ -206,14 +215,11 @@ NodeId Coordinator::pick_compute() const {
   NodeId best{};
   uint64_t best_load = UINT64_MAX;
   for (const auto& [id, rec] : nodes_) {
-    // Only nodes that heartbeat under our epoch: one that has yet to promise could answer with
-    // holdings that miss a grant crossing its promise, and reconciliation would orphan it.
-    if (rec.role != Role::kCompute || rec.lost || rec.draining || rec.conn == 0 || rec.capacity_entities == 0 ||
-        rec.heard_epoch != epoch_) {
-      continue;
-    }
-    auto a = assigned_.find(id);
-    const uint64_t n = a == assigned_.end() ? 0 : a->second;
+    // Only members of our epoch: one that has yet to promise could answer with holdings that miss a
+    // grant crossing its promise, and reconciliation would orphan it. Nor a node that has not
+    // confirmed its eviction: a resent Evicted would drop what we give it now.
+    if (!eligible(rec) || rec.draining || rec.capacity_entities == 0) continue;
+    const uint64_t n = table_.given_count(id);
     if (n >= rec.capacity_entities) continue;
     const uint64_t load = n * 1'000'000 / rec.capacity_entities;
     if (load < best_load) {
@@ -226,15 +232,17 @@ NodeId Coordinator::pick_compute() const {
 
 // The client of a lost gateway is back through another one, with its token: same avatar, new route.
 bool Coordinator::resume(const ServerMessage& m, const SpawnRequest& req) {
-  auto it = table_.find(req.resume_entity);
-  if (it == table_.end() || it->second.resume_token != req.resume_token || !it->second.owner.valid()) {
+  const OwnerRecord* found = table_.get(req.resume_entity);
+  if (!found || found->resume_token != req.resume_token || !found->owner.valid()) {
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, req.resume_entity}, "resume refused (unknown, wrong token or being recovered)");
     return false;
   }
-  OwnerRecord& rec = it->second;
-  rec.gateway = m.sender;
-  rec.session = req.session;
-  rec.detached_since_ns = 0;
+  table_.edit(req.resume_entity, [&](OwnerRecord& r) {
+    r.gateway = m.sender;
+    r.session = req.session;
+    r.detached_since_ns = 0;
+  });
+  const OwnerRecord& rec = *found;
   dirty_.insert(req.resume_entity);
   ++stats_.resumes;
   send_to(rec.owner, SessionMoved{req.resume_entity, m.sender, req.session});
@@ -245,11 +253,13 @@ bool Coordinator::resume(const ServerMessage& m, const SpawnRequest& req) {
 
 void Coordinator::detach_gateway(NodeId gateway) {
   const TimeNs now = rt_.clock.now_ns();
-  for (auto& [id, rec] : table_) {
-    if (rec.gateway == gateway && rec.detached_since_ns == 0) {
-      rec.detached_since_ns = now;
-      dirty_.insert(id);
-    }
+  std::vector<EntityId> detached;
+  for (const auto& [id, rec] : table_) {
+    if (rec.gateway == gateway && rec.detached_since_ns == 0) detached.push_back(id);
+  }
+  for (EntityId id : detached) {
+    table_.edit(id, [&](OwnerRecord& r) { r.detached_since_ns = now; });
+    dirty_.insert(id);
   }
 }
 
@@ -261,11 +271,10 @@ void Coordinator::sweep_detached() {
     if (rec.detached_since_ns != 0 && now - rec.detached_since_ns > kSessionResumeGraceNs) gone.push_back(id);
   }
   for (EntityId id : gone) {
-    const OwnerRecord rec = table_.at(id);
+    const OwnerRecord rec = *table_.get(id);
     erase_record(id);
-    if (auto a = assigned_.find(rec.owner); a != assigned_.end() && a->second > 0) --a->second;
     ++stats_.abandoned;
-    if (rec.owner.valid()) send_to(rec.owner, OwnershipRevoke{id, rec.generation});
+    if (rec.owner.valid()) revoke(rec.owner, id, rec.generation);
     trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 2, rec.owner);
   }
 }
@@ -290,7 +299,6 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
   rec.resume_token = rt_.random.next_u64() | 1;
   set_record(entity, rec);
-  ++assigned_[owner];
   ++stats_.spawns;
   send_to(owner, OwnershipGrant{entity, rec.generation, m.sender, req.session, pos, team, std::nullopt});
   trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 0, owner);
@@ -306,9 +314,8 @@ void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClo
   if (it == table_.end() || it->second.gateway != m.sender || it->second.session != closed.session) return;
   const OwnerRecord rec = it->second;
   erase_record(closed.entity);
-  if (auto a = assigned_.find(rec.owner); a != assigned_.end() && a->second > 0) --a->second;
   ++stats_.revokes;
-  if (rec.owner.valid()) send_to(rec.owner, OwnershipRevoke{closed.entity, rec.generation});
+  if (rec.owner.valid()) revoke(rec.owner, closed.entity, rec.generation);
   trace(TraceKind::kOwnershipRevoked, closed.entity, static_cast<int64_t>(rec.generation), 0, rec.owner);
 }
 
@@ -324,7 +331,7 @@ void Coordinator::send_membership() {
 }
 
 void Coordinator::set_record(EntityId entity, const OwnerRecord& rec) {
-  table_[entity] = rec;
+  table_.put(entity, rec);
   dirty_.insert(entity);
 }
 

@@ -17,7 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/clock_rate.h"
 #include "engine/core/planted.h"
+#include "engine/coordinator/fence_ledger.h"
+#include "engine/coordinator/ownership_table.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/outbound_link.h"
@@ -47,6 +50,10 @@ inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
 // After taking over, re-grant nothing for this long: every lease the old leader could still renew
 // (while its stale view still showed a majority, at most kLeaseNs) has expired by then.
 inline constexpr TimeNs kFailoverGraceNs = kLeaseNs + kNodeLossAfterNs;
+// The old leader renews leases while its quorum looks fresh (kLeaseNs on its clock), and each lease
+// lasts kLeaseNs on its node's clock: both spans, on clocks within the bound, end within the grace
+// as the new leader's clock measures it.
+static_assert(kFailoverGraceNs >= on_slowest_clock(2 * kLeaseNs) + kLeaseMarginNs / 2, "the grace outlasts every lease the old leader gave");
 // Erased entities remembered as tombstones (a Promise still holding one is revoked); at the limit
 // the oldest is forgotten, and a zombie older than that would be adopted again.
 inline constexpr size_t kTombstonesMax = 4096;
@@ -79,18 +86,15 @@ struct Migration {
   TimeNs started_ns = 0;
 };
 
-struct OwnerRecord {
-  NodeId owner{};          // invalid while orphaned (no compute node could take it yet)
-  uint64_t generation = 0;
-  NodeId gateway{};
-  SessionId session{};
-  EntityState snapshot;    // the owner's last snapshot (at first, the spawn state)
-  uint64_t resume_token = 0;      // what the client must show to take the avatar back elsewhere
-  TimeNs detached_since_ns = 0;   // its gateway is gone since (0: attached)
-  TimeNs regrant_not_before_ns = 0;  // orphaned by a restarted owner: its old leases run until then
-  // The table version of the orphaning that took it from a holder that had not released it: it is
-  // re-granted only once a majority echoed that version (0: nothing to wait for; not replicated).
-  uint64_t orphaned_version = 0;
+// A Prepare sent to one compute node, waiting for its Promise. One at a time per node; an answer is
+// judged only against the question it answers (Prepare.question = Promise.answers): a late answer to
+// an earlier question (its connection clogged) once orphaned entities granted after it was asked.
+struct HoldingsQuestion {
+  enum class Why : uint8_t { kNone, kCandidacy, kMembership, kAudit };
+  Why why = Why::kNone;
+  uint64_t id = 0;
+  TimeNs sent_ns = 0;
+  std::map<EntityId, uint64_t> given;  // what the table gave the node when we asked (entity -> generation)
 };
 
 struct NodeRecord {
@@ -111,13 +115,14 @@ struct NodeRecord {
   uint64_t echoed_version = 0;  // the newest table version its heartbeats under our epoch echoed
   bool lost = false;
   uint32_t missed_traced = 0;  // heartbeat intervals of the current silence already traced
-  uint32_t count_mismatches = 0;  // heartbeats in a row whose entity count disagrees with the table
-  TimeNs audited_ns = 0;          // when we last asked it for its holdings (an audit Prepare)
-  bool audit_pending = false;
-  std::map<EntityId, uint64_t> audited;  // what the table gave it when we asked (entity -> generation)
-  bool prepare_pending = false;          // a Prepare (candidacy, or behind our epoch) awaits its Promise
-  TimeNs prepared_ns = 0;
-  std::map<EntityId, uint64_t> prepared;  // what the table gave it when we sent that Prepare
+  uint32_t holdings_mismatches = 0;  // heartbeats in a row whose holdings disagree with the table
+  TimeNs audited_ns = 0;             // when we last audited its holdings
+  HoldingsQuestion question;         // our Prepare awaiting its Promise, if any
+  // The epoch in which its holdings were last reconciled with our table (it promised us, or it
+  // registered holding nothing): only then may we renew its lease or give it anything (§6).
+  Epoch member_epoch = 0;
+  FenceLedger fences;                // revokes and evictions it has not confirmed yet
+  bool clock_untrusted = false;      // its last heartbeat said its clock cannot be trusted (§2a)
   bool draining = false;     // admin: place nothing here, move everything off
   TimeNs lost_at_ns = 0;
   Epoch lost_epoch = 0;      // the epoch in which we declared it lost (0: a flag copied from a replica)
@@ -142,6 +147,10 @@ struct CoordinatorStats {
   uint64_t resumes = 0;           // avatars taken back through another gateway
   uint64_t abandoned = 0;         // avatars despawned after their client never came back
   uint64_t stale_epoch_dropped = 0;
+  uint64_t stale_answers = 0;     // Promises answering a question we no longer wait for
+  uint64_t fences_resent = 0;     // fencing orders sent again on a node's new connection
+  uint64_t clock_fenced = 0;      // entities taken from nodes whose clock could not be trusted
+  uint64_t candidacies_refused = 0;  // leader silent, but our clock is not to be trusted: we did not stand
   uint64_t protocol_errors = 0;
 };
 
@@ -164,10 +173,10 @@ class Coordinator final : public Component, public NetworkHandler {
   CoordinatorRole role() const { return role_; }
   bool leading() const { return role_ == CoordinatorRole::kLeader; }
   const std::string& address() const { return address_; }
-  const std::map<EntityId, OwnerRecord>& table() const { return table_; }
+  const OwnershipTable& table() const { return table_; }
   const std::map<NodeId, NodeRecord>& nodes() const { return nodes_; }
   const CoordinatorStats& stats() const { return stats_; }
-  size_t orphans() const;
+  size_t orphans() const { return table_.orphans(); }
   // Targeted debug mode (`aether admin debug`, coordinator_admin.cc): what is debugged, at most
   // kDebugEntitiesMax entities and kDebugNodesMax nodes; every compute node and gateway is told the
   // whole set when it changes and when it registers. Not replicated: a new leader starts with none.
@@ -198,19 +207,25 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_snapshot(NodeId node, const Snapshot& snap);
   void watch_nodes();
   void mark_lost(NodeId node, const char* why);
-  void regrant(EntityId entity, OwnerRecord& rec);
+  void regrant(EntityId entity);
   void regrant_orphans();
   void orphan_restarted(NodeId node, TimeNs last_heard_ns);
   bool lost_by_us(const NodeRecord& rec) const;
+  bool member(const NodeRecord& rec) const;
+  bool eligible(const NodeRecord& rec) const;
+  void fence_untrusted_clock(NodeId node);
   void fence_stale_table(NodeId only);
-  void ask_promise(NodeId node, NodeRecord& rec);
+  void ask(NodeId node, NodeRecord& rec, HoldingsQuestion::Why why);
   std::map<EntityId, uint64_t> given_to(NodeId node) const;
-  void orphan(EntityId entity, OwnerRecord& rec, uint64_t version);
+  void orphan(EntityId entity, uint64_t version);
+  void revoke(NodeId node, EntityId entity, uint64_t generation);
+  void send_ack(NodeId node, NodeRecord& rec, uint64_t seq);
+  uint64_t next_fence() { return (static_cast<uint64_t>(epoch_) << 32) | ++fences_sent_; }
   uint64_t next_table_version();
   void publish_orphanings();
   uint64_t confirmed_version() const;
-  void audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t reported);
-  void reconcile_audit(NodeId node, const Promise& promise);
+  void audit_if_diverged(NodeId node, NodeRecord& rec, const Heartbeat& hb);
+  void reconcile_audit(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given);
   bool has_quorum() const;
   bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_ || tick_ < grace_until_tick_; }
   // Time since a moment stamped with our clock and our watch count: the smaller of the two readings.
@@ -228,7 +243,6 @@ class Coordinator final : public Component, public NetworkHandler {
   }
   void evict(NodeId node, NodeRecord& rec);
   uint64_t next_generation(uint64_t previous) const;
-  void recount_assigned();
 
   // coordinator_balance.cc
  public:
@@ -257,7 +271,10 @@ class Coordinator final : public Component, public NetworkHandler {
   void watch_leader();
   void stand_for_election();
   void handle_promise(NodeId node, const Promise& promise);
-  void reconcile(NodeId node, const Promise& promise);
+  void reconcile(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given);
+  void concede(NodeId leader);
+  void probe_leader_clock();
+  void handle_clock_probe(ConnId conn, const ClockProbe& probe);
   void take_over();
   void step_down(Epoch seen, NodeId from);
   void announce_leadership();
@@ -270,10 +287,11 @@ class Coordinator final : public Component, public NetworkHandler {
   CoordinatorRole role_ = CoordinatorRole::kFollower;
   std::map<ConnId, NodeId> conns_;  // invalid NodeId until the peer's Hello
   std::map<NodeId, NodeRecord> nodes_;
-  std::map<EntityId, OwnerRecord> table_;
-  std::map<NodeId, uint32_t> assigned_;  // entities the table gives each compute node
+  OwnershipTable table_;
   uint64_t next_entity_ = 1;
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
+  uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)
+  uint32_t questions_asked_ = 0; // Prepares numbered in this epoch
   TimerId watch_timer_ = 0;
   // Replication (leader side): what changed since the last Replicate.
   std::set<EntityId> dirty_;
@@ -296,6 +314,15 @@ class Coordinator final : public Component, public NetworkHandler {
   TimeNs candidacy_started_ns_ = 0;
   TimeNs candidacy_timeout_ns_ = kCandidacyTimeoutNs;  // jittered per candidacy, so rivals fall out of step
   std::set<NodeId> promised_;
+  // Our clock's rate against the leader's, from ClockProbe round trips (§2a): a vice whose clock runs
+  // fast beyond the bound would end its failover grace before the old leases, so it never stands.
+  ClockRateCheck leader_clock_{ClockRateCheck::Danger::kOursFast};
+  Epoch leader_clock_epoch_ = 0;
+  bool refused_candidacy_logged_ = false;
+  // Whether we know every compute node of the cluster: as its founding leader, or from a whole copy of
+  // a leader's table (nodes included). A majority counted over the nodes that happen to have
+  // registered with a restarted coordinator could be a minority of the cluster: it never stands.
+  bool knows_membership_ = false;
   // The epoch whose decisions our table reflects (ours as leader, or the leader's we replicate), and
   // the highest epoch the nodes promising to us followed before: if that is newer, a leader we never
   // heard from may have re-granted what our table gives to the promising nodes.

@@ -9,9 +9,23 @@ namespace aether {
 // whatever a deposed leader granted, a grant by its successor outranks it.
 uint64_t Coordinator::next_generation(uint64_t previous) const { return std::max(previous + 1, epoch_ << 32); }
 
-// A majority of the compute nodes that are members (not declared lost) heartbeated us within a lease,
-// under our epoch. A node that promised a newer coordinator heartbeats with the newer epoch and stops
-// counting for us at once.
+// Whether a compute node is a member of our epoch: it heartbeats under it, and its holdings were
+// reconciled with our table in it (it promised us, or it registered holding nothing). A node that
+// adopted our epoch through a rival candidate's Prepare has not told us what it holds: acking it
+// would renew holdings our table may have given to someone else meanwhile (chaos-partitions seed 253).
+bool Coordinator::member(const NodeRecord& rec) const {
+  return rec.role == Role::kCompute && !rec.lost && rec.heard_epoch == epoch_ && rec.member_epoch == epoch_;
+}
+
+// Whether we may give a compute node something new (a spawn, a recovery, a migration): a member, on a
+// live connection, that confirmed any eviction we sent (a resent Evicted would drop what we give it
+// now) and whose clock can be trusted.
+bool Coordinator::eligible(const NodeRecord& rec) const {
+  return member(rec) && rec.conn != 0 && !rec.fences.evict_unconfirmed() && !rec.clock_untrusted;
+}
+
+// A majority of the compute nodes heartbeated us within a lease as members of our epoch. A node that
+// promised a newer coordinator heartbeats with the newer epoch and stops counting for us at once.
 bool Coordinator::has_quorum() const {
   if (cfg_.peer_address.empty()) return true;  // a lone coordinator has no rival to split with
   const TimeNs now = rt_.clock.now_ns();
@@ -22,7 +36,7 @@ bool Coordinator::has_quorum() const {
   for (const auto& [id, rec] : nodes_) {
     if (rec.role != Role::kCompute) continue;
     ++members;
-    fresh += (!rec.lost && now - rec.last_heard_ns <= kLeaseNs && rec.heard_epoch == epoch_) ? 1 : 0;
+    fresh += (member(rec) && now - rec.last_heard_ns <= kLeaseNs) ? 1 : 0;
   }
   return members > 0 && fresh * 2 > members;
 }
@@ -37,27 +51,86 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
   rec.affinities = hb.affinities;
-  if (epoch == epoch_) rec.echoed_version = std::max(rec.echoed_version, hb.table_version_seen);
+  if (epoch == epoch_) {
+    rec.echoed_version = std::max(rec.echoed_version, hb.table_version_seen);
+    rec.fences.confirm(hb.fence_applied);
+  }
   if (rec.role != Role::kCompute || !leading()) return;
   if (orphans_unconfirmed_ && confirmed_version() >= version_) {  // the echo we waited for: re-grant now
     orphans_unconfirmed_ = false;
     regrant_orphans();
   }
   if (rec.lost && !lost_by_us(rec)) {
-    ask_promise(node, rec);  // lost in a replica's view only: its Promise tells what it really holds
+    ask(node, rec, HoldingsQuestion::Why::kMembership);  // lost in a replica's view only: its Promise tells what it really holds
     return;
   }
   if (rec.lost) evict(node, rec);
   if (epoch < epoch_) {
-    if (epoch != 0) ask_promise(node, rec);  // it missed our takeover: its promise must come before any ack
+    if (epoch != 0) ask(node, rec, HoldingsQuestion::Why::kMembership);  // it missed our takeover: its promise must come before any ack
     return;
   }
+  if (rec.member_epoch != epoch_) {  // at our epoch, but it never told us what it holds
+    ask(node, rec, HoldingsQuestion::Why::kMembership);
+    return;
+  }
+  rec.clock_untrusted = hb.clock_untrusted;
+  if (hb.clock_untrusted && table_.given_count(node) > 0) fence_untrusted_clock(node);
   if (!has_quorum()) {
     ++stats_.acks_withheld;
     return;
   }
-  send_to(node, HeartbeatAck{hb.seq, version_});
-  audit_if_diverged(node, rec, hb.entities);
+  send_ack(node, rec, hb.seq);
+  audit_if_diverged(node, rec, hb);
+}
+
+// Renews a member's lease (docs/ownership.md §2, "Fences before leases"): every revoke or eviction it
+// has not confirmed must precede the ack on this connection, so one sent on an older connection
+// (lost with it, maybe: chaos-messages and the chaos property, an eviction lost with a reset) is sent
+// again first. The node then applies them before it sees the ack that lets it write.
+void Coordinator::send_ack(NodeId node, NodeRecord& rec, uint64_t seq) {
+  if (rec.conn == 0) return;
+  if (rec.fences.stranded(rec.conn)) {
+    if (rec.fences.evict_unconfirmed()) {
+      const uint64_t fence = next_fence();
+      rec.fences.sent_evict(fence, rec.conn);
+      send_to(node, Evicted{fence});
+      ++stats_.fences_resent;
+    }
+    for (const FenceLedger::Revoke& r : rec.fences.revokes()) {
+      revoke(node, r.entity, r.generation);
+      ++stats_.fences_resent;
+    }
+    AETHER_ASSERT(!rec.fences.stranded(rec.conn));
+  }
+  send_to(node, HeartbeatAck{seq, version_, rt_.clock.now_ns()});
+}
+
+// A node whose clock cannot be trusted (docs/ownership.md §2a) has written nothing since before the
+// heartbeat that says so, and will write nothing until a lease it renews behind our revokes: its
+// entities are revoked and orphaned, and re-granted elsewhere once a majority echoed the orphaning,
+// as for a lost node. It stays a member holding nothing, and gets nothing new while its clock is out.
+void Coordinator::fence_untrusted_clock(NodeId node) {
+  const std::map<EntityId, uint64_t> held = given_to(node);
+  const uint64_t version = next_table_version();
+  for (const auto& [entity, generation] : held) {
+    if (auto m = migrations_.find(entity); m != migrations_.end() && m->second.from == node) migrations_.erase(m);
+    revoke(node, entity, generation);
+    orphan(entity, version);
+  }
+  stats_.clock_fenced += held.size();
+  trace(TraceKind::kClockFenced, EntityId{}, static_cast<int64_t>(held.size()), 0, node);
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} reports a clock it cannot trust: its {} entities go to other nodes",
+         node.value, held.size());
+  publish_orphanings();
+}
+
+// Every revoke goes through here: numbered, and kept until the node confirms it (send_ack).
+void Coordinator::revoke(NodeId node, EntityId entity, uint64_t generation) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) return;
+  const uint64_t fence = next_fence();
+  if (it->second.conn != 0) it->second.fences.sent_revoke(entity, generation, fence, it->second.conn);
+  send_to(node, OwnershipRevoke{entity, generation, fence});
 }
 
 // A node's holdings and our table can drift apart without either noticing: a grant or a revoke lost
@@ -68,42 +141,37 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
 // the table gives it that it does not hold is orphaned and re-granted. At most once per
 // kAuditIntervalNs per node. Found by the chaos runs with message loss and resets: without it the
 // cluster never converged.
-void Coordinator::audit_if_diverged(NodeId node, NodeRecord& rec, uint32_t reported) {
-  // Counted from the table itself: the running assigned_ count drifts from it (a shortcut through
-  // assigned_ left chaos-processes seed 116 unconverged). One pass over the table per heartbeat of
-  // each node, outside any tick; a per-node count kept with every owner change would make it O(1).
-  uint32_t in_table = 0;
-  for (const auto& [id, r] : table_) in_table += r.owner == node ? 1 : 0;
-  rec.count_mismatches = reported == in_table ? 0 : rec.count_mismatches + 1;
+void Coordinator::audit_if_diverged(NodeId node, NodeRecord& rec, const Heartbeat& hb) {
+  // The table keeps what it gives each node up to date with every change (OwnershipTable), so this is
+  // a lookup. Counts alone could agree while the contents differ (a lost revoke and a lost grant:
+  // chaos-messages seeds 267 and 552 never converged); the digest covers generations too.
+  const HoldingsDigest& given = table_.holdings(node);
+  const bool same = hb.holdings_digest_count == given.count() && hb.holdings_digest == given.digest();
+  rec.holdings_mismatches = same ? 0 : rec.holdings_mismatches + 1;
   const TimeNs now = rt_.clock.now_ns();
-  if (rec.count_mismatches < kAuditAfterMismatches || (rec.audited_ns != 0 && now - rec.audited_ns < kAuditIntervalNs)) return;
-  rec.audit_pending = true;
+  if (rec.holdings_mismatches < kAuditAfterMismatches || (rec.audited_ns != 0 && now - rec.audited_ns < kAuditIntervalNs)) return;
+  if (rec.question.why != HoldingsQuestion::Why::kNone) return;  // one question at a time
   rec.audited_ns = now;
-  // Grants we send after this Prepare are not in its answer: only these may be found missing.
-  rec.audited = given_to(node);
   ++stats_.audits;
-  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "compute {} reports {} entities, the table gives it {}: auditing its holdings",
-         node.value, reported, in_table);
-  send_to(node, Prepare{});
+  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "compute {} reports {} holdings, the table gives it {} (or they differ): auditing",
+         node.value, hb.holdings_digest_count, given.count());
+  ask(node, rec, HoldingsQuestion::Why::kAudit);
 }
 
 // The answer to an audit: the table is the truth, the node's holdings are brought in line with it.
-void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
+void Coordinator::reconcile_audit(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given) {
   uint64_t version = 0;  // one version for all the entities this answer orphans
   std::set<EntityId> held;
   for (const Holding& h : promise.holdings) {
     held.insert(h.entity);
     auto it = table_.find(h.entity);
     // Unknown to us (removed while it could not hear), given to someone else, or an older life.
-    if (it == table_.end() || it->second.owner != node || it->second.generation > h.generation) {
-      send_to(node, OwnershipRevoke{h.entity, h.generation});
-    }
+    if (it == table_.end() || it->second.owner != node || it->second.generation > h.generation) revoke(node, h.entity, h.generation);
   }
-  NodeRecord& n = nodes_[node];
-  for (const auto& [id, generation] : n.audited) {
+  for (const auto& [id, generation] : given) {
     auto it = table_.find(id);
     if (it == table_.end() || held.count(id)) continue;
-    OwnerRecord& rec = it->second;
+    const OwnerRecord& rec = it->second;
     if (rec.owner != node || rec.generation != generation) continue;  // changed since we asked
     if (auto m = migrations_.find(id); m != migrations_.end()) {
       // A migration away from a node that does not hold the entity can never complete (its Released
@@ -114,10 +182,8 @@ void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
       migrations_.erase(m);
     }
     if (version == 0) version = next_table_version();
-    orphan(id, rec, version);  // it does not hold it: re-granted by regrant_orphans()
+    orphan(id, version);  // it does not hold it: re-granted by regrant_orphans()
   }
-  n.audited.clear();
-  recount_assigned();
   publish_orphanings();
 }
 
@@ -132,10 +198,10 @@ void Coordinator::reconcile_audit(NodeId node, const Promise& promise) {
 // each Promise.
 void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
   for (const EntityState& st : snap.states) {
-    auto it = table_.find(st.id);
-    if (it == table_.end() || it->second.generation != st.generation || (it->second.owner.valid() && it->second.owner != node)) continue;
-    if (!newer_than(st, it->second.snapshot)) continue;
-    it->second.snapshot = st;
+    const OwnerRecord* rec = table_.get(st.id);
+    if (!rec || rec->generation != st.generation || (rec->owner.valid() && rec->owner != node)) continue;
+    if (!newer_than(st, rec->snapshot)) continue;
+    table_.edit(st.id, [&](OwnerRecord& r) { r.snapshot = st; });
     if (leading()) dirty_.insert(st.id);
   }
 }
@@ -168,17 +234,13 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(it->second.role), 0, node);
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "{} node {} lost: {}", role_name(it->second.role), node.value, why);
   if (it->second.role != Role::kCompute) return;
-  assigned_.erase(node);
   send_membership();
   // Every lease the node held has expired (that is what kNodeLossAfterNs waits for): its entities are
   // orphaned, and go to live nodes under a new generation, from their last snapshot, as soon as a
   // majority has echoed the orphaning (one round trip: the probe is answered at once).
-  uint64_t version = 0;
-  for (auto& [entity, rec] : table_) {
-    if (rec.owner != node) continue;
-    if (version == 0) version = next_table_version();
-    orphan(entity, rec, version);
-  }
+  const std::map<EntityId, uint64_t> held = given_to(node);
+  const uint64_t version = held.empty() ? 0 : next_table_version();
+  for (const auto& [entity, generation] : held) orphan(entity, version);
   for (auto m = migrations_.begin(); m != migrations_.end();) {
     m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
   }
@@ -188,9 +250,11 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
 
 // An entity taken from a holder that did not release it (lost, restarted, found not to hold it,
 // fenced): nobody may own it until a majority of compute nodes has heard `version` (0: no wait).
-void Coordinator::orphan(EntityId entity, OwnerRecord& rec, uint64_t version) {
-  rec.owner = NodeId{};
-  rec.orphaned_version = std::max(rec.orphaned_version, version);
+void Coordinator::orphan(EntityId entity, uint64_t version) {
+  table_.edit(entity, [&](OwnerRecord& rec) {
+    rec.owner = NodeId{};
+    rec.orphaned_version = std::max(rec.orphaned_version, version);
+  });
   dirty_.insert(entity);
 }
 
@@ -230,13 +294,13 @@ uint64_t Coordinator::confirmed_version() const {
   return echoed[majority - 1];
 }
 
-void Coordinator::regrant(EntityId entity, OwnerRecord& rec) {
+void Coordinator::regrant(EntityId entity) {
   const NodeId owner = pick_compute();
-  if (!owner.valid()) return;
+  const OwnerRecord* found = table_.get(entity);
+  if (!owner.valid() || !found) return;
   dirty_.insert(entity);
-  rec.owner = owner;
-  rec.generation = next_generation(rec.generation);
-  ++assigned_[owner];
+  table_.assign(entity, owner, next_generation(found->generation));
+  const OwnerRecord& rec = *found;
   ++stats_.recoveries;
   send_to(owner, OwnershipGrant{entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot});
   trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 1, owner);
@@ -248,9 +312,12 @@ void Coordinator::regrant_orphans() {
   if (!leading() || in_grace() || !has_quorum() || !pick_compute().valid()) return;
   const TimeNs now = rt_.clock.now_ns();
   const uint64_t confirmed = confirmed_version();
-  for (auto& [entity, rec] : table_) {
-    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed) regrant(entity, rec);
+  if (table_.orphans() == 0) return;
+  std::vector<EntityId> due;
+  for (const auto& [entity, rec] : table_) {
+    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed) due.push_back(entity);
   }
+  for (EntityId entity : due) regrant(entity);
 }
 
 // A compute node registered again as a new incarnation before we noticed it was gone: the process
@@ -263,13 +330,11 @@ void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
   trace(TraceKind::kNodeLost, EntityId{}, static_cast<int64_t>(Role::kCompute), 1, node);
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute node {} restarted: its entities are re-granted once its old leases expire",
          node.value);
-  assigned_.erase(node);
-  uint64_t version = 0;
-  for (auto& [entity, rec] : table_) {
-    if (rec.owner != node) continue;
-    if (version == 0) version = next_table_version();
-    orphan(entity, rec, version);
-    rec.regrant_not_before_ns = last_heard_ns + kNodeLossAfterNs;
+  const std::map<EntityId, uint64_t> held = given_to(node);
+  const uint64_t version = held.empty() ? 0 : next_table_version();
+  for (const auto& [entity, generation] : held) {
+    orphan(entity, version);
+    table_.edit(entity, [&](OwnerRecord& rec) { rec.regrant_not_before_ns = last_heard_ns + kNodeLossAfterNs; });
   }
   publish_orphanings();
   for (auto m = migrations_.begin(); m != migrations_.end();) {
@@ -277,32 +342,27 @@ void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
   }
 }
 
-size_t Coordinator::orphans() const {
-  size_t n = 0;
-  for (const auto& [entity, rec] : table_) n += rec.owner.valid() ? 0 : 1;
-  return n;
-}
-
 // What the table gives `node` now (entity -> generation): what an answer to a Prepare sent now is
 // judged against, an audit's (reconcile_audit) or a promise's (reconcile).
 std::map<EntityId, uint64_t> Coordinator::given_to(NodeId node) const {
   std::map<EntityId, uint64_t> given;
+  if (table_.given_count(node) == 0) return given;
   for (const auto& [id, r] : table_) {
     if (r.owner == node) given.emplace(id, r.generation);
   }
   return given;
 }
 
-// A Prepare to one node (a candidate's, or a leader's to a node behind its epoch): what the table gives
-// the node now is what its Promise is judged against (reconcile). Asked at most once per
-// kAuditIntervalNs while unanswered: late heartbeats of an older epoch arrive in bursts.
-void Coordinator::ask_promise(NodeId node, NodeRecord& rec) {
+// A Prepare to one node: a candidate's (a vote), or a leader's (to make it a member of our epoch, or
+// to audit it). What the table gives the node now is what its Promise is judged against (reconcile,
+// reconcile_audit), and only the Promise answering this very question is taken. A question still
+// unanswered is asked again (a new one) at most once per kAuditIntervalNs: late heartbeats of an
+// older epoch arrive in bursts.
+void Coordinator::ask(NodeId node, NodeRecord& rec, HoldingsQuestion::Why why) {
   const TimeNs now = rt_.clock.now_ns();
-  if (rec.prepare_pending && now - rec.prepared_ns < kAuditIntervalNs) return;
-  rec.prepare_pending = true;
-  rec.prepared_ns = now;
-  rec.prepared = given_to(node);
-  send_to(node, Prepare{});
+  if (rec.question.why != HoldingsQuestion::Why::kNone && now - rec.question.sent_ns < kAuditIntervalNs) return;
+  rec.question = HoldingsQuestion{why, (static_cast<uint64_t>(epoch_) << 32) | ++questions_asked_, now, given_to(node)};
+  send_to(node, Prepare{rec.question.id, leading()});
 }
 
 // A node's lost flag is ours to act on only if we declared it, in this epoch: every entity it held
@@ -318,18 +378,12 @@ bool Coordinator::lost_by_us(const NodeRecord& rec) const { return rec.lost && r
 void Coordinator::evict(NodeId node, NodeRecord& rec) {
   ++stats_.evictions;
   rec.lost = false;
-  assigned_.erase(node);
-  send_to(node, Evicted{});
+  const uint64_t fence = next_fence();
+  if (rec.conn != 0) rec.fences.sent_evict(fence, rec.conn);
+  send_to(node, Evicted{fence});
   trace(TraceKind::kEvicted, EntityId{}, 0, 0, node);
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} came back after being declared lost: evicted", node.value);
   send_membership();
-}
-
-void Coordinator::recount_assigned() {
-  assigned_.clear();
-  for (const auto& [entity, rec] : table_) {
-    if (rec.owner.valid()) ++assigned_[rec.owner];
-  }
 }
 
 }  // namespace aether

@@ -12,16 +12,14 @@ bool Coordinator::start_migration(EntityId entity, NodeId to) {
   const OwnerRecord& rec = it->second;
   auto dest = nodes_.find(to);
   if (!rec.owner.valid() || rec.owner == to || migrations_.count(entity) || migrations_.size() >= kMigrationsInFlightMax ||
-      dest == nodes_.end() || dest->second.role != Role::kCompute || dest->second.lost || dest->second.conn == 0 ||
-      dest->second.heard_epoch != epoch_) {
+      dest == nodes_.end() || !eligible(dest->second)) {
     return false;
   }
   if (cfg_.planted == PlantedBug::kGrantBeforeRelease) {  // planted: the new owner first, the release later
-    OwnerRecord& r = it->second;
+    const OwnerRecord& r = it->second;
     const NodeId from = r.owner;
     const uint64_t old_generation = r.generation;
-    r.owner = to;
-    r.generation = next_generation(r.generation);
+    table_.assign(entity, to, next_generation(r.generation));
     send_to(to, OwnershipGrant{entity, r.generation, r.gateway, r.session, r.snapshot.pos, r.snapshot.team, r.snapshot});
     trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(r.generation), 1, to);
     rt_.timers.schedule(250 * kNsPerMs, [this, entity, from, old_generation, to] { send_to(from, Release{entity, old_generation, to}); });
@@ -44,18 +42,19 @@ void Coordinator::handle_released(NodeId from, const Released& r) {
   }
   const NodeId to = m->second.to;
   migrations_.erase(m);
-  OwnerRecord& rec = it->second;
-  if (auto a = assigned_.find(from); a != assigned_.end() && a->second > 0) --a->second;
+  const OwnerRecord& rec = it->second;
+  // The released state is the freshest there is: the table keeps it, so that a recovery after the new
+  // owner is lost never starts from an older owner's snapshot.
+  if (r.state.generation == rec.generation && newer_than(r.state, rec.snapshot)) {
+    table_.edit(r.entity, [&](OwnerRecord& e) { e.snapshot = r.state; });
+  }
   auto dest = nodes_.find(to);
   if (dest == nodes_.end() || dest->second.lost || dest->second.conn == 0) {
-    rec.owner = NodeId{};  // the destination went away meanwhile: orphaned, re-granted from snapshot
-    dirty_.insert(r.entity);
+    orphan(r.entity, 0);  // the destination went away meanwhile: re-granted from the released state
     return;
   }
-  rec.owner = to;
-  rec.generation = next_generation(rec.generation);
+  table_.assign(r.entity, to, next_generation(rec.generation));
   dirty_.insert(r.entity);
-  ++assigned_[to];
   ++stats_.migrations_done;
   OwnershipGrant grant{r.entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot, true,
                        r.generation};
@@ -80,13 +79,10 @@ void Coordinator::balance() {
   if (!leading() || in_grace() || !has_quorum()) return;
   std::vector<NodeId> members;
   for (const auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && !rec.lost && rec.conn != 0 && rec.heard_epoch == epoch_ && rec.capacity_entities > 0) members.push_back(id);
+    if (eligible(rec) && rec.capacity_entities > 0) members.push_back(id);
   }
   if (members.size() < 2) return;
-  auto load = [&](NodeId n) {
-    auto a = assigned_.find(n);
-    return (a == assigned_.end() ? 0 : a->second) * 1000ull / nodes_.at(n).capacity_entities;  // permille
-  };
+  auto load = [&](NodeId n) { return table_.given_count(n) * 1000ull / nodes_.at(n).capacity_entities; };  // permille
   const uint64_t headroom_permille = members.size() * 1000 / (members.size() + 1);
   NodeId most = members.front(), least = members.front();
   for (NodeId n : members) {
@@ -102,14 +98,14 @@ void Coordinator::balance() {
              n.value, headroom_permille, load(n), hard);
     }
   }
-  const auto count = [&](NodeId n) { return assigned_.count(n) ? assigned_.at(n) : 0u; };
+  const auto count = [&](NodeId n) { return static_cast<uint32_t>(table_.given_count(n)); };
   uint32_t budget = kMigrationsPerRoundMax;
   // Drained nodes empty first, to the least loaded node that is not draining.
   NodeId target{};
   for (NodeId n : members) {
     if (!nodes_.at(n).draining && (!target.valid() || count(n) < count(target))) target = n;
   }
-  for (auto& [id, rec] : table_) {
+  for (const auto& [id, rec] : table_) {
     if (budget == 0 || !target.valid()) break;
     auto owner = nodes_.find(rec.owner);
     if (owner != nodes_.end() && owner->second.draining && start_migration(id, target)) --budget;
@@ -118,7 +114,7 @@ void Coordinator::balance() {
   // Even out: move from the most to the least loaded node while the gap exceeds kBalanceSlackEntities.
   if (count(most) > count(least) + kBalanceSlackEntities) {
     uint32_t to_move = std::min<uint32_t>((count(most) - count(least)) / 2, budget);
-    for (auto& [id, rec] : table_) {
+    for (const auto& [id, rec] : table_) {
       if (to_move == 0) break;
       if (rec.owner == most && start_migration(id, least)) {
         --to_move;
@@ -155,7 +151,7 @@ void Coordinator::storm() {
   if (cfg_.migration_storm_every_ticks == 0 || tick_ % cfg_.migration_storm_every_ticks != 0 || table_.empty()) return;
   std::vector<NodeId> members;
   for (const auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && !rec.lost && rec.conn != 0 && rec.heard_epoch == epoch_) members.push_back(id);
+    if (eligible(rec)) members.push_back(id);
   }
   if (members.size() < 2) return;
   std::vector<EntityId> ids;

@@ -73,14 +73,15 @@ void Coordinator::apply_replica(const Replicate& r) {
     table_version_ = 0;  // until its last chunk, our table reflects no version at all
   }
   if (r.full) table_replica_complete_ = !r.more;
+  if (r.full && table_replica_complete_) knows_membership_ = true;
   const TimeNs now = rt_.clock.now_ns();
   for (const ReplicaEntry& e : r.entries) {
     OwnerRecord rec{e.owner, e.generation, e.gateway, e.session, e.snapshot, e.resume_token, e.detached ? now : 0};
-    auto old = table_.find(e.entity);  // a newer state straight from the owner (handle_snapshot) is kept
-    if (old != table_.end() && newer_than(old->second.snapshot, e.snapshot)) rec.snapshot = old->second.snapshot;
+    const OwnerRecord* old = table_.get(e.entity);  // a newer state straight from the owner (handle_snapshot) is kept
+    if (old && newer_than(old->snapshot, e.snapshot)) rec.snapshot = old->snapshot;
     auto kept = previous_states_.find(e.entity);
     if (kept != previous_states_.end() && newer_than(kept->second, rec.snapshot)) rec.snapshot = kept->second;
-    table_[e.entity] = rec;
+    table_.put(e.entity, rec);
   }
   if (table_replica_complete_) previous_states_.clear();
   for (EntityId id : r.erased) {
@@ -107,7 +108,60 @@ void Coordinator::watch_leader() {
   }
 }
 
+// Every 500 ms while we follow: a round trip to the leader, to compare the rates of our clocks.
+void Coordinator::probe_leader_clock() {
+  if (role_ != CoordinatorRole::kFollower || !peer_.connected()) return;
+  send_on(peer_.conn(), ClockProbe{rt_.clock.now_ns(), 0});
+}
+
+// The leader answers a probe with its clock; the vice judges the round trip (engine/core/clock_rate.h).
+void Coordinator::handle_clock_probe(ConnId conn, const ClockProbe& probe) {
+  const TimeNs now = rt_.clock.now_ns();
+  if (probe.answer_clock_ns == 0) {
+    if (leading()) send_on(conn, ClockProbe{probe.sent_ns, now});
+    return;
+  }
+  if (role_ != CoordinatorRole::kFollower || probe.sent_ns > now || probe.sent_ns <= 0) return;
+  if (leader_clock_epoch_ != epoch_) {  // another leader, another clock
+    leader_clock_.restart();
+    leader_clock_epoch_ = epoch_;
+  }
+  const bool was = leader_clock_.trusted();
+  const bool is = leader_clock_.add(probe.sent_ns, now, probe.answer_clock_ns);
+  if (was == is) return;
+  trace(TraceKind::kClockUntrusted, EntityId{}, is ? 0 : 1);
+  if (is) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "clock trusted again against the leader's");
+  } else {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}},
+           "clock untrusted: it runs faster than the leader's by more than {} ppm; we will not stand for election", kClockRelativeRatePpmMax);
+  }
+}
+
 void Coordinator::stand_for_election() {
+  if (!knows_membership_ && !cfg_.peer_address.empty()) {
+    // We restarted and no leader has sent us its table yet: the compute nodes we know may be a
+    // minority of the cluster, and a majority of them no majority at all.
+    ++stats_.candidacies_refused;
+    if (!refused_candidacy_logged_) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "leader silent, but we have not learnt the cluster's membership: not standing");
+    }
+    refused_candidacy_logged_ = true;
+    heard_leader();
+    return;
+  }
+  if (!leader_clock_.trusted()) {
+    // Our failover grace would be measured on a clock that runs fast beyond the bound (§2a): the old
+    // leader's leases could outlast it. Better no leader than two writers; an operator must fix the clock.
+    ++stats_.candidacies_refused;
+    if (!refused_candidacy_logged_) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "leader silent, but our clock cannot be trusted: not standing for election");
+    }
+    refused_candidacy_logged_ = true;
+    heard_leader();  // and look again one leader timeout later
+    return;
+  }
+  refused_candidacy_logged_ = false;
   role_ = CoordinatorRole::kCandidate;
   ++epoch_;
   promised_.clear();
@@ -120,24 +174,48 @@ void Coordinator::stand_for_election() {
   trace(TraceKind::kCandidacy, EntityId{}, static_cast<int64_t>(epoch_));
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "leader silent: standing for epoch {}", epoch_);
   for (auto& [id, rec] : nodes_) {
-    rec.prepare_pending = false;  // a Prepare of an earlier epoch is answered under that epoch: dropped
-    if (rec.role == Role::kCompute && rec.conn != 0) ask_promise(id, rec);
+    rec.question = HoldingsQuestion{};  // a Prepare of an earlier epoch is answered under that epoch: dropped
+    rec.fences.clear();  // what we fenced as an earlier epoch's leader is reconciled anew by the promises
+    if (rec.role == Role::kCompute && rec.conn != 0) ask(id, rec, HoldingsQuestion::Why::kCandidacy);
   }
+}
+
+// A candidate hears that another coordinator leads the epoch it stands for (its replication, or its
+// Leadership announcement): it lost this election and follows. Standing again at the next epoch
+// would depose a leader that has a majority (chaos-partitions seed 253: a disruptive takeover
+// after the faults had ended, and no convergence).
+void Coordinator::concede(NodeId leader) {
+  AETHER_ASSERT(role_ == CoordinatorRole::kCandidate);
+  role_ = CoordinatorRole::kFollower;
+  promised_.clear();
+  for (auto& [id, rec] : nodes_) rec.question = HoldingsQuestion{};
+  heard_leader();
+  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "coordinator {} leads epoch {}: following it", leader.value, epoch_);
 }
 
 void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   if (role_ == CoordinatorRole::kFollower) return;
-  if (role_ == CoordinatorRole::kLeader && nodes_[node].audit_pending) {  // the answer to an audit
-    nodes_[node].audit_pending = false;
-    reconcile_audit(node, promise);
+  NodeRecord& rec = nodes_[node];
+  if (rec.question.why == HoldingsQuestion::Why::kNone || promise.answers != rec.question.id) {
+    // The answer to a question we no longer wait for (asked again since, or before a reconnection):
+    // judged against what the table gives the node now, it would orphan what we granted since
+    // (chaos-messages seed 253: a clogged answer to one audit taken for the answer to the next).
+    ++stats_.stale_answers;
+    log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, {}}, "promise from {} answers question {:#x}, not ours ({:#x}): dropped", node.value,
+           promise.answers, rec.question.id);
     return;
   }
-  nodes_[node].heard_epoch = epoch_;  // it follows our epoch from now on
-  reconcile(node, promise);
-  nodes_[node].prepare_pending = false;
-  nodes_[node].prepared.clear();
-  if (nodes_[node].lost) {  // lost in a replica's view only: reconciled, it is a member again
-    nodes_[node].lost = false;
+  const HoldingsQuestion question = std::move(rec.question);
+  rec.question = HoldingsQuestion{};
+  if (question.why == HoldingsQuestion::Why::kAudit) {
+    if (leading()) reconcile_audit(node, promise, question.given);
+    return;
+  }
+  rec.heard_epoch = epoch_;  // it follows our epoch from now on
+  reconcile(node, promise, question.given);
+  rec.member_epoch = epoch_;  // reconciled: a member of our epoch
+  if (rec.lost) {  // lost in a replica's view only: reconciled, it is a member again
+    rec.lost = false;
     send_membership();
   }
   prior_epoch_seen_ = std::max(prior_epoch_seen_, promise.previous_epoch);
@@ -164,13 +242,13 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
 // answer and never judged by it: a leader that asked again and again, as late heartbeats of an older
 // epoch kept coming, orphaned the entities it had granted meanwhile on the strength of stale answers,
 // and re-granted them while their holder still wrote them (chaos-messages seed 162).
-void Coordinator::reconcile(NodeId node, const Promise& promise) {
+void Coordinator::reconcile(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given) {
   std::set<EntityId> held;
   for (const Holding& h : promise.holdings) {
     held.insert(h.entity);
     auto it = table_.find(h.entity);
     if (it == table_.end() && tombstones_.count(h.entity)) {
-      send_to(node, OwnershipRevoke{h.entity, h.generation});  // a zombie: the entity is gone
+      revoke(node, h.entity, h.generation);  // a zombie: the entity is gone
     } else if (it == table_.end()) {
       OwnerRecord rec{node, h.generation, NodeId{}, SessionId{}, EntityState{}, 0, rt_.clock.now_ns()};
       rec.snapshot.id = h.entity;
@@ -180,22 +258,20 @@ void Coordinator::reconcile(NodeId node, const Promise& promise) {
       // The node that held it under the older generation (and may have promised it to us already)
       // must drop it before any lease we give it: the revoke precedes our acks on its connection.
       // Found by the swarm chaos scenario, seed 12: without it both wrote the entity.
-      if (it->second.owner.valid() && it->second.owner != node) send_to(it->second.owner, OwnershipRevoke{h.entity, it->second.generation});
-      it->second.owner = node;
-      it->second.generation = h.generation;
+      if (it->second.owner.valid() && it->second.owner != node) revoke(it->second.owner, h.entity, it->second.generation);
+      table_.assign(h.entity, node, h.generation);
       dirty_.insert(h.entity);
     } else if (it->second.generation > h.generation || it->second.owner != node) {
-      send_to(node, OwnershipRevoke{h.entity, h.generation});
+      revoke(node, h.entity, h.generation);
     }
   }
   uint64_t version = 0;
-  for (const auto& [id, generation] : nodes_[node].prepared) {
+  for (const auto& [id, generation] : given) {
     auto it = table_.find(id);
     if (it == table_.end() || held.count(id) || it->second.owner != node || it->second.generation != generation) continue;
     if (version == 0) version = next_table_version();
-    orphan(id, it->second, version);
+    orphan(id, version);
   }
-  recount_assigned();
   publish_orphanings();  // a leader's (late promise); a candidate's wait for its takeover's acks
 }
 
@@ -227,22 +303,24 @@ void Coordinator::fence_stale_table(NodeId only) {
   const bool blind = !only.valid() && knowing * 2 <= members;
   const bool orphaning_missed = version_seen_max_ > table_version_ || blind;
   if (!epoch_missed && !orphaning_missed) return;
-  uint64_t version = 0;
-  for (auto& [id, rec] : table_) {
+  std::vector<std::pair<EntityId, const OwnerRecord*>> fenced;
+  for (const auto& [id, rec] : table_) {
     if (!rec.owner.valid() || (only.valid() ? rec.owner != only : !promised_.count(rec.owner))) continue;
     const auto granted_in = static_cast<Epoch>(rec.generation >> 32);
     if (granted_in >= epoch_) continue;  // ours: granted by us, after every promise we count
     if (!orphaning_missed && granted_in >= prior_epoch_seen_) continue;
-    send_to(rec.owner, OwnershipRevoke{id, rec.generation});
-    trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 3, rec.owner);
-    if (version == 0) version = next_table_version();
-    orphan(id, rec, version);
+    fenced.emplace_back(id, &rec);
   }
-  if (version != 0) {
+  const uint64_t version = fenced.empty() ? 0 : next_table_version();
+  for (const auto& [id, rec] : fenced) {
+    revoke(rec->owner, id, rec->generation);
+    trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec->generation), 3, rec->owner);
+    orphan(id, version);
+  }
+  if (!fenced.empty()) {
     log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "our table may miss {} (newest version heard {:#x}, ours {:#x}): holdings fenced",
            orphaning_missed ? "an orphaning" : "an epoch", version_seen_max_, table_version_);
   }
-  recount_assigned();
   publish_orphanings();
 }
 
@@ -254,7 +332,6 @@ void Coordinator::take_over() {
   fence_stale_table(NodeId{});
   table_epoch_ = epoch_;
   followers_.clear();
-  recount_assigned();
   // Every coordinator already connected to us follows us now (it registered while we were its vice):
   // without our replication it would hear no leader and stand against us, epoch after epoch.
   for (const auto& [conn, node] : conns_) {
@@ -271,8 +348,8 @@ void Coordinator::take_over() {
   // carries our epoch, so acking it is as safe as any ack, and it keeps them ticking through the
   // takeover instead of waiting for their next heartbeat.
   if (!has_quorum()) return;
-  for (const auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && !rec.lost && rec.heard_epoch == epoch_ && promised_.count(id)) send_to(id, HeartbeatAck{rec.heard_seq, version_});
+  for (auto& [id, rec] : nodes_) {
+    if (member(rec) && promised_.count(id)) send_ack(id, rec, rec.heard_seq);
   }
 }
 
@@ -313,8 +390,11 @@ bool Coordinator::observe_epoch(const ServerMessage& m) {
     trace(TraceKind::kStaleEpochDropped, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(epoch_), m.sender);
     return false;
   }
-  if (m.sender_role == Role::kCoordinator && std::holds_alternative<Leadership>(m.body) && std::get<Leadership>(m.body).leader) {
-    heard_leader();
+  const bool leads = (std::holds_alternative<Leadership>(m.body) && std::get<Leadership>(m.body).leader) ||
+                     std::holds_alternative<Replicate>(m.body);
+  if (m.sender_role == Role::kCoordinator && leads && m.epoch == epoch_) {
+    if (role_ == CoordinatorRole::kCandidate) concede(m.sender);
+    if (role_ == CoordinatorRole::kFollower) heard_leader();
   }
   return true;
 }

@@ -38,6 +38,8 @@ enum class TraceKind : uint16_t {
   kQueueRefused = 41,     // a = queue (QueueKind), b = refused total
   kLeaseLapsed = 42,      // a = entities frozen
   kEvicted = 43,          // a = entities dropped
+  kClockUntrusted = 44,   // compute: a = 1 our clock is slower than the leader's beyond the bound (no writes), 0 trusted again; peer = leader
+  kClockFenced = 45,      // coordinator: a node's clock is untrusted, its entities are given up; a = entities; peer = node
   // Gateway and clients.
   kSessionOpened = 50,    // entity = the client's avatar once known
   kSessionClosed = 51,    // a = reason code

@@ -67,6 +67,10 @@ struct ServerBodyEncoder {
     h->set_soft_permille(m.soft_permille);
     h->set_opportunistic_permille(m.opportunistic_permille);
     h->set_table_version_seen(m.table_version_seen);
+    h->set_holdings_count(m.holdings_digest_count);
+    h->set_holdings_digest(m.holdings_digest);
+    h->set_fence_applied(m.fence_applied);
+    h->set_clock_untrusted(m.clock_untrusted);
   }
   void operator()(const SpawnRequest& m) const {
     auto* r = env->mutable_spawn_request();
@@ -139,6 +143,7 @@ struct ServerBodyEncoder {
     auto* r = env->mutable_released();
     r->set_entity(m.entity.value);
     r->set_generation(m.generation);
+    to_wire(m.state, r->mutable_state());
   }
   void operator()(const Handoff& m) const {
     auto* h = env->mutable_handoff();
@@ -153,11 +158,19 @@ struct ServerBodyEncoder {
       to_wire(in.input, w->mutable_input());
     }
   }
-  void operator()(const Evicted&) const { env->mutable_evicted(); }
+  void operator()(const ClockProbe& m) const {
+    env->mutable_clock_probe()->set_sent_ns(m.sent_ns);
+    env->mutable_clock_probe()->set_answer_clock_ns(m.answer_clock_ns);
+  }
+  void operator()(const Evicted& m) const { env->mutable_evicted()->set_fence(m.fence); }
   void operator()(const Leadership& m) const { env->mutable_leadership()->set_leader(m.leader); }
-  void operator()(const Prepare&) const { env->mutable_prepare(); }
+  void operator()(const Prepare& m) const {
+    env->mutable_prepare()->set_question(m.question);
+    env->mutable_prepare()->set_leader(m.leader);
+  }
   void operator()(const Promise& m) const {
     auto* out = env->mutable_promise();
+    out->set_answers(m.answers);
     out->set_previous_epoch(m.previous_epoch);
     out->set_table_version_seen(m.table_version_seen);
     for (const auto& h : m.holdings) {
@@ -191,10 +204,12 @@ struct ServerBodyEncoder {
       w->set_lost(n.lost);
     }
     out->set_version(m.version);
+    out->set_leader_clock_ns(m.leader_clock_ns);
   }
   void operator()(const HeartbeatAck& m) const {
     env->mutable_heartbeat_ack()->set_seq(m.seq);
     env->mutable_heartbeat_ack()->set_version(m.version);
+    env->mutable_heartbeat_ack()->set_leader_clock_ns(m.leader_clock_ns);
   }
   void operator()(const Snapshot& m) const {
     auto* out = env->mutable_snapshot();
@@ -210,6 +225,7 @@ struct ServerBodyEncoder {
     auto* r = env->mutable_revoke();
     r->set_entity(m.entity.value);
     r->set_generation(m.generation);
+    r->set_fence(m.fence);
   }
   void operator()(const SessionClosed& m) const {
     auto* s = env->mutable_session_closed();
@@ -329,6 +345,7 @@ Result<ServerBody> decode_replicate(const wire::Replicate& r) {
   out.full = r.full();
   out.more = r.more();
   out.version = r.version();
+  out.leader_clock_ns = r.leader_clock_ns();
   for (const auto& e : r.entries()) {
     if (e.entity() == 0) return malformed("replicated entity 0");
     auto st = from_wire(e.snapshot());
@@ -357,7 +374,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       const auto& h = env.heartbeat();
       if (static_cast<size_t>(h.affinities_size()) > kAffinitiesMax) return malformed("heartbeat carries too many affinities");
       Heartbeat out{{}, h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth(),
-                    h.hard_permille(), h.soft_permille(), h.opportunistic_permille(), h.table_version_seen()};
+                    h.hard_permille(), h.soft_permille(), h.opportunistic_permille(), h.table_version_seen(),
+                    h.holdings_count(), h.holdings_digest(), h.fence_applied(), h.clock_untrusted()};
       if (!plausible_version(out.table_version_seen)) return malformed("heartbeat with an impossible table version");
       for (const auto& a : h.affinities()) out.affinities.push_back(Affinity{EntityId(a.entity()), EntityId(a.partner()), NodeId(a.partner_owner())});
       return ServerBody{std::move(out)};
@@ -399,6 +417,9 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       }
       return malformed("admin request without a command");
     }
+    case B::kClockProbe:
+      if (env.clock_probe().sent_ns() < 0 || env.clock_probe().answer_clock_ns() < 0) return malformed("clock probe with a negative time");
+      return ServerBody{ClockProbe{env.clock_probe().sent_ns(), env.clock_probe().answer_clock_ns()}};
     case B::kAdminReply: {
       if (static_cast<size_t>(env.admin_reply().lines_size()) > kAdminReplyLinesMax) return malformed("admin reply too long");
       AdminReply out{env.admin_reply().ok(), {}};
@@ -410,7 +431,12 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       return ServerBody{Release{EntityId(env.release().entity()), env.release().generation(), NodeId(env.release().to())}};
     case B::kReleased:
       if (env.released().entity() == 0) return malformed("released entity 0");
-      return ServerBody{Released{EntityId(env.released().entity()), env.released().generation()}};
+    {
+      auto st = from_wire(env.released().state());
+      if (!st) return st.error();
+      if (st.value().id != EntityId(env.released().entity())) return malformed("released state of another entity");
+      return ServerBody{Released{EntityId(env.released().entity()), env.released().generation(), st.value()}};
+    }
     case B::kHandoff: {
       const auto& h = env.handoff();
       auto st = from_wire(h.state());
@@ -458,7 +484,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kRevoke:
       if (env.revoke().entity() == 0) return malformed("revoke of entity 0");
-      return ServerBody{OwnershipRevoke{EntityId(env.revoke().entity()), env.revoke().generation()}};
+      return ServerBody{OwnershipRevoke{EntityId(env.revoke().entity()), env.revoke().generation(), env.revoke().fence()}};
     case B::kSessionClosed:
       return ServerBody{SessionClosed{SessionId(env.session_closed().session()), EntityId(env.session_closed().entity())}};
     case B::kInput: {
@@ -470,14 +496,15 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kDeltas:
       return decode_deltas(env.deltas());
     case B::kEvicted:
-      return ServerBody{Evicted{}};
+      return ServerBody{Evicted{env.evicted().fence()}};
     case B::kLeadership:
       return ServerBody{Leadership{env.leadership().leader()}};
     case B::kPrepare:
-      return ServerBody{Prepare{}};
+      return ServerBody{Prepare{env.prepare().question(), env.prepare().leader()}};
     case B::kPromise: {
       if (static_cast<size_t>(env.promise().holdings_size()) > kBatchEntitiesMax * 4) return malformed("promise too large");
       Promise out;
+      out.answers = env.promise().answers();
       if (env.promise().previous_epoch() > kEpochAdmin) return malformed("promise with an impossible previous epoch");
       out.previous_epoch = static_cast<Epoch>(env.promise().previous_epoch());
       if (!plausible_version(env.promise().table_version_seen())) return malformed("promise with an impossible table version");
@@ -492,7 +519,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       return decode_replicate(env.replicate());
     case B::kHeartbeatAck:
       if (!plausible_version(env.heartbeat_ack().version())) return malformed("heartbeat ack with an impossible table version");
-      return ServerBody{HeartbeatAck{env.heartbeat_ack().seq(), env.heartbeat_ack().version()}};
+      return ServerBody{HeartbeatAck{env.heartbeat_ack().seq(), env.heartbeat_ack().version(), env.heartbeat_ack().leader_clock_ns()}};
     case B::kSnapshot: {
       if (static_cast<size_t>(env.snapshot().states_size()) > kBatchEntitiesMax) return malformed("snapshot too large");
       Snapshot out;

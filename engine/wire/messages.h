@@ -10,6 +10,7 @@
 
 #include "engine/core/geometry.h"
 #include "engine/core/ids.h"
+#include "engine/core/time.h"
 
 namespace aether {
 
@@ -125,25 +126,45 @@ struct Heartbeat {
   uint32_t soft_permille = 0;
   uint32_t opportunistic_permille = 0;
   uint64_t table_version_seen = 0;  // the newest HeartbeatAck.version heard
+  // What the node holds (its entities and the migration grants waiting for their handoff): the
+  // leader compares it with what its table gives the node, and audits the node when they differ.
+  uint32_t holdings_digest_count = 0;
+  uint64_t holdings_digest = 0;
+  uint64_t fence_applied = 0;  // the newest fencing order (revoke, eviction) the node has applied
+  // The node's clock runs slower than the leader's beyond the protocol's bound (§2a): it writes
+  // nothing, and the leader gives its entities to others.
+  bool clock_untrusted = false;
 };
 
 // seq 0 acks nothing: a probe, answered by a heartbeat at once (it echoes `version` sooner).
 struct HeartbeatAck {
   uint64_t seq = 0;
   uint64_t version = 0;  // the leader's table version: epoch << 32 | orphanings decided in that epoch
+  TimeNs leader_clock_ns = 0;  // the leader's clock at sending: nodes compare clock rates (clock_rate.h)
 };
 
 struct Snapshot {
   std::vector<EntityState> states;
 };
 
-struct Evicted {};
+// Every fencing order (a revoke, an eviction) is numbered: epoch << 32 | n. The node reports the newest
+// it applied in its heartbeats; the leader renews its lease only once every fencing order it sent is
+// either confirmed that way or precedes the renewal on the same connection (docs/ownership.md §2).
+struct Evicted {
+  uint64_t fence = 0;
+};
 
 struct Leadership {
   bool leader = false;
 };
 
-struct Prepare {};
+// A question about a node's holdings. A candidate asks for a vote (leader = false: at most one per
+// epoch); a leader asks a node it must reconcile or audit (leader = true: answered even after the
+// node's vote of this epoch went to another candidate, since the epoch already has its leader).
+struct Prepare {
+  uint64_t question = 0;  // echoed by the Promise: an answer is judged only against its own question
+  bool leader = false;
+};
 
 struct Holding {
   EntityId entity{};
@@ -151,6 +172,7 @@ struct Holding {
 };
 
 struct Promise {
+  uint64_t answers = 0;  // the Prepare.question this answers
   std::vector<Holding> holdings;
   Epoch previous_epoch = 0;  // the epoch the node followed before the one it promises
   uint64_t table_version_seen = 0;  // the newest table version it heard (0: none since it started)
@@ -182,6 +204,7 @@ struct Replicate {
   std::vector<EntityId> erased;
   std::vector<ReplicaNode> nodes;
   uint64_t version = 0;  // the table version these entries bring the vice to (last message of a batch)
+  TimeNs leader_clock_ns = 0;  // the leader's clock at sending: the vice compares clock rates
 };
 
 struct OwnerChanged {
@@ -232,11 +255,13 @@ struct Release {
 struct Released {
   EntityId entity{};
   uint64_t generation = 0;
+  EntityState state;  // as released: the table's copy is then never older than the last owner's
 };
 
 struct OwnershipRevoke {
   EntityId entity{};
   uint64_t generation = 0;
+  uint64_t fence = 0;  // see Evicted
 };
 
 struct SessionClosed {
@@ -310,10 +335,17 @@ struct AdminReply {
   std::vector<std::string> lines;
 };
 
+// Vice -> leader and back: a round trip for comparing clock rates (the vice's failover grace relies
+// on its clock). answer_clock_ns = 0: the question.
+struct ClockProbe {
+  TimeNs sent_ns = 0;
+  TimeNs answer_clock_ns = 0;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff, AdminRequest, AdminReply>;
+                                Handoff, AdminRequest, AdminReply, ClockProbe>;
 
 struct ServerMessage {
   NodeId sender{};

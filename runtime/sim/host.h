@@ -32,8 +32,9 @@ namespace aether::sim {
 // Timers one host may have pending at once. Components keep a small fixed set; a host past this is
 // leaking timers, and we stop it loudly rather than let the kernel fill up.
 inline constexpr size_t kTimersPerHostMax = size_t{1} << 16;
-// The largest clock rate error a fault may set: 10%, far beyond real quartz (~100 ppm) and beyond
-// what the lease protocol tolerates (docs/ownership.md: about 5%), so that tests can cross the line.
+// The largest clock rate error a fault may set: 10%, far beyond real quartz (~100 ppm) and ten times
+// the bound the ownership protocol assumes (kClockRateErrorPpmMax, 1%: docs/ownership.md §2a), so
+// that scenarios can cross the line and show what happens beyond it.
 inline constexpr int32_t kClockDriftPpmMax = 100'000;
 
 // Everything a Host is built from; Simulation fills it in.

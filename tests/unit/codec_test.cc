@@ -41,6 +41,57 @@ TEST(Codec, MigrationGrantCarriesTheReleasedGeneration) {
   EXPECT_FALSE(got.recover.has_value());
 }
 
+TEST(Codec, FencesQuestionsHoldingsAndClocksRoundTrip) {
+  // The rules of docs/ownership.md §2 and §6 ride on these fields: fence numbers on revokes and
+  // evictions, echoed in heartbeats; a question number on Prepare, echoed by the Promise; a holdings
+  // digest in heartbeats; the leader's clock in acks and replicas; the released state.
+  const uint64_t fence = (uint64_t{4} << 32) | 17;
+  auto revoke = decode_server(encode(envelope(OwnershipRevoke{EntityId(8), 5, fence})));
+  ASSERT_TRUE(revoke.ok()) << revoke.error().message;
+  EXPECT_EQ(std::get<OwnershipRevoke>(revoke->body).fence, fence);
+  auto evicted = decode_server(encode(envelope(Evicted{fence + 1})));
+  ASSERT_TRUE(evicted.ok()) << evicted.error().message;
+  EXPECT_EQ(std::get<Evicted>(evicted->body).fence, fence + 1);
+  auto prepare = decode_server(encode(envelope(Prepare{fence, true})));
+  ASSERT_TRUE(prepare.ok()) << prepare.error().message;
+  EXPECT_EQ(std::get<Prepare>(prepare->body).question, fence);
+  EXPECT_TRUE(std::get<Prepare>(prepare->body).leader);
+  Promise promise;
+  promise.answers = fence;
+  promise.holdings.push_back(Holding{EntityId(3), 9});
+  auto promised = decode_server(encode(envelope(promise)));
+  ASSERT_TRUE(promised.ok()) << promised.error().message;
+  EXPECT_EQ(std::get<Promise>(promised->body).answers, fence);
+  Heartbeat hb;
+  hb.seq = 2;
+  hb.holdings_digest_count = 31;
+  hb.holdings_digest = 0xfedcba9876543210ull;
+  hb.fence_applied = fence;
+  hb.clock_untrusted = true;
+  auto beat = decode_server(encode(envelope(hb)));
+  ASSERT_TRUE(beat.ok()) << beat.error().message;
+  const auto& got = std::get<Heartbeat>(beat->body);
+  EXPECT_EQ(got.holdings_digest_count, 31u);
+  EXPECT_EQ(got.holdings_digest, hb.holdings_digest);
+  EXPECT_EQ(got.fence_applied, fence);
+  EXPECT_TRUE(got.clock_untrusted);
+  auto ack = decode_server(encode(envelope(HeartbeatAck{2, 0, 123'456'789})));
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_EQ(std::get<HeartbeatAck>(ack->body).leader_clock_ns, 123'456'789);
+  Replicate r;
+  r.leader_clock_ns = 987'654'321;
+  auto replica = decode_server(encode(envelope(r)));
+  ASSERT_TRUE(replica.ok()) << replica.error().message;
+  EXPECT_EQ(std::get<Replicate>(replica->body).leader_clock_ns, 987'654'321);
+  const EntityState state{EntityId(12), Vec2{5, 6}, 40, 1, 0, EntityId{}, 77, kEntityKindAvatar, 9};
+  auto released = decode_server(encode(envelope(Released{EntityId(12), 9, state})));
+  ASSERT_TRUE(released.ok()) << released.error().message;
+  EXPECT_EQ(std::get<Released>(released->body).state, state);
+  // A released state of another entity is refused.
+  auto wrong = decode_server(encode(envelope(Released{EntityId(13), 9, state})));
+  ASSERT_FALSE(wrong.ok());
+}
+
 TEST(Codec, TableVersionsTravelInAcksHeartbeatsPromisesAndReplicas) {
   // A re-grant waits for a majority to echo the orphaning's version; promises carry it to a
   // candidate, which compares it with its replica's (docs/ownership.md, chaos-partitions 77, 85).
