@@ -34,17 +34,33 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kEpochChanged:
     case TraceKind::kControlApplied:
     case TraceKind::kTickDone: break;
+    case TraceKind::kGhostDropped:
+      if (r.a != static_cast<int64_t>(GhostDropReason::kNowOurs)) return;
+      break;
     default: return;
   }
   const ComputeNode* node = compute(r.node);
-  if (!node) return;
+  if (!node) {
+    // A coordinator's grant: the state its table held when it was made is what the restore owes.
+    if (r.kind != TraceKind::kOwnershipGranted || (r.b != 1 && r.b != 2)) return;
+    for (const Coordinator* c : cluster_.coordinators()) {
+      const OwnerRecord* rec = c && c->node() == r.node ? c->table().get(r.entity) : nullptr;
+      if (rec) granted_state_[{r.peer, r.entity}] = rec->snapshot;
+    }
+    return;
+  }
   const auto key = std::make_pair(r.node, r.entity);
   switch (r.kind) {
     case TraceKind::kOwnershipGranted:
       if (r.b == 0) watch_.erase(r.entity);  // a spawn: a new life, whatever the id held before
       // A restored state (b = 1 recovery, 3 migration from the snapshot) may roll back; so may one
       // that was restored and handed on (b = 2) before anyone wrote it.
-      if (r.b == 1 || r.b == 3) restored_unwritten_.insert(r.entity);
+      if (r.b == 1 || r.b == 3) {
+        restored_unwritten_.insert(r.entity);
+        on_restore(r, *node);
+      }
+      ghost_taken_.erase(key);  // it was this grant's to use, or none
+      granted_state_.erase(key);
       holdings_[key] = Holding{r.time_ns, figures_.records_checked, restored_unwritten_.count(r.entity) > 0};
       break;
     case TraceKind::kMigrationReleased:
@@ -73,8 +89,62 @@ void ClusterChecker::on_record(const TraceEvent& r) {
       }
       break;
     case TraceKind::kTickDone: on_write(r, *node); break;
+    case TraceKind::kGhostDropped: {  // recorded before the ghost goes: the restore must be at least as fresh
+      auto g = node->ghosts().find(r.entity);
+      if (g != node->ghosts().end()) ghost_taken_[key] = g->second.state;
+      break;
+    }
     default: break;
   }
+}
+
+// Freshness: a restored entity (recovery, or a migration that fell back to the grant's state) starts
+// from a state at least as fresh as the granting leader's table and the new owner's own ghost: the
+// states the protocol brings together (a vice's fresher states reach the leader before it re-grants:
+// docs/ownership.md §4). States of an older generation than the entity's last write are dead
+// branches. The stated exceptions, measured but allowed: a state only a coordinator the leader could
+// not hear held (a vice that did not answer within kViceAckWaitNs), a ghost held by a third node.
+void ClusterChecker::on_restore(const TraceEvent& r, const ComputeNode& node) {
+  const gameplay::Entity* e = node.world().find(r.entity);
+  if (!e) return;
+  ++figures_.restores;
+  const auto w = watch_.find(r.entity);
+  const NodeId lost_writer = w == watch_.end() ? NodeId{} : w->second.last_writer;
+  const uint64_t lineage = w == watch_.end() ? 0 : w->second.generation;
+  auto fresher = [&](const EntityState& st) { return st.generation >= lineage && st.version > e->version; };
+  std::optional<EntityState> best;
+  std::string where;
+  auto granted = granted_state_.find({node.node(), r.entity});
+  if (granted != granted_state_.end() && fresher(granted->second)) {
+    best = granted->second;
+    where = "the granting leader's table";
+  }
+  bool elsewhere = false;  // an exception: a coordinator that did not grant held a fresher state
+  for (const Coordinator* c : cluster_.coordinators()) {
+    const OwnerRecord* rec = c ? c->table().get(r.entity) : nullptr;
+    elsewhere |= rec && fresher(rec->snapshot) && !(c->leading() && rec->owner == node.node());
+  }
+  auto own = ghost_taken_.find({node.node(), r.entity});
+  if (own != ghost_taken_.end()) {
+    if (fresher(own->second) && (!best || own->second.version > best->version)) {
+      best = own->second;
+      where = "its own ghost";
+    }
+  }
+  if (best) {
+    ++figures_.restores_behind_fresher;
+    fail(r.time_ns,
+         fmt::format("entity {} restored on compute node {} at version {}, but {} held version {} (generation {:#x}) when it was granted",
+                     r.entity.value, node.node().value, e->version, where, best->version, best->generation),
+         describe_record(r));
+    return;
+  }
+  for (const ComputeNode* c : cluster_.computes()) {
+    if (!c || c->node() == lost_writer || c == &node) continue;
+    auto g = c->ghosts().find(r.entity);
+    elsewhere |= g != c->ghosts().end() && fresher(g->second.state);
+  }
+  figures_.restores_behind_elsewhere += elsewhere ? 1 : 0;
 }
 
 void ClusterChecker::on_write(const TraceEvent& r, const ComputeNode& node) {
@@ -136,6 +206,7 @@ void ClusterChecker::on_write(const TraceEvent& r, const ComputeNode& node) {
       if (w.history.size() > kHistoryMax) w.history.pop_front();
     }
     w.version_max = v;  // higher, or a rollback (allowed or already reported): the new line to compare with
+    w.generation = e.generation;
     w.last_writer = node.node();
     w.last_write_ns = t;
     w.last_write_seq = figures_.records_checked;

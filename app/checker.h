@@ -50,6 +50,11 @@ struct CheckerFigures {
   TimeNs longest_rollback_ns = 0;
   uint64_t rollbacks_past_bound = 0;   // under network faults (not enforced there: see docs/simulation.md)
   TimeNs converged_after_ns = -1;      // from the end of faults to convergence; -1: not yet
+  // Freshness of restores (recoveries, migrations that fell back to the grant's state): how often the
+  // restored state was older than the freshest one some live process other than the lost writer held.
+  uint64_t restores = 0;
+  uint64_t restores_behind_fresher = 0;    // the granting leader or the new owner had a fresher state (a violation)
+  uint64_t restores_behind_elsewhere = 0;  // only a coordinator the leader did not hear, or a third node's ghost (allowed)
 };
 
 class ClusterChecker {
@@ -77,6 +82,12 @@ class ClusterChecker {
     faults_end_ns_ = end_ns;
     converge_within_ns_ = within_ns;
   }
+  // A fault decided during the run (aimed at a protocol moment) lasts until `end_ns`.
+  void extend_faults_end(TimeNs end_ns) {
+    if (end_ns <= faults_end_ns_) return;
+    faults_end_ns_ = end_ns;
+    figures_.converged_after_ns = -1;  // whatever converged before it must converge again
+  }
   // Whether the recovery target (3 ticks after detection), the unwritten limit and the rollback bound
   // are enforced: in runs whose only faults are crashes. (Under network faults a snapshot can be lost
   // with its connection while the lease is still renewed, so a restore may go back further than
@@ -94,6 +105,7 @@ class ClusterChecker {
     TimeNs last_write_ns = -1;
     uint64_t last_write_seq = 0;  // the record (in order of all records) of that write
     uint64_t version_max = 0;
+    uint64_t generation = 0;  // of the last write: states of older generations are dead branches
     std::deque<std::pair<TimeNs, uint64_t>> history;  // (write time, version), oldest first
   };
   struct Holding {
@@ -104,6 +116,7 @@ class ClusterChecker {
 
   void fail(TimeNs now, std::string what, std::string event);
   void on_write(const TraceEvent& r, const ComputeNode& node);
+  void on_restore(const TraceEvent& r, const ComputeNode& node);
   void check_epochs(TimeNs now);
   void check_bounds(TimeNs now);
   void check_recovery(TimeNs now, const Coordinator& leader);
@@ -116,6 +129,8 @@ class ClusterChecker {
   std::map<std::pair<NodeId, EntityId>, Holding> holdings_;
   std::map<NodeId, Epoch> node_epoch_;
   std::set<EntityId> restored_unwritten_;  // restored from a snapshot or ghost, not written since
+  std::map<std::pair<NodeId, EntityId>, EntityState> ghost_taken_;  // a node's ghost as it became its own
+  std::map<std::pair<NodeId, EntityId>, EntityState> granted_state_;  // the granting leader's state, by grantee
   std::map<EntityId, TimeNs> recovering_;  // entity -> when the loss of its writer was detected
   TimeNs faults_end_ns_ = 0;
   TimeNs converge_within_ns_ = kConvergeWithinNs;

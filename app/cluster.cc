@@ -30,6 +30,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     cc.listen_address = coordinator_addresses[i];
     if (shape.coordinators == 2) cc.peer_address = coordinator_addresses[1 - i];
     cc.start_as_leader = i == 0;
+    cc.compute_nodes = shape.compute_nodes;
     cc.planted = shape.planted;
     cc.rules = shape.rules;
     cc.migration_storm_every_ticks = shape.migration_storm_every_ticks;

@@ -13,8 +13,10 @@ namespace aether::app {
 
 namespace {
 
-// Stream id of the chaos draw: derive_seed(seed, kChaosStream).
+// Stream id of the chaos draw: derive_seed(seed, kChaosStream); of the aimed faults, kMomentStream.
 constexpr uint64_t kChaosStream = 0xc4a05;
+constexpr uint64_t kMomentStream = 0xb0661f;
+constexpr uint32_t kDefaultMomentFaultsMax = 8;
 constexpr uint32_t kDefaultMaxLossPermille = 50;
 constexpr uint32_t kDefaultMaxDuplicatePermille = 5;
 constexpr uint32_t kDefaultMaxReorderPermille = 100;
@@ -82,6 +84,12 @@ const std::vector<std::string>& fault_kind_names() {
                                                  "crash-compute", "crash-coordinator", "crash-gateway", "pause", "clock-drift",
                                                  "clock-jump", "slow", "clock-rogue"};
   return kinds;
+}
+
+const std::vector<std::string>& moment_names() {
+  static const std::vector<std::string> names = {"migration", "handoff",      "candidacy", "promise",
+                                                 "orphaning", "lease-expiry", "fence",     "takeover"};
+  return names;
 }
 
 Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where) {
@@ -164,6 +172,11 @@ Status validate_chaos(const wire::Scenario& s) {
   if (c.max_loss_permille() > 1000 || c.max_duplicate_permille() > 1000 || c.max_reorder_permille() > 1000) {
     return bad("chaos: rates are permille, at most 1000");
   }
+  for (const auto& m : c.moments()) {
+    const auto& all = moment_names();
+    if (m != "all" && std::find(all.begin(), all.end(), m) == all.end()) return bad(fmt::format("chaos: unknown moment '{}'", m));
+  }
+  if (c.moment_faults_max() > 100) return bad("chaos: moment_faults_max must be at most 100");
   return ok_status();
 }
 
@@ -451,6 +464,168 @@ void FaultInjector::set_for_a_while(std::map<LinkKey, uint64_t>& tokens, const s
       apply(l, false);
     }
   });
+}
+
+namespace {
+std::string role_of_name(const std::string& host) { return host[0] == '@' ? "coordinator" : host.substr(0, host.rfind('-')); }
+}  // namespace
+
+void FaultInjector::arm_moments(const wire::Scenario& s, uint64_t seed, const std::vector<wire::ScenarioEvent>& schedule,
+                                std::function<void(TimeNs)> fired) {
+  if (!s.has_chaos() || s.chaos().moments().empty()) return;
+  for (const auto& e : schedule) {
+    if (e.has_crash_fault()) {
+      const TimeNs down = ms(e.at_ms());
+      moments_.crashes.emplace(role_of_name(e.crash_fault().host()), std::make_pair(down, down + ms(e.crash_fault().restart_after_ms() + 2000)));
+    } else if (e.has_crash()) {
+      moments_.crashes.emplace(role_of_name(e.crash()), std::make_pair(ms(e.at_ms()), TimeNs{INT64_MAX}));
+    }
+  }
+  const auto& c = s.chaos();
+  moments_.random = std::make_unique<Xoshiro256>(derive_seed(seed, kMomentStream));
+  Random& r = *moments_.random;
+  std::vector<std::string> names;
+  for (const auto& m : c.moments()) {
+    if (m == "all") {
+      names = moment_names();
+      break;
+    }
+    names.push_back(m);
+  }
+  // Each moment is armed on about half the seeds, with its own rate, so runs differ in what they aim at.
+  for (const std::string& m : names) {
+    if (uniform_below(r, 2) == 0) moments_.fire_permille[m] = between(r, 50, 400);
+  }
+  if (moments_.fire_permille.empty()) moments_.fire_permille[names[uniform_below(r, names.size())]] = between(r, 50, 400);
+  moments_.left = between(r, 2, c.moment_faults_max() ? c.moment_faults_max() : kDefaultMomentFaultsMax);
+  moments_.from_ns = ms(c.start_ms());
+  moments_.until_ns = std::max(moments_.from_ns, ms(c.stop_ms()) - 1500 * kNsPerMs);  // each is over by stop_ms
+  moments_.fired = std::move(fired);
+  moments_.coordinators = s.topology().coordinators();
+  moments_.computes = s.topology().compute_nodes();
+  moments_.gateways = s.topology().gateways();
+}
+
+std::string FaultInjector::host_of(NodeId node) const {
+  for (size_t i = 0; i < sim_.host_count(); ++i) {
+    if (sim_.host(i)->node() == node && node.valid()) return sim_.host(i)->name();
+  }
+  return {};
+}
+
+// A trace record at one of the armed moments may draw a fault on a process it involves.
+void FaultInjector::aim(const TraceEvent& r) {
+  if (moments_.left == 0 || moments_.fire_permille.empty() || sim_.now() < moments_.from_ns || sim_.now() >= moments_.until_ns) return;
+  std::string moment;
+  std::vector<std::string> hosts;  // who the moment involves, most involved first
+  const std::string node = host_of(r.node), peer = host_of(r.peer);
+  switch (r.kind) {
+    case TraceKind::kMigrationReleased: moment = "migration"; hosts = {peer, node, "@leader"}; break;
+    case TraceKind::kOwnershipGranted:
+      if (r.b != 2 || node.rfind("coordinator-", 0) != 0) return;
+      moment = "handoff";
+      hosts = {peer, "@leader"};
+      break;
+    case TraceKind::kCandidacy: moment = "candidacy"; hosts = {node, fmt::format("compute-{}", 1 + uniform_below(*moments_.random, moments_.computes))}; break;
+    case TraceKind::kPromised: moment = "promise"; hosts = {node, "@leader", "@vice"}; break;
+    case TraceKind::kNodeLost:
+      if (r.a != static_cast<int64_t>(Role::kCompute)) return;
+      moment = "orphaning";
+      hosts = {node, peer, "@vice"};
+      break;
+    case TraceKind::kHeartbeatMissed:
+      if (r.b != 4) return;  // 800 ms silent: its lease ends within the next 200 ms
+      moment = "lease-expiry";
+      hosts = {peer, node};
+      break;
+    case TraceKind::kEvicted:
+    case TraceKind::kClockFenced:
+      if (node.rfind("coordinator-", 0) != 0) return;
+      moment = "fence";
+      hosts = {peer, node};
+      break;
+    case TraceKind::kOwnershipRevoked:
+      if (r.b != 3) return;
+      moment = "fence";
+      hosts = {peer, node};
+      break;
+    case TraceKind::kLeaderElected: moment = "takeover"; hosts = {node, "@vice", fmt::format("compute-{}", 1 + uniform_below(*moments_.random, moments_.computes))}; break;
+    default: return;
+  }
+  auto armed = moments_.fire_permille.find(moment);
+  if (armed == moments_.fire_permille.end() || uniform_below(*moments_.random, 1000) >= armed->second) return;
+  std::vector<std::string> candidates;
+  for (const std::string& h : hosts) {
+    if (!h.empty()) candidates.push_back(h);
+  }
+  if (candidates.empty()) return;
+  // The most involved process half the time, another one otherwise.
+  const std::string host = uniform_below(*moments_.random, 2) == 0 ? candidates[0] : candidates[uniform_below(*moments_.random, candidates.size())];
+  strike(moment, host);
+}
+
+// One fault on `host`, a few milliseconds from now: crash and restart, pause, isolate, clog its
+// links, reset its connections, or cut the leader from the vice.
+void FaultInjector::strike(const std::string& moment, const std::string& host) {
+  Random& r = *moments_.random;
+  const TimeNs now = sim_.now();
+  const auto at_ms = static_cast<uint32_t>((now + kNsPerMs - 1) / kNsPerMs) + between(r, 0, 20);  // never before now
+  const uint32_t room_ms = static_cast<uint32_t>((moments_.until_ns + 1500 * kNsPerMs - now) / kNsPerMs) - 25;
+  auto span = [&](uint32_t lo, uint32_t hi) { return std::min(room_ms, between(r, lo, hi)); };
+  const std::string role = role_of_name(host);
+  wire::ScenarioEvent e;
+  e.set_at_ms(at_ms);
+  uint32_t lasts_ms = 0;
+  switch (uniform_below(r, 6)) {
+    case 0: {  // crash, and come back as a new process; one per role at a time, never the last of a role
+      const uint32_t of_role = role == "coordinator" ? moments_.coordinators : role == "compute" ? moments_.computes : moments_.gateways;
+      if (of_role < 2 || role == "bot") return;
+      lasts_ms = span(300, 4000);
+      const std::pair<TimeNs, TimeNs> window{now, now + ms(lasts_ms + 2000 + 25)};
+      for (auto [it, end] = moments_.crashes.equal_range(role); it != end; ++it) {
+        if (it->second.first < window.second && window.first < it->second.second) return;  // another one of its role is down then
+      }
+      e.mutable_crash_fault()->set_host(host);
+      e.mutable_crash_fault()->set_restart_after_ms(lasts_ms);
+      moments_.crashes.emplace(role, window);
+      break;
+    }
+    case 1:
+      lasts_ms = span(200, 2000);
+      e.mutable_pause()->set_host(host);
+      e.mutable_pause()->set_duration_ms(lasts_ms);
+      break;
+    case 2:
+      lasts_ms = span(300, 3000);
+      e.mutable_partition()->add_side_a(host);
+      e.mutable_partition()->set_duration_ms(lasts_ms);
+      break;
+    case 3:
+      lasts_ms = span(500, 2000);
+      e.mutable_delay()->add_from(host);
+      e.mutable_delay()->set_extra_ms(between(r, 300, 2500));
+      e.mutable_delay()->set_duration_ms(lasts_ms);
+      break;
+    case 4:  // every connection carrying a message from it resets: what it sent may or may not have arrived
+      lasts_ms = 60;
+      e.mutable_link_faults()->add_from(host);
+      e.mutable_link_faults()->set_duplicate_permille(1000);
+      e.mutable_link_faults()->set_duration_ms(lasts_ms);
+      break;
+    default:
+      if (moments_.coordinators < 2) return;
+      lasts_ms = span(300, 3000);
+      e.mutable_partition()->add_side_a("@leader");
+      e.mutable_partition()->add_side_b("@vice");
+      e.mutable_partition()->set_duration_ms(lasts_ms);
+      break;
+  }
+  if (lasts_ms == 0) return;
+  --moments_.left;
+  count("aimed:" + moment);
+  aimed_.push_back(e);
+  sim_.kernel().schedule_at(ms(at_ms), [this, e] { run(e); });
+  if (moments_.fired) moments_.fired(faults_end_ns({e}));
 }
 
 void FaultInjector::run(const wire::ScenarioEvent& e) {

@@ -8,13 +8,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "app/cluster.h"
+#include "engine/core/random.h"
 #include "engine/core/result.h"
+#include "engine/runtime/trace.h"
 #include "runtime/sim/simulation.h"
 #include "scenario.pb.h"
 
@@ -22,6 +25,8 @@ namespace aether::app {
 
 // Every fault kind, by the name ScenarioChaos.kinds and the summary tables use.
 const std::vector<std::string>& fault_kind_names();
+// Every protocol moment faults can be aimed at (ScenarioChaos.moments).
+const std::vector<std::string>& moment_names();
 
 // Checks one event against the scenario's hosts (names, ranges). `where` prefixes the message.
 Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where);
@@ -55,6 +60,17 @@ class FaultInjector {
   void schedule(const std::vector<wire::ScenarioEvent>& events);
   const FaultCounts& counts() const { return counts_; }
 
+  // Faults aimed at protocol moments (ScenarioChaos.moments): which moments are armed, how often each
+  // fires and how many may fire are drawn from the seed now; aim() then sees every trace record and,
+  // at an armed moment, may schedule a fault on the processes involved a few milliseconds later.
+  // `fired(end_ns)` is told when each fault will be over (the checker's convergence clock).
+  // `schedule` is the run's static schedule: an aimed crash never overlaps one of its crashes of the
+  // same role (the fault model keeps one process per role alive).
+  void arm_moments(const wire::Scenario& s, uint64_t seed, const std::vector<wire::ScenarioEvent>& schedule, std::function<void(TimeNs)> fired);
+  void aim(const TraceEvent& r);
+  // The faults aim() fired, as explicit events: with the static schedule, what keeps the run.
+  const std::vector<wire::ScenarioEvent>& aimed() const { return aimed_; }
+
  private:
   using LinkKey = std::pair<size_t, size_t>;
 
@@ -83,6 +99,20 @@ class FaultInjector {
   std::map<size_t, uint64_t> slow_token_;
   uint64_t next_token_ = 1;
   FaultCounts counts_;
+  // Aimed faults (arm_moments, aim).
+  struct Moments {
+    std::map<std::string, uint32_t> fire_permille;  // armed moment -> chance of a fault when it happens
+    uint32_t left = 0;                              // faults still allowed this run
+    TimeNs from_ns = 0, until_ns = 0;               // only within this window
+    std::multimap<std::string, std::pair<TimeNs, TimeNs>> crashes;  // role -> [down, back + 2 s): one per role at a time
+    std::unique_ptr<Random> random;
+    std::function<void(TimeNs)> fired;
+    uint32_t coordinators = 0, computes = 0, gateways = 0;
+  };
+  void strike(const std::string& moment, const std::string& host);
+  std::string host_of(NodeId node) const;
+  Moments moments_;
+  std::vector<wire::ScenarioEvent> aimed_;
 };
 
 }  // namespace aether::app

@@ -79,6 +79,7 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     cc.listen_address = c.listen_address();
     cc.peer_address = c.peer_address();
     cc.start_as_leader = !c.start_as_vice();
+    cc.compute_nodes = c.compute_nodes();
     cc.rules = shape.rules;
     hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node), cc));
   } else if (role == "compute") {

@@ -85,12 +85,20 @@ int sweep(const wire::Scenario& s, const SimArgs& args) {
   TimeNs converge_max = -1;
   uint64_t faulted_runs = 0;
   std::map<std::string, uint64_t> kinds;
+  CheckerFigures restores;  // summed over the runs (longest_rollback_ns: the longest)
+  uint64_t runs_past_rollback_bound = 0;
   for (const Outcome& o : outcomes) {
     if (o.wall_s > slowest->wall_s) slowest = &o;
     recovery_max = std::max(recovery_max, o.checks.longest_recovery_ns);
     converge_max = std::max(converge_max, o.checks.converged_after_ns);
     if (o.faults_total() > 0) ++faulted_runs;
     for (const auto& [kind, n] : faults_by_kind(o)) kinds[kind] += n;
+    restores.restores += o.checks.restores;
+    restores.restores_behind_fresher += o.checks.restores_behind_fresher;
+    restores.restores_behind_elsewhere += o.checks.restores_behind_elsewhere;
+    restores.rollbacks += o.checks.rollbacks;
+    restores.longest_rollback_ns = std::max(restores.longest_rollback_ns, o.checks.longest_rollback_ns);
+    runs_past_rollback_bound += o.checks.rollbacks_past_bound > 0 ? 1 : 0;
     if (o.failure.empty()) continue;
     ++failures;
     fmt::print("seed {}: {}\n", o.seed, o.failure);
@@ -102,6 +110,11 @@ int sweep(const wire::Scenario& s, const SimArgs& args) {
   fmt::print("| {} | {} | {} | {} | seed {} ({:.1f} s) | {} ms | {} | {:.1f} s with {} jobs |\n", s.name(), outcomes.size(), faulted_runs, failures,
              slowest->seed, slowest->wall_s, recovery_max / kNsPerMs, converge_max >= 0 ? fmt::format("{} ms", converge_max / kNsPerMs) : "-",
              wall_s, args.jobs);
+  fmt::print("\n| restores | behind the leader's or the new owner's state | behind only an unheard vice's or a third node's | rollbacks | longest | runs past {} ms |\n",
+             ClusterChecker::kRollbackMaxNs / kNsPerMs);
+  fmt::print("|---|---|---|---|---|---|\n");
+  fmt::print("| {} | {} | {} | {} | {} ms | {} |\n", restores.restores, restores.restores_behind_fresher, restores.restores_behind_elsewhere,
+             restores.rollbacks, restores.longest_rollback_ns / kNsPerMs, runs_past_rollback_bound);
   if (!kinds.empty()) {
     fmt::print("\n| fault kind | injected |\n|---|---|\n");
     for (const auto& [kind, n] : kinds) fmt::print("| {} | {} |\n", kind, n);
@@ -150,7 +163,10 @@ int run_sim(const SimArgs& given) {
     return sweep(scenario.value(), args);
   }
   if (args.print_faults) {
-    const auto events = fault_schedule(scenario.value(), args.seed);
+    // Faults aimed at protocol moments are decided during the run: those need the run itself.
+    const bool aimed = scenario.value().has_chaos() && !scenario.value().chaos().moments().empty();
+    const auto events = aimed ? run_scenario(scenario.value(), SimRunOptions{args.seed, "", LogLevel::kError}).schedule
+                              : fault_schedule(scenario.value(), args.seed);
     fmt::print("# faults of scenario {} with seed {}: paste into a scenario file (and drop its chaos block) to keep them\n{}",
                scenario.value().name(), args.seed, events_as_text(events));
     return 0;

@@ -62,11 +62,15 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
 
   ClusterChecker checker(cluster);
   checker.set_strict_recovery(only_crashes(out.schedule) && !s.has_chaos());
-  if (!out.schedule.empty()) {
+  if (!out.schedule.empty() || s.has_chaos()) {
     const TimeNs within = s.converge_within_ms() ? static_cast<TimeNs>(s.converge_within_ms()) * kNsPerMs : ClusterChecker::kConvergeWithinNs;
     checker.set_faults_end(std::max<TimeNs>(out.faults_end_ns, 1), within);
   }
-  sim.set_trace_observer([&checker](const TraceEvent& r) { checker.on_record(r); });
+  injector.arm_moments(s, options.seed, out.schedule, [&checker](TimeNs end_ns) { checker.extend_faults_end(end_ns); });
+  sim.set_trace_observer([&checker, &injector](const TraceEvent& r) {
+    checker.on_record(r);
+    injector.aim(r);
+  });
 
   const auto wall_start = std::chrono::steady_clock::now();
   const TimeNs end_ns = static_cast<TimeNs>(s.duration_s()) * kNsPerSec;
@@ -92,6 +96,10 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   out.figures = cluster.figures();
   out.checks = checker.figures();
   out.faults = injector.counts();
+  // The aimed faults join the schedule, so that the run's whole schedule can be printed and kept.
+  for (const auto& e : injector.aimed()) out.schedule.push_back(e);
+  std::stable_sort(out.schedule.begin(), out.schedule.end(), [](const auto& a, const auto& b) { return a.at_ms() < b.at_ms(); });
+  out.faults_end_ns = std::max(out.faults_end_ns, faults_end_ns(injector.aimed()));
   out.message_faults = sim.message_faults();
   if (const auto& v = checker.violation()) {
     out.failure = fmt::format("VIOLATION at {:.3f} s simulated (kernel event {}): {}", static_cast<double>(v->time_ns) / kNsPerSec, out.events, v->what);

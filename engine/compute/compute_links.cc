@@ -363,7 +363,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     // (fed by the lost owner until it died) or the coordinator's last snapshot.
     EntityState from = *g.recover;
     auto ghost = ghosts_.find(g.entity);
-    if (ghost != ghosts_.end() && ghost->second.state.generation == from.generation && ghost->second.state.version > from.version) {
+    if (ghost != ghosts_.end() && newer_than(ghost->second.state, from)) {
       from = ghost->second.state;
       ++stats_.recovered_from_ghost;
     }

@@ -140,6 +140,11 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     handle_heartbeat(m.sender, rec, m.epoch, *hb);
   } else if (const auto* snap = std::get_if<Snapshot>(&m.body)) {
     handle_snapshot(m.sender, *snap);
+  } else if (const auto* ack = std::get_if<ReplicaAck>(&m.body)) {
+    if (leading() && rec.role == Role::kCoordinator && followers_.count(conn) && ack->version > vice_acked_version_) {
+      vice_acked_version_ = ack->version;
+      regrant_orphans();
+    }
   } else if (const auto* promise = std::get_if<Promise>(&m.body)) {
     if (m.epoch == epoch_) handle_promise(m.sender, *promise);
   } else if (!leading()) {
@@ -163,6 +168,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     return drop_connection(conn, "node id already registered with another role");
   }
   const bool was_lost = existing != nodes_.end() && existing->second.lost;
+  const bool existing_known = existing != nodes_.end() && existing->second.role == hello.role;
   if (hello.role == Role::kGateway && existing != nodes_.end() && existing->second.incarnation != hello.incarnation) {
     detach_gateway(m.sender);  // a restarted gateway: its old sessions are gone
   }
@@ -199,6 +205,10 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     return;
   }
   if (hello.role != Role::kCompute) return;
+  if (cfg_.compute_nodes != 0 && compute_members() > cfg_.compute_nodes && !existing_known) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "{} compute nodes registered, more than the {} configured (compute_nodes): "
+           "majorities count them all, but a restarted coordinator would not know of the extra ones", compute_members(), cfg_.compute_nodes);
+  }
   if (role_ == CoordinatorRole::kCandidate) return ask(m.sender, rec, HoldingsQuestion::Why::kCandidacy);
   if (!leading()) return;
   if (was_lost && lost_by_us(rec)) evict(m.sender, rec);

@@ -60,6 +60,9 @@ inline constexpr size_t kTombstonesMax = 4096;
 // A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
 // with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
 inline constexpr uint32_t kAuditAfterMismatches = 5;
+// After an orphaning, a leader waits this long at most for its vice's acknowledgment (and the fresher
+// states that precede it) before re-granting from its own.
+inline constexpr TimeNs kViceAckWaitNs = 200 * kNsPerMs;
 inline constexpr TimeNs kAuditIntervalNs = 2 * kNsPerSec;
 
 enum class CoordinatorRole : uint8_t { kLeader, kFollower, kCandidate };
@@ -75,6 +78,10 @@ struct CoordinatorConfig {
   gameplay::Rules rules;       // arena and teams, for spawn placement
   size_t table_entities_max = 1'000'000;  // at the limit, spawn requests are refused with a reason
   size_t peers_max = 1024;                // at the limit, further connections are closed at once
+  // The compute nodes the cluster is deployed with: majorities are counted over at least this many,
+  // so that a restarted coordinator, which knows only the nodes that registered since, can lead
+  // safely (0: unknown; then a restarted coordinator leads only once a leader sent it its table).
+  uint32_t compute_nodes = 0;
   Tick migration_storm_every_ticks = 0;   // > 0: move migration_storm_batch random entities that often
   uint32_t migration_storm_batch = 0;
 };
@@ -227,6 +234,8 @@ class Coordinator final : public Component, public NetworkHandler {
   void audit_if_diverged(NodeId node, NodeRecord& rec, const Heartbeat& hb);
   void reconcile_audit(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given);
   bool has_quorum() const;
+  size_t compute_members() const;
+  bool majority_of_computes(size_t count) const;
   bool in_grace() const { return rt_.clock.now_ns() < grace_until_ns_ || tick_ < grace_until_tick_; }
   // Time since a moment stamped with our clock and our watch count: the smaller of the two readings.
   // Timers fire late, never early, so `tick_ - at_tick - 1` watch periods have certainly passed;
@@ -323,6 +332,11 @@ class Coordinator final : public Component, public NetworkHandler {
   // a leader's table (nodes included). A majority counted over the nodes that happen to have
   // registered with a restarted coordinator could be a minority of the cluster: it never stands.
   bool knows_membership_ = false;
+  // Freshest states (docs/ownership.md §4): the leader re-grants an orphan only once its vice
+  // acknowledged the orphaning's version (ReplicaAck), or kViceAckWaitNs passed; the vice sends, just
+  // before, every state it holds that is fresher than the replica showed.
+  uint64_t vice_acked_version_ = 0;
+  TimeNs vice_ack_wait_until_ns_ = 0;
   // The epoch whose decisions our table reflects (ours as leader, or the leader's we replicate), and
   // the highest epoch the nodes promising to us followed before: if that is newer, a leader we never
   // heard from may have re-granted what our table gives to the promising nodes.

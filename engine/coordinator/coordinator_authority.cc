@@ -24,21 +24,30 @@ bool Coordinator::eligible(const NodeRecord& rec) const {
   return member(rec) && rec.conn != 0 && !rec.fences.evict_unconfirmed() && !rec.clock_untrusted;
 }
 
+// How many compute nodes a majority is counted over: every one ever registered, lost ones included
+// (a minority that has declared the others lost must not become a majority of what is left: the
+// other side may well have a leader of a higher epoch with those very nodes; swarm seed 6), and at
+// least as many as the cluster is configured with (a restarted coordinator knows only the nodes that
+// registered since: a majority of those may be a minority of the cluster).
+size_t Coordinator::compute_members() const {
+  size_t known = 0;
+  for (const auto& [id, rec] : nodes_) known += rec.role == Role::kCompute ? 1 : 0;
+  return std::max<size_t>(known, cfg_.compute_nodes);
+}
+
+bool Coordinator::majority_of_computes(size_t count) const {
+  const size_t members = compute_members();
+  return members > 0 && count * 2 > members;
+}
+
 // A majority of the compute nodes heartbeated us within a lease as members of our epoch. A node that
 // promised a newer coordinator heartbeats with the newer epoch and stops counting for us at once.
 bool Coordinator::has_quorum() const {
   if (cfg_.peer_address.empty()) return true;  // a lone coordinator has no rival to split with
   const TimeNs now = rt_.clock.now_ns();
-  size_t members = 0, fresh = 0;
-  // Every compute node ever registered counts, lost ones included: a minority that has declared the
-  // others lost must not become a majority of what is left (the other side may well have a leader
-  // of a higher epoch with those very nodes; found by the swarm chaos scenario, seed 6).
-  for (const auto& [id, rec] : nodes_) {
-    if (rec.role != Role::kCompute) continue;
-    ++members;
-    fresh += (member(rec) && now - rec.last_heard_ns <= kLeaseNs) ? 1 : 0;
-  }
-  return members > 0 && fresh * 2 > members;
+  size_t fresh = 0;
+  for (const auto& [id, rec] : nodes_) fresh += (member(rec) && now - rec.last_heard_ns <= kLeaseNs) ? 1 : 0;
+  return majority_of_computes(fresh);
 }
 
 void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, const Heartbeat& hb) {
@@ -197,10 +206,11 @@ void Coordinator::reconcile_audit(NodeId node, const Promise& promise, const std
 // last received (a rollback as long as the cut; chaos-partitions). A candidate gets them behind
 // each Promise.
 void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
+  const bool relayed = nodes_.count(node) && nodes_.at(node).role == Role::kCoordinator;
   for (const EntityState& st : snap.states) {
     const OwnerRecord* rec = table_.get(st.id);
-    if (!rec || rec->generation != st.generation || (rec->owner.valid() && rec->owner != node)) continue;
-    if (!newer_than(st, rec->snapshot)) continue;
+    if (!rec || !newer_than(st, rec->snapshot)) continue;
+    if (relayed ? st.generation > rec->generation : (rec->generation != st.generation || (rec->owner.valid() && rec->owner != node))) continue;
     table_.edit(st.id, [&](OwnerRecord& r) { r.snapshot = st; });
     if (leading()) dirty_.insert(st.id);
   }
@@ -273,6 +283,7 @@ void Coordinator::publish_orphanings() {
   if (!orphanings_unpublished_ || !leading()) return;
   orphanings_unpublished_ = false;
   if (cfg_.peer_address.empty()) return;
+  if (!followers_.empty()) vice_ack_wait_until_ns_ = rt_.clock.now_ns() + kViceAckWaitNs;
   replicate();
   for (const auto& [id, rec] : nodes_) {
     if (rec.role == Role::kCompute && rec.conn != 0 && rec.heard_epoch == epoch_) send_on(rec.conn, HeartbeatAck{0, version_});
@@ -288,6 +299,7 @@ uint64_t Coordinator::confirmed_version() const {
   for (const auto& [id, rec] : nodes_) {
     if (rec.role == Role::kCompute) echoed.push_back(rec.echoed_version);
   }
+  echoed.resize(compute_members(), 0);  // configured nodes we have not heard from echoed nothing
   if (echoed.empty()) return 0;
   const size_t majority = echoed.size() / 2 + 1;
   std::nth_element(echoed.begin(), echoed.begin() + static_cast<std::ptrdiff_t>(majority - 1), echoed.end(), std::greater<>());
@@ -313,9 +325,15 @@ void Coordinator::regrant_orphans() {
   const TimeNs now = rt_.clock.now_ns();
   const uint64_t confirmed = confirmed_version();
   if (table_.orphans() == 0) return;
+  // The vice's fresher states reach us before its acknowledgment of the orphaning (docs/ownership.md
+  // §4, "From the freshest state"): wait for it, unless no vice follows or it does not answer soon.
+  const bool vice_heard = followers_.empty() || now >= vice_ack_wait_until_ns_;
   std::vector<EntityId> due;
   for (const auto& [entity, rec] : table_) {
-    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed) due.push_back(entity);
+    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed &&
+        (vice_heard || rec.orphaned_version <= vice_acked_version_)) {
+      due.push_back(entity);
+    }
   }
   for (EntityId entity : due) regrant(entity);
 }

@@ -75,13 +75,23 @@ void Coordinator::apply_replica(const Replicate& r) {
   if (r.full) table_replica_complete_ = !r.more;
   if (r.full && table_replica_complete_) knows_membership_ = true;
   const TimeNs now = rt_.clock.now_ns();
+  Snapshot fresher;  // states of ours the leader's replica shows older: they go back to it
   for (const ReplicaEntry& e : r.entries) {
     OwnerRecord rec{e.owner, e.generation, e.gateway, e.session, e.snapshot, e.resume_token, e.detached ? now : 0};
     const OwnerRecord* old = table_.get(e.entity);  // a newer state straight from the owner (handle_snapshot) is kept
     if (old && newer_than(old->snapshot, e.snapshot)) rec.snapshot = old->snapshot;
     auto kept = previous_states_.find(e.entity);
     if (kept != previous_states_.end() && newer_than(kept->second, rec.snapshot)) rec.snapshot = kept->second;
+    if (newer_than(rec.snapshot, e.snapshot) && rec.snapshot.generation <= e.generation && fresher.states.size() < kBatchEntitiesMax) {
+      fresher.states.push_back(rec.snapshot);
+    }
     table_.put(e.entity, rec);
+  }
+  // The leader may have missed an owner's snapshot that reached us: it gets ours before our
+  // acknowledgment, and re-grants an orphan only after that (§4, "From the freshest state").
+  if (peer_.connected()) {
+    if (!fresher.states.empty()) send_on(peer_.conn(), std::move(fresher));
+    if (r.version != 0) send_on(peer_.conn(), ReplicaAck{r.version});
   }
   if (table_replica_complete_) previous_states_.clear();
   for (EntityId id : r.erased) {
@@ -139,7 +149,7 @@ void Coordinator::handle_clock_probe(ConnId conn, const ClockProbe& probe) {
 }
 
 void Coordinator::stand_for_election() {
-  if (!knows_membership_ && !cfg_.peer_address.empty()) {
+  if (!knows_membership_ && cfg_.compute_nodes == 0 && !cfg_.peer_address.empty()) {
     // We restarted and no leader has sent us its table yet: the compute nodes we know may be a
     // minority of the cluster, and a majority of them no majority at all.
     ++stats_.candidacies_refused;
@@ -196,6 +206,7 @@ void Coordinator::concede(NodeId leader) {
 void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   if (role_ == CoordinatorRole::kFollower) return;
   NodeRecord& rec = nodes_[node];
+  if (rec.role != Role::kCompute) return;  // only compute nodes hold entities, and vote
   if (rec.question.why == HoldingsQuestion::Why::kNone || promise.answers != rec.question.id) {
     // The answer to a question we no longer wait for (asked again since, or before a reconnection):
     // judged against what the table gives the node now, it would orphan what we granted since
@@ -226,13 +237,7 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
     return;
   }
   promised_.insert(node);
-  size_t members = 0, promised = 0;
-  for (const auto& [id, rec] : nodes_) {  // lost nodes count too: a majority of all, never of the rest
-    if (rec.role != Role::kCompute) continue;
-    ++members;
-    promised += promised_.count(id);
-  }
-  if (promised * 2 > members) take_over();
+  if (majority_of_computes(promised_.size())) take_over();
 }
 
 // What a promising node really holds wins over our (replicated, possibly behind) table when its
@@ -294,13 +299,9 @@ void Coordinator::reconcile(NodeId node, const Promise& promise, const std::map<
 // `only`: a late promise, to a leader (its holdings only); otherwise every promising node's.
 void Coordinator::fence_stale_table(NodeId only) {
   const bool epoch_missed = prior_epoch_seen_ > table_epoch_;
-  size_t members = 0, knowing = 0;
-  for (const auto& [id, rec] : nodes_) {
-    if (rec.role != Role::kCompute) continue;
-    ++members;
-    knowing += (promised_.count(id) && !promisers_knowing_nothing_.count(id)) ? 1 : 0;
-  }
-  const bool blind = !only.valid() && knowing * 2 <= members;
+  size_t knowing = 0;
+  for (NodeId id : promised_) knowing += promisers_knowing_nothing_.count(id) ? 0 : 1;
+  const bool blind = !only.valid() && !majority_of_computes(knowing);
   const bool orphaning_missed = version_seen_max_ > table_version_ || blind;
   if (!epoch_missed && !orphaning_missed) return;
   std::vector<std::pair<EntityId, const OwnerRecord*>> fenced;

@@ -158,6 +158,7 @@ struct ServerBodyEncoder {
       to_wire(in.input, w->mutable_input());
     }
   }
+  void operator()(const ReplicaAck& m) const { env->mutable_replica_ack()->set_version(m.version); }
   void operator()(const ClockProbe& m) const {
     env->mutable_clock_probe()->set_sent_ns(m.sent_ns);
     env->mutable_clock_probe()->set_answer_clock_ns(m.answer_clock_ns);
@@ -417,6 +418,9 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       }
       return malformed("admin request without a command");
     }
+    case B::kReplicaAck:
+      if (!plausible_version(env.replica_ack().version())) return malformed("replica ack with an impossible table version");
+      return ServerBody{ReplicaAck{env.replica_ack().version()}};
     case B::kClockProbe:
       if (env.clock_probe().sent_ns() < 0 || env.clock_probe().answer_clock_ns() < 0) return malformed("clock probe with a negative time");
       return ServerBody{ClockProbe{env.clock_probe().sent_ns(), env.clock_probe().answer_clock_ns()}};

@@ -342,10 +342,15 @@ struct ClockProbe {
   TimeNs answer_clock_ns = 0;
 };
 
+// Vice -> leader after a Replicate carrying a version: the vice's fresher states went just before.
+struct ReplicaAck {
+  uint64_t version = 0;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff, AdminRequest, AdminReply, ClockProbe>;
+                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck>;
 
 struct ServerMessage {
   NodeId sender{};

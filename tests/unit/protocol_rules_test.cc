@@ -1,0 +1,825 @@
+// The ownership protocol's rules (docs/ownership.md), one rule per test, each checked on one
+// component alone: a ComputeNode or a Coordinator on a manual runtime (tests/unit/fake_runtime.h),
+// with the test playing every other process message by message. The simulator's tests watch whole
+// clusters; these pin each rule to the instant and the message where it applies, so that breaking
+// the rule (a comparison flipped, a check dropped) fails the test that names it.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/compute/compute_node.h"
+#include "engine/coordinator/coordinator.h"
+#include "engine/core/holdings.h"
+#include "tests/unit/fake_runtime.h"
+
+namespace aether {
+namespace {
+
+using testing::FakeRuntime;
+
+constexpr Epoch kEpoch = 3;
+
+// Generations, fences and table versions are all `epoch << 32 | n` (docs/ownership.md §1, §2, §6).
+constexpr uint64_t numbered(Epoch epoch, uint64_t n) { return (epoch << 32) | n; }
+
+constexpr EntityId entity_of(uint64_t n) { return EntityId((kEpoch << 40) | n); }
+
+EntityState state_of(EntityId id, uint64_t generation, int32_t hp, Vec2 pos) {
+  EntityState s;
+  s.id = id;
+  s.pos = pos;
+  s.hp = hp;
+  s.version = 10;
+  s.generation = generation;
+  return s;
+}
+
+// --- Compute node --------------------------------------------------------------------------------
+
+class ProtocolRulesCompute : public ::testing::Test {
+ protected:
+  static constexpr NodeId kSelf{101};
+  static constexpr NodeId kLeader{1};
+  static constexpr NodeId kRival{2};      // a second coordinator: the vice, or a rival candidate
+  static constexpr NodeId kOldOwner{102};  // the compute node an entity migrates from
+  static constexpr NodeId kGateway{201};
+  static constexpr const char* kListen = "compute-101:9000";
+  static constexpr const char* kLeaderAddress = "coordinator-1:7000";
+  static constexpr const char* kRivalAddress = "coordinator-2:7000";
+
+  ProtocolRulesCompute() : rt_(kSelf) {
+    ComputeConfig cfg;
+    cfg.node = kSelf;
+    cfg.listen_address = kListen;
+    cfg.coordinator_addresses = {kLeaderAddress, kRivalAddress};
+    node_ = std::make_unique<ComputeNode>(rt_.runtime, cfg);
+    node_->start();
+    leader_ = rt_.network.outbound_to(kLeaderAddress);
+    rival_ = rt_.network.outbound_to(kRivalAddress);
+    // Hello and heartbeat 1 leave at once. The rival stays unconnected unless a test connects it.
+    rt_.network.complete_connect(leader_);
+  }
+
+  void order(ConnId conn, NodeId from, Epoch epoch, ServerBody body) {
+    rt_.network.deliver(conn, ServerMessage{from, Role::kCoordinator, epoch, 0, std::move(body)});
+  }
+  void from_leader(ServerBody body, Epoch epoch = kEpoch) { order(leader_, kLeader, epoch, std::move(body)); }
+  Heartbeat last_heartbeat(ConnId conn) const {
+    auto hb = rt_.network.last_of<Heartbeat>(conn);
+    EXPECT_TRUE(hb.has_value()) << "no heartbeat on connection " << conn;
+    return hb.value_or(Heartbeat{});
+  }
+  // When heartbeat `seq` left on `conn`, by our (the node's) clock.
+  TimeNs sent_at(ConnId conn, uint64_t seq) const {
+    for (const testing::SentPayload& p : rt_.network.sent()) {
+      if (p.conn != conn) continue;
+      auto m = decode_server(p.bytes);
+      if (m && std::holds_alternative<Heartbeat>(m->body) && std::get<Heartbeat>(m->body).seq == seq) return p.at_ns;
+    }
+    ADD_FAILURE() << "heartbeat " << seq << " was never sent";
+    return 0;
+  }
+  void grant(EntityId e, uint64_t generation) {
+    from_leader(OwnershipGrant{e, generation, kGateway, SessionId(e.value), Vec2{10'000, 10'000}, 0, std::nullopt});
+  }
+  static OwnershipGrant migration_grant(EntityId e, uint64_t generation, uint64_t released_generation, const EntityState& fallback) {
+    OwnershipGrant g{e, generation, kGateway, SessionId(e.value), fallback.pos, fallback.team, fallback};
+    g.migrate = true;
+    g.released_generation = released_generation;
+    return g;
+  }
+  // The old owner's data connection to us, as its peer link opens it.
+  ConnId connect_old_owner() {
+    const ConnId conn = rt_.network.accept(kListen);
+    rt_.network.deliver(conn, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, Hello{Role::kCompute, "compute-102:9000", 100, 7}});
+    return conn;
+  }
+  void handoff(ConnId conn, const EntityState& state) {
+    rt_.network.deliver(conn, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, Handoff{state, 0, 0, 0, 0, {}}});
+  }
+  // Past the handoff wait, and past the next run of the timer that expires waits (subscribe_peers).
+  TimeNs past_handoff_wait_ns() const { return kHandoffWaitNs + node_->config().subscribe_every_ns + kTickNs; }
+  const gameplay::Entity* find(EntityId e) const { return node_->world().find(e); }
+
+  FakeRuntime rt_;
+  std::unique_ptr<ComputeNode> node_;
+  ConnId leader_ = 0;
+  ConnId rival_ = 0;
+};
+
+// docs/ownership.md §6a, "Migration grants name the released generation": a revoke also cancels a
+// migration grant still waiting for its Handoff, if the grant's generation is no newer than the
+// revoked one; otherwise, left waiting, it would materialise from its snapshot after kHandoffWaitNs
+// beside whoever the coordinator re-granted the entity to. A revoke of an older generation is about
+// an older life of the entity and leaves the newer grant alone.
+TEST_F(ProtocolRulesCompute, RevokeCancelsAWaitingMigrationGrantOfItsGenerationOrOlder) {
+  const uint64_t generation = numbered(kEpoch, 5);
+  const EntityId revoked_same = entity_of(1), revoked_newer = entity_of(2), revoked_older = entity_of(3);
+  for (EntityId e : {revoked_same, revoked_newer, revoked_older}) {
+    from_leader(migration_grant(e, generation, generation - 1, state_of(e, generation - 1, 80, Vec2{5'000, 5'000})));
+  }
+  from_leader(OwnershipRevoke{revoked_same, generation, numbered(kEpoch, 1)});
+  from_leader(OwnershipRevoke{revoked_newer, generation + 1, numbered(kEpoch, 2)});
+  from_leader(OwnershipRevoke{revoked_older, generation - 1, numbered(kEpoch, 3)});
+  rt_.advance(past_handoff_wait_ns());
+  EXPECT_EQ(find(revoked_same), nullptr) << "a revoke of the grant's own generation left it to materialise";
+  EXPECT_EQ(find(revoked_newer), nullptr) << "a revoke of a newer generation left the grant to materialise";
+  ASSERT_NE(find(revoked_older), nullptr) << "a revoke of an older generation cancelled a newer grant";
+  EXPECT_EQ(find(revoked_older)->generation, generation);
+  EXPECT_EQ(node_->stats().handoff_fallbacks, 1u);
+}
+
+// docs/ownership.md §6a, "Migration grants name the released generation": the destination uses only
+// the Handoff of the grant's released_generation. One of another generation (an older migration
+// that fell back to its snapshot, its handoff late on a clogged link) would roll the entity back:
+// the entity never starts from it, whichever of grant and handoff arrives first.
+TEST_F(ProtocolRulesCompute, MigrationGrantUsesOnlyTheHandoffOfItsReleasedGeneration) {
+  const uint64_t released = numbered(kEpoch, 4);
+  const uint64_t generation = numbered(kEpoch, 5);
+  const uint64_t older_migration = numbered(kEpoch - 1, 9);
+  const ConnId old_owner = connect_old_owner();
+
+  // Grant first: another generation's handoff is not the one it waits for; its own one is.
+  const EntityId grant_first = entity_of(1);
+  from_leader(migration_grant(grant_first, generation, released, state_of(grant_first, released, 80, Vec2{5'000, 5'000})));
+  handoff(old_owner, state_of(grant_first, older_migration, 33, Vec2{7'000, 7'000}));
+  EXPECT_EQ(find(grant_first), nullptr) << "started from the handoff of another generation";
+  handoff(old_owner, state_of(grant_first, released, 55, Vec2{6'000, 6'000}));
+  ASSERT_NE(find(grant_first), nullptr) << "its own handoff did not start it";
+  EXPECT_EQ(find(grant_first)->hp, 55);
+  EXPECT_EQ(find(grant_first)->generation, generation);
+
+  // Handoff first: another generation's is dropped when the grant comes, and after the wait the
+  // entity starts from the grant's snapshot (hp 80), not from that handoff (hp 33).
+  const EntityId handoff_first = entity_of(2);
+  handoff(old_owner, state_of(handoff_first, older_migration, 33, Vec2{7'000, 7'000}));
+  from_leader(migration_grant(handoff_first, generation, released, state_of(handoff_first, released, 80, Vec2{5'000, 5'000})));
+  EXPECT_EQ(find(handoff_first), nullptr) << "started from the handoff of another generation";
+  rt_.advance(past_handoff_wait_ns());
+  ASSERT_NE(find(handoff_first), nullptr);
+  EXPECT_EQ(find(handoff_first)->hp, 80) << "started from the handoff of another generation";
+  EXPECT_EQ(find(handoff_first)->pos, (Vec2{5'000, 5'000}));
+}
+
+// docs/ownership.md §6a, "One promise per epoch", and §6 "Members of an epoch": a node promises at
+// most one candidate per epoch, like a vote (or two candidates could both reach a majority), but a
+// leader's Prepare (leader = true) is no vote and is answered even then. §6 "One question, one
+// answer": a Promise echoes the question it answers.
+TEST_F(ProtocolRulesCompute, PromisesOneCandidatePerEpochButAlwaysAnswersALeader) {
+  rt_.network.complete_connect(rival_);
+  const Epoch next = kEpoch + 1;
+  const uint64_t leader_question = numbered(next, 7), rival_vote = numbered(next, 1), rival_as_leader = numbered(next, 2);
+
+  order(leader_, kLeader, next, Prepare{leader_question, false});
+  const auto promised = rt_.network.sent_of<Promise>(leader_);
+  ASSERT_EQ(promised.size(), 1u);
+  EXPECT_EQ(promised[0].answers, leader_question);
+
+  order(rival_, kRival, next, Prepare{rival_vote, false});
+  EXPECT_TRUE(rt_.network.sent_of<Promise>(rival_).empty()) << "a second vote in epoch " << next;
+
+  order(rival_, kRival, next, Prepare{rival_as_leader, true});
+  auto answered = rt_.network.sent_of<Promise>(rival_);
+  ASSERT_EQ(answered.size(), 1u) << "a leader's question went unanswered";
+  EXPECT_EQ(answered[0].answers, rival_as_leader);
+
+  // The vote is per epoch: at the next one the rival may have it.
+  const uint64_t next_vote = numbered(next + 1, 1);
+  order(rival_, kRival, next + 1, Prepare{next_vote, false});
+  answered = rt_.network.sent_of<Promise>(rival_);
+  ASSERT_EQ(answered.size(), 2u);
+  EXPECT_EQ(answered[1].answers, next_vote);
+}
+
+// docs/ownership.md §1 "Lease" and §2: a node without a valid lease runs no tick (its entities
+// freeze), and the leader's HeartbeatAck(seq) extends the lease to the node's own send time of
+// heartbeat seq + kLeaseNs, not to the ack's arrival + kLeaseNs (the conservative end: the leader's
+// loss timeout is measured from when it heard that heartbeat).
+TEST_F(ProtocolRulesCompute, NoTickWithoutALeaseAndALeaseRunsFromTheAckedHeartbeatsSendTime) {
+  const EntityId e = entity_of(1);
+  grant(e, numbered(kEpoch, 1));
+  // A gateway starts it moving: every tick that runs changes its position, so its version.
+  const ConnId gateway = rt_.network.accept(kListen);
+  rt_.network.deliver(gateway, ServerMessage{kGateway, Role::kGateway, kEpoch, 0, Hello{Role::kGateway, "", 0, 9}});
+  rt_.network.deliver(gateway, ServerMessage{kGateway, Role::kGateway, kEpoch, 0, InputForward{e, ClientInput{1, 1000, 0, EntityId{}, false}}});
+  ASSERT_NE(find(e), nullptr);
+  const uint64_t version_granted = find(e)->version;
+
+  // No ack yet: five tick slots go by, none runs.
+  rt_.advance(500 * kNsPerMs);
+  EXPECT_FALSE(node_->lease_valid());
+  EXPECT_EQ(node_->stats().ticks, 0u);
+  EXPECT_GE(node_->stats().ticks_without_lease, 4u);
+  EXPECT_EQ(find(e)->version, version_granted);
+
+  // The ack of heartbeat 1 arrives 500 ms after it left.
+  const TimeNs sent_ns = sent_at(leader_, 1);
+  ASSERT_EQ(rt_.now_ns() - sent_ns, 500 * kNsPerMs);
+  from_leader(HeartbeatAck{1, 0, rt_.now_ns()});
+  rt_.advance_to(sent_ns + kLeaseNs - 1);
+  EXPECT_TRUE(node_->lease_valid());
+  EXPECT_GT(node_->stats().ticks, 0u);
+  EXPECT_GT(find(e)->version, version_granted) << "ticks under a lease moved nothing: the frozen check below would prove nothing";
+  rt_.advance_to(sent_ns + kLeaseNs);
+  EXPECT_FALSE(node_->lease_valid()) << "the lease ran from the ack's arrival, not from the heartbeat's send time";
+
+  // Lapsed: the entity freezes, however long the coordinator stays silent.
+  const uint64_t version_lapsed = find(e)->version;
+  const uint64_t ticks_lapsed = node_->stats().ticks;
+  rt_.advance(2 * kNsPerSec);
+  EXPECT_EQ(find(e)->version, version_lapsed) << "an entity was written without a lease";
+  EXPECT_EQ(node_->stats().ticks, ticks_lapsed);
+}
+
+// docs/ownership.md §6 step 2 and §9: a node drops, and counts (stale_epoch_dropped), any control
+// message of an epoch lower than its own: grants, revokes and evictions of a deposed leader are not
+// applied, and their fences are not reported as applied.
+TEST_F(ProtocolRulesCompute, OrdersOfAnOlderEpochAreDropped) {
+  const EntityId held = entity_of(1), offered = entity_of(2);
+  grant(held, numbered(kEpoch, 1));  // the node follows kEpoch from here on
+  ASSERT_NE(find(held), nullptr);
+  ASSERT_EQ(node_->epoch(), kEpoch);
+  const uint64_t dropped_before = node_->stats().stale_epoch_dropped;
+
+  const Epoch deposed = kEpoch - 1;
+  from_leader(OwnershipGrant{offered, numbered(deposed, 1), kGateway, SessionId(2), Vec2{1'000, 1'000}, 0, std::nullopt}, deposed);
+  from_leader(OwnershipRevoke{held, numbered(kEpoch, 1), numbered(deposed, 1)}, deposed);
+  from_leader(Evicted{numbered(deposed, 2)}, deposed);
+  EXPECT_EQ(node_->stats().stale_epoch_dropped, dropped_before + 3);
+  EXPECT_EQ(find(offered), nullptr) << "a deposed leader's grant was applied";
+  EXPECT_NE(find(held), nullptr) << "a deposed leader's revoke or eviction was applied";
+  EXPECT_EQ(node_->stats().evictions, 0u);
+  EXPECT_EQ(node_->epoch(), kEpoch);
+  rt_.advance(kHeartbeatIntervalNs);
+  EXPECT_EQ(last_heartbeat(leader_).fence_applied, 0u) << "a dropped order's fence was reported applied";
+
+  // The same revoke at the node's epoch is applied: the dropped ones were dropped for their epoch.
+  from_leader(OwnershipRevoke{held, numbered(kEpoch, 1), numbered(kEpoch, 1)});
+  EXPECT_EQ(find(held), nullptr);
+}
+
+// docs/ownership.md §2 "Fences before leases": every heartbeat reports, to each coordinator, the
+// newest revoke or eviction fence applied from that coordinator (fence numbers are one
+// coordinator's own). §6a "Holdings audits": every heartbeat carries a count and an order-free
+// digest (engine/core/holdings.h) of the node's (entity, generation) pairs, migration grants waiting
+// for their handoff included.
+TEST_F(ProtocolRulesCompute, HeartbeatReportsFencesAppliedPerCoordinatorAndItsHoldingsDigest) {
+  rt_.network.complete_connect(rival_);
+  const EntityId a = entity_of(1), b = entity_of(2), waiting = entity_of(3);
+  const uint64_t ga = numbered(kEpoch, 1), gb = numbered(kEpoch, 2), gw = numbered(kEpoch, 3);
+  grant(a, ga);
+  grant(b, gb);
+  from_leader(migration_grant(waiting, gw, gw - 1, state_of(waiting, gw - 1, 90, Vec2{3'000, 3'000})));
+  HoldingsDigest expected;
+  expected.add(a, ga);
+  expected.add(b, gb);
+  expected.add(waiting, gw);
+  rt_.advance(kHeartbeatIntervalNs);
+  for (ConnId conn : {leader_, rival_}) {
+    const Heartbeat hb = last_heartbeat(conn);
+    EXPECT_EQ(hb.holdings_digest_count, 3u);
+    EXPECT_EQ(hb.holdings_digest, expected.digest()) << "the digest misses a holding, or a waiting migration grant";
+    EXPECT_EQ(hb.fence_applied, 0u);
+  }
+
+  // The leader's fences: 7, then a lower number. The report names the newest, and never goes back.
+  const uint64_t leader_fence = numbered(kEpoch, 7);
+  from_leader(OwnershipRevoke{a, ga, leader_fence});
+  from_leader(OwnershipRevoke{entity_of(99), 1, numbered(kEpoch, 4)});  // about nothing held: applied all the same
+  expected.remove(a, ga);
+  rt_.advance(kHeartbeatIntervalNs);
+  EXPECT_EQ(last_heartbeat(leader_).fence_applied, leader_fence);
+  EXPECT_EQ(last_heartbeat(rival_).fence_applied, 0u) << "the leader's fence was reported to another coordinator";
+  EXPECT_EQ(last_heartbeat(leader_).holdings_digest_count, 2u);
+  EXPECT_EQ(last_heartbeat(leader_).holdings_digest, expected.digest());
+
+  // The rival's eviction: reported to the rival only; the leader's figure stays.
+  const uint64_t rival_fence = numbered(kEpoch, 2);
+  order(rival_, kRival, kEpoch, Evicted{rival_fence});
+  rt_.advance(kHeartbeatIntervalNs);
+  EXPECT_EQ(last_heartbeat(rival_).fence_applied, rival_fence);
+  EXPECT_EQ(last_heartbeat(leader_).fence_applied, leader_fence);
+  EXPECT_EQ(last_heartbeat(leader_).holdings_digest_count, 0u);
+  EXPECT_EQ(last_heartbeat(leader_).holdings_digest, 0u);
+}
+
+// docs/ownership.md §2a "The clock bound": acks carry the leader's clock; two one-second windows in
+// a row in which even the node's most favourable reading is slower than the leader's by more than
+// kClockRelativeRatePpmMax prove a clock beyond the bound: the lease ends at once, no heartbeat sent
+// before renews it, and heartbeats say clock_untrusted.
+TEST_F(ProtocolRulesCompute, ClockSlowBeyondTheBoundForTwoWindowsEndsTheLease) {
+  const TimeNs t0 = rt_.now_ns();  // heartbeat 1 left at t0
+  const TimeNs leader_t0 = 5'000 * kNsPerSec;
+  // The leader's clock advances 100 ns for every 94 of ours: ours is 6% slow, beyond 2.0203%.
+  const auto leader_clock = [&](TimeNs ours) { return leader_t0 + (ours - t0) * 100 / 94; };
+  // Each heartbeat is acked the instant it leaves (a zero round trip: exact readings). Window 1
+  // closes with ack 6 (1 s on our clock, 1.064 s on the leader's), window 2 with ack 11.
+  constexpr uint64_t kSecondWindowAck = 11;
+  for (uint64_t n = 1; n <= kSecondWindowAck; ++n) {
+    if (n > 1) rt_.advance(kHeartbeatIntervalNs);
+    const Heartbeat hb = last_heartbeat(leader_);
+    ASSERT_EQ(hb.seq, n);
+    EXPECT_FALSE(hb.clock_untrusted);
+    from_leader(HeartbeatAck{hb.seq, 0, leader_clock(rt_.now_ns())});
+    if (n < kSecondWindowAck) {
+      EXPECT_TRUE(node_->clock_trusted()) << "untrusted after ack " << n << ": one window is not enough";
+      EXPECT_TRUE(node_->lease_valid()) << "after ack " << n;
+    }
+  }
+  EXPECT_FALSE(node_->clock_trusted());
+  EXPECT_FALSE(node_->lease_valid()) << "a clock proven slow beyond the bound still holds a lease";
+
+  rt_.advance(kHeartbeatIntervalNs);
+  const Heartbeat next = last_heartbeat(leader_);
+  EXPECT_TRUE(next.clock_untrusted);
+  from_leader(HeartbeatAck{next.seq, 0, leader_clock(rt_.now_ns())});
+  EXPECT_FALSE(node_->lease_valid()) << "a heartbeat sent while the clock is untrusted renewed the lease";
+}
+
+// docs/ownership.md §2a: one window beyond the bound is not enough. A clock that leaps forward once
+// (here the leader's, by 150 ms) makes the node's look slow over the one window holding the leap
+// (1 s against 1.15 s: beyond), and within the bound over the next: the node keeps its lease.
+TEST_F(ProtocolRulesCompute, OneSlowWindowAloneLeavesTheClockTrusted) {
+  const TimeNs t0 = rt_.now_ns();
+  const TimeNs leader_t0 = 5'000 * kNsPerSec;
+  constexpr uint64_t kLeapBeforeAck = 4;  // inside window 1 (acks 1 to 6)
+  for (uint64_t n = 1; n <= 21; ++n) {
+    if (n > 1) rt_.advance(kHeartbeatIntervalNs);
+    const Heartbeat hb = last_heartbeat(leader_);
+    ASSERT_EQ(hb.seq, n);
+    EXPECT_FALSE(hb.clock_untrusted) << "heartbeat " << n;
+    const TimeNs leap_ns = n >= kLeapBeforeAck ? 150 * kNsPerMs : 0;
+    from_leader(HeartbeatAck{hb.seq, 0, leader_t0 + (rt_.now_ns() - t0) + leap_ns});
+    EXPECT_TRUE(node_->clock_trusted()) << "after ack " << n;
+    EXPECT_TRUE(node_->lease_valid()) << "after ack " << n;
+  }
+  EXPECT_EQ(node_->stats().clock_untrusted, 0u);
+}
+
+// docs/ownership.md §6a "Evicted means everything": an evicted node drops its entities, its lease,
+// and its migration grants still waiting for their handoff (one materialised later would be a second
+// writer beside whoever the coordinator gave the entity to).
+TEST_F(ProtocolRulesCompute, EvictionDropsWaitingMigrationGrantsToo) {
+  const EntityId owned = entity_of(1), waiting = entity_of(2);
+  grant(owned, numbered(kEpoch, 1));
+  from_leader(migration_grant(waiting, numbered(kEpoch, 2), numbered(kEpoch, 1), state_of(waiting, numbered(kEpoch, 1), 70, Vec2{2'000, 2'000})));
+  from_leader(HeartbeatAck{last_heartbeat(leader_).seq, 0, rt_.now_ns()});
+  ASSERT_TRUE(node_->lease_valid());
+  from_leader(Evicted{numbered(kEpoch, 1)});
+  EXPECT_EQ(node_->world().size(), 0u);
+  EXPECT_FALSE(node_->lease_valid());
+  rt_.advance(past_handoff_wait_ns());
+  EXPECT_EQ(find(waiting), nullptr) << "a migration grant outlived the eviction and materialised";
+}
+
+// --- Coordinator ---------------------------------------------------------------------------------
+
+class ProtocolRulesCoordinator : public ::testing::Test {
+ protected:
+  static constexpr NodeId kSelf{1};
+  static constexpr NodeId kGateway{201};
+  static constexpr const char* kListen = "coordinator-1:7000";
+  static constexpr const char* kPeerAddress = "coordinator-2:7000";
+
+  // A compute node, played by the test on one connection at a time.
+  struct ComputeSide {
+    NodeId id{};
+    ConnId conn = 0;
+    uint64_t incarnation = 0;
+    uint64_t seq = 0;  // its last heartbeat's
+  };
+
+  ProtocolRulesCoordinator() : rt_(kSelf) {}
+
+  static CoordinatorConfig config(bool with_peer) {
+    CoordinatorConfig cfg;
+    cfg.node = kSelf;
+    cfg.listen_address = kListen;
+    cfg.epoch = kEpoch;
+    // A configured peer (never connected here) makes the majority rules apply; a lone coordinator
+    // needs no quorum and no echo, having no rival to split with.
+    if (with_peer) cfg.peer_address = kPeerAddress;
+    return cfg;
+  }
+  void start(const CoordinatorConfig& cfg) {
+    coord_ = std::make_unique<Coordinator>(rt_.runtime, cfg);
+    coord_->start();
+  }
+  void start_leader(bool with_peer = false) { start(config(with_peer)); }
+
+  void send(const ComputeSide& n, ServerBody body, Epoch epoch = kEpoch) {
+    rt_.network.deliver(n.conn, ServerMessage{n.id, Role::kCompute, epoch, 0, std::move(body)});
+  }
+  // A compute node connects and says Hello; epoch 0 is a process that never followed an epoch.
+  void connect(ComputeSide& n, Epoch hello_epoch) {
+    n.conn = rt_.network.accept(kListen);
+    send(n, Hello{Role::kCompute, fmt::format("compute-{}:9000", n.id.value), 100, n.incarnation}, hello_epoch);
+  }
+  ComputeSide join(uint32_t id, Epoch hello_epoch = 0) {
+    ComputeSide n{NodeId(id), 0, 1000 + id, 0};
+    connect(n, hello_epoch);
+    return n;
+  }
+  // A heartbeat whose holdings agree with what the table gives the node.
+  Heartbeat agreeing(const ComputeSide& n, uint64_t fence_applied = 0, uint64_t version_seen = 0) const {
+    Heartbeat hb;
+    const HoldingsDigest& given = coord_->table().holdings(n.id);
+    hb.entities = given.count();
+    hb.holdings_digest_count = given.count();
+    hb.holdings_digest = given.digest();
+    hb.fence_applied = fence_applied;
+    hb.table_version_seen = version_seen;
+    return hb;
+  }
+  uint64_t heartbeat(ComputeSide& n, Heartbeat hb, Epoch epoch = kEpoch) {
+    hb.seq = ++n.seq;
+    send(n, hb, epoch);
+    return hb.seq;
+  }
+  // The heartbeats acked on the node's current connection (probes, seq 0, ack nothing).
+  std::vector<uint64_t> acked(const ComputeSide& n) const {
+    std::vector<uint64_t> out;
+    for (const HeartbeatAck& a : rt_.network.sent_of<HeartbeatAck>(n.conn)) {
+      if (a.seq != 0) out.push_back(a.seq);
+    }
+    return out;
+  }
+  void from_gateway(ServerBody body) {
+    rt_.network.deliver(gateway_, ServerMessage{kGateway, Role::kGateway, kEpoch, 0, std::move(body)});
+  }
+  void join_gateway() {
+    gateway_ = rt_.network.accept(kListen);
+    rt_.network.deliver(gateway_, ServerMessage{kGateway, Role::kGateway, 0, 0, Hello{Role::kGateway, "", 0, 77}});
+  }
+  EntityId spawn(uint64_t session) {
+    from_gateway(SpawnRequest{SessionId(session), EntityId{}, 0});
+    auto reply = rt_.network.last_of<SpawnReply>(gateway_);
+    EXPECT_TRUE(reply.has_value() && reply->entity.valid()) << (reply ? reply->refusal : "no reply");
+    return reply ? reply->entity : EntityId{};
+  }
+  NodeId owner(EntityId e) const {
+    const OwnerRecord* rec = coord_->table().get(e);
+    EXPECT_NE(rec, nullptr);
+    return rec ? rec->owner : NodeId{};
+  }
+  bool lost(const ComputeSide& n) const { return coord_->nodes().at(n.id).lost; }
+
+  FakeRuntime rt_;
+  std::unique_ptr<Coordinator> coord_;
+  ConnId gateway_ = 0;
+};
+
+// Where in `messages` the first message with a body of type T satisfying `pred` is (npos if none).
+template <class T, class Pred>
+size_t first_index(const std::vector<ServerMessage>& messages, Pred pred, size_t from = 0) {
+  for (size_t i = from; i < messages.size(); ++i) {
+    if (const T* body = std::get_if<T>(&messages[i].body); body && pred(*body)) return i;
+  }
+  return std::string::npos;
+}
+
+// docs/ownership.md §6 "One question, one answer": a Promise is judged only against the question it
+// answers (Promise.answers == the outstanding Prepare.question). An answer to another question (an
+// earlier one, its connection clogged) is dropped and counted: judged against what the table gives
+// the node now, it would orphan entities granted since it was asked.
+TEST_F(ProtocolRulesCoordinator, PromiseAnsweringAnotherQuestionIsDropped) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ASSERT_EQ(owner(e), n.id);
+  // The node reports holding nothing: after kAuditAfterMismatches heartbeats the leader asks it.
+  for (uint32_t i = 0; i < kAuditAfterMismatches; ++i) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(n, Heartbeat{});
+  }
+  const auto prepares = rt_.network.sent_of<Prepare>(n.conn);
+  ASSERT_EQ(prepares.size(), 1u);
+  const uint64_t asked = prepares[0].question;
+
+  send(n, Promise{asked - 1, {}, 0, 0});  // the answer to an earlier question, holding nothing
+  EXPECT_EQ(coord_->stats().stale_answers, 1u);
+  EXPECT_EQ(coord_->orphans(), 0u) << "an answer to another question orphaned an entity";
+  EXPECT_EQ(owner(e), n.id);
+
+  // The same answer to this question does orphan it: the dropped one would have.
+  send(n, Promise{asked, {}, 0, 0});
+  EXPECT_EQ(coord_->orphans(), 1u);
+  EXPECT_EQ(coord_->stats().stale_answers, 1u);
+}
+
+// docs/ownership.md §6 "Members of an epoch": a leader acks only the nodes whose holdings it has
+// reconciled in its epoch. A node heartbeating at the leader's epoch that has not promised to it
+// (it adopted the epoch through a rival candidate's Prepare) gets a Prepare with leader = true
+// instead of an ack, and is acked once its Promise answers that Prepare.
+TEST_F(ProtocolRulesCoordinator, NoAckAtItsEpochBeforeTheNodesPromise) {
+  start_leader();
+  ComputeSide n = join(101, kEpoch);  // follows kEpoch already, but never told this leader what it holds
+  for (int i = 0; i < 12; ++i) {  // 2.4 s: past kAuditIntervalNs, so an unanswered question is asked again
+    heartbeat(n, agreeing(n));
+    rt_.advance(kHeartbeatIntervalNs);
+  }
+  EXPECT_TRUE(acked(n).empty()) << "a lease renewed for holdings never reconciled";
+  const auto prepares = rt_.network.sent_of<Prepare>(n.conn);
+  ASSERT_EQ(prepares.size(), 2u) << "a heartbeat of a non-member must be answered by a question";
+  for (const Prepare& p : prepares) EXPECT_TRUE(p.leader);
+
+  send(n, Promise{prepares.back().question, {}, kEpoch - 1, 0});
+  const uint64_t seq = heartbeat(n, agreeing(n));
+  EXPECT_EQ(acked(n), std::vector<uint64_t>{seq});
+}
+
+// docs/ownership.md §6 "Members of an epoch" and "N grants only to nodes heartbeating under E+1":
+// a leader gives entities (spawn placement here) only to members of its epoch. A node heartbeating
+// at the leader's epoch that has not promised to it is given nothing, however idle; once its
+// Promise is reconciled it is.
+TEST_F(ProtocolRulesCoordinator, GivesNothingToANodeBeforeItsPromise) {
+  start_leader();
+  ComputeSide n = join(101, kEpoch);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  from_gateway(SpawnRequest{SessionId(1), EntityId{}, 0});
+  auto refused = rt_.network.last_of<SpawnReply>(gateway_);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_FALSE(refused->entity.valid()) << "an entity was placed on a node that never promised";
+  EXPECT_TRUE(rt_.network.sent_of<OwnershipGrant>(n.conn).empty());
+
+  const auto prepare = rt_.network.last_of<Prepare>(n.conn);
+  ASSERT_TRUE(prepare.has_value());
+  send(n, Promise{prepare->question, {}, kEpoch - 1, 0});
+  heartbeat(n, agreeing(n));
+  const EntityId e = spawn(2);
+  EXPECT_EQ(owner(e), n.id);
+}
+
+// docs/ownership.md §2 "Fences before leases" (engine/coordinator/fence_ledger.h): a lease is renewed
+// only on a connection on which every fence the node has not confirmed precedes the renewal. A
+// revoke sent on connection A may be lost with it: on the node's next connection B, the first ack
+// comes after the revoke sent again; once a heartbeat confirms it (fence_applied), it is never sent
+// again, on B or on a later connection C.
+TEST_F(ProtocolRulesCoordinator, FencesBeforeLeasesRevokeResentOnTheNextConnection) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  const EntityId e = spawn(1);
+  from_gateway(SessionClosed{SessionId(1), e});
+  const auto on_a = rt_.network.sent_of<OwnershipRevoke>(n.conn);
+  ASSERT_EQ(on_a.size(), 1u);
+  ASSERT_EQ(on_a[0].entity, e);
+
+  rt_.network.reset(n.conn);
+  connect(n, kEpoch);  // the same process (same incarnation), same epoch, connection B
+  const uint64_t seq = heartbeat(n, agreeing(n));  // fence_applied 0: the revoke may never have arrived
+  const std::vector<ServerMessage> on_b = rt_.network.sent_on(n.conn);
+  const size_t ack = first_index<HeartbeatAck>(on_b, [](const HeartbeatAck& a) { return a.seq != 0; });
+  const size_t revoke = first_index<OwnershipRevoke>(on_b, [&](const OwnershipRevoke& r) { return r.entity == e; });
+  ASSERT_NE(ack, std::string::npos) << "the member was not acked";
+  ASSERT_LT(revoke, ack) << "a lease renewed on B before the revoke sent on A was resent";
+  EXPECT_EQ(std::get<HeartbeatAck>(on_b[ack].body).seq, seq);
+  const uint64_t resent_fence = std::get<OwnershipRevoke>(on_b[revoke].body).fence;
+  EXPECT_EQ(coord_->stats().fences_resent, 1u);
+
+  // Confirmed: later acks come alone, on B and on any later connection C.
+  rt_.advance(kHeartbeatIntervalNs);
+  const uint64_t confirming = heartbeat(n, agreeing(n, resent_fence));
+  EXPECT_EQ(first_index<OwnershipRevoke>(rt_.network.sent_on(n.conn), [](const OwnershipRevoke&) { return true; }, revoke + 1),
+            std::string::npos)
+      << "a confirmed revoke was sent again";
+  EXPECT_EQ(acked(n).back(), confirming);
+  rt_.network.reset(n.conn);
+  connect(n, kEpoch);
+  const uint64_t on_c = heartbeat(n, agreeing(n, resent_fence));
+  EXPECT_TRUE(rt_.network.sent_of<OwnershipRevoke>(n.conn).empty()) << "a confirmed revoke was sent again on a new connection";
+  EXPECT_EQ(acked(n), std::vector<uint64_t>{on_c});
+  EXPECT_EQ(coord_->stats().fences_resent, 1u);
+}
+
+// docs/ownership.md §2 "Fences before leases", for an eviction: an Evicted sent on connection A (the
+// node came back after being declared lost) precedes, on the node's next connection B, the first
+// ack there; once a heartbeat confirms it, it is never sent again, on B or on a later connection C.
+TEST_F(ProtocolRulesCoordinator, FencesBeforeLeasesEvictionResentOnTheNextConnection) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  rt_.advance(kNodeLossAfterNs + 3 * kTickNs);  // a long pause: declared lost
+  ASSERT_TRUE(lost(n));
+  heartbeat(n, agreeing(n));  // back on A: evicted there
+  ASSERT_EQ(rt_.network.sent_of<Evicted>(n.conn).size(), 1u);
+
+  rt_.network.reset(n.conn);
+  connect(n, kEpoch);
+  const uint64_t seq = heartbeat(n, agreeing(n));
+  const std::vector<ServerMessage> on_b = rt_.network.sent_on(n.conn);
+  const size_t ack = first_index<HeartbeatAck>(on_b, [](const HeartbeatAck& a) { return a.seq != 0; });
+  const size_t evicted = first_index<Evicted>(on_b, [](const Evicted&) { return true; });
+  ASSERT_NE(ack, std::string::npos) << "the member was not acked";
+  ASSERT_LT(evicted, ack) << "a lease renewed on B before the eviction sent on A was resent";
+  EXPECT_EQ(std::get<HeartbeatAck>(on_b[ack].body).seq, seq);
+  const uint64_t resent_fence = std::get<Evicted>(on_b[evicted].body).fence;
+
+  rt_.advance(kHeartbeatIntervalNs);
+  const uint64_t confirming = heartbeat(n, agreeing(n, resent_fence));
+  EXPECT_EQ(first_index<Evicted>(rt_.network.sent_on(n.conn), [](const Evicted&) { return true; }, evicted + 1), std::string::npos)
+      << "a confirmed eviction was sent again";
+  EXPECT_EQ(acked(n).back(), confirming);
+  rt_.network.reset(n.conn);
+  connect(n, kEpoch);
+  const uint64_t on_c = heartbeat(n, agreeing(n, resent_fence));
+  EXPECT_TRUE(rt_.network.sent_of<Evicted>(n.conn).empty()) << "a confirmed eviction was sent again on a new connection";
+  EXPECT_EQ(acked(n), std::vector<uint64_t>{on_c});
+  EXPECT_EQ(coord_->stats().fences_resent, 1u);
+}
+
+// docs/ownership.md §6 "Orphanings are confirmed by a majority", and §6a "A majority is of every
+// compute node ever registered": an entity taken from a holder that never released it (here: its
+// node declared lost after kNodeLossAfterNs of silence) is re-granted only once a majority of all
+// the compute nodes, the lost one included, has echoed the orphaning's table version (probed by a
+// HeartbeatAck of seq 0) in Heartbeat.table_version_seen. With four nodes, one lost: three echoes,
+// not two (two would be a majority of the three still alive).
+TEST_F(ProtocolRulesCoordinator, OrphanReGrantedOnlyOnceAMajorityEchoedItsOrphaning) {
+  start_leader(/*with_peer=*/true);
+  ComputeSide a = join(101), b = join(102), c = join(103), d = join(104);
+  for (ComputeSide* n : {&a, &b, &c, &d}) heartbeat(*n, agreeing(*n));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ASSERT_EQ(owner(e), a.id);  // equal loads: the lowest id
+
+  uint64_t b_seen = 0, c_seen = 0, d_seen = 0;
+  const auto pump = [&](TimeNs for_ns) {  // b, c and d heartbeat; a is silent
+    for (TimeNs t = 0; t < for_ns; t += kHeartbeatIntervalNs) {
+      rt_.advance(kHeartbeatIntervalNs);
+      heartbeat(b, agreeing(b, 0, b_seen));
+      heartbeat(c, agreeing(c, 0, c_seen));
+      heartbeat(d, agreeing(d, 0, d_seen));
+    }
+  };
+  pump(kNodeLossAfterNs + 3 * kTickNs);
+  ASSERT_TRUE(lost(a));
+  ASSERT_EQ(coord_->orphans(), 1u);
+  std::optional<uint64_t> version;
+  for (const HeartbeatAck& probe : rt_.network.sent_of<HeartbeatAck>(b.conn)) {
+    if (probe.seq == 0) version = probe.version;
+  }
+  ASSERT_TRUE(version.has_value()) << "the orphaning's version was never probed";
+  EXPECT_EQ(*version, numbered(kEpoch, 1));
+
+  b_seen = *version;  // one of four
+  pump(kNsPerSec);
+  EXPECT_EQ(coord_->orphans(), 1u) << "re-granted on one echo of four";
+  c_seen = *version;  // two of four: a majority of the live nodes only
+  pump(kNsPerSec);
+  EXPECT_EQ(coord_->orphans(), 1u) << "re-granted on two echoes of four (the lost node counts)";
+  for (const ComputeSide* n : {&b, &c, &d}) EXPECT_TRUE(rt_.network.sent_of<OwnershipGrant>(n->conn).empty());
+
+  d_seen = *version;  // three of four: re-granted at once, from its snapshot
+  heartbeat(d, agreeing(d, 0, d_seen));
+  EXPECT_EQ(coord_->orphans(), 0u);
+  const NodeId to = owner(e);
+  const ComputeSide* taker = to == b.id ? &b : to == c.id ? &c : to == d.id ? &d : nullptr;
+  ASSERT_NE(taker, nullptr) << "re-granted to node " << to.value;
+  auto grant = rt_.network.last_of<OwnershipGrant>(taker->conn);
+  ASSERT_TRUE(grant.has_value());
+  EXPECT_EQ(grant->entity, e);
+  EXPECT_TRUE(grant->recover.has_value());
+}
+
+// docs/ownership.md §6a "Holdings audits": a node whose heartbeats' holdings digest disagrees with
+// what the table gives it for kAuditAfterMismatches heartbeats in a row is asked for its holdings (a
+// Prepare with leader = true); a run broken by one agreeing heartbeat starts again, and a node that
+// agrees is never asked. The digest, not the count: here the counts agree and the generations do not.
+TEST_F(ProtocolRulesCoordinator, HoldingsDisagreeingForKAuditAfterMismatchesHeartbeatsAreAudited) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ASSERT_EQ(owner(e), a.id);
+  ComputeSide b = join(102);
+  heartbeat(b, agreeing(b));
+
+  HoldingsDigest other_generation;
+  other_generation.add(e, coord_->table().get(e)->generation + 1);
+  const auto beat = [&](bool a_agrees) {
+    rt_.advance(kHeartbeatIntervalNs);
+    Heartbeat hb = agreeing(a);
+    if (!a_agrees) {
+      hb.holdings_digest_count = other_generation.count();
+      hb.holdings_digest = other_generation.digest();
+    }
+    heartbeat(a, hb);
+    heartbeat(b, agreeing(b));
+  };
+  for (uint32_t i = 0; i + 1 < kAuditAfterMismatches; ++i) beat(false);
+  beat(true);
+  for (uint32_t i = 0; i + 1 < kAuditAfterMismatches; ++i) beat(false);
+  EXPECT_TRUE(rt_.network.sent_of<Prepare>(a.conn).empty()) << "audited before kAuditAfterMismatches disagreeing heartbeats in a row";
+  beat(false);
+  const auto prepares = rt_.network.sent_of<Prepare>(a.conn);
+  ASSERT_EQ(prepares.size(), 1u) << "not audited after kAuditAfterMismatches disagreeing heartbeats in a row";
+  EXPECT_TRUE(prepares[0].leader);
+  EXPECT_EQ(coord_->stats().audits, 1u);
+  EXPECT_TRUE(rt_.network.sent_of<Prepare>(b.conn).empty()) << "a node whose digest agrees was audited";
+}
+
+// docs/ownership.md §6a "Tombstones": an entity erased from the table (session closed) is remembered;
+// a Promise still holding it (a zombie, held by a node cut off when it went) is answered with a
+// revoke, never adopted back into the table.
+TEST_F(ProtocolRulesCoordinator, PromiseHoldingAnErasedEntityIsAnsweredWithARevoke) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const EntityId e = spawn(1);
+  const uint64_t generation = coord_->table().get(e)->generation;
+  from_gateway(SessionClosed{SessionId(1), e});
+  ASSERT_EQ(coord_->table().count(e), 0u);
+
+  ComputeSide zombie = join(102, kEpoch);  // must promise before it is a member: it is asked
+  const auto prepare = rt_.network.last_of<Prepare>(zombie.conn);
+  ASSERT_TRUE(prepare.has_value());
+  send(zombie, Promise{prepare->question, {Holding{e, generation}}, kEpoch - 1, 0});
+  EXPECT_EQ(coord_->table().count(e), 0u) << "an erased entity was adopted back from a Promise";
+  const auto revokes = rt_.network.sent_of<OwnershipRevoke>(zombie.conn);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].entity, e);
+  EXPECT_EQ(revokes[0].generation, generation);
+}
+
+// docs/ownership.md §6 "Members of an epoch": a candidate that hears the winner of its own epoch
+// (its Leadership) follows it at once, instead of standing again one epoch higher and deposing a
+// leader that has a majority.
+TEST_F(ProtocolRulesCoordinator, CandidateHearingTheLeaderOfItsEpochFollowsIt) {
+  CoordinatorConfig cfg = config(/*with_peer=*/true);
+  cfg.start_as_leader = false;
+  start(cfg);
+  const ConnId leader = rt_.network.outbound_to(kPeerAddress);
+  rt_.network.complete_connect(leader);
+  // The leader's whole table, membership included: a vice stands only once it knows the membership.
+  Replicate whole;
+  whole.full = true;
+  whole.nodes = {ReplicaNode{NodeId(101), Role::kCompute, "compute-101:9000", 100, false}};
+  whole.version = numbered(kEpoch, 0);
+  rt_.network.deliver(leader, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, whole});
+  rt_.advance(kLeaderTimeoutNs + 3 * kTickNs);  // the leader falls silent
+  ASSERT_EQ(coord_->role(), CoordinatorRole::kCandidate);
+  ASSERT_EQ(coord_->epoch(), kEpoch + 1);
+
+  // A rival candidate won epoch kEpoch + 1 and says so.
+  const ConnId rival = rt_.network.accept(kListen);
+  rt_.network.deliver(rival, ServerMessage{NodeId(3), Role::kCoordinator, kEpoch + 1, 0, Hello{Role::kCoordinator, "coordinator-3:7000", 0, 0}});
+  rt_.network.deliver(rival, ServerMessage{NodeId(3), Role::kCoordinator, kEpoch + 1, 0, Leadership{true}});
+  EXPECT_EQ(coord_->role(), CoordinatorRole::kFollower) << "a candidate kept standing against the leader of its epoch";
+  EXPECT_EQ(coord_->epoch(), kEpoch + 1);
+}
+
+// docs/ownership.md §1 "Generation": a grant made at epoch E has a generation of at least E << 32, so
+// it outranks anything an older leader granted; entity ids carry the epoch that created them.
+TEST_F(ProtocolRulesCoordinator, GrantsOfAnEpochOutrankEveryOlderGeneration) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  const EntityId e = spawn(1);
+  const auto grant = rt_.network.last_of<OwnershipGrant>(n.conn);
+  ASSERT_TRUE(grant.has_value());
+  EXPECT_GE(grant->generation, numbered(kEpoch, 0));
+  EXPECT_GT(grant->generation, numbered(kEpoch - 1, 0xffffffff));
+  EXPECT_EQ(e.value >> 40, kEpoch);
+}
+
+// docs/ownership.md §4: a closed connection alone is not a loss (a node cut from the coordinator may
+// still hold a valid lease and be writing); silence is, once it has lasted more than
+// kNodeLossAfterNs (one lease on the slowest clock within the bound, plus a margin). §6a "Clock rate
+// and jumps": silence is read by the clock and by the watch-timer count (firings - 1 periods), the
+// shorter; heard at a watch instant, the count reads one period less, so the node is not lost one
+// period past kNodeLossAfterNs either.
+TEST_F(ProtocolRulesCoordinator, ClosedConnectionIsNoLossOnlySilenceIs) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  const EntityId e = spawn(1);
+  const TimeNs heard_ns = rt_.now_ns();  // a watch instant: the coordinator started now
+  rt_.network.reset(n.conn);
+  rt_.advance_to(heard_ns + kNodeLossAfterNs);
+  EXPECT_FALSE(lost(n)) << "declared lost while its lease may still be valid";
+  EXPECT_EQ(owner(e), n.id);
+  rt_.advance_to(heard_ns + kNodeLossAfterNs + kTickNs);
+  EXPECT_FALSE(lost(n)) << "declared lost before the watch count showed kNodeLossAfterNs of silence";
+  EXPECT_EQ(coord_->stats().nodes_lost, 0u);
+  rt_.advance_to(heard_ns + kNodeLossAfterNs + 3 * kTickNs);
+  EXPECT_TRUE(lost(n));
+  EXPECT_EQ(coord_->orphans(), 1u);
+}
+
+}  // namespace
+}  // namespace aether
