@@ -48,7 +48,7 @@ struct CheckerFigures {
   TimeNs longest_recovery_ns = 0;      // from loss detection to written again
   uint64_t rollbacks = 0;              // restores that went back in an entity's history (allowed)
   TimeNs longest_rollback_ns = 0;
-  uint64_t rollbacks_past_bound = 0;   // under network faults (not enforced there: see docs/simulation.md)
+  uint64_t rollbacks_past_bound = 0;   // a violation
   TimeNs converged_after_ns = -1;      // from the end of faults to convergence; -1: not yet
   // Freshness of restores (recoveries, migrations that fell back to the grant's state): how often the
   // restored state was older than the freshest one some live process other than the lost writer held.
@@ -70,6 +70,10 @@ class ClusterChecker {
   // snapshot interval plus one lease past the last snapshot; plus a heartbeat interval and two
   // ticks of slack for timer alignment.
   static constexpr TimeNs kRollbackMaxNs = kSnapshotIntervalNs + kLeaseNs + kHeartbeatIntervalNs + 2 * kTickNs;
+  // Across a partition the leader that recovers the entity may have last heard of it (from its owner,
+  // a replica, or a ghost) when the cut began; the owner wrote on while its old leader still counted
+  // a quorum (at most kLeaseNs after the cut, on the slowest clock) and then for its own lease.
+  static constexpr TimeNs kRollbackPartitionMaxNs = kRollbackMaxNs + on_slowest_clock(kLeaseNs);
   // Default convergence window after the last fault: 50 ticks.
   static constexpr TimeNs kConvergeWithinNs = 50 * kTickNs;
   // Versions remembered per entity to measure a rollback (a few seconds of writes).
@@ -88,12 +92,13 @@ class ClusterChecker {
     faults_end_ns_ = end_ns;
     figures_.converged_after_ns = -1;  // whatever converged before it must converge again
   }
-  // Whether the recovery target (3 ticks after detection), the unwritten limit and the rollback bound
-  // are enforced: in runs whose only faults are crashes. (Under network faults a snapshot can be lost
-  // with its connection while the lease is still renewed, so a restore may go back further than
-  // kRollbackMaxNs; it is measured and reported, and docs/simulation.md says what would close it.) Other faults (a partition that also cuts the new owner off,
-  // a paused coordinator) may rightly delay recovery; convergence is what is required of them.
+  // Whether the recovery target (3 ticks after detection) and the unwritten limit are enforced: in
+  // runs whose only faults are crashes. Other faults (a partition that also cuts the new owner off, a
+  // paused coordinator) may rightly delay recovery; convergence is what is required of them. The
+  // rollback bound is enforced in every run (set_rollback_bound).
   void set_strict_recovery(bool strict) { strict_recovery_ = strict; }
+  // The rollback bound this run is held to (kRollbackMaxNs; kRollbackPartitionMaxNs with partitions).
+  void set_rollback_bound(TimeNs bound_ns) { rollback_bound_ns_ = bound_ns; }
   void on_record(const TraceEvent& r);
   void check(TimeNs now);
   const std::optional<Violation>& violation() const { return violation_; }
@@ -129,12 +134,14 @@ class ClusterChecker {
   std::map<std::pair<NodeId, EntityId>, Holding> holdings_;
   std::map<NodeId, Epoch> node_epoch_;
   std::set<EntityId> restored_unwritten_;  // restored from a snapshot or ghost, not written since
+  std::map<EntityId, uint64_t> restore_point_;  // ... and the version it was restored to
   std::map<std::pair<NodeId, EntityId>, EntityState> ghost_taken_;  // a node's ghost as it became its own
   std::map<std::pair<NodeId, EntityId>, EntityState> granted_state_;  // the granting leader's state, by grantee
   std::map<EntityId, TimeNs> recovering_;  // entity -> when the loss of its writer was detected
   TimeNs faults_end_ns_ = 0;
   TimeNs converge_within_ns_ = kConvergeWithinNs;
   bool strict_recovery_ = true;
+  TimeNs rollback_bound_ns_ = kRollbackMaxNs;
   std::optional<Violation> violation_;
   CheckerFigures figures_;
 };

@@ -21,6 +21,13 @@ bool only_crashes(const std::vector<wire::ScenarioEvent>& events) {
   });
 }
 
+// Whether the network may split: a partition of any shape, drawn or scheduled, or aimed at a moment
+// (an aimed fault may isolate a host or cut the leader from the vice).
+bool has_partitions(const wire::Scenario& s, const std::vector<wire::ScenarioEvent>& events) {
+  if (std::any_of(events.begin(), events.end(), [](const wire::ScenarioEvent& e) { return e.has_partition(); })) return true;
+  return s.has_chaos() && !s.chaos().moments().empty();
+}
+
 }  // namespace
 
 uint64_t Outcome::faults_total() const {
@@ -62,6 +69,7 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
 
   ClusterChecker checker(cluster);
   checker.set_strict_recovery(only_crashes(out.schedule) && !s.has_chaos());
+  checker.set_rollback_bound(has_partitions(s, out.schedule) ? ClusterChecker::kRollbackPartitionMaxNs : ClusterChecker::kRollbackMaxNs);
   if (!out.schedule.empty() || s.has_chaos()) {
     const TimeNs within = s.converge_within_ms() ? static_cast<TimeNs>(s.converge_within_ms()) * kNsPerMs : ClusterChecker::kConvergeWithinNs;
     checker.set_faults_end(std::max<TimeNs>(out.faults_end_ns, 1), within);

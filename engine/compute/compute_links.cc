@@ -72,18 +72,9 @@ void ComputeNode::send_heartbeat() {
 }
 
 // Every ack carries the leader's table version, which our heartbeats echo and our promises report
-// (docs/ownership.md, "Orphanings are confirmed by a majority"). An ack of seq 0 acks nothing: the
-// leader has just orphaned entities and waits for a majority to echo that version before it
-// re-grants them, so it is answered at once rather than at the next heartbeat.
+// (docs/ownership.md, "Orphanings are confirmed by a majority").
 void ComputeNode::handle_ack(const ServerMessage& m, const HeartbeatAck& ack) {
-  const bool news = ack.version > table_version_seen_;
   table_version_seen_ = std::max(table_version_seen_, ack.version);
-  if (ack.seq == 0) {  // answered only if it tells us something new: a duplicate costs no heartbeat
-    if (!news) return;
-    if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
-    send_heartbeat();
-    return;
-  }
   switch (lease_.acked(ack.seq, rt_.clock.now_ns(), ack.leader_clock_ns, m.sender, m.epoch)) {
     case Lease::Change::kNone: break;
     case Lease::Change::kClockUntrusted:
@@ -101,6 +92,40 @@ void ComputeNode::handle_ack(const ServerMessage& m, const HeartbeatAck& ack) {
       trace(TraceKind::kClockUntrusted, EntityId{}, 0, 0, m.sender);
       break;
   }
+}
+
+// The leader has just orphaned these entities and waits for a majority to echo the new version before
+// it re-grants them: it gets every state we hold of them first (a ghost, a state taken from us, or our
+// own if it thinks we do not hold it), then, at the batch's end, a heartbeat echoing the version at
+// once rather than at the next heartbeat. On one connection, the states arrive before the echo.
+void ComputeNode::handle_orphan_query(ConnId conn, const OrphanQuery& query) {
+  std::vector<EntityState> states;
+  for (EntityId id : query.entities) {
+    if (const gameplay::Entity* e = world_.find(id)) {
+      states.push_back(e->state());
+    } else if (auto g = ghosts_.find(id); g != ghosts_.end()) {
+      states.push_back(g->second.state);
+    } else if (const LastStates::Kept* gone = last_states_.find(id)) {
+      states.push_back(gone->state);
+    }
+  }
+  send_states(conn, states);
+  if (query.version == 0 || query.version <= table_version_seen_) return;  // more to come, or nothing new
+  table_version_seen_ = query.version;
+  if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
+  send_heartbeat();
+}
+
+void ComputeNode::send_states(ConnId conn, const std::vector<EntityState>& states) {
+  Snapshot chunk;
+  for (const EntityState& st : states) {
+    chunk.states.push_back(st);
+    if (chunk.states.size() == kBatchEntitiesMax) {
+      send_server(rt_.network, conn, envelope(chunk));
+      chunk.states.clear();
+    }
+  }
+  if (!chunk.states.empty()) send_server(rt_.network, conn, envelope(chunk));
 }
 
 // Every kSnapshotIntervalNs, outside the tick: our entities' full states, from which the coordinator
@@ -167,6 +192,13 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
   // restarted) must not have to restore them from nothing if we are lost before our next snapshot.
   // Found by the swarm chaos scenario, seed 2: an entity recovered as a blank from a promise.
   for (const Snapshot& chunk : snapshot_chunks()) send_server(rt_.network, conn, envelope(chunk));
+  // And the last states of entities taken from us: a candidate whose table is older than the taking
+  // recovers them from these, not from what it last knew (a fence, then a flip of leadership).
+  std::vector<EntityState> gone;
+  for (const auto& [id, kept] : last_states_.kept()) {
+    if (kept.why == LastStates::Why::kTaken) gone.push_back(kept.state);
+  }
+  send_states(conn, gone);
   if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
   send_heartbeat();  // under the new epoch, for the new leader to ack as soon as it leads
 }
@@ -179,7 +211,10 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "evicted by coordinator {}: dropping {} entities", m.sender.value, dropped);
   trace(TraceKind::kEvicted, EntityId{}, static_cast<int64_t>(dropped), 0, m.sender);
   std::vector<EntityId> ids;
-  for (const auto& [id, e] : world_.entities()) ids.push_back(id);
+  for (const auto& [id, e] : world_.entities()) {
+    ids.push_back(id);
+    last_states_.keep(e.state(), LastStates::Why::kTaken);
+  }
   for (EntityId id : ids) world_.despawn(id);
   input_queue_.clear();
   intent_queue_.clear();
@@ -229,6 +264,12 @@ void ComputeNode::on_connected(ConnId conn) {
     OutboundLink* link = c->link.get();
     log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", link->address());
     send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_}));
+    // Our states first: every heartbeat that renews a lease follows, on its own connection, a
+    // snapshot at most one interval older (what bounds a rollback, docs/ownership.md §4). The last
+    // snapshot on the old connection may have been lost with it.
+    if (lease_valid()) {
+      for (const Snapshot& chunk : snapshot_chunks()) send_server(rt_.network, conn, envelope(chunk));
+    }
     if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
     send_heartbeat();  // the first lease as soon as possible
     return;
@@ -326,6 +367,8 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     handle_prepare(conn, m.sender, *prepare);
   } else if (const auto* ack = std::get_if<HeartbeatAck>(&m.body)) {
     handle_ack(m, *ack);
+  } else if (const auto* query = std::get_if<OrphanQuery>(&m.body)) {
+    handle_orphan_query(conn, *query);
   } else if (const auto* g = std::get_if<OwnershipGrant>(&m.body)) {
     handle_grant(m, *g);
   } else if (const auto* evicted = std::get_if<Evicted>(&m.body)) {
@@ -373,6 +416,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
   }
   if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
+  last_states_.forget(g.entity);
   e->session = g.session;
   e->gateway = g.gateway;
   trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), g.recover ? 1 : 0, m.sender);
@@ -391,6 +435,7 @@ void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r
   }
   const gameplay::Entity* e = world_.find(r.entity);
   if (!e || e->generation > r.generation) return;
+  last_states_.keep(e->state(), LastStates::Why::kTaken);
   world_.despawn(r.entity);
   trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 0, m.sender);
   trace(TraceKind::kEntityDespawned, r.entity);
@@ -505,6 +550,7 @@ void ComputeNode::apply_ghosts(NodeId owner, const DeltaBatch& batch) {
         continue;
       }
       ghosts_.emplace(st.id, Ghost{st, owner});
+      last_states_.forget(st.id);
       trace(TraceKind::kGhostAdded, st.id, static_cast<int64_t>(st.generation), static_cast<int64_t>(st.version), owner);
     } else if (it->second.owner == owner || newer_than(st, it->second.state)) {
       if (it->second.owner != owner) {  // the entity moved: its ghost now comes from the new owner
@@ -526,6 +572,7 @@ void ComputeNode::forget_ghosts_of(NodeId owner, GhostDropReason why) {
       continue;
     }
     trace(TraceKind::kGhostDropped, it->first, static_cast<int64_t>(why), 0, owner);
+    if (why == GhostDropReason::kOwnerGone) last_states_.keep(it->second.state, LastStates::Why::kOwnerLost);
     it = ghosts_.erase(it);
   }
 }

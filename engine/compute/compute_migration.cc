@@ -107,6 +107,7 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
     ++stats_.handoff_fallbacks;
   }
   if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);
+  last_states_.forget(g.entity);
   moved_.erase(g.entity);
   ++stats_.migrations_in;
   trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), h ? 2 : 3);

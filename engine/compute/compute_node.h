@@ -18,6 +18,7 @@
 
 #include "engine/compute/interest_feed.h"
 #include "engine/compute/lease.h"
+#include "engine/compute/last_states.h"
 #include "engine/core/planted.h"
 #include "engine/core/bounded_queue.h"
 #include "engine/core/cluster_timing.h"
@@ -194,6 +195,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   void send_snapshots();
   std::vector<Snapshot> snapshot_chunks() const;
   void handle_ack(const ServerMessage& m, const HeartbeatAck& ack);
+  void handle_orphan_query(ConnId conn, const OrphanQuery& query);
+  void send_states(ConnId conn, const std::vector<EntityState>& states);
   void handle_evicted(const ServerMessage& m);
   void fence_applied(ConnId conn, uint64_t fence);
   void handle_prepare(ConnId conn, NodeId from, const Prepare& prepare);
@@ -254,6 +257,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::map<EntityId, Ghost> ghosts_;
+  LastStates last_states_;  // of entities taken from us, and of ghosts whose owner we lost
   std::map<EntityId, PendingGrant> pending_grants_;   // migration grants waiting for their handoff
   struct PendingHandoff {
     Handoff handoff;

@@ -353,6 +353,7 @@ class Coordinator final : public Component, public NetworkHandler {
   std::set<NodeId> promisers_knowing_nothing_;
   bool orphans_unconfirmed_ = false;   // an orphaning awaits its majority: heartbeats check for it
   bool orphanings_unpublished_ = false;  // made, not yet replicated nor probed (publish_orphanings)
+  std::vector<EntityId> unpublished_orphans_;  // their entities, to ask the compute nodes about
   TimeNs grace_until_ns_ = 0;
   Tick grace_until_tick_ = 0;  // and by watch count, whichever ends later
   CoordinatorStats stats_;

@@ -210,8 +210,16 @@ void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
   for (const EntityState& st : snap.states) {
     const OwnerRecord* rec = table_.get(st.id);
     if (!rec || !newer_than(st, rec->snapshot)) continue;
-    if (relayed ? st.generation > rec->generation : (rec->generation != st.generation || (rec->owner.valid() && rec->owner != node))) continue;
-    table_.edit(st.id, [&](OwnerRecord& r) { r.snapshot = st; });
+    // From the owner, of its generation; relayed by the vice, of any generation up to the table's;
+    // for an orphan, a copy from anyone (a ghost, a state taken from its holder: OrphanQuery,
+    // Promise), of any generation: one newer than the table's was granted by a leader whose
+    // decisions our table missed, and the re-grant must outrank it (the record takes it up).
+    const bool orphan = !rec->owner.valid();
+    if (!orphan && (relayed ? st.generation > rec->generation : (rec->generation != st.generation || rec->owner != node))) continue;
+    table_.edit(st.id, [&](OwnerRecord& r) {
+      r.snapshot = st;
+      if (orphan) r.generation = std::max(r.generation, st.generation);
+    });
     if (leading()) dirty_.insert(st.id);
   }
 }
@@ -266,6 +274,7 @@ void Coordinator::orphan(EntityId entity, uint64_t version) {
     rec.orphaned_version = std::max(rec.orphaned_version, version);
   });
   dirty_.insert(entity);
+  if (version != 0) unpublished_orphans_.push_back(entity);
 }
 
 // The next version of our table, for a batch of orphanings; publish_orphanings() once they are made.
@@ -277,16 +286,28 @@ uint64_t Coordinator::next_table_version() {
 }
 
 // While we lead: the vice gets the orphanings at once (so that it rarely has to fence for lack of
-// them, should we fail right after), then every compute node is probed with the new version (an ack
-// of nothing, answered by a heartbeat at once): a majority echoing it confirms it.
+// them, should we fail right after), then every compute node is asked for the states it holds of the
+// orphans (ghosts, states taken from it) and to echo the new version at once: a majority echoing it
+// confirms it, and the states each sent arrived before its echo (docs/ownership.md §4).
 void Coordinator::publish_orphanings() {
   if (!orphanings_unpublished_ || !leading()) return;
   orphanings_unpublished_ = false;
+  std::vector<EntityId> orphans;
+  orphans.swap(unpublished_orphans_);
   if (cfg_.peer_address.empty()) return;
   if (!followers_.empty()) vice_ack_wait_until_ns_ = rt_.clock.now_ns() + kViceAckWaitNs;
   replicate();
+  std::sort(orphans.begin(), orphans.end());
+  orphans.erase(std::unique(orphans.begin(), orphans.end()), orphans.end());
+  std::vector<OrphanQuery> queries(1);
+  for (EntityId id : orphans) {
+    if (queries.back().entities.size() == kBatchEntitiesMax) queries.emplace_back();
+    queries.back().entities.push_back(id);
+  }
+  queries.back().version = version_;  // on the last: the echo follows every state the node sends
   for (const auto& [id, rec] : nodes_) {
-    if (rec.role == Role::kCompute && rec.conn != 0 && rec.heard_epoch == epoch_) send_on(rec.conn, HeartbeatAck{0, version_});
+    if (rec.role != Role::kCompute || rec.conn == 0 || rec.heard_epoch != epoch_) continue;
+    for (const OrphanQuery& q : queries) send_on(rec.conn, q);
   }
 }
 

@@ -41,8 +41,10 @@ void Coordinator::replicate() {
   erased_.clear();
 }
 
-// A vice just connected: the whole table, in chunks.
+// A vice just connected: the whole table, in chunks. Its answer (the states it holds fresher than
+// ours, then its acknowledgment) is awaited before any orphan is re-granted, as after an orphaning.
 void Coordinator::send_full_replica(ConnId conn) {
+  vice_ack_wait_until_ns_ = rt_.clock.now_ns() + kViceAckWaitNs;
   Replicate r;
   r.full = true;
   for (const auto& [id, rec] : table_) {
@@ -82,7 +84,7 @@ void Coordinator::apply_replica(const Replicate& r) {
     if (old && newer_than(old->snapshot, e.snapshot)) rec.snapshot = old->snapshot;
     auto kept = previous_states_.find(e.entity);
     if (kept != previous_states_.end() && newer_than(kept->second, rec.snapshot)) rec.snapshot = kept->second;
-    if (newer_than(rec.snapshot, e.snapshot) && rec.snapshot.generation <= e.generation && fresher.states.size() < kBatchEntitiesMax) {
+    if (newer_than(rec.snapshot, e.snapshot) && fresher.states.size() < kBatchEntitiesMax) {
       fresher.states.push_back(rec.snapshot);
     }
     table_.put(e.entity, rec);
@@ -345,6 +347,13 @@ void Coordinator::take_over() {
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "took over as leader at epoch {} with {} promises", epoch_, promised_.size());
   announce_leadership();
   send_membership();
+  // Every orphan in our table, not only those our candidacy made: the compute nodes may hold fresher
+  // states of them (ghosts whose owner they lost, states taken from them) than the table we inherited.
+  for (const auto& [id, rec] : table_) {
+    if (!rec.owner.valid()) unpublished_orphans_.push_back(id);
+  }
+  orphanings_unpublished_ = orphanings_unpublished_ || !unpublished_orphans_.empty();
+  publish_orphanings();
   // Renew at once the leases of the nodes that promised: the heartbeat each sent after promising
   // carries our epoch, so acking it is as safe as any ack, and it keeps them ticking through the
   // takeover instead of waiting for their next heartbeat.
@@ -361,6 +370,8 @@ void Coordinator::step_down(Epoch seen, NodeId from) {
   heard_leader();
   followers_.clear();
   table_replica_complete_ = true;
+  unpublished_orphans_.clear();
+  orphanings_unpublished_ = false;
   if (!was_leading) return;
   table_version_ = version_;  // our table holds every orphaning we decided
   announce_leadership();  // gateways stop sending us spawns and resumes, and ask the next leader

@@ -159,6 +159,11 @@ struct ServerBodyEncoder {
     }
   }
   void operator()(const ReplicaAck& m) const { env->mutable_replica_ack()->set_version(m.version); }
+  void operator()(const OrphanQuery& m) const {
+    auto* q = env->mutable_orphan_query();
+    q->set_version(m.version);
+    for (EntityId id : m.entities) q->add_entities(id.value);
+  }
   void operator()(const ClockProbe& m) const {
     env->mutable_clock_probe()->set_sent_ns(m.sent_ns);
     env->mutable_clock_probe()->set_answer_clock_ns(m.answer_clock_ns);
@@ -417,6 +422,17 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         case W::COMMAND_NOT_SET: break;
       }
       return malformed("admin request without a command");
+    }
+    case B::kOrphanQuery: {
+      const auto& q = env.orphan_query();
+      if (!plausible_version(q.version())) return malformed("orphan query with an impossible table version");
+      if (static_cast<size_t>(q.entities_size()) > kBatchEntitiesMax) return malformed("orphan query too large");
+      OrphanQuery out{q.version(), {}};
+      for (uint64_t id : q.entities()) {
+        if (id == 0) return malformed("orphan query for entity 0");
+        out.entities.push_back(EntityId(id));
+      }
+      return ServerBody{std::move(out)};
     }
     case B::kReplicaAck:
       if (!plausible_version(env.replica_ack().version())) return malformed("replica ack with an impossible table version");

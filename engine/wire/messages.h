@@ -347,10 +347,17 @@ struct ReplicaAck {
   uint64_t version = 0;
 };
 
+// Leader -> compute after orphanings: states of these, please (ghosts, states taken from you), then
+// echo `version` at once (0: more of the batch follows).
+struct OrphanQuery {
+  uint64_t version = 0;
+  std::vector<EntityId> entities;  // at most kBatchEntitiesMax
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck>;
+                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery>;
 
 struct ServerMessage {
   NodeId sender{};

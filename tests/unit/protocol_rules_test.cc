@@ -665,11 +665,15 @@ TEST_F(ProtocolRulesCoordinator, OrphanReGrantedOnlyOnceAMajorityEchoedItsOrphan
   pump(kNodeLossAfterNs + 3 * kTickNs);
   ASSERT_TRUE(lost(a));
   ASSERT_EQ(coord_->orphans(), 1u);
+  // The orphaning goes to every node as an OrphanQuery: its entities (each node sends back the states
+  // it holds of them) and its version, to echo at once.
   std::optional<uint64_t> version;
-  for (const HeartbeatAck& probe : rt_.network.sent_of<HeartbeatAck>(b.conn)) {
-    if (probe.seq == 0) version = probe.version;
+  for (const OrphanQuery& query : rt_.network.sent_of<OrphanQuery>(b.conn)) {
+    if (query.version == 0) continue;
+    version = query.version;
+    EXPECT_EQ(query.entities, std::vector<EntityId>{e});
   }
-  ASSERT_TRUE(version.has_value()) << "the orphaning's version was never probed";
+  ASSERT_TRUE(version.has_value()) << "the orphaning's version was never sent";
   EXPECT_EQ(*version, numbered(kEpoch, 1));
 
   b_seen = *version;  // one of four
