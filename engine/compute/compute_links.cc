@@ -129,10 +129,13 @@ void ComputeNode::send_states(ConnId conn, const std::vector<EntityState>& state
 }
 
 // Every kSnapshotIntervalNs, outside the tick: our entities' full states, from which the coordinator
-// recovers them if we are lost. Only while we hold a lease (otherwise they may not be ours).
+// recovers them if we are lost.
 void ComputeNode::send_snapshots() {
   snapshot_timer_ = rt_.timers.schedule(kSnapshotIntervalNs, [this] { send_snapshots(); });
-  if (!lease_valid()) return;
+  // With or without a lease: every heartbeat that renews one must follow a snapshot at most one
+  // interval older on its connection (docs/ownership.md §4, "Rollback"), the first after a lapse
+  // too. A node whose entities were given away meanwhile sends states of an older generation,
+  // which the coordinators ignore.
   const std::vector<Snapshot> chunks = snapshot_chunks();
   for_each_coordinator([&](ConnId conn, CoordinatorLink&) {
     for (const Snapshot& chunk : chunks) send_server(rt_.network, conn, envelope(chunk));
@@ -267,9 +270,7 @@ void ComputeNode::on_connected(ConnId conn) {
     // Our states first: every heartbeat that renews a lease follows, on its own connection, a
     // snapshot at most one interval older (what bounds a rollback, docs/ownership.md §4). The last
     // snapshot on the old connection may have been lost with it.
-    if (lease_valid()) {
-      for (const Snapshot& chunk : snapshot_chunks()) send_server(rt_.network, conn, envelope(chunk));
-    }
+    for (const Snapshot& chunk : snapshot_chunks()) send_server(rt_.network, conn, envelope(chunk));
     if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
     send_heartbeat();  // the first lease as soon as possible
     return;
