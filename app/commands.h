@@ -11,6 +11,7 @@ struct SimArgs {
   std::string scenario;
   uint64_t seed = 1;
   bool seed_given = false;  // else a scenario's replay_seed, if it has one, is used
+  bool cpu = false;         // --cpu: each process's own CPU time per tick
   uint64_t seed_first = 0;  // --seeds A..B: a sweep (seed_last != 0)
   uint64_t seed_last = 0;
   uint32_t jobs = 1;

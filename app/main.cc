@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--jobs", sim.jobs, "sweep runs in parallel")->capture_default_str()->check(CLI::Range(1, 64));
   sim_cmd->add_option("--trace", sim.trace_path, "write the trace (delimited aether.wire.TraceRecord) to this file");
   sim_cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  sim_cmd->add_flag("--cpu", sim.cpu, "measure each simulated process's own CPU time per tick (as if it had its own core)");
   sim_cmd->add_flag("--print-faults", sim.print_faults, "print this seed's fault schedule as scenario events (to keep it as a regression scenario)");
 
   LocalArgs local;

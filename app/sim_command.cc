@@ -44,6 +44,17 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
     }
   }
   fmt::print("checker: {} trace records and {} entity writes checked as they happened\n", o.checks.records_checked, o.checks.writes_checked);
+  if (o.cpu.measured) {
+    // Each process as if it had a core of its own: its callbacks' CPU time on the simulator's thread.
+    for (const auto& [role, cpu] : o.cpu.by_role) {
+      fmt::print("cpu {}: {} processes, {:.2f} s in all; per process per tick p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms\n", role,
+                 cpu.processes, static_cast<double>(cpu.total_ns) / 1e9, static_cast<double>(cpu.per_tick_ns.percentile(500)) / 1e6,
+                 static_cast<double>(cpu.per_tick_ns.percentile(990)) / 1e6, static_cast<double>(cpu.per_tick_ns.max()) / 1e6);
+    }
+    fmt::print("cpu whole cluster: {:.2f} s for {} players over {} ticks: {:.2f} us per player per tick (simulator's own work {:.2f} s)\n",
+               static_cast<double>(o.cpu.hosts_ns) / 1e9, o.cpu.players, o.cpu.ticks, o.cpu.per_player_per_tick_us(),
+               static_cast<double>(o.cpu.simulator_ns) / 1e9);
+  }
   fmt::print("trace-records {}\n", o.trace_records);
   fmt::print("trace-digest {:016x}\n", o.digest);
   if (!o.failure.empty()) {
@@ -170,7 +181,7 @@ int run_sim(const SimArgs& given) {
                scenario.value().name(), args.seed, events_as_text(events));
     return 0;
   }
-  const Outcome o = run_scenario(scenario.value(), SimRunOptions{args.seed, args.trace_path, level});
+  const Outcome o = run_scenario(scenario.value(), SimRunOptions{args.seed, args.trace_path, level, args.cpu});
   print_outcome(scenario.value(), args, o);
   return o.failure.empty() ? 0 : 1;
 }

@@ -28,6 +28,8 @@ bool has_partitions(const wire::Scenario& s, const std::vector<wire::ScenarioEve
   return s.has_chaos() && !s.chaos().moments().empty();
 }
 
+std::string role_of_host(const std::string& name) { return name.substr(0, name.rfind('-')); }
+
 }  // namespace
 
 uint64_t Outcome::faults_total() const {
@@ -81,9 +83,21 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   });
 
   const auto wall_start = std::chrono::steady_clock::now();
+  const int64_t process_cpu_start = sim::CpuAccount::thread_now_ns();
+  if (options.cpu) sim.enable_cpu_accounting();
+  std::vector<int64_t> cpu_seen(sim.host_count(), 0);
+  auto sample_cpu = [&] {  // every 100 ms of simulated time: what each process spent since
+    for (size_t i = 0; i < sim.host_count(); ++i) {
+      const int64_t now_ns = sim.host(i)->cpu_ns();
+      out.cpu.by_role[role_of_host(sim.host(i)->name())].per_tick_ns.record(now_ns - cpu_seen[i]);
+      cpu_seen[i] = now_ns;
+    }
+    ++out.cpu.ticks;
+  };
   const TimeNs end_ns = static_cast<TimeNs>(s.duration_s()) * kNsPerSec;
   TimeNs t = 0;
   while (t < end_ns && !checker.violation()) {
+    if (options.cpu && t > 0 && t % kTickNs == 0) sample_cpu();
     t = std::min(end_ns, t + kCheckEveryNs);
     // Stop at the first violating event, not at the end of the sweep interval.
     while (sim.kernel().pending() > 0 && !checker.violation()) {
@@ -94,6 +108,17 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
     checker.check(t);
   }
   out.simulated_ns = sim.now();
+  if (options.cpu) {
+    out.cpu.measured = true;
+    out.cpu.players = s.bots().count();
+    for (size_t i = 0; i < sim.host_count(); ++i) {
+      RoleCpu& role = out.cpu.by_role[role_of_host(sim.host(i)->name())];
+      role.total_ns += sim.host(i)->cpu_ns();
+      ++role.processes;
+      out.cpu.hosts_ns += sim.host(i)->cpu_ns();
+    }
+    out.cpu.simulator_ns = sim::CpuAccount::thread_now_ns() - process_cpu_start - out.cpu.hosts_ns;
+  }
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   sim.set_trace_observer(nullptr);
   sim.finish();

@@ -9,6 +9,7 @@
 #include "app/checker.h"
 #include "app/cluster.h"
 #include "app/faults.h"
+#include "engine/core/histogram.h"
 #include "engine/runtime/log.h"
 #include "runtime/sim/sim_network.h"
 #include "scenario.pb.h"
@@ -22,6 +23,27 @@ struct SimRunOptions {
   uint64_t seed = 1;
   std::string trace_path;  // empty: no trace file
   LogLevel log_level = LogLevel::kError;
+  bool cpu = false;  // count each simulated process's own CPU time (CpuFigures); reported, never hashed
+};
+
+// CPU time by role, as if each simulated process had its own core (SimRunOptions::cpu): measured
+// around each process's own callbacks on the simulator's thread. Per tick: the CPU a process spent
+// in each 100 ms of simulated time, every process of the role pooled.
+struct RoleCpu {
+  int64_t total_ns = 0;
+  uint32_t processes = 0;
+  Histogram per_tick_ns;
+};
+struct CpuFigures {
+  bool measured = false;
+  std::map<std::string, RoleCpu> by_role;  // coordinator, compute, gateway, bot
+  int64_t hosts_ns = 0;                    // every process, bots included: the whole cluster
+  int64_t simulator_ns = 0;                // the simulator's own work (kernel, links, checker)
+  uint64_t players = 0;
+  uint64_t ticks = 0;                      // simulated 100 ms periods
+  double per_player_per_tick_us() const {
+    return players && ticks ? static_cast<double>(hosts_ns) / 1000.0 / static_cast<double>(players) / static_cast<double>(ticks) : 0.0;
+  }
 };
 
 struct Outcome {
@@ -38,6 +60,7 @@ struct Outcome {
   TimeNs faults_end_ns = 0;
   FaultCounts faults;
   sim::MessageFaultCounts message_faults;
+  CpuFigures cpu;
   std::string failure;  // empty: passed
   std::string first_event;  // with a violation: the first violating event
   // Injected faults of every kind, message faults included.

@@ -102,7 +102,7 @@ void ComputeNode::handle_orphan_query(ConnId conn, const OrphanQuery& query) {
   std::vector<EntityState> states;
   for (EntityId id : query.entities) {
     if (const gameplay::Entity* e = world_.find(id)) {
-      states.push_back(e->state());
+      states.push_back(world_.state_of(*e));
     } else if (auto g = ghosts_.find(id); g != ghosts_.end()) {
       states.push_back(g->second.state);
     } else if (const LastStates::Kept* gone = last_states_.find(id)) {
@@ -146,7 +146,7 @@ std::vector<Snapshot> ComputeNode::snapshot_chunks() const {
   std::vector<Snapshot> chunks(1);
   for (const auto& [id, e] : world_.entities()) {
     if (chunks.back().states.size() == kBatchEntitiesMax) chunks.emplace_back();
-    chunks.back().states.push_back(e.state());
+    chunks.back().states.push_back(world_.state_of(e));
   }
   if (chunks.back().states.empty()) chunks.clear();
   return chunks;
@@ -216,7 +216,7 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
   std::vector<EntityId> ids;
   for (const auto& [id, e] : world_.entities()) {
     ids.push_back(id);
-    last_states_.keep(e.state(), LastStates::Why::kTaken);
+    last_states_.keep(world_.state_of(e), LastStates::Why::kTaken);
   }
   for (EntityId id : ids) world_.despawn(id);
   input_queue_.clear();
@@ -436,7 +436,7 @@ void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r
   }
   const gameplay::Entity* e = world_.find(r.entity);
   if (!e || e->generation > r.generation) return;
-  last_states_.keep(e->state(), LastStates::Why::kTaken);
+  last_states_.keep(world_.state_of(*e), LastStates::Why::kTaken);
   world_.despawn(r.entity);
   trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 0, m.sender);
   trace(TraceKind::kEntityDespawned, r.entity);

@@ -12,11 +12,7 @@ void ComputeNode::handle_release(const ServerMessage& m, const Release& r) {
   gameplay::Entity* e = world_.find(r.entity);
   if (!e || e->generation != r.generation) return;  // not ours (any more): the leader times the migration out
   Handoff h;
-  h.state = e->state();
-  h.last_input_seq = e->last_input_seq;
-  h.move_x = e->move_x;
-  h.move_y = e->move_y;
-  h.fire_cooldown_ticks_left = static_cast<uint32_t>(e->fire_ready_tick > tick_ ? e->fire_ready_tick - tick_ : 0);
+  h.state = world_.state_of(*e);
   // Inputs queued since the last tick go along (the queue is drained every tick, so these are few).
   const size_t queued = input_queue_.depth();
   for (size_t i = 0; i < queued; ++i) {
@@ -93,15 +89,16 @@ void ComputeNode::handle_migration_grant(const OwnershipGrant& g) {
 void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   if (world_.find(g.entity)) return;
   if (cfg_.planted == PlantedBug::kLoseEntity) return;  // planted: the entity vanishes here
-  const EntityState from = h ? h->state : g.recover.value_or(EntityState{g.entity, g.spawn_pos, cfg_.rules.hp_max, g.team});
+  EntityState fallback;
+  fallback.id = g.entity;
+  fallback.pos = g.spawn_pos;
+  fallback.hp = cfg_.rules.hp_max;
+  fallback.team = g.team;
+  const EntityState from = h ? h->state : g.recover.value_or(fallback);
   gameplay::Entity& e = world_.restore(from, g.generation);
   e.session = g.session;
   e.gateway = g.gateway;
   if (h) {
-    e.last_input_seq = h->last_input_seq;
-    e.move_x = h->move_x;
-    e.move_y = h->move_y;
-    e.fire_ready_tick = tick_ + h->fire_cooldown_ticks_left;
     for (const InputForward& in : h->inputs) input_queue_.try_push(InputItem{in.entity, in.input});
   } else {
     ++stats_.handoff_fallbacks;

@@ -88,6 +88,7 @@ void ComputeNode::skip_tick() {
 void ComputeNode::run_tick() {
   const TimeNs started = rt_.clock.now_ns();
   ++tick_;
+  world_.set_tick(tick_);
   // Each queue is measured where it is fullest: inputs before the drain, intents before phase 4,
   // output before the flush; simulation jobs once gameplay is done.
   const size_t inputs_queued = input_queue_.depth();
@@ -136,7 +137,7 @@ void ComputeNode::drain_inputs() {
 const EntityState* ComputeNode::resolve_target(EntityId target, EntityState& scratch) const {
   if (!target.valid()) return nullptr;
   if (const gameplay::Entity* e = world_.find(target)) {
-    scratch = e->state();
+    scratch = world_.state_of(*e);
     return &scratch;
   }
   auto g = ghosts_.find(target);
@@ -220,7 +221,7 @@ void ComputeNode::produce_deltas() {
   std::map<NodeId, std::vector<Vec2>> anchors;
   SpatialGrid owned_grid(cfg_.view_radius_mm);
   for (const auto& [id, e] : world_.entities()) {
-    owned.emplace(id, e.state());
+    owned.emplace(id, world_.state_of(e));
     owned_grid.add(id, e.pos);
     if (e.gateway.valid()) anchors[e.gateway].push_back(e.pos);
   }

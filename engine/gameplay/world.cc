@@ -4,7 +4,7 @@
 
 namespace aether::gameplay {
 
-EntityState Entity::state() const {
+EntityState Entity::state(Tick now) const {
   EntityState s;
   s.id = id;
   s.pos = pos;
@@ -15,6 +15,10 @@ EntityState Entity::state() const {
   s.version = version;
   s.kind = kEntityKindAvatar;
   s.generation = generation;
+  s.move_x = move_x;
+  s.move_y = move_y;
+  s.cooldown_ticks = static_cast<uint32_t>(fire_ready_tick > now ? fire_ready_tick - now : 0);
+  s.last_input_seq = last_input_seq;
   return s;
 }
 
@@ -45,6 +49,10 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
   e.hp = state.hp;
   e.dead = (state.flags & kEntityFlagDead) != 0;
   e.target = state.target;
+  e.move_x = state.move_x;
+  e.move_y = state.move_y;
+  e.fire_ready_tick = tick_ + state.cooldown_ticks;
+  e.last_input_seq = state.last_input_seq;
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;
 }

@@ -31,7 +31,8 @@ struct Entity {
   NodeId gateway{};
   uint32_t last_input_seq = 0;
 
-  EntityState state() const;
+  // The whole state (every audience), with the cooldown as ticks left after tick `now`.
+  EntityState state(Tick now) const;
 };
 
 // An action on an entity, to be applied by that entity's owner in the consume-intents phase.
@@ -62,9 +63,15 @@ class World {
   Entity* find(EntityId id);
   const Entity* find(EntityId id) const;
   size_t size() const { return entities_.size(); }
+  // The tick the world is at (the compute node sets it as each tick starts): cooldowns in states
+  // are counted from it.
+  void set_tick(Tick tick) { tick_ = tick; }
+  Tick tick() const { return tick_; }
+  EntityState state_of(const Entity& e) const { return e.state(tick_); }
 
   Entity& spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation);
-  // A recovered entity: its last known state (snapshot or ghost), under a new generation.
+  // A recovered or migrated entity: its last known state (whole: movement, cooldown and the last
+  // input applied included), under a new generation.
   Entity& restore(const EntityState& state, uint64_t generation);
   bool despawn(EntityId id);
 
@@ -86,6 +93,7 @@ class World {
 
  private:
   Rules rules_;
+  Tick tick_ = 0;
   std::map<EntityId, Entity> entities_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/wire/state_codec.h"
 #include "wire.pb.h"
 
 namespace aether {
@@ -25,6 +26,16 @@ void to_wire(const EntityState& s, wire::EntityState* out) {
   out->set_version(s.version);
   out->set_kind(s.kind);
   out->set_generation(s.generation);
+}
+
+// The canonical encoding (engine/wire/state_codec.h) as a protobuf `bytes` value.
+std::string canonical(const EntityState& s) {
+  const std::vector<uint8_t> bytes = pack_state(s);
+  return std::string(bytes.begin(), bytes.end());
+}
+std::string canonical_list(std::span<const EntityState> states) {
+  const std::vector<uint8_t> bytes = pack_states(states);
+  return std::string(bytes.begin(), bytes.end());
 }
 
 void to_wire(const ClientInput& in, wire::ClientInput* out) {
@@ -101,7 +112,7 @@ struct ServerBodyEncoder {
     g->set_session(m.session.value);
     to_wire(m.spawn_pos, g->mutable_spawn_pos());
     g->set_team(m.team);
-    if (m.recover) to_wire(*m.recover, g->mutable_recover());
+    if (m.recover) g->set_recover(canonical(*m.recover));
     g->set_migrate(m.migrate);
     g->set_released_generation(m.released_generation);
   }
@@ -143,15 +154,11 @@ struct ServerBodyEncoder {
     auto* r = env->mutable_released();
     r->set_entity(m.entity.value);
     r->set_generation(m.generation);
-    to_wire(m.state, r->mutable_state());
+    r->set_state(canonical(m.state));
   }
   void operator()(const Handoff& m) const {
     auto* h = env->mutable_handoff();
-    to_wire(m.state, h->mutable_state());
-    h->set_last_input_seq(m.last_input_seq);
-    h->set_move_x(m.move_x);
-    h->set_move_y(m.move_y);
-    h->set_fire_cooldown_ticks_left(m.fire_cooldown_ticks_left);
+    h->set_state(canonical(m.state));
     for (const auto& in : m.inputs) {
       auto* w = h->add_inputs();
       w->set_entity(in.entity.value);
@@ -196,7 +203,7 @@ struct ServerBodyEncoder {
       w->set_generation(e.generation);
       w->set_gateway(e.gateway.value);
       w->set_session(e.session.value);
-      to_wire(e.snapshot, w->mutable_snapshot());
+      w->set_snapshot(canonical(e.snapshot));
       w->set_resume_token(e.resume_token);
       w->set_detached(e.detached);
     }
@@ -219,7 +226,7 @@ struct ServerBodyEncoder {
   }
   void operator()(const Snapshot& m) const {
     auto* out = env->mutable_snapshot();
-    for (const auto& st : m.states) to_wire(st, out->add_states());
+    out->set_states(canonical_list(m.states));
   }
   void operator()(const OwnerChanged& m) const {
     auto* out = env->mutable_owner_changed();
@@ -267,8 +274,7 @@ struct ServerBodyEncoder {
   }
   void operator()(const DeltaBatch& m) const {
     auto* d = env->mutable_deltas();
-    d->mutable_states()->Reserve(static_cast<int>(m.states.size()));
-    for (const auto& s : m.states) to_wire(s, d->add_states());
+    d->set_states(canonical_list(m.states));
     for (auto id : m.removed) d->add_removed(id.value);
     d->set_reset(m.reset);
   }
@@ -317,19 +323,33 @@ bool parse(Proto& m, std::span<const uint8_t> bytes) {
 
 Result<ServerBody> decode_body(const wire::ServerEnvelope& env);
 
+// A canonical state from a protobuf `bytes` value, validated.
+Result<EntityState> from_canonical(const std::string& bytes, const char* what) {
+  EntityState s;
+  const char* error = nullptr;
+  if (!unpack_state({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, s, &error)) {
+    return malformed(fmt::format("{}: {}", what, error));
+  }
+  return s;
+}
+Result<std::vector<EntityState>> from_canonical_list(const std::string& bytes, const char* what) {
+  std::vector<EntityState> out;
+  const char* error = nullptr;
+  if (!unpack_states({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, kBatchEntitiesMax, out, &error)) {
+    return malformed(fmt::format("{}: {}", what, error));
+  }
+  return out;
+}
+
 Result<ServerBody> decode_deltas(const wire::DeltaBatch& d) {
-  if (static_cast<size_t>(d.states_size()) > kBatchEntitiesMax || static_cast<size_t>(d.removed_size()) > kBatchEntitiesMax) {
-    return malformed(fmt::format("delta batch of {} states and {} removals exceeds {}", d.states_size(), d.removed_size(),
-                                 kBatchEntitiesMax));
+  if (static_cast<size_t>(d.removed_size()) > kBatchEntitiesMax) {
+    return malformed(fmt::format("delta batch of {} removals exceeds {}", d.removed_size(), kBatchEntitiesMax));
   }
   DeltaBatch out;
   out.reset = d.reset();
-  out.states.reserve(static_cast<size_t>(d.states_size()));
-  for (const auto& s : d.states()) {
-    auto st = from_wire(s);
-    if (!st) return st.error();
-    out.states.push_back(st.value());
-  }
+  auto states = from_canonical_list(d.states(), "delta batch");
+  if (!states) return states.error();
+  out.states = std::move(states.value());
   out.removed.reserve(static_cast<size_t>(d.removed_size()));
   for (auto id : d.removed()) {
     if (id == 0) return malformed("delta batch removes entity 0");
@@ -354,7 +374,7 @@ Result<ServerBody> decode_replicate(const wire::Replicate& r) {
   out.leader_clock_ns = r.leader_clock_ns();
   for (const auto& e : r.entries()) {
     if (e.entity() == 0) return malformed("replicated entity 0");
-    auto st = from_wire(e.snapshot());
+    auto st = from_canonical(e.snapshot(), "replicated state");
     if (!st) return st.error();
     out.entries.push_back(ReplicaEntry{EntityId(e.entity()), NodeId(e.owner()), e.generation(), NodeId(e.gateway()),
                                        SessionId(e.session()), st.value(), e.resume_token(), e.detached()});
@@ -452,21 +472,17 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kReleased:
       if (env.released().entity() == 0) return malformed("released entity 0");
     {
-      auto st = from_wire(env.released().state());
+      auto st = from_canonical(env.released().state(), "released state");
       if (!st) return st.error();
       if (st.value().id != EntityId(env.released().entity())) return malformed("released state of another entity");
       return ServerBody{Released{EntityId(env.released().entity()), env.released().generation(), st.value()}};
     }
     case B::kHandoff: {
       const auto& h = env.handoff();
-      auto st = from_wire(h.state());
+      auto st = from_canonical(h.state(), "handoff state");
       if (!st) return st.error();
       if (static_cast<size_t>(h.inputs_size()) > kHandoffInputsMax) return malformed("handoff carries too many inputs");
-      if (h.move_x() < -kMovePermilleMax || h.move_x() > kMovePermilleMax || h.move_y() < -kMovePermilleMax ||
-          h.move_y() > kMovePermilleMax || h.fire_cooldown_ticks_left() > 1000) {
-        return malformed("handoff values out of range");
-      }
-      Handoff out{st.value(), h.last_input_seq(), h.move_x(), h.move_y(), h.fire_cooldown_ticks_left(), {}};
+      Handoff out{st.value(), {}};
       for (const auto& w : h.inputs()) {
         auto in = from_wire(w.input());
         if (!in) return in.error();
@@ -494,8 +510,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (!coordinate_ok(g.spawn_pos())) return malformed("grant spawn position out of range");
       OwnershipGrant out{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()), from_wire(g.spawn_pos()),
                          g.team(), std::nullopt, g.migrate(), g.released_generation()};
-      if (g.has_recover()) {
-        auto st = from_wire(g.recover());
+      if (!g.recover().empty()) {
+        auto st = from_canonical(g.recover(), "grant's recovery state");
         if (!st) return st.error();
         if (st->id != out.entity) return malformed("grant recovers another entity's state");
         out.recover = st.value();
@@ -541,14 +557,9 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (!plausible_version(env.heartbeat_ack().version())) return malformed("heartbeat ack with an impossible table version");
       return ServerBody{HeartbeatAck{env.heartbeat_ack().seq(), env.heartbeat_ack().version(), env.heartbeat_ack().leader_clock_ns()}};
     case B::kSnapshot: {
-      if (static_cast<size_t>(env.snapshot().states_size()) > kBatchEntitiesMax) return malformed("snapshot too large");
-      Snapshot out;
-      for (const auto& w : env.snapshot().states()) {
-        auto st = from_wire(w);
-        if (!st) return st.error();
-        out.states.push_back(st.value());
-      }
-      return ServerBody{std::move(out)};
+      auto states = from_canonical_list(env.snapshot().states(), "snapshot");
+      if (!states) return states.error();
+      return ServerBody{Snapshot{std::move(states.value())}};
     }
     case B::kOwnerChanged: {
       const auto& o = env.owner_changed();

@@ -32,6 +32,27 @@ inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond
 inline constexpr uint32_t kEntityFlagDead = 1u << 0;
 inline constexpr uint32_t kEntityKindAvatar = 1;
 
+// The components of an entity's state, one bit each: what a delta carries, and who may see it
+// (audience projections). Public components go to every client that sees the entity and to the
+// servers' ghosts; owner components also to the client that controls it; server components to
+// servers only (handoffs, snapshots, replication, storage). Keep in step with state_codec.cc.
+enum EntityField : uint32_t {
+  kFieldKind = 1u << 0,      // public: what it is
+  kFieldPos = 1u << 1,       // public
+  kFieldMotion = 1u << 2,    // public: the direction it moves in, so clients can extrapolate
+  kFieldHealth = 1u << 3,    // public
+  kFieldTeam = 1u << 4,      // public
+  kFieldFlags = 1u << 5,     // public: dead
+  kFieldTarget = 1u << 6,    // public: who it aims at
+  kFieldCooldown = 1u << 7,  // owner: ticks until it may fire again
+  kFieldInputSeq = 1u << 8,  // server: the last client input applied (inputs replayed or reordered are stale)
+};
+inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget;
+inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq;
+
+// An entity's whole state: one canonical encoding (engine/wire/state_codec.h) for feeds, snapshots,
+// handoffs, replication, promises and storage, projected per audience by field mask.
 struct EntityState {
   EntityId id{};
   Vec2 pos{};
@@ -39,9 +60,13 @@ struct EntityState {
   uint32_t team = 0;
   uint32_t flags = 0;
   EntityId target{};
-  uint64_t version = 0;
+  uint64_t version = 0;      // lineage (servers only): grows with every change on the owner
   uint32_t kind = kEntityKindAvatar;
-  uint64_t generation = 0;
+  uint64_t generation = 0;   // lineage (servers only): the ownership grant it was written under
+  int32_t move_x = 0;        // permille
+  int32_t move_y = 0;
+  uint32_t cooldown_ticks = 0;
+  uint32_t last_input_seq = 0;
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -301,11 +326,7 @@ struct RemoteIntent {
 };
 
 struct Handoff {
-  EntityState state;
-  uint32_t last_input_seq = 0;
-  int32_t move_x = 0;
-  int32_t move_y = 0;
-  uint32_t fire_cooldown_ticks_left = 0;
+  EntityState state;  // whole: movement, cooldown and the last input applied included
   std::vector<InputForward> inputs;
 };
 

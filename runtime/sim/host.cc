@@ -19,6 +19,7 @@ Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig conf
       log_(std::move(config.log_sink), state_.name, state_.node, [&kernel] { return kernel.now(); }, config.log_level),
       runtime_{*this, *this, endpoint_, random_, log_, *this} {
   network_.add_endpoint(endpoint_);
+  state_.cpu.excluded_ns = trace.observer_ns();
 }
 
 Host::~Host() {

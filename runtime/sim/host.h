@@ -102,6 +102,10 @@ class Host final : private Clock, private Timers, private TraceSink {
   // 0 makes it normal again.
   void set_slow(TimeNs extra_ns);
   TimeNs slow_ns() const { return slow_ns_; }
+  // This process's own CPU time, counted around its callbacks once enabled (CpuAccount: reported,
+  // never hashed). Kept across crashes and restarts: it is the host's, not one incarnation's.
+  void set_cpu_accounting(bool on) { state_.cpu.enabled = on; }
+  int64_t cpu_ns() const { return state_.cpu.total_ns; }
 
   // For Simulation::restart_host: a crashed host comes back as its next incarnation, with a random
   // stream seeded from random_seed and no timers, connections, listeners or component.

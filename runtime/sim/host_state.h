@@ -2,6 +2,8 @@
 // What every piece of one simulated process (its timers, its network endpoint, its trace sink) needs
 // to know about that process. Owned by the Host; the pieces hold a reference.
 
+#include <time.h>
+
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -25,6 +27,22 @@ struct Deferred {
   uint64_t timer = 0;
 };
 
+// The CPU time this process's own callbacks took on the simulator's thread, as if it ran alone on a
+// core (Simulation::enable_cpu_accounting). Read from the thread's CPU clock, so it varies from run
+// to run: it is reported, never hashed, and nothing in the simulation depends on it.
+struct CpuAccount {
+  bool enabled = false;
+  int64_t total_ns = 0;
+  int64_t started_ns = 0;
+  const int64_t* excluded_ns = nullptr;  // time spent meanwhile that is not the process's (the checker)
+  int64_t excluded_at_start_ns = 0;
+  static int64_t thread_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  }
+};
+
 struct HostState {
   std::string name;
   NodeId node{};       // 0 for processes that are not cluster nodes (clients, bots)
@@ -39,17 +57,27 @@ struct HostState {
   // Bounded by what can be pending for a host anyway: its timers (kTimersPerHostMax) and the items in
   // flight towards it (kMessagesInFlightMax per connection direction).
   std::deque<Deferred> deferred{};
+  CpuAccount cpu{};
 
   // True when a callback coming due now must wait its turn in `deferred`: while paused or busy, and
   // after that until everything that waited has run, so nothing overtakes what came due before it.
   bool gated() const { return paused || busy || !deferred.empty(); }
 };
 
-// Marks a host as running one of its callbacks for the guard's lifetime.
+// Marks a host as running one of its callbacks for the guard's lifetime, and counts the CPU time it
+// takes when accounting is on (the outermost callback only: nested ones are part of it).
 class CallbackScope {
  public:
-  explicit CallbackScope(HostState& host) : host_(host) { ++host_.callback_depth; }
-  ~CallbackScope() { --host_.callback_depth; }
+  explicit CallbackScope(HostState& host) : host_(host) {
+    if (host_.callback_depth++ != 0 || !host_.cpu.enabled) return;
+    host_.cpu.excluded_at_start_ns = host_.cpu.excluded_ns ? *host_.cpu.excluded_ns : 0;
+    host_.cpu.started_ns = CpuAccount::thread_now_ns();
+  }
+  ~CallbackScope() {
+    if (--host_.callback_depth != 0 || !host_.cpu.enabled) return;
+    const int64_t excluded = host_.cpu.excluded_ns ? *host_.cpu.excluded_ns - host_.cpu.excluded_at_start_ns : 0;
+    host_.cpu.total_ns += CpuAccount::thread_now_ns() - host_.cpu.started_ns - excluded;
+  }
   CallbackScope(const CallbackScope&) = delete;
   CallbackScope& operator=(const CallbackScope&) = delete;
 

@@ -36,6 +36,7 @@ Host& Simulation::add_host(std::string name, NodeId node) {
   const auto index = static_cast<uint32_t>(hosts_.size());
   HostConfig config{std::move(name), node, index, host_seed(index, 0), options_.log_sink, options_.log_level};
   hosts_.push_back(std::make_unique<Host>(kernel_, trace_, network_, std::move(config)));
+  hosts_.back()->set_cpu_accounting(cpu_accounting_);
   return *hosts_.back();
 }
 

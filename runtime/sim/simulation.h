@@ -50,6 +50,12 @@ class Simulation {
   // Stable for the whole run, through crashes and restarts (see host.h).
   Host* host(size_t index) { return index < hosts_.size() ? hosts_[index].get() : nullptr; }
   size_t host_count() const { return hosts_.size(); }
+  // Counts each host's own CPU time from now on, and every host added later's (Host::cpu_ns).
+  void enable_cpu_accounting() {
+    cpu_accounting_ = true;
+    trace_.time_observer(true);
+    for (auto& h : hosts_) h->set_cpu_accounting(true);
+  }
 
   // Faults. All of them are recorded in the trace (trace_log.h says how) and counted in
   // faults_injected(); none draws from a random stream, so a fault-free run is unchanged. Host
@@ -105,6 +111,7 @@ class Simulation {
   Status trace_file_status_ = ok_status();
   // Last, so hosts (and their components) go first, while the kernel and network they use still exist.
   std::vector<std::unique_ptr<Host>> hosts_;
+  bool cpu_accounting_ = false;
 };
 
 }  // namespace aether::sim

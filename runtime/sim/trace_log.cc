@@ -1,5 +1,7 @@
 #include "runtime/sim/trace_log.h"
 
+#include "runtime/sim/host_state.h"
+
 #include "engine/core/assert.h"
 
 namespace aether::sim {
@@ -34,7 +36,14 @@ void TraceLog::record(const TraceEvent& e) {
   hasher_.add_i64(e.b);
   ++records_;
   file_.write(e);
-  if (observer_) observer_(e);
+  if (!observer_) return;
+  if (!time_observer_) {
+    observer_(e);
+    return;
+  }
+  const int64_t started = CpuAccount::thread_now_ns();
+  observer_(e);
+  observer_ns_ += CpuAccount::thread_now_ns() - started;
 }
 
 void TraceLog::record_fault(const TraceEvent& e) {

@@ -72,6 +72,11 @@ class TraceLog {
   // simulator's checker watches the run through it. It must not make records itself.
   void set_observer(std::function<void(const TraceEvent&)> observer) { observer_ = std::move(observer); }
 
+  // With CPU accounting on, the observer's own time is counted here, to be left out of the host
+  // whose callback made the record (the checker is not part of any process).
+  void time_observer(bool on) { time_observer_ = on; }
+  const int64_t* observer_ns() const { return &observer_ns_; }
+
   uint64_t digest() const { return hasher_.digest(); }
   uint64_t records() const { return records_; }
   uint64_t faults() const { return faults_; }
@@ -82,6 +87,8 @@ class TraceLog {
   uint64_t faults_ = 0;
   common::TraceFileWriter file_;
   std::function<void(const TraceEvent&)> observer_;
+  bool time_observer_ = false;
+  int64_t observer_ns_ = 0;
 };
 
 }  // namespace aether::sim

@@ -2,6 +2,7 @@
 
 #include "engine/core/random.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/state_codec.h"
 #include "wire.pb.h"
 
 namespace aether {
@@ -205,17 +206,65 @@ TEST(Codec, RejectsOversizeBatch) {
 
 TEST(Codec, RejectsPositionsBeyondAnyArena) {
   DeltaBatch batch;
-  batch.states.push_back(EntityState{EntityId(5), Vec2{kCoordinateMmMax, 0}, 1, 0, 0, EntityId{}, 1, 1});
+  EntityState edge;
+  edge.id = EntityId(5);
+  edge.pos = Vec2{kCoordinateMmMax, 0};
+  batch.states.push_back(edge);
   auto ok = decode_server(encode(envelope(batch)));
   ASSERT_TRUE(ok.ok());
+  // The canonical encoding of a position one millimetre beyond any arena is refused, with why.
+  std::vector<uint8_t> bad;
+  ByteWriter w(bad);
+  w.varint(1);  // one state
+  w.varint(5);  // id
+  w.varint(0);  // generation
+  w.varint(1);  // version
+  w.varint(kFieldPos);
+  w.zigzag(int64_t{kCoordinateMmMax} + 1);
+  w.zigzag(0);
   wire::ServerEnvelope env;
   env.set_sender(101);
   env.set_sender_role(2);
-  auto* s = env.mutable_deltas()->add_states();
-  s->set_id(5);
-  s->mutable_pos()->set_x_mm(kCoordinateMmMax + 1);
+  env.mutable_deltas()->set_states(std::string(bad.begin(), bad.end()));
   std::string bytes = env.SerializeAsString();
-  EXPECT_FALSE(decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}).ok());
+  auto decoded = decode_server({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("coordinate out of range"), std::string::npos) << decoded.error().message;
+}
+
+TEST(Codec, CanonicalStateRoundTripsEveryFieldAndProjects) {
+  // One encoding for feeds, snapshots, handoffs, replication: every field survives it, and a
+  // projection keeps only its audience's fields (the issue's "snapshots lose movement, cooldowns
+  // and the input sequence" cannot happen again).
+  EntityState s;
+  s.id = EntityId(77);
+  s.pos = Vec2{-12'345, 678'901};
+  s.hp = -3;
+  s.team = 2;
+  s.flags = kEntityFlagDead;
+  s.target = EntityId(91);
+  s.version = 123'456;
+  s.kind = kEntityKindAvatar;
+  s.generation = (uint64_t{3} << 32) | 9;
+  s.move_x = -1000;
+  s.move_y = 707;
+  s.cooldown_ticks = 4;
+  s.last_input_seq = 4'000'000'000u;
+  EntityState back;
+  const char* error = nullptr;
+  ASSERT_TRUE(unpack_state(pack_state(s), back, &error)) << error;
+  EXPECT_EQ(back, s);
+  ASSERT_TRUE(unpack_state(pack_state(s, kFieldsPublic), back, &error)) << error;
+  EXPECT_EQ(back.pos, s.pos);
+  EXPECT_EQ(back.move_y, s.move_y);
+  EXPECT_EQ(back.cooldown_ticks, 0u);   // owner only
+  EXPECT_EQ(back.last_input_seq, 0u);   // servers only
+  // Trailing or truncated bytes are malformed.
+  std::vector<uint8_t> bytes = pack_state(s);
+  bytes.push_back(0);
+  EXPECT_FALSE(unpack_state(bytes, back, &error));
+  bytes.resize(bytes.size() - 3);
+  EXPECT_FALSE(unpack_state(bytes, back, &error));
 }
 
 }  // namespace

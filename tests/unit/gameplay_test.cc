@@ -41,7 +41,7 @@ TEST(World, FireNeedsEnemyInRangeAndCooldown) {
   Entity& a = w.spawn(EntityId(1), Vec2{0, 0}, 0, 1);
   auto fire = [&](Entity& shooter, Tick tick) {
     const Entity* t = w.find(shooter.target);
-    const EntityState st = t ? t->state() : EntityState{};
+    const EntityState st = t ? w.state_of(*t) : EntityState{};
     return w.intent_to_fire(shooter, t ? &st : nullptr, tick);
   };
   w.spawn(EntityId(2), Vec2{9'000, 0}, 1, 1);   // enemy in range

@@ -102,7 +102,7 @@ class ProtocolRulesCompute : public ::testing::Test {
     return conn;
   }
   void handoff(ConnId conn, const EntityState& state) {
-    rt_.network.deliver(conn, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, Handoff{state, 0, 0, 0, 0, {}}});
+    rt_.network.deliver(conn, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, Handoff{state, {}}});
   }
   // Past the handoff wait, and past the next run of the timer that expires waits (subscribe_peers).
   TimeNs past_handoff_wait_ns() const { return kHandoffWaitNs + node_->config().subscribe_every_ns + kTickNs; }

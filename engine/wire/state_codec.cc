@@ -1,0 +1,110 @@
+#include "engine/wire/state_codec.h"
+
+namespace aether {
+
+namespace {
+constexpr uint64_t kHpAbsMax = 1'000'000'000;
+}  // namespace
+
+void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
+  w.varint(s.id.value);
+  w.varint(s.generation);
+  w.varint(s.version);
+  w.varint(fields);
+  if (fields & kFieldKind) w.varint(s.kind);
+  if (fields & kFieldPos) {
+    w.zigzag(s.pos.x_mm);
+    w.zigzag(s.pos.y_mm);
+  }
+  if (fields & kFieldMotion) {
+    w.zigzag(s.move_x);
+    w.zigzag(s.move_y);
+  }
+  if (fields & kFieldHealth) w.zigzag(s.hp);
+  if (fields & kFieldTeam) w.varint(s.team);
+  if (fields & kFieldFlags) w.varint(s.flags);
+  if (fields & kFieldTarget) w.varint(s.target.value);
+  if (fields & kFieldCooldown) w.varint(s.cooldown_ticks);
+  if (fields & kFieldInputSeq) w.varint(s.last_input_seq);
+}
+
+bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
+  s = EntityState{};
+  s.id = EntityId(r.varint());
+  s.generation = r.varint();
+  s.version = r.varint();
+  const auto fields = static_cast<uint32_t>(r.varint_at_most(kFieldsAll, "state with unknown fields"));
+  auto coordinate = [&r]() {
+    const int64_t v = r.zigzag();
+    if (v < -kCoordinateMmMax || v > kCoordinateMmMax) r.fail("state coordinate out of range");
+    return static_cast<int32_t>(v);
+  };
+  auto permille = [&r]() {
+    const int64_t v = r.zigzag();
+    if (v < -kMovePermilleMax || v > kMovePermilleMax) r.fail("state motion out of range");
+    return static_cast<int32_t>(v);
+  };
+  if (fields & kFieldKind) s.kind = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state kind out of range"));
+  if (fields & kFieldPos) {
+    s.pos.x_mm = coordinate();
+    s.pos.y_mm = coordinate();
+  }
+  if (fields & kFieldMotion) {
+    s.move_x = permille();
+    s.move_y = permille();
+  }
+  if (fields & kFieldHealth) {
+    const int64_t hp = r.zigzag();
+    if (hp < -static_cast<int64_t>(kHpAbsMax) || hp > static_cast<int64_t>(kHpAbsMax)) r.fail("state health out of range");
+    s.hp = static_cast<int32_t>(hp);
+  }
+  if (fields & kFieldTeam) s.team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state team out of range"));
+  if (fields & kFieldFlags) s.flags = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state flags out of range"));
+  if (fields & kFieldTarget) s.target = EntityId(r.varint());
+  if (fields & kFieldCooldown) s.cooldown_ticks = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state cooldown out of range"));
+  if (fields & kFieldInputSeq) s.last_input_seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state input sequence out of range"));
+  if (r.ok() && !s.id.valid()) r.fail("state of entity 0");
+  if (fields_out) *fields_out = fields;
+  return r.ok();
+}
+
+std::vector<uint8_t> pack_states(std::span<const EntityState> states, uint32_t fields) {
+  std::vector<uint8_t> out;
+  out.reserve(states.size() * 24 + 4);
+  ByteWriter w(out);
+  w.varint(states.size());
+  for (const EntityState& s : states) put_state(w, s, fields);
+  return out;
+}
+
+bool unpack_states(std::span<const uint8_t> bytes, size_t max, std::vector<EntityState>& out, const char** error) {
+  out.clear();
+  if (bytes.empty()) return true;
+  ByteReader r(bytes);
+  const uint64_t n = r.varint_at_most(max, "too many states");
+  out.reserve(r.ok() ? n : 0);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    EntityState s;
+    if (get_state(r, s)) out.push_back(s);
+  }
+  if (r.ok() && !r.at_end()) r.fail("bytes after the last state");
+  if (!r.ok()) *error = r.error();
+  return r.ok();
+}
+
+std::vector<uint8_t> pack_state(const EntityState& s, uint32_t fields) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  put_state(w, s, fields);
+  return out;
+}
+
+bool unpack_state(std::span<const uint8_t> bytes, EntityState& out, const char** error) {
+  ByteReader r(bytes);
+  get_state(r, out);
+  if (r.ok() && !r.at_end()) r.fail("bytes after the state");
+  if (!r.ok()) *error = r.error();
+  return r.ok();
+}
+
+}  // namespace aether

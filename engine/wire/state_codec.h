@@ -1,0 +1,35 @@
+#pragma once
+// The one canonical encoding of an entity's state, shared by every path that moves one: feeds,
+// snapshots, handoffs, replication, promises and (later) storage. A state is
+//
+//   varint id, varint generation, varint version, varint fields (EntityField bits),
+//   then each present field, in bit order:
+//     kind varint | pos zigzag x, zigzag y (mm) | motion zigzag x, zigzag y (permille) |
+//     health zigzag | team varint | flags varint | target varint | cooldown varint | input seq varint
+//
+// Encoding a projection (kFieldsPublic, kFieldsOwner) leaves the other fields out; decoding leaves
+// absent fields at their defaults. Decoding validates every value's range: these are untrusted bytes.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/wire/bytes.h"
+#include "engine/wire/messages.h"
+
+namespace aether {
+
+void put_state(ByteWriter& w, const EntityState& s, uint32_t fields = kFieldsAll);
+// One state; on malformed input r.fail() is set (its error() says why) and false returned.
+bool get_state(ByteReader& r, EntityState& s, uint32_t* fields = nullptr);
+
+// A list: varint count, then the states.
+std::vector<uint8_t> pack_states(std::span<const EntityState> states, uint32_t fields = kFieldsAll);
+// At most `max` states; false with reader error on anything malformed or trailing.
+bool unpack_states(std::span<const uint8_t> bytes, size_t max, std::vector<EntityState>& out, const char** error);
+
+// One state alone (a grant's recovery state, a handoff's, a release's): empty bytes = none.
+std::vector<uint8_t> pack_state(const EntityState& s, uint32_t fields = kFieldsAll);
+bool unpack_state(std::span<const uint8_t> bytes, EntityState& out, const char** error);
+
+}  // namespace aether
