@@ -155,6 +155,8 @@ ClusterFigures Cluster::figures() const {
     if (!g) continue;
     f.inputs_forwarded += g->stats().inputs_forwarded;
     f.updates_sent += g->stats().updates_sent;
+    f.view_entities += g->stats().view_entities;
+    f.changes_deferred += g->stats().changes_deferred;
     f.protocol_errors += g->stats().protocol_errors;
   }
   for (const BotClient* b : bots_) {

@@ -53,6 +53,8 @@ struct ClusterFigures {
   uint64_t handoff_fallbacks = 0;
   uint64_t inputs_forwarded = 0;
   uint64_t updates_sent = 0;
+  uint64_t view_entities = 0;     // summed over updates sent (mean view = this / updates_sent)
+  uint64_t changes_deferred = 0;  // client changes that waited for a later update (byte budgets)
   uint64_t bot_bytes_received = 0;
   uint64_t bot_updates = 0;
   uint32_t bots_playing = 0;

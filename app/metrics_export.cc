@@ -117,6 +117,10 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.inputs_dropped));
   m.family("aether_gateway_updates_sent_total", "Updates sent to clients.", kCounter).add(l, num(s.updates_sent));
   m.family("aether_gateway_update_bytes_sent_total", "Bytes of updates sent to clients (payload).", kCounter).add(l, num(s.update_bytes_sent));
+  m.family("aether_gateway_view_entities_total", "Entities clients knew, summed over updates sent (divide by updates for the mean view).",
+           kCounter).add(l, num(s.view_entities));
+  m.family("aether_gateway_changes_deferred_total", "Client changes that waited for a later update (per-client byte budget).", kCounter)
+      .add(l, num(s.changes_deferred));
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
   debug_metrics(m, l, &g.debug_set());

@@ -27,7 +27,8 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
   fmt::print("ticks {}, entities {}, bots playing {}, deaths {}, inputs applied {}, client updates {}\n", f.ticks, f.entities,
              f.bots_playing, f.deaths, f.inputs_applied, f.updates_sent);
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
-  fmt::print("bytes per client per second {:.0f}, protocol errors {}\n", per_client, f.protocol_errors);
+  fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
+             per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
   fmt::print("bots resumed after losing their gateway {}, migrations {} ({} from snapshot)\n", f.bot_resumes, f.migrations,
              f.handoff_fallbacks);
   fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,

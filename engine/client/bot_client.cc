@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 
-#include "engine/wire/codec.h"
 
 namespace aether {
 
@@ -44,11 +43,13 @@ void BotClient::leave() {
   link_.stop();
   me_ = EntityId{};
   view_.clear();
+  view_count_ = 0;
+  me_slot_ = UINT32_MAX;
 }
 
 void BotClient::on_connected(ConnId conn) {
   if (!link_.handle_connected(conn)) return;
-  const std::vector<uint8_t> hello = encode(ClientMessage{ClientHello{kProtocolVersion, cfg_.name, resume_entity_, resume_token_}});
+  const std::vector<uint8_t> hello = client::encode_hello(client::Hello{client::kProtocolVersion, cfg_.name, resume_entity_, resume_token_});
   rt_.network.send(conn, hello);
 }
 
@@ -62,6 +63,8 @@ void BotClient::lost_connection() {
   ++stats_.disconnects;
   me_ = EntityId{};
   view_.clear();
+  view_count_ = 0;
+  me_slot_ = UINT32_MAX;
   // Try the next gateway: a lost gateway means reconnecting elsewhere (seed section 13).
   gateway_index_ = (gateway_index_ + 1) % cfg_.gateway_addresses.size();
   link_.retarget(cfg_.gateway_addresses[gateway_index_]);
@@ -70,84 +73,120 @@ void BotClient::lost_connection() {
 void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
   if (!link_.is(conn)) return;
   stats_.bytes_received += payload.size();
-  auto decoded = decode_gateway(payload);
-  if (!decoded) {
+  ByteReader r(payload);
+  auto header = client::decode_gateway_header(r);
+  const char* error = nullptr;
+  if (!header) {
+    error = "malformed header";
+  } else if (header->type == client::Type::kWelcome) {
+    const client::Welcome& w = header->welcome;
+    if (resume_entity_.valid() && w.entity == resume_entity_) ++stats_.resumes;
+    me_ = w.entity;
+    resume_entity_ = w.entity;
+    resume_token_ = w.resume_token;
+    ++stats_.welcomes;
+  } else if (header->type == client::Type::kUpdate) {
+    ++stats_.updates_received;
+    if (!apply_update(r)) error = r.ok() ? "inconsistent update" : r.error();
+  } else {
+    ++stats_.goodbyes;
+    log_at(rt_.log, LogLevel::kInfo, {}, "{}: gateway said goodbye: {}", cfg_.name, header->goodbye.reason);
+  }
+  if (error) {
     ++stats_.protocol_errors;
-    log_at(rt_.log, LogLevel::kWarn, {}, "{}: gateway sent a bad message ({}); reconnecting", cfg_.name, decoded.error().message);
+    log_at(rt_.log, LogLevel::kWarn, {}, "{}: gateway sent a bad message ({}); reconnecting", cfg_.name,
+           header ? error : header.error().message.c_str());
     rt_.network.close(conn);
     lost_connection();
     link_.handle_closed(conn);
-    return;
-  }
-  if (const auto* w = std::get_if<Welcome>(&decoded.value())) {
-    if (resume_entity_.valid() && w->entity == resume_entity_) ++stats_.resumes;
-    me_ = w->entity;
-    resume_entity_ = w->entity;
-    resume_token_ = w->resume_token;
-    ++stats_.welcomes;
-  } else if (const auto* u = std::get_if<ClientUpdate>(&decoded.value())) {
-    ++stats_.updates_received;
-    apply(*u);
-  } else {
-    ++stats_.goodbyes;
-    log_at(rt_.log, LogLevel::kInfo, {}, "{}: gateway said goodbye: {}", cfg_.name, std::get<Goodbye>(decoded.value()).reason);
   }
 }
 
-void BotClient::apply(const ClientUpdate& u) {
-  for (const EntityState& st : u.entered) {
-    if (view_.size() >= cfg_.view_entities_max && !view_.count(st.id)) {
-      ++stats_.view_overflow;
-      continue;
+// Applies an update to the slots as it is read. A change or departure of a free slot, or an entry
+// into a taken one, means the gateway and we disagree on what we know: the update is refused and
+// the connection dropped (a resume gives a fresh view).
+bool BotClient::apply_update(ByteReader& r) {
+  struct Apply {
+    BotClient& bot;
+    bool consistent = true;
+    void entered(uint32_t slot, const client::Seen& s) {
+      if (slot >= bot.view_.size()) bot.view_.resize(slot + 1);
+      if (bot.view_[slot].id.valid()) consistent = false;
+      bot.view_[slot] = s;
+      ++bot.view_count_;
+      if (s.id == bot.me_) bot.me_slot_ = slot;
     }
-    view_[st.id] = st;
-  }
-  for (const EntityChange& ch : u.changed) {
-    auto it = view_.find(ch.id);
-    if (it == view_.end()) continue;
-    if (ch.pos) it->second.pos = *ch.pos;
-    if (ch.hp) it->second.hp = *ch.hp;
-    if (ch.flags) it->second.flags = *ch.flags;
-    if (ch.target) it->second.target = *ch.target;
-  }
-  for (EntityId id : u.left) view_.erase(id);
+    void changed(uint32_t slot, const client::ChangedFields& c) {
+      if (slot >= bot.view_.size() || !bot.view_[slot].id.valid()) {
+        consistent = false;
+        return;
+      }
+      client::Seen& s = bot.view_[slot];
+      if (c.mask & client::kChangedPos) {
+        s.x_cm += c.dx_cm;
+        s.y_cm += c.dy_cm;
+      }
+      if (c.mask & client::kChangedMotion) {
+        s.move_x = c.move_x;
+        s.move_y = c.move_y;
+      }
+      if (c.mask & client::kChangedHp) s.hp = c.hp;
+      if (c.mask & client::kChangedFlags) s.flags = c.flags;
+      if (c.mask & client::kChangedTarget) s.target = c.target;
+      if (c.mask & client::kChangedTeam) s.team = c.team;
+    }
+    void left(uint32_t slot) {
+      if (slot >= bot.view_.size() || !bot.view_[slot].id.valid()) {
+        consistent = false;
+        return;
+      }
+      if (slot == bot.me_slot_) bot.me_slot_ = UINT32_MAX;
+      bot.view_[slot] = client::Seen{};
+      --bot.view_count_;
+    }
+    void far(int32_t, int32_t, uint32_t, uint32_t) {}
+    void self(uint32_t) {}
+  } apply{*this};
+  r.varint();  // tick
+  return client::read_update(r, apply) && apply.consistent;
 }
 
 void BotClient::think() {
   think_timer_ = rt_.timers.schedule(kTickNs, [this] { think(); });
   if (left_ || !link_.connected() || !me_.valid()) return;
   const ClientInput input = decide();
-  const std::vector<uint8_t> bytes = encode(ClientMessage{input});
+  const std::vector<uint8_t> bytes = client::encode_input(input);
   if (rt_.network.send(link_.conn(), bytes) == SendStatus::kOk) ++stats_.inputs_sent;
 }
 
 ClientInput BotClient::decide() {
   ClientInput in;
   in.seq = ++seq_;
-  auto self = view_.find(me_);
-  if (self == view_.end() || (self->second.flags & kEntityFlagDead)) return in;
-  const EntityState& me = self->second;
-  const EntityState* enemy = nullptr;
+  if (me_slot_ >= view_.size() || (view_[me_slot_].flags & kEntityFlagDead)) return in;
+  const client::Seen& me = view_[me_slot_];
+  const Vec2 my_pos{me.x_cm * client::kClientUnitMm, me.y_cm * client::kClientUnitMm};
+  const client::Seen* enemy = nullptr;
   int64_t best = INT64_MAX;
-  for (const auto& [id, st] : view_) {
-    if (st.team == me.team || (st.flags & kEntityFlagDead)) continue;
-    const int64_t d = distance_sq_mm2(me.pos, st.pos);
-    if (d < best) {
+  for (const client::Seen& st : view_) {  // by slot: a flat walk, no map
+    if (!st.id.valid() || st.team == me.team || (st.flags & kEntityFlagDead)) continue;
+    const int64_t dx = int64_t{st.x_cm} - me.x_cm, dy = int64_t{st.y_cm} - me.y_cm;
+    const int64_t d = dx * dx + dy * dy;
+    if (d < best || (d == best && st.id < enemy->id)) {
       best = d;
       enemy = &st;
     }
   }
   if (enemy) {
     in.target = enemy->id;
-    const int64_t range = cfg_.fire_range_mm;
-    in.fire = best <= range * range;
+    const int64_t range_cm = cfg_.fire_range_mm / client::kClientUnitMm;
+    in.fire = best <= range_cm * range_cm;
     // Close in until well inside range, then circle the target.
-    const int64_t dx = int64_t{enemy->pos.x_mm} - me.pos.x_mm;
-    const int64_t dy = int64_t{enemy->pos.y_mm} - me.pos.y_mm;
-    std::tie(in.move_x, in.move_y) = best > (range * range) / 2 ? direction(dx, dy) : direction(-dy, dx);
+    const int64_t dx = int64_t{enemy->x_cm} - me.x_cm;
+    const int64_t dy = int64_t{enemy->y_cm} - me.y_cm;
+    std::tie(in.move_x, in.move_y) = best > (range_cm * range_cm) / 2 ? direction(dx, dy) : direction(-dy, dx);
     return in;
   }
-  if (waypoint_ticks_ == 0 || within_mm(me.pos, waypoint_, 2'000)) {
+  if (waypoint_ticks_ == 0 || within_mm(my_pos, waypoint_, 2'000)) {
     // Roam toward the middle band of the arena, where the teams meet.
     const int64_t a = cfg_.arena_mm;
     waypoint_ = Vec2{static_cast<int32_t>(uniform_range(rt_.random, a / 4, 3 * a / 4)),
@@ -155,7 +194,7 @@ ClientInput BotClient::decide() {
     waypoint_ticks_ = kWaypointTicksMax;
   }
   --waypoint_ticks_;
-  std::tie(in.move_x, in.move_y) = direction(int64_t{waypoint_.x_mm} - me.pos.x_mm, int64_t{waypoint_.y_mm} - me.pos.y_mm);
+  std::tie(in.move_x, in.move_y) = direction(int64_t{waypoint_.x_mm} - my_pos.x_mm, int64_t{waypoint_.y_mm} - my_pos.y_mm);
   return in;
 }
 

@@ -3,13 +3,13 @@
 // gateway, says hello, and every 100 ms sends one input: close in on the nearest enemy it can see,
 // lock it and fire when in range, otherwise roam. It knows nothing of nodes or ownership.
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
+#include "engine/wire/client_protocol.h"
 
 namespace aether {
 
@@ -19,7 +19,6 @@ struct BotConfig {
   int32_t arena_mm = 400'000;
   int32_t fire_range_mm = 30'000;
   TimeNs start_delay_ns = 0;
-  size_t view_entities_max = kUpdateEntitiesMax;  // entities beyond it are ignored (never from a sane gateway)
 };
 
 struct BotStats {
@@ -29,8 +28,7 @@ struct BotStats {
   uint64_t welcomes = 0;
   uint64_t goodbyes = 0;
   uint64_t disconnects = 0;
-  uint64_t protocol_errors = 0;
-  uint64_t view_overflow = 0;
+  uint64_t protocol_errors = 0;  // a malformed or inconsistent message (a slot not known, a slot taken twice)
   uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect
 };
 
@@ -47,7 +45,9 @@ class BotClient final : public Component, public NetworkHandler {
   void on_closed(ConnId conn, CloseReason reason) override;
 
   EntityId entity() const { return me_; }
-  const std::map<EntityId, EntityState>& view() const { return view_; }
+  // What the bot knows, by slot (client_protocol.h); free slots have an invalid id.
+  const std::vector<client::Seen>& view() const { return view_; }
+  size_t view_size() const { return view_count_; }
   const BotStats& stats() const { return stats_; }
   bool playing() const { return me_.valid(); }
   // Stops playing: closes the connection and does not come back.
@@ -55,7 +55,7 @@ class BotClient final : public Component, public NetworkHandler {
 
  private:
   void think();
-  void apply(const ClientUpdate& u);
+  bool apply_update(ByteReader& r);
   ClientInput decide();
   void lost_connection();
 
@@ -66,7 +66,9 @@ class BotClient final : public Component, public NetworkHandler {
   EntityId me_{};
   EntityId resume_entity_{};  // our avatar and its token, kept across a lost gateway
   uint64_t resume_token_ = 0;
-  std::map<EntityId, EntityState> view_;
+  std::vector<client::Seen> view_;  // by slot
+  size_t view_count_ = 0;
+  uint32_t me_slot_ = UINT32_MAX;
   uint32_t seq_ = 0;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/wire/client_protocol.h"
 #include "engine/wire/codec.h"
 
 namespace aether {
@@ -19,7 +20,8 @@ Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(co
   for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
   incarnation_ = rt_.random.next_u64();
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
-  AETHER_ASSERT(cfg_.client_view_entities_max > 0 && cfg_.client_view_entities_max <= kUpdateEntitiesMax);
+  AETHER_ASSERT(cfg_.client_view_entities_max > 0 && 2 * cfg_.client_view_entities_max <= client::kSlotsMax);
+  AETHER_ASSERT(cfg_.client_update_bytes_max >= client::kUpdateFixedBytesMax);
   rt_.network.set_handler(this);
 }
 
@@ -56,8 +58,9 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
   s.id = SessionId((uint64_t{cfg_.node.value} << 40) | next_session_++);
   s.conn = conn;
   s.opened_ns = rt_.clock.now_ns();
+  s.view = ClientView(ViewLimits{cfg_.client_view_entities_max, cfg_.client_update_bytes_max, cfg_.aggregate_cell_mm});
   if (sessions_.size() >= cfg_.sessions_max) {
-    rt_.network.send(conn, encode(GatewayMessage{Goodbye{"gateway full"}}));
+    send_goodbye(conn, "gateway full");
     rt_.network.close(conn);
     log_at(rt_.log, LogLevel::kWarn, {}, "refused client connection: {} sessions already", sessions_.size());
     return;
@@ -70,7 +73,7 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
 void Gateway::on_message(ConnId conn, std::span<const uint8_t> payload) {
   if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
     Session& s = sessions_.at(c->second);
-    auto decoded = decode_client(payload);
+    auto decoded = client::decode_client(payload);
     if (!decoded) {
       ++stats_.protocol_errors;
       log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.entity}, "client session {}: {}; disconnecting", s.id.value,
@@ -92,10 +95,10 @@ void Gateway::on_message(ConnId conn, std::span<const uint8_t> payload) {
   handle_server(conn, decoded.value());
 }
 
-void Gateway::handle_client(Session& s, const ClientMessage& m) {
-  if (const auto* hello = std::get_if<ClientHello>(&m)) {
+void Gateway::handle_client(Session& s, const client::Message& m) {
+  if (const auto* hello = std::get_if<client::Hello>(&m)) {
     if (s.state != SessionState::kAwaitHello) return;  // a repeated hello changes nothing
-    if (hello->protocol_version != kProtocolVersion) {
+    if (hello->protocol_version != client::kProtocolVersion) {
       close_session(s.id, "unsupported protocol version", true);
       return;
     }
@@ -150,17 +153,14 @@ OutboundLink* Gateway::coordinator_link(ConnId conn) {
   return nullptr;
 }
 
-void Gateway::send_to_client(Session& s, const GatewayMessage& m) {
-  const std::vector<uint8_t> bytes = encode(m);
-  rt_.network.send(s.conn, bytes);
-}
+void Gateway::send_goodbye(ConnId conn, const char* why) { rt_.network.send(conn, client::encode_goodbye(client::Goodbye{why})); }
 
 void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session& s = it->second;
   if (notify_client) {
-    send_to_client(s, Goodbye{why});
+    send_goodbye(s.conn, why);
     rt_.network.close(s.conn);
   }
   if (s.entity.valid() && leader_conn_ != 0) send_server(rt_.network, leader_conn_, envelope(SessionClosed{s.id, s.entity}));
@@ -276,7 +276,8 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   s.entity = reply.entity;
   s.owner = reply.owner;
   s.state = SessionState::kActive;
-  send_to_client(s, Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz), static_cast<uint32_t>(cfg_.view_radius_mm), reply.resume_token});
+  rt_.network.send(s.conn, client::encode_welcome(client::Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz),
+                                                                  static_cast<uint32_t>(cfg_.view_radius_mm), reply.resume_token}));
   trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);
 }
 
@@ -351,13 +352,16 @@ void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
         ++stats_.cache_refused;
         continue;
       }
-      cache_.emplace(st.id, CacheEntry{st, {source}});
+      cache_.emplace(st.id, CacheEntry{st, client::seen_of(st), {source}});
       continue;
     }
     auto& sources = it->second.sources;
     auto pos = std::lower_bound(sources.begin(), sources.end(), source);
     if (pos == sources.end() || *pos != source) sources.insert(pos, source);
-    if (newer_than(st, it->second.state)) it->second.state = st;
+    if (newer_than(st, it->second.state)) {
+      it->second.state = st;
+      it->second.seen = client::seen_of(st);
+    }
   }
   for (EntityId id : batch.removed) {
     auto it = cache_.find(id);
@@ -376,25 +380,22 @@ void Gateway::flush_clients(Tick tick) {
   last_flush_ns_ = rt_.clock.now_ns();
   ++stats_.flushes;
   SpatialGrid grid(cfg_.view_radius_mm);
-  std::vector<const EntityState*> states;
-  states.reserve(cache_.size());
+  std::vector<const CacheEntry*> entries;
+  entries.reserve(cache_.size());
   for (const auto& [id, entry] : cache_) {
-    grid.add(id, entry.state.pos, static_cast<uint32_t>(states.size()));
-    states.push_back(&entry.state);
+    grid.add(id, entry.state.pos, static_cast<uint32_t>(entries.size()));
+    entries.push_back(&entry);
   }
   grid.finish();
   std::vector<SessionId> stalled;
-  std::vector<EntityState> next_known;
   for (auto& [id, s] : sessions_) {
     if (s.state != SessionState::kActive) continue;
-    ClientUpdate update = build_update(s, grid, states, tick, next_known);
-    if (update.entered.empty() && update.changed.empty() && update.left.empty()) {
-      s.known.swap(next_known);  // versions may have moved with no field a client sees
+    if (!build_update(s, grid, entries, tick)) {
+      s.view.commit();  // nothing to say: what the client knows is unchanged
       continue;
     }
-    const std::vector<uint8_t> bytes = encode(GatewayMessage{update});
-    if (rt_.network.send(s.conn, bytes) != SendStatus::kOk) {
-      // Not delivered: `known` stays as it was, so the next update is computed against what the
+    if (rt_.network.send(s.conn, update_bytes_) != SendStatus::kOk) {
+      // Not delivered: the view stays as it was, so the next update is computed against what the
       // client really has.
       ++stats_.updates_refused;
       if (++s.stalled_ticks > cfg_.client_stall_ticks_max) stalled.push_back(id);
@@ -402,8 +403,9 @@ void Gateway::flush_clients(Tick tick) {
     }
     s.stalled_ticks = 0;
     ++stats_.updates_sent;
-    stats_.update_bytes_sent += bytes.size();
-    s.known.swap(next_known);
+    stats_.update_bytes_sent += update_bytes_.size();
+    s.view.commit();
+    stats_.view_entities += s.view.known();
   }
   for (SessionId id : stalled) {
     ++stats_.slow_clients_dropped;
@@ -412,54 +414,63 @@ void Gateway::flush_clients(Tick tick) {
   }
 }
 
-// The client's view: its own avatar, then the nearest entities within the radius, up to the view
-// limit; ties in distance go to the lower id. Merged (both sorted by id) with what the client knows,
-// that gives what entered (full state), what changed (changed fields only) and what left.
-ClientUpdate Gateway::build_update(const Session& s, const SpatialGrid& grid, const std::vector<const EntityState*>& states,
-                                   Tick tick, std::vector<EntityState>& next_known) const {
-  ClientUpdate update;
-  update.tick = tick;
-  next_known.clear();
-  struct Near {
-    int64_t distance_sq;
-    EntityId id;
-    uint32_t index;
-    bool operator<(const Near& o) const { return distance_sq != o.distance_sq ? distance_sq < o.distance_sq : id < o.id; }
-  };
-  std::vector<Near> near;
+// The client's view: its own avatar, then the nearest entities within the radius up to the view
+// limit (ties in distance to the lower id); the rest of the radius as counts per cell and team.
+// Each candidate's weight (what a change of it owes per tick until sent, client_view.h): 1 at the
+// edge of the radius up to 16 at the centre, +4 for an enemy, +16 for one aiming at the client.
+bool Gateway::build_update(Session& s, const SpatialGrid& grid, const std::vector<const CacheEntry*>& entries, Tick tick) {
+  near_.clear();
+  candidates_.clear();
+  aggregates_.clear();
   auto self = cache_.find(s.entity);
+  bool has_cooldown = false;
+  uint32_t cooldown = 0;
   if (self != cache_.end()) {
-    const Vec2 center = self->second.state.pos;
-    grid.for_each_within_payload(center, cfg_.view_radius_mm, [&](EntityId id, Vec2 pos, uint32_t index) {
-      near.push_back(Near{id == s.entity ? -1 : distance_sq_mm2(center, pos), id, index});
+    const EntityState& me = self->second.state;
+    has_cooldown = true;
+    cooldown = me.cooldown_ticks;
+    const int64_t r = cfg_.view_radius_mm;
+    grid.for_each_within_payload(me.pos, r, [&](EntityId id, Vec2 pos, uint32_t index) {
+      near_.push_back(Near{id == s.entity ? -1 : distance_sq_mm2(me.pos, pos), id, index});
     });
-    if (near.size() > cfg_.client_view_entities_max) {
-      std::nth_element(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(cfg_.client_view_entities_max), near.end());
-      near.resize(cfg_.client_view_entities_max);
+    auto closer = [](const Near& a, const Near& b) { return a.distance_sq != b.distance_sq ? a.distance_sq < b.distance_sq : a.id < b.id; };
+    const size_t limit = cfg_.client_view_entities_max;
+    if (near_.size() > limit) {
+      std::nth_element(near_.begin(), near_.begin() + static_cast<std::ptrdiff_t>(limit), near_.end(), closer);
+      for (size_t i = limit; i < near_.size(); ++i) {
+        const EntityState& st = entries[near_[i].index]->state;
+        const int32_t cell = cfg_.aggregate_cell_mm;
+        aggregates_.push_back(ClientView::Aggregate{floor_div(st.pos.x_mm, cell), floor_div(st.pos.y_mm, cell), st.team, 1});
+      }
+      near_.resize(limit);
+      std::sort(aggregates_.begin(), aggregates_.end(), [](const ClientView::Aggregate& a, const ClientView::Aggregate& b) {
+        return std::tie(a.cell_x, a.cell_y, a.team) < std::tie(b.cell_x, b.cell_y, b.team);
+      });
+      size_t out = 0;  // merge equal (cell, team) runs into counts
+      for (size_t i = 0; i < aggregates_.size(); ++i) {
+        if (out > 0 && aggregates_[out - 1].cell_x == aggregates_[i].cell_x && aggregates_[out - 1].cell_y == aggregates_[i].cell_y &&
+            aggregates_[out - 1].team == aggregates_[i].team) {
+          ++aggregates_[out - 1].count;
+        } else {
+          aggregates_[out++] = aggregates_[i];
+        }
+      }
+      aggregates_.resize(std::min(out, client::kFarCellsMax));
     }
-    std::sort(near.begin(), near.end(), [](const Near& a, const Near& b) { return a.id < b.id; });
-  }
-  auto k = s.known.begin();
-  for (const Near& n : near) {
-    for (; k != s.known.end() && k->id < n.id; ++k) update.left.push_back(k->id);
-    const EntityState& now = *states[n.index];
-    next_known.push_back(now);
-    if (k == s.known.end() || k->id != n.id) {
-      update.entered.push_back(now);
-      continue;
+    std::sort(near_.begin(), near_.end(), [](const Near& a, const Near& b) { return a.id < b.id; });
+    const int64_t r2 = r * r;
+    for (const Near& n : near_) {
+      const CacheEntry& e = *entries[n.index];
+      const int64_t d2 = std::max<int64_t>(0, n.distance_sq);
+      uint32_t weight = 1 + static_cast<uint32_t>(15 * std::max<int64_t>(0, r2 - d2) / r2);
+      if (e.state.team != me.team) weight += 4;
+      if (e.state.target == s.entity) weight += 16;
+      candidates_.push_back(ViewCandidate{n.id, &e.seen, weight});
     }
-    const EntityState& had = *k++;
-    if (had.version == now.version && had.generation == now.generation) continue;
-    EntityChange ch;
-    ch.id = n.id;
-    if (had.pos != now.pos) ch.pos = now.pos;
-    if (had.hp != now.hp) ch.hp = now.hp;
-    if (had.flags != now.flags) ch.flags = now.flags;
-    if (had.target != now.target) ch.target = now.target;
-    if (ch.pos || ch.hp || ch.flags || ch.target) update.changed.push_back(ch);
   }
-  for (; k != s.known.end(); ++k) update.left.push_back(k->id);
-  return update;
+  const ViewBuildStats built = s.view.build(tick, s.entity, candidates_, aggregates_, has_cooldown, cooldown, update_bytes_);
+  stats_.changes_deferred += built.deferred;
+  return !s.view.empty_update();
 }
 
 ServerMessage Gateway::envelope(ServerBody body) const {

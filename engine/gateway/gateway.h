@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/core/spatial_grid.h"
+#include "engine/gateway/client_view.h"
 #include "engine/net/debug_set.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
@@ -24,7 +25,11 @@ struct GatewayConfig {
   // Limits, and what happens at each:
   size_t sessions_max = 20'000;            // a client beyond it gets Goodbye("gateway full") and is closed
   size_t cache_entities_max = 200'000;     // entities beyond it are not cached (counted) until room frees
-  size_t client_view_entities_max = 256;   // nearest first; farther entities wait until nearer ones leave
+  size_t client_view_entities_max = 256;   // nearest first; the others in the radius are sent as aggregates
+  // Per client and tick: changes beyond it wait, most owed first (client_view.h); 780 B at 10 Hz
+  // keeps a client under 8 KB/s with its framing.
+  size_t client_update_bytes_max = 780;
+  int32_t aggregate_cell_mm = 25'000;      // the far view's cells
   uint32_t inputs_per_tick_max = 4;        // per client and 100 ms window; excess inputs are dropped
   uint32_t client_stall_ticks_max = 50;    // a client whose socket refuses updates this long is dropped
   TimeNs hello_timeout_ns = 5 * kNsPerSec; // a connection silent this long after connecting is closed
@@ -38,6 +43,8 @@ struct GatewayStats {
   uint64_t inputs_dropped = 0;
   uint64_t updates_sent = 0;
   uint64_t update_bytes_sent = 0;
+  uint64_t view_entities = 0;      // summed over updates: entities the clients knew (mean view = this / updates)
+  uint64_t changes_deferred = 0;   // changes or entries that waited for a later update (byte budget)
   uint64_t updates_refused = 0;
   uint64_t slow_clients_dropped = 0;
   uint64_t protocol_errors = 0;
@@ -84,7 +91,7 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t last_input_seq = 0;
     uint32_t inputs_this_window = 0;
     uint32_t stalled_ticks = 0;
-    std::vector<EntityState> known;  // what this client has been told, sorted by id, at most the view limit
+    ClientView view{ViewLimits{}};  // what this client has been told, and what it is told next
   };
   struct NodeLink {
     std::unique_ptr<OutboundLink> link;
@@ -94,15 +101,15 @@ class Gateway final : public Component, public NetworkHandler {
   // it near their own avatars. The newest state wins; the entry lives while any source still has it.
   struct CacheEntry {
     EntityState state;
+    client::Seen seen;            // its projection for clients, made once per change
     std::vector<NodeId> sources;  // sorted; at most one per compute node
   };
 
   void housekeeping();
   void flush_clients(Tick tick);
-  // The client's next update, and what it will know once the update is delivered.
-  ClientUpdate build_update(const Session& s, const SpatialGrid& grid, const std::vector<const EntityState*>& states, Tick tick,
-                            std::vector<EntityState>& next_known) const;
-  void handle_client(Session& s, const ClientMessage& m);
+  // The client's next update into update_bytes_; false if there is nothing to say.
+  bool build_update(Session& s, const SpatialGrid& grid, const std::vector<const CacheEntry*>& entries, Tick tick);
+  void handle_client(Session& s, const client::Message& m);
   void forward_input(Session& s, const ClientInput& in);
   void handle_server(ConnId conn, const ServerMessage& m);
   void handle_spawn_reply(const SpawnReply& reply);
@@ -115,7 +122,7 @@ class Gateway final : public Component, public NetworkHandler {
   OutboundLink* coordinator_link(ConnId conn);
   void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
-  void send_to_client(Session& s, const GatewayMessage& m);
+  void send_goodbye(ConnId conn, const char* why);
   ServerMessage envelope(ServerBody body) const;
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
 
@@ -137,6 +144,16 @@ class Gateway final : public Component, public NetworkHandler {
   TimerId housekeeping_timer_ = 0;
   GatewayStats stats_;
   DebugSet debug_;
+  // Scratch reused by every flush (no allocation per client once warm).
+  std::vector<uint8_t> update_bytes_;
+  std::vector<ViewCandidate> candidates_;
+  std::vector<ClientView::Aggregate> aggregates_;
+  struct Near {
+    int64_t distance_sq;
+    EntityId id;
+    uint32_t index;
+  };
+  std::vector<Near> near_;
 };
 
 }  // namespace aether

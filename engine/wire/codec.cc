@@ -16,18 +16,6 @@ void to_wire(Vec2 v, wire::Vec2* out) {
   out->set_y_mm(v.y_mm);
 }
 
-void to_wire(const EntityState& s, wire::EntityState* out) {
-  out->set_id(s.id.value);
-  to_wire(s.pos, out->mutable_pos());
-  out->set_hp(s.hp);
-  out->set_team(s.team);
-  out->set_flags(s.flags);
-  out->set_target(s.target.value);
-  out->set_version(s.version);
-  out->set_kind(s.kind);
-  out->set_generation(s.generation);
-}
-
 // The canonical encoding (engine/wire/state_codec.h) as a protobuf `bytes` value.
 std::string canonical(const EntityState& s) {
   const std::vector<uint8_t> bytes = pack_state(s);
@@ -290,22 +278,6 @@ bool coordinate_ok(const wire::Vec2& v) {
 }
 
 Vec2 from_wire(const wire::Vec2& v) { return Vec2{v.x_mm(), v.y_mm()}; }
-
-Result<EntityState> from_wire(const wire::EntityState& s) {
-  if (s.id() == 0) return malformed("entity state with id 0");
-  if (!coordinate_ok(s.pos())) return malformed(fmt::format("entity {} position out of range", s.id()));
-  EntityState out;
-  out.id = EntityId(s.id());
-  out.pos = from_wire(s.pos());
-  out.hp = s.hp();
-  out.team = s.team();
-  out.flags = s.flags();
-  out.target = EntityId(s.target());
-  out.version = s.version();
-  out.kind = s.kind();
-  out.generation = s.generation();
-  return out;
-}
 
 Result<ClientInput> from_wire(const wire::ClientInput& in) {
   if (in.move_x() < -kMovePermilleMax || in.move_x() > kMovePermilleMax || in.move_y() < -kMovePermilleMax ||
@@ -607,47 +579,6 @@ std::vector<uint8_t> encode(const ServerMessage& message) {
   return serialize(env);
 }
 
-std::vector<uint8_t> encode(const ClientMessage& message) {
-  wire::ClientToGateway m;
-  if (const auto* hello = std::get_if<ClientHello>(&message)) {
-    m.mutable_hello()->set_protocol_version(hello->protocol_version);
-    m.mutable_hello()->set_name(hello->name);
-    m.mutable_hello()->set_resume_entity(hello->resume_entity.value);
-    m.mutable_hello()->set_resume_token(hello->resume_token);
-  } else {
-    to_wire(std::get<ClientInput>(message), m.mutable_input());
-  }
-  return serialize(m);
-}
-
-std::vector<uint8_t> encode(const GatewayMessage& message) {
-  wire::GatewayToClient m;
-  if (const auto* w = std::get_if<Welcome>(&message)) {
-    auto* o = m.mutable_welcome();
-    o->set_entity(w->entity.value);
-    o->set_tick(w->tick);
-    o->set_tick_hz(w->tick_hz);
-    o->set_view_radius_mm(w->view_radius_mm);
-    o->set_resume_token(w->resume_token);
-  } else if (const auto* u = std::get_if<ClientUpdate>(&message)) {
-    auto* o = m.mutable_update();
-    o->set_tick(u->tick);
-    for (const auto& s : u->entered) to_wire(s, o->add_entered());
-    for (const auto& c : u->changed) {
-      auto* w = o->add_changed();
-      w->set_id(c.id.value);
-      if (c.pos) to_wire(*c.pos, w->mutable_pos());
-      if (c.hp) w->set_hp(*c.hp);
-      if (c.flags) w->set_flags(*c.flags);
-      if (c.target) w->set_target(c.target->value);
-    }
-    for (auto id : u->left) o->add_left(id.value);
-  } else {
-    m.mutable_goodbye()->set_reason(std::get<Goodbye>(message).reason);
-  }
-  return serialize(m);
-}
-
 Result<ServerMessage> decode_server(std::span<const uint8_t> bytes) {
   wire::ServerEnvelope env;
   if (!parse(env, bytes)) return malformed(fmt::format("server message of {} bytes does not parse", bytes.size()));
@@ -660,71 +591,6 @@ Result<ServerMessage> decode_server(std::span<const uint8_t> bytes) {
   auto body = decode_body(env);
   if (!body) return body.error();
   return ServerMessage{NodeId(env.sender()), static_cast<Role>(env.sender_role()), env.epoch(), env.tick(), std::move(body.value())};
-}
-
-Result<ClientMessage> decode_client(std::span<const uint8_t> bytes) {
-  wire::ClientToGateway m;
-  if (!parse(m, bytes)) return malformed(fmt::format("client message of {} bytes does not parse", bytes.size()));
-  switch (m.body_case()) {
-    case wire::ClientToGateway::kHello:
-      if (m.hello().name().size() > kNameBytesMax) return malformed("client name too long");
-      return ClientMessage{ClientHello{m.hello().protocol_version(), m.hello().name(), EntityId(m.hello().resume_entity()),
-                                       m.hello().resume_token()}};
-    case wire::ClientToGateway::kInput: {
-      auto in = from_wire(m.input());
-      if (!in) return in.error();
-      return ClientMessage{in.value()};
-    }
-    case wire::ClientToGateway::BODY_NOT_SET:
-      break;
-  }
-  return malformed("client message without a body");
-}
-
-Result<GatewayMessage> decode_gateway(std::span<const uint8_t> bytes) {
-  wire::GatewayToClient m;
-  if (!parse(m, bytes)) return malformed(fmt::format("gateway message of {} bytes does not parse", bytes.size()));
-  switch (m.body_case()) {
-    case wire::GatewayToClient::kWelcome: {
-      const auto& w = m.welcome();
-      return GatewayMessage{Welcome{EntityId(w.entity()), w.tick(), w.tick_hz(), w.view_radius_mm(), w.resume_token()}};
-    }
-    case wire::GatewayToClient::kUpdate: {
-      const auto& u = m.update();
-      if (static_cast<size_t>(u.entered_size()) > kUpdateEntitiesMax || static_cast<size_t>(u.changed_size()) > kUpdateEntitiesMax ||
-          static_cast<size_t>(u.left_size()) > kUpdateEntitiesMax) {
-        return malformed("client update lists exceed their limit");
-      }
-      ClientUpdate out;
-      out.tick = u.tick();
-      for (const auto& s : u.entered()) {
-        auto st = from_wire(s);
-        if (!st) return st.error();
-        out.entered.push_back(st.value());
-      }
-      for (const auto& c : u.changed()) {
-        if (c.id() == 0) return malformed("change of entity 0");
-        EntityChange ch;
-        ch.id = EntityId(c.id());
-        if (c.has_pos()) {
-          if (!coordinate_ok(c.pos())) return malformed("change position out of range");
-          ch.pos = from_wire(c.pos());
-        }
-        if (c.has_hp()) ch.hp = c.hp();
-        if (c.has_flags()) ch.flags = c.flags();
-        if (c.has_target()) ch.target = EntityId(c.target());
-        out.changed.push_back(ch);
-      }
-      for (auto id : u.left()) out.left.push_back(EntityId(id));
-      return GatewayMessage{std::move(out)};
-    }
-    case wire::GatewayToClient::kGoodbye:
-      if (m.goodbye().reason().size() > kReasonBytesMax) return malformed("goodbye reason too long");
-      return GatewayMessage{Goodbye{m.goodbye().reason()}};
-    case wire::GatewayToClient::BODY_NOT_SET:
-      break;
-  }
-  return malformed("gateway message without a body");
 }
 
 }  // namespace aether

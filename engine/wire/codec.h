@@ -1,5 +1,6 @@
 #pragma once
-// Translation between engine message structs and wire bytes. Encoding cannot fail for messages the
+// Translation between engine message structs and the servers' wire bytes (the client protocol is
+// engine/wire/client_protocol.h). Encoding cannot fail for messages the
 // engine builds. Decoding treats its input as hostile: any parse failure, missing body, out-of-range
 // value or over-long list is an Error whose message says what was wrong, for the caller to log before
 // it closes the connection.
@@ -14,11 +15,7 @@
 namespace aether {
 
 std::vector<uint8_t> encode(const ServerMessage& message);
-std::vector<uint8_t> encode(const ClientMessage& message);
-std::vector<uint8_t> encode(const GatewayMessage& message);
 
 Result<ServerMessage> decode_server(std::span<const uint8_t> bytes);
-Result<ClientMessage> decode_client(std::span<const uint8_t> bytes);
-Result<GatewayMessage> decode_gateway(std::span<const uint8_t> bytes);
 
 }  // namespace aether

@@ -14,14 +14,11 @@
 
 namespace aether {
 
-inline constexpr uint32_t kProtocolVersion = 1;
-
 // Limits on decoded messages. A message past any of them is rejected as malformed.
 inline constexpr size_t kNameBytesMax = 64;
 inline constexpr size_t kAddressBytesMax = 256;
 inline constexpr size_t kReasonBytesMax = 256;
 inline constexpr size_t kBatchEntitiesMax = 16384;  // states or removals in one DeltaBatch
-inline constexpr size_t kUpdateEntitiesMax = 4096;  // entered/changed/left in one ClientUpdate
 inline constexpr size_t kMembershipPeersMax = 1024;
 inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr size_t kHandoffInputsMax = 64;
@@ -75,14 +72,8 @@ inline bool newer_than(const EntityState& a, const EntityState& b) {
   return a.generation != b.generation ? a.generation > b.generation : a.version > b.version;
 }
 
-// --- Client <-> gateway ---------------------------------------------------------------------
-
-struct ClientHello {
-  uint32_t protocol_version = kProtocolVersion;
-  std::string name;
-  EntityId resume_entity{};
-  uint64_t resume_token = 0;
-};
+// --- Client <-> gateway: engine/wire/client_protocol.h. Only the input is here, as gateways
+// forward it to owners and handoffs carry it.
 
 struct ClientInput {
   uint32_t seq = 0;
@@ -91,37 +82,6 @@ struct ClientInput {
   EntityId target{};
   bool fire = false;
 };
-
-using ClientMessage = std::variant<ClientHello, ClientInput>;
-
-struct Welcome {
-  EntityId entity{};
-  Tick tick = 0;
-  uint32_t tick_hz = 0;
-  uint32_t view_radius_mm = 0;
-  uint64_t resume_token = 0;
-};
-
-struct EntityChange {
-  EntityId id{};
-  std::optional<Vec2> pos;
-  std::optional<int32_t> hp;
-  std::optional<uint32_t> flags;
-  std::optional<EntityId> target;
-};
-
-struct ClientUpdate {
-  Tick tick = 0;
-  std::vector<EntityState> entered;
-  std::vector<EntityChange> changed;
-  std::vector<EntityId> left;
-};
-
-struct Goodbye {
-  std::string reason;
-};
-
-using GatewayMessage = std::variant<Welcome, ClientUpdate, Goodbye>;
 
 // --- Between servers ------------------------------------------------------------------------
 

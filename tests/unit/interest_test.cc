@@ -5,6 +5,14 @@
 namespace aether {
 namespace {
 
+const client::Seen* find_in_view(const BotClient& bot, EntityId id) {
+  for (const client::Seen& s : bot.view()) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+Vec2 mm_of(const client::Seen& s) { return Vec2{s.x_cm * client::kClientUnitMm, s.y_cm * client::kClientUnitMm}; }
+
 // A client never holds an entity outside its radius of interest: after every event of the run, each
 // bot's view (built only from what its gateway sent) is checked against the bot's own position.
 TEST(Interest, ClientNeverSeesBeyondItsRadius) {
@@ -19,13 +27,16 @@ TEST(Interest, ClientNeverSeesBeyondItsRadius) {
   for (TimeNs t = 0; t < 30 * kNsPerSec; t += 5 * kNsPerMs) {
     c.sim.run_until(t);
     for (const BotClient* bot : c.cluster->bots()) {
-      auto self = bot->view().find(bot->entity());
-      if (self == bot->view().end()) continue;
-      biggest_view = std::max(biggest_view, bot->view().size());
-      for (const auto& [id, st] : bot->view()) {
-        ASSERT_TRUE(within_mm(self->second.pos, st.pos, shape.view_radius_mm))
-            << "bot entity " << bot->entity().value << " sees entity " << id.value << " at distance "
-            << isqrt64(static_cast<uint64_t>(distance_sq_mm2(self->second.pos, st.pos))) << " mm";
+      const client::Seen* self = find_in_view(*bot, bot->entity());
+      if (!self) continue;
+      biggest_view = std::max(biggest_view, bot->view_size());
+      // Positions reach clients in centimetres: two roundings of at most 5 mm per axis.
+      const int64_t radius = shape.view_radius_mm + 2 * client::kClientUnitMm;
+      for (const client::Seen& st : bot->view()) {
+        if (!st.id.valid()) continue;
+        ASSERT_TRUE(within_mm(mm_of(*self), mm_of(st), radius))
+            << "bot entity " << bot->entity().value << " sees entity " << st.id.value << " at distance "
+            << isqrt64(static_cast<uint64_t>(distance_sq_mm2(mm_of(*self), mm_of(st)))) << " mm";
         ++checked;
       }
     }
@@ -53,7 +64,7 @@ TEST(Interest, ClientSeesWhatIsWithinItsRadius) {
     ASSERT_NE(me, nullptr);
     for (const auto& [id, e] : node->world().entities()) {
       if (!within_mm(me->pos, e.pos, shape.view_radius_mm - 2 * shape.rules.speed_mm_per_tick)) continue;
-      EXPECT_TRUE(bot->view().count(id)) << "bot " << bot->entity().value << " misses entity " << id.value;
+      EXPECT_TRUE(find_in_view(*bot, id)) << "bot " << bot->entity().value << " misses entity " << id.value;
       ++compared;
     }
   }

@@ -3,7 +3,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "app/real_hosting.h"
-#include "engine/wire/codec.h"
+#include "engine/wire/client_protocol.h"
 
 namespace aether {
 namespace {
@@ -18,8 +18,9 @@ class RawClient final : public NetworkHandler {
   void on_accepted(ConnId, std::string_view) override {}
   void on_connected(ConnId conn) override { rt_.network.send(conn, payload_); }
   void on_message(ConnId, std::span<const uint8_t> payload) override {
-    auto m = decode_gateway(payload);
-    if (m.ok() && std::holds_alternative<Goodbye>(m.value())) goodbye = std::get<Goodbye>(m.value()).reason;
+    ByteReader r(payload);
+    auto m = client::decode_gateway_header(r);
+    if (m.ok() && m->type == client::Type::kGoodbye) goodbye = m->goodbye.reason;
   }
   void on_closed(ConnId, CloseReason reason) override {
     closed = true;

@@ -1,0 +1,258 @@
+#pragma once
+// The client protocol: what a player's client and its gateway say to each other, in Aether's own
+// compact binary (engine/wire/bytes.h), versioned by the hello. Kept apart from the servers'
+// protocol: a client never learns a node id, an owner, a generation or a version.
+//
+// Every message starts with a type byte. Client -> gateway:
+//   kHello   varint protocol version, string name (<= kNameBytesMax), varint resume entity, varint resume token
+//   kInput   varint seq, zigzag move x, zigzag move y (permille), varint target, u8 fire
+// Gateway -> client:
+//   kWelcome varint entity, varint tick, varint tick hz, varint view radius mm, varint resume token
+//   kUpdate  varint tick, then four sections, each a u16 count and its items:
+//            entered: n x (varint slot, varint entity id, kind, x cm, y cm, motion, hp, flags, target, team)
+//            changed: n x (varint slot, u8 mask, the fields the mask names)
+//            left:    n x varint slot
+//            far:     n x (zigzag cell x, zigzag cell y, varint team, varint count): when present,
+//                     the whole far view, replacing the one before (about once per second); an
+//                     empty far view is sent as one item of count 0
+//            then u8 1 + varint cooldown ticks of the client's own avatar, or u8 0
+//   kGoodbye string reason (<= kReasonBytesMax)
+//
+// Slots: the gateway names each entity a client knows by a small number (below the view limit),
+// given in `entered` and freed by `left`, so a change costs one byte of name instead of an id.
+// Positions are in centimetres (kClientUnitMm): absolute in `entered`, a delta from the last one
+// sent in `changed`. Fields in `entered` and `changed` are encoded as: kind varint (entered only),
+// position zigzag pair, motion zigzag pair, hp zigzag, flags varint, target varint (an entity id:
+// the client looks it up among what it knows), team varint.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/core/ids.h"
+#include "engine/core/result.h"
+#include "engine/wire/bytes.h"
+#include "engine/wire/messages.h"
+
+namespace aether::client {
+
+inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr int32_t kClientUnitMm = 10;  // positions to clients are in centimetres
+inline constexpr uint32_t kSlotsMax = 4096;   // a view never names more entities at once
+inline constexpr size_t kFarCellsMax = 4096;  // aggregates in one update
+
+enum class Type : uint8_t { kHello = 1, kInput = 2, kWelcome = 10, kUpdate = 11, kGoodbye = 12 };
+
+// Client -> gateway. (ClientInput itself lives in messages.h: gateways forward it to owners.)
+struct Hello {
+  uint32_t protocol_version = kProtocolVersion;
+  std::string name;
+  EntityId resume_entity{};
+  uint64_t resume_token = 0;
+};
+using Message = std::variant<Hello, ClientInput>;
+
+// Gateway -> client.
+struct Welcome {
+  EntityId entity{};
+  Tick tick = 0;
+  uint32_t tick_hz = 0;
+  uint32_t view_radius_mm = 0;
+  uint64_t resume_token = 0;  // present it (with the entity) to any gateway to take the avatar back
+};
+struct Goodbye {
+  std::string reason;
+};
+
+// `changed` masks.
+enum ChangeBit : uint8_t {
+  kChangedPos = 1u << 0,
+  kChangedMotion = 1u << 1,
+  kChangedHp = 1u << 2,
+  kChangedFlags = 1u << 3,
+  kChangedTarget = 1u << 4,
+  kChangedTeam = 1u << 5,
+};
+inline constexpr uint8_t kChangedAll = 0x3f;
+
+// What a client is told about an entity: its public projection, positions in centimetres.
+struct Seen {
+  EntityId id{};
+  uint32_t kind = 0;
+  int32_t x_cm = 0, y_cm = 0;
+  int32_t move_x = 0, move_y = 0;
+  int32_t hp = 0;
+  uint32_t team = 0;
+  uint32_t flags = 0;
+  EntityId target{};
+  friend bool operator==(const Seen&, const Seen&) = default;
+};
+Seen seen_of(const EntityState& s);  // the public projection, quantised
+// Which fields differ (a changed mask).
+uint8_t difference(const Seen& had, const Seen& now);
+
+// --- client -> gateway ---
+std::vector<uint8_t> encode_hello(const Hello& h);
+std::vector<uint8_t> encode_input(const ClientInput& in);
+// Hello or input; anything else (or malformed) is an error naming what was wrong.
+Result<Message> decode_client(std::span<const uint8_t> bytes);
+
+// --- gateway -> client ---
+std::vector<uint8_t> encode_welcome(const Welcome& w);
+std::vector<uint8_t> encode_goodbye(const Goodbye& g);
+
+// Exact encoded sizes of update items, so that a gateway can choose what fits a byte budget before
+// writing anything.
+size_t entered_bytes(uint32_t slot, const Seen& s);
+size_t changed_bytes(uint32_t slot, const Seen& had, const Seen& now, uint8_t mask);
+size_t left_bytes(uint32_t slot);
+size_t far_bytes(int32_t cell_x, int32_t cell_y, uint32_t team, uint32_t count);
+inline constexpr size_t kUpdateFixedBytesMax = 1 + 10 + 4 * 2 + 1 + 5;  // type, tick, four counts, self
+
+// Builds one update in a buffer the caller reuses (no allocation once warm). Sections in order:
+// begin, entered..., changed..., left..., far..., end.
+class UpdateWriter {
+ public:
+  explicit UpdateWriter(std::vector<uint8_t>& out) : out_(out), w_(out) {}
+  void begin(Tick tick);
+  void entered(uint32_t slot, const Seen& s);
+  void changed(uint32_t slot, const Seen& had, const Seen& now, uint8_t mask);
+  void left(uint32_t slot);
+  void far(int32_t cell_x, int32_t cell_y, uint32_t team, uint32_t count);
+  void end(bool has_cooldown, uint32_t cooldown_ticks);
+  size_t size() const { return out_.size(); }
+
+ private:
+  void to(int section);  // closes the sections before `section`
+  void open();
+  void patch();
+  std::vector<uint8_t>& out_;
+  ByteWriter w_;
+  // Counts are not known up front: each section's count is a fixed 2-byte slot patched at its end.
+  int section_ = -1;
+  size_t count_at_ = 0;
+  uint32_t count_ = 0;
+};
+
+// Reads one update, calling the handler for each item as it goes (no allocation). The handler has
+// entered(slot, Seen), changed(slot, mask, dx_cm, dy_cm, move_x, move_y, hp, flags, target, team),
+// left(slot), far(cx, cy, team, count), self(cooldown). Stops at the first malformed byte.
+struct ChangedFields {
+  uint8_t mask = 0;
+  int32_t dx_cm = 0, dy_cm = 0;
+  int32_t move_x = 0, move_y = 0;
+  int32_t hp = 0;
+  uint32_t flags = 0, team = 0;
+  EntityId target{};
+};
+template <class Handler>
+bool read_update(ByteReader& r, Handler& h);
+
+// Welcome, update (as a type byte only: read_update reads the rest) or goodbye.
+struct GatewayHeader {
+  Type type{};
+  Welcome welcome;
+  Goodbye goodbye;
+};
+Result<GatewayHeader> decode_gateway_header(ByteReader& r);
+
+// The whole update as values, for tests and tools (clients use read_update).
+struct UpdateValues {
+  Tick tick = 0;
+  std::vector<std::pair<uint32_t, Seen>> entered;
+  std::vector<std::pair<uint32_t, ChangedFields>> changed;
+  std::vector<uint32_t> left;
+  struct Far {
+    int32_t cell_x, cell_y;
+    uint32_t team, count;
+  };
+  std::vector<Far> far;
+  bool has_cooldown = false;
+  uint32_t cooldown_ticks = 0;
+};
+Result<UpdateValues> decode_update(std::span<const uint8_t> bytes);
+
+// --- read_update, inline ---
+
+namespace detail {
+inline void read_fields(ByteReader& r, uint8_t mask, ChangedFields& c) {
+  c.mask = mask;
+  if (mask & kChangedPos) {
+    c.dx_cm = static_cast<int32_t>(r.zigzag());
+    c.dy_cm = static_cast<int32_t>(r.zigzag());
+  }
+  if (mask & kChangedMotion) {
+    c.move_x = static_cast<int32_t>(r.zigzag());
+    c.move_y = static_cast<int32_t>(r.zigzag());
+    if (c.move_x < -kMovePermilleMax || c.move_x > kMovePermilleMax || c.move_y < -kMovePermilleMax || c.move_y > kMovePermilleMax) {
+      r.fail("motion out of range");
+    }
+  }
+  if (mask & kChangedHp) c.hp = static_cast<int32_t>(r.zigzag());
+  if (mask & kChangedFlags) c.flags = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "flags out of range"));
+  if (mask & kChangedTarget) c.target = EntityId(r.varint());
+  if (mask & kChangedTeam) c.team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "team out of range"));
+}
+}  // namespace detail
+
+template <class Handler>
+bool read_update(ByteReader& r, Handler& h) {
+  auto count = [&r](uint64_t max, const char* what) -> uint64_t {
+    const uint64_t n = r.u16();
+    if (n > max) r.fail(what);
+    return r.ok() ? n : 0;
+  };
+  const uint64_t entered = count(kSlotsMax, "too many entered");
+  for (uint64_t i = 0; i < entered && r.ok(); ++i) {
+    const auto slot = static_cast<uint32_t>(r.varint_at_most(kSlotsMax - 1, "slot out of range"));
+    Seen s;
+    s.id = EntityId(r.varint());
+    ChangedFields c;
+    s.kind = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "kind out of range"));
+    detail::read_fields(r, kChangedAll, c);
+    s.x_cm = c.dx_cm;
+    s.y_cm = c.dy_cm;
+    s.move_x = c.move_x;
+    s.move_y = c.move_y;
+    s.hp = c.hp;
+    s.team = c.team;
+    s.flags = c.flags;
+    s.target = c.target;
+    if (r.ok() && !s.id.valid()) r.fail("entered entity 0");
+    if (r.ok()) h.entered(slot, s);
+  }
+  const uint64_t changed = count(kSlotsMax, "too many changed");
+  for (uint64_t i = 0; i < changed && r.ok(); ++i) {
+    const auto slot = static_cast<uint32_t>(r.varint_at_most(kSlotsMax - 1, "slot out of range"));
+    const auto mask = r.u8();
+    if (mask & ~kChangedAll) r.fail("unknown change bits");
+    ChangedFields c;
+    detail::read_fields(r, mask, c);
+    if (r.ok()) h.changed(slot, c);
+  }
+  const uint64_t left = count(kSlotsMax, "too many left");
+  for (uint64_t i = 0; i < left && r.ok(); ++i) {
+    const auto slot = static_cast<uint32_t>(r.varint_at_most(kSlotsMax - 1, "slot out of range"));
+    if (r.ok()) h.left(slot);
+  }
+  const uint64_t far = count(kFarCellsMax, "too many aggregates");
+  for (uint64_t i = 0; i < far && r.ok(); ++i) {
+    const auto cx = static_cast<int32_t>(r.zigzag());
+    const auto cy = static_cast<int32_t>(r.zigzag());
+    const auto team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "team out of range"));
+    const auto count = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "count out of range"));
+    if (r.ok()) h.far(cx, cy, team, count);
+  }
+  const uint8_t has_self = r.u8();
+  if (has_self > 1) r.fail("bad self marker");
+  if (has_self == 1) {
+    const auto cooldown = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "cooldown out of range"));
+    if (r.ok()) h.self(cooldown);
+  }
+  if (r.ok() && !r.at_end()) r.fail("bytes after the update");
+  return r.ok();
+}
+
+}  // namespace aether::client
