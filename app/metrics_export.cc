@@ -93,6 +93,8 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   m.family("aether_coordinator_recoveries_total", "Entities re-granted after their owner was lost.", kCounter).add(l, num(s.recoveries));
   m.family("aether_coordinator_spawns_total", "Entities spawned.", kCounter).add(l, num(s.spawns));
   m.family("aether_coordinator_spawns_refused_total", "Spawn requests refused.", kCounter).add(l, num(s.spawns_refused));
+  m.family("aether_coordinator_spawns_deferred_total", "Spawn requests answered retry-later (no compute node ready, no quorum).", kCounter)
+      .add(l, num(s.spawns_deferred));
   size_t members = 0;
   for (const auto& [id, rec] : k.nodes()) members += rec.lost ? 0 : 1;
   m.family("aether_coordinator_members", "Compute nodes and gateways known and not lost.", kGauge).add(l, num(members));
@@ -121,6 +123,8 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
            kCounter).add(l, num(s.view_entities));
   m.family("aether_gateway_changes_deferred_total", "Client changes that waited for a later update (per-client byte budget).", kCounter)
       .add(l, num(s.changes_deferred));
+  m.family("aether_gateway_spawns_deferred_total", "Spawn replies saying retry later (the client was held, not refused).", kCounter)
+      .add(l, num(s.spawns_deferred));
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
   debug_metrics(m, l, &g.debug_set());

@@ -296,8 +296,16 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const NodeId owner = pick_compute();
   if (!owner.valid() || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
     reply.refusal = !owner.valid() ? "no compute node available" : (!has_quorum() ? "no quorum" : "entity table full");
-    ++stats_.spawns_refused;
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "spawn for session {} refused: {}", req.session.value, reply.refusal);
+    // Waiting for a compute node or a quorum passes (a cluster starting, a node lost): the gateway
+    // holds its client and asks again. A full table does not pass by waiting.
+    reply.retry_later = table_.size() < cfg_.table_entities_max;
+    if (reply.retry_later) {
+      ++stats_.spawns_deferred;
+      log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, {}}, "spawn for session {} deferred: {}", req.session.value, reply.refusal);
+    } else {
+      ++stats_.spawns_refused;
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "spawn for session {} refused: {}", req.session.value, reply.refusal);
+    }
     send_to(m.sender, reply);
     return;
   }

@@ -140,6 +140,7 @@ struct NodeRecord {
 struct CoordinatorStats {
   uint64_t spawns = 0;
   uint64_t spawns_refused = 0;
+  uint64_t spawns_deferred = 0;  // answered "retry later": no compute node ready or no quorum yet
   uint64_t revokes = 0;
   uint64_t nodes_lost = 0;
   uint64_t recoveries = 0;      // entities re-granted after their owner was lost

@@ -41,12 +41,20 @@ void Gateway::start() {
 // compute batch has triggered a flush for a whole tick (so clients still learn of lost nodes).
 void Gateway::housekeeping() {
   const TimeNs now = rt_.clock.now_ns();
-  std::vector<SessionId> expired;
+  std::vector<std::pair<SessionId, const char*>> expired;
   for (auto& [id, s] : sessions_) {
     s.inputs_this_window = 0;
-    if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) expired.push_back(id);
+    if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) expired.emplace_back(id, "no hello in time");
+    if (s.state == SessionState::kAwaitSpawn && s.spawn_retry_at_ns != 0 && now >= s.spawn_retry_at_ns) {
+      if (now - s.opened_ns > cfg_.spawn_wait_max_ns) {
+        expired.emplace_back(id, "no room in the battle");
+      } else {
+        s.spawn_retry_at_ns = 0;
+        request_spawn(s);
+      }
+    }
   }
-  for (SessionId id : expired) close_session(id, "no hello in time", true);
+  for (const auto& [id, why] : expired) close_session(id, why, true);
   if (now - last_flush_ns_ > 2 * kTickNs) flush_clients(tick_);
   housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
 }
@@ -244,7 +252,10 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
       leader_epoch_ = m.epoch;
       log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "coordinator {} leads at epoch {}", m.sender.value, m.epoch);
       for (auto& [id, s] : sessions_) {
-        if (changed && s.state == SessionState::kAwaitSpawn) request_spawn(s);
+        if (changed && s.state == SessionState::kAwaitSpawn) {
+          s.spawn_retry_at_ns = 0;  // asked now; one request in flight per session
+          request_spawn(s);
+        }
       }
     } else if (leader_conn_ == conn) {
       leader_conn_ = 0;
@@ -265,6 +276,11 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   auto it = sessions_.find(reply.session);
   if (it == sessions_.end() || it->second.state != SessionState::kAwaitSpawn) return;
   Session& s = it->second;
+  if (!reply.entity.valid() && reply.retry_later) {
+    ++stats_.spawns_deferred;
+    s.spawn_retry_at_ns = rt_.clock.now_ns() + cfg_.spawn_retry_ns;
+    return;
+  }
   if (!reply.entity.valid() || !reply.owner.valid() || reply.owner_address.empty()) {
     close_session(s.id, reply.refusal.empty() ? "spawn refused" : reply.refusal.c_str(), true);
     return;

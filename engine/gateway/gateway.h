@@ -33,6 +33,11 @@ struct GatewayConfig {
   uint32_t inputs_per_tick_max = 4;        // per client and 100 ms window; excess inputs are dropped
   uint32_t client_stall_ticks_max = 50;    // a client whose socket refuses updates this long is dropped
   TimeNs hello_timeout_ns = 5 * kNsPerSec; // a connection silent this long after connecting is closed
+  // A spawn the coordinator defers (no compute node ready yet, no quorum) is asked again every
+  // spawn_retry_ns; a client still without an avatar after spawn_wait_max_ns gets
+  // Goodbye("no room in the battle") and is closed.
+  TimeNs spawn_retry_ns = 500 * kNsPerMs;
+  TimeNs spawn_wait_max_ns = 30 * kNsPerSec;
   size_t compute_nodes_max = 256;          // owners beyond it are refused (spawn treated as failed)
 };
 
@@ -51,6 +56,7 @@ struct GatewayStats {
   uint64_t cache_refused = 0;
   uint64_t flushes = 0;
   uint64_t stale_epoch_dropped = 0;  // coordinator messages older than the newest epoch seen
+  uint64_t spawns_deferred = 0;      // spawn replies saying "retry later": the client was held
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -91,6 +97,7 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t last_input_seq = 0;
     uint32_t inputs_this_window = 0;
     uint32_t stalled_ticks = 0;
+    TimeNs spawn_retry_at_ns = 0;  // a deferred spawn is asked again then (0: not deferred)
     ClientView view{ViewLimits{}};  // what this client has been told, and what it is told next
   };
   struct NodeLink {

@@ -91,6 +91,7 @@ struct ServerBodyEncoder {
     r->set_owner_address(m.owner_address);
     r->set_refusal(m.refusal);
     r->set_resume_token(m.resume_token);
+    r->set_retry_later(m.retry_later);
   }
   void operator()(const OwnershipGrant& m) const {
     auto* g = env->mutable_grant();
@@ -474,7 +475,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         return malformed("spawn reply strings too long");
       }
       return ServerBody{
-          SpawnReply{SessionId(r.session()), EntityId(r.entity()), NodeId(r.owner()), r.owner_address(), r.refusal(), r.resume_token()}};
+          SpawnReply{SessionId(r.session()), EntityId(r.entity()), NodeId(r.owner()), r.owner_address(), r.refusal(), r.resume_token(),
+                     r.retry_later()}};
     }
     case B::kGrant: {
       const auto& g = env.grant();

@@ -211,6 +211,7 @@ struct SpawnReply {
   std::string owner_address;
   std::string refusal;
   uint64_t resume_token = 0;
+  bool retry_later = false;  // refused for now only: the gateway holds the client and asks again
 };
 
 struct SessionMoved {
