@@ -56,11 +56,6 @@ void ComputeNode::send_heartbeat() {
   }
   hard_ns_ = soft_ns_ = opportunistic_ns_ = 0;
   load_window_start_ns_ = now;
-  for (const auto& [id, e] : world_.entities()) {
-    if (hb.affinities.size() == kAffinitiesMax) break;
-    auto g = ghosts_.find(e.target);
-    if (g != ghosts_.end()) hb.affinities.push_back(Affinity{id, e.target, g->second.owner});
-  }
   // To every coordinator: the leader acks it; the vice keeps its own view of who is alive.
   bool sent = false;
   for_each_coordinator([&](ConnId conn, CoordinatorLink& c) {

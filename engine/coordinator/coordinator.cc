@@ -17,7 +17,8 @@ const char* coordinator_role_name(CoordinatorRole role) {
   return "unknown";
 }
 
-Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config) : rt_(rt), cfg_(std::move(config)), peer_(rt, cfg_.peer_address) {
+Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
+    : rt_(rt), cfg_(std::move(config)), regions_(cfg_.rules.arena_mm), peer_(rt, cfg_.peer_address) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(cfg_.epoch > 0 && cfg_.epoch < kEpochAdmin);
   rt_.network.set_handler(this);
@@ -293,9 +294,9 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   if (req.resume_entity.valid() && resume(m, req)) return;
   SpawnReply reply;
   reply.session = req.session;
-  const NodeId owner = pick_compute();
-  if (!owner.valid() || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
-    reply.refusal = !owner.valid() ? "no compute node available" : (!has_quorum() ? "no quorum" : "entity table full");
+  const bool available = pick_compute().valid();
+  if (!available || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
+    reply.refusal = !available ? "no compute node available" : (!has_quorum() ? "no quorum" : "entity table full");
     // Waiting for a compute node or a quorum passes (a cluster starting, a node lost): the gateway
     // holds its client and asks again. A full table does not pass by waiting.
     reply.retry_later = table_.size() < cfg_.table_entities_max;
@@ -313,6 +314,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const EntityId entity((epoch_ << 40) | next_entity_++);
   const uint32_t team = static_cast<uint32_t>((next_entity_ - 2) % (cfg_.rules.teams ? cfg_.rules.teams : 1));
   const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
+  const NodeId owner = home_for(pos);  // valid: pick_compute() was
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
   rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
   rec.resume_token = rt_.random.next_u64() | 1;

@@ -21,6 +21,7 @@
 #include "engine/core/planted.h"
 #include "engine/coordinator/fence_ledger.h"
 #include "engine/coordinator/ownership_table.h"
+#include "engine/coordinator/region_map.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/outbound_link.h"
@@ -134,7 +135,6 @@ struct NodeRecord {
   TimeNs lost_at_ns = 0;
   Epoch lost_epoch = 0;      // the epoch in which we declared it lost (0: a flag copied from a replica)
   uint64_t incarnation = 0;  // a new one means a restarted process: no sessions (gateway), no entities (compute)
-  std::vector<Affinity> affinities;  // its last heartbeat's cross-node fights
 };
 
 struct CoordinatorStats {
@@ -151,7 +151,7 @@ struct CoordinatorStats {
   uint64_t step_downs = 0;
   uint64_t migrations_started = 0;
   uint64_t migrations_done = 0;
-  uint64_t affinity_moves = 0;   // migrations started to bring fighters together
+  uint64_t region_cuts = 0;      // the region map recut (members changed, or a node's share strayed)
   uint64_t resumes = 0;           // avatars taken back through another gateway
   uint64_t abandoned = 0;         // avatars despawned after their client never came back
   uint64_t stale_epoch_dropped = 0;
@@ -264,7 +264,9 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_released(NodeId from, const Released& r);
   void expire_migrations();
   void balance();
-  void bring_fighters_together(uint32_t budget, const std::function<uint32_t(NodeId)>& count);
+  // The node that should own an entity at pos: its region's home if that node can take it, else the
+  // least loaded (pick_compute).
+  NodeId home_for(Vec2 pos) const;
   void storm();
 
   // coordinator_admin.cc
@@ -298,6 +300,7 @@ class Coordinator final : public Component, public NetworkHandler {
   std::map<ConnId, NodeId> conns_;  // invalid NodeId until the peer's Hello
   std::map<NodeId, NodeRecord> nodes_;
   OwnershipTable table_;
+  RegionMap regions_;  // the leader's; a new leader cuts its own at its first balancing round
   uint64_t next_entity_ = 1;
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)

@@ -59,7 +59,6 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.opportunistic_permille = hb.opportunistic_permille;
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
-  rec.affinities = hb.affinities;
   if (epoch == epoch_) {
     rec.echoed_version = std::max(rec.echoed_version, hb.table_version_seen);
     rec.fences.confirm(hb.fence_applied);
@@ -328,9 +327,10 @@ uint64_t Coordinator::confirmed_version() const {
 }
 
 void Coordinator::regrant(EntityId entity) {
-  const NodeId owner = pick_compute();
   const OwnerRecord* found = table_.get(entity);
-  if (!owner.valid() || !found) return;
+  if (!found) return;
+  const NodeId owner = home_for(found->snapshot.pos);
+  if (!owner.valid()) return;
   dirty_.insert(entity);
   table_.assign(entity, owner, next_generation(found->generation));
   const OwnerRecord& rec = *found;

@@ -71,78 +71,64 @@ void Coordinator::expire_migrations() {
   }
 }
 
-// Every second. Load is entities per capacity; the target keeps every node within N/(N+1) of its
-// capacity so that the loss of any one node still fits (seed section 14). Beyond evening out load,
-// an entity fighting a target owned elsewhere moves to that target's node (fewer cross-node intents)
-// when the destination has room.
+// Every second. Ownership follows space (region_map.h): the map is recut when the members change or
+// a node's share strays, then entities deep inside another node's region are moved to it, at most
+// kMigrationsPerRoundMax per round; a draining node's entities go to their region's home at once
+// (a draining node is home to no region). The headroom warning uses what must run: entities against
+// capacity, and the node's hard load (its gameplay phases) against the tick budget; soft and
+// opportunistic load can be shed instead.
 void Coordinator::balance() {
   if (!leading() || in_grace() || !has_quorum()) return;
-  std::vector<NodeId> members;
+  std::vector<RegionMap::Member> homes;
+  size_t members = 0;
   for (const auto& [id, rec] : nodes_) {
-    if (eligible(rec) && rec.capacity_entities > 0) members.push_back(id);
+    if (!eligible(rec) || rec.capacity_entities == 0) continue;
+    ++members;
+    if (!rec.draining) homes.push_back(RegionMap::Member{id, rec.capacity_entities});
   }
-  if (members.size() < 2) return;
-  auto load = [&](NodeId n) { return table_.given_count(n) * 1000ull / nodes_.at(n).capacity_entities; };  // permille
-  const uint64_t headroom_permille = members.size() * 1000 / (members.size() + 1);
-  NodeId most = members.front(), least = members.front();
-  for (NodeId n : members) {
-    if (load(n) > load(most)) most = n;
-    if (load(n) < load(least)) least = n;
-  }
-  // The headroom check uses what must run: entities against capacity, and the node's hard load (its
-  // gameplay phases) against the tick budget. Soft and opportunistic load can be shed instead.
-  for (NodeId n : members) {
-    const uint64_t hard = nodes_.at(n).hard_permille;
-    if (load(n) > headroom_permille || hard > headroom_permille) {
+  if (members == 0) return;
+  const uint64_t headroom_permille = members * 1000 / (members + 1);
+  for (const auto& [id, rec] : nodes_) {
+    if (!eligible(rec) || rec.capacity_entities == 0) continue;
+    const uint64_t load = table_.given_count(id) * 1000ull / rec.capacity_entities;
+    if (load > headroom_permille || rec.hard_permille > headroom_permille) {
       log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} above the N/(N+1) headroom of {} permille: {} of capacity, {} hard load",
-             n.value, headroom_permille, load(n), hard);
+             id.value, headroom_permille, load, rec.hard_permille);
     }
   }
-  const auto count = [&](NodeId n) { return static_cast<uint32_t>(table_.given_count(n)); };
-  uint32_t budget = kMigrationsPerRoundMax;
-  // Drained nodes empty first, to the least loaded node that is not draining.
-  NodeId target{};
-  for (NodeId n : members) {
-    if (!nodes_.at(n).draining && (!target.valid() || count(n) < count(target))) target = n;
-  }
+  RegionMap::Counts counts{};
   for (const auto& [id, rec] : table_) {
-    if (budget == 0 || !target.valid()) break;
+    if (rec.owner.valid()) ++counts[regions_.cell_of(rec.snapshot.pos)];
+  }
+  if (regions_.needs_cut(homes, counts)) {
+    regions_.cut(homes, counts);
+    ++stats_.region_cuts;
+    std::string cut;
+    for (const RegionMap::Range& r : regions_.ranges()) cut += fmt::format(" {}:[{},{})", r.node.value, r.begin, r.end);
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "regions recut for {} home node(s):{}", homes.size(), cut);
+  }
+  if (homes.empty()) return;
+  uint32_t budget = kMigrationsPerRoundMax;
+  for (const auto& [id, rec] : table_) {
+    if (budget == 0) break;
+    if (!rec.owner.valid() || migrations_.count(id)) continue;
+    const NodeId home = regions_.home(rec.snapshot.pos);
+    if (!home.valid() || home == rec.owner) continue;
     auto owner = nodes_.find(rec.owner);
-    if (owner != nodes_.end() && owner->second.draining && start_migration(id, target)) --budget;
+    const bool draining = owner != nodes_.end() && owner->second.draining;
+    if (!draining && !regions_.deep_outside(rec.snapshot.pos, rec.owner)) continue;  // hysteresis at borders
+    if (table_.given_count(home) >= nodes_.at(home).capacity_entities) continue;
+    if (start_migration(id, home)) --budget;
   }
-  if (nodes_.at(least).draining) return;
-  // Even out: move from the most to the least loaded node while the gap exceeds kBalanceSlackEntities.
-  if (count(most) > count(least) + kBalanceSlackEntities) {
-    uint32_t to_move = std::min<uint32_t>((count(most) - count(least)) / 2, budget);
-    for (const auto& [id, rec] : table_) {
-      if (to_move == 0) break;
-      if (rec.owner == most && start_migration(id, least)) {
-        --to_move;
-        --budget;
-      }
-    }
-  }
-  bring_fighters_together(budget, count);
 }
 
-// An entity fighting a target owned elsewhere moves to the target's node, if that keeps the
-// destination within kBalanceSlackEntities of the source. Of two entities fighting each other across
-// nodes, only the one with the higher id moves, so the pair meets instead of swapping places.
-void Coordinator::bring_fighters_together(uint32_t budget, const std::function<uint32_t(NodeId)>& count) {
-  for (const auto& [node, rec] : nodes_) {
-    for (const Affinity& a : rec.affinities) {
-      if (budget == 0) return;
-      auto e = table_.find(a.entity);
-      auto partner = table_.find(a.partner);
-      if (e == table_.end() || partner == table_.end() || e->second.owner != node || a.entity < a.partner) continue;
-      const NodeId to = partner->second.owner;
-      if (!to.valid() || to == node || nodes_.at(to).draining || count(to) + 1 > count(node) + kBalanceSlackEntities) continue;
-      if (start_migration(a.entity, to)) {
-        --budget;
-        ++stats_.affinity_moves;
-      }
-    }
+NodeId Coordinator::home_for(Vec2 pos) const {
+  const NodeId home = regions_.home(pos);
+  auto it = nodes_.find(home);
+  if (it != nodes_.end() && eligible(it->second) && !it->second.draining && table_.given_count(home) < it->second.capacity_entities) {
+    return home;
   }
+  return pick_compute();
 }
 
 // The migration-storm scenario: every `migration_storm_every_ticks`, move a batch of entities to

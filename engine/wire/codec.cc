@@ -52,12 +52,6 @@ struct ServerBodyEncoder {
   void operator()(const Heartbeat& m) const {
     auto* h = env->mutable_heartbeat();
     h->set_seq(m.seq);
-    for (const auto& a : m.affinities) {
-      auto* w = h->add_affinities();
-      w->set_entity(a.entity.value);
-      w->set_partner(a.partner.value);
-      w->set_partner_owner(a.partner_owner.value);
-    }
     h->set_entities(m.entities);
     h->set_tick_ns_p99(m.tick_ns_p99);
     h->set_load_permille(m.load_permille);
@@ -371,12 +365,10 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kHeartbeat: {
       const auto& h = env.heartbeat();
-      if (static_cast<size_t>(h.affinities_size()) > kAffinitiesMax) return malformed("heartbeat carries too many affinities");
-      Heartbeat out{{}, h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth(),
+      Heartbeat out{h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth(),
                     h.hard_permille(), h.soft_permille(), h.opportunistic_permille(), h.table_version_seen(),
                     h.holdings_count(), h.holdings_digest(), h.fence_applied(), h.clock_untrusted()};
       if (!plausible_version(out.table_version_seen)) return malformed("heartbeat with an impossible table version");
-      for (const auto& a : h.affinities()) out.affinities.push_back(Affinity{EntityId(a.entity()), EntityId(a.partner()), NodeId(a.partner_owner())});
       return ServerBody{std::move(out)};
     }
     case B::kSpawnRequest:

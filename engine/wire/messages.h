@@ -92,16 +92,7 @@ struct Hello {
   uint64_t incarnation = 0;
 };
 
-struct Affinity {
-  EntityId entity{};
-  EntityId partner{};
-  NodeId partner_owner{};
-};
-
-inline constexpr size_t kAffinitiesMax = 32;
-
 struct Heartbeat {
-  std::vector<Affinity> affinities;  // at most kAffinitiesMax
   uint64_t seq = 0;
   uint32_t entities = 0;
   uint64_t tick_ns_p99 = 0;
