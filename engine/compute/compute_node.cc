@@ -217,21 +217,30 @@ void ComputeNode::apply_intent(const gameplay::DamageIntent& intent) {
 // gateways also get our ghosts, so a client sees what is near its avatar whoever owns it.
 void ComputeNode::produce_deltas() {
   enter(TickPhase::kProduceDeltas);
-  std::map<EntityId, EntityState> owned;
+  // Both lists sorted by id (the world and the ghosts are), each state encoded at most once.
+  owned_states_.clear();
+  visible_states_.clear();
   std::map<NodeId, std::vector<Vec2>> anchors;
   SpatialGrid owned_grid(cfg_.view_radius_mm);
+  SpatialGrid visible_grid(cfg_.view_radius_mm);
   for (const auto& [id, e] : world_.entities()) {
-    owned.emplace(id, world_.state_of(e));
-    owned_grid.add(id, e.pos);
+    owned_grid.add(id, e.pos, static_cast<uint32_t>(owned_states_.size()));
+    owned_states_.add(world_.state_of(e));
     if (e.gateway.valid()) anchors[e.gateway].push_back(e.pos);
   }
   owned_grid.finish();
-  std::map<EntityId, EntityState> visible = owned;
-  SpatialGrid visible_grid(cfg_.view_radius_mm);
-  for (const auto& [id, st] : owned) visible_grid.add(id, st.pos);
+  // Visible: what we own, and the ghosts of what we do not (ours wins if both).
+  auto own = world_.entities().begin();
+  auto add_visible = [&](const EntityState& st) {
+    visible_grid.add(st.id, st.pos, static_cast<uint32_t>(visible_states_.size()));
+    visible_states_.add(st);
+  };
   for (const auto& [id, g] : ghosts_) {
-    if (visible.emplace(id, g.state).second) visible_grid.add(id, g.state.pos);
+    for (; own != world_.entities().end() && own->first < id; ++own) add_visible(world_.state_of(own->second));
+    if (own != world_.entities().end() && own->first == id) continue;  // ours: added from the world
+    add_visible(g.state);
   }
+  for (; own != world_.entities().end(); ++own) add_visible(world_.state_of(own->second));
   visible_grid.finish();
 
   static const std::vector<Vec2> kNone;
@@ -240,9 +249,9 @@ void ComputeNode::produce_deltas() {
     if (sub.role == Role::kGateway) {
       auto it = anchors.find(node);
       sub.feed->refresh_from_anchors(it == anchors.end() ? kNone : it->second, cfg_.view_radius_mm, tick_);
-      batch = sub.feed->build(visible_grid, visible);
+      batch = sub.feed->build(visible_grid, visible_states_);
     } else {
-      batch = sub.feed->build(owned_grid, owned);
+      batch = sub.feed->build(owned_grid, owned_states_);
     }
     if (sub.feed->last_pushed_new() != 0 || !batch.removed.empty()) {
       trace(TraceKind::kFeedPushed, EntityId{}, static_cast<int64_t>(sub.feed->last_pushed_new()),

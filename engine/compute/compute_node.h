@@ -257,6 +257,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::map<EntityId, Ghost> ghosts_;
+  // Phase 5's scratch, reused every tick: what feeds may publish, each state encoded once.
+  FeedStates owned_states_;
+  FeedStates visible_states_;
   LastStates last_states_;  // of entities taken from us, and of ghosts whose owner we lost
   std::map<EntityId, PendingGrant> pending_grants_;   // migration grants waiting for their handoff
   struct PendingHandoff {

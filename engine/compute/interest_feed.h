@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/core/spatial_grid.h"
+#include "engine/wire/bytes.h"
 #include "engine/wire/messages.h"
 
 namespace aether {
@@ -43,6 +44,23 @@ class InterestCells {
   std::map<CellKey, Tick> cells_;  // cell -> last tick an anchor needed it
 };
 
+// The states a node may publish this tick, sorted by id, each encoded (canonical encoding,
+// state_codec.h) at most once however many feeds carry it. Reused from tick to tick: no allocation
+// once warm.
+class FeedStates {
+ public:
+  void clear();
+  void add(const EntityState& s);  // in increasing id order
+  size_t size() const { return states_.size(); }
+  const EntityState& state(uint32_t i) const { return states_[i]; }
+  std::span<const uint8_t> encoded(uint32_t i);  // encodes on first use
+
+ private:
+  std::vector<EntityState> states_;
+  std::vector<uint32_t> begin_, end_;  // into bytes_; begin_ == end_ == 0: not encoded yet
+  std::vector<uint8_t> bytes_;
+};
+
 class InterestFeed {
  public:
   // Gateways: interest from anchors, with hysteresis.
@@ -50,8 +68,8 @@ class InterestFeed {
   // Compute nodes: interest exactly as the subscriber sent it.
   void set_cells(std::vector<CellKey> cells);
 
-  // grid holds every entity this feed may publish; states maps each of them to its state.
-  DeltaBatch build(const SpatialGrid& grid, const std::map<EntityId, EntityState>& states);
+  // grid holds every entity this feed may publish, its payload the entity's index in states.
+  DeltaBatch build(const SpatialGrid& grid, FeedStates& states);
 
   // The last batch was not delivered: the next one starts over with reset=true and full states.
   void mark_reset() { reset_pending_ = true; }
@@ -64,7 +82,15 @@ class InterestFeed {
   bool anchored_ = false;
   InterestCells anchored_cells_;
   std::vector<CellKey> cells_;                               // sorted, for subscribers that send theirs
-  std::map<EntityId, std::pair<uint64_t, uint64_t>> sent_;   // entity -> (generation, version) sent
+  struct Sent {
+    EntityId id;
+    uint64_t generation, version;
+  };
+  std::vector<Sent> sent_;  // sorted by id: what the subscriber holds from us
+  // Scratch, reused every tick.
+  std::vector<uint32_t> relevant_;
+  std::vector<Sent> next_sent_;
+  std::vector<uint32_t> to_send_;
   bool reset_pending_ = true;                                // the first batch is a reset
   size_t last_pushed_new_ = 0;
 };

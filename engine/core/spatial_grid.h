@@ -30,6 +30,13 @@ class SpatialGrid {
     for (; it != items_.end() && it->cell == cell; ++it) fn(it->id, it->pos);
   }
 
+  // Every point in a cell with its payload: fn(id, pos, payload), in id order.
+  template <class F>
+  void for_each_in_cell_payload(CellKey cell, F&& fn) const {
+    auto it = std::lower_bound(items_.begin(), items_.end(), Item{cell, EntityId{}, Vec2{}, 0});
+    for (; it != items_.end() && it->cell == cell; ++it) fn(it->id, it->pos, it->payload);
+  }
+
   // Like for_each_within, also passing each point's payload: fn(id, pos, payload).
   template <class F>
   void for_each_within_payload(Vec2 center, int64_t radius_mm, F&& fn) const {

@@ -59,16 +59,20 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
       const uint32_t slot = known_[k++].slot;
       plan_.known.push_back(Known{c.id, slot});
       Slot& s = slots_[slot];
+      if (s.version == c.version) continue;  // nothing changed since it was told
       const uint8_t mask = client::difference(s.sent, *c.seen);
       if (mask == 0) continue;
       s.owed += c.weight;
-      pending_.push_back(Pending{c.id == self ? kSelfScore : s.owed, c.id, slot, mask, c.seen});
+      pending_.push_back(Pending{c.id == self ? kSelfScore : s.owed, c.id, slot, mask, c.seen, c.version,
+                                 client::changed_bytes(slot, s.sent, *c.seen, mask)});
       continue;
     }
     uint32_t owed = kEntryWeightFactor * c.weight;
     if (w < waiting_.size() && waiting_[w].id == c.id) owed += waiting_[w].owed;
     next_waiting_.push_back(Waiting{c.id, owed});
-    pending_.push_back(Pending{c.id == self ? kSelfScore : owed, c.id, kNoSlot, 0, c.seen});
+    // An entry's size depends on its slot; its largest (a two-byte slot) bounds it.
+    pending_.push_back(Pending{c.id == self ? kSelfScore : owed, c.id, kNoSlot, 0, c.seen, c.version,
+                               client::entered_bytes(client::kSlotsMax - 1, *c.seen)});
   }
   for (; k < known_.size(); ++k) plan_.left.push_back(known_[k].slot);
   waiting_.swap(next_waiting_);
@@ -82,11 +86,16 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
     for (const Aggregate& a : aggregates) fixed += aggregate_bytes(a);
   }
   size_t budget = limits_.update_bytes_max > fixed ? limits_.update_bytes_max - fixed : 0;
-  std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.score != b.score ? a.score > b.score : a.id < b.id; });
+  size_t wanted = 0;
+  for (const Pending& p : pending_) wanted += p.bytes;
+  // Order only matters when not everything fits (most ticks of a quiet view: no sort).
+  if (wanted > budget) {
+    std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.score != b.score ? a.score > b.score : a.id < b.id; });
+  }
   for (const Pending& p : pending_) {
     const bool entry = p.slot == kNoSlot;
     const uint32_t slot = entry ? slot_for_entry(plan_.entered.size()) : p.slot;
-    const size_t bytes = entry ? client::entered_bytes(slot, *p.now) : client::changed_bytes(slot, slots_[slot].sent, *p.now, p.mask);
+    const size_t bytes = entry ? client::entered_bytes(slot, *p.now) : p.bytes;
     if (p.score != kSelfScore && bytes > budget) {
       ++stats.deferred;
       continue;
@@ -94,18 +103,18 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
     budget -= std::min(budget, bytes);
     if (entry) {
       AETHER_ASSERT(slot < client::kSlotsMax);
-      plan_.entered.emplace_back(slot, *p.now);
+      plan_.entered.push_back(Told{slot, *p.now, p.version});
       plan_.known.push_back(Known{p.id, slot});
     } else {
-      plan_.changed.emplace_back(slot, *p.now);
+      plan_.changed.push_back(Told{slot, *p.now, p.version});
     }
   }
   std::sort(plan_.known.begin(), plan_.known.end(), [](const Known& a, const Known& b) { return a.id < b.id; });
 
   client::UpdateWriter writer(out);
   writer.begin(tick);
-  for (const auto& [slot, seen] : plan_.entered) writer.entered(slot, seen);
-  for (const auto& [slot, seen] : plan_.changed) writer.changed(slot, slots_[slot].sent, seen, client::difference(slots_[slot].sent, seen));
+  for (const Told& t : plan_.entered) writer.entered(t.slot, t.seen);
+  for (const Told& t : plan_.changed) writer.changed(t.slot, slots_[t.slot].sent, t.seen, client::difference(slots_[t.slot].sent, t.seen));
   for (uint32_t slot : plan_.left) writer.left(slot);
   if (plan_.has_aggregates) {
     for (const Aggregate& a : aggregates) writer.far(a.cell_x, a.cell_y, a.team, a.count);
@@ -124,14 +133,15 @@ void ClientView::commit() {
   // Entries took slots from the back of the free list first (slot_for_entry), then past the end.
   const size_t from_free = std::min(plan_.entered.size(), free_.size());
   free_.resize(free_.size() - from_free);
-  for (const auto& [slot, seen] : plan_.entered) {
-    if (slot >= slots_.size()) slots_.resize(slot + 1);
-    AETHER_ASSERT_MSG(!slots_[slot].id.valid(), "an entry took a slot in use");
-    slots_[slot] = Slot{seen.id, seen, 0};
+  for (const Told& t : plan_.entered) {
+    if (t.slot >= slots_.size()) slots_.resize(t.slot + 1);
+    AETHER_ASSERT_MSG(!slots_[t.slot].id.valid(), "an entry took a slot in use");
+    slots_[t.slot] = Slot{t.seen.id, t.seen, t.version, 0};
   }
-  for (const auto& [slot, seen] : plan_.changed) {
-    slots_[slot].sent = seen;
-    slots_[slot].owed = 0;
+  for (const Told& t : plan_.changed) {
+    slots_[t.slot].sent = t.seen;
+    slots_[t.slot].version = t.version;
+    slots_[t.slot].owed = 0;
   }
   for (uint32_t slot : plan_.left) {
     AETHER_ASSERT(slots_[slot].id.valid());

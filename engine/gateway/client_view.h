@@ -27,6 +27,7 @@ namespace aether {
 struct ViewCandidate {
   EntityId id{};
   const client::Seen* seen = nullptr;  // valid for the duration of the build
+  uint64_t version = 0;                // changes whenever *seen does, unique across entities (> 0)
   uint32_t weight = 1;                 // owed per tick while a change of it waits; >= 1
 };
 
@@ -64,8 +65,9 @@ class ClientView {
  private:
   struct Slot {
     EntityId id{};
-    client::Seen sent;  // what the client was last told
-    uint32_t owed = 0;  // priority accumulated by changes not yet sent
+    client::Seen sent;      // what the client was last told
+    uint64_t version = 0;   // the candidate version it was told (equal: nothing to compare)
+    uint32_t owed = 0;      // priority accumulated by changes not yet sent
   };
   struct Known {
     EntityId id;
@@ -81,10 +83,17 @@ class ClientView {
     uint32_t slot;      // for a change; for an entry, assigned when chosen
     uint8_t mask;       // 0 for an entry
     const client::Seen* now;
+    uint64_t version;
+    size_t bytes;       // for a change (an entry's depends on the slot it gets)
+  };
+  struct Told {
+    uint32_t slot;
+    client::Seen seen;
+    uint64_t version;
   };
   struct Plan {
-    std::vector<std::pair<uint32_t, client::Seen>> entered;
-    std::vector<std::pair<uint32_t, client::Seen>> changed;
+    std::vector<Told> entered;
+    std::vector<Told> changed;
     std::vector<uint32_t> left;
     std::vector<Known> known;      // sorted by id, after delivery
     bool has_aggregates = false;

@@ -368,7 +368,7 @@ void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
         ++stats_.cache_refused;
         continue;
       }
-      cache_.emplace(st.id, CacheEntry{st, client::seen_of(st), {source}});
+      cache_.emplace(st.id, CacheEntry{st, client::seen_of(st), next_seen_version_++, {source}});
       continue;
     }
     auto& sources = it->second.sources;
@@ -376,7 +376,11 @@ void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
     if (pos == sources.end() || *pos != source) sources.insert(pos, source);
     if (newer_than(st, it->second.state)) {
       it->second.state = st;
-      it->second.seen = client::seen_of(st);
+      const client::Seen seen = client::seen_of(st);
+      if (!(seen == it->second.seen)) {
+        it->second.seen = seen;
+        it->second.seen_version = next_seen_version_++;
+      }
     }
   }
   for (EntityId id : batch.removed) {
@@ -481,7 +485,7 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, const std::vecto
       uint32_t weight = 1 + static_cast<uint32_t>(15 * std::max<int64_t>(0, r2 - d2) / r2);
       if (e.state.team != me.team) weight += 4;
       if (e.state.target == s.entity) weight += 16;
-      candidates_.push_back(ViewCandidate{n.id, &e.seen, weight});
+      candidates_.push_back(ViewCandidate{n.id, &e.seen, e.seen_version, weight});
     }
   }
   const ViewBuildStats built = s.view.build(tick, s.entity, candidates_, aggregates_, has_cooldown, cooldown, update_bytes_);

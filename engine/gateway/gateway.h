@@ -109,6 +109,7 @@ class Gateway final : public Component, public NetworkHandler {
   struct CacheEntry {
     EntityState state;
     client::Seen seen;            // its projection for clients, made once per change
+    uint64_t seen_version = 0;    // from next_seen_version_: changes with `seen`
     std::vector<NodeId> sources;  // sorted; at most one per compute node
   };
 
@@ -144,6 +145,7 @@ class Gateway final : public Component, public NetworkHandler {
   std::map<NodeId, NodeLink> nodes_;
   std::map<EntityId, CacheEntry> cache_;
   uint64_t next_session_ = 1;
+  uint64_t next_seen_version_ = 1;  // unique across entities and time (a view compares versions first)
   uint64_t incarnation_ = 0;  // random per process start (see Hello.incarnation)
   Epoch epoch_ = 0;
   Tick tick_ = 0;            // newest tick any compute node has reported

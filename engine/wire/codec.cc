@@ -257,7 +257,12 @@ struct ServerBodyEncoder {
   }
   void operator()(const DeltaBatch& m) const {
     auto* d = env->mutable_deltas();
-    d->set_states(canonical_list(m.states));
+    AETHER_ASSERT_MSG(m.packed_states.empty() || m.states.empty(), "a batch carries its states packed or not, never both");
+    if (m.packed_states.empty()) {
+      d->set_states(canonical_list(m.states));
+    } else {
+      d->set_states(m.packed_states.data(), m.packed_states.size());
+    }
     for (auto id : m.removed) d->add_removed(id.value);
     d->set_reset(m.reset);
   }

@@ -255,6 +255,9 @@ struct DeltaBatch {
   std::vector<EntityState> states;
   std::vector<EntityId> removed;
   bool reset = false;  // the receiver forgets everything this sender sent before, then applies
+  // Sender side only, instead of `states`: the states already in their canonical list encoding
+  // (state_codec.h), so that a state is encoded once per tick however many feeds carry it.
+  std::vector<uint8_t> packed_states;
 };
 
 struct PeerInfo {

@@ -155,20 +155,26 @@ TEST(ClientProtocol, UpdateRoundTripsAndSizesAreExact) {
 // told the socket refused it) commits it; the mirror applies what was delivered.
 struct ViewWorld {
   explicit ViewWorld(size_t entities, ViewLimits limits, uint64_t seed) : view(limits), rng(seed) {
-    for (size_t i = 0; i < entities; ++i) seen.push_back(random_seen(rng, 10 + i));
+    for (size_t i = 0; i < entities; ++i) {
+      seen.push_back(random_seen(rng, 10 + i));
+      versions.push_back(next_version++);
+    }
   }
   std::vector<ViewCandidate> candidates() {
     std::vector<ViewCandidate> out;
     for (size_t i = 0; i < seen.size() && out.size() < view.limits().entities_max; ++i) {
-      if (present[seen[i].id.value]) out.push_back(ViewCandidate{seen[i].id, &seen[i], static_cast<uint32_t>(1 + i % 16)});
+      if (present[seen[i].id.value]) out.push_back(ViewCandidate{seen[i].id, &seen[i], versions[i], static_cast<uint32_t>(1 + i % 16)});
     }
     return out;
   }
   void move_all() {
-    for (auto& s : seen) {
+    for (size_t i = 0; i < seen.size(); ++i) {
+      client::Seen& s = seen[i];
+      const client::Seen before = s;
       s.x_cm += static_cast<int32_t>(uniform_range(rng, -60, 60));
       s.y_cm += static_cast<int32_t>(uniform_range(rng, -60, 60));
       if (uniform_below(rng, 10) == 0) s.hp -= 1;
+      if (!(before == s)) versions[i] = next_version++;
     }
   }
   size_t step(Tick tick, bool delivered) {
@@ -189,6 +195,8 @@ struct ViewWorld {
   ClientView view;
   Xoshiro256 rng;
   std::vector<client::Seen> seen;
+  std::vector<uint64_t> versions;  // a new one whenever an entity's seen changes, as the gateway does
+  uint64_t next_version = 1;
   std::map<uint64_t, bool> present;
   Mirror mirror;
   std::vector<uint8_t> bytes;
