@@ -14,7 +14,7 @@ namespace {
 constexpr TimeNs kFlushIntervalMinNs = kTickNs / 2;
 }  // namespace
 
-Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(config)) {
+Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(config)), cache_(cfg_.cache_entities_max) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
@@ -194,7 +194,7 @@ void Gateway::on_closed(ConnId conn, CloseReason reason) {
     if (node.link->handle_closed(conn)) {
       log_at(rt_.log, node.link->failures() == 1 ? LogLevel::kWarn : LogLevel::kDebug, {epoch_, tick_, {}},
              "compute node {} connection lost ({})", id.value, close_reason_name(reason));
-      forget_source(id);
+      cache_.forget(id);
       return;
     }
   }
@@ -226,7 +226,7 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
       log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute link {} sent as node {}; closing", id.value, m.sender.value);
       rt_.network.close(conn);
       node.link->handle_closed(conn);
-      forget_source(id);
+      cache_.forget(id);
       return;
     }
     if (const auto* batch = std::get_if<DeltaBatch>(&m.body)) apply_batch(id, m.tick, *batch);
@@ -297,15 +297,6 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);
 }
 
-namespace {
-// Removes source from entry; true if no source is left.
-bool drop_source(std::vector<NodeId>& sources, NodeId source) {
-  auto it = std::lower_bound(sources.begin(), sources.end(), source);
-  if (it != sources.end() && *it == source) sources.erase(it);
-  return sources.empty();
-}
-}  // namespace
-
 // A link to compute node `node` (we route inputs there and receive its feed), made if new.
 bool Gateway::ensure_node(NodeId node, const std::string& address) {
   auto it = nodes_.find(node);
@@ -349,44 +340,16 @@ void Gateway::release_unused_node(NodeId node) {
   }
   auto it = nodes_.find(node);
   if (it == nodes_.end()) return;
-  forget_source(node);
+  cache_.forget(node);
   nodes_.erase(it);  // the link's destructor closes the connection
 }
 
-void Gateway::forget_source(NodeId source) {
-  for (auto it = cache_.begin(); it != cache_.end();) {
-    it = drop_source(it->second.sources, source) ? cache_.erase(it) : std::next(it);
-  }
-}
-
 void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
-  if (batch.reset) forget_source(source);
+  if (batch.reset) cache_.forget(source);
   for (const EntityState& st : batch.states) {
-    auto it = cache_.find(st.id);
-    if (it == cache_.end()) {
-      if (cache_.size() >= cfg_.cache_entities_max) {
-        ++stats_.cache_refused;
-        continue;
-      }
-      cache_.emplace(st.id, CacheEntry{st, client::seen_of(st), next_seen_version_++, {source}});
-      continue;
-    }
-    auto& sources = it->second.sources;
-    auto pos = std::lower_bound(sources.begin(), sources.end(), source);
-    if (pos == sources.end() || *pos != source) sources.insert(pos, source);
-    if (newer_than(st, it->second.state)) {
-      it->second.state = st;
-      const client::Seen seen = client::seen_of(st);
-      if (!(seen == it->second.seen)) {
-        it->second.seen = seen;
-        it->second.seen_version = next_seen_version_++;
-      }
-    }
+    if (cache_.put(source, st) == EntityCache::Put::kRefused) ++stats_.cache_refused;
   }
-  for (EntityId id : batch.removed) {
-    auto it = cache_.find(id);
-    if (it != cache_.end() && drop_source(it->second.sources, source)) cache_.erase(it);
-  }
+  for (EntityId id : batch.removed) cache_.drop(source, id);
   NodeLink& node = nodes_.at(source);
   const bool new_tick = tick > node.last_tick;
   node.last_tick = std::max(node.last_tick, tick);
@@ -400,17 +363,12 @@ void Gateway::flush_clients(Tick tick) {
   last_flush_ns_ = rt_.clock.now_ns();
   ++stats_.flushes;
   SpatialGrid grid(cfg_.view_radius_mm);
-  std::vector<const CacheEntry*> entries;
-  entries.reserve(cache_.size());
-  for (const auto& [id, entry] : cache_) {
-    grid.add(id, entry.state.pos, static_cast<uint32_t>(entries.size()));
-    entries.push_back(&entry);
-  }
+  cache_.for_each([&](uint32_t i) { grid.add(cache_.state(i).id, cache_.state(i).pos, i); });
   grid.finish();
   std::vector<SessionId> stalled;
   for (auto& [id, s] : sessions_) {
     if (s.state != SessionState::kActive) continue;
-    if (!build_update(s, grid, entries, tick)) {
+    if (!build_update(s, grid, tick)) {
       s.view.commit();  // nothing to say: what the client knows is unchanged
       continue;
     }
@@ -438,15 +396,15 @@ void Gateway::flush_clients(Tick tick) {
 // limit (ties in distance to the lower id); the rest of the radius as counts per cell and team.
 // Each candidate's weight (what a change of it owes per tick until sent, client_view.h): 1 at the
 // edge of the radius up to 16 at the centre, +4 for an enemy, +16 for one aiming at the client.
-bool Gateway::build_update(Session& s, const SpatialGrid& grid, const std::vector<const CacheEntry*>& entries, Tick tick) {
+bool Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) {
   near_.clear();
   candidates_.clear();
   aggregates_.clear();
-  auto self = cache_.find(s.entity);
+  const uint32_t self = cache_.find(s.entity);
   bool has_cooldown = false;
   uint32_t cooldown = 0;
-  if (self != cache_.end()) {
-    const EntityState& me = self->second.state;
+  if (self != EntityCache::kNone) {
+    const EntityState& me = cache_.state(self);
     has_cooldown = true;
     cooldown = me.cooldown_ticks;
     const int64_t r = cfg_.view_radius_mm;
@@ -458,7 +416,7 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, const std::vecto
     if (near_.size() > limit) {
       std::nth_element(near_.begin(), near_.begin() + static_cast<std::ptrdiff_t>(limit), near_.end(), closer);
       for (size_t i = limit; i < near_.size(); ++i) {
-        const EntityState& st = entries[near_[i].index]->state;
+        const EntityState& st = cache_.state(near_[i].index);
         const int32_t cell = cfg_.aggregate_cell_mm;
         aggregates_.push_back(ClientView::Aggregate{floor_div(st.pos.x_mm, cell), floor_div(st.pos.y_mm, cell), st.team, 1});
       }
@@ -480,12 +438,12 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, const std::vecto
     std::sort(near_.begin(), near_.end(), [](const Near& a, const Near& b) { return a.id < b.id; });
     const int64_t r2 = r * r;
     for (const Near& n : near_) {
-      const CacheEntry& e = *entries[n.index];
+      const client::Seen& seen = cache_.seen(n.index);
       const int64_t d2 = std::max<int64_t>(0, n.distance_sq);
       uint32_t weight = 1 + static_cast<uint32_t>(15 * std::max<int64_t>(0, r2 - d2) / r2);
-      if (e.state.team != me.team) weight += 4;
-      if (e.state.target == s.entity) weight += 16;
-      candidates_.push_back(ViewCandidate{n.id, &e.seen, e.seen_version, weight});
+      if (seen.team != me.team) weight += 4;
+      if (seen.target == s.entity) weight += 16;
+      candidates_.push_back(ViewCandidate{n.id, &seen, cache_.seen_version(n.index), weight});
     }
   }
   const ViewBuildStats built = s.view.build(tick, s.entity, candidates_, aggregates_, has_cooldown, cooldown, update_bytes_);

@@ -10,6 +10,7 @@
 
 #include "engine/core/spatial_grid.h"
 #include "engine/gateway/client_view.h"
+#include "engine/gateway/entity_cache.h"
 #include "engine/net/debug_set.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
@@ -104,19 +105,10 @@ class Gateway final : public Component, public NetworkHandler {
     std::unique_ptr<OutboundLink> link;
     Tick last_tick = 0;
   };
-  // One entity may reach us from several compute nodes: its owner, and others that hold a ghost of
-  // it near their own avatars. The newest state wins; the entry lives while any source still has it.
-  struct CacheEntry {
-    EntityState state;
-    client::Seen seen;            // its projection for clients, made once per change
-    uint64_t seen_version = 0;    // from next_seen_version_: changes with `seen`
-    std::vector<NodeId> sources;  // sorted; at most one per compute node
-  };
-
   void housekeeping();
   void flush_clients(Tick tick);
   // The client's next update into update_bytes_; false if there is nothing to say.
-  bool build_update(Session& s, const SpatialGrid& grid, const std::vector<const CacheEntry*>& entries, Tick tick);
+  bool build_update(Session& s, const SpatialGrid& grid, Tick tick);
   void handle_client(Session& s, const client::Message& m);
   void forward_input(Session& s, const ClientInput& in);
   void handle_server(ConnId conn, const ServerMessage& m);
@@ -125,7 +117,6 @@ class Gateway final : public Component, public NetworkHandler {
   bool ensure_node(NodeId node, const std::string& address);
   void release_unused_node(NodeId node);
   void apply_batch(NodeId source, Tick tick, const DeltaBatch& batch);
-  void forget_source(NodeId source);
   void request_spawn(Session& s);
   OutboundLink* coordinator_link(ConnId conn);
   void handle_coordinator(ConnId conn, const ServerMessage& m);
@@ -143,9 +134,8 @@ class Gateway final : public Component, public NetworkHandler {
   std::map<SessionId, Session> sessions_;
   std::map<ConnId, SessionId> client_conns_;
   std::map<NodeId, NodeLink> nodes_;
-  std::map<EntityId, CacheEntry> cache_;
+  EntityCache cache_;
   uint64_t next_session_ = 1;
-  uint64_t next_seen_version_ = 1;  // unique across entities and time (a view compares versions first)
   uint64_t incarnation_ = 0;  // random per process start (see Hello.incarnation)
   Epoch epoch_ = 0;
   Tick tick_ = 0;            // newest tick any compute node has reported
