@@ -8,6 +8,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <functional>
+#include <algorithm>
 #include <vector>
 
 #include "engine/core/random.h"
@@ -39,7 +41,44 @@ void BM_KernelHold(benchmark::State& state) {
   for (auto _ : state) h.kernel.step();
   state.SetItemsProcessed(static_cast<int64_t>(h.kernel.events_run()));
 }
-BENCHMARK(BM_KernelHold)->Arg(1'000)->Arg(10'000)->Arg(100'000);
+BENCHMARK(BM_KernelHold)->Arg(1'000)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
+
+// The yardstick: a plain binary heap of (time, sequence, handler) in a vector (std::push_heap,
+// std::pop_heap, the handler moved out), fed the same event sequence (same seed, same delays). The
+// kernel must be at least as fast at every size.
+struct PlainHeap {
+  struct Event {
+    TimeNs at;
+    uint64_t seq;
+    std::function<void()> fn;
+  };
+  static bool later(const Event& a, const Event& b) { return a.at != b.at ? a.at > b.at : a.seq > b.seq; }
+  std::vector<Event> heap;
+  TimeNs now = 0;
+  uint64_t next_seq = 1;
+  uint64_t run = 0;
+  Xoshiro256 rng{42};
+  void arm() {
+    heap.push_back(Event{now + draw_delay(rng), next_seq++, [this] { arm(); }});
+    std::push_heap(heap.begin(), heap.end(), later);
+  }
+  void step() {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Event e = std::move(heap.back());
+    heap.pop_back();
+    now = e.at;
+    ++run;
+    e.fn();
+  }
+};
+
+void BM_PlainHeapHold(benchmark::State& state) {
+  PlainHeap h;
+  for (int64_t i = 0; i < state.range(0); ++i) h.arm();
+  for (auto _ : state) h.step();
+  state.SetItemsProcessed(static_cast<int64_t>(h.run));
+}
+BENCHMARK(BM_PlainHeapHold)->Arg(1'000)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
 
 // Timers that are mostly re-armed before they fire (heartbeat and retransmit timeouts): each item is
 // one schedule, and half of them are cancelled before running.

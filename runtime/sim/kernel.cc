@@ -15,8 +15,7 @@ uint64_t Kernel::schedule_at(TimeNs at, std::function<void()> fn) {
   const uint64_t id = (next_sequence_++ << kKernelSlotBits) | slot;
   slots_[slot].id = id;
   slots_[slot].fn = std::move(fn);
-  heap_.push_back(Entry{at, id});
-  std::push_heap(heap_.begin(), heap_.end(), later);
+  heap_push(Entry{at, id});
   ++live_;
   return id;
 }
@@ -34,9 +33,7 @@ bool Kernel::cancel(uint64_t id) {
 bool Kernel::step() {
   drop_stale_top();
   if (heap_.empty()) return false;
-  const Entry top = heap_.front();
-  std::pop_heap(heap_.begin(), heap_.end(), later);
-  heap_.pop_back();
+  const Entry top = heap_pop();
   AETHER_ASSERT(top.at >= now_);
   now_ = top.at;
   // Move the handler out and free its slot first: the handler may schedule (growing slots_) or try to
@@ -84,10 +81,7 @@ void Kernel::free_slot(uint32_t slot) {
 }
 
 void Kernel::drop_stale_top() {
-  while (!heap_.empty() && !is_live(heap_.front())) {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    heap_.pop_back();
-  }
+  while (!heap_.empty() && !is_live(heap_.front())) heap_pop();
 }
 
 void Kernel::compact_if_worthwhile() {
@@ -95,7 +89,56 @@ void Kernel::compact_if_worthwhile() {
   if (stale < kKernelCompactStaleMin || stale <= live_) return;
   // Entries are totally ordered by (at, id), so rebuilding cannot change the order events run in.
   std::erase_if(heap_, [this](const Entry& e) { return !is_live(e); });
-  std::make_heap(heap_.begin(), heap_.end(), later);
+  heap_build();
+}
+
+namespace {
+constexpr size_t kArity = 4;
+}  // namespace
+
+void Kernel::heap_push(Entry e) {
+  size_t i = heap_.size();
+  heap_.push_back(e);
+  while (i > 0) {
+    const size_t parent = (i - 1) / kArity;
+    if (!later(heap_[parent], e)) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = e;
+}
+
+// Places e at position i or below: at each level the earliest of up to four children moves up.
+void Kernel::sift_down(size_t i, Entry e) {
+  const size_t n = heap_.size();
+  for (;;) {
+    const size_t first = i * kArity + 1;
+    if (first >= n) break;
+    size_t best = first;
+    const size_t end = std::min(first + kArity, n);
+    for (size_t c = first + 1; c < end; ++c) {
+      if (later(heap_[best], heap_[c])) best = c;
+    }
+    if (!later(e, heap_[best])) break;
+    heap_[i] = heap_[best];
+    i = best;
+  }
+  heap_[i] = e;
+}
+
+Kernel::Entry Kernel::heap_pop() {
+  AETHER_ASSERT(!heap_.empty());
+  const Entry top = heap_.front();
+  const Entry last = heap_.back();
+  heap_.pop_back();
+  if (!heap_.empty()) sift_down(0, last);
+  return top;
+}
+
+void Kernel::heap_build() {
+  const size_t n = heap_.size();
+  if (n < 2) return;
+  for (size_t start = (n - 2) / kArity + 1; start-- > 0;) sift_down(start, heap_[start]);
 }
 
 }  // namespace aether::sim

@@ -73,7 +73,15 @@ class Kernel {
   uint64_t next_sequence_ = 1;
   uint64_t events_run_ = 0;
   size_t live_ = 0;
-  std::vector<Entry> heap_;  // a binary min-heap under later(); may hold cancelled entries
+  // A 4-ary min-heap under later(); may hold cancelled entries. Four children of 16 bytes fill one
+  // 64-byte cache line, and the tree is half as deep as a binary heap's: at a million pending
+  // events a pop touches 10 lines instead of 20 (bench/kernel_bench.cc compares it with a plain
+  // binary heap on the same event sequence).
+  std::vector<Entry> heap_;
+  void heap_push(Entry e);
+  Entry heap_pop();  // the earliest entry, removed
+  void heap_build();
+  void sift_down(size_t i, Entry e);
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
 };
