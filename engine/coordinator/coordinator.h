@@ -58,6 +58,7 @@ static_assert(kFailoverGraceNs >= on_slowest_clock(2 * kLeaseNs) + kLeaseMarginN
 // Erased entities remembered as tombstones (a Promise still holding one is revoked); at the limit
 // the oldest is forgotten, and a zombie older than that would be adopted again.
 inline constexpr size_t kTombstonesMax = 4096;
+static_assert(kTombstonesMax <= kBatchEntitiesMax, "a whole replica carries every tombstone in its last message");
 // A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
 // with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
 inline constexpr uint32_t kAuditAfterMismatches = 5;

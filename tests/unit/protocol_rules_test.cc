@@ -758,6 +758,35 @@ TEST_F(ProtocolRulesCoordinator, PromiseHoldingAnErasedEntityIsAnsweredWithARevo
   EXPECT_EQ(revokes[0].generation, generation);
 }
 
+// docs/ownership.md §6 "Tombstones": a whole replica carries the leader's tombstones. A vice cut off
+// when an entity was erased gets the whole table when it reconnects; without the tombstone, once it
+// leads, it would adopt the erased entity back from a zombie's Promise (chaos-five seed 927: two
+// writers).
+TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const EntityId kept = spawn(1);
+  const EntityId erased = spawn(2);
+  from_gateway(SessionClosed{SessionId(2), erased});
+  ASSERT_EQ(coord_->table().count(erased), 0u);
+
+  const ConnId vice = rt_.network.accept(kListen);
+  rt_.network.deliver(vice, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, Hello{Role::kCoordinator, kPeerAddress, 0, 5}});
+  const auto replicas = rt_.network.sent_of<Replicate>(vice);
+  ASSERT_FALSE(replicas.empty());
+  ASSERT_TRUE(replicas.front().full);
+  const Replicate& last = replicas.back();
+  EXPECT_FALSE(last.more);
+  bool has_kept = false;
+  for (const Replicate& r : replicas) {
+    for (const ReplicaEntry& e : r.entries) has_kept = has_kept || e.entity == kept;
+  }
+  EXPECT_TRUE(has_kept);
+  EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
+}
+
 // docs/ownership.md §6 "Members of an epoch": a candidate that hears the winner of its own epoch
 // (its Leadership) follows it at once, instead of standing again one epoch higher and deposing a
 // leader that has a majority.
