@@ -65,6 +65,12 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_recoveries_total", "Entities granted to this node after their owner was lost.", kCounter).add(l, num(s.recoveries));
   m.family("aether_inputs_applied_total", "Client inputs applied in phase 1.", kCounter).add(l, num(s.inputs_applied));
   m.family("aether_intents_applied_total", "Intents applied to their target in phase 4.", kCounter).add(l, num(s.intents_applied));
+  m.family("aether_intents_rejected_total", "Remote intents refused by the owner (source not the sender's, beyond range, wrong amount, too fast).",
+           kCounter).add(l, num(s.intents_rejected));
+  m.family("aether_hello_timeouts_total", "Connections closed for saying no Hello within the deadline (5 s).", kCounter)
+      .add(l, num(s.hello_timeouts));
+  m.family("aether_inputs_rejected_total", "Inputs refused by the owner (from a gateway that does not hold the entity's session).", kCounter)
+      .add(l, num(s.inputs_rejected));
   m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
   debug_metrics(m, l, &n.debug_set());
   m.family("aether_lease_valid", "1 while the compute node holds a valid lease (may write its entities).", kGauge)
@@ -93,6 +99,10 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   m.family("aether_coordinator_recoveries_total", "Entities re-granted after their owner was lost.", kCounter).add(l, num(s.recoveries));
   m.family("aether_coordinator_spawns_total", "Entities spawned.", kCounter).add(l, num(s.spawns));
   m.family("aether_coordinator_spawns_refused_total", "Spawn requests refused.", kCounter).add(l, num(s.spawns_refused));
+  m.family("aether_coordinator_resumes_refused_total", "Resumes refused: a wrong or spent token, or an avatar still attached to its session.",
+           kCounter).add(l, num(s.resumes_refused));
+  m.family("aether_hello_timeouts_total", "Connections closed for saying no Hello within the deadline (5 s).", kCounter)
+      .add(l, num(s.hello_timeouts));
   m.family("aether_coordinator_spawns_deferred_total", "Spawn requests answered retry-later (no compute node ready, no quorum).", kCounter)
       .add(l, num(s.spawns_deferred));
   size_t members = 0;
@@ -123,6 +133,8 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
            kCounter).add(l, num(s.view_entities));
   m.family("aether_gateway_changes_deferred_total", "Client changes that waited for a later update (per-client byte budget).", kCounter)
       .add(l, num(s.changes_deferred));
+  m.family("aether_gateway_resumes_refused_total", "Resumes of an avatar another live session of this gateway plays (ignored).", kCounter)
+      .add(l, num(s.resumes_refused));
   m.family("aether_gateway_spawns_deferred_total", "Spawn replies saying retry later (the client was held, not refused).", kCounter)
       .add(l, num(s.spawns_deferred));
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));

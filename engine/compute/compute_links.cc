@@ -96,13 +96,17 @@ void ComputeNode::handle_ack(const ServerMessage& m, const HeartbeatAck& ack) {
 void ComputeNode::handle_orphan_query(ConnId conn, const OrphanQuery& query) {
   std::vector<EntityState> states;
   for (EntityId id : query.entities) {
-    if (const gameplay::Entity* e = world_.find(id)) {
-      states.push_back(world_.state_of(*e));
-    } else if (auto g = ghosts_.find(id); g != ghosts_.end()) {
-      states.push_back(g->second.state);
-    } else if (const LastStates::Kept* gone = last_states_.find(id)) {
-      states.push_back(gone->state);
-    }
+    // The newest copy we have: our own, a ghost, a last state, or a handoff waiting for its grant
+    // (chaos-moments seed 190: the only copy of a released state was a handoff whose grant never came).
+    std::optional<EntityState> best;
+    auto consider = [&best](const EntityState& st) {
+      if (!best || newer_than(st, *best)) best = st;
+    };
+    if (const gameplay::Entity* e = world_.find(id)) consider(world_.state_of(*e));
+    if (auto g = ghosts_.find(id); g != ghosts_.end()) consider(g->second.state);
+    if (const LastStates::Kept* gone = last_states_.find(id)) consider(gone->state);
+    if (auto h = pending_handoffs_.find(id); h != pending_handoffs_.end()) consider(h->second.handoff.state);
+    if (best) states.push_back(*best);
   }
   send_states(conn, states);
   if (query.version == 0 || query.version <= table_version_seen_) return;  // more to come, or nothing new
@@ -196,6 +200,9 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
   for (const auto& [id, kept] : last_states_.kept()) {
     if (kept.why == LastStates::Why::kTaken) gone.push_back(kept.state);
   }
+  // And states released to us whose grant has not come: after a takeover it may never come, and the
+  // old owner that released it may be cut off (chaos-moments seed 190: recovered 4.2 s back).
+  for (const auto& [id, waiting] : pending_handoffs_) gone.push_back(waiting.handoff.state);
   send_states(conn, gone);
   if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);
   send_heartbeat();  // under the new epoch, for the new leader to ack as soon as it leads
@@ -221,6 +228,7 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
   // everything of ours away: a pending grant materialised later would be a second writer (found by
   // the chaos partition runs: a grant held by a partition, then the eviction, then the fallback).
   pending_grants_.clear();
+  for (const auto& [id, waiting] : pending_handoffs_) last_states_.keep(waiting.handoff.state, LastStates::Why::kOwnerLost);
   pending_handoffs_.clear();
   lease_.drop();
 }
@@ -229,6 +237,12 @@ void ComputeNode::handle_evicted(const ServerMessage& m) {
 // ghosts we need; each peer whose copy of that set is out of date gets the new one.
 void ComputeNode::subscribe_peers() {
   const TimeNs started = rt_.clock.now_ns();
+  for (ConnId conn : hello_deadlines_.expired(started)) {
+    ++stats_.hello_timeouts;  // a budget, not a protocol error: a partition can hold an honest Hello
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "closing connection {}: no Hello within the deadline", conn);
+    rt_.network.close(conn);
+    on_closed(conn, CloseReason::kLocal);
+  }
   std::vector<Vec2> anchors;
   anchors.reserve(world_.size());
   for (const auto& [id, e] : world_.entities()) anchors.push_back(e.pos);
@@ -255,6 +269,7 @@ void ComputeNode::on_accepted(ConnId conn, std::string_view) {
     return;
   }
   inbound_[conn] = NodeId{};
+  hello_deadlines_.accepted(conn, rt_.clock.now_ns());
 }
 
 void ComputeNode::on_connected(ConnId conn) {
@@ -290,6 +305,7 @@ void ComputeNode::on_closed(ConnId conn, CloseReason reason) {
     forget_ghosts_of(id, GhostDropReason::kOwnerGone);
     return;
   }
+  hello_deadlines_.closed(conn);
   auto it = inbound_.find(conn);
   if (it == inbound_.end()) return;
   if (it->second.valid()) {
@@ -387,6 +403,16 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
   }
 }
 
+// A state to restore an entity from: `from`, or our own ghost of it if that is newer (fed by the
+// previous owner until it was lost or cut off). One rule for recoveries and for migrations whose
+// handoff never came (docs/ownership.md §4, "From the freshest state").
+EntityState ComputeNode::freshest(const EntityState& from) {
+  auto ghost = ghosts_.find(from.id);
+  if (ghost == ghosts_.end() || !newer_than(ghost->second.state, from)) return from;
+  ++stats_.recovered_from_ghost;
+  return ghost->second.state;
+}
+
 void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) {
   if (const gameplay::Entity* existing = world_.find(g.entity)) {
     if (existing->generation >= g.generation) return;  // a duplicate or older grant
@@ -400,14 +426,8 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
   if (g.recover) {
     // Recovery after the owner was lost: start from the freshest state we can find, our own ghost
     // (fed by the lost owner until it died) or the coordinator's last snapshot.
-    EntityState from = *g.recover;
-    auto ghost = ghosts_.find(g.entity);
-    if (ghost != ghosts_.end() && newer_than(ghost->second.state, from)) {
-      from = ghost->second.state;
-      ++stats_.recovered_from_ghost;
-    }
     ++stats_.recoveries;
-    e = &world_.restore(from, g.generation);
+    e = &world_.restore(freshest(*g.recover), g.generation);
   } else {
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
   }
@@ -478,6 +498,7 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
       return;
     }
     it->second = m.sender;
+    hello_deadlines_.greeted(conn);
     Subscriber& sub = subscribers_[m.sender];
     sub.conn = conn;  // a reconnecting subscriber replaces its older connection
     sub.role = hello->role;
@@ -491,7 +512,13 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     return;
   }
   if (const auto* in = std::get_if<InputForward>(&m.body)) {
-    if (!world_.find(in->entity) && forward_if_moved(in->entity, *in)) return;
+    const gameplay::Entity* e = world_.find(in->entity);
+    if (!e && forward_if_moved(in->entity, *in)) return;
+    // From the gateway holding its session, or forwarded by a compute node after a move.
+    if (e && m.sender_role == Role::kGateway && e->gateway != m.sender) {
+      reject(stats_.inputs_rejected, "input from a gateway that does not hold the entity's session", m.sender, in->entity);
+      return;
+    }
     if (!input_queue_.try_push(InputItem{in->entity, in->input})) {
       trace(TraceKind::kQueueRefused, in->entity, 1, static_cast<int64_t>(input_queue_.refused_total()));
     }
@@ -507,8 +534,51 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     }
   } else if (const auto* ri = std::get_if<RemoteIntent>(&m.body)) {
     if (!world_.find(ri->target) && forward_if_moved(ri->target, *ri)) return;
+    if (!accept_remote_intent(m.sender, *ri)) return;
     ++stats_.intents_received_remote;
     if (!intent_queue_.try_push(gameplay::DamageIntent{ri->source, ri->target, ri->amount, tick_})) ++stats_.intents_dropped;
+  }
+}
+
+// A remote intent is checked as we check our own shots (World::intent_to_fire): it comes from the
+// compute node that owns its source (our ghost says so), a source within the fire range of our
+// target (plus the distance both may have moved since the ghost was sent), for the rules' damage,
+// and no sooner than half a cooldown after the last one we accepted from that source (network
+// jitter can bunch two honest shots; a flood cannot pass). A source our ghost shows dead is not
+// refused: the owner's feed and its intents travel on different connections, and a shooter that
+// fired in the tick it died fired honestly (our own shooters do too: intents before deaths).
+bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
+  const gameplay::Entity* target = world_.find(ri.target);
+  if (!target) return true;  // not ours (any more): dropped when applied, as before
+  auto source = ghosts_.find(ri.source);
+  const char* why = nullptr;
+  LogLevel level = LogLevel::kWarn;  // what no honest node sends
+  const gameplay::Rules& rules = cfg_.rules;
+  const int64_t slack = 4 * int64_t{rules.speed_mm_per_tick};
+  if (source == ghosts_.end() || source->second.owner != sender) {
+    why = "intent from a node that does not own its source";
+    level = LogLevel::kInfo;  // also an honest race: a shot fired just before its source moved to another node
+  } else if (ri.amount != rules.fire_damage) {
+    why = "intent with an amount the rules do not give";
+  } else if (!within_mm(source->second.state.pos, target->pos, rules.fire_range_mm + slack)) {
+    why = "intent from beyond the fire range";
+  } else if (auto last = remote_fired_.find(ri.source); last != remote_fired_.end() && tick_ < last->second + (rules.fire_cooldown_ticks + 1) / 2) {
+    why = "intents from one source faster than its cooldown";
+  }
+  if (why) {
+    reject(stats_.intents_rejected, why, sender, ri.source, level);
+    return false;
+  }
+  remote_fired_[ri.source] = tick_;
+  return true;
+}
+
+// Counted, and logged at the first rejection and then at every power of two (a flood does not
+// flood the log; the counter in /metrics has the whole story).
+void ComputeNode::reject(uint64_t& counter, const char* what, NodeId sender, EntityId entity, LogLevel level) {
+  ++counter;
+  if ((counter & (counter - 1)) == 0) {
+    log_at(rt_.log, level, {epoch_, tick_, entity}, "rejected: {} (sender {}; {} rejected so far)", what, sender.value, counter);
   }
 }
 

@@ -24,6 +24,9 @@ void ComputeNode::handle_release(const ServerMessage& m, const Release& r) {
     }
   }
   const EntityState released = h.state;
+  // Kept like a state taken from us: if the grant never comes (the leader fell), a later leader
+  // recovers the entity from this, asked behind our Promise or by OrphanQuery.
+  last_states_.keep(released, LastStates::Why::kTaken);
   world_.despawn(r.entity);
   ++stats_.migrations_out;
   remember_move(r.entity, r.to);
@@ -94,7 +97,11 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   fallback.pos = g.spawn_pos;
   fallback.hp = cfg_.rules.hp_max;
   fallback.team = g.team;
-  const EntityState from = h ? h->state : g.recover.value_or(fallback);
+  // Without the handoff (its owner lost or cut off), the freshest state we know: the grant's snapshot
+  // or our own ghost, fed by the old owner until it stopped (chaos-messages seed 470 and chaos-mixed
+  // of the 10,000-run sweep: ownership following space grants migrations to neighbours, which hold
+  // ghosts, and a fallback to the older snapshot lost what the ghost had).
+  const EntityState from = h ? h->state : freshest(g.recover.value_or(fallback));
   gameplay::Entity& e = world_.restore(from, g.generation);
   e.session = g.session;
   e.gateway = g.gateway;
@@ -125,7 +132,14 @@ void ComputeNode::expire_migrations() {
   }
   for (auto it = moved_.begin(); it != moved_.end();) it = it->second.until_ns <= now ? moved_.erase(it) : std::next(it);
   for (auto it = pending_handoffs_.begin(); it != pending_handoffs_.end();) {
-    it = it->second.deadline_ns <= now ? pending_handoffs_.erase(it) : std::next(it);
+    if (it->second.deadline_ns > now) {
+      ++it;
+      continue;
+    }
+    // Its grant never came: the state handed to us may be the freshest copy anywhere (the old owner
+    // released it), so it is kept for a later recovery to ask for (OrphanQuery).
+    last_states_.keep(it->second.handoff.state, LastStates::Why::kOwnerLost);
+    it = pending_handoffs_.erase(it);
   }
 }
 

@@ -193,6 +193,7 @@ void ComputeNode::simulate() {
 void ComputeNode::consume_intents() {
   enter(TickPhase::kConsumeIntents);
   while (auto intent = intent_queue_.pop()) apply_intent(*intent);
+  std::erase_if(remote_fired_, [&](const auto& fired) { return fired.second + cfg_.rules.fire_cooldown_ticks < tick_; });
 }
 
 void ComputeNode::apply_intent(const gameplay::DamageIntent& intent) {

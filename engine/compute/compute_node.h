@@ -26,6 +26,7 @@
 #include "engine/core/holdings.h"
 #include "engine/gameplay/world.h"
 #include "engine/net/debug_set.h"
+#include "engine/net/hello_deadline.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/metrics.h"
@@ -73,6 +74,12 @@ struct ComputeStats {
   uint64_t intents_dropped = 0;
   uint64_t intents_sent_remote = 0;
   uint64_t intents_received_remote = 0;
+  // Owners validate what they apply (docs/security.md): an input only from the gateway holding the
+  // entity's session (or a compute node forwarding it after a move), a remote intent only from the
+  // owner of its source, in range, of the rules' damage and no faster than half the cooldown.
+  uint64_t inputs_rejected = 0;
+  uint64_t hello_timeouts = 0;  // connections closed for saying no Hello within kHelloDeadlineNs
+  uint64_t intents_rejected = 0;
   uint64_t deaths = 0;
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
@@ -254,9 +261,16 @@ class ComputeNode final : public Component, public NetworkHandler {
   BoundedQueue<OutputItem> output_queue_;
   std::vector<CoordinatorLink> coordinators_;
   std::map<ConnId, NodeId> inbound_;          // accepted connections -> peer (invalid until its Hello)
+  HelloDeadlines hello_deadlines_;            // of those, the ones yet to say Hello (closed past the deadline)
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::map<EntityId, Ghost> ghosts_;
+  // Remote intents accepted, by source: the tick of the last one (cooldown check); pruned each tick
+  // of sources quiet for a cooldown, so at most one entry per recently firing ghost.
+  std::map<EntityId, Tick> remote_fired_;
+  bool accept_remote_intent(NodeId sender, const RemoteIntent& ri);
+  EntityState freshest(const EntityState& from);
+  void reject(uint64_t& counter, const char* what, NodeId sender, EntityId entity, LogLevel level = LogLevel::kWarn);
   // Phase 5's scratch, reused every tick: what feeds may publish, each state encoded once.
   FeedStates owned_states_;
   FeedStates visible_states_;

@@ -57,6 +57,12 @@ void Coordinator::connect_peer(const std::string& address) {
 void Coordinator::watch() {
   ++tick_;
   watch_timer_ = rt_.timers.schedule(kTickNs, [this] { watch(); });
+  for (ConnId conn : hello_deadlines_.expired(rt_.clock.now_ns())) {
+    ++stats_.hello_timeouts;  // a budget, not a protocol error: a partition can hold an honest Hello
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "closing connection {}: no Hello within the deadline", conn);
+    rt_.network.close(conn);
+    on_closed(conn, CloseReason::kLocal);
+  }
   if (leading()) {
     watch_nodes();
     regrant_orphans();
@@ -78,6 +84,7 @@ void Coordinator::on_accepted(ConnId conn, std::string_view) {
     return;
   }
   conns_[conn] = NodeId{};
+  hello_deadlines_.accepted(conn, rt_.clock.now_ns());
 }
 
 void Coordinator::on_connected(ConnId conn) {
@@ -87,6 +94,7 @@ void Coordinator::on_connected(ConnId conn) {
 void Coordinator::on_closed(ConnId conn, CloseReason reason) {
   if (peer_.handle_closed(conn)) return;
   followers_.erase(conn);
+  hello_deadlines_.closed(conn);
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const NodeId node = it->second;
@@ -148,6 +156,13 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     }
   } else if (const auto* promise = std::get_if<Promise>(&m.body)) {
     if (m.epoch == epoch_) handle_promise(m.sender, *promise);
+  } else if (const auto* released = std::get_if<Released>(&m.body); released && !leading()) {
+    // Not ours to complete, but the freshest state there is: a vice keeps it as the owner's latest
+    // snapshot, for the recovery it may have to make if the leader falls before the grant
+    // (chaos-moments seed 190: the leader crashed between a release and its grant).
+    Snapshot latest;
+    latest.states.push_back(released->state);
+    handle_snapshot(m.sender, latest);
   } else if (!leading()) {
     return;  // spawns and sessions are the leader's business; the gateway asks again when it knows
   } else if (const auto* req = std::get_if<SpawnRequest>(&m.body)) {
@@ -178,6 +193,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     orphan_restarted(m.sender, existing->second.last_heard_ns);  // before last_heard_ns moves on
   }
   conns_[conn] = m.sender;
+  hello_deadlines_.greeted(conn);
   NodeRecord& rec = nodes_[m.sender];
   if (rec.incarnation != hello.incarnation) rec.fences.clear();  // a new process: it holds nothing we fenced
   rec.role = hello.role;
@@ -242,16 +258,34 @@ NodeId Coordinator::pick_compute() const {
 }
 
 // The client of a lost gateway is back through another one, with its token: same avatar, new route.
-bool Coordinator::resume(const ServerMessage& m, const SpawnRequest& req) {
+// Only a detached avatar (its gateway lost) can be resumed through another gateway: one still
+// attached to a live session there is its player's, and a token presented for it meanwhile is
+// someone else's copy (the client is held and asks again, in case its old gateway's loss is simply
+// not known yet). Through its own gateway it can: that gateway holds no other live session of it
+// (Gateway::handle_client checks). A token serves once: each resume draws a new one, given to the
+// client in its Welcome.
+Coordinator::Resume Coordinator::resume(const ServerMessage& m, const SpawnRequest& req) {
   const OwnerRecord* found = table_.get(req.resume_entity);
   if (!found || found->resume_token != req.resume_token || !found->owner.valid()) {
+    ++stats_.resumes_refused;
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, req.resume_entity}, "resume refused (unknown, wrong token or being recovered)");
-    return false;
+    return Resume::kRefused;
   }
+  // Attached to a session on the asking gateway itself: that gateway closed the session (the client
+  // came back through it) and vouches that none of its live sessions holds the avatar; its
+  // SessionClosed may have been lost with a connection (chaos-messages seed 2).
+  if (found->detached_since_ns == 0 && found->gateway != m.sender) {
+    ++stats_.resumes_refused;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, req.resume_entity}, "resume held: the avatar is still attached to session {} on gateway {}",
+           found->session.value, found->gateway.value);
+    return Resume::kAttached;
+  }
+  const uint64_t token = rt_.random.next_u64() | 1;
   table_.edit(req.resume_entity, [&](OwnerRecord& r) {
     r.gateway = m.sender;
     r.session = req.session;
     r.detached_since_ns = 0;
+    r.resume_token = token;
   });
   const OwnerRecord& rec = *found;
   dirty_.insert(req.resume_entity);
@@ -259,7 +293,7 @@ bool Coordinator::resume(const ServerMessage& m, const SpawnRequest& req) {
   send_to(rec.owner, SessionMoved{req.resume_entity, m.sender, req.session});
   trace(TraceKind::kSessionResumed, req.resume_entity, static_cast<int64_t>(req.session.value), 0, m.sender);
   send_to(m.sender, SpawnReply{req.session, req.resume_entity, rec.owner, nodes_[rec.owner].data_address, "", rec.resume_token});
-  return true;
+  return Resume::kResumed;
 }
 
 void Coordinator::detach_gateway(NodeId gateway) {
@@ -291,9 +325,18 @@ void Coordinator::sweep_detached() {
 }
 
 void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) {
-  if (req.resume_entity.valid() && resume(m, req)) return;
   SpawnReply reply;
   reply.session = req.session;
+  if (req.resume_entity.valid()) {
+    const Resume resumed = resume(m, req);
+    if (resumed == Resume::kResumed) return;
+    if (resumed == Resume::kAttached) {
+      reply.refusal = "avatar still attached to a live session";
+      reply.retry_later = true;
+      send_to(m.sender, reply);
+      return;
+    }
+  }
   const bool available = pick_compute().valid();
   if (!available || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
     reply.refusal = !available ? "no compute node available" : (!has_quorum() ? "no quorum" : "entity table full");

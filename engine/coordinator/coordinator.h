@@ -24,6 +24,7 @@
 #include "engine/coordinator/region_map.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
+#include "engine/net/hello_deadline.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
@@ -58,6 +59,8 @@ static_assert(kFailoverGraceNs >= on_slowest_clock(2 * kLeaseNs) + kLeaseMarginN
 // Erased entities remembered as tombstones (a Promise still holding one is revoked); at the limit
 // the oldest is forgotten, and a zombie older than that would be adopted again.
 inline constexpr size_t kTombstonesMax = 4096;
+// Entities are sent home only this long after the region map was last cut (membership settled).
+inline constexpr TimeNs kRegionSettleNs = 5 * kNsPerSec;
 static_assert(kTombstonesMax <= kBatchEntitiesMax, "a whole replica carries every tombstone in its last message");
 // A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
 // with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
@@ -141,6 +144,8 @@ struct NodeRecord {
 struct CoordinatorStats {
   uint64_t spawns = 0;
   uint64_t spawns_refused = 0;
+  uint64_t resumes_refused = 0;
+  uint64_t hello_timeouts = 0;   // connections closed for saying no Hello within kHelloDeadlineNs  // a wrong or spent token, or an avatar still attached to its session
   uint64_t spawns_deferred = 0;  // answered "retry later": no compute node ready or no quorum yet
   uint64_t revokes = 0;
   uint64_t nodes_lost = 0;
@@ -201,7 +206,8 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_session_closed(const ServerMessage& m, const SessionClosed& closed);
   NodeId pick_compute() const;
   void send_membership();
-  bool resume(const ServerMessage& m, const SpawnRequest& req);
+  enum class Resume : uint8_t { kResumed, kRefused, kAttached };
+  Resume resume(const ServerMessage& m, const SpawnRequest& req);
   void detach_gateway(NodeId gateway);
   void sweep_detached();
   void drop_connection(ConnId conn, std::string_view why);
@@ -299,9 +305,11 @@ class Coordinator final : public Component, public NetworkHandler {
   Epoch epoch_ = 0;
   CoordinatorRole role_ = CoordinatorRole::kFollower;
   std::map<ConnId, NodeId> conns_;  // invalid NodeId until the peer's Hello
+  HelloDeadlines hello_deadlines_;  // accepted connections yet to say Hello (closed past the deadline)
   std::map<NodeId, NodeRecord> nodes_;
   OwnershipTable table_;
   RegionMap regions_;  // the leader's; a new leader cuts its own at its first balancing round
+  TimeNs regions_cut_ns_ = 0;  // when regions_ was last cut
   uint64_t next_entity_ = 1;
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)

@@ -113,6 +113,17 @@ void Gateway::handle_client(Session& s, const client::Message& m) {
     s.state = SessionState::kAwaitSpawn;
     s.resume_entity = hello->resume_entity;
     s.resume_token = hello->resume_token;
+    // A token for an avatar one of our live sessions plays is someone else's copy: it takes nothing
+    // here (the coordinator trusts us on this: docs/security.md), and the client gets a new avatar.
+    for (const auto& [id, other] : sessions_) {
+      if (id != s.id && other.entity.valid() && other.entity == s.resume_entity) {
+        log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.resume_entity}, "session {}: resume of an avatar session {} plays; ignored", s.id.value, id.value);
+        ++stats_.resumes_refused;
+        s.resume_entity = EntityId{};
+        s.resume_token = 0;
+        break;
+      }
+    }
     trace(TraceKind::kSessionOpened, EntityId{}, static_cast<int64_t>(s.id.value));
     request_spawn(s);
     return;
@@ -161,6 +172,24 @@ OutboundLink* Gateway::coordinator_link(ConnId conn) {
   return nullptr;
 }
 
+// A session's end must reach the leader, or its avatar stays in the battle attached to a dead
+// session (and its token takes it nowhere: docs/security.md). Closes are kept kRecentClosesNs (at
+// most kRecentClosesMax) and sent again to every new leader: the coordinator ignores one that no
+// longer matches its table, so a repeat is harmless (chaos-messages seed 2: a close sent while no
+// coordinator led was lost).
+void Gateway::report_closed(const SessionClosed& closed) {
+  recent_closes_.emplace_back(rt_.clock.now_ns(), closed);
+  if (recent_closes_.size() > kRecentClosesMax) recent_closes_.pop_front();
+  if (leader_conn_ != 0) send_server(rt_.network, leader_conn_, envelope(closed));
+}
+
+void Gateway::resend_closed() {
+  const TimeNs now = rt_.clock.now_ns();
+  while (!recent_closes_.empty() && now - recent_closes_.front().first > kRecentClosesNs) recent_closes_.pop_front();
+  if (leader_conn_ == 0) return;
+  for (const auto& [at, closed] : recent_closes_) send_server(rt_.network, leader_conn_, envelope(closed));
+}
+
 void Gateway::send_goodbye(ConnId conn, const char* why) { rt_.network.send(conn, client::encode_goodbye(client::Goodbye{why})); }
 
 void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
@@ -171,7 +200,7 @@ void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
     send_goodbye(s.conn, why);
     rt_.network.close(s.conn);
   }
-  if (s.entity.valid() && leader_conn_ != 0) send_server(rt_.network, leader_conn_, envelope(SessionClosed{s.id, s.entity}));
+  if (s.entity.valid()) report_closed(SessionClosed{s.id, s.entity});
   trace(TraceKind::kSessionClosed, s.entity, static_cast<int64_t>(s.id.value));
   log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {} closed: {}", s.id.value, why);
   client_conns_.erase(s.conn);
@@ -251,6 +280,7 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
       leader_conn_ = conn;
       leader_epoch_ = m.epoch;
       log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "coordinator {} leads at epoch {}", m.sender.value, m.epoch);
+      if (changed) resend_closed();
       for (auto& [id, s] : sessions_) {
         if (changed && s.state == SessionState::kAwaitSpawn) {
           s.spawn_retry_at_ns = 0;  // asked now; one request in flight per session
@@ -274,6 +304,13 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
 
 void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   auto it = sessions_.find(reply.session);
+  if (it == sessions_.end() && reply.entity.valid()) {
+    // The client left before its avatar came: no avatar without a live session (it would stay in
+    // the battle, unplayed, until the coordinator's grace after a gateway loss, which never comes).
+    report_closed(SessionClosed{reply.session, reply.entity});
+    trace(TraceKind::kSessionClosed, reply.entity, static_cast<int64_t>(reply.session.value));
+    return;
+  }
   if (it == sessions_.end() || it->second.state != SessionState::kAwaitSpawn) return;
   Session& s = it->second;
   if (!reply.entity.valid() && reply.retry_later) {

@@ -4,6 +4,7 @@
 // that owner, and sends each client, once per tick, only what changed within its radius of interest.
 // Everything it holds is a throw-away cache rebuilt from the compute nodes' feeds.
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,7 @@ struct GatewayStats {
   uint64_t flushes = 0;
   uint64_t stale_epoch_dropped = 0;  // coordinator messages older than the newest epoch seen
   uint64_t spawns_deferred = 0;      // spawn replies saying "retry later": the client was held
+  uint64_t resumes_refused = 0;      // a resume of an avatar another of our live sessions plays
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -122,6 +124,8 @@ class Gateway final : public Component, public NetworkHandler {
   void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
   void send_goodbye(ConnId conn, const char* why);
+  void report_closed(const SessionClosed& closed);
+  void resend_closed();
   ServerMessage envelope(ServerBody body) const;
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
 
@@ -143,6 +147,10 @@ class Gateway final : public Component, public NetworkHandler {
   TimerId housekeeping_timer_ = 0;
   GatewayStats stats_;
   DebugSet debug_;
+  // Session ends reported lately, sent again to every new leader (report_closed).
+  static constexpr TimeNs kRecentClosesNs = 30 * kNsPerSec;
+  static constexpr size_t kRecentClosesMax = 65536;
+  std::deque<std::pair<TimeNs, SessionClosed>> recent_closes_;
   // Scratch reused by every flush (no allocation per client once warm).
   std::vector<uint8_t> update_bytes_;
   std::vector<ViewCandidate> candidates_;

@@ -151,6 +151,11 @@ class FakeNetwork final : public Network {
     const std::vector<uint8_t> bytes = encode(message);
     handler().on_message(conn, bytes);
   }
+  // Raw bytes (a client's, say), as they arrive.
+  void deliver_bytes(ConnId conn, std::span<const uint8_t> bytes) {
+    AETHER_ASSERT(at(conn).state == State::kOpen);
+    handler().on_message(conn, bytes);
+  }
 
   // --- What the component did ---
   // The newest connection the component opened to `address` (0 if none).

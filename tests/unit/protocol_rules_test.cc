@@ -381,6 +381,36 @@ TEST_F(ProtocolRulesCompute, EvictionDropsWaitingMigrationGrantsToo) {
 
 // --- Coordinator ---------------------------------------------------------------------------------
 
+// docs/security.md "Owners validate what they apply": an input is taken only from the gateway that
+// holds the entity's session; another gateway's is refused and counted, never queued.
+TEST_F(ProtocolRulesCompute, InputsOnlyFromTheGatewayHoldingTheSession) {
+  const EntityId e(1ULL << 40 | 1);
+  grant(e, kEpoch << 32);  // its session is on kGateway
+  ASSERT_NE(find(e), nullptr);
+  const ConnId other = rt_.network.accept(kListen);
+  const NodeId kOtherGateway(202);
+  rt_.network.deliver(other, ServerMessage{kOtherGateway, Role::kGateway, kEpoch, 0, Hello{Role::kGateway, "", 0, 9}});
+  rt_.network.deliver(other, ServerMessage{kOtherGateway, Role::kGateway, kEpoch, 0, InputForward{e, ClientInput{1, 1000, 0, EntityId{}, false}}});
+  EXPECT_EQ(node_->stats().inputs_rejected, 1u);
+  const ConnId own = rt_.network.accept(kListen);
+  rt_.network.deliver(own, ServerMessage{kGateway, Role::kGateway, kEpoch, 0, Hello{Role::kGateway, "", 0, 8}});
+  rt_.network.deliver(own, ServerMessage{kGateway, Role::kGateway, kEpoch, 0, InputForward{e, ClientInput{2, 1000, 0, EntityId{}, false}}});
+  EXPECT_EQ(node_->stats().inputs_rejected, 1u);  // its own gateway's input is taken
+}
+
+// docs/security.md "Owners validate what they apply": a remote intent must come from the node that
+// owns its source; one claiming a source it does not own (or one we have never seen) is refused.
+TEST_F(ProtocolRulesCompute, RemoteIntentsOnlyFromTheOwnerOfTheirSource) {
+  const EntityId target(1ULL << 40 | 1);
+  grant(target, kEpoch << 32);
+  ASSERT_NE(find(target), nullptr);
+  const ConnId peer = connect_old_owner();  // compute 102, which owns nothing we have a ghost of
+  rt_.network.deliver(peer, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, RemoteIntent{EntityId(1ULL << 40 | 2), target, node_->config().rules.fire_damage}});
+  EXPECT_EQ(node_->stats().intents_rejected, 1u);
+  EXPECT_EQ(node_->stats().intents_received_remote, 0u);
+  EXPECT_EQ(find(target)->hp, node_->config().rules.hp_max);
+}
+
 class ProtocolRulesCoordinator : public ::testing::Test {
  protected:
   static constexpr NodeId kSelf{1};
@@ -785,6 +815,61 @@ TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
   }
   EXPECT_TRUE(has_kept);
   EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
+}
+
+// docs/security.md "Resume tokens": an avatar still attached to a live session cannot be taken with
+// its token (the asking gateway is told to retry later: its old gateway's loss may not be known yet);
+// once its gateway is lost it can, once: the resume draws a new token, and the old one is refused.
+TEST_F(ProtocolRulesCoordinator, AResumeTokenServesOnceAndOnlyADetachedAvatar) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const EntityId e = spawn(1);
+  const uint64_t token = coord_->table().get(e)->resume_token;
+
+  const ConnId thief = rt_.network.accept(kListen);
+  const NodeId kThief(202);
+  rt_.network.deliver(thief, ServerMessage{kThief, Role::kGateway, 0, 0, Hello{Role::kGateway, "", 0, 78}});
+  rt_.network.deliver(thief, ServerMessage{kThief, Role::kGateway, kEpoch, 0, SpawnRequest{SessionId(9), e, token}});
+  auto held = rt_.network.last_of<SpawnReply>(thief);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_FALSE(held->entity.valid()) << "an attached avatar was taken with its token";
+  EXPECT_TRUE(held->retry_later);
+  EXPECT_EQ(coord_->table().get(e)->session, SessionId(1));
+
+  rt_.network.reset(gateway_);  // its gateway is lost: the avatar is detached
+  rt_.network.deliver(thief, ServerMessage{kThief, Role::kGateway, kEpoch, 0, SpawnRequest{SessionId(9), e, token}});
+  auto resumed = rt_.network.last_of<SpawnReply>(thief);
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->entity, e);
+  EXPECT_NE(resumed->resume_token, token) << "the token was not renewed";
+  EXPECT_EQ(coord_->table().get(e)->resume_token, resumed->resume_token);
+
+  // The spent token, presented again elsewhere, takes nothing.
+  const ConnId third = rt_.network.accept(kListen);
+  rt_.network.deliver(third, ServerMessage{NodeId(203), Role::kGateway, 0, 0, Hello{Role::kGateway, "", 0, 79}});
+  rt_.network.deliver(third, ServerMessage{NodeId(203), Role::kGateway, kEpoch, 0, SpawnRequest{SessionId(10), e, token}});
+  auto refused = rt_.network.last_of<SpawnReply>(third);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_NE(refused->entity, e);
+  EXPECT_EQ(coord_->table().get(e)->gateway, kThief);
+}
+
+// docs/security.md "Budgets on every connection": a connection that says no Hello within
+// kHelloDeadlineNs is closed and counted; one that said Hello stays.
+TEST_F(ProtocolRulesCoordinator, ASilentConnectionIsClosedAtTheHelloDeadline) {
+  start_leader();
+  const ConnId silent = rt_.network.accept(kListen);
+  ComputeSide a = join(101);
+  rt_.advance(kHelloDeadlineNs / 2);
+  heartbeat(a, agreeing(a));
+  EXPECT_TRUE(rt_.network.open(silent));
+  rt_.advance(kHelloDeadlineNs / 2 + 2 * kTickNs);
+  heartbeat(a, agreeing(a));
+  EXPECT_FALSE(rt_.network.open(silent));
+  EXPECT_TRUE(rt_.network.open(a.conn));
+  EXPECT_EQ(coord_->stats().hello_timeouts, 1u);
 }
 
 // docs/ownership.md §6 "Members of an epoch": a candidate that hears the winner of its own epoch
