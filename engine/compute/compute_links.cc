@@ -97,7 +97,7 @@ void ComputeNode::handle_orphan_query(ConnId conn, const OrphanQuery& query) {
   std::vector<EntityState> states;
   for (EntityId id : query.entities) {
     // The newest copy we have: our own, a ghost, a last state, or a handoff waiting for its grant
-    // (chaos-moments seed 190: the only copy of a released state was a handoff whose grant never came).
+    // (a released state may live nowhere else).
     std::optional<EntityState> best;
     auto consider = [&best](const EntityState& st) {
       if (!best || newer_than(st, *best)) best = st;
@@ -201,7 +201,7 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
     if (kept.why == LastStates::Why::kTaken) gone.push_back(kept.state);
   }
   // And states released to us whose grant has not come: after a takeover it may never come, and the
-  // old owner that released it may be cut off (chaos-moments seed 190: recovered 4.2 s back).
+  // old owner that released it may be cut off, leaving this the freshest copy.
   for (const auto& [id, waiting] : pending_handoffs_) gone.push_back(waiting.handoff.state);
   send_states(conn, gone);
   if (heartbeat_timer_ != 0) rt_.timers.cancel(heartbeat_timer_);

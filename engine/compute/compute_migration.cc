@@ -98,9 +98,8 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   fallback.hp = cfg_.rules.hp_max;
   fallback.team = g.team;
   // Without the handoff (its owner lost or cut off), the freshest state we know: the grant's snapshot
-  // or our own ghost, fed by the old owner until it stopped (chaos-messages seed 470 and chaos-mixed
-  // of the 10,000-run sweep: ownership following space grants migrations to neighbours, which hold
-  // ghosts, and a fallback to the older snapshot lost what the ghost had).
+  // or our own ghost, fed by the old owner until it stopped (migrations go to neighbours, which hold
+  // ghosts often fresher than the grant's snapshot).
   const EntityState from = h ? h->state : freshest(g.recover.value_or(fallback));
   gameplay::Entity& e = world_.restore(from, g.generation);
   e.session = g.session;

@@ -158,8 +158,7 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     if (m.epoch == epoch_) handle_promise(m.sender, *promise);
   } else if (const auto* released = std::get_if<Released>(&m.body); released && !leading()) {
     // Not ours to complete, but the freshest state there is: a vice keeps it as the owner's latest
-    // snapshot, for the recovery it may have to make if the leader falls before the grant
-    // (chaos-moments seed 190: the leader crashed between a release and its grant).
+    // snapshot, for the recovery it may have to make if the leader falls before the grant.
     Snapshot latest;
     latest.states.push_back(released->state);
     handle_snapshot(m.sender, latest);
@@ -273,7 +272,7 @@ Coordinator::Resume Coordinator::resume(const ServerMessage& m, const SpawnReque
   }
   // Attached to a session on the asking gateway itself: that gateway closed the session (the client
   // came back through it) and vouches that none of its live sessions holds the avatar; its
-  // SessionClosed may have been lost with a connection (chaos-messages seed 2).
+  // SessionClosed may have been lost with a connection.
   if (found->detached_since_ns == 0 && found->gateway != m.sender) {
     ++stats_.resumes_refused;
     log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, req.resume_entity}, "resume held: the avatar is still attached to session {} on gateway {}",

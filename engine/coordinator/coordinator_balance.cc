@@ -110,10 +110,9 @@ void Coordinator::balance() {
   }
   if (homes.empty()) return;
   // Entities go home only in a settled cluster: no orphan waiting, no node lost, the map not recut
-  // for kRegionSettleNs. Moving them while recoveries are under way multiplied migrations whose old
-  // owner was then cut off, and the chaos sweep found recoveries from states older than the bound
-  // (chaos-mixed seed 66, chaos-small seed 82; docs/simulation.md, open findings). A draining node's
-  // entities leave regardless.
+  // for kRegionSettleNs. Migrations started while recoveries are under way may have their old owner
+  // cut off too, leaving a recovery only old states to start from (docs/simulation.md, open
+  // findings). A draining node's entities leave regardless.
   bool settled = table_.orphans() == 0 && rt_.clock.now_ns() - regions_cut_ns_ >= kRegionSettleNs;
   for (const auto& [id, rec] : nodes_) settled = settled && !(rec.role == Role::kCompute && rec.lost);
   uint32_t budget = kMigrationsPerRoundMax;

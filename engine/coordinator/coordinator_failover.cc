@@ -58,8 +58,7 @@ void Coordinator::send_full_replica(ConnId conn) {
   r.more = false;
   for (const auto& [id, rec] : nodes_) r.nodes.push_back(ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost});
   // And what the table no longer has: a vice cut off when an entity was erased never heard of it,
-  // and without the tombstone would adopt it from a zombie's Promise once it leads (chaos-five
-  // seed 927: two writers).
+  // and without the tombstone would adopt it from a zombie's Promise once it leads: two writers.
   r.erased.assign(tombstone_order_.begin(), tombstone_order_.end());
   r.version = version_;
   send_on(conn, r);

@@ -175,8 +175,8 @@ OutboundLink* Gateway::coordinator_link(ConnId conn) {
 // A session's end must reach the leader, or its avatar stays in the battle attached to a dead
 // session (and its token takes it nowhere: docs/security.md). Closes are kept kRecentClosesNs (at
 // most kRecentClosesMax) and sent again to every new leader: the coordinator ignores one that no
-// longer matches its table, so a repeat is harmless (chaos-messages seed 2: a close sent while no
-// coordinator led was lost).
+// longer matches its table, so a repeat is harmless (a close sent while no coordinator leads, or on
+// a connection that then breaks, is otherwise lost).
 void Gateway::report_closed(const SessionClosed& closed) {
   recent_closes_.emplace_back(rt_.clock.now_ns(), closed);
   if (recent_closes_.size() > kRecentClosesMax) recent_closes_.pop_front();
