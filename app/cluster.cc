@@ -164,8 +164,10 @@ ClusterFigures Cluster::figures() const {
     f.bot_bytes_received += b->stats().bytes_received;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
+    f.bots_between_gateways += !b->playing() && b->between_gateways() ? 1 : 0;
     ++f.bots_alive;
     f.bot_resumes += b->stats().resumes;
+    f.bot_redirects += b->stats().redirects;
     f.protocol_errors += b->stats().protocol_errors;
   }
   for (const Coordinator* c : coordinators_) {

@@ -60,6 +60,8 @@ struct ClusterFigures {
   uint32_t bots_playing = 0;
   uint32_t bots_alive = 0;
   uint64_t bot_resumes = 0;
+  uint64_t bot_redirects = 0;
+  uint64_t bots_between_gateways = 0;  // redirected moments ago, not yet welcomed (BotClient::between_gateways)
   uint64_t protocol_errors = 0;
 };
 

@@ -73,7 +73,7 @@ int run_local(const LocalArgs& args) {
              f.inputs_applied);
   fmt::print("bytes per client per second {:.0f} (updates {:.1f} per client per second)\n",
              args.bots ? f.bot_bytes_received / seconds / args.bots : 0.0, args.bots ? f.bot_updates / seconds / args.bots : 0.0);
-  if (args.bots > 0 && f.bots_playing < args.bots && seconds >= args.duration_s) {
+  if (args.bots > 0 && f.bots_playing + f.bots_between_gateways < args.bots && seconds >= args.duration_s) {
     fmt::print(stderr, "aether local: only {} of {} bots got into the battle\n", f.bots_playing, args.bots);
     return 1;
   }

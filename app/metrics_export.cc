@@ -103,6 +103,10 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
            kCounter).add(l, num(s.resumes_refused));
   m.family("aether_hello_timeouts_total", "Connections closed for saying no Hello within the deadline (5 s).", kCounter)
       .add(l, num(s.hello_timeouts));
+  m.family("aether_coordinator_gateway_route_cuts_total", "Times the gateways' routes were recut (gateways came or went, or a share strayed).",
+           kCounter).add(l, num(s.gateway_route_cuts));
+  m.family("aether_coordinator_sessions_detached_total", "Clients sent to their region's gateway, avatar kept for their resume there.",
+           kCounter).add(l, num(s.sessions_detached));
   m.family("aether_coordinator_spawns_deferred_total", "Spawn requests answered retry-later (no compute node ready, no quorum).", kCounter)
       .add(l, num(s.spawns_deferred));
   size_t members = 0;
@@ -135,6 +139,10 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.changes_deferred));
   m.family("aether_gateway_resumes_refused_total", "Resumes of an avatar another live session of this gateway plays (ignored).", kCounter)
       .add(l, num(s.resumes_refused));
+  m.family("aether_gateway_clients_redirected_total", "Clients sent to the gateway of their avatar's region.", kCounter)
+      .add(l, num(s.clients_redirected));
+  m.family("aether_gateway_routes_refused_total", "Gateway routes from the leader that did not cover the arena (ignored).", kCounter)
+      .add(l, num(s.routes_refused));
   m.family("aether_gateway_spawns_deferred_total", "Spawn replies saying retry later (the client was held, not refused).", kCounter)
       .add(l, num(s.spawns_deferred));
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));

@@ -94,6 +94,7 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     GatewayConfig gc;
     gc.node = node;
     gc.listen_address = c.listen_address();
+    gc.advertise_address = c.advertise_address();
     gc.coordinator_addresses = coordinators_of(c);
     gc.view_radius_mm = shape.view_radius_mm;
     hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node), gc));

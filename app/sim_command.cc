@@ -26,11 +26,14 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              o.wall_s > 0 ? s.duration_s() / o.wall_s : 0.0, o.events, o.messages);
   fmt::print("ticks {}, entities {}, bots playing {}, deaths {}, inputs applied {}, client updates {}\n", f.ticks, f.entities,
              f.bots_playing, f.deaths, f.inputs_applied, f.updates_sent);
+  if (s.bots().count() > 0 && s.duration_s() > 0) {
+    fmt::print("deaths per player per minute {:.3f}\n", static_cast<double>(f.deaths) / s.bots().count() / (s.duration_s() / 60.0));
+  }
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
-  fmt::print("bots resumed after losing their gateway {}, migrations {} ({} from snapshot)\n", f.bot_resumes, f.migrations,
-             f.handoff_fallbacks);
+  fmt::print("clients sent to their region's gateway {}, bots resumed {}, migrations {} ({} from snapshot)\n", f.bot_redirects,
+             f.bot_resumes, f.migrations, f.handoff_fallbacks);
   fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,
              f.recoveries, o.checks.checks, o.checks.longest_recovery_ns / kNsPerMs);
   if (!o.schedule.empty()) {

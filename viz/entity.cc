@@ -51,6 +51,7 @@ std::string describe(const Run& run, const TraceEvent& e) {
     case TraceKind::kSessionOpened: return fmt::format("client session {} opened; owner {}", e.a, peer);
     case TraceKind::kSessionClosed: return fmt::format("client session {} closed", e.a);
     case TraceKind::kSessionResumed: return fmt::format("client resumed through {}", peer);
+    case TraceKind::kClientRedirected: return fmt::format("client session {} sent to its region's gateway {}", e.a, peer);
     case TraceKind::kClientDisconnected: return fmt::format("client disconnected (reason {})", e.a);
     case TraceKind::kOwnerRouted: return fmt::format("inputs now routed to {} (was {})", peer, node_label(run, NodeId(static_cast<uint32_t>(e.a))));
     case TraceKind::kQueueRefused: return fmt::format("input refused: queue {} full ({} refused in all)", e.a, e.b);

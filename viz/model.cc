@@ -45,6 +45,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kClientDisconnected: return "client_disconnected";
     case TraceKind::kInputForwarded: return "input_forwarded";
     case TraceKind::kSessionResumed: return "session_resumed";
+    case TraceKind::kClientRedirected: return "client_redirected";
     case TraceKind::kAdminCommand: return "admin_command";
     case TraceKind::kHandoffReceived: return "handoff_received";
     case TraceKind::kHandoffLost: return "handoff_lost";
@@ -278,6 +279,7 @@ NodeRole role_from_emitted(TraceKind kind) {
     case TraceKind::kSessionOpened:
     case TraceKind::kInputForwarded:
     case TraceKind::kOwnerRouted:
+    case TraceKind::kClientRedirected:
     case TraceKind::kClientDisconnected:
       return NodeRole::kGateway;
     default: return NodeRole::kUnknown;

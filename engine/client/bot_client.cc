@@ -59,12 +59,16 @@ void BotClient::on_closed(ConnId conn, CloseReason reason) {
   link_.handle_closed(conn);
 }
 
-void BotClient::lost_connection() {
-  ++stats_.disconnects;
+void BotClient::forget_view() {
   me_ = EntityId{};
   view_.clear();
   view_count_ = 0;
   me_slot_ = UINT32_MAX;
+}
+
+void BotClient::lost_connection() {
+  ++stats_.disconnects;
+  forget_view();
   // Try the next gateway: a lost gateway means reconnecting elsewhere (seed section 13).
   gateway_index_ = (gateway_index_ + 1) % cfg_.gateway_addresses.size();
   link_.retarget(cfg_.gateway_addresses[gateway_index_]);
@@ -82,12 +86,22 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     const client::Welcome& w = header->welcome;
     if (resume_entity_.valid() && w.entity == resume_entity_) ++stats_.resumes;
     me_ = w.entity;
+    redirected_at_ns_ = 0;
     resume_entity_ = w.entity;
     resume_token_ = w.resume_token;
     ++stats_.welcomes;
   } else if (header->type == client::Type::kUpdate) {
     ++stats_.updates_received;
     if (!apply_update(r)) error = r.ok() ? "inconsistent update" : r.error();
+  } else if (header->type == client::Type::kRedirect) {
+    // Our avatar's region has another gateway: go there and resume (the avatar waits for us).
+    ++stats_.redirects;
+    redirected_at_ns_ = rt_.clock.now_ns();
+    rt_.network.close(conn);
+    forget_view();
+    link_.handle_closed(conn);
+    link_.retarget(header->redirect.address);
+    return;
   } else {
     ++stats_.goodbyes;
     log_at(rt_.log, LogLevel::kInfo, {}, "{}: gateway said goodbye: {}", cfg_.name, header->goodbye.reason);

@@ -13,6 +13,10 @@
 
 namespace aether {
 
+// A bot sent to another gateway (Redirect) and not yet welcomed there is moving between gateways,
+// not out of the battle, for this long; past it, it is out like any bot without an avatar.
+inline constexpr TimeNs kRedirectTransitMaxNs = 2 * kNsPerSec;
+
 struct BotConfig {
   std::vector<std::string> gateway_addresses;  // tried in turn after a loss; sticky while connected
   std::string name = "bot";
@@ -29,7 +33,8 @@ struct BotStats {
   uint64_t goodbyes = 0;
   uint64_t disconnects = 0;
   uint64_t protocol_errors = 0;  // a malformed or inconsistent message (a slot not known, a slot taken twice)
-  uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect
+  uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect or a redirect
+  uint64_t redirects = 0;  // sent to the gateway of our avatar's region
 };
 
 class BotClient final : public Component, public NetworkHandler {
@@ -50,6 +55,8 @@ class BotClient final : public Component, public NetworkHandler {
   size_t view_size() const { return view_count_; }
   const BotStats& stats() const { return stats_; }
   bool playing() const { return me_.valid(); }
+  // Redirected less than kRedirectTransitMaxNs ago and not yet welcomed by the new gateway.
+  bool between_gateways() const { return redirected_at_ns_ != 0 && rt_.clock.now_ns() - redirected_at_ns_ <= kRedirectTransitMaxNs; }
   // Stops playing: closes the connection and does not come back.
   void leave();
 
@@ -58,6 +65,7 @@ class BotClient final : public Component, public NetworkHandler {
   bool apply_update(ByteReader& r);
   ClientInput decide();
   void lost_connection();
+  void forget_view();
 
   Runtime& rt_;
   BotConfig cfg_;
@@ -72,6 +80,7 @@ class BotClient final : public Component, public NetworkHandler {
   uint32_t seq_ = 0;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;
+  TimeNs redirected_at_ns_ = 0;  // when a Redirect came, until the next Welcome (0: none pending)
   TimerId think_timer_ = 0;
   TimerId start_timer_ = 0;
   bool left_ = false;

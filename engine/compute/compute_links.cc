@@ -182,10 +182,10 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
   promise.answers = prepare.question;
   promise.previous_epoch = epoch_before_;
   promise.table_version_seen = table_version_seen_;
-  for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation});
+  for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation, e.gateway, e.session});
   // Grants waiting for their handoff are ours too: the coordinator must not re-grant them elsewhere.
   for (const auto& [id, pending] : pending_grants_) {
-    if (!world_.find(id)) promise.holdings.push_back(Holding{id, pending.grant.generation});
+    if (!world_.find(id)) promise.holdings.push_back(Holding{id, pending.grant.generation, pending.grant.gateway, pending.grant.session});
   }
   ++stats_.promises;
   trace(TraceKind::kPromised, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promise.holdings.size()));

@@ -18,7 +18,7 @@ const char* coordinator_role_name(CoordinatorRole role) {
 }
 
 Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
-    : rt_(rt), cfg_(std::move(config)), regions_(cfg_.rules.arena_mm), peer_(rt, cfg_.peer_address) {
+    : rt_(rt), cfg_(std::move(config)), regions_(cfg_.rules.arena_mm), gateway_routes_(cfg_.rules.arena_mm), peer_(rt, cfg_.peer_address) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(cfg_.epoch > 0 && cfg_.epoch < kEpochAdmin);
   rt_.network.set_handler(this);
@@ -67,7 +67,10 @@ void Coordinator::watch() {
     watch_nodes();
     regrant_orphans();
     if (tick_ % kTickHz == 0) sweep_detached();
-    if (tick_ % kTickHz == kTickHz / 2) balance();
+    if (tick_ % kTickHz == kTickHz / 2) {
+      balance();
+      route_gateways();
+    }
     storm();
     expire_migrations();
     replicate();
@@ -210,6 +213,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "{} {} registered{}{}", role_name(hello.role), m.sender.value,
          hello.data_address.empty() ? "" : " at ", hello.data_address);
   send_on(conn, Leadership{leading()});
+  if (hello.role == Role::kGateway && leading() && !gateway_routes_.ranges().empty()) send_on(conn, gateway_routes_message());
   if (hello.role != Role::kCoordinator && leading() && (!debug_entities_.empty() || !debug_nodes_.empty())) {
     send_on(conn, AdminRequest{AdminRequest::Command::kDebug, {}, {}, debug_targets()});
   }
@@ -374,6 +378,16 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
 void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClosed& closed) {
   auto it = table_.find(closed.entity);
   if (it == table_.end() || it->second.gateway != m.sender || it->second.session != closed.session) return;
+  if (closed.detached) {
+    // The client was sent to its region's gateway: the avatar waits for it there, as after a
+    // gateway loss (resume() takes a detached avatar through any gateway, sweep_detached() ends the wait).
+    if (it->second.detached_since_ns == 0) {
+      table_.edit(closed.entity, [&](OwnerRecord& r) { r.detached_since_ns = rt_.clock.now_ns(); });
+      dirty_.insert(closed.entity);
+      ++stats_.sessions_detached;
+    }
+    return;
+  }
   const OwnerRecord rec = it->second;
   erase_record(closed.entity);
   ++stats_.revokes;

@@ -21,7 +21,7 @@
 #include "engine/core/planted.h"
 #include "engine/coordinator/fence_ledger.h"
 #include "engine/coordinator/ownership_table.h"
-#include "engine/coordinator/region_map.h"
+#include "engine/core/region_map.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/hello_deadline.h"
@@ -158,6 +158,8 @@ struct CoordinatorStats {
   uint64_t migrations_started = 0;
   uint64_t migrations_done = 0;
   uint64_t region_cuts = 0;      // the region map recut (members changed, or a node's share strayed)
+  uint64_t gateway_route_cuts = 0;  // the gateways' routes recut (gateways came or went, or one's share strayed)
+  uint64_t sessions_detached = 0;   // clients sent to their region's gateway, avatar kept for the resume
   uint64_t resumes = 0;           // avatars taken back through another gateway
   uint64_t abandoned = 0;         // avatars despawned after their client never came back
   uint64_t stale_epoch_dropped = 0;
@@ -271,6 +273,11 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_released(NodeId from, const Released& r);
   void expire_migrations();
   void balance();
+  // Every second: which gateway serves the clients of which cells (GatewayRoutes), cut like the
+  // regions but among the gateways, by entity counts; sent to every gateway when it changes and to
+  // each gateway as it registers.
+  void route_gateways();
+  GatewayRoutes gateway_routes_message() const;
   // The node that should own an entity at pos: its region's home if that node can take it, else the
   // least loaded (pick_compute).
   NodeId home_for(Vec2 pos) const;
@@ -310,6 +317,9 @@ class Coordinator final : public Component, public NetworkHandler {
   OwnershipTable table_;
   RegionMap regions_;  // the leader's; a new leader cuts its own at its first balancing round
   TimeNs regions_cut_ns_ = 0;  // when regions_ was last cut
+  RegionMap gateway_routes_;   // the leader's cut of the curve among the connected gateways
+  uint64_t gateway_routes_version_ = 0;
+  Epoch gateway_routes_epoch_ = 0;  // the epoch in which we last sent them
   uint64_t next_entity_ = 1;
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)

@@ -129,6 +129,45 @@ void Coordinator::balance() {
   }
 }
 
+// Clients go to the gateway of their region, so that each gateway's clients see mostly the same
+// entities: a gateway then takes feeds of its part of the arena only, not of all of it. Members are
+// the gateways connected now with a client address, equal in capacity.
+void Coordinator::route_gateways() {
+  if (!leading()) return;
+  std::vector<RegionMap::Member> gateways;
+  for (const auto& [id, rec] : nodes_) {
+    if (rec.role == Role::kGateway && rec.conn != 0 && !rec.data_address.empty()) gateways.push_back(RegionMap::Member{id, 1});
+  }
+  RegionMap::Counts counts{};
+  for (const auto& [id, rec] : table_) {
+    if (rec.owner.valid()) ++counts[gateway_routes_.cell_of(rec.snapshot.pos)];
+  }
+  // Each epoch's leader sends its routes once even if it finds nothing to recut: gateways that
+  // registered while it followed have none from it.
+  const bool recut = gateway_routes_.needs_cut(gateways, counts);
+  if (!recut && gateway_routes_epoch_ == epoch_) return;
+  gateway_routes_epoch_ = epoch_;
+  if (recut) {
+    gateway_routes_.cut(gateways, counts);
+    ++gateway_routes_version_;
+    ++stats_.gateway_route_cuts;
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "gateway routes recut for {} gateway(s), version {}", gateways.size(),
+           gateway_routes_version_);
+  }
+  if (gateway_routes_.ranges().empty()) return;
+  const GatewayRoutes routes = gateway_routes_message();
+  for (const RegionMap::Member& g : gateways) send_to(g.node, routes);
+}
+
+GatewayRoutes Coordinator::gateway_routes_message() const {
+  GatewayRoutes m{gateway_routes_version_, cfg_.rules.arena_mm, {}};
+  for (const RegionMap::Range& r : gateway_routes_.ranges()) {
+    auto it = nodes_.find(r.node);
+    m.routes.push_back(GatewayRoute{r.node, it == nodes_.end() ? std::string() : it->second.data_address, r.begin, r.end});
+  }
+  return m;
+}
+
 NodeId Coordinator::home_for(Vec2 pos) const {
   const NodeId home = regions_.home(pos);
   auto it = nodes_.find(home);

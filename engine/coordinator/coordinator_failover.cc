@@ -254,16 +254,19 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
 // and re-granted them while their holder still wrote them (chaos-messages seed 162).
 void Coordinator::reconcile(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given) {
   std::set<EntityId> held;
+  std::vector<EntityId> unknown_to_leader;
   for (const Holding& h : promise.holdings) {
     held.insert(h.entity);
     auto it = table_.find(h.entity);
     if (it == table_.end() && tombstones_.count(h.entity)) {
       revoke(node, h.entity, h.generation);  // a zombie: the entity is gone
     } else if (it == table_.end()) {
-      OwnerRecord rec{node, h.generation, NodeId{}, SessionId{}, EntityState{}, 0, rt_.clock.now_ns()};
+      // The client's session as the holder knows it: without it the owner would refuse its inputs.
+      OwnerRecord rec{node, h.generation, h.gateway, h.session, EntityState{}, 0, rt_.clock.now_ns()};
       rec.snapshot.id = h.entity;
       rec.snapshot.generation = h.generation;
       set_record(h.entity, rec);
+      if (leading()) unknown_to_leader.push_back(h.entity);
     } else if (it->second.generation < h.generation) {
       // The node that held it under the older generation (and may have promised it to us already)
       // must drop it before any lease we give it: the revoke precedes our acks on its connection.
@@ -281,6 +284,23 @@ void Coordinator::reconcile(NodeId node, const Promise& promise, const std::map<
     if (it == table_.end() || held.count(id) || it->second.owner != node || it->second.generation != generation) continue;
     if (version == 0) version = next_table_version();
     orphan(id, version);
+  }
+  // A leader's table has every entity granted in its epoch and, fenced at its takeover, every one it
+  // had doubts about. An entity it has never heard of comes from a lineage it never saw: a leader
+  // before it may have re-granted it under a newer generation that our table lost. Taken as held,
+  // the old generation could write again after the newer one: it is revoked, and re-granted under a
+  // generation of ours (once the orphaning is confirmed, never within our takeover's grace) from the
+  // freshest state there is.
+  for (EntityId id : unknown_to_leader) {
+    if (version == 0) version = next_table_version();
+    const OwnerRecord& rec = *table_.get(id);
+    revoke(node, id, rec.generation);
+    trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 3, node);
+    orphan(id, version);
+  }
+  if (!unknown_to_leader.empty()) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} holds {} entities our table never had: revoked, re-granted after the grace",
+           node.value, unknown_to_leader.size());
   }
   publish_orphanings();  // a leader's (late promise); a candidate's wait for its takeover's acks
 }

@@ -55,6 +55,7 @@ void Gateway::housekeeping() {
     }
   }
   for (const auto& [id, why] : expired) close_session(id, why, true);
+  route_clients();
   if (now - last_flush_ns_ > 2 * kTickNs) flush_clients(tick_);
   housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
 }
@@ -208,6 +209,71 @@ void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
   ++stats_.sessions_closed;
 }
 
+// The client goes to `to`, the gateway of its avatar's region: its session here ends, its avatar
+// stays (detached, resumable there with the token it has: Coordinator::handle_session_closed), and
+// the end is reported like any other (kept and sent again to a new leader).
+void Gateway::redirect_session(Session& s, NodeId to, const std::string& address) {
+  ++stats_.clients_redirected;
+  trace(TraceKind::kClientRedirected, s.entity, static_cast<int64_t>(s.id.value), 0, to);
+  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {}: client sent to gateway {} at {}", s.id.value, to.value, address);
+  rt_.network.send(s.conn, client::encode_redirect(client::Redirect{address}));
+  rt_.network.close(s.conn);
+  report_closed(SessionClosed{s.id, s.entity, true});
+  const SessionId id = s.id;
+  client_conns_.erase(s.conn);
+  sessions_.erase(id);  // s is gone
+  ++stats_.sessions_closed;
+}
+
+// Routes from the leader: taken whole if they cover the arena, else ignored (and counted).
+void Gateway::handle_routes(const GatewayRoutes& m) {
+  std::vector<RegionMap::Range> ranges;
+  std::map<NodeId, std::string> addresses;
+  ranges.reserve(m.routes.size());
+  for (const GatewayRoute& r : m.routes) {
+    ranges.push_back(RegionMap::Range{r.gateway, r.begin, r.end});
+    addresses[r.gateway] = r.address;
+  }
+  RegionMap map(m.arena_mm);
+  if (!map.adopt(ranges)) {
+    ++stats_.routes_refused;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "gateway routes version {} do not cover the arena; ignored", m.version);
+    return;
+  }
+  // Hysteresis: at least the ownership border, and two view radii, so that a client whose avatar
+  // roams along a border, or a small arena's width, is never moved (its view would barely change).
+  const int32_t cell_mm = map.cell_mm();
+  route_border_cells_ = static_cast<uint32_t>(std::max<int64_t>(RegionMap::kBorderCells, (2 * int64_t{cfg_.view_radius_mm} + cell_mm - 1) / cell_mm));
+  route_distance_ = map.distances_to(cfg_.node);
+  routes_ = std::move(map);
+  route_addresses_ = std::move(addresses);
+  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, {}}, "gateway routes version {}: {} gateway(s)", m.version, route_addresses_.size());
+}
+
+// Every tick: clients whose avatar is deep inside another gateway's part of the arena (farther than
+// route_border_cells_ from ours) are sent there, at most redirects_per_tick_max.
+// A client that arrived by a resume first plays here redirect_settle_ns, so that no client is
+// moved more often than that (routes changing under it, or its avatar crossing back and forth).
+void Gateway::route_clients() {
+  if (!routes_) return;
+  const TimeNs now = rt_.clock.now_ns();
+  uint32_t budget = cfg_.redirects_per_tick_max;
+  std::vector<std::pair<SessionId, NodeId>> moving;
+  for (const auto& [id, s] : sessions_) {
+    if (budget == 0) break;
+    if (s.state != SessionState::kActive || (s.resumed && now - s.active_since_ns < cfg_.redirect_settle_ns)) continue;
+    const uint32_t index = cache_.find(s.entity);
+    if (index == EntityCache::kNone) continue;
+    const Vec2 pos = cache_.state(index).pos;
+    const uint32_t cell = routes_->cell_of(pos);
+    const NodeId home = routes_->home_of_cell(cell);
+    if (!home.valid() || home == cfg_.node || route_distance_[cell] <= route_border_cells_) continue;
+    moving.emplace_back(id, home);
+    --budget;
+  }
+  for (const auto& [id, to] : moving) redirect_session(sessions_.at(id), to, route_addresses_.at(to));
+}
+
 void Gateway::on_closed(ConnId conn, CloseReason reason) {
   if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
     close_session(c->second, close_reason_name(reason), false);
@@ -231,7 +297,7 @@ void Gateway::on_closed(ConnId conn, CloseReason reason) {
 
 void Gateway::on_connected(ConnId conn) {
   if (OutboundLink* link = coordinator_link(conn); link && link->handle_connected(conn)) {
-    send_server(rt_.network, conn, envelope(Hello{Role::kGateway, address_, 0, incarnation_}));
+    send_server(rt_.network, conn, envelope(Hello{Role::kGateway, cfg_.advertise_address.empty() ? address_ : cfg_.advertise_address, 0, incarnation_}));
     return;
   }
   for (auto& [id, node] : nodes_) {
@@ -294,6 +360,8 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
     handle_spawn_reply(*reply);
   } else if (const auto* moved = std::get_if<OwnerChanged>(&m.body)) {
     handle_owner_changed(*moved);
+  } else if (const auto* routes = std::get_if<GatewayRoutes>(&m.body)) {
+    if (conn == leader_conn_) handle_routes(*routes);
   } else if (const auto* admin = std::get_if<AdminRequest>(&m.body); admin && admin->command == AdminRequest::Command::kDebug) {
     if (debug_.apply(cfg_.node, admin->debug)) {
       log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "debug: coordinator {} set the debug set: {}", m.sender.value, debug_.describe());
@@ -329,6 +397,8 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   s.entity = reply.entity;
   s.owner = reply.owner;
   s.state = SessionState::kActive;
+  s.active_since_ns = rt_.clock.now_ns();
+  s.resumed = s.resume_entity.valid() && s.resume_entity == reply.entity;
   rt_.network.send(s.conn, client::encode_welcome(client::Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz),
                                                                   static_cast<uint32_t>(cfg_.view_radius_mm), reply.resume_token}));
   trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);

@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 
+#include <optional>
+
+#include "engine/core/region_map.h"
 #include "engine/core/spatial_grid.h"
 #include "engine/gateway/client_view.h"
 #include "engine/gateway/entity_cache.h"
@@ -41,6 +44,14 @@ struct GatewayConfig {
   TimeNs spawn_retry_ns = 500 * kNsPerMs;
   TimeNs spawn_wait_max_ns = 30 * kNsPerSec;
   size_t compute_nodes_max = 256;          // owners beyond it are refused (spawn treated as failed)
+  // Where this gateway's clients connect, as told to other gateways' clients sent here (Redirect);
+  // empty: the address it listens on as bound.
+  std::string advertise_address;
+  // Routing clients to their region's gateway (GatewayRoutes): at most redirects_per_tick_max a
+  // tick (the others wait for the next tick), and a client that came back here by a resume is not
+  // sent on before it has played here redirect_settle_ns (a client is moved at most that often).
+  uint32_t redirects_per_tick_max = 64;
+  TimeNs redirect_settle_ns = 10 * kNsPerSec;
 };
 
 struct GatewayStats {
@@ -60,6 +71,8 @@ struct GatewayStats {
   uint64_t stale_epoch_dropped = 0;  // coordinator messages older than the newest epoch seen
   uint64_t spawns_deferred = 0;      // spawn replies saying "retry later": the client was held
   uint64_t resumes_refused = 0;      // a resume of an avatar another of our live sessions plays
+  uint64_t clients_redirected = 0;   // clients sent to the gateway of their avatar's region
+  uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -82,6 +95,8 @@ class Gateway final : public Component, public NetworkHandler {
   Epoch epoch() const { return epoch_; }
   Tick tick() const { return tick_; }
   size_t compute_links() const { return nodes_.size(); }  // compute nodes whose feeds we take
+  // The leader's latest routes (none until it sends them).
+  const std::optional<RegionMap>& routes() const { return routes_; }
   // Targeted debug mode: what the coordinator last told us to debug (inputs of those entities are
   // traced as kDebugInput and logged).
   const DebugSet& debug_set() const { return debug_; }
@@ -101,6 +116,8 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t inputs_this_window = 0;
     uint32_t stalled_ticks = 0;
     TimeNs spawn_retry_at_ns = 0;  // a deferred spawn is asked again then (0: not deferred)
+    TimeNs active_since_ns = 0;
+    bool resumed = false;          // the avatar came back through this session (a resume)
     ClientView view{ViewLimits{}};  // what this client has been told, and what it is told next
   };
   struct NodeLink {
@@ -108,6 +125,8 @@ class Gateway final : public Component, public NetworkHandler {
     Tick last_tick = 0;
   };
   void housekeeping();
+  void handle_routes(const GatewayRoutes& m);
+  void route_clients();
   void flush_clients(Tick tick);
   // The client's next update into update_bytes_; false if there is nothing to say.
   bool build_update(Session& s, const SpatialGrid& grid, Tick tick);
@@ -123,6 +142,7 @@ class Gateway final : public Component, public NetworkHandler {
   OutboundLink* coordinator_link(ConnId conn);
   void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
+  void redirect_session(Session& s, NodeId to, const std::string& address);
   void send_goodbye(ConnId conn, const char* why);
   void report_closed(const SessionClosed& closed);
   void resend_closed();
@@ -147,6 +167,10 @@ class Gateway final : public Component, public NetworkHandler {
   TimerId housekeeping_timer_ = 0;
   GatewayStats stats_;
   DebugSet debug_;
+  std::optional<RegionMap> routes_;
+  std::map<NodeId, std::string> route_addresses_;
+  std::vector<uint16_t> route_distance_;  // per cell: cells to the nearest of ours (RegionMap::distances_to)
+  uint32_t route_border_cells_ = 0;       // a client is sent on only when its avatar is farther than this
   // Session ends reported lately, sent again to every new leader (report_closed).
   static constexpr TimeNs kRecentClosesNs = 30 * kNsPerSec;
   static constexpr size_t kRecentClosesMax = 65536;

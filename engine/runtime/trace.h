@@ -46,6 +46,7 @@ enum class TraceKind : uint16_t {
   kClientDisconnected = 52,  // a = reason code (slow consumer, protocol violation)
   kInputForwarded = 53,   // gateway: a client's input went to its owner; a = input seq; peer = owner
   kSessionResumed = 54,
+  kClientRedirected = 55,  // gateway: the client was sent to its region's gateway; a = session; peer = that gateway
   kAdminCommand = 60,     // a = command, b = epoch it claimed (kEpochAdmin: superseding); peer = node argument   // coordinator: entity's client resumed through gateway `peer`; a = session
   // Migration, seen from the new owner and the old (70..71).
   kHandoffReceived = 70,  // new owner: the old owner's state arrived; a = its generation, b = 1 if the grant was here first; peer = old owner

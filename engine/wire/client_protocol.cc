@@ -154,6 +154,15 @@ std::vector<uint8_t> encode_goodbye(const Goodbye& g) {
   return out;
 }
 
+std::vector<uint8_t> encode_redirect(const Redirect& r) {
+  AETHER_ASSERT(!r.address.empty() && r.address.size() <= kAddressBytesMax);
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(Type::kRedirect));
+  w.string(r.address);
+  return out;
+}
+
 void UpdateWriter::begin(Tick tick) {
   out_.clear();
   w_.u8(static_cast<uint8_t>(Type::kUpdate));
@@ -238,6 +247,11 @@ Result<GatewayHeader> decode_gateway_header(ByteReader& r) {
     case Type::kGoodbye:
       h.goodbye.reason = std::string(r.string(kReasonBytesMax));
       if (r.ok() && !r.at_end()) r.fail("bytes after the goodbye");
+      break;
+    case Type::kRedirect:
+      h.redirect.address = std::string(r.string(kAddressBytesMax));
+      if (r.ok() && h.redirect.address.empty()) r.fail("redirect to no address");
+      if (r.ok() && !r.at_end()) r.fail("bytes after the redirect");
       break;
     case Type::kUpdate: break;  // the caller reads the rest with read_update
     default:

@@ -17,6 +17,9 @@
 //                     empty far view is sent as one item of count 0
 //            then u8 1 + varint cooldown ticks of the client's own avatar, or u8 0
 //   kGoodbye string reason (<= kReasonBytesMax)
+//   kRedirect string address (1..kAddressBytesMax): this gateway does not serve the part of the
+//            arena the avatar is in; connect to `address` and resume (the avatar waits there, the
+//            token of the last Welcome still valid). The gateway closes the connection after it.
 //
 // Slots: the gateway names each entity a client knows by a small number (below the view limit),
 // given in `entered` and freed by `left`, so a change costs one byte of name instead of an id.
@@ -43,7 +46,7 @@ inline constexpr int32_t kClientUnitMm = 10;  // positions to clients are in cen
 inline constexpr uint32_t kSlotsMax = 4096;   // a view never names more entities at once
 inline constexpr size_t kFarCellsMax = 4096;  // aggregates in one update
 
-enum class Type : uint8_t { kHello = 1, kInput = 2, kWelcome = 10, kUpdate = 11, kGoodbye = 12 };
+enum class Type : uint8_t { kHello = 1, kInput = 2, kWelcome = 10, kUpdate = 11, kGoodbye = 12, kRedirect = 13 };
 
 // Client -> gateway. (ClientInput itself lives in messages.h: gateways forward it to owners.)
 struct Hello {
@@ -64,6 +67,9 @@ struct Welcome {
 };
 struct Goodbye {
   std::string reason;
+};
+struct Redirect {
+  std::string address;
 };
 
 // `changed` masks.
@@ -102,6 +108,7 @@ Result<Message> decode_client(std::span<const uint8_t> bytes);
 // --- gateway -> client ---
 std::vector<uint8_t> encode_welcome(const Welcome& w);
 std::vector<uint8_t> encode_goodbye(const Goodbye& g);
+std::vector<uint8_t> encode_redirect(const Redirect& r);  // address: 1..kAddressBytesMax bytes
 
 // Exact encoded sizes of update items, so that a gateway can choose what fits a byte budget before
 // writing anything.
@@ -150,11 +157,12 @@ struct ChangedFields {
 template <class Handler>
 bool read_update(ByteReader& r, Handler& h);
 
-// Welcome, update (as a type byte only: read_update reads the rest) or goodbye.
+// Welcome, update (as a type byte only: read_update reads the rest), goodbye or redirect.
 struct GatewayHeader {
   Type type{};
   Welcome welcome;
   Goodbye goodbye;
+  Redirect redirect;
 };
 Result<GatewayHeader> decode_gateway_header(ByteReader& r);
 

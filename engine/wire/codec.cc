@@ -173,6 +173,8 @@ struct ServerBodyEncoder {
       auto* w = out->add_holdings();
       w->set_entity(h.entity.value);
       w->set_generation(h.generation);
+      w->set_gateway(h.gateway.value);
+      w->set_session(h.session.value);
     }
   }
   void operator()(const Replicate& m) const {
@@ -227,6 +229,19 @@ struct ServerBodyEncoder {
     auto* s = env->mutable_session_closed();
     s->set_session(m.session.value);
     s->set_entity(m.entity.value);
+    s->set_detached(m.detached);
+  }
+  void operator()(const GatewayRoutes& m) const {
+    auto* out = env->mutable_gateway_routes();
+    out->set_version(m.version);
+    out->set_arena_mm(m.arena_mm);
+    for (const GatewayRoute& r : m.routes) {
+      auto* route = out->add_routes();
+      route->set_gateway(r.gateway.value);
+      route->set_address(r.address);
+      route->set_begin(r.begin);
+      route->set_end(r.end);
+    }
   }
   void operator()(const InputForward& m) const {
     auto* f = env->mutable_input();
@@ -493,7 +508,21 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (env.revoke().entity() == 0) return malformed("revoke of entity 0");
       return ServerBody{OwnershipRevoke{EntityId(env.revoke().entity()), env.revoke().generation(), env.revoke().fence()}};
     case B::kSessionClosed:
-      return ServerBody{SessionClosed{SessionId(env.session_closed().session()), EntityId(env.session_closed().entity())}};
+      return ServerBody{SessionClosed{SessionId(env.session_closed().session()), EntityId(env.session_closed().entity()),
+                                      env.session_closed().detached()}};
+    case B::kGatewayRoutes: {
+      const auto& g = env.gateway_routes();
+      // Shape only here; that the ranges cover the curve is checked by RegionMap::adopt.
+      if (g.arena_mm() <= 0 || static_cast<size_t>(g.routes_size()) > kGatewayRoutesMax) return malformed("gateway routes invalid");
+      GatewayRoutes out{g.version(), g.arena_mm(), {}};
+      for (const auto& r : g.routes()) {
+        if (r.gateway() == 0 || r.address().empty() || r.address().size() > kAddressBytesMax || r.begin() >= r.end()) {
+          return malformed("gateway route invalid");
+        }
+        out.routes.push_back(GatewayRoute{NodeId(r.gateway()), r.address(), r.begin(), r.end()});
+      }
+      return ServerBody{std::move(out)};
+    }
     case B::kInput: {
       if (env.input().entity() == 0) return malformed("input for entity 0");
       auto in = from_wire(env.input().input());
@@ -518,7 +547,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       out.table_version_seen = env.promise().table_version_seen();
       for (const auto& h : env.promise().holdings()) {
         if (h.entity() == 0) return malformed("promise holds entity 0");
-        out.holdings.push_back(Holding{EntityId(h.entity()), h.generation()});
+        out.holdings.push_back(Holding{EntityId(h.entity()), h.generation(), NodeId(h.gateway()), SessionId(h.session())});
       }
       return ServerBody{std::move(out)};
     }

@@ -20,6 +20,7 @@ inline constexpr size_t kAddressBytesMax = 256;
 inline constexpr size_t kReasonBytesMax = 256;
 inline constexpr size_t kBatchEntitiesMax = 16384;  // states or removals in one DeltaBatch
 inline constexpr size_t kMembershipPeersMax = 1024;
+inline constexpr size_t kGatewayRoutesMax = 1024;  // gateways in one GatewayRoutes
 inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr size_t kHandoffInputsMax = 64;
 inline constexpr size_t kAdminReplyLinesMax = 4096;
@@ -145,6 +146,8 @@ struct Prepare {
 struct Holding {
   EntityId entity{};
   uint64_t generation = 0;
+  NodeId gateway{};     // its client's session, as the holder knows it (invalid: none)
+  SessionId session{};
 };
 
 struct Promise {
@@ -244,6 +247,7 @@ struct OwnershipRevoke {
 struct SessionClosed {
   SessionId session{};
   EntityId entity{};
+  bool detached = false;  // sent to another gateway: the avatar stays, resumable there (GatewayRoutes)
 };
 
 struct InputForward {
@@ -268,6 +272,18 @@ struct PeerInfo {
 
 struct Membership {
   std::vector<PeerInfo> peers;
+};
+
+struct GatewayRoute {
+  NodeId gateway{};
+  std::string address;
+  uint32_t begin = 0, end = 0;
+  friend bool operator==(const GatewayRoute&, const GatewayRoute&) = default;
+};
+struct GatewayRoutes {
+  uint64_t version = 0;
+  int32_t arena_mm = 0;
+  std::vector<GatewayRoute> routes;
 };
 
 struct Subscribe {
@@ -333,7 +349,7 @@ struct OrphanQuery {
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery>;
+                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes>;
 
 struct ServerMessage {
   NodeId sender{};

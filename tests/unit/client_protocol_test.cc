@@ -107,6 +107,34 @@ TEST(ClientProtocol, RejectsWhatIsMalformedAndSaysWhy) {
   for (size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(client::decode_client(std::span(bytes).first(n)).ok()) << n;
 }
 
+// A redirect names where to go; no address, a too long one or trailing bytes are refused.
+TEST(ClientProtocol, RedirectRoundTripsAndMalformedOnesAreRefused) {
+  const std::vector<uint8_t> bytes = client::encode_redirect(client::Redirect{"gateway-2:8000"});
+  ByteReader r(bytes);
+  auto header = client::decode_gateway_header(r);
+  ASSERT_TRUE(header.ok()) << header.error().message;
+  EXPECT_EQ(header->type, client::Type::kRedirect);
+  EXPECT_EQ(header->redirect.address, "gateway-2:8000");
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    ByteReader cut(std::span<const uint8_t>(bytes).first(n));
+    EXPECT_FALSE(client::decode_gateway_header(cut).ok()) << n;
+  }
+  std::vector<uint8_t> trailing = bytes;
+  trailing.push_back(0);
+  ByteReader t(trailing);
+  EXPECT_FALSE(client::decode_gateway_header(t).ok());
+  const std::vector<uint8_t> empty{static_cast<uint8_t>(client::Type::kRedirect), 0};
+  ByteReader e(empty);
+  auto nowhere = client::decode_gateway_header(e);
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_NE(nowhere.error().message.find("no address"), std::string::npos) << nowhere.error().message;
+  std::vector<uint8_t> long_address{static_cast<uint8_t>(client::Type::kRedirect)};
+  ByteWriter w(long_address);
+  w.string(std::string(kAddressBytesMax + 1, 'x'));
+  ByteReader l(long_address);
+  EXPECT_FALSE(client::decode_gateway_header(l).ok());
+}
+
 TEST(ClientProtocol, UpdateRoundTripsAndSizesAreExact) {
   Xoshiro256 rng(5);
   for (int round = 0; round < 200; ++round) {

@@ -131,6 +131,26 @@ TEST(Codec, TableVersionsTravelInAcksHeartbeatsPromisesAndReplicas) {
   EXPECT_NE(bad.error().message.find("impossible table version"), std::string::npos) << bad.error().message;
 }
 
+// Routes round-trip; a route with no gateway, no address or an empty range is refused.
+TEST(Codec, GatewayRoutesRoundTripAndBadRoutesAreRefused) {
+  GatewayRoutes routes{9, 400'000, {GatewayRoute{NodeId(201), "g1:8000", 0, 2048}, GatewayRoute{NodeId(202), "g2:8000", 2048, 4096}}};
+  auto back = decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, routes}));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  const auto& got = std::get<GatewayRoutes>(back->body);
+  EXPECT_EQ(got.version, 9u);
+  EXPECT_EQ(got.arena_mm, 400'000);
+  EXPECT_EQ(got.routes, routes.routes);
+  auto closed = decode_server(encode(ServerMessage{NodeId(201), Role::kGateway, 3, 4, SessionClosed{SessionId(5), EntityId(6), true}}));
+  ASSERT_TRUE(closed.ok());
+  EXPECT_TRUE(std::get<SessionClosed>(closed->body).detached);
+  for (GatewayRoute bad : {GatewayRoute{NodeId{}, "g:1", 0, 4096}, GatewayRoute{NodeId(201), "", 0, 4096}, GatewayRoute{NodeId(201), "g:1", 7, 7},
+                           GatewayRoute{NodeId(201), std::string(kAddressBytesMax + 1, 'x'), 0, 4096}}) {
+    auto refused = decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, GatewayRoutes{1, 400'000, {bad}}}));
+    EXPECT_FALSE(refused.ok());
+  }
+  EXPECT_FALSE(decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, GatewayRoutes{1, 0, {}}})).ok()) << "no arena";
+}
+
 TEST(Codec, RejectsGarbageWithoutCrashing) {
   Xoshiro256 rng(1234);
   int rejected = 0;

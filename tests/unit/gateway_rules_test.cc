@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/core/region_map.h"
 #include "engine/gateway/gateway.h"
 #include "engine/wire/client_protocol.h"
 #include "tests/unit/fake_runtime.h"
@@ -72,6 +73,138 @@ TEST_F(GatewayRules, ADeferredSpawnIsAskedAgainAndTheClientHeld) {
   EXPECT_GT(rt_.network.sent_of<SpawnRequest>(leader_).size(), asked);
   EXPECT_TRUE(rt_.network.open(conn));
   EXPECT_EQ(gateway_->stats().spawns_deferred, 1u);
+}
+
+// Routing clients to their region's gateway (GatewayRoutes): the gateway holds a client whose
+// avatar is on its side, and sends one whose avatar is deep in another gateway's part to it, with
+// its avatar kept for the resume there (SessionClosed, detached).
+class GatewayRouting : public GatewayRules {
+ protected:
+  static constexpr int32_t kArenaMm = 400'000;
+  static constexpr NodeId kOther{202};
+  static constexpr const char* kOtherAddress = "gateway-202:8000";
+  static constexpr const char* kOwnerAddress = "compute-101:9000";
+
+  // Routes: this gateway has the first half of the curve, the other the second half.
+  void send_routes(uint32_t split = RegionMap::kCells / 2) {
+    GatewayRoutes routes{7, kArenaMm, {GatewayRoute{kSelf, kListen, 0, split}, GatewayRoute{kOther, kOtherAddress, split, RegionMap::kCells}}};
+    rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, kEpoch, 0, routes});
+  }
+  // A position in `gateway`'s half, as far from the other half as can be (well beyond the routing
+  // border of two view radii).
+  static Vec2 deep_in(NodeId gateway) {
+    RegionMap map(kArenaMm);
+    EXPECT_TRUE(map.adopt({RegionMap::Range{kSelf, 0, RegionMap::kCells / 2}, RegionMap::Range{kOther, RegionMap::kCells / 2, RegionMap::kCells}}));
+    const std::vector<uint16_t> away = map.distances_to(gateway == kSelf ? kOther : kSelf);
+    uint32_t best = 0;
+    for (uint32_t d = 0; d < RegionMap::kCells; ++d) {
+      if (away[d] > away[best]) best = d;
+    }
+    EXPECT_EQ(map.home_of_cell(best), gateway);
+    EXPECT_GT(int64_t{away[best]} * map.cell_mm(), 2 * int64_t{GatewayConfig{}.view_radius_mm});
+    const auto [x, y] = RegionMap::from_curve(best);
+    return Vec2{static_cast<int32_t>(x) * map.cell_mm() + map.cell_mm() / 2, static_cast<int32_t>(y) * map.cell_mm() + map.cell_mm() / 2};
+  }
+  // Just across the border into `gateway`'s half: inside it, but within two view radii of the other.
+  static Vec2 just_across_into(NodeId gateway) {
+    RegionMap map(kArenaMm);
+    EXPECT_TRUE(map.adopt({RegionMap::Range{kSelf, 0, RegionMap::kCells / 2}, RegionMap::Range{kOther, RegionMap::kCells / 2, RegionMap::kCells}}));
+    const std::vector<uint16_t> away = map.distances_to(gateway == kSelf ? kOther : kSelf);
+    for (uint32_t d = 0; d < RegionMap::kCells; ++d) {
+      if (map.home_of_cell(d) != gateway || away[d] != 3) continue;
+      const auto [x, y] = RegionMap::from_curve(d);
+      return Vec2{static_cast<int32_t>(x) * map.cell_mm() + map.cell_mm() / 2, static_cast<int32_t>(y) * map.cell_mm() + map.cell_mm() / 2};
+    }
+    ADD_FAILURE() << "no cell 3 cells across the border";
+    return {};
+  }
+  // A client plays avatar `avatar` (a resume of it if `resumed`), which its owner reports at `pos`.
+  ConnId play(EntityId avatar, Vec2 pos, bool resumed = false) {
+    const ConnId conn = rt_.network.accept(kListen);
+    rt_.network.deliver_bytes(conn, client::encode_hello(client::Hello{client::kProtocolVersion, "ana", resumed ? avatar : EntityId{}, resumed ? 42u : 0u}));
+    const auto request = rt_.network.last_of<SpawnRequest>(leader_);
+    EXPECT_TRUE(request.has_value());
+    rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, kEpoch, 0,
+                                               SpawnReply{request->session, avatar, NodeId(101), kOwnerAddress, "", 42}});
+    ConnId owner = rt_.network.outbound_to(kOwnerAddress);
+    if (!rt_.network.open(owner)) rt_.network.complete_connect(owner);
+    EntityState st;
+    st.id = avatar;
+    st.pos = pos;
+    st.hp = 100;
+    st.generation = 1;
+    st.version = 1;
+    rt_.network.deliver(owner, ServerMessage{NodeId(101), Role::kCompute, kEpoch, 1, DeltaBatch{{st}, {}, false, {}}});
+    return conn;
+  }
+  // The redirect the client got on `conn`, if any.
+  std::optional<std::string> redirect_of(ConnId conn) const {
+    std::optional<std::string> to;
+    for (const auto& p : rt_.network.sent()) {
+      if (p.conn != conn || p.bytes.empty() || p.bytes[0] != static_cast<uint8_t>(client::Type::kRedirect)) continue;
+      ByteReader r(p.bytes);
+      auto header = client::decode_gateway_header(r);
+      EXPECT_TRUE(header.ok());
+      if (header) to = header->redirect.address;
+    }
+    return to;
+  }
+};
+
+TEST_F(GatewayRouting, AClientDeepInAnotherGatewaysPartIsSentThereWithItsAvatarKept) {
+  send_routes();
+  const EntityId avatar(1ULL << 40 | 7);
+  const ConnId conn = play(avatar, deep_in(kOther));
+  rt_.advance(kTickNs);
+  EXPECT_EQ(redirect_of(conn), std::optional<std::string>(kOtherAddress));
+  EXPECT_FALSE(rt_.network.open(conn)) << "the redirected connection stays open";
+  const auto closed = rt_.network.last_of<SessionClosed>(leader_);
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->entity, avatar);
+  EXPECT_TRUE(closed->detached) << "a redirected client's avatar must wait for it, not be despawned";
+  EXPECT_EQ(gateway_->stats().clients_redirected, 1u);
+  EXPECT_EQ(gateway_->sessions(), 0u);
+}
+
+TEST_F(GatewayRouting, AClientOnThisSideOrWithoutRoutesStays) {
+  const ConnId before_routes = play(EntityId(1ULL << 40 | 8), deep_in(kOther));
+  rt_.advance(kTickNs);
+  EXPECT_FALSE(redirect_of(before_routes).has_value()) << "redirected with no routes from the leader";
+  send_routes();
+  const ConnId here = play(EntityId(1ULL << 40 | 9), deep_in(kSelf));
+  rt_.advance(kTickNs);
+  EXPECT_FALSE(redirect_of(here).has_value());
+  EXPECT_TRUE(rt_.network.open(here));
+  EXPECT_TRUE(redirect_of(before_routes).has_value()) << "once routes came, the client in the other part was not sent there";
+}
+
+// A client that came here by a resume plays redirect_settle_ns before it may be sent on: no client
+// is moved between gateways more often than that.
+// Hysteresis: an avatar a few cells across the border (within two view radii of our part) stays.
+TEST_F(GatewayRouting, AClientJustAcrossTheBorderStays) {
+  send_routes();
+  const ConnId conn = play(EntityId(1ULL << 40 | 12), just_across_into(kOther));
+  rt_.advance(kTickNs);
+  EXPECT_FALSE(redirect_of(conn).has_value()) << "a client just across the border was moved";
+}
+
+TEST_F(GatewayRouting, AResumedClientSettlesBeforeItIsSentOn) {
+  send_routes();
+  const ConnId conn = play(EntityId(1ULL << 40 | 10), deep_in(kOther), /*resumed=*/true);
+  rt_.advance(kTickNs);
+  EXPECT_FALSE(redirect_of(conn).has_value()) << "a client just resumed here was sent on at once";
+  rt_.advance(GatewayConfig{}.redirect_settle_ns);
+  EXPECT_TRUE(redirect_of(conn).has_value());
+}
+
+TEST_F(GatewayRouting, RoutesThatDoNotCoverTheArenaAreRefused) {
+  GatewayRoutes gap{3, kArenaMm, {GatewayRoute{kSelf, kListen, 0, 100}, GatewayRoute{kOther, kOtherAddress, 200, RegionMap::kCells}}};
+  rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, kEpoch, 0, gap});
+  EXPECT_EQ(gateway_->stats().routes_refused, 1u);
+  EXPECT_FALSE(gateway_->routes().has_value());
+  const ConnId conn = play(EntityId(1ULL << 40 | 11), deep_in(kOther));
+  rt_.advance(kTickNs);
+  EXPECT_FALSE(redirect_of(conn).has_value());
 }
 
 }  // namespace

@@ -633,6 +633,37 @@ TEST_F(ProtocolRulesCoordinator, FencesBeforeLeasesRevokeResentOnTheNextConnecti
   EXPECT_EQ(coord_->stats().fences_resent, 1u);
 }
 
+// A heartbeat confirms the fences numbered up to what it reports applied, and no further: of two
+// revokes sent together, the second is still owed after a heartbeat confirming only the first, and
+// precedes the first ack on the node's next connection.
+TEST_F(ProtocolRulesCoordinator, FencesBeforeLeasesOnlyTheFencesReportedAppliedAreConfirmed) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  const EntityId first = spawn(1);
+  const EntityId second = spawn(2);
+  from_gateway(SessionClosed{SessionId(1), first});
+  from_gateway(SessionClosed{SessionId(2), second});
+  const auto on_a = rt_.network.sent_of<OwnershipRevoke>(n.conn);
+  ASSERT_EQ(on_a.size(), 2u);
+  ASSERT_EQ(on_a[0].entity, first);
+  ASSERT_EQ(on_a[1].fence, on_a[0].fence + 1);
+  rt_.advance(kHeartbeatIntervalNs);
+  heartbeat(n, agreeing(n, on_a[0].fence));  // the first applied, the second not yet arrived
+
+  rt_.network.reset(n.conn);
+  connect(n, kEpoch);
+  heartbeat(n, agreeing(n, on_a[0].fence));
+  const std::vector<ServerMessage> on_b = rt_.network.sent_on(n.conn);
+  const size_t ack = first_index<HeartbeatAck>(on_b, [](const HeartbeatAck& a) { return a.seq != 0; });
+  const size_t revoke = first_index<OwnershipRevoke>(on_b, [&](const OwnershipRevoke& r) { return r.entity == second; });
+  ASSERT_NE(ack, std::string::npos) << "the member was not acked";
+  ASSERT_LT(revoke, ack) << "a revoke the node never reported applied was taken as confirmed and not resent";
+  EXPECT_EQ(first_index<OwnershipRevoke>(on_b, [&](const OwnershipRevoke& r) { return r.entity == first; }), std::string::npos)
+      << "a confirmed revoke was sent again";
+}
+
 // docs/ownership.md §2 "Fences before leases", for an eviction: an Evicted sent on connection A (the
 // node came back after being declared lost) precedes, on the node's next connection B, the first
 // ack there; once a heartbeat confirms it, it is never sent again, on B or on a later connection C.
@@ -788,6 +819,49 @@ TEST_F(ProtocolRulesCoordinator, PromiseHoldingAnErasedEntityIsAnsweredWithARevo
   EXPECT_EQ(revokes[0].generation, generation);
 }
 
+// A leader's table has every entity granted in its epoch and, fenced at its takeover, every one it
+// doubted; an entity it never heard of comes from a lineage it never saw (an older leader may have
+// re-granted it under a newer generation the table lost). A late Promise holding one has it revoked
+// and orphaned, then re-granted under a generation of this epoch, with the client's session the
+// holder reported (without it the new owner would refuse the client's inputs).
+TEST_F(ProtocolRulesCoordinator, AnEntityTheTableNeverHadIsRevokedAndReGrantedUnderANewGeneration) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  const EntityId stranger((kEpoch - 1) << 40 | 9);
+  const uint64_t old_generation = (kEpoch - 1) << 32;
+  ComputeSide late = join(102, kEpoch);  // must promise before it is a member: it is asked
+  const auto prepare = rt_.network.last_of<Prepare>(late.conn);
+  ASSERT_TRUE(prepare.has_value());
+  send(late, Promise{prepare->question, {Holding{stranger, old_generation, kGateway, SessionId(55)}}, kEpoch - 1, 0});
+  const auto revokes = rt_.network.sent_of<OwnershipRevoke>(late.conn);
+  ASSERT_EQ(revokes.size(), 1u) << "an entity the table never had was taken as held under its old generation";
+  EXPECT_EQ(revokes[0].entity, stranger);
+  EXPECT_EQ(revokes[0].generation, old_generation);
+  const OwnerRecord* rec = coord_->table().get(stranger);
+  ASSERT_NE(rec, nullptr);
+  EXPECT_FALSE(rec->owner.valid());
+  EXPECT_EQ(rec->gateway, kGateway);
+  EXPECT_EQ(rec->session, SessionId(55));
+
+  uint64_t version = 0;  // the orphaning's, if sent to echo (a lone coordinator needs no majority)
+  for (const OrphanQuery& query : rt_.network.sent_of<OrphanQuery>(a.conn)) version = std::max(version, query.version);
+  for (int i = 0; i < 100 && !coord_->table().get(stranger)->owner.valid(); ++i) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(a, agreeing(a, 0, version));
+    heartbeat(late, agreeing(late, revokes[0].fence, version));
+  }
+  const NodeId to = owner(stranger);
+  ASSERT_TRUE(to.valid()) << "never re-granted";
+  const auto grant = rt_.network.last_of<OwnershipGrant>(to == a.id ? a.conn : late.conn);
+  ASSERT_TRUE(grant.has_value());
+  EXPECT_EQ(grant->entity, stranger);
+  EXPECT_GT(grant->generation, old_generation);
+  EXPECT_EQ(grant->generation >> 32, kEpoch) << "re-granted under an older epoch's generation";
+  EXPECT_EQ(grant->gateway, kGateway);
+  EXPECT_EQ(grant->session, SessionId(55));
+}
+
 // docs/ownership.md §6 "Tombstones": a whole replica carries the leader's tombstones. A vice cut off
 // when an entity was erased gets the whole table when it reconnects; without the tombstone, once it
 // leads, it would adopt the erased entity back from a zombie's Promise (chaos-five seed 927: two
@@ -815,6 +889,90 @@ TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
   }
   EXPECT_TRUE(has_kept);
   EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
+}
+
+// docs/architecture.md §7 (clients follow space): a gateway that sends its client to the gateway of
+// its region ends the session *detached*: the avatar stays (no revoke), and the client takes it back
+// through the other gateway with its token. A detach naming another gateway's session changes nothing.
+TEST_F(ProtocolRulesCoordinator, ADetachedSessionKeepsItsAvatarForTheResumeElsewhere) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const EntityId e = spawn(1);
+  const uint64_t token = coord_->table().get(e)->resume_token;
+  const ConnId other = rt_.network.accept(kListen);
+  const NodeId kOther(202);
+  rt_.network.deliver(other, ServerMessage{kOther, Role::kGateway, 0, 0, Hello{Role::kGateway, "gateway-2:8000", 0, 78}});
+
+  rt_.network.deliver(other, ServerMessage{kOther, Role::kGateway, kEpoch, 0, SessionClosed{SessionId(1), e, true}});
+  EXPECT_EQ(coord_->table().get(e)->detached_since_ns, 0) << "another gateway detached a session it does not hold";
+  from_gateway(SessionClosed{SessionId(1), e, true});
+  ASSERT_EQ(coord_->table().count(e), 1u) << "a redirected client's avatar was despawned";
+  EXPECT_NE(coord_->table().get(e)->detached_since_ns, 0);
+  EXPECT_TRUE(rt_.network.sent_of<OwnershipRevoke>(a.conn).empty());
+  EXPECT_EQ(coord_->stats().sessions_detached, 1u);
+
+  rt_.network.deliver(other, ServerMessage{kOther, Role::kGateway, kEpoch, 0, SpawnRequest{SessionId(9), e, token}});
+  auto resumed = rt_.network.last_of<SpawnReply>(other);
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->entity, e) << (resumed->refusal.empty() ? "no avatar" : resumed->refusal);
+  EXPECT_EQ(coord_->table().get(e)->gateway, kOther);
+  EXPECT_EQ(coord_->table().get(e)->detached_since_ns, 0);
+}
+
+// docs/ownership.md §2a: a node reporting a clock it cannot trust writes nothing (its lease ends), so
+// the leader gives its entities to other nodes at once: revoked, orphaned, re-granted elsewhere.
+TEST_F(ProtocolRulesCoordinator, AnUntrustedClocksEntitiesGoToOtherNodes) {
+  start_leader();
+  ComputeSide a = join(101), b = join(102);
+  heartbeat(a, agreeing(a));
+  heartbeat(b, agreeing(b));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ComputeSide& holder = owner(e) == a.id ? a : b;
+  ComputeSide& other = owner(e) == a.id ? b : a;
+  Heartbeat untrusted = agreeing(holder);
+  untrusted.clock_untrusted = true;
+  heartbeat(holder, untrusted);
+  const auto revokes = rt_.network.sent_of<OwnershipRevoke>(holder.conn);
+  ASSERT_EQ(revokes.size(), 1u) << "the entities of a node with an untrusted clock stayed with it";
+  EXPECT_EQ(revokes[0].entity, e);
+  EXPECT_EQ(coord_->stats().clock_fenced, 1u);
+  for (int i = 0; i < 100 && owner(e) != other.id; ++i) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(other, agreeing(other));
+    heartbeat(holder, untrusted);
+  }
+  EXPECT_EQ(owner(e), other.id) << "never re-granted to the node whose clock is trusted";
+}
+
+// docs/ownership.md §6a: a compute node that registers as a new process (a new incarnation) before
+// it was declared lost held entities under leases the old process may still use: they are re-granted
+// only once every such lease has expired, kNodeLossAfterNs after the old process was last heard.
+TEST_F(ProtocolRulesCoordinator, ARestartedNodesEntitiesWaitForItsOldLeasesToExpire) {
+  start_leader();
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ASSERT_EQ(owner(e), a.id);
+  const TimeNs last_heard = rt_.clock.now_ns();
+  rt_.advance(kHeartbeatIntervalNs);
+  ++a.incarnation;  // the process restarted: same node id, new connection, new incarnation
+  connect(a, 0);
+  EXPECT_FALSE(owner(e).valid()) << "a restarted node kept the old process's entities";
+  while (rt_.clock.now_ns() + kHeartbeatIntervalNs < last_heard + kNodeLossAfterNs) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(a, agreeing(a));
+    ASSERT_FALSE(owner(e).valid()) << "re-granted " << (rt_.clock.now_ns() - last_heard) / kNsPerMs
+                                   << " ms after the old process was last heard, before its leases expired";
+  }
+  for (int i = 0; i < 20 && !owner(e).valid(); ++i) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(a, agreeing(a));
+  }
+  EXPECT_EQ(owner(e), a.id) << "never re-granted once the old leases expired";
 }
 
 // docs/security.md "Resume tokens": an avatar still attached to a live session cannot be taken with

@@ -1,11 +1,11 @@
-// The region map (engine/coordinator/region_map.h): a Hilbert curve that keeps ranges compact, cuts
+// The region map (engine/core/region_map.h): a Hilbert curve that keeps ranges compact, cuts
 // that follow capacity, recuts only beyond the slack, and hysteresis at borders.
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "engine/coordinator/region_map.h"
+#include "engine/core/region_map.h"
 #include "engine/core/random.h"
 
 namespace aether {
@@ -117,6 +117,54 @@ TEST(RegionMap, AnEntityIsSentHomeOnlyOnceDeepInAnotherRegion) {
   }
   EXPECT_GT(near_border, RegionMap::kSide);  // a border band where entities stay with their owner
   EXPECT_GT(deep, RegionMap::kCells / 4);     // and a region's inside, where they go home
+}
+
+}  // namespace
+}  // namespace aether
+
+namespace aether {
+namespace {
+
+// A gateway adopts the leader's cut only if it covers the whole curve, in order, without gaps.
+TEST(RegionMap, AdoptsOnlyACutCoveringTheCurve) {
+  using R = RegionMap::Range;
+  const NodeId a(201), b(202);
+  RegionMap map(400'000);
+  EXPECT_FALSE(map.adopt({}));
+  EXPECT_FALSE(map.adopt({R{a, 0, 100}, R{b, 101, RegionMap::kCells}})) << "a gap";
+  EXPECT_FALSE(map.adopt({R{a, 0, 100}, R{b, 99, RegionMap::kCells}})) << "an overlap";
+  EXPECT_FALSE(map.adopt({R{a, 0, 100}, R{b, 100, RegionMap::kCells - 1}})) << "the end of the curve uncovered";
+  EXPECT_FALSE(map.adopt({R{a, 0, 0}, R{b, 0, RegionMap::kCells}})) << "an empty range";
+  EXPECT_FALSE(map.adopt({R{NodeId{}, 0, RegionMap::kCells}})) << "no node";
+  EXPECT_FALSE(map.adopt({R{a, 0, RegionMap::kCells + 1}})) << "past the curve";
+  EXPECT_TRUE(map.ranges().empty()) << "a refused cut changed the map";
+  ASSERT_TRUE(map.adopt({R{b, 0, 100}, R{a, 100, 3000}, R{b, 3000, RegionMap::kCells}}));
+  EXPECT_EQ(map.home_of_cell(0), b);
+  EXPECT_EQ(map.home_of_cell(100), a);
+  EXPECT_EQ(map.home_of_cell(2999), a);
+  EXPECT_EQ(map.home_of_cell(RegionMap::kCells - 1), b);
+  ASSERT_EQ(map.members().size(), 2u);
+  EXPECT_EQ(map.members()[0].node, a);
+  EXPECT_EQ(map.members()[1].node, b);
+}
+
+// distances_to agrees with deep_outside: farther than kBorderCells exactly when deep outside.
+TEST(RegionMap, DistancesAgreeWithDeepOutside) {
+  RegionMap map(400'000);
+  RegionMap::Counts counts{};
+  map.cut({RegionMap::Member{NodeId(1), 1}, RegionMap::Member{NodeId(2), 1}, RegionMap::Member{NodeId(3), 1}}, counts);
+  const std::vector<uint16_t> to_two = map.distances_to(NodeId(2));
+  uint16_t farthest = 0;
+  for (uint32_t d = 0; d < RegionMap::kCells; ++d) {
+    const auto [x, y] = RegionMap::from_curve(d);
+    const Vec2 pos{static_cast<int32_t>(x) * map.cell_mm() + 1, static_cast<int32_t>(y) * map.cell_mm() + 1};
+    EXPECT_EQ(to_two[d] == 0, map.home_of_cell(d) == NodeId(2)) << d;
+    EXPECT_EQ(to_two[d] > RegionMap::kBorderCells, map.deep_outside(pos, NodeId(2))) << d;
+    farthest = std::max(farthest, to_two[d]);
+  }
+  EXPECT_GT(farthest, RegionMap::kBorderCells);
+  const std::vector<uint16_t> nobody = map.distances_to(NodeId(9));
+  EXPECT_TRUE(std::all_of(nobody.begin(), nobody.end(), [](uint16_t d) { return d == RegionMap::kSide; }));
 }
 
 }  // namespace

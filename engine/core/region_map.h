@@ -1,6 +1,7 @@
 #pragma once
 // Ownership follows space (seed sections 7, 8): the leader's map of which compute node is home to
-// which part of the arena.
+// which part of the arena. The same cut, made among the gateways, routes each client to the gateway
+// of its part of the arena (Coordinator::route_gateways); a gateway adopts it from the leader.
 //
 // The arena is cut into kSide x kSide cells ordered along a Hilbert curve: cells next to each other on
 // the curve are next to each other in space, so a contiguous range of the curve is a compact region.
@@ -55,12 +56,21 @@ class RegionMap {
   // Whether `pos` is deep in a region other than `owner`'s: no cell within kBorderCells of it is owner's.
   bool deep_outside(Vec2 pos, NodeId owner) const;
 
+  // For every cell (by curve index), how many cells away the nearest cell of `node` is (Chebyshev
+  // distance on the grid; kSide if `node` has none): "deep outside by d cells" in O(1) per lookup.
+  std::vector<uint16_t> distances_to(NodeId node) const;
+
   // Whether the map should be recut for these members (sorted by node) and entity counts per cell:
   // the members changed, or one holds more than its fair share plus the slack under the current cut.
   bool needs_cut(const std::vector<Member>& members, const Counts& counts) const;
   // Cuts the curve into one range per member (in member order), each holding a share of the entities
   // proportional to its capacity; with no entities, a share of the cells. Every member gets a cell.
   void cut(const std::vector<Member>& members, const Counts& counts);
+
+  // Takes a cut made elsewhere (a gateway adopting the leader's routes): false, and nothing changed,
+  // unless the ranges are in order, non-empty, each of a valid node, and cover [0, kCells) without
+  // gaps. The members become the ranges' nodes, each of capacity 1.
+  bool adopt(const std::vector<Range>& ranges);
 
   const std::vector<Range>& ranges() const { return ranges_; }
   const std::vector<Member>& members() const { return members_; }

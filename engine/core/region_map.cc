@@ -1,4 +1,4 @@
-#include "engine/coordinator/region_map.h"
+#include "engine/core/region_map.h"
 
 #include <algorithm>
 
@@ -77,6 +77,43 @@ bool RegionMap::deep_outside(Vec2 pos, NodeId owner) const {
   return true;
 }
 
+// A breadth-first walk from every cell of `node` over the eight neighbours: each step is one cell of
+// Chebyshev distance.
+std::vector<uint16_t> RegionMap::distances_to(NodeId node) const {
+  constexpr uint16_t kFar = static_cast<uint16_t>(kSide);
+  std::vector<uint16_t> by_xy(kCells, kFar);  // indexed y * kSide + x
+  std::vector<uint32_t> frontier, next;
+  for (uint32_t d = 0; d < kCells; ++d) {
+    if (home_[d] != node || !node.valid()) continue;
+    const auto [x, y] = from_curve(d);
+    by_xy[y * kSide + x] = 0;
+    frontier.push_back(y * kSide + x);
+  }
+  for (uint16_t step = 1; !frontier.empty() && step < kFar; ++step) {
+    next.clear();
+    for (uint32_t at : frontier) {
+      const int32_t x = static_cast<int32_t>(at % kSide), y = static_cast<int32_t>(at / kSide);
+      for (int32_t dy = -1; dy <= 1; ++dy) {
+        for (int32_t dx = -1; dx <= 1; ++dx) {
+          const int32_t nx = x + dx, ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= static_cast<int32_t>(kSide) || ny >= static_cast<int32_t>(kSide)) continue;
+          uint16_t& d = by_xy[static_cast<uint32_t>(ny) * kSide + static_cast<uint32_t>(nx)];
+          if (d != kFar) continue;
+          d = step;
+          next.push_back(static_cast<uint32_t>(ny) * kSide + static_cast<uint32_t>(nx));
+        }
+      }
+    }
+    frontier.swap(next);
+  }
+  std::vector<uint16_t> out(kCells);
+  for (uint32_t d = 0; d < kCells; ++d) {
+    const auto [x, y] = from_curve(d);
+    out[d] = by_xy[y * kSide + x];
+  }
+  return out;
+}
+
 bool RegionMap::needs_cut(const std::vector<Member>& members, const Counts& counts) const {
   if (members != members_) return true;
   if (members.empty()) return false;
@@ -133,6 +170,25 @@ void RegionMap::cut(const std::vector<Member>& members, const Counts& counts) {
     begin = end;
   }
   AETHER_ASSERT(ranges_.back().end == kCells);
+}
+
+bool RegionMap::adopt(const std::vector<Range>& ranges) {
+  if (ranges.empty() || ranges.size() > kCells) return false;
+  uint32_t next = 0;
+  for (const Range& r : ranges) {
+    if (!r.node.valid() || r.begin != next || r.end <= r.begin || r.end > kCells) return false;
+    next = r.end;
+  }
+  if (next != kCells) return false;
+  ranges_ = ranges;
+  members_.clear();
+  for (const Range& r : ranges_) {
+    if (std::none_of(members_.begin(), members_.end(), [&](const Member& m) { return m.node == r.node; })) members_.push_back(Member{r.node, 1});
+    std::fill(home_.begin() + r.begin, home_.begin() + r.end, r.node);
+  }
+  std::sort(members_.begin(), members_.end(), [](const Member& a, const Member& b) { return a.node < b.node; });
+  ++cuts_;
+  return true;
 }
 
 }  // namespace aether
