@@ -31,6 +31,7 @@ struct LocalArgs {
   std::string log_level = "info";
   std::string log_format = "text";  // text | json (one JSON object per line)
   std::string metrics_address;      // "host:port" (port 0: any) to serve GET /metrics; empty: none
+  bool one_thread = false;          // every component on the main thread (default: a loop and thread per server, one for the bots)
 };
 int run_local(const LocalArgs& args);
 

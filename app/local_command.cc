@@ -1,5 +1,6 @@
 // `aether local --bots N --duration S`: the whole cluster in one process on loopback TCP, real
-// sockets and timers, then the figures that matter for v1.
+// sockets and timers, each server on a loop and thread of its own and the bots on one more (as if
+// each had its own process), then the figures that matter.
 
 #include <chrono>
 
@@ -30,7 +31,7 @@ int run_local(const LocalArgs& args) {
     }
   }
   boost::asio::io_context io;
-  RealHosting hosting(io, options);
+  RealHosting hosting(io, options, /*threads=*/!args.one_thread);
   ClusterShape shape;
   shape.coordinators = args.coordinators;
   shape.compute_nodes = args.compute_nodes;
@@ -56,12 +57,14 @@ int run_local(const LocalArgs& args) {
     fmt::print("aether local: metrics on http://{}/metrics\n", *bound);
   }
   std::fflush(stdout);
+  hosting.start_threads();
 
   ClusterFigures f;
   const auto started = std::chrono::steady_clock::now();
   double seconds = args.duration_s;
   real::run_until_stopped(io, static_cast<TimeNs>(args.duration_s) * kNsPerSec, [&] {
     metrics.shutdown();
+    hosting.stop_threads();  // every loop stopped and joined: the components are ours to read
     f = cluster.figures();  // taken before shutdown, while every component is whole
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();  // SIGINT may come early
     hosting.shutdown();

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--log-format", local.log_format, "text, or json: one JSON object per line")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+  local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
   local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
 
   AdminArgs admin;

@@ -236,9 +236,13 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
   return m.render();
 }
 
-MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, const RealHosting& hosting, const real::RealOptions& options)
+MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, RealHosting& hosting, const real::RealOptions& options)
     : log_(options.log_sink ? options.log_sink : common::make_stderr_sink("metrics"), "metrics", NodeId{}, real::unix_now_ns,
            options.log_level, options.log_format),
-      server_(io, log_, [this, &hosting] { return render_metrics(hosting, &server_); }) {}
+      server_(io, log_, [this, &hosting] {
+        std::string page;
+        hosting.paused([&] { page = render_metrics(hosting, &server_); });  // the roles' loops parked meanwhile
+        return page;
+      }) {}
 
 }  // namespace aether::app

@@ -20,7 +20,7 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
 // The HTTP endpoint of one process, with its own log name ("metrics").
 class MetricsEndpoint {
  public:
-  MetricsEndpoint(boost::asio::io_context& io, const RealHosting& hosting, const real::RealOptions& options);
+  MetricsEndpoint(boost::asio::io_context& io, RealHosting& hosting, const real::RealOptions& options);
   // Listens on address ("host:port", port 0 allowed) and returns the bound address.
   Result<std::string> listen(const std::string& address) { return server_.listen(address); }
   void shutdown() { server_.shutdown(); }

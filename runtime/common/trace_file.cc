@@ -28,6 +28,7 @@ Status TraceFileWriter::open(const std::string& path) {
 }
 
 void TraceFileWriter::write(const TraceEvent& e) {
+  std::lock_guard lock(mu_);
   if (fd_ < 0 || failed_) return;
   wire::TraceRecord r;
   r.set_time_ns(e.time_ns);

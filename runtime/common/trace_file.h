@@ -3,6 +3,7 @@
 // delimited format). Written by both runtimes; read back by `aether trace` (app/trace_command.h).
 
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "engine/core/result.h"
@@ -21,11 +22,13 @@ class TraceFileWriter {
   bool is_open() const { return fd_ >= 0; }
   // Each record goes to the kernel with one write(2) before this returns: a process killed with
   // SIGKILL loses no record it has traced, which is what post-mortem traces are for. (Measured cost:
-  // docs/performance.md, "trace writing".)
+  // docs/performance.md, "trace writing".) Safe from several threads (`aether local` runs a loop per
+  // role, all tracing to one file): records are whole and never interleave.
   void write(const TraceEvent& event);
   void close();
 
  private:
+  std::mutex mu_;  // one record at a time: buffer_ and the file's order
   int fd_ = -1;
   bool failed_ = false;  // a write error was reported once; later records are dropped
   std::string buffer_;

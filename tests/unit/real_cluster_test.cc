@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <boost/asio/io_context.hpp>
 
 #include "app/real_hosting.h"
@@ -37,7 +39,7 @@ class RawClient final : public NetworkHandler {
 };
 
 struct RealCluster {
-  explicit RealCluster(uint32_t bots) : hosting(io, options()) {
+  explicit RealCluster(uint32_t bots, bool threads = false) : hosting(io, options(), threads) {
     app::ClusterShape shape;
     shape.bots = bots;
     shape.rules.arena_mm = 100'000;
@@ -86,6 +88,30 @@ TEST(RealCluster, BotsPlayOverLoopback) {
   }
   EXPECT_EQ(c.cluster->computes().front()->world().size(), 10u);
   EXPECT_GT(c.cluster->computes().front()->stats().inputs_applied, 50u);
+  c.hosting.shutdown();
+}
+
+// `aether local`'s threads: each server on a loop and thread of its own, the bots on one more. The
+// battle runs as on one thread, and paused() parks every loop, so that reading the components from
+// the test's thread meanwhile sees them whole (their counters only ever grow, and do not move while
+// parked).
+TEST(RealCluster, EachServerOnItsOwnThreadAndPausedParksThemAll) {
+  RealCluster c(10, /*threads=*/true);
+  c.hosting.start_threads();
+  EXPECT_EQ(c.hosting.threads(), 4u) << "coordinator, compute node, gateway, and one for the bots";
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  uint64_t applied = 0, again = 0;
+  c.hosting.paused([&] {
+    applied = c.cluster->computes().front()->stats().inputs_applied;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // three ticks' time: nothing moves
+    again = c.cluster->computes().front()->stats().inputs_applied;
+  });
+  EXPECT_GT(applied, 50u);
+  EXPECT_EQ(again, applied) << "a loop ran while paused";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  c.hosting.stop_threads();
+  EXPECT_GT(c.cluster->computes().front()->stats().inputs_applied, applied) << "the loops did not resume";
+  for (const BotClient* bot : c.cluster->bots()) EXPECT_TRUE(bot->playing());
   c.hosting.shutdown();
 }
 
