@@ -139,6 +139,8 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.changes_deferred));
   m.family("aether_gateway_resumes_refused_total", "Resumes of an avatar another live session of this gateway plays (ignored).", kCounter)
       .add(l, num(s.resumes_refused));
+  m.family("aether_gateway_idle_closed_total", "Playing clients closed after sending nothing for the idle timeout (30 s).", kCounter)
+      .add(l, num(s.idle_closed));
   m.family("aether_gateway_clients_redirected_total", "Clients sent to the gateway of their avatar's region.", kCounter)
       .add(l, num(s.clients_redirected));
   m.family("aether_gateway_routes_refused_total", "Gateway routes from the leader that did not cover the arena (ignored).", kCounter)
@@ -159,6 +161,8 @@ struct NetFigures {
   uint64_t received = 0;
   uint64_t sent = 0;
   uint64_t connections = 0;
+  uint64_t partial_bytes = 0;
+  real::TcpLimitStats closed;  // connections closed at a limit
 };
 
 void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint32_t, const char*>& role_of) {
@@ -170,6 +174,10 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
     f.received += rt->bytes_received();
     f.sent += rt->bytes_sent();
     f.connections += rt->connections_open();
+    f.partial_bytes += rt->partial_frame_bytes();
+    f.closed.partial_frame_deadline += rt->limit_stats().partial_frame_deadline;
+    f.closed.partial_frames_budget += rt->limit_stats().partial_frames_budget;
+    f.closed.connection_limit += rt->limit_stats().connection_limit;
   }
   auto add = [&m](const Labels& l, const NetFigures& f) {
     m.family("aether_network_received_bytes_total", "Bytes received on TCP connections (frames with their length prefix).", kCounter)
@@ -177,6 +185,16 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
     m.family("aether_network_sent_bytes_total", "Bytes sent on TCP connections (frames with their length prefix).", kCounter)
         .add(l, num(f.sent));
     m.family("aether_network_connections", "TCP connections open (connecting or established).", kGauge).add(l, num(f.connections));
+    m.family("aether_network_partial_frame_bytes", "Memory held by receive frame buffers (frames begun and not yet whole), all connections.", kGauge)
+        .add(l, num(f.partial_bytes));
+    for (const auto& [why, count] : {std::pair{"partial_frame_deadline", f.closed.partial_frame_deadline},
+                                     std::pair{"partial_frames_budget", f.closed.partial_frames_budget},
+                                     std::pair{"connection_limit", f.closed.connection_limit}}) {
+      Labels with_reason = l;
+      with_reason.emplace_back("reason", why);
+      m.family("aether_network_limit_closes_total", "Connections closed or refused at a network limit, by limit.", kCounter)
+          .add(with_reason, num(count));
+    }
   };
   for (const auto& [node, f] : servers) add(server_labels(NodeId(node), role_of.at(node)), f);
   bool any_bot = false;

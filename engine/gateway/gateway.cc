@@ -45,6 +45,10 @@ void Gateway::housekeeping() {
   for (auto& [id, s] : sessions_) {
     s.inputs_this_window = 0;
     if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) expired.emplace_back(id, "no hello in time");
+    if (s.state == SessionState::kActive && now - std::max(s.last_heard_ns, s.active_since_ns) > cfg_.client_idle_timeout_ns) {
+      ++stats_.idle_closed;
+      expired.emplace_back(id, "idle");
+    }
     if (s.state == SessionState::kAwaitSpawn && s.spawn_retry_at_ns != 0 && now >= s.spawn_retry_at_ns) {
       if (now - s.opened_ns > cfg_.spawn_wait_max_ns) {
         expired.emplace_back(id, "no room in the battle");
@@ -82,6 +86,7 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
 void Gateway::on_message(ConnId conn, std::span<const uint8_t> payload) {
   if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
     Session& s = sessions_.at(c->second);
+    s.last_heard_ns = rt_.clock.now_ns();
     auto decoded = client::decode_client(payload);
     if (!decoded) {
       ++stats_.protocol_errors;

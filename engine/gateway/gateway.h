@@ -38,6 +38,10 @@ struct GatewayConfig {
   uint32_t inputs_per_tick_max = 4;        // per client and 100 ms window; excess inputs are dropped
   uint32_t client_stall_ticks_max = 50;    // a client whose socket refuses updates this long is dropped
   TimeNs hello_timeout_ns = 5 * kNsPerSec; // a connection silent this long after connecting is closed
+  // A playing client that sends nothing this long is closed (Goodbye("idle"), its avatar despawned
+  // as for any closed session): a held connection costs an avatar in the battle. Clients send an
+  // input every tick while they play.
+  TimeNs client_idle_timeout_ns = 30 * kNsPerSec;
   // A spawn the coordinator defers (no compute node ready yet, no quorum) is asked again every
   // spawn_retry_ns; a client still without an avatar after spawn_wait_max_ns gets
   // Goodbye("no room in the battle") and is closed.
@@ -72,6 +76,7 @@ struct GatewayStats {
   uint64_t spawns_deferred = 0;      // spawn replies saying "retry later": the client was held
   uint64_t resumes_refused = 0;      // a resume of an avatar another of our live sessions plays
   uint64_t clients_redirected = 0;   // clients sent to the gateway of their avatar's region
+  uint64_t idle_closed = 0;          // playing clients silent for client_idle_timeout_ns
   uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
 };
 
@@ -117,6 +122,7 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t stalled_ticks = 0;
     TimeNs spawn_retry_at_ns = 0;  // a deferred spawn is asked again then (0: not deferred)
     TimeNs active_since_ns = 0;
+    TimeNs last_heard_ns = 0;      // the client's last message
     bool resumed = false;          // the avatar came back through this session (a resume)
     ClientView view{ViewLimits{}};  // what this client has been told, and what it is told next
   };

@@ -35,7 +35,6 @@ bool FrameDecoder::feed(std::span<const uint8_t> bytes) {
         partial_.clear();
         return false;
       }
-      partial_.reserve(kFramePrefixBytes + len);
     }
     const uint32_t len = (uint32_t{partial_[0]} << 24) | (uint32_t{partial_[1]} << 16) |
                          (uint32_t{partial_[2]} << 8) | uint32_t{partial_[3]};
@@ -46,6 +45,7 @@ bool FrameDecoder::feed(std::span<const uint8_t> bytes) {
     if (partial_.size() - kFramePrefixBytes == len) {
       frames_.emplace_back(partial_.begin() + kFramePrefixBytes, partial_.end());
       partial_.clear();
+      if (partial_.capacity() > kFrameBufferRetainedBytesMax) std::vector<uint8_t>().swap(partial_);
     }
   }
   return true;

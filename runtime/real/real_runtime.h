@@ -53,6 +53,8 @@ class RealRuntime {
   uint64_t bytes_sent() const { return network_->bytes_sent(); }
   uint64_t bytes_received() const { return network_->bytes_received(); }
   size_t connections_open() const { return network_->connections_open(); }
+  size_t partial_frame_bytes() const { return network_->partial_frame_bytes(); }
+  const TcpLimitStats& limit_stats() const { return network_->limit_stats(); }
 
  private:
   std::string name_;

@@ -53,6 +53,8 @@ struct TcpConnection {
   std::vector<uint8_t> writing;  // encoded frames of the one async_write in flight
   bool read_in_flight = false;
   bool read_done = false;  // the peer's EOF (or an error) was seen while closing
+  size_t partial_accounted = 0;  // decoder.buffered_bytes() as last counted in partial_bytes_
+  std::chrono::steady_clock::time_point partial_since{};  // when the unfinished frame began (epoch: none)
 };
 
 using State = TcpConnection::State;
@@ -92,8 +94,8 @@ TraceEvent delivered_event(std::span<const uint8_t> payload) {
 
 }  // namespace
 
-TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, size_t connections_max)
-    : io_(io), log_(log), trace_(trace), connections_max_(connections_max) {}
+TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits)
+    : io_(io), log_(log), trace_(trace), limits_(limits) {}
 
 TcpNetwork::~TcpNetwork() { shutdown(); }
 
@@ -116,6 +118,8 @@ void TcpNetwork::shutdown() {
     table->clear();
   }
   listeners_.clear();
+  if (sweep_) sweep_->cancel();
+  partial_bytes_ = 0;
 }
 
 // ---- listening and accepting -------------------------------------------------------------------
@@ -133,6 +137,7 @@ Result<std::string> TcpNetwork::listen(std::string_view address) {
   listener->address = format_endpoint(listener->acceptor.local_endpoint(ec));
   if (ec) return make_error(Error::Code::kIo, fmt::format("cannot listen on {}: {}", address, ec.message()));
   listeners_.push_back(listener);
+  start_sweep();
   start_accept(listener);
   log_at(log_, LogLevel::kInfo, {}, "listening on {}", listener->address);
   return listener->address;
@@ -165,8 +170,9 @@ void TcpNetwork::on_accept(const std::shared_ptr<TcpListener>& listener, tcp::so
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   std::string peer = ec ? std::string("unknown") : format_endpoint(remote);
   if (at_connection_limit()) {
+    ++limit_stats_.connection_limit;
     log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} connections held (limit)", peer,
-           listener->address, connections_max_);
+           listener->address, limits_.connections_max);
     socket.close(ec);
     return start_accept(listener);
   }
@@ -192,7 +198,8 @@ ConnId TcpNetwork::connect(std::string_view address) {
   conns_.emplace(id, conn);
   Result<tcp::endpoint> endpoint = parse_endpoint(address);
   if (!endpoint.ok() || over_limit) {
-    std::string why = endpoint.ok() ? fmt::format("{} connections held (limit)", connections_max_)
+    if (over_limit) ++limit_stats_.connection_limit;
+    std::string why = endpoint.ok() ? fmt::format("{} connections held (limit)", limits_.connections_max)
                                     : endpoint.error().message;
     // The outcome is reported later, never from inside connect().
     asio::post(io_, [weak = weak_from_this(), conn, why = std::move(why)] {
@@ -259,6 +266,13 @@ void TcpNetwork::on_read(const ConnPtr& conn, const error_code& ec, size_t bytes
   if (conn->state != State::kOpen) return;
   if (bytes > 0) {
     const bool framing_ok = conn->decoder.feed(std::span<const uint8_t>(conn->read_buffer.data(), bytes));
+    account_partial(conn);
+    if (partial_bytes_ > limits_.partial_frames_bytes_max) {
+      ++limit_stats_.partial_frames_budget;
+      log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: unfinished frames hold {} bytes, over the {} byte budget; closing it", conn->id,
+             conn->peer, partial_bytes_, limits_.partial_frames_bytes_max);
+      return fail(conn, CloseReason::kFraming);
+    }
     // Whole frames that preceded a violation were valid and are delivered.
     if (!deliver_frames(conn)) return;
     if (!framing_ok) {
@@ -358,6 +372,7 @@ void TcpNetwork::close(ConnId id) {
   const ConnPtr conn = find(id);
   if (!conn) return;
   conns_.erase(id);
+  forget_partial(conn);  // input after close() is discarded
   log_at(log_, LogLevel::kDebug, {}, "conn {} peer {}: closed locally", conn->id, conn->peer);
   trace_.record(closed_event(CloseReason::kLocal));
   const bool connecting = conn->state == State::kConnecting;
@@ -403,8 +418,59 @@ void TcpNetwork::fail(const ConnPtr& conn, CloseReason reason) {
   error_code ignored;
   conn->socket.close(ignored);
   conns_.erase(conn->id);
+  forget_partial(conn);
   trace_.record(closed_event(reason));
   handler_->on_closed(conn->id, reason);
+}
+
+// ---- partial frames ------------------------------------------------------------------------------
+
+void TcpNetwork::account_partial(const ConnPtr& conn) {
+  const size_t now_held = conn->decoder.buffered_bytes();
+  partial_bytes_ = partial_bytes_ - conn->partial_accounted + now_held;
+  conn->partial_accounted = now_held;
+  if (conn->decoder.pending_bytes() == 0) {
+    conn->partial_since = {};
+  } else if (conn->partial_since == std::chrono::steady_clock::time_point{}) {
+    conn->partial_since = std::chrono::steady_clock::now();
+  }
+}
+
+void TcpNetwork::forget_partial(const ConnPtr& conn) {
+  partial_bytes_ -= conn->partial_accounted;
+  conn->partial_accounted = 0;
+  conn->partial_since = {};
+}
+
+void TcpNetwork::start_sweep() {
+  if (sweep_ || shut_down_) return;
+  sweep_ = std::make_unique<asio::steady_timer>(io_);
+  sweep_partial_frames();
+}
+
+// Once a second: connections whose unfinished frame began more than the deadline ago are closed.
+void TcpNetwork::sweep_partial_frames() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = std::chrono::nanoseconds(limits_.partial_frame_deadline_ns);
+  std::vector<ConnPtr> late;
+  for (const auto& [id, conn] : conns_) {
+    if (conn->state == State::kOpen && conn->partial_since != std::chrono::steady_clock::time_point{} && now - conn->partial_since > deadline) {
+      late.push_back(conn);
+    }
+  }
+  for (const ConnPtr& conn : late) {
+    if (!is_live(conn)) continue;  // an earlier close in this loop's callbacks took it
+    ++limit_stats_.partial_frame_deadline;
+    log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: a frame unfinished for over {} ms ({} bytes so far); closing", conn->id, conn->peer,
+           limits_.partial_frame_deadline_ns / kNsPerMs, conn->decoder.pending_bytes());
+    fail(conn, CloseReason::kFraming);
+  }
+  if (shut_down_) return;
+  sweep_->expires_after(std::chrono::seconds(1));
+  sweep_->async_wait([weak = weak_from_this()](const error_code& ec) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_ && !ec) self->sweep_partial_frames();
+  });
 }
 
 bool TcpNetwork::is_live(const ConnPtr& conn) const { return !shut_down_ && conn->state == State::kOpen; }

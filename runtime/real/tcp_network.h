@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "engine/core/time.h"
@@ -42,6 +43,28 @@ inline constexpr size_t kWriteBufferRetainedBytesMax = 64 << 10;
 // closed at once and a connect() is refused: a flood of peers costs us a log line, not our memory or
 // our file descriptors.
 inline constexpr size_t kConnectionsMax = 16384;
+// A frame begun and not finished within this is a peer holding our memory (slowloris): the
+// connection is closed with a logged reason and counted. 1 MiB in 10 s is 100 KB/s, far below any
+// honest peer on the networks Aether runs on.
+inline constexpr TimeNs kPartialFrameDeadlineNs = 10 * kNsPerSec;
+// Memory that frame buffers (unfinished frames; FrameDecoder keeps at most 64 KiB once a frame is
+// whole) may hold across all connections of one network. A read that takes the total past it
+// closes the connection it came on (logged, counted): a crowd of peers each sending most of a large
+// frame cannot grow the process without bound.
+inline constexpr size_t kPartialFramesBytesMax = 64 << 20;
+
+struct TcpLimits {
+  size_t connections_max = kConnectionsMax;
+  TimeNs partial_frame_deadline_ns = kPartialFrameDeadlineNs;
+  size_t partial_frames_bytes_max = kPartialFramesBytesMax;
+};
+
+// Connections this network closed because a limit was reached (each also logged with its reason).
+struct TcpLimitStats {
+  uint64_t partial_frame_deadline = 0;  // a frame unfinished for partial_frame_deadline_ns
+  uint64_t partial_frames_budget = 0;   // unfinished frames over partial_frames_bytes_max
+  uint64_t connection_limit = 0;        // accepted past connections_max, or a connect refused for it
+};
 
 
 struct TcpConnection;
@@ -51,8 +74,7 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
  public:
   // log and trace must outlive every call into this object until shutdown() (the RealRuntime owns
   // all three and shuts the network down first).
-  TcpNetwork(boost::asio::io_context& io, Logger& log, RealTraceSink& trace,
-             size_t connections_max = kConnectionsMax);
+  TcpNetwork(boost::asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits = {});
   ~TcpNetwork() override;
   TcpNetwork(const TcpNetwork&) = delete;
   TcpNetwork& operator=(const TcpNetwork&) = delete;
@@ -70,6 +92,8 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   uint64_t bytes_sent() const { return bytes_sent_; }          // wire bytes (prefixes included)
   uint64_t bytes_received() const { return bytes_received_; }  // wire bytes (prefixes included)
   size_t connections_open() const { return conns_.size(); }    // connecting or open, not closing
+  size_t partial_frame_bytes() const { return partial_bytes_; }  // frame buffers' memory (their capacity), all connections
+  const TcpLimitStats& limit_stats() const { return limit_stats_; }
 
  private:
   using ConnPtr = std::shared_ptr<TcpConnection>;
@@ -92,13 +116,21 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
 
   void fail(const ConnPtr& conn, CloseReason reason);
   bool is_live(const ConnPtr& conn) const;
-  bool at_connection_limit() const { return conns_.size() + closing_.size() >= connections_max_; }
+  bool at_connection_limit() const { return conns_.size() + closing_.size() >= limits_.connections_max; }
+  // Partial frames: their memory against the budget, their age against the deadline.
+  void account_partial(const ConnPtr& conn);
+  void forget_partial(const ConnPtr& conn);
+  void start_sweep();
+  void sweep_partial_frames();
   ConnPtr find(ConnId conn) const;
 
   boost::asio::io_context& io_;
   Logger& log_;
   RealTraceSink& trace_;
-  const size_t connections_max_;
+  const TcpLimits limits_;
+  TcpLimitStats limit_stats_;
+  size_t partial_bytes_ = 0;
+  std::unique_ptr<boost::asio::steady_timer> sweep_;  // every second while anything is open
   NetworkHandler* handler_ = nullptr;
   std::vector<std::shared_ptr<TcpListener>> listeners_;
   std::map<ConnId, ConnPtr> conns_;      // connecting or open

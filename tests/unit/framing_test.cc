@@ -135,5 +135,25 @@ TEST(Framing, PendingBytesOfTruncatedFrame) {
   EXPECT_FALSE(d.has_frame());
 }
 
+// An announced length reserves nothing: a peer that announces a frame at the limit and sends a few
+// bytes holds a few bytes of ours, not the limit. A buffer grown for a large frame is released once
+// the frame is whole.
+TEST(Framing, MemoryFollowsTheBytesThatArrivedAndIsReleasedAfterALargeFrame) {
+  FrameDecoder d(1 << 20);
+  const uint8_t announce_1mib[] = {0x00, 0x10, 0x00, 0x00, 1, 2, 3};
+  ASSERT_TRUE(d.feed(announce_1mib));
+  EXPECT_EQ(d.pending_bytes(), 7u);
+  EXPECT_LT(d.buffered_bytes(), 4096u) << "an announced length reserved memory before any byte of it came";
+  const std::vector<uint8_t> rest((1 << 20) - 3, 0x5a);
+  ASSERT_TRUE(d.feed(rest));
+  ASSERT_TRUE(d.has_frame());
+  EXPECT_EQ(d.take().size(), size_t{1} << 20);
+  EXPECT_LE(d.buffered_bytes(), kFrameBufferRetainedBytesMax) << "the large frame's buffer was kept after it was whole";
+  // Small frames keep their (small) buffer: no allocation per frame.
+  const uint8_t small[] = {0, 0, 0, 2, 7, 8};
+  ASSERT_TRUE(d.feed(small));
+  EXPECT_EQ(d.take(), (std::vector<uint8_t>{7, 8}));
+}
+
 }  // namespace
 }  // namespace aether

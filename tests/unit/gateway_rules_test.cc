@@ -75,6 +75,34 @@ TEST_F(GatewayRules, ADeferredSpawnIsAskedAgainAndTheClientHeld) {
   EXPECT_EQ(gateway_->stats().spawns_deferred, 1u);
 }
 
+// A playing client that sends nothing for client_idle_timeout_ns is closed, its avatar with it (a
+// held connection must not keep an avatar in the battle); one that keeps sending stays.
+TEST_F(GatewayRules, AnIdleClientIsClosedAndItsAvatarWithIt) {
+  const auto play = [&](uint64_t n) {
+    const ConnId conn = client_hello();
+    const auto request = rt_.network.last_of<SpawnRequest>(leader_);
+    EXPECT_TRUE(request.has_value());
+    rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, kEpoch, 0,
+                                               SpawnReply{request->session, EntityId(1ULL << 40 | n), NodeId(101), "compute-101:9000", "", 42}});
+    return conn;
+  };
+  const ConnId idle = play(1);
+  const ConnId busy = play(2);
+  uint32_t seq = 0;
+  const TimeNs timeout = GatewayConfig{}.client_idle_timeout_ns;
+  for (TimeNs t = 0; t <= timeout + kNsPerSec; t += kNsPerSec) {
+    rt_.network.deliver_bytes(busy, client::encode_input(ClientInput{++seq, 0, 0, EntityId{}, false}));
+    rt_.advance(kNsPerSec);
+  }
+  EXPECT_FALSE(rt_.network.open(idle)) << "a client silent past the idle timeout was kept";
+  EXPECT_TRUE(rt_.network.open(busy));
+  EXPECT_EQ(gateway_->stats().idle_closed, 1u);
+  const auto closed = rt_.network.last_of<SessionClosed>(leader_);
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->entity, EntityId(1ULL << 40 | 1));
+  EXPECT_FALSE(closed->detached);
+}
+
 // Routing clients to their region's gateway (GatewayRoutes): the gateway holds a client whose
 // avatar is on its side, and sends one whose avatar is deep in another gateway's part to it, with
 // its avatar kept for the resume there (SessionClosed, detached).

@@ -420,7 +420,7 @@ TEST(RealNetwork, ConnectionLimitRefusesExtraPeers) {
   SteadyClock clock;
   RealTraceSink trace(clock, NodeId{1}, nullptr);
   Recorder rec;
-  auto net = std::make_shared<TcpNetwork>(io, host.rt.runtime().log, trace, 2);
+  auto net = std::make_shared<TcpNetwork>(io, host.rt.runtime().log, trace, TcpLimits{2});
   net->set_handler(&rec);
   Result<std::string> address = net->listen("127.0.0.1:0");
   ASSERT_TRUE(address.ok());
@@ -436,6 +436,71 @@ TEST(RealNetwork, ConnectionLimitRefusesExtraPeers) {
   const ConnId extra = net->connect(*address);
   ASSERT_TRUE(run_until(io, [&] { return rec.closed(extra).has_value(); }));
   EXPECT_EQ(*rec.closed(extra), CloseReason::kRefused);
+  net->shutdown();
+}
+
+// Slowloris: a frame begun and not finished within the deadline closes that connection (counted);
+// a peer that finishes its frames in time, beside it, is untouched.
+TEST(RealNetwork, AFrameUnfinishedPastTheDeadlineClosesOnlyThatConnection) {
+  asio::io_context io;
+  Node host(io, "host", 1);  // lends its logger
+  SteadyClock clock;
+  RealTraceSink trace(clock, NodeId{1}, nullptr);
+  Recorder rec;
+  TcpLimits limits;
+  limits.partial_frame_deadline_ns = 300 * kNsPerMs;
+  auto net = std::make_shared<TcpNetwork>(io, host.rt.runtime().log, trace, limits);
+  net->set_handler(&rec);
+  Result<std::string> address = net->listen("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  tcp::socket slow = raw_connect(io, *address);
+  tcp::socket honest = raw_connect(io, *address);
+  const uint8_t begun[] = {0, 0, 0, 100, 1, 2, 3};
+  asio::write(slow, asio::buffer(begun));
+  ASSERT_TRUE(run_until(io, [&] { return rec.count(Event::kAccepted) == 2; }));
+  const ConnId slow_conn = rec.nth_accepted(0);
+  const ConnId honest_conn = rec.nth_accepted(1);
+  for (int i = 0; i < 15; ++i) {  // 1.5 s of whole frames from the honest peer
+    const uint8_t frame[] = {0, 0, 0, 1, static_cast<uint8_t>(i)};
+    asio::write(honest, asio::buffer(frame));
+    run_for_ms(io, 100);
+  }
+  ASSERT_TRUE(rec.closed(slow_conn).has_value()) << "a frame held unfinished for 1.5 s against a 300 ms deadline";
+  EXPECT_EQ(*rec.closed(slow_conn), CloseReason::kFraming);
+  EXPECT_FALSE(rec.closed(honest_conn).has_value());
+  EXPECT_EQ(rec.count(Event::kMessage, honest_conn), 15u);
+  EXPECT_EQ(net->limit_stats().partial_frame_deadline, 1u);
+  EXPECT_LT(net->partial_frame_bytes(), 100u) << "a closed connection's partial frame is still counted (the honest one keeps a few bytes of buffer)";
+  net->shutdown();
+}
+
+// Unfinished frames across all connections are bounded: the read that takes them past the budget
+// closes the connection it came on; the memory they held is counted no more.
+TEST(RealNetwork, UnfinishedFramesOverTheMemoryBudgetCloseTheConnectionThatGrewThem) {
+  asio::io_context io;
+  Node host(io, "host", 1);
+  SteadyClock clock;
+  RealTraceSink trace(clock, NodeId{1}, nullptr);
+  Recorder rec;
+  TcpLimits limits;
+  limits.partial_frames_bytes_max = 256 << 10;
+  auto net = std::make_shared<TcpNetwork>(io, host.rt.runtime().log, trace, limits);
+  net->set_handler(&rec);
+  Result<std::string> address = net->listen("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  std::vector<tcp::socket> peers;
+  const std::vector<uint8_t> body(100 << 10, 0x11);
+  for (int i = 0; i < 4; ++i) {  // each announces 512 KiB and sends 100 KiB of it
+    peers.push_back(raw_connect(io, *address));
+    const uint8_t prefix[] = {0, 0x08, 0, 0};
+    asio::write(peers.back(), asio::buffer(prefix));
+    asio::write(peers.back(), asio::buffer(body));
+    run_for_ms(io, 50);
+  }
+  ASSERT_TRUE(run_until(io, [&] { return net->limit_stats().partial_frames_budget >= 1; }));
+  EXPECT_LE(net->partial_frame_bytes(), limits.partial_frames_bytes_max);
+  EXPECT_GE(rec.count(Event::kClosed), 1u);
+  EXPECT_EQ(rec.count(Event::kMessage), 0u);
   net->shutdown();
 }
 
