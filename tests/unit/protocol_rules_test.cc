@@ -891,6 +891,42 @@ TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
   EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
 }
 
+// docs/ownership.md §5 (live migration): the leader grants the destination only on the release of
+// the very generation its table holds for the entity. A Released naming another generation (a late
+// one, from an older grant of the same entity to the same node) says nothing about the holding the
+// table knows: the node may still write that one, and granting now would make two writers.
+TEST_F(ProtocolRulesCoordinator, AGrantFollowsOnlyTheReleaseOfTheGenerationTheTableHolds) {
+  start_leader();
+  ComputeSide a = join(101), b = join(102);
+  heartbeat(a, agreeing(a));
+  heartbeat(b, agreeing(b));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ComputeSide& from = owner(e) == a.id ? a : b;
+  ComputeSide& to = owner(e) == a.id ? b : a;
+  const uint64_t generation = coord_->table().get(e)->generation;
+  const ConnId admin = rt_.network.accept(kListen);
+  rt_.network.deliver(admin, ServerMessage{NodeId(0xad), Role::kAdmin, kEpoch, 0, AdminRequest{AdminRequest::Command::kMove, e, to.id, {}}});
+  const auto release = rt_.network.last_of<Release>(from.conn);
+  const auto answer = rt_.network.last_of<AdminReply>(admin);
+  ASSERT_TRUE(release.has_value()) << "the move was not started: " << (answer && !answer->lines.empty() ? answer->lines[0] : "no answer");
+  ASSERT_EQ(release->generation, generation);
+
+  EntityState state;
+  state.id = e;
+  state.generation = generation - 1;
+  send(from, Released{e, generation - 1, state});  // an older generation's release, arriving late
+  EXPECT_TRUE(rt_.network.sent_of<OwnershipGrant>(to.conn).empty()) << "granted on the release of a generation the table does not hold";
+  EXPECT_EQ(owner(e), from.id);
+
+  state.generation = generation;
+  send(from, Released{e, generation, state});
+  const auto grant = rt_.network.last_of<OwnershipGrant>(to.conn);
+  ASSERT_TRUE(grant.has_value()) << "the release of the table's generation was not followed by the grant";
+  EXPECT_EQ(grant->entity, e);
+  EXPECT_EQ(owner(e), to.id);
+}
+
 // docs/architecture.md §7 (clients follow space): a gateway that sends its client to the gateway of
 // its region ends the session *detached*: the avatar stays (no revoke), and the client takes it back
 // through the other gateway with its token. A detach naming another gateway's session changes nothing.
