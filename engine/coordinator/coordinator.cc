@@ -283,7 +283,7 @@ Coordinator::Resume Coordinator::resume(const ServerMessage& m, const SpawnReque
            found->session.value, found->gateway.value);
     return Resume::kAttached;
   }
-  const uint64_t token = rt_.random.next_u64() | 1;
+  const uint64_t token = rt_.entropy.next_u64() | 1;
   table_.edit(req.resume_entity, [&](OwnerRecord& r) {
     r.gateway = m.sender;
     r.session = req.session;
@@ -363,7 +363,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const NodeId owner = home_for(pos);  // valid: pick_compute() was
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
   rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
-  rec.resume_token = rt_.random.next_u64() | 1;
+  rec.resume_token = rt_.entropy.next_u64() | 1;
   set_record(entity, rec);
   ++stats_.spawns;
   send_to(owner, OwnershipGrant{entity, rec.generation, m.sender, req.session, pos, team, std::nullopt});

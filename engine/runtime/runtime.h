@@ -19,9 +19,13 @@ struct Runtime {
   Clock& clock;
   Timers& timers;
   Network& network;
-  Random& random;
+  Random& random;   // decisions (spawn points, jitter, bots): seeded, so that a run can be replayed
   Logger& log;
   TraceSink& trace;
+  // Secrets (resume tokens): what a peer must not be able to guess from anything it saw. The real
+  // runtime draws them from the operating system's generator (getrandom); the simulator from a
+  // seeded stream of their own, so that a run still replays byte for byte.
+  Random& entropy;
 };
 
 }  // namespace aether

@@ -36,7 +36,7 @@ RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId n
       random_(seed_),
       timers_(std::make_shared<RealTimers>(io, clock_)),
       network_(std::make_shared<TcpNetwork>(io, log_, trace_)),
-      runtime_{clock_, *timers_, *network_, random_, log_, trace_} {
+      runtime_{clock_, *timers_, *network_, random_, log_, trace_, entropy_} {
   TraceEvent started;
   started.kind = TraceKind::kHostStarted;
   trace_.record(started);

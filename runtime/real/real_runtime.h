@@ -14,6 +14,7 @@
 #include "engine/runtime/runtime.h"
 #include "runtime/common/spd_logger.h"
 #include "runtime/common/trace_file.h"
+#include "runtime/real/os_entropy.h"
 #include "runtime/real/real_timers.h"
 #include "runtime/real/real_trace.h"
 #include "runtime/real/tcp_network.h"
@@ -64,6 +65,7 @@ class RealRuntime {
   common::SpdLogger log_;
   RealTraceSink trace_;
   Xoshiro256 random_;
+  OsEntropy entropy_;
   std::shared_ptr<RealTimers> timers_;
   std::shared_ptr<TcpNetwork> network_;
   Runtime runtime_;

@@ -8,6 +8,10 @@
 
 namespace aether::sim {
 
+namespace {
+constexpr uint64_t kEntropyStream = 0xe7e7;  // Runtime::entropy's stream of a host's seed
+}  // namespace
+
 Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig config)
     : state_{std::move(config.name), config.node, config.index},
       kernel_(kernel),
@@ -15,9 +19,10 @@ Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig conf
       network_(network),
       endpoint_(network, state_),
       random_(config.seed),
+      entropy_(derive_seed(config.seed, kEntropyStream)),
       // Virtual time as Unix time: lines are stamped from 1970-01-01, identically in every run.
       log_(std::move(config.log_sink), state_.name, state_.node, [&kernel] { return kernel.now(); }, config.log_level),
-      runtime_{*this, *this, endpoint_, random_, log_, *this} {
+      runtime_{*this, *this, endpoint_, random_, log_, *this, entropy_} {
   network_.add_endpoint(endpoint_);
   state_.cpu.excluded_ns = trace.observer_ns();
 }
@@ -74,6 +79,7 @@ void Host::restart(uint64_t random_seed) {
   state_.alive = true;
   ++state_.incarnation;
   random_ = Xoshiro256(random_seed);
+  entropy_ = Xoshiro256(derive_seed(random_seed, kEntropyStream));
   TraceEvent e;
   e.time_ns = kernel_.now();
   e.node = state_.node;

@@ -140,6 +140,7 @@ class Host final : private Clock, private Timers, private TraceSink {
   SimNetwork& network_;
   SimEndpoint endpoint_;
   Xoshiro256 random_;
+  Xoshiro256 entropy_;  // Runtime::entropy: its own stream, derived from the host's seed
   common::SpdLogger log_;
   Runtime runtime_;
   TimerId next_timer_id_ = 1;  // never reused, also for ids handed out while dead

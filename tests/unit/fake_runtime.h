@@ -311,7 +311,8 @@ struct FakeRuntime {
   FakeRandom random;
   FakeLogger log;
   FakeTraceSink trace;
-  Runtime runtime{clock, timers, network, random, log, trace};
+  FakeRandom entropy{0x5ec7e7};
+  Runtime runtime{clock, timers, network, random, log, trace, entropy};
 };
 
 }  // namespace aether::testing
