@@ -1093,6 +1093,71 @@ TEST_F(ProtocolRulesCoordinator, CandidateHearingTheLeaderOfItsEpochFollowsIt) {
   EXPECT_EQ(coord_->epoch(), kEpoch + 1);
 }
 
+// docs/ownership.md §6 (fencing what the table may miss). A vice holding the table of epoch kEpoch
+// (entity e granted to 101) stands after its leader falls silent; 101 and 102 promise, reporting the
+// epoch they followed and the newest table version they heard. Returns whether the candidate, now
+// leader, revoked e from 101 and orphaned it.
+class ProtocolRulesFencing : public ProtocolRulesCoordinator {
+ protected:
+  bool fenced_after_promises(Epoch followed, uint64_t version_seen) {
+    CoordinatorConfig cfg = config(/*with_peer=*/true);
+    cfg.start_as_leader = false;
+    cfg.compute_nodes = 3;
+    start(cfg);
+    const ConnId leader = rt_.network.outbound_to(kPeerAddress);
+    rt_.network.complete_connect(leader);
+    const EntityId e(numbered(kEpoch, 7) << 8);
+    Replicate whole;
+    whole.full = true;
+    for (uint32_t id : {101u, 102u, 103u}) whole.nodes.push_back(ReplicaNode{NodeId(id), Role::kCompute, fmt::format("compute-{}:9000", id), 100, false});
+    ReplicaEntry entry;
+    entry.entity = e;
+    entry.owner = NodeId(101);
+    entry.generation = numbered(kEpoch, 5);
+    entry.snapshot.id = e;
+    entry.snapshot.generation = entry.generation;
+    whole.entries.push_back(entry);
+    whole.version = numbered(kEpoch, 0);
+    rt_.network.deliver(leader, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, whole});
+    EXPECT_EQ(owner(e), NodeId(101));
+    ComputeSide a = join(101, followed), b = join(102, followed);
+    heartbeat(a, Heartbeat{}, followed);
+    heartbeat(b, Heartbeat{}, followed);
+    rt_.advance(kLeaderTimeoutNs + 3 * kTickNs);  // no leader speaks to us: we stand
+    EXPECT_EQ(coord_->role(), CoordinatorRole::kCandidate);
+    for (ComputeSide* n : {&a, &b}) {
+      const auto prepare = rt_.network.last_of<Prepare>(n->conn);
+      EXPECT_TRUE(prepare.has_value());
+      if (!prepare) return false;
+      std::vector<Holding> holds;
+      if (n->id == NodeId(101)) holds.push_back(Holding{e, entry.generation, NodeId{}, SessionId{}});
+      send(*n, Promise{prepare->question, holds, followed, version_seen}, coord_->epoch());
+    }
+    EXPECT_EQ(coord_->role(), CoordinatorRole::kLeader);
+    const auto revokes = rt_.network.sent_of<OwnershipRevoke>(a.conn);
+    const bool revoked = revokes.size() == 1 && revokes[0].entity == e;
+    EXPECT_EQ(revoked, !owner(e).valid()) << "a fenced holding must be orphaned too, and only a fenced one";
+    return revoked;
+  }
+};
+
+// The promising nodes followed epoch kEpoch + 1, which the table never saw: its leader may have
+// re-granted e. The promises know the table's version, so only the missed epoch says so.
+TEST_F(ProtocolRulesFencing, AHoldingFromBeforeAnEpochTheTableNeverSawIsFenced) {
+  EXPECT_TRUE(fenced_after_promises(kEpoch + 1, numbered(kEpoch, 0))) << "renewed as it stood";
+}
+
+// The promising nodes know nothing of any table version (they restarted): with no majority of
+// promises that know one, an orphaning the table missed cannot be ruled out.
+TEST_F(ProtocolRulesFencing, ACandidateWhosePromisesKnowNoVersionFences) {
+  EXPECT_TRUE(fenced_after_promises(kEpoch, 0)) << "a blind candidate renewed what its table gave";
+}
+
+// Nothing missed: promises of the table's epoch that know its version leave the holding in place.
+TEST_F(ProtocolRulesFencing, NothingMissedNothingFenced) {
+  EXPECT_FALSE(fenced_after_promises(kEpoch, numbered(kEpoch, 0)));
+}
+
 // docs/ownership.md §1 "Generation": a grant made at epoch E has a generation of at least E << 32, so
 // it outranks anything an older leader granted; entity ids carry the epoch that created them.
 TEST_F(ProtocolRulesCoordinator, GrantsOfAnEpochOutrankEveryOlderGeneration) {
