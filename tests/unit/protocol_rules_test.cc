@@ -1120,7 +1120,11 @@ class ProtocolRulesFencing : public ProtocolRulesCoordinator {
     whole.version = numbered(kEpoch, 0);
     rt_.network.deliver(leader, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, whole});
     EXPECT_EQ(owner(e), NodeId(101));
-    ComputeSide a = join(101, followed), b = join(102, followed);
+    a_ = join(101, followed);
+    b_ = join(102, followed);
+    ComputeSide& a = a_;
+    ComputeSide& b = b_;
+    e_ = e;
     heartbeat(a, Heartbeat{}, followed);
     heartbeat(b, Heartbeat{}, followed);
     rt_.advance(kLeaderTimeoutNs + 3 * kTickNs);  // no leader speaks to us: we stand
@@ -1139,6 +1143,8 @@ class ProtocolRulesFencing : public ProtocolRulesCoordinator {
     EXPECT_EQ(revoked, !owner(e).valid()) << "a fenced holding must be orphaned too, and only a fenced one";
     return revoked;
   }
+  ComputeSide a_, b_;
+  EntityId e_{};
 };
 
 // The promising nodes followed epoch kEpoch + 1, which the table never saw: its leader may have
@@ -1151,6 +1157,24 @@ TEST_F(ProtocolRulesFencing, AHoldingFromBeforeAnEpochTheTableNeverSawIsFenced) 
 // promises that know one, an orphaning the table missed cannot be ruled out.
 TEST_F(ProtocolRulesFencing, ACandidateWhosePromisesKnowNoVersionFences) {
   EXPECT_TRUE(fenced_after_promises(kEpoch, 0)) << "a blind candidate renewed what its table gave";
+}
+
+// docs/ownership.md §6 "Grace": a new leader re-grants nothing for kFailoverGraceNs after its
+// takeover (longer than any lease the old leader could have renewed), however soon its orphanings
+// are confirmed; then it does.
+TEST_F(ProtocolRulesFencing, ANewLeaderReGrantsNothingWithinItsGrace) {
+  ASSERT_TRUE(fenced_after_promises(kEpoch + 1, numbered(kEpoch, 0)));
+  const TimeNs took_over = rt_.clock.now_ns();
+  uint64_t version = 0;
+  for (const OrphanQuery& q : rt_.network.sent_of<OrphanQuery>(a_.conn)) version = std::max(version, q.version);
+  ASSERT_NE(version, 0u);
+  while (!owner(e_).valid() && rt_.clock.now_ns() - took_over < kFailoverGraceNs + 2 * kNsPerSec) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(a_, agreeing(a_, rt_.network.sent_of<OwnershipRevoke>(a_.conn).back().fence, version), coord_->epoch());
+    heartbeat(b_, agreeing(b_, 0, version), coord_->epoch());
+  }
+  ASSERT_TRUE(owner(e_).valid()) << "never re-granted after the grace";
+  EXPECT_GE(rt_.clock.now_ns() - took_over, kFailoverGraceNs) << "re-granted within the new leader's grace";
 }
 
 // Nothing missed: promises of the table's epoch that know its version leave the holding in place.
