@@ -411,6 +411,24 @@ TEST_F(ProtocolRulesCompute, RemoteIntentsOnlyFromTheOwnerOfTheirSource) {
   EXPECT_EQ(find(target)->hp, node_->config().rules.hp_max);
 }
 
+// docs/ownership.md §4 "From the freshest state": the state of an entity taken from us (revoked) is
+// kept, and given to a leader asking for its orphans (OrphanQuery): after a fence and a flip of
+// leadership it may be the freshest copy anywhere.
+TEST_F(ProtocolRulesCompute, TheStateOfAnEntityTakenFromUsAnswersAnOrphanQuery) {
+  const EntityId e(1ULL << 40 | 3);
+  grant(e, numbered(kEpoch, 4));
+  ASSERT_NE(find(e), nullptr);
+  const uint64_t version = find(e)->version;
+  from_leader(OwnershipRevoke{e, numbered(kEpoch, 4), 1});
+  ASSERT_EQ(find(e), nullptr);
+  from_leader(OrphanQuery{numbered(kEpoch, 9), {e}});
+  bool answered = false;
+  for (const Snapshot& chunk : rt_.network.sent_of<Snapshot>(leader_)) {
+    for (const EntityState& st : chunk.states) answered = answered || (st.id == e && st.version == version);
+  }
+  EXPECT_TRUE(answered) << "the state of an entity taken from us was forgotten";
+}
+
 class ProtocolRulesCoordinator : public ::testing::Test {
  protected:
   static constexpr NodeId kSelf{1};
@@ -927,6 +945,31 @@ TEST_F(ProtocolRulesCoordinator, AGrantFollowsOnlyTheReleaseOfTheGenerationTheTa
   EXPECT_EQ(owner(e), to.id);
 }
 
+// docs/ownership.md "Released carries the state": the state the old owner released is the freshest
+// there is, and the table keeps it, so a recovery after the new owner is lost never starts older.
+TEST_F(ProtocolRulesCoordinator, TheReleasedStateIsKeptInTheTable) {
+  start_leader();
+  ComputeSide a = join(101), b = join(102);
+  heartbeat(a, agreeing(a));
+  heartbeat(b, agreeing(b));
+  join_gateway();
+  const EntityId e = spawn(1);
+  ComputeSide& from = owner(e) == a.id ? a : b;
+  ComputeSide& to = owner(e) == a.id ? b : a;
+  const uint64_t generation = coord_->table().get(e)->generation;
+  const ConnId admin = rt_.network.accept(kListen);
+  rt_.network.deliver(admin, ServerMessage{NodeId(0xad), Role::kAdmin, kEpoch, 0, AdminRequest{AdminRequest::Command::kMove, e, to.id, {}}});
+  ASSERT_TRUE(rt_.network.last_of<Release>(from.conn).has_value());
+  EntityState released = coord_->table().get(e)->snapshot;
+  released.version += 40;
+  released.pos = Vec2{12'345, 23'456};
+  released.generation = generation;
+  send(from, Released{e, generation, released});
+  ASSERT_EQ(owner(e), to.id);
+  EXPECT_EQ(coord_->table().get(e)->snapshot.version, released.version) << "the released state was not kept";
+  EXPECT_EQ(coord_->table().get(e)->snapshot.pos, released.pos);
+}
+
 // docs/architecture.md §7 (clients follow space): a gateway that sends its client to the gateway of
 // its region ends the session *detached*: the avatar stays (no revoke), and the client takes it back
 // through the other gateway with its token. A detach naming another gateway's session changes nothing.
@@ -1099,7 +1142,7 @@ TEST_F(ProtocolRulesCoordinator, CandidateHearingTheLeaderOfItsEpochFollowsIt) {
 // leader, revoked e from 101 and orphaned it.
 class ProtocolRulesFencing : public ProtocolRulesCoordinator {
  protected:
-  bool fenced_after_promises(Epoch followed, uint64_t version_seen) {
+  bool fenced_after_promises(Epoch followed, uint64_t version_seen, bool third_lost = false) {
     CoordinatorConfig cfg = config(/*with_peer=*/true);
     cfg.start_as_leader = false;
     cfg.compute_nodes = 3;
@@ -1109,7 +1152,9 @@ class ProtocolRulesFencing : public ProtocolRulesCoordinator {
     const EntityId e(numbered(kEpoch, 7) << 8);
     Replicate whole;
     whole.full = true;
-    for (uint32_t id : {101u, 102u, 103u}) whole.nodes.push_back(ReplicaNode{NodeId(id), Role::kCompute, fmt::format("compute-{}:9000", id), 100, false});
+    for (uint32_t id : {101u, 102u, 103u}) {
+      whole.nodes.push_back(ReplicaNode{NodeId(id), Role::kCompute, fmt::format("compute-{}:9000", id), 100, third_lost && id == 103});
+    }
     ReplicaEntry entry;
     entry.entity = e;
     entry.owner = NodeId(101);
@@ -1180,6 +1225,16 @@ TEST_F(ProtocolRulesFencing, ANewLeaderReGrantsNothingWithinItsGrace) {
 // Nothing missed: promises of the table's epoch that know its version leave the holding in place.
 TEST_F(ProtocolRulesFencing, NothingMissedNothingFenced) {
   EXPECT_FALSE(fenced_after_promises(kEpoch, numbered(kEpoch, 0)));
+}
+
+// docs/ownership.md "Lost flags belong to the epoch that set them": a leader evicts a returning node
+// only if it declared it lost itself, in its epoch. A flag copied from a replica (the node may since
+// have been granted newer generations by the leader that set it) leads to a Prepare instead.
+TEST_F(ProtocolRulesFencing, ALostFlagFromAReplicaAsksInsteadOfEvicting) {
+  ASSERT_FALSE(fenced_after_promises(kEpoch, numbered(kEpoch, 0), /*third_lost=*/true));
+  ComputeSide c = join(103, kEpoch);
+  EXPECT_TRUE(rt_.network.sent_of<Evicted>(c.conn).empty()) << "evicted on a lost flag copied from a replica";
+  EXPECT_TRUE(rt_.network.last_of<Prepare>(c.conn).has_value()) << "the returning node was not asked what it holds";
 }
 
 // docs/ownership.md §1 "Generation": a grant made at epoch E has a generation of at least E << 32, so
