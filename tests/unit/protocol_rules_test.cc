@@ -775,6 +775,38 @@ TEST_F(ProtocolRulesCoordinator, OrphanReGrantedOnlyOnceAMajorityEchoedItsOrphan
   EXPECT_TRUE(grant->recover.has_value());
 }
 
+// docs/ownership.md §4 "From the freshest state": the vice may hold a fresher state of an orphan (its
+// own snapshot from the owner); it sends it before acknowledging the orphaning's version. A confirmed
+// orphan is re-granted only once the vice acknowledged (ReplicaAck), or kViceAckWaitNs passed.
+TEST_F(ProtocolRulesCoordinator, AnOrphanWaitsForTheVicesAcknowledgment) {
+  start_leader(/*with_peer=*/true);
+  ComputeSide a = join(101), b = join(102), c = join(103);
+  for (ComputeSide* n : {&a, &b, &c}) heartbeat(*n, agreeing(*n));
+  const ConnId vice = rt_.network.accept(kListen);
+  rt_.network.deliver(vice, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, Hello{Role::kCoordinator, kPeerAddress, 0, 5}});
+  uint64_t acked = 0;
+  for (const Replicate& r : rt_.network.sent_of<Replicate>(vice)) acked = std::max(acked, r.version);
+  rt_.network.deliver(vice, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, ReplicaAck{acked}});
+  join_gateway();
+  const EntityId e = spawn(1);
+  ASSERT_EQ(owner(e), a.id);
+  // a falls silent: b and c keep heartbeating until a is lost and its entity orphaned.
+  while (!lost(a)) {
+    rt_.advance(kHeartbeatIntervalNs);
+    heartbeat(b, agreeing(b));
+    heartbeat(c, agreeing(c));
+  }
+  ASSERT_FALSE(owner(e).valid());
+  uint64_t version = 0;
+  for (const OrphanQuery& q : rt_.network.sent_of<OrphanQuery>(b.conn)) version = std::max(version, q.version);
+  ASSERT_NE(version, 0u);
+  heartbeat(b, agreeing(b, 0, version));  // b and c echo at once: a majority of three confirms
+  heartbeat(c, agreeing(c, 0, version));
+  EXPECT_FALSE(owner(e).valid()) << "re-granted before the vice acknowledged the orphaning";
+  rt_.network.deliver(vice, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, ReplicaAck{version}});
+  EXPECT_TRUE(owner(e).valid()) << "not re-granted once the vice acknowledged";
+}
+
 // docs/ownership.md §6a "Holdings audits": a node whose heartbeats' holdings digest disagrees with
 // what the table gives it for kAuditAfterMismatches heartbeats in a row is asked for its holdings (a
 // Prepare with leader = true); a run broken by one agreeing heartbeat starts again, and a node that
