@@ -429,6 +429,29 @@ TEST_F(ProtocolRulesCompute, TheStateOfAnEntityTakenFromUsAnswersAnOrphanQuery) 
   EXPECT_TRUE(answered) << "the state of an entity taken from us was forgotten";
 }
 
+// docs/ownership.md §4 "From the freshest state": a node granted an entity to recover starts from
+// its own ghost of it when that is fresher than the state the grant carries.
+TEST_F(ProtocolRulesCompute, ARecoveryStartsFromOurOwnGhostWhenItIsFresher) {
+  const EntityId e(1ULL << 40 | 4);
+  from_leader(Membership{{PeerInfo{kOldOwner, "compute-102:9000"}}});
+  const ConnId peer = rt_.network.outbound_to("compute-102:9000");
+  ASSERT_NE(peer, 0u);
+  rt_.network.complete_connect(peer);
+  EntityState ghost;
+  ghost.id = e;
+  ghost.pos = Vec2{20'000, 20'000};
+  ghost.hp = 40;
+  ghost.generation = numbered(kEpoch, 2);
+  ghost.version = 50;
+  rt_.network.deliver(peer, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 1, DeltaBatch{{ghost}, {}, false, {}}});
+  EntityState stale = ghost;  // what the leader's table had: older
+  stale.version = 10;
+  stale.hp = 100;
+  from_leader(OwnershipGrant{e, numbered(kEpoch, 3), kGateway, SessionId(e.value), stale.pos, 0, stale});
+  ASSERT_NE(find(e), nullptr);
+  EXPECT_EQ(find(e)->hp, 40) << "recovered from the grant's older state although our own ghost was fresher";
+}
+
 class ProtocolRulesCoordinator : public ::testing::Test {
  protected:
   static constexpr NodeId kSelf{1};
