@@ -964,26 +964,45 @@ TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
   EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
 }
 
+// A leader, two members, one avatar, and an operator's move of it to the other node: the leader has
+// sent the owner its Release (of generation_), and waits for the Released.
+class ProtocolRulesMove : public ProtocolRulesCoordinator {
+ protected:
+  bool start_move() {
+    start_leader();
+    a_ = join(101);
+    b_ = join(102);
+    heartbeat(a_, agreeing(a_));
+    heartbeat(b_, agreeing(b_));
+    join_gateway();
+    e_ = spawn(1);
+    from_ = owner(e_) == a_.id ? &a_ : &b_;
+    to_ = owner(e_) == a_.id ? &b_ : &a_;
+    generation_ = coord_->table().get(e_)->generation;
+    const ConnId admin = rt_.network.accept(kListen);
+    rt_.network.deliver(admin, ServerMessage{NodeId(0xad), Role::kAdmin, kEpoch, 0, AdminRequest{AdminRequest::Command::kMove, e_, to_->id, {}}});
+    const auto release = rt_.network.last_of<Release>(from_->conn);
+    const auto answer = rt_.network.last_of<AdminReply>(admin);
+    EXPECT_TRUE(release.has_value()) << "the move was not started: " << (answer && !answer->lines.empty() ? answer->lines[0] : "no answer");
+    return release.has_value() && release->generation == generation_;
+  }
+  ComputeSide a_, b_;
+  ComputeSide* from_ = nullptr;
+  ComputeSide* to_ = nullptr;
+  EntityId e_{};
+  uint64_t generation_ = 0;
+};
+
 // docs/ownership.md §5 (live migration): the leader grants the destination only on the release of
 // the very generation its table holds for the entity. A Released naming another generation (a late
 // one, from an older grant of the same entity to the same node) says nothing about the holding the
 // table knows: the node may still write that one, and granting now would make two writers.
-TEST_F(ProtocolRulesCoordinator, AGrantFollowsOnlyTheReleaseOfTheGenerationTheTableHolds) {
-  start_leader();
-  ComputeSide a = join(101), b = join(102);
-  heartbeat(a, agreeing(a));
-  heartbeat(b, agreeing(b));
-  join_gateway();
-  const EntityId e = spawn(1);
-  ComputeSide& from = owner(e) == a.id ? a : b;
-  ComputeSide& to = owner(e) == a.id ? b : a;
-  const uint64_t generation = coord_->table().get(e)->generation;
-  const ConnId admin = rt_.network.accept(kListen);
-  rt_.network.deliver(admin, ServerMessage{NodeId(0xad), Role::kAdmin, kEpoch, 0, AdminRequest{AdminRequest::Command::kMove, e, to.id, {}}});
-  const auto release = rt_.network.last_of<Release>(from.conn);
-  const auto answer = rt_.network.last_of<AdminReply>(admin);
-  ASSERT_TRUE(release.has_value()) << "the move was not started: " << (answer && !answer->lines.empty() ? answer->lines[0] : "no answer");
-  ASSERT_EQ(release->generation, generation);
+TEST_F(ProtocolRulesMove, AGrantFollowsOnlyTheReleaseOfTheGenerationTheTableHolds) {
+  ASSERT_TRUE(start_move());
+  const EntityId e = e_;
+  ComputeSide& from = *from_;
+  ComputeSide& to = *to_;
+  const uint64_t generation = generation_;
 
   EntityState state;
   state.id = e;
@@ -1002,19 +1021,12 @@ TEST_F(ProtocolRulesCoordinator, AGrantFollowsOnlyTheReleaseOfTheGenerationTheTa
 
 // docs/ownership.md "Released carries the state": the state the old owner released is the freshest
 // there is, and the table keeps it, so a recovery after the new owner is lost never starts older.
-TEST_F(ProtocolRulesCoordinator, TheReleasedStateIsKeptInTheTable) {
-  start_leader();
-  ComputeSide a = join(101), b = join(102);
-  heartbeat(a, agreeing(a));
-  heartbeat(b, agreeing(b));
-  join_gateway();
-  const EntityId e = spawn(1);
-  ComputeSide& from = owner(e) == a.id ? a : b;
-  ComputeSide& to = owner(e) == a.id ? b : a;
-  const uint64_t generation = coord_->table().get(e)->generation;
-  const ConnId admin = rt_.network.accept(kListen);
-  rt_.network.deliver(admin, ServerMessage{NodeId(0xad), Role::kAdmin, kEpoch, 0, AdminRequest{AdminRequest::Command::kMove, e, to.id, {}}});
-  ASSERT_TRUE(rt_.network.last_of<Release>(from.conn).has_value());
+TEST_F(ProtocolRulesMove, TheReleasedStateIsKeptInTheTable) {
+  ASSERT_TRUE(start_move());
+  const EntityId e = e_;
+  ComputeSide& from = *from_;
+  ComputeSide& to = *to_;
+  const uint64_t generation = generation_;
   EntityState released = coord_->table().get(e)->snapshot;
   released.version += 40;
   released.pos = Vec2{12'345, 23'456};
