@@ -529,6 +529,20 @@ class ProtocolRulesCoordinator : public ::testing::Test {
     gateway_ = rt_.network.accept(kListen);
     rt_.network.deliver(gateway_, ServerMessage{kGateway, Role::kGateway, 0, 0, Hello{Role::kGateway, "", 0, 77}});
   }
+  // Another gateway registers; returns its connection.
+  ConnId join_other_gateway(NodeId id, const std::string& address, uint64_t incarnation) {
+    const ConnId conn = rt_.network.accept(kListen);
+    rt_.network.deliver(conn, ServerMessage{id, Role::kGateway, 0, 0, Hello{Role::kGateway, address, 0, incarnation}});
+    return conn;
+  }
+  // A leader with one member and one avatar on it, spawned through the first gateway (session 1).
+  EntityId leader_with_one_avatar(ComputeSide& member) {
+    start_leader();
+    member = join(101);
+    heartbeat(member, agreeing(member));
+    join_gateway();
+    return spawn(1);
+  }
   EntityId spawn(uint64_t session) {
     from_gateway(SpawnRequest{SessionId(session), EntityId{}, 0});
     auto reply = rt_.network.last_of<SpawnReply>(gateway_);
@@ -1041,15 +1055,11 @@ TEST_F(ProtocolRulesMove, TheReleasedStateIsKeptInTheTable) {
 // its region ends the session *detached*: the avatar stays (no revoke), and the client takes it back
 // through the other gateway with its token. A detach naming another gateway's session changes nothing.
 TEST_F(ProtocolRulesCoordinator, ADetachedSessionKeepsItsAvatarForTheResumeElsewhere) {
-  start_leader();
-  ComputeSide a = join(101);
-  heartbeat(a, agreeing(a));
-  join_gateway();
-  const EntityId e = spawn(1);
+  ComputeSide a;
+  const EntityId e = leader_with_one_avatar(a);
   const uint64_t token = coord_->table().get(e)->resume_token;
-  const ConnId other = rt_.network.accept(kListen);
   const NodeId kOther(202);
-  rt_.network.deliver(other, ServerMessage{kOther, Role::kGateway, 0, 0, Hello{Role::kGateway, "gateway-2:8000", 0, 78}});
+  const ConnId other = join_other_gateway(kOther, "gateway-2:8000", 78);
 
   rt_.network.deliver(other, ServerMessage{kOther, Role::kGateway, kEpoch, 0, SessionClosed{SessionId(1), e, true}});
   EXPECT_EQ(coord_->table().get(e)->detached_since_ns, 0) << "another gateway detached a session it does not hold";
@@ -1125,16 +1135,12 @@ TEST_F(ProtocolRulesCoordinator, ARestartedNodesEntitiesWaitForItsOldLeasesToExp
 // its token (the asking gateway is told to retry later: its old gateway's loss may not be known yet);
 // once its gateway is lost it can, once: the resume draws a new token, and the old one is refused.
 TEST_F(ProtocolRulesCoordinator, AResumeTokenServesOnceAndOnlyADetachedAvatar) {
-  start_leader();
-  ComputeSide a = join(101);
-  heartbeat(a, agreeing(a));
-  join_gateway();
-  const EntityId e = spawn(1);
+  ComputeSide a;
+  const EntityId e = leader_with_one_avatar(a);
   const uint64_t token = coord_->table().get(e)->resume_token;
 
-  const ConnId thief = rt_.network.accept(kListen);
   const NodeId kThief(202);
-  rt_.network.deliver(thief, ServerMessage{kThief, Role::kGateway, 0, 0, Hello{Role::kGateway, "", 0, 78}});
+  const ConnId thief = join_other_gateway(kThief, "", 78);
   rt_.network.deliver(thief, ServerMessage{kThief, Role::kGateway, kEpoch, 0, SpawnRequest{SessionId(9), e, token}});
   auto held = rt_.network.last_of<SpawnReply>(thief);
   ASSERT_TRUE(held.has_value());
