@@ -68,8 +68,9 @@ void Coordinator::watch() {
     regrant_orphans();
     if (tick_ % kTickHz == 0) sweep_detached();
     if (tick_ % kTickHz == kTickHz / 2) {
-      balance();
-      route_gateways();
+      const RegionMap::Counts counts = entity_counts();
+      balance(counts);
+      route_gateways(counts);
     }
     storm();
     expire_migrations();

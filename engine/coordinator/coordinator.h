@@ -272,11 +272,14 @@ class Coordinator final : public Component, public NetworkHandler {
  private:
   void handle_released(NodeId from, const Released& r);
   void expire_migrations();
-  void balance();
+  // Both weigh the same per-cell entity counts, taken once a second (the two maps share the arena
+  // and so the cells).
+  RegionMap::Counts entity_counts() const;
+  void balance(const RegionMap::Counts& counts);
   // Every second: which gateway serves the clients of which cells (GatewayRoutes), cut like the
   // regions but among the gateways, by entity counts; sent to every gateway when it changes and to
   // each gateway as it registers.
-  void route_gateways();
+  void route_gateways(const RegionMap::Counts& counts);
   GatewayRoutes gateway_routes_message() const;
   // The node that should own an entity at pos: its region's home if that node can take it, else the
   // least loaded (pick_compute).

@@ -77,7 +77,16 @@ void Coordinator::expire_migrations() {
 // (a draining node is home to no region). The headroom warning uses what must run: entities against
 // capacity, and the node's hard load (its gameplay phases) against the tick budget; soft and
 // opportunistic load can be shed instead.
-void Coordinator::balance() {
+// Entities with an owner, per cell of the curve: what both cuts (regions, gateway routes) weigh.
+RegionMap::Counts Coordinator::entity_counts() const {
+  RegionMap::Counts counts{};
+  for (const auto& [id, rec] : table_) {
+    if (rec.owner.valid()) ++counts[regions_.cell_of(rec.snapshot.pos)];
+  }
+  return counts;
+}
+
+void Coordinator::balance(const RegionMap::Counts& counts) {
   if (!leading() || in_grace() || !has_quorum()) return;
   std::vector<RegionMap::Member> homes;
   size_t members = 0;
@@ -95,10 +104,6 @@ void Coordinator::balance() {
       log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} above the N/(N+1) headroom of {} permille: {} of capacity, {} hard load",
              id.value, headroom_permille, load, rec.hard_permille);
     }
-  }
-  RegionMap::Counts counts{};
-  for (const auto& [id, rec] : table_) {
-    if (rec.owner.valid()) ++counts[regions_.cell_of(rec.snapshot.pos)];
   }
   if (regions_.needs_cut(homes, counts)) {
     regions_.cut(homes, counts);
@@ -132,15 +137,11 @@ void Coordinator::balance() {
 // Clients go to the gateway of their region, so that each gateway's clients see mostly the same
 // entities: a gateway then takes feeds of its part of the arena only, not of all of it. Members are
 // the gateways connected now with a client address, equal in capacity.
-void Coordinator::route_gateways() {
+void Coordinator::route_gateways(const RegionMap::Counts& counts) {
   if (!leading()) return;
   std::vector<RegionMap::Member> gateways;
   for (const auto& [id, rec] : nodes_) {
     if (rec.role == Role::kGateway && rec.conn != 0 && !rec.data_address.empty()) gateways.push_back(RegionMap::Member{id, 1});
-  }
-  RegionMap::Counts counts{};
-  for (const auto& [id, rec] : table_) {
-    if (rec.owner.valid()) ++counts[gateway_routes_.cell_of(rec.snapshot.pos)];
   }
   // Each epoch's leader sends its routes once even if it finds nothing to recut: gateways that
   // registered while it followed have none from it.
