@@ -26,6 +26,7 @@ Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
 
 Coordinator::~Coordinator() {
   if (watch_timer_ != 0) rt_.timers.cancel(watch_timer_);
+  if (candidacy_timer_ != 0) rt_.timers.cancel(candidacy_timer_);
 }
 
 void Coordinator::start() {

@@ -47,8 +47,11 @@ inline constexpr uint32_t kMigrationsPerRoundMax = 32;
 inline constexpr uint32_t kBalanceSlackEntities = 8;
 // A client whose gateway is gone has this long to resume on another gateway before its avatar goes.
 inline constexpr TimeNs kSessionResumeGraceNs = 10 * kNsPerSec;
-// A candidate that gathered no majority in this long tries again with the next epoch.
-inline constexpr TimeNs kCandidacyTimeoutNs = 2000 * kNsPerMs;
+// A candidate that gathered no majority in this long, plus a draw of up to as long again, tries again
+// with the next epoch. Promises take a round trip; the draw is what separates rivals. Short enough
+// that one split vote after the last fault still converges in the checker's window: leader timeout
+// (0.5 s) + at most 2 s here + the failover grace (2.1 s) < 5 s (chaos-wide seed 431).
+inline constexpr TimeNs kCandidacyTimeoutNs = 1000 * kNsPerMs;
 // After taking over, re-grant nothing for this long: every lease the old leader could still renew
 // (while its stale view still showed a majority, at most kLeaseNs) has expired by then.
 inline constexpr TimeNs kFailoverGraceNs = kLeaseNs + kNodeLossAfterNs;
@@ -299,6 +302,7 @@ class Coordinator final : public Component, public NetworkHandler {
   void apply_replica(const Replicate& r);
   void watch_leader();
   void stand_for_election();
+  void arm_candidacy_timer();
   void handle_promise(NodeId node, const Promise& promise);
   void reconcile(NodeId node, const Promise& promise, const std::map<EntityId, uint64_t>& given);
   void concede(NodeId leader);
@@ -346,8 +350,7 @@ class Coordinator final : public Component, public NetworkHandler {
   OutboundLink peer_;
   TimeNs leader_heard_ns_ = 0;
   Tick leader_heard_tick_ = 0;
-  TimeNs candidacy_started_ns_ = 0;
-  TimeNs candidacy_timeout_ns_ = kCandidacyTimeoutNs;  // jittered per candidacy, so rivals fall out of step
+  TimerId candidacy_timer_ = 0;  // a candidate's retry, jittered per candidacy so that rivals fall out of step
   std::set<NodeId> promised_;
   // Our clock's rate against the leader's, from ClockProbe round trips (§2a): a vice whose clock runs
   // fast beyond the bound would end its failover grace before the old leases, so it never stands.

@@ -113,14 +113,25 @@ void Coordinator::apply_replica(const Replicate& r) {
   }
 }
 
-// Vice or candidate, every 100 ms.
+// Vice, every 100 ms. (A candidate's retry has its own timer: arm_candidacy_timer.)
 void Coordinator::watch_leader() {
-  const TimeNs now = rt_.clock.now_ns();
   if (role_ == CoordinatorRole::kFollower && elapsed_since(leader_heard_ns_, leader_heard_tick_) > kLeaderTimeoutNs) {
     stand_for_election();
-  } else if (role_ == CoordinatorRole::kCandidate && now - candidacy_started_ns_ > candidacy_timeout_ns_) {
-    stand_for_election();  // no majority yet (a partition?): try again, one epoch higher
   }
+}
+
+// A candidate with no majority after its jittered timeout stands again, one epoch higher. The retry
+// runs on its own timer, at the drawn instant: rivals that stood together (both saw the leader fall
+// silent on the same watch tick) must fall out of step, and a retry rounded up to the 100 ms watch
+// tick leaves them ten slots to draw from, so that one split vote in ten repeated itself.
+void Coordinator::arm_candidacy_timer() {
+  if (candidacy_timer_ != 0) rt_.timers.cancel(candidacy_timer_);
+  const TimeNs timeout = kCandidacyTimeoutNs + static_cast<TimeNs>(uniform_below(rt_.random, static_cast<uint64_t>(kCandidacyTimeoutNs)));
+  const Epoch stood = epoch_;
+  candidacy_timer_ = rt_.timers.schedule(timeout, [this, stood] {
+    candidacy_timer_ = 0;
+    if (role_ == CoordinatorRole::kCandidate && epoch_ == stood) stand_for_election();  // no majority yet (a partition?)
+  });
 }
 
 // Every 500 ms while we follow: a round trip to the leader, to compare the rates of our clocks.
@@ -184,8 +195,7 @@ void Coordinator::stand_for_election() {
   version_ = static_cast<uint64_t>(epoch_) << 32;
   version_seen_max_ = 0;
   promisers_knowing_nothing_.clear();
-  candidacy_started_ns_ = rt_.clock.now_ns();
-  candidacy_timeout_ns_ = kCandidacyTimeoutNs + static_cast<TimeNs>(uniform_below(rt_.random, static_cast<uint64_t>(kCandidacyTimeoutNs / 2)));
+  arm_candidacy_timer();
   trace(TraceKind::kCandidacy, EntityId{}, static_cast<int64_t>(epoch_));
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "leader silent: standing for epoch {}", epoch_);
   for (auto& [id, rec] : nodes_) {
