@@ -53,6 +53,8 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     c.coordinator_addresses = coordinator_addresses;
     c.rules = shape.rules;
     c.view_radius_mm = shape.view_radius_mm;
+    c.capacity_entities = shape.compute_capacity_entities;
+    c.load.enabled = shape.load_shedding;
     c.planted = shape.planted;
     compute_configs_.push_back(c);
     Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node);
@@ -150,6 +152,11 @@ ClusterFigures Cluster::figures() const {
     f.migrations += s.migrations_in;
     f.handoff_fallbacks += s.handoff_fallbacks;
     f.protocol_errors += s.protocol_errors;
+    f.ticks_shedding_opportunistic += c->load().ticks_at(LoadLevel::kShedOpportunistic);
+    f.ticks_shedding_soft += c->load().ticks_at(LoadLevel::kShedSoft);
+    f.shedding_episodes += c->load().entered(LoadLevel::kShedOpportunistic) + c->load().entered(LoadLevel::kShedSoft);
+    f.feeds_skipped += s.feeds_skipped;
+    f.nodes_shedding += c->load().level() != LoadLevel::kNormal ? 1 : 0;
   }
   for (const Gateway* g : gateways_) {
     if (!g) continue;

@@ -31,6 +31,8 @@ struct ClusterShape {
   uint32_t coordinators = 1;  // 2: leader and vice
   uint32_t compute_nodes = 1;
   uint32_t gateways = 1;
+  uint32_t compute_capacity_entities = ComputeConfig{}.capacity_entities;  // each node's planned load
+  bool load_shedding = true;  // false: no node sheds load (LoadGovernorLimits::enabled)
   uint32_t bots = 0;
   gameplay::Rules rules;
   int32_t view_radius_mm = 50'000;
@@ -63,6 +65,13 @@ struct ClusterFigures {
   uint64_t bot_redirects = 0;
   uint64_t bots_between_gateways = 0;  // redirected moments ago, not yet welcomed (BotClient::between_gateways)
   uint64_t protocol_errors = 0;
+  // Load shedding (load_governor.h), over the compute nodes alive at the end: ticks run at each
+  // shedding level, how often one was entered, feeds deferred, nodes still shedding.
+  uint64_t ticks_shedding_opportunistic = 0;
+  uint64_t ticks_shedding_soft = 0;
+  uint64_t shedding_episodes = 0;
+  uint64_t feeds_skipped = 0;
+  uint32_t nodes_shedding = 0;
 };
 
 class Cluster {

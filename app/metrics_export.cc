@@ -46,6 +46,18 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_ticks_without_lease_total", "Tick slots skipped because the node's lease had lapsed.", kCounter)
       .add(l, num(s.ticks_without_lease));
   m.family("aether_entities", "Entities this compute node owns (writes).", kGauge).add(l, num(n.world().size()));
+  m.family("aether_load_permille", "The node's load in permille of its plan (entities against capacity, tick cost against its planned share).", kGauge)
+      .add(l, num(n.load().load_permille()));
+  m.family("aether_load_level", "What the node sheds to keep its tick: 0 nothing, 1 opportunistic load, 2 soft load too.", kGauge)
+      .add(l, num(static_cast<uint64_t>(n.load().level())));
+  for (auto [level, name] : {std::pair{LoadLevel::kNormal, "normal"}, std::pair{LoadLevel::kShedOpportunistic, "opportunistic_shed"},
+                             std::pair{LoadLevel::kShedSoft, "soft_shed"}}) {
+    Labels ll = l;
+    ll.emplace_back("level", name);
+    m.family("aether_load_level_ticks_total", "Ticks run at each load level.", kCounter).add(ll, num(n.load().ticks_at(level)));
+  }
+  m.family("aether_feeds_skipped_total", "Ticks whose feeds waited for the next tick because soft load was shed.", kCounter)
+      .add(l, num(s.feeds_skipped));
   m.family("aether_ghosts", "Read-only copies of entities owned by other compute nodes.", kGauge).add(l, num(n.ghosts().size()));
   for (const QueueFigures& q : n.queues()) {
     Labels ql = l;

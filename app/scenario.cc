@@ -36,6 +36,7 @@ Status validate_scenario(const wire::Scenario& s) {
   if (t.coordinators() < 1 || t.coordinators() > 2) return bad("topology.coordinators must be 1 or 2 (leader and vice)");
   if (t.compute_nodes() < 1 || t.compute_nodes() > 64) return bad("topology.compute_nodes must be in [1, 64]");
   if (t.gateways() < 1 || t.gateways() > 64) return bad("topology.gateways must be in [1, 64]");
+  if (t.compute_capacity_entities() > 1'000'000) return bad("topology.compute_capacity_entities must be at most 1000000");
   if (s.bots().count() > 100'000) return bad("bots.count must be at most 100000");
   if (s.bots().teams() > 16) return bad("bots.teams must be at most 16");
   if (s.bots().join_spread_ms() > 600'000) return bad("bots.join_spread_ms must be at most 600000");

@@ -34,6 +34,11 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
   fmt::print("clients sent to their region's gateway {}, bots resumed {}, migrations {} ({} from snapshot)\n", f.bot_redirects,
              f.bot_resumes, f.migrations, f.handoff_fallbacks);
+  if (f.shedding_episodes > 0) {
+    fmt::print("load shedding: {:.1f} node-seconds shedding soft load, {:.1f} opportunistic only, {} level rises, {} ticks' feeds deferred, {} node(s) still shedding at the end\n",
+               static_cast<double>(f.ticks_shedding_soft) / kTickHz, static_cast<double>(f.ticks_shedding_opportunistic) / kTickHz,
+               f.shedding_episodes, f.feeds_skipped, f.nodes_shedding);
+  }
   fmt::print("cross-node intents {}, recoveries {}, checker: {} checks, longest recovery after detection {} ms\n", f.intents_remote,
              f.recoveries, o.checks.checks, o.checks.longest_recovery_ns / kNsPerMs);
   if (!o.schedule.empty()) {
@@ -144,6 +149,8 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.coordinators = s.topology().coordinators();
   shape.compute_nodes = s.topology().compute_nodes();
   shape.gateways = s.topology().gateways();
+  if (s.topology().compute_capacity_entities() != 0) shape.compute_capacity_entities = s.topology().compute_capacity_entities();
+  shape.load_shedding = !s.topology().has_load_shedding() || s.topology().load_shedding();
   shape.bots = s.bots().count();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);

@@ -59,6 +59,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kQueueDepths: return "queue_depths";
     case TraceKind::kIntentSent: return "intent_sent";
     case TraceKind::kOwnerRouted: return "owner_routed";
+    case TraceKind::kLoadLevel: return "load_level";
     case TraceKind::kControlApplied: return "control_applied";
     case TraceKind::kDebugTargets: return "debug_targets";
     case TraceKind::kDebugInput: return "debug_input";
@@ -260,6 +261,7 @@ NodeRole role_from_emitted(TraceKind kind) {
   switch (kind) {
     case TraceKind::kTickDone:
     case TraceKind::kQueueDepths:
+    case TraceKind::kLoadLevel:
     case TraceKind::kPromised:
     case TraceKind::kLeaseLapsed:
     case TraceKind::kEntitySpawned:
@@ -314,6 +316,8 @@ std::string marker_text(const Run& run, const TraceEvent& e) {
     case TraceKind::kPromised: return fmt::format("{} promised epoch {} holding {} entities", who, e.a, e.b);
     case TraceKind::kHandoffLost: return fmt::format("{}: handoff of entity {} to {} could not be sent", who, e.entity.value, peer);
     case TraceKind::kAdminCommand: return fmt::format("{}: admin command {} (epoch {})", who, e.a, e.b);
+    case TraceKind::kLoadLevel:
+      return fmt::format("{}: load {} permille of plan, {}", who, e.b, e.a == 0 ? "normal again" : e.a == 1 ? "shedding opportunistic load" : "shedding soft load");
     default: return fmt::format("{}: {}", who, kind_label(e.kind));
   }
 }
@@ -333,6 +337,7 @@ bool is_marker(TraceKind kind) {
     case TraceKind::kPromised:
     case TraceKind::kHandoffLost:
     case TraceKind::kAdminCommand:
+    case TraceKind::kLoadLevel:
       return true;
     default: return false;
   }

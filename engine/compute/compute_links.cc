@@ -42,6 +42,7 @@ void ComputeNode::send_heartbeat() {
   hb.input_queue_depth = static_cast<uint32_t>(input_queue_.depth());
   hb.table_version_seen = table_version_seen_;
   hb.clock_untrusted = !lease_.clock_trusted();
+  hb.load_level = static_cast<uint8_t>(governor_.level());
   const HoldingsDigest held = holdings_digest();
   hb.holdings_digest_count = held.count();
   hb.holdings_digest = held.digest();
@@ -258,7 +259,8 @@ void ComputeNode::subscribe_peers() {
       trace(TraceKind::kSubscribeSent, EntityId{}, static_cast<int64_t>(cells.size()), 0, id);
     }
   }
-  subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns, [this] { subscribe_peers(); });
+  // Opportunistic: stretched while the node sheds load (load_governor.h).
+  subscribe_timer_ = rt_.timers.schedule(cfg_.subscribe_every_ns * static_cast<TimeNs>(governor_.opportunistic_stretch()), [this] { subscribe_peers(); });
   opportunistic_ns_ += rt_.clock.now_ns() - started;
 }
 

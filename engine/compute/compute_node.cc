@@ -25,7 +25,8 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
       input_queue_(cfg_.input_queue_max),
       intent_queue_(cfg_.intent_queue_max),
       simulation_queue_(cfg_.simulation_queue_max),
-      output_queue_(cfg_.output_queue_max) {
+      output_queue_(cfg_.output_queue_max),
+      governor_(cfg_.load) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   incarnation_ = rt_.random.next_u64() | 1;  // never 0: 0 means "unknown" to the coordinator
@@ -111,6 +112,13 @@ void ComputeNode::run_tick() {
   stats_.tick_buckets.record(took);
   if (debug_.active()) debug_states();
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);
+  if (governor_.observe(tick_, world_.size(), cfg_.capacity_entities, took)) {
+    const LoadLevel level = governor_.level();
+    trace(TraceKind::kLoadLevel, EntityId{}, static_cast<int64_t>(level), governor_.load_permille());
+    log_at(rt_.log, level == LoadLevel::kNormal ? LogLevel::kInfo : LogLevel::kWarn, {epoch_, tick_, {}},
+           "load {} permille of plan ({} entities, capacity {}): {}", governor_.load_permille(), world_.size(), cfg_.capacity_entities,
+           load_level_name(level));
+  }
 }
 
 void ComputeNode::enter(TickPhase phase) {
@@ -218,6 +226,10 @@ void ComputeNode::apply_intent(const gameplay::DamageIntent& intent) {
 // gateways also get our ghosts, so a client sees what is near its avatar whoever owns it.
 void ComputeNode::produce_deltas() {
   enter(TickPhase::kProduceDeltas);
+  if (!governor_.feeds_due(tick_)) {  // soft load shed (load_governor.h): this tick's changes go in the next batch
+    ++stats_.feeds_skipped;
+    return;
+  }
   // Both lists sorted by id (the world and the ghosts are), each state encoded at most once.
   owned_states_.clear();
   visible_states_.clear();

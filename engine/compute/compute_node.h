@@ -27,6 +27,7 @@
 #include "engine/gameplay/world.h"
 #include "engine/net/debug_set.h"
 #include "engine/net/hello_deadline.h"
+#include "engine/compute/load_governor.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/metrics.h"
@@ -50,6 +51,7 @@ struct ComputeConfig {
   size_t ghosts_max = 50'000;           // full: further ghosts are not kept (counted) until room frees
   size_t inbound_connections_max = 1024;  // further connections are closed at once, with a warning
   TimeNs subscribe_every_ns = 500 * kNsPerMs;  // how often ghost interest is recomputed, outside the tick
+  LoadGovernorLimits load;  // what is shed past the planned load (load_governor.h)
 };
 
 enum class TickPhase : uint8_t {
@@ -85,6 +87,7 @@ struct ComputeStats {
   uint64_t protocol_errors = 0;
   uint64_t delta_bytes_sent = 0;
   uint64_t feed_resets = 0;
+  uint64_t feeds_skipped = 0;  // ticks whose feeds waited for the next tick (soft load shed)
   uint64_t ghosts_refused = 0;
   uint64_t subscriptions_sent = 0;
   uint64_t ticks_without_lease = 0;  // slots skipped because the lease had lapsed
@@ -128,6 +131,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   NodeId node() const { return cfg_.node; }
   const ComputeConfig& config() const { return cfg_; }
   const ComputeStats& stats() const { return stats_; }
+  const LoadGovernor& load() const { return governor_; }
   const gameplay::World& world() const { return world_; }
   const std::map<EntityId, Ghost>& ghosts() const { return ghosts_; }
   Tick tick() const { return tick_; }
@@ -304,6 +308,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimerId snapshot_timer_ = 0;
   ComputeStats stats_;
   // Time spent since the last heartbeat, by kind of load (see Heartbeat.hard_permille).
+  LoadGovernor governor_;  // the load level: what this node sheds to keep its tick
   TimeNs hard_ns_ = 0;
   TimeNs soft_ns_ = 0;
   TimeNs opportunistic_ns_ = 0;

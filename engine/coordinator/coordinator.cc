@@ -241,18 +241,23 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   send_membership();
 }
 
-// Least loaded live compute node, by entities the table gives it relative to its capacity; ties go to
-// the lowest node id so the choice is deterministic.
-NodeId Coordinator::pick_compute() const {
+bool Coordinator::admits(NodeId node, const NodeRecord& rec, Placement placement) const {
+  // Only members of our epoch: one that has yet to promise could answer with holdings that miss a
+  // grant crossing its promise, and reconciliation would orphan it. Nor a node that has not
+  // confirmed its eviction: a resent Evicted would drop what we give it now.
+  if (!eligible(rec) || rec.draining || rec.capacity_entities == 0) return false;
+  const uint64_t limit = placement == Placement::kNewcomer ? rec.capacity_entities : rec.capacity_entities * kOverloadCeilingPermille / 1000;
+  return table_.given_count(node) < limit;
+}
+
+// Least loaded live compute node that admits the placement, by entities the table gives it relative
+// to its capacity; ties go to the lowest node id so the choice is deterministic.
+NodeId Coordinator::pick_compute(Placement placement) const {
   NodeId best{};
   uint64_t best_load = UINT64_MAX;
   for (const auto& [id, rec] : nodes_) {
-    // Only members of our epoch: one that has yet to promise could answer with holdings that miss a
-    // grant crossing its promise, and reconciliation would orphan it. Nor a node that has not
-    // confirmed its eviction: a resent Evicted would drop what we give it now.
-    if (!eligible(rec) || rec.draining || rec.capacity_entities == 0) continue;
+    if (!admits(id, rec, placement)) continue;
     const uint64_t n = table_.given_count(id);
-    if (n >= rec.capacity_entities) continue;
     const uint64_t load = n * 1'000'000 / rec.capacity_entities;
     if (load < best_load) {
       best_load = load;
@@ -342,7 +347,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
       return;
     }
   }
-  const bool available = pick_compute().valid();
+  const bool available = pick_compute(Placement::kNewcomer).valid();
   if (!available || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
     reply.refusal = !available ? "no compute node available" : (!has_quorum() ? "no quorum" : "entity table full");
     // Waiting for a compute node or a quorum passes (a cluster starting, a node lost): the gateway
@@ -362,7 +367,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const EntityId entity((epoch_ << 40) | next_entity_++);
   const uint32_t team = static_cast<uint32_t>((next_entity_ - 2) % (cfg_.rules.teams ? cfg_.rules.teams : 1));
   const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
-  const NodeId owner = home_for(pos);  // valid: pick_compute() was
+  const NodeId owner = home_for(pos, Placement::kNewcomer);  // valid: pick_compute() was
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
   rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
   rec.resume_token = rt_.entropy.next_u64() | 1;

@@ -45,6 +45,8 @@ inline constexpr TimeNs kMigrationTimeoutNs = 2 * kNsPerSec;
 // between the most and least loaded node exceeds the slack.
 inline constexpr uint32_t kMigrationsPerRoundMax = 32;
 inline constexpr uint32_t kBalanceSlackEntities = 8;
+// Recovered entities go to a node up to this share of its planned capacity (Coordinator::Placement).
+inline constexpr uint64_t kOverloadCeilingPermille = 2000;
 // A client whose gateway is gone has this long to resume on another gateway before its avatar goes.
 inline constexpr TimeNs kSessionResumeGraceNs = 10 * kNsPerSec;
 // A candidate that gathered no majority in this long, plus a draw of up to as long again, tries again
@@ -123,6 +125,7 @@ struct NodeRecord {
   uint32_t hard_permille = 0;          // its own load report (Heartbeat)
   uint32_t soft_permille = 0;
   uint32_t opportunistic_permille = 0;
+  uint8_t load_level = 0;  // what it sheds (Heartbeat.load_level)
   TimeNs last_heard_ns = 0;
   Tick last_heard_tick = 0;  // our watch count then: silence is measured both ways (elapsed_since)
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
@@ -209,7 +212,14 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_hello(ConnId conn, const ServerMessage& m, const Hello& hello);
   void handle_spawn(const ServerMessage& m, const SpawnRequest& req);
   void handle_session_closed(const ServerMessage& m, const SessionClosed& closed);
-  NodeId pick_compute() const;
+  // Who is placed: a newcomer (a spawn) is admitted only below a node's planned capacity, so that a
+  // full cluster asks new players to wait; an entity already in the battle (a recovery) goes to a node
+  // up to kOverloadCeilingPermille of its plan, which sheds soft load to keep its tick
+  // (engine/compute/load_governor.h): a player is never left frozen because a node was lost and the
+  // others are at plan. Optional moves (balancing migrations) go only below plan.
+  enum class Placement : uint8_t { kNewcomer, kExisting };
+  bool admits(NodeId node, const NodeRecord& rec, Placement placement) const;
+  NodeId pick_compute(Placement placement) const;
   void send_membership();
   enum class Resume : uint8_t { kResumed, kRefused, kAttached };
   Resume resume(const ServerMessage& m, const SpawnRequest& req);
@@ -284,9 +294,9 @@ class Coordinator final : public Component, public NetworkHandler {
   // each gateway as it registers.
   void route_gateways(const RegionMap::Counts& counts);
   GatewayRoutes gateway_routes_message() const;
-  // The node that should own an entity at pos: its region's home if that node can take it, else the
-  // least loaded (pick_compute).
-  NodeId home_for(Vec2 pos) const;
+  // The node that should own an entity at pos: its region's home if that node is within plan, else
+  // the least loaded that admits the placement (pick_compute).
+  NodeId home_for(Vec2 pos, Placement placement) const;
   void storm();
 
   // coordinator_admin.cc

@@ -2,6 +2,7 @@
 // The argument for why this keeps one writer per entity is in docs/ownership.md.
 
 #include "engine/coordinator/coordinator.h"
+#include "engine/compute/load_governor.h"
 
 namespace aether {
 
@@ -57,6 +58,11 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.hard_permille = hb.hard_permille;
   rec.soft_permille = hb.soft_permille;
   rec.opportunistic_permille = hb.opportunistic_permille;
+  if (rec.load_level != hb.load_level && rec.role == Role::kCompute) {
+    log_at(rt_.log, hb.load_level == 0 ? LogLevel::kInfo : LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} now at load level {} ({} permille of capacity)",
+           node.value, load_level_name(static_cast<LoadLevel>(hb.load_level)), hb.load_permille);
+  }
+  rec.load_level = hb.load_level;
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
   if (epoch == epoch_) {
@@ -329,7 +335,7 @@ uint64_t Coordinator::confirmed_version() const {
 void Coordinator::regrant(EntityId entity) {
   const OwnerRecord* found = table_.get(entity);
   if (!found) return;
-  const NodeId owner = home_for(found->snapshot.pos);
+  const NodeId owner = home_for(found->snapshot.pos, Placement::kExisting);
   if (!owner.valid()) return;
   dirty_.insert(entity);
   table_.assign(entity, owner, next_generation(found->generation));
@@ -342,7 +348,7 @@ void Coordinator::regrant(EntityId entity) {
 
 // Every 100 ms, and as soon as an orphaning is confirmed.
 void Coordinator::regrant_orphans() {
-  if (!leading() || in_grace() || !has_quorum() || !pick_compute().valid()) return;
+  if (!leading() || in_grace() || !has_quorum() || !pick_compute(Placement::kExisting).valid()) return;
   const TimeNs now = rt_.clock.now_ns();
   const uint64_t confirmed = confirmed_version();
   if (table_.orphans() == 0) return;

@@ -129,7 +129,7 @@ void Coordinator::balance(const RegionMap::Counts& counts) {
     auto owner = nodes_.find(rec.owner);
     const bool draining = owner != nodes_.end() && owner->second.draining;
     if (!draining && (!settled || !regions_.deep_outside(rec.snapshot.pos, rec.owner))) continue;  // hysteresis at borders
-    if (table_.given_count(home) >= nodes_.at(home).capacity_entities) continue;
+    if (!admits(home, nodes_.at(home), Placement::kNewcomer)) continue;  // an optional move: only below plan
     if (start_migration(id, home)) --budget;
   }
 }
@@ -169,13 +169,13 @@ GatewayRoutes Coordinator::gateway_routes_message() const {
   return m;
 }
 
-NodeId Coordinator::home_for(Vec2 pos) const {
+NodeId Coordinator::home_for(Vec2 pos, Placement placement) const {
   const NodeId home = regions_.home(pos);
   auto it = nodes_.find(home);
-  if (it != nodes_.end() && eligible(it->second) && !it->second.draining && table_.given_count(home) < it->second.capacity_entities) {
-    return home;
-  }
-  return pick_compute();
+  // Home while it is within plan; past it, the least loaded node that admits the placement (an
+  // entity already in the battle may go past plan there, spread rather than piled on one home).
+  if (it != nodes_.end() && admits(home, it->second, Placement::kNewcomer)) return home;
+  return pick_compute(placement);
 }
 
 // The migration-storm scenario: every `migration_storm_every_ticks`, move a batch of entities to

@@ -127,6 +127,8 @@ bool RegionMap::needs_cut(const std::vector<Member>& members, const Counts& coun
     AETHER_ASSERT(member != members.end());
     const uint64_t fair = total * member->capacity / capacity;
     if (held > fair + fair * kRecutSlackPermille / 1000 + kRecutSlackEntities) return true;
+    // A node past its plan while the cluster as a whole is within it: the others have room.
+    if (total <= capacity && held > member->capacity + kRecutSlackEntities) return true;
   }
   return false;
 }

@@ -11,7 +11,9 @@
 //
 // Ranges are cut so that each node's share of the entities follows its capacity. A cut moves
 // entities (the cells it hands over), so the map is recut only when the members change or when a
-// node's share under the current cut strays beyond kRecutSlackPermille of its fair share; then every
+// node's share under the current cut strays beyond kRecutSlackPermille of its fair share, or beyond
+// its own capacity (plus kRecutSlackEntities) while the cluster as a whole is within capacity (a node
+// past plan sheds load, engine/compute/load_governor.h, and the others have room); then every
 // node is balanced again at once and the next recut waits for the battle itself to shift.
 //
 // Hysteresis at borders: an entity is sent home only once it is deep in another node's region (no

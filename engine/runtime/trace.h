@@ -58,11 +58,12 @@ enum class TraceKind : uint16_t {
   kGhostAdded = 75,       // subscriber: first copy of an entity owned elsewhere; a = generation, b = version; peer = owner
   kGhostDropped = 76,     // subscriber: a = GhostDropReason; peer = the owner it came from
   kFeedPushed = 77,       // publisher, per tick per subscriber when nonzero: a = entities pushed new (initial pushes), b = removed; peer = subscriber
-  // Liveness and load (78..81).
+  // Liveness and load (78..82).
   kHeartbeatMissed = 78,  // coordinator: a compute node is silent; a = ns since last heard, b = heartbeat intervals missed; peer = node
   kQueueDepths = 79,      // compute, once per tick: a = input << 32 | intent, b = simulation << 32 | output (high-water in the tick, each saturated to 2^31-1)
   kIntentSent = 80,       // compute: an intent on a ghost left for its owner; entity = target, a = source entity; peer = target's owner
   kOwnerRouted = 81,      // gateway: a client's entity has a new owner; a = previous owner node; peer = new owner
+  kLoadLevel = 82,        // compute: its load level changed (load_governor.h); a = LoadLevel, b = load in permille of plan
   // Fencing (90..).
   kControlApplied = 90,   // compute: a coordinator order passed the epoch fence and is applied; epoch = the node's epoch
                           // after it, a = the order's epoch, b = the message type (ServerMessage body index); peer = sender

@@ -64,6 +64,7 @@ struct ServerBodyEncoder {
     h->set_holdings_digest(m.holdings_digest);
     h->set_fence_applied(m.fence_applied);
     h->set_clock_untrusted(m.clock_untrusted);
+    h->set_load_level(m.load_level);
   }
   void operator()(const SpawnRequest& m) const {
     auto* r = env->mutable_spawn_request();
@@ -388,6 +389,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       Heartbeat out{h.seq(), h.entities(), h.tick_ns_p99(), h.load_permille(), h.input_queue_depth(),
                     h.hard_permille(), h.soft_permille(), h.opportunistic_permille(), h.table_version_seen(),
                     h.holdings_count(), h.holdings_digest(), h.fence_applied(), h.clock_untrusted()};
+      if (h.load_level() > kLoadLevelMax) return malformed(fmt::format("heartbeat with unknown load level {}", h.load_level()));
+      out.load_level = static_cast<uint8_t>(h.load_level());
       if (!plausible_version(out.table_version_seen)) return malformed("heartbeat with an impossible table version");
       return ServerBody{std::move(out)};
     }

@@ -25,6 +25,7 @@ inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr size_t kHandoffInputsMax = 64;
 inline constexpr size_t kAdminReplyLinesMax = 4096;
 inline constexpr int32_t kMovePermilleMax = 1000;
+inline constexpr uint32_t kLoadLevelMax = 2;  // Heartbeat.load_level: LoadLevel::kShedSoft
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
 
 inline constexpr uint32_t kEntityFlagDead = 1u << 0;
@@ -111,6 +112,7 @@ struct Heartbeat {
   // The node's clock runs slower than the leader's beyond the protocol's bound (§2a): it writes
   // nothing, and the leader gives its entities to others.
   bool clock_untrusted = false;
+  uint8_t load_level = 0;  // LoadLevel (engine/compute/load_governor.h): what the node sheds
 };
 
 // seq 0 acks nothing: a probe, answered by a heartbeat at once (it echoes `version` sooner).
