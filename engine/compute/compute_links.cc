@@ -167,17 +167,19 @@ HoldingsDigest ComputeNode::holdings_digest() const {
 // leader reconciles or audits us. We tell it, and promise to ignore older epochs.
 void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepare) {
   // Two candidates may stand for the same epoch: we vote only for the first, or both would reach a
-  // majority and lead that epoch (found by the chaos partition runs, seed 3). The same coordinator
-  // may ask again (a retry): it gets our holdings again. A leader's question is no vote (the epoch
-  // has its leader already): it is always answered.
-  if (!prepare.leader && promised_epoch_ == epoch_ && promised_to_ != from) {
-    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "prepare from coordinator {} refused: epoch {} already promised to {}", from.value,
-           epoch_, promised_to_.value);
+  // majority and lead that epoch. The same coordinator process may ask again (a retry): it gets our
+  // holdings again. The same coordinator restarted is another candidate: it forgot what it decided
+  // in that epoch, and its fence and table numbers would start over below ours. A leader's question
+  // is no vote (the epoch has its leader already): it is always answered.
+  if (!prepare.leader && promised_epoch_ == epoch_ && (promised_to_ != from || promised_to_incarnation_ != prepare.incarnation)) {
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "prepare from coordinator {} (incarnation {:x}) refused: epoch {} already promised to {}",
+           from.value, prepare.incarnation, epoch_, promised_to_.value);
     return;
   }
   if (promised_epoch_ != epoch_) {
     promised_epoch_ = epoch_;
     promised_to_ = from;
+    promised_to_incarnation_ = prepare.incarnation;
   }
   Promise promise;
   promise.answers = prepare.question;

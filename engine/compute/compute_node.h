@@ -292,6 +292,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   Epoch epoch_before_ = 0;    // the epoch we followed before epoch_ (sent in Promise)
   Epoch promised_epoch_ = 0;  // one promise per epoch, like a vote: to promised_to_
   NodeId promised_to_{};
+  uint64_t promised_to_incarnation_ = 0;  // the process of promised_to_ (a restart is another candidate)
   uint64_t incarnation_ = 0;  // this process's life: a restart under the same node id gets a new one
   Tick tick_ = 0;          // ticks run
   uint64_t slot_ = 0;      // 100 ms slots elapsed since the first; a slot without a lease runs no tick

@@ -33,6 +33,7 @@ void Coordinator::start() {
   address_ = listen_logged(rt_, cfg_.listen_address);
   if (address_.empty()) return;
   epoch_ = cfg_.epoch;
+  incarnation_ = rt_.random.next_u64() | 1;  // never 0: what a Prepare from an older binary carries
   role_ = cfg_.start_as_leader ? CoordinatorRole::kLeader : CoordinatorRole::kFollower;
   if (cfg_.start_as_leader) {
     knows_membership_ = true;

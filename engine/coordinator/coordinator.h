@@ -327,6 +327,10 @@ class Coordinator final : public Component, public NetworkHandler {
   CoordinatorConfig cfg_;
   std::string address_;
   Epoch epoch_ = 0;
+  // This process's own number. A restarted coordinator remembers nothing of the epochs it stood
+  // for: its Prepare carries a new incarnation, so a node that promised that epoch to the process
+  // before the restart refuses it (docs/ownership.md §6, "One promise per epoch").
+  uint64_t incarnation_ = 0;
   CoordinatorRole role_ = CoordinatorRole::kFollower;
   std::map<ConnId, NodeId> conns_;  // invalid NodeId until the peer's Hello
   HelloDeadlines hello_deadlines_;  // accepted connections yet to say Hello (closed past the deadline)

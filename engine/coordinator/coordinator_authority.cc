@@ -407,7 +407,7 @@ void Coordinator::ask(NodeId node, NodeRecord& rec, HoldingsQuestion::Why why) {
   const TimeNs now = rt_.clock.now_ns();
   if (rec.question.why != HoldingsQuestion::Why::kNone && now - rec.question.sent_ns < kAuditIntervalNs) return;
   rec.question = HoldingsQuestion{why, (static_cast<uint64_t>(epoch_) << 32) | ++questions_asked_, now, given_to(node)};
-  send_to(node, Prepare{rec.question.id, leading()});
+  send_to(node, Prepare{rec.question.id, leading(), incarnation_});
 }
 
 // A node's lost flag is ours to act on only if we declared it, in this epoch: every entity it held

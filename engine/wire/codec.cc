@@ -164,6 +164,7 @@ struct ServerBodyEncoder {
   void operator()(const Prepare& m) const {
     env->mutable_prepare()->set_question(m.question);
     env->mutable_prepare()->set_leader(m.leader);
+    env->mutable_prepare()->set_incarnation(m.incarnation);
   }
   void operator()(const Promise& m) const {
     auto* out = env->mutable_promise();
@@ -539,7 +540,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kLeadership:
       return ServerBody{Leadership{env.leadership().leader()}};
     case B::kPrepare:
-      return ServerBody{Prepare{env.prepare().question(), env.prepare().leader()}};
+      return ServerBody{Prepare{env.prepare().question(), env.prepare().leader(), env.prepare().incarnation()}};
     case B::kPromise: {
       if (static_cast<size_t>(env.promise().holdings_size()) > kBatchEntitiesMax * 4) return malformed("promise too large");
       Promise out;

@@ -143,6 +143,7 @@ struct Leadership {
 struct Prepare {
   uint64_t question = 0;  // echoed by the Promise: an answer is judged only against its own question
   bool leader = false;
+  uint64_t incarnation = 0;  // the asking coordinator's process (a restart draws a new one)
 };
 
 struct Holding {

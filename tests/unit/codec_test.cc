@@ -54,10 +54,11 @@ TEST(Codec, FencesQuestionsHoldingsAndClocksRoundTrip) {
   auto evicted = decode_server(encode(envelope(Evicted{fence + 1})));
   ASSERT_TRUE(evicted.ok()) << evicted.error().message;
   EXPECT_EQ(std::get<Evicted>(evicted->body).fence, fence + 1);
-  auto prepare = decode_server(encode(envelope(Prepare{fence, true})));
+  auto prepare = decode_server(encode(envelope(Prepare{fence, true, 0xabcdef01})));
   ASSERT_TRUE(prepare.ok()) << prepare.error().message;
   EXPECT_EQ(std::get<Prepare>(prepare->body).question, fence);
   EXPECT_TRUE(std::get<Prepare>(prepare->body).leader);
+  EXPECT_EQ(std::get<Prepare>(prepare->body).incarnation, 0xabcdef01u);
   Promise promise;
   promise.answers = fence;
   promise.holdings.push_back(Holding{EntityId(3), 9});

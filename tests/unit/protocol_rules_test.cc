@@ -198,6 +198,25 @@ TEST_F(ProtocolRulesCompute, PromisesOneCandidatePerEpochButAlwaysAnswersALeader
   EXPECT_EQ(answered[1].answers, next_vote);
 }
 
+// docs/ownership.md §6a, "One promise per epoch": the vote goes to one coordinator process. The
+// same coordinator restarted (a new incarnation) forgot the epoch it stood for, and its fence and
+// table numbers would start over below those we applied: it is refused the epoch, while the process
+// we promised may ask again (a retry) and is answered.
+TEST_F(ProtocolRulesCompute, PromisesOneCoordinatorProcessPerEpoch) {
+  const Epoch next = kEpoch + 1;
+  constexpr uint64_t kFirstProcess = 0x11, kRestarted = 0x23;
+  order(leader_, kLeader, next, Prepare{numbered(next, 1), false, kFirstProcess});
+  ASSERT_EQ(rt_.network.sent_of<Promise>(leader_).size(), 1u);
+
+  order(leader_, kLeader, next, Prepare{numbered(next, 1), false, kRestarted});
+  EXPECT_EQ(rt_.network.sent_of<Promise>(leader_).size(), 1u) << "a restarted coordinator was promised the epoch its earlier process held";
+
+  order(leader_, kLeader, next, Prepare{numbered(next, 2), false, kFirstProcess});
+  const auto promised = rt_.network.sent_of<Promise>(leader_);
+  ASSERT_EQ(promised.size(), 2u) << "the process we promised asked again and went unanswered";
+  EXPECT_EQ(promised[1].answers, numbered(next, 2));
+}
+
 // docs/ownership.md §1 "Lease" and §2: a node without a valid lease runs no tick (its entities
 // freeze), and the leader's HeartbeatAck(seq) extends the lease to the node's own send time of
 // heartbeat seq + kLeaseNs, not to the ack's arrival + kLeaseNs (the conservative end: the leader's
