@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "app/trace_command.h"
 #include "app/viz_command.h"
+#include "aether_version.h"
 
 namespace {
 bool parse_seed_range(const std::string& text, uint64_t* first, uint64_t* last) {
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   using namespace aether::app;
   CLI::App cli{"Aether: a server engine for massive battles, with a deterministic simulator built from the same code"};
   cli.require_subcommand(1);
+  cli.set_version_flag("--version", std::string("aether ") + AETHER_VERSION + " (commit " + AETHER_COMMIT + ")", "print the version and the commit built from");
 
   SimArgs sim;
   auto* sim_cmd = cli.add_subcommand("sim", "run a scenario in the seeded simulator (virtual time, one thread)");
