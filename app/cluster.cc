@@ -165,6 +165,8 @@ ClusterFigures Cluster::figures() const {
     f.view_entities += g->stats().view_entities;
     f.changes_deferred += g->stats().changes_deferred;
     f.protocol_errors += g->stats().protocol_errors;
+    for (size_t r = 0; r < kInputRejectionKinds; ++r) f.inputs_rejected[r] += g->stats().inputs_rejected[r];
+    f.rejected_closed += g->stats().rejected_closed;
   }
   for (const BotClient* b : bots_) {
     if (!b) continue;

@@ -65,6 +65,8 @@ struct ClusterFigures {
   uint64_t bot_redirects = 0;
   uint64_t bots_between_gateways = 0;  // redirected moments ago, not yet welcomed (BotClient::between_gateways)
   uint64_t protocol_errors = 0;
+  std::array<uint64_t, kInputRejectionKinds> inputs_rejected{};  // by the gateways' InputGuards
+  uint64_t rejected_closed = 0;                                  // sessions closed for them
   // Load shedding (load_governor.h), over the compute nodes alive at the end: ticks run at each
   // shedding level, how often one was entered, feeds deferred, nodes still shedding.
   uint64_t ticks_shedding_opportunistic = 0;

@@ -141,8 +141,17 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
   m.family("aether_gateway_sessions_closed_total", "Client sessions closed.", kCounter).add(l, num(s.sessions_closed));
   m.family("aether_gateway_slow_clients_dropped_total", "Clients disconnected as slow consumers.", kCounter).add(l, num(s.slow_clients_dropped));
   m.family("aether_gateway_inputs_forwarded_total", "Client inputs forwarded to their owner.", kCounter).add(l, num(s.inputs_forwarded));
-  m.family("aether_gateway_inputs_dropped_total", "Client inputs dropped (rate limit, sequence, no owner).", kCounter)
+  m.family("aether_gateway_inputs_dropped_total", "Client inputs not forwarded (rejected, or no link to the owner).", kCounter)
       .add(l, num(s.inputs_dropped));
+  for (size_t r = 0; r < kInputRejectionKinds; ++r) {
+    Labels lr = l;
+    lr.emplace_back("reason", std::string(input_rejection_name(static_cast<InputRejection>(r))));
+    m.family("aether_gateway_inputs_rejected_total",
+             "Client inputs rejected, by reason (rate, stale_sequence, target_not_in_view: forwarded without the aim).", kCounter)
+        .add(lr, num(s.inputs_rejected[r]));
+  }
+  m.family("aether_gateway_rejected_closed_total", "Client sessions closed for too many rejected inputs.", kCounter)
+      .add(l, num(s.rejected_closed));
   m.family("aether_gateway_updates_sent_total", "Updates sent to clients.", kCounter).add(l, num(s.updates_sent));
   m.family("aether_gateway_update_bytes_sent_total", "Bytes of updates sent to clients (payload).", kCounter).add(l, num(s.update_bytes_sent));
   m.family("aether_gateway_view_entities_total", "Entities clients knew, summed over updates sent (divide by updates for the mean view).",

@@ -34,6 +34,9 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
   fmt::print("clients sent to their region's gateway {}, bots resumed {}, migrations {} ({} from snapshot)\n", f.bot_redirects,
              f.bot_resumes, f.migrations, f.handoff_fallbacks);
+  fmt::print("client inputs rejected: rate {}, stale sequence {}, target not in view {}; sessions closed for them {}\n",
+             f.inputs_rejected[static_cast<size_t>(InputRejection::kRate)], f.inputs_rejected[static_cast<size_t>(InputRejection::kStaleSequence)],
+             f.inputs_rejected[static_cast<size_t>(InputRejection::kTargetNotInView)], f.rejected_closed);
   if (f.shedding_episodes > 0) {
     fmt::print("load shedding: {:.1f} node-seconds shedding soft load, {:.1f} opportunistic only, {} level rises, {} ticks' feeds deferred, {} node(s) still shedding at the end\n",
                static_cast<double>(f.ticks_shedding_soft) / kTickHz, static_cast<double>(f.ticks_shedding_opportunistic) / kTickHz,

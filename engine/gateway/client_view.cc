@@ -127,6 +127,11 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
   return stats;
 }
 
+bool ClientView::knows(EntityId id) const {
+  auto it = std::lower_bound(known_.begin(), known_.end(), id, [](const Known& k, EntityId v) { return k.id < v; });
+  return it != known_.end() && it->id == id;
+}
+
 void ClientView::commit() {
   AETHER_ASSERT_MSG(built_, "commit without a build");
   built_ = false;

@@ -60,6 +60,8 @@ class ClientView {
   bool empty_update() const { return plan_.entered.empty() && plan_.changed.empty() && plan_.left.empty() && !plan_.has_aggregates; }
 
   size_t known() const { return known_.size(); }
+  // Whether the client has been told of `id` (it entered the view and has not left it).
+  bool knows(EntityId id) const;
   const ViewLimits& limits() const { return limits_; }
 
  private:

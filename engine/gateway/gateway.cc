@@ -43,7 +43,7 @@ void Gateway::housekeeping() {
   const TimeNs now = rt_.clock.now_ns();
   std::vector<std::pair<SessionId, const char*>> expired;
   for (auto& [id, s] : sessions_) {
-    s.inputs_this_window = 0;
+    s.inputs.new_window();
     if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) expired.emplace_back(id, "no hello in time");
     if (s.state == SessionState::kActive && now - std::max(s.last_heard_ns, s.active_since_ns) > cfg_.client_idle_timeout_ns) {
       ++stats_.idle_closed;
@@ -72,6 +72,7 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
   s.conn = conn;
   s.opened_ns = rt_.clock.now_ns();
   s.view = ClientView(ViewLimits{cfg_.client_view_entities_max, cfg_.client_update_bytes_max, cfg_.aggregate_cell_mm});
+  s.inputs = InputGuard(cfg_.inputs);
   if (sessions_.size() >= cfg_.sessions_max) {
     send_goodbye(conn, "gateway full");
     rt_.network.close(conn);
@@ -139,15 +140,28 @@ void Gateway::handle_client(Session& s, const client::Message& m) {
   forward_input(s, input);
 }
 
-// Inputs are rate-limited per client, and an input whose sequence number does not grow is a replay
-// or arrived out of order: both are dropped here so the owner never sees them.
-void Gateway::forward_input(Session& s, const ClientInput& in) {
-  if (s.inputs_this_window >= cfg_.inputs_per_tick_max || in.seq <= s.last_input_seq) {
-    ++stats_.inputs_dropped;
-    return;
+// The session's InputGuard decides what of an input goes to the owner (engine/gateway/input_guard.h).
+void Gateway::forward_input(Session& s, const ClientInput& input) {
+  ClientInput in = input;
+  const InputGuard::Check check = s.inputs.check(in, in.target.valid() && s.view.knows(in.target));
+  if (check.verdict != InputGuard::Verdict::kForward) {
+    ++stats_.inputs_rejected[static_cast<size_t>(check.reason)];
+    log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {}: input seq {} rejected: {}", s.id.value, in.seq,
+           input_rejection_name(check.reason));
+    if (s.inputs.reject(rt_.clock.now_ns())) {
+      ++stats_.rejected_closed;
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.entity}, "session {}: more than {} rejected inputs in {} s (last: {}): closed", s.id.value,
+             cfg_.inputs.rejections_max, cfg_.inputs.rejection_window_ns / kNsPerSec, input_rejection_name(check.reason));
+      close_session(s.id, "too many rejected inputs", true);
+      return;
+    }
+    if (check.verdict == InputGuard::Verdict::kDrop) {
+      ++stats_.inputs_dropped;
+      return;
+    }
+    in.target = EntityId{};  // kForwardMoveOnly: the move, without the aim
+    in.fire = false;
   }
-  ++s.inputs_this_window;
-  s.last_input_seq = in.seq;
   auto node = nodes_.find(s.owner);
   if (node == nodes_.end() || !node->second.link->connected()) {
     ++stats_.inputs_dropped;

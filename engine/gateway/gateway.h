@@ -4,6 +4,7 @@
 // that owner, and sends each client, once per tick, only what changed within its radius of interest.
 // Everything it holds is a throw-away cache rebuilt from the compute nodes' feeds.
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "engine/core/spatial_grid.h"
 #include "engine/gateway/client_view.h"
 #include "engine/gateway/entity_cache.h"
+#include "engine/gateway/input_guard.h"
 #include "engine/net/debug_set.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
@@ -35,7 +37,7 @@ struct GatewayConfig {
   // keeps a client under 8 KB/s with its framing.
   size_t client_update_bytes_max = 780;
   int32_t aggregate_cell_mm = 25'000;      // the far view's cells
-  uint32_t inputs_per_tick_max = 4;        // per client and 100 ms window; excess inputs are dropped
+  InputGuardLimits inputs;                 // what a client's inputs may be, and when it is closed for them
   uint32_t client_stall_ticks_max = 50;    // a client whose socket refuses updates this long is dropped
   TimeNs hello_timeout_ns = 5 * kNsPerSec; // a connection silent this long after connecting is closed
   // A playing client that sends nothing this long is closed (Goodbye("idle"), its avatar despawned
@@ -62,7 +64,9 @@ struct GatewayStats {
   uint64_t sessions_opened = 0;
   uint64_t sessions_closed = 0;
   uint64_t inputs_forwarded = 0;
-  uint64_t inputs_dropped = 0;
+  uint64_t inputs_dropped = 0;    // not forwarded: rejected (below), or no link to the owner
+  std::array<uint64_t, kInputRejectionKinds> inputs_rejected{};  // by InputRejection
+  uint64_t rejected_closed = 0;   // sessions closed for too many rejected inputs
   uint64_t updates_sent = 0;
   uint64_t update_bytes_sent = 0;
   uint64_t view_entities = 0;      // summed over updates: entities the clients knew (mean view = this / updates)
@@ -117,8 +121,7 @@ class Gateway final : public Component, public NetworkHandler {
     NodeId owner{};
     EntityId resume_entity{};  // what the client asked to take back, if anything
     uint64_t resume_token = 0;
-    uint32_t last_input_seq = 0;
-    uint32_t inputs_this_window = 0;
+    InputGuard inputs;  // rate, sequence, targets, and the session's rejection budget
     uint32_t stalled_ticks = 0;
     TimeNs spawn_retry_at_ns = 0;  // a deferred spawn is asked again then (0: not deferred)
     TimeNs active_since_ns = 0;

@@ -103,6 +103,88 @@ TEST_F(GatewayRules, AnIdleClientIsClosedAndItsAvatarWithIt) {
   EXPECT_FALSE(closed->detached);
 }
 
+// Client inputs (engine/gateway/input_guard.h): what no honest client sends is rejected, counted by
+// reason, and a session that keeps sending it is closed; an honest client beside it plays on.
+class GatewayInputs : public GatewayRules {
+ protected:
+  static constexpr const char* kOwnerAddress = "compute-101:9000";
+  ConnId play(uint64_t n) {
+    const ConnId conn = client_hello();
+    const auto request = rt_.network.last_of<SpawnRequest>(leader_);
+    EXPECT_TRUE(request.has_value());
+    rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, kEpoch, 0,
+                                               SpawnReply{request->session, EntityId(1ULL << 40 | n), NodeId(101), kOwnerAddress, "", 42}});
+    owner_ = rt_.network.outbound_to(kOwnerAddress);
+    if (!rt_.network.open(owner_)) rt_.network.complete_connect(owner_);
+    return conn;
+  }
+  void input(ConnId conn, uint32_t seq, EntityId target = {}, bool fire = false) {
+    rt_.network.deliver_bytes(conn, client::encode_input(ClientInput{seq, 500, 0, target, fire}));
+  }
+  uint64_t rejected(InputRejection r) const { return gateway_->stats().inputs_rejected[static_cast<size_t>(r)]; }
+  ConnId owner_ = 0;
+};
+
+TEST_F(GatewayInputs, ReplaysAndFloodsAreRejectedByReasonAndTheSenderClosedPastItsBudget) {
+  const ConnId cheat = play(1);
+  const ConnId honest = play(2);
+  const InputGuardLimits limits;
+  // One honest input each: both forwarded.
+  input(cheat, 1);
+  input(honest, 1);
+  EXPECT_EQ(rt_.network.sent_of<InputForward>(owner_).size(), 2u);
+  // A replay, then a jump to the top of the sequence space, then a replay of that.
+  input(cheat, 1);
+  EXPECT_EQ(rejected(InputRejection::kStaleSequence), 1u);
+  input(cheat, UINT32_MAX);
+  input(cheat, UINT32_MAX);
+  EXPECT_EQ(rejected(InputRejection::kStaleSequence), 2u);
+  // A flood within one 100 ms window (the honest client's first input was in it): past
+  // inputs_per_window_max, rejected for rate.
+  for (uint32_t i = 0; i < limits.inputs_per_window_max + 2; ++i) input(honest, 2 + i);
+  EXPECT_EQ(rejected(InputRejection::kRate), 3u);
+  EXPECT_TRUE(rt_.network.open(cheat));
+  EXPECT_TRUE(rt_.network.open(honest));
+  // The cheat (2 rejections so far) keeps replaying: closed once past rejections_max within the
+  // rejection window, not before.
+  for (uint64_t i = 2; i < limits.rejections_max; ++i) input(cheat, 5);
+  EXPECT_TRUE(rt_.network.open(cheat)) << "closed within its budget";
+  EXPECT_EQ(gateway_->stats().rejected_closed, 0u);
+  input(cheat, 5);
+  EXPECT_FALSE(rt_.network.open(cheat)) << "a client past its rejection budget stayed";
+  EXPECT_EQ(gateway_->stats().rejected_closed, 1u);
+  // The honest one, in the next window, plays on.
+  rt_.advance(kTickNs);
+  const size_t forwarded = rt_.network.sent_of<InputForward>(owner_).size();
+  input(honest, 100);
+  EXPECT_TRUE(rt_.network.open(honest));
+  EXPECT_EQ(rt_.network.sent_of<InputForward>(owner_).size(), forwarded + 1);
+}
+
+TEST_F(GatewayInputs, RejectionsAreForgivenOnceTheirWindowIsOver) {
+  const ConnId client = play(1);
+  const InputGuardLimits limits;
+  input(client, 10);
+  for (uint32_t i = 0; i < limits.rejections_max; ++i) input(client, 1);
+  rt_.advance(limits.rejection_window_ns);
+  for (uint32_t i = 0; i < limits.rejections_max; ++i) input(client, 1);
+  EXPECT_TRUE(rt_.network.open(client)) << "rejections of an earlier window counted against this one";
+}
+
+// One cannot aim at what one cannot see: a target the client was never told of is stripped, with
+// the fire order; the movement still goes to the owner.
+TEST_F(GatewayInputs, ATargetOutsideTheClientsViewIsStrippedAndTheMoveForwarded) {
+  const ConnId client = play(1);
+  const EntityId unseen(1ULL << 40 | 77);
+  input(client, 1, unseen, true);
+  const auto forwarded = rt_.network.last_of<InputForward>(owner_);
+  ASSERT_TRUE(forwarded.has_value()) << "the movement was dropped with the target";
+  EXPECT_EQ(forwarded->input.move_x, 500);
+  EXPECT_FALSE(forwarded->input.target.valid());
+  EXPECT_FALSE(forwarded->input.fire);
+  EXPECT_EQ(rejected(InputRejection::kTargetNotInView), 1u);
+}
+
 // Routing clients to their region's gateway (GatewayRoutes): the gateway holds a client whose
 // avatar is on its side, and sends one whose avatar is deep in another gateway's part to it, with
 // its avatar kept for the resume there (SessionClosed, detached).
