@@ -13,6 +13,10 @@ namespace aether::app {
 
 namespace {
 
+// A graceful stop's deadline when the scenario names none (Kubernetes' default grace period).
+constexpr uint32_t kStopDeadlineDefaultMs = 30'000;
+uint32_t stop_deadline_ms(const wire::StopFault& s) { return s.deadline_ms() > 0 ? s.deadline_ms() : kStopDeadlineDefaultMs; }
+
 // Stream id of the chaos draw: derive_seed(seed, kChaosStream); of the aimed faults, kMomentStream.
 constexpr uint64_t kChaosStream = 0xc4a05;
 constexpr uint64_t kMomentStream = 0xb0661f;
@@ -115,6 +119,10 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
     case wire::ScenarioEvent::kCrashFault:
       if (auto st = host(e.crash_fault().host(), e.crash_fault().restart_after_ms() > 0); !st) return st;
       return duration(e.crash_fault().restart_after_ms());
+    case wire::ScenarioEvent::kStop:
+      if (auto st = host(e.stop().host(), e.stop().restart_after_ms() > 0); !st) return st;
+      if (auto st = duration(e.stop().deadline_ms()); !st) return st;
+      return duration(e.stop().restart_after_ms());
     case wire::ScenarioEvent::kPartition: {
       const auto& p = e.partition();
       if (p.side_a_size() == 0) return bad(fmt::format("{}: partition.side_a is empty", where));
@@ -322,6 +330,7 @@ TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events) {
     uint32_t d = 0;
     switch (e.action_case()) {
       case wire::ScenarioEvent::kCrashFault: d = e.crash_fault().restart_after_ms(); break;
+      case wire::ScenarioEvent::kStop: d = stop_deadline_ms(e.stop()) + e.stop().restart_after_ms(); break;
       case wire::ScenarioEvent::kPartition: d = e.partition().duration_ms(); break;
       case wire::ScenarioEvent::kLinkFaults:
         // A message lost near the end of the window is retransmitted up to one full backoff later
@@ -402,6 +411,21 @@ void FaultInjector::crash(size_t host) {
   const Component* component = h->component();
   h->crash();
   cluster_.forget(component);
+}
+
+// A stopping host exits once its component is drained or at its deadline (checked every tick), and
+// comes back restart_after_ms later if asked. A crash meanwhile ends the watch.
+void FaultInjector::watch_stop(size_t host, TimeNs deadline, uint32_t incarnation, uint32_t restart_after_ms) {
+  sim::Host* h = sim_.host(host);
+  if (!h->alive() || h->incarnation() != incarnation) return;
+  const bool drained = !h->paused() && h->component() && h->component()->drained();
+  if (!drained && sim_.now() < deadline) {
+    sim_.kernel().schedule_at(sim_.now() + kTickNs, [=, this] { watch_stop(host, deadline, incarnation, restart_after_ms); });
+    return;
+  }
+  count(drained ? "stop-drained" : "stop-deadline");
+  crash(host);
+  if (restart_after_ms > 0) sim_.kernel().schedule_at(sim_.now() + ms(restart_after_ms), [this, host] { restart(host); });
 }
 
 void FaultInjector::restart(size_t host) {
@@ -652,6 +676,12 @@ void FaultInjector::run(const wire::ScenarioEvent& e) {
       count("crash-" + role_of(h));
       crash(h);
       if (e.crash_fault().restart_after_ms() > 0) later(e.crash_fault().restart_after_ms(), [this, h] { restart(h); });
+      return;
+    case wire::ScenarioEvent::kStop:
+      if (!resolve(e.stop().host(), &h) || !sim_.host(h)->alive() || sim_.host(h)->paused() || !sim_.host(h)->component()) return skip();
+      count("stop-" + role_of(h));
+      sim_.host(h)->component()->begin_drain();
+      watch_stop(h, sim_.now() + ms(stop_deadline_ms(e.stop())), sim_.host(h)->incarnation(), e.stop().restart_after_ms());
       return;
     case wire::ScenarioEvent::kRestart:
       if (!resolve(e.restart(), &h) || sim_.host(h)->alive()) return skip();

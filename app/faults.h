@@ -80,6 +80,7 @@ class FaultInjector {
   bool resolve_all(const google::protobuf::RepeatedPtrField<std::string>& names, std::vector<size_t>* out, bool empty_means_all) const;
   void crash(size_t host);
   void restart(size_t host);
+  void watch_stop(size_t host, TimeNs deadline, uint32_t incarnation, uint32_t restart_after_ms);
   static std::vector<LinkKey> links_between(const std::vector<size_t>& from, const std::vector<size_t>& to);
   // Applies a per-link setting now (apply(link, true)) and, after duration_ms (0: never), takes it
   // back (apply(link, false)) on the links no later fault has set again meanwhile.

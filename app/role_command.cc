@@ -157,11 +157,22 @@ int run_role(const RoleArgs& args) {
     std::fflush(stdout);
   }
   std::string figures;
+  // SIGTERM drains the role first (Component::begin_drain: docs/running.md, "Stopping").
+  real::GracefulStop graceful;
+  graceful.begin = [&] {
+    for (Component* c : hosting.components()) c->begin_drain();
+  };
+  graceful.done = [&] {
+    for (Component* c : hosting.components()) {
+      if (!c->drained()) return false;
+    }
+    return true;
+  };
   real::run_until_stopped(io, static_cast<TimeNs>(config.duration_s()) * kNsPerSec, [&] {
     metrics.shutdown();
     figures = summary(hosting.components());
     hosting.shutdown();
-  });
+  }, std::move(graceful));
   fmt::print("{}", figures);
   return 0;
 }

@@ -3,7 +3,9 @@
 #
 #   coordinators 1 (leader) and 2 (vice), compute nodes 101 102 103, gateways 201 202, and two bot
 #   processes of 60 bots each (one per gateway), every role its own OS process writing its own trace;
-#   then SIGKILL compute 102, later SIGKILL coordinator 1 (the leader), later SIGTERM the rest.
+#   first SIGTERM compute 101 (a graceful stop: it must hand its entities over and exit 0 drained,
+#   well before its drain deadline) and start it again; then SIGKILL compute 102, later SIGKILL
+#   coordinator 1 (the leader), later SIGINT the rest (a stop at once, no drain).
 #
 # Passes when `aether trace check` finds no violation over all the traces (one writer per entity;
 # the lost node's entities written again within the recovery target after the loss was detected), the
@@ -23,7 +25,9 @@ AETHER=$(cd "$(dirname "$AETHER")" && pwd)/$(basename "$AETHER")
 
 RECOVERY_TARGET_MS=500   # 300 ms (three ticks) + 200 ms of slack for real-time jitter
 BOTS_PER_GATEWAY=60
-SETTLE_S=6               # after the bots start, before killing compute 102
+SETTLE_S=6               # after the bots start, before stopping compute 101
+DRAIN_TIMEOUT_S=8        # SIGTERM to compute 101 until it must have drained and exited
+AFTER_DRAIN_S=3          # compute 101 restarted, before killing compute 102
 AFTER_COMPUTE_KILL_S=6   # before killing coordinator 1
 AFTER_LEADER_KILL_S=8    # before stopping everything
 STOP_TIMEOUT_S=10        # SIGTERM to SIGKILL for stragglers
@@ -221,6 +225,23 @@ check_running() {  # what-we-are-about-to-do, names...
 }
 
 sleep "$SETTLE_S"
+check_running "stopping compute 101" "${ORDER[@]}"
+log "SIGTERM compute 101 (pid ${PID[compute-101]}): a graceful stop"
+kill -TERM "${PID[compute-101]}"
+deadline=$((SECONDS + DRAIN_TIMEOUT_S))
+while alive compute-101 && ((SECONDS < deadline)); do sleep 0.1; done
+if alive compute-101; then
+  fail "compute 101 did not drain within ${DRAIN_TIMEOUT_S} s of SIGTERM"
+  kill -9 "${PID[compute-101]}"
+fi
+reap compute-101
+[[ ${STATUS[compute-101]} == 0 ]] || fail "compute 101 exited with status ${STATUS[compute-101]} after SIGTERM"
+grep -q "aether: drained; stopping" "$WORK/compute-101.log" || fail "compute 101 stopped without saying it drained: $(tail -n 3 "$WORK/compute-101.log")"
+cp "$WORK/compute-101.trace" "$WORK/compute-101-first.trace"
+cp "$WORK/compute-101.log" "$WORK/compute-101-first.log"
+unset "STATUS[compute-101]"
+start compute-101 compute
+sleep "$AFTER_DRAIN_S"
 check_running "killing compute 102" "${ORDER[@]}"
 log "SIGKILL compute 102 (pid ${PID[compute-102]})"
 kill -9 "${PID[compute-102]}"
@@ -235,25 +256,26 @@ reap coordinator-1
 sleep "$AFTER_LEADER_KILL_S"
 SURVIVORS=(bots-201 bots-202 gateway-201 gateway-202 compute-101 compute-103 coordinator-2)
 check_running "stopping" "${SURVIVORS[@]}"
-log "SIGTERM to everything left"
-for n in "${SURVIVORS[@]}"; do alive "$n" && kill -TERM "${PID[$n]}"; done
+log "SIGINT to everything left"
+for n in "${SURVIVORS[@]}"; do alive "$n" && kill -INT "${PID[$n]}"; done
 deadline=$((SECONDS + STOP_TIMEOUT_S))
 for n in "${SURVIVORS[@]}"; do
   while alive "$n" && ((SECONDS < deadline)); do sleep 0.1; done
   if alive "$n"; then
-    echo "WARNING: $n did not stop within ${STOP_TIMEOUT_S} s of SIGTERM: SIGKILL"
+    echo "WARNING: $n did not stop within ${STOP_TIMEOUT_S} s of SIGINT: SIGKILL"
     kill -9 "${PID[$n]}"
-    fail "$n ignored SIGTERM for ${STOP_TIMEOUT_S} s"
+    fail "$n ignored SIGINT for ${STOP_TIMEOUT_S} s"
   fi
   reap "$n"
-  # A process that got our SIGTERM in time exits 0; anything else is a crash or an error.
-  [[ ${STATUS[$n]} == 0 ]] || fail "$n exited with status ${STATUS[$n]} after SIGTERM"
+  # A process that got our SIGINT in time exits 0; anything else is a crash or an error.
+  [[ ${STATUS[$n]} == 0 ]] || fail "$n exited with status ${STATUS[$n]} after SIGINT"
 done
 log "all processes stopped"
 
 # 1. The ownership check over every trace, the killed processes' ones included.
 TRACES=()
 for n in "${SERVERS[@]}"; do TRACES+=("$WORK/$n.trace"); done
+TRACES+=("$WORK/compute-101-first.trace")  # its first process, stopped gracefully
 "$AETHER" trace check --recovery-target-ms "$RECOVERY_TARGET_MS" "${TRACES[@]}" >"$WORK/trace-check.txt" 2>&1
 check_status=$?
 cat "$WORK/trace-check.txt"

@@ -43,6 +43,8 @@ void ComputeNode::send_heartbeat() {
   hb.table_version_seen = table_version_seen_;
   hb.clock_untrusted = !lease_.clock_trusted();
   hb.load_level = static_cast<uint8_t>(governor_.level());
+  hb.draining = drain_.has_value();
+  if (drain_ && drain_->first_seq == 0) drain_->first_seq = hb.seq;
   const HoldingsDigest held = holdings_digest();
   hb.holdings_digest_count = held.count();
   hb.holdings_digest = held.digest();
@@ -71,6 +73,7 @@ void ComputeNode::send_heartbeat() {
 // (docs/ownership.md, "Orphanings are confirmed by a majority").
 void ComputeNode::handle_ack(const ServerMessage& m, const HeartbeatAck& ack) {
   table_version_seen_ = std::max(table_version_seen_, ack.version);
+  if (drain_ && drain_->first_seq != 0 && ack.seq >= drain_->first_seq) drain_->leader_knows = true;
   switch (lease_.acked(ack.seq, rt_.clock.now_ns(), ack.leader_clock_ns, m.sender, m.epoch)) {
     case Lease::Change::kNone: break;
     case Lease::Change::kClockUntrusted:

@@ -41,6 +41,16 @@ ComputeNode::~ComputeNode() {
   }
 }
 
+void ComputeNode::begin_drain() {
+  if (drain_) return;
+  drain_ = Drain{};
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "draining: asking the leader to move our {} entities off", world_.size());
+}
+
+bool ComputeNode::drained() const {
+  return drain_ && drain_->leader_knows && world_.size() == 0 && pending_grants_.empty() && pending_handoffs_.empty();
+}
+
 void ComputeNode::start() {
   data_address_ = listen_logged(rt_, cfg_.listen_address);
   if (data_address_.empty()) return;

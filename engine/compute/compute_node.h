@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   ~ComputeNode() override;
 
   void start() override;
+  // Stopping: our heartbeats say so, the leader moves everything off (as for an operator's drain).
+  // Drained once a leader acked a heartbeat that said so (it places nothing more here) and we hold
+  // nothing: no entity, no migration grant or handoff waiting.
+  void begin_drain() override;
+  bool drained() const override;
 
   void on_accepted(ConnId conn, std::string_view listen_address) override;
   void on_connected(ConnId conn) override;
@@ -310,6 +316,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   ComputeStats stats_;
   // Time spent since the last heartbeat, by kind of load (see Heartbeat.hard_permille).
   LoadGovernor governor_;  // the load level: what this node sheds to keep its tick
+  struct Drain {
+    uint64_t first_seq = 0;     // our first heartbeat that said we drain (0: none sent yet)
+    bool leader_knows = false;  // a leader acked it (or a later one)
+  };
+  std::optional<Drain> drain_;  // set by begin_drain(), never cleared
   TimeNs hard_ns_ = 0;
   TimeNs soft_ns_ = 0;
   TimeNs opportunistic_ns_ = 0;

@@ -200,7 +200,10 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   conns_[conn] = m.sender;
   hello_deadlines_.greeted(conn);
   NodeRecord& rec = nodes_[m.sender];
-  if (rec.incarnation != hello.incarnation) rec.fences.clear();  // a new process: it holds nothing we fenced
+  if (rec.incarnation != hello.incarnation) {
+    rec.fences.clear();  // a new process: it holds nothing we fenced
+    if (rec.drain == NodeRecord::Drain::kSelf) rec.drain = NodeRecord::Drain::kNone;  // and it is not stopping
+  }
   rec.role = hello.role;
   rec.conn = conn;
   rec.data_address = hello.data_address;
@@ -246,7 +249,7 @@ bool Coordinator::admits(NodeId node, const NodeRecord& rec, Placement placement
   // Only members of our epoch: one that has yet to promise could answer with holdings that miss a
   // grant crossing its promise, and reconciliation would orphan it. Nor a node that has not
   // confirmed its eviction: a resent Evicted would drop what we give it now.
-  if (!eligible(rec) || rec.draining || rec.capacity_entities == 0) return false;
+  if (!eligible(rec) || rec.draining() || rec.capacity_entities == 0) return false;
   const uint64_t limit = placement == Placement::kNewcomer ? rec.capacity_entities : rec.capacity_entities * kOverloadCeilingPermille / 1000;
   return table_.given_count(node) < limit;
 }

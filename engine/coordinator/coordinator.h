@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ inline constexpr TimeNs kMigrationTimeoutNs = 2 * kNsPerSec;
 // Balancing moves at most this many entities per round (one round a second), and only while the gap
 // between the most and least loaded node exceeds the slack.
 inline constexpr uint32_t kMigrationsPerRoundMax = 32;
+// Migrations off draining nodes per balance round, beside the others: a stopping node must be empty
+// before its drain deadline (1,000 entities: 4 s).
+inline constexpr uint32_t kDrainMigrationsPerRoundMax = 256;
 inline constexpr uint32_t kBalanceSlackEntities = 8;
 // Recovered entities go to a node up to this share of its planned capacity (Coordinator::Placement).
 inline constexpr uint64_t kOverloadCeilingPermille = 2000;
@@ -141,7 +145,11 @@ struct NodeRecord {
   Epoch member_epoch = 0;
   FenceLedger fences;                // revokes and evictions it has not confirmed yet
   bool clock_untrusted = false;      // its last heartbeat said its clock cannot be trusted (§2a)
-  bool draining = false;     // admin: place nothing here, move everything off
+  // Place nothing here, move everything off: an operator's order (it outlives a restart), or the
+  // node's own heartbeat as it stops (a restarted process, a new incarnation, is not draining).
+  enum class Drain : uint8_t { kNone, kOperator, kSelf };
+  Drain drain = Drain::kNone;
+  bool draining() const { return drain != Drain::kNone; }
   TimeNs lost_at_ns = 0;
   Epoch lost_epoch = 0;      // the epoch in which we declared it lost (0: a flag copied from a replica)
   uint64_t incarnation = 0;  // a new one means a restarted process: no sessions (gateway), no entities (compute)
@@ -182,6 +190,10 @@ class Coordinator final : public Component, public NetworkHandler {
   ~Coordinator() override;
 
   void start() override;
+  // Stopping: a leader hands over to its vice (it steps down and stands no more); drained once
+  // another coordinator leads a newer epoch, or at once without a vice or when not leading.
+  void begin_drain() override;
+  bool drained() const override;
   // Points the peer link at the other coordinator's address (known only once it is bound).
   void connect_peer(const std::string& address);
 
@@ -331,6 +343,11 @@ class Coordinator final : public Component, public NetworkHandler {
   // for: its Prepare carries a new incarnation, so a node that promised that epoch to the process
   // before the restart refuses it (docs/ownership.md §6, "One promise per epoch").
   uint64_t incarnation_ = 0;
+  struct Stopping {
+    Epoch epoch = 0;           // the epoch we stopped in
+    bool was_leading = false;  // and whether we led it (then the vice must take over first)
+  };
+  std::optional<Stopping> stopping_;  // set by begin_drain(): we stand for no election any more
   CoordinatorRole role_ = CoordinatorRole::kFollower;
   std::map<ConnId, NodeId> conns_;  // invalid NodeId until the peer's Hello
   HelloDeadlines hello_deadlines_;  // accepted connections yet to say Hello (closed past the deadline)

@@ -61,7 +61,7 @@ AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
             "{} {} at {} {}{} assigned {} reported {} capacity-load {} hard {} soft {} opportunistic {} permille load-level {} tick-p99 {:.3f} ms "
             "heard {} ms ago epoch {}",
             role_name(rec.role), id.value, rec.data_address.empty() ? "-" : rec.data_address, rec.lost ? "lost" : (rec.conn ? "up" : "down"),
-            rec.draining ? " draining" : "", table_.given_count(id), rec.entities_reported, rec.load_permille,
+            rec.draining() ? " draining" : "", table_.given_count(id), rec.entities_reported, rec.load_permille,
             rec.hard_permille, rec.soft_permille, rec.opportunistic_permille, rec.load_level, static_cast<double>(rec.tick_ns_p99) / 1e6,
             (rt_.clock.now_ns() - rec.last_heard_ns) / kNsPerMs, rec.heard_epoch));
       }
@@ -88,7 +88,7 @@ AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
     case AdminRequest::Command::kDrain: {
       auto it = nodes_.find(req.node);
       if (it == nodes_.end() || it->second.role != Role::kCompute) return AdminReply{false, {fmt::format("no compute node {}", req.node.value)}};
-      it->second.draining = true;
+      it->second.drain = NodeRecord::Drain::kOperator;
       out.push_back(fmt::format("draining compute {}: nothing new is placed there; its entities move off a batch per second",
                                 req.node.value));
       break;
@@ -151,6 +151,23 @@ DebugTargets Coordinator::debug_targets() const {
   t.nodes.assign(debug_nodes_.begin(), debug_nodes_.end());
   t.whole_set = true;
   return t;
+}
+
+void Coordinator::begin_drain() {
+  if (stopping_) return;
+  stopping_ = Stopping{epoch_, role_ != CoordinatorRole::kFollower};
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "stopping: {}", leading() && !cfg_.peer_address.empty() ? "handing over to the vice" : "nothing to hand over");
+  if (candidacy_timer_ != 0) {
+    rt_.timers.cancel(candidacy_timer_);
+    candidacy_timer_ = 0;
+  }
+  if (role_ != CoordinatorRole::kFollower) step_down(epoch_, cfg_.node);
+}
+
+bool Coordinator::drained() const {
+  if (!stopping_) return false;
+  if (cfg_.peer_address.empty() || !stopping_->was_leading) return true;  // nothing to hand over, or no one to
+  return role_ == CoordinatorRole::kFollower && epoch_ > stopping_->epoch;  // the vice stood, or leads
 }
 
 // An operator asked the leader to step down: it stops leading and gives the vice a head start

@@ -63,6 +63,10 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
            node.value, load_level_name(static_cast<LoadLevel>(hb.load_level)), hb.load_permille);
   }
   rec.load_level = hb.load_level;
+  if (hb.draining && rec.role == Role::kCompute && !rec.draining()) {
+    rec.drain = NodeRecord::Drain::kSelf;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} is stopping: draining it ({} entities)", node.value, table_.given_count(node));
+  }
   rec.heard_epoch = epoch;
   rec.heard_seq = hb.seq;
   if (epoch == epoch_) {

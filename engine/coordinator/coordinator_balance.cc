@@ -93,7 +93,7 @@ void Coordinator::balance(const RegionMap::Counts& counts) {
   for (const auto& [id, rec] : nodes_) {
     if (!eligible(rec) || rec.capacity_entities == 0) continue;
     ++members;
-    if (!rec.draining) homes.push_back(RegionMap::Member{id, rec.capacity_entities});
+    if (!rec.draining()) homes.push_back(RegionMap::Member{id, rec.capacity_entities});
   }
   if (members == 0) return;
   const uint64_t headroom_permille = members * 1000 / (members + 1);
@@ -120,15 +120,23 @@ void Coordinator::balance(const RegionMap::Counts& counts) {
   // findings). A draining node's entities leave regardless.
   bool settled = table_.orphans() == 0 && rt_.clock.now_ns() - regions_cut_ns_ >= kRegionSettleNs;
   for (const auto& [id, rec] : nodes_) settled = settled && !(rec.role == Role::kCompute && rec.lost);
-  uint32_t budget = kMigrationsPerRoundMax;
+  uint32_t budget = kMigrationsPerRoundMax, drain_budget = kDrainMigrationsPerRoundMax;
   for (const auto& [id, rec] : table_) {
-    if (budget == 0) break;
+    if (budget == 0 && drain_budget == 0) break;
     if (!rec.owner.valid() || migrations_.count(id)) continue;
+    auto owner = nodes_.find(rec.owner);
+    const bool draining = owner != nodes_.end() && owner->second.draining();
+    if (draining) {
+      // It must leave: to its region's home, or past plan (up to the overload ceiling) elsewhere.
+      if (drain_budget == 0) continue;
+      const NodeId to = home_for(rec.snapshot.pos, Placement::kExisting);
+      if (to.valid() && to != rec.owner && start_migration(id, to)) --drain_budget;
+      continue;
+    }
+    if (budget == 0) continue;
     const NodeId home = regions_.home(rec.snapshot.pos);
     if (!home.valid() || home == rec.owner) continue;
-    auto owner = nodes_.find(rec.owner);
-    const bool draining = owner != nodes_.end() && owner->second.draining;
-    if (!draining && (!settled || !regions_.deep_outside(rec.snapshot.pos, rec.owner))) continue;  // hysteresis at borders
+    if (!settled || !regions_.deep_outside(rec.snapshot.pos, rec.owner)) continue;  // hysteresis at borders
     if (!admits(home, nodes_.at(home), Placement::kNewcomer)) continue;  // an optional move: only below plan
     if (start_migration(id, home)) --budget;
   }

@@ -115,6 +115,7 @@ void Coordinator::apply_replica(const Replicate& r) {
 
 // Vice, every 100 ms. (A candidate's retry has its own timer: arm_candidacy_timer.)
 void Coordinator::watch_leader() {
+  if (stopping_) return;  // stopping: the vice takes over, not us
   if (role_ == CoordinatorRole::kFollower && elapsed_since(leader_heard_ns_, leader_heard_tick_) > kLeaderTimeoutNs) {
     stand_for_election();
   }

@@ -73,6 +73,11 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
   s.opened_ns = rt_.clock.now_ns();
   s.view = ClientView(ViewLimits{cfg_.client_view_entities_max, cfg_.client_update_bytes_max, cfg_.aggregate_cell_mm});
   s.inputs = InputGuard(cfg_.inputs);
+  if (stopping_) {
+    send_goodbye(conn, "gateway stopping");
+    rt_.network.close(conn);
+    return;
+  }
   if (sessions_.size() >= cfg_.sessions_max) {
     send_goodbye(conn, "gateway full");
     rt_.network.close(conn);
@@ -236,6 +241,48 @@ void Gateway::redirect_session(Session& s, NodeId to, const std::string& address
   trace(TraceKind::kClientRedirected, s.entity, static_cast<int64_t>(s.id.value), 0, to);
   log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {}: client sent to gateway {} at {}", s.id.value, to.value, address);
   rt_.network.send(s.conn, client::encode_redirect(client::Redirect{address}));
+  rt_.network.close(s.conn);
+  report_closed(SessionClosed{s.id, s.entity, true});
+  const SessionId id = s.id;
+  client_conns_.erase(s.conn);
+  sessions_.erase(id);  // s is gone
+  ++stats_.sessions_closed;
+}
+
+void Gateway::begin_drain() {
+  if (stopping_) return;
+  stopping_ = true;
+  log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "stopping: handing {} client(s) over", sessions_.size());
+  std::vector<SessionId> ids;
+  for (const auto& [id, s] : sessions_) ids.push_back(id);
+  for (SessionId id : ids) {
+    Session& s = sessions_.at(id);
+    if (s.state != SessionState::kActive) {
+      close_session(id, "gateway stopping", true);  // no avatar yet: the client connects again
+      continue;
+    }
+    hand_over(s);
+  }
+}
+
+void Gateway::hand_over(Session& s) {
+  ++stats_.handed_over;
+  NodeId to{};
+  if (routes_) {
+    const uint32_t index = cache_.find(s.entity);
+    if (index != EntityCache::kNone) to = routes_->home_of_cell(routes_->cell_of(cache_.state(index).pos));
+    if (to == cfg_.node) to = NodeId{};
+    for (auto it = route_addresses_.begin(); !to.valid() && it != route_addresses_.end(); ++it) {
+      if (it->first != cfg_.node) to = it->first;
+    }
+  }
+  if (to.valid() && route_addresses_.count(to)) {
+    redirect_session(s, to, route_addresses_.at(to));
+    return;
+  }
+  // No other gateway known: the client comes back through whatever spreads clients over gateways
+  // (a load balancer) and resumes its avatar with its token within the resume grace.
+  send_goodbye(s.conn, "gateway stopping");
   rt_.network.close(s.conn);
   report_closed(SessionClosed{s.id, s.entity, true});
   const SessionId id = s.id;

@@ -82,6 +82,7 @@ struct GatewayStats {
   uint64_t clients_redirected = 0;   // clients sent to the gateway of their avatar's region
   uint64_t idle_closed = 0;          // playing clients silent for client_idle_timeout_ns
   uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
+  uint64_t handed_over = 0;          // clients sent to another gateway, or detached, as we stopped
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -90,6 +91,12 @@ class Gateway final : public Component, public NetworkHandler {
   ~Gateway() override;
 
   void start() override;
+  // Stopping: every client is sent to another gateway (the one whose part of the arena holds its
+  // avatar, else the lowest other one the routes name) with its avatar kept for the resume there,
+  // or, with no other gateway known, told Goodbye("gateway stopping") with its avatar kept for the
+  // resume grace; new connections are refused. Drained once no session is left.
+  void begin_drain() override;
+  bool drained() const override { return stopping_ && sessions_.empty(); }
 
   void on_accepted(ConnId conn, std::string_view listen_address) override;
   void on_connected(ConnId conn) override;
@@ -152,6 +159,7 @@ class Gateway final : public Component, public NetworkHandler {
   void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
   void redirect_session(Session& s, NodeId to, const std::string& address);
+  void hand_over(Session& s);  // stopping: s is gone afterwards
   void send_goodbye(ConnId conn, const char* why);
   void report_closed(const SessionClosed& closed);
   void resend_closed();
@@ -170,6 +178,7 @@ class Gateway final : public Component, public NetworkHandler {
   EntityCache cache_;
   uint64_t next_session_ = 1;
   uint64_t incarnation_ = 0;  // random per process start (see Hello.incarnation)
+  bool stopping_ = false;     // begin_drain() was called: we hand clients over and take none
   Epoch epoch_ = 0;
   Tick tick_ = 0;            // newest tick any compute node has reported
   TimeNs last_flush_ns_ = 0;

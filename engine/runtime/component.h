@@ -9,6 +9,11 @@ class Component {
  public:
   virtual ~Component() = default;
   virtual void start() = 0;
+  // A graceful stop (SIGTERM in the real runtime): hand what this process holds to others, so that a
+  // player sees at most a reconnect. The process exits once drained() or after its drain deadline,
+  // whichever comes first. A component with nothing to hand over is drained at once.
+  virtual void begin_drain() {}
+  virtual bool drained() const { return true; }
 };
 
 }  // namespace aether

@@ -65,6 +65,7 @@ struct ServerBodyEncoder {
     h->set_fence_applied(m.fence_applied);
     h->set_clock_untrusted(m.clock_untrusted);
     h->set_load_level(m.load_level);
+    h->set_draining(m.draining);
   }
   void operator()(const SpawnRequest& m) const {
     auto* r = env->mutable_spawn_request();
@@ -392,6 +393,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
                     h.holdings_count(), h.holdings_digest(), h.fence_applied(), h.clock_untrusted()};
       if (h.load_level() > kLoadLevelMax) return malformed(fmt::format("heartbeat with unknown load level {}", h.load_level()));
       out.load_level = static_cast<uint8_t>(h.load_level());
+      out.draining = h.draining();
       if (!plausible_version(out.table_version_seen)) return malformed("heartbeat with an impossible table version");
       return ServerBody{std::move(out)};
     }

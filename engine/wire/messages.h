@@ -113,6 +113,7 @@ struct Heartbeat {
   // nothing, and the leader gives its entities to others.
   bool clock_untrusted = false;
   uint8_t load_level = 0;  // LoadLevel (engine/compute/load_governor.h): what the node sheds
+  bool draining = false;   // stopping: place nothing here, move everything off
 };
 
 // seq 0 acks nothing: a probe, answered by a heartbeat at once (it echoes `version` sooner).

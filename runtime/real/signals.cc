@@ -1,6 +1,7 @@
 #include "runtime/real/signals.h"
 
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <memory>
 
@@ -18,6 +19,9 @@ namespace {
 struct StopState {
   std::function<void()> on_stop;
   bool stopped = false;
+  GracefulStop graceful;
+  bool draining = false;
+  TimeNs drain_elapsed_ns = 0;
 };
 
 void stop_once(const std::shared_ptr<StopState>& state, asio::io_context& io) {
@@ -29,15 +33,42 @@ void stop_once(const std::shared_ptr<StopState>& state, asio::io_context& io) {
 
 }  // namespace
 
-void run_until_stopped(asio::io_context& io, TimeNs duration_ns, std::function<void()> on_stop) {
+void run_until_stopped(asio::io_context& io, TimeNs duration_ns, std::function<void()> on_stop, GracefulStop graceful) {
   auto state = std::make_shared<StopState>();
   state->on_stop = std::move(on_stop);
+  state->graceful = std::move(graceful);
   if (io.stopped()) io.restart();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([state, &io](const boost::system::error_code& ec, int) {
-    if (!ec) stop_once(state, io);
-  });
+  asio::steady_timer poll(io);
+  // Every kGracefulPollNs while draining: stop once drained or past the deadline.
+  std::function<void()> check_drained = [&, state] {
+    if (state->stopped) return;
+    if (state->graceful.done() || state->drain_elapsed_ns >= state->graceful.deadline_ns) {
+      std::fprintf(stderr, "aether: %s; stopping\n", state->graceful.done() ? "drained" : "drain deadline passed");
+      stop_once(state, io);
+      return;
+    }
+    state->drain_elapsed_ns += kGracefulPollNs;
+    poll.expires_after(std::chrono::nanoseconds(kGracefulPollNs));
+    poll.async_wait([&check_drained](const boost::system::error_code& ec) {
+      if (!ec) check_drained();
+    });
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&, state](const boost::system::error_code& ec, int signal) {
+    if (ec || state->stopped) return;
+    if (signal == SIGTERM && state->graceful.begin && state->graceful.done && !state->draining) {
+      state->draining = true;
+      std::fprintf(stderr, "aether: SIGTERM: draining (at most %lld ms; SIGINT or a second SIGTERM stops at once)\n",
+                   static_cast<long long>(state->graceful.deadline_ns / kNsPerMs));
+      state->graceful.begin();
+      signals.async_wait(on_signal);
+      check_drained();
+      return;
+    }
+    stop_once(state, io);
+  };
+  signals.async_wait(on_signal);
   asio::steady_timer limit(io);
   if (duration_ns > 0) {
     limit.expires_after(std::chrono::nanoseconds(duration_ns));
@@ -53,6 +84,7 @@ void run_until_stopped(asio::io_context& io, TimeNs duration_ns, std::function<v
   // as nothing is left, or after kStopDrainNs if some component left work running.
   signals.cancel();
   limit.cancel();
+  poll.cancel();
   io.restart();
   io.run_for(std::chrono::nanoseconds(kStopDrainNs));
 }

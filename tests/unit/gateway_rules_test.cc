@@ -185,6 +185,24 @@ TEST_F(GatewayInputs, ATargetOutsideTheClientsViewIsStrippedAndTheMoveForwarded)
   EXPECT_EQ(rejected(InputRejection::kTargetNotInView), 1u);
 }
 
+// docs/running.md, "Stopping": a stopping gateway with no other gateway known tells its clients
+// Goodbye with their avatars kept (detached) for the resume grace, refuses new connections, and is
+// drained once no session is left.
+TEST_F(GatewayInputs, AStoppingGatewayDetachesItsClientsAndRefusesNewOnes) {
+  const ConnId first = play(1);
+  const ConnId second = play(2);
+  EXPECT_FALSE(gateway_->drained());
+  gateway_->begin_drain();
+  EXPECT_FALSE(rt_.network.open(first));
+  EXPECT_FALSE(rt_.network.open(second));
+  const auto closed = rt_.network.sent_of<SessionClosed>(leader_);
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_TRUE(closed[0].detached && closed[1].detached) << "a stopping gateway despawned an avatar its client could resume";
+  EXPECT_TRUE(gateway_->drained());
+  const ConnId late = rt_.network.accept(kListen);
+  EXPECT_FALSE(rt_.network.open(late)) << "a stopping gateway took a new client";
+}
+
 // Routing clients to their region's gateway (GatewayRoutes): the gateway holds a client whose
 // avatar is on its side, and sends one whose avatar is deep in another gateway's part to it, with
 // its avatar kept for the resume there (SessionClosed, detached).

@@ -217,6 +217,32 @@ TEST_F(ProtocolRulesCompute, PromisesOneCoordinatorProcessPerEpoch) {
   EXPECT_EQ(promised[1].answers, numbered(next, 2));
 }
 
+// docs/running.md, "Stopping": a draining node says so in every heartbeat, and is drained only once
+// a leader acked one of those (it will place nothing more here) and it holds nothing.
+TEST_F(ProtocolRulesCompute, ADrainingNodeIsDrainedOnlyOnceTheLeaderKnowsAndItHoldsNothing) {
+  const EntityId e = entity_of(1);
+  grant(e, numbered(kEpoch, 1));
+  node_->begin_drain();
+  EXPECT_FALSE(node_->drained());
+  rt_.advance(kHeartbeatIntervalNs);
+  const Heartbeat hb = last_heartbeat(leader_);
+  EXPECT_TRUE(hb.draining) << "a draining node's heartbeat did not say so";
+  from_leader(HeartbeatAck{hb.seq, 0, rt_.now_ns()});
+  EXPECT_FALSE(node_->drained()) << "drained while it still holds an entity";
+  from_leader(OwnershipRevoke{e, numbered(kEpoch, 1), numbered(kEpoch, 5)});
+  ASSERT_EQ(find(e), nullptr);
+  EXPECT_TRUE(node_->drained());
+}
+
+TEST_F(ProtocolRulesCompute, AnEmptyNodeIsNotDrainedBeforeALeaderAckedItsDrainingHeartbeat) {
+  node_->begin_drain();
+  from_leader(HeartbeatAck{1, 0, rt_.now_ns()});  // heartbeat 1 left before the drain began
+  EXPECT_FALSE(node_->drained()) << "an ack of a heartbeat that did not say draining counted";
+  rt_.advance(kHeartbeatIntervalNs);
+  from_leader(HeartbeatAck{last_heartbeat(leader_).seq, 0, rt_.now_ns()});
+  EXPECT_TRUE(node_->drained());
+}
+
 // docs/ownership.md §1 "Lease" and §2: a node without a valid lease runs no tick (its entities
 // freeze), and the leader's HeartbeatAck(seq) extends the lease to the node's own send time of
 // heartbeat seq + kLeaseNs, not to the ack's arrival + kLeaseNs (the conservative end: the leader's
