@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2 (and CI): build and run every test.
 #  1. the GCC Debug build with AddressSanitizer and UBSan: unit, property, engine scan, determinism;
-#  2. the GCC and Clang release builds: the same seed must give the same digest from both compilers.
+#  2. the GCC and Clang release builds: the same seed must give the same digest from both compilers;
+#  3. a TLS scan (testssl.sh) of every port of `aether local --tls`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,6 +25,9 @@ cmake --preset clang > /dev/null
 cmake --build --preset clang --target aether
 bash scripts/cross-compiler-digest.sh build/bin/aether build-clang/bin/aether
 
+echo "== TLS scan: testssl.sh against aether local --tls (no protocol below TLS 1.2, no weak suite)"
+bash tests/security/tls_scan.sh build/bin/aether
+
 # The cluster scenarios, a few seeds each (the full 50-seed sweeps are in docs/performance.md):
 # every run is checked for two writers, late recovery, epoch violations and bots left out.
 echo "== scenarios: seed sweeps with the global checker"
@@ -40,4 +44,4 @@ done
 # schedule, then the determinism guard (tests/chaos/README.md).
 echo "== chaos suite"
 bash tests/chaos/run.sh build/bin/aether
-echo "all tests: $((ctest_total + 1 + sweeps + 1)) passed, 0 failed"
+echo "all tests: $((ctest_total + 1 + 1 + sweeps + 1)) passed, 0 failed"

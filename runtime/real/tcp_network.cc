@@ -553,8 +553,13 @@ void TcpNetwork::on_handshake(const ConnPtr& conn, const error_code& ec) {
   if (!conn->handshaking) return;  // the deadline, a local close or a shutdown ended it first
   end_handshake(conn);
   if (ec) {
-    ++limit_stats_.tls_handshake;
-    log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: TLS handshake failed: {}; closing", conn->id, conn->peer, ec.message());
+    // Logged at the first failure and every power of two after (a scan or a flood does not flood
+    // the log; aether_network_limit_closes_total has the count).
+    const uint64_t n = ++limit_stats_.tls_handshake;
+    if ((n & (n - 1)) == 0) {
+      log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: TLS handshake failed: {}; closing ({} failed so far)", conn->id, conn->peer,
+             ec.message(), n);
+    }
     return abandon_handshake(conn, "TLS handshake failed: " + ec.message());
   }
   conn->identity = verified_peer_identity(conn->tls->native_handle());
@@ -575,9 +580,11 @@ void TcpNetwork::on_handshake(const ConnPtr& conn, const error_code& ec) {
 void TcpNetwork::on_handshake_deadline(const ConnPtr& conn) {
   if (!conn->handshaking) return;
   end_handshake(conn);
-  ++limit_stats_.tls_handshake_deadline;
-  log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: TLS handshake unfinished after {} ms; closing", conn->id, conn->peer,
-         limits_.tls_handshake_deadline_ns / kNsPerMs);
+  const uint64_t n = ++limit_stats_.tls_handshake_deadline;
+  if ((n & (n - 1)) == 0) {
+    log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: TLS handshake unfinished after {} ms; closing ({} so far)", conn->id, conn->peer,
+           limits_.tls_handshake_deadline_ns / kNsPerMs, n);
+  }
   abandon_handshake(conn, "TLS handshake deadline");
 }
 
