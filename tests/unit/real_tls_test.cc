@@ -23,6 +23,8 @@
 #include <boost/asio/write.hpp>
 
 #include "app/tls_setup.h"
+#include "engine/coordinator/coordinator.h"
+#include "engine/net/outbound_link.h"
 #include "engine/wire/framing.h"
 #include "runtime/real/address.h"
 #include "runtime/real/cert_issuer.h"
@@ -318,6 +320,40 @@ TEST(RealTls, TheHandshakeDeadlineRefusesASilentServer) {
   EXPECT_EQ(client.rec.closed[0], (std::pair{conn, CloseReason::kRefused}));
   EXPECT_TRUE(client.rec.connected.empty());
   EXPECT_EQ(client.rt.limit_stats().tls_handshake_deadline, 1u);
+}
+
+// End to end: a real coordinator under mutual TLS takes a Hello only as the certificate's identity.
+// An impostor holding a genuine certificate of our CA, but another node's, cannot register as
+// compute 101; the holder of compute-101's can.
+TEST(RealTls, ACoordinatorRefusesAHelloThatIsNotItsCertificatesIdentity) {
+  asio::io_context io;
+  RealOptions o = Node::options(settings(Role::kCoordinator, certs().ours, "coordinator-1"), kTlsHandshakeDeadlineNs);
+  RealRuntime rt(io, "coordinator-1", NodeId(1), o);
+  CoordinatorConfig cfg;
+  cfg.node = NodeId(1);
+  cfg.listen_address = "127.0.0.1:0";
+  cfg.identity_required = true;
+  Coordinator coordinator(rt.runtime(), cfg);
+  coordinator.start();
+  ASSERT_FALSE(coordinator.address().empty());
+  const auto say_hello = [&](const std::string& cert) {
+    auto node = std::make_unique<Node>(io, settings(Role::kCompute, certs().ours, cert));
+    const ConnId conn = node->net().connect(coordinator.address());
+    EXPECT_EQ(send_server(node->net(), conn, ServerMessage{NodeId(101), Role::kCompute, 0, 0, Hello{Role::kCompute, "127.0.0.1:1", 100, 7}}),
+              SendStatus::kOk);
+    return std::pair{std::move(node), conn};
+  };
+  auto [impostor, impostor_conn] = say_hello("admin-1");
+  ASSERT_TRUE(run_until(io, [&] { return !impostor->rec.closed.empty(); })) << "the impostor stayed connected";
+  EXPECT_EQ(coordinator.nodes().count(NodeId(101)), 0u);
+  EXPECT_EQ(coordinator.identity_rejections(), 1u);
+
+  auto [honest, honest_conn] = say_hello("compute-101");
+  ASSERT_TRUE(run_until(io, [&] { return coordinator.nodes().count(NodeId(101)) == 1; }));
+  run_for_ms(io, 50);
+  EXPECT_TRUE(honest->rec.closed.empty());
+  EXPECT_EQ(coordinator.identity_rejections(), 1u);
+  rt.shutdown();
 }
 
 TEST(RealTls, ContextsRefuseMissingOrMismatchedFiles) {
