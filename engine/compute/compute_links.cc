@@ -375,7 +375,9 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     return;
   }
   if (const NodeId verified = coordinator_link(conn)->link->verified_node(); verified.valid() && m.sender != verified) {
-    drop_connection(conn, "coordinator link carries a message from a sender other than the server's verified identity");
+    identity_.refuse(conn, "message on a coordinator link", fmt::format("is signed by node {}, not by its verified identity's node {}",
+                                                                        m.sender.value, verified.value));
+    close_refused(conn);
     return;
   }
   if (std::holds_alternative<Leadership>(m.body)) {

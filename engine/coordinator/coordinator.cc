@@ -145,7 +145,9 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   if (peer_.is(conn)) {  // our own link to the other coordinator: it replicates to us when it leads
     if (m.sender_role != Role::kCoordinator) return drop_connection(conn, "peer link answered by a non-coordinator");
     if (peer_.verified_node().valid() && m.sender != peer_.verified_node()) {
-      return drop_connection(conn, "peer link message from a sender other than the server's verified identity");
+      identity_.refuse(conn, "message on the peer link", fmt::format("is signed by node {}, not by its verified identity's node {}",
+                                                                     m.sender.value, peer_.verified_node().value));
+      return close_refused(conn);
     }
     if (!observe_epoch(m)) return;
     if (const auto* r = std::get_if<Replicate>(&m.body)) {

@@ -342,8 +342,8 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
 void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
   if (m.sender_role != Role::kCoordinator) return;
   if (const NodeId verified = coordinator_link(conn)->verified_node(); verified.valid() && m.sender != verified) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "coordinator link to {} sent as node {}, not its verified identity's {}; closing",
-           coordinator_link(conn)->address(), m.sender.value, verified.value);
+    identity_.refuse(conn, "message on a coordinator link", fmt::format("is signed by node {}, not by its verified identity's node {}",
+                                                                        m.sender.value, verified.value));
     rt_.network.close(conn);
     on_closed(conn, CloseReason::kLocal);
     return;

@@ -3,8 +3,8 @@
 // never trusts an identity a peer declares. A peer claiming to be `role` `node` is admitted when
 //  - its verified identity is exactly that role and node (an invalid node in the claim: any node of
 //    that role, for links dialled by address alone), or
-//  - nothing was verified and identity is not required (plain TCP: development and the simulator's
-//    own tests; with mutual TLS configured, identity is required).
+//  - nothing was verified and identity is not required (plain TCP, in development and tests; with
+//    mutual TLS configured, and in the simulator, identity is required).
 // Every refusal is counted (aether_identity_rejections_total) and logged at warn with its reason:
 // the first one, then every power of two (a peer retrying in a loop does not flood the log).
 

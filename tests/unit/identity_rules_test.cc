@@ -176,6 +176,11 @@ TEST_F(IdentityRulesCoordinator, APeerLinkAnsweredByAnotherCoordinatorIsDropped)
   rt_.network.complete_connect(right, identity(Role::kCoordinator, 2));
   EXPECT_TRUE(rt_.network.open(right));
   EXPECT_EQ(rt_.network.sent_of<Hello>(right).size(), 1u);
+  // On that link, our peer speaks as its certificate's node only.
+  rt_.network.deliver(right, ServerMessage{NodeId(3), Role::kCoordinator, kEpoch + 1, 0, Leadership{true}});
+  EXPECT_FALSE(rt_.network.open(right)) << "a message signed by coordinator 3 on coordinator-2's link was taken";
+  EXPECT_EQ(coord_->epoch(), kEpoch);
+  EXPECT_EQ(coord_->identity_rejections(), 2u);
 }
 
 // --- Compute node ----------------------------------------------------------------------------------
@@ -255,6 +260,7 @@ TEST_F(IdentityRulesCompute, ACoordinatorLinkAnsweredByAnotherRoleIsDropped) {
   rt_.network.deliver(retry, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, Leadership{true}});
   EXPECT_FALSE(rt_.network.open(retry)) << "a message signed by coordinator 2 on coordinator-1's link was taken";
   EXPECT_EQ(node_->epoch(), 0u);
+  EXPECT_EQ(node_->identity_rejections(), 2u);
 }
 
 TEST_F(IdentityRulesCompute, ALinkToAPeerAnsweredByAnotherNodeIsDropped) {
@@ -312,6 +318,11 @@ TEST(IdentityRulesGateway, ALinkToAComputeNodeAnsweredByAnotherIsDropped) {
   rt.network.complete_connect(right, identity(Role::kCompute, 101));
   EXPECT_EQ(rt.network.sent_of<Hello>(right).size(), 1u);
   EXPECT_TRUE(rt.network.open(client));
+  // On the coordinator link, the coordinator speaks as its certificate's node only.
+  rt.network.deliver(leader, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch + 1, 0, Leadership{true}});
+  EXPECT_FALSE(rt.network.open(leader)) << "a message signed by coordinator 2 on coordinator-1's link was taken";
+  EXPECT_EQ(gateway.epoch(), kEpoch);
+  EXPECT_EQ(gateway.identity_rejections(), 3u);
 }
 
 }  // namespace
