@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -21,15 +22,18 @@ namespace aether::app {
 
 namespace {
 
-// Certificates for every server of the run and one operator, and the TLS each component speaks.
-// Returns the directory used, or an error.
-Result<std::string> set_up_tls(const LocalArgs& args, RealHosting& hosting) {
-  std::string dir = args.tls_dir;
-  if (dir.empty()) {
-    char pattern[] = "/tmp/aether-tls-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) return make_error(Error::Code::kIo, "cannot create a temporary directory");
-    dir = pattern;
+// A directory of our own making, removed with its keys when the run ends.
+struct TemporaryDir {
+  std::string path;
+  ~TemporaryDir() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
   }
+};
+
+// Certificates for every server of the run and one operator, into dir, and the TLS each component
+// speaks.
+Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& hosting) {
   const CertDir certs{dir};
   const auto names = cluster_identities(args.coordinators, args.compute_nodes, args.gateways, /*admins=*/1);
   if (Status s = issue_cluster(certs, names, {"127.0.0.1", "localhost"}, real::kCertDaysDefault); !s) return s.error();
@@ -48,7 +52,7 @@ Result<std::string> set_up_tls(const LocalArgs& args, RealHosting& hosting) {
     AETHER_ASSERT_MSG(role == Role::kClient || it != plan.end(), "a server without a certificate");
     return it == plan.end() ? client : it->second;
   });
-  return dir;
+  return ok_status();
 }
 
 }  // namespace
@@ -72,14 +76,24 @@ int run_local(const LocalArgs& args) {
   }
   boost::asio::io_context io;
   RealHosting hosting(io, options, /*threads=*/!args.one_thread);
+  TemporaryDir issued;
   if (args.tls) {
-    auto dir = set_up_tls(args, hosting);
-    if (!dir) {
-      fmt::print(stderr, "aether local: TLS: {}\n", dir.error().message);
+    std::string dir = args.tls_dir;
+    if (dir.empty()) {
+      char pattern[] = "/tmp/aether-tls-XXXXXX";
+      if (::mkdtemp(pattern) == nullptr) {
+        fmt::print(stderr, "aether local: TLS: cannot create a temporary directory\n");
+        return 2;
+      }
+      dir = issued.path = pattern;
+    }
+    if (Status s = set_up_tls(args, dir, hosting); !s) {
+      fmt::print(stderr, "aether local: TLS: {}\n", s.error().message);
       return 2;
     }
-    fmt::print("aether local: TLS to the gateways, mutual TLS between servers; certificates in {} "
-               "(operator: aether admin --tls-dir {} --coordinator ...)\n", *dir, *dir);
+    fmt::print("aether local: TLS to the gateways, mutual TLS between servers; certificates in {}{} "
+               "(operator: aether admin --tls-dir {} --coordinator ...)\n",
+               dir, issued.path.empty() ? "" : ", removed when the run ends (--tls-dir keeps them)", dir);
   }
   ClusterShape shape;
   shape.coordinators = args.coordinators;
