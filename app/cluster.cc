@@ -28,7 +28,11 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     CoordinatorConfig cc;
     cc.node = coordinator_node_id(i);
     cc.listen_address = coordinator_addresses[i];
-    if (shape.coordinators == 2) cc.peer_address = coordinator_addresses[1 - i];
+    if (shape.coordinators == 2) {
+      cc.peer_address = coordinator_addresses[1 - i];
+      cc.peer_node = coordinator_node_id(1 - i);
+    }
+    cc.identity_required = hosting.verifies_identities();
     cc.start_as_leader = i == 0;
     cc.compute_nodes = shape.compute_nodes;
     cc.planted = shape.planted;
@@ -36,7 +40,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     cc.migration_storm_every_ticks = shape.migration_storm_every_ticks;
     cc.migration_storm_batch = shape.migration_storm_batch;
     coordinator_configs_.push_back(cc);
-    Runtime& rt = hosting.host(fmt::format("coordinator-{}", i + 1), cc.node);
+    Runtime& rt = hosting.host(fmt::format("coordinator-{}", i + 1), cc.node, Role::kCoordinator);
     coordinators_.push_back(place(hosting, std::make_unique<Coordinator>(rt, cc)));
     coordinator_addresses[i] = reachable(coordinators_.back()->address(), cc.listen_address);
   }
@@ -56,8 +60,9 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     c.capacity_entities = shape.compute_capacity_entities;
     c.load.enabled = shape.load_shedding;
     c.planted = shape.planted;
+    c.identity_required = hosting.verifies_identities();
     compute_configs_.push_back(c);
-    Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node);
+    Runtime& rt = hosting.host(fmt::format("compute-{}", i + 1), c.node, Role::kCompute);
     computes_.push_back(place(hosting, std::make_unique<ComputeNode>(rt, c)));
   }
   std::vector<std::string> gateway_addresses;
@@ -67,8 +72,9 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     g.listen_address = hosting.listen_address(Role::kGateway, i);
     g.coordinator_addresses = coordinator_addresses;
     g.view_radius_mm = shape.view_radius_mm;
+    g.identity_required = hosting.verifies_identities();
     gateway_configs_.push_back(g);
-    Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node);
+    Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node, Role::kGateway);
     gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));
     gateway_addresses.push_back(reachable(gateways_.back()->address(), g.listen_address));
   }
@@ -80,7 +86,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.arena_mm = shape.rules.arena_mm;
     b.fire_range_mm = shape.rules.fire_range_mm;
     b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
-    Runtime& rt = hosting.host(b.name, NodeId{});
+    Runtime& rt = hosting.host(b.name, NodeId{}, Role::kClient);
     bots_.push_back(place(hosting, std::make_unique<BotClient>(rt, b)));
   }
 }

@@ -21,10 +21,15 @@ namespace aether::app {
 class Hosting {
  public:
   virtual ~Hosting() = default;
-  virtual Runtime& host(const std::string& name, NodeId node) = 0;
+  // role: what the component is (kClient for bots), which decides the identity its host presents
+  // (its certificate, or the simulator's stand-in) and the TLS it speaks.
+  virtual Runtime& host(const std::string& name, NodeId node, Role role) = 0;
   virtual void adopt(std::unique_ptr<Component> component) = 0;
   // The address a server of this role and index listens on ("127.0.0.1:0" for real, names in sim).
   virtual std::string listen_address(Role role, uint32_t index) = 0;
+  // Whether every server's peers are verified (mutual TLS, or the simulator's hosts): the servers
+  // then require a verified identity of every peer (identity_required).
+  virtual bool verifies_identities() const = 0;
 };
 
 struct ClusterShape {

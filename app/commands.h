@@ -32,11 +32,15 @@ struct LocalArgs {
   std::string log_format = "text";  // text | json (one JSON object per line)
   std::string metrics_address;      // "host:port" (port 0: any) to serve GET /metrics; empty: none
   bool one_thread = false;          // every component on the main thread (default: a loop and thread per server, one for the bots)
+  bool tls = false;                 // TLS to the gateways, mutual TLS between servers, with certificates issued for the run
+  std::string tls_dir;              // where those certificates go (empty: a new temporary directory)
 };
 int run_local(const LocalArgs& args);
 
 struct AdminArgs {
   std::string coordinator;
+  std::string tls_dir;      // mutual TLS with DIR/ca.pem and the operator's DIR/admin-N.pem (see --as)
+  std::string as = "admin-1";  // the operator identity whose certificate is used
   bool force = false;       // act under the admin epoch (INT_MAX)
   std::string command;      // nodes, entity, move, drain, failover
   uint64_t entity = 0;
@@ -55,5 +59,19 @@ struct RoleArgs {
   std::string log_format;       // overrides the config's log_format when set
 };
 int run_role(const RoleArgs& args);
+
+// `aether cert ca|node|cluster --dir DIR ...`: development certificates (docs/security.md).
+struct CertArgs {
+  std::string command;               // ca, node, cluster
+  std::string dir = "certs";
+  std::vector<std::string> names;    // node: identities to issue (e.g. compute-101, admin-1)
+  std::vector<std::string> hosts;    // subjectAltNames (default: 127.0.0.1 and localhost)
+  int days = 365;
+  uint32_t coordinators = 1;         // cluster: identities as `aether local` numbers them
+  uint32_t compute_nodes = 1;
+  uint32_t gateways = 1;
+  uint32_t admins = 1;
+};
+int run_cert(const CertArgs& args);
 
 }  // namespace aether::app

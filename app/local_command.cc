@@ -2,16 +2,60 @@
 // sockets and timers, each server on a loop and thread of its own and the bots on one more (as if
 // each had its own process), then the figures that matter.
 
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
+#include <map>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "app/commands.h"
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
+#include "app/tls_setup.h"
+#include "runtime/real/cert_issuer.h"
 #include "runtime/real/signals.h"
 
 namespace aether::app {
+
+namespace {
+
+// A directory of our own making, removed with its keys when the run ends.
+struct TemporaryDir {
+  std::string path;
+  ~TemporaryDir() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+};
+
+// Certificates for every server of the run and one operator, into dir, and the TLS each component
+// speaks.
+Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& hosting) {
+  const CertDir certs{dir};
+  const auto names = cluster_identities(args.coordinators, args.compute_nodes, args.gateways, /*admins=*/1);
+  if (Status s = issue_cluster(certs, names, {"127.0.0.1", "localhost"}, real::kCertDaysDefault); !s) return s.error();
+  std::map<std::pair<Role, uint32_t>, real::TlsSettings> plan;
+  for (const std::string& name : names) {
+    const std::optional<PeerIdentity> id = parse_peer_identity(name);
+    if (!id || id->role == Role::kAdmin) continue;
+    auto settings = tls_settings(id->role, certs.files(name));
+    if (!settings) return settings.error();
+    plan[{id->role, id->node.value}] = *settings;
+  }
+  auto client = tls_settings(Role::kClient, real::TlsFiles{{}, {}, certs.ca_cert()});
+  if (!client) return client.error();
+  hosting.set_tls([plan = std::move(plan), client = *client](Role role, NodeId node) {
+    auto it = plan.find({role, node.value});
+    AETHER_ASSERT_MSG(role == Role::kClient || it != plan.end(), "a server without a certificate");
+    return it == plan.end() ? client : it->second;
+  });
+  return ok_status();
+}
+
+}  // namespace
 
 int run_local(const LocalArgs& args) {
   real::RealOptions options;
@@ -32,6 +76,25 @@ int run_local(const LocalArgs& args) {
   }
   boost::asio::io_context io;
   RealHosting hosting(io, options, /*threads=*/!args.one_thread);
+  TemporaryDir issued;
+  if (args.tls) {
+    std::string dir = args.tls_dir;
+    if (dir.empty()) {
+      char pattern[] = "/tmp/aether-tls-XXXXXX";
+      if (::mkdtemp(pattern) == nullptr) {
+        fmt::print(stderr, "aether local: TLS: cannot create a temporary directory\n");
+        return 2;
+      }
+      dir = issued.path = pattern;
+    }
+    if (Status s = set_up_tls(args, dir, hosting); !s) {
+      fmt::print(stderr, "aether local: TLS: {}\n", s.error().message);
+      return 2;
+    }
+    fmt::print("aether local: TLS to the gateways, mutual TLS between servers; certificates in {}{} "
+               "(operator: aether admin --tls-dir {} --coordinator ...)\n",
+               dir, issued.path.empty() ? "" : ", removed when the run ends (--tls-dir keeps them)", dir);
+  }
   ClusterShape shape;
   shape.coordinators = args.coordinators;
   shape.compute_nodes = args.compute_nodes;
@@ -47,6 +110,11 @@ int run_local(const LocalArgs& args) {
   fmt::print("aether local: coordinator {}, {} compute node(s), {} gateway(s) (first on {}), {} bots, {} s\n",
              cluster.coordinators().front()->address(), args.compute_nodes, args.gateways, cluster.gateways().front()->address(),
              args.bots, args.duration_s);
+  std::string servers;
+  for (const Coordinator* c : cluster.coordinators()) servers += fmt::format(" coordinator-{}={}", c->node().value, c->address());
+  for (const ComputeNode* c : cluster.computes()) servers += fmt::format(" compute-{}={}", c->node().value, c->data_address());
+  for (const Gateway* g : cluster.gateways()) servers += fmt::format(" gateway-{}={}", g->node().value, g->address());
+  fmt::print("aether local: servers{}\n", servers);
   MetricsEndpoint metrics(io, hosting, options);
   if (!args.metrics_address.empty()) {
     auto bound = metrics.listen(args.metrics_address);

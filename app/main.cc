@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
   local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
+  local_cmd->add_flag("--tls", local.tls, "TLS to the gateways and mutual TLS between servers, with certificates issued for the run");
+  local_cmd->add_option("--tls-dir", local.tls_dir, "with --tls: issue the certificates into this directory (default: a new one under /tmp)");
 
   AdminArgs admin;
   std::vector<std::string> admin_words;
@@ -70,6 +72,20 @@ int main(int argc, char** argv) {
   admin_cmd->add_option("--entity", admin.debug_entities, "debug: an entity to debug (repeatable)");
   admin_cmd->add_option("--node", admin.debug_nodes, "debug: a compute node or gateway to debug as a whole (repeatable)");
   admin_cmd->add_flag("--off", admin.debug_off, "debug: turn debugging off for those entities and nodes");
+  admin_cmd->add_option("--tls-dir", admin.tls_dir, "mutual TLS with DIR/ca.pem and the operator's DIR/admin-N.pem and .key");
+  admin_cmd->add_option("--as", admin.as, "with --tls-dir: the operator identity whose certificate is used")->capture_default_str();
+
+  CertArgs cert;
+  auto* cert_cmd = cli.add_subcommand("cert", "development certificates for mutual TLS: ca | node NAME... | cluster");
+  cert_cmd->add_option("command", cert.command, "ca, node or cluster")->required()->check(CLI::IsMember({"ca", "node", "cluster"}));
+  cert_cmd->add_option("names", cert.names, "node: identities to issue (coordinator-1, compute-101, gateway-201, admin-1, ...)");
+  cert_cmd->add_option("--dir", cert.dir, "directory of the CA and certificates")->capture_default_str();
+  cert_cmd->add_option("--host", cert.hosts, "a host the certificates name (IP or DNS; repeatable; default 127.0.0.1 and localhost)");
+  cert_cmd->add_option("--days", cert.days, "validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  cert_cmd->add_option("--coordinators", cert.coordinators, "cluster: coordinators")->capture_default_str()->check(CLI::Range(1, 2));
+  cert_cmd->add_option("--nodes", cert.compute_nodes, "cluster: compute nodes")->capture_default_str()->check(CLI::Range(0, 1000));
+  cert_cmd->add_option("--gateways", cert.gateways, "cluster: gateways")->capture_default_str()->check(CLI::Range(0, 1000));
+  cert_cmd->add_option("--admins", cert.admins, "cluster: operators (admin-1..)")->capture_default_str()->check(CLI::Range(0, 100));
 
   RoleArgs role;
   for (const char* name : {"coordinator", "compute", "gateway", "bot"}) {
@@ -112,6 +128,7 @@ int main(int argc, char** argv) {
     return run_sim(sim);
   }
   if (local_cmd->parsed()) return run_local(local);
+  if (cert_cmd->parsed()) return run_cert(cert);
   if (admin_cmd->parsed()) {
     admin.command = admin_words[0];
     try {

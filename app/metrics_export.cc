@@ -30,6 +30,12 @@ void debug_metrics(MetricsText& m, const Labels& l, const DebugSet* told, size_t
   if (told) m.family("aether_debug_node", "1 while this whole node is in targeted debug mode.", kGauge).add(l, told->whole_node() ? 1 : 0);
 }
 
+void identity_metrics(MetricsText& m, const Labels& l, uint64_t rejections) {
+  m.family("aether_identity_rejections_total",
+           "Peers refused because what they claimed (Hello, admin request, the server dialled) did not match their verified identity.", kCounter)
+      .add(l, num(rejections));
+}
+
 void compute_metrics(MetricsText& m, const ComputeNode& n) {
   const Labels l = server_labels(n.node(), "compute");
   const ComputeStats& s = n.stats();
@@ -85,6 +91,7 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
       .add(l, num(s.inputs_rejected));
   m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
   debug_metrics(m, l, &n.debug_set());
+  identity_metrics(m, l, n.identity_rejections());
   m.family("aether_lease_valid", "1 while the compute node holds a valid lease (may write its entities).", kGauge)
       .add(l, n.lease_valid() ? 1 : 0);
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(n.epoch()));
@@ -125,6 +132,7 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   for (const auto& [id, rec] : k.nodes()) members += rec.lost ? 0 : 1;
   m.family("aether_coordinator_members", "Compute nodes and gateways known and not lost.", kGauge).add(l, num(members));
   debug_metrics(m, l, nullptr, k.debug_entities().size());
+  identity_metrics(m, l, k.identity_rejections());
   m.family("aether_coordinator_debug_nodes", "Nodes debugged as a whole (aether admin debug --node).", kGauge).add(l, num(k.debug_nodes().size()));
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(k.epoch()));
   m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
@@ -171,6 +179,7 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
   debug_metrics(m, l, &g.debug_set());
+  identity_metrics(m, l, g.identity_rejections());
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(g.epoch()));
   m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
       .add(l, num(s.stale_epoch_dropped));
@@ -199,6 +208,9 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
     f.closed.partial_frame_deadline += rt->limit_stats().partial_frame_deadline;
     f.closed.partial_frames_budget += rt->limit_stats().partial_frames_budget;
     f.closed.connection_limit += rt->limit_stats().connection_limit;
+    f.closed.tls_handshake += rt->limit_stats().tls_handshake;
+    f.closed.tls_handshake_deadline += rt->limit_stats().tls_handshake_deadline;
+    f.closed.tls_handshakes_limit += rt->limit_stats().tls_handshakes_limit;
   }
   auto add = [&m](const Labels& l, const NetFigures& f) {
     m.family("aether_network_received_bytes_total", "Bytes received on TCP connections (frames with their length prefix).", kCounter)
@@ -210,7 +222,10 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
         .add(l, num(f.partial_bytes));
     for (const auto& [why, count] : {std::pair{"partial_frame_deadline", f.closed.partial_frame_deadline},
                                      std::pair{"partial_frames_budget", f.closed.partial_frames_budget},
-                                     std::pair{"connection_limit", f.closed.connection_limit}}) {
+                                     std::pair{"connection_limit", f.closed.connection_limit},
+                                     std::pair{"tls_handshake", f.closed.tls_handshake},
+                                     std::pair{"tls_handshake_deadline", f.closed.tls_handshake_deadline},
+                                     std::pair{"tls_handshakes_limit", f.closed.tls_handshakes_limit}}) {
       Labels with_reason = l;
       with_reason.emplace_back("reason", why);
       m.family("aether_network_limit_closes_total", "Connections closed or refused at a network limit, by limit.", kCounter)

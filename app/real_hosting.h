@@ -34,7 +34,13 @@ class RealHosting final : public Hosting {
     shutdown();
   }
 
-  Runtime& host(const std::string& name, NodeId node) override {
+  // TLS for each component, by role and node; without a plan every connection is plain TCP. A
+  // plan returns settings made beforehand (app/tls_setup.h), so that a bad file fails at start.
+  using TlsPlan = std::function<real::TlsSettings(Role role, NodeId node)>;
+  void set_tls(TlsPlan plan) { tls_ = std::move(plan); }
+  bool verifies_identities() const override { return static_cast<bool>(tls_); }
+
+  Runtime& host(const std::string& name, NodeId node, Role role) override {
     boost::asio::io_context* io = &io_;
     if (threads_) {
       AETHER_ASSERT_MSG(workers_.empty(), "components are hosted before the threads start");
@@ -45,7 +51,9 @@ class RealHosting final : public Hosting {
         io = add_loop();
       }
     }
-    runtimes_.push_back(std::make_unique<real::RealRuntime>(*io, name, node, options_));
+    real::RealOptions options = options_;
+    if (tls_) options.tls = tls_(role, node);
+    runtimes_.push_back(std::make_unique<real::RealRuntime>(*io, name, node, std::move(options)));
     return runtimes_.back()->runtime();
   }
   void adopt(std::unique_ptr<Component> component) override {
@@ -100,6 +108,7 @@ class RealHosting final : public Hosting {
 
   boost::asio::io_context& io_;
   real::RealOptions options_;
+  TlsPlan tls_;
   const bool threads_;
   // Declared before the runtimes: a loop outlives every runtime and component running on it.
   std::vector<std::unique_ptr<Loop>> loops_;

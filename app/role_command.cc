@@ -6,6 +6,7 @@
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
 #include "app/text_config.h"
+#include "app/tls_setup.h"
 #include "config.pb.h"
 #include "runtime/real/signals.h"
 
@@ -23,7 +24,47 @@ Status validate(const std::string& role, const wire::ProcessConfig& c) {
   if (role == "bot" && c.gateway_address().empty()) return bad("gateway_address is required");
   if (role == "bot" && (c.bots() == 0 || c.bots() > 10'000)) return bad("bots must be in [1, 10000]");
   if (c.arena_m() > 100'000 || c.view_radius_m() > 100'000 || c.fire_range_m() > 100'000) return bad("distances must be at most 100000 m");
+  if (role == "coordinator" && !c.peer_address().empty() && c.peer_node_id() == 0) {
+    return bad("peer_node_id is required with peer_address (the only coordinator we replicate to)");
+  }
+  if (role == "coordinator" && c.peer_node_id() == c.node_id() && c.peer_node_id() != 0) return bad("peer_node_id must not be our own node_id");
+  const bool any_tls = !c.tls_cert_file().empty() || !c.tls_key_file().empty() || !c.tls_ca_file().empty();
+  if (role == "bot") {
+    if (!c.tls_cert_file().empty() || !c.tls_key_file().empty()) return bad("a bot presents no certificate: give it tls_ca_file only");
+  } else if (any_tls && (c.tls_cert_file().empty() || c.tls_key_file().empty() || c.tls_ca_file().empty())) {
+    return bad("TLS needs tls_cert_file, tls_key_file and tls_ca_file together");
+  }
+  const bool client_tls = !c.client_tls_cert_file().empty() || !c.client_tls_key_file().empty();
+  if (client_tls && (role != "gateway" || !any_tls || c.client_tls_cert_file().empty() || c.client_tls_key_file().empty())) {
+    return bad("client_tls_cert_file and client_tls_key_file go together, on a gateway with tls_* set");
+  }
   return ok_status();
+}
+
+Role role_of(const std::string& role) {
+  if (role == "coordinator") return Role::kCoordinator;
+  if (role == "compute") return Role::kCompute;
+  if (role == "gateway") return Role::kGateway;
+  return Role::kClient;
+}
+
+// The process's TLS from its config (none: plain TCP). A server's certificate must name it: a
+// process started with another node's certificate would be refused by every peer anyway.
+Result<std::optional<real::TlsSettings>> tls_of(const std::string& role, const wire::ProcessConfig& c) {
+  if (c.tls_ca_file().empty()) return std::optional<real::TlsSettings>{};
+  const real::TlsFiles files{c.tls_cert_file(), c.tls_key_file(), c.tls_ca_file()};
+  if (role != "bot") {
+    auto id = real::certificate_identity(files.cert_file);
+    if (!id) return id.error();
+    const PeerIdentity want{role_of(role), NodeId(c.node_id())};
+    if (*id != want) {
+      return make_error(Error::Code::kInvalidArgument, fmt::format("{} names {}, but this process is {}", files.cert_file,
+                                                                   peer_identity_name(*id), peer_identity_name(want)));
+    }
+  }
+  auto settings = tls_settings(role_of(role), files, real::TlsFiles{c.client_tls_cert_file(), c.client_tls_key_file(), {}});
+  if (!settings) return settings.error();
+  return std::optional<real::TlsSettings>(*settings);
 }
 
 std::vector<std::string> coordinators_of(const wire::ProcessConfig& c) {
@@ -78,10 +119,12 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     cc.node = node;
     cc.listen_address = c.listen_address();
     cc.peer_address = c.peer_address();
+    cc.peer_node = NodeId(c.peer_node_id());
+    cc.identity_required = hosting.verifies_identities();
     cc.start_as_leader = !c.start_as_vice();
     cc.compute_nodes = c.compute_nodes();
     cc.rules = shape.rules;
-    hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node), cc));
+    hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node, Role::kCoordinator), cc));
   } else if (role == "compute") {
     ComputeConfig cc;
     cc.node = node;
@@ -89,7 +132,8 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     cc.coordinator_addresses = coordinators_of(c);
     cc.rules = shape.rules;
     cc.view_radius_mm = shape.view_radius_mm;
-    hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node), cc));
+    cc.identity_required = hosting.verifies_identities();
+    hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node, Role::kCompute), cc));
   } else if (role == "gateway") {
     GatewayConfig gc;
     gc.node = node;
@@ -97,7 +141,8 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     gc.advertise_address = c.advertise_address();
     gc.coordinator_addresses = coordinators_of(c);
     gc.view_radius_mm = shape.view_radius_mm;
-    hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node), gc));
+    gc.identity_required = hosting.verifies_identities();
+    hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node, Role::kGateway), gc));
   } else {
     for (uint32_t i = 0; i < c.bots(); ++i) {
       BotConfig b;
@@ -106,7 +151,7 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
       b.arena_mm = shape.rules.arena_mm;
       b.fire_range_mm = shape.rules.fire_range_mm;
       b.start_delay_ns = static_cast<TimeNs>(i) * 10 * kNsPerMs;
-      hosting.adopt(std::make_unique<BotClient>(hosting.host(b.name, NodeId{}), b));
+      hosting.adopt(std::make_unique<BotClient>(hosting.host(b.name, NodeId{}, Role::kClient), b));
     }
   }
 }
@@ -142,8 +187,18 @@ int run_role(const RoleArgs& args) {
       return 2;
     }
   }
+  auto tls = tls_of(role, config);
+  if (!tls) {
+    fmt::print(stderr, "aether {}: {}\n", role, tls.error().message);
+    return 2;
+  }
   boost::asio::io_context io;
   RealHosting hosting(io, options);
+  if (tls->has_value()) {
+    hosting.set_tls([settings = **tls](Role, NodeId) { return settings; });
+    fmt::print("aether {}: TLS on ({}){}\n", role, role == "bot" ? "verifying the gateway" : "mutual TLS between servers",
+               role == "gateway" ? ", TLS on the client port" : "");
+  }
   build(role, config, hosting);
   MetricsEndpoint metrics(io, hosting, options);
   const std::string metrics_address = args.metrics_address.empty() ? config.metrics_address() : args.metrics_address;

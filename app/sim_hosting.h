@@ -12,10 +12,14 @@ namespace aether::app {
 class SimHosting final : public Hosting {
  public:
   explicit SimHosting(sim::Simulation& sim) : sim_(sim) {}
-  Runtime& host(const std::string& name, NodeId node) override {
-    last_ = &sim_.add_host(name, node);
+  // A server's host presents {role, node} to its peers, as its certificate would; clients none.
+  Runtime& host(const std::string& name, NodeId node, Role role) override {
+    std::optional<PeerIdentity> identity;
+    if (node.valid() && role != Role::kClient && role != Role::kNone) identity = PeerIdentity{role, node};
+    last_ = &sim_.add_host(name, node, identity);
     return last_->runtime();
   }
+  bool verifies_identities() const override { return true; }
   void adopt(std::unique_ptr<Component> component) override { last_->attach(std::move(component)); }
   std::string listen_address(Role role, uint32_t index) override {
     switch (role) {

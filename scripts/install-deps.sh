@@ -6,8 +6,9 @@ packages=(
   libboost1.81-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev
   graphviz python3
-  prometheus
+  prometheus testssl.sh
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2 (and CI): build and run every test.
 #  1. the GCC Debug build with AddressSanitizer and UBSan: unit, property, engine scan, determinism;
-#  2. the GCC and Clang release builds: the same seed must give the same digest from both compilers.
+#  2. the GCC and Clang release builds: the same seed must give the same digest from both compilers;
+#  3. a TLS scan (testssl.sh) of every port of `aether local --tls`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -23,6 +24,9 @@ cmake --build --preset release --target aether
 cmake --preset clang > /dev/null
 cmake --build --preset clang --target aether
 bash scripts/cross-compiler-digest.sh build/bin/aether build-clang/bin/aether
+
+echo "== TLS scan: testssl.sh against aether local --tls (no protocol below TLS 1.2, no weak suite)"
+bash tests/security/tls_scan.sh build/bin/aether
 
 # The package a studio installs: cpack's Debian package, unpacked into an empty directory, must run
 # from there (its binary, configs and scenarios) and say which commit it was built from.
@@ -50,4 +54,4 @@ done
 # schedule, then the determinism guard (tests/chaos/README.md).
 echo "== chaos suite"
 bash tests/chaos/run.sh build/bin/aether
-echo "all tests: $((ctest_total + 1 + sweeps + 1)) passed, 0 failed"
+echo "all tests: $((ctest_total + 1 + 1 + sweeps + 1)) passed, 0 failed"

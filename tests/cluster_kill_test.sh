@@ -114,6 +114,7 @@ arena_m: 400"
 node_id: 1
 listen_address: "$c1"
 peer_address: "$c2"
+peer_node_id: 2
 trace_file: "$WORK/coordinator-1.trace"
 teams: 2
 $common
@@ -122,6 +123,7 @@ EOF
 node_id: 2
 listen_address: "$c2"
 peer_address: "$c1"
+peer_node_id: 1
 start_as_vice: true
 trace_file: "$WORK/coordinator-2.trace"
 teams: 2

@@ -8,7 +8,7 @@ bash "$scan" "$tmp" > /dev/null || { echo "FAIL: clean code rejected"; exit 1; }
 failures=0
 for bad in '#include <thread>' '#include <random>' '#include <boost/asio.hpp>' '#include <mutex>' \
            'auto t = std::chrono::steady_clock::now();' 'auto t = std::chrono::system_clock::now();' \
-           'int r = rand();' 'const char* h = getenv("HOME");' 'std::ifstream in("x");' 'std::random_device rd;' '#include <netinet/in.h>' '#include <sys/socket.h>' '#include <unistd.h>'; do
+           'int r = rand();' 'const char* h = getenv("HOME");' 'std::ifstream in("x");' 'std::random_device rd;' '#include <netinet/in.h>' '#include <sys/socket.h>' '#include <unistd.h>' '#include <openssl/ssl.h>'; do
   rm -f "$tmp"/*.cc
   echo "$bad" > "$tmp/bad.cc"
   if bash "$scan" "$tmp" > /dev/null; then

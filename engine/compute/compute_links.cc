@@ -348,6 +348,11 @@ void ComputeNode::on_message(ConnId conn, std::span<const uint8_t> payload) {
   handle_inbound(conn, decoded.value());
 }
 
+void ComputeNode::close_refused(ConnId conn) {
+  rt_.network.close(conn);
+  on_closed(conn, CloseReason::kLocal);
+}
+
 void ComputeNode::drop_connection(ConnId conn, std::string_view why) {
   ++stats_.protocol_errors;
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "closing connection {}: {}", conn, why);
@@ -374,6 +379,12 @@ bool ComputeNode::accept_epoch(const ServerMessage& m) {
 void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
   if (m.sender_role != Role::kCoordinator) {
     drop_connection(conn, "coordinator link carries a message from a non-coordinator");
+    return;
+  }
+  if (const NodeId verified = coordinator_link(conn)->link->verified_node(); verified.valid() && m.sender != verified) {
+    identity_.refuse(conn, "message on a coordinator link", fmt::format("is signed by node {}, not by its verified identity's node {}",
+                                                                        m.sender.value, verified.value));
+    close_refused(conn);
     return;
   }
   if (std::holds_alternative<Leadership>(m.body)) {
@@ -483,6 +494,7 @@ void ComputeNode::handle_membership(const Membership& m) {
     if (peers_.count(id)) continue;
     Peer peer;
     peer.link = std::make_unique<OutboundLink>(rt_, address);
+    peer.link->expect(Role::kCompute, id, &identity_);
     peer.link->start();
     peers_.emplace(id, std::move(peer));
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "peer compute node {} at {}", id.value, address);
@@ -495,6 +507,12 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
   auto it = inbound_.find(conn);
   if (it == inbound_.end()) return;
   if (m.sender_role == Role::kAdmin) {
+    // Operators' questions come from admin identities only (mutual TLS: an admin-N certificate).
+    if (!identity_.admits(conn, Role::kAdmin, m.sender, "admin request")) {
+      send_server(rt_.network, conn, envelope(AdminReply{false, {"refused: admin requests need an admin identity (an admin-N certificate)"}}));
+      close_refused(conn);
+      return;
+    }
     answer_admin(conn, std::get<AdminRequest>(m.body));
     return;
   }
@@ -502,6 +520,10 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     const auto* hello = std::get_if<Hello>(&m.body);
     if (!hello || hello->role != m.sender_role || (hello->role != Role::kGateway && hello->role != Role::kCompute)) {
       drop_connection(conn, "first message on a data connection must be a gateway or compute Hello");
+      return;
+    }
+    if (!identity_.admits(conn, hello->role, m.sender, "Hello")) {
+      close_refused(conn);
       return;
     }
     it->second = m.sender;

@@ -21,6 +21,7 @@ const char* tick_phase_name(TickPhase phase) {
 ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
     : rt_(rt),
       cfg_(std::move(config)),
+      identity_(rt, cfg_.identity_required),
       world_(cfg_.rules),
       input_queue_(cfg_.input_queue_max),
       intent_queue_(cfg_.intent_queue_max),
@@ -30,7 +31,10 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   incarnation_ = rt_.random.next_u64() | 1;  // never 0: 0 means "unknown" to the coordinator
-  for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(CoordinatorLink{std::make_unique<OutboundLink>(rt_, address)});
+  for (const std::string& address : cfg_.coordinator_addresses) {
+    coordinators_.push_back(CoordinatorLink{std::make_unique<OutboundLink>(rt_, address)});
+    coordinators_.back().link->expect(Role::kCoordinator, NodeId{}, &identity_);  // configured by address only
+  }
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   rt_.network.set_handler(this);
 }

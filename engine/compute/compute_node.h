@@ -53,6 +53,8 @@ struct ComputeConfig {
   size_t inbound_connections_max = 1024;  // further connections are closed at once, with a warning
   TimeNs subscribe_every_ns = 500 * kNsPerMs;  // how often ghost interest is recomputed, outside the tick
   LoadGovernorLimits load;  // what is shed past the planned load (load_governor.h)
+  // Mutual TLS is configured: a peer without a verified identity is refused (IdentityGuard).
+  bool identity_required = false;
 };
 
 enum class TickPhase : uint8_t {
@@ -163,6 +165,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   void run_tick();
   // Targeted debug mode (compute_debug.cc): what the coordinator last told us to debug.
   const DebugSet& debug_set() const { return debug_; }
+  // Claims refused for not matching a verified identity (IdentityGuard): Hellos, admin requests,
+  // servers answering our links as someone else.
+  uint64_t identity_rejections() const { return identity_.rejections(); }
 
  private:
   struct InputItem {
@@ -253,6 +258,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void forget_ghost(EntityId id, GhostDropReason why);
   bool accept_epoch(const ServerMessage& m);
   void drop_connection(ConnId conn, std::string_view why);
+  void close_refused(ConnId conn);  // after IdentityGuard refused its claim (counted there)
   ServerMessage envelope(ServerBody body) const;
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
   // compute_debug.cc
@@ -264,6 +270,7 @@ class ComputeNode final : public Component, public NetworkHandler {
 
   Runtime& rt_;
   ComputeConfig cfg_;
+  IdentityGuard identity_;
   gameplay::World world_;
   BoundedQueue<InputItem> input_queue_;
   BoundedQueue<gameplay::DamageIntent> intent_queue_;

@@ -18,8 +18,14 @@ const char* coordinator_role_name(CoordinatorRole role) {
 }
 
 Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
-    : rt_(rt), cfg_(std::move(config)), regions_(cfg_.rules.arena_mm), gateway_routes_(cfg_.rules.arena_mm), peer_(rt, cfg_.peer_address) {
+    : rt_(rt),
+      cfg_(std::move(config)),
+      identity_(rt, cfg_.identity_required),
+      regions_(cfg_.rules.arena_mm),
+      gateway_routes_(cfg_.rules.arena_mm),
+      peer_(rt, cfg_.peer_address) {
   AETHER_ASSERT(cfg_.node.valid());
+  peer_.expect(Role::kCoordinator, cfg_.peer_node, &identity_);
   AETHER_ASSERT(cfg_.epoch > 0 && cfg_.epoch < kEpochAdmin);
   rt_.network.set_handler(this);
 }
@@ -49,6 +55,7 @@ void Coordinator::start() {
 }
 
 void Coordinator::connect_peer(const std::string& address) {
+  if (address == cfg_.peer_address && !address_.empty()) return;  // already dialling it: a restart would cut a handshake short
   peer_.stop();
   peer_.retarget(address);
   cfg_.peer_address = address;
@@ -130,9 +137,19 @@ void Coordinator::drop_connection(ConnId conn, std::string_view why) {
   on_closed(conn, CloseReason::kLocal);
 }
 
+void Coordinator::close_refused(ConnId conn) {
+  rt_.network.close(conn);
+  on_closed(conn, CloseReason::kLocal);
+}
+
 void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   if (peer_.is(conn)) {  // our own link to the other coordinator: it replicates to us when it leads
     if (m.sender_role != Role::kCoordinator) return drop_connection(conn, "peer link answered by a non-coordinator");
+    if (peer_.verified_node().valid() && m.sender != peer_.verified_node()) {
+      identity_.refuse(conn, "message on the peer link", fmt::format("is signed by node {}, not by its verified identity's node {}",
+                                                                     m.sender.value, peer_.verified_node().value));
+      return close_refused(conn);
+    }
     if (!observe_epoch(m)) return;
     if (const auto* r = std::get_if<Replicate>(&m.body)) {
       if (role_ != CoordinatorRole::kLeader && m.epoch == epoch_) apply_replica(*r);
@@ -143,7 +160,14 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   }
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  if (m.sender_role == Role::kAdmin) return handle_admin(conn, m, std::get<AdminRequest>(m.body));
+  if (m.sender_role == Role::kAdmin) {
+    // Operators' orders come from admin identities only (mutual TLS: an admin-N certificate).
+    if (!identity_.admits(conn, Role::kAdmin, m.sender, "admin request")) {
+      send_on(conn, AdminReply{false, {"refused: admin requests need an admin identity (an admin-N certificate)"}});
+      return close_refused(conn);
+    }
+    return handle_admin(conn, m, std::get<AdminRequest>(m.body));
+  }
   if (const auto* hello = std::get_if<Hello>(&m.body)) return handle_hello(conn, m, *hello);
   if (it->second != m.sender) return drop_connection(conn, "message before Hello, or sender changed on an established connection");
   if (const auto* probe = std::get_if<ClockProbe>(&m.body)) return handle_clock_probe(conn, *probe);
@@ -184,6 +208,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     return drop_connection(conn, "Hello from a role that does not register with the coordinator");
   }
   if (hello.role == Role::kCompute && hello.data_address.empty()) return drop_connection(conn, "compute Hello without a data address");
+  if (!identity_.admits(conn, hello.role, m.sender, "Hello")) return close_refused(conn);
   auto existing = nodes_.find(m.sender);
   if (existing != nodes_.end() && existing->second.role != Role::kNone && existing->second.role != hello.role) {
     return drop_connection(conn, "node id already registered with another role");
@@ -224,9 +249,11 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
     send_on(conn, AdminRequest{AdminRequest::Command::kDebug, {}, {}, debug_targets()});
   }
   if (hello.role == Role::kCoordinator) {
-    if (leading()) {
+    if (leading() && replicates_to(m.sender)) {
       followers_.insert(conn);
       send_full_replica(conn);
+    } else if (leading()) {
+      identity_.refuse(conn, "Hello", fmt::format("names coordinator {}, not our configured peer: nothing is replicated to it", m.sender.value));
     }
     return;
   }

@@ -26,6 +26,7 @@
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/hello_deadline.h"
+#include "engine/net/identity_guard.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
@@ -87,6 +88,11 @@ struct CoordinatorConfig {
   PlantedBug planted = PlantedBug::kNone;  // engine/core/planted.h: for the checker's own tests only
   std::string listen_address;
   std::string peer_address;    // the other coordinator; empty = a lone coordinator
+  // The other coordinator's node id: the only coordinator we replicate to, and the one our link to
+  // peer_address must reach (invalid: we replicate to none).
+  NodeId peer_node{};
+  // Mutual TLS is configured: a peer without a verified identity is refused (IdentityGuard).
+  bool identity_required = false;
   bool start_as_leader = true;
   Epoch epoch = 1;             // the epoch a starting leader leads under
   gameplay::Rules rules;       // arena and teams, for spawn placement
@@ -216,6 +222,9 @@ class Coordinator final : public Component, public NetworkHandler {
   // whole set when it changes and when it registers. Not replicated: a new leader starts with none.
   const std::set<EntityId>& debug_entities() const { return debug_entities_; }
   const std::set<NodeId>& debug_nodes() const { return debug_nodes_; }
+  // Claims refused for not matching a verified identity (IdentityGuard), or for naming a coordinator
+  // that is not our configured peer.
+  uint64_t identity_rejections() const { return identity_.rejections(); }
 
  private:
   // coordinator.cc
@@ -238,6 +247,8 @@ class Coordinator final : public Component, public NetworkHandler {
   void detach_gateway(NodeId gateway);
   void sweep_detached();
   void drop_connection(ConnId conn, std::string_view why);
+  void close_refused(ConnId conn);  // after IdentityGuard refused its claim (counted there)
+  bool replicates_to(NodeId node) const { return cfg_.peer_node.valid() && node == cfg_.peer_node; }
   SendStatus send_to(NodeId node, ServerBody body);
   SendStatus send_on(ConnId conn, ServerBody body);
   void set_record(EntityId entity, const OwnerRecord& rec);
@@ -337,6 +348,7 @@ class Coordinator final : public Component, public NetworkHandler {
 
   Runtime& rt_;
   CoordinatorConfig cfg_;
+  IdentityGuard identity_;
   std::string address_;
   Epoch epoch_ = 0;
   // This process's own number. A restarted coordinator remembers nothing of the epochs it stood

@@ -373,7 +373,7 @@ void Coordinator::take_over() {
   // without our replication it would hear no leader and stand against us, epoch after epoch.
   for (const auto& [conn, node] : conns_) {
     auto rec = nodes_.find(node);
-    if (rec == nodes_.end() || rec->second.role != Role::kCoordinator) continue;
+    if (rec == nodes_.end() || rec->second.role != Role::kCoordinator || !replicates_to(node)) continue;
     followers_.insert(conn);
     send_full_replica(conn);
   }

@@ -14,10 +14,14 @@ namespace {
 constexpr TimeNs kFlushIntervalMinNs = kTickNs / 2;
 }  // namespace
 
-Gateway::Gateway(Runtime& rt, GatewayConfig config) : rt_(rt), cfg_(std::move(config)), cache_(cfg_.cache_entities_max) {
+Gateway::Gateway(Runtime& rt, GatewayConfig config)
+    : rt_(rt), cfg_(std::move(config)), identity_(rt, cfg_.identity_required), cache_(cfg_.cache_entities_max) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
-  for (const std::string& address : cfg_.coordinator_addresses) coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
+  for (const std::string& address : cfg_.coordinator_addresses) {
+    coordinators_.push_back(std::make_unique<OutboundLink>(rt_, address));
+    coordinators_.back()->expect(Role::kCoordinator, NodeId{}, &identity_);  // configured by address only
+  }
   incarnation_ = rt_.random.next_u64();
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   AETHER_ASSERT(cfg_.client_view_entities_max > 0 && 2 * cfg_.client_view_entities_max <= client::kSlotsMax);
@@ -398,6 +402,13 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
 // Orders from a coordinator older than the newest epoch we have seen are stale and ignored.
 void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
   if (m.sender_role != Role::kCoordinator) return;
+  if (const NodeId verified = coordinator_link(conn)->verified_node(); verified.valid() && m.sender != verified) {
+    identity_.refuse(conn, "message on a coordinator link", fmt::format("is signed by node {}, not by its verified identity's node {}",
+                                                                        m.sender.value, verified.value));
+    rt_.network.close(conn);
+    on_closed(conn, CloseReason::kLocal);
+    return;
+  }
   if (m.epoch < epoch_) {
     ++stats_.stale_epoch_dropped;
     return;
@@ -484,6 +495,7 @@ bool Gateway::ensure_node(NodeId node, const std::string& address) {
   if (nodes_.size() >= cfg_.compute_nodes_max) return false;
   NodeLink link;
   link.link = std::make_unique<OutboundLink>(rt_, address);
+  link.link->expect(Role::kCompute, node, &identity_);
   link.link->start();
   nodes_.emplace(node, std::move(link));
   return true;

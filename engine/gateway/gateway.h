@@ -58,6 +58,8 @@ struct GatewayConfig {
   // sent on before it has played here redirect_settle_ns (a client is moved at most that often).
   uint32_t redirects_per_tick_max = 64;
   TimeNs redirect_settle_ns = 10 * kNsPerSec;
+  // Mutual TLS is configured: a server we dial without a verified identity is refused (IdentityGuard).
+  bool identity_required = false;
 };
 
 struct GatewayStats {
@@ -116,6 +118,8 @@ class Gateway final : public Component, public NetworkHandler {
   // Targeted debug mode: what the coordinator last told us to debug (inputs of those entities are
   // traced as kDebugInput and logged).
   const DebugSet& debug_set() const { return debug_; }
+  // Servers refused for answering our links under another verified identity (IdentityGuard).
+  uint64_t identity_rejections() const { return identity_.rejections(); }
 
  private:
   enum class SessionState : uint8_t { kAwaitHello, kAwaitSpawn, kActive };
@@ -168,6 +172,7 @@ class Gateway final : public Component, public NetworkHandler {
 
   Runtime& rt_;
   GatewayConfig cfg_;
+  IdentityGuard identity_;
   std::string address_;
   std::vector<std::unique_ptr<OutboundLink>> coordinators_;
   ConnId leader_conn_ = 0;  // the coordinator that last said it leads, at the highest epoch

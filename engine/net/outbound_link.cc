@@ -1,5 +1,7 @@
 #include "engine/net/outbound_link.h"
 
+#include <fmt/format.h>
+
 #include "engine/wire/codec.h"
 
 namespace aether {
@@ -31,6 +33,15 @@ void OutboundLink::connect_now() {
 
 bool OutboundLink::handle_connected(ConnId conn) {
   if (!is(conn)) return false;
+  if (guard_ != nullptr && !guard_->admits(conn, expect_role_, expect_node_, fmt::format("the server dialled at {}", address_))) {
+    rt_.network.close(conn);
+    conn_ = 0;
+    ++failures_;
+    schedule_retry();
+    return false;
+  }
+  const std::optional<PeerIdentity> verified = rt_.network.peer_identity(conn);
+  verified_node_ = verified ? verified->node : NodeId{};
   connected_ = true;
   failures_ = 0;
   return true;

@@ -1,11 +1,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "engine/core/result.h"
+#include "engine/runtime/peer_identity.h"
 
 namespace aether {
 
@@ -67,6 +69,11 @@ class Network {
   virtual SendStatus send(ConnId conn, std::span<const uint8_t> payload) = 0;
   // Closes the connection; pending sends are flushed best-effort. No on_closed follows.
   virtual void close(ConnId conn) = 0;
+  // The identity the runtime verified for the peer of conn (engine/runtime/peer_identity.h), known
+  // from on_accepted or on_connected on and fixed for the connection's life. nullopt when nothing
+  // was verified: a plain connection, a peer without a certificate (a client), a certificate whose
+  // name is no identity, an unknown or closed connection. Never what the peer says of itself.
+  virtual std::optional<PeerIdentity> peer_identity(ConnId conn) const = 0;
 };
 
 }  // namespace aether

@@ -35,7 +35,7 @@ RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId n
       trace_(clock_, node, std::move(options.trace)),
       random_(seed_),
       timers_(std::make_shared<RealTimers>(io, clock_)),
-      network_(std::make_shared<TcpNetwork>(io, log_, trace_)),
+      network_(std::make_shared<TcpNetwork>(io, log_, trace_, options.limits, std::move(options.tls))),
       runtime_{clock_, *timers_, *network_, random_, log_, trace_, entropy_} {
   TraceEvent started;
   started.kind = TraceKind::kHostStarted;

@@ -27,6 +27,8 @@ struct RealOptions {
   std::shared_ptr<spdlog::logger> log_sink;        // null: common::make_stderr_sink
   std::shared_ptr<common::TraceFileWriter> trace;  // null: trace events are dropped
   uint64_t seed = 0;                               // 0: drawn from std::random_device
+  TlsSettings tls;                                 // no contexts: plain TCP
+  TcpLimits limits;                                // the network's limits (tests shorten them)
 };
 
 // Wall time, Unix epoch, in ns: what log lines are stamped with in the real runtime.
@@ -56,6 +58,7 @@ class RealRuntime {
   size_t connections_open() const { return network_->connections_open(); }
   size_t partial_frame_bytes() const { return network_->partial_frame_bytes(); }
   const TcpLimitStats& limit_stats() const { return network_->limit_stats(); }
+  bool tls() const { return network_->tls(); }
 
  private:
   std::string name_;

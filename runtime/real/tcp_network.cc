@@ -4,6 +4,9 @@
 #include <utility>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -27,7 +30,8 @@ struct TcpListener {
 
 struct TcpConnection {
   enum class State : uint8_t {
-    kConnecting,  // outbound, connect in flight
+    kHandshaking, // accepted, TLS handshake under way: not yet reported to the handler
+    kConnecting,  // outbound, connect in flight (and then its TLS handshake, if any)
     kOpen,
     kFlushing,    // closed locally; queued frames still going out
     kDraining,    // closed locally, FIN sent; discarding input until the peer's FIN (avoids an RST
@@ -35,9 +39,23 @@ struct TcpConnection {
     kClosed,
   };
 
-  TcpConnection(tcp::socket s, ConnId conn_id, State initial)
-      : id(conn_id), state(initial), socket(std::move(s)), linger(socket.get_executor()),
-        decoder(kFrameBytesMax), read_buffer(kReadChunkBytes) {}
+  TcpConnection(tcp::socket s, ConnId conn_id, State initial, TlsContext* tls_context)
+      : id(conn_id), state(initial), socket(std::move(s)), linger(socket.get_executor()), handshake_timer(socket.get_executor()),
+        decoder(kFrameBytesMax), read_buffer(kReadChunkBytes) {
+    if (tls_context != nullptr) tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *tls_context);
+  }
+
+  // Every read and write goes through TLS when the connection has it.
+  template <class Handler>
+  void read_some(asio::mutable_buffer buffer, Handler&& handler) {
+    if (tls) return tls->async_read_some(buffer, std::forward<Handler>(handler));
+    socket.async_read_some(buffer, std::forward<Handler>(handler));
+  }
+  template <class Handler>
+  void write(asio::const_buffer buffer, Handler&& handler) {
+    if (tls) return asio::async_write(*tls, buffer, std::forward<Handler>(handler));
+    asio::async_write(socket, buffer, std::forward<Handler>(handler));
+  }
 
   size_t queued_bytes() const { return pending.size() + writing.size(); }
   bool closing() const { return state == State::kFlushing || state == State::kDraining; }
@@ -46,6 +64,11 @@ struct TcpConnection {
   State state;
   tcp::socket socket;
   asio::steady_timer linger;  // bounds kFlushing + kDraining
+  asio::steady_timer handshake_timer;  // bounds the TLS handshake
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;  // null: plain TCP (declared after the socket it wraps)
+  bool handshaking = false;                // a TLS handshake is under way (counted in handshakes_)
+  std::optional<PeerIdentity> identity;    // from the peer's verified certificate, once the handshake is done
+  std::string listen_address;              // accepted: the listener's bound address, for on_accepted
   std::string peer;           // remote endpoint (or the address dialled), for logs
   FrameDecoder decoder;
   std::vector<uint8_t> read_buffer;
@@ -94,8 +117,8 @@ TraceEvent delivered_event(std::span<const uint8_t> payload) {
 
 }  // namespace
 
-TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits)
-    : io_(io), log_(log), trace_(trace), limits_(limits) {}
+TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits, TlsSettings tls)
+    : io_(io), log_(log), trace_(trace), limits_(limits), tls_(std::move(tls)) {}
 
 TcpNetwork::~TcpNetwork() { shutdown(); }
 
@@ -114,12 +137,15 @@ void TcpNetwork::shutdown() {
       conn->state = State::kClosed;
       conn->socket.close(ignored);
       conn->linger.cancel();
+      conn->handshake_timer.cancel();
+      conn->handshaking = false;
     }
     table->clear();
   }
   listeners_.clear();
   if (sweep_) sweep_->cancel();
   partial_bytes_ = 0;
+  handshakes_ = 0;
 }
 
 // ---- listening and accepting -------------------------------------------------------------------
@@ -176,12 +202,22 @@ void TcpNetwork::on_accept(const std::shared_ptr<TcpListener>& listener, tcp::so
     socket.close(ec);
     return start_accept(listener);
   }
+  if (tls_.accept && handshakes_ >= limits_.tls_handshakes_max) {
+    ++limit_stats_.tls_handshakes_limit;
+    log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} TLS handshakes under way (limit)", peer, listener->address,
+           handshakes_);
+    socket.close(ec);
+    return start_accept(listener);
+  }
   set_no_delay(socket);
-  auto conn = std::make_shared<TcpConnection>(std::move(socket), next_id_++, State::kOpen);
+  auto conn = std::make_shared<TcpConnection>(std::move(socket), next_id_++, tls_.accept ? State::kHandshaking : State::kOpen,
+                                              tls_.accept.get());
   conn->peer = std::move(peer);
+  conn->listen_address = listener->address;
   conns_.emplace(conn->id, conn);
   start_accept(listener);
   log_at(log_, LogLevel::kDebug, {}, "conn {} accepted from {} on {}", conn->id, conn->peer, listener->address);
+  if (conn->tls) return start_handshake(conn, /*as_server=*/true);
   handler_->on_accepted(conn->id, listener->address);
   if (is_live(conn)) start_read(conn);
 }
@@ -192,7 +228,7 @@ ConnId TcpNetwork::connect(std::string_view address) {
   const ConnId id = next_id_++;
   if (shut_down_) return id;  // the host is gone: nothing will ever be reported for this id
   AETHER_ASSERT_MSG(handler_ != nullptr, "set_handler before connect");
-  auto conn = std::make_shared<TcpConnection>(tcp::socket(io_), id, State::kConnecting);
+  auto conn = std::make_shared<TcpConnection>(tcp::socket(io_), id, State::kConnecting, tls_.connect.get());
   conn->peer = std::string(address);
   const bool over_limit = at_connection_limit();
   conns_.emplace(id, conn);
@@ -219,13 +255,19 @@ void TcpNetwork::on_connect(const ConnPtr& conn, const error_code& ec) {
   if (conn->state == State::kFlushing) {  // closed locally while connecting, with frames to flush
     if (ec) return finish_close(conn);
     set_no_delay(conn->socket);
+    if (conn->tls) return start_handshake(conn, /*as_server=*/false);  // its end writes them
     return start_write(conn);
   }
   if (conn->state != State::kConnecting) return;
   if (ec) return report_refused(conn, ec.message());
   set_no_delay(conn->socket);
+  if (conn->tls) return start_handshake(conn, /*as_server=*/false);
+  opened(conn);
+}
+
+void TcpNetwork::opened(const ConnPtr& conn) {
   conn->state = State::kOpen;
-  log_at(log_, LogLevel::kDebug, {}, "conn {} connected to {}", conn->id, conn->peer);
+  log_at(log_, LogLevel::kDebug, {}, "conn {} connected to {}{}", conn->id, conn->peer, conn->tls ? " (TLS)" : "");
   handler_->on_connected(conn->id);
   if (!is_live(conn)) return;  // the handler closed it (close() flushes) or shut us down
   start_read(conn);
@@ -234,6 +276,7 @@ void TcpNetwork::on_connect(const ConnPtr& conn, const error_code& ec) {
 
 void TcpNetwork::report_refused(const ConnPtr& conn, const std::string& why) {
   if (conn->state != State::kConnecting) return;  // closed locally meanwhile: report nothing
+  end_handshake(conn);
   conn->state = State::kClosed;
   error_code ignored;
   conn->socket.close(ignored);
@@ -247,11 +290,10 @@ void TcpNetwork::report_refused(const ConnPtr& conn, const std::string& why) {
 
 void TcpNetwork::start_read(const ConnPtr& conn) {
   conn->read_in_flight = true;
-  conn->socket.async_read_some(asio::buffer(conn->read_buffer),
-                               [weak = weak_from_this(), conn](const error_code& ec, size_t bytes) {
-                                 const auto self = weak.lock();
-                                 if (self && !self->shut_down_) self->on_read(conn, ec, bytes);
-                               });
+  conn->read_some(asio::buffer(conn->read_buffer), [weak = weak_from_this(), conn](const error_code& ec, size_t bytes) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_) self->on_read(conn, ec, bytes);
+  });
 }
 
 void TcpNetwork::on_read(const ConnPtr& conn, const error_code& ec, size_t bytes) {
@@ -302,7 +344,8 @@ bool TcpNetwork::deliver_frames(const ConnPtr& conn) {
 
 void TcpNetwork::on_read_error(const ConnPtr& conn, const error_code& ec) {
   if (ec == asio::error::operation_aborted) return;
-  if (ec == asio::error::eof) {
+  // A TLS peer that closes without close_notify ends its stream like a TCP EOF (we do the same).
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
     if (conn->decoder.pending_bytes() > 0) {
       log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: truncated frame: {} bytes of an unfinished frame at EOF",
              conn->id, conn->peer, conn->decoder.pending_bytes());
@@ -337,11 +380,10 @@ SendStatus TcpNetwork::send(ConnId id, std::span<const uint8_t> payload) {
 void TcpNetwork::start_write(const ConnPtr& conn) {
   AETHER_ASSERT(conn->writing.empty() && !conn->pending.empty());
   std::swap(conn->pending, conn->writing);
-  asio::async_write(conn->socket, asio::buffer(conn->writing),
-                    [weak = weak_from_this(), conn](const error_code& ec, size_t bytes) {
-                      const auto self = weak.lock();
-                      if (self && !self->shut_down_) self->on_write(conn, ec, bytes);
-                    });
+  conn->write(asio::buffer(conn->writing), [weak = weak_from_this(), conn](const error_code& ec, size_t bytes) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_) self->on_write(conn, ec, bytes);
+  });
 }
 
 void TcpNetwork::on_write(const ConnPtr& conn, const error_code& ec, size_t bytes) {
@@ -383,7 +425,7 @@ void TcpNetwork::close(ConnId id) {
   conn->state = State::kFlushing;
   closing_.emplace(id, conn);
   start_linger(conn);
-  if (connecting || !conn->writing.empty()) return;  // on_connect / on_write carry on
+  if (connecting || conn->handshaking || !conn->writing.empty()) return;  // on_connect / on_handshake / on_write carry on
   if (!conn->pending.empty()) return start_write(conn);
   // Nothing to flush: go straight to sending FIN and draining.
   conn->state = State::kDraining;
@@ -404,6 +446,7 @@ void TcpNetwork::start_linger(const ConnPtr& conn) {
 }
 
 void TcpNetwork::finish_close(const ConnPtr& conn) {
+  end_handshake(conn);
   conn->state = State::kClosed;
   error_code ignored;
   conn->socket.close(ignored);
@@ -414,6 +457,7 @@ void TcpNetwork::finish_close(const ConnPtr& conn) {
 // A connection the peer broke: forget it, then tell the handler (last, since the handler may do
 // anything, including shutting the whole runtime down).
 void TcpNetwork::fail(const ConnPtr& conn, CloseReason reason) {
+  end_handshake(conn);
   conn->state = State::kClosed;
   error_code ignored;
   conn->socket.close(ignored);
@@ -471,6 +515,100 @@ void TcpNetwork::sweep_partial_frames() {
     const auto self = weak.lock();
     if (self && !self->shut_down_ && !ec) self->sweep_partial_frames();
   });
+}
+
+// ---- TLS handshakes -----------------------------------------------------------------------------
+
+void TcpNetwork::start_handshake(const ConnPtr& conn, bool as_server) {
+  AETHER_ASSERT(conn->tls && !conn->handshaking);
+  ++handshakes_;
+  conn->handshaking = true;
+  if (!as_server && tls_.verify_host) {
+    // The host the player dialled must be one the server's certificate names.
+    const std::string host = conn->peer.substr(0, conn->peer.rfind(':'));
+    const std::string bare = host.size() >= 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    error_code ignored;
+    conn->tls->set_verify_callback(asio::ssl::host_name_verification(bare), ignored);
+  }
+  conn->handshake_timer.expires_after(std::chrono::nanoseconds(limits_.tls_handshake_deadline_ns));
+  conn->handshake_timer.async_wait([weak = weak_from_this(), conn](const error_code& ec) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_ && !ec) self->on_handshake_deadline(conn);
+  });
+  conn->tls->async_handshake(as_server ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
+                             [weak = weak_from_this(), conn](const error_code& ec) {
+                               const auto self = weak.lock();
+                               if (self && !self->shut_down_) self->on_handshake(conn, ec);
+                             });
+}
+
+void TcpNetwork::end_handshake(const ConnPtr& conn) {
+  if (!conn->handshaking) return;
+  conn->handshaking = false;
+  --handshakes_;
+  conn->handshake_timer.cancel();
+}
+
+void TcpNetwork::on_handshake(const ConnPtr& conn, const error_code& ec) {
+  if (!conn->handshaking) return;  // the deadline, a local close or a shutdown ended it first
+  end_handshake(conn);
+  if (ec) {
+    // Logged at the first failure and every power of two after (a scan or a flood does not flood
+    // the log; aether_network_limit_closes_total has the count).
+    const uint64_t n = ++limit_stats_.tls_handshake;
+    if ((n & (n - 1)) == 0) {
+      log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: TLS handshake failed: {}; closing ({} failed so far)", conn->id, conn->peer,
+             ec.message(), n);
+    }
+    return abandon_handshake(conn, "TLS handshake failed: " + ec.message());
+  }
+  conn->identity = verified_peer_identity(conn->tls->native_handle());
+  switch (conn->state) {
+    case State::kHandshaking:
+      conn->state = State::kOpen;
+      log_at(log_, LogLevel::kDebug, {}, "conn {} from {}: TLS up, peer {}", conn->id, conn->peer,
+             conn->identity ? peer_identity_name(*conn->identity) : std::string("without an identity"));
+      handler_->on_accepted(conn->id, conn->listen_address);
+      if (is_live(conn)) start_read(conn);
+      return;
+    case State::kConnecting: return opened(conn);
+    case State::kFlushing: return start_write(conn);  // closed locally during the handshake, with frames to flush
+    default: return;
+  }
+}
+
+void TcpNetwork::on_handshake_deadline(const ConnPtr& conn) {
+  if (!conn->handshaking) return;
+  end_handshake(conn);
+  const uint64_t n = ++limit_stats_.tls_handshake_deadline;
+  if ((n & (n - 1)) == 0) {
+    log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: TLS handshake unfinished after {} ms; closing ({} so far)", conn->id, conn->peer,
+           limits_.tls_handshake_deadline_ns / kNsPerMs, n);
+  }
+  abandon_handshake(conn, "TLS handshake deadline");
+}
+
+// The handshake failed or timed out: an accepted connection goes without a word to the handler
+// (it never heard of it), an outbound one is reported refused, one closed locally meanwhile just goes.
+void TcpNetwork::abandon_handshake(const ConnPtr& conn, const std::string& why) {
+  switch (conn->state) {
+    case State::kHandshaking: {
+      conn->state = State::kClosed;
+      error_code ignored;
+      conn->socket.close(ignored);
+      conns_.erase(conn->id);
+      return;
+    }
+    case State::kConnecting: return report_refused(conn, why);
+    case State::kFlushing: return finish_close(conn);
+    default: return;
+  }
+}
+
+std::optional<PeerIdentity> TcpNetwork::peer_identity(ConnId id) const {
+  const ConnPtr conn = find(id);
+  if (!conn || conn->state != State::kOpen) return std::nullopt;
+  return conn->identity;
 }
 
 bool TcpNetwork::is_live(const ConnPtr& conn) const { return !shut_down_ && conn->state == State::kOpen; }

@@ -1,7 +1,14 @@
 #pragma once
-// engine/runtime/network.h over TCP. Each message travels as one frame (engine/wire/framing.h): a
-// 4-byte big-endian length, then the payload. Bytes from a socket are untrusted: a bad frame closes
-// that one connection with a logged reason and never disturbs the others.
+// engine/runtime/network.h over TCP, or over TLS on TCP when given contexts (runtime/real/tls.h).
+// Each message travels as one frame (engine/wire/framing.h): a 4-byte big-endian length, then the
+// payload. Bytes from a socket are untrusted: a bad frame closes that one connection with a logged
+// reason and never disturbs the others.
+//
+// With TLS, a connection is reported (on_accepted, on_connected) only once its handshake is done,
+// so that peer_identity() is known from the first event on; a handshake that fails or outlasts
+// kTlsHandshakeDeadlineNs closes an accepted connection without a word to the handler and reports
+// an outbound one as refused. No close_notify is sent: a frame cut short by a truncated stream is
+// caught by the frame decoder like any other.
 //
 // Lifetimes: the network and every connection are owned through shared_ptr. Pending Asio operations
 // hold the connection (so its socket and buffers outlive the operation) and only a weak_ptr to the
@@ -23,6 +30,7 @@
 #include "engine/runtime/network.h"
 #include "engine/runtime/trace.h"
 #include "runtime/real/real_trace.h"
+#include "runtime/real/tls.h"
 
 namespace aether::real {
 
@@ -57,6 +65,8 @@ struct TcpLimits {
   size_t connections_max = kConnectionsMax;
   TimeNs partial_frame_deadline_ns = kPartialFrameDeadlineNs;
   size_t partial_frames_bytes_max = kPartialFramesBytesMax;
+  TimeNs tls_handshake_deadline_ns = kTlsHandshakeDeadlineNs;
+  size_t tls_handshakes_max = kTlsHandshakesMax;
 };
 
 // Connections this network closed because a limit was reached (each also logged with its reason).
@@ -64,6 +74,9 @@ struct TcpLimitStats {
   uint64_t partial_frame_deadline = 0;  // a frame unfinished for partial_frame_deadline_ns
   uint64_t partial_frames_budget = 0;   // unfinished frames over partial_frames_bytes_max
   uint64_t connection_limit = 0;        // accepted past connections_max, or a connect refused for it
+  uint64_t tls_handshake = 0;           // a TLS handshake failed (wrong certificate, protocol or suite, not TLS at all)
+  uint64_t tls_handshake_deadline = 0;  // a TLS handshake unfinished after tls_handshake_deadline_ns
+  uint64_t tls_handshakes_limit = 0;    // accepted while tls_handshakes_max handshakes were under way
 };
 
 
@@ -74,7 +87,7 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
  public:
   // log and trace must outlive every call into this object until shutdown() (the RealRuntime owns
   // all three and shuts the network down first).
-  TcpNetwork(boost::asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits = {});
+  TcpNetwork(boost::asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits = {}, TlsSettings tls = {});
   ~TcpNetwork() override;
   TcpNetwork(const TcpNetwork&) = delete;
   TcpNetwork& operator=(const TcpNetwork&) = delete;
@@ -84,13 +97,17 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   ConnId connect(std::string_view address) override;
   SendStatus send(ConnId conn, std::span<const uint8_t> payload) override;
   void close(ConnId conn) override;
+  // The common name of the peer's certificate, verified against our CA (mutual TLS); nullopt on
+  // plain TCP and for peers that present no certificate.
+  std::optional<PeerIdentity> peer_identity(ConnId conn) const override;
 
   // Closes every listener and connection at once, no flushing and no callbacks. Afterwards every call
   // is a no-op (send reports kClosed).
   void shutdown();
 
-  uint64_t bytes_sent() const { return bytes_sent_; }          // wire bytes (prefixes included)
-  uint64_t bytes_received() const { return bytes_received_; }  // wire bytes (prefixes included)
+  uint64_t bytes_sent() const { return bytes_sent_; }          // frame bytes (prefixes included; under TLS, before encryption)
+  uint64_t bytes_received() const { return bytes_received_; }  // frame bytes (prefixes included; under TLS, after decryption)
+  bool tls() const { return tls_.any(); }
   size_t connections_open() const { return conns_.size(); }    // connecting or open, not closing
   size_t partial_frame_bytes() const { return partial_bytes_; }  // frame buffers' memory (their capacity), all connections
   const TcpLimitStats& limit_stats() const { return limit_stats_; }
@@ -103,7 +120,14 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   void on_accept(const std::shared_ptr<TcpListener>& listener, boost::asio::ip::tcp::socket socket);
   void on_connect(const ConnPtr& conn, const boost::system::error_code& ec);
   void report_refused(const ConnPtr& conn, const std::string& why);
+  void opened(const ConnPtr& conn);  // an outbound connection is established (and its handshake done)
 
+  // TLS handshakes: started once TCP is up, bounded by the deadline.
+  void start_handshake(const ConnPtr& conn, bool as_server);
+  void on_handshake(const ConnPtr& conn, const boost::system::error_code& ec);
+  void on_handshake_deadline(const ConnPtr& conn);
+  void end_handshake(const ConnPtr& conn);
+  void abandon_handshake(const ConnPtr& conn, const std::string& why);
   void start_read(const ConnPtr& conn);
   void on_read(const ConnPtr& conn, const boost::system::error_code& ec, size_t bytes);
   void on_read_error(const ConnPtr& conn, const boost::system::error_code& ec);
@@ -128,7 +152,9 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   Logger& log_;
   RealTraceSink& trace_;
   const TcpLimits limits_;
+  const TlsSettings tls_;
   TcpLimitStats limit_stats_;
+  size_t handshakes_ = 0;  // TLS handshakes under way
   size_t partial_bytes_ = 0;
   std::unique_ptr<boost::asio::steady_timer> sweep_;  // every second while anything is open
   NetworkHandler* handler_ = nullptr;

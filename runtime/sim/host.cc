@@ -23,6 +23,7 @@ Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig conf
       // Virtual time as Unix time: lines are stamped from 1970-01-01, identically in every run.
       log_(std::move(config.log_sink), state_.name, state_.node, [&kernel] { return kernel.now(); }, config.log_level),
       runtime_{*this, *this, endpoint_, random_, log_, *this, entropy_} {
+  state_.identity = config.identity;
   network_.add_endpoint(endpoint_);
   state_.cpu.excluded_ns = trace.observer_ns();
 }

@@ -45,6 +45,7 @@ struct HostConfig {
   uint64_t seed = 0;  // of this host's random stream
   std::shared_ptr<spdlog::logger> log_sink;
   LogLevel log_level = LogLevel::kWarn;
+  std::optional<PeerIdentity> identity;  // what its peers see as its verified identity (HostState)
 };
 
 class Host final : private Clock, private Timers, private TraceSink {
@@ -57,6 +58,7 @@ class Host final : private Clock, private Timers, private TraceSink {
   Runtime& runtime() { return runtime_; }
   const std::string& name() const { return state_.name; }
   NodeId node() const { return state_.node; }
+  const std::optional<PeerIdentity>& identity() const { return state_.identity; }
   size_t index() const { return state_.index; }
   bool alive() const { return state_.alive; }
   bool paused() const { return state_.paused; }

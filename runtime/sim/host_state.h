@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 
 #include "engine/core/ids.h"
+#include "engine/runtime/peer_identity.h"
 
 namespace aether::sim {
 
@@ -58,6 +60,9 @@ struct HostState {
   // flight towards it (kMessagesInFlightMax per connection direction).
   std::deque<Deferred> deferred{};
   CpuAccount cpu{};
+  // What its peers' Network::peer_identity reports for it: the simulator's stand-in for the
+  // certificate a real server process holds (nullopt for clients and bots, which hold none).
+  std::optional<PeerIdentity> identity{};
 
   // True when a callback coming due now must wait its turn in `deferred`: while paused or busy, and
   // after that until everything that waited has run, so nothing overtakes what came due before it.

@@ -48,6 +48,7 @@ Result<std::string> SimEndpoint::listen(std::string_view address) { return net_.
 ConnId SimEndpoint::connect(std::string_view address) { return net_.connect(*this, address); }
 SendStatus SimEndpoint::send(ConnId conn, std::span<const uint8_t> payload) { return net_.send(*this, conn, payload); }
 void SimEndpoint::close(ConnId conn) { net_.close(*this, conn); }
+std::optional<PeerIdentity> SimEndpoint::peer_identity(ConnId conn) const { return net_.peer_identity(*this, conn); }
 
 SimNetwork::SimNetwork(Kernel& kernel, TraceLog& trace, NetworkOptions options)
     : kernel_(kernel), trace_(trace), options_(options), random_(derive_seed(options.seed, kNetworkStream)) {
@@ -134,6 +135,16 @@ void SimNetwork::close(SimEndpoint& ep, ConnId id) {
   record(ep.host_.index, TraceKind::kConnectionClosed, peer_node(c, ref.side), static_cast<int64_t>(CloseReason::kLocal), 0);
   // The FIN queues behind the data already sent, so the peer reads everything before it hears of it.
   push_item(ref.index, ref.side, ItemKind::kFin, next_arrival(c.dirs[ref.side]), {});
+}
+
+std::optional<PeerIdentity> SimNetwork::peer_identity(const SimEndpoint& ep, ConnId id) const {
+  const auto it = ep.conns_.find(id);
+  if (it == ep.conns_.end()) return std::nullopt;
+  const Connection& c = conns_[it->second.index];
+  if (c.ends[it->second.side].state != EndState::kOpen) return std::nullopt;  // not connected yet
+  const uint32_t other = c.ends[1 - it->second.side].endpoint;
+  if (other == kNoEndpoint || other >= endpoints_.size()) return std::nullopt;
+  return endpoints_[other]->host_.identity;
 }
 
 void SimNetwork::crash(SimEndpoint& ep) {

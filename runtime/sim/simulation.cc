@@ -31,10 +31,11 @@ Simulation::~Simulation() {
   finish();
 }
 
-Host& Simulation::add_host(std::string name, NodeId node) {
+Host& Simulation::add_host(std::string name, NodeId node, std::optional<PeerIdentity> identity) {
   AETHER_ASSERT_MSG(hosts_.size() < kHostsMax, "too many hosts");
+  AETHER_ASSERT_MSG(!identity || identity->node == node, "a host's identity names its own node");
   const auto index = static_cast<uint32_t>(hosts_.size());
-  HostConfig config{std::move(name), node, index, host_seed(index, 0), options_.log_sink, options_.log_level};
+  HostConfig config{std::move(name), node, index, host_seed(index, 0), options_.log_sink, options_.log_level, std::move(identity)};
   hosts_.push_back(std::make_unique<Host>(kernel_, trace_, network_, std::move(config)));
   hosts_.back()->set_cpu_accounting(cpu_accounting_);
   return *hosts_.back();

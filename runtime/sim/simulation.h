@@ -45,8 +45,10 @@ class Simulation {
   const SimOptions& options() const { return options_; }
 
   // node may be 0 for clients and bots. The host's random stream is derive_seed(seed, index + 1),
-  // index being its creation order, so adding a host never shifts the others' streams.
-  Host& add_host(std::string name, NodeId node);
+  // index being its creation order, so adding a host never shifts the others' streams. identity is
+  // what its peers' Network::peer_identity reports for it, through restarts too (nullopt: none, as
+  // for a client without a certificate).
+  Host& add_host(std::string name, NodeId node, std::optional<PeerIdentity> identity = std::nullopt);
   // Stable for the whole run, through crashes and restarts (see host.h).
   Host* host(size_t index) { return index < hosts_.size() ? hosts_[index].get() : nullptr; }
   size_t host_count() const { return hosts_.size(); }

@@ -19,14 +19,14 @@ namespace {
 // A one-shot admin client on its own simulated host: connects, sends the request, keeps the reply.
 class AdminProbe final : public Component, public NetworkHandler {
  public:
-  AdminProbe(Runtime& rt, std::string coordinator, AdminRequest request, Epoch epoch)
-      : rt_(rt), coordinator_(std::move(coordinator)), request_(std::move(request)), epoch_(epoch) {
+  AdminProbe(Runtime& rt, NodeId self, std::string coordinator, AdminRequest request, Epoch epoch)
+      : rt_(rt), self_(self), coordinator_(std::move(coordinator)), request_(std::move(request)), epoch_(epoch) {
     rt_.network.set_handler(this);
   }
   void start() override { rt_.network.connect(coordinator_); }
   void on_accepted(ConnId, std::string_view) override {}
   void on_connected(ConnId conn) override {
-    send_server(rt_.network, conn, ServerMessage{NodeId(0xad), Role::kAdmin, epoch_, 0, request_});
+    send_server(rt_.network, conn, ServerMessage{self_, Role::kAdmin, epoch_, 0, request_});
   }
   void on_message(ConnId conn, std::span<const uint8_t> payload) override {
     auto m = decode_server(payload);
@@ -38,6 +38,7 @@ class AdminProbe final : public Component, public NetworkHandler {
 
  private:
   Runtime& rt_;
+  NodeId self_;
   std::string coordinator_;
   AdminRequest request_;
   Epoch epoch_;
@@ -56,7 +57,9 @@ class DebugModeTest : public ::testing::Test {
   void run_for(TimeNs ns) { c_.sim.run_until(c_.sim.now() + ns); }
   AdminReply admin(DebugTargets targets) {
     const Epoch epoch = c_.cluster->coordinator()->epoch();
-    auto probe = std::make_unique<AdminProbe>(c_.hosting.host(fmt::format("admin-{}", ++probes_), NodeId{}),
+    // An operator host, whose identity (admin-90N) the simulator vouches for as a certificate would.
+    const NodeId self(900 + ++probes_);
+    auto probe = std::make_unique<AdminProbe>(c_.hosting.host(fmt::format("admin-{}", self.value), self, Role::kAdmin), self,
                                               c_.hosting.listen_address(Role::kCoordinator, 0),
                                               AdminRequest{AdminRequest::Command::kDebug, {}, {}, std::move(targets)}, epoch);
     AdminProbe* raw = probe.get();

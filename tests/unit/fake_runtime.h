@@ -123,20 +123,28 @@ class FakeNetwork final : public Network {
     auto it = conns_.find(conn);
     if (it != conns_.end()) it->second.state = State::kClosed;
   }
+  // What the test said the runtime verified for this connection (accept / complete_connect).
+  std::optional<PeerIdentity> peer_identity(ConnId conn) const override {
+    auto it = conns_.find(conn);
+    if (it == conns_.end() || it->second.state != State::kOpen) return std::nullopt;
+    return it->second.identity;
+  }
 
   // --- The test's side: events, delivered as the event loop would (never from inside a Network call) ---
-  // A peer connects to one of the component's listeners.
-  ConnId accept(std::string_view listen_address) {
+  // A peer connects to one of the component's listeners, with the identity the runtime verified for
+  // it (nullopt: plain TCP, or a peer without a certificate).
+  ConnId accept(std::string_view listen_address, std::optional<PeerIdentity> identity = std::nullopt) {
     const ConnId id = ++last_conn_;
-    conns_[id] = Conn{std::string(listen_address), /*outbound=*/false, State::kOpen};
+    conns_[id] = Conn{std::string(listen_address), /*outbound=*/false, State::kOpen, std::move(identity)};
     handler().on_accepted(id, listen_address);
     return id;
   }
-  // The component's connect() succeeds.
-  void complete_connect(ConnId conn) {
+  // The component's connect() succeeds, answered by a server of that verified identity.
+  void complete_connect(ConnId conn, std::optional<PeerIdentity> identity = std::nullopt) {
     Conn& c = at(conn);
     AETHER_ASSERT(c.outbound && c.state == State::kConnecting);
     c.state = State::kOpen;
+    c.identity = std::move(identity);
     handler().on_connected(conn);
   }
   // The connection breaks (or a connect is refused), as the peer or the path saw it.
@@ -208,6 +216,7 @@ class FakeNetwork final : public Network {
     std::string address;  // what was connected to, or the listener accepted on
     bool outbound = false;
     State state = State::kConnecting;
+    std::optional<PeerIdentity> identity{};
   };
   Conn& at(ConnId conn) {
     auto it = conns_.find(conn);

@@ -521,7 +521,10 @@ class ProtocolRulesCoordinator : public ::testing::Test {
     cfg.epoch = kEpoch;
     // A configured peer (never connected here) makes the majority rules apply; a lone coordinator
     // needs no quorum and no echo, having no rival to split with.
-    if (with_peer) cfg.peer_address = kPeerAddress;
+    if (with_peer) {
+      cfg.peer_address = kPeerAddress;
+      cfg.peer_node = NodeId(2);
+    }
     return cfg;
   }
   void start(const CoordinatorConfig& cfg) {
@@ -999,7 +1002,9 @@ TEST_F(ProtocolRulesCoordinator, AnEntityTheTableNeverHadIsRevokedAndReGrantedUn
 // leads, it would adopt the erased entity back from a zombie's Promise (chaos-five seed 927: two
 // writers).
 TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
-  start_leader();
+  CoordinatorConfig cfg = config(/*with_peer=*/false);
+  cfg.peer_node = NodeId(2);  // the vice below: replicas go to the configured peer only
+  start(cfg);
   ComputeSide a = join(101);
   heartbeat(a, agreeing(a));
   join_gateway();

@@ -5,7 +5,9 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -146,6 +148,49 @@ TEST(SimNetwork, HandshakeThenMessagesBothWays) {
   EXPECT_EQ(p.client.seen[1].payload, bytes_of("hello"));
   EXPECT_EQ(p.sim.messages_delivered(), 2u);
   EXPECT_EQ(p.sim.kernel().pending(), 0u);
+}
+
+// The simulator's stand-in for a verified certificate: each end sees the identity of the host at
+// the other end of the link once it is open, never before; a host without one (a bot) shows none.
+TEST(SimNetwork, PeerIdentityIsTheHostAtTheOtherEnd) {
+  Simulation sim(options(1));
+  auto with_identity = [&](const std::string& name, NodeId node, std::optional<PeerIdentity> id) -> Peer& {
+    Host& h = sim.add_host(name, node, id);
+    auto peer = std::make_unique<Peer>(h.runtime());
+    Peer& ref = *peer;
+    h.attach(std::move(peer));
+    return ref;
+  };
+  Peer& server = with_identity("compute-1", NodeId(101), PeerIdentity{Role::kCompute, NodeId(101)});
+  Peer& gateway = with_identity("gateway-1", NodeId(201), PeerIdentity{Role::kGateway, NodeId(201)});
+  Peer& bot = with_identity("bot-1", NodeId{}, std::nullopt);
+  server.on_start = [](Peer& p) { ASSERT_TRUE(p.rt.network.listen("compute-1:7100").ok()); };
+  ConnId from_gateway = 0, from_bot = 0;
+  std::optional<PeerIdentity> before_connected{PeerIdentity{Role::kAdmin, NodeId(9)}};
+  gateway.on_start = [&](Peer& p) {
+    from_gateway = p.rt.network.connect("compute-1:7100");
+    before_connected = p.rt.network.peer_identity(from_gateway);
+  };
+  bot.on_start = [&](Peer& p) { from_bot = p.rt.network.connect("compute-1:7100"); };
+  std::map<ConnId, std::optional<PeerIdentity>> seen_by_server;
+  server.on_accept = [&](Peer& p, ConnId c) { seen_by_server[c] = p.rt.network.peer_identity(c); };
+  std::optional<PeerIdentity> seen_by_gateway;
+  gateway.on_connect = [&](Peer& p, ConnId c) { seen_by_gateway = p.rt.network.peer_identity(c); };
+  std::optional<PeerIdentity> seen_by_bot{PeerIdentity{Role::kAdmin, NodeId(9)}};
+  bot.on_connect = [&](Peer& p, ConnId c) { seen_by_bot = p.rt.network.peer_identity(c); };
+  sim.run_until(100 * kNsPerMs);
+
+  EXPECT_EQ(before_connected, std::nullopt) << "an identity before the connection was open";
+  EXPECT_EQ(seen_by_gateway, (PeerIdentity{Role::kCompute, NodeId(101)}));
+  EXPECT_EQ(seen_by_bot, (PeerIdentity{Role::kCompute, NodeId(101)}));
+  ASSERT_EQ(seen_by_server.size(), 2u);
+  std::multiset<std::string> names;
+  for (const auto& [conn, id] : seen_by_server) names.insert(id ? peer_identity_name(*id) : "none");
+  EXPECT_EQ(names, (std::multiset<std::string>{"gateway-201", "none"}));
+  EXPECT_EQ(gateway.rt.network.peer_identity(from_gateway + 1000), std::nullopt) << "an unknown connection";
+  gateway.rt.network.close(from_gateway);
+  EXPECT_EQ(gateway.rt.network.peer_identity(from_gateway), std::nullopt) << "a closed connection";
+  (void)from_bot;
 }
 
 TEST(SimNetwork, ListenBindsPortsAndRejectsDuplicatesAndBadAddresses) {

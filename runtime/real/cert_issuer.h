@@ -1,0 +1,36 @@
+#pragma once
+// Development certificates (`aether cert`, `aether local --tls`, the TLS tests): a cluster
+// certificate authority and the certificates it signs, made with OpenSSL's library calls (nothing
+// external runs). Keys are ECDSA P-256; certificates are X.509 v3, signed with SHA-256. A node's or
+// operator's certificate names its identity as its common name ("compute-101", "admin-1"; see
+// engine/runtime/peer_identity.h) and the hosts it serves as subjectAltNames, and may be used on both
+// sides of a connection (serverAuth and clientAuth). Private keys are written readable by their
+// owner only.
+
+#include <string>
+#include <vector>
+
+#include "engine/core/result.h"
+
+namespace aether::real {
+
+// Validity of what `aether cert` issues unless told otherwise.
+inline constexpr int kCertDaysDefault = 365;
+inline constexpr int kCertDaysMax = 3650;
+// Hosts one certificate names at most.
+inline constexpr size_t kCertHostsMax = 16;
+
+// A self-signed CA: cert_file and key_file (PEM) are written, replacing what was there.
+Status issue_ca(const std::string& common_name, int days, const std::string& cert_file, const std::string& key_file);
+
+struct CertSubject {
+  std::string common_name;         // the identity, e.g. "gateway-201"
+  std::vector<std::string> hosts;  // IP literals or DNS names, as subjectAltName entries
+  int days = kCertDaysDefault;
+};
+
+// A certificate for `subject`, signed by the CA in ca_cert_file / ca_key_file.
+Status issue_certificate(const std::string& ca_cert_file, const std::string& ca_key_file, const CertSubject& subject,
+                         const std::string& cert_file, const std::string& key_file);
+
+}  // namespace aether::real

@@ -1,0 +1,373 @@
+// TLS in the real runtime, over loopback with certificates issued for the test (runtime/real/
+// cert_issuer.h): mutual TLS carries frames and reports both peers' identities; a peer certified by
+// another CA, a client without a certificate on a mutual port, a server that is not the host dialled,
+// TLS below 1.2, a suite without forward secrecy or AEAD, and plain TCP are all refused and counted;
+// the handshake deadline closes a silent peer on either side. Every test runs its loop for a
+// bounded time.
+
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+
+#include "app/tls_setup.h"
+#include "engine/coordinator/coordinator.h"
+#include "engine/net/outbound_link.h"
+#include "engine/wire/framing.h"
+#include "runtime/real/address.h"
+#include "runtime/real/cert_issuer.h"
+#include "runtime/real/real_runtime.h"
+
+namespace aether::real {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Bytes = std::vector<uint8_t>;
+using app::CertDir;
+
+// Two CAs: ours, and another one whose certificates must never pass for ours.
+struct Certs {
+  CertDir ours;
+  CertDir other;
+  std::string root;
+};
+
+std::string g_certs_root;  // set once certs() made them; removed when the tests end
+
+const Certs& certs() {
+  static const Certs c = [] {
+    char pattern[] = "/tmp/aether-tls-test-XXXXXX";
+    EXPECT_NE(::mkdtemp(pattern), nullptr);
+    Certs out{CertDir{std::string(pattern) + "/ours"}, CertDir{std::string(pattern) + "/other"}, pattern};
+    const std::vector<std::string> loopback = {"127.0.0.1", "localhost"};
+    EXPECT_TRUE(app::issue_cluster(out.ours, {"coordinator-1", "compute-101", "gateway-201", "admin-1"}, loopback, 1).ok());
+    // A certificate of our CA for a host that is not loopback, and one whose name is no identity.
+    EXPECT_TRUE(issue_certificate(out.ours.ca_cert(), out.ours.ca_key(), CertSubject{"gateway-202", {"10.9.8.7"}, 1},
+                                  out.ours.cert("gateway-202"), out.ours.key("gateway-202")).ok());
+    EXPECT_TRUE(issue_certificate(out.ours.ca_cert(), out.ours.ca_key(), CertSubject{"player-tool", loopback, 1},
+                                  out.ours.cert("player-tool"), out.ours.key("player-tool")).ok());
+    EXPECT_TRUE(app::issue_cluster(out.other, {"compute-101", "coordinator-1"}, loopback, 1).ok());
+    g_certs_root = out.root;
+    return out;
+  }();
+  return c;
+}
+
+class CleanUp : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ignored;
+    if (!g_certs_root.empty()) std::filesystem::remove_all(g_certs_root, ignored);
+  }
+};
+[[maybe_unused]] auto* const clean_up = ::testing::AddGlobalTestEnvironment(new CleanUp);
+
+TlsSettings settings(Role role, const CertDir& dir, const std::string& name) {
+  auto s = app::tls_settings(role, dir.files(name));
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  return s.ok() ? *s : TlsSettings{};
+}
+
+struct Recorder final : NetworkHandler {
+  std::vector<ConnId> accepted, connected;
+  std::vector<std::pair<ConnId, CloseReason>> closed;
+  std::vector<std::pair<ConnId, Bytes>> messages;
+  Network* net = nullptr;
+  bool echo = false;
+  void on_accepted(ConnId conn, std::string_view) override { accepted.push_back(conn); }
+  void on_connected(ConnId conn) override { connected.push_back(conn); }
+  void on_message(ConnId conn, std::span<const uint8_t> payload) override {
+    messages.emplace_back(conn, Bytes(payload.begin(), payload.end()));
+    if (echo) net->send(conn, payload);
+  }
+  void on_closed(ConnId conn, CloseReason reason) override { closed.emplace_back(conn, reason); }
+};
+
+struct Node {
+  Node(asio::io_context& io, TlsSettings tls, TimeNs handshake_deadline_ns = kTlsHandshakeDeadlineNs)
+      : rt(io, "node", NodeId(1), options(std::move(tls), handshake_deadline_ns)) {
+    rec.net = &net();
+    net().set_handler(&rec);
+  }
+  static RealOptions options(TlsSettings tls, TimeNs handshake_deadline_ns) {
+    RealOptions o;
+    o.log_level = LogLevel::kWarn;
+    o.seed = 1;
+    o.tls = std::move(tls);
+    o.limits.tls_handshake_deadline_ns = handshake_deadline_ns;
+    return o;
+  }
+  Network& net() { return rt.runtime().network; }
+  std::string listen() {
+    auto bound = net().listen("127.0.0.1:0");
+    EXPECT_TRUE(bound.ok());
+    return bound.ok() ? *bound : std::string();
+  }
+  Recorder rec;
+  RealRuntime rt;
+};
+
+template <class Done>
+bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+void run_for_ms(asio::io_context& io, int ms) {
+  io.restart();
+  io.run_for(std::chrono::milliseconds(ms));
+}
+
+tcp::endpoint endpoint_of(const std::string& address) {
+  auto e = parse_endpoint(address);
+  EXPECT_TRUE(e.ok());
+  return e.ok() ? *e : tcp::endpoint{};
+}
+
+TEST(RealTls, MutualTlsCarriesFramesAndReportsBothIdentities) {
+  asio::io_context io;
+  Node server(io, settings(Role::kCoordinator, certs().ours, "coordinator-1"));
+  Node client(io, settings(Role::kCompute, certs().ours, "compute-101"));
+  server.rec.echo = true;
+  const std::string address = server.listen();
+  const ConnId conn = client.net().connect(address);
+  const Bytes big(200'000, 0x5a);  // many TLS records
+  ASSERT_EQ(client.net().send(conn, big), SendStatus::kOk) << "frames sent before the handshake wait for it";
+  ASSERT_TRUE(run_until(io, [&] { return client.rec.messages.size() == 1; }));
+  EXPECT_EQ(client.rec.messages[0].second, big);
+  ASSERT_EQ(server.rec.accepted.size(), 1u);
+  EXPECT_EQ(server.net().peer_identity(server.rec.accepted[0]), (PeerIdentity{Role::kCompute, NodeId(101)}));
+  EXPECT_EQ(client.net().peer_identity(conn), (PeerIdentity{Role::kCoordinator, NodeId(1)}));
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, 0u);
+  EXPECT_EQ(client.rt.limit_stats().tls_handshake, 0u);
+  // An orderly close reaches the other side as one.
+  client.net().close(conn);
+  ASSERT_TRUE(run_until(io, [&] { return !server.rec.closed.empty(); }));
+  EXPECT_EQ(server.rec.closed[0].second, CloseReason::kPeerClosed);
+}
+
+// A plain network never reports an identity: nothing was verified.
+TEST(RealTls, PlainTcpReportsNoIdentity) {
+  asio::io_context io;
+  Node server(io, {});
+  Node client(io, {});
+  const ConnId conn = client.net().connect(server.listen());
+  ASSERT_TRUE(run_until(io, [&] { return !client.rec.connected.empty() && !server.rec.accepted.empty(); }));
+  EXPECT_EQ(client.net().peer_identity(conn), std::nullopt);
+  EXPECT_EQ(server.net().peer_identity(server.rec.accepted[0]), std::nullopt);
+}
+
+TEST(RealTls, AClientCertifiedByAnotherCaIsRefused) {
+  asio::io_context io;
+  Node server(io, settings(Role::kCoordinator, certs().ours, "coordinator-1"));
+  // The other CA's compute-101, trusting our CA for the server.
+  TlsFiles impostor = certs().other.files("compute-101");
+  impostor.ca_file = certs().ours.ca_cert();
+  auto tls = app::tls_settings(Role::kCompute, impostor);
+  ASSERT_TRUE(tls.ok());
+  Node client(io, *tls);
+  const ConnId conn = client.net().connect(server.listen());
+  ASSERT_TRUE(run_until(io, [&] { return !client.rec.closed.empty(); })) << "the impostor's connection stayed up";
+  EXPECT_EQ(client.rec.closed[0].first, conn);
+  EXPECT_TRUE(server.rec.accepted.empty()) << "the server admitted a certificate of another CA";
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, 1u);
+  EXPECT_TRUE(client.rec.messages.empty());
+}
+
+TEST(RealTls, AServerCertifiedByAnotherCaIsRefused) {
+  asio::io_context io;
+  TlsFiles impostor = certs().other.files("coordinator-1");
+  impostor.ca_file = certs().ours.ca_cert();
+  auto tls = app::tls_settings(Role::kCoordinator, impostor);
+  ASSERT_TRUE(tls.ok());
+  Node server(io, *tls);
+  Node client(io, settings(Role::kCompute, certs().ours, "compute-101"));
+  const ConnId conn = client.net().connect(server.listen());
+  ASSERT_TRUE(run_until(io, [&] { return !client.rec.closed.empty(); }));
+  EXPECT_EQ(client.rec.closed[0], (std::pair{conn, CloseReason::kRefused}));
+  EXPECT_TRUE(client.rec.connected.empty()) << "the client took a server of another CA";
+  EXPECT_EQ(client.rt.limit_stats().tls_handshake, 1u);
+}
+
+TEST(RealTls, AMutualPortRefusesAClientWithoutACertificate) {
+  asio::io_context io;
+  Node server(io, settings(Role::kCompute, certs().ours, "compute-101"));
+  Node client(io, settings(Role::kClient, certs().ours, "compute-101"));  // the CA only, as a player holds
+  client.net().connect(server.listen());
+  ASSERT_TRUE(run_until(io, [&] { return !client.rec.closed.empty(); }));
+  EXPECT_TRUE(server.rec.accepted.empty());
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, 1u);
+}
+
+// A verified certificate whose name is no identity gets through the handshake but names no one.
+TEST(RealTls, ACertificateWhoseNameIsNoIdentityNamesNoOne) {
+  asio::io_context io;
+  Node server(io, settings(Role::kCompute, certs().ours, "compute-101"));
+  Node client(io, settings(Role::kCompute, certs().ours, "player-tool"));
+  client.net().connect(server.listen());
+  ASSERT_TRUE(run_until(io, [&] { return !server.rec.accepted.empty(); }));
+  EXPECT_EQ(server.net().peer_identity(server.rec.accepted[0]), std::nullopt);
+}
+
+// Players check that the gateway is the host they dialled.
+TEST(RealTls, AClientRefusesAServerWhoseCertificateNamesAnotherHost) {
+  asio::io_context io;
+  Node right(io, settings(Role::kGateway, certs().ours, "gateway-201"));
+  Node wrong(io, settings(Role::kGateway, certs().ours, "gateway-202"));  // names 10.9.8.7 only
+  Node client(io, settings(Role::kClient, certs().ours, ""));
+  const ConnId ok = client.net().connect(right.listen());
+  const ConnId refused = client.net().connect(wrong.listen());
+  ASSERT_TRUE(run_until(io, [&] { return client.rec.connected.size() + client.rec.closed.size() == 2; }));
+  EXPECT_EQ(client.rec.connected, std::vector<ConnId>{ok});
+  ASSERT_EQ(client.rec.closed.size(), 1u);
+  EXPECT_EQ(client.rec.closed[0], (std::pair{refused, CloseReason::kRefused}));
+  EXPECT_EQ(client.net().peer_identity(ok), (PeerIdentity{Role::kGateway, NodeId(201)}));
+}
+
+// A raw TLS client of our choosing against the gateway's client port: whether the handshake passes.
+bool raw_handshake(asio::io_context& io, const std::string& address, int max_version, const char* tls12_ciphers) {
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  SSL_CTX_set_security_level(ctx.native_handle(), 0);  // let the client offer what we mean to be refused
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx.native_handle(), max_version);
+  EXPECT_EQ(SSL_CTX_set_cipher_list(ctx.native_handle(), tls12_ciphers), 1);
+  ctx.set_verify_mode(asio::ssl::verify_none);
+  asio::ssl::stream<tcp::socket> stream(io, ctx);
+  stream.lowest_layer().connect(endpoint_of(address));
+  std::optional<boost::system::error_code> result;
+  stream.async_handshake(asio::ssl::stream_base::client, [&](const boost::system::error_code& ec) { result = ec; });
+  EXPECT_TRUE(run_until(io, [&] { return result.has_value(); }));
+  return result && !*result;
+}
+
+TEST(RealTls, OnlyTls12And13WithEcdheAndAeadSuitesAreAccepted) {
+  asio::io_context io;
+  Node server(io, settings(Role::kGateway, certs().ours, "gateway-201"));
+  const std::string address = server.listen();
+  // The raw client works: TLS 1.3, and TLS 1.2 with an ECDHE + AEAD suite.
+  EXPECT_TRUE(raw_handshake(io, address, TLS1_3_VERSION, "DEFAULT"));
+  EXPECT_TRUE(raw_handshake(io, address, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, 0u);
+  // Refused: TLS 1.1 and 1.0, and TLS 1.2 with a CBC suite or without ECDHE.
+  EXPECT_FALSE(raw_handshake(io, address, TLS1_1_VERSION, "DEFAULT"));
+  EXPECT_FALSE(raw_handshake(io, address, TLS1_VERSION, "DEFAULT"));
+  EXPECT_FALSE(raw_handshake(io, address, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA"));
+  EXPECT_FALSE(raw_handshake(io, address, TLS1_2_VERSION, "AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256"));
+  run_for_ms(io, 50);
+  // Each was refused by the server, not given up by the client before it asked.
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, 4u);
+}
+
+TEST(RealTls, PlainTcpOnATlsPortIsRefused) {
+  asio::io_context io;
+  Node server(io, settings(Role::kGateway, certs().ours, "gateway-201"));
+  const std::string address = server.listen();
+  tcp::socket raw(io);
+  raw.connect(endpoint_of(address));
+  Bytes frame;
+  append_frame(frame, Bytes{1, 2, 3});
+  asio::write(raw, asio::buffer(frame));
+  ASSERT_TRUE(run_until(io, [&] { return server.rt.limit_stats().tls_handshake == 1; }));
+  EXPECT_TRUE(server.rec.accepted.empty());
+  EXPECT_TRUE(server.rec.messages.empty());
+}
+
+TEST(RealTls, TheHandshakeDeadlineClosesASilentClient) {
+  asio::io_context io;
+  constexpr TimeNs kDeadlineNs = 300 * kNsPerMs;
+  Node server(io, settings(Role::kCompute, certs().ours, "compute-101"), kDeadlineNs);
+  tcp::socket silent(io);
+  silent.connect(endpoint_of(server.listen()));
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<boost::system::error_code> read_end;
+  uint8_t byte = 0;
+  silent.async_read_some(asio::buffer(&byte, 1), [&](const boost::system::error_code& ec, size_t) { read_end = ec; });
+  ASSERT_TRUE(run_until(io, [&] { return read_end.has_value(); }, std::chrono::seconds(5)));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(*read_end, asio::error::eof) << read_end->message();
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake_deadline, 1u);
+  EXPECT_TRUE(server.rec.accepted.empty());
+  EXPECT_EQ(server.rt.connections_open(), 0u);
+}
+
+TEST(RealTls, TheHandshakeDeadlineRefusesASilentServer) {
+  asio::io_context io;
+  constexpr TimeNs kDeadlineNs = 300 * kNsPerMs;
+  tcp::acceptor mute(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket held(io);
+  mute.async_accept(held, [](const boost::system::error_code&) {});  // accepts, never answers
+  Node client(io, settings(Role::kCompute, certs().ours, "compute-101"), kDeadlineNs);
+  const ConnId conn = client.net().connect(format_endpoint(mute.local_endpoint()));
+  ASSERT_TRUE(run_until(io, [&] { return !client.rec.closed.empty(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(client.rec.closed[0], (std::pair{conn, CloseReason::kRefused}));
+  EXPECT_TRUE(client.rec.connected.empty());
+  EXPECT_EQ(client.rt.limit_stats().tls_handshake_deadline, 1u);
+}
+
+// End to end: a real coordinator under mutual TLS takes a Hello only as the certificate's identity.
+// An impostor holding a genuine certificate of our CA, but another node's, cannot register as
+// compute 101; the holder of compute-101's can.
+TEST(RealTls, ACoordinatorRefusesAHelloThatIsNotItsCertificatesIdentity) {
+  asio::io_context io;
+  RealOptions o = Node::options(settings(Role::kCoordinator, certs().ours, "coordinator-1"), kTlsHandshakeDeadlineNs);
+  RealRuntime rt(io, "coordinator-1", NodeId(1), o);
+  CoordinatorConfig cfg;
+  cfg.node = NodeId(1);
+  cfg.listen_address = "127.0.0.1:0";
+  cfg.identity_required = true;
+  Coordinator coordinator(rt.runtime(), cfg);
+  coordinator.start();
+  ASSERT_FALSE(coordinator.address().empty());
+  const auto say_hello = [&](const std::string& cert) {
+    auto node = std::make_unique<Node>(io, settings(Role::kCompute, certs().ours, cert));
+    const ConnId conn = node->net().connect(coordinator.address());
+    EXPECT_EQ(send_server(node->net(), conn, ServerMessage{NodeId(101), Role::kCompute, 0, 0, Hello{Role::kCompute, "127.0.0.1:1", 100, 7}}),
+              SendStatus::kOk);
+    return std::pair{std::move(node), conn};
+  };
+  auto [impostor, impostor_conn] = say_hello("admin-1");
+  ASSERT_TRUE(run_until(io, [&] { return !impostor->rec.closed.empty(); })) << "the impostor stayed connected";
+  EXPECT_EQ(coordinator.nodes().count(NodeId(101)), 0u);
+  EXPECT_EQ(coordinator.identity_rejections(), 1u);
+
+  auto [honest, honest_conn] = say_hello("compute-101");
+  ASSERT_TRUE(run_until(io, [&] { return coordinator.nodes().count(NodeId(101)) == 1; }));
+  run_for_ms(io, 50);
+  EXPECT_TRUE(honest->rec.closed.empty());
+  EXPECT_EQ(coordinator.identity_rejections(), 1u);
+  rt.shutdown();
+}
+
+TEST(RealTls, ContextsRefuseMissingOrMismatchedFiles) {
+  const CertDir& dir = certs().ours;
+  EXPECT_FALSE(make_tls_context(TlsSide::kServerMutual, TlsFiles{dir.cert("compute-101"), dir.key("compute-101"), ""}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kServer, TlsFiles{dir.cert("compute-101"), "", ""}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kServer, TlsFiles{dir.cert("compute-101"), dir.key("gateway-201"), ""}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kClient, TlsFiles{"", "", dir.dir + "/missing.pem"}).ok());
+  EXPECT_TRUE(make_tls_context(TlsSide::kClient, TlsFiles{"", "", dir.ca_cert()}).ok());
+  auto id = certificate_identity(dir.cert("admin-1"));
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, (PeerIdentity{Role::kAdmin, NodeId(1)}));
+  EXPECT_FALSE(certificate_identity(dir.cert("player-tool")).ok());
+}
+
+}  // namespace
+}  // namespace aether::real
