@@ -59,6 +59,7 @@ Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& ho
 
 int run_local(const LocalArgs& args) {
   real::RealOptions options;
+  options.limits.inbound_per_address_max = 0;  // every bot comes from 127.0.0.1: no per-address limit
   if (!common::parse_log_level(args.log_level, &options.log_level)) {
     fmt::print(stderr, "aether local: unknown log level '{}'\n", args.log_level);
     return 2;

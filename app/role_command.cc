@@ -171,6 +171,7 @@ int run_role(const RoleArgs& args) {
     return 2;
   }
   real::RealOptions options;
+  if (config.connections_per_address_max() > 0) options.limits.inbound_per_address_max = config.connections_per_address_max();
   if (!config.log_level().empty() && !common::parse_log_level(config.log_level(), &options.log_level)) {
     fmt::print(stderr, "aether {}: {}: unknown log_level '{}'\n", role, config_path, config.log_level());
     return 2;

@@ -1,6 +1,8 @@
 #include "runtime/real/tcp_network.h"
 
+#include <bit>
 #include <chrono>
+#include <map>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -26,6 +28,38 @@ struct TcpListener {
   tcp::acceptor acceptor;
   asio::steady_timer retry;
   std::string address;  // the bound address, as listen() returned it
+};
+
+// Inbound connections held per remote IP address (TcpLimits::inbound_per_address_max). A connection
+// holds a Slot for its whole life, so the count falls however the connection ends (closed by either
+// side, reset, refused by a limit later, or the network shut down): no path has to remember it.
+class AddressCounts : public std::enable_shared_from_this<AddressCounts> {
+ public:
+  class Slot {
+   public:
+    Slot(std::shared_ptr<AddressCounts> counts, std::string address) : counts_(std::move(counts)), address_(std::move(address)) {
+      ++counts_->held_[address_];
+    }
+    ~Slot() {
+      auto it = counts_->held_.find(address_);
+      AETHER_ASSERT(it != counts_->held_.end() && it->second > 0);
+      if (--it->second == 0) counts_->held_.erase(it);
+    }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    std::shared_ptr<AddressCounts> counts_;
+    std::string address_;
+  };
+  size_t held(const std::string& address) const {
+    auto it = held_.find(address);
+    return it == held_.end() ? 0 : it->second;
+  }
+  std::unique_ptr<Slot> take(const std::string& address) { return std::make_unique<Slot>(shared_from_this(), address); }
+
+ private:
+  std::map<std::string, size_t> held_;
 };
 
 struct TcpConnection {
@@ -70,6 +104,7 @@ struct TcpConnection {
   std::optional<PeerIdentity> identity;    // from the peer's verified certificate, once the handshake is done
   std::string listen_address;              // accepted: the listener's bound address, for on_accepted
   std::string peer;           // remote endpoint (or the address dialled), for logs
+  std::unique_ptr<AddressCounts::Slot> address_slot;  // accepted: counted against its remote address
   FrameDecoder decoder;
   std::vector<uint8_t> read_buffer;
   std::vector<uint8_t> pending;  // encoded frames not yet handed to async_write
@@ -118,7 +153,7 @@ TraceEvent delivered_event(std::span<const uint8_t> payload) {
 }  // namespace
 
 TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits, TlsSettings tls)
-    : io_(io), log_(log), trace_(trace), limits_(limits), tls_(std::move(tls)) {}
+    : io_(io), log_(log), trace_(trace), limits_(limits), address_counts_(std::make_shared<AddressCounts>()), tls_(std::move(tls)) {}
 
 TcpNetwork::~TcpNetwork() { shutdown(); }
 
@@ -202,6 +237,17 @@ void TcpNetwork::on_accept(const std::shared_ptr<TcpListener>& listener, tcp::so
     socket.close(ec);
     return start_accept(listener);
   }
+  const std::string remote_address = ec ? std::string("unknown") : remote.address().to_string();
+  if (limits_.inbound_per_address_max > 0 && address_counts_->held(remote_address) >= limits_.inbound_per_address_max) {
+    ++limit_stats_.per_address_limit;
+    // One line per power of two refusals: a flood is told, not echoed.
+    if (std::has_single_bit(limit_stats_.per_address_limit)) {
+      log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} connections from that address already (limit; {} refused so far)",
+             peer, listener->address, limits_.inbound_per_address_max, limit_stats_.per_address_limit);
+    }
+    socket.close(ec);
+    return start_accept(listener);
+  }
   if (tls_.accept && handshakes_ >= limits_.tls_handshakes_max) {
     ++limit_stats_.tls_handshakes_limit;
     log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} TLS handshakes under way (limit)", peer, listener->address,
@@ -213,6 +259,7 @@ void TcpNetwork::on_accept(const std::shared_ptr<TcpListener>& listener, tcp::so
   auto conn = std::make_shared<TcpConnection>(std::move(socket), next_id_++, tls_.accept ? State::kHandshaking : State::kOpen,
                                               tls_.accept.get());
   conn->peer = std::move(peer);
+  conn->address_slot = address_counts_->take(remote_address);
   conn->listen_address = listener->address;
   conns_.emplace(conn->id, conn);
   start_accept(listener);

@@ -61,8 +61,16 @@ inline constexpr TimeNs kPartialFrameDeadlineNs = 10 * kNsPerSec;
 // frame cannot grow the process without bound.
 inline constexpr size_t kPartialFramesBytesMax = 64 << 20;
 
+// Inbound connections (accepted, on every listener) one remote IP address may hold at once; the next
+// is closed at accept, logged and counted (reason per_address_limit). One address cannot take every
+// slot of a port, nor spawn an avatar per connection without end (a client's connection is its
+// session). A studio's NAT or a bot farm behind one address raises it in the role's configuration
+// (connections_per_address_max); `aether local`, whose bots all come from 127.0.0.1, lifts it.
+inline constexpr size_t kInboundPerAddressMax = 256;
+
 struct TcpLimits {
   size_t connections_max = kConnectionsMax;
+  size_t inbound_per_address_max = kInboundPerAddressMax;  // 0: no limit
   TimeNs partial_frame_deadline_ns = kPartialFrameDeadlineNs;
   size_t partial_frames_bytes_max = kPartialFramesBytesMax;
   TimeNs tls_handshake_deadline_ns = kTlsHandshakeDeadlineNs;
@@ -77,11 +85,13 @@ struct TcpLimitStats {
   uint64_t tls_handshake = 0;           // a TLS handshake failed (wrong certificate, protocol or suite, not TLS at all)
   uint64_t tls_handshake_deadline = 0;  // a TLS handshake unfinished after tls_handshake_deadline_ns
   uint64_t tls_handshakes_limit = 0;    // accepted while tls_handshakes_max handshakes were under way
+  uint64_t per_address_limit = 0;       // accepted from an address already holding inbound_per_address_max
 };
 
 
 struct TcpConnection;
 struct TcpListener;
+class AddressCounts;
 
 class TcpNetwork final : public Network, public std::enable_shared_from_this<TcpNetwork> {
  public:
@@ -152,6 +162,7 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   Logger& log_;
   RealTraceSink& trace_;
   const TcpLimits limits_;
+  std::shared_ptr<AddressCounts> address_counts_;  // inbound connections per remote address
   const TlsSettings tls_;
   TcpLimitStats limit_stats_;
   size_t handshakes_ = 0;  // TLS handshakes under way

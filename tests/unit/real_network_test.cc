@@ -439,6 +439,41 @@ TEST(RealNetwork, ConnectionLimitRefusesExtraPeers) {
   net->shutdown();
 }
 
+// One remote address holds at most inbound_per_address_max inbound connections: the next is closed at
+// accept (counted); another address is not affected, and a connection that ends gives its slot back.
+TEST(RealNetwork, PerAddressLimitRefusesTheExtraConnectionsOfOneAddressOnly) {
+  asio::io_context io;
+  Node host(io, "host", 1);  // lends its logger
+  SteadyClock clock;
+  RealTraceSink trace(clock, NodeId{1}, nullptr);
+  Recorder rec;
+  TcpLimits limits;
+  limits.inbound_per_address_max = 2;
+  auto net = std::make_shared<TcpNetwork>(io, host.rt.runtime().log, trace, limits);
+  net->set_handler(&rec);
+  Result<std::string> address = net->listen("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  std::vector<tcp::socket> from_one;
+  for (int i = 0; i < 3; ++i) from_one.push_back(raw_connect(io, *address));
+  ASSERT_TRUE(run_until(io, [&] { return net->limit_stats().per_address_limit == 1 && rec.count(Event::kAccepted) == 2; }));
+  // Another address of the loopback network (127.0.0.2) is not counted with the first.
+  const Result<tcp::endpoint> server = parse_endpoint(*address);
+  ASSERT_TRUE(server.ok());
+  tcp::socket other(io);
+  other.open(tcp::v4());
+  other.bind(tcp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+  other.connect(*server);
+  ASSERT_TRUE(run_until(io, [&] { return rec.count(Event::kAccepted) == 3; }));
+  // One of the first address's connections ends: its slot is free again.
+  const ConnId first = rec.nth_accepted(0);
+  from_one[0].close();
+  ASSERT_TRUE(run_until(io, [&] { return rec.closed(first).has_value(); }));
+  tcp::socket again = raw_connect(io, *address);
+  ASSERT_TRUE(run_until(io, [&] { return rec.count(Event::kAccepted) == 4; }));
+  EXPECT_EQ(net->limit_stats().per_address_limit, 1u);
+  net->shutdown();
+}
+
 // Slowloris: a frame begun and not finished within the deadline closes that connection (counted);
 // a peer that finishes its frames in time, beside it, is untouched.
 TEST(RealNetwork, AFrameUnfinishedPastTheDeadlineClosesOnlyThatConnection) {
