@@ -20,7 +20,8 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-WORKTREE = "/tmp/aether-mutation"
+# Outside /tmp when ccache's base_dir covers the checkout's parent, so the scratch build hits the cache.
+WORKTREE = os.environ.get("AETHER_MUTATION_WORKTREE", "/tmp/aether-mutation")
 
 
 def parse_mutants(path):
