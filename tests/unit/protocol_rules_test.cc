@@ -1400,5 +1400,36 @@ TEST_F(ProtocolRulesCoordinator, ClosedConnectionIsNoLossOnlySilenceIs) {
   EXPECT_EQ(coord_->orphans(), 1u);
 }
 
+// docs/ownership.md §6a, "One promise per epoch": a candidate with no majority stands again one
+// epoch higher after kCandidacyTimeoutNs plus a draw of up to as much again, at the drawn instant
+// (its own timer), not at the next 100 ms watch tick: rivals that stood on the same tick must fall
+// out of step (chaos-wide seed 431: split votes in lockstep until the run ended).
+TEST_F(ProtocolRulesCoordinator, ACandidateStandsAgainAtItsDrawnInstantNotOnAWatchTick) {
+  CoordinatorConfig cfg = config(/*with_peer=*/true);
+  cfg.start_as_leader = false;
+  cfg.compute_nodes = 3;  // the membership it may stand with (none of them answers here)
+  start(cfg);
+  std::vector<TimeNs> stood;  // when each candidacy began (the epoch rose)
+  Epoch seen = coord_->epoch();
+  const TimeNs step = kNsPerMs / 4;
+  const TimeNs began = rt_.now_ns();
+  while (stood.size() < 8 && rt_.now_ns() - began < 60 * kNsPerSec) {
+    rt_.advance(step);
+    if (coord_->epoch() != seen) {
+      seen = coord_->epoch();
+      stood.push_back(rt_.now_ns());
+    }
+  }
+  ASSERT_EQ(stood.size(), 8u) << "a candidate without a majority did not keep standing";
+  size_t off_tick = 0;
+  for (size_t i = 1; i < stood.size(); ++i) {
+    const TimeNs gap = stood[i] - stood[i - 1];
+    EXPECT_GE(gap, kCandidacyTimeoutNs);
+    EXPECT_LE(gap, 2 * kCandidacyTimeoutNs + step);
+    off_tick += (gap % kTickNs) > step && (gap % kTickNs) < kTickNs - step ? 1 : 0;
+  }
+  EXPECT_GT(off_tick, 3u) << "retries fell on the 100 ms grid: candidates that stood together would stay in step";
+}
+
 }  // namespace
 }  // namespace aether
