@@ -5,41 +5,12 @@
 #include "app/commands.h"
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
-#include "app/text_config.h"
-#include "config.pb.h"
+#include "app/role_config.h"
 #include "runtime/real/signals.h"
 
 namespace aether::app {
 
 namespace {
-
-Status validate(const std::string& role, const wire::ProcessConfig& c) {
-  auto bad = [](std::string what) { return Status(make_error(Error::Code::kInvalidArgument, std::move(what))); };
-  if (role != "bot" && c.node_id() == 0) return bad("node_id must be > 0");
-  if (role != "bot" && c.listen_address().empty()) return bad("listen_address is required");
-  if ((role == "compute" || role == "gateway") && c.coordinator_address().empty() && c.coordinator_addresses().empty()) {
-    return bad("coordinator_address or coordinator_addresses is required");
-  }
-  if (role == "bot" && c.gateway_address().empty()) return bad("gateway_address is required");
-  if (role == "bot" && (c.bots() == 0 || c.bots() > 10'000)) return bad("bots must be in [1, 10000]");
-  if (c.arena_m() > 100'000 || c.view_radius_m() > 100'000 || c.fire_range_m() > 100'000) return bad("distances must be at most 100000 m");
-  return ok_status();
-}
-
-std::vector<std::string> coordinators_of(const wire::ProcessConfig& c) {
-  std::vector<std::string> out(c.coordinator_addresses().begin(), c.coordinator_addresses().end());
-  if (!c.coordinator_address().empty()) out.insert(out.begin(), c.coordinator_address());
-  return out;
-}
-
-ClusterShape shape_of(const wire::ProcessConfig& c) {
-  ClusterShape shape;
-  if (c.arena_m()) shape.rules.arena_mm = static_cast<int32_t>(c.arena_m() * kMmPerMetre);
-  if (c.fire_range_m()) shape.rules.fire_range_mm = static_cast<int32_t>(c.fire_range_m() * kMmPerMetre);
-  if (c.teams()) shape.rules.teams = c.teams();
-  if (c.view_radius_m()) shape.view_radius_mm = static_cast<int32_t>(c.view_radius_m() * kMmPerMetre);
-  return shape;
-}
 
 // What a role prints when it stops: the figures an operator looks at first.
 std::string summary(const std::vector<Component*>& components) {
@@ -71,41 +42,16 @@ std::string summary(const std::vector<Component*>& components) {
 }
 
 void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& hosting) {
-  const ClusterShape shape = shape_of(c);
   const NodeId node(c.node_id());
   if (role == "coordinator") {
-    CoordinatorConfig cc;
-    cc.node = node;
-    cc.listen_address = c.listen_address();
-    cc.peer_address = c.peer_address();
-    cc.start_as_leader = !c.start_as_vice();
-    cc.compute_nodes = c.compute_nodes();
-    cc.rules = shape.rules;
-    hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node), cc));
+    hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node), coordinator_config(c)));
   } else if (role == "compute") {
-    ComputeConfig cc;
-    cc.node = node;
-    cc.listen_address = c.listen_address();
-    cc.coordinator_addresses = coordinators_of(c);
-    cc.rules = shape.rules;
-    cc.view_radius_mm = shape.view_radius_mm;
-    hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node), cc));
+    hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node), compute_config(c)));
   } else if (role == "gateway") {
-    GatewayConfig gc;
-    gc.node = node;
-    gc.listen_address = c.listen_address();
-    gc.advertise_address = c.advertise_address();
-    gc.coordinator_addresses = coordinators_of(c);
-    gc.view_radius_mm = shape.view_radius_mm;
-    hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node), gc));
+    hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node), gateway_config(c)));
   } else {
     for (uint32_t i = 0; i < c.bots(); ++i) {
-      BotConfig b;
-      b.gateway_addresses = {c.gateway_address()};
-      b.name = fmt::format("bot-{}", i + 1);
-      b.arena_mm = shape.rules.arena_mm;
-      b.fire_range_mm = shape.rules.fire_range_mm;
-      b.start_delay_ns = static_cast<TimeNs>(i) * 10 * kNsPerMs;
+      const BotConfig b = bot_config(c, i);
       hosting.adopt(std::make_unique<BotClient>(hosting.host(b.name, NodeId{}), b));
     }
   }
@@ -116,15 +62,12 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
 int run_role(const RoleArgs& args) {
   const std::string& role = args.role;
   const std::string& config_path = args.config_path;
-  std::string text;
-  wire::ProcessConfig config;
-  Status s = read_text_file(config_path, &text);
-  if (s) s = parse_text_proto(config_path, text, &config);
-  if (s) s = validate(role, config);
-  if (!s) {
-    fmt::print(stderr, "aether {}: {}\n", role, s.error().message);
+  auto loaded = load_process_config(role, config_path);
+  if (!loaded) {
+    fmt::print(stderr, "aether {}: {}\n", role, loaded.error().message);
     return 2;
   }
+  const wire::ProcessConfig& config = loaded.value();
   real::RealOptions options;
   if (!config.log_level().empty() && !common::parse_log_level(config.log_level(), &options.log_level)) {
     fmt::print(stderr, "aether {}: {}: unknown log_level '{}'\n", role, config_path, config.log_level());
