@@ -135,6 +135,22 @@ TEST(ClientProtocol, RedirectRoundTripsAndMalformedOnesAreRefused) {
   EXPECT_FALSE(client::decode_gateway_header(l).ok());
 }
 
+// An update has one encoding: one whose tick is padded (0xb2 0x00 for 50) is malformed (found by
+// tests/fuzz: it used to decode, and re-encode to other bytes).
+TEST(ClientProtocol, AnUpdateWithAPaddedVarintIsRejected) {
+  std::vector<uint8_t> bytes;
+  client::UpdateWriter w(bytes);
+  w.begin(50);
+  w.end(false, 0);
+  ASSERT_TRUE(client::decode_update(bytes).ok());
+  ASSERT_EQ(bytes[1], 50);
+  bytes[1] = 50 | 0x80;
+  bytes.insert(bytes.begin() + 2, 0x00);
+  auto padded = client::decode_update(bytes);
+  ASSERT_FALSE(padded.ok());
+  EXPECT_NE(padded.error().message.find("shortest"), std::string::npos) << padded.error().message;
+}
+
 TEST(ClientProtocol, UpdateRoundTripsAndSizesAreExact) {
   Xoshiro256 rng(5);
   for (int round = 0; round < 200; ++round) {
