@@ -26,6 +26,7 @@ inline constexpr size_t kHandoffInputsMax = 64;
 inline constexpr size_t kAdminReplyLinesMax = 4096;
 inline constexpr int32_t kMovePermilleMax = 1000;
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
+inline constexpr int32_t kHealthAbsMax = 1'000'000'000;     // hit points, either sign
 
 inline constexpr uint32_t kEntityFlagDead = 1u << 0;
 inline constexpr uint32_t kEntityKindAvatar = 1;
