@@ -497,7 +497,9 @@ void FaultInjector::arm_moments(const wire::Scenario& s, uint64_t seed, const st
     if (uniform_below(r, 2) == 0) moments_.fire_permille[m] = between(r, 50, 400);
   }
   if (moments_.fire_permille.empty()) moments_.fire_permille[names[uniform_below(r, names.size())]] = between(r, 50, 400);
-  moments_.left = between(r, 2, c.moment_faults_max() ? c.moment_faults_max() : kDefaultMomentFaultsMax);
+  // At least two aimed faults a run, unless the scenario allows fewer.
+  const uint32_t most = c.moment_faults_max() ? c.moment_faults_max() : kDefaultMomentFaultsMax;
+  moments_.left = between(r, std::min<uint32_t>(2, most), most);
   moments_.from_ns = ms(c.start_ms());
   moments_.until_ns = std::max(moments_.from_ns, ms(c.stop_ms()) - 1500 * kNsPerMs);  // each is over by stop_ms
   moments_.fired = std::move(fired);

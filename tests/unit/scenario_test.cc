@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "app/scenario.h"
+#include "app/sim_run.h"
+#include "app/text_config.h"
 
 namespace aether::app {
 namespace {
@@ -53,6 +55,22 @@ TEST(Scenario, RangesAreChecked) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("fire_range_m"), std::string::npos) << s.error().message;
   std::remove(path.c_str());
+}
+
+// A chaos block allowing one aimed fault (moment_faults_max: 1) passes the checks; running it used
+// to abort on an assertion, drawing the number of aimed faults from [2, 1] (found by tests/fuzz).
+TEST(Scenario, OneAimedFaultAtMostIsAValidChaosBlockThatRuns) {
+  wire::Scenario s;
+  ASSERT_TRUE(parse_text_proto("one-aimed-fault", R"(name: "one-aimed-fault" duration_s: 3
+      topology { coordinators: 2 compute_nodes: 2 gateways: 1 }
+      bots { count: 4 }
+      world { arena_m: 100 view_radius_m: 50 fire_range_m: 30 }
+      chaos { start_ms: 500 stop_ms: 2500 mean_gap_min_ms: 800 mean_gap_max_ms: 3000 moments: "all" moment_faults_max: 1 })",
+                               &s)
+                  .ok());
+  ASSERT_TRUE(validate_scenario(s).ok()) << validate_scenario(s).error().message;
+  const Outcome out = run_scenario(s, SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_GT(out.events, 0u);
 }
 
 TEST(Scenario, MissingFileSaysSo) {
