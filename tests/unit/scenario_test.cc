@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "app/faults.h"
 #include "app/scenario.h"
 #include "app/sim_run.h"
 #include "app/text_config.h"
@@ -71,6 +72,26 @@ TEST(Scenario, OneAimedFaultAtMostIsAValidChaosBlockThatRuns) {
   ASSERT_TRUE(validate_scenario(s).ok()) << validate_scenario(s).error().message;
   const Outcome out = run_scenario(s, SimRunOptions{1, "", LogLevel::kError});
   EXPECT_GT(out.events, 0u);
+}
+
+// A mean gap between faults longer than the run is refused. It used to pass the checks, and one of
+// 2^31 ms or more then overflowed the draw of the next gap and aborted the run on an assertion
+// (found while writing tests/fuzz/fuzz_scenario.cc; the fuzzer had not reached it yet).
+TEST(Scenario, AMeanGapBetweenFaultsLongerThanTheRunIsRefused) {
+  wire::Scenario s;
+  ASSERT_TRUE(parse_text_proto("gap", R"(name: "gap" duration_s: 10
+      topology { coordinators: 1 compute_nodes: 1 gateways: 1 }
+      world { arena_m: 100 view_radius_m: 50 fire_range_m: 30 }
+      chaos { start_ms: 0 stop_ms: 5000 mean_gap_min_ms: 3000000000 mean_gap_max_ms: 3000000000 })",
+                               &s)
+                  .ok());
+  const Status verdict = validate_scenario(s);
+  ASSERT_FALSE(verdict.ok());
+  EXPECT_NE(verdict.error().message.find("mean_gap_max_ms"), std::string::npos) << verdict.error().message;
+  s.mutable_chaos()->set_mean_gap_min_ms(10'000);
+  s.mutable_chaos()->set_mean_gap_max_ms(10'000);  // the run's length: fine, and draws no fault
+  ASSERT_TRUE(validate_scenario(s).ok());
+  EXPECT_TRUE(draw_chaos(s, 1).empty());
 }
 
 TEST(Scenario, MissingFileSaysSo) {
