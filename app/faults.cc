@@ -163,7 +163,8 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
 Status validate_chaos(const wire::Scenario& s) {
   if (!s.has_chaos()) return ok_status();
   const auto& c = s.chaos();
-  if (c.stop_ms() <= c.start_ms() || c.stop_ms() > s.duration_s() * 1000) return bad("chaos: want start_ms < stop_ms <= the run's end");
+  // A fault's last event (a clock set right again) may fall on stop_ms, and events lie before the end.
+  if (c.stop_ms() <= c.start_ms() || c.stop_ms() >= s.duration_s() * 1000) return bad("chaos: want start_ms < stop_ms < the run's end");
   if (c.mean_gap_min_ms() < 50 || c.mean_gap_max_ms() < c.mean_gap_min_ms()) return bad("chaos: want 50 <= mean_gap_min_ms <= mean_gap_max_ms");
   // Longer gaps draw nothing; and gap sums must stay far from 2^32 ms.
   if (c.mean_gap_max_ms() > s.duration_s() * 1000) return bad("chaos: mean_gap_max_ms must be at most the run's length");
