@@ -171,8 +171,11 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
 Status validate_chaos(const wire::Scenario& s) {
   if (!s.has_chaos()) return ok_status();
   const auto& c = s.chaos();
-  if (c.stop_ms() <= c.start_ms() || c.stop_ms() > s.duration_s() * 1000) return bad("chaos: want start_ms < stop_ms <= the run's end");
+  // A fault's last event (a clock set right again) may fall on stop_ms, and events lie before the end.
+  if (c.stop_ms() <= c.start_ms() || c.stop_ms() >= s.duration_s() * 1000) return bad("chaos: want start_ms < stop_ms < the run's end");
   if (c.mean_gap_min_ms() < 50 || c.mean_gap_max_ms() < c.mean_gap_min_ms()) return bad("chaos: want 50 <= mean_gap_min_ms <= mean_gap_max_ms");
+  // Longer gaps draw nothing; and gap sums must stay far from 2^32 ms.
+  if (c.mean_gap_max_ms() > s.duration_s() * 1000) return bad("chaos: mean_gap_max_ms must be at most the run's length");
   for (const auto& k : c.kinds()) {
     const auto& all = fault_kind_names();
     if (std::find(all.begin(), all.end(), k) == all.end()) return bad(fmt::format("chaos: unknown fault kind '{}'", k));
@@ -521,7 +524,9 @@ void FaultInjector::arm_moments(const wire::Scenario& s, uint64_t seed, const st
     if (uniform_below(r, 2) == 0) moments_.fire_permille[m] = between(r, 50, 400);
   }
   if (moments_.fire_permille.empty()) moments_.fire_permille[names[uniform_below(r, names.size())]] = between(r, 50, 400);
-  moments_.left = between(r, 2, c.moment_faults_max() ? c.moment_faults_max() : kDefaultMomentFaultsMax);
+  // At least two aimed faults a run, unless the scenario allows fewer.
+  const uint32_t most = c.moment_faults_max() ? c.moment_faults_max() : kDefaultMomentFaultsMax;
+  moments_.left = between(r, std::min<uint32_t>(2, most), most);
   moments_.from_ns = ms(c.start_ms());
   moments_.until_ns = std::max(moments_.from_ns, ms(c.stop_ms()) - 1500 * kNsPerMs);  // each is over by stop_ms
   moments_.fired = std::move(fired);

@@ -8,38 +8,12 @@
 #include "app/text_config.h"
 #include "app/tls_setup.h"
 #include "config.pb.h"
+#include "app/role_config.h"
 #include "runtime/real/signals.h"
 
 namespace aether::app {
 
 namespace {
-
-Status validate(const std::string& role, const wire::ProcessConfig& c) {
-  auto bad = [](std::string what) { return Status(make_error(Error::Code::kInvalidArgument, std::move(what))); };
-  if (role != "bot" && c.node_id() == 0) return bad("node_id must be > 0");
-  if (role != "bot" && c.listen_address().empty()) return bad("listen_address is required");
-  if ((role == "compute" || role == "gateway") && c.coordinator_address().empty() && c.coordinator_addresses().empty()) {
-    return bad("coordinator_address or coordinator_addresses is required");
-  }
-  if (role == "bot" && c.gateway_address().empty()) return bad("gateway_address is required");
-  if (role == "bot" && (c.bots() == 0 || c.bots() > 10'000)) return bad("bots must be in [1, 10000]");
-  if (c.arena_m() > 100'000 || c.view_radius_m() > 100'000 || c.fire_range_m() > 100'000) return bad("distances must be at most 100000 m");
-  if (role == "coordinator" && !c.peer_address().empty() && c.peer_node_id() == 0) {
-    return bad("peer_node_id is required with peer_address (the only coordinator we replicate to)");
-  }
-  if (role == "coordinator" && c.peer_node_id() == c.node_id() && c.peer_node_id() != 0) return bad("peer_node_id must not be our own node_id");
-  const bool any_tls = !c.tls_cert_file().empty() || !c.tls_key_file().empty() || !c.tls_ca_file().empty();
-  if (role == "bot") {
-    if (!c.tls_cert_file().empty() || !c.tls_key_file().empty()) return bad("a bot presents no certificate: give it tls_ca_file only");
-  } else if (any_tls && (c.tls_cert_file().empty() || c.tls_key_file().empty() || c.tls_ca_file().empty())) {
-    return bad("TLS needs tls_cert_file, tls_key_file and tls_ca_file together");
-  }
-  const bool client_tls = !c.client_tls_cert_file().empty() || !c.client_tls_key_file().empty();
-  if (client_tls && (role != "gateway" || !any_tls || c.client_tls_cert_file().empty() || c.client_tls_key_file().empty())) {
-    return bad("client_tls_cert_file and client_tls_key_file go together, on a gateway with tls_* set");
-  }
-  return ok_status();
-}
 
 Role role_of(const std::string& role) {
   if (role == "coordinator") return Role::kCoordinator;
@@ -65,21 +39,6 @@ Result<std::optional<real::TlsSettings>> tls_of(const std::string& role, const w
   auto settings = tls_settings(role_of(role), files, real::TlsFiles{c.client_tls_cert_file(), c.client_tls_key_file(), {}});
   if (!settings) return settings.error();
   return std::optional<real::TlsSettings>(*settings);
-}
-
-std::vector<std::string> coordinators_of(const wire::ProcessConfig& c) {
-  std::vector<std::string> out(c.coordinator_addresses().begin(), c.coordinator_addresses().end());
-  if (!c.coordinator_address().empty()) out.insert(out.begin(), c.coordinator_address());
-  return out;
-}
-
-ClusterShape shape_of(const wire::ProcessConfig& c) {
-  ClusterShape shape;
-  if (c.arena_m()) shape.rules.arena_mm = static_cast<int32_t>(c.arena_m() * kMmPerMetre);
-  if (c.fire_range_m()) shape.rules.fire_range_mm = static_cast<int32_t>(c.fire_range_m() * kMmPerMetre);
-  if (c.teams()) shape.rules.teams = c.teams();
-  if (c.view_radius_m()) shape.view_radius_mm = static_cast<int32_t>(c.view_radius_m() * kMmPerMetre);
-  return shape;
 }
 
 // What a role prints when it stops: the figures an operator looks at first.
@@ -112,45 +71,22 @@ std::string summary(const std::vector<Component*>& components) {
 }
 
 void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& hosting) {
-  const ClusterShape shape = shape_of(c);
   const NodeId node(c.node_id());
   if (role == "coordinator") {
-    CoordinatorConfig cc;
-    cc.node = node;
-    cc.listen_address = c.listen_address();
-    cc.peer_address = c.peer_address();
-    cc.peer_node = NodeId(c.peer_node_id());
+    CoordinatorConfig cc = coordinator_config(c);
     cc.identity_required = hosting.verifies_identities();
-    cc.start_as_leader = !c.start_as_vice();
-    cc.compute_nodes = c.compute_nodes();
-    cc.rules = shape.rules;
     hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node, Role::kCoordinator), cc));
   } else if (role == "compute") {
-    ComputeConfig cc;
-    cc.node = node;
-    cc.listen_address = c.listen_address();
-    cc.coordinator_addresses = coordinators_of(c);
-    cc.rules = shape.rules;
-    cc.view_radius_mm = shape.view_radius_mm;
+    ComputeConfig cc = compute_config(c);
     cc.identity_required = hosting.verifies_identities();
     hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node, Role::kCompute), cc));
   } else if (role == "gateway") {
-    GatewayConfig gc;
-    gc.node = node;
-    gc.listen_address = c.listen_address();
-    gc.advertise_address = c.advertise_address();
-    gc.coordinator_addresses = coordinators_of(c);
-    gc.view_radius_mm = shape.view_radius_mm;
+    GatewayConfig gc = gateway_config(c);
     gc.identity_required = hosting.verifies_identities();
     hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node, Role::kGateway), gc));
   } else {
     for (uint32_t i = 0; i < c.bots(); ++i) {
-      BotConfig b;
-      b.gateway_addresses = {c.gateway_address()};
-      b.name = fmt::format("bot-{}", i + 1);
-      b.arena_mm = shape.rules.arena_mm;
-      b.fire_range_mm = shape.rules.fire_range_mm;
-      b.start_delay_ns = static_cast<TimeNs>(i) * 10 * kNsPerMs;
+      const BotConfig b = bot_config(c, i);
       hosting.adopt(std::make_unique<BotClient>(hosting.host(b.name, NodeId{}, Role::kClient), b));
     }
   }
@@ -161,15 +97,12 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
 int run_role(const RoleArgs& args) {
   const std::string& role = args.role;
   const std::string& config_path = args.config_path;
-  std::string text;
-  wire::ProcessConfig config;
-  Status s = read_text_file(config_path, &text);
-  if (s) s = parse_text_proto(config_path, text, &config);
-  if (s) s = validate(role, config);
-  if (!s) {
-    fmt::print(stderr, "aether {}: {}\n", role, s.error().message);
+  auto loaded = load_process_config(role, config_path);
+  if (!loaded) {
+    fmt::print(stderr, "aether {}: {}\n", role, loaded.error().message);
     return 2;
   }
+  const wire::ProcessConfig& config = loaded.value();
   real::RealOptions options;
   if (config.connections_per_address_max() > 0) options.limits.inbound_per_address_max = config.connections_per_address_max();
   if (!config.log_level().empty() && !common::parse_log_level(config.log_level(), &options.log_level)) {

@@ -117,6 +117,7 @@ Status parse(ByteSource& src, const std::string& name, const Visit& visit, std::
     wire::TraceRecord r;
     if (!r.ParseFromArray(src.data() + prefix, static_cast<int>(size))) return malformed(name, index, src.offset(), "does not parse");
     if (r.time_ns() < 0) return malformed(name, index, src.offset(), fmt::format("negative time {}", r.time_ns()));
+    if (r.time_ns() >= kTraceTimeNsMax) return malformed(name, index, src.offset(), fmt::format("time {} out of range", r.time_ns()));
     if (r.kind() > 0xffff) return malformed(name, index, src.offset(), fmt::format("kind {} out of range", r.kind()));
     TraceEvent e;
     e.time_ns = r.time_ns();

@@ -27,6 +27,11 @@ namespace aether::app {
 // (viz::trace_kind_name; kept here for the trace tools.)
 const char* trace_kind_name(TraceKind kind);
 
+// A record's time: a monotonic clock's (or the simulator's) nanoseconds, in [0, kTraceTimeNsMax)
+// (146 years). Later is malformed: the tools add and subtract times and spans, which must not
+// overflow whatever a file says.
+inline constexpr TimeNs kTraceTimeNsMax = TimeNs{1} << 62;
+
 struct TraceFileContents {
   std::vector<TraceEvent> records;
   // A file cut short while being written (its process was killed) ends in a partial record: the

@@ -2,7 +2,8 @@
 # README command 2 (and CI): build and run every test.
 #  1. the GCC Debug build with AddressSanitizer and UBSan: unit, property, engine scan, determinism;
 #  2. the GCC and Clang release builds: the same seed must give the same digest from both compilers;
-#  3. a TLS scan (testssl.sh) of every port of `aether local --tls`.
+#  3. a TLS scan (testssl.sh) of every port of `aether local --tls`;
+#  4. the libFuzzer harnesses (Clang, ASan+UBSan), each AETHER_FUZZ_SECONDS (20) on its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -54,4 +55,11 @@ done
 # schedule, then the determinism guard (tests/chaos/README.md).
 echo "== chaos suite"
 bash tests/chaos/run.sh build/bin/aether
-echo "all tests: $((ctest_total + 1 + 1 + sweeps + 1)) passed, 0 failed"
+# The decoders of untrusted bytes under libFuzzer (docs/security.md, "Fuzzing"): a crash, a sanitizer
+# report or a failed round trip fails CI, and the input is kept in build-fuzz/fuzz-artifacts/.
+echo "== build: fuzz (Clang, libFuzzer, ASan+UBSan)"
+cmake --preset fuzz > /dev/null
+cmake --build --preset fuzz
+echo "== fuzz"
+bash tests/fuzz/run.sh build-fuzz "${AETHER_FUZZ_SECONDS:-20}"
+echo "all tests: $((ctest_total + 1 + 1 + sweeps + 1 + 1)) passed, 0 failed"

@@ -97,6 +97,7 @@ struct TraceEvent {
   TraceKind kind = TraceKind::kNone;
   int64_t a = 0;
   int64_t b = 0;
+  friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
 };
 
 class TraceSink {

@@ -4,6 +4,8 @@
 // length-prefixed byte strings. The writer appends to a caller-owned buffer (reused across ticks, so
 // the hot path allocates nothing once warm); the reader never reads past its span and reports the
 // first malformed field instead: bytes from a socket or a file are untrusted (house rule 3).
+// A varint has one encoding, its shortest: the reader rejects a padded one (a last byte of 0 after
+// a continuation byte), so that a message the readers accept has exactly one encoding.
 
 #include <cstddef>
 #include <cstdint>
@@ -65,6 +67,7 @@ class ByteReader {
       if (!need(1)) return 0;
       const uint8_t b = in_[pos_++];
       if (shift == 63 && b > 1) return fail("varint overflows 64 bits");
+      if (b == 0 && shift > 0) return fail("varint not in its shortest form");
       v |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) return v;
     }

@@ -26,7 +26,9 @@
 // Positions are in centimetres (kClientUnitMm): absolute in `entered`, a delta from the last one
 // sent in `changed`. Fields in `entered` and `changed` are encoded as: kind varint (entered only),
 // position zigzag pair, motion zigzag pair, hp zigzag, flags varint, target varint (an entity id:
-// the client looks it up among what it knows), team varint.
+// the client looks it up among what it knows), team varint. Ranges, checked when read (a value out
+// of range is malformed, never cut to fit): a position within +-kPositionCmMax (a change of one
+// within twice that), motion within +-kMovePermilleMax, hp within +-kHealthAbsMax, cells in int32.
 
 #include <cstdint>
 #include <span>
@@ -43,6 +45,7 @@ namespace aether::client {
 
 inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr int32_t kClientUnitMm = 10;  // positions to clients are in centimetres
+inline constexpr int32_t kPositionCmMax = kCoordinateMmMax / kClientUnitMm;  // either axis, either sign
 inline constexpr uint32_t kSlotsMax = 4096;   // a view never names more entities at once
 inline constexpr size_t kFarCellsMax = 4096;  // aggregates in one update
 
@@ -185,20 +188,24 @@ Result<UpdateValues> decode_update(std::span<const uint8_t> bytes);
 // --- read_update, inline ---
 
 namespace detail {
-inline void read_fields(ByteReader& r, uint8_t mask, ChangedFields& c) {
+// A zigzag value that must lie in [lo, hi] (within int32): outside is malformed, never cut.
+inline int32_t zigzag_within(ByteReader& r, int64_t lo, int64_t hi, const char* what) {
+  const int64_t v = r.zigzag();
+  if (v < lo || v > hi) return static_cast<int32_t>(r.fail(what));
+  return static_cast<int32_t>(v);
+}
+// pos_max: an absolute position (entered) or a change of one (changed, twice as far).
+inline void read_fields(ByteReader& r, uint8_t mask, ChangedFields& c, int64_t pos_max) {
   c.mask = mask;
   if (mask & kChangedPos) {
-    c.dx_cm = static_cast<int32_t>(r.zigzag());
-    c.dy_cm = static_cast<int32_t>(r.zigzag());
+    c.dx_cm = zigzag_within(r, -pos_max, pos_max, "position out of range");
+    c.dy_cm = zigzag_within(r, -pos_max, pos_max, "position out of range");
   }
   if (mask & kChangedMotion) {
-    c.move_x = static_cast<int32_t>(r.zigzag());
-    c.move_y = static_cast<int32_t>(r.zigzag());
-    if (c.move_x < -kMovePermilleMax || c.move_x > kMovePermilleMax || c.move_y < -kMovePermilleMax || c.move_y > kMovePermilleMax) {
-      r.fail("motion out of range");
-    }
+    c.move_x = zigzag_within(r, -kMovePermilleMax, kMovePermilleMax, "motion out of range");
+    c.move_y = zigzag_within(r, -kMovePermilleMax, kMovePermilleMax, "motion out of range");
   }
-  if (mask & kChangedHp) c.hp = static_cast<int32_t>(r.zigzag());
+  if (mask & kChangedHp) c.hp = zigzag_within(r, -kHealthAbsMax, kHealthAbsMax, "health out of range");
   if (mask & kChangedFlags) c.flags = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "flags out of range"));
   if (mask & kChangedTarget) c.target = EntityId(r.varint());
   if (mask & kChangedTeam) c.team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "team out of range"));
@@ -219,7 +226,7 @@ bool read_update(ByteReader& r, Handler& h) {
     s.id = EntityId(r.varint());
     ChangedFields c;
     s.kind = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "kind out of range"));
-    detail::read_fields(r, kChangedAll, c);
+    detail::read_fields(r, kChangedAll, c, kPositionCmMax);
     s.x_cm = c.dx_cm;
     s.y_cm = c.dy_cm;
     s.move_x = c.move_x;
@@ -237,7 +244,7 @@ bool read_update(ByteReader& r, Handler& h) {
     const auto mask = r.u8();
     if (mask & ~kChangedAll) r.fail("unknown change bits");
     ChangedFields c;
-    detail::read_fields(r, mask, c);
+    detail::read_fields(r, mask, c, 2 * int64_t{kPositionCmMax});
     if (r.ok()) h.changed(slot, c);
   }
   const uint64_t left = count(kSlotsMax, "too many left");
@@ -247,8 +254,8 @@ bool read_update(ByteReader& r, Handler& h) {
   }
   const uint64_t far = count(kFarCellsMax, "too many aggregates");
   for (uint64_t i = 0; i < far && r.ok(); ++i) {
-    const auto cx = static_cast<int32_t>(r.zigzag());
-    const auto cy = static_cast<int32_t>(r.zigzag());
+    const int32_t cx = detail::zigzag_within(r, INT32_MIN, INT32_MAX, "aggregate cell out of range");
+    const int32_t cy = detail::zigzag_within(r, INT32_MIN, INT32_MAX, "aggregate cell out of range");
     const auto team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "team out of range"));
     const auto count = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "count out of range"));
     if (r.ok()) h.far(cx, cy, team, count);

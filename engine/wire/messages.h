@@ -27,6 +27,7 @@ inline constexpr size_t kAdminReplyLinesMax = 4096;
 inline constexpr int32_t kMovePermilleMax = 1000;
 inline constexpr uint32_t kLoadLevelMax = 2;  // Heartbeat.load_level: LoadLevel::kShedSoft
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
+inline constexpr int32_t kHealthAbsMax = 1'000'000'000;     // hit points, either sign
 
 inline constexpr uint32_t kEntityFlagDead = 1u << 0;
 inline constexpr uint32_t kEntityKindAvatar = 1;
@@ -83,6 +84,7 @@ struct ClientInput {
   int32_t move_y = 0;
   EntityId target{};
   bool fire = false;
+  friend bool operator==(const ClientInput&, const ClientInput&) = default;
 };
 
 // --- Between servers ------------------------------------------------------------------------
@@ -92,6 +94,7 @@ struct Hello {
   std::string data_address;
   uint32_t capacity_entities = 0;
   uint64_t incarnation = 0;
+  friend bool operator==(const Hello&, const Hello&) = default;
 };
 
 struct Heartbeat {
@@ -114,6 +117,7 @@ struct Heartbeat {
   bool clock_untrusted = false;
   uint8_t load_level = 0;  // LoadLevel (engine/compute/load_governor.h): what the node sheds
   bool draining = false;   // stopping: place nothing here, move everything off
+  friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 
 // seq 0 acks nothing: a probe, answered by a heartbeat at once (it echoes `version` sooner).
@@ -121,10 +125,12 @@ struct HeartbeatAck {
   uint64_t seq = 0;
   uint64_t version = 0;  // the leader's table version: epoch << 32 | orphanings decided in that epoch
   TimeNs leader_clock_ns = 0;  // the leader's clock at sending: nodes compare clock rates (clock_rate.h)
+  friend bool operator==(const HeartbeatAck&, const HeartbeatAck&) = default;
 };
 
 struct Snapshot {
   std::vector<EntityState> states;
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
 
 // Every fencing order (a revoke, an eviction) is numbered: epoch << 32 | n. The node reports the newest
@@ -132,10 +138,12 @@ struct Snapshot {
 // either confirmed that way or precedes the renewal on the same connection (docs/ownership.md §2).
 struct Evicted {
   uint64_t fence = 0;
+  friend bool operator==(const Evicted&, const Evicted&) = default;
 };
 
 struct Leadership {
   bool leader = false;
+  friend bool operator==(const Leadership&, const Leadership&) = default;
 };
 
 // A question about a node's holdings. A candidate asks for a vote (leader = false: at most one per
@@ -145,6 +153,7 @@ struct Prepare {
   uint64_t question = 0;  // echoed by the Promise: an answer is judged only against its own question
   bool leader = false;
   uint64_t incarnation = 0;  // the asking coordinator's process (a restart draws a new one)
+  friend bool operator==(const Prepare&, const Prepare&) = default;
 };
 
 struct Holding {
@@ -152,6 +161,7 @@ struct Holding {
   uint64_t generation = 0;
   NodeId gateway{};     // its client's session, as the holder knows it (invalid: none)
   SessionId session{};
+  friend bool operator==(const Holding&, const Holding&) = default;
 };
 
 struct Promise {
@@ -159,6 +169,7 @@ struct Promise {
   std::vector<Holding> holdings;
   Epoch previous_epoch = 0;  // the epoch the node followed before the one it promises
   uint64_t table_version_seen = 0;  // the newest table version it heard (0: none since it started)
+  friend bool operator==(const Promise&, const Promise&) = default;
 };
 
 struct ReplicaEntry {
@@ -170,6 +181,7 @@ struct ReplicaEntry {
   EntityState snapshot;
   uint64_t resume_token = 0;
   bool detached = false;
+  friend bool operator==(const ReplicaEntry&, const ReplicaEntry&) = default;
 };
 
 struct ReplicaNode {
@@ -178,6 +190,7 @@ struct ReplicaNode {
   std::string data_address;
   uint32_t capacity = 0;
   bool lost = false;
+  friend bool operator==(const ReplicaNode&, const ReplicaNode&) = default;
 };
 
 struct Replicate {
@@ -188,18 +201,21 @@ struct Replicate {
   std::vector<ReplicaNode> nodes;
   uint64_t version = 0;  // the table version these entries bring the vice to (last message of a batch)
   TimeNs leader_clock_ns = 0;  // the leader's clock at sending: the vice compares clock rates
+  friend bool operator==(const Replicate&, const Replicate&) = default;
 };
 
 struct OwnerChanged {
   EntityId entity{};
   NodeId owner{};
   std::string owner_address;
+  friend bool operator==(const OwnerChanged&, const OwnerChanged&) = default;
 };
 
 struct SpawnRequest {
   SessionId session{};
   EntityId resume_entity{};
   uint64_t resume_token = 0;
+  friend bool operator==(const SpawnRequest&, const SpawnRequest&) = default;
 };
 
 struct SpawnReply {
@@ -210,12 +226,14 @@ struct SpawnReply {
   std::string refusal;
   uint64_t resume_token = 0;
   bool retry_later = false;  // refused for now only: the gateway holds the client and asks again
+  friend bool operator==(const SpawnReply&, const SpawnReply&) = default;
 };
 
 struct SessionMoved {
   EntityId entity{};
   NodeId gateway{};
   SessionId session{};
+  friend bool operator==(const SessionMoved&, const SessionMoved&) = default;
 };
 
 struct OwnershipGrant {
@@ -228,35 +246,41 @@ struct OwnershipGrant {
   std::optional<EntityState> recover;  // recovery after the owner was lost: start from this state
   bool migrate = false;                // a migration: wait for the old owner's Handoff (recover = fallback)
   uint64_t released_generation = 0;    // migrate: the generation the old owner released; only its Handoff will do
+  friend bool operator==(const OwnershipGrant&, const OwnershipGrant&) = default;
 };
 
 struct Release {
   EntityId entity{};
   uint64_t generation = 0;
   NodeId to{};
+  friend bool operator==(const Release&, const Release&) = default;
 };
 
 struct Released {
   EntityId entity{};
   uint64_t generation = 0;
   EntityState state;  // as released: the table's copy is then never older than the last owner's
+  friend bool operator==(const Released&, const Released&) = default;
 };
 
 struct OwnershipRevoke {
   EntityId entity{};
   uint64_t generation = 0;
   uint64_t fence = 0;  // see Evicted
+  friend bool operator==(const OwnershipRevoke&, const OwnershipRevoke&) = default;
 };
 
 struct SessionClosed {
   SessionId session{};
   EntityId entity{};
   bool detached = false;  // sent to another gateway: the avatar stays, resumable there (GatewayRoutes)
+  friend bool operator==(const SessionClosed&, const SessionClosed&) = default;
 };
 
 struct InputForward {
   EntityId entity{};
   ClientInput input;
+  friend bool operator==(const InputForward&, const InputForward&) = default;
 };
 
 struct DeltaBatch {
@@ -266,6 +290,7 @@ struct DeltaBatch {
   // Sender side only, instead of `states`: the states already in their canonical list encoding
   // (state_codec.h), so that a state is encoded once per tick however many feeds carry it.
   std::vector<uint8_t> packed_states;
+  friend bool operator==(const DeltaBatch&, const DeltaBatch&) = default;
 };
 
 struct PeerInfo {
@@ -276,6 +301,7 @@ struct PeerInfo {
 
 struct Membership {
   std::vector<PeerInfo> peers;
+  friend bool operator==(const Membership&, const Membership&) = default;
 };
 
 struct GatewayRoute {
@@ -288,21 +314,25 @@ struct GatewayRoutes {
   uint64_t version = 0;
   int32_t arena_mm = 0;
   std::vector<GatewayRoute> routes;
+  friend bool operator==(const GatewayRoutes&, const GatewayRoutes&) = default;
 };
 
 struct Subscribe {
   std::vector<CellKey> cells;
+  friend bool operator==(const Subscribe&, const Subscribe&) = default;
 };
 
 struct RemoteIntent {
   EntityId source{};
   EntityId target{};
   int32_t amount = 0;
+  friend bool operator==(const RemoteIntent&, const RemoteIntent&) = default;
 };
 
 struct Handoff {
   EntityState state;  // whole: movement, cooldown and the last input applied included
   std::vector<InputForward> inputs;
+  friend bool operator==(const Handoff&, const Handoff&) = default;
 };
 
 // Targeted debug mode (aether admin debug): entities and whole nodes traced and logged verbosely.
@@ -316,6 +346,7 @@ struct DebugTargets {
   std::vector<NodeId> nodes;
   bool off = false;        // operator: turn these off instead of on
   bool whole_set = false;  // coordinator -> nodes: this is the complete set, replacing the last one
+  friend bool operator==(const DebugTargets&, const DebugTargets&) = default;
 };
 
 struct AdminRequest {
@@ -324,11 +355,13 @@ struct AdminRequest {
   EntityId entity{};  // show, move, ghost query
   NodeId node{};      // move (destination), drain
   DebugTargets debug{};  // debug
+  friend bool operator==(const AdminRequest&, const AdminRequest&) = default;
 };
 
 struct AdminReply {
   bool ok = false;
   std::vector<std::string> lines;
+  friend bool operator==(const AdminReply&, const AdminReply&) = default;
 };
 
 // Vice -> leader and back: a round trip for comparing clock rates (the vice's failover grace relies
@@ -336,11 +369,13 @@ struct AdminReply {
 struct ClockProbe {
   TimeNs sent_ns = 0;
   TimeNs answer_clock_ns = 0;
+  friend bool operator==(const ClockProbe&, const ClockProbe&) = default;
 };
 
 // Vice -> leader after a Replicate carrying a version: the vice's fresher states went just before.
 struct ReplicaAck {
   uint64_t version = 0;
+  friend bool operator==(const ReplicaAck&, const ReplicaAck&) = default;
 };
 
 // Leader -> compute after orphanings: states of these, please (ghosts, states taken from you), then
@@ -348,6 +383,7 @@ struct ReplicaAck {
 struct OrphanQuery {
   uint64_t version = 0;
   std::vector<EntityId> entities;  // at most kBatchEntitiesMax
+  friend bool operator==(const OrphanQuery&, const OrphanQuery&) = default;
 };
 
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
@@ -361,6 +397,7 @@ struct ServerMessage {
   Epoch epoch = 0;
   Tick tick = 0;
   ServerBody body;
+  friend bool operator==(const ServerMessage&, const ServerMessage&) = default;
 };
 
 }  // namespace aether

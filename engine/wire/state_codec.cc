@@ -2,10 +2,6 @@
 
 namespace aether {
 
-namespace {
-constexpr uint64_t kHpAbsMax = 1'000'000'000;
-}  // namespace
-
 void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   w.varint(s.id.value);
   w.varint(s.generation);
@@ -55,7 +51,7 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
   }
   if (fields & kFieldHealth) {
     const int64_t hp = r.zigzag();
-    if (hp < -static_cast<int64_t>(kHpAbsMax) || hp > static_cast<int64_t>(kHpAbsMax)) r.fail("state health out of range");
+    if (hp < -kHealthAbsMax || hp > kHealthAbsMax) r.fail("state health out of range");
     s.hp = static_cast<int32_t>(hp);
   }
   if (fields & kFieldTeam) s.team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state team out of range"));

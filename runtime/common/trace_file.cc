@@ -15,6 +15,23 @@
 
 namespace aether::common {
 
+void append_trace_record(const TraceEvent& e, std::string* out) {
+  wire::TraceRecord r;
+  r.set_time_ns(e.time_ns);
+  r.set_node(e.node.value);
+  r.set_epoch(e.epoch);
+  r.set_tick(e.tick);
+  r.set_entity(e.entity.value);
+  r.set_peer(e.peer.value);
+  r.set_kind(static_cast<uint32_t>(e.kind));
+  r.set_a(e.a);
+  r.set_b(e.b);
+  google::protobuf::io::StringOutputStream stream(out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.WriteVarint32(static_cast<uint32_t>(r.ByteSizeLong()));
+  r.SerializeWithCachedSizes(&coded);
+}
+
 TraceFileWriter::~TraceFileWriter() { close(); }
 
 Status TraceFileWriter::open(const std::string& path) {
@@ -30,23 +47,8 @@ Status TraceFileWriter::open(const std::string& path) {
 void TraceFileWriter::write(const TraceEvent& e) {
   std::lock_guard lock(mu_);
   if (fd_ < 0 || failed_) return;
-  wire::TraceRecord r;
-  r.set_time_ns(e.time_ns);
-  r.set_node(e.node.value);
-  r.set_epoch(e.epoch);
-  r.set_tick(e.tick);
-  r.set_entity(e.entity.value);
-  r.set_peer(e.peer.value);
-  r.set_kind(static_cast<uint32_t>(e.kind));
-  r.set_a(e.a);
-  r.set_b(e.b);
   buffer_.clear();
-  {
-    google::protobuf::io::StringOutputStream out(&buffer_);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.WriteVarint32(static_cast<uint32_t>(r.ByteSizeLong()));
-    r.SerializeWithCachedSizes(&coded);
-  }
+  append_trace_record(e, &buffer_);
   const char* p = buffer_.data();
   size_t left = buffer_.size();
   while (left > 0) {

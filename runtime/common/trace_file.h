@@ -11,6 +11,9 @@
 
 namespace aether::common {
 
+// One record as files hold it (its varint length, then the aether.wire.TraceRecord), appended to out.
+void append_trace_record(const TraceEvent& event, std::string* out);
+
 class TraceFileWriter {
  public:
   TraceFileWriter() = default;

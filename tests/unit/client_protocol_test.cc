@@ -135,6 +135,74 @@ TEST(ClientProtocol, RedirectRoundTripsAndMalformedOnesAreRefused) {
   EXPECT_FALSE(client::decode_gateway_header(l).ok());
 }
 
+// An update has one encoding: one whose tick is padded (0xb2 0x00 for 50) is malformed (found by
+// tests/fuzz: it used to decode, and re-encode to other bytes).
+TEST(ClientProtocol, AnUpdateWithAPaddedVarintIsRejected) {
+  std::vector<uint8_t> bytes;
+  client::UpdateWriter w(bytes);
+  w.begin(50);
+  w.end(false, 0);
+  ASSERT_TRUE(client::decode_update(bytes).ok());
+  ASSERT_EQ(bytes[1], 50);
+  bytes[1] = 50 | 0x80;
+  bytes.insert(bytes.begin() + 2, 0x00);
+  auto padded = client::decode_update(bytes);
+  ASSERT_FALSE(padded.ok());
+  EXPECT_NE(padded.error().message.find("shortest"), std::string::npos) << padded.error().message;
+}
+
+// An update whose position, health or aggregate cell does not fit its range is malformed. They used
+// to be cut to 32 bits: 2^40 cm read as 0, 2^32 + 5 hit points as 5 (found by tests/fuzz: such an
+// update re-encoded to other bytes).
+TEST(ClientProtocol, AnUpdateValueOutOfRangeIsRejectedNotCut) {
+  struct Case {
+    int64_t x_cm, hp, cell_x;
+    const char* error;
+  };
+  const Case cases[] = {{int64_t{1} << 40, 0, 0, "position out of range"},
+                        {client::kPositionCmMax + 1, 0, 0, "position out of range"},
+                        {0, (int64_t{1} << 32) + 5, 0, "health out of range"},
+                        {0, -int64_t{kHealthAbsMax} - 1, 0, "health out of range"},
+                        {0, 0, int64_t{1} << 32, "aggregate cell out of range"},
+                        {-client::kPositionCmMax, -kHealthAbsMax, INT32_MIN, nullptr}};  // the limits themselves are fine
+  for (const Case& c : cases) {
+    std::vector<uint8_t> bytes;
+    ByteWriter w(bytes);
+    w.u8(static_cast<uint8_t>(client::Type::kUpdate));
+    w.varint(9);  // tick
+    w.u16(1);     // entered: slot 0, entity 7, kind 1, then the fields
+    w.varint(0);
+    w.varint(7);
+    w.varint(1);
+    w.zigzag(c.x_cm);
+    w.zigzag(0);
+    w.zigzag(0);
+    w.zigzag(0);
+    w.zigzag(c.hp);
+    w.varint(0);
+    w.varint(0);
+    w.varint(0);
+    w.u16(0);  // changed
+    w.u16(0);  // left
+    w.u16(1);  // far: one cell
+    w.zigzag(c.cell_x);
+    w.zigzag(0);
+    w.varint(1);
+    w.varint(3);
+    w.u8(0);
+    auto update = client::decode_update(bytes);
+    if (c.error == nullptr) {
+      ASSERT_TRUE(update.ok()) << update.error().message;
+      EXPECT_EQ(update->entered.at(0).second.x_cm, c.x_cm);
+      EXPECT_EQ(update->entered.at(0).second.hp, c.hp);
+      EXPECT_EQ(update->far.at(0).cell_x, c.cell_x);
+      continue;
+    }
+    ASSERT_FALSE(update.ok()) << "x " << c.x_cm << " hp " << c.hp << " cell " << c.cell_x << " accepted";
+    EXPECT_NE(update.error().message.find(c.error), std::string::npos) << update.error().message;
+  }
+}
+
 TEST(ClientProtocol, UpdateRoundTripsAndSizesAreExact) {
   Xoshiro256 rng(5);
   for (int round = 0; round < 200; ++round) {

@@ -261,5 +261,25 @@ TEST(Codec, CanonicalStateRoundTripsEveryFieldAndProjects) {
   EXPECT_FALSE(unpack_state(bytes, back, &error));
 }
 
+// A state has one encoding: an id padded to two bytes (0xcd 0x00 for 77) is malformed, as is a
+// list whose count is padded (found by tests/fuzz: both used to decode, and re-encode to other bytes).
+TEST(Codec, ACanonicalStateWithAPaddedVarintIsRejected) {
+  EntityState s;
+  s.id = EntityId(77);
+  std::vector<uint8_t> bytes = pack_state(s, kFieldPos);
+  ASSERT_EQ(bytes[0], 77);
+  bytes[0] = 77 | 0x80;
+  bytes.insert(bytes.begin() + 1, 0x00);
+  EntityState back;
+  const char* error = nullptr;
+  EXPECT_FALSE(unpack_state(bytes, back, &error));
+  std::vector<uint8_t> list = pack_states(std::vector<EntityState>{s}, kFieldPos);
+  ASSERT_EQ(list[0], 1);
+  list[0] = 0x81;
+  list.insert(list.begin() + 1, 0x00);
+  std::vector<EntityState> states;
+  EXPECT_FALSE(unpack_states(list, 4, states, &error));
+}
+
 }  // namespace
 }  // namespace aether

@@ -178,6 +178,14 @@ class FakeNetwork final : public Network {
     auto it = conns_.find(conn);
     return it != conns_.end() && it->second.state == State::kOpen;
   }
+  // The component's connects not yet completed or refused, oldest first, with their addresses.
+  std::vector<std::pair<ConnId, std::string>> connecting() const {
+    std::vector<std::pair<ConnId, std::string>> out;
+    for (const auto& [id, c] : conns_) {
+      if (c.outbound && c.state == State::kConnecting) out.emplace_back(id, c.address);
+    }
+    return out;
+  }
   const std::vector<SentPayload>& sent() const { return sent_; }
   // Everything sent on `conn`, decoded; a payload that does not decode fails the test.
   std::vector<ServerMessage> sent_on(ConnId conn) const {

@@ -5,7 +5,10 @@
 
 #include <unistd.h>
 
+#include "app/faults.h"
 #include "app/scenario.h"
+#include "app/sim_run.h"
+#include "app/text_config.h"
 
 namespace aether::app {
 namespace {
@@ -53,6 +56,63 @@ TEST(Scenario, RangesAreChecked) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("fire_range_m"), std::string::npos) << s.error().message;
   std::remove(path.c_str());
+}
+
+// A chaos block allowing one aimed fault (moment_faults_max: 1) passes the checks; running it used
+// to abort on an assertion, drawing the number of aimed faults from [2, 1] (found by tests/fuzz).
+TEST(Scenario, OneAimedFaultAtMostIsAValidChaosBlockThatRuns) {
+  wire::Scenario s;
+  ASSERT_TRUE(parse_text_proto("one-aimed-fault", R"(name: "one-aimed-fault" duration_s: 3
+      topology { coordinators: 2 compute_nodes: 2 gateways: 1 }
+      bots { count: 4 }
+      world { arena_m: 100 view_radius_m: 50 fire_range_m: 30 }
+      chaos { start_ms: 500 stop_ms: 2500 mean_gap_min_ms: 800 mean_gap_max_ms: 3000 moments: "all" moment_faults_max: 1 })",
+                               &s)
+                  .ok());
+  ASSERT_TRUE(validate_scenario(s).ok()) << validate_scenario(s).error().message;
+  const Outcome out = run_scenario(s, SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_GT(out.events, 0u);
+}
+
+// A mean gap between faults longer than the run is refused. It used to pass the checks, and one of
+// 2^31 ms or more then overflowed the draw of the next gap and aborted the run on an assertion
+// (found while writing tests/fuzz/fuzz_scenario.cc; the fuzzer had not reached it yet).
+TEST(Scenario, AMeanGapBetweenFaultsLongerThanTheRunIsRefused) {
+  wire::Scenario s;
+  ASSERT_TRUE(parse_text_proto("gap", R"(name: "gap" duration_s: 10
+      topology { coordinators: 1 compute_nodes: 1 gateways: 1 }
+      world { arena_m: 100 view_radius_m: 50 fire_range_m: 30 }
+      chaos { start_ms: 0 stop_ms: 5000 mean_gap_min_ms: 3000000000 mean_gap_max_ms: 3000000000 })",
+                               &s)
+                  .ok());
+  const Status verdict = validate_scenario(s);
+  ASSERT_FALSE(verdict.ok());
+  EXPECT_NE(verdict.error().message.find("mean_gap_max_ms"), std::string::npos) << verdict.error().message;
+  s.mutable_chaos()->set_mean_gap_min_ms(10'000);
+  s.mutable_chaos()->set_mean_gap_max_ms(10'000);  // the run's length: fine, and draws no fault
+  ASSERT_TRUE(validate_scenario(s).ok());
+  EXPECT_TRUE(draw_chaos(s, 1).empty());
+}
+
+// Every fault drawn from a valid chaos block is an event the scenario could hold (what
+// `--print-faults` prints is pasted into scenarios). A window ending on the run's end drew clock
+// resets at the end, which no event may be (found by tests/fuzz): such a window is refused now.
+TEST(Scenario, EveryDrawnFaultIsAValidEventAndTheWindowEndsBeforeTheRun) {
+  auto s = load_scenario(std::string(AETHER_SOURCE_DIR) + "/scenarios/swarm");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  s->mutable_chaos()->add_kinds("clock-drift");  // the kind whose reset comes last
+  s->mutable_chaos()->set_stop_ms(s->duration_s() * 1000);
+  const Status at_end = validate_scenario(s.value());
+  ASSERT_FALSE(at_end.ok()) << "a chaos window ending on the run's end was accepted";
+  EXPECT_NE(at_end.error().message.find("stop_ms"), std::string::npos) << at_end.error().message;
+  s->mutable_chaos()->set_stop_ms(s->duration_s() * 1000 - 1);
+  ASSERT_TRUE(validate_scenario(s.value()).ok());
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    for (const auto& e : draw_chaos(s.value(), seed)) {
+      const Status ok = validate_event(s.value(), e, "drawn");
+      EXPECT_TRUE(ok.ok()) << "seed " << seed << ": " << ok.error().message;
+    }
+  }
 }
 
 TEST(Scenario, MissingFileSaysSo) {

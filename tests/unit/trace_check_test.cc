@@ -316,6 +316,23 @@ TEST(TraceFile, MalformedFilesAreErrorsNotCrashes) {
   s = parse_trace_records(negative_time, &c);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("negative time"), std::string::npos);
+  // A time past kTraceTimeNsMax: viz used to overflow adding to such times (found by tests/fuzz:
+  // UBSan in the time axis of the HTML renderers, a record at 2^63 - 66 ns).
+  for (TimeNs t : {kTraceTimeNsMax, TimeNs{INT64_MAX}}) {
+    TraceEvent late;
+    late.time_ns = t;
+    late.kind = TraceKind::kTickDone;
+    std::string bytes;
+    common::append_trace_record(late, &bytes);
+    s = parse_trace_records(good + bytes, &c);
+    ASSERT_FALSE(s.ok()) << t;
+    EXPECT_NE(s.error().message.find("out of range"), std::string::npos) << s.error().message;
+  }
+  TraceEvent last;
+  last.time_ns = kTraceTimeNsMax - 1;
+  std::string bytes;
+  common::append_trace_record(last, &bytes);
+  EXPECT_TRUE(parse_trace_records(bytes, &c).ok());
 
   // Missing file.
   EXPECT_EQ(run_trace_dump("/nonexistent/aether.trace"), 2);
