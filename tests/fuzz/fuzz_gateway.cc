@@ -60,7 +60,7 @@ class Harness {
     cfg.client_view_entities_max = 6;
     cfg.client_update_bytes_max = 120;
     cfg.aggregate_cell_mm = 25'000;
-    cfg.inputs_per_tick_max = 3;
+    cfg.inputs.inputs_per_window_max = 3;
     cfg.compute_nodes_max = 2;  // three owners are offered: the limit is reached
     cfg.client_stall_ticks_max = 4;
     cfg_ = cfg;
