@@ -245,6 +245,12 @@ void Gateway::redirect_session(Session& s, NodeId to, const std::string& address
   trace(TraceKind::kClientRedirected, s.entity, static_cast<int64_t>(s.id.value), 0, to);
   log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {}: client sent to gateway {} at {}", s.id.value, to.value, address);
   rt_.network.send(s.conn, client::encode_redirect(client::Redirect{address}));
+  detach_session(s);
+}
+
+// The client was told where to go (or to come back): its connection closes and its avatar waits
+// for the resume (SessionClosed, detached).
+void Gateway::detach_session(Session& s) {
   rt_.network.close(s.conn);
   report_closed(SessionClosed{s.id, s.entity, true});
   const SessionId id = s.id;
@@ -287,12 +293,7 @@ void Gateway::hand_over(Session& s) {
   // No other gateway known: the client comes back through whatever spreads clients over gateways
   // (a load balancer) and resumes its avatar with its token within the resume grace.
   send_goodbye(s.conn, "gateway stopping");
-  rt_.network.close(s.conn);
-  report_closed(SessionClosed{s.id, s.entity, true});
-  const SessionId id = s.id;
-  client_conns_.erase(s.conn);
-  sessions_.erase(id);  // s is gone
-  ++stats_.sessions_closed;
+  detach_session(s);
 }
 
 // Routes from the leader: taken whole if they cover the arena, else ignored (and counted).

@@ -163,7 +163,8 @@ class Gateway final : public Component, public NetworkHandler {
   void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
   void redirect_session(Session& s, NodeId to, const std::string& address);
-  void hand_over(Session& s);  // stopping: s is gone afterwards
+  void hand_over(Session& s);       // stopping: s is gone afterwards
+  void detach_session(Session& s);  // closed, its avatar kept for the resume: s is gone afterwards
   void send_goodbye(ConnId conn, const char* why);
   void report_closed(const SessionClosed& closed);
   void resend_closed();
