@@ -85,6 +85,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.name = fmt::format("bot-{}", i + 1);
     b.arena_mm = shape.rules.arena_mm;
     b.fire_range_mm = shape.rules.fire_range_mm;
+    b.content = shape.rules.content;
     b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
     Runtime& rt = hosting.host(b.name, NodeId{}, Role::kClient);
     bots_.push_back(place(hosting, std::make_unique<BotClient>(rt, b)));
@@ -152,6 +153,10 @@ ClusterFigures Cluster::figures() const {
     f.tick_overruns += s.tick_overruns;
     f.entities += c->world().size();
     f.deaths += s.deaths;
+    f.skills_used += s.skills_used;
+    f.intents_applied += s.intents_applied;
+    f.intents_duplicate += s.intents_duplicate;
+    for (size_t r = 0; r < f.skill_refusals.size(); ++r) f.skill_refusals[r] += s.skill_refusals[r];
     f.inputs_applied += s.inputs_applied;
     f.intents_remote += s.intents_received_remote;
     f.recoveries += s.recoveries;

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <array>
 // Assembles a whole cluster (coordinator, compute nodes, gateways, bots) on any runtime: the
 // simulator gives each component its own simulated host, `aether local` gives each its own
 // RealRuntime on one io_context. The components are the same objects either way.
@@ -53,6 +55,10 @@ struct ClusterFigures {
   uint64_t tick_overruns = 0;
   size_t entities = 0;
   uint64_t deaths = 0;
+  uint64_t skills_used = 0;
+  uint64_t intents_applied = 0;
+  uint64_t intents_duplicate = 0;
+  std::array<uint64_t, gameplay::kRefusalKinds> skill_refusals{};
   uint64_t inputs_applied = 0;
   uint64_t intents_remote = 0;  // actions that crossed from one compute node to another
   uint64_t recoveries = 0;      // entities restored on a new owner after a loss

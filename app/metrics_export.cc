@@ -90,6 +90,15 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_inputs_rejected_total", "Inputs refused by the owner (from a gateway that does not hold the entity's session).", kCounter)
       .add(l, num(s.inputs_rejected));
   m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
+  m.family("aether_skills_used_total", "Skills that fired (instant, or a cast that completed) on this node.", kCounter).add(l, num(s.skills_used));
+  m.family("aether_intents_duplicate_total", "Intents dropped as already applied (their key at or below their origin's mark).", kCounter)
+      .add(l, num(s.intents_duplicate));
+  for (size_t r = 1; r < gameplay::kRefusalKinds; ++r) {
+    Labels lr = l;
+    lr.emplace_back("reason", std::string(gameplay::refusal_name(static_cast<gameplay::Refusal>(r))));
+    m.family("aether_skill_refusals_total", "Skills asked for by clients and refused by the owner's rules, by reason.", kCounter)
+        .add(lr, num(s.skill_refusals[r]));
+  }
   debug_metrics(m, l, &n.debug_set());
   identity_metrics(m, l, n.identity_rejections());
   m.family("aether_lease_valid", "1 while the compute node holds a valid lease (may write its entities).", kGauge)

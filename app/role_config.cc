@@ -100,6 +100,7 @@ BotConfig bot_config(const wire::ProcessConfig& c, uint32_t index) {
   b.name = fmt::format("bot-{}", index + 1);
   b.arena_mm = shape.rules.arena_mm;
   b.fire_range_mm = shape.rules.fire_range_mm;
+  b.content = shape.rules.content;
   b.start_delay_ns = static_cast<TimeNs>(index) * 10 * kNsPerMs;
   return b;
 }

@@ -1,5 +1,9 @@
 #include "app/scenario.h"
 
+#include <filesystem>
+
+#include "app/content_loader.h"
+
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -26,6 +30,12 @@ Result<wire::Scenario> load_scenario(const std::string& path) {
   wire::Scenario scenario;
   if (auto s = parse_text_proto(resolved, text, &scenario); !s) return s.error();
   if (auto s = validate_scenario(scenario); !s) return make_error(Error::Code::kInvalidArgument, fmt::format("{}: {}", resolved, s.error().message));
+  if (!scenario.world().content_dir().empty()) {
+    // Resolved here, once: every run of the scenario loads the same directory.
+    const std::filesystem::path dir = std::filesystem::path(resolved).parent_path() / scenario.world().content_dir();
+    scenario.mutable_world()->set_content_dir(dir.lexically_normal().string());
+    if (auto c = load_content(scenario.world().content_dir()); !c) return c.error();
+  }
   return scenario;
 }
 

@@ -29,6 +29,12 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
   if (s.bots().count() > 0 && s.duration_s() > 0) {
     fmt::print("deaths per player per minute {:.3f}\n", static_cast<double>(f.deaths) / s.bots().count() / (s.duration_s() / 60.0));
   }
+  std::string refusals;
+  for (size_t r = 1; r < f.skill_refusals.size(); ++r) {
+    if (f.skill_refusals[r]) refusals += fmt::format("{}{} {}", refusals.empty() ? "" : ", ", gameplay::refusal_name(static_cast<gameplay::Refusal>(r)), f.skill_refusals[r]);
+  }
+  fmt::print("skills used {}, intents applied {} (duplicates dropped {}), skills refused: {}\n", f.skills_used, f.intents_applied,
+             f.intents_duplicate, refusals.empty() ? "none" : refusals);
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);

@@ -1,5 +1,7 @@
 #include "app/sim_run.h"
 
+#include "app/content_loader.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -62,7 +64,16 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   }
   SimHosting hosting(sim);
   Xoshiro256 join_random(derive_seed(options.seed, 0x101));
-  Cluster cluster(hosting, cluster_shape(s), join_random);
+  ClusterShape shape = cluster_shape(s);
+  if (!s.world().content_dir().empty()) {
+    auto content = load_content(s.world().content_dir());  // load_scenario resolved and checked it
+    if (!content) {
+      out.failure = content.error().message;
+      return out;
+    }
+    shape.rules.content = content.value();
+  }
+  Cluster cluster(hosting, shape, join_random);
 
   out.schedule = fault_schedule(s, options.seed);
   out.faults_end_ns = faults_end_ns(out.schedule);

@@ -16,7 +16,16 @@ std::pair<int32_t, int32_t> direction(int64_t dx, int64_t dy) {
 }
 }  // namespace
 
-BotClient::BotClient(Runtime& rt, BotConfig config) : rt_(rt), cfg_(std::move(config)), link_(rt, "") {
+namespace {
+std::shared_ptr<const gameplay::Content> content_of(const BotConfig& cfg) {
+  gameplay::Rules rules;
+  rules.fire_range_mm = cfg.fire_range_mm;
+  rules.content = cfg.content;
+  return gameplay::content_of(rules);
+}
+}  // namespace
+
+BotClient::BotClient(Runtime& rt, BotConfig config) : rt_(rt), cfg_(std::move(config)), link_(rt, ""), content_(content_of(cfg_)) {
   AETHER_ASSERT(!cfg_.gateway_addresses.empty());
   link_.retarget(cfg_.gateway_addresses[0]);
   rt_.network.set_handler(this);
@@ -190,10 +199,14 @@ ClientInput BotClient::decide() {
       enemy = &st;
     }
   }
+  in.skill = choose_skill(me, enemy, best);
+  if (seq_ < casting_until_) {
+    if (enemy) in.target = enemy->id;
+    return in;  // casting: standing still, or the cast is lost
+  }
   if (enemy) {
     in.target = enemy->id;
-    const int64_t range_cm = cfg_.fire_range_mm / client::kClientUnitMm;
-    in.fire = best <= range_cm * range_cm;
+    const int64_t range_cm = reach_mm(me) / client::kClientUnitMm;
     // Close in until well inside range, then circle the target.
     const int64_t dx = int64_t{enemy->x_cm} - me.x_cm;
     const int64_t dy = int64_t{enemy->y_cm} - me.y_cm;
@@ -210,6 +223,42 @@ ClientInput BotClient::decide() {
   --waypoint_ticks_;
   std::tie(in.move_x, in.move_y) = direction(int64_t{waypoint_.x_mm} - my_pos.x_mm, int64_t{waypoint_.y_mm} - my_pos.y_mm);
   return in;
+}
+
+// How close the bot fights: the longest reach of its class's enemy skills.
+int32_t BotClient::reach_mm(const client::Seen& me) const {
+  const gameplay::ClassDef* cls = content_->find_class(static_cast<uint16_t>(me.class_id));
+  int32_t reach = 0;
+  if (cls) {
+    for (uint16_t id : cls->skills) {
+      const gameplay::SkillDef* s = content_->find_skill(id);
+      if (s && s->aim == gameplay::Aim::kEnemy) reach = std::max(reach, s->range_mm);
+    }
+  }
+  return reach > 0 ? reach : cfg_.fire_range_mm;
+}
+
+uint8_t BotClient::choose_skill(const client::Seen& me, const client::Seen* enemy, int64_t d2_cm) {
+  const gameplay::ClassDef* cls = content_->find_class(static_cast<uint16_t>(me.class_id));
+  if (!cls || seq_ < global_ready_) return 0;
+  const bool hurt = me.hp * 2 < cls->hp_max;
+  for (uint32_t slot = 1; slot <= cls->skills.size(); ++slot) {
+    const gameplay::SkillDef* skill = content_->skill_in_slot(*cls, slot);
+    if (!skill || seq_ < slot_ready_[slot]) continue;
+    bool use = false;
+    if (skill->aim == gameplay::Aim::kEnemy) {
+      const int64_t range_cm = skill->range_mm / client::kClientUnitMm;
+      use = enemy && d2_cm <= range_cm * range_cm;
+    } else {
+      use = hurt || (skill->heal == 0 && enemy);  // a buff or a ward: whenever it is ready in a fight
+    }
+    if (!use) continue;
+    slot_ready_[slot] = seq_ + skill->cast_ticks + std::max<uint32_t>(skill->cooldown_ticks, 1);
+    if (skill->on_global_cooldown) global_ready_ = seq_ + std::max<uint32_t>(content_->global_cooldown_ticks, 1);
+    if (skill->cast_ticks > 0) casting_until_ = seq_ + skill->cast_ticks + 1;
+    return static_cast<uint8_t>(slot);
+  }
+  return 0;
 }
 
 }  // namespace aether

@@ -1,11 +1,16 @@
 #pragma once
 // A bot: a thin client that plays like a person would, through the same protocol. It connects to a
 // gateway, says hello, and every 100 ms sends one input: close in on the nearest enemy it can see,
-// lock it and fire when in range, otherwise roam. It knows nothing of nodes or ownership.
+// lock it and use its class's skills when in range (heals and shields on itself when hurt, standing
+// still while it casts), otherwise roam. It knows nothing of nodes or ownership; it keeps its own
+// estimate of its cooldowns, as a player's client does.
 
+#include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/gameplay/content.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
 #include "engine/runtime/runtime.h"
@@ -23,6 +28,8 @@ struct BotConfig {
   int32_t arena_mm = 400'000;
   int32_t fire_range_mm = 30'000;
   TimeNs start_delay_ns = 0;
+  // The game the servers run (null: the classic one-skill game with fire_range_mm).
+  std::shared_ptr<const gameplay::Content> content;
 };
 
 struct BotStats {
@@ -64,6 +71,9 @@ class BotClient final : public Component, public NetworkHandler {
   void think();
   bool apply_update(ByteReader& r);
   ClientInput decide();
+  // The bar slot to use now on `enemy` (null: none in view) at squared distance d2_cm, or 0.
+  uint8_t choose_skill(const client::Seen& me, const client::Seen* enemy, int64_t d2_cm);
+  int32_t reach_mm(const client::Seen& me) const;
   void lost_connection();
   void forget_view();
 
@@ -77,7 +87,11 @@ class BotClient final : public Component, public NetworkHandler {
   std::vector<client::Seen> view_;  // by slot
   size_t view_count_ = 0;
   uint32_t me_slot_ = UINT32_MAX;
-  uint32_t seq_ = 0;
+  uint32_t seq_ = 0;  // one input per tick: also the bot's clock for its cooldown estimates
+  std::array<uint32_t, gameplay::kClassSkillsMax + 1> slot_ready_{};  // by slot: seq_ from which it may be used
+  uint32_t global_ready_ = 0;
+  uint32_t casting_until_ = 0;  // stand still until then
+  std::shared_ptr<const gameplay::Content> content_;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;
   TimeNs redirected_at_ns_ = 0;  // when a Redirect came, until the next Welcome (0: none pending)

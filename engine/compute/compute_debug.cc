@@ -30,16 +30,17 @@ bool ComputeNode::debug_budget() {
 
 void ComputeNode::debug_input(EntityId entity, const ClientInput& in) {
   if (!debug_.covers(entity) || !debug_budget()) return;
-  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, entity}, "debug: input seq {} move ({}, {}) permille target {} fire {}", in.seq, in.move_x,
-         in.move_y, in.target.value, in.fire);
-  trace(TraceKind::kDebugInput, entity, in.seq, in.fire ? 1 : 0);
+  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, entity}, "debug: input seq {} move ({}, {}) permille target {} skill slot {}", in.seq, in.move_x,
+         in.move_y, in.target.value, in.skill);
+  trace(TraceKind::kDebugInput, entity, in.seq, in.skill);
 }
 
-void ComputeNode::debug_intent(const gameplay::DamageIntent& intent) {
+void ComputeNode::debug_intent(const RemoteIntent& intent) {
   if (!(debug_.covers(intent.source) || debug_.covers(intent.target)) || !debug_budget()) return;
-  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, intent.source}, "debug: intent {} -> {} damage {}{}", intent.source.value, intent.target.value,
-         intent.amount, world_.find(intent.target) ? "" : " (target owned elsewhere)");
-  trace(TraceKind::kDebugIntent, intent.source, static_cast<int64_t>(intent.target.value), intent.amount);
+  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, intent.source}, "debug: intent {} -> {} skill {} {} {}{}", intent.source.value, intent.target.value,
+         intent.skill, intent_action_name(intent.action), intent_action_value(intent.action),
+         world_.find(intent.target) ? "" : " (target owned elsewhere)");
+  trace(TraceKind::kDebugIntent, intent.source, static_cast<int64_t>(intent.target.value), intent_action_value(intent.action));
 }
 
 // After the tick: every debugged entity we own whose state changed.

@@ -283,7 +283,7 @@ void ComputeNode::on_connected(ConnId conn) {
   if (CoordinatorLink* c = coordinator_link(conn); c && c->link->handle_connected(conn)) {
     OutboundLink* link = c->link.get();
     log_at(rt_.log, LogLevel::kInfo, {}, "connected to coordinator at {}", link->address());
-    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_}));
+    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_, world_.content().hash()}));
     // Our states first: every heartbeat that renews a lease follows, on its own connection, a
     // snapshot at most one interval older (what bounds a rollback, docs/ownership.md §4). The last
     // snapshot on the old connection may have been lost with it.
@@ -294,7 +294,7 @@ void ComputeNode::on_connected(ConnId conn) {
   }
   for (auto& [id, peer] : peers_) {
     if (!peer.link->handle_connected(conn)) continue;
-    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_}));
+    send_server(rt_.network, conn, envelope(Hello{Role::kCompute, data_address_, cfg_.capacity_entities, incarnation_, world_.content().hash()}));
     peer.subscribed = false;  // the peer's feed starts from scratch: subscribe again
     return;
   }
@@ -447,7 +447,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     ++stats_.recoveries;
     e = &world_.restore(freshest(*g.recover), g.generation);
   } else {
-    e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation);
+    e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation, g.class_id);
   }
   if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
   last_states_.forget(g.entity);
@@ -565,40 +565,48 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     if (!world_.find(ri->target) && forward_if_moved(ri->target, *ri)) return;
     if (!accept_remote_intent(m.sender, *ri)) return;
     ++stats_.intents_received_remote;
-    if (!intent_queue_.try_push(gameplay::DamageIntent{ri->source, ri->target, ri->amount, tick_})) ++stats_.intents_dropped;
+    if (!intent_queue_.try_push(*ri)) ++stats_.intents_dropped;
   }
 }
 
-// A remote intent is checked as we check our own shots (World::intent_to_fire): it comes from the
-// compute node that owns its source (our ghost says so), a source within the fire range of our
-// target (plus the distance both may have moved since the ghost was sent), for the rules' damage,
-// and no sooner than half a cooldown after the last one we accepted from that source (network
-// jitter can bunch two honest shots; a flood cannot pass). A source our ghost shows dead is not
-// refused: the owner's feed and its intents travel on different connections, and a shooter that
-// fired in the tick it died fired honestly (our own shooters do too: intents before deaths).
+// A remote intent is checked as we check our own skills (World::act), against what our ghost of
+// its source shows: it comes from the compute node that owns its source; the skill is in the bar of
+// the source's class; the action is one the skill makes (an amount at most the skill's, with the
+// largest damage bonus content allows); the target is within the skill's range (plus its area and
+// the distance both may have moved since the ghost was sent); and a source uses a skill no sooner
+// than half its cooldown after the last use we accepted (network jitter can bunch two honest uses;
+// a flood cannot pass; the several intents of one use share its origin tick). A source our ghost
+// shows dead is not refused: the owner's feed and its intents travel on different connections, and
+// a skill used in the tick its user died was used honestly.
 bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   const gameplay::Entity* target = world_.find(ri.target);
   if (!target) return true;  // not ours (any more): dropped when applied, as before
   auto source = ghosts_.find(ri.source);
+  const gameplay::Content& content = world_.content();
+  const gameplay::SkillDef* skill = content.find_skill(ri.skill);
+  const gameplay::ClassDef* cls = source == ghosts_.end() ? nullptr : content.find_class(source->second.state.class_id);
   const char* why = nullptr;
   LogLevel level = LogLevel::kWarn;  // what no honest node sends
-  const gameplay::Rules& rules = cfg_.rules;
-  const int64_t slack = 4 * int64_t{rules.speed_mm_per_tick};
+  const int64_t slack = 4 * int64_t{cfg_.rules.speed_mm_per_tick};
+  auto use = remote_fired_.find({ri.source, ri.skill});
   if (source == ghosts_.end() || source->second.owner != sender) {
     why = "intent from a node that does not own its source";
-    level = LogLevel::kInfo;  // also an honest race: a shot fired just before its source moved to another node
-  } else if (ri.amount != rules.fire_damage) {
-    why = "intent with an amount the rules do not give";
-  } else if (!within_mm(source->second.state.pos, target->pos, rules.fire_range_mm + slack)) {
-    why = "intent from beyond the fire range";
-  } else if (auto last = remote_fired_.find(ri.source); last != remote_fired_.end() && tick_ < last->second + (rules.fire_cooldown_ticks + 1) / 2) {
-    why = "intents from one source faster than its cooldown";
+    level = LogLevel::kInfo;  // also an honest race: a skill used just before its source moved to another node
+  } else if (!skill || !cls || std::find(cls->skills.begin(), cls->skills.end(), ri.skill) == cls->skills.end()) {
+    why = "intent for a skill its source's class does not have";
+  } else if (!action_fits(*skill, ri.action)) {
+    why = "intent with an action or amount the skill does not give";
+  } else if (skill->aim != gameplay::Aim::kSelf &&
+             !within_mm(source->second.state.pos, target->pos, int64_t{skill->range_mm} + skill->radius_mm + slack)) {
+    why = "intent from beyond the skill's range";
+  } else if (use != remote_fired_.end() && ri.key.tick != use->second.origin_tick && tick_ < use->second.accepted + (skill->cooldown_ticks + 1) / 2) {
+    why = "intents from one source faster than the skill's cooldown";
   }
   if (why) {
     reject(stats_.intents_rejected, why, sender, ri.source, level);
     return false;
   }
-  remote_fired_[ri.source] = tick_;
+  if (use == remote_fired_.end() || use->second.origin_tick != ri.key.tick) remote_fired_[{ri.source, ri.skill}] = RemoteUse{tick_, ri.key.tick};
   return true;
 }
 

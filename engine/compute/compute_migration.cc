@@ -95,7 +95,9 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   EntityState fallback;
   fallback.id = g.entity;
   fallback.pos = g.spawn_pos;
-  fallback.hp = cfg_.rules.hp_max;
+  const gameplay::ClassDef* cls = world_.content().find_class(g.class_id);
+  fallback.hp = (cls ? *cls : world_.content().classes.front()).hp_max;
+  fallback.class_id = g.class_id;
   fallback.team = g.team;
   // Without the handoff (its owner lost or cut off), the freshest state we know: the grant's snapshot
   // or our own ghost, fed by the old owner until it stopped (migrations go to neighbours, which hold

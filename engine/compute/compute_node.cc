@@ -2,6 +2,8 @@
 
 #include "engine/compute/compute_node.h"
 
+#include <algorithm>
+
 #include "engine/wire/codec.h"
 
 namespace aether {
@@ -31,6 +33,7 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   incarnation_ = rt_.random.next_u64() | 1;  // never 0: 0 means "unknown" to the coordinator
+  world_.intent_keys().set_origin(cfg_.node, incarnation_);
   for (const std::string& address : cfg_.coordinator_addresses) {
     coordinators_.push_back(CoordinatorLink{std::make_unique<OutboundLink>(rt_, address)});
     coordinators_.back().link->expect(Role::kCoordinator, NodeId{}, &identity_);  // configured by address only
@@ -166,38 +169,89 @@ const EntityState* ComputeNode::resolve_target(EntityId target, EntityState& scr
   return g == ghosts_.end() ? nullptr : &g->second.state;
 }
 
-// Phase 2: requests become intents. An intent names the entity it acts on and only that entity's
-// owner applies it: ours go to our IntentQueue, the others leave (through the OutputQueue) for their
-// owner's. That is what keeps one writer per entity.
+namespace {
+// What phase 2 reads of the world: our entities (their states made on demand) and our ghosts.
+class NodeSurroundings final : public gameplay::Surroundings {
+ public:
+  NodeSurroundings(const gameplay::World& world, const std::map<EntityId, Ghost>& ghosts) : world_(world), ghosts_(ghosts) {}
+  const EntityState* find(EntityId id) override {
+    if (const gameplay::Entity* e = world_.find(id)) {
+      one_ = world_.state_of(*e);
+      return &one_;
+    }
+    auto g = ghosts_.find(id);
+    return g == ghosts_.end() ? nullptr : &g->second.state;
+  }
+  // A scan of everything we know: area skills are a few per tick, each with its own cooldown.
+  void around(Vec2 at, int32_t radius_mm, size_t max, std::vector<const EntityState*>& out) override {
+    out.clear();
+    area_.clear();
+    std::vector<std::pair<int64_t, EntityId>> found;
+    for (const auto& [id, e] : world_.entities()) {
+      if (within_mm(e.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(e.pos, at), id);
+    }
+    for (const auto& [id, g] : ghosts_) {
+      if (!world_.find(id) && within_mm(g.state.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(g.state.pos, at), id);
+    }
+    std::sort(found.begin(), found.end());
+    if (found.size() > max) found.resize(max);
+    area_.reserve(found.size());
+    for (const auto& [d, id] : found) {
+      const gameplay::Entity* e = world_.find(id);
+      area_.push_back(e ? world_.state_of(*e) : ghosts_.at(id).state);
+    }
+    for (const EntityState& s : area_) out.push_back(&s);
+  }
+
+ private:
+  const gameplay::World& world_;
+  const std::map<EntityId, Ghost>& ghosts_;
+  EntityState one_;
+  std::vector<EntityState> area_;
+};
+}  // namespace
+
+// Phase 2: casts that complete and skills asked for become intents. An intent names the entity it
+// acts on and only that entity's owner applies it: ours go to our IntentQueue, the others leave
+// (through the OutputQueue) for their owner's. That is what keeps one writer per entity.
 void ComputeNode::generate_intents() {
   enter(TickPhase::kGenerateIntents);
-  EntityState scratch;
+  NodeSurroundings around(world_, ghosts_);
   for (auto& [id, e] : world_.mutable_entities()) {
-    auto intent = world_.intent_to_fire(e, resolve_target(e.target, scratch), tick_);
-    if (!intent) continue;
-    if (debug_.active()) debug_intent(*intent);
-    if (world_.find(intent->target)) {
-      if (!intent_queue_.try_push(*intent)) ++stats_.intents_dropped;
-      continue;
-    }
-    const Ghost& ghost = ghosts_.at(intent->target);
-    auto peer = peers_.find(ghost.owner);
-    const ConnId conn = peer == peers_.end() ? 0 : peer->second.link->conn();
-    if (conn == 0) {
-      ++stats_.intents_dropped;
-      continue;
-    }
-    OutputItem item{conn, nullptr, encode(envelope(RemoteIntent{intent->source, intent->target, intent->amount}))};
-    if (output_queue_.try_push(std::move(item))) {
-      ++stats_.intents_sent_remote;
-      trace(TraceKind::kIntentSent, intent->target, static_cast<int64_t>(intent->source.value), 0, ghost.owner);
-    } else {
-      ++stats_.intents_dropped;
-    }
+    if (e.skill_requested == 0 && e.cast.skill == 0) continue;
+    intents_scratch_.clear();
+    const gameplay::Refusal refusal = world_.act(e, around, intents_scratch_);
+    if (refusal != gameplay::Refusal::kNone) ++stats_.skill_refusals[static_cast<size_t>(refusal)];
+    if (intents_scratch_.empty()) continue;
+    ++stats_.skills_used;
+    trace(TraceKind::kSkillUsed, e.id, intents_scratch_.front().skill, static_cast<int64_t>(intents_scratch_.size()));
+    for (const RemoteIntent& intent : intents_scratch_) route_intent(intent);
   }
 }
 
-// Phase 3: internal jobs that are due, then movement.
+void ComputeNode::route_intent(const RemoteIntent& intent) {
+  if (debug_.active()) debug_intent(intent);
+  if (world_.find(intent.target)) {
+    if (!intent_queue_.try_push(intent)) ++stats_.intents_dropped;
+    return;
+  }
+  auto ghost = ghosts_.find(intent.target);
+  auto peer = ghost == ghosts_.end() ? peers_.end() : peers_.find(ghost->second.owner);
+  const ConnId conn = peer == peers_.end() ? 0 : peer->second.link->conn();
+  if (conn == 0) {
+    ++stats_.intents_dropped;
+    return;
+  }
+  OutputItem item{conn, nullptr, encode(envelope(intent))};
+  if (output_queue_.try_push(std::move(item))) {
+    ++stats_.intents_sent_remote;
+    trace(TraceKind::kIntentSent, intent.target, static_cast<int64_t>(intent.source.value), 0, ghost->second.owner);
+  } else {
+    ++stats_.intents_dropped;
+  }
+}
+
+// Phase 3: internal jobs that are due, then each entity's effects, resource and movement.
 void ComputeNode::simulate() {
   enter(TickPhase::kSimulate);
   while (!simulation_queue_.empty() && simulation_queue_.front().due_tick <= tick_) {
@@ -208,31 +262,43 @@ void ComputeNode::simulate() {
       trace(TraceKind::kEntityRespawned, e->id, e->pos.x_mm, e->pos.y_mm);
     }
   }
-  for (auto& [id, e] : world_.mutable_entities()) world_.move(e);
+  for (auto& [id, e] : world_.mutable_entities()) {
+    if (world_.update(e)) on_death(e, EntityId{});
+  }
 }
 
 // Phase 4: apply the intents aimed at entities we own, local and remote alike.
 void ComputeNode::consume_intents() {
   enter(TickPhase::kConsumeIntents);
   while (auto intent = intent_queue_.pop()) apply_intent(*intent);
-  std::erase_if(remote_fired_, [&](const auto& fired) { return fired.second + cfg_.rules.fire_cooldown_ticks < tick_; });
+  std::erase_if(remote_fired_, [&](const auto& fired) {
+    const gameplay::SkillDef* skill = world_.content().find_skill(fired.first.second);
+    return !skill || fired.second.accepted + skill->cooldown_ticks < tick_;
+  });
 }
 
-void ComputeNode::apply_intent(const gameplay::DamageIntent& intent) {
+void ComputeNode::apply_intent(const RemoteIntent& intent) {
   gameplay::Entity* target = world_.find(intent.target);
   if (!target) {
     ++stats_.intents_dropped;  // despawned, or no longer ours
     return;
   }
+  const gameplay::ApplyOutcome out = world_.apply_intent(*target, intent);
+  if (out.result == gameplay::Applied::kDuplicate) {
+    ++stats_.intents_duplicate;
+    return;
+  }
   ++stats_.intents_applied;
-  const bool died = world_.apply_damage(*target, intent.amount);
-  trace(TraceKind::kEntityDamaged, target->id, intent.amount, target->hp);
-  if (!died) return;
+  if (std::holds_alternative<intent::Damage>(intent.action)) trace(TraceKind::kEntityDamaged, target->id, out.amount, target->hp);
+  if (out.died) on_death(*target, intent.source);
+}
+
+void ComputeNode::on_death(gameplay::Entity& e, EntityId killer) {
   ++stats_.deaths;
-  trace(TraceKind::kEntityDied, target->id, static_cast<int64_t>(intent.source.value));
-  gameplay::SimJob job{gameplay::SimJob::Kind::kRespawn, target->id, tick_ + cfg_.rules.respawn_ticks};
+  trace(TraceKind::kEntityDied, e.id, static_cast<int64_t>(killer.value));
+  gameplay::SimJob job{gameplay::SimJob::Kind::kRespawn, e.id, tick_ + cfg_.rules.respawn_ticks};
   if (!simulation_queue_.try_push(job)) {
-    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, target->id}, "simulation queue full: respawn job dropped");
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, e.id}, "simulation queue full: respawn job dropped");
   }
 }
 

@@ -85,6 +85,10 @@ struct ComputeStats {
   uint64_t inputs_rejected = 0;
   uint64_t hello_timeouts = 0;  // connections closed for saying no Hello within kHelloDeadlineNs
   uint64_t intents_rejected = 0;
+  uint64_t intents_duplicate = 0;  // keys applied before (a retry): dropped, at most once
+  // Skills asked for and refused by the owner's rules, per reason (gameplay::Refusal).
+  std::array<uint64_t, gameplay::kRefusalKinds> skill_refusals{};
+  uint64_t skills_used = 0;
   uint64_t deaths = 0;
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
@@ -209,7 +213,9 @@ class ComputeNode final : public Component, public NetworkHandler {
   void produce_deltas();
   void flush_output();
   const EntityState* resolve_target(EntityId target, EntityState& scratch) const;
-  void apply_intent(const gameplay::DamageIntent& intent);
+  void apply_intent(const RemoteIntent& intent);
+  void on_death(gameplay::Entity& e, EntityId killer);
+  void route_intent(const RemoteIntent& intent);
 
   // The network side (compute_links.cc).
   void send_hello();
@@ -265,7 +271,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void set_debug(NodeId from, const DebugTargets& targets);
   bool debug_budget();
   void debug_input(EntityId entity, const ClientInput& in);
-  void debug_intent(const gameplay::DamageIntent& intent);
+  void debug_intent(const RemoteIntent& intent);
   void debug_states();
 
   Runtime& rt_;
@@ -273,7 +279,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   IdentityGuard identity_;
   gameplay::World world_;
   BoundedQueue<InputItem> input_queue_;
-  BoundedQueue<gameplay::DamageIntent> intent_queue_;
+  BoundedQueue<RemoteIntent> intent_queue_;
+  std::vector<RemoteIntent> intents_scratch_;  // phase 2's, reused every tick
   BoundedQueue<gameplay::SimJob> simulation_queue_;
   BoundedQueue<OutputItem> output_queue_;
   std::vector<CoordinatorLink> coordinators_;
@@ -282,9 +289,14 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::map<EntityId, Ghost> ghosts_;
-  // Remote intents accepted, by source: the tick of the last one (cooldown check); pruned each tick
-  // of sources quiet for a cooldown, so at most one entry per recently firing ghost.
-  std::map<EntityId, Tick> remote_fired_;
+  // Remote intents accepted, by source and skill: our tick when the last use was accepted and that
+  // use's origin tick (its several intents share it). Pruned each tick of uses older than their
+  // skill's cooldown, so at most one entry per skill of a recently acting ghost.
+  struct RemoteUse {
+    Tick accepted = 0;
+    Tick origin_tick = 0;
+  };
+  std::map<std::pair<EntityId, uint16_t>, RemoteUse> remote_fired_;
   bool accept_remote_intent(NodeId sender, const RemoteIntent& ri);
   EntityState freshest(const EntityState& from);
   void reject(uint64_t& counter, const char* what, NodeId sender, EntityId entity, LogLevel level = LogLevel::kWarn);

@@ -21,6 +21,7 @@ Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
     : rt_(rt),
       cfg_(std::move(config)),
       identity_(rt, cfg_.identity_required),
+      content_(gameplay::content_of(cfg_.rules)),
       regions_(cfg_.rules.arena_mm),
       gateway_routes_(cfg_.rules.arena_mm),
       peer_(rt, cfg_.peer_address) {
@@ -209,6 +210,13 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   }
   if (hello.role == Role::kCompute && hello.data_address.empty()) return drop_connection(conn, "compute Hello without a data address");
   if (!identity_.admits(conn, hello.role, m.sender, "Hello")) return close_refused(conn);
+  // Every compute node runs the same game: one with other content would apply other rules to the
+  // entities it owns and refuse its neighbours' honest intents.
+  if (hello.role == Role::kCompute && hello.content_hash != content_->hash()) {
+    ++stats_.content_mismatches;
+    return drop_connection(conn, fmt::format("compute {} runs other content (hash {:016x}, ours {:016x}): refused", m.sender.value,
+                                             hello.content_hash, content_->hash()));
+  }
   auto existing = nodes_.find(m.sender);
   if (existing != nodes_.end() && existing->second.role != Role::kNone && existing->second.role != hello.role) {
     return drop_connection(conn, "node id already registered with another role");
@@ -400,11 +408,21 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
   const NodeId owner = home_for(pos, Placement::kNewcomer);  // valid: pick_compute() was
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
-  rec.snapshot = EntityState{entity, pos, cfg_.rules.hp_max, team, 0, EntityId{}, 1, kEntityKindAvatar, rec.generation};
+  const gameplay::ClassDef& cls = gameplay::class_for_spawn(*content_, (next_entity_ - 2) / (cfg_.rules.teams ? cfg_.rules.teams : 1));
+  rec.snapshot.id = entity;
+  rec.snapshot.pos = pos;
+  rec.snapshot.hp = cls.hp_max;
+  rec.snapshot.team = team;
+  rec.snapshot.version = 1;
+  rec.snapshot.generation = rec.generation;
+  rec.snapshot.class_id = cls.id;
+  rec.snapshot.resource = cls.resource_start;
   rec.resume_token = rt_.entropy.next_u64() | 1;
   set_record(entity, rec);
   ++stats_.spawns;
-  send_to(owner, OwnershipGrant{entity, rec.generation, m.sender, req.session, pos, team, std::nullopt});
+  OwnershipGrant grant{entity, rec.generation, m.sender, req.session, pos, team, std::nullopt};
+  grant.class_id = cls.id;
+  send_to(owner, grant);
   trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 0, owner);
   reply.entity = entity;
   reply.owner = owner;

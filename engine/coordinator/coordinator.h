@@ -24,6 +24,7 @@
 #include "engine/coordinator/ownership_table.h"
 #include "engine/core/region_map.h"
 #include "engine/core/cluster_timing.h"
+#include "engine/gameplay/content.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/hello_deadline.h"
 #include "engine/net/identity_guard.h"
@@ -188,6 +189,7 @@ struct CoordinatorStats {
   uint64_t clock_fenced = 0;      // entities taken from nodes whose clock could not be trusted
   uint64_t candidacies_refused = 0;  // leader silent, but our clock is not to be trusted: we did not stand
   uint64_t protocol_errors = 0;
+  uint64_t content_mismatches = 0;  // compute nodes refused for running other content (Hello.content_hash)
 };
 
 class Coordinator final : public Component, public NetworkHandler {
@@ -349,6 +351,7 @@ class Coordinator final : public Component, public NetworkHandler {
   Runtime& rt_;
   CoordinatorConfig cfg_;
   IdentityGuard identity_;
+  std::shared_ptr<const gameplay::Content> content_;  // spawns take their class and its health from it
   std::string address_;
   Epoch epoch_ = 0;
   // This process's own number. A restarted coordinator remembers nothing of the epochs it stood

@@ -2,10 +2,13 @@
 // Gameplay tuning. Integers only: every unit is in the name.
 
 #include <cstdint>
+#include <memory>
 
 #include "engine/core/ids.h"
 
 namespace aether::gameplay {
+
+struct Content;  // content.h
 
 struct Rules {
   int32_t arena_mm = 400'000;            // square arena [0, arena) on both axes
@@ -16,6 +19,9 @@ struct Rules {
   Tick fire_cooldown_ticks = 5;
   Tick respawn_ticks = 30;
   uint32_t teams = 2;
+  // Classes, skills and effects (content.h); null: classic_content(*this), the one-skill game the
+  // fields above describe.
+  std::shared_ptr<const Content> content;
 };
 
 }  // namespace aether::gameplay

@@ -1,8 +1,33 @@
 #include "engine/gameplay/world.h"
 
+#include <algorithm>
+
 #include "engine/core/assert.h"
 
 namespace aether::gameplay {
+
+namespace {
+uint32_t ticks_left(Tick until, Tick now) { return static_cast<uint32_t>(until > now ? std::min<Tick>(until - now, kDurationTicksMax) : 0); }
+}  // namespace
+
+const char* refusal_name(Refusal r) {
+  switch (r) {
+    case Refusal::kNone: return "none";
+    case Refusal::kUnknownSkill: return "unknown_skill";
+    case Refusal::kDead: return "dead_actor";
+    case Refusal::kStunned: return "stunned";
+    case Refusal::kSilenced: return "silenced";
+    case Refusal::kCasting: return "casting";
+    case Refusal::kGlobalCooldown: return "global_cooldown";
+    case Refusal::kCooldown: return "cooldown";
+    case Refusal::kResource: return "resource";
+    case Refusal::kNoTarget: return "no_target";
+    case Refusal::kWrongTeam: return "wrong_team";
+    case Refusal::kOutOfRange: return "out_of_range";
+    case Refusal::kInterrupted: return "interrupted";
+  }
+  return "unknown";
+}
 
 EntityState Entity::state(Tick now) const {
   EntityState s;
@@ -17,9 +42,22 @@ EntityState Entity::state(Tick now) const {
   s.generation = generation;
   s.move_x = move_x;
   s.move_y = move_y;
-  s.cooldown_ticks = static_cast<uint32_t>(fire_ready_tick > now ? fire_ready_tick - now : 0);
+  s.cooldown_ticks = ticks_left(global_ready, now);
   s.last_input_seq = last_input_seq;
+  s.class_id = cls ? cls->id : 0;
+  s.level = level;
+  s.resource = resource;
+  if (cast.skill != 0) s.cast = CastState{cast.skill, cast.target, ticks_left(cast.completes, now)};
+  for (const Cooldown& c : cooldowns) {
+    if (c.ready > now) s.cooldowns.push_back(SkillCooldown{c.skill, ticks_left(c.ready, now)});
+  }
+  for (const Effect& e : effects) s.effects.push_back(EffectInstance{e.effect, e.source, ticks_left(e.expires, now), e.stacks, e.magnitude});
+  s.intent_marks = intent_marks;
   return s;
+}
+
+World::World(const Rules& rules) : rules_(rules), content_(content_of(rules)) {
+  AETHER_ASSERT(!content_->classes.empty());
 }
 
 Entity* World::find(EntityId id) {
@@ -32,27 +70,43 @@ const Entity* World::find(EntityId id) const {
   return it == entities_.end() ? nullptr : &it->second;
 }
 
-Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation) {
+Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation, uint16_t class_id) {
   AETHER_ASSERT(id.valid());
   AETHER_ASSERT(entities_.count(id) == 0);
+  const ClassDef* cls = content_->find_class(class_id);
+  if (!cls) cls = &content_->classes.front();
   Entity e;
   e.id = id;
   e.pos = pos;
-  e.hp = rules_.hp_max;
+  e.cls = cls;
+  e.hp = cls->hp_max;
+  e.resource = cls->resource_start;
   e.team = team;
   e.generation = generation;
   return entities_.emplace(id, e).first->second;
 }
 
+// A state from the wire or a snapshot was checked by its decoder for ranges, not against our
+// content: a skill or effect we do not know is dropped rather than trusted.
 Entity& World::restore(const EntityState& state, uint64_t generation) {
-  Entity& e = spawn(state.id, state.pos, state.team, generation);
-  e.hp = state.hp;
+  Entity& e = spawn(state.id, state.pos, state.team, generation, state.class_id);
+  e.hp = std::min(state.hp, e.cls->hp_max);
   e.dead = (state.flags & kEntityFlagDead) != 0;
   e.target = state.target;
   e.move_x = state.move_x;
   e.move_y = state.move_y;
-  e.fire_ready_tick = tick_ + state.cooldown_ticks;
+  e.global_ready = tick_ + state.cooldown_ticks;
   e.last_input_seq = state.last_input_seq;
+  e.level = state.level;
+  e.resource = std::clamp(state.resource, 0, e.cls->resource_max);
+  for (const SkillCooldown& c : state.cooldowns) {
+    if (content_->find_skill(c.skill) && !e.cooldowns.full()) e.cooldowns.push_back(Cooldown{c.skill, tick_ + c.ticks_left});
+  }
+  if (state.cast.skill != 0 && content_->find_skill(state.cast.skill)) e.cast = Cast{state.cast.skill, state.cast.target, tick_ + state.cast.ticks_left};
+  for (const EffectInstance& x : state.effects) {
+    if (content_->find_effect(x.effect) && !e.effects.full()) e.effects.push_back(Effect{x.effect, x.source, tick_ + x.ticks_left, x.stacks, x.magnitude});
+  }
+  e.intent_marks = state.intent_marks;
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;
 }
@@ -71,50 +125,29 @@ ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
     e->target = input.target;
     ++e->version;
   }
-  e->fire_requested = input.fire;
+  e->skill_requested = input.skill;
   return ApplyResult::kApplied;
-}
-
-std::optional<DamageIntent> World::intent_to_fire(Entity& shooter, const EntityState* target, Tick tick) {
-  const bool wanted = shooter.fire_requested;
-  shooter.fire_requested = false;
-  if (!wanted || shooter.dead || !target || tick < shooter.fire_ready_tick) return std::nullopt;
-  if ((target->flags & kEntityFlagDead) || target->team == shooter.team) return std::nullopt;
-  if (!within_mm(shooter.pos, target->pos, rules_.fire_range_mm)) return std::nullopt;
-  shooter.fire_ready_tick = tick + rules_.fire_cooldown_ticks;
-  return DamageIntent{shooter.id, target->id, rules_.fire_damage, tick};
-}
-
-void World::move(Entity& e) {
-  if (e.dead) return;
-  const Vec2 step = step_toward(e.move_x, e.move_y, rules_.speed_mm_per_tick);
-  if (step == Vec2{}) return;
-  const Vec2 next{clamp_i32(int64_t{e.pos.x_mm} + step.x_mm, 0, rules_.arena_mm - 1),
-                  clamp_i32(int64_t{e.pos.y_mm} + step.y_mm, 0, rules_.arena_mm - 1)};
-  if (next == e.pos) return;
-  e.pos = next;
-  ++e.version;
 }
 
 void World::respawn(Entity& e, Random& random) {
   e.dead = false;
-  e.hp = rules_.hp_max;
+  e.hp = e.cls->hp_max;
+  e.resource = e.cls->resource_start;
   e.pos = spawn_point(rules_, e.team, random);
   e.target = EntityId{};
   e.move_x = e.move_y = 0;
+  e.effects.clear();
+  e.cast = Cast{};
   ++e.version;
 }
 
-bool World::apply_damage(Entity& target, int32_t amount) {
-  AETHER_ASSERT(amount >= 0);
-  if (target.dead) return false;
-  target.hp -= amount;
-  ++target.version;
-  if (target.hp > 0) return false;
-  target.hp = 0;
-  target.dead = true;
-  target.move_x = target.move_y = 0;
-  return true;
+void World::die(Entity& e) {
+  e.hp = 0;
+  e.dead = true;
+  e.move_x = e.move_y = 0;
+  e.effects.clear();  // every effect ends with its bearer
+  e.cast = Cast{};
+  ++e.version;
 }
 
 Vec2 World::spawn_point(const Rules& rules, uint32_t team, Random& random) {

@@ -1,18 +1,46 @@
 #pragma once
-// The authoritative state a compute node owns, and the rules that change it. Pure: no runtime, no
-// network; the compute node calls these in its tick phases. Entities live in an ordered map, so every
-// pass visits them in id order on every compiler.
+// The authoritative state a compute node owns, and the gameplay systems that change it, one per
+// tick phase (docs/gameplay.md):
+//   phase 1  inputs     apply_input: movement, target, the skill asked for
+//   phase 2  skills     act: casts that complete and skills used become intents (skills.cc)
+//   phase 3  simulate   update: effects tick and expire, resources regenerate, movement (effects.cc)
+//   phase 4  intents    apply_intent: damage, heals, effects, interrupts, dispels (intents.cc)
+// Pure: no runtime, no network; the compute node drives the phases and routes intents (ours to our
+// queue, the others to their owners). Entities live in an ordered map, so every pass visits them in
+// id order on every compiler.
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "engine/core/random.h"
+#include "engine/gameplay/content.h"
 #include "engine/gameplay/rules.h"
 #include "engine/wire/messages.h"
 
 namespace aether::gameplay {
+
+// Durations inside the owner are absolute ticks; states carry ticks left (Entity::state).
+struct Cooldown {
+  uint16_t skill = 0;
+  Tick ready = 0;
+  friend bool operator==(const Cooldown&, const Cooldown&) = default;
+};
+struct Effect {
+  uint16_t effect = 0;
+  EntityId source{};
+  Tick expires = 0;  // gone at this tick
+  uint8_t stacks = 1;
+  int32_t magnitude = 0;
+  friend bool operator==(const Effect&, const Effect&) = default;
+};
+struct Cast {
+  uint16_t skill = 0;  // 0: none
+  EntityId target{};
+  Tick completes = 0;
+};
 
 struct Entity {
   EntityId id{};
@@ -22,25 +50,81 @@ struct Entity {
   int32_t hp = 0;
   uint32_t team = 0;
   EntityId target{};
-  bool fire_requested = false;
-  Tick fire_ready_tick = 0;
+  uint8_t skill_requested = 0;  // the bar slot the last input asked for, consumed in phase 2
   bool dead = false;
   uint64_t version = 1;           // grows with every change visible outside the owner
   uint64_t generation = 0;        // ownership generation from the coordinator's grant
   SessionId session{};
   NodeId gateway{};
   uint32_t last_input_seq = 0;
+  // Game components.
+  const ClassDef* cls = nullptr;  // never null once spawned
+  uint16_t level = 1;
+  int32_t resource = 0;
+  Tick global_ready = 0;
+  InlineVec<Cooldown, kCooldownsPerEntityMax> cooldowns;
+  Cast cast;
+  InlineVec<Effect, kEffectsPerEntityMax> effects;
+  InlineVec<IntentMark, kIntentMarksMax> intent_marks;
 
-  // The whole state (every audience), with the cooldown as ticks left after tick `now`.
+  // The whole state (every audience), durations as ticks left after tick `now`.
   EntityState state(Tick now) const;
 };
 
-// An action on an entity, to be applied by that entity's owner in the consume-intents phase.
-struct DamageIntent {
-  EntityId source{};
-  EntityId target{};
-  int32_t amount = 0;
-  Tick tick = 0;
+// Why a skill was not used. Counted per reason (aether_skill_refusals_total); honest clients see
+// some (a skill pressed while cooling down), cheats see all.
+enum class Refusal : uint8_t {
+  kNone = 0,
+  kUnknownSkill,     // no such slot in the class bar
+  kDead,             // the actor is dead
+  kStunned,
+  kSilenced,
+  kCasting,          // already casting
+  kGlobalCooldown,
+  kCooldown,
+  kResource,         // not enough mana, energy or rage
+  kNoTarget,         // the target is unknown to this node, or dead
+  kWrongTeam,        // an enemy skill at an ally, or the reverse
+  kOutOfRange,
+  kInterrupted,      // a cast stopped by movement, a stun or a silence
+};
+inline constexpr size_t kRefusalKinds = 13;
+const char* refusal_name(Refusal r);
+
+// Where intents come from: the origin's identity, and a sequence within each tick.
+class IntentKeys {
+ public:
+  void set_origin(NodeId origin, uint64_t incarnation) {
+    origin_ = origin;
+    incarnation_ = incarnation;
+  }
+  IntentKey next(Tick tick) {
+    if (tick != tick_) {
+      tick_ = tick;
+      seq_ = 0;
+    }
+    return IntentKey{origin_, incarnation_, tick_, seq_++};
+  }
+
+ private:
+  NodeId origin_{};
+  uint64_t incarnation_ = 0;
+  Tick tick_ = 0;
+  uint32_t seq_ = 0;
+};
+
+// Entities an area skill looks at around its target point, nearest first, before it filters them by
+// team and life; past it, farther ones are not considered.
+inline constexpr size_t kAreaCandidatesMax = 256;
+
+// What phase 2 may read of entities: ours, or the ghosts of the others. The compute node
+// implements it over its world and its ghosts.
+class Surroundings {
+ public:
+  virtual ~Surroundings() = default;
+  virtual const EntityState* find(EntityId id) = 0;
+  // Every entity within radius of `at`, nearest first (ties by id), at most `max`; `out` cleared.
+  virtual void around(Vec2 at, int32_t radius_mm, size_t max, std::vector<const EntityState*>& out) = 0;
 };
 
 // Deferred internal work, run in the local-simulation phase when due.
@@ -51,50 +135,90 @@ struct SimJob {
   Tick due_tick = 0;
 };
 
+// The outcome of one intent on its target.
+enum class Applied : uint8_t {
+  kApplied,
+  kDuplicate,   // its key is at or below the mark of its origin: applied before
+  kDead,        // the target is dead: nothing happens to the dead
+  kImmune,      // an effect the target is immune to
+  kFull,        // no room for one more effect
+  kNoEffect,    // an interrupt with no cast, a dispel with nothing to remove
+};
+
+struct ApplyOutcome {
+  Applied result = Applied::kApplied;
+  bool died = false;
+  int32_t amount = 0;  // damage or healing actually done
+};
+
+// Whether `action` is one `skill` makes: the owner of a target checks remote intents with it.
+// Damage at most the skill's with the largest bonus content allows; healing at most the skill's.
+bool action_fits(const SkillDef& skill, const IntentAction& action);
+
 enum class ApplyResult : uint8_t { kApplied, kUnknownEntity, kStale, kDead };
 
 class World {
  public:
-  explicit World(const Rules& rules) : rules_(rules) {}
+  explicit World(const Rules& rules);
 
   const Rules& rules() const { return rules_; }
+  const Content& content() const { return *content_; }
   const std::map<EntityId, Entity>& entities() const { return entities_; }
   std::map<EntityId, Entity>& mutable_entities() { return entities_; }
   Entity* find(EntityId id);
   const Entity* find(EntityId id) const;
   size_t size() const { return entities_.size(); }
-  // The tick the world is at (the compute node sets it as each tick starts): cooldowns in states
+  // The tick the world is at (the compute node sets it as each tick starts): durations in states
   // are counted from it.
   void set_tick(Tick tick) { tick_ = tick; }
   Tick tick() const { return tick_; }
   EntityState state_of(const Entity& e) const { return e.state(tick_); }
+  IntentKeys& intent_keys() { return keys_; }
 
-  Entity& spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation);
-  // A recovered or migrated entity: its last known state (whole: movement, cooldown and the last
-  // input applied included), under a new generation.
+  // A new entity of class `class_id` (0 or unknown: the first class), full health and resource.
+  Entity& spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation, uint16_t class_id = 0);
+  // A recovered or migrated entity: its last known state (whole: movement, cooldowns, effects and
+  // the last input applied included), under a new generation.
   Entity& restore(const EntityState& state, uint64_t generation);
   bool despawn(EntityId id);
 
   // Phase 1: an input for one of our entities. Inputs older than the last applied one are stale.
   ApplyResult apply_input(EntityId id, const ClientInput& input);
-  // Phase 2: a shot from a living shooter at a living enemy in range, off cooldown. The target is the
-  // state the caller resolved for shooter.target: an entity of ours, or a ghost of one owned
-  // elsewhere (null if it knows neither). Clears the shooter's request either way.
-  std::optional<DamageIntent> intent_to_fire(Entity& shooter, const EntityState* target, Tick tick);
-  // Phase 3: movement, clamped to the arena.
-  void move(Entity& e);
+  // Phase 2: a cast that completes, or the skill the last input asked for, becomes intents (for
+  // targets ours or not: the caller routes them). Returns why nothing was done, if something was
+  // asked for and refused.
+  Refusal act(Entity& actor, Surroundings& around, std::vector<RemoteIntent>& out);
+  // Phase 3: effects tick (periodic damage and healing, expiry), the resource regenerates, then
+  // movement. Returns true if the entity died of its effects.
+  bool update(Entity& e);
   // Phase 3: a due respawn puts the entity back at a random point of its team's half.
   void respawn(Entity& e, Random& random);
-  // Phase 4: damage to one of our entities. Returns true if it died of it.
-  bool apply_damage(Entity& target, int32_t amount);
+  // Phase 4: an intent on one of our entities (checked by the caller if it came from elsewhere).
+  ApplyOutcome apply_intent(Entity& target, const RemoteIntent& intent);
 
   // Where a new member of `team` appears: a random point in its team's band of the arena.
   static Vec2 spawn_point(const Rules& rules, uint32_t team, Random& random);
+  // The effects of kind `k` on a state (ghost or ours): their combined magnitude (stacks counted).
+  static int32_t sum_effect(const Content& content, const EntityState& s, EffectKind k);
 
  private:
+  bool has_effect(const Entity& e, EffectKind k) const;
+  int32_t modifier_permille(const Entity& e, EffectKind k) const;
+  Refusal start_or_use(Entity& actor, const SkillDef& skill, Surroundings& around, std::vector<RemoteIntent>& out);
+  Refusal check_target(const Entity& actor, const SkillDef& skill, const EntityState* target) const;
+  void fire(Entity& actor, const SkillDef& skill, const EntityState& target, Surroundings& around, std::vector<RemoteIntent>& out);
+  bool mark_applied(Entity& target, const IntentKey& key);
+  bool take_damage(Entity& target, int32_t amount);
+  Applied add_effect(Entity& target, const EffectDef& def, EntityId source);
+  void stop_cast(Entity& e);
+  void die(Entity& e);
+
   Rules rules_;
+  std::shared_ptr<const Content> content_;
   Tick tick_ = 0;
+  IntentKeys keys_;
   std::map<EntityId, Entity> entities_;
+  std::vector<const EntityState*> area_scratch_;
 };
 
 }  // namespace aether::gameplay

@@ -169,7 +169,7 @@ void Gateway::forward_input(Session& s, const ClientInput& input) {
       return;
     }
     in.target = EntityId{};  // kForwardMoveOnly: the move, without the aim
-    in.fire = false;
+    in.skill = 0;
   }
   auto node = nodes_.find(s.owner);
   if (node == nodes_.end() || !node->second.link->connected()) {
@@ -180,9 +180,9 @@ void Gateway::forward_input(Session& s, const ClientInput& input) {
     ++stats_.inputs_forwarded;
     trace(TraceKind::kInputForwarded, s.entity, static_cast<int64_t>(in.seq), 0, s.owner);
     if (debug_.covers(s.entity)) {
-      log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, s.entity}, "debug: input seq {} move ({}, {}) target {} fire {} from session {} to owner {}",
-             in.seq, in.move_x, in.move_y, in.target.value, in.fire, s.id.value, s.owner.value);
-      trace(TraceKind::kDebugInput, s.entity, static_cast<int64_t>(in.seq), in.fire ? 1 : 0, s.owner);
+      log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, s.entity}, "debug: input seq {} move ({}, {}) target {} skill slot {} from session {} to owner {}",
+             in.seq, in.move_x, in.move_y, in.target.value, in.skill, s.id.value, s.owner.value);
+      trace(TraceKind::kDebugInput, s.entity, static_cast<int64_t>(in.seq), in.skill, s.owner);
     }
   } else {
     ++stats_.inputs_dropped;

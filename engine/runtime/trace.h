@@ -33,6 +33,7 @@ enum class TraceKind : uint16_t {
   kEntityDamaged = 32,    // a = amount, b = hp after; peer = node of the attacker's owner
   kEntityDied = 33,
   kEntityRespawned = 34,
+  kSkillUsed = 35,        // a skill fired (instant, or its cast completed); a = skill id, b = intents made
   // The tick.
   kTickDone = 40,         // a = entities owned, b = tick duration ns (real runtime only; 0 in sim)
   kQueueRefused = 41,     // a = queue (QueueKind), b = refused total

@@ -31,7 +31,7 @@ void put_fields(ByteWriter& w, const Seen& had, const Seen& now, uint8_t mask) {
 }  // namespace
 
 Seen seen_of(const EntityState& s) {
-  return Seen{s.id, s.kind, to_cm(s.pos.x_mm), to_cm(s.pos.y_mm), s.move_x, s.move_y, s.hp, s.team, s.flags, s.target};
+  return Seen{s.id, s.kind, s.class_id, to_cm(s.pos.x_mm), to_cm(s.pos.y_mm), s.move_x, s.move_y, s.hp, s.team, s.flags, s.target};
 }
 
 uint8_t difference(const Seen& had, const Seen& now) {
@@ -69,7 +69,7 @@ size_t fields_bytes(const Seen& had, const Seen& now, uint8_t mask) {
 }  // namespace
 
 size_t entered_bytes(uint32_t slot, const Seen& s) {
-  return varint_bytes(slot) + varint_bytes(s.id.value) + varint_bytes(s.kind) + fields_bytes(Seen{}, s, kChangedAll);
+  return varint_bytes(slot) + varint_bytes(s.id.value) + varint_bytes(s.kind) + varint_bytes(s.class_id) + fields_bytes(Seen{}, s, kChangedAll);
 }
 size_t changed_bytes(uint32_t slot, const Seen& had, const Seen& now, uint8_t mask) {
   return varint_bytes(slot) + 1 + fields_bytes(had, now, mask);
@@ -99,7 +99,7 @@ std::vector<uint8_t> encode_input(const ClientInput& in) {
   w.zigzag(in.move_x);
   w.zigzag(in.move_y);
   w.varint(in.target.value);
-  w.u8(in.fire ? 1 : 0);
+  w.u8(in.skill);
   return out;
 }
 
@@ -122,9 +122,8 @@ Result<Message> decode_client(std::span<const uint8_t> bytes) {
     in.move_x = static_cast<int32_t>(mx);
     in.move_y = static_cast<int32_t>(my);
     in.target = EntityId(r.varint());
-    const uint8_t fire = r.u8();
-    if (fire > 1) r.fail("fire flag out of range");
-    in.fire = fire == 1;
+    in.skill = r.u8();
+    if (in.skill > kInputSkillSlotMax) r.fail("skill slot out of range");
     out = in;
   } else if (r.ok()) {
     return malformed(fmt::format("unknown client message type {}", static_cast<int>(type)));
@@ -198,6 +197,7 @@ void UpdateWriter::entered(uint32_t slot, const Seen& s) {
   w_.varint(slot);
   w_.varint(s.id.value);
   w_.varint(s.kind);
+  w_.varint(s.class_id);
   put_fields(w_, Seen{}, s, kChangedAll);
 }
 

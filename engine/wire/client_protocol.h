@@ -5,11 +5,11 @@
 //
 // Every message starts with a type byte. Client -> gateway:
 //   kHello   varint protocol version, string name (<= kNameBytesMax), varint resume entity, varint resume token
-//   kInput   varint seq, zigzag move x, zigzag move y (permille), varint target, u8 fire
+//   kInput   varint seq, zigzag move x, zigzag move y (permille), varint target, u8 skill slot (0: none, <= kInputSkillSlotMax)
 // Gateway -> client:
 //   kWelcome varint entity, varint tick, varint tick hz, varint view radius mm, varint resume token
 //   kUpdate  varint tick, then four sections, each a u16 count and its items:
-//            entered: n x (varint slot, varint entity id, kind, x cm, y cm, motion, hp, flags, target, team)
+//            entered: n x (varint slot, varint entity id, kind, class, x cm, y cm, motion, hp, flags, target, team)
 //            changed: n x (varint slot, u8 mask, the fields the mask names)
 //            left:    n x varint slot
 //            far:     n x (zigzag cell x, zigzag cell y, varint team, varint count): when present,
@@ -24,7 +24,7 @@
 // Slots: the gateway names each entity a client knows by a small number (below the view limit),
 // given in `entered` and freed by `left`, so a change costs one byte of name instead of an id.
 // Positions are in centimetres (kClientUnitMm): absolute in `entered`, a delta from the last one
-// sent in `changed`. Fields in `entered` and `changed` are encoded as: kind varint (entered only),
+// sent in `changed`. Fields in `entered` and `changed` are encoded as: kind varint and class varint (entered only),
 // position zigzag pair, motion zigzag pair, hp zigzag, flags varint, target varint (an entity id:
 // the client looks it up among what it knows), team varint. Ranges, checked when read (a value out
 // of range is malformed, never cut to fit): a position within +-kPositionCmMax (a change of one
@@ -43,7 +43,7 @@
 
 namespace aether::client {
 
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;  // 3: skills (input slot, class in entered)
 inline constexpr int32_t kClientUnitMm = 10;  // positions to clients are in centimetres
 inline constexpr int32_t kPositionCmMax = kCoordinateMmMax / kClientUnitMm;  // either axis, either sign
 inline constexpr uint32_t kSlotsMax = 4096;   // a view never names more entities at once
@@ -90,6 +90,7 @@ inline constexpr uint8_t kChangedAll = 0x3f;
 struct Seen {
   EntityId id{};
   uint32_t kind = 0;
+  uint32_t class_id = 0;  // content class (gameplay::ClassDef): fixed for an entity's life
   int32_t x_cm = 0, y_cm = 0;
   int32_t move_x = 0, move_y = 0;
   int32_t hp = 0;
@@ -226,6 +227,7 @@ bool read_update(ByteReader& r, Handler& h) {
     s.id = EntityId(r.varint());
     ChangedFields c;
     s.kind = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "kind out of range"));
+    s.class_id = static_cast<uint32_t>(r.varint_at_most(UINT16_MAX, "class out of range"));
     detail::read_fields(r, kChangedAll, c, kPositionCmMax);
     s.x_cm = c.dx_cm;
     s.y_cm = c.dy_cm;

@@ -31,7 +31,7 @@ void to_wire(const ClientInput& in, wire::ClientInput* out) {
   out->set_move_x(in.move_x);
   out->set_move_y(in.move_y);
   out->set_target(in.target.value);
-  out->set_fire(in.fire);
+  out->set_skill(in.skill);
 }
 
 std::vector<uint8_t> serialize(const google::protobuf::MessageLite& m) {
@@ -48,6 +48,7 @@ struct ServerBodyEncoder {
     h->set_data_address(m.data_address);
     h->set_capacity_entities(m.capacity_entities);
     h->set_incarnation(m.incarnation);
+    h->set_content_hash(m.content_hash);
   }
   void operator()(const Heartbeat& m) const {
     auto* h = env->mutable_heartbeat();
@@ -100,6 +101,7 @@ struct ServerBodyEncoder {
     if (m.recover) g->set_recover(canonical(*m.recover));
     g->set_migrate(m.migrate);
     g->set_released_generation(m.released_generation);
+    g->set_class_id(m.class_id);
   }
   void operator()(const AdminRequest& m) const {
     auto* r = env->mutable_admin();
@@ -271,7 +273,21 @@ struct ServerBodyEncoder {
     auto* out = env->mutable_intent();
     out->set_source(m.source.value);
     out->set_target(m.target.value);
-    out->set_amount(m.amount);
+    out->set_origin(m.key.origin.value);
+    out->set_origin_incarnation(m.key.incarnation);
+    out->set_origin_tick(m.key.tick);
+    out->set_seq(m.key.seq);
+    out->set_skill(m.skill);
+    std::visit(
+        [&](const auto& a) {
+          using A = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<A, intent::Damage>) out->set_damage(a.amount);
+          else if constexpr (std::is_same_v<A, intent::Heal>) out->set_heal(a.amount);
+          else if constexpr (std::is_same_v<A, intent::ApplyEffect>) out->set_apply_effect(a.effect);
+          else if constexpr (std::is_same_v<A, intent::Interrupt>) out->set_interrupt(true);
+          else out->set_dispel(a.count);
+        },
+        m.action);
   }
   void operator()(const DeltaBatch& m) const {
     auto* d = env->mutable_deltas();
@@ -302,7 +318,8 @@ Result<ClientInput> from_wire(const wire::ClientInput& in) {
       in.move_y() > kMovePermilleMax) {
     return malformed(fmt::format("input {} move ({}, {}) out of [-1000, 1000]", in.seq(), in.move_x(), in.move_y()));
   }
-  return ClientInput{in.seq(), in.move_x(), in.move_y(), EntityId(in.target()), in.fire()};
+  if (in.skill() > kInputSkillSlotMax) return malformed(fmt::format("input {} skill slot {} past {}", in.seq(), in.skill(), kInputSkillSlotMax));
+  return ClientInput{in.seq(), in.move_x(), in.move_y(), EntityId(in.target()), static_cast<uint8_t>(in.skill())};
 }
 
 template <class Proto>
@@ -384,7 +401,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       const auto& h = env.hello();
       if (h.role() < 1 || h.role() > 4) return malformed(fmt::format("hello with unknown role {}", h.role()));
       if (h.data_address().size() > kAddressBytesMax) return malformed("hello address too long");
-      return ServerBody{Hello{static_cast<Role>(h.role()), h.data_address(), h.capacity_entities(), h.incarnation()}};
+      return ServerBody{Hello{static_cast<Role>(h.role()), h.data_address(), h.capacity_entities(), h.incarnation(), h.content_hash()}};
     }
     case B::kHeartbeat: {
       const auto& h = env.heartbeat();
@@ -502,6 +519,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (!coordinate_ok(g.spawn_pos())) return malformed("grant spawn position out of range");
       OwnershipGrant out{EntityId(g.entity()), g.generation(), NodeId(g.gateway()), SessionId(g.session()), from_wire(g.spawn_pos()),
                          g.team(), std::nullopt, g.migrate(), g.released_generation()};
+      if (g.class_id() > UINT16_MAX) return malformed("grant class out of range");
+      out.class_id = static_cast<uint16_t>(g.class_id());
       if (!g.recover().empty()) {
         auto st = from_canonical(g.recover(), "grant's recovery state");
         if (!st) return st.error();
@@ -592,8 +611,40 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kIntent: {
       const auto& i = env.intent();
-      if (i.target() == 0 || i.amount() < 0 || i.amount() > 1'000'000) return malformed("remote intent invalid");
-      return ServerBody{RemoteIntent{EntityId(i.source()), EntityId(i.target()), i.amount()}};
+      if (i.target() == 0 || i.source() == 0) return malformed("remote intent without its source or target");
+      RemoteIntent ri;
+      ri.source = EntityId(i.source());
+      ri.target = EntityId(i.target());
+      ri.key = IntentKey{NodeId(i.origin()), i.origin_incarnation(), i.origin_tick(), i.seq()};
+      if (i.skill() == 0 || i.skill() > kSkillIdMax) return malformed(fmt::format("intent with skill {}", i.skill()));
+      ri.skill = static_cast<uint16_t>(i.skill());
+      auto amount_ok = [](int32_t v) { return v >= 0 && v <= kIntentAmountMax; };
+      using A = wire::RemoteIntent::ActionCase;
+      switch (i.action_case()) {
+        case A::kDamage:
+          if (!amount_ok(i.damage())) return malformed(fmt::format("intent damage {} out of range", i.damage()));
+          ri.action = intent::Damage{i.damage()};
+          break;
+        case A::kHeal:
+          if (!amount_ok(i.heal())) return malformed(fmt::format("intent heal {} out of range", i.heal()));
+          ri.action = intent::Heal{i.heal()};
+          break;
+        case A::kApplyEffect:
+          if (i.apply_effect() == 0 || i.apply_effect() > kSkillIdMax) return malformed(fmt::format("intent effect {} out of range", i.apply_effect()));
+          ri.action = intent::ApplyEffect{static_cast<uint16_t>(i.apply_effect())};
+          break;
+        case A::kInterrupt:
+          if (!i.interrupt()) return malformed("intent interrupt false");
+          ri.action = intent::Interrupt{};
+          break;
+        case A::kDispel:
+          if (i.dispel() == 0 || i.dispel() > kDispelMax) return malformed(fmt::format("intent dispel {} out of range", i.dispel()));
+          ri.action = intent::Dispel{i.dispel()};
+          break;
+        case A::ACTION_NOT_SET:
+          return malformed("intent without an action");
+      }
+      return ServerBody{ri};
     }
     case B::BODY_NOT_SET:
       break;

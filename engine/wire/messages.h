@@ -10,6 +10,7 @@
 
 #include "engine/core/geometry.h"
 #include "engine/core/ids.h"
+#include "engine/core/inline_vec.h"
 #include "engine/core/time.h"
 
 namespace aether {
@@ -25,6 +26,7 @@ inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr size_t kHandoffInputsMax = 64;
 inline constexpr size_t kAdminReplyLinesMax = 4096;
 inline constexpr int32_t kMovePermilleMax = 1000;
+inline constexpr uint32_t kInputSkillSlotMax = 8;  // gameplay::kClassSkillsMax
 inline constexpr uint32_t kLoadLevelMax = 2;  // Heartbeat.load_level: LoadLevel::kShedSoft
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
 inline constexpr int32_t kHealthAbsMax = 1'000'000'000;     // hit points, either sign
@@ -44,12 +46,57 @@ enum EntityField : uint32_t {
   kFieldTeam = 1u << 4,      // public
   kFieldFlags = 1u << 5,     // public: dead
   kFieldTarget = 1u << 6,    // public: who it aims at
-  kFieldCooldown = 1u << 7,  // owner: ticks until it may fire again
+  kFieldCooldown = 1u << 7,  // owner: the global cooldown and each skill's, in ticks left
   kFieldInputSeq = 1u << 8,  // server: the last client input applied (inputs replayed or reordered are stale)
+  kFieldClass = 1u << 9,     // public: class and level
+  kFieldResource = 1u << 10, // owner: mana, energy or rage
+  kFieldCast = 1u << 11,     // public: the skill being cast, at whom, ticks left
+  kFieldEffects = 1u << 12,  // public: status effects, so clients show them and servers' ghosts modify by them
+  kFieldIntentMarks = 1u << 13,  // server: which intents were applied (at most once: IntentMark)
 };
-inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget;
-inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq;
+inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
+                                          kFieldClass | kFieldCast | kFieldEffects;
+inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kFieldResource;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks;
+
+// --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
+// per tick and must not allocate. Durations are in ticks left, counted from the state's tick.
+inline constexpr size_t kEffectsPerEntityMax = 8;    // a ninth effect is refused (ApplyEffect result kFull)
+inline constexpr size_t kCooldownsPerEntityMax = 8;  // one per skill of the class bar (kClassSkillsMax)
+inline constexpr size_t kIntentMarksMax = 8;         // origins remembered per entity; the least recent is forgotten
+inline constexpr uint32_t kSkillIdMax = 65535;
+inline constexpr uint32_t kDurationTicksMax = 36'000;  // an hour at 10 Hz: any duration or cooldown
+
+struct EffectInstance {
+  uint16_t effect = 0;       // content id
+  EntityId source{};         // who applied it (unique-per-source stacking, credit for periodic damage)
+  uint32_t ticks_left = 0;
+  uint8_t stacks = 0;
+  int32_t magnitude = 0;     // a shield's absorption left; otherwise the per-stack amount when applied
+  friend bool operator==(const EffectInstance&, const EffectInstance&) = default;
+};
+struct SkillCooldown {
+  uint16_t skill = 0;
+  uint32_t ticks_left = 0;
+  friend bool operator==(const SkillCooldown&, const SkillCooldown&) = default;
+};
+struct CastState {
+  uint16_t skill = 0;  // 0: not casting
+  EntityId target{};
+  uint32_t ticks_left = 0;
+  friend bool operator==(const CastState&, const CastState&) = default;
+};
+// The idempotency key of an intent: the node process that made it, its tick there and a sequence
+// within that tick. Keys from one origin process grow, so one mark per origin (the highest key
+// applied) tells a retry from new work.
+struct IntentKey {
+  NodeId origin{};
+  uint64_t incarnation = 0;
+  Tick tick = 0;
+  uint32_t seq = 0;
+  friend auto operator<=>(const IntentKey&, const IntentKey&) = default;
+};
+using IntentMark = IntentKey;
 
 // An entity's whole state: one canonical encoding (engine/wire/state_codec.h) for feeds, snapshots,
 // handoffs, replication, promises and storage, projected per audience by field mask.
@@ -65,8 +112,15 @@ struct EntityState {
   uint64_t generation = 0;   // lineage (servers only): the ownership grant it was written under
   int32_t move_x = 0;        // permille
   int32_t move_y = 0;
-  uint32_t cooldown_ticks = 0;
+  uint32_t cooldown_ticks = 0;  // the global cooldown: ticks until it may use any skill
   uint32_t last_input_seq = 0;
+  uint16_t class_id = 0;
+  uint16_t level = 1;
+  int32_t resource = 0;
+  CastState cast{};
+  InlineVec<EffectInstance, kEffectsPerEntityMax> effects{};
+  InlineVec<SkillCooldown, kCooldownsPerEntityMax> cooldowns{};  // skills still cooling down, in bar order
+  InlineVec<IntentMark, kIntentMarksMax> intent_marks{};
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -83,7 +137,7 @@ struct ClientInput {
   int32_t move_x = 0;  // permille, [-1000, 1000]
   int32_t move_y = 0;
   EntityId target{};
-  bool fire = false;
+  uint8_t skill = 0;  // 0: none; else the slot (1-based, <= kInputSkillSlotMax) of the avatar's class skill bar, at `target`
   friend bool operator==(const ClientInput&, const ClientInput&) = default;
 };
 
@@ -94,6 +148,7 @@ struct Hello {
   std::string data_address;
   uint32_t capacity_entities = 0;
   uint64_t incarnation = 0;
+  uint64_t content_hash = 0;  // compute: the game it runs (gameplay::Content::hash)
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -246,6 +301,7 @@ struct OwnershipGrant {
   std::optional<EntityState> recover;  // recovery after the owner was lost: start from this state
   bool migrate = false;                // a migration: wait for the old owner's Handoff (recover = fallback)
   uint64_t released_generation = 0;    // migrate: the generation the old owner released; only its Handoff will do
+  uint16_t class_id = 0;               // a spawn: the entity's class (gameplay::ClassDef); 0: the first
   friend bool operator==(const OwnershipGrant&, const OwnershipGrant&) = default;
 };
 
@@ -322,10 +378,29 @@ struct Subscribe {
   friend bool operator==(const Subscribe&, const Subscribe&) = default;
 };
 
+// What one entity does to another, applied by the target's owner only (one writer per entity).
+// Typed actions; the skill names the rule that produced it, so that the owner checks the action
+// against the content (range, cooldown, amount) as it checks its own.
+namespace intent {
+struct Damage { int32_t amount = 0; friend bool operator==(const Damage&, const Damage&) = default; };
+struct Heal { int32_t amount = 0; friend bool operator==(const Heal&, const Heal&) = default; };
+struct ApplyEffect { uint16_t effect = 0; friend bool operator==(const ApplyEffect&, const ApplyEffect&) = default; };
+struct Interrupt { friend bool operator==(const Interrupt&, const Interrupt&) = default; };
+struct Dispel { uint32_t count = 0; friend bool operator==(const Dispel&, const Dispel&) = default; };  // harmful effects removed
+}  // namespace intent
+using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel>;
+inline constexpr int32_t kIntentAmountMax = 1'000'000;
+inline constexpr uint32_t kDispelMax = 16;
+const char* intent_action_name(const IntentAction& a);
+// The action's number: damage or healing amount, effect id, dispel count; 0 for an interrupt.
+int64_t intent_action_value(const IntentAction& a);
+
 struct RemoteIntent {
+  IntentKey key;
   EntityId source{};
   EntityId target{};
-  int32_t amount = 0;
+  uint16_t skill = 0;
+  IntentAction action;
   friend bool operator==(const RemoteIntent&, const RemoteIntent&) = default;
 };
 

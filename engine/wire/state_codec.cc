@@ -20,8 +20,46 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   if (fields & kFieldTeam) w.varint(s.team);
   if (fields & kFieldFlags) w.varint(s.flags);
   if (fields & kFieldTarget) w.varint(s.target.value);
-  if (fields & kFieldCooldown) w.varint(s.cooldown_ticks);
+  if (fields & kFieldCooldown) {
+    w.varint(s.cooldown_ticks);
+    w.varint(s.cooldowns.size());
+    for (const SkillCooldown& c : s.cooldowns) {
+      w.varint(c.skill);
+      w.varint(c.ticks_left);
+    }
+  }
   if (fields & kFieldInputSeq) w.varint(s.last_input_seq);
+  if (fields & kFieldClass) {
+    w.varint(s.class_id);
+    w.varint(s.level);
+  }
+  if (fields & kFieldResource) w.zigzag(s.resource);
+  if (fields & kFieldCast) {
+    w.varint(s.cast.skill);
+    if (s.cast.skill != 0) {
+      w.varint(s.cast.target.value);
+      w.varint(s.cast.ticks_left);
+    }
+  }
+  if (fields & kFieldEffects) {
+    w.varint(s.effects.size());
+    for (const EffectInstance& e : s.effects) {
+      w.varint(e.effect);
+      w.varint(e.source.value);
+      w.varint(e.ticks_left);
+      w.varint(e.stacks);
+      w.zigzag(e.magnitude);
+    }
+  }
+  if (fields & kFieldIntentMarks) {
+    w.varint(s.intent_marks.size());
+    for (const IntentMark& m : s.intent_marks) {
+      w.varint(m.origin.value);
+      w.varint(m.incarnation);
+      w.varint(m.tick);
+      w.varint(m.seq);
+    }
+  }
 }
 
 bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
@@ -57,8 +95,60 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
   if (fields & kFieldTeam) s.team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state team out of range"));
   if (fields & kFieldFlags) s.flags = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state flags out of range"));
   if (fields & kFieldTarget) s.target = EntityId(r.varint());
-  if (fields & kFieldCooldown) s.cooldown_ticks = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state cooldown out of range"));
+  auto ticks = [&r]() { return static_cast<uint32_t>(r.varint_at_most(kDurationTicksMax, "state duration out of range")); };
+  auto skill = [&r]() { return static_cast<uint16_t>(r.varint_at_most(kSkillIdMax, "state skill out of range")); };
+  if (fields & kFieldCooldown) {
+    s.cooldown_ticks = ticks();
+    const uint64_t n = r.varint_at_most(kCooldownsPerEntityMax, "state with too many cooldowns");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      SkillCooldown c;
+      c.skill = skill();
+      c.ticks_left = ticks();
+      s.cooldowns.push_back(c);
+    }
+  }
   if (fields & kFieldInputSeq) s.last_input_seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state input sequence out of range"));
+  if (fields & kFieldClass) {
+    s.class_id = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "state class out of range"));
+    s.level = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "state level out of range"));
+  }
+  if (fields & kFieldResource) {
+    const int64_t v = r.zigzag();
+    if (v < -kHealthAbsMax || v > kHealthAbsMax) r.fail("state resource out of range");
+    s.resource = static_cast<int32_t>(v);
+  }
+  if (fields & kFieldCast) {
+    s.cast.skill = skill();
+    if (s.cast.skill != 0) {
+      s.cast.target = EntityId(r.varint());
+      s.cast.ticks_left = ticks();
+    }
+  }
+  if (fields & kFieldEffects) {
+    const uint64_t n = r.varint_at_most(kEffectsPerEntityMax, "state with too many effects");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      EffectInstance e;
+      e.effect = skill();
+      e.source = EntityId(r.varint());
+      e.ticks_left = ticks();
+      e.stacks = static_cast<uint8_t>(r.varint_at_most(UINT8_MAX, "state effect stacks out of range"));
+      const int64_t m = r.zigzag();
+      if (m < -kIntentAmountMax || m > kIntentAmountMax) r.fail("state effect magnitude out of range");
+      e.magnitude = static_cast<int32_t>(m);
+      s.effects.push_back(e);
+    }
+  }
+  if (fields & kFieldIntentMarks) {
+    const uint64_t n = r.varint_at_most(kIntentMarksMax, "state with too many intent marks");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      IntentMark m;
+      m.origin = NodeId(static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "intent mark origin out of range")));
+      m.incarnation = r.varint();
+      m.tick = r.varint();
+      m.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "intent mark sequence out of range"));
+      s.intent_marks.push_back(m);
+    }
+  }
   if (r.ok() && !s.id.valid()) r.fail("state of entity 0");
   if (fields_out) *fields_out = fields;
   return r.ok();

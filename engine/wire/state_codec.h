@@ -5,7 +5,11 @@
 //   varint id, varint generation, varint version, varint fields (EntityField bits),
 //   then each present field, in bit order:
 //     kind varint | pos zigzag x, zigzag y (mm) | motion zigzag x, zigzag y (permille) |
-//     health zigzag | team varint | flags varint | target varint | cooldown varint | input seq varint
+//     health zigzag | team varint | flags varint | target varint |
+//     cooldown: global varint, count, count x (skill varint, ticks varint) | input seq varint |
+//     class varint, level varint | resource zigzag | cast: skill varint (0: none), else target varint, ticks varint |
+//     effects: count, count x (effect, source, ticks, stacks varints, magnitude zigzag) |
+//     intent marks: count, count x (origin, incarnation, tick, seq varints)
 //
 // Encoding a projection (kFieldsPublic, kFieldsOwner) leaves the other fields out; decoding leaves
 // absent fields at their defaults. Decoding validates every value's range: these are untrusted bytes.

@@ -131,7 +131,7 @@ class Harness {
     input.move_x = in_.in<int32_t>(-kMovePermilleMax, kMovePermilleMax);
     input.move_y = in_.in<int32_t>(-kMovePermilleMax, kMovePermilleMax);
     input.target = pick_entity();
-    input.fire = in_.flag();
+    input.skill = static_cast<uint8_t>(in_.flag() ? 1 : 0);
     if (c) rt_.network.deliver_bytes(c, client::encode_input(input));
   }
   void close_client() {

@@ -86,7 +86,7 @@ std::vector<std::pair<std::string, ServerBody>> server_bodies() {
       {"deltas", deltas},
       {"membership", Membership{{PeerInfo{NodeId(101), "compute-1:7100"}, PeerInfo{NodeId(102), "compute-2:7100"}}}},
       {"subscribe", Subscribe{{CellKey{0, 0}, CellKey{-1, 5}}}},
-      {"intent", RemoteIntent{EntityId(7), EntityId(8), 7}},
+      {"intent", RemoteIntent{IntentKey{NodeId(101), 5, 9, 2}, EntityId(7), EntityId(8), 1, intent::Damage{7}}},
       {"heartbeat_ack", HeartbeatAck{9, (uint64_t{1} << 32) | 2, 987'654'321}},
       {"snapshot", Snapshot{{a, b}}},
       {"owner_changed", OwnerChanged{EntityId(7), NodeId(102), "compute-2:7100"}},

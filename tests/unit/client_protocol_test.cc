@@ -83,7 +83,7 @@ TEST(ClientProtocol, HelloAndInputRoundTrip) {
   EXPECT_EQ(in.move_x, -1000);
   EXPECT_EQ(in.move_y, 1000);
   EXPECT_EQ(in.target, EntityId(9));
-  EXPECT_TRUE(in.fire);
+  EXPECT_EQ(in.skill, 1);
 }
 
 TEST(ClientProtocol, RejectsWhatIsMalformedAndSaysWhy) {
@@ -170,10 +170,11 @@ TEST(ClientProtocol, AnUpdateValueOutOfRangeIsRejectedNotCut) {
     ByteWriter w(bytes);
     w.u8(static_cast<uint8_t>(client::Type::kUpdate));
     w.varint(9);  // tick
-    w.u16(1);     // entered: slot 0, entity 7, kind 1, then the fields
+    w.u16(1);     // entered: slot 0, entity 7, kind 1, class 0, then the fields
     w.varint(0);
     w.varint(7);
     w.varint(1);
+    w.varint(0);
     w.zigzag(c.x_cm);
     w.zigzag(0);
     w.zigzag(0);

@@ -181,7 +181,7 @@ TEST_F(GatewayInputs, ATargetOutsideTheClientsViewIsStrippedAndTheMoveForwarded)
   ASSERT_TRUE(forwarded.has_value()) << "the movement was dropped with the target";
   EXPECT_EQ(forwarded->input.move_x, 500);
   EXPECT_FALSE(forwarded->input.target.valid());
-  EXPECT_FALSE(forwarded->input.fire);
+  EXPECT_EQ(forwarded->input.skill, 0);
   EXPECT_EQ(rejected(InputRejection::kTargetNotInView), 1u);
 }
 

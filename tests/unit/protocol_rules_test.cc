@@ -450,7 +450,7 @@ TEST_F(ProtocolRulesCompute, RemoteIntentsOnlyFromTheOwnerOfTheirSource) {
   grant(target, kEpoch << 32);
   ASSERT_NE(find(target), nullptr);
   const ConnId peer = connect_old_owner();  // compute 102, which owns nothing we have a ghost of
-  rt_.network.deliver(peer, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, RemoteIntent{EntityId(1ULL << 40 | 2), target, node_->config().rules.fire_damage}});
+  rt_.network.deliver(peer, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, RemoteIntent{IntentKey{kOldOwner, 1, 1, 0}, EntityId(1ULL << 40 | 2), target, 1, intent::Damage{node_->config().rules.fire_damage}}});
   EXPECT_EQ(node_->stats().intents_rejected, 1u);
   EXPECT_EQ(node_->stats().intents_received_remote, 0u);
   EXPECT_EQ(find(target)->hp, node_->config().rules.hp_max);

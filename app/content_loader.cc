@@ -1,0 +1,190 @@
+#include "app/content_loader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+#include <google/protobuf/text_format.h>
+
+#include "app/text_config.h"
+#include "content.pb.h"
+
+namespace aether::app {
+
+namespace {
+
+namespace pb = google::protobuf;
+
+// Where an entry of the content came from: its file and the parse locations of its fields.
+struct Origin {
+  std::string file;
+  std::shared_ptr<pb::TextFormat::ParseInfoTree> tree;  // the file's
+  const pb::TextFormat::ParseInfoTree* entry = nullptr;  // the entry's subtree
+  const pb::Message* message = nullptr;
+};
+
+std::string where(const Origin& o, const std::string& field) {
+  int line = -1;
+  if (o.entry && o.message) {
+    if (const pb::FieldDescriptor* f = o.message->GetDescriptor()->FindFieldByName(field)) {
+      const pb::TextFormat::ParseLocation loc = o.entry->GetLocation(f, f->is_repeated() ? 0 : -1);
+      line = loc.line;
+    }
+    if (line < 0) {
+      // The field is absent (defaulted): point at the entry's first field.
+      const pb::Descriptor* d = o.message->GetDescriptor();
+      for (int i = 0; i < d->field_count() && line < 0; ++i) {
+        const pb::FieldDescriptor* f = d->field(i);
+        line = o.entry->GetLocation(f, f->is_repeated() ? 0 : -1).line;
+      }
+    }
+  }
+  return line >= 0 ? fmt::format("{}:{}: field {}", o.file, line + 1, field) : fmt::format("{}: field {}", o.file, field);
+}
+
+uint32_t kinds_mask(const pb::RepeatedField<int>& kinds) {
+  uint32_t mask = 0;
+  for (int k : kinds) mask |= 1u << static_cast<uint32_t>(k);
+  return mask;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return make_error(Error::Code::kIo, fmt::format("{}: not a content directory", dir));
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".textpb") files.push_back(entry.path().string());
+  }
+  if (ec) return make_error(Error::Code::kIo, fmt::format("{}: {}", dir, ec.message()));
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return make_error(Error::Code::kMalformed, fmt::format("{}: no .textpb content file", dir));
+  if (files.size() > kContentFilesMax) return make_error(Error::Code::kTooLarge, fmt::format("{}: more than {} content files", dir, kContentFilesMax));
+
+  std::vector<std::unique_ptr<content::ContentFile>> parsed;
+  std::vector<Origin> classes, skills, effects;
+  auto out = std::make_shared<gameplay::Content>();
+  std::string gcd_file;
+  for (const std::string& path : files) {
+    std::string text;
+    if (Status st = read_text_file(path, &text); !st.ok()) return st.error();
+    auto file = std::make_unique<content::ContentFile>();
+    auto tree = std::make_shared<pb::TextFormat::ParseInfoTree>();
+    pb::TextFormat::Parser parser;
+    parser.WriteLocationsTo(tree.get());
+    if (Status st = parse_text_proto(path, text, file.get()); !st.ok()) return st.error();
+    parser.ParseFromString(text, file.get());  // again, for the locations (it parsed above)
+    const pb::Descriptor* d = file->GetDescriptor();
+    if (file->global_cooldown_ticks() != 0) {
+      if (!gcd_file.empty()) return make_error(Error::Code::kMalformed, fmt::format("{}: global_cooldown_ticks set again (first in {})", path, gcd_file));
+      gcd_file = path;
+      out->global_cooldown_ticks = file->global_cooldown_ticks();
+    }
+    for (int i = 0; i < file->classes_size(); ++i) {
+      classes.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("classes"), i), &file->classes(i)});
+    }
+    for (int i = 0; i < file->skills_size(); ++i) {
+      skills.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("skills"), i), &file->skills(i)});
+    }
+    for (int i = 0; i < file->effects_size(); ++i) {
+      effects.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("effects"), i), &file->effects(i)});
+    }
+    parsed.push_back(std::move(file));
+  }
+  auto too_big = [](uint32_t v, uint32_t max) { return v > max; };
+  std::map<std::string, uint16_t> skill_ids, effect_ids;
+  for (const Origin& o : effects) {
+    const auto& e = static_cast<const content::Effect&>(*o.message);
+    if (too_big(e.id(), UINT16_MAX)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is not a 16-bit id", where(o, "id"), e.id()));
+    gameplay::EffectDef def;
+    def.id = static_cast<uint16_t>(e.id());
+    def.name = e.name();
+    def.kind = static_cast<gameplay::EffectKind>(e.kind());
+    def.duration_ticks = e.duration_ticks();
+    def.period_ticks = e.period_ticks();
+    def.magnitude = e.magnitude();
+    def.stacking = static_cast<gameplay::Stacking>(e.stacking());
+    def.stacks_max = e.stacks_max() == 0 ? 1 : e.stacks_max();
+    def.harmful = e.harmful();
+    def.immune_kinds = kinds_mask(e.immune());
+    if (!effect_ids.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: effect name {} is used twice", where(o, "name"), def.name));
+    out->effects.push_back(def);
+  }
+  constexpr uint32_t kMetresMax = gameplay::kRangeMmMax / 1000;
+  for (const Origin& o : skills) {
+    const auto& s = static_cast<const content::Skill&>(*o.message);
+    if (too_big(s.id(), UINT16_MAX)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is not a 16-bit id", where(o, "id"), s.id()));
+    for (const auto& [field, v] : {std::pair{"range_m", s.range_m()}, std::pair{"radius_m", s.radius_m()}}) {
+      if (too_big(v, kMetresMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} m is past {} m", where(o, field), v, kMetresMax));
+    }
+    for (const auto& [field, v] : {std::pair{"cost", s.cost()}, std::pair{"damage", s.damage()}, std::pair{"heal", s.heal()}}) {
+      if (too_big(v, static_cast<uint32_t>(gameplay::kStatMax))) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(o, field), v, gameplay::kStatMax));
+    }
+    gameplay::SkillDef def;
+    def.id = static_cast<uint16_t>(s.id());
+    def.name = s.name();
+    def.aim = static_cast<gameplay::Aim>(s.aim());
+    def.range_mm = static_cast<int32_t>(s.range_m() * 1000);
+    def.radius_mm = static_cast<int32_t>(s.radius_m() * 1000);
+    def.area_targets_max = s.area_targets_max();
+    def.cooldown_ticks = s.cooldown_ticks();
+    def.cast_ticks = s.cast_ticks();
+    def.on_global_cooldown = !s.off_global_cooldown();
+    def.cost = static_cast<int32_t>(s.cost());
+    def.damage = static_cast<int32_t>(s.damage());
+    def.heal = static_cast<int32_t>(s.heal());
+    def.interrupt = s.interrupt();
+    def.dispel = s.dispel();
+    if (!s.effect().empty()) {
+      auto it = effect_ids.find(s.effect());
+      if (it == effect_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no effect is named {}", where(o, "effect"), s.effect()));
+      def.effect = it->second;
+    }
+    if (!skill_ids.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: skill name {} is used twice", where(o, "name"), def.name));
+    out->skills.push_back(def);
+  }
+  for (const Origin& o : classes) {
+    const auto& c = static_cast<const content::Class&>(*o.message);
+    if (too_big(c.id(), UINT16_MAX)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is not a 16-bit id", where(o, "id"), c.id()));
+    for (const auto& [field, v] : {std::pair{"hp_max", c.hp_max()}, std::pair{"resource_max", c.resource_max()}, std::pair{"resource_start", c.resource_start()},
+                                   std::pair{"resource_per_hit", c.resource_per_hit()}, std::pair{"speed_mm_per_tick", c.speed_mm_per_tick()}}) {
+      if (too_big(v, static_cast<uint32_t>(gameplay::kStatMax))) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(o, field), v, gameplay::kStatMax));
+    }
+    gameplay::ClassDef def;
+    def.id = static_cast<uint16_t>(c.id());
+    def.name = c.name();
+    def.hp_max = static_cast<int32_t>(c.hp_max());
+    def.resource = static_cast<gameplay::Resource>(c.resource());
+    def.resource_max = static_cast<int32_t>(c.resource_max());
+    def.resource_start = static_cast<int32_t>(c.resource_start());
+    def.resource_per_second = c.resource_per_second();
+    def.resource_per_hit = static_cast<int32_t>(c.resource_per_hit());
+    def.speed_mm_per_tick = static_cast<int32_t>(c.speed_mm_per_tick());
+    def.immune_kinds = kinds_mask(c.immune());
+    for (const std::string& name : c.skills()) {
+      auto it = skill_ids.find(name);
+      if (it == skill_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no skill is named {}", where(o, "skills"), name));
+      def.skills.push_back(it->second);
+    }
+    out->classes.push_back(def);
+  }
+  // The engine's rules, with each fault mapped back to its entry's file and line. check() works on
+  // the lists in file order (the loader's), so its indices are ours; sorting comes after.
+  const std::vector<gameplay::ContentError> errors = gameplay::check(*out);
+  if (!errors.empty()) {
+    const gameplay::ContentError& e = errors.front();
+    const std::vector<Origin>* list = e.where == gameplay::ContentError::Where::kClass   ? &classes
+                                      : e.where == gameplay::ContentError::Where::kSkill ? &skills
+                                      : e.where == gameplay::ContentError::Where::kEffect ? &effects
+                                                                                          : nullptr;
+    const std::string at = list && e.index < list->size() ? where((*list)[e.index], e.field) : fmt::format("{}: {}", dir, e.field);
+    return make_error(Error::Code::kMalformed, fmt::format("{}: {}{}", at, e.message,
+                                                           errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : ""));
+  }
+  gameplay::sort_by_id(*out);
+  return std::shared_ptr<const gameplay::Content>(std::move(out));
+}
+
+}  // namespace aether::app

@@ -1,0 +1,250 @@
+#include "engine/gameplay/content.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "engine/core/hash.h"
+
+namespace aether::gameplay {
+
+const char* effect_kind_name(EffectKind k) {
+  switch (k) {
+    case EffectKind::kDamageOverTime: return "damage_over_time";
+    case EffectKind::kHealOverTime: return "heal_over_time";
+    case EffectKind::kShield: return "shield";
+    case EffectKind::kStun: return "stun";
+    case EffectKind::kRoot: return "root";
+    case EffectKind::kSlow: return "slow";
+    case EffectKind::kSilence: return "silence";
+    case EffectKind::kDamageDealt: return "damage_dealt";
+    case EffectKind::kDamageTaken: return "damage_taken";
+    case EffectKind::kImmunity: return "immunity";
+  }
+  return "unknown";
+}
+
+namespace {
+template <class T>
+const T* find_by_id(const std::vector<T>& list, uint16_t id) {
+  auto it = std::lower_bound(list.begin(), list.end(), id, [](const T& t, uint16_t v) { return t.id < v; });
+  return it != list.end() && it->id == id ? &*it : nullptr;
+}
+}  // namespace
+
+const ClassDef* Content::find_class(uint16_t id) const { return find_by_id(classes, id); }
+const SkillDef* Content::find_skill(uint16_t id) const { return find_by_id(skills, id); }
+const EffectDef* Content::find_effect(uint16_t id) const { return find_by_id(effects, id); }
+
+const SkillDef* Content::skill_in_slot(const ClassDef& c, uint32_t slot) const {
+  if (slot == 0 || slot > c.skills.size()) return nullptr;
+  return find_skill(c.skills[slot - 1]);
+}
+
+uint64_t Content::hash() const {
+  Hasher64 h;
+  h.add_u64(global_cooldown_ticks);
+  h.add_u64(classes.size());
+  for (const ClassDef& c : classes) {
+    h.add_u64(c.id);
+    h.add_string(c.name);
+    h.add_i64(c.hp_max);
+    h.add_u64(static_cast<uint64_t>(c.resource));
+    h.add_i64(c.resource_max);
+    h.add_i64(c.resource_start);
+    h.add_i64(c.resource_per_second);
+    h.add_i64(c.resource_per_hit);
+    h.add_i64(c.speed_mm_per_tick);
+    h.add_u64(c.skills.size());
+    for (uint16_t s : c.skills) h.add_u64(s);
+    h.add_u64(c.immune_kinds);
+  }
+  h.add_u64(skills.size());
+  for (const SkillDef& s : skills) {
+    h.add_u64(s.id);
+    h.add_string(s.name);
+    h.add_u64(static_cast<uint64_t>(s.aim));
+    h.add_i64(s.range_mm);
+    h.add_i64(s.radius_mm);
+    h.add_u64(s.area_targets_max);
+    h.add_u64(s.cooldown_ticks);
+    h.add_u64(s.cast_ticks);
+    h.add_u64(s.on_global_cooldown ? 1 : 0);
+    h.add_i64(s.cost);
+    h.add_i64(s.damage);
+    h.add_i64(s.heal);
+    h.add_u64(s.effect);
+    h.add_u64(s.interrupt ? 1 : 0);
+    h.add_u64(s.dispel);
+  }
+  h.add_u64(effects.size());
+  for (const EffectDef& e : effects) {
+    h.add_u64(e.id);
+    h.add_string(e.name);
+    h.add_u64(static_cast<uint64_t>(e.kind));
+    h.add_u64(e.duration_ticks);
+    h.add_u64(e.period_ticks);
+    h.add_i64(e.magnitude);
+    h.add_u64(static_cast<uint64_t>(e.stacking));
+    h.add_u64(e.stacks_max);
+    h.add_u64(e.harmful ? 1 : 0);
+    h.add_u64(e.immune_kinds);
+  }
+  return h.digest();
+}
+
+void sort_by_id(Content& c) {
+  auto by_id = [](const auto& a, const auto& b) { return a.id < b.id; };
+  std::stable_sort(c.classes.begin(), c.classes.end(), by_id);
+  std::stable_sort(c.skills.begin(), c.skills.end(), by_id);
+  std::stable_sort(c.effects.begin(), c.effects.end(), by_id);
+}
+
+namespace {
+
+class Checker {
+ public:
+  explicit Checker(std::vector<ContentError>& out) : out_(out) {}
+  void at(ContentError::Where where, size_t index) {
+    where_ = where;
+    index_ = index;
+  }
+  void fail(const char* field, std::string message) { out_.push_back({where_, index_, field, std::move(message)}); }
+  void range(const char* field, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi) fail(field, fmt::format("{} is out of range [{}, {}]", v, lo, hi));
+  }
+  template <class T>
+  void unique_ids(const std::vector<T>& list, ContentError::Where where, const char* what) {
+    std::set<uint16_t> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      at(where, i);
+      if (list[i].id == 0) fail("id", fmt::format("{} id 0 is reserved (none)", what));
+      if (!seen.insert(list[i].id).second) fail("id", fmt::format("{} id {} is used twice", what, list[i].id));
+      if (list[i].name.empty()) fail("name", fmt::format("{} {} has no name", what, list[i].id));
+    }
+  }
+
+ private:
+  std::vector<ContentError>& out_;
+  ContentError::Where where_ = ContentError::Where::kTop;
+  size_t index_ = 0;
+};
+
+}  // namespace
+
+std::vector<ContentError> check(const Content& c) {
+  std::vector<ContentError> errors;
+  Checker k(errors);
+  using W = ContentError::Where;
+  k.range("global_cooldown_ticks", c.global_cooldown_ticks, 0, 100);
+  if (c.classes.empty()) k.fail("classes", "content defines no class");
+  if (c.classes.size() > kClassesMax) k.fail("classes", fmt::format("more than {} classes", kClassesMax));
+  if (c.skills.size() > kSkillsMax) k.fail("skills", fmt::format("more than {} skills", kSkillsMax));
+  if (c.effects.size() > kEffectsMax) k.fail("effects", fmt::format("more than {} effects", kEffectsMax));
+  k.unique_ids(c.classes, W::kClass, "class");
+  k.unique_ids(c.skills, W::kSkill, "skill");
+  k.unique_ids(c.effects, W::kEffect, "effect");
+  auto has_skill = [&](uint16_t id) { return std::any_of(c.skills.begin(), c.skills.end(), [&](const SkillDef& s) { return s.id == id; }); };
+  auto effect_of = [&](uint16_t id) -> const EffectDef* {
+    for (const EffectDef& e : c.effects) {
+      if (e.id == id) return &e;
+    }
+    return nullptr;
+  };
+  const uint32_t all_kinds = (1u << kEffectKinds) - 1;
+  for (size_t i = 0; i < c.classes.size(); ++i) {
+    const ClassDef& cl = c.classes[i];
+    k.at(W::kClass, i);
+    k.range("hp_max", cl.hp_max, 1, kStatMax);
+    k.range("resource_max", cl.resource_max, 0, kStatMax);
+    k.range("resource_start", cl.resource_start, 0, cl.resource_max);
+    k.range("resource_per_second", cl.resource_per_second, -kStatMax, kStatMax);
+    k.range("resource_per_hit", cl.resource_per_hit, 0, kStatMax);
+    k.range("speed_mm_per_tick", cl.speed_mm_per_tick, 1, 10'000);
+    if (cl.resource == Resource::kNone && cl.resource_max != 0) k.fail("resource_max", "a class without a resource has resource_max 0");
+    if (cl.resource != Resource::kNone && cl.resource_max == 0) k.fail("resource_max", "a class with a resource needs resource_max > 0");
+    if (cl.skills.empty()) k.fail("skills", fmt::format("class {} has no skill", cl.name));
+    if (cl.skills.size() > kClassSkillsMax) k.fail("skills", fmt::format("class {} has more than {} skills", cl.name, kClassSkillsMax));
+    std::set<uint16_t> bar;
+    for (uint16_t s : cl.skills) {
+      if (!has_skill(s)) k.fail("skills", fmt::format("class {} names skill {}, which is not defined", cl.name, s));
+      if (!bar.insert(s).second) k.fail("skills", fmt::format("class {} has skill {} twice", cl.name, s));
+    }
+    if ((cl.immune_kinds & ~all_kinds) != 0) k.fail("immune", "unknown effect kind");
+  }
+  for (size_t i = 0; i < c.skills.size(); ++i) {
+    const SkillDef& s = c.skills[i];
+    k.at(W::kSkill, i);
+    k.range("range_m", s.range_mm, 0, kRangeMmMax);
+    k.range("radius_m", s.radius_mm, 0, kRangeMmMax);
+    k.range("area_targets_max", s.area_targets_max, 0, 64);
+    if (s.radius_mm > 0 && s.area_targets_max == 0) k.fail("area_targets_max", "an area skill needs area_targets_max > 0");
+    k.range("cooldown_ticks", s.cooldown_ticks, 0, kDurationTicksMax);
+    k.range("cast_ticks", s.cast_ticks, 0, 100);
+    k.range("cost", s.cost, 0, kStatMax);
+    k.range("damage", s.damage, 0, kStatMax);
+    k.range("heal", s.heal, 0, kStatMax);
+    k.range("dispel", s.dispel, 0, kDispelMax);
+    if (s.effect != 0) {
+      const EffectDef* e = effect_of(s.effect);
+      if (!e) {
+        k.fail("effect", fmt::format("skill {} applies effect {}, which is not defined", s.name, s.effect));
+      } else if (e->harmful && s.aim != Aim::kEnemy) {
+        k.fail("effect", fmt::format("skill {} aims at allies but applies harmful effect {}", s.name, e->name));
+      }
+    }
+    if (s.aim == Aim::kEnemy && s.heal != 0) k.fail("heal", fmt::format("skill {} heals an enemy", s.name));
+    if (s.aim != Aim::kEnemy && (s.damage != 0 || s.interrupt)) k.fail("damage", fmt::format("skill {} harms an ally", s.name));
+    if (s.damage == 0 && s.heal == 0 && s.effect == 0 && !s.interrupt && s.dispel == 0) k.fail("name", fmt::format("skill {} does nothing", s.name));
+  }
+  for (size_t i = 0; i < c.effects.size(); ++i) {
+    const EffectDef& e = c.effects[i];
+    k.at(W::kEffect, i);
+    k.range("duration_ticks", e.duration_ticks, 1, kDurationTicksMax);
+    const bool periodic = e.kind == EffectKind::kDamageOverTime || e.kind == EffectKind::kHealOverTime;
+    if (periodic) {
+      k.range("period_ticks", e.period_ticks, 1, e.duration_ticks);
+      k.range("magnitude", e.magnitude, 1, kStatMax);
+    } else if (e.period_ticks != 0) {
+      k.fail("period_ticks", fmt::format("effect {} of kind {} is not periodic", e.name, effect_kind_name(e.kind)));
+    }
+    if (e.kind == EffectKind::kShield) k.range("magnitude", e.magnitude, 1, kStatMax);
+    if (e.kind == EffectKind::kSlow) k.range("magnitude", e.magnitude, 1, 1000);
+    if (e.kind == EffectKind::kDamageDealt || e.kind == EffectKind::kDamageTaken) k.range("magnitude", e.magnitude, -1000, kModifierPermilleMax);
+    k.range("stacks_max", e.stacks_max, 1, kStacksMax);
+    if (e.stacking != Stacking::kStack && e.stacks_max != 1) k.fail("stacks_max", "only stacking effects have stacks_max > 1");
+    if (e.kind == EffectKind::kImmunity) {
+      if (e.immune_kinds == 0 || (e.immune_kinds & ~all_kinds) != 0) k.fail("immune", "an immunity names the effect kinds it blocks");
+    } else if (e.immune_kinds != 0) {
+      k.fail("immune", "only immunities name immune kinds");
+    }
+  }
+  return errors;
+}
+
+std::shared_ptr<const Content> content_of(const Rules& rules) { return rules.content ? rules.content : classic_content(rules); }
+
+const ClassDef& class_for_spawn(const Content& content, uint64_t n) { return content.classes[n % content.classes.size()]; }
+
+std::shared_ptr<const Content> classic_content(const Rules& rules) {
+  auto c = std::make_shared<Content>();
+  ClassDef soldier;
+  soldier.id = 1;
+  soldier.name = "soldier";
+  soldier.hp_max = rules.hp_max;
+  soldier.speed_mm_per_tick = rules.speed_mm_per_tick;
+  soldier.skills = {1};
+  c->classes.push_back(soldier);
+  SkillDef shot;
+  shot.id = 1;
+  shot.name = "shot";
+  shot.range_mm = rules.fire_range_mm;
+  shot.cooldown_ticks = static_cast<uint32_t>(rules.fire_cooldown_ticks);
+  shot.on_global_cooldown = false;
+  shot.damage = rules.fire_damage;
+  c->skills.push_back(shot);
+  return c;
+}
+
+}  // namespace aether::gameplay

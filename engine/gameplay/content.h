@@ -1,0 +1,138 @@
+#pragma once
+// The game's content: classes, skills and status effects, as data (content/*.textpb, loaded and
+// checked by app/content_loader.h; docs/gameplay.md). The engine only interprets it: adding a skill
+// or an effect of an existing kind is a data change.
+//
+// Content is immutable once loaded and shared by every component of a process. Every server of a
+// cluster must run the same content: hash() is exchanged when servers join (Hello.content_hash) and
+// a server with different content is refused.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/ids.h"
+#include "engine/gameplay/rules.h"
+#include "engine/wire/messages.h"
+
+namespace aether::gameplay {
+
+inline constexpr size_t kClassesMax = 64;
+inline constexpr size_t kSkillsMax = 1024;
+inline constexpr size_t kEffectsMax = 1024;
+inline constexpr size_t kClassSkillsMax = kInputSkillSlotMax;  // a class's skill bar (EntityState::cooldowns fits one per skill)
+inline constexpr int32_t kStatMax = 1'000'000;        // any amount, health or resource
+inline constexpr int32_t kRangeMmMax = 1'000'000;     // 1 km
+inline constexpr uint32_t kStacksMax = 16;
+inline constexpr int32_t kModifierPermilleMax = 10'000;  // damage dealt or taken at most x10
+
+enum class Resource : uint8_t { kNone = 0, kMana = 1, kEnergy = 2, kRage = 3 };
+// Who a skill may be aimed at. kAlly includes the caster.
+enum class Aim : uint8_t { kEnemy = 0, kAlly = 1, kSelf = 2 };
+
+enum class EffectKind : uint8_t {
+  kDamageOverTime = 0,  // magnitude damage per period, per stack
+  kHealOverTime = 1,    // magnitude healing per period, per stack
+  kShield = 2,          // absorbs magnitude damage, gone when spent
+  kStun = 3,            // no movement, no skills; interrupts a cast when applied
+  kRoot = 4,            // no movement
+  kSlow = 5,            // movement at (1000 - magnitude) permille
+  kSilence = 6,         // no skills that cost a resource; interrupts a cast when applied
+  kDamageDealt = 7,     // damage dealt +magnitude permille per stack (negative: a debuff)
+  kDamageTaken = 8,     // damage taken +magnitude permille per stack (negative: a buff)
+  kImmunity = 9,        // effects of the kinds in immune_kinds are not applied (and are cleansed)
+};
+inline constexpr uint32_t kEffectKinds = 10;
+const char* effect_kind_name(EffectKind k);
+
+enum class Stacking : uint8_t {
+  kRefresh = 0,          // one instance; applying again restarts its duration
+  kStack = 1,            // one instance of up to stacks_max stacks; applying again adds one and refreshes
+  kUniquePerSource = 2,  // one instance per source, each refreshed by its own source
+};
+
+struct EffectDef {
+  uint16_t id = 0;
+  std::string name;
+  EffectKind kind = EffectKind::kDamageOverTime;
+  uint32_t duration_ticks = 0;
+  uint32_t period_ticks = 0;  // over-time kinds: ticks between applications
+  int32_t magnitude = 0;
+  Stacking stacking = Stacking::kRefresh;
+  uint32_t stacks_max = 1;
+  bool harmful = false;       // dispels remove harmful effects; harmful effects are refused on allies
+  uint32_t immune_kinds = 0;  // kImmunity: bit (1 << kind) per kind it blocks
+};
+
+struct SkillDef {
+  uint16_t id = 0;
+  std::string name;
+  Aim aim = Aim::kEnemy;
+  int32_t range_mm = 0;        // caster to target; kSelf skills ignore it
+  int32_t radius_mm = 0;       // 0: the target alone; else every valid target within it of the target
+  uint32_t area_targets_max = 0;  // an area skill reaches at most this many, nearest first
+  uint32_t cooldown_ticks = 0;
+  uint32_t cast_ticks = 0;     // 0: instant; else moving, a stun or a silence interrupts it
+  bool on_global_cooldown = true;
+  int32_t cost = 0;            // of the caster's class resource
+  int32_t damage = 0;
+  int32_t heal = 0;
+  uint16_t effect = 0;         // applied to each target, 0: none
+  bool interrupt = false;      // stops the target's cast
+  uint32_t dispel = 0;         // harmful effects removed from each target
+};
+
+struct ClassDef {
+  uint16_t id = 0;
+  std::string name;
+  int32_t hp_max = 0;
+  Resource resource = Resource::kNone;
+  int32_t resource_max = 0;
+  int32_t resource_start = 0;
+  int32_t resource_per_second = 0;  // regeneration (negative: decay, as rage)
+  int32_t resource_per_hit = 0;     // gained for each damage intent the class deals (rage)
+  int32_t speed_mm_per_tick = 0;
+  std::vector<uint16_t> skills;     // the skill bar, slot 1 first
+  uint32_t immune_kinds = 0;        // effect kinds this class never takes
+};
+
+struct Content {
+  uint32_t global_cooldown_ticks = 0;
+  std::vector<ClassDef> classes;   // sorted by id
+  std::vector<SkillDef> skills;    // sorted by id
+  std::vector<EffectDef> effects;  // sorted by id
+
+  const ClassDef* find_class(uint16_t id) const;
+  const SkillDef* find_skill(uint16_t id) const;
+  const EffectDef* find_effect(uint16_t id) const;
+  // The skill in `slot` (1-based) of a class's bar, or null.
+  const SkillDef* skill_in_slot(const ClassDef& c, uint32_t slot) const;
+  // A stable hash of every rule (not of the files' text): servers compare it when they join.
+  uint64_t hash() const;
+};
+
+// One thing wrong with content, named so that the loader can point at the file, line and field.
+struct ContentError {
+  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect };
+  Where where = Where::kTop;
+  size_t index = 0;   // in the order of its list
+  std::string field;  // the field at fault
+  std::string message;
+};
+// Every rule content must keep for the engine to run it (ids unique and nonzero, references
+// resolved, amounts and durations in range, bars within kClassSkillsMax). Empty: valid.
+std::vector<ContentError> check(const Content& c);
+// Sorts the lists by id (the order lookups and the hash rely on). check() then the loader call it.
+void sort_by_id(Content& c);
+
+// The content a component runs: rules.content, or the classic game from the rules.
+std::shared_ptr<const Content> content_of(const Rules& rules);
+// The class of the n-th entity spawned, until players choose theirs: classes in turn.
+const ClassDef& class_for_spawn(const Content& content, uint64_t n);
+
+// The game before content files: one class ("soldier") with one skill ("shot", slot 1), from the
+// rules' hit points, damage, range and cooldown. What scenarios without a content directory play.
+std::shared_ptr<const Content> classic_content(const Rules& rules);
+
+}  // namespace aether::gameplay

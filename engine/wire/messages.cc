@@ -1,0 +1,23 @@
+#include "engine/wire/messages.h"
+
+namespace aether {
+
+const char* intent_action_name(const IntentAction& a) {
+  static constexpr const char* kNames[] = {"damage", "heal", "apply_effect", "interrupt", "dispel"};
+  static_assert(std::variant_size_v<IntentAction> == std::size(kNames));
+  return kNames[a.index()];
+}
+
+int64_t intent_action_value(const IntentAction& a) {
+  return std::visit(
+      [](const auto& x) -> int64_t {
+        using A = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<A, intent::Damage> || std::is_same_v<A, intent::Heal>) return x.amount;
+        else if constexpr (std::is_same_v<A, intent::ApplyEffect>) return x.effect;
+        else if constexpr (std::is_same_v<A, intent::Dispel>) return x.count;
+        else return 0;
+      },
+      a);
+}
+
+}  // namespace aether

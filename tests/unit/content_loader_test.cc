@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "app/content_loader.h"
+
+namespace aether::app {
+namespace {
+
+const std::string kContentDir = std::string(AETHER_SOURCE_DIR) + "/content";
+
+TEST(ContentLoader, TheShippedContentLoadsAndPassesEveryRule) {
+  auto c = load_content(kContentDir);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const gameplay::Content& content = *c.value();
+  EXPECT_GE(content.classes.size(), 4u);
+  EXPECT_GE(content.skills.size(), 16u);
+  EXPECT_TRUE(gameplay::check(content).empty());
+  // Every effect kind the engine knows is used by some effect, and every effect by some skill.
+  uint32_t kinds = 0;
+  for (const auto& e : content.effects) kinds |= 1u << static_cast<uint32_t>(e.kind);
+  EXPECT_EQ(kinds, (1u << gameplay::kEffectKinds) - 1);
+  for (const auto& e : content.effects) {
+    EXPECT_TRUE(std::any_of(content.skills.begin(), content.skills.end(), [&](const auto& s) { return s.effect == e.id; })) << e.name;
+  }
+  // Loading is deterministic: the hash the servers compare is the same every time.
+  EXPECT_EQ(load_content(kContentDir).value()->hash(), content.hash());
+}
+
+class BrokenContent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("aether-content-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    for (const char* f : {"classes.textpb", "skills.textpb", "effects.textpb"}) std::filesystem::copy_file(kContentDir + "/" + f, dir_ / f);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void append(const char* file, const std::string& text) {
+    std::ofstream out(dir_ / file, std::ios::app);
+    out << text;
+  }
+  std::string error() {
+    auto c = load_content(dir_.string());
+    EXPECT_FALSE(c.ok());
+    return c.ok() ? std::string() : c.error().message;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(BrokenContent, AnUnknownFieldNamesFileAndLine) {
+  append("skills.textpb", "skills { id: 99 name: \"x\" damage: 1 splash: 3 }\n");
+  const std::string e = error();
+  EXPECT_NE(e.find("skills.textpb:"), std::string::npos) << e;
+  EXPECT_NE(e.find("splash"), std::string::npos) << e;
+}
+
+TEST_F(BrokenContent, ABrokenRuleNamesFileLineAndField) {
+  append("effects.textpb", "\neffects {\n  id: 40\n  name: \"overstack\"\n  kind: DAMAGE_OVER_TIME\n  duration_ticks: 10 period_ticks: 5 magnitude: 1\n  stacks_max: 4\n}\n");
+  const std::string e = error();
+  EXPECT_NE(e.find("effects.textpb:"), std::string::npos) << e;
+  EXPECT_NE(e.find("field stacks_max"), std::string::npos) << e;
+  EXPECT_NE(e.find("only stacking effects"), std::string::npos) << e;
+}
+
+TEST_F(BrokenContent, AnUnresolvedNameAndADuplicateIdAreRefused) {
+  append("classes.textpb", "classes { id: 9 name: \"bard\" hp_max: 10 speed_mm_per_tick: 500 skills: [\"lute\"] }\n");
+  EXPECT_NE(error().find("no skill is named lute"), std::string::npos);
+  std::filesystem::copy_file(kContentDir + "/classes.textpb", dir_ / "classes.textpb", std::filesystem::copy_options::overwrite_existing);
+  append("skills.textpb", "skills { id: 1 name: \"strike_again\" aim: ENEMY range_m: 5 damage: 1 }\n");
+  const std::string e = error();
+  EXPECT_NE(e.find("skill id 1 is used twice"), std::string::npos) << e;
+  EXPECT_NE(e.find("field id"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace aether::app
