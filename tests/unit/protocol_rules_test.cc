@@ -539,7 +539,7 @@ class ProtocolRulesCoordinator : public ::testing::Test {
   // A compute node connects and says Hello; epoch 0 is a process that never followed an epoch.
   void connect(ComputeSide& n, Epoch hello_epoch) {
     n.conn = rt_.network.accept(kListen);
-    send(n, Hello{Role::kCompute, fmt::format("compute-{}:9000", n.id.value), 100, n.incarnation}, hello_epoch);
+    send(n, Hello{Role::kCompute, fmt::format("compute-{}:9000", n.id.value), 100, n.incarnation, gameplay::content_of(gameplay::Rules{})->hash()}, hello_epoch);
   }
   ComputeSide join(uint32_t id, Epoch hello_epoch = 0) {
     ComputeSide n{NodeId(id), 0, 1000 + id, 0};
@@ -1429,6 +1429,25 @@ TEST_F(ProtocolRulesCoordinator, ACandidateStandsAgainAtItsDrawnInstantNotOnAWat
     off_tick += (gap % kTickNs) > step && (gap % kTickNs) < kTickNs - step ? 1 : 0;
   }
   EXPECT_GT(off_tick, 3u) << "retries fell on the 100 ms grid: candidates that stood together would stay in step";
+}
+
+}  // namespace
+}  // namespace aether
+
+namespace aether {
+namespace {
+
+// docs/gameplay.md "Content files": a compute node running other content would apply other rules
+// to its entities and refuse its neighbours' honest intents; the coordinator does not register it.
+TEST_F(ProtocolRulesCoordinator, AComputeNodeWithOtherContentIsRefused) {
+  start_leader();
+  ComputeSide other{NodeId(107), 0, 1107, 0};
+  other.conn = rt_.network.accept(kListen);
+  send(other, Hello{Role::kCompute, "compute-107:9000", 100, other.incarnation, gameplay::content_of(gameplay::Rules{})->hash() ^ 1}, 0);
+  EXPECT_EQ(coord_->nodes().count(other.id), 0u);
+  EXPECT_EQ(coord_->stats().content_mismatches, 1u);
+  ComputeSide same = join(108);
+  EXPECT_EQ(coord_->nodes().count(same.id), 1u);
 }
 
 }  // namespace

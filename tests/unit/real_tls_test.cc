@@ -339,7 +339,7 @@ TEST(RealTls, ACoordinatorRefusesAHelloThatIsNotItsCertificatesIdentity) {
   const auto say_hello = [&](const std::string& cert) {
     auto node = std::make_unique<Node>(io, settings(Role::kCompute, certs().ours, cert));
     const ConnId conn = node->net().connect(coordinator.address());
-    EXPECT_EQ(send_server(node->net(), conn, ServerMessage{NodeId(101), Role::kCompute, 0, 0, Hello{Role::kCompute, "127.0.0.1:1", 100, 7}}),
+    EXPECT_EQ(send_server(node->net(), conn, ServerMessage{NodeId(101), Role::kCompute, 0, 0, Hello{Role::kCompute, "127.0.0.1:1", 100, 7, gameplay::content_of(gameplay::Rules{})->hash()}}),
               SendStatus::kOk);
     return std::pair{std::move(node), conn};
   };
