@@ -67,7 +67,7 @@ class IdentityRulesCoordinator : public ::testing::Test {
   // A process verified as `verified` connects and says Hello as `role` `node`.
   ConnId hello(std::optional<PeerIdentity> verified, Role role, uint32_t node) {
     const ConnId conn = rt_.network.accept(kListen, verified);
-    rt_.network.deliver(conn, ServerMessage{NodeId(node), role, 0, 0, Hello{role, role == Role::kCompute ? "compute:9000" : "", 100, 7}});
+    rt_.network.deliver(conn, ServerMessage{NodeId(node), role, 0, 0, Hello{role, role == Role::kCompute ? "compute:9000" : "", 100, 7, gameplay::content_of(gameplay::Rules{})->hash()}});
     return conn;
   }
   // An admin order (drain compute 101) from a connection verified as `verified`, signed as `sender`.
@@ -203,7 +203,7 @@ class IdentityRulesCompute : public ::testing::Test {
   }
   ConnId hello(std::optional<PeerIdentity> verified, Role role, uint32_t node) {
     const ConnId conn = rt_.network.accept(kListen, verified);
-    rt_.network.deliver(conn, ServerMessage{NodeId(node), role, kEpoch, 0, Hello{role, "x:1", 0, 7}});
+    rt_.network.deliver(conn, ServerMessage{NodeId(node), role, kEpoch, 0, Hello{role, "x:1", 0, 7, gameplay::content_of(gameplay::Rules{})->hash()}});
     return conn;
   }
 
