@@ -33,7 +33,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kHostCrashed:
     case TraceKind::kEpochChanged:
     case TraceKind::kControlApplied:
-    case TraceKind::kTickDone: break;
+    case TraceKind::kTickDone:
+    case TraceKind::kSkillUsed:
+    case TraceKind::kIntentApplied: break;
     case TraceKind::kGhostDropped:
       if (r.a != static_cast<int64_t>(GhostDropReason::kNowOurs)) return;
       break;
@@ -55,6 +57,7 @@ void ClusterChecker::on_record(const TraceEvent& r) {
       if (r.b == 0) watch_.erase(r.entity);  // a spawn: a new life, whatever the id held before
       // A restored state (b = 1 recovery, 3 migration from the snapshot) may roll back; so may one
       // that was restored and handed on (b = 2) before anyone wrote it.
+      if (r.b == 0 || r.b == 1 || r.b == 3) forget_game_history(r.entity);  // a new life, or a restore that may undo uses
       if (r.b == 1 || r.b == 3) {
         restored_unwritten_.insert(r.entity);
         if (const gameplay::Entity* e = node->world().find(r.entity)) restore_point_[r.entity] = e->version;
@@ -90,6 +93,8 @@ void ClusterChecker::on_record(const TraceEvent& r) {
       }
       break;
     case TraceKind::kTickDone: on_write(r, *node); break;
+    case TraceKind::kSkillUsed:
+    case TraceKind::kIntentApplied: on_game_record(r, *node); break;
     case TraceKind::kGhostDropped: {  // recorded before the ghost goes: the restore must be at least as fresh
       auto g = node->ghosts().find(r.entity);
       if (g != node->ghosts().end()) ghost_taken_[key] = g->second.state;
@@ -216,6 +221,67 @@ void ClusterChecker::on_write(const TraceEvent& r, const ComputeNode& node) {
     w.last_writer = node.node();
     w.last_write_ns = t;
     w.last_write_seq = figures_.records_checked;
+    check_game_state(t, node, e, r);
+  }
+}
+
+void ClusterChecker::check_game_state(TimeNs now, const ComputeNode& node, const gameplay::Entity& e, const TraceEvent& r) {
+  const gameplay::Content& content = node.world().content();
+  const Tick tick = node.tick();
+  auto bad = [&](std::string what) { fail(now, fmt::format("entity {} on compute node {}: {}", e.id.value, node.node().value, what), describe_record(r)); };
+  if (!e.cls) return bad("no class");
+  if (e.hp < 0 || e.hp > e.cls->hp_max) return bad(fmt::format("health {} outside [0, {}]", e.hp, e.cls->hp_max));
+  if (e.dead != (e.hp == 0)) return bad(fmt::format("health {} but {}", e.hp, e.dead ? "dead" : "alive"));
+  if (e.resource < 0 || e.resource > e.cls->resource_max) return bad(fmt::format("resource {} outside [0, {}]", e.resource, e.cls->resource_max));
+  if (e.dead && !e.effects.empty()) return bad("dead with effects");
+  for (const gameplay::Effect& x : e.effects) {
+    const gameplay::EffectDef* d = content.find_effect(x.effect);
+    if (!d) return bad(fmt::format("unknown effect {}", x.effect));
+    if (x.expires <= tick || x.expires > tick + d->duration_ticks) {
+      return bad(fmt::format("effect {} expires at tick {}, outside ({}, {}]: it must end within its duration", d->name, x.expires, tick,
+                             tick + d->duration_ticks));
+    }
+    if (x.stacks < 1 || x.stacks > d->stacks_max) return bad(fmt::format("effect {} at {} stacks (max {})", d->name, x.stacks, d->stacks_max));
+  }
+  for (const gameplay::Cooldown& c : e.cooldowns) {
+    const gameplay::SkillDef* s = content.find_skill(c.skill);
+    if (!s || c.ready > tick + s->cooldown_ticks) return bad(fmt::format("skill {} cooling down until tick {}, past its cooldown", c.skill, c.ready));
+  }
+  if (e.cast.skill != 0) {
+    const gameplay::SkillDef* s = content.find_skill(e.cast.skill);
+    if (!s || e.cast.completes > tick + s->cast_ticks) return bad(fmt::format("cast of skill {} completing at tick {}, past its length", e.cast.skill, e.cast.completes));
+  }
+}
+
+void ClusterChecker::forget_game_history(EntityId id) {
+  skill_used_at_.erase(skill_used_at_.lower_bound({id, 0}), skill_used_at_.upper_bound({id, UINT16_MAX}));
+  applied_keys_.erase(id);
+}
+
+void ClusterChecker::on_game_record(const TraceEvent& r, const ComputeNode& node) {
+  if (r.kind == TraceKind::kSkillUsed) {
+    const gameplay::SkillDef* s = node.world().content().find_skill(static_cast<uint16_t>(r.a));
+    if (!s) return fail(r.time_ns, fmt::format("entity {} used unknown skill {}", r.entity.value, r.a), describe_record(r));
+    auto [it, first] = skill_used_at_.try_emplace({r.entity, s->id}, r.time_ns);
+    const TimeNs cooldown_ns = static_cast<TimeNs>(s->cooldown_ticks) * kTickNs;
+    if (!first && cooldown_ns > kTickNs && r.time_ns - it->second < cooldown_ns - kTickNs) {
+      fail(r.time_ns,
+           fmt::format("entity {} used skill {} {} ms after its last use, before its cooldown of {} ms", r.entity.value, s->name,
+                       (r.time_ns - it->second) / kNsPerMs, cooldown_ns / kNsPerMs),
+           describe_record(r));
+    }
+    it->second = r.time_ns;
+    return;
+  }
+  auto& [keys, order] = applied_keys_[r.entity];
+  if (!keys.insert(r.a).second) {
+    fail(r.time_ns, fmt::format("entity {}: intent {:x} applied twice", r.entity.value, r.a), describe_record(r));
+    return;
+  }
+  order.push_back(r.a);
+  if (order.size() > kAppliedKeysKept) {
+    keys.erase(order.front());
+    order.pop_front();
   }
 }
 

@@ -22,6 +22,14 @@
 //      convergence: once faults are over (set_faults_end), within the convergence window every live
 //      entity in the leader's table is written by exactly its recorded owner, every live compute
 //      node is at the leader's epoch, and no node holds an entity the table gives to another.
+//  The game's invariants (docs/gameplay.md), at every write and record:
+//      bounds          health in [0, class max] and 0 exactly when dead, the resource in [0, max],
+//                      every effect known, within its stacks and expiring within its duration
+//                      (none outlives it), every cooldown and cast within its skill's length;
+//      cooldowns       an entity uses a skill no sooner than its cooldown after the last use (less
+//                      one tick: owners' ticks are not in phase), unless a restore undid that use;
+//      at most once    no intent key is applied twice to an entity, unless a restore undid the
+//                      first application.
 
 #include <deque>
 #include <map>
@@ -122,6 +130,9 @@ class ClusterChecker {
   void fail(TimeNs now, std::string what, std::string event);
   void on_write(const TraceEvent& r, const ComputeNode& node);
   void on_restore(const TraceEvent& r, const ComputeNode& node);
+  void check_game_state(TimeNs now, const ComputeNode& node, const gameplay::Entity& e, const TraceEvent& r);
+  void on_game_record(const TraceEvent& r, const ComputeNode& node);
+  void forget_game_history(EntityId id);
   void check_epochs(TimeNs now);
   void check_bounds(TimeNs now);
   void check_recovery(TimeNs now, const Coordinator& leader);
@@ -138,6 +149,11 @@ class ClusterChecker {
   std::map<std::pair<NodeId, EntityId>, EntityState> ghost_taken_;  // a node's ghost as it became its own
   std::map<std::pair<NodeId, EntityId>, EntityState> granted_state_;  // the granting leader's state, by grantee
   std::map<EntityId, TimeNs> recovering_;  // entity -> when the loss of its writer was detected
+  // The game's history since each entity's last restore: when each skill was last used, and the
+  // keys of the intents applied (at most kAppliedKeysKept, the oldest forgotten first).
+  static constexpr size_t kAppliedKeysKept = 4096;
+  std::map<std::pair<EntityId, uint16_t>, TimeNs> skill_used_at_;
+  std::map<EntityId, std::pair<std::set<int64_t>, std::deque<int64_t>>> applied_keys_;
   TimeNs faults_end_ns_ = 0;
   TimeNs converge_within_ns_ = kConvergeWithinNs;
   bool strict_recovery_ = true;

@@ -49,6 +49,7 @@ std::string describe(const Run& run, const TraceEvent& e) {
     case TraceKind::kEntityDied: return fmt::format("died (killed by entity {})", e.a);
     case TraceKind::kEntityRespawned: return fmt::format("respawned at ({}, {}) mm", e.a, e.b);
     case TraceKind::kSkillUsed: return fmt::format("used skill {} ({} intents)", e.a, e.b);
+    case TraceKind::kIntentApplied: return fmt::format("intent {:x} applied (action {})", e.a, e.b);
     case TraceKind::kSessionOpened: return fmt::format("client session {} opened; owner {}", e.a, peer);
     case TraceKind::kSessionClosed: return fmt::format("client session {} closed", e.a);
     case TraceKind::kSessionResumed: return fmt::format("client resumed through {}", peer);

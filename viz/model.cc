@@ -35,6 +35,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kEntityDied: return "entity_died";
     case TraceKind::kEntityRespawned: return "entity_respawned";
     case TraceKind::kSkillUsed: return "skill_used";
+    case TraceKind::kIntentApplied: return "intent_applied";
     case TraceKind::kTickDone: return "tick_done";
     case TraceKind::kQueueRefused: return "queue_refused";
     case TraceKind::kLeaseLapsed: return "lease_lapsed";

@@ -283,12 +283,20 @@ void ComputeNode::apply_intent(const RemoteIntent& intent) {
     ++stats_.intents_dropped;  // despawned, or no longer ours
     return;
   }
+  if (cfg_.planted == PlantedBug::kApplyIntentTwice && !target->dead) {  // planted: a second application, its mark forgotten
+    target->intent_marks.clear();
+    world_.apply_intent(*target, intent);
+    trace(TraceKind::kIntentApplied, target->id, intent_key_hash(intent.key), static_cast<int64_t>(intent.action.index()));
+    target->intent_marks.clear();
+    if (target->dead) return on_death(*target, intent.source);
+  }
   const gameplay::ApplyOutcome out = world_.apply_intent(*target, intent);
   if (out.result == gameplay::Applied::kDuplicate) {
     ++stats_.intents_duplicate;
     return;
   }
   ++stats_.intents_applied;
+  trace(TraceKind::kIntentApplied, target->id, intent_key_hash(intent.key), static_cast<int64_t>(intent.action.index()));
   if (std::holds_alternative<intent::Damage>(intent.action)) trace(TraceKind::kEntityDamaged, target->id, out.amount, target->hp);
   if (out.died) on_death(*target, intent.source);
 }

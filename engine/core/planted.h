@@ -14,15 +14,18 @@ enum class PlantedBug : uint8_t {
   kGrantBeforeRelease,   // coordinator: grants the destination first, releases the owner 250 ms later
   kAcceptStaleEpoch,     // compute: applies coordinator orders of an older epoch
   kLoseEntity,           // compute: drops an entity that migrates in, telling no one
+  kApplyIntentTwice,     // compute: applies every intent a second time, as a retry without its key would
 };
 
-// "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity"; false if unknown.
+// "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity",
+// "apply-intent-twice"; false if unknown.
 inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   if (name.empty() || name == "none") *out = PlantedBug::kNone;
   else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
   else if (name == "grant-before-release") *out = PlantedBug::kGrantBeforeRelease;
   else if (name == "accept-stale-epoch") *out = PlantedBug::kAcceptStaleEpoch;
   else if (name == "lose-entity") *out = PlantedBug::kLoseEntity;
+  else if (name == "apply-intent-twice") *out = PlantedBug::kApplyIntentTwice;
   else return false;
   return true;
 }

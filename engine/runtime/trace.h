@@ -34,6 +34,7 @@ enum class TraceKind : uint16_t {
   kEntityDied = 33,
   kEntityRespawned = 34,
   kSkillUsed = 35,        // a skill fired (instant, or its cast completed); a = skill id, b = intents made
+  kIntentApplied = 36,    // phase 4 applied an intent to its target (entity); a = its key's hash (intent_key_hash), b = action index
   // The tick.
   kTickDone = 40,         // a = entities owned, b = tick duration ns (real runtime only; 0 in sim)
   kQueueRefused = 41,     // a = queue (QueueKind), b = refused total

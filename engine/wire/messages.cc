@@ -1,6 +1,17 @@
 #include "engine/wire/messages.h"
 
+#include "engine/core/hash.h"
+
 namespace aether {
+
+int64_t intent_key_hash(const IntentKey& k) {
+  Hasher64 h;
+  h.add_u64(k.origin.value);
+  h.add_u64(k.incarnation);
+  h.add_u64(k.tick);
+  h.add_u64(k.seq);
+  return static_cast<int64_t>(h.digest() >> 1);
+}
 
 const char* intent_action_name(const IntentAction& a) {
   static constexpr const char* kNames[] = {"damage", "heal", "apply_effect", "interrupt", "dispel"};

@@ -97,6 +97,8 @@ struct IntentKey {
   friend auto operator<=>(const IntentKey&, const IntentKey&) = default;
 };
 using IntentMark = IntentKey;
+// A key in one number, for trace records (kIntentApplied): the checker's at-most-once invariant.
+int64_t intent_key_hash(const IntentKey& k);
 
 // An entity's whole state: one canonical encoding (engine/wire/state_codec.h) for feeds, snapshots,
 // handoffs, replication, promises and storage, projected per audience by field mask.

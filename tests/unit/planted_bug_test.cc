@@ -68,7 +68,10 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"accept-stale-epoch", "events { at_ms: 8000 pause { host: \"@leader\" duration_ms: 3000 } }\n", "applied an order",
              "trace record kind 90"},
         // An entity that migrates in vanishes: nobody writes it any more.
-        Case{"lose-entity", "balancing { migration_storm_every_ms: 500 migration_storm_batch: 4 }\n", "unwritten for", "the periodic sweep"}),
+        Case{"lose-entity", "balancing { migration_storm_every_ms: 500 migration_storm_batch: 4 }\n", "unwritten for", "the periodic sweep"},
+        // An intent applied a second time (a retry without its key): the same key applied twice
+        // (kind 36).
+        Case{"apply-intent-twice", "", "applied twice", "trace record kind 36"}),
     [](const ::testing::TestParamInfo<Case>& info) {
       std::string name;
       for (const char* p = info.param.bug; *p; ++p) name += *p == '-' ? '_' : *p;
