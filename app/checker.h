@@ -152,7 +152,7 @@ class ClusterChecker {
   // The game's history since each entity's last restore: when each skill was last used, and the
   // keys of the intents applied (at most kAppliedKeysKept, the oldest forgotten first).
   static constexpr size_t kAppliedKeysKept = 4096;
-  std::map<std::pair<EntityId, uint16_t>, TimeNs> skill_used_at_;
+  std::map<std::pair<EntityId, uint16_t>, std::pair<NodeId, Tick>> skill_used_at_;  // (entity, skill) -> (owner, its tick)
   std::map<EntityId, std::pair<std::set<int64_t>, std::deque<int64_t>>> applied_keys_;
   TimeNs faults_end_ns_ = 0;
   TimeNs converge_within_ns_ = kConvergeWithinNs;

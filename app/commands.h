@@ -34,6 +34,7 @@ struct LocalArgs {
   bool one_thread = false;          // every component on the main thread (default: a loop and thread per server, one for the bots)
   bool tls = false;                 // TLS to the gateways, mutual TLS between servers, with certificates issued for the run
   std::string tls_dir;              // where those certificates go (empty: a new temporary directory)
+  std::string content_dir;          // the game's content (empty: the classic one-skill game)
 };
 int run_local(const LocalArgs& args);
 

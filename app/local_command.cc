@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "app/content_loader.h"
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
 #include "app/tls_setup.h"
@@ -97,6 +98,14 @@ int run_local(const LocalArgs& args) {
                dir, issued.path.empty() ? "" : ", removed when the run ends (--tls-dir keeps them)", dir);
   }
   ClusterShape shape;
+  if (!args.content_dir.empty()) {
+    auto content = load_content(args.content_dir);
+    if (!content) {
+      fmt::print(stderr, "aether local: {}\n", content.error().message);
+      return 2;
+    }
+    shape.rules.content = content.value();
+  }
   shape.coordinators = args.coordinators;
   shape.compute_nodes = args.compute_nodes;
   shape.gateways = args.gateways;

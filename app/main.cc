@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
   local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
+  local_cmd->add_option("--content", local.content_dir, "play the game in this content directory (e.g. content; default: the classic one-skill game)");
   local_cmd->add_flag("--tls", local.tls, "TLS to the gateways and mutual TLS between servers, with certificates issued for the run");
   local_cmd->add_option("--tls-dir", local.tls_dir, "with --tls: issue the certificates into this directory (default: a new one under /tmp)");
 

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "app/commands.h"
+#include "app/content_loader.h"
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
 #include "app/text_config.h"
@@ -70,14 +73,16 @@ std::string summary(const std::vector<Component*>& components) {
   return out;
 }
 
-void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& hosting) {
+void build(const std::string& role, const wire::ProcessConfig& c, std::shared_ptr<const gameplay::Content> content, RealHosting& hosting) {
   const NodeId node(c.node_id());
   if (role == "coordinator") {
     CoordinatorConfig cc = coordinator_config(c);
+    cc.rules.content = content;
     cc.identity_required = hosting.verifies_identities();
     hosting.adopt(std::make_unique<Coordinator>(hosting.host(fmt::format("coordinator-{}", node.value), node, Role::kCoordinator), cc));
   } else if (role == "compute") {
     ComputeConfig cc = compute_config(c);
+    cc.rules.content = content;
     cc.identity_required = hosting.verifies_identities();
     hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node, Role::kCompute), cc));
   } else if (role == "gateway") {
@@ -86,7 +91,8 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
     hosting.adopt(std::make_unique<Gateway>(hosting.host(fmt::format("gateway-{}", node.value), node, Role::kGateway), gc));
   } else {
     for (uint32_t i = 0; i < c.bots(); ++i) {
-      const BotConfig b = bot_config(c, i);
+      BotConfig b = bot_config(c, i);
+      b.content = content;
       hosting.adopt(std::make_unique<BotClient>(hosting.host(b.name, NodeId{}, Role::kClient), b));
     }
   }
@@ -103,6 +109,16 @@ int run_role(const RoleArgs& args) {
     return 2;
   }
   const wire::ProcessConfig& config = loaded.value();
+  std::shared_ptr<const gameplay::Content> content;
+  if (!config.content_dir().empty()) {
+    const std::filesystem::path dir = std::filesystem::path(config_path).parent_path() / config.content_dir();
+    auto c = load_content(dir.lexically_normal().string());
+    if (!c) {
+      fmt::print(stderr, "aether {}: {}\n", role, c.error().message);
+      return 2;
+    }
+    content = c.value();
+  }
   real::RealOptions options;
   if (config.connections_per_address_max() > 0) options.limits.inbound_per_address_max = config.connections_per_address_max();
   if (!config.log_level().empty() && !common::parse_log_level(config.log_level(), &options.log_level)) {
@@ -133,7 +149,7 @@ int run_role(const RoleArgs& args) {
     fmt::print("aether {}: TLS on ({}){}\n", role, role == "bot" ? "verifying the gateway" : "mutual TLS between servers",
                role == "gateway" ? ", TLS on the client port" : "");
   }
-  build(role, config, hosting);
+  build(role, config, content, hosting);
   MetricsEndpoint metrics(io, hosting, options);
   const std::string metrics_address = args.metrics_address.empty() ? config.metrics_address() : args.metrics_address;
   if (!metrics_address.empty()) {
