@@ -86,6 +86,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.arena_mm = shape.rules.arena_mm;
     b.fire_range_mm = shape.rules.fire_range_mm;
     b.content = shape.rules.content;
+    b.cheat = i < shape.cheaters;
     b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
     Runtime& rt = hosting.host(b.name, NodeId{}, Role::kClient);
     bots_.push_back(place(hosting, std::make_unique<BotClient>(rt, b)));

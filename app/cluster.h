@@ -42,6 +42,7 @@ struct ClusterShape {
   bool load_shedding = true;  // false: no node sheds load (LoadGovernorLimits::enabled)
   uint32_t bots = 0;
   gameplay::Rules rules;
+  uint32_t cheaters = 0;  // the first bots cheat (BotConfig::cheat)
   int32_t view_radius_mm = 50'000;
   TimeNs bots_join_spread_ns = 0;
   Tick migration_storm_every_ticks = 0;

@@ -161,6 +161,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   if (s.topology().compute_capacity_entities() != 0) shape.compute_capacity_entities = s.topology().compute_capacity_entities();
   shape.load_shedding = !s.topology().has_load_shedding() || s.topology().load_shedding();
   shape.bots = s.bots().count();
+  shape.cheaters = s.bots().cheaters();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);
   shape.rules.teams = s.bots().teams() == 0 ? 2 : s.bots().teams();

@@ -199,6 +199,12 @@ ClientInput BotClient::decide() {
       enemy = &st;
     }
   }
+  if (cfg_.cheat) {
+    in.skill = 0;
+    cheat(me, enemy, in);
+    if (enemy) std::tie(in.move_x, in.move_y) = direction(int64_t{enemy->x_cm} - me.x_cm, int64_t{enemy->y_cm} - me.y_cm);
+    return in;
+  }
   in.skill = choose_skill(me, enemy, best);
   if (seq_ < casting_until_) {
     if (enemy) in.target = enemy->id;
@@ -223,6 +229,56 @@ ClientInput BotClient::decide() {
   --waypoint_ticks_;
   std::tie(in.move_x, in.move_y) = direction(int64_t{waypoint_.x_mm} - my_pos.x_mm, int64_t{waypoint_.y_mm} - my_pos.y_mm);
   return in;
+}
+
+void BotClient::cheat(const client::Seen& me, const client::Seen* nearest, ClientInput& in) {
+  const gameplay::ClassDef* cls = content_->find_class(static_cast<uint16_t>(me.class_id));
+  if (!cls) return;
+  // The bar's first enemy skill with a cooldown (or any enemy skill), its range, and the enemy
+  // farthest from us and the nearest ally in view. (The bar ends with its filler: an enemy skill.)
+  uint8_t enemy_slot = 0;
+  int32_t range_mm = 0;
+  for (uint32_t slot = 1; slot <= cls->skills.size(); ++slot) {
+    const gameplay::SkillDef* s = content_->skill_in_slot(*cls, slot);
+    if (s && s->aim == gameplay::Aim::kEnemy && (enemy_slot == 0 || s->cooldown_ticks > 0)) {
+      enemy_slot = static_cast<uint8_t>(slot);
+      range_mm = s->range_mm;
+      if (s->cooldown_ticks > 0) break;
+    }
+  }
+  const client::Seen* far = nullptr;
+  const client::Seen* ally = nullptr;
+  int64_t far_d = -1, ally_d = INT64_MAX;
+  for (const client::Seen& st : view_) {
+    if (!st.id.valid() || st.id == me.id || (st.flags & kEntityFlagDead)) continue;
+    const int64_t dx = int64_t{st.x_cm} - me.x_cm, dy = int64_t{st.y_cm} - me.y_cm;
+    const int64_t d = dx * dx + dy * dy;
+    if (st.team != me.team && d > far_d) far_d = d, far = &st;
+    if (st.team == me.team && d < ally_d) ally_d = d, ally = &st;
+  }
+  const int64_t range_cm = range_mm / client::kClientUnitMm;
+  switch (cheats_++ % 4) {
+    case 0:  // the filler at the nearest enemy, again and again: on the global cooldown but the first time
+      if (nearest) in.target = nearest->id;
+      in.skill = static_cast<uint8_t>(cls->skills.size());
+      break;
+    case 1:  // an enemy out of range
+      if (far && far_d > range_cm * range_cm) {
+        in.target = far->id;
+        in.skill = enemy_slot;
+      }
+      break;
+    case 2:  // an ally, with an enemy skill
+      if (ally) {
+        in.target = ally->id;
+        in.skill = enemy_slot;
+      }
+      break;
+    default:  // a slot past the class's bar
+      in.skill = static_cast<uint8_t>(std::min<size_t>(cls->skills.size() + 1, kInputSkillSlotMax));
+      if (far) in.target = far->id;
+      break;
+  }
 }
 
 // How close the bot fights: the longest reach of its class's enemy skills.

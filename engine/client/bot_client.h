@@ -30,6 +30,9 @@ struct BotConfig {
   TimeNs start_delay_ns = 0;
   // The game the servers run (null: the classic one-skill game with fire_range_mm).
   std::shared_ptr<const gameplay::Content> content;
+  // A cheater: moves like an honest bot, but every input asks for what the owner must refuse, in
+  // turn: a skill on its cooldown, an enemy out of range, an ally with an enemy skill, an empty slot.
+  bool cheat = false;
 };
 
 struct BotStats {
@@ -74,6 +77,8 @@ class BotClient final : public Component, public NetworkHandler {
   // The bar slot to use now on `enemy` (null: none in view) at squared distance d2_cm, or 0.
   uint8_t choose_skill(const client::Seen& me, const client::Seen* enemy, int64_t d2_cm);
   int32_t reach_mm(const client::Seen& me) const;
+  // A cheater's input: `in` (the honest movement) with an impossible skill request.
+  void cheat(const client::Seen& me, const client::Seen* nearest, ClientInput& in);
   void lost_connection();
   void forget_view();
 
@@ -91,6 +96,7 @@ class BotClient final : public Component, public NetworkHandler {
   std::array<uint32_t, gameplay::kClassSkillsMax + 1> slot_ready_{};  // by slot: seq_ from which it may be used
   uint32_t global_ready_ = 0;
   uint32_t casting_until_ = 0;  // stand still until then
+  uint32_t cheats_ = 0;         // cheats sent, to take the kinds in turn
   std::shared_ptr<const gameplay::Content> content_;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;

@@ -1,0 +1,52 @@
+// The game in the simulator, whole: bots of every class play the shipped content through the
+// servers, cheaters among them, and the global checker watches the game's invariants.
+
+#include <gtest/gtest.h>
+
+#include "app/scenario.h"
+#include "app/sim_run.h"
+#include "app/text_config.h"
+#include "engine/gameplay/world.h"
+
+namespace aether::app {
+namespace {
+
+wire::Scenario scenario(uint32_t cheaters) {
+  wire::Scenario s;
+  const std::string text = std::string(R"(
+name: "game"
+duration_s: 20
+topology { coordinators: 1 compute_nodes: 2 gateways: 1 }
+network { latency_us: 500 jitter_us: 200 }
+world { arena_m: 120 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + AETHER_SOURCE_DIR + "/content\" }\n" +
+                           "bots { count: 60 teams: 2 join_spread_ms: 1000 cheaters: " + std::to_string(cheaters) + " }\n";
+  EXPECT_TRUE(parse_text_proto("game.textpb", text, &s).ok());
+  EXPECT_TRUE(validate_scenario(s).ok());
+  return s;
+}
+
+uint64_t refused(const ClusterFigures& f, gameplay::Refusal r) { return f.skill_refusals[static_cast<size_t>(r)]; }
+
+// docs/gameplay.md "Skills": every kind of impossible request a cheater makes is refused by the
+// owner and counted by reason; nothing breaks an invariant; the honest bots keep fighting.
+TEST(GameSim, CheatersAreRefusedAndCountedAndHonestPlayersPlayOn) {
+  const Outcome honest = run_scenario(scenario(0), SimRunOptions{1, "", LogLevel::kError});
+  ASSERT_EQ(honest.failure, "");
+  EXPECT_EQ(refused(honest.figures, gameplay::Refusal::kUnknownSkill), 0u) << "honest bots never ask for an empty slot";
+  EXPECT_EQ(refused(honest.figures, gameplay::Refusal::kWrongTeam), 0u) << "nor aim an enemy skill at an ally";
+  EXPECT_GT(honest.figures.skills_used, 300u);
+  EXPECT_GT(honest.figures.deaths, 10u) << "a real battle";
+
+  const Outcome cheating = run_scenario(scenario(12), SimRunOptions{1, "", LogLevel::kError});
+  ASSERT_EQ(cheating.failure, "");
+  const ClusterFigures& f = cheating.figures;
+  EXPECT_GT(refused(f, gameplay::Refusal::kUnknownSkill), 100u);
+  EXPECT_GT(refused(f, gameplay::Refusal::kWrongTeam), 50u);
+  EXPECT_GT(refused(f, gameplay::Refusal::kOutOfRange), 50u);
+  EXPECT_GT(refused(f, gameplay::Refusal::kCooldown) + refused(f, gameplay::Refusal::kGlobalCooldown), 100u);
+  // The 48 honest bots still fight: at least half the skills the 60 honest ones used.
+  EXPECT_GT(f.skills_used * 2, honest.figures.skills_used);
+}
+
+}  // namespace
+}  // namespace aether::app
