@@ -18,6 +18,15 @@ std::optional<OperatorRole> parse_operator_role(std::string_view name) {
   return std::nullopt;
 }
 
+bool valid_operator_name(std::string_view name) {
+  if (name.empty() || name.size() > kOperatorNameBytesMax) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 const char* admin_verdict_name(AdminVerdict verdict) {
   switch (verdict) {
     case AdminVerdict::kAllowed: return "allowed";

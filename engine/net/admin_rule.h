@@ -25,6 +25,11 @@ const char* operator_role_name(OperatorRole role);
 // "viewer", "operator", "admin"; anything else is no role.
 std::optional<OperatorRole> parse_operator_role(std::string_view name);
 
+// An operator's name: 1 to kOperatorNameBytesMax characters of a-z 0-9 . _ - (what an operators
+// file and a log line may carry).
+inline constexpr size_t kOperatorNameBytesMax = 64;
+bool valid_operator_name(std::string_view name);
+
 // An authenticated operator, as the transport that authenticated it says (the admin listener: a
 // bearer token checked against the operators file; the simulator: the scenario's event).
 struct OperatorId {
