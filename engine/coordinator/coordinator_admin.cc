@@ -193,6 +193,8 @@ AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
       if (leading()) {
         abdicate();
         out.push_back(fmt::format("stepped down from epoch {}; the vice takes over", epoch_));
+      } else if (forced && stopping_) {
+        return AdminReply{false, {"refused: this coordinator is stopping and stands for no election"}};
       } else if (forced) {
         stand_for_election();
         out.push_back(fmt::format("standing for epoch {} now", epoch_));
