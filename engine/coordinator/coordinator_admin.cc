@@ -142,6 +142,7 @@ void Coordinator::finish_ghost_query(uint64_t id) {
     q.lines.push_back(fmt::format("no answer from the compute node on connection {} within {} ms", conn, kGhostQueryDeadlineNs / kNsPerMs));
   }
   if (q.lines.empty()) q.lines.push_back("no compute node is connected to this coordinator");
+  log_admin(q.who, q.req, q.claimed, fmt::format("done ({} compute nodes silent)", q.waiting.size()), LogLevel::kInfo);
   q.done(AdminAnswer{AdminVerdict::kAllowed, AdminReply{true, std::move(q.lines)}});
 }
 

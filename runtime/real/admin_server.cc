@@ -58,7 +58,7 @@ struct AdminServer::State {
   }
   void auth_failed(AuthFailure why, const std::string& peer, const std::string& detail) {
     const uint64_t n = ++stats.auth_failures[static_cast<size_t>(why)];
-    if ((n & (n - 1)) == 0 || why == AuthFailure::kWrongSecret || why == AuthFailure::kUnknownOperator) {
+    if ((n & (n - 1)) == 0) {
       log_at(log, LogLevel::kWarn, {}, "admin: authentication failed from {}: {} ({}; {} so far)", peer, detail, auth_failure_name(why), n);
     }
   }
@@ -263,7 +263,11 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   void verified(Result<OperatorId> who, AuthFailure why) {
     auto self = std::move(verifying_);
-    if (!who) return deny(why, fmt::format("operator '{}'", token_.substr(0, std::min<size_t>(token_.find('.'), kOperatorNameBytesMax))));
+    if (!who) {
+      // The name claimed goes to the log only if it is a name (the token is the peer's bytes).
+      const std::string name = token_.substr(0, token_.find('.'));
+      return deny(why, valid_operator_name(name) ? fmt::format("operator '{}'", name) : std::string("a token naming no valid operator"));
+    }
     state_->remember(state_->digest(token_), *who);
     serve(*who);
   }
