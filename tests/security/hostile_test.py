@@ -12,7 +12,8 @@ plays, one attack runs for a bounded time, then the test asserts that
 Attacks (one per run, so each stays well under 60 s):
   frames          random and mutated frames (from the fuzz corpora's real encodings) on the client
                   port and, over TLS with a certificate of the cluster's CA that is no server's
-                  (admin-1), on the coordinator's and the compute node's ports
+                  (admin-1), on the coordinator's and the compute node's ports; random and mutated
+                  HTTP on the admin listener
   plain-tcp       plain TCP (an HTTP request, a frame) on every TLS port: client, coordinator,
                   compute, admin
   forged-hello    Hello as compute 101, gateway 201 and coordinator 2 with another identity's
@@ -261,8 +262,11 @@ def attack_frames(c, seconds, rng):
     server_seeds = corpus("server_wire")
     admin = tls_client(c.path("certs", "admin-1.pem"), c.path("certs", "admin-1.key"), c.path("certs", "ca.pem"))
     player = tls_client(ca=c.path("certs", "ca.pem"))
+    http_seeds = [b"GET /api/nodes HTTP/1.1\r\nHost: x\r\n\r\n", b"POST /api/drain HTTP/1.1\r\nContent-Length: 16\r\n\r\nnode=101&epoch=1"]
     targets = [("gateway", c.gateway, player, client_seeds), ("coordinator", c.coord, admin, server_seeds),
-               ("compute", c.compute, admin, server_seeds)]
+               ("compute", c.compute, admin, server_seeds), ("admin", c.admin, player, http_seeds)]
+    admin_garbage = 'aether_admin_limit_closes_total{reason="bad_request"}'
+    before_admin = c.series(c.m_coord, admin_garbage)
     before = {role: c.series(m, f'aether_protocol_errors_total{{node="{n}",role="{role}"}}')
               for role, m, n in (("gateway", c.m_gateway, 201), ("coordinator", c.m_coord, 1), ("compute", c.m_compute, 101))}
     sent = 0
@@ -276,6 +280,8 @@ def attack_frames(c, seconds, rng):
         ("gateway protocol errors", lambda: c.series(c.m_gateway, 'aether_protocol_errors_total{node="201",role="gateway"}') > before["gateway"]),
         ("coordinator protocol errors", lambda: c.series(c.m_coord, 'aether_protocol_errors_total{node="1",role="coordinator"}') > before["coordinator"]),
         ("compute protocol errors", lambda: c.series(c.m_compute, 'aether_protocol_errors_total{node="101",role="compute"}') > before["compute"]),
+        ("admin listener refused garbage (400)", lambda: c.series(c.m_coord, admin_garbage) > before_admin),
+        ("no operator command got through", lambda: c.series(c.m_coord, 'aether_admin_commands_total{node="1",role="coordinator"}') == 0),
         ("gateway log reason", lambda: c.log_has("gateway", "; disconnecting")),
         ("coordinator log reason", lambda: c.log_has("coordinator", "closing connection")),
     ]
