@@ -1,146 +1,268 @@
-// `aether admin --coordinator ADDR [--force] nodes | entity ID | move ID NODE | drain NODE | failover
-//                                   | debug [--entity E]... [--node N]... [--off]`
+// `aether admin --admin ADDR --ca FILE [--token-file FILE] [--force] COMMAND`: an operator's client of
+// a coordinator's admin listener (HTTPS, runtime/real/admin_api.h), never its data port.
 //
-// Reads first ask the coordinator for its epoch, then orders are sent under that epoch, so the log
+//   whoami | nodes | entity ID | move ID NODE | drain NODE | failover | debug [--entity E]... [--node N]... [--off]
+//
+// The listener's certificate is checked against the CA (--ca FILE, or DIR/ca.pem with --tls-dir DIR)
+// and the host dialled. The operator's bearer token (NAME.SECRET, from `aether operator add`) is
+// read from --token-file or, without it, from the environment variable AETHER_ADMIN_TOKEN.
+//
+// Orders first read the coordinator's epoch (GET /api/nodes) and are then sent under it, so the log
 // and trace show which regime of truth they were given in. --force sends them under the admin epoch
-// (INT_MAX), which supersedes any authority (seed section 16): use it to make a vice take over.
-//
-// --tls-dir DIR speaks mutual TLS with the operator's certificate DIR/admin-N.pem (--as admin-N) and
-// the cluster CA DIR/ca.pem, and signs its requests with that identity: with mutual TLS configured,
-// servers take admin requests only from admin identities.
+// instead (kEpochAdmin, superseding any authority: an admin's alone, where the coordinator enables it).
 
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 
 #include "app/commands.h"
 #include "app/tls_setup.h"
-#include "engine/net/outbound_link.h"
-#include "engine/wire/codec.h"
-#include "runtime/real/real_runtime.h"
+#include "runtime/real/address.h"
+#include "runtime/real/operator_store.h"
+#include "runtime/real/tls.h"
 
 namespace aether::app {
 
 namespace {
 
-constexpr auto kAdminTimeout = std::chrono::seconds(3);
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
 
-// One request, one reply, over its own connection.
-class AdminCall final : public NetworkHandler {
+constexpr auto kAdminTimeout = std::chrono::seconds(5);
+constexpr size_t kAnswerBytesMax = 4 * 1024 * 1024;
+
+struct Answer {
+  unsigned status = 0;
+  std::string body;
+};
+
+// One HTTPS request on a connection of its own.
+class Call {
  public:
-  AdminCall(Runtime& rt, ServerMessage request) : rt_(rt), request_(std::move(request)) { rt_.network.set_handler(this); }
-  void on_accepted(ConnId, std::string_view) override {}
-  void on_connected(ConnId conn) override { send_server(rt_.network, conn, request_); }
-  void on_message(ConnId conn, std::span<const uint8_t> payload) override {
-    auto m = decode_server(payload);
-    if (m && std::holds_alternative<AdminReply>(m->body)) reply = std::get<AdminReply>(m->body);
-    else error = m ? "unexpected answer" : m.error().message;
-    rt_.network.close(conn);
-    done = true;
+  Call(asio::io_context& io, asio::ssl::context& tls, std::string host) : stream_(io, tls), host_(std::move(host)) {}
+
+  void start(const asio::ip::tcp::endpoint& to, http::request<http::string_body> request) {
+    request_ = std::move(request);
+    error_code ignored;
+    stream_.set_verify_callback(asio::ssl::host_name_verification(host_), ignored);
+    if (!SSL_set_tlsext_host_name(stream_.native_handle(), host_.c_str())) return fail("cannot set the TLS server name");
+    beast::get_lowest_layer(stream_).expires_after(kAdminTimeout);
+    beast::get_lowest_layer(stream_).async_connect(to, [this](error_code ec) {
+      if (ec) return fail(fmt::format("connect: {}", ec.message()));
+      stream_.async_handshake(asio::ssl::stream_base::client, [this](error_code ec2) {
+        if (ec2) return fail(fmt::format("TLS handshake: {}", ec2.message()));
+        http::async_write(stream_, request_, [this](error_code ec3, size_t) {
+          if (ec3) return fail(fmt::format("sending: {}", ec3.message()));
+          parser_.body_limit(kAnswerBytesMax);
+          http::async_read(stream_, buffer_, parser_, [this](error_code ec4, size_t) {
+            if (ec4) return fail(fmt::format("reading the answer: {}", ec4.message()));
+            answer = Answer{parser_.get().result_int(), parser_.get().body()};
+            done = true;
+          });
+        });
+      });
+    });
   }
-  void on_closed(ConnId, CloseReason reason) override {
-    if (!done) error = fmt::format("connection {}", close_reason_name(reason));
-    done = true;
-  }
-  std::optional<AdminReply> reply;
+
+  std::optional<Answer> answer;
   std::string error;
   bool done = false;
 
  private:
-  Runtime& rt_;
-  ServerMessage request_;
-};
-
-// Who the requests come from: over mutual TLS, the operator's certificate; else the plain default.
-struct Operator {
-  NodeId node{0xad};
-  real::TlsSettings tls;
-};
-Result<Operator> load_operator(const AdminArgs& args) {
-  if (args.tls_dir.empty()) return Operator{};
-  const CertDir dir{args.tls_dir};
-  auto id = real::certificate_identity(dir.cert(args.as));
-  if (!id) return id.error();
-  if (id->role != Role::kAdmin) {
-    return make_error(Error::Code::kInvalidArgument, fmt::format("{} names {}, not an operator (admin-N)", dir.cert(args.as), peer_identity_name(*id)));
+  void fail(std::string why) {
+    error = std::move(why);
+    done = true;
   }
-  auto tls = tls_settings(Role::kAdmin, dir.files(args.as));
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  std::string host_;
+  http::request<http::string_body> request_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+};
+
+struct Client {
+  std::string address;
+  std::string host;
+  asio::ip::tcp::endpoint endpoint;
+  std::shared_ptr<real::TlsContext> tls;
+  std::string token;
+};
+
+Result<Client> make_client(const AdminArgs& args) {
+  Client c;
+  c.address = args.admin;
+  auto endpoint = real::parse_endpoint(args.admin);
+  if (!endpoint) return endpoint.error();
+  c.endpoint = *endpoint;
+  const std::string host = args.admin.substr(0, args.admin.rfind(':'));
+  c.host = host.size() >= 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+  const std::string ca = !args.ca_file.empty() ? args.ca_file : !args.tls_dir.empty() ? CertDir{args.tls_dir}.ca_cert() : "";
+  if (ca.empty()) return make_error(Error::Code::kInvalidArgument, "--ca FILE (or --tls-dir DIR) names the CA that signed the coordinator's certificate");
+  auto tls = real::make_tls_context(real::TlsSide::kClient, real::TlsFiles{{}, {}, ca});
   if (!tls) return tls.error();
-  return Operator{id->node, *tls};
+  c.tls = *tls;
+  if (!args.token_file.empty()) {
+    std::ifstream in(args.token_file);
+    if (!in) return make_error(Error::Code::kIo, fmt::format("cannot read {}", args.token_file));
+    std::getline(in, c.token);
+  } else if (const char* env = std::getenv("AETHER_ADMIN_TOKEN"); env != nullptr) {
+    c.token = env;
+  }
+  while (!c.token.empty() && (c.token.back() == '\r' || c.token.back() == ' ')) c.token.pop_back();
+  if (c.token.empty()) return make_error(Error::Code::kInvalidArgument, "no token: --token-file FILE or AETHER_ADMIN_TOKEN (from `aether operator add`)");
+  return c;
 }
 
-Result<AdminReply> ask(const Operator& op, const std::string& address, const AdminRequest& req, Epoch epoch) {
-  boost::asio::io_context io;
-  real::RealOptions options;
-  options.log_level = LogLevel::kError;
-  options.tls = op.tls;
-  real::RealRuntime rt(io, "admin", NodeId{}, options);
-  AdminCall call(rt.runtime(), ServerMessage{op.node, Role::kAdmin, epoch, 0, req});
-  rt.runtime().network.connect(address);
-  const auto deadline = std::chrono::steady_clock::now() + kAdminTimeout;
-  while (!call.done && std::chrono::steady_clock::now() < deadline) io.run_for(std::chrono::milliseconds(20));
-  rt.shutdown();
-  if (call.reply) return *call.reply;
-  return make_error(Error::Code::kUnavailable, fmt::format("{}: {}", address, call.error.empty() ? "no answer" : call.error));
+Result<Answer> request(const Client& c, http::verb verb, const std::string& target, const std::string& body = {}) {
+  asio::io_context io;
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, c.address);
+  req.set(http::field::authorization, "Bearer " + c.token);
+  req.set(http::field::user_agent, "aether-admin");
+  if (verb == http::verb::post) req.set(http::field::content_type, "application/x-www-form-urlencoded");
+  req.keep_alive(false);
+  req.body() = body;
+  req.prepare_payload();
+  Call call(io, *c.tls, c.host);
+  call.start(c.endpoint, std::move(req));
+  io.run_for(kAdminTimeout + std::chrono::seconds(1));
+  if (call.answer) return *call.answer;
+  return make_error(Error::Code::kUnavailable, fmt::format("{}: {}", c.address, call.error.empty() ? "no answer" : call.error));
 }
 
-// "coordinator 1 leader at epoch 3: ..." -> 3
-Epoch epoch_of(const AdminReply& nodes) {
-  if (nodes.lines.empty()) return 0;
-  const auto at = nodes.lines[0].find("at epoch ");
-  return at == std::string::npos ? 0 : std::strtoull(nodes.lines[0].c_str() + at + 9, nullptr, 10);
+// Our own JSON (admin_api.cc): the strings of "lines", or of "error".
+std::vector<std::string> json_strings(const std::string& body, const std::string& key) {
+  std::vector<std::string> out;
+  size_t i = body.find("\"" + key + "\":");
+  if (i == std::string::npos) return out;
+  i += key.size() + 3;
+  const bool array = i < body.size() && body[i] == '[';
+  if (array) ++i;
+  while (i < body.size() && body[i] == '"') {
+    std::string s;
+    for (++i; i < body.size() && body[i] != '"'; ++i) {
+      if (body[i] != '\\' || i + 1 >= body.size()) {
+        s.push_back(body[i]);
+        continue;
+      }
+      const char e = body[++i];
+      if (e == 'n') s.push_back('\n');
+      else if (e == 't') s.push_back('\t');
+      else if (e == 'r') s.push_back('\r');
+      else if (e == 'u' && i + 4 < body.size()) {
+        const unsigned long cp = std::strtoul(body.substr(i + 1, 4).c_str(), nullptr, 16);
+        s.push_back(cp < 0x80 ? static_cast<char>(cp) : '?');
+        i += 4;
+      } else s.push_back(e);
+    }
+    out.push_back(std::move(s));
+    ++i;  // the closing quote
+    if (!array || i >= body.size() || body[i] != ',') break;
+    ++i;
+  }
+  return out;
 }
 
-int print(const Result<AdminReply>& r) {
+// Prints an answer; exit status 0 if carried out, 1 if refused, 2 if it could not be asked.
+int print(const Result<Answer>& r) {
   if (!r) {
     fmt::print(stderr, "aether admin: {}\n", r.error().message);
     return 2;
   }
-  for (const auto& line : r->lines) fmt::print("{}\n", line);
-  return r->ok ? 0 : 1;
+  for (const std::string& line : json_strings(r->body, "lines")) fmt::print("{}\n", line);
+  for (const std::string& error : json_strings(r->body, "error")) fmt::print(stderr, "aether admin: {} ({})\n", error, r->status);
+  if (r->status == 403) fmt::print(stderr, "aether admin: forbidden (403)\n");
+  return r->status == 200 ? 0 : r->status == 403 || r->status == 409 ? 1 : 2;
+}
+
+// "coordinator 1 leader at epoch 3: ..." -> 3
+Epoch epoch_of(const Answer& nodes) {
+  const std::vector<std::string> lines = json_strings(nodes.body, "lines");
+  if (lines.empty()) return 0;
+  const auto at = lines[0].find("at epoch ");
+  return at == std::string::npos ? 0 : std::strtoull(lines[0].c_str() + at + 9, nullptr, 10);
 }
 
 }  // namespace
 
 int run_admin(const AdminArgs& args) {
-  const Result<Operator> loaded = load_operator(args);
-  if (!loaded) {
-    fmt::print(stderr, "aether admin: {}\n", loaded.error().message);
+  auto client = make_client(args);
+  if (!client) {
+    fmt::print(stderr, "aether admin: {}\n", client.error().message);
     return 2;
   }
-  const Operator& op = *loaded;
-  auto nodes = ask(op, args.coordinator, AdminRequest{AdminRequest::Command::kListNodes, {}, {}}, 0);
-  if (!nodes) return print(nodes);
-  const Epoch epoch = args.force ? kEpochAdmin : epoch_of(nodes.value());
-  using C = AdminRequest::Command;
-  if (args.command == "nodes") return print(nodes);
-  if (args.command == "entity") {
-    const int rc = print(ask(op, args.coordinator, AdminRequest{C::kShowEntity, EntityId(args.entity), {}}, epoch));
-    for (const auto& line : nodes->lines) {  // "compute 101 at ADDRESS up ..."
-      if (line.rfind("compute ", 0) != 0) continue;
-      const auto at = line.find(" at ");
-      const auto end = line.find(' ', at + 4);
-      if (at == std::string::npos || end == std::string::npos) continue;
-      auto ghost = ask(op, line.substr(at + 4, end - at - 4), AdminRequest{C::kGhostQuery, EntityId(args.entity), {}}, epoch);
-      if (ghost && ghost->ok) print(ghost);
-    }
+  const Client& c = *client;
+  const std::string& cmd = args.command;
+  if (cmd == "whoami") return print(request(c, http::verb::get, "/api/whoami"));
+  if (cmd == "nodes") return print(request(c, http::verb::get, "/api/nodes"));
+  if (cmd == "entity") {
+    const int rc = print(request(c, http::verb::get, fmt::format("/api/entity?id={}", args.entity)));
+    print(request(c, http::verb::get, fmt::format("/api/ghosts?id={}", args.entity)));
     return rc;
   }
-  if (args.command == "move") return print(ask(op, args.coordinator, AdminRequest{C::kMove, EntityId(args.entity), NodeId(args.node)}, epoch));
-  if (args.command == "drain") return print(ask(op, args.coordinator, AdminRequest{C::kDrain, {}, NodeId(args.node)}, epoch));
-  if (args.command == "failover") return print(ask(op, args.coordinator, AdminRequest{C::kFailover, {}, {}}, epoch));
-  if (args.command == "debug") {
+  if (cmd == "debug" && args.debug_entities.empty() && args.debug_nodes.empty()) return print(request(c, http::verb::get, "/api/debug"));
+  std::string claim = "force=1";
+  if (!args.force) {
+    auto nodes = request(c, http::verb::get, "/api/nodes");
+    if (!nodes || nodes->status != 200) return print(nodes);
+    claim = fmt::format("epoch={}", epoch_of(*nodes));
+  }
+  if (cmd == "move") return print(request(c, http::verb::post, "/api/move", fmt::format("entity={}&node={}&{}", args.entity, args.node, claim)));
+  if (cmd == "drain") return print(request(c, http::verb::post, "/api/drain", fmt::format("node={}&{}", args.node, claim)));
+  if (cmd == "failover") return print(request(c, http::verb::post, "/api/failover", claim));
+  if (cmd == "debug") {
     if (args.debug_entities.size() > kDebugEntitiesMax || args.debug_nodes.size() > kDebugNodesMax) {
       fmt::print(stderr, "aether admin: at most {} entities and {} nodes are debugged at once\n", kDebugEntitiesMax, kDebugNodesMax);
       return 2;
     }
-    DebugTargets targets;
-    for (uint64_t e : args.debug_entities) targets.entities.push_back(EntityId(e));
-    for (uint32_t n : args.debug_nodes) targets.nodes.push_back(NodeId(n));
-    targets.off = args.debug_off;
-    return print(ask(op, args.coordinator, AdminRequest{C::kDebug, {}, {}, std::move(targets)}, epoch));
+    std::string body = claim;
+    for (uint64_t e : args.debug_entities) body += fmt::format("&entity={}", e);
+    for (uint32_t n : args.debug_nodes) body += fmt::format("&node={}", n);
+    if (args.debug_off) body += "&off=1";
+    return print(request(c, http::verb::post, "/api/debug", body));
   }
-  fmt::print(stderr, "aether admin: unknown command '{}' (nodes, entity, move, drain, failover, debug)\n", args.command);
+  fmt::print(stderr, "aether admin: unknown command '{}' (whoami, nodes, entity, move, drain, failover, debug)\n", cmd);
   return 2;
+}
+
+int run_operator_add(const OperatorArgs& args) {
+  const std::optional<OperatorRole> role = parse_operator_role(args.role);
+  if (!role) {
+    fmt::print(stderr, "aether operator add: --role is viewer, operator or admin\n");
+    return 2;
+  }
+  auto token = real::OperatorStore::add(args.file, args.name, *role);
+  if (!token) {
+    fmt::print(stderr, "aether operator add: {}\n", token.error().message);
+    return 2;
+  }
+  if (!args.token_file.empty()) {
+    const mode_t old_mask = ::umask(077);  // the token is the operator's alone
+    std::FILE* f = std::fopen(args.token_file.c_str(), "wx");  // never overwrites: a token is shown once
+    ::umask(old_mask);
+    if (f == nullptr) {
+      fmt::print(stderr, "aether operator add: {} added to {}, but {} could not be created; its token: {}\n", args.name, args.file, args.token_file, *token);
+      return 2;
+    }
+    fmt::print(f, "{}\n", *token);
+    std::fclose(f);
+    fmt::print("operator {} ({}) added to {}; token written to {}\n", args.name, args.role, args.file, args.token_file);
+    return 0;
+  }
+  fmt::print("operator {} ({}) added to {}; its token, shown only now:\n{}\n", args.name, args.role, args.file, *token);
+  return 0;
 }
 
 }  // namespace aether::app

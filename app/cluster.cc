@@ -39,6 +39,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     cc.rules = shape.rules;
     cc.migration_storm_every_ticks = shape.migration_storm_every_ticks;
     cc.migration_storm_batch = shape.migration_storm_batch;
+    cc.admin_epoch_enabled = shape.admin_epoch_enabled;
     coordinator_configs_.push_back(cc);
     Runtime& rt = hosting.host(fmt::format("coordinator-{}", i + 1), cc.node, Role::kCoordinator);
     coordinators_.push_back(place(hosting, std::make_unique<Coordinator>(rt, cc)));

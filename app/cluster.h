@@ -48,6 +48,7 @@ struct ClusterShape {
   Tick migration_storm_every_ticks = 0;
   uint32_t migration_storm_batch = 0;
   PlantedBug planted = PlantedBug::kNone;  // the checker's own tests plant a bug in every server
+  bool admin_epoch_enabled = false;         // CoordinatorConfig::admin_epoch_enabled
 };
 
 struct ClusterFigures {

@@ -35,15 +35,18 @@ struct LocalArgs {
   bool tls = false;                 // TLS to the gateways, mutual TLS between servers, with certificates issued for the run
   std::string tls_dir;              // where those certificates go (empty: a new temporary directory)
   std::string content_dir;          // the game's content (empty: the classic one-skill game)
+  std::string admin_address;        // with tls: coordinator 1's admin listener (docs/security.md, "Operators")
+  std::string operators_file;       // its operators
 };
 int run_local(const LocalArgs& args);
 
 struct AdminArgs {
-  std::string coordinator;
-  std::string tls_dir;      // mutual TLS with DIR/ca.pem and the operator's DIR/admin-N.pem (see --as)
-  std::string as = "admin-1";  // the operator identity whose certificate is used
+  std::string admin;        // the coordinator's admin listener, host:port
+  std::string ca_file;      // the CA that signed its certificate
+  std::string tls_dir;      // or DIR/ca.pem
+  std::string token_file;   // the operator's token (NAME.SECRET); empty: AETHER_ADMIN_TOKEN
   bool force = false;       // act under the admin epoch (INT_MAX)
-  std::string command;      // nodes, entity, move, drain, failover
+  std::string command;      // whoami, nodes, entity, move, drain, failover, debug
   uint64_t entity = 0;
   uint32_t node = 0;
   std::vector<uint64_t> debug_entities;  // debug --entity E (repeatable)
@@ -51,6 +54,15 @@ struct AdminArgs {
   bool debug_off = false;                // debug --off
 };
 int run_admin(const AdminArgs& args);
+
+// `aether operator add --file FILE --name NAME --role viewer|operator|admin [--token-file OUT]`
+struct OperatorArgs {
+  std::string file;        // the operators file (operators_file in the coordinator's config)
+  std::string name;
+  std::string role;
+  std::string token_file;  // write the token there (created, never overwritten) instead of printing it
+};
+int run_operator_add(const OperatorArgs& args);
 
 // `aether coordinator|compute|gateway|bot --config FILE [--metrics ADDR] [--log-format json]`
 struct RoleArgs {

@@ -8,6 +8,7 @@
 #include "engine/core/assert.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/core/random.h"
+#include "engine/net/admin_rule.h"
 
 namespace aether::app {
 
@@ -96,6 +97,49 @@ const std::vector<std::string>& moment_names() {
   return names;
 }
 
+namespace {
+
+std::optional<AdminRequest::Command> admin_command_of(const std::string& name) {
+  for (const auto c : {AdminRequest::Command::kListNodes, AdminRequest::Command::kShowEntity, AdminRequest::Command::kMove,
+                       AdminRequest::Command::kDrain, AdminRequest::Command::kFailover, AdminRequest::Command::kGhostQuery,
+                       AdminRequest::Command::kDebug}) {
+    if (name == admin_command_name(c)) return c;
+  }
+  return std::nullopt;
+}
+
+AdminRequest admin_request_of(const wire::AdminOrder& o) {
+  AdminRequest req{admin_command_of(o.command()).value_or(AdminRequest::Command::kListNodes), EntityId(o.entity()), NodeId(o.node()), {}};
+  if (req.command == AdminRequest::Command::kDebug) {
+    if (o.entity() != 0) req.debug.entities.push_back(EntityId(o.entity()));
+    if (o.node() != 0) req.debug.nodes.push_back(NodeId(o.node()));
+    req.debug.off = o.off();
+  }
+  return req;
+}
+
+Status validate_admin_order(const wire::Scenario& s, const wire::AdminOrder& o, const std::string& where) {
+  const std::string& c = o.coordinator();
+  if (c != "@leader" && c != "@vice" && (!host_exists(s, c) || c.rfind("coordinator-", 0) != 0)) {
+    return bad(fmt::format("{}: admin.coordinator '{}' is no coordinator (coordinator-N, @leader, @vice)", where, c));
+  }
+  if (!valid_operator_name(o.operator_name())) return bad(fmt::format("{}: admin.operator_name: 1 to 64 of a-z 0-9 . _ -", where));
+  if (!parse_operator_role(o.role())) return bad(fmt::format("{}: admin.role is viewer, operator or admin", where));
+  const auto command = admin_command_of(o.command());
+  if (!command) return bad(fmt::format("{}: admin.command is nodes, entity, move, drain, failover, ghost-query or debug", where));
+  const bool needs_entity = *command == AdminRequest::Command::kShowEntity || *command == AdminRequest::Command::kMove ||
+                            *command == AdminRequest::Command::kGhostQuery;
+  const bool needs_node = *command == AdminRequest::Command::kMove || *command == AdminRequest::Command::kDrain;
+  if ((needs_entity && o.entity() == 0) || (needs_node && o.node() == 0)) return bad(fmt::format("{}: admin {} needs its entity and node", where, o.command()));
+  if (o.off() && *command != AdminRequest::Command::kDebug) return bad(fmt::format("{}: admin.off is for debug", where));
+  if (!o.expect().empty() && o.expect() != "done" && o.expect() != "refused" && o.expect() != "failed") {
+    return bad(fmt::format("{}: admin.expect is done, refused or failed", where));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where) {
   auto host = [&](const std::string& name, bool server_only) -> Status {
     if (!host_exists(s, name)) return bad(fmt::format("{}: no host named '{}'", where, name));
@@ -164,6 +208,7 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
       if (e.slow().extra_ms() > 10'000) return bad(fmt::format("{}: slow.extra_ms must be at most 10000", where));
       if (auto st = host(e.slow().host(), false); !st) return st;
       return duration(e.slow().duration_ms());
+    case wire::ScenarioEvent::kAdmin: return validate_admin_order(s, e.admin(), where);
   }
   return bad(fmt::format("{}: unknown action", where));
 }
@@ -657,6 +702,23 @@ void FaultInjector::strike(const std::string& moment, const std::string& host) {
   if (moments_.fired) moments_.fired(faults_end_ns({e}));
 }
 
+void FaultInjector::admin_order(size_t host, const wire::AdminOrder& order) {
+  auto* coordinator = dynamic_cast<Coordinator*>(sim_.host(host)->component());
+  if (coordinator == nullptr) return;
+  const Epoch claimed = order.force() ? kEpochAdmin : coordinator->epoch();
+  const OperatorId who{order.operator_name(), parse_operator_role(order.role()).value_or(OperatorRole::kViewer)};
+  coordinator->operator_command(who, admin_request_of(order), claimed, [this, order, at = sim_.now()](AdminAnswer answer) {
+    const char* outcome = answer.verdict != AdminVerdict::kAllowed ? "refused" : answer.reply.ok ? "done" : "failed";
+    count(fmt::format("admin-{}", outcome));
+    if (order.expect().empty() || order.expect() == outcome) return;
+    if (counts_.admin_unexpected++ == 0) {
+      counts_.first_admin_unexpected = fmt::format("admin {} by {} ({}) at {:.3f} s: {}, expected {} ({})", order.command(), order.operator_name(),
+                                                   order.role(), static_cast<double>(at) / kNsPerSec, outcome, order.expect(),
+                                                   answer.reply.lines.empty() ? "" : answer.reply.lines.front());
+    }
+  });
+}
+
 void FaultInjector::run(const wire::ScenarioEvent& e) {
   size_t h = 0;
   std::vector<size_t> a;
@@ -687,6 +749,11 @@ void FaultInjector::run(const wire::ScenarioEvent& e) {
       count("stop-" + role_of(h));
       sim_.host(h)->component()->begin_drain();
       watch_stop(h, sim_.now() + ms(stop_deadline_ms(e.stop())), sim_.host(h)->incarnation(), e.stop().restart_after_ms());
+      return;
+    case wire::ScenarioEvent::kAdmin:
+      // A paused coordinator hears nothing until it resumes: an operator's order to it is lost.
+      if (!resolve(e.admin().coordinator(), &h) || !sim_.host(h)->alive() || sim_.host(h)->paused()) return skip();
+      admin_order(h, e.admin());
       return;
     case wire::ScenarioEvent::kRestart:
       if (!resolve(e.restart(), &h) || sim_.host(h)->alive()) return skip();

@@ -48,6 +48,10 @@ std::string events_as_text(const std::vector<wire::ScenarioEvent>& events);
 struct FaultCounts {
   std::map<std::string, uint64_t> by_kind;  // events carried out, by kind
   uint64_t skipped = 0;                     // named a host that was not there (dead, no leader)
+  // Admin orders whose outcome was not the one the scenario expects (AdminOrder.expect): the run
+  // fails. The first such, described.
+  uint64_t admin_unexpected = 0;
+  std::string first_admin_unexpected;
 };
 
 class FaultInjector {
@@ -89,6 +93,8 @@ class FaultInjector {
   void links_down(const std::vector<LinkKey>& links);
   void links_up(const std::vector<LinkKey>& links);
   void heal();
+  // An operator's command (AdminOrder) to a live coordinator, through the rule of the real listener.
+  void admin_order(size_t host, const wire::AdminOrder& order);
   void count(const std::string& kind) { ++counts_.by_kind[kind]; }
 
   sim::Simulation& sim_;

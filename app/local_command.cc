@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "app/admin_endpoint.h"
 #include "app/commands.h"
 #include "app/content_loader.h"
 #include "app/metrics_export.h"
@@ -76,6 +77,10 @@ int run_local(const LocalArgs& args) {
       return 2;
     }
   }
+  if (args.admin_address.empty() != args.operators_file.empty() || (!args.admin_address.empty() && !args.tls)) {
+    fmt::print(stderr, "aether local: --admin and --operators go together, with --tls (operators speak HTTPS only)\n");
+    return 2;
+  }
   boost::asio::io_context io;
   RealHosting hosting(io, options, /*threads=*/!args.one_thread);
   TemporaryDir issued;
@@ -94,7 +99,7 @@ int run_local(const LocalArgs& args) {
       return 2;
     }
     fmt::print("aether local: TLS to the gateways, mutual TLS between servers; certificates in {}{} "
-               "(operator: aether admin --tls-dir {} --coordinator ...)\n",
+               "(operator: aether admin --tls-dir {} --admin ADDR with --admin and --operators)\n",
                dir, issued.path.empty() ? "" : ", removed when the run ends (--tls-dir keeps them)", dir);
   }
   ClusterShape shape;
@@ -134,6 +139,21 @@ int run_local(const LocalArgs& args) {
     }
     fmt::print("aether local: metrics on http://{}/metrics\n", *bound);
   }
+  std::unique_ptr<AdminEndpoint> admin;
+  if (!args.admin_address.empty()) {
+    Coordinator& leader = *cluster.coordinators().front();
+    const CertDir certs{args.tls_dir.empty() ? issued.path : args.tls_dir};
+    const std::string name = peer_identity_name({Role::kCoordinator, leader.node()});
+    auto made = AdminEndpoint::make(hosting.io_of(leader.node()), leader, options, certs.cert(name), certs.key(name), args.operators_file);
+    auto bound = made ? made.value()->listen(args.admin_address) : Result<std::string>(made.error());
+    if (!bound) {
+      fmt::print(stderr, "aether local: {}\n", bound.error().message);
+      return 2;
+    }
+    admin = std::move(made.value());
+    metrics.set_admin(&admin->server());
+    fmt::print("aether local: admin on https://{}/api/ (coordinator {})\n", *bound, leader.node().value);
+  }
   std::fflush(stdout);
   hosting.start_threads();
 
@@ -143,6 +163,7 @@ int run_local(const LocalArgs& args) {
   real::run_until_stopped(io, static_cast<TimeNs>(args.duration_s) * kNsPerSec, [&] {
     metrics.shutdown();
     hosting.stop_threads();  // every loop stopped and joined: the components are ours to read
+    if (admin) admin->shutdown();
     f = cluster.figures();  // taken before shutdown, while every component is whole
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();  // SIGINT may come early
     hosting.shutdown();

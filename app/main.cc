@@ -63,18 +63,30 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--content", local.content_dir, "play the game in this content directory (e.g. content; default: the classic one-skill game)");
   local_cmd->add_flag("--tls", local.tls, "TLS to the gateways and mutual TLS between servers, with certificates issued for the run");
   local_cmd->add_option("--tls-dir", local.tls_dir, "with --tls: issue the certificates into this directory (default: a new one under /tmp)");
+  local_cmd->add_option("--admin", local.admin_address, "with --tls and --operators: coordinator 1 serves operators on host:port (HTTPS)");
+  local_cmd->add_option("--operators", local.operators_file, "the operators file of --admin (aether operator add)");
 
   AdminArgs admin;
   std::vector<std::string> admin_words;
-  auto* admin_cmd = cli.add_subcommand("admin", "operator commands to the coordinator: nodes | entity ID | move ID NODE | drain NODE | failover | debug [--entity E] [--node N] [--off]");
-  admin_cmd->add_option("--coordinator", admin.coordinator, "coordinator address host:port")->required();
-  admin_cmd->add_flag("--force", admin.force, "act under the admin epoch (INT_MAX), superseding any authority");
+  auto* admin_cmd = cli.add_subcommand("admin", "operator commands to a coordinator's admin listener (HTTPS): whoami | nodes | entity ID | move ID NODE | drain NODE | failover | debug [--entity E] [--node N] [--off]");
+  admin_cmd->add_option("--admin", admin.admin, "the coordinator's admin address host:port (its admin_address)")->required();
+  admin_cmd->add_option("--ca", admin.ca_file, "the CA that signed the coordinator's certificate (PEM)");
+  admin_cmd->add_option("--tls-dir", admin.tls_dir, "or: a directory of `aether cert`, whose ca.pem is that CA");
+  admin_cmd->add_option("--token-file", admin.token_file, "the operator's token (from `aether operator add`); default: $AETHER_ADMIN_TOKEN");
+  admin_cmd->add_flag("--force", admin.force, "act under the admin epoch (INT_MAX), superseding any authority (admin role, where enabled)");
   admin_cmd->add_option("words", admin_words, "the command and its arguments")->required();
   admin_cmd->add_option("--entity", admin.debug_entities, "debug: an entity to debug (repeatable)");
   admin_cmd->add_option("--node", admin.debug_nodes, "debug: a compute node or gateway to debug as a whole (repeatable)");
   admin_cmd->add_flag("--off", admin.debug_off, "debug: turn debugging off for those entities and nodes");
-  admin_cmd->add_option("--tls-dir", admin.tls_dir, "mutual TLS with DIR/ca.pem and the operator's DIR/admin-N.pem and .key");
-  admin_cmd->add_option("--as", admin.as, "with --tls-dir: the operator identity whose certificate is used")->capture_default_str();
+
+  OperatorArgs op;
+  std::string op_command;
+  auto* operator_cmd = cli.add_subcommand("operator", "operators' credentials for the admin listener: add --file FILE --name NAME --role ROLE");
+  operator_cmd->add_option("command", op_command, "add")->required()->check(CLI::IsMember({"add"}));
+  operator_cmd->add_option("--file", op.file, "the operators file (a coordinator's operators_file)")->required();
+  operator_cmd->add_option("--name", op.name, "the operator's name (a-z 0-9 . _ -)")->required();
+  operator_cmd->add_option("--role", op.role, "viewer, operator or admin")->required()->check(CLI::IsMember({"viewer", "operator", "admin"}));
+  operator_cmd->add_option("--token-file", op.token_file, "write the token to this new file (mode 0600) instead of printing it");
 
   CertArgs cert;
   auto* cert_cmd = cli.add_subcommand("cert", "development certificates for mutual TLS: ca | node NAME... | cluster");
@@ -145,5 +157,6 @@ int main(int argc, char** argv) {
     }
     return run_admin(admin);
   }
+  if (operator_cmd->parsed()) return run_operator_add(op);
   return run_role(role);
 }

@@ -101,6 +101,8 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   }
   debug_metrics(m, l, &n.debug_set());
   identity_metrics(m, l, n.identity_rejections());
+  m.family("aether_admin_data_port_refusals_total", "Admin requests refused on a data port (operators use the admin listener).", kCounter)
+      .add(l, num(s.admin_on_data_port));
   m.family("aether_lease_valid", "1 while the compute node holds a valid lease (may write its entities).", kGauge)
       .add(l, n.lease_valid() ? 1 : 0);
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(n.epoch()));
@@ -143,6 +145,20 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   debug_metrics(m, l, nullptr, k.debug_entities().size());
   identity_metrics(m, l, k.identity_rejections());
   m.family("aether_coordinator_debug_nodes", "Nodes debugged as a whole (aether admin debug --node).", kGauge).add(l, num(k.debug_nodes().size()));
+  m.family("aether_admin_commands_total", "Operators' commands the coordinator received (authorised or not).", kCounter).add(l, num(s.admin_commands));
+  for (const AdminVerdict v : {AdminVerdict::kRoleTooLow, AdminVerdict::kAdminEpochReserved, AdminVerdict::kAdminEpochDisabled}) {
+    Labels with_verdict = l;
+    with_verdict.emplace_back("verdict", admin_verdict_name(v));
+    m.family("aether_admin_refused_total", "Operators' commands refused by the rule (engine/net/admin_rule.h), by verdict.", kCounter)
+        .add(with_verdict, num(s.admin_refused[static_cast<size_t>(v)]));
+  }
+  m.family("aether_admin_epoch_uses_total", "Commands carried out under the admin epoch (superseding authority): alert on any increase.", kCounter)
+      .add(l, num(s.admin_epoch_uses));
+  m.family("aether_admin_epoch_enabled", "1 if this coordinator lets an admin order under the admin epoch.", kGauge).add(l, k.admin_epoch_enabled() ? 1 : 0);
+  m.family("aether_admin_data_port_refusals_total", "Admin requests refused on a data port (operators use the admin listener).", kCounter)
+      .add(l, num(s.admin_on_data_port));
+  m.family("aether_admin_ghost_queries_busy_total", "Ghost queries refused at the limit of queries under way.", kCounter)
+      .add(l, num(s.ghost_queries_busy));
   m.family("aether_epoch", "The newest cluster epoch this node follows.", kGauge).add(l, num(k.epoch()));
   m.family("aether_stale_messages_dropped_total", "Messages dropped because they carried an epoch older than the newest seen.", kCounter)
       .add(l, num(s.stale_epoch_dropped));
@@ -267,9 +283,28 @@ void server_metrics(MetricsText& m, const real::MetricsServer& server) {
   }
 }
 
+void admin_server_metrics(MetricsText& m, const real::AdminServer& admin) {
+  const real::AdminServerStats& s = admin.stats();
+  m.family("aether_admin_connections", "Connections open to the admin listener.", kGauge).add({}, num(admin.connections_open()));
+  m.family("aether_admin_connections_total", "Connections the admin listener accepted (within its limits).", kCounter).add({}, num(s.connections));
+  for (const auto& [status, count] : s.answers) {
+    m.family("aether_admin_answers_total", "Answers of the admin listener, by HTTP status.", kCounter).add({{"status", fmt::format("{}", status)}}, num(count));
+  }
+  for (size_t i = 0; i < real::kAuthFailureKinds; ++i) {
+    m.family("aether_admin_auth_failures_total", "Failed operator authentications at the admin listener, by reason.", kCounter)
+        .add({{"reason", real::auth_failure_name(static_cast<real::AuthFailure>(i))}}, num(s.auth_failures[i]));
+  }
+  for (const char* why : {"tls_handshake", "tls_handshake_deadline", "connection_limit", "per_address_limit", "idle", "request_deadline",
+                          "header_too_large", "body_too_large", "bad_request"}) {
+    auto it = s.closes.find(why);
+    m.family("aether_admin_limit_closes_total", "Admin listener connections closed or refused at a limit, by limit.", kCounter)
+        .add({{"reason", why}}, num(it == s.closes.end() ? 0 : it->second));
+  }
+}
+
 }  // namespace
 
-std::string render_metrics(const RealHosting& hosting, const real::MetricsServer* server) {
+std::string render_metrics(const RealHosting& hosting, const real::MetricsServer* server, const real::AdminServer* admin) {
   MetricsText m;
   std::map<uint32_t, const char*> role_of;  // server node id -> role
   uint32_t bots = 0, playing = 0;
@@ -298,6 +333,7 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
   network_metrics(m, hosting, role_of);
   if (bots) bot_metrics(m, bots, playing, updates, resumes);
   if (server) server_metrics(m, *server);
+  if (admin) admin_server_metrics(m, *admin);
   return m.render();
 }
 
@@ -306,7 +342,7 @@ MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, RealHosting& hosti
            options.log_level, options.log_format),
       server_(io, log_, [this, &hosting] {
         std::string page;
-        hosting.paused([&] { page = render_metrics(hosting, &server_); });  // the roles' loops parked meanwhile
+        hosting.paused([&] { page = render_metrics(hosting, &server_, admin_); });  // the roles' loops parked meanwhile
         return page;
       }) {}
 

@@ -10,12 +10,14 @@
 
 #include "app/real_hosting.h"
 #include "runtime/common/spd_logger.h"
+#include "runtime/real/admin_server.h"
 #include "runtime/real/metrics_server.h"
 
 namespace aether::app {
 
-// The exposition for every component hosting holds (server may be null: its own figures are left out).
-std::string render_metrics(const RealHosting& hosting, const real::MetricsServer* server);
+// The exposition for every component hosting holds (server, admin may be null: their own figures
+// are left out).
+std::string render_metrics(const RealHosting& hosting, const real::MetricsServer* server, const real::AdminServer* admin = nullptr);
 
 // The HTTP endpoint of one process, with its own log name ("metrics").
 class MetricsEndpoint {
@@ -24,10 +26,13 @@ class MetricsEndpoint {
   // Listens on address ("host:port", port 0 allowed) and returns the bound address.
   Result<std::string> listen(const std::string& address) { return server_.listen(address); }
   void shutdown() { server_.shutdown(); }
+  // The process's admin listener, whose figures the page then carries (it must outlive this).
+  void set_admin(const real::AdminServer* admin) { admin_ = admin; }
 
  private:
   common::SpdLogger log_;
   real::MetricsServer server_;
+  const real::AdminServer* admin_ = nullptr;
 };
 
 }  // namespace aether::app

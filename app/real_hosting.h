@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,6 +52,7 @@ class RealHosting final : public Hosting {
         io = add_loop();
       }
     }
+    if (node.valid()) io_of_node_[node.value] = io;
     real::RealOptions options = options_;
     if (tls_) options.tls = tls_(role, node);
     runtimes_.push_back(std::make_unique<real::RealRuntime>(*io, name, node, std::move(options)));
@@ -95,6 +97,12 @@ class RealHosting final : public Hosting {
     return out;
   }
   size_t threads() const { return workers_.size(); }
+  // The loop a server's component runs on (what else acts on the component must run there too).
+  boost::asio::io_context& io_of(NodeId node) {
+    auto it = io_of_node_.find(node.value);
+    AETHER_ASSERT_MSG(it != io_of_node_.end(), "a node that is not hosted here");
+    return *it->second;
+  }
 
  private:
   struct Loop {
@@ -113,6 +121,7 @@ class RealHosting final : public Hosting {
   // Declared before the runtimes: a loop outlives every runtime and component running on it.
   std::vector<std::unique_ptr<Loop>> loops_;
   boost::asio::io_context* clients_ = nullptr;
+  std::map<uint32_t, boost::asio::io_context*> io_of_node_;
   std::vector<std::thread> workers_;
   std::vector<std::unique_ptr<real::RealRuntime>> runtimes_;
   std::vector<std::unique_ptr<Component>> components_;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "app/admin_endpoint.h"
 #include "app/commands.h"
 #include "app/content_loader.h"
 #include "app/metrics_export.h"
@@ -161,6 +162,23 @@ int run_role(const RoleArgs& args) {
     fmt::print("aether {}: metrics on http://{}/metrics\n", role, *bound);
     std::fflush(stdout);
   }
+  // The coordinator's admin listener (docs/security.md, "Operators"): on its own address, HTTPS.
+  std::unique_ptr<AdminEndpoint> admin;
+  if (!config.admin_address().empty()) {
+    Coordinator* coordinator = nullptr;
+    for (Component* c : hosting.components()) coordinator = coordinator ? coordinator : dynamic_cast<Coordinator*>(c);
+    auto made = coordinator ? AdminEndpoint::make(io, *coordinator, options, config.tls_cert_file(), config.tls_key_file(), config.operators_file())
+                            : Result<std::unique_ptr<AdminEndpoint>>(make_error(Error::Code::kState, "no coordinator to serve"));
+    auto bound = made ? made.value()->listen(config.admin_address()) : Result<std::string>(made.error());
+    if (!bound) {
+      fmt::print(stderr, "aether {}: {}\n", role, bound.error().message);
+      return 2;
+    }
+    admin = std::move(made.value());
+    metrics.set_admin(&admin->server());
+    fmt::print("aether {}: admin on https://{}/api/ (admin epoch {})\n", role, *bound, config.admin_epoch_enabled() ? "enabled" : "disabled");
+    std::fflush(stdout);
+  }
   std::string figures;
   // SIGTERM drains the role first (Component::begin_drain: docs/running.md, "Stopping").
   real::GracefulStop graceful;
@@ -174,6 +192,7 @@ int run_role(const RoleArgs& args) {
     return true;
   };
   real::run_until_stopped(io, static_cast<TimeNs>(config.duration_s()) * kNsPerSec, [&] {
+    if (admin) admin->shutdown();
     metrics.shutdown();
     figures = summary(hosting.components());
     hosting.shutdown();

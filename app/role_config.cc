@@ -40,6 +40,13 @@ Status validate_process_config(const std::string& role, const wire::ProcessConfi
   if (client_tls && (role != "gateway" || !any_tls || c.client_tls_cert_file().empty() || c.client_tls_key_file().empty())) {
     return bad("client_tls_cert_file and client_tls_key_file go together, on a gateway with tls_* set");
   }
+  if ((!c.admin_address().empty() || !c.operators_file().empty() || c.admin_epoch_enabled()) && role != "coordinator") {
+    return bad("admin_address, operators_file and admin_epoch_enabled are a coordinator's");
+  }
+  if (!c.admin_address().empty() && (!any_tls || c.operators_file().empty())) {
+    return bad("admin_address needs the tls_* fields (operators speak HTTPS only) and operators_file");
+  }
+  if (!c.operators_file().empty() && c.admin_address().empty()) return bad("operators_file goes with admin_address");
   return ok_status();
 }
 
@@ -69,6 +76,7 @@ CoordinatorConfig coordinator_config(const wire::ProcessConfig& c) {
   cc.start_as_leader = !c.start_as_vice();
   cc.compute_nodes = c.compute_nodes();
   cc.rules = process_shape(c).rules;
+  cc.admin_epoch_enabled = c.admin_epoch_enabled();
   return cc;
 }
 

@@ -169,6 +169,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.bots_join_spread_ns = static_cast<TimeNs>(s.bots().join_spread_ms()) * kNsPerMs;
   shape.migration_storm_every_ticks = s.balancing().migration_storm_every_ms() / static_cast<uint32_t>(kTickNs / kNsPerMs);
   shape.migration_storm_batch = s.balancing().migration_storm_batch();
+  shape.admin_epoch_enabled = s.topology().admin_epoch_enabled();
   parse_planted_bug(s.planted_bug(), &shape.planted);  // validated by validate_scenario
   return shape;
 }

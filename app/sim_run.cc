@@ -148,6 +148,9 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   if (const auto& v = checker.violation()) {
     out.failure = fmt::format("VIOLATION at {:.3f} s simulated (kernel event {}): {}", static_cast<double>(v->time_ns) / kNsPerSec, out.events, v->what);
     out.first_event = v->event;
+  } else if (out.faults.admin_unexpected != 0) {
+    out.failure = fmt::format("FAILED: {} admin orders ended otherwise than the scenario expects; the first: {}", out.faults.admin_unexpected,
+                              out.faults.first_admin_unexpected);
   } else if (out.figures.protocol_errors != 0) {
     out.failure = fmt::format("FAILED: {} protocol errors (peers sent malformed messages)", out.figures.protocol_errors);
   } else if (out.figures.bots_playing + out.figures.bots_between_gateways < out.figures.bots_alive) {

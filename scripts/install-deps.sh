@@ -6,7 +6,7 @@ packages=(
   libboost1.81-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  libssl-dev
+  libssl-dev libsodium-dev pkg-config
   graphviz python3
   prometheus testssl.sh
 )

@@ -49,6 +49,8 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kSessionResumed: return "session_resumed";
     case TraceKind::kClientRedirected: return "client_redirected";
     case TraceKind::kAdminCommand: return "admin_command";
+    case TraceKind::kAdminRefused: return "admin_refused";
+    case TraceKind::kAdminEpochUsed: return "admin_epoch_used";
     case TraceKind::kHandoffReceived: return "handoff_received";
     case TraceKind::kHandoffLost: return "handoff_lost";
     case TraceKind::kSubscribeSent: return "subscribe_sent";
@@ -279,6 +281,8 @@ NodeRole role_from_emitted(TraceKind kind) {
     case TraceKind::kMigrationStarted:
     case TraceKind::kHeartbeatMissed:
     case TraceKind::kAdminCommand:
+    case TraceKind::kAdminRefused:
+    case TraceKind::kAdminEpochUsed:
       return NodeRole::kCoordinator;
     case TraceKind::kSessionOpened:
     case TraceKind::kInputForwarded:
@@ -318,6 +322,8 @@ std::string marker_text(const Run& run, const TraceEvent& e) {
     case TraceKind::kPromised: return fmt::format("{} promised epoch {} holding {} entities", who, e.a, e.b);
     case TraceKind::kHandoffLost: return fmt::format("{}: handoff of entity {} to {} could not be sent", who, e.entity.value, peer);
     case TraceKind::kAdminCommand: return fmt::format("{}: admin command {} (epoch {})", who, e.a, e.b);
+    case TraceKind::kAdminRefused: return fmt::format("{}: admin command {} refused (verdict {})", who, e.a, e.b);
+    case TraceKind::kAdminEpochUsed: return fmt::format("{}: admin command {} under the admin epoch", who, e.a);
     case TraceKind::kLoadLevel:
       return fmt::format("{}: load {} permille of plan, {}", who, e.b, e.a == 0 ? "normal again" : e.a == 1 ? "shedding opportunistic load" : "shedding soft load");
     default: return fmt::format("{}: {}", who, kind_label(e.kind));
@@ -339,6 +345,8 @@ bool is_marker(TraceKind kind) {
     case TraceKind::kPromised:
     case TraceKind::kHandoffLost:
     case TraceKind::kAdminCommand:
+    case TraceKind::kAdminRefused:
+    case TraceKind::kAdminEpochUsed:
     case TraceKind::kLoadLevel:
       return true;
     default: return false;

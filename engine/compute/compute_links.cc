@@ -391,6 +391,12 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     if (std::get<Leadership>(m.body).leader) accept_epoch(m);  // a leader's epoch is one to follow
     return;
   }
+  // An operator's ghost query, relayed by a coordinator: a read, answered whatever the epoch, and
+  // before the epoch fence so that a question never moves our epoch.
+  if (const auto* admin = std::get_if<AdminRequest>(&m.body); admin && admin->command == AdminRequest::Command::kGhostQuery) {
+    answer_admin(conn, *admin);
+    return;
+  }
   if (!accept_epoch(m)) return;
   trace(TraceKind::kControlApplied, EntityId{}, static_cast<int64_t>(m.epoch), static_cast<int64_t>(m.body.index()), m.sender);
   if (const auto* prepare = std::get_if<Prepare>(&m.body)) {
@@ -506,14 +512,18 @@ void ComputeNode::handle_membership(const Membership& m) {
 void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
   auto it = inbound_.find(conn);
   if (it == inbound_.end()) return;
-  if (m.sender_role == Role::kAdmin) {
-    // Operators' questions come from admin identities only (mutual TLS: an admin-N certificate).
-    if (!identity_.admits(conn, Role::kAdmin, m.sender, "admin request")) {
-      send_server(rt_.network, conn, envelope(AdminReply{false, {"refused: admin requests need an admin identity (an admin-N certificate)"}}));
-      close_refused(conn);
-      return;
+  if (std::holds_alternative<AdminRequest>(m.body)) {
+    // Operators go through the coordinator's admin listener, which relays ghost queries on the
+    // coordinator's own link: nobody may send an admin request to this port.
+    const uint64_t n = ++stats_.admin_on_data_port;
+    if ((n & (n - 1)) == 0) {
+      const std::optional<PeerIdentity> verified = rt_.network.peer_identity(conn);
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "admin request refused on the data port: connection {} (claims {} {}, verified {}); "
+             "operators use the coordinator's admin listener ({} refused so far)", conn, role_name(m.sender_role), m.sender.value,
+             verified ? peer_identity_name(*verified) : "nothing", n);
     }
-    answer_admin(conn, std::get<AdminRequest>(m.body));
+    send_server(rt_.network, conn, envelope(AdminReply{false, {"refused: operator commands go to the coordinator's admin listener, not a data port"}}));
+    close_refused(conn);
     return;
   }
   if (!it->second.valid()) {
@@ -619,7 +629,8 @@ void ComputeNode::reject(uint64_t& counter, const char* what, NodeId sender, Ent
   }
 }
 
-// An operator asks what this node knows of an entity (owner or ghost): `aether admin entity`.
+// An operator asks what this node knows of an entity (owner or ghost), relayed by a coordinator:
+// `aether admin entity`. The answer goes back on the coordinator's link.
 void ComputeNode::answer_admin(ConnId conn, const AdminRequest& req) {
   AdminReply reply{true, {}};
   if (req.command != AdminRequest::Command::kGhostQuery) {

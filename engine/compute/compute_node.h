@@ -92,6 +92,7 @@ struct ComputeStats {
   uint64_t deaths = 0;
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
+  uint64_t admin_on_data_port = 0;  // AdminRequests refused on the data port (operators use the coordinator's admin listener)
   uint64_t delta_bytes_sent = 0;
   uint64_t feed_resets = 0;
   uint64_t feeds_skipped = 0;  // ticks whose feeds waited for the next tick (soft load shed)

@@ -34,6 +34,9 @@ Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
 Coordinator::~Coordinator() {
   if (watch_timer_ != 0) rt_.timers.cancel(watch_timer_);
   if (candidacy_timer_ != 0) rt_.timers.cancel(candidacy_timer_);
+  for (const auto& [id, q] : ghost_queries_) {
+    if (q.deadline != 0) rt_.timers.cancel(q.deadline);
+  }
 }
 
 void Coordinator::start() {
@@ -109,6 +112,13 @@ void Coordinator::on_closed(ConnId conn, CloseReason reason) {
   if (peer_.handle_closed(conn)) return;
   followers_.erase(conn);
   hello_deadlines_.closed(conn);
+  if (ghosts_asked_.erase(conn) != 0) {  // its answers will not come: finish what waited only on it
+    std::vector<uint64_t> finished;
+    for (auto& [id, q] : ghost_queries_) {
+      if (q.waiting.erase(conn) != 0 && q.waiting.empty()) finished.push_back(id);
+    }
+    for (uint64_t id : finished) finish_ghost_query(id);
+  }
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const NodeId node = it->second;
@@ -161,17 +171,11 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   }
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  if (m.sender_role == Role::kAdmin) {
-    // Operators' orders come from admin identities only (mutual TLS: an admin-N certificate).
-    if (!identity_.admits(conn, Role::kAdmin, m.sender, "admin request")) {
-      send_on(conn, AdminReply{false, {"refused: admin requests need an admin identity (an admin-N certificate)"}});
-      return close_refused(conn);
-    }
-    return handle_admin(conn, m, std::get<AdminRequest>(m.body));
-  }
+  if (std::holds_alternative<AdminRequest>(m.body)) return refuse_admin_on_data_port(conn, m);
   if (const auto* hello = std::get_if<Hello>(&m.body)) return handle_hello(conn, m, *hello);
   if (it->second != m.sender) return drop_connection(conn, "message before Hello, or sender changed on an established connection");
   if (const auto* probe = std::get_if<ClockProbe>(&m.body)) return handle_clock_probe(conn, *probe);
+  if (const auto* answer = std::get_if<AdminReply>(&m.body)) return handle_ghost_reply(conn, m.sender, *answer);
   if (!observe_epoch(m)) return;
   NodeRecord& rec = nodes_[m.sender];
   rec.last_heard_ns = rt_.clock.now_ns();

@@ -10,6 +10,7 @@
 // loss and recovery), coordinator_failover.cc (replication, candidacy, stepping down).
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -27,6 +28,7 @@
 #include "engine/gameplay/content.h"
 #include "engine/gameplay/rules.h"
 #include "engine/net/hello_deadline.h"
+#include "engine/net/admin_rule.h"
 #include "engine/net/identity_guard.h"
 #include "engine/net/outbound_link.h"
 #include "engine/runtime/component.h"
@@ -80,6 +82,11 @@ inline constexpr uint32_t kAuditAfterMismatches = 5;
 // states that precede it) before re-granting from its own.
 inline constexpr TimeNs kViceAckWaitNs = 200 * kNsPerMs;
 inline constexpr TimeNs kAuditIntervalNs = 2 * kNsPerSec;
+// Operators' ghost queries under way at once (each asks every connected compute node); at the limit
+// a further one is refused ("busy"), so operators cannot make the coordinator hold unbounded state.
+inline constexpr size_t kGhostQueriesMax = 8;
+// A ghost query is answered with what came within this long; a silent compute node is named as such.
+inline constexpr TimeNs kGhostQueryDeadlineNs = 1 * kNsPerSec;
 
 enum class CoordinatorRole : uint8_t { kLeader, kFollower, kCandidate };
 const char* coordinator_role_name(CoordinatorRole role);
@@ -105,6 +112,9 @@ struct CoordinatorConfig {
   uint32_t compute_nodes = 0;
   Tick migration_storm_every_ticks = 0;   // > 0: move migration_storm_batch random entities that often
   uint32_t migration_storm_batch = 0;
+  // Whether an admin may order under the admin epoch (kEpochAdmin, superseding any authority:
+  // engine/net/admin_rule.h). Off unless a deployment sets it; each use is an alert.
+  bool admin_epoch_enabled = false;
 };
 
 struct Migration {
@@ -190,6 +200,12 @@ struct CoordinatorStats {
   uint64_t candidacies_refused = 0;  // leader silent, but our clock is not to be trusted: we did not stand
   uint64_t protocol_errors = 0;
   uint64_t content_mismatches = 0;  // compute nodes refused for running other content (Hello.content_hash)
+  // Operators (coordinator_admin.cc).
+  uint64_t admin_commands = 0;                // every command received, authorised or not
+  std::array<uint64_t, 4> admin_refused{};    // refused by the rule, indexed by AdminVerdict (kAllowed unused)
+  uint64_t admin_epoch_uses = 0;              // commands carried out under the admin epoch: each one an alert
+  uint64_t admin_on_data_port = 0;            // AdminRequests refused on the data port (operators use the admin listener)
+  uint64_t ghost_queries_busy = 0;            // ghost queries refused at kGhostQueriesMax
 };
 
 class Coordinator final : public Component, public NetworkHandler {
@@ -227,6 +243,16 @@ class Coordinator final : public Component, public NetworkHandler {
   // Claims refused for not matching a verified identity (IdentityGuard), or for naming a coordinator
   // that is not our configured peer.
   uint64_t identity_rejections() const { return identity_.rejections(); }
+
+  // An operator's command, from whichever transport authenticated them (the real runtime's admin
+  // listener, a scenario's event in the simulator): authorised by authorize_admin, logged with who,
+  // what, the epoch claimed and the outcome, and traced. `claimed` is the epoch the operator saw
+  // (orders need ours, and our leadership), or kEpochAdmin. `done` is called exactly once with the
+  // answer: before this returns, or for a ghost query once every compute node connected to us
+  // answered or kGhostQueryDeadlineNs passed (never after the coordinator is destroyed).
+  using AdminDone = std::function<void(AdminAnswer)>;
+  void operator_command(const OperatorId& who, const AdminRequest& req, Epoch claimed, AdminDone done);
+  bool admin_epoch_enabled() const { return cfg_.admin_epoch_enabled; }
 
  private:
   // coordinator.cc
@@ -325,8 +351,12 @@ class Coordinator final : public Component, public NetworkHandler {
   void storm();
 
   // coordinator_admin.cc
-  void handle_admin(ConnId conn, const ServerMessage& m, const AdminRequest& req);
+  void refuse_admin_on_data_port(ConnId conn, const ServerMessage& m);
   AdminReply run_admin(const AdminRequest& req, bool forced);
+  void ask_ghosts(const OperatorId& who, const AdminRequest& req, Epoch claimed, AdminDone done);
+  void handle_ghost_reply(ConnId conn, NodeId node, const AdminReply& reply);
+  void finish_ghost_query(uint64_t id);
+  void log_admin(const OperatorId& who, const AdminRequest& req, Epoch claimed, std::string_view outcome, LogLevel level);
   AdminReply run_debug(const DebugTargets& req);
   DebugTargets debug_targets() const;  // the whole set, as sent to compute nodes and gateways
   void abdicate();
@@ -434,6 +464,20 @@ class Coordinator final : public Component, public NetworkHandler {
   CoordinatorStats stats_;
   std::set<EntityId> debug_entities_;
   std::set<NodeId> debug_nodes_;
+  // Operators' ghost queries under way (at most kGhostQueriesMax), and per compute node connection
+  // the queries asked on it, oldest first: a node answers on that connection in order.
+  struct GhostQuery {
+    OperatorId who;
+    AdminRequest req;
+    Epoch claimed = 0;
+    AdminDone done;
+    std::set<ConnId> waiting;
+    std::vector<std::string> lines;
+    TimerId deadline = 0;
+  };
+  std::map<uint64_t, GhostQuery> ghost_queries_;
+  std::map<ConnId, std::deque<uint64_t>> ghosts_asked_;
+  uint64_t next_ghost_query_ = 1;
 };
 
 }  // namespace aether

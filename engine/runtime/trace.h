@@ -50,6 +50,8 @@ enum class TraceKind : uint16_t {
   kSessionResumed = 54,
   kClientRedirected = 55,  // gateway: the client was sent to its region's gateway; a = session; peer = that gateway
   kAdminCommand = 60,     // a = command, b = epoch it claimed (kEpochAdmin: superseding); peer = node argument   // coordinator: entity's client resumed through gateway `peer`; a = session
+  kAdminRefused = 61,     // coordinator: an operator's command refused by the rule (admin_rule.h); a = command, b = AdminVerdict; peer = node argument
+  kAdminEpochUsed = 62,   // coordinator: an admin's command under the admin epoch (an alert); a = command; peer = node argument
   // Migration, seen from the new owner and the old (70..71).
   kHandoffReceived = 70,  // new owner: the old owner's state arrived; a = its generation, b = 1 if the grant was here first; peer = old owner
   kHandoffLost = 71,      // old owner: the handoff could not be sent (the new owner starts from the snapshot); a = generation; peer = destination

@@ -25,6 +25,8 @@ words() { sed -nE 's/^ *(repeated +)?[a-z0-9_.A-Z]+ +([a-z_0-9]+) *= *[0-9]+.*/\
 {
   words "$root/proto/scenario.proto"
   for w in '"@leader"' '"@vice"' '"coordinator-1"' '"compute-1"' '"gateway-1"' '"bot-1"' '" {"' '"}"' '": "' '"true"'; do echo "$w"; done
+  # AdminOrder: roles, commands, outcomes (engine/net/admin_rule.h).
+  for w in viewer operator admin nodes entity move drain failover ghost-query debug done refused failed; do echo "\"$w\""; done
   grep -ohE '"[a-z-]+"' <(sed -n '/fault_kind_names() {/,/^}/p;/moment_names() {/,/^}/p' "$root/app/faults.cc") | sort -u
 } > dict/scenario.dict
 {

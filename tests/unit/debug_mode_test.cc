@@ -1,7 +1,8 @@
 // Targeted debug mode (`aether admin debug`) in a simulated cluster: the coordinator forwards the
 // debug set to the compute node and the gateway, which then trace inputs, intents and state changes
 // of the debugged entity only; --off stops them; the cap is refused with a clear reply; a whole node
-// can be debugged; every admin command is traced.
+// can be debugged; every admin command is traced. Ghost queries are relayed by the coordinator to
+// the compute nodes; an admin request on the data port is refused.
 
 #include <gtest/gtest.h>
 
@@ -55,18 +56,26 @@ class DebugModeTest : public ::testing::Test {
     return s;
   }
   void run_for(TimeNs ns) { c_.sim.run_until(c_.sim.now() + ns); }
-  AdminReply admin(DebugTargets targets) {
-    const Epoch epoch = c_.cluster->coordinator()->epoch();
-    // An operator host, whose identity (admin-90N) the simulator vouches for as a certificate would.
+  // An operator's command, as the admin listener hands it to the coordinator.
+  AdminReply command(AdminRequest req, OperatorRole role = OperatorRole::kOperator) {
+    std::optional<AdminAnswer> answer;
+    c_.cluster->coordinator()->operator_command(OperatorId{"op", role}, req, c_.cluster->coordinator()->epoch(),
+                                                [&answer](AdminAnswer a) { answer = std::move(a); });
+    run_for(300 * kNsPerMs);
+    EXPECT_TRUE(answer.has_value());
+    return answer ? answer->reply : AdminReply{false, {"no reply"}};
+  }
+  AdminReply admin(DebugTargets targets) { return command(AdminRequest{AdminRequest::Command::kDebug, {}, {}, std::move(targets)}); }
+  // The old way, now refused: an admin request on the coordinator's data port, from a host whose
+  // identity (admin-90N) the simulator vouches for as a certificate would.
+  AdminProbe* probe_data_port(AdminRequest req) {
     const NodeId self(900 + ++probes_);
     auto probe = std::make_unique<AdminProbe>(c_.hosting.host(fmt::format("admin-{}", self.value), self, Role::kAdmin), self,
-                                              c_.hosting.listen_address(Role::kCoordinator, 0),
-                                              AdminRequest{AdminRequest::Command::kDebug, {}, {}, std::move(targets)}, epoch);
+                                              c_.hosting.listen_address(Role::kCoordinator, 0), std::move(req), c_.cluster->coordinator()->epoch());
     AdminProbe* raw = probe.get();
     c_.hosting.adopt(std::move(probe));
     run_for(300 * kNsPerMs);
-    EXPECT_TRUE(raw->reply.has_value());
-    return raw->reply.value_or(AdminReply{false, {"no reply"}});
+    return raw;
   }
   // Records of kind since index `from`, by node.
   std::map<uint32_t, std::vector<TraceEvent>> kinds(TraceKind kind, size_t from = 0) const {
@@ -159,6 +168,40 @@ TEST_F(DebugModeTest, AWholeNodeTracesEveryEntityItOwns) {
   EXPECT_TRUE(list.ok);
   EXPECT_EQ(list.lines.size(), 2u);
   EXPECT_EQ(list.lines[1], "debugging 1 of at most 16 nodes: 101");
+}
+
+TEST_F(DebugModeTest, AViewerMayListButNotChangeTheSet) {
+  run_for(3 * kNsPerSec);
+  const AdminReply refused = command(AdminRequest{AdminRequest::Command::kDebug, {}, {}, DebugTargets{{EntityId(7)}, {}, false, false}},
+                                     OperatorRole::kViewer);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_TRUE(c_.cluster->coordinator()->debug_entities().empty());
+  EXPECT_EQ(c_.cluster->coordinator()->stats().admin_refused[static_cast<size_t>(AdminVerdict::kRoleTooLow)], 1u);
+  EXPECT_EQ(kinds(TraceKind::kAdminRefused)[1].size(), 1u);
+  EXPECT_TRUE(command(AdminRequest{AdminRequest::Command::kDebug, {}, {}, DebugTargets{}}, OperatorRole::kViewer).ok);
+}
+
+TEST_F(DebugModeTest, GhostQueriesAreRelayedToTheComputeNodes) {
+  run_for(4 * kNsPerSec);
+  const EntityId e = some_entity();
+  const AdminReply owned = command(AdminRequest{AdminRequest::Command::kGhostQuery, e, {}}, OperatorRole::kViewer);
+  ASSERT_TRUE(owned.ok);
+  ASSERT_EQ(owned.lines.size(), 1u);
+  EXPECT_EQ(owned.lines[0].rfind("compute 101 owns it: generation", 0), 0u) << owned.lines[0];
+  const AdminReply unknown = command(AdminRequest{AdminRequest::Command::kGhostQuery, EntityId(999999), {}}, OperatorRole::kViewer);
+  ASSERT_EQ(unknown.lines.size(), 1u);
+  EXPECT_EQ(unknown.lines[0], "compute 101 neither owns nor ghosts it (compute 101)");
+}
+
+TEST_F(DebugModeTest, AnAdminRequestOnTheDataPortIsRefusedAndCounted) {
+  run_for(3 * kNsPerSec);
+  AdminProbe* probe = probe_data_port(AdminRequest{AdminRequest::Command::kDebug, {}, {}, DebugTargets{{EntityId(7)}, {}, false, false}});
+  ASSERT_TRUE(probe->reply.has_value());
+  EXPECT_FALSE(probe->reply->ok);
+  EXPECT_NE(probe->reply->lines.front().find("admin listener"), std::string::npos) << probe->reply->lines.front();
+  EXPECT_TRUE(c_.cluster->coordinator()->debug_entities().empty());
+  EXPECT_EQ(c_.cluster->coordinator()->stats().admin_on_data_port, 1u);
+  EXPECT_TRUE(kinds(TraceKind::kAdminCommand).empty());
 }
 
 }  // namespace

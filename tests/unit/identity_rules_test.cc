@@ -129,27 +129,26 @@ TEST_F(IdentityRulesCoordinator, WithoutIdentityRequiredAPeerWithoutOneIsAdmitte
   EXPECT_EQ(coord_->identity_rejections(), 1u);
 }
 
-TEST_F(IdentityRulesCoordinator, AdminOrdersNeedAnAdminIdentity) {
+// Operators use the admin listener: on the data port an admin request is refused from anyone, an
+// admin identity included (no server sends one to a coordinator), counted, and its connection closed.
+TEST_F(IdentityRulesCoordinator, AdminOrdersAreRefusedOnTheDataPort) {
   start(/*identity_required=*/true);
   ASSERT_TRUE(rt_.network.open(hello(identity(Role::kCompute, 101), Role::kCompute, 101)));
+  uint64_t refused = 0;
   for (const auto& [verified, sender] : {std::pair{std::optional(identity(Role::kCompute, 101)), 101u},
                                          std::pair{std::optional(identity(Role::kGateway, 201)), 201u},
-                                         std::pair{std::optional(identity(Role::kAdmin, 1)), 2u},
+                                         std::pair{std::optional(identity(Role::kAdmin, 1)), 1u},
                                          std::pair{std::optional<PeerIdentity>{}, 0xadu}}) {
     const ConnId conn = drain(verified, sender);
-    EXPECT_FALSE(draining(101)) << "an admin order obeyed from " << (verified ? peer_identity_name(*verified) : "nobody verified");
+    EXPECT_FALSE(draining(101)) << "an admin order obeyed on the data port from " << (verified ? peer_identity_name(*verified) : "nobody verified");
     EXPECT_FALSE(rt_.network.open(conn));
     const auto reply = rt_.network.last_of<AdminReply>(conn);
     ASSERT_TRUE(reply.has_value());
     EXPECT_FALSE(reply->ok);
+    EXPECT_EQ(coord_->stats().admin_on_data_port, ++refused);
   }
-  EXPECT_EQ(coord_->identity_rejections(), 4u);
-
-  const ConnId op = drain(identity(Role::kAdmin, 1), 1);
-  EXPECT_TRUE(draining(101));
-  const auto reply = rt_.network.last_of<AdminReply>(op);
-  ASSERT_TRUE(reply.has_value());
-  EXPECT_TRUE(reply->ok);
+  EXPECT_TRUE(rt_.log.contains("admin request refused on the data port"));
+  EXPECT_EQ(coord_->stats().admin_commands, 0u) << "a data-port request reached the operator path";
 }
 
 TEST_F(IdentityRulesCoordinator, TheLeaderReplicatesOnlyToItsConfiguredPeer) {
@@ -227,7 +226,9 @@ TEST_F(IdentityRulesCompute, ASubscriberIsAdmittedOnlyAsTheVerifiedIdentity) {
   EXPECT_EQ(node_->subscribers(), 1u);
 }
 
-TEST_F(IdentityRulesCompute, AdminQuestionsNeedAnAdminIdentity) {
+// Ghost queries reach a compute node relayed by a coordinator, on the coordinator's link; on the data
+// port an admin request is refused from anyone, an admin identity included.
+TEST_F(IdentityRulesCompute, AdminQuestionsAreRefusedOnTheDataPort) {
   const auto ask = [&](std::optional<PeerIdentity> verified, uint32_t sender) {
     const ConnId conn = rt_.network.accept(kListen, verified);
     rt_.network.deliver(conn, ServerMessage{NodeId(sender), Role::kAdmin, 0, 0, AdminRequest{AdminRequest::Command::kGhostQuery, EntityId(5), {}}});
@@ -235,15 +236,31 @@ TEST_F(IdentityRulesCompute, AdminQuestionsNeedAnAdminIdentity) {
     EXPECT_TRUE(reply.has_value());
     return std::pair{conn, reply.value_or(AdminReply{})};
   };
-  const auto [refused_conn, refused] = ask(identity(Role::kGateway, 201), 201);
-  EXPECT_FALSE(rt_.network.open(refused_conn));
-  ASSERT_FALSE(refused.lines.empty());
-  EXPECT_NE(refused.lines.front().find("admin identity"), std::string::npos) << refused.lines.front();
-  EXPECT_EQ(node_->identity_rejections(), 1u);
-  const auto [answered_conn, answered] = ask(identity(Role::kAdmin, 1), 1);
-  ASSERT_FALSE(answered.lines.empty());
-  EXPECT_NE(answered.lines.front().find("neither owns nor ghosts"), std::string::npos) << answered.lines.front();
-  EXPECT_EQ(node_->identity_rejections(), 1u);
+  uint64_t refused = 0;
+  for (const auto& [verified, sender] : {std::pair{std::optional(identity(Role::kGateway, 201)), 201u},
+                                         std::pair{std::optional(identity(Role::kAdmin, 1)), 1u}}) {
+    const auto [conn, reply] = ask(verified, sender);
+    EXPECT_FALSE(rt_.network.open(conn));
+    EXPECT_FALSE(reply.ok);
+    ASSERT_FALSE(reply.lines.empty());
+    EXPECT_NE(reply.lines.front().find("admin listener"), std::string::npos) << reply.lines.front();
+    EXPECT_EQ(node_->stats().admin_on_data_port, ++refused);
+  }
+  EXPECT_TRUE(rt_.log.contains("admin request refused on the data port"));
+}
+
+// What the data port refuses, the coordinator's own link carries: the answer goes back on it, and
+// a question (a read) never moves our epoch.
+TEST_F(IdentityRulesCompute, GhostQueriesRelayedByTheCoordinatorAreAnswered) {
+  rt_.network.complete_connect(leader_, identity(Role::kCoordinator, 1));
+  rt_.network.deliver(leader_, ServerMessage{NodeId(1), Role::kCoordinator, kEpoch + 5, 0, AdminRequest{AdminRequest::Command::kGhostQuery, EntityId(5), {}}});
+  const auto reply = rt_.network.last_of<AdminReply>(leader_);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_FALSE(reply->lines.empty());
+  EXPECT_NE(reply->lines.front().find("neither owns nor ghosts"), std::string::npos) << reply->lines.front();
+  EXPECT_TRUE(rt_.network.open(leader_));
+  EXPECT_EQ(node_->epoch(), 0u);
+  EXPECT_EQ(node_->stats().admin_on_data_port, 0u);
 }
 
 TEST_F(IdentityRulesCompute, ACoordinatorLinkAnsweredByAnotherRoleIsDropped) {

@@ -1043,11 +1043,11 @@ class ProtocolRulesMove : public ProtocolRulesCoordinator {
     from_ = owner(e_) == a_.id ? &a_ : &b_;
     to_ = owner(e_) == a_.id ? &b_ : &a_;
     generation_ = coord_->table().get(e_)->generation;
-    const ConnId admin = rt_.network.accept(kListen);
-    rt_.network.deliver(admin, ServerMessage{NodeId(0xad), Role::kAdmin, kEpoch, 0, AdminRequest{AdminRequest::Command::kMove, e_, to_->id, {}}});
+    std::optional<AdminAnswer> answer;
+    coord_->operator_command(OperatorId{"op", OperatorRole::kOperator}, AdminRequest{AdminRequest::Command::kMove, e_, to_->id, {}}, kEpoch,
+                             [&answer](AdminAnswer a) { answer = std::move(a); });
     const auto release = rt_.network.last_of<Release>(from_->conn);
-    const auto answer = rt_.network.last_of<AdminReply>(admin);
-    EXPECT_TRUE(release.has_value()) << "the move was not started: " << (answer && !answer->lines.empty() ? answer->lines[0] : "no answer");
+    EXPECT_TRUE(release.has_value()) << "the move was not started: " << (answer && !answer->reply.lines.empty() ? answer->reply.lines[0] : "no answer");
     return release.has_value() && release->generation == generation_;
   }
   ComputeSide a_, b_;

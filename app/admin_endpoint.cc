@@ -1,0 +1,26 @@
+#include "app/admin_endpoint.h"
+
+namespace aether::app {
+
+AdminEndpoint::AdminEndpoint(const real::RealOptions& options)
+    : log_(options.log_sink ? options.log_sink : common::make_stderr_sink("admin"), "admin", NodeId{}, real::unix_now_ns, options.log_level,
+           options.log_format) {}
+
+Result<std::unique_ptr<AdminEndpoint>> AdminEndpoint::make(boost::asio::io_context& io, Coordinator& coordinator, const real::RealOptions& options,
+                                                           const std::string& cert_file, const std::string& key_file,
+                                                           const std::string& operators_file) {
+  auto operators = real::OperatorStore::load(operators_file);
+  if (!operators) return operators.error();
+  auto tls = real::make_tls_context(real::TlsSide::kServer, real::TlsFiles{cert_file, key_file, {}});
+  if (!tls) return tls.error();
+  std::unique_ptr<AdminEndpoint> endpoint(new AdminEndpoint(options));
+  auto store = std::make_shared<const real::OperatorStore>(std::move(operators.value()));
+  endpoint->server_ = std::make_unique<real::AdminServer>(
+      io, endpoint->log_, *tls, std::move(store),
+      [&coordinator](const OperatorId& who, const AdminRequest& req, Epoch claimed, std::function<void(AdminAnswer)> done) {
+        coordinator.operator_command(who, req, claimed, std::move(done));
+      });
+  return endpoint;
+}
+
+}  // namespace aether::app

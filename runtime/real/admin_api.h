@@ -1,0 +1,48 @@
+#pragma once
+// The admin listener's HTTP API (runtime/real/admin_server.h), as pure functions: which request
+// is which operator command, and the JSON answers. Parameters come from the query string (GET) or
+// an application/x-www-form-urlencoded body (POST), never both; only the names listed are taken,
+// each once (entity and node may repeat for debug), numbers in decimal.
+//
+//   GET  /api/whoami                                   the operator the token names
+//   GET  /api/nodes                                    nodes (the first line carries the epoch)
+//   GET  /api/entity?id=E                              the coordinator's record of an entity
+//   GET  /api/ghosts?id=E                              what each compute node holds of it
+//   GET  /api/debug                                    what is debugged
+//   POST /api/move      entity=E&node=N&epoch=X        orders: under epoch X (the coordinator's,
+//   POST /api/drain     node=N&epoch=X                 read from /api/nodes), or force=1 for the
+//   POST /api/failover  epoch=X                        admin epoch
+//   POST /api/debug     [entity=E]...[node=N]...[off=1]&epoch=X
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "engine/net/admin_rule.h"
+
+namespace aether::real {
+
+struct AdminCall {
+  bool whoami = false;  // answered by the listener itself
+  AdminRequest request;
+  Epoch claimed = 0;    // reads: 0
+};
+
+struct AdminApiError {
+  unsigned status = 400;  // 400, 404 or 405
+  std::string message;
+};
+
+// method: "GET" or "POST" (anything else: 405); target: path and query; body: the POST's body.
+std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method, std::string_view target, std::string_view body);
+
+// s as a JSON string, quotes included (control characters escaped, other bytes as they are).
+std::string json_string(std::string_view s);
+// {"ok":...,"operator":...,"role":...,"command":...,"epoch":...,"verdict":...,"lines":[...]}
+std::string admin_answer_json(const OperatorId& who, const AdminCall& call, const AdminAnswer& answer);
+// {"ok":false,"error":"..."}
+std::string admin_error_json(std::string_view message);
+
+}  // namespace aether::real

@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""Hostile clients against real processes on loopback, with honest bots playing alongside.
+
+A cluster under mutual TLS (coordinator with its admin listener, compute node 101, gateway 201 with
+TLS on its client port, one bot process of BOTS bots), each role its own process; once every bot
+plays, one attack runs for a bounded time, then the test asserts that
+  - every server process is still up;
+  - the counter the attack must raise rose, and the log names the reason;
+  - the honest bots still all play, and got updates during the attack at no less than
+    UPDATE_RATE_FLOOR of their rate before it.
+
+Attacks (one per run, so each stays well under 60 s):
+  frames          random and mutated frames (from the fuzz corpora's real encodings) on the client
+                  port and, over TLS with a certificate of the cluster's CA that is no server's
+                  (admin-1), on the coordinator's and the compute node's ports; random and mutated
+                  HTTP on the admin listener
+  plain-tcp       plain TCP (an HTTP request, a frame) on every TLS port: client, coordinator,
+                  compute, admin
+  forged-hello    Hello as compute 101, gateway 201 and coordinator 2 with another identity's
+                  genuine certificate, and with certificates of another CA
+  admin-unauth    operator commands without credentials: no token, a wrong token, and an
+                  AdminRequest framed on the data port with an admin certificate
+
+usage: hostile_test.py AETHER_BINARY ATTACK [--seconds N]      (KEEP_WORK=1 keeps the files)
+"""
+import os
+import random
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BOTS = 30
+UPDATE_RATE_FLOOR = 0.8   # loopback on a shared 2-core machine: 20% slack for noise
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "..", "fuzz", "corpus")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def scrape(port):
+    """Every sample of GET /metrics, as {series: value}."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    out = {}
+    for line in data.decode(errors="replace").split("\n"):
+        parts = line.strip().split(" ")
+        if len(parts) == 2 and not parts[0].startswith("#"):
+            try:
+                out[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+def frame(payload):
+    return struct.pack(">I", len(payload)) + payload
+
+
+def tls_client(cert=None, key=None, ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if ca:
+        ctx.load_verify_locations(ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def exchange(port, data, ctx=None, read_s=0.5):
+    """Connects (TLS with ctx, else plain), sends data, reads what comes back within read_s.
+    Returns (bytes received, closed by the server)."""
+    try:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    except OSError:
+        return b"", True
+    try:
+        s = ctx.wrap_socket(raw) if ctx else raw
+    except (ssl.SSLError, OSError):
+        raw.close()
+        return b"", True
+    got = b""
+    closed = False
+    try:
+        s.sendall(data)
+        s.settimeout(read_s)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                closed = True
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    except (ssl.SSLError, OSError):
+        closed = True
+    finally:
+        try:
+            s.close()
+        except OSError:
+            pass
+    return got, closed
+
+
+class Cluster:
+    def __init__(self, aether, work):
+        self.aether = aether
+        self.work = work
+        self.procs = {}
+        self.run([aether, "cert", "cluster", "--dir", "certs", "--coordinators", "2", "--nodes", "1", "--gateways", "1", "--admins", "1"])
+        self.run([aether, "cert", "cluster", "--dir", "foreign", "--nodes", "1", "--gateways", "1"])
+        self.run([aether, "operator", "add", "--file", "operators", "--name", "olga", "--role", "operator", "--token-file", "olga.token"])
+        (self.coord, self.compute, self.gateway, self.admin,
+         self.m_coord, self.m_compute, self.m_gateway, self.m_bots) = free_ports(8)
+
+        def tls(name):
+            return f'tls_cert_file: "certs/{name}.pem"\ntls_key_file: "certs/{name}.key"\ntls_ca_file: "certs/ca.pem"\n'
+
+        common = 'log_level: "info"\nduration_s: 120\n'
+        self.write("coordinator.textpb", f'node_id: 1\nlisten_address: "127.0.0.1:{self.coord}"\nmetrics_address: "127.0.0.1:{self.m_coord}"\n'
+                   f'admin_address: "127.0.0.1:{self.admin}"\noperators_file: "operators"\n' + common + tls("coordinator-1"))
+        self.write("compute.textpb", f'node_id: 101\nlisten_address: "127.0.0.1:{self.compute}"\ncoordinator_address: "127.0.0.1:{self.coord}"\n'
+                   f'metrics_address: "127.0.0.1:{self.m_compute}"\n' + common + tls("compute-101"))
+        self.write("gateway.textpb", f'node_id: 201\nlisten_address: "127.0.0.1:{self.gateway}"\ncoordinator_address: "127.0.0.1:{self.coord}"\n'
+                   f'metrics_address: "127.0.0.1:{self.m_gateway}"\n' + common + tls("gateway-201"))
+        self.write("bot.textpb", f'gateway_address: "127.0.0.1:{self.gateway}"\nbots: {BOTS}\nmetrics_address: "127.0.0.1:{self.m_bots}"\n'
+                   f'tls_ca_file: "certs/ca.pem"\nlog_level: "warn"\nduration_s: 120\n')
+        for role in ("coordinator", "compute", "gateway"):
+            self.start(role)
+            time.sleep(0.3)
+        self.wait_for(lambda: self.series(self.m_coord, 'aether_coordinator_members{node="1",role="coordinator"}') >= 2, "compute and gateway registered")
+        self.start("bot")
+        self.wait_for(lambda: self.series(self.m_bots, 'aether_bots_playing{role="bot"}') == BOTS, f"all {BOTS} bots playing")
+
+    def run(self, argv):
+        r = subprocess.run(argv, cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        check(r.returncode == 0, f"{' '.join(argv)}: {r.stdout.decode()}")
+
+    def write(self, name, text):
+        with open(os.path.join(self.work, name), "w") as f:
+            f.write(text)
+
+    def start(self, role):
+        out = open(os.path.join(self.work, f"{role}.out"), "w")
+        err = open(os.path.join(self.work, f"{role}.err"), "w")
+        self.procs[role] = subprocess.Popen([self.aether, role, "--config", f"{role}.textpb"], cwd=self.work, stdout=out, stderr=err)
+
+    def series(self, port, name):
+        try:
+            return scrape(port).get(name, 0.0)
+        except OSError:
+            return -1.0
+
+    def wait_for(self, cond, what, seconds=25):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if cond():
+                return
+            time.sleep(0.2)
+        raise Failure(f"not within {seconds} s: {what}")
+
+    def alive(self):
+        return {role: p.poll() is None for role, p in self.procs.items()}
+
+    def log_has(self, role, text):
+        with open(os.path.join(self.work, f"{role}.err"), errors="replace") as f:
+            return text in f.read()
+
+    def bot_updates(self):
+        return self.series(self.m_bots, 'aether_bot_updates_received_total{role="bot"}')
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(2)  # SIGINT: at once, no drain
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def path(self, *parts):
+        return os.path.join(self.work, *parts)
+
+
+def corpus(kind):
+    d = os.path.join(CORPUS, kind)
+    out = []
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name), "rb") as f:
+            data = f.read()
+        out.append(data[1:] if kind == "client_protocol" else data)  # the client corpus leads with a direction byte
+    return out
+
+
+def mutate(rng, data):
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randint(0, 3)
+        if op == 0 and b:
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        elif op == 1:
+            b.insert(rng.randint(0, len(b)), rng.randrange(256))
+        elif op == 2 and b:
+            del b[rng.randrange(len(b))]
+        else:
+            b = b[: rng.randint(0, len(b))]
+    return bytes(b)
+
+
+def garbage(rng, seeds):
+    """A frame stream: a mutated real message, random bytes, a lying length prefix, or raw noise."""
+    kind = rng.randint(0, 4)
+    if kind <= 1:
+        return frame(mutate(rng, rng.choice(seeds)))
+    if kind == 2:
+        return frame(bytes(rng.randrange(256) for _ in range(rng.randint(0, 200))))
+    if kind == 3:
+        return struct.pack(">I", rng.choice([0, 1, 0x7fffffff, 0xffffffff, 2 << 20])) + bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))
+    return bytes(rng.randrange(256) for _ in range(rng.randint(1, 300)))
+
+
+def attack_frames(c, seconds, rng):
+    client_seeds = corpus("client_protocol")
+    server_seeds = corpus("server_wire")
+    admin = tls_client(c.path("certs", "admin-1.pem"), c.path("certs", "admin-1.key"), c.path("certs", "ca.pem"))
+    player = tls_client(ca=c.path("certs", "ca.pem"))
+    http_seeds = [b"GET /api/nodes HTTP/1.1\r\nHost: x\r\n\r\n", b"POST /api/drain HTTP/1.1\r\nContent-Length: 16\r\n\r\nnode=101&epoch=1"]
+    targets = [("gateway", c.gateway, player, client_seeds), ("coordinator", c.coord, admin, server_seeds),
+               ("compute", c.compute, admin, server_seeds), ("admin", c.admin, player, http_seeds)]
+    admin_garbage = 'aether_admin_limit_closes_total{reason="bad_request"}'
+    before_admin = c.series(c.m_coord, admin_garbage)
+    before = {role: c.series(m, f'aether_protocol_errors_total{{node="{n}",role="{role}"}}')
+              for role, m, n in (("gateway", c.m_gateway, 201), ("coordinator", c.m_coord, 1), ("compute", c.m_compute, 101))}
+    sent = 0
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        for _, port, ctx, seeds in targets:
+            exchange(port, b"".join(garbage(rng, seeds) for _ in range(rng.randint(1, 3))), ctx, read_s=0.05)
+            sent += 1
+    log(f"{sent} connections of random and mutated frames")
+    return [
+        ("gateway protocol errors", lambda: c.series(c.m_gateway, 'aether_protocol_errors_total{node="201",role="gateway"}') > before["gateway"]),
+        ("coordinator protocol errors", lambda: c.series(c.m_coord, 'aether_protocol_errors_total{node="1",role="coordinator"}') > before["coordinator"]),
+        ("compute protocol errors", lambda: c.series(c.m_compute, 'aether_protocol_errors_total{node="101",role="compute"}') > before["compute"]),
+        ("admin listener refused garbage (400)", lambda: c.series(c.m_coord, admin_garbage) > before_admin),
+        ("no operator command got through", lambda: c.series(c.m_coord, 'aether_admin_commands_total{node="1",role="coordinator"}') == 0),
+        ("gateway log reason", lambda: c.log_has("gateway", "; disconnecting")),
+        ("coordinator log reason", lambda: c.log_has("coordinator", "closing connection")),
+    ]
+
+
+def attack_plain_tcp(c, seconds, rng):
+    probes = [b"GET /api/nodes HTTP/1.1\r\nHost: x\r\n\r\n", frame(corpus("server_wire")[0]), b"\x00\x00\x00\x05hello"]
+    answered = []
+    deadline = time.time() + seconds
+    n = 0
+    while time.time() < deadline:
+        for port in (c.gateway, c.coord, c.compute, c.admin):
+            got, _ = exchange(port, rng.choice(probes), None, read_s=0.1)
+            if got.startswith(b"HTTP/") or (len(got) >= 4 and port != c.admin and got[:1] == b"\x00"):
+                answered.append((port, got[:40]))
+            n += 1
+    log(f"{n} plain-TCP connections to TLS ports")
+    check(not answered, f"a plain-TCP client was answered: {answered[:3]}")
+    tls_closes = 'aether_network_limit_closes_total{{node="{}",role="{}",reason="tls_handshake"}}'
+    return [
+        ("gateway counted tls_handshake", lambda: c.series(c.m_gateway, tls_closes.format(201, "gateway")) > 0),
+        ("coordinator counted tls_handshake", lambda: c.series(c.m_coord, tls_closes.format(1, "coordinator")) > 0),
+        ("compute counted tls_handshake", lambda: c.series(c.m_compute, tls_closes.format(101, "compute")) > 0),
+        ("admin listener counted tls_handshake", lambda: c.series(c.m_coord, 'aether_admin_limit_closes_total{reason="tls_handshake"}') > 0),
+    ]
+
+
+def hello(sender, role, data_address=b"", incarnation=7):
+    # ServerEnvelope{sender (1), sender_role (2), epoch 0, hello (10) {role (1), data_address (2), capacity (3), incarnation (4, fixed64)}}
+    body = bytes([0x08, role]) + (bytes([0x12, len(data_address)]) + data_address if data_address else b"") + bytes([0x18, 100]) + b"\x21" + struct.pack("<Q", incarnation)
+    env = bytes([0x08]) + varint(sender) + bytes([0x10, role]) + bytes([0x52, len(body)]) + body
+    return frame(env)
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def attack_forged_hello(c, seconds, rng):
+    ca = c.path("certs", "ca.pem")
+    gateway_cert = tls_client(c.path("certs", "gateway-201.pem"), c.path("certs", "gateway-201.key"), ca)
+    admin_cert = tls_client(c.path("certs", "admin-1.pem"), c.path("certs", "admin-1.key"), ca)
+    foreign = tls_client(c.path("foreign", "compute-101.pem"), c.path("foreign", "compute-101.key"), None)
+    before_coord = c.series(c.m_coord, 'aether_identity_rejections_total{node="1",role="coordinator"}')
+    before_compute = c.series(c.m_compute, 'aether_identity_rejections_total{node="101",role="compute"}')
+    forged = [
+        (c.coord, gateway_cert, hello(101, 2, b"127.0.0.1:1")),  # gateway-201's certificate says Hello as compute 101
+        (c.coord, admin_cert, hello(201, 3, incarnation=99)),    # admin-1 says Hello as gateway 201 (new incarnation)
+        (c.coord, gateway_cert, hello(2, 1)),                    # as coordinator 2, to get the replication stream
+        (c.compute, admin_cert, hello(201, 3)),                  # as gateway 201 at the compute node: its feed
+        (c.coord, foreign, hello(101, 2, b"127.0.0.1:1")),       # another CA's compute-101
+        (c.compute, foreign, hello(201, 3)),
+    ]
+    deadline = time.time() + seconds
+    n = 0
+    while time.time() < deadline:
+        port, ctx, data = rng.choice(forged)
+        exchange(port, data, ctx, read_s=0.1)
+        n += 1
+    log(f"{n} forged Hellos")
+    tls_closes = 'aether_network_limit_closes_total{{node="{}",role="{}",reason="tls_handshake"}}'
+    return [
+        ("coordinator identity rejections", lambda: c.series(c.m_coord, 'aether_identity_rejections_total{node="1",role="coordinator"}') > before_coord),
+        ("compute identity rejections", lambda: c.series(c.m_compute, 'aether_identity_rejections_total{node="101",role="compute"}') > before_compute),
+        ("another CA's certificates refused at the handshake", lambda: c.series(c.m_coord, tls_closes.format(1, "coordinator")) > 0),
+        ("coordinator log reason", lambda: c.log_has("coordinator", "identity rejected: Hello")),
+        ("compute log reason", lambda: c.log_has("compute", "identity rejected: Hello")),
+        ("the real gateway is still registered", lambda: c.series(c.m_coord, 'aether_coordinator_members{node="1",role="coordinator"}') >= 2),
+    ]
+
+
+def https(port, request, ca):
+    got, _ = exchange(port, request, tls_client(ca=ca), read_s=2.0)
+    return got
+
+
+def attack_admin_unauth(c, seconds, rng):
+    ca = c.path("certs", "ca.pem")
+    deadline = time.time() + seconds
+    statuses = set()
+    n = 0
+    body = b"node=101&epoch=1"
+    drain = b"POST /api/drain HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n%s\r\n%s"
+    while time.time() < deadline:
+        for auth in (b"", b"Authorization: Bearer olga.not-the-secret\r\n", b"Authorization: Basic b2xnYTp4\r\n"):
+            got = https(c.admin, drain % (len(body), auth, body), ca)
+            statuses.add(got[:12])
+            n += 1
+        # An AdminRequest (drain 101) framed on the data port, with admin-1's certificate: no data port takes one.
+        admin = tls_client(c.path("certs", "admin-1.pem"), c.path("certs", "admin-1.key"), ca)
+        env = bytes([0x08, 1, 0x10, 5, 0x18, 1, 0x92, 0x02, 2, 0x20, 101])
+        got, closed = exchange(c.coord, frame(env), admin, read_s=1.0)
+        check(closed, "the data port kept a connection that sent an admin request")
+        n += 1
+        time.sleep(0.05)
+    log(f"{n} unauthenticated admin attempts; answers {sorted(statuses)}")
+    check(all(s.startswith(b"HTTP/1.1 401") or s.startswith(b"HTTP/1.1 429") for s in statuses), f"an unauthenticated order got {statuses}")
+    return [
+        ("no drain happened", lambda: c.series(c.m_coord, 'aether_admin_commands_total{node="1",role="coordinator"}') == 0),
+        ("missing tokens counted", lambda: c.series(c.m_coord, 'aether_admin_auth_failures_total{reason="missing"}') > 0),
+        ("wrong secrets counted", lambda: c.series(c.m_coord, 'aether_admin_auth_failures_total{reason="wrong_secret"}') > 0),
+        ("the address rate-limited", lambda: c.series(c.m_coord, 'aether_admin_auth_failures_total{reason="rate_limited"}') > 0),
+        ("data-port admin requests counted", lambda: c.series(c.m_coord, 'aether_admin_data_port_refusals_total{node="1",role="coordinator"}') > 0),
+        ("admin log reason", lambda: c.log_has("coordinator", "authentication failed from 127.0.0.1")),
+        ("data-port log reason", lambda: c.log_has("coordinator", "admin request refused on the data port")),
+    ]
+
+
+ATTACKS = {"frames": attack_frames, "plain-tcp": attack_plain_tcp, "forged-hello": attack_forged_hello, "admin-unauth": attack_admin_unauth}
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[2] not in ATTACKS:
+        print(__doc__)
+        return 2
+    aether = os.path.abspath(sys.argv[1])
+    attack = sys.argv[2]
+    seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 12.0
+    rng = random.Random(int(os.environ.get("HOSTILE_SEED", "12")))
+    work = tempfile.mkdtemp(prefix=f"aether-hostile-{attack}.")
+    c = None
+    ok = False
+    try:
+        c = Cluster(aether, work)
+        t0, u0 = time.time(), c.bot_updates()
+        time.sleep(3)
+        baseline = (c.bot_updates() - u0) / (time.time() - t0)
+        log(f"{BOTS} bots playing, {baseline:.0f} updates/s; attack '{attack}' for {seconds:.0f} s")
+        t1, u1 = time.time(), c.bot_updates()
+        expectations = ATTACKS[attack](c, seconds, rng)
+        during = (c.bot_updates() - u1) / (time.time() - t1)
+        time.sleep(1)
+        alive = c.alive()
+        check(all(alive.values()), f"a process died: {alive}")
+        for what, cond in expectations:
+            c.wait_for(cond, what, seconds=5)
+            log(f"ok: {what}")
+        playing = c.series(c.m_bots, 'aether_bots_playing{role="bot"}')
+        check(playing == BOTS, f"{playing:.0f} of {BOTS} bots playing after the attack")
+        check(during >= UPDATE_RATE_FLOOR * baseline, f"bots got {during:.0f} updates/s during the attack, {baseline:.0f} before")
+        log(f"ok: every process up, {BOTS} bots playing, {during:.0f} updates/s during the attack ({baseline:.0f} before)")
+        ok = True
+    except Failure as e:
+        print(f"hostile test '{attack}': FAILED: {e}", flush=True)
+    finally:
+        if c:
+            c.stop()
+        if ok and os.environ.get("KEEP_WORK") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"hostile test '{attack}': files kept in {work}")
+    print(f"hostile test '{attack}': {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
