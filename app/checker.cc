@@ -74,7 +74,10 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kHostCrashed: {
       auto it = holdings_.lower_bound({r.node, EntityId{}});
       while (it != holdings_.end() && it->first.first == r.node) it = holdings_.erase(it);
-      if (r.kind == TraceKind::kHostCrashed) node_epoch_.erase(r.node);  // a new incarnation starts from scratch
+      if (r.kind == TraceKind::kHostCrashed) {
+        node_epoch_.erase(r.node);  // a new incarnation starts from scratch, its ticks from 0
+        std::erase_if(skill_used_at_, [&](const auto& use) { return use.second.first == r.node; });
+      }
       break;
     }
     case TraceKind::kEpochChanged: {

@@ -424,9 +424,13 @@ bool Coordinator::lost_by_us(const NodeRecord& rec) const { return rec.lost && r
 
 // A node we declared lost is back (a long pause, a partition healed): whatever it still holds has been
 // re-granted elsewhere, so it must drop everything before its lease can be renewed.
+// An evicted node is a member again only once it answers our membership question: the heartbeat
+// that brought it back may be old (a clogged link delivers it late), sent before it promised a newer
+// leader, and counting it toward our quorum would let us renew leases that leader already outlived.
 void Coordinator::evict(NodeId node, NodeRecord& rec) {
   ++stats_.evictions;
   rec.lost = false;
+  rec.member_epoch = 0;
   const uint64_t fence = next_fence();
   if (rec.conn != 0) rec.fences.sent_evict(fence, rec.conn);
   send_to(node, Evicted{fence});
