@@ -98,7 +98,7 @@ class AdminRuleCoordinator : public ::testing::Test {
     coord_ = std::make_unique<Coordinator>(rt_.runtime, cfg);
     coord_->start();
     const ConnId conn = rt_.network.accept(kListen);
-    rt_.network.deliver(conn, ServerMessage{NodeId(101), Role::kCompute, 0, 0, Hello{Role::kCompute, "compute:9000", 100, 7}});
+    rt_.network.deliver(conn, ServerMessage{NodeId(101), Role::kCompute, 0, 0, Hello{Role::kCompute, "compute:9000", 100, 7, gameplay::content_of(gameplay::Rules{})->hash()}});
   }
   AdminAnswer order(OperatorRole role, C command, Epoch claimed) {
     std::optional<AdminAnswer> answer;
