@@ -329,7 +329,8 @@ struct FakeRuntime {
   FakeLogger log;
   FakeTraceSink trace;
   FakeRandom entropy{0x5ec7e7};
-  Runtime runtime{clock, timers, network, random, log, trace, entropy};
+  NoStorage storage;
+  Runtime runtime{clock, timers, network, random, log, trace, entropy, storage};
 };
 
 }  // namespace aether::testing
