@@ -40,7 +40,19 @@ Status validate_process_config(const std::string& role, const wire::ProcessConfi
   if (client_tls && (role != "gateway" || !any_tls || c.client_tls_cert_file().empty() || c.client_tls_key_file().empty())) {
     return bad("client_tls_cert_file and client_tls_key_file go together, on a gateway with tls_* set");
   }
+  if (role == "bot" && (!c.storage().empty() || !c.data_dir().empty())) return bad("a bot keeps no store: remove storage and data_dir");
+  if (!c.storage().empty()) {
+    if (auto spec = real::parse_storage_spec(c.storage()); !spec) return bad(spec.error().message);
+  }
+  if (c.data_dir().find('\0') != std::string::npos) return bad("data_dir holds a NUL byte");
   return ok_status();
+}
+
+std::optional<real::StorageSpec> storage_spec(const std::string& role, const wire::ProcessConfig& c) {
+  if (role == "bot") return std::nullopt;
+  if (!c.storage().empty()) return real::parse_storage_spec(c.storage()).value();
+  const std::string dir = c.data_dir().empty() ? kDefaultDataDir : c.data_dir();
+  return real::StorageSpec{real::StorageSpec::Kind::kSqlite, fmt::format("{}/{}-{}.sqlite", dir, role, c.node_id())};
 }
 
 namespace {

@@ -105,6 +105,7 @@ grep -q 'compute-1 n=101.*debug: coordinator 1 set the debug set: 1 entities \[4
 cat >"$work/coordinator.textpb" <<EOF
 node_id: 1
 listen_address: "127.0.0.1:0"
+data_dir: "$work/data"
 duration_s: 4
 log_level: "warn"
 log_format: "json"
