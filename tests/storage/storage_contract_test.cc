@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
 #include <string>
 
 #include "engine/runtime/storage_keys.h"
@@ -302,6 +304,51 @@ TYPED_TEST(DurableStore, ADatabaseNewerThanTheBinaryIsRefusedNamingBothVersions)
       << *error;
   this->h.set_schema_version(real::kStorageSchemaVersion);
   EXPECT_FALSE(this->h.reopen().has_value());
+}
+
+// Two processes on one database: the fence holds between them, and their appends share one
+// numbering with no gaps and no repeats.
+TYPED_TEST(DurableStore, StoresSharingADatabaseShareFencesAndOneLedger) {
+  auto& h = this->h;
+  std::unique_ptr<real::WorkerStore> other = h.another();
+  ASSERT_NE(other, nullptr);
+  ASSERT_EQ(this->c.put(b("promise/101"), b("new owner"), 8), StorageCode::kOk);
+  std::optional<WriteResult> stale;
+  WriteBatch w;
+  w.put(b("promise/101"), b("old owner"), 7);
+  ASSERT_EQ(other->write(std::move(w), [&](WriteResult r) { stale = r; }), StorageCode::kOk);
+  h.wait([&] { return stale.has_value(); });
+  EXPECT_EQ(stale->status.code, StorageCode::kFenced);
+  std::vector<uint64_t> seqs;
+  size_t done = 0;
+  for (int i = 0; i < 20; ++i) {
+    Storage& s = i % 2 == 0 ? h.store() : *other;
+    WriteBatch a;
+    a.append(b(fmt::format("entry {}", i)));
+    a.append(b(fmt::format("entry {}'", i)));
+    ASSERT_EQ(s.write(std::move(a), [&](WriteResult r) {
+      EXPECT_TRUE(r.status.ok()) << r.status.reason;
+      seqs.insert(seqs.end(), r.ledger_seqs.begin(), r.ledger_seqs.end());
+      ++done;
+    }),
+              StorageCode::kOk);
+  }
+  h.wait([&] { return done == 20; });
+  std::sort(seqs.begin(), seqs.end());
+  std::vector<uint64_t> want(40);
+  std::iota(want.begin(), want.end(), 1);
+  EXPECT_EQ(seqs, want);
+  EXPECT_EQ(this->c.ledger(1).entries.size(), 40u);
+}
+
+TYPED_TEST(DurableStore, AClosedStoreRefusesAndItsPendingCompletionsNeverRun) {
+  bool ran = false;
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(this->h.store().get(b("meta/x"), [&](GetResult) { ran = true; }), StorageCode::kOk);
+  auto& store = static_cast<real::WorkerStore&>(this->h.store());
+  store.shutdown();
+  EXPECT_EQ(store.get(b("meta/x"), [&](GetResult) { ran = true; }), StorageCode::kIoError);
+  this->h.run_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(ran);
 }
 
 TYPED_TEST(DurableStore, ADamagedLedgerEntryIsReportedCorrupt) {

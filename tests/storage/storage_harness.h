@@ -83,6 +83,21 @@ class RealHarnessBase {
     return std::nullopt;
   }
   void close() { store_.reset(); }
+  // Another store on the same database, on the same loop: another process sharing it.
+  std::unique_ptr<real::WorkerStore> another() {
+    auto backend = open_backend();
+    if (!backend) {
+      ADD_FAILURE() << backend.error().message;
+      return nullptr;
+    }
+    auto store = std::make_unique<real::WorkerStore>(io_, log_);
+    store->open(std::move(*backend));
+    return store;
+  }
+  void run_for(std::chrono::milliseconds d) {
+    io_.restart();
+    io_.run_for(d);
+  }
 
  protected:
   virtual ~RealHarnessBase() = default;
