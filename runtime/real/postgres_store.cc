@@ -182,24 +182,45 @@ class PostgresStore final : public StorageBackend {
     return r;
   }
 
-  WriteResult write(const WriteBatch& batch) override {
-    WriteResult r;
-    if (!connected(&r.status)) return r;
-    if (!command("BEGIN") || (!batch.sync && !command("SET LOCAL synchronous_commit TO off"))) {
-      r.status = storage_status(StorageCode::kIoError, fmt::format("begin: {}", PQerrorMessage(conn_)));
+  std::vector<WriteResult> write_group(const std::vector<const WriteBatch*>& batches) override {
+    std::vector<WriteResult> results(batches.size());
+    StorageStatus down;
+    if (!connected(&down)) {
+      fail_group(results, down);
+      return results;
+    }
+    if (!command("BEGIN") || (!any_sync(batches) && !command("SET LOCAL synchronous_commit TO off"))) {
+      fail_group(results, storage_status(StorageCode::kIoError, fmt::format("{}: begin: {}", describe(), PQerrorMessage(conn_))));
       command("ROLLBACK");
-      return r;
+      return results;
     }
-    r.status = apply(batch, &r.ledger_seqs);
-    if (r.status.ok()) {
-      ResultPtr res(PQexec(conn_, "COMMIT"), &PQclear);
-      if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) r.status = failure(res.get(), "commit");
+    for (size_t i = 0; i < batches.size(); ++i) {
+      WriteResult& r = results[i];
+      if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
+        r.status = storage_status(StorageCode::kIoError, fmt::format("{}: the group's transaction is gone: {}", describe(), PQerrorMessage(conn_)));
+        continue;
+      }
+      if (!command("SAVEPOINT batch")) {
+        r.status = storage_status(StorageCode::kIoError, fmt::format("{}: savepoint: {}", describe(), PQerrorMessage(conn_)));
+        continue;
+      }
+      r.status = apply(*batches[i], &r.ledger_seqs);
+      if (!r.status.ok()) {
+        r.ledger_seqs.clear();
+        command("ROLLBACK TO SAVEPOINT batch");
+      }
+      command("RELEASE SAVEPOINT batch");
     }
-    if (!r.status.ok()) {
-      r.ledger_seqs.clear();
+    ResultPtr res(PQexec(conn_, "COMMIT"), &PQclear);
+    // COMMIT of a failed transaction answers ROLLBACK, with a command status of ok.
+    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK || std::strcmp(PQcmdStatus(res.get()), "COMMIT") != 0) {
+      StorageStatus commit = failure(res.get(), "commit");
+      // The connection broke during the commit: it may have happened. Say so; fences make a retry safe.
+      if (PQstatus(conn_) != CONNECTION_OK) commit.reason += " (outcome unknown: the connection broke during the commit)";
+      fail_group(results, commit);
       command("ROLLBACK");
     }
-    return r;
+    return results;
   }
 
   LedgerResult read_ledger(uint64_t from_seq, size_t limit) override {

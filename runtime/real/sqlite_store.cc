@@ -159,19 +159,36 @@ class SqliteStore final : public StorageBackend {
     return r;
   }
 
-  WriteResult write(const WriteBatch& batch) override {
-    WriteResult r;
-    if (!set_sync(batch.sync) || !exec("BEGIN IMMEDIATE")) {
-      r.status = failure("begin");
-      return r;
+  std::vector<WriteResult> write_group(const std::vector<const WriteBatch*>& batches) override {
+    std::vector<WriteResult> results(batches.size());
+    if (!set_sync(any_sync(batches)) || !exec("BEGIN IMMEDIATE")) {
+      fail_group(results, failure("begin"));
+      return results;
     }
-    r.status = apply(batch, &r.ledger_seqs);
-    if (r.status.ok() && !exec("COMMIT")) r.status = failure("commit");
-    if (!r.status.ok()) {
-      r.ledger_seqs.clear();
+    for (size_t i = 0; i < batches.size(); ++i) {
+      WriteResult& r = results[i];
+      if (sqlite3_get_autocommit(db_)) {
+        // An error (a full disk, an I/O error) made SQLite roll the whole transaction back: the
+        // rest must not run outside it, one autocommit at a time.
+        r.status = storage_status(StorageCode::kIoError, fmt::format("{}: the group's transaction was rolled back", path_));
+        continue;
+      }
+      if (!exec("SAVEPOINT batch")) {
+        r.status = failure("savepoint");
+        continue;
+      }
+      r.status = apply(*batches[i], &r.ledger_seqs);
+      if (!r.status.ok()) {
+        r.ledger_seqs.clear();
+        exec("ROLLBACK TO batch");
+      }
+      exec("RELEASE batch");
+    }
+    if (!exec("COMMIT")) {
+      fail_group(results, failure("commit"));
       exec("ROLLBACK");
     }
-    return r;
+    return results;
   }
 
   LedgerResult read_ledger(uint64_t from_seq, size_t limit) override {

@@ -27,6 +27,21 @@ Result<std::unique_ptr<StorageBackend>> open_backend(const StorageSpec& spec) {
   return spec.kind == StorageSpec::Kind::kSqlite ? open_sqlite(spec.target) : open_postgres(spec.target);
 }
 
+bool any_sync(const std::vector<const WriteBatch*>& batches) {
+  for (const WriteBatch* b : batches) {
+    if (b->sync) return true;
+  }
+  return false;
+}
+
+void fail_group(std::vector<WriteResult>& results, const StorageStatus& commit) {
+  for (WriteResult& r : results) {
+    if (!r.status.ok()) continue;
+    r.status = commit;
+    r.ledger_seqs.clear();
+  }
+}
+
 Bytes prefix_end(const Bytes& prefix) {
   Bytes end = prefix;
   while (!end.empty() && end.back() == 0xff) end.pop_back();

@@ -34,7 +34,10 @@ class StorageBackend {
   virtual std::string describe() const = 0;
   virtual GetResult get(const Bytes& key) = 0;
   virtual ScanResult scan(const Bytes& prefix, const Bytes& start_after, size_t limit) = 0;
-  virtual WriteResult write(const WriteBatch& batch) = 0;
+  // Group commit: the batches, in order, in one transaction, each under a savepoint of its own so
+  // that each still applies whole or not at all (a fenced batch leaves the others be). One commit,
+  // synced if any batch asked for it. One result per batch, in order.
+  virtual std::vector<WriteResult> write_group(const std::vector<const WriteBatch*>& batches) = 0;
   virtual LedgerResult read_ledger(uint64_t from_seq, size_t limit) = 0;
 };
 
@@ -54,6 +57,10 @@ Result<std::unique_ptr<StorageBackend>> open_sqlite(const std::string& path);
 Result<std::unique_ptr<StorageBackend>> open_postgres(const std::string& conninfo);
 
 // Shared by the backends.
+// Whether a group's commit is synced: when any of its batches asks.
+bool any_sync(const std::vector<const WriteBatch*>& batches);
+// The group's results once its commit failed: every batch that had applied fails with the commit.
+void fail_group(std::vector<WriteResult>& results, const StorageStatus& commit);
 // The smallest key greater than every key starting with prefix; empty when there is none (the
 // prefix is empty or all 0xff), and then a scan has no upper bound.
 Bytes prefix_end(const Bytes& prefix);

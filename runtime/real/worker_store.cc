@@ -18,26 +18,46 @@ void WorkerStore::open(std::unique_ptr<StorageBackend> backend) {
   AETHER_ASSERT_MSG(!open_ && !worker_.joinable(), "a store is opened once");
   description_ = backend->describe();
   open_ = true;
-  worker_ = std::thread([queue = queue_, backend = std::move(backend)] {
-    for (;;) {
-      std::function<void(StorageBackend&)> job;
-      {
-        std::unique_lock lock(queue->mu);
-        queue->cv.wait(lock, [&] { return queue->stop || !queue->jobs.empty(); });
-        if (queue->stop) return;
-        job = std::move(queue->jobs.front());
-        queue->jobs.pop_front();
-      }
-      job(*backend);
-    }
-  });
+  worker_ = std::thread([queue = queue_, backend = std::move(backend)] { work(*queue, *backend); });
   log_at(log_, LogLevel::kInfo, {}, "storage: {} open", description_);
+}
+
+void WorkerStore::work(Queue& queue, StorageBackend& backend) {
+  for (;;) {
+    std::vector<Job> jobs;
+    {
+      std::unique_lock lock(queue.mu);
+      queue.cv.wait(lock, [&] { return queue.stop || !queue.jobs.empty(); });
+      if (queue.stop) return;
+      do {
+        jobs.push_back(std::move(queue.jobs.front()));
+        queue.jobs.pop_front();
+      } while (!jobs.front().read && !queue.jobs.empty() && !queue.jobs.front().read && jobs.size() < kGroupCommitBatchesMax);
+    }
+    if (jobs.front().read) {
+      jobs.front().read(backend);
+      continue;
+    }
+    std::vector<const WriteBatch*> batches;
+    for (const Job& j : jobs) batches.push_back(&j.batch);
+    std::vector<WriteResult> results = backend.write_group(batches);
+    AETHER_ASSERT(results.size() == jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) jobs[i].finish(std::move(results[i]));
+  }
+}
+
+void WorkerStore::enqueue(Job job) {
+  {
+    std::lock_guard lock(queue_->mu);
+    queue_->jobs.push_back(std::move(job));
+  }
+  queue_->cv.notify_one();
 }
 
 void WorkerStore::shutdown() {
   open_ = false;
   alive_->value = false;
-  std::deque<std::function<void(StorageBackend&)>> dropped;
+  std::deque<Job> dropped;
   {
     std::lock_guard lock(queue_->mu);
     queue_->stop = true;
@@ -74,16 +94,10 @@ void WorkerStore::note(const StorageStatus& s, const char* what) {
 }
 
 template <class R>
-StorageCode WorkerStore::submit(std::function<R(StorageBackend&)> job, std::function<void(R)> done) {
-  if (const StorageCode a = admission(); a != StorageCode::kOk) {
-    if (a == StorageCode::kBusy) ++stats_.busy;
-    return a;
-  }
-  ++in_flight_;
-  ++stats_.requests;
-  auto task = [this, alive = alive_, job = std::move(job), done = std::move(done)](StorageBackend& backend) mutable {
-    R result = job(backend);
-    boost::asio::post(io_, [this, alive = std::move(alive), result = std::move(result), done = std::move(done)]() mutable {
+std::function<void(R)> WorkerStore::poster(std::function<void(R)> done) {
+  // Runs on the worker: hands the result to the loop, where the completion runs.
+  return [this, alive = alive_, done = std::move(done)](R result) {
+    boost::asio::post(io_, [this, alive, result = std::move(result), done]() mutable {
       if (!alive->value) return;  // closed meanwhile: `this` may be gone
       AETHER_ASSERT(in_flight_ > 0);
       --in_flight_;
@@ -91,11 +105,21 @@ StorageCode WorkerStore::submit(std::function<R(StorageBackend&)> job, std::func
       done(std::move(result));
     });
   };
-  {
-    std::lock_guard lock(queue_->mu);
-    queue_->jobs.push_back(std::move(task));
-  }
-  queue_->cv.notify_one();
+}
+
+template <class R>
+StorageCode WorkerStore::submit(std::function<R(StorageBackend&)> job, std::function<void(R)> done) {
+  if (const StorageCode a = accept(); a != StorageCode::kOk) return a;
+  enqueue(Job{[job = std::move(job), post = poster(std::move(done))](StorageBackend& backend) { post(job(backend)); }, {}, {}});
+  return StorageCode::kOk;
+}
+
+StorageCode WorkerStore::accept() {
+  const StorageCode a = admission();
+  if (a == StorageCode::kBusy) ++stats_.busy;
+  if (a != StorageCode::kOk) return a;
+  ++in_flight_;
+  ++stats_.requests;
   return StorageCode::kOk;
 }
 
@@ -114,7 +138,9 @@ StorageCode WorkerStore::scan(Bytes prefix, Bytes start_after, size_t limit, std
 
 StorageCode WorkerStore::write(WriteBatch batch, std::function<void(WriteResult)> done) {
   if (check_write(batch) != StorageCode::kOk) return StorageCode::kTooLarge;
-  return submit<WriteResult>([batch = std::move(batch)](StorageBackend& b) { return b.write(batch); }, std::move(done));
+  if (const StorageCode a = accept(); a != StorageCode::kOk) return a;
+  enqueue(Job{{}, std::move(batch), poster(std::move(done))});
+  return StorageCode::kOk;
 }
 
 StorageCode WorkerStore::read_ledger(uint64_t from_seq, size_t limit, std::function<void(LedgerResult)> done) {

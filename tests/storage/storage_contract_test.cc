@@ -149,6 +149,42 @@ TYPED_TEST(StorageContract, ABatchAppliesWholeOrNotAtAll) {
   EXPECT_EQ(c.get(b("item/b")).status.code, StorageCode::kNotFound);
 }
 
+// Many batches in flight at once (which the real stores commit as groups): each still applies whole
+// or not at all, in order, and a refused one leaves its neighbours be.
+TYPED_TEST(StorageContract, BatchesInFlightTogetherEachApplyWholeOrNotAtAll) {
+  auto& h = this->h;
+  std::vector<WriteResult> results(kStorageInFlightMax);
+  size_t done = 0;
+  for (size_t i = 0; i < kStorageInFlightMax; ++i) {
+    WriteBatch w;
+    w.sync = i % 3 != 0;
+    // Odd batches come with a lower fence than the even one before them wrote: refused.
+    const uint64_t fence = i % 2 == 0 ? 10 + i : 10 + i - 2;
+    w.put(b("item/shared"), b(std::to_string(i)), fence);
+    w.put(b(fmt::format("item/own-{:03}", i)), b("x"), 0);
+    w.append(b(std::to_string(i)));
+    ASSERT_EQ(h.store().write(std::move(w), [&results, &done, i](WriteResult r) {
+      results[i] = std::move(r);
+      ++done;
+    }),
+              StorageCode::kOk);
+  }
+  h.wait([&] { return done == kStorageInFlightMax; });
+  uint64_t next_seq = 1;
+  for (size_t i = 0; i < kStorageInFlightMax; ++i) {
+    if (i % 2 == 0) {
+      ASSERT_EQ(results[i].status.code, StorageCode::kOk) << i << ": " << results[i].status.reason;
+      EXPECT_EQ(results[i].ledger_seqs, std::vector<uint64_t>{next_seq++});
+    } else {
+      EXPECT_EQ(results[i].status.code, StorageCode::kFenced) << i;
+      EXPECT_TRUE(results[i].ledger_seqs.empty());
+    }
+  }
+  EXPECT_EQ(this->c.get(b("item/shared")).row.value, b(std::to_string(kStorageInFlightMax - 2)));
+  EXPECT_EQ(this->c.scan(b("item/own-")).rows.size(), kStorageInFlightMax / 2);
+  EXPECT_EQ(this->c.ledger(1).last_seq, kStorageInFlightMax / 2);
+}
+
 TYPED_TEST(StorageContract, ScansWalkOnePrefixInByteOrder) {
   auto& c = this->c;
   WriteBatch w;
