@@ -42,7 +42,9 @@
 //    kCorrupt naming the key (or sequence), it is counted and logged, never asserted on.
 //  - A store that is closed (its process shut down or crashed, or none was opened) refuses every
 //    call with kIoError.
-//  - Errors are values with a reason for people. A failed write changed nothing.
+//  - Errors are values with a reason for people. A failed write changed nothing, with one
+//    exception: a kIoError whose reason says "outcome unknown" (PostgreSQL lost the connection
+//    during the commit) may have committed. Fences make retrying such a write safe.
 
 #include <cstddef>
 #include <cstdint>
