@@ -38,6 +38,7 @@ struct ClusterShape {
   uint32_t gateways = 1;
   uint32_t compute_capacity_entities = ComputeConfig{}.capacity_entities;  // each node's planned load
   bool load_shedding = true;  // false: no node sheds load (LoadGovernorLimits::enabled)
+  bool durable_promises = false;  // compute nodes keep their promises in their stores (ComputeConfig)
   uint32_t bots = 0;
   gameplay::Rules rules;
   int32_t view_radius_mm = 50'000;

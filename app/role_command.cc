@@ -81,6 +81,7 @@ void build(const std::string& role, const wire::ProcessConfig& c, RealHosting& h
   } else if (role == "compute") {
     ComputeConfig cc = compute_config(c);
     cc.identity_required = hosting.verifies_identities();
+    cc.durable_promises = true;  // a server role always has its store (run_role opened it)
     hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node, Role::kCompute), cc));
   } else if (role == "gateway") {
     GatewayConfig gc = gateway_config(c);
