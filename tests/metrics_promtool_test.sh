@@ -117,5 +117,6 @@ addr=$(wait_for_line "$work/coord.out" 'metrics on http://' | sed -E 's|.*http:/
 http_get "$addr" /metrics | body_of | tr -d '\r' >"$work/coord.prom"
 promtool check metrics <"$work/coord.prom" || fail "promtool rejected the coordinator's exposition"
 [ "$(value "$work/coord.prom" 'aether_coordinator_leader{node="1",role="coordinator"}')" = 1 ] || fail "lone coordinator does not lead"
+[ -n "$(value "$work/coord.prom" 'aether_storage_in_flight{node="1",role="coordinator"}')" ] || fail "the coordinator's store (SQLite in its data_dir) is not in /metrics"
 wait "$coord_pid" || fail "aether coordinator exited $?"
 echo "metrics promtool test: passed"

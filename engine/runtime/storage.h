@@ -44,7 +44,8 @@
 //    call with kIoError.
 //  - Errors are values with a reason for people. A failed write changed nothing, with one
 //    exception: a kIoError whose reason says "outcome unknown" (PostgreSQL lost the connection
-//    during the commit) may have committed. Fences make retrying such a write safe.
+//    during the commit) may have committed. Retrying its puts and erases is safe under their
+//    fences; a retried append may appear twice (the ledger's users carry idempotency keys).
 
 #include <cstddef>
 #include <cstdint>
