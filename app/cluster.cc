@@ -60,6 +60,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     c.view_radius_mm = shape.view_radius_mm;
     c.capacity_entities = shape.compute_capacity_entities;
     c.load.enabled = shape.load_shedding;
+    c.durable_promises = shape.durable_promises;
     c.planted = shape.planted;
     c.identity_required = hosting.verifies_identities();
     compute_configs_.push_back(c);

@@ -40,6 +40,7 @@ struct ClusterShape {
   uint32_t gateways = 1;
   uint32_t compute_capacity_entities = ComputeConfig{}.capacity_entities;  // each node's planned load
   bool load_shedding = true;  // false: no node sheds load (LoadGovernorLimits::enabled)
+  bool durable_promises = false;  // compute nodes keep their promises in their stores (ComputeConfig)
   uint32_t bots = 0;
   gameplay::Rules rules;
   uint32_t cheaters = 0;  // the first bots cheat (BotConfig::cheat)

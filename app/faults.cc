@@ -209,6 +209,16 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
       if (auto st = host(e.slow().host(), false); !st) return st;
       return duration(e.slow().duration_ms());
     case wire::ScenarioEvent::kAdmin: return validate_admin_order(s, e.admin(), where);
+    case wire::ScenarioEvent::kStorage: {
+      const auto& f = e.storage();
+      if (f.write_fail_permille() > 1000 || f.torn_permille() > 1000) return bad(fmt::format("{}: storage rates are permille, at most 1000", where));
+      const uint64_t latency_max_ms = sim::kSimStorageFaultLatencyMaxNs / kNsPerMs;
+      if (f.latency_ms() > latency_max_ms || f.sync_stall_ms() > latency_max_ms) {
+        return bad(fmt::format("{}: storage latency_ms and sync_stall_ms must be at most {}", where, latency_max_ms));
+      }
+      if (auto st = host(f.host(), true); !st) return st;
+      return duration(f.duration_ms());
+    }
   }
   return bad(fmt::format("{}: unknown action", where));
 }
@@ -389,6 +399,7 @@ TimeNs faults_end_ns(const std::vector<wire::ScenarioEvent>& events) {
       case wire::ScenarioEvent::kDelay: d = e.delay().duration_ms(); break;
       case wire::ScenarioEvent::kPause: d = e.pause().duration_ms(); break;
       case wire::ScenarioEvent::kSlow: d = e.slow().duration_ms(); break;
+      case wire::ScenarioEvent::kStorage: d = e.storage().duration_ms() + e.storage().sync_stall_ms() + e.storage().latency_ms(); break;
       default: break;
     }
     end = std::max(end, ms(uint64_t{e.at_ms()} + d));
@@ -837,6 +848,26 @@ void FaultInjector::run(const wire::ScenarioEvent& e) {
       if (e.slow().duration_ms() > 0) {
         later(e.slow().duration_ms(), [this, h, token] {
           if (slow_token_[h] == token) sim_.set_slow(h, 0);
+        });
+      }
+      return;
+    }
+    case wire::ScenarioEvent::kStorage: {
+      const auto& f = e.storage();
+      if (!resolve(f.host(), &h)) return skip();
+      count("storage");
+      const uint64_t token = next_token_++;
+      storage_token_[h] = token;
+      sim::StorageFaults faults;
+      faults.write_fail_permille = f.write_fail_permille();
+      faults.latency_ns = ms(f.latency_ms());
+      faults.sync_stall_ns = ms(f.sync_stall_ms());
+      faults.disk_full = f.disk_full();
+      faults.torn_permille = f.torn_permille();
+      sim_.set_storage_faults(h, faults);
+      if (f.duration_ms() > 0) {
+        later(f.duration_ms(), [this, h, token] {
+          if (storage_token_[h] == token) sim_.set_storage_faults(h, {});
         });
       }
       return;

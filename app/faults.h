@@ -104,6 +104,7 @@ class FaultInjector {
   std::map<LinkKey, uint64_t> link_fault_token_;  // the fault that last set a link's rates
   std::map<LinkKey, uint64_t> delay_token_;
   std::map<size_t, uint64_t> slow_token_;
+  std::map<size_t, uint64_t> storage_token_;  // the storage event that last set a host's disk faults
   uint64_t next_token_ = 1;
   FaultCounts counts_;
   // Aimed faults (arm_moments, aim).

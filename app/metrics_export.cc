@@ -265,6 +265,25 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
   if (any_bot) add({{"role", "bot"}}, bots);
 }
 
+// Each server's store (runtime/real/worker_store.h), when it opened one.
+void storage_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint32_t, const char*>& role_of) {
+  for (const auto& rt : hosting.runtimes()) {
+    const auto role = role_of.find(rt->node().value);
+    if (role == role_of.end() || !rt->storage().is_open()) continue;
+    const Labels l = server_labels(rt->node(), role->second);
+    const real::WorkerStoreStats& s = rt->storage().stats();
+    m.family("aether_storage_requests_total", "Storage requests accepted.", kCounter).add(l, num(s.requests));
+    m.family("aether_storage_in_flight", "Storage requests accepted and not completed.", kGauge).add(l, num(rt->storage().in_flight()));
+    for (const auto& [code, count] : {std::pair{"busy", s.busy}, std::pair{"io_error", s.io_errors}, std::pair{"corrupt", s.corrupt},
+                                      std::pair{"fenced", s.fenced}}) {
+      Labels with_code = l;
+      with_code.emplace_back("code", code);
+      m.family("aether_storage_failures_total", "Storage requests refused at the call (busy) or completed with an error, by status.", kCounter)
+          .add(with_code, num(count));
+    }
+  }
+}
+
 void bot_metrics(MetricsText& m, uint32_t bots, uint32_t playing, uint64_t updates, uint64_t resumes) {
   const Labels l = {{"role", "bot"}};
   m.family("aether_bots", "Bot clients in this process.", kGauge).add(l, bots);
@@ -331,6 +350,7 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
     }
   }
   network_metrics(m, hosting, role_of);
+  storage_metrics(m, hosting, role_of);
   if (bots) bot_metrics(m, bots, playing, updates, resumes);
   if (server) server_metrics(m, *server);
   if (admin) admin_server_metrics(m, *admin);

@@ -40,6 +40,10 @@ class RealHosting final : public Hosting {
   using TlsPlan = std::function<real::TlsSettings(Role role, NodeId node)>;
   void set_tls(TlsPlan plan) { tls_ = std::move(plan); }
   bool verifies_identities() const override { return static_cast<bool>(tls_); }
+  // Each component's store, by role and node, opened beforehand (real::open_backend) so that a bad
+  // store fails at start; null (or no plan): the component's storage refuses every request.
+  using StoragePlan = std::function<std::unique_ptr<real::StorageBackend>(Role role, NodeId node)>;
+  void set_storage(StoragePlan plan) { storage_ = std::move(plan); }
 
   Runtime& host(const std::string& name, NodeId node, Role role) override {
     boost::asio::io_context* io = &io_;
@@ -56,6 +60,9 @@ class RealHosting final : public Hosting {
     real::RealOptions options = options_;
     if (tls_) options.tls = tls_(role, node);
     runtimes_.push_back(std::make_unique<real::RealRuntime>(*io, name, node, std::move(options)));
+    if (storage_) {
+      if (auto backend = storage_(role, node)) runtimes_.back()->open_storage(std::move(backend));
+    }
     return runtimes_.back()->runtime();
   }
   void adopt(std::unique_ptr<Component> component) override {
@@ -117,6 +124,7 @@ class RealHosting final : public Hosting {
   boost::asio::io_context& io_;
   real::RealOptions options_;
   TlsPlan tls_;
+  StoragePlan storage_;
   const bool threads_;
   // Declared before the runtimes: a loop outlives every runtime and component running on it.
   std::vector<std::unique_ptr<Loop>> loops_;

@@ -1,5 +1,7 @@
 // `aether coordinator|compute|gateway|bot --config FILE`: one role per process, for deployments.
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -85,6 +87,7 @@ void build(const std::string& role, const wire::ProcessConfig& c, std::shared_pt
     ComputeConfig cc = compute_config(c);
     cc.rules.content = content;
     cc.identity_required = hosting.verifies_identities();
+    cc.durable_promises = true;  // a server role always has its store (run_role opened it)
     hosting.adopt(std::make_unique<ComputeNode>(hosting.host(fmt::format("compute-{}", node.value), node, Role::kCompute), cc));
   } else if (role == "gateway") {
     GatewayConfig gc = gateway_config(c);
@@ -143,8 +146,29 @@ int run_role(const RoleArgs& args) {
     fmt::print(stderr, "aether {}: {}\n", role, tls.error().message);
     return 2;
   }
+  // The store opens (and migrates) before anything runs: a bad one stops the process here.
+  std::unique_ptr<real::StorageBackend> store;
+  if (const auto spec = storage_spec(role, config)) {
+    if (spec->kind == real::StorageSpec::Kind::kSqlite) {
+      std::error_code ec;
+      const std::filesystem::path parent = std::filesystem::path(spec->target).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        fmt::print(stderr, "aether {}: cannot create {}: {}\n", role, parent.string(), ec.message());
+        return 2;
+      }
+    }
+    auto opened = real::open_backend(*spec);
+    if (!opened) {
+      fmt::print(stderr, "aether {}: {}\n", role, opened.error().message);
+      return 2;
+    }
+    store = std::move(*opened);
+    fmt::print("aether {}: storage {}\n", role, store->describe());
+  }
   boost::asio::io_context io;
   RealHosting hosting(io, options);
+  hosting.set_storage([&store](Role, NodeId) { return std::move(store); });  // one server per process: the one store
   if (tls->has_value()) {
     hosting.set_tls([settings = **tls](Role, NodeId) { return settings; });
     fmt::print("aether {}: TLS on ({}){}\n", role, role == "bot" ? "verifying the gateway" : "mutual TLS between servers",

@@ -47,7 +47,19 @@ Status validate_process_config(const std::string& role, const wire::ProcessConfi
     return bad("admin_address needs the tls_* fields (operators speak HTTPS only) and operators_file");
   }
   if (!c.operators_file().empty() && c.admin_address().empty()) return bad("operators_file goes with admin_address");
+  if (role == "bot" && (!c.storage().empty() || !c.data_dir().empty())) return bad("a bot keeps no store: remove storage and data_dir");
+  if (!c.storage().empty()) {
+    if (auto spec = real::parse_storage_spec(c.storage()); !spec) return bad(spec.error().message);
+  }
+  if (c.data_dir().find('\0') != std::string::npos) return bad("data_dir holds a NUL byte");
   return ok_status();
+}
+
+std::optional<real::StorageSpec> storage_spec(const std::string& role, const wire::ProcessConfig& c) {
+  if (role == "bot") return std::nullopt;
+  if (!c.storage().empty()) return real::parse_storage_spec(c.storage()).value();
+  const std::string dir = c.data_dir().empty() ? kDefaultDataDir : c.data_dir();
+  return real::StorageSpec{real::StorageSpec::Kind::kSqlite, fmt::format("{}/{}-{}.sqlite", dir, role, c.node_id())};
 }
 
 namespace {

@@ -4,11 +4,13 @@
 // config that passes validate_process_config must make components that start without tripping
 // any of their assertions (tests/fuzz/fuzz_role_config.cc holds the two to that).
 
+#include <optional>
 #include <string>
 
 #include "app/cluster.h"
 #include "config.pb.h"
 #include "engine/core/result.h"
+#include "runtime/real/storage_backend.h"
 
 namespace aether::app {
 
@@ -18,6 +20,12 @@ Result<wire::ProcessConfig> load_process_config(const std::string& role, const s
 
 // Range checks that the schema alone cannot express. Returns the first problem found.
 Status validate_process_config(const std::string& role, const wire::ProcessConfig& c);
+
+// The directory a role keeps its files in when the config names none.
+inline constexpr const char* kDefaultDataDir = "aether-data";
+
+// The store a server role opens (its `storage`, or SQLite in its data directory); nullopt for bots.
+std::optional<real::StorageSpec> storage_spec(const std::string& role, const wire::ProcessConfig& c);
 
 // The component configs of a (valid) process config.
 ClusterShape process_shape(const wire::ProcessConfig& c);

@@ -160,6 +160,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.gateways = s.topology().gateways();
   if (s.topology().compute_capacity_entities() != 0) shape.compute_capacity_entities = s.topology().compute_capacity_entities();
   shape.load_shedding = !s.topology().has_load_shedding() || s.topology().load_shedding();
+  shape.durable_promises = s.topology().durable_promises();
   shape.bots = s.bots().count();
   shape.cheaters = s.bots().cheaters();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);

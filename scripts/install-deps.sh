@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev libsodium-dev pkg-config
+  libsqlite3-dev libpq-dev libpqxx-dev postgresql
   graphviz python3
   prometheus testssl.sh
 )

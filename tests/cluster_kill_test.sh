@@ -113,6 +113,7 @@ arena_m: 400"
   cat >"$WORK/coordinator-1.textpb" <<EOF
 node_id: 1
 listen_address: "$c1"
+data_dir: "$WORK/data"
 peer_address: "$c2"
 peer_node_id: 2
 trace_file: "$WORK/coordinator-1.trace"
@@ -122,6 +123,7 @@ EOF
   cat >"$WORK/coordinator-2.textpb" <<EOF
 node_id: 2
 listen_address: "$c2"
+data_dir: "$WORK/data"
 peer_address: "$c1"
 peer_node_id: 1
 start_as_vice: true
@@ -134,6 +136,7 @@ EOF
     cat >"$WORK/compute-$n.textpb" <<EOF
 node_id: $n
 listen_address: "127.0.0.1:0"
+data_dir: "$WORK/data"
 coordinator_addresses: "$c1"
 coordinator_addresses: "$c2"
 trace_file: "$WORK/compute-$n.trace"
@@ -148,6 +151,7 @@ EOF
     cat >"$WORK/gateway-$n.textpb" <<EOF
 node_id: $n
 listen_address: "$listen"
+data_dir: "$WORK/data"
 coordinator_addresses: "$c1"
 coordinator_addresses: "$c2"
 trace_file: "$WORK/gateway-$n.trace"

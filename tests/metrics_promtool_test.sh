@@ -95,6 +95,7 @@ grep -q 'metrics: refusing request' "$work/local.err" || fail "refusals were not
 cat >"$work/coordinator.textpb" <<EOF
 node_id: 1
 listen_address: "127.0.0.1:0"
+data_dir: "$work/data"
 duration_s: 4
 log_level: "warn"
 log_format: "json"
@@ -106,5 +107,6 @@ addr=$(wait_for_line "$work/coord.out" 'metrics on http://' | sed -E 's|.*http:/
 http_get "$addr" /metrics | body_of | tr -d '\r' >"$work/coord.prom"
 promtool check metrics <"$work/coord.prom" || fail "promtool rejected the coordinator's exposition"
 [ "$(value "$work/coord.prom" 'aether_coordinator_leader{node="1",role="coordinator"}')" = 1 ] || fail "lone coordinator does not lead"
+[ -n "$(value "$work/coord.prom" 'aether_storage_in_flight{node="1",role="coordinator"}')" ] || fail "the coordinator's store (SQLite in its data_dir) is not in /metrics"
 wait "$coord_pid" || fail "aether coordinator exited $?"
 echo "metrics promtool test: passed"

@@ -174,6 +174,11 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
   // holdings again. The same coordinator restarted is another candidate: it forgot what it decided
   // in that epoch, and its fence and table numbers would start over below ours. A leader's question
   // is no vote (the epoch has its leader already): it is always answered.
+  if (cfg_.durable_promises && !promise_loaded_) {
+    // What we promised before a restart is not known yet: no answer (the coordinator asks again).
+    ++stats_.prepares_unanswered;
+    return;
+  }
   if (!prepare.leader && promised_epoch_ == epoch_ && (promised_to_ != from || promised_to_incarnation_ != prepare.incarnation)) {
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "prepare from coordinator {} (incarnation {:x}) refused: epoch {} already promised to {}",
            from.value, prepare.incarnation, epoch_, promised_to_.value);
@@ -183,6 +188,10 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
     promised_epoch_ = epoch_;
     promised_to_ = from;
     promised_to_incarnation_ = prepare.incarnation;
+  }
+  if (cfg_.durable_promises && promise_synced_epoch_ != promised_epoch_) {
+    persist_promise(conn, from, prepare);
+    return;
   }
   Promise promise;
   promise.answers = prepare.question;

@@ -43,7 +43,7 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
 }
 
 ComputeNode::~ComputeNode() {
-  for (TimerId t : {tick_timer_, subscribe_timer_, heartbeat_timer_, snapshot_timer_}) {
+  for (TimerId t : {tick_timer_, subscribe_timer_, heartbeat_timer_, snapshot_timer_, promise_load_timer_}) {
     if (t != 0) rt_.timers.cancel(t);
   }
 }
@@ -59,6 +59,7 @@ bool ComputeNode::drained() const {
 }
 
 void ComputeNode::start() {
+  if (cfg_.durable_promises) load_promise();
   data_address_ = listen_logged(rt_, cfg_.listen_address);
   if (data_address_.empty()) return;
   log_at(rt_.log, LogLevel::kInfo, {}, "compute node listening on {}", data_address_);

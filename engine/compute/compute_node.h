@@ -19,6 +19,7 @@
 
 #include "engine/compute/interest_feed.h"
 #include "engine/compute/lease.h"
+#include "engine/compute/promise_record.h"
 #include "engine/compute/last_states.h"
 #include "engine/core/planted.h"
 #include "engine/core/bounded_queue.h"
@@ -55,6 +56,10 @@ struct ComputeConfig {
   LoadGovernorLimits load;  // what is shed past the planned load (load_governor.h)
   // Mutual TLS is configured: a peer without a verified identity is refused (IdentityGuard).
   bool identity_required = false;
+  // Promises kept in Runtime::storage (docs/ownership.md, "Durable promises"): the node answers no
+  // Prepare before its record is loaded, and sends a Promise only once the record is synced. Off:
+  // promises live in memory and a restarted node forgets them (the known limit that section names).
+  bool durable_promises = false;
 };
 
 enum class TickPhase : uint8_t {
@@ -102,6 +107,9 @@ struct ComputeStats {
   uint64_t clock_untrusted = 0;      // times our clock was found slower than the leader's beyond the bound
   uint64_t evictions = 0;
   uint64_t promises = 0;
+  uint64_t promise_writes = 0;          // durable promises synced
+  uint64_t promise_write_failures = 0;  // ... refused or failed (that Prepare went unanswered)
+  uint64_t prepares_unanswered = 0;     // Prepares that came before the promise record was loaded
   uint64_t migrations_out = 0;
   uint64_t migrations_in = 0;
   uint64_t handoffs_lost = 0;        // handoffs we could not send (the new owner falls back to a snapshot)
@@ -229,6 +237,13 @@ class ComputeNode final : public Component, public NetworkHandler {
   void handle_evicted(const ServerMessage& m);
   void fence_applied(ConnId conn, uint64_t fence);
   void handle_prepare(ConnId conn, NodeId from, const Prepare& prepare);
+  // Durable promises (compute_promises.cc; cfg_.durable_promises).
+  void load_promise();
+  void promise_loaded(const GetResult& r);
+  // The promise just made must reach the store before anyone hears of it: writes it, and answers
+  // `prepare` once it is synced (if we still stand at that epoch).
+  void persist_promise(ConnId conn, NodeId from, const Prepare& prepare);
+  void promise_written(const PromiseRecord& written, const WriteResult& r);
   HoldingsDigest holdings_digest() const;
   void answer_admin(ConnId conn, const AdminRequest& req);
   // compute_migration.cc
@@ -319,6 +334,21 @@ class ComputeNode final : public Component, public NetworkHandler {
   Epoch promised_epoch_ = 0;  // one promise per epoch, like a vote: to promised_to_
   NodeId promised_to_{};
   uint64_t promised_to_incarnation_ = 0;  // the process of promised_to_ (a restart is another candidate)
+  // Durable promises: whether the record was read at start, the epoch whose promise is synced, the
+  // write in flight, and the Prepare waiting for it (the newest only: its coordinator asks again).
+  struct WaitingPrepare {
+    ConnId conn = 0;
+    NodeId from{};
+    Prepare prepare;
+    Epoch epoch = 0;
+  };
+  bool promise_loaded_ = true;
+  Epoch promise_synced_epoch_ = 0;
+  bool promise_writing_ = false;
+  std::optional<WaitingPrepare> promise_waiting_;
+  TimerId promise_load_timer_ = 0;
+  // Store completions hold a weak copy: one arriving after the node is gone finds it expired.
+  std::shared_ptr<char> life_ = std::make_shared<char>();
   uint64_t incarnation_ = 0;  // this process's life: a restart under the same node id gets a new one
   Tick tick_ = 0;          // ticks run
   uint64_t slot_ = 0;      // 100 ms slots elapsed since the first; a slot without a lease runs no tick

@@ -10,6 +10,7 @@
 #include "engine/runtime/clock.h"
 #include "engine/runtime/log.h"
 #include "engine/runtime/network.h"
+#include "engine/runtime/storage.h"
 #include "engine/runtime/timers.h"
 #include "engine/runtime/trace.h"
 
@@ -26,6 +27,10 @@ struct Runtime {
   // runtime draws them from the operating system's generator (getrandom); the simulator from a
   // seeded stream of their own, so that a run still replays byte for byte.
   Random& entropy;
+  // What survives a restart (engine/runtime/storage.h). The simulator gives each host an in-memory
+  // disk with faults from the seed; the real runtime the store the process's config names (SQLite or
+  // PostgreSQL), or, when none was opened, one that refuses every request.
+  Storage& storage;
 };
 
 }  // namespace aether

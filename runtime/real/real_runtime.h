@@ -18,6 +18,7 @@
 #include "runtime/real/real_timers.h"
 #include "runtime/real/real_trace.h"
 #include "runtime/real/tcp_network.h"
+#include "runtime/real/worker_store.h"
 
 namespace aether::real {
 
@@ -45,8 +46,14 @@ class RealRuntime {
 
   Runtime& runtime() { return runtime_; }
 
+  // Gives the component its store (opened and migrated beforehand: open_backend). Before this, and
+  // without it, the runtime's storage refuses every request with kIoError.
+  void open_storage(std::unique_ptr<StorageBackend> backend) { storage_.open(std::move(backend)); }
+  const WorkerStore& storage() const { return storage_; }
+
   // Closes listeners and connections without callbacks and cancels every timer. Afterwards timers
-  // never fire and network calls do nothing (send reports kClosed). Logging keeps working.
+  // never fire and network calls do nothing (send reports kClosed); the store is closed
+  // (worker_store.h). Logging keeps working.
   void shutdown();
   bool is_shut_down() const { return shut_down_; }
 
@@ -71,6 +78,7 @@ class RealRuntime {
   OsEntropy entropy_;
   std::shared_ptr<RealTimers> timers_;
   std::shared_ptr<TcpNetwork> network_;
+  WorkerStore storage_;
   Runtime runtime_;
   bool shut_down_ = false;
 };

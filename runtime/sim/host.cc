@@ -10,6 +10,7 @@ namespace aether::sim {
 
 namespace {
 constexpr uint64_t kEntropyStream = 0xe7e7;  // Runtime::entropy's stream of a host's seed
+constexpr uint64_t kStorageStream = 0xd15c;  // the disk's fault stream of a host's seed
 }  // namespace
 
 Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig config)
@@ -22,7 +23,8 @@ Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig conf
       entropy_(derive_seed(config.seed, kEntropyStream)),
       // Virtual time as Unix time: lines are stamped from 1970-01-01, identically in every run.
       log_(std::move(config.log_sink), state_.name, state_.node, [&kernel] { return kernel.now(); }, config.log_level),
-      runtime_{*this, *this, endpoint_, random_, log_, *this, entropy_} {
+      storage_(state_, *this, *this, log_, derive_seed(config.seed, kStorageStream)),
+      runtime_{*this, *this, endpoint_, random_, log_, *this, entropy_, storage_} {
   state_.identity = config.identity;
   network_.add_endpoint(endpoint_);
   state_.cpu.excluded_ns = trace.observer_ns();
@@ -69,6 +71,8 @@ void Host::crash() {
   busy_event_ = 0;
   state_.busy = false;
   network_.crash(endpoint_);  // also empties the deferred queue and clears paused
+  // The disk keeps what was durable (its pending completions went with the timers above).
+  if (const uint64_t lost = storage_.crash(); lost > 0) record_fault(FaultCode::kStorageLost, static_cast<int64_t>(lost));
   AETHER_ASSERT(state_.deferred.empty() && !state_.paused);
   component_.reset();
   endpoint_.set_handler(nullptr);
@@ -81,6 +85,7 @@ void Host::restart(uint64_t random_seed) {
   ++state_.incarnation;
   random_ = Xoshiro256(random_seed);
   entropy_ = Xoshiro256(derive_seed(random_seed, kEntropyStream));
+  storage_.reseed(derive_seed(random_seed, kStorageStream));
   TraceEvent e;
   e.time_ns = kernel_.now();
   e.node = state_.node;

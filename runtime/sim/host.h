@@ -25,6 +25,7 @@
 #include "runtime/sim/host_state.h"
 #include "runtime/sim/kernel.h"
 #include "runtime/sim/sim_network.h"
+#include "runtime/sim/sim_storage.h"
 #include "runtime/sim/trace_log.h"
 
 namespace aether::sim {
@@ -62,6 +63,8 @@ class Host final : private Clock, private Timers, private TraceSink {
   size_t index() const { return state_.index; }
   bool alive() const { return state_.alive; }
   bool paused() const { return state_.paused; }
+  // The host's disk, for faults and tests (what survives a crash: sim_storage.h).
+  SimStorage& storage() { return storage_; }
   // 0 for the first life, then 1, 2, ... per restart.
   uint32_t incarnation() const { return state_.incarnation; }
   // Timers and network events waiting for resume() (or, just after it, for their turn).
@@ -144,6 +147,7 @@ class Host final : private Clock, private Timers, private TraceSink {
   Xoshiro256 random_;
   Xoshiro256 entropy_;  // Runtime::entropy: its own stream, derived from the host's seed
   common::SpdLogger log_;
+  SimStorage storage_;  // the host's disk: kept through crashes and restarts (sim_storage.h)
   Runtime runtime_;
   TimerId next_timer_id_ = 1;  // never reused, also for ids handed out while dead
   uint64_t drain_event_ = 0;   // the kernel event that runs the deferred queue after resume()

@@ -90,6 +90,15 @@ void Simulation::set_slow(size_t host, TimeNs extra_ns) {
   hosts_[host]->set_slow(extra_ns);
 }
 
+void Simulation::set_storage_faults(size_t host, const StorageFaults& faults) {
+  AETHER_ASSERT(host < hosts_.size());
+  const int64_t packed = static_cast<int64_t>(faults.write_fail_permille) | static_cast<int64_t>(faults.torn_permille) << 16 |
+                         static_cast<int64_t>(faults.disk_full ? 1 : 0) << 32;
+  const auto h = static_cast<uint32_t>(host);
+  trace_.record_fault(fault_event(kernel_.now(), FaultCode::kStorageFaults, h, hosts_[host]->node(), h, hosts_[host]->node(), packed));
+  hosts_[host]->storage().set_faults(faults);
+}
+
 void Simulation::partition(const std::vector<size_t>& side_a, const std::vector<size_t>& side_b) {
   for (const size_t a : side_a) {
     for (const size_t b : side_b) {

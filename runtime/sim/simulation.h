@@ -79,6 +79,8 @@ class Simulation {
   void set_clock_drift(size_t host, int32_t drift_ppm);
   void jump_clock(size_t host, TimeNs ns);
   void set_slow(size_t host, TimeNs extra_ns);
+  // Faults of one host's disk from now on (sim_storage.h; all zero removes them). Recorded.
+  void set_storage_faults(size_t host, const StorageFaults& faults);
   const MessageFaultCounts& message_faults() const { return network_.message_faults(); }
   // Both directions down between every host of side_a and every host of side_b (disjoint sets).
   void partition(const std::vector<size_t>& side_a, const std::vector<size_t>& side_b);

@@ -41,6 +41,8 @@ enum class FaultCode : uint8_t {
   kClockJump = 7,    // Host::jump_clock: b = ns
   kSlow = 8,         // Host::set_slow: b = extra ns after each timer callback
   kLinkFaults = 9,   // Simulation::set_link_faults(from, to): b = loss | duplicate << 16 | reorder << 32 (permille)
+  kStorageFaults = 10,  // Simulation::set_storage_faults(host): b = write_fail | torn << 16 | disk_full << 32 (permille, 0/1)
+  kStorageLost = 11,    // a crash lost unsynced writes of the host's disk: b = batches lost
 };
 
 // kHostStarted's b when the record marks a restart rather than a component's start().

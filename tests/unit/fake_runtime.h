@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -312,6 +313,56 @@ class FakeTraceSink final : public TraceSink {
 
 // The whole seam for one component. Declare it before the component: the component's destructor
 // cancels its timers and closes its connections through it.
+// An in-memory store for unit tests (engine/runtime/storage.h): each request completes from a timer
+// at the current instant (advance() delivers it), in order; fences and batches as the contract says;
+// no ledger. Two FakeRuntimes may share one disk: a process restarted on the same machine.
+class FakeStorage final : public Storage {
+ public:
+  explicit FakeStorage(Timers& timers) : timers_(timers) {}
+  std::shared_ptr<std::map<Bytes, StorageRow>> disk = std::make_shared<std::map<Bytes, StorageRow>>();
+  bool refuse = false;  // every call refused with kIoError, as by a process that opened no store
+  uint64_t writes = 0;  // completed ok
+
+  StorageCode get(Bytes key, std::function<void(GetResult)> done) override {
+    return later([this, key = std::move(key), done = std::move(done)] {
+      const auto it = disk->find(key);
+      done(it == disk->end() ? GetResult{{StorageCode::kNotFound, "no such row"}, {}} : GetResult{{}, it->second});
+    });
+  }
+  StorageCode scan(Bytes, Bytes, size_t, std::function<void(ScanResult)>) override { return StorageCode::kIoError; }
+  StorageCode read_ledger(uint64_t, size_t, std::function<void(LedgerResult)>) override { return StorageCode::kIoError; }
+  StorageCode write(WriteBatch batch, std::function<void(WriteResult)> done) override {
+    if (check_write(batch) != StorageCode::kOk) return StorageCode::kTooLarge;
+    return later([this, batch = std::move(batch), done = std::move(done)] {
+      for (const WriteOp& op : batch.ops) {
+        const auto it = disk->find(op.key);
+        if (it != disk->end() && op.fence < it->second.fence) return done(WriteResult{{StorageCode::kFenced, "fenced"}, {}});
+      }
+      for (const WriteOp& op : batch.ops) {
+        if (op.kind == WriteOp::Kind::kPut) (*disk)[op.key] = StorageRow{op.key, op.value, op.fence};
+        if (op.kind == WriteOp::Kind::kErase) disk->erase(op.key);
+      }
+      ++writes;
+      done(WriteResult{});
+    });
+  }
+  size_t in_flight() const override { return in_flight_; }
+
+ private:
+  StorageCode later(std::function<void()> fn) {
+    if (refuse) return StorageCode::kIoError;
+    if (in_flight_ >= kStorageInFlightMax) return StorageCode::kBusy;
+    ++in_flight_;
+    timers_.schedule(0, [this, fn = std::move(fn)] {
+      --in_flight_;
+      fn();
+    });
+    return StorageCode::kOk;
+  }
+  Timers& timers_;
+  size_t in_flight_ = 0;
+};
+
 struct FakeRuntime {
   explicit FakeRuntime(NodeId node, TimeNs start_ns = 1000 * kNsPerSec, uint64_t seed = 1)
       : clock(start_ns), timers(clock), network(clock), random(seed), log(clock), trace(clock, node) {}
@@ -329,7 +380,8 @@ struct FakeRuntime {
   FakeLogger log;
   FakeTraceSink trace;
   FakeRandom entropy{0x5ec7e7};
-  Runtime runtime{clock, timers, network, random, log, trace, entropy};
+  FakeStorage storage{timers};
+  Runtime runtime{clock, timers, network, random, log, trace, entropy, storage};
 };
 
 }  // namespace aether::testing

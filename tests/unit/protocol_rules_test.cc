@@ -424,6 +424,110 @@ TEST_F(ProtocolRulesCompute, EvictionDropsWaitingMigrationGrantsToo) {
   EXPECT_EQ(find(waiting), nullptr) << "a migration grant outlived the eviction and materialised";
 }
 
+// docs/ownership.md, "Durable promises": with durable_promises, one promise per epoch survives the
+// node's restart. The Promise leaves only once the record is synced; a restarted process answers no
+// Prepare before it has read the record, then refuses the epoch to any other coordinator process.
+// Without it (the memory-only node) the restarted process promises the rival: the limit it closes.
+class DurablePromises : public ::testing::Test {
+ protected:
+  static constexpr NodeId kSelf{101}, kFirst{1}, kRival{2};
+  static constexpr uint64_t kFirstProcess = 0x11, kRivalProcess = 0x22;
+
+  struct Process {
+    explicit Process(bool durable, const std::shared_ptr<std::map<Bytes, StorageRow>>& disk) : rt(kSelf) {
+      rt.storage.disk = disk;
+      ComputeConfig cfg;
+      cfg.node = kSelf;
+      cfg.listen_address = "compute-101:9000";
+      cfg.coordinator_addresses = {"coordinator-1:7000", "coordinator-2:7000"};
+      cfg.durable_promises = durable;
+      node = std::make_unique<ComputeNode>(rt.runtime, cfg);
+      node->start();
+      first = rt.network.outbound_to("coordinator-1:7000");
+      rival = rt.network.outbound_to("coordinator-2:7000");
+      rt.network.complete_connect(first);
+      rt.network.complete_connect(rival);
+    }
+    void prepare(ConnId conn, NodeId from, Epoch epoch, uint64_t question, uint64_t incarnation) {
+      rt.network.deliver(conn, ServerMessage{from, Role::kCoordinator, epoch, 0, Prepare{question, false, incarnation}});
+    }
+    size_t promises(ConnId conn) const { return rt.network.sent_of<Promise>(conn).size(); }
+    FakeRuntime rt;
+    std::unique_ptr<ComputeNode> node;
+    ConnId first = 0, rival = 0;
+  };
+  std::shared_ptr<std::map<Bytes, StorageRow>> disk_ = std::make_shared<std::map<Bytes, StorageRow>>();
+};
+
+TEST_F(DurablePromises, ARestartedNodeKeepsTheEpochItPromised) {
+  const Epoch e = kEpoch + 1;
+  {
+    Process p(true, disk_);
+    p.rt.advance(0);  // the record is read (there is none)
+    p.prepare(p.first, kFirst, e, numbered(e, 1), kFirstProcess);
+    EXPECT_EQ(p.promises(p.first), 0u) << "the Promise left before the record was written";
+    p.rt.advance(0);
+    ASSERT_EQ(p.promises(p.first), 1u) << "no Promise once the record was synced";
+    EXPECT_EQ(p.node->stats().promise_writes, 1u);
+    ASSERT_EQ(disk_->size(), 1u);
+    EXPECT_EQ(decode_promise(disk_->begin()->second.value), (PromiseRecord{e, kFirst, kFirstProcess}));
+    EXPECT_EQ(disk_->begin()->second.fence, e);
+  }
+  Process restarted(true, disk_);
+  restarted.prepare(restarted.rival, kRival, e, numbered(e, 1), kRivalProcess);
+  EXPECT_EQ(restarted.node->stats().prepares_unanswered, 1u) << "answered before the record was read";
+  restarted.rt.advance(0);
+  restarted.prepare(restarted.rival, kRival, e, numbered(e, 2), kRivalProcess);
+  restarted.rt.advance(0);
+  EXPECT_EQ(restarted.promises(restarted.rival), 0u) << "a second coordinator was promised epoch " << e;
+  restarted.prepare(restarted.first, kFirst, e, numbered(e, 3), kFirstProcess);
+  restarted.rt.advance(0);
+  EXPECT_EQ(restarted.promises(restarted.first), 1u) << "the process promised before the restart asked again and went unanswered";
+  restarted.prepare(restarted.rival, kRival, e + 1, numbered(e + 1, 1), kRivalProcess);
+  restarted.rt.advance(0);
+  EXPECT_EQ(restarted.promises(restarted.rival), 1u) << "the next epoch is anyone's";
+  EXPECT_EQ(decode_promise(disk_->begin()->second.value), (PromiseRecord{e + 1, kRival, kRivalProcess}));
+  Process again(true, disk_);
+  again.rt.advance(0);
+  EXPECT_EQ(again.node->epoch(), e + 1) << "a restarted node went back to an epoch older than it promised";
+}
+
+TEST_F(DurablePromises, WithoutThemARestartedNodePromisesTheEpochAgain) {
+  const Epoch e = kEpoch + 1;
+  {
+    Process p(false, disk_);
+    p.prepare(p.first, kFirst, e, numbered(e, 1), kFirstProcess);
+    ASSERT_EQ(p.promises(p.first), 1u);
+  }
+  Process restarted(false, disk_);
+  restarted.prepare(restarted.rival, kRival, e, numbered(e, 1), kRivalProcess);
+  EXPECT_EQ(restarted.promises(restarted.rival), 1u) << "the memory-only node is expected to forget (docs/ownership.md)";
+  EXPECT_TRUE(disk_->empty());
+}
+
+TEST_F(DurablePromises, ANodeWhoseStoreRefusesNeverPromises) {
+  Process p(true, disk_);
+  p.rt.storage.refuse = true;
+  p.rt.advance(0);  // the read at start went through; the write will be refused
+  p.prepare(p.first, kFirst, kEpoch + 1, numbered(kEpoch + 1, 1), kFirstProcess);
+  p.rt.advance(kNsPerSec);
+  EXPECT_EQ(p.promises(p.first), 0u) << "promised without the record on stable storage";
+  EXPECT_EQ(p.node->stats().promise_write_failures, 1u);
+  p.rt.storage.refuse = false;
+  p.prepare(p.first, kFirst, kEpoch + 1, numbered(kEpoch + 1, 2), kFirstProcess);  // the coordinator asks again
+  p.rt.advance(0);
+  EXPECT_EQ(p.promises(p.first), 1u);
+}
+
+TEST_F(DurablePromises, ACorruptRecordStopsTheNodeFromVoting) {
+  (*disk_)[promise_key(kSelf)] = StorageRow{promise_key(kSelf), Bytes{0x7f, 0x01}, 5};
+  Process p(true, disk_);
+  p.rt.advance(0);
+  p.prepare(p.first, kFirst, kEpoch + 1, numbered(kEpoch + 1, 1), kFirstProcess);
+  p.rt.advance(kNsPerSec);
+  EXPECT_EQ(p.promises(p.first), 0u) << "voted over a vote it could not read";
+}
+
 // --- Coordinator ---------------------------------------------------------------------------------
 
 // docs/security.md "Owners validate what they apply": an input is taken only from the gateway that

@@ -115,6 +115,36 @@ TEST(Scenario, EveryDrawnFaultIsAValidEventAndTheWindowEndsBeforeTheRun) {
   }
 }
 
+// A scenario turns a server's disk faults on for a while (proto/scenario.proto, StorageFault): the
+// event is checked, carried out, and recorded in the trace (so it changes the digest).
+TEST(Scenario, AStorageFaultEventIsCheckedAndCarriedOut) {
+  const char* base = R"(name: "disk" duration_s: 2
+      topology { coordinators: 1 compute_nodes: 1 gateways: 1 }
+      bots { count: 2 }
+      world { arena_m: 100 view_radius_m: 50 fire_range_m: 30 })";
+  wire::Scenario plain, faulty;
+  ASSERT_TRUE(parse_text_proto("disk", base, &plain).ok());
+  ASSERT_TRUE(parse_text_proto("disk", std::string(base) + R"(
+      events { at_ms: 500 storage { host: "compute-1" disk_full: true write_fail_permille: 200 sync_stall_ms: 300 duration_ms: 500 } })",
+                               &faulty)
+                  .ok());
+  ASSERT_TRUE(validate_scenario(faulty).ok()) << validate_scenario(faulty).error().message;
+  const Outcome with = run_scenario(faulty, SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_TRUE(with.failure.empty()) << with.failure;
+  EXPECT_EQ(with.faults.by_kind.count("storage") ? with.faults.by_kind.at("storage") : 0u, 1u);
+  EXPECT_NE(with.digest, run_scenario(plain, SimRunOptions{1, "", LogLevel::kError}).digest) << "the fault is in the trace";
+
+  wire::ScenarioEvent bad = faulty.events(0);
+  bad.mutable_storage()->set_write_fail_permille(1001);
+  EXPECT_FALSE(validate_event(faulty, bad, "e").ok());
+  bad = faulty.events(0);
+  bad.mutable_storage()->set_sync_stall_ms(600'001);
+  EXPECT_FALSE(validate_event(faulty, bad, "e").ok());
+  bad = faulty.events(0);
+  bad.mutable_storage()->set_host("bot-1");
+  EXPECT_FALSE(validate_event(faulty, bad, "e").ok()) << "a bot has no disk of ours";
+}
+
 TEST(Scenario, MissingFileSaysSo) {
   auto s = load_scenario("/nonexistent/scenario");
   ASSERT_FALSE(s.ok());
