@@ -885,6 +885,13 @@ TEST_F(ProtocolRulesCoordinator, FencesBeforeLeasesEvictionResentOnTheNextConnec
 
   rt_.network.reset(n.conn);
   connect(n, kEpoch);
+  // §6 "A node back from the dead counts only once it answers": evicted, it is no member (no ack,
+  // no vote toward the quorum) until its Promise answers our membership question.
+  heartbeat(n, agreeing(n));
+  const auto asked = rt_.network.sent_of<Prepare>(n.conn);
+  ASSERT_FALSE(asked.empty()) << "an evicted node was not asked for its membership";
+  EXPECT_TRUE(acked(n).empty()) << "an evicted node was acked before it answered";
+  send(n, Promise{asked.back().question, {}, kEpoch - 1, 0});
   const uint64_t seq = heartbeat(n, agreeing(n));
   const std::vector<ServerMessage> on_b = rt_.network.sent_on(n.conn);
   const size_t ack = first_index<HeartbeatAck>(on_b, [](const HeartbeatAck& a) { return a.seq != 0; });
