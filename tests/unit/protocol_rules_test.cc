@@ -560,6 +560,42 @@ TEST_F(ProtocolRulesCompute, RemoteIntentsOnlyFromTheOwnerOfTheirSource) {
   EXPECT_EQ(find(target)->hp, node_->config().rules.hp_max);
 }
 
+// docs/gameplay.md "Intents, at most once": a remote intent from the owner of its source is still
+// checked against the skill it names: an action that skill does not make (a heal from a shot, or more
+// damage than any bonus gives) is refused and counted; the skill's own action is taken.
+TEST_F(ProtocolRulesCompute, ARemoteIntentMustBeAnActionItsSkillMakes) {
+  const EntityId target(1ULL << 40 | 5);
+  const EntityId source(1ULL << 40 | 6);
+  grant(target, numbered(kEpoch, 1));
+  ASSERT_NE(find(target), nullptr);
+  from_leader(Membership{{PeerInfo{kOldOwner, "compute-102:9000"}}});
+  const ConnId link = rt_.network.outbound_to("compute-102:9000");
+  ASSERT_NE(link, 0u);
+  rt_.network.complete_connect(link);
+  EntityState ghost;  // the source, owned by compute 102, next to our target, of the classic class
+  ghost.id = source;
+  ghost.pos = find(target)->pos;
+  ghost.hp = 100;
+  ghost.team = 1;
+  ghost.class_id = 1;
+  ghost.generation = numbered(kEpoch, 2);
+  ghost.version = 3;
+  rt_.network.deliver(link, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 1, DeltaBatch{{ghost}, {}, false, {}}});
+  ASSERT_EQ(node_->ghosts().count(source), 1u);
+  const ConnId peer = connect_old_owner();
+  const int32_t damage = node_->config().rules.fire_damage;
+  auto intent = [&](uint32_t seq, IntentAction action) {
+    rt_.network.deliver(peer, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 0, RemoteIntent{IntentKey{kOldOwner, 9, 40, seq}, source, target, 1, action}});
+  };
+  intent(0, intent::Heal{5});
+  intent(1, intent::Damage{damage * 20});
+  EXPECT_EQ(node_->stats().intents_rejected, 2u);
+  EXPECT_EQ(node_->stats().intents_received_remote, 0u);
+  intent(2, intent::Damage{damage});
+  EXPECT_EQ(node_->stats().intents_rejected, 2u);
+  EXPECT_EQ(node_->stats().intents_received_remote, 1u);
+}
+
 // docs/ownership.md §4 "From the freshest state": the state of an entity taken from us (revoked) is
 // kept, and given to a leader asking for its orphans (OrphanQuery): after a fence and a flip of
 // leadership it may be the freshest copy anywhere.
