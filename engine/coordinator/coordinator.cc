@@ -22,6 +22,7 @@ Coordinator::Coordinator(Runtime& rt, CoordinatorConfig config)
       cfg_(std::move(config)),
       identity_(rt, cfg_.identity_required),
       content_(gameplay::content_of(cfg_.rules)),
+      content_hash_(content_->hash()),
       regions_(cfg_.rules.arena_mm),
       gateway_routes_(cfg_.rules.arena_mm),
       peer_(rt, cfg_.peer_address) {
@@ -216,10 +217,10 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   if (!identity_.admits(conn, hello.role, m.sender, "Hello")) return close_refused(conn);
   // Every compute node runs the same game: one with other content would apply other rules to the
   // entities it owns and refuse its neighbours' honest intents.
-  if (hello.role == Role::kCompute && hello.content_hash != content_->hash()) {
+  if (hello.role == Role::kCompute && hello.content_hash != content_hash_) {
     ++stats_.content_mismatches;
     return drop_connection(conn, fmt::format("compute {} runs other content (hash {:016x}, ours {:016x}): refused", m.sender.value,
-                                             hello.content_hash, content_->hash()));
+                                             hello.content_hash, content_hash_));
   }
   auto existing = nodes_.find(m.sender);
   if (existing != nodes_.end() && existing->second.role != Role::kNone && existing->second.role != hello.role) {

@@ -382,6 +382,7 @@ class Coordinator final : public Component, public NetworkHandler {
   CoordinatorConfig cfg_;
   IdentityGuard identity_;
   std::shared_ptr<const gameplay::Content> content_;  // spawns take their class and its health from it
+  uint64_t content_hash_ = 0;                         // content_->hash(): what compute Hellos must carry
   std::string address_;
   Epoch epoch_ = 0;
   // This process's own number. A restarted coordinator remembers nothing of the epochs it stood

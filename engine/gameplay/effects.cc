@@ -27,15 +27,6 @@ int32_t World::modifier_permille(const Entity& e, EffectKind k) const {
   return static_cast<int32_t>(std::clamp<int64_t>(sum, -1000, kModifierPermilleMax));
 }
 
-int32_t World::sum_effect(const Content& content, const EntityState& s, EffectKind k) {
-  int64_t sum = 0;
-  for (const EffectInstance& x : s.effects) {
-    const EffectDef* d = content.find_effect(x.effect);
-    if (d && d->kind == k) sum += int64_t{d->magnitude} * x.stacks;
-  }
-  return static_cast<int32_t>(std::clamp<int64_t>(sum, -1000, kModifierPermilleMax));
-}
-
 void World::stop_cast(Entity& e) {
   if (e.cast.skill == 0) return;
   e.cast = Cast{};

@@ -198,8 +198,6 @@ class World {
 
   // Where a new member of `team` appears: a random point in its team's band of the arena.
   static Vec2 spawn_point(const Rules& rules, uint32_t team, Random& random);
-  // The effects of kind `k` on a state (ghost or ours): their combined magnitude (stacks counted).
-  static int32_t sum_effect(const Content& content, const EntityState& s, EffectKind k);
 
  private:
   bool has_effect(const Entity& e, EffectKind k) const;
