@@ -193,6 +193,8 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.changes_deferred));
   m.family("aether_gateway_resumes_refused_total", "Resumes of an avatar another live session of this gateway plays (ignored).", kCounter)
       .add(l, num(s.resumes_refused));
+  m.family("aether_gateway_hello_timeouts_total", "Client connections closed for saying no Hello within the deadline (5 s).", kCounter)
+      .add(l, num(s.hello_timeouts));
   m.family("aether_gateway_idle_closed_total", "Playing clients closed after sending nothing for the idle timeout (30 s).", kCounter)
       .add(l, num(s.idle_closed));
   m.family("aether_gateway_clients_redirected_total", "Clients sent to the gateway of their avatar's region.", kCounter)

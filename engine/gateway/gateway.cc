@@ -1,6 +1,7 @@
 #include "engine/gateway/gateway.h"
 
 #include <algorithm>
+#include <bit>
 #include <vector>
 
 #include "engine/wire/client_protocol.h"
@@ -48,7 +49,14 @@ void Gateway::housekeeping() {
   std::vector<std::pair<SessionId, const char*>> expired;
   for (auto& [id, s] : sessions_) {
     s.inputs.new_window();
-    if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) expired.emplace_back(id, "no hello in time");
+    if (s.state == SessionState::kAwaitHello && now - s.opened_ns > cfg_.hello_timeout_ns) {
+      const uint64_t n = ++stats_.hello_timeouts;
+      if (std::has_single_bit(n)) {
+        log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "session {}: no Hello within {} ms; disconnecting ({} so far)", id.value,
+               cfg_.hello_timeout_ns / kNsPerMs, n);
+      }
+      expired.emplace_back(id, "no hello in time");
+    }
     if (s.state == SessionState::kActive && now - std::max(s.last_heard_ns, s.active_since_ns) > cfg_.client_idle_timeout_ns) {
       ++stats_.idle_closed;
       expired.emplace_back(id, "idle");
@@ -133,8 +141,11 @@ void Gateway::handle_client(Session& s, const client::Message& m) {
     // here (the coordinator trusts us on this: docs/security.md), and the client gets a new avatar.
     for (const auto& [id, other] : sessions_) {
       if (id != s.id && other.entity.valid() && other.entity == s.resume_entity) {
-        log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.resume_entity}, "session {}: resume of an avatar session {} plays; ignored", s.id.value, id.value);
-        ++stats_.resumes_refused;
+        // Logged at 1, 2, 4, 8... refusals: a client replaying a token cannot flood the log.
+        if (std::has_single_bit(++stats_.resumes_refused)) {
+          log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.resume_entity}, "session {}: resume of an avatar session {} plays; ignored ({} so far)",
+                 s.id.value, id.value, stats_.resumes_refused);
+        }
         s.resume_entity = EntityId{};
         s.resume_token = 0;
         break;

@@ -83,6 +83,7 @@ struct GatewayStats {
   uint64_t resumes_refused = 0;      // a resume of an avatar another of our live sessions plays
   uint64_t clients_redirected = 0;   // clients sent to the gateway of their avatar's region
   uint64_t idle_closed = 0;          // playing clients silent for client_idle_timeout_ns
+  uint64_t hello_timeouts = 0;       // connections that said no Hello within hello_timeout_ns
   uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
   uint64_t handed_over = 0;          // clients sent to another gateway, or detached, as we stopped
 };

@@ -20,6 +20,13 @@ Attacks (one per run, so each stays well under 60 s):
                   genuine certificate, and with certificates of another CA
   admin-unauth    operator commands without credentials: no token, a wrong token, and an
                   AdminRequest framed on the data port with an admin certificate
+  slowloris       on the client port: TLS connections that never say Hello, frames begun and never
+                  finished, plain connections that never start TLS, and a crowd of large partial
+                  frames past the memory budget; the gateway's memory must stay within
+                  SLOWLORIS_RSS_MAX_MIB of where it was and come back once they are closed
+  sessions        a player's resume token replayed by another connection while the player plays,
+                  guessed tokens, and clients that leave before their Welcome: the player keeps
+                  its avatar, and no avatar outlives its session by more than the resume grace
 
 usage: hostile_test.py AETHER_BINARY ATTACK [--seconds N]      (KEEP_WORK=1 keeps the files)
 """
@@ -36,6 +43,9 @@ import time
 
 BOTS = 30
 UPDATE_RATE_FLOOR = 0.8   # loopback on a shared 2-core machine: 20% slack for noise
+SLOWLORIS_RSS_MAX_MIB = 96  # growth of the gateway while 100 MiB of partial frames are thrown at it (budget 64 MiB)
+SLOWLORIS_RSS_AFTER_MIB = 32  # what may stay (allocator caches) once the attackers are gone
+RESUME_GRACE_S = 10       # engine/coordinator/coordinator.h kSessionResumeGraceNs
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "fuzz", "corpus")
 
@@ -395,7 +405,206 @@ def attack_admin_unauth(c, seconds, rng):
     ]
 
 
-ATTACKS = {"frames": attack_frames, "plain-tcp": attack_plain_tcp, "forged-hello": attack_forged_hello, "admin-unauth": attack_admin_unauth}
+def client_hello(name=b"hostile", resume_entity=0, token=0):
+    # client protocol (engine/wire/client_protocol.h): kHello, version 3, name, resume entity, resume token
+    return frame(bytes([1]) + varint(3) + varint(len(name)) + name + varint(resume_entity) + varint(token))
+
+
+def read_varint(b, i):
+    v, shift = 0, 0
+    while True:
+        byte = b[i]
+        i += 1
+        v |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return v, i
+        shift += 7
+
+
+class Player:
+    """One client over TLS that says Hello (optionally a resume) and reads frames on a thread of its
+    own; a playing one also sends an input every 100 ms from that thread (one SSL object must not be
+    read and written from two threads at once)."""
+
+    def __init__(self, port, ctx, hello, playing=False):
+        import threading
+        self.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5))
+        self.sock.sendall(hello)
+        self.sock.settimeout(0.1)
+        self.playing = playing
+        self.welcome = None   # (entity, token)
+        self.updates = 0
+        self.goodbye = None
+        self.error = None
+        self.closed = False
+        self.stopping = False
+        self.buf = b""
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        seq, next_input = 1, time.time()
+        try:
+            while not self.stopping:
+                if self.playing and time.time() >= next_input:
+                    # kInput: seq, move x, move y (zigzag permille), target (none), skill slot (none).
+                    # Walking back and forth, so that its own avatar changes and every tick has an update.
+                    move_x = 1000 if (seq // 20) % 2 == 0 else 1999  # zigzag: +500, -1000
+                    self.sock.sendall(frame(bytes([2]) + varint(seq) + varint(move_x) + varint(0) + varint(0) + b"\x00"))
+                    seq += 1
+                    next_input += 0.1
+                try:
+                    chunk = self.sock.recv(65536)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                self.buf += chunk
+                while len(self.buf) >= 4:
+                    n = struct.unpack(">I", self.buf[:4])[0]
+                    if len(self.buf) < 4 + n:
+                        break
+                    msg, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+                    if msg[:1] == b"\x0a":  # kWelcome: entity, tick, hz, radius, token
+                        entity, i = read_varint(msg, 1)
+                        for _ in range(3):
+                            _, i = read_varint(msg, i)
+                        token, _ = read_varint(msg, i)
+                        self.welcome = (entity, token)
+                    elif msg[:1] == b"\x0b":
+                        self.updates += 1
+                    elif msg[:1] == b"\x0c":
+                        self.goodbye = msg[2:]
+        except (OSError, ssl.SSLError, IndexError) as e:
+            self.error = repr(e)
+        self.closed = True
+
+    def wait_welcome(self, seconds=10):
+        deadline = time.time() + seconds
+        while self.welcome is None and not self.closed and time.time() < deadline:
+            time.sleep(0.05)
+        return self.welcome
+
+    def close(self):
+        # The reader finishes before the descriptor is closed: a closed descriptor's number is
+        # reused by the next connection, which the reader would then read.
+        self.stopping = True
+        self.thread.join(timeout=5)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def state(self):
+        return f"closed {self.closed}, error {self.error}, goodbye {self.goodbye}, {self.updates} updates"
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def attack_slowloris(c, seconds, rng):
+    player = tls_client(ca=c.path("certs", "ca.pem"))
+    gw = c.procs["gateway"].pid
+    limit = 'aether_network_limit_closes_total{{node="201",role="gateway",reason="{}"}}'
+    before = {r: c.series(c.m_gateway, limit.format(r)) for r in ("partial_frame_deadline", "partial_frames_budget", "tls_handshake_deadline")}
+    hello_before = c.series(c.m_gateway, 'aether_gateway_hello_timeouts_total{node="201",role="gateway"}')
+    rss0 = rss_mib(gw)
+    held = []
+
+    def hold(ctx, data):
+        try:
+            raw = socket.create_connection(("127.0.0.1", c.gateway), timeout=5)
+            s = ctx.wrap_socket(raw) if ctx else raw
+            if data:
+                s.sendall(data)
+            held.append(s)
+        except (OSError, ssl.SSLError):
+            pass
+
+    # Silent after TLS (no Hello: 5 s), a Hello then a frame begun and never finished (10 s; before
+    # the Hello the Hello deadline comes first), TLS never started (5 s).
+    for _ in range(30):
+        hold(player, b"")
+        hold(player, client_hello(b"slow") + struct.pack(">I", 60000) + b"\x01" * 100)
+        hold(None, b"")
+    # A crowd of 1 MiB frames, each sent all but its last byte: past the 64 MiB budget, the
+    # connection whose read crosses it is closed.
+    big = struct.pack(">I", (1 << 20) - 1) + bytes(rng.randrange(256) for _ in range(4096)) * 255
+    peak = rss0
+    for _ in range(100):
+        hold(player, big)
+        peak = max(peak, rss_mib(gw))
+    deadline = time.time() + max(seconds, 12)
+    while time.time() < deadline:
+        peak = max(peak, rss_mib(gw))
+        time.sleep(0.2)
+    log(f"{len(held)} slow connections held; gateway RSS {rss0:.0f} MiB before, {peak:.0f} MiB at most")
+    check(peak - rss0 <= SLOWLORIS_RSS_MAX_MIB, f"the gateway grew by {peak - rss0:.0f} MiB (bound {SLOWLORIS_RSS_MAX_MIB})")
+    for s in held:
+        try:
+            s.close()
+        except OSError:
+            pass
+    return [
+        ("no-Hello connections closed and counted", lambda: c.series(c.m_gateway, 'aether_gateway_hello_timeouts_total{node="201",role="gateway"}') >= hello_before + 30),
+        ("unfinished frames closed at their deadline", lambda: c.series(c.m_gateway, limit.format("partial_frame_deadline")) > before["partial_frame_deadline"]),
+        ("partial frames past the memory budget closed", lambda: c.series(c.m_gateway, limit.format("partial_frames_budget")) > before["partial_frames_budget"]),
+        ("handshakes never started closed at their deadline", lambda: c.series(c.m_gateway, limit.format("tls_handshake_deadline")) > before["tls_handshake_deadline"]),
+        ("the frame buffers' memory is back", lambda: c.series(c.m_gateway, 'aether_network_partial_frame_bytes{node="201",role="gateway"}') < (1 << 20)),
+        (f"the gateway's memory came back (within {SLOWLORIS_RSS_AFTER_MIB} MiB)", lambda: rss_mib(gw) - rss0 <= SLOWLORIS_RSS_AFTER_MIB),
+        ("gateway log reasons", lambda: c.log_has("gateway", "no Hello within") and c.log_has("gateway", "byte budget; closing it")),
+    ]
+
+
+def attack_sessions(c, seconds, rng):
+    ctx = tls_client(ca=c.path("certs", "ca.pem"))
+    entities = lambda: c.series(c.m_coord, 'aether_coordinator_table_entities{node="1",role="coordinator"}')
+    refused = lambda: (c.series(c.m_gateway, 'aether_gateway_resumes_refused_total{node="201",role="gateway"}')
+                       + c.series(c.m_coord, 'aether_coordinator_resumes_refused_total{node="1",role="coordinator"}'))
+    refused0 = refused()
+    owner = Player(c.gateway, ctx, client_hello(b"owner"), playing=True)
+    check(owner.wait_welcome() is not None, "the honest player got no Welcome")
+    entity, token = owner.welcome
+    baseline = entities()
+    log(f"the player plays entity {entity}; {baseline:.0f} entities in the table")
+    thieves = []
+    deadline = time.time() + seconds
+    n = 0
+    while time.time() < deadline:
+        # The right token for a live avatar, guessed tokens, and someone else's entity.
+        for hello in (client_hello(b"thief", entity, token), client_hello(b"thief", entity, rng.getrandbits(63)),
+                      client_hello(b"thief", entity + rng.randint(1, 30), rng.getrandbits(63))):
+            t = Player(c.gateway, ctx, hello)
+            got = t.wait_welcome(5)
+            check(got is None or got[0] != entity, f"a replayed or guessed token took the player's avatar {entity}")
+            t.close()
+            n += 1
+        # Clients that leave before their Welcome.
+        for _ in range(10):
+            exchange(c.gateway, client_hello(b"leaver"), ctx, read_s=0.0)
+            n += 1
+    updates_before = owner.updates
+    time.sleep(1.0)
+    check(not owner.closed and owner.updates > updates_before, f"the honest player stopped getting updates ({owner.state()})")
+    log(f"{n} thief and early-leaving connections; the player still plays ({owner.updates} updates)")
+    expectations = [
+        ("resumes refused and counted", lambda: refused() > refused0),
+        ("the player still plays its avatar", lambda: not owner.closed and owner.goodbye is None),  # see owner.state() in the log
+        (f"no avatar outlives its session past the resume grace ({RESUME_GRACE_S} s)", lambda: entities() <= baseline),
+    ]
+    # The last expectation may take the grace itself: give it that long before the 5 s check.
+    c.wait_for(lambda: entities() <= baseline, "avatars of closed sessions released", seconds=RESUME_GRACE_S + 10)
+    log(f"the player after the grace: {owner.state()}")
+    return expectations  # the player plays on until the cluster stops
+
+
+ATTACKS = {"frames": attack_frames, "plain-tcp": attack_plain_tcp, "forged-hello": attack_forged_hello, "admin-unauth": attack_admin_unauth,
+           "slowloris": attack_slowloris, "sessions": attack_sessions}
 
 
 def main():
