@@ -27,6 +27,8 @@ Attacks (one per run, so each stays well under 60 s):
   sessions        a player's resume token replayed by another connection while the player plays,
                   guessed tokens, and clients that leave before their Welcome: the player keeps
                   its avatar, and no avatar outlives its session by more than the resume grace
+  floods          inputs far past the per-window rate from one playing client (closed past the
+                  rejection budget), and more connections from one address than it may hold
 
 usage: hostile_test.py AETHER_BINARY ATTACK [--seconds N]      (KEEP_WORK=1 keeps the files)
 """
@@ -603,8 +605,50 @@ def attack_sessions(c, seconds, rng):
     return expectations  # the player plays on until the cluster stops
 
 
+def attack_floods(c, seconds, rng):
+    ctx = tls_client(ca=c.path("certs", "ca.pem"))
+    rate = 'aether_gateway_inputs_rejected_total{node="201",role="gateway",reason="rate"}'
+    closed_for = 'aether_gateway_rejected_closed_total{node="201",role="gateway"}'
+    per_address = 'aether_network_limit_closes_total{node="201",role="gateway",reason="per_address_limit"}'
+    before = {m: c.series(c.m_gateway, m) for m in (rate, closed_for, per_address)}
+    deadline = time.time() + seconds * 0.7
+    flooders = 0
+    while time.time() < deadline:
+        # A client that says Hello, then sends 400 inputs at once: 4 per 100 ms pass, the rest are
+        # rejected, and past 50 rejections within 10 s its session is closed.
+        p = Player(c.gateway, ctx, client_hello(b"flooder"))
+        if p.wait_welcome(5):
+            burst = b"".join(frame(bytes([2]) + varint(seq) + varint(0) + varint(0) + varint(0) + b"\x00") for seq in range(1, 401))
+            try:
+                p.sock.sendall(burst)
+            except (OSError, ssl.SSLError):
+                pass
+            flooders += 1
+        time.sleep(0.3)
+        p.close()
+    # Then more connections from 127.0.0.1 than the 256 one address may hold (the bots hold 30),
+    # kept for the rest of the attack.
+    held = []
+    for _ in range(300):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", c.gateway), timeout=5))
+        except OSError:
+            pass
+    time.sleep(seconds * 0.3)
+    for s in held:
+        s.close()
+    log(f"{flooders} flooding clients; {len(held)} connections opened from one address")
+    return [
+        ("inputs over the rate rejected and counted", lambda: c.series(c.m_gateway, rate) > before[rate]),
+        ("flooding sessions closed past the rejection budget", lambda: c.series(c.m_gateway, closed_for) > before[closed_for]),
+        ("connections past the per-address limit refused", lambda: c.series(c.m_gateway, per_address) > before[per_address]),
+        ("gateway log reasons", lambda: c.log_has("gateway", "connections from that address already") and c.log_has("gateway", "rejected inputs in")),
+    ]
+
+
 ATTACKS = {"frames": attack_frames, "plain-tcp": attack_plain_tcp, "forged-hello": attack_forged_hello, "admin-unauth": attack_admin_unauth,
-           "slowloris": attack_slowloris, "sessions": attack_sessions}
+           "slowloris": attack_slowloris, "sessions": attack_sessions,
+           "floods": attack_floods}
 
 
 def main():
