@@ -28,6 +28,7 @@
 #include "app/commands.h"
 #include "app/tls_setup.h"
 #include "runtime/real/address.h"
+#include "runtime/real/admin_server.h"
 #include "runtime/real/operator_store.h"
 #include "runtime/real/tls.h"
 
@@ -235,6 +236,17 @@ int run_admin(const AdminArgs& args) {
   }
   fmt::print(stderr, "aether admin: unknown command '{}' (whoami, nodes, entity, move, drain, failover, debug)\n", cmd);
   return 2;
+}
+
+int run_operator_remove(const OperatorArgs& args) {
+  const Status removed = real::OperatorStore::remove(args.file, args.name);
+  if (!removed) {
+    fmt::print(stderr, "aether operator remove: {}\n", removed.error().message);
+    return 2;
+  }
+  fmt::print("operator {} removed from {}; a coordinator serving that file refuses its token within {} s\n", args.name, args.file,
+             real::kOperatorsWatchNs / kNsPerSec);
+  return 0;
 }
 
 int run_operator_add(const OperatorArgs& args) {

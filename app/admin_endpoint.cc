@@ -20,6 +20,7 @@ Result<std::unique_ptr<AdminEndpoint>> AdminEndpoint::make(boost::asio::io_conte
       [&coordinator](const OperatorId& who, const AdminRequest& req, Epoch claimed, std::function<void(AdminAnswer)> done) {
         coordinator.operator_command(who, req, claimed, std::move(done));
       });
+  endpoint->server_->watch_operators_file(operators_file);
   return endpoint;
 }
 

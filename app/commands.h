@@ -63,6 +63,8 @@ struct OperatorArgs {
   std::string token_file;  // write the token there (created, never overwritten) instead of printing it
 };
 int run_operator_add(const OperatorArgs& args);
+// `aether operator remove`: the operator's line goes; a running coordinator refuses its token within kOperatorsWatchNs.
+int run_operator_remove(const OperatorArgs& args);
 
 // `aether coordinator|compute|gateway|bot --config FILE [--metrics ADDR] [--log-format json]`
 struct RoleArgs {

@@ -81,11 +81,11 @@ int main(int argc, char** argv) {
 
   OperatorArgs op;
   std::string op_command;
-  auto* operator_cmd = cli.add_subcommand("operator", "operators' credentials for the admin listener: add --file FILE --name NAME --role ROLE");
-  operator_cmd->add_option("command", op_command, "add")->required()->check(CLI::IsMember({"add"}));
+  auto* operator_cmd = cli.add_subcommand("operator", "operators' credentials for the admin listener: add --file FILE --name NAME --role ROLE | remove --file FILE --name NAME");
+  operator_cmd->add_option("command", op_command, "add or remove (a running coordinator takes the change within 2 s)")->required()->check(CLI::IsMember({"add", "remove"}));
   operator_cmd->add_option("--file", op.file, "the operators file (a coordinator's operators_file)")->required();
   operator_cmd->add_option("--name", op.name, "the operator's name (a-z 0-9 . _ -)")->required();
-  operator_cmd->add_option("--role", op.role, "viewer, operator or admin")->required()->check(CLI::IsMember({"viewer", "operator", "admin"}));
+  operator_cmd->add_option("--role", op.role, "add: viewer, operator or admin")->check(CLI::IsMember({"viewer", "operator", "admin"}));
   operator_cmd->add_option("--token-file", op.token_file, "write the token to this new file (mode 0600) instead of printing it");
 
   CertArgs cert;
@@ -157,6 +157,6 @@ int main(int argc, char** argv) {
     }
     return run_admin(admin);
   }
-  if (operator_cmd->parsed()) return run_operator_add(op);
+  if (operator_cmd->parsed()) return op_command == "remove" ? run_operator_remove(op) : run_operator_add(op);
   return run_role(role);
 }

@@ -315,6 +315,10 @@ void admin_server_metrics(MetricsText& m, const real::AdminServer& admin) {
     m.family("aether_admin_auth_failures_total", "Failed operator authentications at the admin listener, by reason.", kCounter)
         .add({{"reason", real::auth_failure_name(static_cast<real::AuthFailure>(i))}}, num(s.auth_failures[i]));
   }
+  auto& reloads = m.family("aether_admin_operator_reloads_total",
+                           "Operators files taken in after they changed (revocations and additions without a restart), by result.", kCounter);
+  reloads.add({{"result", "ok"}}, num(s.operator_swaps));
+  reloads.add({{"result", "refused"}}, num(s.operator_reload_failures));
   for (const char* why : {"tls_handshake", "tls_handshake_deadline", "connection_limit", "per_address_limit", "idle", "request_deadline",
                           "header_too_large", "body_too_large", "bad_request"}) {
     auto it = s.closes.find(why);

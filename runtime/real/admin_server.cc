@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -16,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 
+#include "engine/core/assert.h"
 #include "runtime/real/address.h"
 #include "runtime/real/admin_api.h"
 
@@ -47,7 +49,7 @@ struct AdminServer::State {
   State(asio::io_context& io_context, Logger& logger, std::shared_ptr<TlsContext> ctx, std::shared_ptr<const OperatorStore> ops,
         AdminHandler h, AdminLimits l)
       : io(io_context), log(logger), tls(std::move(ctx)), operators(std::move(ops)), handler(std::move(h)), limits(l), acceptor(io_context),
-        retry(io_context) {
+        retry(io_context), watch(io_context) {
     randombytes_buf(cache_key.data(), cache_key.size());
   }
 
@@ -122,10 +124,14 @@ struct AdminServer::State {
   Logger& log;
   std::shared_ptr<TlsContext> tls;
   std::shared_ptr<const OperatorStore> operators;
+  uint64_t operators_generation = 0;  // +1 at each replace_operators(): a verification against an older one is redone
   AdminHandler handler;
   AdminLimits limits;
   tcp::acceptor acceptor;
   asio::steady_timer retry;
+  asio::steady_timer watch;             // the operators file's (watch_operators)
+  std::string operators_file;
+  std::pair<int64_t, uintmax_t> operators_stamp{-1, 0};  // its modification time (ns) and size when last looked at
   asio::thread_pool* verifier = nullptr;
   bool closed = false;
   AdminServerStats stats;
@@ -246,21 +252,30 @@ class Session : public std::enable_shared_from_this<Session> {
     // store cross threads; the session waits here, held by `verifying_`.
     ++state_->verifying;
     verifying_ = shared_from_this();
-    asio::post(*state_->verifier, [weak = std::weak_ptr<State>(state_), ops = state_->operators, token = token_, io = &state_->io, id = id_]() {
+    asio::post(*state_->verifier, [weak = std::weak_ptr<State>(state_), ops = state_->operators, generation = state_->operators_generation,
+                                   token = token_, io = &state_->io, id = id_]() {
       AuthFailure why = AuthFailure::kMalformed;
       Result<OperatorId> who = ops->verify(token, &why);
-      asio::post(*io, [weak, id, who = std::move(who), why]() mutable {
+      asio::post(*io, [weak, id, generation, who = std::move(who), why]() mutable {
         auto state = weak.lock();
         if (!state || state->closed) return;
         --state->verifying;
         auto it = state->sessions.find(id);
         auto session = it == state->sessions.end() ? nullptr : it->second.lock();
-        if (session) session->verified(std::move(who), why);
+        if (!session) return;
+        if (generation != state->operators_generation) return session->reverify();  // the operators changed meanwhile
+        session->verified(std::move(who), why);
       });
     });
   }
 
  public:
+  // The operators were replaced while our token was being verified against the old ones.
+  void reverify() {
+    auto self = std::move(verifying_);
+    authenticate();
+  }
+
   void verified(Result<OperatorId> who, AuthFailure why) {
     auto self = std::move(verifying_);
     if (!who) {
@@ -423,12 +438,60 @@ void AdminServer::shutdown() {
   error_code ignored;
   state_->acceptor.close(ignored);
   state_->retry.cancel();
+  state_->watch.cancel();
   std::vector<std::shared_ptr<Session>> open;
   for (const auto& [id, weak] : state_->sessions) {
     if (auto s = weak.lock()) open.push_back(std::move(s));
   }
   for (const auto& s : open) s->close();
   state_->sessions.clear();
+}
+
+void AdminServer::replace_operators(std::shared_ptr<const OperatorStore> operators) {
+  AETHER_ASSERT(operators != nullptr);
+  state_->operators = std::move(operators);
+  ++state_->operators_generation;
+  state_->cache.clear();
+  ++state_->stats.operator_swaps;
+  log_at(state_->log, LogLevel::kInfo, {}, "admin: operators replaced ({} known); remembered tokens forgotten", state_->operators->size());
+}
+
+namespace {
+
+std::pair<int64_t, uintmax_t> file_stamp(const std::string& path) {
+  std::error_code ec;
+  const auto when = std::filesystem::last_write_time(path, ec);
+  if (ec) return {-1, 0};
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return {std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count(), ec ? 0 : size};
+}
+
+void watch_operators(const std::shared_ptr<State>& state, AdminServer* server) {
+  state->watch.expires_after(std::chrono::nanoseconds(kOperatorsWatchNs));
+  state->watch.async_wait([weak = std::weak_ptr<State>(state), server](error_code ec) {
+    auto state = weak.lock();
+    if (ec || !state || state->closed) return;
+    const auto stamp = file_stamp(state->operators_file);
+    if (stamp != state->operators_stamp) {
+      state->operators_stamp = stamp;
+      auto store = OperatorStore::load(state->operators_file);
+      if (store) {
+        server->replace_operators(std::make_shared<const OperatorStore>(std::move(store.value())));
+      } else {
+        ++state->stats.operator_reload_failures;
+        log_at(state->log, LogLevel::kError, {}, "admin: operators file changed but is refused ({}); the operators in use stay", store.error().message);
+      }
+    }
+    watch_operators(state, server);
+  });
+}
+
+}  // namespace
+
+void AdminServer::watch_operators_file(const std::string& path) {
+  state_->operators_file = path;
+  state_->operators_stamp = file_stamp(path);
+  watch_operators(state_, this);
 }
 
 const AdminServerStats& AdminServer::stats() const { return state_->stats; }

@@ -23,6 +23,13 @@
 // - failed authentications per address: auth_failures_max within auth_window_ns, then 429 without
 //   looking at the token until the window ends ("rate_limited");
 // - Argon2id verifications queued: auth_pending_max, then 503 ("busy").
+//
+// Revocation: replace_operators() swaps the operators in use and forgets every remembered token at
+// once; a verification under way against the old operators is done again against the new ones, so
+// a removed operator's request is never served after the swap. watch_operators_file() looks at the
+// file every kOperatorsWatchNs and swaps in what it holds once it changed (`aether operator remove`,
+// or a Kubernetes Secret updated): revoking an operator needs no restart. A changed file that does
+// not load leaves the operators in use as they were (logged at error, counted).
 
 #include <array>
 #include <cstdint>
@@ -57,6 +64,7 @@ inline constexpr TimeNs kAdminAuthCacheTtlNs = 300 * kNsPerSec;
 // Remote addresses whose failures are remembered; when full (and none has expired), an address not
 // remembered yet is rate-limited: failures are never forgotten to make room.
 inline constexpr size_t kAdminTrackedAddressesMax = 4096;
+inline constexpr TimeNs kOperatorsWatchNs = 2 * kNsPerSec;
 
 struct AdminLimits {
   size_t header_bytes_max = kAdminHeaderBytesMax;
@@ -75,6 +83,8 @@ struct AdminServerStats {
   std::array<uint64_t, kAuthFailureKinds> auth_failures{};  // by AuthFailure
   std::map<std::string, uint64_t> closes;          // by reason (above)
   uint64_t connections = 0;                        // accepted and past the limits
+  uint64_t operator_swaps = 0;                     // replace_operators() calls
+  uint64_t operator_reload_failures = 0;           // a changed operators file that did not load
 };
 
 // Hands an authenticated operator's command to the component; done is called once with the answer
@@ -93,6 +103,10 @@ class AdminServer {
   // Binds "host:port" (port 0: any free port) and starts accepting. Returns the bound address.
   Result<std::string> listen(const std::string& address);
   void shutdown();
+  // From now on, `operators` decide (see "Revocation" above). Call on the event loop's thread.
+  void replace_operators(std::shared_ptr<const OperatorStore> operators);
+  // Watches the file the operators were loaded from (see "Revocation" above). Once, before the loop runs or on it.
+  void watch_operators_file(const std::string& path);
 
   const AdminServerStats& stats() const;
   size_t connections_open() const;

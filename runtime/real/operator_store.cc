@@ -155,4 +155,30 @@ Result<std::string> OperatorStore::add(const std::string& path, const std::strin
   return fmt::format("{}.{}", name, secret);
 }
 
+Status OperatorStore::remove(const std::string& path, const std::string& name) {
+  auto store = load(path);
+  if (!store) return store.error();
+  if (store->operators_.count(name) == 0) return make_error(Error::Code::kInvalidArgument, fmt::format("{}: no operator {}", path, name));
+  std::ifstream in(path, std::ios::binary);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const std::string_view first = std::string_view(line).substr(0, line.find(' '));
+    if (first == name) continue;
+    kept += line;
+    kept += '\n';
+  }
+  const std::string tmp = path + ".tmp";
+  const mode_t old_mask = ::umask(077);
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  ::umask(old_mask);
+  if (f == nullptr) return make_error(Error::Code::kIo, fmt::format("{}: cannot create", tmp));
+  const bool written = std::fwrite(kept.data(), 1, kept.size(), f) == kept.size();
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return make_error(Error::Code::kIo, fmt::format("{}: rewrite failed", path));
+  }
+  return ok_status();
+}
+
 }  // namespace aether::real

@@ -53,6 +53,9 @@ class OperatorStore {
   // Appends NAME ROLE HASH to the file at path (created readable by its owner only), refusing a
   // name already there. Returns the token to give the operator (NAME.SECRET), shown only this once.
   static Result<std::string> add(const std::string& path, const std::string& name, OperatorRole role);
+  // Removes NAME's line from the file at path, keeping every other line as it was. The file is
+  // replaced by a rename, so a coordinator watching it never reads half of it. Refuses an unknown name.
+  static Status remove(const std::string& path, const std::string& name);
 
  private:
   struct Entry {

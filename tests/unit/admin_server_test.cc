@@ -114,6 +114,26 @@ struct TempDir {
   std::string path;
 };
 
+TEST(OperatorStore, RemoveTakesOutOneLineAndRefusesAnUnknownName) {
+  TempDir dir;
+  const std::string path = dir.path + "/operators";
+  ASSERT_TRUE(OperatorStore::add(path, "olga", OperatorRole::kOperator).ok());
+  auto vera = OperatorStore::add(path, "vera", OperatorRole::kViewer);
+  ASSERT_TRUE(vera.ok());
+  ASSERT_TRUE(OperatorStore::remove(path, "olga").ok());
+  EXPECT_FALSE(OperatorStore::remove(path, "olga").ok());
+  auto left = OperatorStore::load(path);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 1u);
+  AuthFailure why = AuthFailure::kMissing;
+  auto who = left->verify(*vera, &why);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->name, "vera");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 TEST(OperatorStore, TokensVerifyAgainstTheirHashOnly) {
   const std::string secret = OperatorStore::new_secret();
   EXPECT_EQ(secret.size(), 43u);  // 32 bytes, base64url without padding
@@ -393,6 +413,72 @@ TEST_F(AdminServerTest, ConnectionsPerAddressAreCapped) {
   stop();
   EXPECT_EQ(closes("per_address_limit"), 1u);
   EXPECT_EQ(server_->stats().connections, 2u);
+}
+
+// Runs f on the server's loop and waits for it.
+template <typename F>
+void on_loop(asio::io_context& io, F f) {
+  std::promise<void> done;
+  asio::post(io, [&] {
+    f();
+    done.set_value();
+  });
+  done.get_future().get();
+}
+
+TEST_F(AdminServerTest, ReplacedOperatorsRevokeARememberedTokenAtOnce) {
+  start();
+  const std::string before = request(get("/api/whoami", token_));
+  EXPECT_EQ(before.rfind("HTTP/1.1 200", 0), 0u) << before;  // verified, and now remembered
+  auto hash = OperatorStore::hash_secret("another secret");
+  ASSERT_TRUE(hash.ok());
+  auto others = OperatorStore::parse(fmt::format("vera viewer {}\n", *hash), "test");
+  ASSERT_TRUE(others.ok());
+  on_loop(io_, [&] { server_->replace_operators(std::make_shared<const OperatorStore>(std::move(others.value()))); });
+  const std::string after = request(get("/api/whoami", token_));
+  EXPECT_EQ(after.rfind("HTTP/1.1 401", 0), 0u) << "a token of a removed operator was served from the cache: " << after;
+  stop();
+  EXPECT_EQ(failures(AuthFailure::kUnknownOperator), 1u);
+  EXPECT_EQ(server_->stats().operator_swaps, 1u);
+  ASSERT_EQ(seen_.size(), 0u);  // whoami is answered by the listener itself
+}
+
+TEST_F(AdminServerTest, AWatchedOperatorsFileTakesEffectWithoutARestartAndABrokenOneIsRefused) {
+  start();
+  TempDir dir;
+  const std::string path = dir.path + "/operators";
+  auto hash = OperatorStore::hash_secret(kSecret);
+  ASSERT_TRUE(hash.ok());
+  const auto write = [&](const std::string& text) {
+    std::ofstream(path, std::ios::trunc) << text;
+  };
+  write(fmt::format("olga operator {}\n", *hash));
+  on_loop(io_, [&] { server_->watch_operators_file(path); });
+  // A file that does not load: the operators in use stay.
+  write("olga operator not-a-hash-at-all and more words\n");
+  std::string answer;
+  const auto reload_failures = [&] {
+    uint64_t n = 0;
+    on_loop(io_, [&] { n = server_->stats().operator_reload_failures; });
+    return n;
+  };
+  for (int i = 0; i < 60 && reload_failures() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  answer = request(get("/api/whoami", token_));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << "a broken operators file changed who may act: " << answer;
+  // olga removed (vera only): refused within the watch interval.
+  write(fmt::format("vera viewer {}\n", *hash));
+  for (int i = 0; i < 60; ++i) {
+    answer = request(get("/api/whoami", token_));
+    if (answer.rfind("HTTP/1.1 401", 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+  const std::string vera = request(get("/api/whoami", std::string("vera.") + kSecret));
+  EXPECT_NE(vera.find("\"operator\":\"vera\",\"role\":\"viewer\""), std::string::npos) << vera;
+  stop();
+  EXPECT_EQ(server_->stats().operator_reload_failures, 1u);
+  EXPECT_EQ(server_->stats().operator_swaps, 1u);
+  EXPECT_TRUE(log_.contains("operators file changed but is refused"));
 }
 
 TEST_F(AdminServerTest, PlainTcpOnTheTlsPortGetsNoHttpAnswer) {
