@@ -7,7 +7,7 @@ plays, one attack runs for a bounded time, then the test asserts that
   - every server process is still up;
   - the counter the attack must raise rose, and the log names the reason;
   - the honest bots still all play, and got updates during the attack at no less than
-    UPDATE_RATE_FLOOR of their rate before it.
+    UPDATE_RATE_FLOOR (90%) of their rate before it.
 
 Attacks (one per run, so each stays well under 60 s):
   frames          random and mutated frames (from the fuzz corpora's real encodings) on the client
@@ -44,7 +44,7 @@ import tempfile
 import time
 
 BOTS = 30
-UPDATE_RATE_FLOOR = 0.8   # loopback on a shared 2-core machine: 20% slack for noise
+UPDATE_RATE_FLOOR = 0.9   # issue 12: honest bots within 10% of their rate without the attack
 SLOWLORIS_RSS_MAX_MIB = 96  # growth of the gateway while 100 MiB of partial frames are thrown at it (budget 64 MiB)
 SLOWLORIS_RSS_AFTER_MIB = 32  # what may stay (allocator caches) once the attackers are gone
 RESUME_GRACE_S = 10       # engine/coordinator/coordinator.h kSessionResumeGraceNs
