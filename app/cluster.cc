@@ -181,10 +181,12 @@ ClusterFigures Cluster::figures() const {
     f.protocol_errors += g->stats().protocol_errors;
     for (size_t r = 0; r < kInputRejectionKinds; ++r) f.inputs_rejected[r] += g->stats().inputs_rejected[r];
     f.rejected_closed += g->stats().rejected_closed;
+    f.sessions_kicked += g->stats().sessions_kicked;
   }
   for (const BotClient* b : bots_) {
     if (!b) continue;
     f.bot_bytes_received += b->stats().bytes_received;
+    (b->cheating() ? f.bots_kicked_cheating : f.bots_kicked_honest) += b->stats().kicked;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
     f.bots_between_gateways += !b->playing() && b->between_gateways() ? 1 : 0;

@@ -81,6 +81,9 @@ struct ClusterFigures {
   uint64_t protocol_errors = 0;
   std::array<uint64_t, kInputRejectionKinds> inputs_rejected{};  // by the gateways' InputGuards
   uint64_t rejected_closed = 0;                                  // sessions closed for them
+  uint64_t sessions_kicked = 0;      // sessions ended on their avatar owner's word (too many refused actions)
+  uint64_t bots_kicked_honest = 0;   // ... that were honest bots' (should stay 0)
+  uint64_t bots_kicked_cheating = 0; // ... and cheating bots'
   // Load shedding (load_governor.h), over the compute nodes alive at the end: ticks run at each
   // shedding level, how often one was entered, feeds deferred, nodes still shedding.
   uint64_t ticks_shedding_opportunistic = 0;

@@ -99,6 +99,9 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
     m.family("aether_skill_refusals_total", "Skills asked for by clients and refused by the owner's rules, by reason.", kCounter)
         .add(lr, num(s.skill_refusals[r]));
   }
+  m.family("aether_refusal_kicks_total", "Players refused more actions than an honest client is in a window: their gateway told to end the session.",
+           kCounter)
+      .add(l, num(s.sessions_kicked));
   debug_metrics(m, l, &n.debug_set());
   identity_metrics(m, l, n.identity_rejections());
   m.family("aether_admin_data_port_refusals_total", "Admin requests refused on a data port (operators use the admin listener).", kCounter)
@@ -195,6 +198,10 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.resumes_refused));
   m.family("aether_gateway_hello_timeouts_total", "Client connections closed for saying no Hello within the deadline (5 s).", kCounter)
       .add(l, num(s.hello_timeouts));
+  m.family("aether_gateway_sessions_kicked_total", "Client sessions ended on their avatar owner's word (too many refused actions).", kCounter)
+      .add(l, num(s.sessions_kicked));
+  m.family("aether_gateway_kicks_refused_total", "Session kicks from a compute node that does not own the avatar (ignored).", kCounter)
+      .add(l, num(s.kicks_refused));
   m.family("aether_gateway_idle_closed_total", "Playing clients closed after sending nothing for the idle timeout (30 s).", kCounter)
       .add(l, num(s.idle_closed));
   m.family("aether_gateway_clients_redirected_total", "Clients sent to the gateway of their avatar's region.", kCounter)

@@ -40,6 +40,8 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
   fmt::print("clients sent to their region's gateway {}, bots resumed {}, migrations {} ({} from snapshot)\n", f.bot_redirects,
              f.bot_resumes, f.migrations, f.handoff_fallbacks);
+  fmt::print("sessions ended for too many refused actions {} (cheating bots {}, honest bots {})\n", f.sessions_kicked, f.bots_kicked_cheating,
+             f.bots_kicked_honest);
   fmt::print("client inputs rejected: rate {}, stale sequence {}, target not in view {}; sessions closed for them {}\n",
              f.inputs_rejected[static_cast<size_t>(InputRejection::kRate)], f.inputs_rejected[static_cast<size_t>(InputRejection::kStaleSequence)],
              f.inputs_rejected[static_cast<size_t>(InputRejection::kTargetNotInView)], f.rejected_closed);

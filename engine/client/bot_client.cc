@@ -113,6 +113,7 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     return;
   } else {
     ++stats_.goodbyes;
+    if (header->goodbye.reason == "too many refused actions") ++stats_.kicked;
     log_at(rt_.log, LogLevel::kInfo, {}, "{}: gateway said goodbye: {}", cfg_.name, header->goodbye.reason);
   }
   if (error) {

@@ -41,6 +41,7 @@ struct BotStats {
   uint64_t inputs_sent = 0;
   uint64_t welcomes = 0;
   uint64_t goodbyes = 0;
+  uint64_t kicked = 0;  // goodbyes for too many refused actions (an honest bot never gets one)
   uint64_t disconnects = 0;
   uint64_t protocol_errors = 0;  // a malformed or inconsistent message (a slot not known, a slot taken twice)
   uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect or a redirect
@@ -65,6 +66,7 @@ class BotClient final : public Component, public NetworkHandler {
   size_t view_size() const { return view_count_; }
   const BotStats& stats() const { return stats_; }
   bool playing() const { return me_.valid(); }
+  bool cheating() const { return cfg_.cheat; }
   // Redirected less than kRedirectTransitMaxNs ago and not yet welcomed by the new gateway.
   bool between_gateways() const { return redirected_at_ns_ != 0 && rt_.clock.now_ns() - redirected_at_ns_ <= kRedirectTransitMaxNs; }
   // Stops playing: closes the connection and does not come back.

@@ -3,6 +3,7 @@
 #include "engine/compute/compute_node.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "engine/wire/codec.h"
 
@@ -217,17 +218,37 @@ class NodeSurroundings final : public gameplay::Surroundings {
 // (through the OutputQueue) for their owner's. That is what keeps one writer per entity.
 void ComputeNode::generate_intents() {
   enter(TickPhase::kGenerateIntents);
+  refusals_.sweep(tick_);
   NodeSurroundings around(world_, ghosts_);
   for (auto& [id, e] : world_.mutable_entities()) {
     if (e.skill_requested == 0 && e.cast.skill == 0) continue;
     intents_scratch_.clear();
     const gameplay::Refusal refusal = world_.act(e, around, intents_scratch_);
-    if (refusal != gameplay::Refusal::kNone) ++stats_.skill_refusals[static_cast<size_t>(refusal)];
+    if (refusal != gameplay::Refusal::kNone) {
+      ++stats_.skill_refusals[static_cast<size_t>(refusal)];
+      if (refusals_.refused(e.id, tick_)) kick(e, refusal);
+    }
     if (intents_scratch_.empty()) continue;
     ++stats_.skills_used;
     trace(TraceKind::kSkillUsed, e.id, intents_scratch_.front().skill, static_cast<int64_t>(intents_scratch_.size()));
     for (const RemoteIntent& intent : intents_scratch_) route_intent(intent);
   }
+}
+
+// The player of e was refused more than kRefusalsMax actions in a window (RefusalMeter): the
+// gateway holding its session is told to end it (it obeys only e's owner: us). An entity no player
+// drives has no gateway and is not kicked.
+void ComputeNode::kick(const gameplay::Entity& e, gameplay::Refusal last) {
+  auto sub = e.gateway.valid() ? subscribers_.find(e.gateway) : subscribers_.end();
+  if (sub == subscribers_.end() || sub->second.role != Role::kGateway) return;
+  const uint64_t n = ++stats_.sessions_kicked;
+  if (std::has_single_bit(n)) {
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, e.id}, "more than {} refused actions in {} ticks (last: {}); gateway {} told to end the session ({} so far)",
+           kRefusalsMax, kRefusalWindowTicks, gameplay::refusal_name(last), e.gateway.value, n);
+  }
+  OutputItem item{sub->second.conn, nullptr, encode(envelope(SessionKick{e.id, "too many refused actions"}))};
+  // Queue full: this kick is lost; a player still refused past the limit is kicked in the next window.
+  output_queue_.try_push(std::move(item));
 }
 
 void ComputeNode::route_intent(const RemoteIntent& intent) {

@@ -20,6 +20,7 @@
 #include "engine/compute/interest_feed.h"
 #include "engine/compute/lease.h"
 #include "engine/compute/promise_record.h"
+#include "engine/compute/refusal_meter.h"
 #include "engine/compute/last_states.h"
 #include "engine/core/planted.h"
 #include "engine/core/bounded_queue.h"
@@ -93,6 +94,7 @@ struct ComputeStats {
   uint64_t intents_duplicate = 0;  // keys applied before (a retry): dropped, at most once
   // Skills asked for and refused by the owner's rules, per reason (gameplay::Refusal).
   std::array<uint64_t, gameplay::kRefusalKinds> skill_refusals{};
+  uint64_t sessions_kicked = 0;  // players refused past kRefusalsMax in a window: their gateway told to end the session
   uint64_t skills_used = 0;
   uint64_t deaths = 0;
   uint64_t stale_epoch_dropped = 0;
@@ -282,6 +284,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void drop_connection(ConnId conn, std::string_view why);
   void close_refused(ConnId conn);  // after IdentityGuard refused its claim (counted there)
   ServerMessage envelope(ServerBody body) const;
+  void kick(const gameplay::Entity& e, gameplay::Refusal last);
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
   // compute_debug.cc
   void set_debug(NodeId from, const DebugTargets& targets);
@@ -296,6 +299,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   gameplay::World world_;
   BoundedQueue<InputItem> input_queue_;
   BoundedQueue<RemoteIntent> intent_queue_;
+  RefusalMeter refusals_;  // refused actions per entity: past the limit, the session ends
   std::vector<RemoteIntent> intents_scratch_;  // phase 2's, reused every tick
   BoundedQueue<gameplay::SimJob> simulation_queue_;
   BoundedQueue<OutputItem> output_queue_;

@@ -406,7 +406,11 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
       cache_.forget(id);
       return;
     }
-    if (const auto* batch = std::get_if<DeltaBatch>(&m.body)) apply_batch(id, m.tick, *batch);
+    if (const auto* batch = std::get_if<DeltaBatch>(&m.body)) {
+      apply_batch(id, m.tick, *batch);
+    } else if (const auto* kick = std::get_if<SessionKick>(&m.body)) {
+      handle_kick(id, *kick);
+    }
     return;
   }
 }
@@ -456,6 +460,27 @@ void Gateway::handle_coordinator(ConnId conn, const ServerMessage& m) {
       log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "debug: coordinator {} set the debug set: {}", m.sender.value, debug_.describe());
       trace(TraceKind::kDebugTargets, EntityId{}, static_cast<int64_t>(debug_.entities().size()), debug_.whole_node() ? 1 : 0, m.sender);
     }
+  }
+}
+
+// The avatar's owner judged its player a cheat (too many refused actions): the session ends and,
+// with it, the avatar (not detached: no resume). Only the owner we know for the avatar is obeyed.
+void Gateway::handle_kick(NodeId from, const SessionKick& kick) {
+  for (auto& [id, s] : sessions_) {
+    if (s.entity != kick.entity) continue;
+    if (s.owner != from) {
+      if (std::has_single_bit(++stats_.kicks_refused)) {
+        log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, kick.entity}, "session {}: kick from compute {}, which does not own its avatar (owner {}); ignored ({} so far)",
+               id.value, from.value, s.owner.value, stats_.kicks_refused);
+      }
+      return;
+    }
+    const uint64_t n = ++stats_.sessions_kicked;
+    if (std::has_single_bit(n)) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, kick.entity}, "session {}: ended on its owner's word: {} ({} so far)", id.value, kick.reason, n);
+    }
+    close_session(id, "too many refused actions", true);
+    return;
   }
 }
 

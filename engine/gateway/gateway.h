@@ -84,6 +84,8 @@ struct GatewayStats {
   uint64_t clients_redirected = 0;   // clients sent to the gateway of their avatar's region
   uint64_t idle_closed = 0;          // playing clients silent for client_idle_timeout_ns
   uint64_t hello_timeouts = 0;       // connections that said no Hello within hello_timeout_ns
+  uint64_t sessions_kicked = 0;      // sessions ended on their avatar's owner's word (SessionKick)
+  uint64_t kicks_refused = 0;        // SessionKicks from a node that does not own the session's avatar (ignored)
   uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
   uint64_t handed_over = 0;          // clients sent to another gateway, or detached, as we stopped
 };
@@ -155,6 +157,7 @@ class Gateway final : public Component, public NetworkHandler {
   void forward_input(Session& s, const ClientInput& in);
   void handle_server(ConnId conn, const ServerMessage& m);
   void handle_spawn_reply(const SpawnReply& reply);
+  void handle_kick(NodeId from, const SessionKick& kick);
   void handle_owner_changed(const OwnerChanged& m);
   bool ensure_node(NodeId node, const std::string& address);
   void release_unused_node(NodeId node);

@@ -153,6 +153,11 @@ struct ServerBodyEncoder {
     }
   }
   void operator()(const ReplicaAck& m) const { env->mutable_replica_ack()->set_version(m.version); }
+  void operator()(const SessionKick& m) const {
+    auto* k = env->mutable_session_kick();
+    k->set_entity(m.entity.value);
+    k->set_reason(m.reason);
+  }
   void operator()(const OrphanQuery& m) const {
     auto* q = env->mutable_orphan_query();
     q->set_version(m.version);
@@ -461,6 +466,12 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         out.entities.push_back(EntityId(id));
       }
       return ServerBody{std::move(out)};
+    }
+    case B::kSessionKick: {
+      const auto& k = env.session_kick();
+      if (k.entity() == 0) return malformed("session kick for entity 0");
+      if (k.reason().size() > kKickReasonBytesMax) return malformed("session kick reason too long");
+      return ServerBody{SessionKick{EntityId(k.entity()), k.reason()}};
     }
     case B::kReplicaAck:
       if (!plausible_version(env.replica_ack().version())) return malformed("replica ack with an impossible table version");

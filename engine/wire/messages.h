@@ -463,10 +463,20 @@ struct OrphanQuery {
   friend bool operator==(const OrphanQuery&, const OrphanQuery&) = default;
 };
 
+// Owner -> the gateway holding an entity's session: its player was refused more actions than an
+// honest client ever is (engine/compute/refusal_meter.h); end the session. Obeyed only from the
+// entity's owner.
+struct SessionKick {
+  EntityId entity{};
+  std::string reason;  // at most kKickReasonBytesMax
+  friend bool operator==(const SessionKick&, const SessionKick&) = default;
+};
+inline constexpr size_t kKickReasonBytesMax = 128;
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes>;
+                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes, SessionKick>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -48,5 +48,18 @@ TEST(GameSim, CheatersAreRefusedAndCountedAndHonestPlayersPlayOn) {
   EXPECT_GT(f.skills_used * 2, honest.figures.skills_used);
 }
 
+// engine/compute/refusal_meter.h: a player refused more than kRefusalsMax actions in a window loses
+// its session (the owner tells its gateway); honest players, refused a few times a window, never do.
+TEST(GameSim, PlayersRefusedPastTheLimitLoseTheirSessionHonestOnesNever) {
+  const Outcome honest = run_scenario(scenario(0), SimRunOptions{1, "", LogLevel::kError});
+  ASSERT_EQ(honest.failure, "");
+  EXPECT_EQ(honest.figures.sessions_kicked, 0u);
+  const Outcome cheating = run_scenario(scenario(12), SimRunOptions{2, "", LogLevel::kError});
+  ASSERT_EQ(cheating.failure, "");
+  EXPECT_EQ(cheating.figures.bots_kicked_honest, 0u);
+  EXPECT_GE(cheating.figures.bots_kicked_cheating, 12u) << "every cheater kicked at least once in 20 s";
+  EXPECT_EQ(cheating.figures.sessions_kicked, cheating.figures.bots_kicked_cheating) << "every kick the gateways made reached its bot";
+}
+
 }  // namespace
 }  // namespace aether::app
