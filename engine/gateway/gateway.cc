@@ -15,7 +15,7 @@ constexpr TimeNs kFlushIntervalMinNs = kTickNs / 2;
 }  // namespace
 
 Gateway::Gateway(Runtime& rt, GatewayConfig config)
-    : rt_(rt), cfg_(std::move(config)), identity_(rt, cfg_.identity_required), cache_(cfg_.cache_entities_max) {
+    : rt_(rt), cfg_(std::move(config)), identity_(rt, cfg_.identity_required), cache_(cfg_.cache_entities_max), grid_(cfg_.view_radius_mm) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   for (const std::string& address : cfg_.coordinator_addresses) {
@@ -548,7 +548,8 @@ void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
 void Gateway::flush_clients(Tick tick) {
   last_flush_ns_ = rt_.clock.now_ns();
   ++stats_.flushes;
-  SpatialGrid grid(cfg_.view_radius_mm);
+  SpatialGrid& grid = grid_;
+  grid.clear();
   cache_.for_each([&](uint32_t i) { grid.add(cache_.state(i).id, cache_.state(i).pos, i); });
   grid.finish();
   std::vector<SessionId> stalled;
@@ -590,7 +591,7 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) {
   bool has_cooldown = false;
   uint32_t cooldown = 0;
   if (self != EntityCache::kNone) {
-    const EntityState& me = cache_.state(self);
+    const EntityCache::Cached& me = cache_.state(self);
     has_cooldown = true;
     cooldown = me.cooldown_ticks;
     const int64_t r = cfg_.view_radius_mm;
@@ -602,7 +603,7 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) {
     if (near_.size() > limit) {
       std::nth_element(near_.begin(), near_.begin() + static_cast<std::ptrdiff_t>(limit), near_.end(), closer);
       for (size_t i = limit; i < near_.size(); ++i) {
-        const EntityState& st = cache_.state(near_[i].index);
+        const EntityCache::Cached& st = cache_.state(near_[i].index);
         const int32_t cell = cfg_.aggregate_cell_mm;
         aggregates_.push_back(ClientView::Aggregate{floor_div(st.pos.x_mm, cell), floor_div(st.pos.y_mm, cell), st.team, 1});
       }

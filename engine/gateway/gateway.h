@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <optional>
 
@@ -179,7 +180,7 @@ class Gateway final : public Component, public NetworkHandler {
   ConnId leader_conn_ = 0;  // the coordinator that last said it leads, at the highest epoch
   Epoch leader_epoch_ = 0;  // the epoch it said so at
   std::map<SessionId, Session> sessions_;
-  std::map<ConnId, SessionId> client_conns_;
+  std::unordered_map<ConnId, SessionId> client_conns_;  // looked up per client message; never iterated
   std::map<NodeId, NodeLink> nodes_;
   EntityCache cache_;
   uint64_t next_session_ = 1;
@@ -209,6 +210,7 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t index;
   };
   std::vector<Near> near_;
+  SpatialGrid grid_;  // the cache's positions, rebuilt by every flush
 };
 
 }  // namespace aether
