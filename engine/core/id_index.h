@@ -8,6 +8,7 @@
 // (house rule 2). Callers keep their own ordered arrays and use this only to find things.
 // Growth allocates (doubling); the caller bounds the number of entries.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -20,6 +21,12 @@ class IdIndex {
   static constexpr uint32_t kNone = UINT32_MAX;
 
   size_t size() const { return size_; }
+  // Forgets everything, keeping the buckets (no allocation when refilled to the same size).
+  void clear() {
+    if (size_ == 0) return;
+    std::fill(buckets_.begin(), buckets_.end(), Bucket{});
+    size_ = 0;
+  }
 
   // The number kept for `id`, or kNone.
   uint32_t find(uint64_t id) const {

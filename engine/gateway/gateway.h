@@ -13,6 +13,7 @@
 
 #include <optional>
 
+#include "engine/core/id_index.h"
 #include "engine/core/region_map.h"
 #include "engine/core/spatial_grid.h"
 #include "engine/gateway/client_view.h"
@@ -210,6 +211,22 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t index;
   };
   std::vector<Near> near_;
+  // Neighbourhoods shared by the clients of one grid cell within a flush: for each cell some client
+  // stands in, every cached entity of the 3 x 3 cells around it (with cells as wide as the view
+  // radius, these hold the whole radius of any point of the cell), sorted by id. Made once per cell
+  // per flush; each client then only keeps those within its radius, already in id order.
+  struct HoodItem {
+    EntityId id;
+    Vec2 pos;
+    uint32_t index;
+  };
+  struct Hood {
+    uint32_t begin, end;  // in hood_items_
+  };
+  const Hood& hood_of(CellKey cell);
+  std::vector<HoodItem> hood_items_;
+  std::vector<Hood> hoods_;
+  IdIndex hood_index_;  // packed cell -> its number in hoods_; never iterated
   SpatialGrid grid_;  // the cache's positions, rebuilt by every flush
 };
 
