@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <vector>
 
 #include "engine/wire/client_protocol.h"
@@ -16,7 +17,7 @@ constexpr TimeNs kFlushIntervalMinNs = kTickNs / 2;
 }  // namespace
 
 Gateway::Gateway(Runtime& rt, GatewayConfig config)
-    : rt_(rt), cfg_(std::move(config)), identity_(rt, cfg_.identity_required), cache_(cfg_.cache_entities_max) {
+    : rt_(rt), cfg_(std::move(config)), identity_(rt, cfg_.identity_required), cache_(cfg_.cache_entities_max), grid_(cfg_.view_radius_mm) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
   for (const std::string& address : cfg_.coordinator_addresses) {
@@ -584,9 +585,13 @@ void Gateway::apply_batch(NodeId source, Tick tick, const DeltaBatch& batch) {
 void Gateway::flush_clients(Tick tick) {
   last_flush_ns_ = rt_.clock.now_ns();
   ++stats_.flushes;
-  SpatialGrid grid(cfg_.view_radius_mm);
+  SpatialGrid& grid = grid_;
+  grid.clear();
   cache_.for_each([&](uint32_t i) { grid.add(cache_.state(i).id, cache_.state(i).pos, i); });
   grid.finish();
+  hood_items_.clear();
+  hoods_.clear();
+  hood_index_.clear();
   std::vector<SessionId> stalled;
   for (auto& [id, s] : sessions_) {
     if (s.state != SessionState::kActive) continue;
@@ -626,19 +631,35 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) {
   bool has_cooldown = false;
   uint32_t cooldown = 0;
   if (self != EntityCache::kNone) {
-    const EntityState& me = cache_.state(self);
+    const EntityCache::Cached& me = cache_.state(self);
     has_cooldown = true;
     cooldown = me.cooldown_ticks;
     const int64_t r = cfg_.view_radius_mm;
-    grid.for_each_within_payload(me.pos, r, [&](EntityId id, Vec2 pos, uint32_t index) {
-      near_.push_back(Near{id == s.entity ? -1 : distance_sq_mm2(me.pos, pos), id, index});
-    });
+    // With cells as wide as the radius, the radius around a point of cell c is inside c's 3 x 3
+    // neighbourhood (exactly the cells a radius query visits, unless the square around the point
+    // leaves the int32 range and is clamped), whose list is shared with every client of the cell
+    // and already in id order.
+    const bool shared = std::abs(int64_t{me.pos.x_mm}) + r <= INT32_MAX && std::abs(int64_t{me.pos.y_mm}) + r <= INT32_MAX;
+    bool by_id = shared;
+    if (shared) {
+      const Hood& hood = hood_of(cell_of(me.pos, grid.cell_mm()));
+      for (uint32_t h = hood.begin; h < hood.end; ++h) {
+        const HoodItem& item = hood_items_[h];
+        const int64_t d2 = distance_sq_mm2(me.pos, item.pos);
+        if (d2 <= r * r) near_.push_back(Near{item.id == s.entity ? -1 : d2, item.id, item.index});
+      }
+    } else {
+      grid.for_each_within_payload(me.pos, r, [&](EntityId id, Vec2 pos, uint32_t index) {
+        near_.push_back(Near{id == s.entity ? -1 : distance_sq_mm2(me.pos, pos), id, index});
+      });
+    }
     auto closer = [](const Near& a, const Near& b) { return a.distance_sq != b.distance_sq ? a.distance_sq < b.distance_sq : a.id < b.id; };
     const size_t limit = cfg_.client_view_entities_max;
     if (near_.size() > limit) {
+      by_id = false;
       std::nth_element(near_.begin(), near_.begin() + static_cast<std::ptrdiff_t>(limit), near_.end(), closer);
       for (size_t i = limit; i < near_.size(); ++i) {
-        const EntityState& st = cache_.state(near_[i].index);
+        const EntityCache::Cached& st = cache_.state(near_[i].index);
         const int32_t cell = cfg_.aggregate_cell_mm;
         aggregates_.push_back(ClientView::Aggregate{floor_div(st.pos.x_mm, cell), floor_div(st.pos.y_mm, cell), st.team, 1});
       }
@@ -657,7 +678,7 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) {
       }
       aggregates_.resize(std::min(out, client::kFarCellsMax));
     }
-    std::sort(near_.begin(), near_.end(), [](const Near& a, const Near& b) { return a.id < b.id; });
+    if (!by_id) std::sort(near_.begin(), near_.end(), [](const Near& a, const Near& b) { return a.id < b.id; });
     const int64_t r2 = r * r;
     for (const Near& n : near_) {
       const client::Seen& seen = cache_.seen(n.index);
@@ -671,6 +692,22 @@ bool Gateway::build_update(Session& s, const SpatialGrid& grid, Tick tick) {
   const ViewBuildStats built = s.view.build(tick, s.entity, candidates_, aggregates_, has_cooldown, cooldown, update_bytes_);
   stats_.changes_deferred += built.deferred;
   return !s.view.empty_update();
+}
+
+const Gateway::Hood& Gateway::hood_of(CellKey cell) {
+  const uint64_t key = (uint64_t{static_cast<uint32_t>(cell.cx)} << 32) | static_cast<uint32_t>(cell.cy);
+  if (const uint32_t n = hood_index_.find(key); n != IdIndex::kNone) return hoods_[n];
+  const auto begin = static_cast<uint32_t>(hood_items_.size());
+  for (int32_t dx = -1; dx <= 1; ++dx) {
+    for (int32_t dy = -1; dy <= 1; ++dy) {
+      grid_.for_each_in_cell_payload(CellKey{cell.cx + dx, cell.cy + dy},
+                                     [&](EntityId id, Vec2 pos, uint32_t index) { hood_items_.push_back(HoodItem{id, pos, index}); });
+    }
+  }
+  std::sort(hood_items_.begin() + begin, hood_items_.end(), [](const HoodItem& a, const HoodItem& b) { return a.id < b.id; });
+  hood_index_.insert(key, static_cast<uint32_t>(hoods_.size()));
+  hoods_.push_back(Hood{begin, static_cast<uint32_t>(hood_items_.size())});
+  return hoods_.back();
 }
 
 ServerMessage Gateway::envelope(ServerBody body) const {

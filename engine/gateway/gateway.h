@@ -9,9 +9,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <optional>
 
+#include "engine/core/id_index.h"
 #include "engine/core/region_map.h"
 #include "engine/core/spatial_grid.h"
 #include "engine/gateway/client_view.h"
@@ -183,7 +185,7 @@ class Gateway final : public Component, public NetworkHandler {
   ConnId leader_conn_ = 0;  // the coordinator that last said it leads, at the highest epoch
   Epoch leader_epoch_ = 0;  // the epoch it said so at
   std::map<SessionId, Session> sessions_;
-  std::map<ConnId, SessionId> client_conns_;
+  std::unordered_map<ConnId, SessionId> client_conns_;  // looked up per client message; never iterated
   std::map<NodeId, NodeLink> nodes_;
   EntityCache cache_;
   uint64_t next_session_ = 1;
@@ -213,6 +215,23 @@ class Gateway final : public Component, public NetworkHandler {
     uint32_t index;
   };
   std::vector<Near> near_;
+  // Neighbourhoods shared by the clients of one grid cell within a flush: for each cell some client
+  // stands in, every cached entity of the 3 x 3 cells around it (with cells as wide as the view
+  // radius, these hold the whole radius of any point of the cell), sorted by id. Made once per cell
+  // per flush; each client then only keeps those within its radius, already in id order.
+  struct HoodItem {
+    EntityId id;
+    Vec2 pos;
+    uint32_t index;
+  };
+  struct Hood {
+    uint32_t begin, end;  // in hood_items_
+  };
+  const Hood& hood_of(CellKey cell);
+  std::vector<HoodItem> hood_items_;
+  std::vector<Hood> hoods_;
+  IdIndex hood_index_;  // packed cell -> its number in hoods_; never iterated
+  SpatialGrid grid_;  // the cache's positions, rebuilt by every flush
 };
 
 }  // namespace aether

@@ -170,8 +170,8 @@ bool unpack_states(std::span<const uint8_t> bytes, size_t max, std::vector<Entit
   const uint64_t n = r.varint_at_most(max, "too many states");
   out.reserve(r.ok() ? n : 0);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    EntityState s;
-    if (get_state(r, s)) out.push_back(s);
+    // Decoded in place: a state is large (its components are inline), so no copy of it.
+    if (!get_state(r, out.emplace_back())) out.pop_back();
   }
   if (r.ok() && !r.at_end()) r.fail("bytes after the last state");
   if (!r.ok()) *error = r.error();
