@@ -467,6 +467,14 @@ TEST(Game, KillsAndAssistsEarnExperienceAndLevelsRaiseStats) {
   EXPECT_EQ(a.hp, 0) << "a level does not raise the dead";
   w.respawn(a, rng);
   EXPECT_EQ(a.hp, 120);
+  // A death no one's recent damage caused (its attackers' windows lapsed) pays no one.
+  w.set_tick(200);
+  hit(a, foe, 1);
+  w.set_tick(300);
+  ASSERT_TRUE(w.apply_intent(foe, RemoteIntent{IntentKey{NodeId(5), 1, w.tick(), seq++}, EntityId{}, foe.id, 1, intent::Damage{1'000}}).died);
+  std::vector<RemoteIntent> lapsed;
+  w.award_experience(foe, lapsed);
+  EXPECT_TRUE(lapsed.empty());
   // Remote awards are checked against the content: at most one death's worth.
   EXPECT_TRUE(experience_fits(w.content(), intent::Experience{20 * 3}));
   EXPECT_FALSE(experience_fits(w.content(), intent::Experience{20 * 3 + 1}));
