@@ -233,7 +233,11 @@ void ClusterChecker::check_game_state(TimeNs now, const ComputeNode& node, const
   const Tick tick = node.tick();
   auto bad = [&](std::string what) { fail(now, fmt::format("entity {} on compute node {}: {}", e.id.value, node.node().value, what), describe_record(r)); };
   if (!e.cls) return bad("no class");
-  if (e.hp < 0 || e.hp > e.cls->hp_max) return bad(fmt::format("health {} outside [0, {}]", e.hp, e.cls->hp_max));
+  if (e.hp < 0 || e.hp > e.hp_max()) return bad(fmt::format("health {} outside [0, {}] (level {})", e.hp, e.hp_max(), e.level));
+  if (e.experience < 0 || e.experience > gameplay::kExperienceMax) return bad(fmt::format("experience {} outside [0, {}]", e.experience, gameplay::kExperienceMax));
+  if (e.level != content.experience.level_for(e.experience)) {
+    return bad(fmt::format("level {} with {} experience: the content says level {}", e.level, e.experience, content.experience.level_for(e.experience)));
+  }
   if (e.dead != (e.hp == 0)) return bad(fmt::format("health {} but {}", e.hp, e.dead ? "dead" : "alive"));
   if (e.resource < 0 || e.resource > e.cls->resource_max) return bad(fmt::format("resource {} outside [0, {}]", e.resource, e.cls->resource_max));
   if (e.dead && !e.effects.empty()) return bad("dead with effects");

@@ -156,6 +156,7 @@ ClusterFigures Cluster::figures() const {
     f.tick_overruns += s.tick_overruns;
     f.entities += c->world().size();
     f.deaths += s.deaths;
+    f.level_ups += s.level_ups;
     f.skills_used += s.skills_used;
     f.intents_applied += s.intents_applied;
     f.intents_duplicate += s.intents_duplicate;

@@ -58,6 +58,7 @@ struct ClusterFigures {
   uint64_t tick_overruns = 0;
   size_t entities = 0;
   uint64_t deaths = 0;
+  uint64_t level_ups = 0;
   uint64_t skills_used = 0;
   uint64_t intents_applied = 0;
   uint64_t intents_duplicate = 0;

@@ -67,6 +67,7 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
   std::vector<Origin> classes, skills, effects;
   auto out = std::make_shared<gameplay::Content>();
   std::string gcd_file;
+  Origin experience;  // the file that sets it, if one does
   for (const std::string& path : files) {
     std::string text;
     if (Status st = read_text_file(path, &text); !st.ok()) return st.error();
@@ -81,6 +82,21 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
       if (!gcd_file.empty()) return make_error(Error::Code::kMalformed, fmt::format("{}: global_cooldown_ticks set again (first in {})", path, gcd_file));
       gcd_file = path;
       out->global_cooldown_ticks = file->global_cooldown_ticks();
+    }
+    if (file->has_experience()) {
+      if (!experience.file.empty()) return make_error(Error::Code::kMalformed, fmt::format("{}: experience set again (first in {})", path, experience.file));
+      experience = {path, tree, tree->GetTreeForNested(d->FindFieldByName("experience"), -1), &file->experience()};
+      const content::Experience& x = file->experience();
+      for (const auto& [field, v] : {std::pair{"kill_xp", x.kill_xp()}, std::pair{"assist_xp", x.assist_xp()}}) {
+        if (v > static_cast<uint32_t>(gameplay::kExperienceMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(experience, field), v, gameplay::kExperienceMax));
+      }
+      out->experience.kill_xp = static_cast<int32_t>(x.kill_xp());
+      out->experience.assist_xp = static_cast<int32_t>(x.assist_xp());
+      out->experience.assist_window_ticks = x.assist_window_ticks();
+      for (uint32_t need : x.level_xp()) {
+        if (need > static_cast<uint32_t>(gameplay::kExperienceMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(experience, "level_xp"), need, gameplay::kExperienceMax));
+        out->experience.level_xp.push_back(static_cast<int32_t>(need));
+      }
     }
     for (int i = 0; i < file->classes_size(); ++i) {
       classes.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("classes"), i), &file->classes(i)});
@@ -149,7 +165,8 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     const auto& c = static_cast<const content::Class&>(*o.message);
     if (too_big(c.id(), UINT16_MAX)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is not a 16-bit id", where(o, "id"), c.id()));
     for (const auto& [field, v] : {std::pair{"hp_max", c.hp_max()}, std::pair{"resource_max", c.resource_max()}, std::pair{"resource_start", c.resource_start()},
-                                   std::pair{"resource_per_hit", c.resource_per_hit()}, std::pair{"speed_mm_per_tick", c.speed_mm_per_tick()}}) {
+                                   std::pair{"resource_per_hit", c.resource_per_hit()}, std::pair{"speed_mm_per_tick", c.speed_mm_per_tick()},
+                                   std::pair{"hp_per_level", c.hp_per_level()}, std::pair{"damage_per_level_permille", c.damage_per_level_permille()}}) {
       if (too_big(v, static_cast<uint32_t>(gameplay::kStatMax))) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(o, field), v, gameplay::kStatMax));
     }
     gameplay::ClassDef def;
@@ -163,6 +180,8 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     def.resource_per_hit = static_cast<int32_t>(c.resource_per_hit());
     def.speed_mm_per_tick = static_cast<int32_t>(c.speed_mm_per_tick());
     def.immune_kinds = kinds_mask(c.immune());
+    def.hp_per_level = static_cast<int32_t>(c.hp_per_level());
+    def.damage_per_level_permille = static_cast<int32_t>(c.damage_per_level_permille());
     for (const std::string& name : c.skills()) {
       auto it = skill_ids.find(name);
       if (it == skill_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no skill is named {}", where(o, "skills"), name));
@@ -179,7 +198,8 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
                                       : e.where == gameplay::ContentError::Where::kSkill ? &skills
                                       : e.where == gameplay::ContentError::Where::kEffect ? &effects
                                                                                           : nullptr;
-    const std::string at = list && e.index < list->size() ? where((*list)[e.index], e.field) : fmt::format("{}: {}", dir, e.field);
+    std::string at = list && e.index < list->size() ? where((*list)[e.index], e.field) : fmt::format("{}: {}", dir, e.field);
+    if (e.where == gameplay::ContentError::Where::kExperience && !experience.file.empty()) at = where(experience, e.field);
     return make_error(Error::Code::kMalformed, fmt::format("{}: {}{}", at, e.message,
                                                            errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : ""));
   }

@@ -90,6 +90,7 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_inputs_rejected_total", "Inputs refused by the owner (from a gateway that does not hold the entity's session).", kCounter)
       .add(l, num(s.inputs_rejected));
   m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
+  m.family("aether_level_ups_total", "Levels gained by entities of this node (experience from kills and assists).", kCounter).add(l, num(s.level_ups));
   m.family("aether_skills_used_total", "Skills that fired (instant, or a cast that completed) on this node.", kCounter).add(l, num(s.skills_used));
   m.family("aether_intents_duplicate_total", "Intents dropped as already applied (their key at or below their origin's mark).", kCounter)
       .add(l, num(s.intents_duplicate));

@@ -35,6 +35,7 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
   }
   fmt::print("skills used {}, intents applied {} (duplicates dropped {}), skills refused: {}\n", f.skills_used, f.intents_applied,
              f.intents_duplicate, refusals.empty() ? "none" : refusals);
+  if (f.level_ups > 0) fmt::print("level-ups {}\n", f.level_ups);
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);

@@ -70,6 +70,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kDebugIntent: return "debug_intent";
     case TraceKind::kDebugState: return "debug_state";
     case TraceKind::kDebugSuppressed: return "debug_suppressed";
+    case TraceKind::kLevelUp: return "level_up";
     default: break;  // a kind newer than this list (the numbering only ever grows)
   }
   return "unknown";

@@ -596,7 +596,8 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
 // than half its cooldown after the last use we accepted (network jitter can bunch two honest uses;
 // a flood cannot pass; the several intents of one use share its origin tick). A source our ghost
 // shows dead is not refused: the owner's feed and its intents travel on different connections, and
-// a skill used in the tick its user died was used honestly.
+// a skill used in the tick its user died was used honestly. Experience (skill 0) comes from the
+// owner of the entity that died, at most what one death gives.
 bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   const gameplay::Entity* target = world_.find(ri.target);
   if (!target) return true;  // not ours (any more): dropped when applied, as before
@@ -608,9 +609,13 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   LogLevel level = LogLevel::kWarn;  // what no honest node sends
   const int64_t slack = 4 * int64_t{cfg_.rules.speed_mm_per_tick};
   auto use = remote_fired_.find({ri.source, ri.skill});
+  const bool experience = std::holds_alternative<intent::Experience>(ri.action);
   if (source == ghosts_.end() || source->second.owner != sender) {
     why = "intent from a node that does not own its source";
     level = LogLevel::kInfo;  // also an honest race: a skill used just before its source moved to another node
+  } else if (experience) {
+    // A death's award: from the dead entity's owner, at most what one death gives.
+    if (!gameplay::experience_fits(content, ri.action)) why = "intent with more experience than a death gives";
   } else if (!skill || !cls || std::find(cls->skills.begin(), cls->skills.end(), ri.skill) == cls->skills.end()) {
     why = "intent for a skill its source's class does not have";
   } else if (!action_fits(*skill, ri.action)) {
@@ -625,6 +630,7 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
     reject(stats_.intents_rejected, why, sender, ri.source, level);
     return false;
   }
+  if (experience) return true;
   if (use == remote_fired_.end() || use->second.origin_tick != ri.key.tick) remote_fired_[{ri.source, ri.skill}] = RemoteUse{tick_, ri.key.tick};
   return true;
 }

@@ -320,6 +320,10 @@ void ComputeNode::apply_intent(const RemoteIntent& intent) {
   ++stats_.intents_applied;
   trace(TraceKind::kIntentApplied, target->id, intent_key_hash(intent.key), static_cast<int64_t>(intent.action.index()));
   if (std::holds_alternative<intent::Damage>(intent.action)) trace(TraceKind::kEntityDamaged, target->id, out.amount, target->hp);
+  if (out.leveled) {
+    ++stats_.level_ups;
+    trace(TraceKind::kLevelUp, target->id, target->level, target->experience);
+  }
   if (out.died) on_death(*target, intent.source);
 }
 
@@ -330,6 +334,10 @@ void ComputeNode::on_death(gameplay::Entity& e, EntityId killer) {
   if (!simulation_queue_.try_push(job)) {
     log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, e.id}, "simulation queue full: respawn job dropped");
   }
+  // Its killer and assistants earn experience, applied by their owners (ours in this tick's phase 4).
+  awards_scratch_.clear();
+  world_.award_experience(e, awards_scratch_);
+  for (const RemoteIntent& award : awards_scratch_) route_intent(award);
 }
 
 // Phase 5: one batch per subscriber into the OutputQueue. Compute nodes get the entities we own;

@@ -97,6 +97,7 @@ struct ComputeStats {
   uint64_t sessions_kicked = 0;  // players refused past kRefusalsMax in a window: their gateway told to end the session
   uint64_t skills_used = 0;
   uint64_t deaths = 0;
+  uint64_t level_ups = 0;  // experience took an entity we own to a higher level
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
   uint64_t admin_on_data_port = 0;  // AdminRequests refused on the data port (operators use the coordinator's admin listener)
@@ -301,6 +302,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   BoundedQueue<RemoteIntent> intent_queue_;
   RefusalMeter refusals_;  // refused actions per entity: past the limit, the session ends
   std::vector<RemoteIntent> intents_scratch_;  // phase 2's, reused every tick
+  std::vector<RemoteIntent> awards_scratch_;   // a death's experience awards
   BoundedQueue<gameplay::SimJob> simulation_queue_;
   BoundedQueue<OutputItem> output_queue_;
   std::vector<CoordinatorLink> coordinators_;

@@ -37,6 +37,21 @@ const ClassDef* Content::find_class(uint16_t id) const { return find_by_id(class
 const SkillDef* Content::find_skill(uint16_t id) const { return find_by_id(skills, id); }
 const EffectDef* Content::find_effect(uint16_t id) const { return find_by_id(effects, id); }
 
+uint16_t ExperienceDef::level_for(int32_t xp) const {
+  const auto reached = std::upper_bound(level_xp.begin(), level_xp.end(), xp) - level_xp.begin();
+  return static_cast<uint16_t>(1 + reached);
+}
+
+int32_t hp_max_at(const ClassDef& c, uint16_t level) {
+  const int64_t hp = int64_t{c.hp_max} + int64_t{c.hp_per_level} * (std::max<uint16_t>(level, 1) - 1);
+  return static_cast<int32_t>(std::clamp<int64_t>(hp, 1, kStatMax));
+}
+
+int32_t level_damage_permille(const ClassDef& c, uint16_t level) {
+  const int64_t bonus = int64_t{c.damage_per_level_permille} * (std::max<uint16_t>(level, 1) - 1);
+  return static_cast<int32_t>(std::min<int64_t>(bonus, kModifierPermilleMax));
+}
+
 const SkillDef* Content::skill_in_slot(const ClassDef& c, uint32_t slot) const {
   if (slot == 0 || slot > c.skills.size()) return nullptr;
   return find_skill(c.skills[slot - 1]);
@@ -59,7 +74,14 @@ uint64_t Content::hash() const {
     h.add_u64(c.skills.size());
     for (uint16_t s : c.skills) h.add_u64(s);
     h.add_u64(c.immune_kinds);
+    h.add_i64(c.hp_per_level);
+    h.add_i64(c.damage_per_level_permille);
   }
+  h.add_i64(experience.kill_xp);
+  h.add_i64(experience.assist_xp);
+  h.add_u64(experience.assist_window_ticks);
+  h.add_u64(experience.level_xp.size());
+  for (int32_t xp : experience.level_xp) h.add_i64(xp);
   h.add_u64(skills.size());
   for (const SkillDef& s : skills) {
     h.add_u64(s.id);
@@ -172,7 +194,27 @@ std::vector<ContentError> check(const Content& c) {
       if (!bar.insert(s).second) k.fail("skills", fmt::format("class {} has skill {} twice", cl.name, s));
     }
     if ((cl.immune_kinds & ~all_kinds) != 0) k.fail("immune", "unknown effect kind");
+    k.range("hp_per_level", cl.hp_per_level, 0, kStatMax);
+    k.range("damage_per_level_permille", cl.damage_per_level_permille, 0, kModifierPermilleMax);
+    if (int64_t{cl.hp_max} + int64_t{cl.hp_per_level} * (c.experience.level_max() - 1) > kStatMax) {
+      k.fail("hp_per_level", fmt::format("class {} passes {} hit points at level {}", cl.name, kStatMax, c.experience.level_max()));
+    }
   }
+  const ExperienceDef& xp = c.experience;
+  k.at(W::kExperience, 0);
+  k.range("kill_xp", xp.kill_xp, 0, kExperienceMax / kLevelMax);
+  k.range("assist_xp", xp.assist_xp, 0, kExperienceMax / kLevelMax);
+  k.range("assist_window_ticks", xp.assist_window_ticks, 0, kDurationTicksMax);
+  if (xp.level_xp.size() > kLevelMax - 1) k.fail("level_xp", fmt::format("more than {} levels", kLevelMax));
+  for (size_t i = 0; i < xp.level_xp.size(); ++i) {
+    const int32_t prev = i == 0 ? 0 : xp.level_xp[i - 1];
+    if (xp.level_xp[i] <= prev || xp.level_xp[i] > kExperienceMax) {
+      k.fail("level_xp", fmt::format("level {} needs {} experience: levels need more than the one before, at most {}", i + 2, xp.level_xp[i], kExperienceMax));
+      break;
+    }
+  }
+  if (!xp.level_xp.empty() && xp.kill_xp == 0) k.fail("kill_xp", "levels without experience for kills: no one would reach them");
+  if (xp.assist_xp > xp.kill_xp) k.fail("assist_xp", "an assist is worth more than a kill");
   for (size_t i = 0; i < c.skills.size(); ++i) {
     const SkillDef& s = c.skills[i];
     k.at(W::kSkill, i);

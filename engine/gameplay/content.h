@@ -7,6 +7,7 @@
 // cluster must run the same content: hash() is exchanged when servers join (Hello.content_hash) and
 // a server with different content is refused.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -95,10 +96,38 @@ struct ClassDef {
   int32_t speed_mm_per_tick = 0;
   std::vector<uint16_t> skills;     // the skill bar, slot 1 first
   uint32_t immune_kinds = 0;        // effect kinds this class never takes
+  int32_t hp_per_level = 0;               // hit points gained per level past the first
+  int32_t damage_per_level_permille = 0;  // damage dealt gained per level past the first
 };
+
+inline constexpr uint16_t kLevelMax = 100;
+inline constexpr int32_t kExperienceMax = 100'000'000;  // an entity's experience never passes it
+
+// Experience and levels (docs/gameplay.md). A death awards kill_xp times the victim's level to its
+// killer (the last to damage it) and assist_xp times its level to every other entity that damaged it
+// within assist_window_ticks. Level L+1 needs level_xp[L-1] experience in total; the last entry's
+// level is the highest. Each level past the first raises the class's stats (hp_per_level,
+// damage_per_level_permille). Without levels (level_xp empty) nothing is awarded.
+struct ExperienceDef {
+  int32_t kill_xp = 0;
+  int32_t assist_xp = 0;
+  uint32_t assist_window_ticks = 0;
+  std::vector<int32_t> level_xp;  // strictly increasing; at most kLevelMax - 1 entries
+
+  uint16_t level_max() const { return static_cast<uint16_t>(level_xp.size() + 1); }
+  // The level `xp` experience reaches (1 with none).
+  uint16_t level_for(int32_t xp) const;
+  // The most one death awards to one entity: what a remote Experience intent may carry.
+  int32_t award_max() const { return std::max(kill_xp, assist_xp) * level_max(); }
+};
+
+// A class's stats at a level (content checks keep them within kStatMax and kModifierPermilleMax).
+int32_t hp_max_at(const ClassDef& c, uint16_t level);
+int32_t level_damage_permille(const ClassDef& c, uint16_t level);
 
 struct Content {
   uint32_t global_cooldown_ticks = 0;
+  ExperienceDef experience;
   std::vector<ClassDef> classes;   // sorted by id
   std::vector<SkillDef> skills;    // sorted by id
   std::vector<EffectDef> effects;  // sorted by id
@@ -114,7 +143,7 @@ struct Content {
 
 // One thing wrong with content, named so that the loader can point at the file, line and field.
 struct ContentError {
-  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect };
+  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience };
   Where where = Where::kTop;
   size_t index = 0;   // in the order of its list
   std::string field;  // the field at fault

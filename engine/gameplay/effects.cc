@@ -34,7 +34,7 @@ void World::stop_cast(Entity& e) {
 }
 
 // Damage after the bearer's damage-taken modifiers, absorbed by shields first (oldest first).
-bool World::take_damage(Entity& target, int32_t amount) {
+bool World::take_damage(Entity& target, int32_t amount, EntityId source) {
   AETHER_ASSERT(amount >= 0);
   if (target.dead) return false;
   int64_t left = int64_t{amount} * std::max(0, 1000 + modifier_permille(target, EffectKind::kDamageTaken)) / 1000;
@@ -50,6 +50,7 @@ bool World::take_damage(Entity& target, int32_t amount) {
     return d && d->kind == EffectKind::kShield && x.magnitude <= 0;
   });
   ++target.version;
+  note_attacker(target, source);
   target.hp -= static_cast<int32_t>(std::min<int64_t>(left, target.hp));
   if (target.hp > 0) return false;
   die(target);
@@ -100,9 +101,9 @@ bool World::update(Entity& e) {
     if ((x.expires - tick_) % d->period_ticks != 0) continue;  // at 2P, P and 0 ticks left for a 3P duration
     const int32_t amount = static_cast<int32_t>(std::min<int64_t>(int64_t{d->magnitude} * x.stacks, kIntentAmountMax));
     if (d->kind == EffectKind::kDamageOverTime) {
-      if (take_damage(e, amount)) return true;
-    } else if (d->kind == EffectKind::kHealOverTime && e.hp < e.cls->hp_max) {
-      e.hp = std::min(e.cls->hp_max, e.hp + amount);
+      if (take_damage(e, amount, x.source)) return true;
+    } else if (d->kind == EffectKind::kHealOverTime && e.hp < e.hp_max()) {
+      e.hp = std::min(e.hp_max(), e.hp + amount);
       changed = true;
     }
   }

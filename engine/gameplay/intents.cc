@@ -26,11 +26,18 @@ bool action_fits(const SkillDef& skill, const IntentAction& action) {
           return skill.effect != 0 && a.effect == skill.effect;
         } else if constexpr (std::is_same_v<A, intent::Interrupt>) {
           return skill.interrupt;
+        } else if constexpr (std::is_same_v<A, intent::Experience>) {
+          return false;  // no skill makes experience: a death does (experience_fits)
         } else {
           return a.count > 0 && a.count <= skill.dispel;
         }
       },
       action);
+}
+
+bool experience_fits(const Content& content, const IntentAction& action) {
+  const auto* xp = std::get_if<intent::Experience>(&action);
+  return xp && content.experience.kill_xp > 0 && xp->amount > 0 && xp->amount <= content.experience.award_max();
 }
 
 bool World::mark_applied(Entity& target, const IntentKey& key) {
@@ -49,7 +56,8 @@ bool World::mark_applied(Entity& target, const IntentKey& key) {
 }
 
 ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
-  if (target.dead) return {Applied::kDead};
+  // The dead earn what their kills before death were worth; nothing else happens to them.
+  if (target.dead && !std::holds_alternative<intent::Experience>(intent.action)) return {Applied::kDead};
   if (!mark_applied(target, intent.key)) return {Applied::kDuplicate};
   ApplyOutcome out;
   std::visit(
@@ -57,11 +65,11 @@ ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
         using A = std::decay_t<decltype(action)>;
         if constexpr (std::is_same_v<A, intent::Damage>) {
           const int32_t before = target.hp;
-          out.died = take_damage(target, action.amount);
+          out.died = take_damage(target, action.amount, intent.source);
           out.amount = before - target.hp;
         } else if constexpr (std::is_same_v<A, intent::Heal>) {
           const int32_t before = target.hp;
-          target.hp = std::min(target.cls->hp_max, target.hp + action.amount);
+          target.hp = std::min(target.hp_max(), target.hp + action.amount);
           out.amount = target.hp - before;
           if (out.amount > 0) ++target.version;
         } else if constexpr (std::is_same_v<A, intent::ApplyEffect>) {
@@ -80,6 +88,10 @@ ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
           });
           if (removed == 0) out.result = Applied::kNoEffect;
           else ++target.version;
+        } else if constexpr (std::is_same_v<A, intent::Experience>) {
+          const int32_t before = target.experience;
+          out.leveled = gain_experience(target, action.amount);
+          out.amount = target.experience - before;
         }
       },
       intent.action);

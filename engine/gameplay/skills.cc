@@ -91,7 +91,8 @@ void World::fire(Entity& actor, const SkillDef& skill, const EntityState& target
     }
   }
   ++actor.version;
-  const int32_t dealt_permille = 1000 + modifier_permille(actor, EffectKind::kDamageDealt);
+  const int32_t dealt_permille =
+      1000 + std::min(modifier_permille(actor, EffectKind::kDamageDealt) + level_damage_permille(*actor.cls, actor.level), kModifierPermilleMax);
   auto emit = [&](EntityId target_id, IntentAction action) {
     out.push_back(RemoteIntent{keys_.next(tick_), actor.id, target_id, skill.id, action});
   };

@@ -53,6 +53,10 @@ EntityState Entity::state(Tick now) const {
   }
   for (const Effect& e : effects) s.effects.push_back(EffectInstance{e.effect, e.source, ticks_left(e.expires, now), e.stacks, e.magnitude});
   s.intent_marks = intent_marks;
+  s.experience = experience;
+  for (const AttackerMark& a : attackers) {
+    if (a.until > now) s.attackers.push_back(Attacker{a.entity, ticks_left(a.until, now)});
+  }
   return s;
 }
 
@@ -90,14 +94,15 @@ Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation, 
 // content: a skill or effect we do not know is dropped rather than trusted.
 Entity& World::restore(const EntityState& state, uint64_t generation) {
   Entity& e = spawn(state.id, state.pos, state.team, generation, state.class_id);
-  e.hp = std::min(state.hp, e.cls->hp_max);
+  e.experience = std::clamp(state.experience, 0, kExperienceMax);
+  e.level = content_->experience.level_for(e.experience);  // the level follows from the experience, whatever the state says
+  e.hp = std::min(state.hp, e.hp_max());
   e.dead = (state.flags & kEntityFlagDead) != 0;
   e.target = state.target;
   e.move_x = state.move_x;
   e.move_y = state.move_y;
   e.global_ready = tick_ + state.cooldown_ticks;
   e.last_input_seq = state.last_input_seq;
-  e.level = state.level;
   e.resource = std::clamp(state.resource, 0, e.cls->resource_max);
   for (const SkillCooldown& c : state.cooldowns) {
     if (content_->find_skill(c.skill) && !e.cooldowns.full()) e.cooldowns.push_back(Cooldown{c.skill, tick_ + c.ticks_left});
@@ -107,6 +112,9 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
     if (content_->find_effect(x.effect) && !e.effects.full()) e.effects.push_back(Effect{x.effect, x.source, tick_ + x.ticks_left, x.stacks, x.magnitude});
   }
   e.intent_marks = state.intent_marks;
+  for (const Attacker& a : state.attackers) {
+    if (a.entity.valid() && a.entity != e.id && a.ticks_left > 0) e.attackers.push_back(AttackerMark{a.entity, tick_ + a.ticks_left});
+  }
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;
 }
@@ -131,13 +139,14 @@ ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
 
 void World::respawn(Entity& e, Random& random) {
   e.dead = false;
-  e.hp = e.cls->hp_max;
+  e.hp = e.hp_max();
   e.resource = e.cls->resource_start;
   e.pos = spawn_point(rules_, e.team, random);
   e.target = EntityId{};
   e.move_x = e.move_y = 0;
   e.effects.clear();
   e.cast = Cast{};
+  e.attackers.clear();
   ++e.version;
 }
 
@@ -148,6 +157,45 @@ void World::die(Entity& e) {
   e.effects.clear();  // every effect ends with its bearer
   e.cast = Cast{};
   ++e.version;
+}
+
+void World::note_attacker(Entity& target, EntityId source) {
+  const ExperienceDef& xp = content_->experience;
+  if (xp.kill_xp == 0 || !source.valid() || source == target.id) return;
+  target.attackers.erase_if([&](const AttackerMark& a) { return a.entity == source || a.until <= tick_; });
+  if (target.attackers.full()) target.attackers.erase_at(0);
+  target.attackers.push_back(AttackerMark{source, tick_ + std::max<uint32_t>(xp.assist_window_ticks, 1)});
+}
+
+void World::award_experience(Entity& victim, std::vector<RemoteIntent>& out) {
+  const ExperienceDef& xp = content_->experience;
+  if (xp.kill_xp > 0) {
+    for (size_t i = 0; i < victim.attackers.size(); ++i) {
+      const AttackerMark& a = victim.attackers[i];
+      if (a.until <= tick_) continue;
+      const bool killer = i + 1 == victim.attackers.size();
+      const int32_t amount = (killer ? xp.kill_xp : xp.assist_xp) * victim.level;
+      if (amount > 0) out.push_back(RemoteIntent{keys_.next(tick_), victim.id, a.entity, 0, intent::Experience{amount}});
+    }
+  }
+  if (!victim.attackers.empty()) {
+    victim.attackers.clear();
+    ++victim.version;
+  }
+}
+
+bool World::gain_experience(Entity& e, int32_t amount) {
+  const int32_t next = static_cast<int32_t>(std::min<int64_t>(int64_t{e.experience} + std::max(amount, 0), kExperienceMax));
+  if (next == e.experience) return false;
+  e.experience = next;
+  ++e.version;
+  const uint16_t level = content_->experience.level_for(next);
+  if (level <= e.level) return false;
+  // A level raises the class's stats; the living gain the hit points the level adds.
+  const int32_t before = e.hp_max();
+  e.level = level;
+  if (!e.dead) e.hp = std::min(e.hp_max(), e.hp + (e.hp_max() - before));
+  return true;
 }
 
 Vec2 World::spawn_point(const Rules& rules, uint32_t team, Random& random) {

@@ -36,6 +36,12 @@ struct Effect {
   int32_t magnitude = 0;
   friend bool operator==(const Effect&, const Effect&) = default;
 };
+// One who damaged the entity: credited with its kill or an assist if it dies before `until`.
+struct AttackerMark {
+  EntityId entity{};
+  Tick until = 0;
+  friend bool operator==(const AttackerMark&, const AttackerMark&) = default;
+};
 struct Cast {
   uint16_t skill = 0;  // 0: none
   EntityId target{};
@@ -66,7 +72,10 @@ struct Entity {
   Cast cast;
   InlineVec<Effect, kEffectsPerEntityMax> effects;
   InlineVec<IntentMark, kIntentMarksMax> intent_marks;
+  int32_t experience = 0;  // the level is content.experience.level_for(experience)
+  InlineVec<AttackerMark, kAttackersMax> attackers;  // most recent last; kept only when content awards experience
 
+  int32_t hp_max() const { return hp_max_at(*cls, level); }
   // The whole state (every audience), durations as ticks left after tick `now`.
   EntityState state(Tick now) const;
 };
@@ -148,12 +157,15 @@ enum class Applied : uint8_t {
 struct ApplyOutcome {
   Applied result = Applied::kApplied;
   bool died = false;
+  bool leveled = false;  // experience took the target to a higher level
   int32_t amount = 0;  // damage or healing actually done
 };
 
 // Whether `action` is one `skill` makes: the owner of a target checks remote intents with it.
 // Damage at most the skill's with the largest bonus content allows; healing at most the skill's.
 bool action_fits(const SkillDef& skill, const IntentAction& action);
+// Whether `action` is experience one death may award under `content` (at most its largest award).
+bool experience_fits(const Content& content, const IntentAction& action);
 
 enum class ApplyResult : uint8_t { kApplied, kUnknownEntity, kStale, kDead };
 
@@ -196,6 +208,11 @@ class World {
   // Phase 4: an intent on one of our entities (checked by the caller if it came from elsewhere).
   ApplyOutcome apply_intent(Entity& target, const RemoteIntent& intent);
 
+  // On a death (after apply_intent or update reported it): the experience its killer (its last
+  // attacker) and its assistants (the other attackers still within their window) earn, as intents
+  // from the dead entity to them, for the caller to route. Forgets the attackers.
+  void award_experience(Entity& victim, std::vector<RemoteIntent>& out);
+
   // Where a new member of `team` appears: a random point in its team's band of the arena.
   static Vec2 spawn_point(const Rules& rules, uint32_t team, Random& random);
 
@@ -206,7 +223,9 @@ class World {
   Refusal check_target(const Entity& actor, const SkillDef& skill, const EntityState* target) const;
   void fire(Entity& actor, const SkillDef& skill, const EntityState& target, Surroundings& around, std::vector<RemoteIntent>& out);
   bool mark_applied(Entity& target, const IntentKey& key);
-  bool take_damage(Entity& target, int32_t amount);
+  bool take_damage(Entity& target, int32_t amount, EntityId source);
+  void note_attacker(Entity& target, EntityId source);
+  bool gain_experience(Entity& target, int32_t amount);
   Applied add_effect(Entity& target, const EffectDef& def, EntityId source);
   void stop_cast(Entity& e);
   void die(Entity& e);

@@ -77,6 +77,8 @@ enum class TraceKind : uint16_t {
   kDebugIntent = 102,     // compute: an intent generated (phase 2) or applied (phase 4); entity = source, a = target, b = damage
   kDebugState = 103,      // compute: a debugged entity changed this tick; a = hp, b = version
   kDebugSuppressed = 104, // compute: debug records left out this tick past kDebugRecordsPerTickMax; a = how many
+  // The game (120..139).
+  kLevelUp = 120,         // compute: experience took an entity we own to a new level; a = the level, b = its experience
 };
 
 // kGhostDropped's a.

@@ -290,6 +290,7 @@ struct ServerBodyEncoder {
           else if constexpr (std::is_same_v<A, intent::Heal>) out->set_heal(a.amount);
           else if constexpr (std::is_same_v<A, intent::ApplyEffect>) out->set_apply_effect(a.effect);
           else if constexpr (std::is_same_v<A, intent::Interrupt>) out->set_interrupt(true);
+          else if constexpr (std::is_same_v<A, intent::Experience>) out->set_experience(static_cast<uint32_t>(a.amount));
           else out->set_dispel(a.count);
         },
         m.action);
@@ -627,7 +628,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       ri.source = EntityId(i.source());
       ri.target = EntityId(i.target());
       ri.key = IntentKey{NodeId(i.origin()), i.origin_incarnation(), i.origin_tick(), i.seq()};
-      if (i.skill() == 0 || i.skill() > kSkillIdMax) return malformed(fmt::format("intent with skill {}", i.skill()));
+      const bool experience = i.action_case() == wire::RemoteIntent::kExperience;
+      if ((i.skill() == 0) != experience || i.skill() > kSkillIdMax) return malformed(fmt::format("intent with skill {}", i.skill()));
       ri.skill = static_cast<uint16_t>(i.skill());
       auto amount_ok = [](int32_t v) { return v >= 0 && v <= kIntentAmountMax; };
       using A = wire::RemoteIntent::ActionCase;
@@ -651,6 +653,10 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         case A::kDispel:
           if (i.dispel() == 0 || i.dispel() > kDispelMax) return malformed(fmt::format("intent dispel {} out of range", i.dispel()));
           ri.action = intent::Dispel{i.dispel()};
+          break;
+        case A::kExperience:
+          if (i.experience() == 0 || i.experience() > static_cast<uint32_t>(kExperienceStateMax)) return malformed(fmt::format("intent experience {} out of range", i.experience()));
+          ri.action = intent::Experience{static_cast<int32_t>(i.experience())};
           break;
         case A::ACTION_NOT_SET:
           return malformed("intent without an action");

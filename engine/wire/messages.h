@@ -53,11 +53,13 @@ enum EntityField : uint32_t {
   kFieldCast = 1u << 11,     // public: the skill being cast, at whom, ticks left
   kFieldEffects = 1u << 12,  // public: status effects, so clients show them and servers' ghosts modify by them
   kFieldIntentMarks = 1u << 13,  // server: which intents were applied (at most once: IntentMark)
+  kFieldExperience = 1u << 14,   // owner: experience gathered (the level is public, in kFieldClass)
+  kFieldAttackers = 1u << 15,    // server: who damaged it lately (their kill or assist if it dies)
 };
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
                                           kFieldClass | kFieldCast | kFieldEffects;
-inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kFieldResource;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks;
+inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kFieldResource | kFieldExperience;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
 // per tick and must not allocate. Durations are in ticks left, counted from the state's tick.
@@ -66,6 +68,8 @@ inline constexpr size_t kCooldownsPerEntityMax = 8;  // one per skill of the cla
 inline constexpr size_t kIntentMarksMax = 8;         // origins remembered per entity; the least recent is forgotten
 inline constexpr uint32_t kSkillIdMax = 65535;
 inline constexpr uint32_t kDurationTicksMax = 36'000;  // an hour at 10 Hz: any duration or cooldown
+inline constexpr size_t kAttackersMax = 4;           // recent attackers remembered; the oldest is forgotten first
+inline constexpr int32_t kExperienceStateMax = 100'000'000;  // gameplay::kExperienceMax
 
 struct EffectInstance {
   uint16_t effect = 0;       // content id
@@ -97,6 +101,12 @@ struct IntentKey {
   friend auto operator<=>(const IntentKey&, const IntentKey&) = default;
 };
 using IntentMark = IntentKey;
+// One who damaged an entity lately: credited with the kill or an assist if it dies in time.
+struct Attacker {
+  EntityId entity{};
+  uint32_t ticks_left = 0;  // of its assist window
+  friend bool operator==(const Attacker&, const Attacker&) = default;
+};
 // A key in one number, for trace records (kIntentApplied): the checker's at-most-once invariant.
 int64_t intent_key_hash(const IntentKey& k);
 
@@ -123,6 +133,8 @@ struct EntityState {
   InlineVec<EffectInstance, kEffectsPerEntityMax> effects{};
   InlineVec<SkillCooldown, kCooldownsPerEntityMax> cooldowns{};  // skills still cooling down, in bar order
   InlineVec<IntentMark, kIntentMarksMax> intent_marks{};
+  int32_t experience = 0;
+  InlineVec<Attacker, kAttackersMax> attackers{};  // most recent last
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -389,8 +401,10 @@ struct Heal { int32_t amount = 0; friend bool operator==(const Heal&, const Heal
 struct ApplyEffect { uint16_t effect = 0; friend bool operator==(const ApplyEffect&, const ApplyEffect&) = default; };
 struct Interrupt { friend bool operator==(const Interrupt&, const Interrupt&) = default; };
 struct Dispel { uint32_t count = 0; friend bool operator==(const Dispel&, const Dispel&) = default; };  // harmful effects removed
+// Experience for a kill or an assist; its source is the entity that died, its skill 0.
+struct Experience { int32_t amount = 0; friend bool operator==(const Experience&, const Experience&) = default; };
 }  // namespace intent
-using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel>;
+using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel, intent::Experience>;
 inline constexpr int32_t kIntentAmountMax = 1'000'000;
 inline constexpr uint32_t kDispelMax = 16;
 const char* intent_action_name(const IntentAction& a);

@@ -60,6 +60,14 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
       w.varint(m.seq);
     }
   }
+  if (fields & kFieldExperience) w.varint(static_cast<uint32_t>(s.experience));
+  if (fields & kFieldAttackers) {
+    w.varint(s.attackers.size());
+    for (const Attacker& a : s.attackers) {
+      w.varint(a.entity.value);
+      w.varint(a.ticks_left);
+    }
+  }
 }
 
 bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
@@ -147,6 +155,16 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
       m.tick = r.varint();
       m.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "intent mark sequence out of range"));
       s.intent_marks.push_back(m);
+    }
+  }
+  if (fields & kFieldExperience) s.experience = static_cast<int32_t>(r.varint_at_most(kExperienceStateMax, "state experience out of range"));
+  if (fields & kFieldAttackers) {
+    const uint64_t n = r.varint_at_most(kAttackersMax, "state with too many attackers");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      Attacker a;
+      a.entity = EntityId(r.varint());
+      a.ticks_left = ticks();
+      s.attackers.push_back(a);
     }
   }
   if (r.ok() && !s.id.valid()) r.fail("state of entity 0");

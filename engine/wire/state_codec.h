@@ -9,7 +9,8 @@
 //     cooldown: global varint, count, count x (skill varint, ticks varint) | input seq varint |
 //     class varint, level varint | resource zigzag | cast: skill varint (0: none), else target varint, ticks varint |
 //     effects: count, count x (effect, source, ticks, stacks varints, magnitude zigzag) |
-//     intent marks: count, count x (origin, incarnation, tick, seq varints)
+//     intent marks: count, count x (origin, incarnation, tick, seq varints) |
+//     experience varint | attackers: count, count x (entity, ticks left varints)
 //
 // Encoding a projection (kFieldsPublic, kFieldsOwner) leaves the other fields out; decoding leaves
 // absent fields at their defaults. Decoding validates every value's range: these are untrusted bytes.

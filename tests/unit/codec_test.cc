@@ -244,11 +244,20 @@ TEST(Codec, CanonicalStateRoundTripsEveryFieldAndProjects) {
   s.move_y = 707;
   s.cooldown_ticks = 4;
   s.last_input_seq = 4'000'000'000u;
+  s.level = 7;
+  s.experience = 1'234;
+  s.attackers.push_back(Attacker{EntityId(5), 30});
+  s.attackers.push_back(Attacker{EntityId(6), 1});
   EntityState back;
   const char* error = nullptr;
   ASSERT_TRUE(unpack_state(pack_state(s), back, &error)) << error;
   EXPECT_EQ(back, s);
+  ASSERT_TRUE(unpack_state(pack_state(s, kFieldsOwner), back, &error)) << error;
+  EXPECT_EQ(back.experience, s.experience);  // owner
+  EXPECT_TRUE(back.attackers.empty());       // servers only
   ASSERT_TRUE(unpack_state(pack_state(s, kFieldsPublic), back, &error)) << error;
+  EXPECT_EQ(back.level, 7);
+  EXPECT_EQ(back.experience, 0);  // owner only
   EXPECT_EQ(back.pos, s.pos);
   EXPECT_EQ(back.move_y, s.move_y);
   EXPECT_EQ(back.cooldown_ticks, 0u);   // owner only
@@ -259,6 +268,23 @@ TEST(Codec, CanonicalStateRoundTripsEveryFieldAndProjects) {
   EXPECT_FALSE(unpack_state(bytes, back, &error));
   bytes.resize(bytes.size() - 3);
   EXPECT_FALSE(unpack_state(bytes, back, &error));
+}
+
+// Experience travels as an intent with skill 0 (from the entity that died), and only experience does.
+TEST(Codec, ExperienceIntentsRoundTripAndSkillZeroIsOnlyForThem) {
+  const RemoteIntent award{IntentKey{NodeId(101), 9, 40, 2}, EntityId(3), EntityId(4), 0, intent::Experience{60}};
+  auto decoded = decode_server(encode(envelope(award)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(std::get<RemoteIntent>(decoded->body), award);
+  RemoteIntent hit = award;
+  hit.action = intent::Damage{5};
+  EXPECT_FALSE(decode_server(encode(envelope(hit))).ok()) << "damage needs the skill that made it";
+  RemoteIntent skilled = award;
+  skilled.skill = 4;
+  EXPECT_FALSE(decode_server(encode(envelope(skilled))).ok()) << "no skill makes experience";
+  RemoteIntent none = award;
+  none.action = intent::Experience{0};
+  EXPECT_FALSE(decode_server(encode(envelope(none))).ok());
 }
 
 // A state has one encoding: an id padded to two bytes (0xcd 0x00 for 77) is malformed, as is a

@@ -35,7 +35,9 @@ class BrokenContent : public ::testing::Test {
                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    for (const char* f : {"classes.textpb", "skills.textpb", "effects.textpb"}) std::filesystem::copy_file(kContentDir + "/" + f, dir_ / f);
+    for (const auto& f : std::filesystem::directory_iterator(kContentDir)) {
+      if (f.path().extension() == ".textpb") std::filesystem::copy_file(f.path(), dir_ / f.path().filename());
+    }
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void append(const char* file, const std::string& text) {
@@ -49,6 +51,20 @@ class BrokenContent : public ::testing::Test {
   }
   std::filesystem::path dir_;
 };
+
+TEST_F(BrokenContent, ExperienceFaultsNameFileLineAndField) {
+  std::filesystem::remove(dir_ / "experience.textpb");
+  append("levels.textpb", "# levels\n\nexperience {\n  kill_xp: 10\n  level_xp: [20, 20]\n}\n");
+  std::string e = error();
+  EXPECT_NE(e.find("levels.textpb:5: field level_xp"), std::string::npos) << e;
+  std::filesystem::remove(dir_ / "levels.textpb");
+  append("levels.textpb", "experience { kill_xp: 10 assist_xp: 11 level_xp: [20] }\n");
+  e = error();
+  EXPECT_NE(e.find("levels.textpb:1: field assist_xp"), std::string::npos) << e;
+  append("more.textpb", "experience { kill_xp: 10 }\n");
+  e = error();
+  EXPECT_NE(e.find("experience set again"), std::string::npos) << e;
+}
 
 TEST_F(BrokenContent, AnUnknownFieldNamesFileAndLine) {
   append("skills.textpb", "skills { id: 99 name: \"x\" damage: 1 splash: 3 }\n");

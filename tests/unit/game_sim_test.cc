@@ -36,6 +36,7 @@ TEST(GameSim, CheatersAreRefusedAndCountedAndHonestPlayersPlayOn) {
   EXPECT_EQ(refused(honest.figures, gameplay::Refusal::kWrongTeam), 0u) << "nor aim an enemy skill at an ally";
   EXPECT_GT(honest.figures.skills_used, 300u);
   EXPECT_GT(honest.figures.deaths, 10u) << "a real battle";
+  EXPECT_GT(honest.figures.level_ups, 5u) << "kills and assists earn experience (the checker holds every level to it)";
 
   const Outcome cheating = run_scenario(scenario(12), SimRunOptions{1, "", LogLevel::kError});
   ASSERT_EQ(cheating.failure, "");

@@ -176,9 +176,10 @@ std::shared_ptr<const Content> test_content() {
   SkillDef warding = skill(10, "ward", Aim::kAlly, 30'000, 0, 0, 0);
   warding.effect = 6;
   c->skills = {bolt, frost, blast, bash, barrier, heal, mend, cleanse, venom, warding};
-  ClassDef mage{1, "mage", 100, Resource::kMana, 100, 100, 5, 0, 500, {1, 2, 3, 4, 5, 9}, 0};
-  ClassDef cleric{2, "cleric", 120, Resource::kMana, 100, 100, 5, 0, 500, {6, 7, 8, 10}, 0};
+  ClassDef mage{1, "mage", 100, Resource::kMana, 100, 100, 5, 0, 500, {1, 2, 3, 4, 5, 9}, 0, 10, 100};
+  ClassDef cleric{2, "cleric", 120, Resource::kMana, 100, 100, 5, 0, 500, {6, 7, 8, 10}, 0, 20, 0};
   c->classes = {mage, cleric};
+  c->experience = ExperienceDef{20, 8, 50, {30, 60}};  // levels 2 and 3
   EXPECT_TRUE(check(*c).empty());
   return c;
 }
@@ -375,7 +376,13 @@ TEST(Game, AFullyPopulatedEntitySurvivesEveryPath) {
   w.set_tick(205);
   ASSERT_EQ(use(w, mage, 1, foe.id), Refusal::kNone);   // a bolt being cast
   ASSERT_EQ(w.apply_input(mage.id, ClientInput{mage.last_input_seq + 1, 300, -400, foe.id, 0}), ApplyResult::kApplied);
+  // Experience and a level, and attackers the foe would credit if it died.
+  ASSERT_TRUE(w.apply_intent(mage, RemoteIntent{IntentKey{NodeId(9), 1, 1, 0}, EntityId(7), mage.id, 0, intent::Experience{45}}).leveled);
+  ASSERT_EQ(w.apply_intent(foe, RemoteIntent{IntentKey{NodeId(9), 1, 1, 1}, EntityId(8), foe.id, 1, intent::Damage{3}}).result, Applied::kApplied);
   const EntityState whole = w.state_of(mage);
+  ASSERT_EQ(whole.level, 2);
+  ASSERT_EQ(whole.experience, 45);
+  ASSERT_EQ(w.state_of(foe).attackers.size(), 2u) << "the mage's frost and the damage above";
   ASSERT_FALSE(whole.cooldowns.empty());
   ASSERT_FALSE(whole.effects.empty());
   ASSERT_NE(whole.cast.skill, 0);
@@ -398,6 +405,104 @@ TEST(Game, AFullyPopulatedEntitySurvivesEveryPath) {
     again.generation = st.generation;
     EXPECT_EQ(again, st);
   }
+}
+
+// A kill pays its killer (the last to damage the victim), an assist the others still within their
+// window, both times the victim's level; levels follow the content's table and raise the class's
+// hit points and damage; awards are intents, applied at most once, and the dead earn too.
+TEST(Game, KillsAndAssistsEarnExperienceAndLevelsRaiseStats) {
+  World w(content_rules());
+  w.set_tick(100);
+  Entity& a = w.spawn(EntityId(1), Vec2{0, 0}, 0, 1, 1);
+  Entity& b = w.spawn(EntityId(2), Vec2{1'000, 0}, 0, 1, 2);
+  Entity& c = w.spawn(EntityId(3), Vec2{2'000, 0}, 0, 1, 2);
+  Entity& foe = w.spawn(EntityId(4), Vec2{3'000, 0}, 1, 1, 1);
+  uint32_t seq = 0;
+  auto hit = [&](Entity& from, Entity& to, int32_t amount) {
+    return w.apply_intent(to, RemoteIntent{IntentKey{NodeId(5), 1, w.tick(), seq++}, from.id, to.id, 1, intent::Damage{amount}});
+  };
+  hit(c, foe, 10);          // c's credit lapses before the kill
+  w.set_tick(140);
+  hit(b, foe, 10);
+  w.set_tick(160);
+  ASSERT_TRUE(hit(a, foe, 200).died);
+  std::vector<RemoteIntent> awards;
+  w.award_experience(foe, awards);
+  ASSERT_EQ(awards.size(), 2u);
+  EXPECT_EQ(awards[0].target, b.id);
+  EXPECT_EQ(std::get<intent::Experience>(awards[0].action).amount, 8) << "an assist";
+  EXPECT_EQ(awards[1].target, a.id);
+  EXPECT_EQ(std::get<intent::Experience>(awards[1].action).amount, 20) << "the kill";
+  EXPECT_TRUE(w.state_of(foe).attackers.empty()) << "credited once";
+  std::vector<RemoteIntent> again;
+  w.award_experience(foe, again);
+  EXPECT_TRUE(again.empty());
+  for (const RemoteIntent& i : awards) EXPECT_EQ(w.apply_intent(*w.find(i.target), i).result, Applied::kApplied);
+  EXPECT_EQ(w.apply_intent(a, awards[1]).result, Applied::kDuplicate) << "an award applies at most once";
+  EXPECT_EQ(a.experience, 20);
+  EXPECT_EQ(a.level, 1);
+  // A second kill takes a to level 2 (30): +10 hit points, +100 permille damage.
+  a.hp = 90;
+  const ApplyOutcome up = w.apply_intent(a, RemoteIntent{IntentKey{NodeId(6), 1, 1, 0}, foe.id, a.id, 0, intent::Experience{20}});
+  EXPECT_TRUE(up.leveled);
+  EXPECT_EQ(a.level, 2);
+  EXPECT_EQ(a.hp_max(), 110);
+  EXPECT_EQ(a.hp, 100) << "the level's hit points are gained";
+  a.global_ready = 0;
+  a.target = foe.id;
+  std::vector<RemoteIntent> made;
+  Xoshiro256 rng(1);
+  w.respawn(foe, rng);
+  foe.pos = Vec2{3'000, 0};
+  WorldAround around(w);
+  ASSERT_EQ(w.apply_input(a.id, ClientInput{a.last_input_seq + 1, 0, 0, foe.id, 3}), ApplyResult::kApplied);
+  ASSERT_EQ(w.act(a, around, made), Refusal::kNone);
+  ASSERT_EQ(made.size(), 1u);
+  EXPECT_EQ(std::get<intent::Damage>(made.front().action).amount, 11) << "blast (10) at level 2";
+  // Past the last level experience still counts but levels stop; the dead earn too.
+  ASSERT_TRUE(hit(foe, a, 500).died);
+  EXPECT_EQ(w.apply_intent(a, RemoteIntent{IntentKey{NodeId(6), 1, 2, 0}, foe.id, a.id, 0, intent::Experience{100}}).result, Applied::kApplied);
+  EXPECT_EQ(a.level, 3);
+  EXPECT_EQ(a.experience, 140);
+  EXPECT_EQ(a.hp, 0) << "a level does not raise the dead";
+  w.respawn(a, rng);
+  EXPECT_EQ(a.hp, 120);
+  // A death no one's recent damage caused (its attackers' windows lapsed) pays no one.
+  w.set_tick(200);
+  hit(a, foe, 1);
+  w.set_tick(300);
+  ASSERT_TRUE(w.apply_intent(foe, RemoteIntent{IntentKey{NodeId(5), 1, w.tick(), seq++}, EntityId{}, foe.id, 1, intent::Damage{1'000}}).died);
+  std::vector<RemoteIntent> lapsed;
+  w.award_experience(foe, lapsed);
+  EXPECT_TRUE(lapsed.empty());
+  // Remote awards are checked against the content: at most one death's worth.
+  EXPECT_TRUE(experience_fits(w.content(), intent::Experience{20 * 3}));
+  EXPECT_FALSE(experience_fits(w.content(), intent::Experience{20 * 3 + 1}));
+  EXPECT_FALSE(experience_fits(w.content(), intent::Experience{0}));
+  EXPECT_FALSE(experience_fits(w.content(), intent::Damage{5}));
+  EXPECT_FALSE(action_fits(*w.content().find_skill(1), intent::Experience{5})) << "no skill makes experience";
+  EXPECT_FALSE(experience_fits(*classic_content(rules()), intent::Experience{1})) << "content without levels awards none";
+}
+
+TEST(Content, LevelsAreCheckedAndHashed) {
+  Content c = *test_content();
+  EXPECT_EQ(c.experience.level_for(0), 1);
+  EXPECT_EQ(c.experience.level_for(29), 1);
+  EXPECT_EQ(c.experience.level_for(30), 2);
+  EXPECT_EQ(c.experience.level_for(1'000), 3);
+  c.experience.level_xp = {30, 30};
+  c.experience.assist_xp = 40;
+  c.classes[0].hp_per_level = kStatMax;
+  const auto errors = check(c);
+  auto has = [&](ContentError::Where where, const char* field) {
+    return std::any_of(errors.begin(), errors.end(), [&](const ContentError& e) { return e.where == where && e.field == field; });
+  };
+  EXPECT_TRUE(has(ContentError::Where::kExperience, "level_xp"));
+  EXPECT_TRUE(has(ContentError::Where::kExperience, "assist_xp"));
+  EXPECT_TRUE(has(ContentError::Where::kClass, "hp_per_level"));
+  Content changed = *test_content();
+  changed.experience.kill_xp += 1;
+  EXPECT_NE(changed.hash(), test_content()->hash());
 }
 
 TEST(Game, RemoteActionsMustBeOnesTheSkillMakes) {
