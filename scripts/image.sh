@@ -7,8 +7,9 @@
 #      no shell, no package manager and no other program: the one aether binary;
 #   3. a user aether (10001:10001) and nothing it may write: the manifests mount the root read-only,
 #      and the state lives in PostgreSQL (or an emptyDir/volume at /var/lib/aether);
-#   4. umoci writes the OCI image layout; skopeo checks it, and the binary is run inside the root as
-#      the image's user (--version and a simulated battle) before the image is declared built.
+#   4. umoci writes the OCI image layout; skopeo checks it. The binary is run inside the root as the
+#      image's user (--version and a simulated battle), and the image, unpacked again, runs a battle
+#      over real sockets with its root mounted read-only, before the image is declared built.
 # Output: build/image/aether-oci (an OCI layout, tag VERSION) and build/image/aether-VERSION.oci.tar
 # (`skopeo copy oci-archive:build/image/aether-VERSION.oci.tar docker://registry.example.com/aether:VERSION`).
 #   usage: scripts/image.sh [BUILD_DIR]        (as root: mmdebstrap and chroot)
@@ -74,5 +75,13 @@ umoci gc --layout "$layout"
 skopeo copy --quiet "oci:$layout:$version" "oci-archive:$out/aether-$version.oci.tar:aether:$version"
 inspect=$(skopeo inspect --config "oci:$layout:$version")
 grep -q '"User": "10001:10001"' <<<"$inspect" || { echo "image: the config does not run as 10001"; exit 1; }
+# The image itself, unpacked, runs a battle over real sockets with its root mounted read-only (as
+# the manifests mount it; /tmp a tmpfs, as their emptyDir) and as its user.
+umoci unpack --image "$layout:$version" "$work/check" >/dev/null
+unshare -m bash -c "mount --bind '$work/check/rootfs' '$work/check/rootfs' && mount -o remount,ro,bind '$work/check/rootfs' &&
+  mount -t tmpfs tmpfs '$work/check/rootfs/tmp' && cd / &&
+  chroot --userspec=10001:10001 '$work/check/rootfs' /usr/bin/aether local --bots 10 --duration 3 --log-level error" >"$work/battle.out" 2>&1 ||
+  { cat "$work/battle.out"; echo "image: the unpacked image did not run read-only"; exit 1; }
+grep -q 'bots playing 10 of 10' "$work/battle.out" || { cat "$work/battle.out"; echo "image: the read-only battle did not play"; exit 1; }
 size=$(du -m "$out/aether-$version.oci.tar" | cut -f1)
 echo "image: $layout:$version and $out/aether-$version.oci.tar ($size MB), user 10001, entrypoint /usr/bin/aether"
