@@ -128,7 +128,7 @@ def deployment_rules(where, doc, pdb_selectors):
     if not sc.get("runAsNonRoot") or not sc.get("runAsUser"):
         fail(where, "the pod must run as a non-root user")
     for c in pod["containers"]:
-        cw = f"{where} container {c['name']}"
+        cw = f"{where} container {c.get('name', '?')}"
         if not c.get("securityContext", {}).get("readOnlyRootFilesystem"):
             fail(cw, "root filesystem must be read-only")
         live = c.get("livenessProbe", {}).get("httpGet", {}).get("path")

@@ -18,6 +18,8 @@ mutant() {  # mutant FILE SED-EXPRESSION WHAT: the mutated manifests must fail t
   if "$py" "$(dirname "$0")/k8s_validate.py" "$work/m" >"$work/out" 2>&1; then
     echo "FAIL: mutant '$3' was accepted"; exit 1
   fi
+  # Refused by a check that names the problem, not by the checker crashing.
+  grep -q '^k8s: ' "$work/out" && ! grep -q Traceback "$work/out" || { echo "FAIL: mutant '$3' was not refused cleanly:"; cat "$work/out"; exit 1; }
 }
 mutant compute.yaml 's/terminationGracePeriodSeconds: 45/terminationGracePeriodSecond: 45/' "an unknown field"
 mutant compute.yaml 's/replicas: 3/replicas: "3"/' "a string for an integer"
