@@ -72,6 +72,8 @@ struct RoleArgs {
   std::string config_path;
   std::string metrics_address;  // overrides the config's metrics_address when set
   std::string log_format;       // overrides the config's log_format when set
+  std::string listen_address;   // overrides the config's listen_address when set (a pod's IP: "$(POD_IP):7100")
+  bool instance_from_hostname = false;  // a StatefulSet pod: node_id += the host name's ordinal (role_command.cc)
 };
 int run_role(const RoleArgs& args);
 

@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
     cmd->add_option("--config", role.config_path, "Protobuf text-format ProcessConfig")->required();
     cmd->add_option("--metrics", role.metrics_address, "serve Prometheus GET /metrics on host:port (overrides metrics_address)");
     cmd->add_option("--log-format", role.log_format, "text or json (overrides log_format)")->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--listen", role.listen_address, "host:port to listen on (overrides listen_address; an IP literal)");
+    cmd->add_flag("--instance-from-hostname", role.instance_from_hostname,
+                  "one config for every pod of a StatefulSet: add the host name's ordinal (compute-3: 3) to node_id, "
+                  "and replace {node_id} in file and address fields");
     cmd->callback([&role, name] { role.role = name; });
   }
 

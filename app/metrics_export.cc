@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -302,9 +303,34 @@ void bot_metrics(MetricsText& m, uint32_t bots, uint32_t playing, uint64_t updat
   m.family("aether_bot_resumes_total", "Times a bot took its avatar back after a disconnect.", kCounter).add(l, num(resumes));
 }
 
+// The servers a process hosts, each with its node and role (bots are not servers).
+struct ServerOf {
+  const Component* component;
+  NodeId node;
+  const char* role;
+};
+std::vector<ServerOf> servers(const RealHosting& hosting) {
+  std::vector<ServerOf> out;
+  for (Component* c : hosting.components()) {
+    if (const auto* n = dynamic_cast<const ComputeNode*>(c)) out.push_back({c, n->node(), "compute"});
+    if (const auto* k = dynamic_cast<const Coordinator*>(c)) out.push_back({c, k->node(), "coordinator"});
+    if (const auto* g = dynamic_cast<const Gateway*>(c)) out.push_back({c, g->node(), "gateway"});
+  }
+  return out;
+}
+
+void readiness_metrics(MetricsText& m, const RealHosting& hosting) {
+  for (const ServerOf& s : servers(hosting)) {
+    m.family("aether_ready", "1 while the server can do its job (what GET /readyz answers).", kGauge)
+        .add(server_labels(s.node, s.role), s.component->readiness().ready ? 1 : 0);
+  }
+}
+
 void server_metrics(MetricsText& m, const real::MetricsServer& server) {
   const real::MetricsServerStats& s = server.stats();
   m.family("aether_metrics_requests_total", "Scrapes of /metrics answered.", kCounter).add({}, num(s.requests));
+  m.family("aether_probes_total", "GET /healthz and /readyz answered.", kCounter).add({}, num(s.probes));
+  m.family("aether_probes_failed_total", "GET /healthz and /readyz answered 503.", kCounter).add({}, num(s.probes_failed));
   for (const auto& [why, count] : {std::pair{"not_found", s.not_found}, std::pair{"bad_request", s.bad_requests},
                                    std::pair{"connection_limit", s.connections_refused}, std::pair{"timeout", s.timeouts}}) {
     m.family("aether_metrics_refused_total", "HTTP requests or connections to the metrics endpoint not answered with metrics.", kCounter)
@@ -363,6 +389,7 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
       resumes += b->stats().resumes;
     }
   }
+  readiness_metrics(m, hosting);
   network_metrics(m, hosting, role_of);
   storage_metrics(m, hosting, role_of);
   if (bots) bot_metrics(m, bots, playing, updates, resumes);
@@ -371,6 +398,22 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
   return m.render();
 }
 
+namespace {
+
+// GET /readyz: ready when every server of the process is, with a line per server saying why.
+real::ProbeAnswer readiness_probe(const RealHosting& hosting) {
+  real::ProbeAnswer answer{true, {}};
+  for (const ServerOf& s : servers(hosting)) {
+    const Readiness r = s.component->readiness();
+    answer.ok = answer.ok && r.ready;
+    answer.text += fmt::format("{} {}: {} ({})\n", s.role, s.node.value, r.ready ? "ready" : "not ready", r.why);
+  }
+  if (answer.text.empty()) answer.text = "no server here: ready once started\n";
+  return answer;
+}
+
+}  // namespace
+
 MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, RealHosting& hosting, const real::RealOptions& options)
     : log_(options.log_sink ? options.log_sink : common::make_stderr_sink("metrics"), "metrics", NodeId{}, real::unix_now_ns,
            options.log_level, options.log_format),
@@ -378,6 +421,20 @@ MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, RealHosting& hosti
         std::string page;
         hosting.paused([&] { page = render_metrics(hosting, &server_, admin_); });  // the roles' loops parked meanwhile
         return page;
-      }) {}
+      }) {
+  // /healthz is answered by a handler on the event loop (with threads, once every loop parked):
+  // a process whose loop is stuck never answers, and the probe times out.
+  server_.set_probes(
+      [&hosting] {
+        size_t components = 0;
+        hosting.paused([&] { components = hosting.components().size(); });
+        return real::ProbeAnswer{true, fmt::format("alive: {} components on a running event loop\n", components)};
+      },
+      [&hosting] {
+        real::ProbeAnswer answer;
+        hosting.paused([&] { answer = readiness_probe(hosting); });
+        return answer;
+      });
+}
 
 }  // namespace aether::app

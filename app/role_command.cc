@@ -1,10 +1,13 @@
 // `aether coordinator|compute|gateway|bot --config FILE`: one role per process, for deployments.
 
-#include <filesystem>
+#include <unistd.h>
 
+#include <array>
+#include <filesystem>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
-
-#include <filesystem>
 
 #include "app/admin_endpoint.h"
 #include "app/commands.h"
@@ -15,6 +18,7 @@
 #include "app/tls_setup.h"
 #include "config.pb.h"
 #include "app/role_config.h"
+#include "runtime/real/address.h"
 #include "runtime/real/signals.h"
 
 namespace aether::app {
@@ -45,6 +49,80 @@ Result<std::optional<real::TlsSettings>> tls_of(const std::string& role, const w
   auto settings = tls_settings(role_of(role), files, real::TlsFiles{c.client_tls_cert_file(), c.client_tls_key_file(), {}});
   if (!settings) return settings.error();
   return std::optional<real::TlsSettings>(*settings);
+}
+
+// --instance-from-hostname: one ConfigMap for every pod of a Kubernetes StatefulSet (deploy/k8s).
+// The pod's ordinal is the number after the last '-' of its host name (the pod name: "compute-3"
+// is 3); it is added to node_id, and "{node_id}" in the fields that name this process's own files
+// and addresses becomes the result, so that each pod has its own identity, certificate and store.
+// A host name without an ordinal is an error: two pods must never share an identity.
+Status apply_instance(const std::string& role, wire::ProcessConfig& c) {
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0) return make_error(Error::Code::kIo, "--instance-from-hostname: cannot read the host name");
+  const std::string host(name.data());
+  const size_t dash = host.rfind('-');
+  const std::string digits = dash == std::string::npos ? std::string() : host.substr(dash + 1);
+  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return make_error(Error::Code::kInvalidArgument, fmt::format("--instance-from-hostname: host name '{}' does not end in -ORDINAL", host));
+  }
+  const uint32_t ordinal = static_cast<uint32_t>(std::stoul(digits));
+  if (role != "bot") c.set_node_id(c.node_id() + ordinal);
+  const std::string id = fmt::format("{}", c.node_id());
+  auto fill = [&id](const std::string& field) {
+    std::string out = field;
+    for (size_t at = out.find("{node_id}"); at != std::string::npos; at = out.find("{node_id}", at + id.size())) out.replace(at, 9, id);
+    return out;
+  };
+  c.set_tls_cert_file(fill(c.tls_cert_file()));
+  c.set_tls_key_file(fill(c.tls_key_file()));
+  c.set_client_tls_cert_file(fill(c.client_tls_cert_file()));
+  c.set_client_tls_key_file(fill(c.client_tls_key_file()));
+  c.set_advertise_address(fill(c.advertise_address()));
+  c.set_trace_file(fill(c.trace_file()));
+  c.set_storage(fill(c.storage()));
+  c.set_data_dir(fill(c.data_dir()));
+  return validate_process_config(role, c);
+}
+
+// Addresses of other processes may name a host ("coordinator-0.aether.svc:7000"): the runtime
+// never asks a resolver (runtime/real/address.h), so they are resolved here, once, before anything
+// runs, to the first IPv4 address (else the first). Names are therefore for addresses that keep
+// their IP across restarts (a Kubernetes Service's ClusterIP, deploy/k8s), never a pod's own name.
+Result<std::string> resolved(const std::string& address) {
+  if (address.empty() || real::parse_endpoint(address).ok()) return address;
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return make_error(Error::Code::kInvalidArgument, fmt::format("'{}' is not host:port", address));
+  const std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto results = resolver.resolve(host, port, boost::asio::ip::tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) return make_error(Error::Code::kIo, fmt::format("cannot resolve {}: {}", host, ec ? ec.message() : "no address"));
+  boost::asio::ip::tcp::endpoint chosen = results.begin()->endpoint();
+  for (const auto& r : results) {
+    if (r.endpoint().address().is_v4()) {
+      chosen = r.endpoint();
+      break;
+    }
+  }
+  return real::format_endpoint(chosen);
+}
+
+Status resolve_addresses(const std::string& role, wire::ProcessConfig& c) {
+  auto one = [&role](const std::string& in, auto set) -> Status {
+    auto r = resolved(in);
+    if (!r) return r.error();
+    if (*r != in) fmt::print("aether {}: {} is {}\n", role, in, *r);
+    set(*r);
+    return ok_status();
+  };
+  if (auto s = one(c.coordinator_address(), [&](const std::string& v) { c.set_coordinator_address(v); }); !s) return s;
+  if (auto s = one(c.peer_address(), [&](const std::string& v) { c.set_peer_address(v); }); !s) return s;
+  if (auto s = one(c.gateway_address(), [&](const std::string& v) { c.set_gateway_address(v); }); !s) return s;
+  for (int i = 0; i < c.coordinator_addresses_size(); ++i) {
+    if (auto s = one(c.coordinator_addresses(i), [&](const std::string& v) { c.set_coordinator_addresses(i, v); }); !s) return s;
+  }
+  return ok_status();
 }
 
 // What a role prints when it stops: the figures an operator looks at first.
@@ -110,6 +188,18 @@ int run_role(const RoleArgs& args) {
   auto loaded = load_process_config(role, config_path);
   if (!loaded) {
     fmt::print(stderr, "aether {}: {}\n", role, loaded.error().message);
+    return 2;
+  }
+  if (args.instance_from_hostname) {
+    if (auto st = apply_instance(role, loaded.value()); !st) {
+      fmt::print(stderr, "aether {}: {}\n", role, st.error().message);
+      return 2;
+    }
+    fmt::print("aether {}: node {} (from the host name's ordinal)\n", role, loaded.value().node_id());
+  }
+  if (!args.listen_address.empty()) loaded.value().set_listen_address(args.listen_address);
+  if (auto st = resolve_addresses(role, loaded.value()); !st) {
+    fmt::print(stderr, "aether {}: {}\n", role, st.error().message);
     return 2;
   }
   const wire::ProcessConfig& config = loaded.value();

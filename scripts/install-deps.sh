@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libpq-dev libpqxx-dev postgresql
   graphviz python3
   prometheus testssl.sh
+  python3-kubernetes python3-yaml mmdebstrap umoci skopeo
 )
 missing=()
 for p in "${packages[@]}"; do

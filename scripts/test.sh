@@ -40,6 +40,17 @@ dpkg-deb -x build/aether_*_amd64.deb "$pkg_root"
 "$pkg_root/usr/bin/aether" sim "$pkg_root/usr/share/aether/scenarios/v1-battle.textpb" --seed 1 | grep '^trace-digest '
 sweeps=1  # the package check; each sweep below adds one
 
+# What a studio deploys (docs/deploy.md): the OCI image from that package and Debian's libraries
+# (mmdebstrap, umoci, skopeo; about 2 minutes, most of it fetching Debian packages), the Kubernetes
+# manifests against the API schemas, the alert rules, their unit tests and the dashboard's queries.
+echo "== deploy: OCI image, Kubernetes manifests, alerts and dashboard"
+bash scripts/image.sh build
+bash tests/k8s_validate.sh deploy/k8s
+bash tests/ops_check.sh
+# The same binary as separate hosts: network namespaces, bots through a node kill, a leader kill and a
+# rolling upgrade, checked from the traces (about a minute; root, as CI runs).
+bash tests/netns_cluster.sh build/bin/aether
+
 # The cluster scenarios, a few seeds each (the full 50-seed sweeps are in docs/performance.md):
 # every run is checked for two writers, late recovery, epoch violations and bots left out.
 echo "== scenarios: seed sweeps with the global checker"
@@ -62,4 +73,4 @@ cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz
 echo "== fuzz"
 bash tests/fuzz/run.sh build-fuzz "${AETHER_FUZZ_SECONDS:-20}"
-echo "all tests: $((ctest_total + 1 + 1 + sweeps + 1 + 1)) passed, 0 failed"
+echo "all tests: $((ctest_total + 1 + 1 + sweeps + 4 + 1 + 1)) passed, 0 failed"

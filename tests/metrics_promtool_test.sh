@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # /metrics over real HTTP, checked by Prometheus's own promtool: `aether local` with 20 bots, then a
-# lone `aether coordinator` process. Fetches with bash's /dev/tcp (no curl needed), checks that
+# lone `aether coordinator` process; /healthz and /readyz on both, and on processes that cannot be ready. Fetches with bash's /dev/tcp (no curl needed), checks that
 # promtool accepts the exposition, that the key series are there with sane values, that other paths
 # get 404 and garbage gets 400 without stopping the server.
 #   usage: metrics_promtool_test.sh path/to/aether
@@ -74,6 +74,24 @@ for q in input intent simulation output; do value "$work/local.prom" "aether_que
 ! grep -q 'entity=' "$work/local.prom" || fail "an entity id as a label"
 echo "series: ticks $ticks, entities $entities, ticks within budget $within of $count"
 
+# Probes: /healthz (the loop answers) and /readyz (every server can do its job), as Kubernetes reads
+# them: the status code, and a line per server saying why.
+health=$(http_get "$addr" /healthz | tr -d '\r')
+[[ $health == "HTTP/1.1 200 OK"* ]] || fail "GET /healthz: $(head -1 <<<"$health")"
+grep -q '^alive: ' <<<"$health" || fail "/healthz body: $health"
+ready=$(http_get "$addr" /readyz | tr -d '\r')
+[[ $ready == "HTTP/1.1 200 OK"* ]] || fail "GET /readyz of a playing cluster: $ready"
+for line in 'coordinator 1: ready (leader)' 'compute 101: ready (registered and leased)' 'gateway 201: ready (connected to the leader, accepting clients)'; do
+  grep -qxF "$line" <<<"$ready" || fail "/readyz lacks '$line': $ready"
+done
+[[ $(http_raw "$addr" 'HEAD /readyz HTTP/1.1\r\n\r\n' | head -1) == "HTTP/1.1 200"* ]] || fail "HEAD /readyz is not 200"
+http_get "$addr" /metrics | body_of | tr -d '\r' >"$work/ready.prom"
+for s in 'aether_ready{node="1",role="coordinator"}' 'aether_ready{node="101",role="compute"}' 'aether_ready{node="201",role="gateway"}'; do
+  [ "$(value "$work/ready.prom" "$s")" = 1 ] || fail "$s is not 1"
+done
+positive "$(value "$work/ready.prom" 'aether_probes_total')" "probes answered"
+echo "probes: /healthz 200, /readyz 200 with every server ready"
+
 # Targeted debug mode over the real admin path (an operator's order to the coordinator's admin
 # listener, reaching the compute node's and the gateway's aether_debug_entities) is checked by
 # tests/admin_listener_test.sh, against role processes with an admin listener.
@@ -108,5 +126,39 @@ http_get "$addr" /metrics | body_of | tr -d '\r' >"$work/coord.prom"
 promtool check metrics <"$work/coord.prom" || fail "promtool rejected the coordinator's exposition"
 [ "$(value "$work/coord.prom" 'aether_coordinator_leader{node="1",role="coordinator"}')" = 1 ] || fail "lone coordinator does not lead"
 [ -n "$(value "$work/coord.prom" 'aether_storage_in_flight{node="1",role="coordinator"}')" ] || fail "the coordinator's store (SQLite in its data_dir) is not in /metrics"
+[[ $(http_get "$addr" /readyz | head -1) == "HTTP/1.1 200 OK"* ]] || fail "a lone leading coordinator is not ready"
 wait "$coord_pid" || fail "aether coordinator exited $?"
+
+# Not ready, yet alive: a compute node and a gateway with no coordinator to reach, and a vice whose
+# leader never answers. Each /readyz is 503 and says what is missing; each /healthz is 200.
+for role in compute gateway coordinator; do
+  {
+    echo "node_id: $([ "$role" = coordinator ] && echo 2 || ([ "$role" = compute ] && echo 101 || echo 201))"
+    echo 'listen_address: "127.0.0.1:0"'
+    echo "data_dir: \"$work/data-$role\""
+    echo 'duration_s: 6'
+    echo 'log_level: "error"'
+    if [ "$role" = coordinator ]; then
+      echo 'peer_address: "127.0.0.1:1"'; echo 'peer_node_id: 1'; echo 'start_as_vice: true'
+    else
+      echo 'coordinator_address: "127.0.0.1:1"'
+    fi
+  } >"$work/$role-alone.textpb"
+  "$aether" "$role" --config "$work/$role-alone.textpb" --metrics 127.0.0.1:0 >"$work/$role-alone.out" 2>"$work/$role-alone.err" &
+  pids+=($!)
+done
+sleep 1
+declare -A why=([compute]='compute 101: not ready (not registered: no lease yet)'
+                [gateway]='gateway 201: not ready (no leading coordinator connected)'
+                [coordinator]="coordinator 2: not ready (vice without a whole copy of the leader's table)")
+for role in compute gateway coordinator; do
+  addr=$(wait_for_line "$work/$role-alone.out" 'metrics on http://' | sed -E 's|.*http://([^/]+)/metrics.*|\1|')
+  [[ $(http_get "$addr" /healthz | head -1) == "HTTP/1.1 200 OK"* ]] || fail "$role alone: /healthz is not 200"
+  ready=$(http_get "$addr" /readyz | tr -d '\r')
+  [[ $ready == "HTTP/1.1 503 Service Unavailable"* ]] || fail "$role alone: /readyz is not 503: $ready"
+  grep -qxF "${why[$role]}" <<<"$ready" || fail "$role alone: /readyz does not say '${why[$role]}': $ready"
+  http_get "$addr" /metrics | body_of | tr -d '\r' >"$work/$role-alone.prom"
+  positive "$(value "$work/$role-alone.prom" 'aether_probes_failed_total')" "$role: failed probes counted"
+done
+echo "probes: compute, gateway and vice alone answer /healthz 200 and /readyz 503 with the reason"
 echo "metrics promtool test: passed"

@@ -59,6 +59,16 @@ bool ComputeNode::drained() const {
   return drain_ && drain_->leader_knows && world_.size() == 0 && pending_grants_.empty() && pending_handoffs_.empty();
 }
 
+Readiness ComputeNode::readiness() const {
+  if (data_address_.empty()) return {false, "not listening"};
+  if (drain_) return {false, "draining"};
+  if (!lease_valid()) {
+    if (!lease_.clock_trusted()) return {false, "no lease: our clock cannot be trusted"};
+    return {false, lease_.ever_granted() ? "lease lapsed: no leader acked our heartbeats" : "not registered: no lease yet"};
+  }
+  return {true, "registered and leased"};
+}
+
 void ComputeNode::start() {
   if (cfg_.durable_promises) load_promise();
   data_address_ = listen_logged(rt_, cfg_.listen_address);

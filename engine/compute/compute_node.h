@@ -146,6 +146,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   // nothing: no entity, no migration grant or handoff waiting.
   void begin_drain() override;
   bool drained() const override;
+  // Ready: registered with a leader and holding a valid lease (it may write), and not draining.
+  Readiness readiness() const override;
 
   void on_accepted(ConnId conn, std::string_view listen_address) override;
   void on_connected(ConnId conn) override;

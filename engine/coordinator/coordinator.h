@@ -218,6 +218,9 @@ class Coordinator final : public Component, public NetworkHandler {
   // another coordinator leads a newer epoch, or at once without a vice or when not leading.
   void begin_drain() override;
   bool drained() const override;
+  // Ready: we lead, or we are the vice holding a whole copy of the leader's table (we know the
+  // membership and could take over). Not while a candidate, stopping, or without a listener.
+  Readiness readiness() const override;
   // Points the peer link at the other coordinator's address (known only once it is bound).
   void connect_peer(const std::string& address);
 

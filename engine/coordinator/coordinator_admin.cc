@@ -269,6 +269,16 @@ bool Coordinator::drained() const {
   return role_ == CoordinatorRole::kFollower && epoch_ > stopping_->epoch;  // the vice stood, or leads
 }
 
+Readiness Coordinator::readiness() const {
+  if (address_.empty()) return {false, "not listening"};
+  if (stopping_) return {false, "stopping: handing over"};
+  if (role_ == CoordinatorRole::kLeader) return {true, "leader"};
+  if (role_ == CoordinatorRole::kCandidate) return {false, "candidate: no leader yet"};
+  if (!knows_membership_ || !table_replica_complete_) return {false, "vice without a whole copy of the leader's table"};
+  if (!leader_clock_.trusted()) return {false, "vice whose clock cannot be trusted: it would not stand"};
+  return {true, "vice with the leader's table"};
+}
+
 // An operator asked the leader to step down: it stops leading and gives the vice a head start
 // before it would itself stand again.
 void Coordinator::abdicate() {

@@ -271,6 +271,14 @@ void Gateway::detach_session(Session& s) {
   ++stats_.sessions_closed;
 }
 
+Readiness Gateway::readiness() const {
+  if (address_.empty()) return {false, "not listening"};
+  if (stopping_) return {false, "stopping: handing clients over"};
+  if (leader_conn_ == 0) return {false, "no leading coordinator connected"};
+  if (sessions_.size() >= cfg_.sessions_max) return {false, "full: sessions_max clients"};
+  return {true, "connected to the leader, accepting clients"};
+}
+
 void Gateway::begin_drain() {
   if (stopping_) return;
   stopping_ = true;

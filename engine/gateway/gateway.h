@@ -104,6 +104,9 @@ class Gateway final : public Component, public NetworkHandler {
   // resume grace; new connections are refused. Drained once no session is left.
   void begin_drain() override;
   bool drained() const override { return stopping_ && sessions_.empty(); }
+  // Ready: listening, following a leading coordinator (spawns can be asked), below sessions_max,
+  // and not stopping: a load balancer may send it players.
+  Readiness readiness() const override;
 
   void on_accepted(ConnId conn, std::string_view listen_address) override;
   void on_connected(ConnId conn) override;

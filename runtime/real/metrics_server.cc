@@ -43,6 +43,8 @@ struct MetricsServer::State {
   asio::io_context& io;
   Logger& log;
   std::function<std::string()> render;
+  Probe healthz;
+  Probe readyz;
   size_t connections_max;
   tcp::acceptor acceptor;
   asio::steady_timer retry;
@@ -118,9 +120,16 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.set(http::field::allow, "GET, HEAD");
       return respond(http::status::method_not_allowed, "only GET and HEAD\n", head);
     }
+    const Probe* probe = path == "/healthz" ? &state_->healthz : path == "/readyz" ? &state_->readyz : nullptr;
+    if (probe && *probe) {
+      ProbeAnswer verdict = (*probe)();
+      ++state_->stats.probes;
+      if (!verdict.ok) ++state_->stats.probes_failed;
+      return respond(verdict.ok ? http::status::ok : http::status::service_unavailable, std::move(verdict.text), head);
+    }
     if (path != "/metrics") {
       ++state_->stats.not_found;
-      return respond(http::status::not_found, "not found: this server answers GET /metrics\n", head);
+      return respond(http::status::not_found, "not found: this server answers GET /metrics, /healthz, /readyz\n", head);
     }
     ++state_->stats.requests;
     response_.set(http::field::content_type, kMetricsContentType);
@@ -219,6 +228,11 @@ MetricsServer::MetricsServer(asio::io_context& io, Logger& log, std::function<st
     : state_(std::make_shared<State>(io, log, std::move(render), connections_max)) {}
 
 MetricsServer::~MetricsServer() { shutdown(); }
+
+void MetricsServer::set_probes(Probe healthz, Probe readyz) {
+  state_->healthz = std::move(healthz);
+  state_->readyz = std::move(readyz);
+}
 
 Result<std::string> MetricsServer::listen(const std::string& address) {
   if (state_->closed) return make_error(Error::Code::kState, "metrics server is shut down");

@@ -197,6 +197,34 @@ TEST_F(ServerFixture, HeadHasLengthButNoBody) {
   EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), "");
 }
 
+TEST_F(ServerFixture, ProbesAre404UntilSetThen200Or503WithTheirText) {
+  start();
+  EXPECT_EQ(exchange("GET /healthz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(exchange("GET /readyz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
+  bool ready = false;
+  on_io([&] {
+    server_->set_probes([] { return real::ProbeAnswer{true, "alive\n"}; },
+                        [&ready] { return real::ProbeAnswer{ready, ready ? "compute 101: ready\n" : "compute 101: not ready (no lease)\n"}; });
+    return 0;
+  });
+  std::string answer = exchange("GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), "alive\n");
+  answer = exchange("GET /readyz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << answer;
+  EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), "compute 101: not ready (no lease)\n");
+  on_io([&] { return ready = true; });
+  answer = exchange("GET /readyz?verbose HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_EQ(exchange("HEAD /readyz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_EQ(exchange("POST /readyz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
+  const real::MetricsServerStats stats = on_io([this] { return server_->stats(); });
+  EXPECT_EQ(stats.probes, 4u);
+  EXPECT_EQ(stats.probes_failed, 1u);
+  EXPECT_EQ(stats.requests, 0u);  // /metrics only
+  EXPECT_EQ(stats.not_found, 3u);  // two probes before they were set, and the POST
+}
+
 TEST_F(ServerFixture, OtherPathsAre404AndOtherMethods405) {
   start();
   EXPECT_EQ(exchange("GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
