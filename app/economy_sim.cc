@@ -39,6 +39,7 @@ EconomySimResult run_economy_sim(const EconomySimArgs& args) {
     cfg.node = NodeId(kVaultNodeBase + i);
     cfg.listen_address = vault_address(i);
     cfg.planted = args.planted;
+    cfg.rules = args.rules;
     for (uint32_t j = 0; j < args.vaults; ++j) {
       if (j != i) cfg.peers[kVaultNodeBase + j] = vault_address(j);
     }

@@ -20,6 +20,7 @@ struct EconomySimArgs {
   bool faults = true;          // storage and message faults
   PlantedBug planted = PlantedBug::kNone;
   std::string log_level = "error";
+  economy::EconomyRules rules = economy::EconomyRules::builtin();  // or load_economy_rules(CONTENT_DIR)
 };
 
 struct EconomySimResult {

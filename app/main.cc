@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/economy_content.h"
 #include "app/economy_sim.h"
 #include "app/trace_command.h"
 #include "app/viz_command.h"
@@ -56,6 +57,8 @@ int main(int argc, char** argv) {
   econ_sim_cmd->add_option("--characters", econ.characters_per_vault, "characters per vault")->capture_default_str()->check(CLI::Range(1, 64));
   econ_sim_cmd->add_option("--seconds", econ.seconds, "seconds of play with faults (then 30 s quiet)")->capture_default_str()->check(CLI::Range(5, 3600));
   econ_sim_cmd->add_option("--crashes", econ.crashes, "host crashes (default: one per 10 s)");
+  std::string econ_content;
+  econ_sim_cmd->add_option("--content", econ_content, "items, the kill drop table and recipes from this content directory (default: the built-in ones, equal to content/items.textpb)");
   econ_sim_cmd->add_option("--planted-bug", econ_bug, "economy-release-on-restart: plant the bug the checker must catch");
   econ_cmd->require_subcommand(1);
 
@@ -157,6 +160,14 @@ int main(int argc, char** argv) {
     if (!aether::parse_planted_bug(econ_bug, &econ.planted)) {
       std::fprintf(stderr, "aether economy sim: unknown planted bug '%s'\n", econ_bug.c_str());
       return 2;
+    }
+    if (!econ_content.empty()) {
+      auto rules = aether::app::load_economy_rules(econ_content);
+      if (!rules) {
+        std::fprintf(stderr, "aether economy sim: %s\n", rules.error().message.c_str());
+        return 2;
+      }
+      econ.rules = rules.value();
     }
     return aether::app::run_economy_sim_command(econ);
   }

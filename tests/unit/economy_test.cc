@@ -3,7 +3,14 @@
 // conservation checker (app/economy_checker.h), which must catch the planted duplication.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "app/economy_content.h"
 #include "app/economy_sim.h"
 #include "engine/economy/ledger.h"
 #include "engine/economy/vault.h"
@@ -62,6 +69,39 @@ TEST(EconomyLedger, TradeRecordsAndVaultMessagesRoundTripAndRefuseGarbage) {
   bad[1] = 99;
   EXPECT_FALSE(decode_vault_message(bad));
   EXPECT_FALSE(decode_vault_message(Bytes{}));
+}
+
+TEST(EconomyContent, TheShippedItemsAreTheBuiltInOnesAndMistakesNameTheirLine) {
+  auto rules = app::load_economy_rules(AETHER_SOURCE_DIR "/content");
+  ASSERT_TRUE(rules) << rules.error().message;
+  const EconomyRules builtin = EconomyRules::builtin();
+  ASSERT_EQ(rules.value().items.size(), builtin.items.size());
+  for (size_t i = 0; i < builtin.items.size(); ++i) {
+    EXPECT_EQ(rules.value().items[i].id, builtin.items[i].id);
+    EXPECT_EQ(rules.value().items[i].name, builtin.items[i].name);
+  }
+  EXPECT_EQ(rules.value().nothing_weight, builtin.nothing_weight);
+  ASSERT_EQ(rules.value().drops.size(), builtin.drops.size());
+  ASSERT_EQ(rules.value().recipes.size(), builtin.recipes.size());
+  for (size_t i = 0; i < builtin.recipes.size(); ++i) {
+    EXPECT_EQ(rules.value().recipes[i].output, builtin.recipes[i].output);
+    EXPECT_EQ(rules.value().recipes[i].inputs, builtin.recipes[i].inputs);
+  }
+
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("aether-econ-content-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const auto expect_error = [&](const std::string& text, const std::string& error) {
+    std::ofstream(dir / "items.textpb") << text;
+    auto r = app::load_economy_rules(dir.string());
+    ASSERT_FALSE(r) << text;
+    EXPECT_NE(r.error().message.find(error), std::string::npos) << r.error().message;
+  };
+  const std::string ok_rest = "drop_tables { name: \"kill\" drops { item: \"ore\" weight: 1 } }\nrecipes { name: \"r\" output: \"ore\" inputs: \"ore\" }\n";
+  expect_error("items { id: 1 name: \"ore\" }\nitems { id: 1 name: \"gem\" }\n" + ok_rest, "items.textpb:2: field id: item id 1 is also ore's");
+  expect_error("items { id: 1 name: \"ore\" }\n" + ok_rest + "recipes { name: \"x\" output: \"gem\" inputs: \"ore\" }\n", "items.textpb:4: field output: no item named gem");
+  expect_error("items { id: 70000 name: \"ore\" }\n", "items.textpb:1: field id");
+  expect_error("items { id: 1 name: \"ore\" }\nitems { id: 2 nmae: \"gem\" }\n", "items.textpb:2");
+  std::filesystem::remove_all(dir);
 }
 
 app::EconomySimArgs sim_args(uint64_t seed) {
