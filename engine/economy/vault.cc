@@ -235,7 +235,13 @@ void Vault::run_jobs() {
     if (!w->ops.empty()) {
       entry.key = EntryKey{cfg_.node.value, ++issued_serial_};
       entry.ops = w->ops;
-      AETHER_ASSERT_MSG(book_.check(entry).empty(), "a job builds only entries its fold accepts");
+      // Jobs build entries from the fold, but their item ids may come from a peer (house rule 3): an
+      // entry the fold refuses is dropped, logged and counted, never written.
+      if (const std::string why = book_.check(entry); !why.empty()) {
+        ++stats_.entries_refused;
+        log_at(rt_.log, LogLevel::kError, {}, "vault {}: an entry the fold refuses ({}): not written", cfg_.node.value, why);
+        continue;
+      }
       batch.append(encode_entry(entry));
       for (const Op& op : entry.ops) {
         if (ours(op.character) && (op.kind != OpKind::kSend)) batch.put(econ_key(op.character), {}, cfg_.generation);
@@ -526,7 +532,8 @@ void Vault::handle(const VaultMessage& m) {
             }
           }
         }
-        if (!give) {
+        // An item we already know cannot arrive from elsewhere: a peer's mistake, refused here.
+        if (!give || book_.held().count(m.item) || book_.escrowed().count(m.item)) {
           send(m.from, VaultMessage{VaultMsgType::kRefused, cfg_.node.value, m.trade, m.a, m.b, 0, 0, 0});
           return std::nullopt;
         }

@@ -124,7 +124,7 @@ struct VaultConfig {
 struct VaultStats {
   uint64_t loots = 0, crafts = 0, vendor_sales = 0;
   uint64_t trades_started = 0, trades_committed = 0, trades_aborted = 0, trades_done = 0;
-  uint64_t writes_failed = 0, jobs_refused = 0, messages_rejected = 0;
+  uint64_t writes_failed = 0, jobs_refused = 0, messages_rejected = 0, entries_refused = 0;
 };
 
 class Vault final : public Component, private NetworkHandler {
