@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/economy_content.h"
+#include "app/economy_sim.h"
 #include "app/trace_command.h"
 #include "app/viz_command.h"
 #include "aether_version.h"
@@ -45,6 +47,20 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
   sim_cmd->add_flag("--cpu", sim.cpu, "measure each simulated process's own CPU time per tick (as if it had its own core)");
   sim_cmd->add_flag("--print-faults", sim.print_faults, "print this seed's fault schedule as scenario events (to keep it as a regression scenario)");
+
+  aether::app::EconomySimArgs econ;
+  std::string econ_bug;
+  auto* econ_cmd = cli.add_subcommand("economy", "the economy's ledger (docs/persistence.md, \"The economy\")");
+  auto* econ_sim_cmd = econ_cmd->add_subcommand("sim", "vaults trading through crashes and storage faults in the simulator, with the conservation checker");
+  econ_sim_cmd->add_option("--seed", econ.seed, "the run's seed")->capture_default_str();
+  econ_sim_cmd->add_option("--vaults", econ.vaults, "vault nodes")->capture_default_str()->check(CLI::Range(2, 16));
+  econ_sim_cmd->add_option("--characters", econ.characters_per_vault, "characters per vault")->capture_default_str()->check(CLI::Range(1, 64));
+  econ_sim_cmd->add_option("--seconds", econ.seconds, "seconds of play with faults (then 30 s quiet)")->capture_default_str()->check(CLI::Range(5, 3600));
+  econ_sim_cmd->add_option("--crashes", econ.crashes, "host crashes (default: one per 10 s)");
+  std::string econ_content;
+  econ_sim_cmd->add_option("--content", econ_content, "items, the kill drop table and recipes from this content directory (default: the built-in ones, equal to content/items.textpb)");
+  econ_sim_cmd->add_option("--planted-bug", econ_bug, "economy-release-on-restart: plant the bug the checker must catch");
+  econ_cmd->require_subcommand(1);
 
   LocalArgs local;
   auto* local_cmd = cli.add_subcommand("local", "run coordinator, compute node(s), gateway(s) and bots in one process on loopback TCP");
@@ -143,6 +159,21 @@ int main(int argc, char** argv) {
     }
     sim.seed_given = seed_opt->count() > 0;
     return run_sim(sim);
+  }
+  if (econ_sim_cmd->parsed()) {
+    if (!aether::parse_planted_bug(econ_bug, &econ.planted)) {
+      std::fprintf(stderr, "aether economy sim: unknown planted bug '%s'\n", econ_bug.c_str());
+      return 2;
+    }
+    if (!econ_content.empty()) {
+      auto rules = aether::app::load_economy_rules(econ_content);
+      if (!rules) {
+        std::fprintf(stderr, "aether economy sim: %s\n", rules.error().message.c_str());
+        return 2;
+      }
+      econ.rules = rules.value();
+    }
+    return aether::app::run_economy_sim_command(econ);
   }
   if (local_cmd->parsed()) return run_local(local);
   if (cert_cmd->parsed()) return run_cert(cert);

@@ -71,6 +71,15 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kDebugState: return "debug_state";
     case TraceKind::kDebugSuppressed: return "debug_suppressed";
     case TraceKind::kLevelUp: return "level_up";
+    case TraceKind::kEconCreated: return "econ_created";
+    case TraceKind::kEconDestroyed: return "econ_destroyed";
+    case TraceKind::kEconEscrowed: return "econ_escrowed";
+    case TraceKind::kEconReleased: return "econ_released";
+    case TraceKind::kEconSent: return "econ_sent";
+    case TraceKind::kEconReceived: return "econ_received";
+    case TraceKind::kEconRecovered: return "econ_recovered";
+    case TraceKind::kEconApplied: return "econ_applied";
+    case TraceKind::kEconFailed: return "econ_failed";
     default: break;  // a kind newer than this list (the numbering only ever grows)
   }
   return "unknown";

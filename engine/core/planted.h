@@ -15,10 +15,11 @@ enum class PlantedBug : uint8_t {
   kAcceptStaleEpoch,     // compute: applies coordinator orders of an older epoch
   kLoseEntity,           // compute: drops an entity that migrates in, telling no one
   kApplyIntentTwice,     // compute: applies every intent a second time, as a retry without its key would
+  kEconomyReleaseOnRestart,  // economy vault: a restarted trade responder releases its escrow without asking the initiator
 };
 
 // "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity",
-// "apply-intent-twice"; false if unknown.
+// "apply-intent-twice", "economy-release-on-restart"; false if unknown.
 inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   if (name.empty() || name == "none") *out = PlantedBug::kNone;
   else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
@@ -26,6 +27,7 @@ inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   else if (name == "accept-stale-epoch") *out = PlantedBug::kAcceptStaleEpoch;
   else if (name == "lose-entity") *out = PlantedBug::kLoseEntity;
   else if (name == "apply-intent-twice") *out = PlantedBug::kApplyIntentTwice;
+  else if (name == "economy-release-on-restart") *out = PlantedBug::kEconomyReleaseOnRestart;
   else return false;
   return true;
 }

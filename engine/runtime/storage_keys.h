@@ -15,6 +15,9 @@
 //   account/ACCOUNT                    accounts and sessions (issue 14)
 //   character/ACCOUNT/CHARACTER        characters
 //   item/ITEM                          items, each with its one holder
+//   econ/CHARACTER                     the economy's fence row of a character: every economic batch
+//                                      puts it with the character's generation (engine/economy/vault.h)
+//   trade/TRADE                        one trade's state on one side (engine/economy/vault.h)
 //   ledger entries are not rows: Storage's ledger holds them, numbered by the store.
 
 #include <cstdint>

@@ -79,6 +79,18 @@ enum class TraceKind : uint16_t {
   kDebugSuppressed = 104, // compute: debug records left out this tick past kDebugRecordsPerTickMax; a = how many
   // The game (120..139).
   kLevelUp = 120,         // compute: experience took an entity we own to a new level; a = the level, b = its experience
+  // The economy (160..169, engine/economy/vault.h). The operations of one ledger entry are recorded
+  // when its write is accepted (tick = the entry's serial), then kEconApplied or kEconFailed when it
+  // completes; a crash in between leaves the outcome to kEconRecovered. entity = the character, a = item id.
+  kEconCreated = 160,     // b = item kind | source << 16
+  kEconDestroyed = 161,   // b = item kind | sink << 16
+  kEconEscrowed = 162,    // held by entity -> escrowed by trade b
+  kEconReleased = 163,    // escrowed by trade b -> held by entity again (abort)
+  kEconSent = 164,        // escrowed by trade b -> to entity on node peer (initiator: the commit point; responder: catching up)
+  kEconReceived = 165,    // held by entity by trade b (initiator: the commit point; responder: the item lands); peer = the other side
+  kEconRecovered = 166,   // a vault rebuilt its fold from its store; a = the highest serial of its own entries there, b = trades open
+  kEconApplied = 167,     // the entry written (tick = its serial) is durable and applied whole; b = operations
+  kEconFailed = 168,      // the entry written (tick = its serial) failed: nothing happened
 };
 
 // kGhostDropped's a.
