@@ -208,7 +208,7 @@ class WebSession final : public WebSessionBase, public std::enable_shared_from_t
     timeout.idle_timeout = as_duration(limits_.idle_timeout_ns);
     timeout.keep_alive_pings = true;
     ws_->set_option(timeout);
-    ws_->read_message_max(limits_.message_bytes_max);
+    ws_->read_message_max(std::max(limits_.message_bytes_max + 1, kFrameBytesMax));  // a backstop: read_next enforces the cap
     ws_->binary(true);
     ws_->set_option(websocket::stream_base::decorator([](websocket::response_type& res) { res.set(http::field::server, "aether"); }));
     ws_->async_accept(req, [self = this->shared_from_this()](const error_code& ec) {
@@ -223,8 +223,11 @@ class WebSession final : public WebSessionBase, public std::enable_shared_from_t
     });
   }
 
+  // Reads a message piece by piece, never more than one byte past the cap: the cap is ours to
+  // enforce (and count) before Beast's own backstop, whose error a TLS teardown can mask.
   void read_next() {
-    ws_->async_read(buffer_, [self = this->shared_from_this()](const error_code& ec, size_t) { self->on_read(ec); });
+    const size_t room = limits_.message_bytes_max + 1 - std::min(buffer_.size(), limits_.message_bytes_max);
+    ws_->async_read_some(buffer_, room, [self = this->shared_from_this()](const error_code& ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(const error_code& ec) {
@@ -254,18 +257,31 @@ class WebSession final : public WebSessionBase, public std::enable_shared_from_t
       }
       return fail(*net, reason, why);
     }
+    if (buffer_.size() > limits_.message_bytes_max) {
+      const uint64_t n = ++net->stats_.message_too_big;
+      return close_for(*net, websocket::close_code::too_big, "message too big",
+                       fmt::format("a message over {} bytes (closed 1009; {} so far)", limits_.message_bytes_max, n));
+    }
+    if (!ws_->is_message_done()) return read_next();
     if (!ws_->got_binary()) {
       const uint64_t n = ++net->stats_.text_frames;
-      state_ = State::kClosing;
-      close_code_ = websocket::close_reason(websocket::close_code::unknown_data, "binary frames only");
-      if (!writing_) close_ws();
-      else read_next();  // keep reading: the close goes once the write in flight ends
-      return report_closed(*net, CloseReason::kFraming, fmt::format("a text frame (closed 1003; {} so far)", n));
+      return close_for(*net, websocket::close_code::unknown_data, "binary frames only", fmt::format("a text frame (closed 1003; {} so far)", n));
     }
     const auto data = buffer_.cdata();
     net->handler_->on_message(id_, std::span<const uint8_t>(static_cast<const uint8_t*>(data.data()), data.size()));
     buffer_.clear();
     if (state_ == State::kOpen || state_ == State::kClosing) read_next();
+  }
+
+  // The peer broke a rule: our close goes with its code (after the write in flight, if any), and the
+  // handler hears the connection is gone.
+  void close_for(WebNetwork& net, websocket::close_code code, const char* reason, const std::string& why) {
+    state_ = State::kClosing;
+    buffer_.clear();
+    close_code_ = websocket::close_reason(code, reason);
+    if (!writing_) close_ws();
+    read_next();  // keeps reading (and discarding) until the close completes
+    report_closed(net, CloseReason::kFraming, why);
   }
 
   void write_next() {

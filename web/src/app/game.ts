@@ -117,8 +117,10 @@ export class Game {
   keyUp(key: string): void {
     this.keys.delete(key);
   }
+  // The skill goes at the target; with none, at the nearest enemy; with no enemy in view, at
+  // ourselves (a self or ally skill; the server refuses what does not fit, as for anyone).
   useSkill(slot: number): void {
-    if (!this.target || !this.find(this.target)) this.targetNearestEnemy();
+    if (!this.find(this.target)) this.targetNearestEnemy();
     this.pendingSkill = slot;
   }
   select(id: bigint): void {
@@ -160,8 +162,8 @@ export class Game {
     if (this.keys.has('s') || this.keys.has('arrowdown')) y -= 1;
     const norm = x !== 0 && y !== 0 ? 707 : 1000;
     // The gateway refuses a target the client cannot see: send only one that is in view.
-    const target = this.find(this.target) ? this.target : 0n;
-    const skill = target ? this.pendingSkill : 0;
+    const skill = this.pendingSkill;
+    const target = this.find(this.target) ? this.target : skill ? this.self : 0n;
     this.pendingSkill = 0;
     this.ws.send(encodeInput({ seq: ++this.seq, moveX: x * norm, moveY: y * norm, target, skill }));
     if (skill) this.addLog(`you use skill ${skill} on #${target}`);
