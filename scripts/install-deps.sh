@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libpq-dev libpqxx-dev postgresql
   graphviz python3
   prometheus testssl.sh
+  chromium nodejs npm
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -60,8 +60,8 @@ try {
   log('page loaded');
   await page.waitForFunction(() => document.querySelector('[data-test=status]')?.textContent.includes('playing'), null, { timeout: STEP_MS });
   log('playing (Welcome received)');
-  // Its own avatar at least; the bots come into view as the battle gathers.
-  await page.waitForFunction(() => Number(document.querySelector('[data-test=entities]')?.textContent) >= 2, null, { timeout: STEP_MS });
+  // Its own avatar at least (the bots come into view as the battle gathers), drawn with its health.
+  await page.waitForFunction(() => Number(document.querySelector('[data-test=entities]')?.textContent) >= 1 && window.aether.me(), null, { timeout: STEP_MS });
   const seen = await page.textContent('[data-test=entities]');
   log(`${seen} entities in view`);
   const hp = Number(await page.textContent('[data-test=hp]'));
@@ -74,7 +74,10 @@ try {
     await page.keyboard.press('1');
     shown = await page.waitForSelector('[data-test=cooldown]', { timeout: 3000 }).then(() => true, () => false);
   }
-  if (!shown) throw new Error(`no cooldown on the skill bar after pressing 1 (before: ${noCooldownBefore})`);
+  if (!shown) {
+    const state = await page.evaluate(() => ({ log: window.aether.log.join(' | '), cooldown: window.aether.cooldownTicks, phase: window.aether.phase }));
+    throw new Error(`no cooldown on the skill bar after pressing 1 (before: ${noCooldownBefore}): ${JSON.stringify(state)}`);
+  }
   const cooldown = await page.textContent('[data-test=cooldown]');
   log(`skill used: the HUD shows a cooldown of ${cooldown} s`);
   const log_ = await page.textContent('[data-test=log]');
