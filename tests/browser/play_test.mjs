@@ -82,6 +82,17 @@ try {
   log(`skill used: the HUD shows a cooldown of ${cooldown} s`);
   const log_ = await page.textContent('[data-test=log]');
   if (!log_.includes('you use skill 1')) throw new Error(`combat log without the skill: ${log_}`);
+  // The connection drops: the client says so, reconnects by itself and plays again. (It offers the
+  // last Welcome's entity and token; a session its client lost ends like any close, so the gateway
+  // gives a new avatar here. The avatar is kept for the resume only when the gateway itself goes
+  // away, which one `aether local` process cannot show: docs/browser.md, "Not yet".)
+  const self = await page.evaluate(() => String(window.aether.self));
+  await page.evaluate(() => window.aether.ws.close(4000, 'test drops the connection'));
+  await page.waitForFunction(() => window.aether.phase === 'reconnecting', null, { timeout: 5000 });
+  await page.waitForFunction(() => window.aether.phase === 'playing', null, { timeout: STEP_MS });
+  const again = await page.evaluate(() => String(window.aether.self));
+  if (!(Number(again) > 0)) throw new Error(`reconnected without an avatar (${again})`);
+  log(`reconnected by itself: playing as #${again} (was #${self})`);
   // Let the battle move a little, then picture it.
   await page.keyboard.press('Tab');
   await page.waitForTimeout(1500);
