@@ -35,6 +35,7 @@ echo "== browser: web client build, codec vectors, headless Chromium play test"
 bash scripts/web.sh build
 bash scripts/web.sh test
 bash scripts/web.sh browser-test
+bash scripts/web.sh console-test
 
 # The package a studio installs: cpack's Debian package, unpacked into an empty directory, must run
 # from there (its binary, configs and scenarios) and say which commit it was built from.

@@ -3,6 +3,7 @@
 #   scripts/web.sh build          npm ci (offline-safe: the cache first) and ng build -> web/dist/aether/browser
 #   scripts/web.sh test           the TypeScript codec against the C++ codec's vectors (web/test/vectors.json)
 #   scripts/web.sh browser-test   headless Debian Chromium plays against `aether local` (tests/browser/play_test.mjs)
+#   scripts/web.sh console-test   headless Chromium drives the operators' console on the admin listener (tests/browser/console_test.mjs)
 # Needs Node.js 20+ and npm; the browser test needs /usr/bin/chromium (scripts/install-deps.sh) and build/bin/aether.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +33,12 @@ case "${1:-build}" in
     [ -f $web/dist/aether/browser/index.html ] || "$0" build
     node tests/browser/play_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-battle.png
     ;;
+  console-test)
+    deps
+    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png
+    ;;
   *)
-    echo "usage: scripts/web.sh build|test|browser-test" >&2
+    echo "usage: scripts/web.sh build|test|browser-test|console-test" >&2
     exit 2
     ;;
 esac
