@@ -156,7 +156,7 @@ int run_local(const LocalArgs& args) {
     fmt::print("aether local: admin on https://{}/api/ (coordinator {})\n", *bound, leader.node().value);
   }
   if (!args.web_address.empty()) {
-    auto bound = open_web(hosting, cluster.gateways().front()->node(), WebOptions{args.web_address, args.web_root, args.web_origins});
+    auto bound = open_web(hosting, cluster.gateways().front()->node(), WebOptions{args.web_address, args.web_root, args.web_origins, /*connections_per_address_max=*/0});
     if (!bound) {
       fmt::print(stderr, "aether local: {}\n", bound.error().message);
       return 2;

@@ -276,7 +276,8 @@ void web_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint
     for (const auto& [event, count] : {std::pair{"upgraded", w.upgraded}, std::pair{"file_served", w.files_served},
                                        std::pair{"not_found", w.not_found}, std::pair{"bad_request", w.bad_requests},
                                        std::pair{"origin_refused", w.origin_refused}, std::pair{"handshake_failed", w.handshake_failed},
-                                       std::pair{"connection_limit", w.connection_limit}, std::pair{"message_too_big", w.message_too_big},
+                                       std::pair{"connection_limit", w.connection_limit}, std::pair{"per_address_limit", w.per_address_limit},
+                                       std::pair{"message_too_big", w.message_too_big},
                                        std::pair{"text_frame", w.text_frames}, std::pair{"dead_peer", w.dead_peers}}) {
       Labels with_event = l;
       with_event.emplace_back("event", event);

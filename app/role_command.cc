@@ -178,6 +178,7 @@ int run_role(const RoleArgs& args) {
   build(role, config, content, hosting);
   if (role == "gateway" && !config.web_address().empty()) {
     WebOptions web{config.web_address(), {}, {config.web_origins().begin(), config.web_origins().end()}};
+    if (config.connections_per_address_max() > 0) web.connections_per_address_max = config.connections_per_address_max();
     if (!config.web_root().empty()) {
       web.root = (std::filesystem::path(config_path).parent_path() / config.web_root()).lexically_normal().string();
     }

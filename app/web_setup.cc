@@ -9,6 +9,7 @@ Result<std::string> open_web(RealHosting& hosting, NodeId node, const WebOptions
   settings.tls = hosting.tls_of(Role::kGateway, node).accept;  // the client port's certificate
   settings.allowed_origins = options.origins;
   settings.web_root = options.root;
+  settings.limits.connections_per_address_max = options.connections_per_address_max;
   return rt->listen_web(options.address, std::move(settings));
 }
 

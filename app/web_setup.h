@@ -13,6 +13,7 @@ struct WebOptions {
   std::string address;               // "host:port"
   std::string root;                  // the built client's directory; empty: WebSocket only
   std::vector<std::string> origins;  // allowed besides the page's own
+  size_t connections_per_address_max = real::kInboundPerAddressMax;  // 0: no limit (aether local's bots and browsers share 127.0.0.1)
 };
 
 // Opens it on the runtime of gateway `node`, with the TLS of that gateway's client port (plain when

@@ -57,10 +57,30 @@ const char* web_content_type(std::string_view path) {
   return nullptr;
 }
 
+// A connection's count against its remote address, released whenever the session goes.
+class AddressSlot {
+ public:
+  AddressSlot(std::shared_ptr<std::map<std::string, size_t>> counts, std::string address) : counts_(std::move(counts)), address_(std::move(address)) {
+    ++(*counts_)[address_];
+  }
+  ~AddressSlot() {
+    auto it = counts_->find(address_);
+    AETHER_ASSERT(it != counts_->end() && it->second > 0);
+    if (--it->second == 0) counts_->erase(it);
+  }
+  AddressSlot(const AddressSlot&) = delete;
+  AddressSlot& operator=(const AddressSlot&) = delete;
+
+ private:
+  std::shared_ptr<std::map<std::string, size_t>> counts_;
+  std::string address_;
+};
+
 // One accepted connection, before and after its upgrade.
 class WebSessionBase {
  public:
   virtual ~WebSessionBase() = default;
+  std::unique_ptr<AddressSlot> address_slot;
   virtual SendStatus send(std::span<const uint8_t> payload) = 0;
   virtual bool close_locally() = 0;  // no on_closed follows; false: it is gone already
   virtual void kill() = 0;           // shutdown: the socket goes, no callbacks
@@ -435,11 +455,22 @@ void WebNetwork::on_accept(tcp::socket socket) {
   error_code ec;
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   std::string peer = ec ? std::string("unknown") : format_endpoint(remote);
+  const std::string remote_address = ec ? std::string("unknown") : remote.address().to_string();
   if (sessions_.size() >= settings_.limits.connections_max) {
     const uint64_t n = ++stats_.connection_limit;
     if (worth_logging(n)) log_at(log_, LogLevel::kWarn, {}, "web: refusing {}: {} connections held (limit; {} so far)", peer, sessions_.size(), n);
     socket.close(ec);
     return;
+  }
+  const size_t per_address_max = settings_.limits.connections_per_address_max;
+  if (per_address_max > 0) {
+    const auto held = per_address_->find(remote_address);
+    if (held != per_address_->end() && held->second >= per_address_max) {
+      const uint64_t n = ++stats_.per_address_limit;
+      if (worth_logging(n)) log_at(log_, LogLevel::kWarn, {}, "web: refusing {}: {} connections from that address already (limit; {} so far)", peer, held->second, n);
+      socket.close(ec);
+      return;
+    }
   }
   socket.set_option(tcp::no_delay(true), ec);
   const ConnId id = next_id_++;
@@ -447,11 +478,13 @@ void WebNetwork::on_accept(tcp::socket socket) {
   if (settings_.tls) {
     using Next = beast::ssl_stream<beast::tcp_stream>;
     auto s = std::make_shared<WebSession<Next>>(weak_from_this(), id, std::move(peer), Next(beast::tcp_stream(std::move(socket)), *settings_.tls), settings_);
+    s->address_slot = std::make_unique<AddressSlot>(per_address_, remote_address);
     sessions_.emplace(id, s);
     s->start();
   } else {
     using Next = beast::tcp_stream;
     auto s = std::make_shared<WebSession<Next>>(weak_from_this(), id, std::move(peer), Next(std::move(socket)), settings_);
+    s->address_slot = std::make_unique<AddressSlot>(per_address_, remote_address);
     sessions_.emplace(id, s);
     s->start();
   }

@@ -18,7 +18,8 @@
 //   - queued outbound bytes over outbound_bytes_max: send() refuses with kBackpressure (the gateway
 //     drops a client that stays stalled, as on TCP).
 //   - TLS handshake, HTTP request and upgrade not done within handshake_deadline_ns: closed.
-//   - connections_max held at once: the next accepted socket is closed at once.
+//   - connections_max held at once, or connections_per_address_max from one remote address: the next
+//     accepted socket is closed at once (connection_limit, per_address_limit).
 //   - static files: GET and HEAD only, only regular files under the web root (canonical path
 //     inside the root: no traversal, no symlink out), at most file_bytes_max, content type by
 //     extension from a fixed table; anything else is 404 (or 405, 413); the connection closes
@@ -40,6 +41,7 @@
 #include "engine/core/time.h"
 #include "engine/runtime/log.h"
 #include "engine/runtime/network.h"
+#include "runtime/real/tcp_network.h"
 #include "runtime/real/tls.h"
 
 namespace aether::real {
@@ -65,6 +67,7 @@ struct WebLimits {
   TimeNs handshake_deadline_ns = kWebHandshakeDeadlineNs;
   TimeNs idle_timeout_ns = kWebIdleTimeoutNs;
   size_t connections_max = kWebConnectionsMax;
+  size_t connections_per_address_max = kInboundPerAddressMax;  // as the TCP client port; 0: no limit
   size_t request_header_bytes_max = kWebRequestHeaderBytesMax;
   size_t file_bytes_max = kWebFileBytesMax;
 };
@@ -85,6 +88,7 @@ struct WebStats {
   uint64_t origin_refused = 0;
   uint64_t handshake_failed = 0;   // TLS or WebSocket handshake failed or outlasted its deadline
   uint64_t connection_limit = 0;
+  uint64_t per_address_limit = 0;
   uint64_t message_too_big = 0;
   uint64_t text_frames = 0;
   uint64_t dead_peers = 0;         // silent past idle_timeout_ns, pings unanswered
@@ -129,6 +133,8 @@ class WebNetwork final : public std::enable_shared_from_this<WebNetwork> {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   WebSettings settings_;
   std::string address_;
+  // Connections per remote address, each held by its session for its whole life (AddressSlot).
+  std::shared_ptr<std::map<std::string, size_t>> per_address_ = std::make_shared<std::map<std::string, size_t>>();
   std::map<std::string, File> files_;  // "/path" -> the file, read once at listen()
   std::map<ConnId, std::shared_ptr<WebSessionBase>> sessions_;  // every connection, HTTP or WebSocket
   ConnId next_id_ = kWebConnIdBase;

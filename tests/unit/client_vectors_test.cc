@@ -128,7 +128,7 @@ std::string vectors() {
   auto truncated = update;
   truncated.pop_back();
   bad.push_back(hex(truncated));
-  bad.push_back("0a8000");       // welcome: a varint not in its shortest form
+  bad.push_back("0aaa00e8070ad0860305");  // a whole welcome but for its entity varint, padded (not its shortest form)
   bad.push_back("63");           // an unknown type
   bad.push_back("0d00");         // a redirect to no address
   bad.push_back("0b01" "0000" "0100" "0040" "0000" "0000" "00");  // a changed item with an unknown change bit

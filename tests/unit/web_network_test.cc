@@ -292,6 +292,24 @@ TEST(WebNetwork, APeerThatAnswersNoPingIsClosedAsDead) {
   reader.join();
 }
 
+TEST(WebNetwork, OneAddressHoldsAtMostItsShareOfConnections) {
+  WebSettings settings;
+  settings.limits.connections_per_address_max = 2;
+  Server server(settings);
+  asio::io_context io;
+  auto first = connect_ws(io, server.port);
+  auto second = connect_ws(io, server.port);
+  EXPECT_THROW(connect_ws(io, server.port), boost::system::system_error);  // closed at accept
+  EXPECT_EQ(server.stats().per_address_limit, 1u);
+  ASSERT_TRUE(eventually(server.recorder, [&] { return server.recorder.accepted.size() == 2; }));
+  // The count falls when a connection goes, however it goes.
+  first->close(websocket::close_code::normal);
+  ASSERT_TRUE(eventually(server.recorder, [&] { return server.recorder.closed.size() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NO_THROW(connect_ws(io, server.port));
+  EXPECT_EQ(server.stats().per_address_limit, 1u);
+}
+
 TEST(WebNetwork, TheOutboundCapRefusesWithBackpressure) {
   WebSettings settings;
   settings.limits.outbound_bytes_max = 64 << 10;
