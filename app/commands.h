@@ -37,6 +37,9 @@ struct LocalArgs {
   std::string content_dir;          // the game's content (empty: the classic one-skill game)
   std::string admin_address;        // with tls: coordinator 1's admin listener (docs/security.md, "Operators")
   std::string operators_file;       // its operators
+  std::string web_address;          // gateway 1's browsers' listener (docs/browser.md); empty: none
+  std::string web_root;             // the built browser client it serves
+  std::vector<std::string> web_origins;
 };
 int run_local(const LocalArgs& args);
 

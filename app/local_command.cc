@@ -17,6 +17,7 @@
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
 #include "app/tls_setup.h"
+#include "app/web_setup.h"
 #include "runtime/real/cert_issuer.h"
 #include "runtime/real/signals.h"
 
@@ -153,6 +154,14 @@ int run_local(const LocalArgs& args) {
     admin = std::move(made.value());
     metrics.set_admin(&admin->server());
     fmt::print("aether local: admin on https://{}/api/ (coordinator {})\n", *bound, leader.node().value);
+  }
+  if (!args.web_address.empty()) {
+    auto bound = open_web(hosting, cluster.gateways().front()->node(), WebOptions{args.web_address, args.web_root, args.web_origins, /*connections_per_address_max=*/0});
+    if (!bound) {
+      fmt::print(stderr, "aether local: {}\n", bound.error().message);
+      return 2;
+    }
+    fmt::print("aether local: browsers on {}://{}/\n", args.tls ? "https" : "http", *bound);
   }
   std::fflush(stdout);
   hosting.start_threads();

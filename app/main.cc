@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--tls-dir", local.tls_dir, "with --tls: issue the certificates into this directory (default: a new one under /tmp)");
   local_cmd->add_option("--admin", local.admin_address, "with --tls and --operators: coordinator 1 serves operators on host:port (HTTPS)");
   local_cmd->add_option("--operators", local.operators_file, "the operators file of --admin (aether operator add)");
+  local_cmd->add_option("--web", local.web_address, "gateway 1 serves browsers on host:port: WebSocket clients and the built client's files (HTTPS with --tls)");
+  local_cmd->add_option("--web-root", local.web_root, "with --web: the built browser client (scripts/web.sh build; e.g. build/web)");
+  local_cmd->add_option("--web-origin", local.web_origins, "with --web: another origin allowed to open WebSockets (repeatable)");
 
   AdminArgs admin;
   std::vector<std::string> admin_words;

@@ -276,6 +276,28 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
   if (any_bot) add({{"role", "bot"}}, bots);
 }
 
+// A gateway's browsers' listener (runtime/real/web_network.h), when it has one.
+void web_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint32_t, const char*>& role_of) {
+  for (const auto& rt : hosting.runtimes()) {
+    const auto role = role_of.find(rt->node().value);
+    if (role == role_of.end() || rt->web().address().empty()) continue;
+    const Labels l = server_labels(rt->node(), role->second);
+    const real::WebStats& w = rt->web().stats();
+    m.family("aether_web_connections", "Connections to the web listener (HTTP requests and WebSockets).", kGauge).add(l, num(rt->web().connections()));
+    for (const auto& [event, count] : {std::pair{"upgraded", w.upgraded}, std::pair{"file_served", w.files_served},
+                                       std::pair{"not_found", w.not_found}, std::pair{"bad_request", w.bad_requests},
+                                       std::pair{"origin_refused", w.origin_refused}, std::pair{"handshake_failed", w.handshake_failed},
+                                       std::pair{"connection_limit", w.connection_limit}, std::pair{"per_address_limit", w.per_address_limit},
+                                       std::pair{"message_too_big", w.message_too_big},
+                                       std::pair{"text_frame", w.text_frames}, std::pair{"dead_peer", w.dead_peers}}) {
+      Labels with_event = l;
+      with_event.emplace_back("event", event);
+      m.family("aether_web_events_total", "Web listener events: WebSockets opened, files served, and what was refused or closed, by kind.", kCounter)
+          .add(with_event, num(count));
+    }
+  }
+}
+
 // Each server's store (runtime/real/worker_store.h), when it opened one.
 void storage_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint32_t, const char*>& role_of) {
   for (const auto& rt : hosting.runtimes()) {
@@ -391,6 +413,7 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
   }
   readiness_metrics(m, hosting);
   network_metrics(m, hosting, role_of);
+  web_metrics(m, hosting, role_of);
   storage_metrics(m, hosting, role_of);
   if (bots) bot_metrics(m, bots, playing, updates, resumes);
   if (server) server_metrics(m, *server);

@@ -104,6 +104,14 @@ class RealHosting final : public Hosting {
     return out;
   }
   size_t threads() const { return workers_.size(); }
+  // The runtime hosting a server (nullptr: none here), and the TLS its plan gives it.
+  real::RealRuntime* runtime_of(NodeId node) {
+    for (auto& rt : runtimes_) {
+      if (rt->node() == node) return rt.get();
+    }
+    return nullptr;
+  }
+  real::TlsSettings tls_of(Role role, NodeId node) const { return tls_ ? tls_(role, node) : real::TlsSettings{}; }
   // The loop a server's component runs on (what else acts on the component must run there too).
   boost::asio::io_context& io_of(NodeId node) {
     auto it = io_of_node_.find(node.value);

@@ -14,6 +14,7 @@
 #include "app/content_loader.h"
 #include "app/metrics_export.h"
 #include "app/real_hosting.h"
+#include "app/web_setup.h"
 #include "app/text_config.h"
 #include "app/tls_setup.h"
 #include "config.pb.h"
@@ -265,6 +266,19 @@ int run_role(const RoleArgs& args) {
                role == "gateway" ? ", TLS on the client port" : "");
   }
   build(role, config, content, hosting);
+  if (role == "gateway" && !config.web_address().empty()) {
+    WebOptions web{config.web_address(), {}, {config.web_origins().begin(), config.web_origins().end()}};
+    if (config.connections_per_address_max() > 0) web.connections_per_address_max = config.connections_per_address_max();
+    if (!config.web_root().empty()) {
+      web.root = (std::filesystem::path(config_path).parent_path() / config.web_root()).lexically_normal().string();
+    }
+    auto bound = open_web(hosting, NodeId(config.node_id()), web);
+    if (!bound) {
+      fmt::print(stderr, "aether {}: {}\n", role, bound.error().message);
+      return 2;
+    }
+    fmt::print("aether {}: browsers on {}://{}/\n", role, tls->has_value() ? "https" : "http", *bound);
+  }
   MetricsEndpoint metrics(io, hosting, options);
   const std::string metrics_address = args.metrics_address.empty() ? config.metrics_address() : args.metrics_address;
   if (!metrics_address.empty()) {

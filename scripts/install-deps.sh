@@ -11,6 +11,7 @@ packages=(
   graphviz python3
   prometheus testssl.sh
   python3-kubernetes python3-yaml mmdebstrap umoci skopeo
+  chromium nodejs npm
 )
 missing=()
 for p in "${packages[@]}"; do

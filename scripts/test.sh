@@ -29,6 +29,14 @@ bash scripts/cross-compiler-digest.sh build/bin/aether build-clang/bin/aether
 echo "== TLS scan: testssl.sh against aether local --tls (no protocol below TLS 1.2, no weak suite)"
 bash tests/security/tls_scan.sh build/bin/aether
 
+# The browser client (docs/browser.md): built from npm with the committed lockfile, its codec held
+# to the C++ vectors, then headless Debian Chromium plays against aether local --tls --web (~30 s).
+echo "== browser: web client build, codec vectors, headless Chromium play test"
+bash scripts/web.sh build
+bash scripts/web.sh test
+bash scripts/web.sh browser-test
+bash scripts/web.sh console-test
+
 # The package a studio installs: cpack's Debian package, unpacked into an empty directory, must run
 # from there (its binary, configs and scenarios) and say which commit it was built from.
 echo "== package: Debian package, installed in a clean directory"

@@ -1,5 +1,7 @@
 #include "runtime/real/admin_server.h"
 
+#include "runtime/real/admin_console.h"
+
 #include <sodium.h>
 
 #include <chrono>
@@ -228,6 +230,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return close();  // the peer left, or TLS failed under it
     request_ = parser_->release();
+    // The console's page and script hold no data: served to anyone, every answer still needs a token.
+    if (request_.method() == http::verb::get) {
+      const std::string_view target(request_.target().data(), request_.target().size());
+      if (const ConsoleFile* file = admin_console_file(target.substr(0, target.find('?')))) {
+        response_.set("Content-Security-Policy", kConsoleContentSecurityPolicy);
+        response_.set("X-Content-Type-Options", "nosniff");
+        return respond(http::status::ok, std::string(file->body), request_.keep_alive(), file->content_type);
+      }
+    }
     authenticate();
   }
 
@@ -321,11 +332,11 @@ class Session : public std::enable_shared_from_this<Session> {
     respond(status, admin_error_json(why), false);
   }
 
-  void respond(http::status status, std::string body, bool keep_alive) {
+  void respond(http::status status, std::string body, bool keep_alive, const char* content_type = "application/json") {
     ++state_->stats.answers[static_cast<unsigned>(status)];
     response_.version(11);
     response_.result(status);
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type, content_type);
     response_.set(http::field::cache_control, "no-store");
     response_.keep_alive(keep_alive);
     response_.body() = std::move(body);

@@ -36,8 +36,10 @@ RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId n
       random_(seed_),
       timers_(std::make_shared<RealTimers>(io, clock_)),
       network_(std::make_shared<TcpNetwork>(io, log_, trace_, options.limits, std::move(options.tls))),
+      web_(std::make_shared<WebNetwork>(io, log_)),
+      routed_(network_, web_),
       storage_(io, log_),
-      runtime_{clock_, *timers_, *network_, random_, log_, trace_, entropy_, storage_} {
+      runtime_{clock_, *timers_, routed_, random_, log_, trace_, entropy_, storage_} {
   TraceEvent started;
   started.kind = TraceKind::kHostStarted;
   trace_.record(started);
@@ -50,6 +52,7 @@ void RealRuntime::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   network_->shutdown();
+  web_->shutdown();
   timers_->shutdown();
   storage_.shutdown();
 }

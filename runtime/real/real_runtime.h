@@ -18,6 +18,7 @@
 #include "runtime/real/real_timers.h"
 #include "runtime/real/real_trace.h"
 #include "runtime/real/tcp_network.h"
+#include "runtime/real/web_network.h"
 #include "runtime/real/worker_store.h"
 
 namespace aether::real {
@@ -51,6 +52,12 @@ class RealRuntime {
   void open_storage(std::unique_ptr<StorageBackend> backend) { storage_.open(std::move(backend)); }
   const WorkerStore& storage() const { return storage_; }
 
+  // Opens the browsers' listener (runtime/real/web_network.h): its WebSocket connections reach the
+  // component as client connections through the same Network. Call after the component set its
+  // handler (at construction) and at most once.
+  Result<std::string> listen_web(std::string_view address, WebSettings settings) { return web_->listen(address, std::move(settings)); }
+  const WebNetwork& web() const { return *web_; }
+
   // Closes listeners and connections without callbacks and cancels every timer. Afterwards timers
   // never fire and network calls do nothing (send reports kClosed); the store is closed
   // (worker_store.h). Logging keeps working.
@@ -78,6 +85,8 @@ class RealRuntime {
   OsEntropy entropy_;
   std::shared_ptr<RealTimers> timers_;
   std::shared_ptr<TcpNetwork> network_;
+  std::shared_ptr<WebNetwork> web_;
+  RoutedNetwork routed_;  // what the component sees: TCP, and the web listener's WebSockets
   WorkerStore storage_;
   Runtime runtime_;
   bool shut_down_ = false;

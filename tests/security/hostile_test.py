@@ -29,6 +29,9 @@ Attacks (one per run, so each stays well under 60 s):
                   its avatar, and no avatar outlives its session by more than the resume grace
   floods          inputs far past the per-window rate from one playing client (closed past the
                   rejection budget), and more connections from one address than it may hold
+  websocket       on the gateway's web listener (HTTPS + WebSocket): upgrades from a foreign
+                  origin, text frames, oversize messages, mutated client messages in binary
+                  frames, garbage and plain HTTP on the TLS port, path traversal
 
 usage: hostile_test.py AETHER_BINARY ATTACK [--seconds N]      (KEEP_WORK=1 keeps the files)
 """
@@ -160,7 +163,7 @@ class Cluster:
         self.run([aether, "cert", "cluster", "--dir", "foreign", "--nodes", "1", "--gateways", "1"])
         self.run([aether, "operator", "add", "--file", "operators", "--name", "olga", "--role", "operator", "--token-file", "olga.token"])
         (self.coord, self.compute, self.gateway, self.admin,
-         self.m_coord, self.m_compute, self.m_gateway, self.m_bots) = free_ports(8)
+         self.m_coord, self.m_compute, self.m_gateway, self.m_bots, self.web) = free_ports(9)
 
         def tls(name):
             return f'tls_cert_file: "certs/{name}.pem"\ntls_key_file: "certs/{name}.key"\ntls_ca_file: "certs/ca.pem"\n'
@@ -171,7 +174,7 @@ class Cluster:
         self.write("compute.textpb", f'node_id: 101\nlisten_address: "127.0.0.1:{self.compute}"\ncoordinator_address: "127.0.0.1:{self.coord}"\n'
                    f'metrics_address: "127.0.0.1:{self.m_compute}"\n' + common + tls("compute-101"))
         self.write("gateway.textpb", f'node_id: 201\nlisten_address: "127.0.0.1:{self.gateway}"\ncoordinator_address: "127.0.0.1:{self.coord}"\n'
-                   f'metrics_address: "127.0.0.1:{self.m_gateway}"\n' + common + tls("gateway-201"))
+                   f'metrics_address: "127.0.0.1:{self.m_gateway}"\nweb_address: "127.0.0.1:{self.web}"\n' + common + tls("gateway-201"))
         self.write("bot.textpb", f'gateway_address: "127.0.0.1:{self.gateway}"\nbots: {BOTS}\nmetrics_address: "127.0.0.1:{self.m_bots}"\n'
                    f'tls_ca_file: "certs/ca.pem"\nlog_level: "warn"\nduration_s: 120\n')
         for role in ("coordinator", "compute", "gateway"):
@@ -646,9 +649,123 @@ def attack_floods(c, seconds, rng):
     ]
 
 
+
+def ws_open(port, ctx, origin=None, path="/play"):
+    """A WebSocket upgrade over TLS: (socket, the response's status code), or (None, 0)."""
+    try:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s = ctx.wrap_socket(raw)
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n" + (f"Origin: {origin}\r\n" if origin else "") + "\r\n")
+        s.sendall(head.encode())
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        status = int(got.split(b" ")[1]) if got.startswith(b"HTTP/1.1 ") else 0
+        return s, status
+    except (OSError, ssl.SSLError, ValueError, IndexError):
+        return None, 0
+
+
+def ws_frame(opcode, payload, rng):
+    """One masked client frame."""
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    mask = bytes(rng.randrange(256) for _ in range(4))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_close_code(s, read_s=1.0):
+    """Reads until the server's close frame: its code (0 if the connection ended without one)."""
+    s.settimeout(read_s)
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+            i = 0
+            while i + 2 <= len(got):
+                op, n = got[i] & 0x0f, got[i + 1] & 0x7f
+                j = i + 2
+                if n == 126:
+                    n, j = struct.unpack(">H", got[j:j + 2])[0], j + 2
+                elif n == 127:
+                    n, j = struct.unpack(">Q", got[j:j + 8])[0], j + 8
+                if j + n > len(got):
+                    break
+                if op == 8:
+                    return struct.unpack(">H", got[j:j + 2])[0] if n >= 2 else 1005
+                i = j + n
+    except (OSError, ssl.SSLError):
+        pass
+    return 0
+
+
+def attack_websocket(c, seconds, rng):
+    player = tls_client(ca=c.path("certs", "ca.pem"))
+    seeds = corpus("client_protocol")
+    web = 'aether_web_events_total{{node="201",role="gateway",event="{}"}}'
+    before = {e: c.series(c.m_gateway, web.format(e)) for e in ("origin_refused", "text_frame", "message_too_big", "handshake_failed", "not_found")}
+    errors_before = c.series(c.m_gateway, 'aether_protocol_errors_total{node="201",role="gateway"}')
+    codes = {}
+    deadline = time.time() + seconds
+    n = 0
+    while time.time() < deadline:
+        kind = n % 6
+        n += 1
+        if kind == 0:
+            s, status = ws_open(c.web, player, origin="https://evil.example")
+            check(status == 403, f"a foreign origin got {status}, not 403")
+        elif kind in (1, 2, 3):
+            s, status = ws_open(c.web, player)
+            check(status == 101, f"an honest upgrade got {status}")
+            if kind == 1:
+                s.sendall(ws_frame(1, b'{"type":"hello"}', rng))
+            elif kind == 2:
+                s.sendall(ws_frame(2, bytes(rng.randrange(256) for _ in range(5000)), rng))
+            else:
+                s.sendall(ws_frame(2, garbage(rng, seeds), rng))
+            code = ws_close_code(s)
+            codes[(kind, code)] = codes.get((kind, code), 0) + 1
+        elif kind == 4:
+            exchange(c.web, rng.choice([b"GET / HTTP/1.1\r\n\r\n", bytes(rng.randrange(256) for _ in range(200))]), None, read_s=0.05)
+            s = None
+        else:
+            got, _ = exchange(c.web, rng.choice([b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                  b"GET /%2e%2e/certs/ca.key HTTP/1.1\r\nHost: x\r\n\r\n"]), player, read_s=0.2)
+            check(got.startswith(b"HTTP/1.1 404"), f"a traversal was answered {got[:40]}")
+            s = None
+        if s:
+            s.close()
+    log(f"{n} hostile web connections; close codes (attack, code): {sorted(codes.items())}")
+    check(codes.get((1, 1003), 0) > 0, "no text frame was closed with 1003")
+    check(codes.get((2, 1009), 0) > 0, "no oversize message was closed with 1009")
+    return [
+        ("web origin_refused counted", lambda: c.series(c.m_gateway, web.format("origin_refused")) > before["origin_refused"]),
+        ("web text_frame counted", lambda: c.series(c.m_gateway, web.format("text_frame")) > before["text_frame"]),
+        ("web message_too_big counted", lambda: c.series(c.m_gateway, web.format("message_too_big")) > before["message_too_big"]),
+        ("web handshake_failed counted (plain and garbage on TLS)", lambda: c.series(c.m_gateway, web.format("handshake_failed")) > before["handshake_failed"]),
+        ("web traversal answered 404", lambda: c.series(c.m_gateway, web.format("not_found")) > before["not_found"]),
+        ("gateway protocol errors from WebSocket clients", lambda: c.series(c.m_gateway, 'aether_protocol_errors_total{node="201",role="gateway"}') > errors_before),
+        ("gateway log names the origin", lambda: c.log_has("gateway", "is not allowed; refusing the upgrade")),
+        ("gateway log names the text frame", lambda: c.log_has("gateway", "a text frame (closed 1003")),
+    ]
+
+
 ATTACKS = {"frames": attack_frames, "plain-tcp": attack_plain_tcp, "forged-hello": attack_forged_hello, "admin-unauth": attack_admin_unauth,
-           "slowloris": attack_slowloris, "sessions": attack_sessions,
-           "floods": attack_floods}
+           "slowloris": attack_slowloris, "sessions": attack_sessions, "floods": attack_floods, "websocket": attack_websocket}
 
 
 def main():

@@ -1,0 +1,174 @@
+#include "runtime/real/admin_console.h"
+
+namespace aether::real {
+
+namespace {
+
+constexpr std::string_view kIndex = R"HTML(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Aether console</title>
+<link rel="icon" href="data:,">
+<style>
+body { margin: 0; font: 13px/1.4 system-ui, sans-serif; background: #14181f; color: #e6e9ef; }
+header { padding: 10px 16px; background: #1d2430; display: flex; gap: 16px; align-items: center; }
+header h1 { font-size: 15px; margin: 0; }
+main { padding: 12px 16px; }
+input, button { font: inherit; background: #2a3342; color: #e6e9ef; border: 1px solid #4a5870; border-radius: 4px; padding: 4px 8px; }
+button.danger { border-color: #a33; }
+table { border-collapse: collapse; width: 100%; margin-top: 8px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
+.load { position: relative; width: 220px; height: 14px; background: #222a35; border-radius: 3px; overflow: hidden; }
+.load div { position: absolute; top: 0; bottom: 0; left: 0; }
+.hard { background: #c92a2a; } .soft { background: #e8a33d; opacity: .8; } .opp { background: #3b82c4; opacity: .6; }
+.line { position: absolute; top: 0; bottom: 0; width: 2px; background: #fff; }
+.bad { color: #ff7b7b; } .muted { opacity: .7; }
+#events { margin-top: 12px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; }
+</style>
+</head>
+<body>
+<header><h1>Aether console</h1>
+<form id="login"><input id="token" type="password" placeholder="operator token NAME.SECRET" size="40" autocomplete="off"> <button>Sign in</button></form>
+<span id="who" class="muted"></span></header>
+<main>
+<div id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</div>
+<table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th></th></tr></thead><tbody></tbody></table>
+<div id="events" data-test="events"></div>
+</main>
+<script src="console.js"></script>
+</body>
+</html>
+)HTML";
+
+constexpr std::string_view kScript = R"JS('use strict';
+// Reads GET /api/nodes every second (the coordinator's lines, parsed here) and sends drains.
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem('aether-token') || '';
+let epoch = 0;
+const seen = new Map();  // node -> its last line, to note changes as events
+
+function event(text) {
+  const line = document.createElement('div');
+  line.textContent = new Date().toISOString().slice(11, 19) + '  ' + text;
+  $('events').prepend(line);
+  while ($('events').childElementCount > 200) $('events').lastChild.remove();
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: 'Bearer ' + token };
+  if (body) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  const r = await fetch(path, { method, headers, body, cache: 'no-store' });
+  let j = {};
+  try { j = await r.json(); } catch (e) { j = { error: 'not JSON' }; }
+  return { status: r.status, j };
+}
+
+// "compute 101 at 127.0.0.1:7001 up assigned 12 reported 12 capacity-load 300 hard 120 soft 40
+//  opportunistic 10 permille load-level 0 tick-p99 1.234 ms heard 40 ms ago epoch 3"
+const NODE = /^(\w+) (\d+) at (\S+) (\w+)( draining)? assigned (\d+) reported (\d+) capacity-load (\d+) hard (\d+) soft (\d+) opportunistic (\d+) permille load-level (\d+) tick-p99 ([\d.]+) ms heard (\d+) ms ago epoch (\d+)$/;
+
+function bar(n, cls, permille) {
+  const d = document.createElement('div');
+  d.className = cls;
+  d.style.width = Math.min(100, permille / 10) + '%';
+  n.appendChild(d);
+}
+
+function render(lines) {
+  const head = /coordinator (\d+) (\w+) at epoch (\d+): (\d+) entities, (\d+) orphaned, (\d+) migrating/.exec(lines[0] || '');
+  if (head) {
+    epoch = Number(head[3]);
+    $('summary').textContent = `coordinator ${head[1]} (${head[2]}) at epoch ${head[3]}: ${head[4]} entities, ${head[5]} orphaned, ${head[6]} migrating`;
+  }
+  const nodes = lines.slice(1).map((l) => NODE.exec(l)).filter(Boolean);
+  const computes = nodes.filter((m) => m[1] === 'compute').length;
+  const line = computes > 0 ? (1000 * computes) / (computes + 1) : 1000;
+  const body = $('nodes').tBodies[0];
+  body.textContent = '';
+  for (const m of nodes) {
+    const [, role, id, addr, up, draining, assigned, , , hard, soft, opp, , p99] = m;
+    const key = role + ' ' + id;
+    const state = up + (draining ? ' draining' : '');
+    const before = seen.get(key);
+    if (before && before.state !== state) event(`${key}: ${before.state} -> ${state}`);
+    if (before && role === 'compute' && before.assigned !== assigned) event(`${key}: entities ${before.assigned} -> ${assigned}`);
+    seen.set(key, { state, assigned });
+    const tr = body.insertRow();
+    tr.dataset.node = id;
+    tr.insertCell().textContent = `${key} (${addr})`;
+    const st = tr.insertCell();
+    st.textContent = state;
+    if (up !== 'up') st.className = 'bad';
+    tr.insertCell().textContent = role === 'compute' ? assigned : '';
+    const load = tr.insertCell();
+    if (role === 'compute') {
+      const n = document.createElement('div');
+      n.className = 'load';
+      n.title = `hard ${hard}, soft ${soft}, opportunistic ${opp} permille`;
+      bar(n, 'opp', Number(hard) + Number(soft) + Number(opp));
+      bar(n, 'soft', Number(hard) + Number(soft));
+      bar(n, 'hard', Number(hard));
+      const l = document.createElement('div');
+      l.className = 'line';
+      l.style.left = line / 10 + '%';
+      n.appendChild(l);
+      load.appendChild(n);
+    }
+    tr.insertCell().textContent = role === 'compute' ? p99 + ' ms' : '';
+    const act = tr.insertCell();
+    if (role === 'compute' && !draining) {
+      const b = document.createElement('button');
+      b.className = 'danger';
+      b.textContent = 'Drain';
+      b.dataset.drain = id;
+      b.onclick = () => drain(id);
+      act.appendChild(b);
+    }
+  }
+}
+
+async function drain(id) {
+  if (!confirm(`Drain compute ${id}? Its entities move to the other nodes. The order claims epoch ${epoch}.`)) return;
+  const r = await api('POST', '/api/drain', `node=${encodeURIComponent(id)}&epoch=${epoch}`);
+  event(`drain compute ${id} under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
+}
+
+async function refresh() {
+  if (!token) return;
+  try {
+    const r = await api('GET', '/api/nodes');
+    if (r.status === 200) {
+      $('who').textContent = `${r.j.operator} (${r.j.role})`;
+      render(r.j.lines || []);
+    } else {
+      $('summary').textContent = `GET /api/nodes: ${r.status} ${r.j.error || r.j.verdict || ''}`;
+      if (r.status === 401) { token = ''; sessionStorage.removeItem('aether-token'); }
+    }
+  } catch (e) {
+    $('summary').textContent = `the coordinator does not answer (${e})`;
+  }
+}
+
+$('login').onsubmit = (ev) => {
+  ev.preventDefault();
+  token = $('token').value.trim();
+  $('token').value = '';
+  sessionStorage.setItem('aether-token', token);
+  refresh();
+};
+setInterval(refresh, 1000);
+refresh();
+)JS";
+
+constexpr ConsoleFile kFiles[] = {{"text/html; charset=utf-8", kIndex}, {"text/javascript; charset=utf-8", kScript}};
+
+}  // namespace
+
+const ConsoleFile* admin_console_file(std::string_view path) {
+  if (path == "/" || path == "/index.html") return &kFiles[0];
+  if (path == "/console.js") return &kFiles[1];
+  return nullptr;
+}
+
+}  // namespace aether::real

@@ -1,0 +1,242 @@
+// The battle view: a canvas drawn every animation frame (entities interpolated between the 10 Hz
+// updates), and the HUD over it: own health, skill bar with cooldowns and keys, target frame,
+// combat log, connection notice. Keys: WASD or arrows move, 1-4 use a skill on the target, Tab
+// targets the nearest enemy, a click targets what is under it.
+
+import { ChangeDetectionStrategy, Component, ElementRef, HostListener, OnDestroy, OnInit, ViewChild, signal } from '@angular/core';
+import { CM_PER_M, Entity, Game, SKILL_SLOTS } from './game';
+import { FLAG_DEAD } from './codec';
+
+interface SkillView {
+  slot: number;
+  key: string;
+  cooldownS: string; // '' when ready
+}
+
+@Component({
+  selector: 'aether-root',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  template: `
+    <canvas #canvas (click)="click($event)"></canvas>
+    <div class="hud">
+      <div class="status" data-test="status">
+        {{ view().phase }} · tick {{ view().tick }} · <span data-test="entities">{{ view().entities }}</span> in view
+      </div>
+      @if (view().notice) {
+        <div class="notice" data-test="notice">{{ view().notice }}</div>
+      }
+      <div class="player frame" data-test="player">
+        <div class="name">You #{{ view().self }}</div>
+        <div class="bar hp"><div [style.width.%]="view().hpPct"></div><span data-test="hp">{{ view().hp }}</span></div>
+      </div>
+      @if (view().target) {
+        <div class="target frame" data-test="target">
+          <div class="name">{{ view().target!.name }}</div>
+          <div class="bar hp enemy"><div [style.width.%]="view().target!.hpPct"></div><span>{{ view().target!.hp }}</span></div>
+          <div class="sub">{{ view().target!.distance }} m</div>
+        </div>
+      }
+      <div class="skills">
+        @for (s of view().skills; track s.slot) {
+          <button class="skill" [attr.data-slot]="s.slot" (click)="use(s.slot)" [class.cooling]="s.cooldownS !== ''">
+            <span class="key">{{ s.key }}</span>
+            <span class="label">Skill {{ s.slot }}</span>
+            @if (s.cooldownS !== '') {
+              <span class="cooldown" data-test="cooldown">{{ s.cooldownS }}</span>
+            }
+          </button>
+        }
+      </div>
+      <div class="log" data-test="log">
+        @for (line of view().log; track $index) {
+          <div>{{ line }}</div>
+        }
+      </div>
+    </div>
+  `,
+})
+export class AppComponent implements OnInit, OnDestroy {
+  @ViewChild('canvas', { static: true }) canvas!: ElementRef<HTMLCanvasElement>;
+  readonly view = signal(this.snapshot());
+  private game!: Game;
+  private frame = 0;
+  private hudTimer: ReturnType<typeof setInterval> | null = null;
+
+  ngOnInit(): void {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const name = new URLSearchParams(location.search).get('name') ?? 'player';
+    this.game = new Game(`${scheme}://${location.host}/play`, name.slice(0, 32));
+    this.game.onChange = () => this.view.set(this.snapshot());
+    this.game.connect();
+    this.hudTimer = setInterval(() => this.view.set(this.snapshot()), 100);
+    const draw = () => {
+      this.draw();
+      this.frame = requestAnimationFrame(draw);
+    };
+    this.frame = requestAnimationFrame(draw);
+    (window as unknown as { aether: Game }).aether = this.game; // for the browser test and curious players
+  }
+
+  ngOnDestroy(): void {
+    cancelAnimationFrame(this.frame);
+    if (this.hudTimer) clearInterval(this.hudTimer);
+    this.game.stop();
+  }
+
+  @HostListener('window:keydown', ['$event'])
+  keydown(ev: KeyboardEvent): void {
+    const key = ev.key.toLowerCase();
+    if (key >= '1' && key <= String(SKILL_SLOTS)) {
+      this.use(Number(key));
+    } else if (key === 'tab') {
+      this.game.targetNearestEnemy();
+      ev.preventDefault();
+    } else {
+      this.game.keyDown(key);
+    }
+  }
+  @HostListener('window:keyup', ['$event'])
+  keyup(ev: KeyboardEvent): void {
+    this.game.keyUp(ev.key.toLowerCase());
+  }
+
+  use(slot: number): void {
+    this.game.useSkill(slot);
+  }
+
+  click(ev: MouseEvent): void {
+    const hit = this.entityAt(ev.offsetX, ev.offsetY);
+    this.game.select(hit ? hit.seen.id : 0n);
+  }
+
+  private snapshot() {
+    const g = this.game;
+    const now = performance.now();
+    const me = g?.me();
+    const target = g?.find(g.target);
+    const cooldown = g ? g.cooldownLeftMs(now) : 0;
+    const skills: SkillView[] = [];
+    for (let slot = 1; slot <= SKILL_SLOTS; ++slot) {
+      skills.push({ slot, key: String(slot), cooldownS: cooldown > 0 ? (cooldown / 1000).toFixed(1) : '' });
+    }
+    const distance = me && target ? Math.hypot(target.seen.xCm - me.seen.xCm, target.seen.yCm - me.seen.yCm) / CM_PER_M : 0;
+    return {
+      phase: g?.phase ?? 'connecting',
+      tick: g?.tick ?? 0,
+      entities: g?.entities.size ?? 0,
+      notice: g?.notice ?? '',
+      self: g ? String(g.self) : '',
+      hp: me?.seen.hp ?? 0,
+      hpPct: me ? Math.max(0, (100 * me.seen.hp) / me.maxHp) : 0,
+      target: target
+        ? {
+            name: `#${target.seen.id}${target.seen.flags & FLAG_DEAD ? ' (dead)' : ''} · team ${target.seen.team}`,
+            hp: target.seen.hp,
+            hpPct: Math.max(0, (100 * target.seen.hp) / target.maxHp),
+            distance: distance.toFixed(1),
+          }
+        : null,
+      skills,
+      log: g ? g.log.slice(-8) : [],
+    };
+  }
+
+  // --- the canvas ---
+  private scale(): { cx: number; cy: number; pxPerCm: number; ox: number; oy: number } {
+    const c = this.canvas.nativeElement;
+    const me = this.game.me();
+    const [ox, oy] = me ? this.game.drawnAt(me, performance.now()) : [0, 0];
+    const radiusCm = this.game.viewRadiusMm / 10;
+    return { cx: c.width / 2, cy: c.height / 2, pxPerCm: Math.min(c.width, c.height) / 2 / radiusCm, ox, oy };
+  }
+
+  private entityAt(px: number, py: number): Entity | undefined {
+    const { cx, cy, pxPerCm, ox, oy } = this.scale();
+    let best: Entity | undefined;
+    let bestD = 20 * 20;
+    for (const e of this.game.entities.values()) {
+      const [x, y] = this.game.drawnAt(e, performance.now());
+      const d = (cx + (x - ox) * pxPerCm - px) ** 2 + (cy - (y - oy) * pxPerCm - py) ** 2;
+      if (d < bestD) {
+        best = e;
+        bestD = d;
+      }
+    }
+    return best;
+  }
+
+  private draw(): void {
+    const c = this.canvas.nativeElement;
+    if (c.width !== c.clientWidth || c.height !== c.clientHeight) {
+      c.width = c.clientWidth;
+      c.height = c.clientHeight;
+    }
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    const g = this.game;
+    const now = performance.now();
+    const { cx, cy, pxPerCm, ox, oy } = this.scale();
+    ctx.fillStyle = '#14181f';
+    ctx.fillRect(0, 0, c.width, c.height);
+    // The radius of interest and a 10 m grid.
+    ctx.strokeStyle = '#222a35';
+    ctx.lineWidth = 1;
+    const step = 1000 * pxPerCm;
+    for (let x = cx - ((ox * pxPerCm) % step) - step * 20; x < c.width; x += step) {
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, c.height);
+      ctx.stroke();
+    }
+    for (let y = cy + ((oy * pxPerCm) % step) - step * 20; y < c.height; y += step) {
+      ctx.beginPath();
+      ctx.moveTo(0, y);
+      ctx.lineTo(c.width, y);
+      ctx.stroke();
+    }
+    ctx.strokeStyle = '#3a4657';
+    ctx.beginPath();
+    ctx.arc(cx, cy, (g.viewRadiusMm / 10) * pxPerCm, 0, 2 * Math.PI);
+    ctx.stroke();
+    const me = g.me();
+    const myTeam = me?.seen.team;
+    for (const e of g.entities.values()) {
+      const [x, y] = g.drawnAt(e, now);
+      const px = cx + (x - ox) * pxPerCm;
+      const py = cy - (y - oy) * pxPerCm;
+      const dead = (e.seen.flags & FLAG_DEAD) !== 0;
+      const mine = e.seen.id === g.self;
+      const r = mine ? 8 : 6;
+      ctx.globalAlpha = dead ? 0.45 : 1;
+      ctx.fillStyle = dead ? '#666' : mine ? '#ffd54a' : e.seen.team === myTeam ? '#4aa3ff' : '#ff5a5a';
+      ctx.beginPath();
+      ctx.arc(px, py, r, 0, 2 * Math.PI);
+      ctx.fill();
+      if (dead) {
+        ctx.strokeStyle = '#ddd';
+        ctx.beginPath();
+        ctx.moveTo(px - r, py - r);
+        ctx.lineTo(px + r, py + r);
+        ctx.moveTo(px + r, py - r);
+        ctx.lineTo(px - r, py + r);
+        ctx.stroke();
+      } else {
+        const w = 20;
+        const frac = Math.max(0, Math.min(1, e.seen.hp / e.maxHp));
+        ctx.fillStyle = '#300';
+        ctx.fillRect(px - w / 2, py - r - 7, w, 3);
+        ctx.fillStyle = frac > 0.5 ? '#3c3' : frac > 0.25 ? '#cc3' : '#c33';
+        ctx.fillRect(px - w / 2, py - r - 7, w * frac, 3);
+      }
+      if (e.seen.id === g.target) {
+        ctx.strokeStyle = '#fff';
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.arc(px, py, r + 4, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.lineWidth = 1;
+      }
+      ctx.globalAlpha = 1;
+    }
+  }
+}
