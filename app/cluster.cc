@@ -75,11 +75,14 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     g.coordinator_addresses = coordinator_addresses;
     g.view_radius_mm = shape.view_radius_mm;
     g.identity_required = hosting.verifies_identities();
+    g.accounts.enabled = shape.accounts;
+    g.accounts.login = shape.account_login;
     gateway_configs_.push_back(g);
     Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node, Role::kGateway);
     gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));
     gateway_addresses.push_back(reachable(gateways_.back()->address(), g.listen_address));
   }
+  const std::shared_ptr<const gameplay::Content> content = shape.accounts ? gameplay::content_of(shape.rules) : nullptr;
   for (uint32_t i = 0; i < shape.bots; ++i) {
     BotConfig b;
     // Bots spread over the gateways; after a loss each tries the others in turn.
@@ -89,6 +92,13 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.fire_range_mm = shape.rules.fire_range_mm;
     b.content = shape.rules.content;
     b.cheat = i < shape.cheaters;
+    if (shape.accounts) {
+      b.account.enabled = true;
+      b.account.password = fmt::format("{}-password", b.name);  // bots' passwords are no secret
+      // Classes in turn over each team's bots, as the coordinator picks them for anonymous clients.
+      const uint32_t teams = shape.rules.teams ? shape.rules.teams : 1;
+      b.account.class_id = gameplay::class_for_spawn(*content, i / teams).id;
+    }
     b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
     Runtime& rt = hosting.host(b.name, NodeId{}, Role::kClient);
     bots_.push_back(place(hosting, std::make_unique<BotClient>(rt, b)));

@@ -50,6 +50,11 @@ struct ClusterShape {
   uint32_t migration_storm_batch = 0;
   PlantedBug planted = PlantedBug::kNone;  // the checker's own tests plant a bug in every server
   bool admin_epoch_enabled = false;         // CoordinatorConfig::admin_epoch_enabled
+  // Gateways require session tokens (GatewayAccounts::enabled) and bots use accounts
+  // (BotConfig::account); account_login: the gateways' login limits (`aether local` lifts the
+  // per-address ones: every bot comes from 127.0.0.1).
+  bool accounts = false;
+  accounts::LoginLimits account_login;
 };
 
 struct ClusterFigures {

@@ -37,6 +37,8 @@ struct LocalArgs {
   std::string content_dir;          // the game's content (empty: the classic one-skill game)
   std::string admin_address;        // with tls: coordinator 1's admin listener (docs/security.md, "Operators")
   std::string operators_file;       // its operators
+  bool anonymous = false;           // no accounts: gateways admit anyone, bots play without logging in
+  std::string data_dir = "aether-data";  // the gateways' account stores: DATA_DIR/local-gateway-NODE.sqlite
 };
 int run_local(const LocalArgs& args);
 

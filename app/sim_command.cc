@@ -163,6 +163,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.durable_promises = s.topology().durable_promises();
   shape.bots = s.bots().count();
   shape.cheaters = s.bots().cheaters();
+  shape.accounts = s.bots().accounts();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);
   shape.rules.teams = s.bots().teams() == 0 ? 2 : s.bots().teams();

@@ -37,7 +37,8 @@ RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId n
       timers_(std::make_shared<RealTimers>(io, clock_)),
       network_(std::make_shared<TcpNetwork>(io, log_, trace_, options.limits, std::move(options.tls))),
       storage_(io, log_),
-      runtime_{clock_, *timers_, *network_, random_, log_, trace_, entropy_, storage_} {
+      passwords_(io, options.password_cost),
+      runtime_{clock_, *timers_, *network_, random_, log_, trace_, entropy_, storage_, passwords_} {
   TraceEvent started;
   started.kind = TraceKind::kHostStarted;
   trace_.record(started);
@@ -52,6 +53,7 @@ void RealRuntime::shutdown() {
   network_->shutdown();
   timers_->shutdown();
   storage_.shutdown();
+  passwords_.shutdown();
 }
 
 }  // namespace aether::real
