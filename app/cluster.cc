@@ -191,6 +191,12 @@ ClusterFigures Cluster::figures() const {
     f.protocol_errors += g->stats().protocol_errors;
     for (size_t r = 0; r < kInputRejectionKinds; ++r) f.inputs_rejected[r] += g->stats().inputs_rejected[r];
     f.rejected_closed += g->stats().rejected_closed;
+    if (const accounts::AccountService* a = g->accounts()) {
+      f.accounts_registered += a->stats().registered;
+      f.account_logins += a->stats().logins;
+    }
+    for (uint64_t n : g->stats().hellos_refused) f.hellos_refused += n;
+    f.resume_only_admitted += g->stats().resume_only_admitted;
   }
   for (const BotClient* b : bots_) {
     if (!b) continue;
@@ -201,6 +207,8 @@ ClusterFigures Cluster::figures() const {
     ++f.bots_alive;
     f.bot_resumes += b->stats().resumes;
     f.bot_redirects += b->stats().redirects;
+    f.bot_logins += b->stats().logins;
+    f.bot_auth_refused += b->stats().auth_refused;
     f.protocol_errors += b->stats().protocol_errors;
   }
   for (const Coordinator* c : coordinators_) {

@@ -40,6 +40,11 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
   fmt::print("clients sent to their region's gateway {}, bots resumed {}, migrations {} ({} from snapshot)\n", f.bot_redirects,
              f.bot_resumes, f.migrations, f.handoff_fallbacks);
+  if (s.bots().accounts()) {
+    fmt::print("accounts: {} registered, {} logins at live gateways; bots logged in {} times, refused {}; hellos refused for their token {}, "
+               "admitted on a resume token alone {}\n",
+               f.accounts_registered, f.account_logins, f.bot_logins, f.bot_auth_refused, f.hellos_refused, f.resume_only_admitted);
+  }
   fmt::print("client inputs rejected: rate {}, stale sequence {}, target not in view {}; sessions closed for them {}\n",
              f.inputs_rejected[static_cast<size_t>(InputRejection::kRate)], f.inputs_rejected[static_cast<size_t>(InputRejection::kStaleSequence)],
              f.inputs_rejected[static_cast<size_t>(InputRejection::kTargetNotInView)], f.rejected_closed);
