@@ -12,7 +12,8 @@
 //   meta/NAME                          store-wide settings of the engine (not the schema version:
 //                                      that is the backend's own, docs/persistence.md)
 //   promise/NODE                       a compute node's promises to candidates (engine/compute)
-//   account/ACCOUNT                    accounts and sessions (issue 14)
+//   account/ACCOUNT                    accounts (engine/accounts/account_service.h)
+//   accountname/NAME                   an account's name -> its id (the name index)
 //   character/ACCOUNT/CHARACTER        characters
 //   item/ITEM                          items, each with its one holder
 //   ledger entries are not rows: Storage's ledger holds them, numbered by the store.
