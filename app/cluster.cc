@@ -75,11 +75,14 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     g.coordinator_addresses = coordinator_addresses;
     g.view_radius_mm = shape.view_radius_mm;
     g.identity_required = hosting.verifies_identities();
+    g.accounts.enabled = shape.accounts;
+    g.accounts.login = shape.account_login;
     gateway_configs_.push_back(g);
     Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node, Role::kGateway);
     gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));
     gateway_addresses.push_back(reachable(gateways_.back()->address(), g.listen_address));
   }
+  const std::shared_ptr<const gameplay::Content> content = shape.accounts ? gameplay::content_of(shape.rules) : nullptr;
   for (uint32_t i = 0; i < shape.bots; ++i) {
     BotConfig b;
     // Bots spread over the gateways; after a loss each tries the others in turn.
@@ -89,6 +92,13 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.fire_range_mm = shape.rules.fire_range_mm;
     b.content = shape.rules.content;
     b.cheat = i < shape.cheaters;
+    if (shape.accounts) {
+      b.account.enabled = true;
+      b.account.password = fmt::format("{}-password", b.name);  // bots' passwords are no secret
+      // Classes in turn over each team's bots, as the coordinator picks them for anonymous clients.
+      const uint32_t teams = shape.rules.teams ? shape.rules.teams : 1;
+      b.account.class_id = gameplay::class_for_spawn(*content, i / teams).id;
+    }
     b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
     Runtime& rt = hosting.host(b.name, NodeId{}, Role::kClient);
     bots_.push_back(place(hosting, std::make_unique<BotClient>(rt, b)));
@@ -183,6 +193,12 @@ ClusterFigures Cluster::figures() const {
     for (size_t r = 0; r < kInputRejectionKinds; ++r) f.inputs_rejected[r] += g->stats().inputs_rejected[r];
     f.rejected_closed += g->stats().rejected_closed;
     f.sessions_kicked += g->stats().sessions_kicked;
+    if (const accounts::AccountService* a = g->accounts()) {
+      f.accounts_registered += a->stats().registered;
+      f.account_logins += a->stats().logins;
+    }
+    for (uint64_t n : g->stats().hellos_refused) f.hellos_refused += n;
+    f.resume_only_admitted += g->stats().resume_only_admitted;
   }
   for (const BotClient* b : bots_) {
     if (!b) continue;
@@ -194,6 +210,8 @@ ClusterFigures Cluster::figures() const {
     ++f.bots_alive;
     f.bot_resumes += b->stats().resumes;
     f.bot_redirects += b->stats().redirects;
+    f.bot_logins += b->stats().logins;
+    f.bot_auth_refused += b->stats().auth_refused;
     f.protocol_errors += b->stats().protocol_errors;
   }
   for (const Coordinator* c : coordinators_) {

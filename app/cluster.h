@@ -50,6 +50,11 @@ struct ClusterShape {
   uint32_t migration_storm_batch = 0;
   PlantedBug planted = PlantedBug::kNone;  // the checker's own tests plant a bug in every server
   bool admin_epoch_enabled = false;         // CoordinatorConfig::admin_epoch_enabled
+  // Gateways require session tokens (GatewayAccounts::enabled) and bots use accounts
+  // (BotConfig::account); account_login: the gateways' login limits (`aether local` lifts the
+  // per-address ones: every bot comes from 127.0.0.1).
+  bool accounts = false;
+  accounts::LoginLimits account_login;
 };
 
 struct ClusterFigures {
@@ -78,6 +83,13 @@ struct ClusterFigures {
   uint32_t bots_alive = 0;
   uint64_t bot_resumes = 0;
   uint64_t bot_redirects = 0;
+  // Accounts (ClusterShape::accounts), over the gateways alive at the end and every bot.
+  uint64_t accounts_registered = 0;
+  uint64_t account_logins = 0;       // logins that opened a session (not registrations)
+  uint64_t hellos_refused = 0;       // for their token, every reason
+  uint64_t resume_only_admitted = 0;
+  uint64_t bot_logins = 0;           // account requests answered ok, as the bots counted them
+  uint64_t bot_auth_refused = 0;
   uint64_t bots_between_gateways = 0;  // redirected moments ago, not yet welcomed (BotClient::between_gateways)
   uint64_t protocol_errors = 0;
   std::array<uint64_t, kInputRejectionKinds> inputs_rejected{};  // by the gateways' InputGuards

@@ -40,6 +40,8 @@ struct LocalArgs {
   std::string web_address;          // gateway 1's browsers' listener (docs/browser.md); empty: none
   std::string web_root;             // the built browser client it serves
   std::vector<std::string> web_origins;
+  bool anonymous = false;           // no accounts: gateways admit anyone, bots play without logging in
+  std::string data_dir = "aether-data";  // the gateways' account stores: DATA_DIR/local-gateway-NODE.sqlite
 };
 int run_local(const LocalArgs& args);
 

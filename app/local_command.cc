@@ -63,6 +63,9 @@ Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& ho
 int run_local(const LocalArgs& args) {
   real::RealOptions options;
   options.limits.inbound_per_address_max = 0;  // every bot comes from 127.0.0.1: no per-address limit
+  // Hundreds of bots register at once on one worker thread per gateway: Argon2id at its minimum
+  // cost here (a development run; role processes use the interactive cost).
+  options.password_cost = real::PasswordCost::kMinimum;
   if (!common::parse_log_level(args.log_level, &options.log_level)) {
     fmt::print(stderr, "aether local: unknown log level '{}'\n", args.log_level);
     return 2;
@@ -104,6 +107,7 @@ int run_local(const LocalArgs& args) {
                dir, issued.path.empty() ? "" : ", removed when the run ends (--tls-dir keeps them)", dir);
   }
   ClusterShape shape;
+  std::map<uint32_t, std::unique_ptr<real::StorageBackend>> gateway_stores;
   if (!args.content_dir.empty()) {
     auto content = load_content(args.content_dir);
     if (!content) {
@@ -117,6 +121,36 @@ int run_local(const LocalArgs& args) {
   shape.gateways = args.gateways;
   shape.bots = args.bots;
   shape.bots_join_spread_ns = 2 * kNsPerSec;
+  if (!args.anonymous) {
+    // Accounts: each gateway keeps them in a SQLite file of its own (no set-up; a cluster of role
+    // processes shares one PostgreSQL database instead). Every bot comes from 127.0.0.1: the
+    // per-address login limits are lifted, the per-account ones stay.
+    shape.accounts = true;
+    shape.account_login.failures_per_address_max = UINT32_MAX;
+    shape.account_login.registrations_per_address_max = UINT32_MAX;
+    std::error_code ec;
+    std::filesystem::create_directories(args.data_dir, ec);
+    if (ec) {
+      fmt::print(stderr, "aether local: cannot create {}: {}\n", args.data_dir, ec.message());
+      return 2;
+    }
+    for (uint32_t i = 0; i < args.gateways; ++i) {
+      const std::string path = fmt::format("{}/local-gateway-{}.sqlite", args.data_dir, gateway_node_id(i).value);
+      auto opened = real::open_backend(real::StorageSpec{real::StorageSpec::Kind::kSqlite, path});
+      if (!opened) {
+        fmt::print(stderr, "aether local: {}\n", opened.error().message);
+        return 2;
+      }
+      gateway_stores.emplace(gateway_node_id(i).value, std::move(*opened));
+    }
+    hosting.set_storage([&gateway_stores](Role role, NodeId node) -> std::unique_ptr<real::StorageBackend> {
+      if (role != Role::kGateway) return nullptr;
+      auto it = gateway_stores.find(node.value);
+      return it == gateway_stores.end() ? nullptr : std::move(it->second);
+    });
+    fmt::print("aether local: accounts on (bots register and log in); gateways keep them in {}/local-gateway-N.sqlite (--anonymous: none)\n",
+               args.data_dir);
+  }
   Xoshiro256 join_random(derive_seed(0x10ca1, args.bots));
   Cluster cluster(hosting, shape, join_random);
   if (cluster.coordinators().front()->address().empty() || cluster.gateways().front()->address().empty()) {

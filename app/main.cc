@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--log-format", local.log_format, "text, or json: one JSON object per line")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+  local_cmd->add_flag("--anonymous", local.anonymous, "no accounts: gateways admit clients without a session token (default: bots register and log in)");
+  local_cmd->add_option("--data-dir", local.data_dir, "where the gateways keep accounts (SQLite files)")->capture_default_str();
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
   local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
   local_cmd->add_option("--content", local.content_dir, "play the game in this content directory (e.g. content; default: the classic one-skill game)");

@@ -212,6 +212,29 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.routes_refused));
   m.family("aether_gateway_spawns_deferred_total", "Spawn replies saying retry later (the client was held, not refused).", kCounter)
       .add(l, num(s.spawns_deferred));
+  if (const accounts::AccountService* a = g.accounts()) {
+    // Accounts (docs/security.md, "Accounts and sessions"): every refusal by reason.
+    for (size_t r = 1; r < accounts::kAuthRefusalKinds; ++r) {
+      Labels lr = l;
+      lr.emplace_back("reason", std::string(accounts::auth_refusal_name(static_cast<accounts::AuthRefusal>(r))));
+      m.family("aether_gateway_hellos_refused_total", "Client hellos refused for their session token, by reason (token_missing, token_unknown, ...).",
+               kCounter).add(lr, num(s.hellos_refused[r]));
+      m.family("aether_gateway_account_requests_refused_total",
+               "Register, login and refresh requests refused, by reason (the client is told only a generic reason).", kCounter)
+          .add(lr, num(a->stats().refused[r]));
+    }
+    m.family("aether_gateway_hellos_character_busy_total", "Hellos refused: their character already plays in another session.", kCounter)
+        .add(l, num(s.hellos_character_busy));
+    m.family("aether_gateway_resume_only_admitted_total", "Hellos without a good token admitted on an avatar's resume token alone.", kCounter)
+        .add(l, num(s.resume_only_admitted));
+    m.family("aether_gateway_account_requests_closed_total", "Connections closed past their account requests limit.", kCounter)
+        .add(l, num(s.account_requests_closed));
+    m.family("aether_gateway_registrations_total", "Accounts registered.", kCounter).add(l, num(a->stats().registered));
+    m.family("aether_gateway_logins_total", "Logins that opened a session.", kCounter).add(l, num(a->stats().logins));
+    m.family("aether_gateway_refreshes_total", "Session token rotations.", kCounter).add(l, num(a->stats().refreshes));
+    m.family("aether_gateway_logouts_total", "Sessions ended by logout.", kCounter).add(l, num(a->stats().logouts));
+    m.family("aether_gateway_token_families", "Open sessions (token families) held by this gateway.", kGauge).add(l, num(a->sessions().families()));
+  }
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
   debug_metrics(m, l, &g.debug_set());

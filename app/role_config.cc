@@ -52,6 +52,10 @@ Status validate_process_config(const std::string& role, const wire::ProcessConfi
     if (auto spec = real::parse_storage_spec(c.storage()); !spec) return bad(spec.error().message);
   }
   if (c.data_dir().find('\0') != std::string::npos) return bad("data_dir holds a NUL byte");
+  if (c.access_token_ttl_s() > 86'400) return bad("access_token_ttl_s must be at most 86400 (a day)");
+  if ((c.access_token_ttl_s() != 0 || c.registrations_per_address_max() != 0) && (role != "gateway" || !c.accounts())) {
+    return bad("access_token_ttl_s and registrations_per_address_max are a gateway's, with accounts");
+  }
   return ok_status();
 }
 
@@ -110,6 +114,9 @@ GatewayConfig gateway_config(const wire::ProcessConfig& c) {
   gc.advertise_address = c.advertise_address();
   gc.coordinator_addresses = coordinators_of(c);
   gc.view_radius_mm = process_shape(c).view_radius_mm;
+  gc.accounts.enabled = c.accounts();
+  if (c.access_token_ttl_s() > 0) gc.accounts.sessions.access_ttl_ns = static_cast<TimeNs>(c.access_token_ttl_s()) * kNsPerSec;
+  if (c.registrations_per_address_max() > 0) gc.accounts.login.registrations_per_address_max = c.registrations_per_address_max();
   return gc;
 }
 
@@ -122,6 +129,12 @@ BotConfig bot_config(const wire::ProcessConfig& c, uint32_t index) {
   b.fire_range_mm = shape.rules.fire_range_mm;
   b.content = shape.rules.content;
   b.start_delay_ns = static_cast<TimeNs>(index) * 10 * kNsPerMs;
+  if (c.accounts()) {
+    b.account.enabled = true;
+    b.account.password = fmt::format("{}-password", b.name);  // bots' passwords are no secret
+    const uint32_t teams = shape.rules.teams ? shape.rules.teams : 1;
+    b.account.class_id = gameplay::class_for_spawn(*gameplay::content_of(shape.rules), index / teams).id;
+  }
   return b;
 }
 

@@ -43,6 +43,11 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
              f.bot_resumes, f.migrations, f.handoff_fallbacks);
   fmt::print("sessions ended for too many refused actions {} (cheating bots {}, honest bots {})\n", f.sessions_kicked, f.bots_kicked_cheating,
              f.bots_kicked_honest);
+  if (s.bots().accounts()) {
+    fmt::print("accounts: {} registered, {} logins at live gateways; bots logged in {} times, refused {}; hellos refused for their token {}, "
+               "admitted on a resume token alone {}\n",
+               f.accounts_registered, f.account_logins, f.bot_logins, f.bot_auth_refused, f.hellos_refused, f.resume_only_admitted);
+  }
   fmt::print("client inputs rejected: rate {}, stale sequence {}, target not in view {}; sessions closed for them {}\n",
              f.inputs_rejected[static_cast<size_t>(InputRejection::kRate)], f.inputs_rejected[static_cast<size_t>(InputRejection::kStaleSequence)],
              f.inputs_rejected[static_cast<size_t>(InputRejection::kTargetNotInView)], f.rejected_closed);
@@ -166,6 +171,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.durable_promises = s.topology().durable_promises();
   shape.bots = s.bots().count();
   shape.cheaters = s.bots().cheaters();
+  shape.accounts = s.bots().accounts();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);
   shape.rules.teams = s.bots().teams() == 0 ? 2 : s.bots().teams();

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "engine/accounts/account_service.h"
+
 
 namespace aether {
 
@@ -58,8 +60,46 @@ void BotClient::leave() {
 
 void BotClient::on_connected(ConnId conn) {
   if (!link_.handle_connected(conn)) return;
-  const std::vector<uint8_t> hello = client::encode_hello(client::Hello{client::kProtocolVersion, cfg_.name, resume_entity_, resume_token_});
-  rt_.network.send(conn, hello);
+  auth_attempts_ = 0;
+  // Accounts: without a session token or an avatar to resume, log in (or register) first.
+  if (cfg_.account.enabled && access_.id == 0 && !(resume_entity_.valid() && resume_token_ != 0)) {
+    ++auth_attempts_;
+    rt_.network.send(conn, registered_ ? client::encode_login(client::Login{cfg_.name, cfg_.account.password})
+                                       : client::encode_register(client::Register{cfg_.name, cfg_.account.password, cfg_.account.class_id}));
+    return;
+  }
+  send_hello(conn);
+}
+
+void BotClient::send_hello(ConnId conn) {
+  const client::Hello hello{client::kProtocolVersion, cfg_.name, resume_entity_, resume_token_, access_};
+  rt_.network.send(conn, client::encode_hello(hello));
+}
+
+// At most kBotAuthAttemptsMax requests a connection; then the bot reconnects (the link's backoff).
+void BotClient::on_auth_reply(ConnId conn, const client::AuthReply& reply) {
+  constexpr uint32_t kBotAuthAttemptsMax = 4;
+  const auto code = static_cast<accounts::AuthCode>(reply.code);
+  if (code == accounts::AuthCode::kOk) {
+    ++stats_.logins;
+    registered_ = true;
+    access_ = reply.access;
+    refresh_ = reply.refresh;
+    send_hello(conn);
+    return;
+  }
+  ++stats_.auth_refused;
+  log_at(rt_.log, LogLevel::kDebug, {}, "{}: account request refused: {}", cfg_.name, reply.message);
+  if (auth_attempts_ < kBotAuthAttemptsMax && (code == accounts::AuthCode::kNameTaken || code == accounts::AuthCode::kRefused)) {
+    registered_ = code == accounts::AuthCode::kNameTaken;  // taken: log in; refused: no account here, register
+    ++auth_attempts_;
+    rt_.network.send(conn, registered_ ? client::encode_login(client::Login{cfg_.name, cfg_.account.password})
+                                       : client::encode_register(client::Register{cfg_.name, cfg_.account.password, cfg_.account.class_id}));
+    return;
+  }
+  rt_.network.close(conn);
+  lost_connection();
+  link_.handle_closed(conn);
 }
 
 void BotClient::on_closed(ConnId conn, CloseReason reason) {
@@ -111,10 +151,22 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     link_.handle_closed(conn);
     link_.retarget(header->redirect.address);
     return;
+  } else if (header->type == client::Type::kAuthReply) {
+    on_auth_reply(conn, header->auth);
+    return;
   } else {
     ++stats_.goodbyes;
     if (header->goodbye.reason == "too many refused actions") ++stats_.kicked;
     log_at(rt_.log, LogLevel::kInfo, {}, "{}: gateway said goodbye: {}", cfg_.name, header->goodbye.reason);
+    // Our token was refused, or our avatar is gone: the next connection logs in, or spawns anew.
+    if (header->goodbye.reason.rfind("not logged in", 0) == 0) {
+      ++stats_.auth_refused;
+      access_ = {};
+    }
+    if (header->goodbye.reason == "resume refused") {
+      resume_entity_ = EntityId{};
+      resume_token_ = 0;
+    }
   }
   if (error) {
     ++stats_.protocol_errors;

@@ -33,6 +33,16 @@ struct BotConfig {
   // A cheater: moves like an honest bot, but every input asks for what the owner must refuse, in
   // turn: a skill on its cooldown, an enemy out of range, an ally with an enemy skill, an empty slot.
   bool cheat = false;
+  // Accounts (gateways with GatewayAccounts::enabled): the bot registers its account (its name,
+  // this password, a first character of class_id), or logs in if the name is taken, and says hello
+  // with the access token; after a loss it comes back with its avatar's resume token, or logs in
+  // again. A login refused makes it register (the simulator gives each gateway its own disk: a bot
+  // moved to another gateway has no account there; production gateways share one database).
+  struct Account {
+    bool enabled = false;
+    std::string password;
+    uint32_t class_id = 0;
+  } account;
 };
 
 struct BotStats {
@@ -46,6 +56,8 @@ struct BotStats {
   uint64_t protocol_errors = 0;  // a malformed or inconsistent message (a slot not known, a slot taken twice)
   uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect or a redirect
   uint64_t redirects = 0;  // sent to the gateway of our avatar's region
+  uint64_t logins = 0;     // account requests answered ok (register or login)
+  uint64_t auth_refused = 0;  // account requests refused, and hellos refused for the token
 };
 
 class BotClient final : public Component, public NetworkHandler {
@@ -61,6 +73,7 @@ class BotClient final : public Component, public NetworkHandler {
   void on_closed(ConnId conn, CloseReason reason) override;
 
   EntityId entity() const { return me_; }
+  bool logged_in() const { return access_.id != 0; }
   // What the bot knows, by slot (client_protocol.h); free slots have an invalid id.
   const std::vector<client::Seen>& view() const { return view_; }
   size_t view_size() const { return view_count_; }
@@ -82,6 +95,8 @@ class BotClient final : public Component, public NetworkHandler {
   // A cheater's input: `in` (the honest movement) with an impossible skill request.
   void cheat(const client::Seen& me, const client::Seen* nearest, ClientInput& in);
   void lost_connection();
+  void send_hello(ConnId conn);
+  void on_auth_reply(ConnId conn, const client::AuthReply& reply);
   void forget_view();
 
   Runtime& rt_;
@@ -91,6 +106,10 @@ class BotClient final : public Component, public NetworkHandler {
   EntityId me_{};
   EntityId resume_entity_{};  // our avatar and its token, kept across a lost gateway
   uint64_t resume_token_ = 0;
+  client::WireToken access_;        // accounts: the access token of our session (none: log in first)
+  client::WireToken refresh_;
+  bool registered_ = false;         // our account exists (as far as we know): log in, do not register
+  uint32_t auth_attempts_ = 0;      // account requests on this connection (a few, then reconnect)
   std::vector<client::Seen> view_;  // by slot
   size_t view_count_ = 0;
   uint32_t me_slot_ = UINT32_MAX;

@@ -391,6 +391,13 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
       return;
     }
   }
+  if (req.resume_only) {
+    // The gateway admitted this session on its resume token alone (no account token): a refused
+    // resume gives it nothing (docs/security.md, "Accounts and sessions").
+    reply.refusal = "resume refused";
+    send_to(m.sender, reply);
+    return;
+  }
   const bool available = pick_compute(Placement::kNewcomer).valid();
   if (!available || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
     reply.refusal = !available ? "no compute node available" : (!has_quorum() ? "no quorum" : "entity table full");
@@ -413,7 +420,9 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
   const NodeId owner = home_for(pos, Placement::kNewcomer);  // valid: pick_compute() was
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
-  const gameplay::ClassDef& cls = gameplay::class_for_spawn(*content_, (next_entity_ - 2) / (cfg_.rules.teams ? cfg_.rules.teams : 1));
+  // A character's avatar has its character's class; an anonymous client's is picked in turn.
+  const gameplay::ClassDef* chosen = req.class_id != 0 && req.class_id <= UINT16_MAX ? content_->find_class(static_cast<uint16_t>(req.class_id)) : nullptr;
+  const gameplay::ClassDef& cls = chosen ? *chosen : gameplay::class_for_spawn(*content_, (next_entity_ - 2) / (cfg_.rules.teams ? cfg_.rules.teams : 1));
   rec.snapshot.id = entity;
   rec.snapshot.pos = pos;
   rec.snapshot.hp = cls.hp_max;

@@ -22,6 +22,10 @@ struct Id {
 using EntityId  = Id<struct EntityIdTag, uint64_t>;
 using NodeId    = Id<struct NodeIdTag, uint32_t>;   // any server process: coordinator, compute, gateway
 using SessionId = Id<struct SessionIdTag, uint64_t>;  // one client connection on one gateway
+using AccountId = Id<struct AccountIdTag, uint64_t>;  // a player's account (engine/accounts)
+// A player's character: owned by one account, stable for its life (its avatar in the battle, its
+// inventory and ledger entries name it).
+using CharacterId = Id<struct CharacterIdTag, uint64_t>;
 
 // Logical time and the regime of truth are plain counters: they are compared and incremented.
 using Tick  = uint64_t;

@@ -28,6 +28,7 @@ Gateway::Gateway(Runtime& rt, GatewayConfig config)
   AETHER_ASSERT(cfg_.view_radius_mm > 0);
   AETHER_ASSERT(cfg_.client_view_entities_max > 0 && 2 * cfg_.client_view_entities_max <= client::kSlotsMax);
   AETHER_ASSERT(cfg_.client_update_bytes_max >= client::kUpdateFixedBytesMax);
+  if (cfg_.accounts.enabled) accounts_.emplace(rt_, cfg_.accounts.login, cfg_.accounts.sessions);
   rt_.network.set_handler(this);
 }
 
@@ -38,7 +39,8 @@ Gateway::~Gateway() {
 void Gateway::start() {
   address_ = listen_logged(rt_, cfg_.listen_address);
   if (address_.empty()) return;
-  log_at(rt_.log, LogLevel::kInfo, {}, "gateway listening for clients on {}", address_);
+  log_at(rt_.log, LogLevel::kInfo, {}, "gateway listening for clients on {}{}", address_, accounts_ ? " (accounts: a client needs a token)" : "");
+  if (accounts_) accounts_->start();
   for (auto& link : coordinators_) link->start();
   housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
 }
@@ -72,6 +74,7 @@ void Gateway::housekeeping() {
     }
   }
   for (const auto& [id, why] : expired) close_session(id, why, true);
+  if (accounts_) accounts_->sweep();
   route_clients();
   if (now - last_flush_ns_ > 2 * kTickNs) flush_clients(tick_);
   housekeeping_timer_ = rt_.timers.schedule(kTickNs, [this] { housekeeping(); });
@@ -86,6 +89,7 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
   s.opened_ns = rt_.clock.now_ns();
   s.view = ClientView(ViewLimits{cfg_.client_view_entities_max, cfg_.client_update_bytes_max, cfg_.aggregate_cell_mm});
   s.inputs = InputGuard(cfg_.inputs);
+  s.address = rt_.network.peer_address(conn);
   if (stopping_) {
     send_goodbye(conn, "gateway stopping");
     rt_.network.close(conn);
@@ -130,10 +134,77 @@ void Gateway::on_message(ConnId conn, std::span<const uint8_t> payload) {
 
 void Gateway::handle_client(Session& s, const client::Message& m) {
   if (const auto* hello = std::get_if<client::Hello>(&m)) {
+    handle_hello(s, *hello);
+    return;
+  }
+  if (const auto* input = std::get_if<ClientInput>(&m)) {
+    if (s.state != SessionState::kActive) return;
+    forward_input(s, *input);
+    return;
+  }
+  if (!handle_account(s, m)) {
+    // Accounts are off here: an account message is a protocol error like any unknown one.
+    ++stats_.protocol_errors;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.entity}, "client session {}: account message to a gateway without accounts; disconnecting",
+           s.id.value);
+    close_session(s.id, "accounts not served here", true);
+  }
+}
+
+void Gateway::handle_hello(Session& s, const client::Hello& hello_in) {
+  const client::Hello* hello = &hello_in;
+  {
     if (s.state != SessionState::kAwaitHello) return;  // a repeated hello changes nothing
     if (hello->protocol_version != client::kProtocolVersion) {
       close_session(s.id, "unsupported protocol version", true);
       return;
+    }
+    if (accounts_) {
+      // Admission (docs/security.md, "Accounts and sessions"): a valid access token, whose
+      // character becomes the avatar; or, without one, the resume token of an avatar (a client sent
+      // here from another gateway, which issued its token): then it resumes or gets nothing.
+      const accounts::SessionBook::Holder holder = accounts_->check_access({hello->access.id, hello->access.secret});
+      const bool has_resume = hello->resume_entity.valid() && hello->resume_token != 0;
+      if (holder.refusal != accounts::TokenRefusal::kNone && !has_resume) {
+        const accounts::AuthRefusal why = accounts::refusal_of(holder.refusal);
+        ++stats_.hellos_refused[static_cast<size_t>(why)];
+        // The first refusal and every power of two after: a flood does not flood the log.
+        ++hello_refusals_logged_;
+        if ((hello_refusals_logged_ & (hello_refusals_logged_ - 1)) == 0) {
+          log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "client session {} from {} refused at hello: {} ({} refusals so far)", s.id.value,
+                 s.address, accounts::auth_refusal_name(why), hello_refusals_logged_);
+        }
+        const std::string goodbye = std::string("not logged in: ") + accounts::auth_refusal_name(why);
+        close_session(s.id, goodbye.c_str(), true);
+        return;
+      }
+      if (holder.refusal == accounts::TokenRefusal::kNone) {
+        for (const auto& [id, other] : sessions_) {
+          if (id != s.id && other.character == holder.character && other.character.valid()) {
+            ++stats_.hellos_character_busy;
+            log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, other.entity}, "client session {}: character {} already plays in session {}; refused",
+                   s.id.value, holder.character.value, id.value);
+            close_session(s.id, "character already playing", true);
+            return;
+          }
+        }
+        s.character = holder.character;
+        s.class_id = holder.class_id;
+        if (!has_resume) {
+          // A client that logs in again takes its character's avatar back, if it still waits.
+          if (auto a = avatars_.find(s.character); a != avatars_.end()) {
+            s.state = SessionState::kAwaitSpawn;
+            s.resume_entity = a->second.first;
+            s.resume_token = a->second.second;
+            trace(TraceKind::kSessionOpened, EntityId{}, static_cast<int64_t>(s.id.value));
+            request_spawn(s);
+            return;
+          }
+        }
+      } else {
+        s.resume_only = true;
+        ++stats_.resume_only_admitted;
+      }
     }
     s.state = SessionState::kAwaitSpawn;
     s.resume_entity = hello->resume_entity;
@@ -154,11 +225,76 @@ void Gateway::handle_client(Session& s, const client::Message& m) {
     }
     trace(TraceKind::kSessionOpened, EntityId{}, static_cast<int64_t>(s.id.value));
     request_spawn(s);
-    return;
   }
-  const auto& input = std::get<ClientInput>(m);
-  if (s.state != SessionState::kActive) return;
-  forward_input(s, input);
+}
+
+bool Gateway::handle_account(Session& s, const client::Message& m) {
+  if (!accounts_) return false;
+  if (++s.account_requests > cfg_.accounts.requests_per_connection_max) {
+    ++stats_.account_requests_closed;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, s.entity}, "client session {} from {}: more than {} account requests; closed", s.id.value,
+           s.address, cfg_.accounts.requests_per_connection_max);
+    close_session(s.id, "too many account requests", true);
+    return true;
+  }
+  const SessionId id = s.id;
+  if (const auto* refresh = std::get_if<client::Refresh>(&m)) {
+    reply_auth(id, accounts_->refresh({refresh->token.id, refresh->token.secret}));
+    return true;
+  }
+  if (const auto* logout = std::get_if<client::Logout>(&m)) {
+    accounts::AuthOutcome out;
+    if (!accounts_->logout({logout->token.id, logout->token.secret})) {
+      out.code = accounts::AuthCode::kTokenRefused;
+      out.why = accounts::AuthRefusal::kTokenUnknown;
+    }
+    reply_auth(id, out);
+    // Logging out ends the session too: its avatar leaves with it.
+    if (out.code == accounts::AuthCode::kOk && s.state != SessionState::kAwaitHello) close_session(id, "logged out", true);
+    return true;
+  }
+  // Register and login: before the hello only, one at a time.
+  if (s.state != SessionState::kAwaitHello || s.account_pending) {
+    accounts::AuthOutcome busy;
+    busy.code = accounts::AuthCode::kBusy;
+    busy.why = accounts::AuthRefusal::kBusy;
+    reply_auth(id, busy);
+    return true;
+  }
+  s.account_pending = true;
+  auto done = [this, id](const accounts::AuthOutcome& out) {
+    if (auto it = sessions_.find(id); it != sessions_.end()) it->second.account_pending = false;
+    reply_auth(id, out);
+  };
+  if (const auto* reg = std::get_if<client::Register>(&m)) {
+    accounts_->register_account(reg->account, reg->password, reg->class_id, s.address, done);
+  } else if (const auto* login = std::get_if<client::Login>(&m)) {
+    accounts_->login(login->account, login->password, s.address, done);
+  } else {
+    s.account_pending = false;
+    return false;
+  }
+  return true;
+}
+
+// The answer to an account request, if its client is still connected.
+void Gateway::reply_auth(SessionId id, const accounts::AuthOutcome& out) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  if (out.code != accounts::AuthCode::kOk) {
+    log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, {}}, "client session {}: account request refused: {}", id.value, accounts::auth_refusal_name(out.why));
+  }
+  client::AuthReply reply;
+  reply.code = static_cast<uint8_t>(out.code);
+  reply.message = accounts::auth_code_message(out.code);
+  if (out.code == accounts::AuthCode::kOk) {
+    reply.access = {out.tokens.access.id, out.tokens.access.secret};
+    reply.refresh = {out.tokens.refresh.id, out.tokens.refresh.secret};
+    reply.access_ttl_ms = static_cast<uint64_t>(std::max<TimeNs>(0, out.tokens.access_expires_ns - rt_.clock.now_ns()) / kNsPerMs);
+    reply.character = out.character.value;
+    reply.class_id = out.class_id;
+  }
+  rt_.network.send(it->second.conn, client::encode_auth_reply(reply));
 }
 
 // The session's InputGuard decides what of an input goes to the owner (engine/gateway/input_guard.h).
@@ -203,7 +339,7 @@ void Gateway::forward_input(Session& s, const ClientInput& input) {
 
 void Gateway::request_spawn(Session& s) {
   if (leader_conn_ == 0) return;  // asked again when a coordinator says it leads
-  send_server(rt_.network, leader_conn_, envelope(SpawnRequest{s.id, s.resume_entity, s.resume_token}));
+  send_server(rt_.network, leader_conn_, envelope(SpawnRequest{s.id, s.resume_entity, s.resume_token, s.character, s.class_id, s.resume_only}));
 }
 
 OutboundLink* Gateway::coordinator_link(ConnId conn) {
@@ -522,6 +658,10 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   s.state = SessionState::kActive;
   s.active_since_ns = rt_.clock.now_ns();
   s.resumed = s.resume_entity.valid() && s.resume_entity == reply.entity;
+  if (s.character.valid()) {
+    if (avatars_.size() >= cfg_.sessions_max && !avatars_.count(s.character)) avatars_.erase(avatars_.begin());
+    avatars_[s.character] = {reply.entity, reply.resume_token};
+  }
   rt_.network.send(s.conn, client::encode_welcome(client::Welcome{s.entity, tick_, static_cast<uint32_t>(kTickHz),
                                                                   static_cast<uint32_t>(cfg_.view_radius_mm), reply.resume_token}));
   trace(TraceKind::kSessionOpened, s.entity, static_cast<int64_t>(s.id.value), 0, s.owner);

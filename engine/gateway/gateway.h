@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "engine/core/id_index.h"
+#include "engine/accounts/account_service.h"
 #include "engine/core/region_map.h"
 #include "engine/core/spatial_grid.h"
 #include "engine/gateway/client_view.h"
@@ -25,6 +26,21 @@
 #include "engine/runtime/runtime.h"
 
 namespace aether {
+
+// Accounts at this gateway (engine/accounts, docs/security.md "Accounts and sessions").
+struct GatewayAccounts {
+  // On: the gateway serves register, login, refresh and logout, and admits a client (Hello) only
+  // with a valid access token, its avatar being the token's character; or, without one, on the
+  // resume token of an avatar (a client moving between gateways), which then resumes or gets
+  // nothing. Off: anonymous clients, each given a new avatar (tests, the classic scenarios).
+  bool enabled = false;
+  accounts::LoginLimits login;
+  accounts::SessionLimits sessions;
+  // Account requests (register, login, refresh, logout) one connection may make; past it, it is
+  // closed with Goodbye("too many account requests"). One at a time: another while one is being
+  // answered is refused (kBusy) without work.
+  uint32_t requests_per_connection_max = 16;
+};
 
 struct GatewayConfig {
   NodeId node{};
@@ -62,6 +78,7 @@ struct GatewayConfig {
   TimeNs redirect_settle_ns = 10 * kNsPerSec;
   // Mutual TLS is configured: a server we dial without a verified identity is refused (IdentityGuard).
   bool identity_required = false;
+  GatewayAccounts accounts;
 };
 
 struct GatewayStats {
@@ -90,6 +107,12 @@ struct GatewayStats {
   uint64_t kicks_refused = 0;        // SessionKicks from a node that does not own the session's avatar (ignored)
   uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
   uint64_t handed_over = 0;          // clients sent to another gateway, or detached, as we stopped
+  // Accounts: Hellos refused for their token, by reason (accounts::AuthRefusal: token_missing,
+  // token_unknown, token_forged, token_expired; character_busy for a character another session plays).
+  std::array<uint64_t, accounts::kAuthRefusalKinds> hellos_refused{};
+  uint64_t hellos_character_busy = 0;
+  uint64_t resume_only_admitted = 0;   // Hellos without a good token admitted on a resume token alone
+  uint64_t account_requests_closed = 0;  // connections closed past requests_per_connection_max
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -128,6 +151,8 @@ class Gateway final : public Component, public NetworkHandler {
   const DebugSet& debug_set() const { return debug_; }
   // Servers refused for answering our links under another verified identity (IdentityGuard).
   uint64_t identity_rejections() const { return identity_.rejections(); }
+  // Accounts and sessions served here (null when cfg.accounts.enabled is off).
+  const accounts::AccountService* accounts() const { return accounts_ ? &*accounts_ : nullptr; }
 
  private:
   enum class SessionState : uint8_t { kAwaitHello, kAwaitSpawn, kActive };
@@ -146,6 +171,12 @@ class Gateway final : public Component, public NetworkHandler {
     TimeNs active_since_ns = 0;
     TimeNs last_heard_ns = 0;      // the client's last message
     bool resumed = false;          // the avatar came back through this session (a resume)
+    std::string address;           // where the connection comes from (Network::peer_address): login limits
+    uint32_t account_requests = 0;
+    bool account_pending = false;  // a register or login is being answered
+    CharacterId character{};       // the character this session plays (accounts on)
+    uint32_t class_id = 0;
+    bool resume_only = false;      // admitted on its resume token alone
     ClientView view{ViewLimits{}};  // what this client has been told, and what it is told next
   };
   struct NodeLink {
@@ -159,6 +190,10 @@ class Gateway final : public Component, public NetworkHandler {
   // The client's next update into update_bytes_; false if there is nothing to say.
   bool build_update(Session& s, const SpatialGrid& grid, Tick tick);
   void handle_client(Session& s, const client::Message& m);
+  void handle_hello(Session& s, const client::Hello& hello);
+  // Register, login, refresh, logout (accounts on); false if the message was none of them.
+  bool handle_account(Session& s, const client::Message& m);
+  void reply_auth(SessionId id, const accounts::AuthOutcome& out);
   void forward_input(Session& s, const ClientInput& in);
   void handle_server(ConnId conn, const ServerMessage& m);
   void handle_spawn_reply(const SpawnReply& reply);
@@ -210,6 +245,12 @@ class Gateway final : public Component, public NetworkHandler {
   std::deque<std::pair<TimeNs, SessionClosed>> recent_closes_;
   // Scratch reused by every flush (no allocation per client once warm).
   std::vector<uint8_t> update_bytes_;
+  std::optional<accounts::AccountService> accounts_;
+  // Each character's avatar as its last Welcome here named it (entity, resume token), so that a
+  // client that logs in again (a new connection, no resume token of its own) takes its character's
+  // avatar back. At most sessions_max entries; past it the lowest character id is forgotten.
+  std::map<CharacterId, std::pair<EntityId, uint64_t>> avatars_;
+  uint64_t hello_refusals_logged_ = 0;
   std::vector<ViewCandidate> candidates_;
   std::vector<ClientView::Aggregate> aggregates_;
   struct Near {

@@ -74,6 +74,10 @@ class Network {
   // was verified: a plain connection, a peer without a certificate (a client), a certificate whose
   // name is no identity, an unknown or closed connection. Never what the peer says of itself.
   virtual std::optional<PeerIdentity> peer_identity(ConnId conn) const = 0;
+  // Where an accepted connection comes from, as a key for per-address limits (login attempts): the
+  // remote IP address in the real runtime, the peer host's name in the simulator; empty when
+  // unknown (a test network). Never an identity: many clients may share one address.
+  virtual std::string peer_address(ConnId) const { return {}; }
 };
 
 }  // namespace aether

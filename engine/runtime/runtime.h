@@ -10,6 +10,7 @@
 #include "engine/runtime/clock.h"
 #include "engine/runtime/log.h"
 #include "engine/runtime/network.h"
+#include "engine/runtime/passwords.h"
 #include "engine/runtime/storage.h"
 #include "engine/runtime/timers.h"
 #include "engine/runtime/trace.h"
@@ -31,6 +32,9 @@ struct Runtime {
   // disk with faults from the seed; the real runtime the store the process's config names (SQLite or
   // PostgreSQL), or, when none was opened, one that refuses every request.
   Storage& storage;
+  // Password hashing, off the loop (engine/runtime/passwords.h): Argon2id on a worker thread in the
+  // real runtime, a deterministic stand-in in the simulator.
+  PasswordHasher& passwords;
 };
 
 }  // namespace aether

@@ -12,7 +12,8 @@
 //   meta/NAME                          store-wide settings of the engine (not the schema version:
 //                                      that is the backend's own, docs/persistence.md)
 //   promise/NODE                       a compute node's promises to candidates (engine/compute)
-//   account/ACCOUNT                    accounts and sessions (issue 14)
+//   account/ACCOUNT                    accounts (engine/accounts/account_service.h)
+//   accountname/NAME                   an account's name -> its id (the name index)
 //   character/ACCOUNT/CHARACTER        characters
 //   item/ITEM                          items, each with its one holder
 //   econ/CHARACTER                     the economy's fence row of a character: every economic batch

@@ -87,6 +87,77 @@ std::vector<uint8_t> encode_hello(const Hello& h) {
   w.string(h.name);
   w.varint(h.resume_entity.value);
   w.varint(h.resume_token);
+  if (h.protocol_version >= 4) {
+    w.varint(h.access.id);
+    w.varint(h.access.secret);
+  }
+  return out;
+}
+
+std::vector<uint8_t> encode_register(const Register& m) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(Type::kRegister));
+  w.string(m.account);
+  w.string(m.password);
+  w.varint(m.class_id);
+  return out;
+}
+
+std::vector<uint8_t> encode_login(const Login& m) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(Type::kLogin));
+  w.string(m.account);
+  w.string(m.password);
+  return out;
+}
+
+namespace {
+std::vector<uint8_t> encode_token_message(Type type, const WireToken& t) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(type));
+  w.varint(t.id);
+  w.varint(t.secret);
+  return out;
+}
+WireToken read_token(ByteReader& r) {
+  WireToken t;
+  t.id = r.varint();
+  t.secret = r.varint();
+  return t;
+}
+}  // namespace
+
+std::vector<uint8_t> encode_refresh(const Refresh& m) { return encode_token_message(Type::kRefresh, m.token); }
+std::vector<uint8_t> encode_logout(const Logout& m) { return encode_token_message(Type::kLogout, m.token); }
+
+std::vector<uint8_t> encode_client(const Message& m) {
+  struct Encode {
+    std::vector<uint8_t> operator()(const Hello& x) const { return encode_hello(x); }
+    std::vector<uint8_t> operator()(const ClientInput& x) const { return encode_input(x); }
+    std::vector<uint8_t> operator()(const Register& x) const { return encode_register(x); }
+    std::vector<uint8_t> operator()(const Login& x) const { return encode_login(x); }
+    std::vector<uint8_t> operator()(const Refresh& x) const { return encode_refresh(x); }
+    std::vector<uint8_t> operator()(const Logout& x) const { return encode_logout(x); }
+  };
+  return std::visit(Encode{}, m);
+}
+
+std::vector<uint8_t> encode_auth_reply(const AuthReply& m) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(Type::kAuthReply));
+  w.u8(m.code);
+  w.string(m.message.size() > kReasonBytesMax ? std::string_view(m.message).substr(0, kReasonBytesMax) : std::string_view(m.message));
+  w.varint(m.access.id);
+  w.varint(m.access.secret);
+  w.varint(m.refresh.id);
+  w.varint(m.refresh.secret);
+  w.varint(m.access_ttl_ms);
+  w.varint(m.character);
+  w.varint(m.class_id);
   return out;
 }
 
@@ -113,7 +184,23 @@ Result<Message> decode_client(std::span<const uint8_t> bytes) {
     h.name = std::string(r.string(kNameBytesMax));
     h.resume_entity = EntityId(r.varint());
     h.resume_token = r.varint();
+    if (h.protocol_version >= 4) h.access = read_token(r);
     out = h;
+  } else if (type == Type::kRegister) {
+    Register m;
+    m.account = std::string(r.string(kAccountFieldBytesMax));
+    m.password = std::string(r.string(kPasswordFieldBytesMax));
+    m.class_id = static_cast<uint32_t>(r.varint_at_most(UINT16_MAX, "class out of range"));
+    out = m;
+  } else if (type == Type::kLogin) {
+    Login m;
+    m.account = std::string(r.string(kAccountFieldBytesMax));
+    m.password = std::string(r.string(kPasswordFieldBytesMax));
+    out = m;
+  } else if (type == Type::kRefresh) {
+    out = Refresh{read_token(r)};
+  } else if (type == Type::kLogout) {
+    out = Logout{read_token(r)};
   } else if (type == Type::kInput) {
     ClientInput in;
     in.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "input sequence out of range"));
@@ -252,6 +339,17 @@ Result<GatewayHeader> decode_gateway_header(ByteReader& r) {
       h.redirect.address = std::string(r.string(kAddressBytesMax));
       if (r.ok() && h.redirect.address.empty()) r.fail("redirect to no address");
       if (r.ok() && !r.at_end()) r.fail("bytes after the redirect");
+      break;
+    case Type::kAuthReply:
+      h.auth.code = r.u8();
+      if (r.ok() && h.auth.code > 6) r.fail("unknown auth code");
+      h.auth.message = std::string(r.string(kReasonBytesMax));
+      h.auth.access = read_token(r);
+      h.auth.refresh = read_token(r);
+      h.auth.access_ttl_ms = r.varint();
+      h.auth.character = r.varint();
+      h.auth.class_id = static_cast<uint32_t>(r.varint_at_most(UINT16_MAX, "class out of range"));
+      if (r.ok() && !r.at_end()) r.fail("bytes after the auth reply");
       break;
     case Type::kUpdate: break;  // the caller reads the rest with read_update
     default:

@@ -4,7 +4,13 @@
 // protocol: a client never learns a node id, an owner, a generation or a version.
 //
 // Every message starts with a type byte. Client -> gateway:
-//   kHello   varint protocol version, string name (<= kNameBytesMax), varint resume entity, varint resume token
+//   kHello   varint protocol version, string name (<= kNameBytesMax), varint resume entity, varint resume token,
+//            and from version 4: varint access token id, varint access token secret (0 0: none)
+//   kRegister string account name (<= kAccountFieldBytesMax), string password (<= kPasswordFieldBytesMax),
+//            varint class of the first character
+//   kLogin   string account name, string password
+//   kRefresh varint refresh token id, varint refresh token secret
+//   kLogout  varint token id, varint token secret (either token of the session)
 //   kInput   varint seq, zigzag move x, zigzag move y (permille), varint target, u8 skill slot (0: none, <= kInputSkillSlotMax)
 // Gateway -> client:
 //   kWelcome varint entity, varint tick, varint tick hz, varint view radius mm, varint resume token
@@ -17,6 +23,10 @@
 //                     empty far view is sent as one item of count 0
 //            then u8 1 + varint cooldown ticks of the client's own avatar, or u8 0
 //   kGoodbye string reason (<= kReasonBytesMax)
+//   kAuthReply u8 code (accounts::AuthCode), string message (<= kReasonBytesMax), varint access id,
+//            varint access secret, varint refresh id, varint refresh secret, varint access ttl ms,
+//            varint character, varint class: the answer to a register, login, refresh or logout
+//            (tokens and character 0 unless the code is ok)
 //   kRedirect string address (1..kAddressBytesMax): this gateway does not serve the part of the
 //            arena the avatar is in; connect to `address` and resume (the avatar waits there, the
 //            token of the last Welcome still valid). The gateway closes the connection after it.
@@ -43,13 +53,25 @@
 
 namespace aether::client {
 
-inline constexpr uint32_t kProtocolVersion = 3;  // 3: skills (input slot, class in entered)
+inline constexpr uint32_t kProtocolVersion = 4;  // 3: skills (input slot, class in entered); 4: accounts (token in hello, 30-34)
+inline constexpr size_t kAccountFieldBytesMax = 64;
+inline constexpr size_t kPasswordFieldBytesMax = 128;
 inline constexpr int32_t kClientUnitMm = 10;  // positions to clients are in centimetres
 inline constexpr int32_t kPositionCmMax = kCoordinateMmMax / kClientUnitMm;  // either axis, either sign
 inline constexpr uint32_t kSlotsMax = 4096;   // a view never names more entities at once
 inline constexpr size_t kFarCellsMax = 4096;  // aggregates in one update
 
-enum class Type : uint8_t { kHello = 1, kInput = 2, kWelcome = 10, kUpdate = 11, kGoodbye = 12, kRedirect = 13 };
+enum class Type : uint8_t {
+  kHello = 1, kInput = 2, kWelcome = 10, kUpdate = 11, kGoodbye = 12, kRedirect = 13,
+  kRegister = 30, kLogin = 31, kRefresh = 32, kLogout = 33, kAuthReply = 34,  // accounts (30-34)
+};
+
+// A session token (engine/accounts/session_book.h): 0 0 is none.
+struct WireToken {
+  uint64_t id = 0;
+  uint64_t secret = 0;
+  friend bool operator==(const WireToken&, const WireToken&) = default;
+};
 
 // Client -> gateway. (ClientInput itself lives in messages.h: gateways forward it to owners.)
 struct Hello {
@@ -57,8 +79,24 @@ struct Hello {
   std::string name;
   EntityId resume_entity{};
   uint64_t resume_token = 0;
+  WireToken access = {};  // version 4 on
 };
-using Message = std::variant<Hello, ClientInput>;
+struct Register {
+  std::string account;
+  std::string password;
+  uint32_t class_id = 0;
+};
+struct Login {
+  std::string account;
+  std::string password;
+};
+struct Refresh {
+  WireToken token;
+};
+struct Logout {
+  WireToken token;
+};
+using Message = std::variant<Hello, ClientInput, Register, Login, Refresh, Logout>;
 
 // Gateway -> client.
 struct Welcome {
@@ -70,6 +108,16 @@ struct Welcome {
 };
 struct Goodbye {
   std::string reason;
+};
+struct AuthReply {
+  uint8_t code = 0;  // accounts::AuthCode
+  std::string message;
+  WireToken access;
+  WireToken refresh;
+  uint64_t access_ttl_ms = 0;
+  uint64_t character = 0;
+  uint32_t class_id = 0;
+  friend bool operator==(const AuthReply&, const AuthReply&) = default;
 };
 struct Redirect {
   std::string address;
@@ -106,6 +154,11 @@ uint8_t difference(const Seen& had, const Seen& now);
 // --- client -> gateway ---
 std::vector<uint8_t> encode_hello(const Hello& h);
 std::vector<uint8_t> encode_input(const ClientInput& in);
+std::vector<uint8_t> encode_register(const Register& m);
+std::vector<uint8_t> encode_login(const Login& m);
+std::vector<uint8_t> encode_refresh(const Refresh& m);
+std::vector<uint8_t> encode_logout(const Logout& m);
+std::vector<uint8_t> encode_client(const Message& m);  // whichever it holds
 // Hello or input; anything else (or malformed) is an error naming what was wrong.
 Result<Message> decode_client(std::span<const uint8_t> bytes);
 
@@ -113,6 +166,7 @@ Result<Message> decode_client(std::span<const uint8_t> bytes);
 std::vector<uint8_t> encode_welcome(const Welcome& w);
 std::vector<uint8_t> encode_goodbye(const Goodbye& g);
 std::vector<uint8_t> encode_redirect(const Redirect& r);  // address: 1..kAddressBytesMax bytes
+std::vector<uint8_t> encode_auth_reply(const AuthReply& r);
 
 // Exact encoded sizes of update items, so that a gateway can choose what fits a byte budget before
 // writing anything.
@@ -161,12 +215,13 @@ struct ChangedFields {
 template <class Handler>
 bool read_update(ByteReader& r, Handler& h);
 
-// Welcome, update (as a type byte only: read_update reads the rest), goodbye or redirect.
+// Welcome, update (as a type byte only: read_update reads the rest), goodbye, redirect or auth reply.
 struct GatewayHeader {
   Type type{};
   Welcome welcome;
   Goodbye goodbye;
   Redirect redirect;
+  AuthReply auth;
 };
 Result<GatewayHeader> decode_gateway_header(ByteReader& r);
 

@@ -73,6 +73,9 @@ struct ServerBodyEncoder {
     r->set_session(m.session.value);
     r->set_resume_entity(m.resume_entity.value);
     r->set_resume_token(m.resume_token);
+    r->set_character(m.character.value);
+    r->set_class_id(m.class_id);
+    r->set_resume_only(m.resume_only);
   }
   void operator()(const SessionMoved& m) const {
     auto* r = env->mutable_session_moved();
@@ -422,8 +425,10 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kSpawnRequest:
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
+      if (env.spawn_request().class_id() > UINT16_MAX) return malformed("spawn request class out of range");
       return ServerBody{SpawnRequest{SessionId(env.spawn_request().session()), EntityId(env.spawn_request().resume_entity()),
-                                     env.spawn_request().resume_token()}};
+                                     env.spawn_request().resume_token(), CharacterId(env.spawn_request().character()),
+                                     env.spawn_request().class_id(), env.spawn_request().resume_only()}};
     case B::kAdmin: {
       const auto& a = env.admin();
       using C = AdminRequest::Command;

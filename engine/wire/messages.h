@@ -284,6 +284,9 @@ struct SpawnRequest {
   SessionId session{};
   EntityId resume_entity{};
   uint64_t resume_token = 0;
+  CharacterId character{};  // the account's character this avatar is (none: an anonymous client)
+  uint32_t class_id = 0;    // the character's class (0: the coordinator picks)
+  bool resume_only = false; // admitted on the resume token alone: a refused resume spawns nothing
   friend bool operator==(const SpawnRequest&, const SpawnRequest&) = default;
 };
 

@@ -39,7 +39,8 @@ RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId n
       web_(std::make_shared<WebNetwork>(io, log_)),
       routed_(network_, web_),
       storage_(io, log_),
-      runtime_{clock_, *timers_, routed_, random_, log_, trace_, entropy_, storage_} {
+      passwords_(io, options.password_cost),
+      runtime_{clock_, *timers_, routed_, random_, log_, trace_, entropy_, storage_, passwords_} {
   TraceEvent started;
   started.kind = TraceKind::kHostStarted;
   trace_.record(started);
@@ -55,6 +56,7 @@ void RealRuntime::shutdown() {
   web_->shutdown();
   timers_->shutdown();
   storage_.shutdown();
+  passwords_.shutdown();
 }
 
 }  // namespace aether::real

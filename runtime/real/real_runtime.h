@@ -14,6 +14,7 @@
 #include "engine/runtime/runtime.h"
 #include "runtime/common/spd_logger.h"
 #include "runtime/common/trace_file.h"
+#include "runtime/real/argon2_passwords.h"
 #include "runtime/real/os_entropy.h"
 #include "runtime/real/real_timers.h"
 #include "runtime/real/real_trace.h"
@@ -31,6 +32,7 @@ struct RealOptions {
   uint64_t seed = 0;                               // 0: drawn from std::random_device
   TlsSettings tls;                                 // no contexts: plain TCP
   TcpLimits limits;                                // the network's limits (tests shorten them)
+  PasswordCost password_cost = PasswordCost::kInteractive;  // Argon2id's (argon2_passwords.h)
 };
 
 // Wall time, Unix epoch, in ns: what log lines are stamped with in the real runtime.
@@ -88,6 +90,7 @@ class RealRuntime {
   std::shared_ptr<WebNetwork> web_;
   RoutedNetwork routed_;  // what the component sees: TCP, and the web listener's WebSockets
   WorkerStore storage_;
+  Argon2Passwords passwords_;
   Runtime runtime_;
   bool shut_down_ = false;
 };

@@ -47,6 +47,7 @@ class AddressCounts : public std::enable_shared_from_this<AddressCounts> {
     }
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
+    const std::string& address() const { return address_; }
 
    private:
     std::shared_ptr<AddressCounts> counts_;
@@ -656,6 +657,11 @@ std::optional<PeerIdentity> TcpNetwork::peer_identity(ConnId id) const {
   const ConnPtr conn = find(id);
   if (!conn || conn->state != State::kOpen) return std::nullopt;
   return conn->identity;
+}
+
+std::string TcpNetwork::peer_address(ConnId id) const {
+  const ConnPtr conn = find(id);
+  return conn && conn->address_slot ? conn->address_slot->address() : std::string();
 }
 
 bool TcpNetwork::is_live(const ConnPtr& conn) const { return !shut_down_ && conn->state == State::kOpen; }

@@ -110,6 +110,7 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   // The common name of the peer's certificate, verified against our CA (mutual TLS); nullopt on
   // plain TCP and for peers that present no certificate.
   std::optional<PeerIdentity> peer_identity(ConnId conn) const override;
+  std::string peer_address(ConnId conn) const override;
 
   // Closes every listener and connection at once, no flushing and no callbacks. Afterwards every call
   // is a no-op (send reports kClosed).

@@ -68,6 +68,7 @@ class AddressSlot {
     AETHER_ASSERT(it != counts_->end() && it->second > 0);
     if (--it->second == 0) counts_->erase(it);
   }
+  const std::string& address() const { return address_; }
   AddressSlot(const AddressSlot&) = delete;
   AddressSlot& operator=(const AddressSlot&) = delete;
 
@@ -521,6 +522,13 @@ SendStatus RoutedNetwork::send(ConnId conn, std::span<const uint8_t> payload) {
   return is_web(conn) ? web_->send(conn, payload) : tcp_->send(conn, payload);
 }
 void RoutedNetwork::close(ConnId conn) { is_web(conn) ? web_->close(conn) : tcp_->close(conn); }
+std::string WebNetwork::peer_address(ConnId conn) const {
+  auto it = sessions_.find(conn);
+  return it == sessions_.end() || !it->second->address_slot ? std::string() : it->second->address_slot->address();
+}
+
+std::string RoutedNetwork::peer_address(ConnId conn) const { return is_web(conn) ? web_->peer_address(conn) : tcp_->peer_address(conn); }
+
 std::optional<PeerIdentity> RoutedNetwork::peer_identity(ConnId conn) const {
   return is_web(conn) ? std::nullopt : tcp_->peer_identity(conn);  // browsers present no certificate
 }

@@ -112,6 +112,7 @@ class WebNetwork final : public std::enable_shared_from_this<WebNetwork> {
 
   const WebStats& stats() const { return stats_; }
   size_t connections() const { return sessions_.size(); }
+  std::string peer_address(ConnId conn) const;  // the remote IP of a connection ("" if unknown)
   const std::string& address() const { return address_; }
 
  private:
@@ -155,6 +156,7 @@ class RoutedNetwork final : public Network {
   SendStatus send(ConnId conn, std::span<const uint8_t> payload) override;
   void close(ConnId conn) override;
   std::optional<PeerIdentity> peer_identity(ConnId conn) const override;
+  std::string peer_address(ConnId conn) const override;  // the remote IP, for per-address limits
 
  private:
   std::shared_ptr<TcpNetwork> tcp_;

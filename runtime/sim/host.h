@@ -25,6 +25,7 @@
 #include "runtime/sim/host_state.h"
 #include "runtime/sim/kernel.h"
 #include "runtime/sim/sim_network.h"
+#include "runtime/sim/sim_passwords.h"
 #include "runtime/sim/sim_storage.h"
 #include "runtime/sim/trace_log.h"
 
@@ -148,6 +149,7 @@ class Host final : private Clock, private Timers, private TraceSink {
   Xoshiro256 entropy_;  // Runtime::entropy: its own stream, derived from the host's seed
   common::SpdLogger log_;
   SimStorage storage_;  // the host's disk: kept through crashes and restarts (sim_storage.h)
+  SimPasswordHasher passwords_{*this, entropy_};  // a deterministic stand-in, not Argon2id (sim_passwords.h)
   Runtime runtime_;
   TimerId next_timer_id_ = 1;  // never reused, also for ids handed out while dead
   uint64_t drain_event_ = 0;   // the kernel event that runs the deferred queue after resume()

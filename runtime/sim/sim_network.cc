@@ -49,6 +49,7 @@ ConnId SimEndpoint::connect(std::string_view address) { return net_.connect(*thi
 SendStatus SimEndpoint::send(ConnId conn, std::span<const uint8_t> payload) { return net_.send(*this, conn, payload); }
 void SimEndpoint::close(ConnId conn) { net_.close(*this, conn); }
 std::optional<PeerIdentity> SimEndpoint::peer_identity(ConnId conn) const { return net_.peer_identity(*this, conn); }
+std::string SimEndpoint::peer_address(ConnId conn) const { return net_.peer_address(*this, conn); }
 
 SimNetwork::SimNetwork(Kernel& kernel, TraceLog& trace, NetworkOptions options)
     : kernel_(kernel), trace_(trace), options_(options), random_(derive_seed(options.seed, kNetworkStream)) {
@@ -145,6 +146,16 @@ std::optional<PeerIdentity> SimNetwork::peer_identity(const SimEndpoint& ep, Con
   const uint32_t other = c.ends[1 - it->second.side].endpoint;
   if (other == kNoEndpoint || other >= endpoints_.size()) return std::nullopt;
   return endpoints_[other]->host_.identity;
+}
+
+// The simulator's stand-in for a remote IP address: the name of the host at the other end.
+std::string SimNetwork::peer_address(const SimEndpoint& ep, ConnId id) const {
+  const auto it = ep.conns_.find(id);
+  if (it == ep.conns_.end()) return {};
+  const Connection& c = conns_[it->second.index];
+  const uint32_t other = c.ends[1 - it->second.side].endpoint;
+  if (other == kNoEndpoint || other >= endpoints_.size()) return {};
+  return endpoints_[other]->host_.name;
 }
 
 void SimNetwork::crash(SimEndpoint& ep) {

@@ -122,6 +122,7 @@ class SimEndpoint final : public Network {
   void close(ConnId conn) override;
   // The identity of the host at the other end of the link (HostState::identity), once open.
   std::optional<PeerIdentity> peer_identity(ConnId conn) const override;
+  std::string peer_address(ConnId conn) const override;
 
   // Connections this endpoint holds (connecting, open, or closed but not yet told).
   size_t connections() const { return conns_.size(); }
@@ -214,6 +215,7 @@ class SimNetwork {
   SendStatus send(SimEndpoint& ep, ConnId id, std::span<const uint8_t> payload);
   void close(SimEndpoint& ep, ConnId id);
   std::optional<PeerIdentity> peer_identity(const SimEndpoint& ep, ConnId id) const;
+  std::string peer_address(const SimEndpoint& ep, ConnId id) const;
 
   uint32_t new_connection(uint32_t client, uint32_t server, std::string listen_address);
   void maybe_free(uint32_t ci);

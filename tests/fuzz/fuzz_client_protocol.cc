@@ -33,6 +33,8 @@ void from_client(std::span<const uint8_t> bytes) {
   if (const auto* hello = std::get_if<client::Hello>(&m.value())) {
     FUZZ_CHECK(hello->name.size() <= kNameBytesMax, "a name of %zu bytes", hello->name.size());
     FUZZ_CHECK(same(encode_hello(*hello), bytes), "a hello re-encodes to other bytes: not canonical");
+  } else if (!std::holds_alternative<ClientInput>(m.value())) {
+    FUZZ_CHECK(same(encode_client(m.value()), bytes), "an accounts message re-encodes to other bytes: not canonical");
   } else {
     const ClientInput& in = std::get<ClientInput>(m.value());
     FUZZ_CHECK(in.move_x >= -kMovePermilleMax && in.move_x <= kMovePermilleMax && in.move_y >= -kMovePermilleMax &&

@@ -32,6 +32,10 @@ Attacks (one per run, so each stays well under 60 s):
   websocket       on the gateway's web listener (HTTPS + WebSocket): upgrades from a foreign
                   origin, text frames, oversize messages, mutated client messages in binary
                   frames, garbage and plain HTTP on the TLS port, path traversal
+  tokens          (gateway and bots with accounts, access tokens good for 3 s) Hellos without a
+                  session token, with forged and unknown ones, with an expired one, and with one
+                  whose family was revoked by replaying a spent refresh token; logins with wrong
+                  passwords and unknown names (one generic answer), until the account is locked
 
 usage: hostile_test.py AETHER_BINARY ATTACK [--seconds N]      (KEEP_WORK=1 keeps the files)
 """
@@ -155,7 +159,7 @@ def exchange(port, data, ctx=None, read_s=0.5):
 
 
 class Cluster:
-    def __init__(self, aether, work):
+    def __init__(self, aether, work, accounts=False):
         self.aether = aether
         self.work = work
         self.procs = {}
@@ -169,14 +173,16 @@ class Cluster:
             return f'tls_cert_file: "certs/{name}.pem"\ntls_key_file: "certs/{name}.key"\ntls_ca_file: "certs/ca.pem"\n'
 
         common = 'log_level: "info"\nduration_s: 120\n'
+        accounts_line = 'accounts: true\n' if accounts else ''
         self.write("coordinator.textpb", f'node_id: 1\nlisten_address: "127.0.0.1:{self.coord}"\nmetrics_address: "127.0.0.1:{self.m_coord}"\n'
                    f'admin_address: "127.0.0.1:{self.admin}"\noperators_file: "operators"\n' + common + tls("coordinator-1"))
         self.write("compute.textpb", f'node_id: 101\nlisten_address: "127.0.0.1:{self.compute}"\ncoordinator_address: "127.0.0.1:{self.coord}"\n'
                    f'metrics_address: "127.0.0.1:{self.m_compute}"\n' + common + tls("compute-101"))
         self.write("gateway.textpb", f'node_id: 201\nlisten_address: "127.0.0.1:{self.gateway}"\ncoordinator_address: "127.0.0.1:{self.coord}"\n'
-                   f'metrics_address: "127.0.0.1:{self.m_gateway}"\nweb_address: "127.0.0.1:{self.web}"\n' + common + tls("gateway-201"))
+                   f'metrics_address: "127.0.0.1:{self.m_gateway}"\nweb_address: "127.0.0.1:{self.web}"\n' + common + tls("gateway-201")
+                   + (accounts_line + 'access_token_ttl_s: 3\nregistrations_per_address_max: 100\n' if accounts else ''))
         self.write("bot.textpb", f'gateway_address: "127.0.0.1:{self.gateway}"\nbots: {BOTS}\nmetrics_address: "127.0.0.1:{self.m_bots}"\n'
-                   f'tls_ca_file: "certs/ca.pem"\nlog_level: "warn"\nduration_s: 120\n')
+                   f'tls_ca_file: "certs/ca.pem"\nlog_level: "warn"\nduration_s: 120\n' + accounts_line)
         for role in ("coordinator", "compute", "gateway"):
             self.start(role)
             time.sleep(0.3)
@@ -410,18 +416,32 @@ def attack_admin_unauth(c, seconds, rng):
     ]
 
 
-def client_hello(name=b"hostile", resume_entity=0, token=0):
-    # client protocol (engine/wire/client_protocol.h): kHello, version 3, name, resume entity, resume token
-    return frame(bytes([1]) + varint(3) + varint(len(name)) + name + varint(resume_entity) + varint(token))
+def client_string(b):
+    return varint(len(b)) + b
+
+
+def client_hello(name=b"mallory", resume_entity=0, resume_token=0, access=(0, 0), resume=None):
+    # engine/wire/client_protocol.h: type 1, version 4, name, resume entity, resume token, access id, access secret
+    if resume is not None:
+        resume_entity, resume_token = resume
+    return frame(bytes([1]) + varint(4) + client_string(name) + varint(resume_entity) + varint(resume_token) + varint(access[0]) + varint(access[1]))
+
+
+def client_auth(kind, name, password, class_id=None):
+    body = bytes([kind]) + client_string(name) + client_string(password)
+    return frame(body + (varint(class_id) if class_id is not None else b""))
+
+
+def client_token(kind, token):
+    return frame(bytes([kind]) + varint(token[0]) + varint(token[1]))
 
 
 def read_varint(b, i):
     v, shift = 0, 0
     while True:
-        byte = b[i]
+        v |= (b[i] & 0x7F) << shift
         i += 1
-        v |= (byte & 0x7F) << shift
-        if byte < 0x80:
+        if b[i - 1] < 0x80:
             return v, i
         shift += 7
 
@@ -764,8 +784,142 @@ def attack_websocket(c, seconds, rng):
     ]
 
 
+def gateway_frames(data):
+    out = []
+    while len(data) >= 4:
+        n = struct.unpack(">I", data[:4])[0]
+        if len(data) < 4 + n:
+            break
+        out.append(data[4:4 + n])
+        data = data[4 + n:]
+    return out
+
+
+def auth_reply(frames):
+    """(code, message, access, refresh) of the first AuthReply (type 34) among frames, or None."""
+    for f in frames:
+        if f[:1] == bytes([34]):
+            code = f[1]
+            n, i = read_varint(f, 2)
+            message = f[i:i + n].decode(errors="replace")
+            i += n
+            vals = []
+            for _ in range(4):
+                v, i = read_varint(f, i)
+                vals.append(v)
+            return code, message, (vals[0], vals[1]), (vals[2], vals[3])
+    return None
+
+
+def goodbye(frames):
+    for f in frames:
+        if f[:1] == bytes([12]):
+            n, i = read_varint(f, 1)
+            return f[i:i + n].decode(errors="replace")
+    return None
+
+
+class ClientConn:
+    """One TLS connection to the gateway's client port, request by request."""
+
+    def __init__(self, port, ctx):
+        self.s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5))
+        self.buf = b""
+
+    def ask(self, data, want, wait_s=3.0):
+        self.s.sendall(data)
+        deadline = time.time() + wait_s
+        while time.time() < deadline:
+            got = want(gateway_frames(self.buf))
+            if got is not None:
+                return got
+            self.s.settimeout(max(0.05, deadline - time.time()))
+            try:
+                chunk = self.s.recv(65536)
+            except (socket.timeout, ssl.SSLError, OSError):
+                break
+            if not chunk:
+                break
+            self.buf += chunk
+        return want(gateway_frames(self.buf))
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def attack_tokens(c, seconds, rng):
+    player = tls_client(ca=c.path("certs", "ca.pem"))
+    refused = 'aether_gateway_hellos_refused_total{{node="201",role="gateway",reason="{}"}}'
+    account_refused = 'aether_gateway_account_requests_refused_total{{node="201",role="gateway",reason="{}"}}'
+    before = {r: c.series(c.m_gateway, refused.format(r)) for r in ("token_missing", "token_forged", "token_unknown", "token_expired")}
+    # An account of our own, for the expired and the revoked token.
+    conn = ClientConn(c.gateway, player)
+    reply = conn.ask(client_auth(30, b"mallory", b"mallory-password", 1), auth_reply)
+    conn.close()
+    check(reply is not None and reply[0] == 0, f"mallory could not register: {reply}")
+    _, _, access, refresh = reply
+    answers = {}
+    n = 0
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        kind = n % 4
+        conn = ClientConn(c.gateway, player)
+        if kind == 0:    # no token at all
+            answers.setdefault("missing", conn.ask(client_hello(), goodbye))
+        elif kind == 1:  # a forged secret for a real family, and a made-up family
+            answers.setdefault("forged", conn.ask(client_hello(access=(access[0], access[1] ^ rng.getrandbits(40) | 1)), goodbye))
+        elif kind == 2:
+            answers.setdefault("unknown", conn.ask(client_hello(access=(rng.getrandbits(64), rng.getrandbits(64))), goodbye))
+        else:            # logins with wrong passwords (a bot's name) and with unknown names
+            name = b"bot-1" if rng.random() < 0.5 else b"nobody-%d" % rng.getrandbits(20)
+            r = conn.ask(client_auth(31, name, b"guess-%d" % rng.getrandbits(30)), auth_reply)
+            if r is not None:
+                answers.setdefault("login " + ("known" if name == b"bot-1" else "unknown"), r[:2])
+        conn.close()
+        n += 1
+    log(f"{n} connections with no, forged or unknown tokens, or wrong passwords: {answers}")
+    check(answers.get("missing") == "not logged in: token_missing", f"no token: {answers.get('missing')}")
+    check(answers.get("forged") == "not logged in: token_forged", f"forged token: {answers.get('forged')}")
+    check(answers.get("unknown") == "not logged in: token_unknown", f"unknown token: {answers.get('unknown')}")
+    check(answers.get("login known") == answers.get("login unknown") == (1, "invalid name or password"),
+          f"a wrong password and an unknown name must get one generic answer: {answers}")
+    # The access token is 3 s old or more by now: expired.
+    conn = ClientConn(c.gateway, player)
+    expired = conn.ask(client_hello(access=access), goodbye)
+    conn.close()
+    check(expired == "not logged in: token_expired", f"expired token: {expired}")
+    # Rotation, then a replay of the spent refresh token: the family is revoked, the new token with it.
+    conn = ClientConn(c.gateway, player)
+    rotated = conn.ask(client_token(32, refresh), auth_reply)
+    check(rotated is not None and rotated[0] == 0, f"refresh: {rotated}")
+    conn.buf = b""
+    replayed = conn.ask(client_token(32, refresh), auth_reply)
+    conn.close()
+    check(replayed is not None and replayed[0] == 6, f"a replayed refresh token must be refused: {replayed}")
+    conn = ClientConn(c.gateway, player)
+    revoked = conn.ask(client_hello(access=rotated[2]), goodbye)
+    conn.close()
+    check(revoked == "not logged in: token_unknown", f"the revoked family's access token: {revoked}")
+    return [
+        ("token_missing counted", lambda: c.series(c.m_gateway, refused.format("token_missing")) > before["token_missing"]),
+        ("token_forged counted", lambda: c.series(c.m_gateway, refused.format("token_forged")) > before["token_forged"]),
+        ("token_unknown counted", lambda: c.series(c.m_gateway, refused.format("token_unknown")) > before["token_unknown"]),
+        ("token_expired counted", lambda: c.series(c.m_gateway, refused.format("token_expired")) > before["token_expired"]),
+        ("token_reused counted", lambda: c.series(c.m_gateway, account_refused.format("token_reused")) >= 1),
+        ("wrong passwords counted", lambda: c.series(c.m_gateway, account_refused.format("wrong_password")) >= 1),
+        ("unknown names counted", lambda: c.series(c.m_gateway, account_refused.format("unknown_name")) >= 1),
+        ("bot-1 locked after repeated failures", lambda: c.series(c.m_gateway, account_refused.format("account_rate")) >= 1),
+        ("gateway log reason", lambda: c.log_has("gateway", "refused at hello: token_missing")),
+        ("gateway log names the reuse", lambda: c.log_has("gateway", "was presented again: the family is revoked")),
+    ]
+
+
 ATTACKS = {"frames": attack_frames, "plain-tcp": attack_plain_tcp, "forged-hello": attack_forged_hello, "admin-unauth": attack_admin_unauth,
-           "slowloris": attack_slowloris, "sessions": attack_sessions, "floods": attack_floods, "websocket": attack_websocket}
+           "slowloris": attack_slowloris, "sessions": attack_sessions, "floods": attack_floods, "websocket": attack_websocket,
+           "tokens": attack_tokens}
 
 
 def main():
@@ -780,7 +934,7 @@ def main():
     c = None
     ok = False
     try:
-        c = Cluster(aether, work)
+        c = Cluster(aether, work, accounts=attack == "tokens")
         t0, u0 = time.time(), c.bot_updates()
         time.sleep(3)
         baseline = (c.bot_updates() - u0) / (time.time() - t0)

@@ -98,10 +98,12 @@ class RealHarnessBase {
     io_.restart();
     io_.run_for(d);
   }
+  boost::asio::io_context& io() { return io_; }
+  // A backend on the harness's database (another store, opened by the caller: a RealRuntime's).
+  virtual Result<std::unique_ptr<real::StorageBackend>> open_backend() = 0;
 
  protected:
   virtual ~RealHarnessBase() = default;
-  virtual Result<std::unique_ptr<real::StorageBackend>> open_backend() = 0;
   boost::asio::io_context io_;
   QuietLog log_;
   std::unique_ptr<real::WorkerStore> store_;

@@ -25,6 +25,7 @@
 #include "engine/core/random.h"
 #include "engine/runtime/runtime.h"
 #include "engine/wire/codec.h"
+#include "runtime/sim/sim_passwords.h"
 
 namespace aether::testing {
 
@@ -315,7 +316,7 @@ class FakeTraceSink final : public TraceSink {
 // cancels its timers and closes its connections through it.
 // An in-memory store for unit tests (engine/runtime/storage.h): each request completes from a timer
 // at the current instant (advance() delivers it), in order; fences and batches as the contract says;
-// no ledger. Two FakeRuntimes may share one disk: a process restarted on the same machine.
+// prefix scans; no ledger. Two FakeRuntimes may share one disk: a process restarted on the same machine.
 class FakeStorage final : public Storage {
  public:
   explicit FakeStorage(Timers& timers) : timers_(timers) {}
@@ -329,7 +330,20 @@ class FakeStorage final : public Storage {
       done(it == disk->end() ? GetResult{{StorageCode::kNotFound, "no such row"}, {}} : GetResult{{}, it->second});
     });
   }
-  StorageCode scan(Bytes, Bytes, size_t, std::function<void(ScanResult)>) override { return StorageCode::kIoError; }
+  StorageCode scan(Bytes prefix, Bytes start_after, size_t limit, std::function<void(ScanResult)> done) override {
+    return later([this, prefix = std::move(prefix), start_after = std::move(start_after), limit, done = std::move(done)] {
+      ScanResult out;
+      for (auto it = start_after.empty() ? disk->lower_bound(prefix) : disk->upper_bound(start_after); it != disk->end(); ++it) {
+        if (it->first.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), it->first.begin())) break;
+        if (out.rows.size() == std::min(limit, kStorageScanRowsMax)) {
+          out.more = true;
+          break;
+        }
+        out.rows.push_back(it->second);
+      }
+      done(std::move(out));
+    });
+  }
   StorageCode read_ledger(uint64_t, size_t, std::function<void(LedgerResult)>) override { return StorageCode::kIoError; }
   StorageCode write(WriteBatch batch, std::function<void(WriteResult)> done) override {
     if (check_write(batch) != StorageCode::kOk) return StorageCode::kTooLarge;
@@ -381,7 +395,8 @@ struct FakeRuntime {
   FakeTraceSink trace;
   FakeRandom entropy{0x5ec7e7};
   FakeStorage storage{timers};
-  Runtime runtime{clock, timers, network, random, log, trace, entropy, storage};
+  sim::SimPasswordHasher passwords{timers, entropy};
+  Runtime runtime{clock, timers, network, random, log, trace, entropy, storage, passwords};
 };
 
 }  // namespace aether::testing
