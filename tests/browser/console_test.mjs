@@ -27,7 +27,7 @@ let failed = false;
 function startCluster() {
   execFileSync(aether, ['operator', 'add', '--file', join(work, 'operators'), '--name', 'olga', '--role', 'operator', '--token-file', join(work, 'olga.token')]);
   return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--bots', '30', '--nodes', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
+    cluster = spawn(aether, ['local', '--anonymous', '--bots', '30', '--nodes', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
       '--admin', '127.0.0.1:0', '--operators', join(work, 'operators'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no admin listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);

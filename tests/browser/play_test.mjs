@@ -25,7 +25,7 @@ let failed = false;
 
 function startCluster() {
   return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--bots', '16', '--duration', '90', '--content', 'content', '--tls', '--tls-dir', join(work, 'tls'),
+    cluster = spawn(aether, ['local', '--anonymous', '--bots', '16', '--duration', '90', '--content', 'content', '--tls', '--tls-dir', join(work, 'tls'),
       '--web', '127.0.0.1:0', '--web-root', webRoot, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no web listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);

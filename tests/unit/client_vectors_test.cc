@@ -70,9 +70,9 @@ std::string vectors() {
   const auto gateway = [&](const char* name, const std::vector<uint8_t>& bytes) {
     items.push_back(fmt::format(R"(  {{"name":"{}","direction":"gateway","hex":"{}","expect":{}}})", name, hex(bytes), header_json(bytes)));
   };
-  const Hello hello{kProtocolVersion, "Ann", EntityId(77), 0xfedcba9876543210ull};
-  items.push_back(fmt::format(R"(  {{"name":"hello","direction":"client","hex":"{}","expect":{{"name":"Ann","resumeEntity":"77","resumeToken":"{}"}}}})",
-                              hex(encode_hello(hello)), hello.resume_token));
+  const Hello hello{kProtocolVersion, "Ann", EntityId(77), 0xfedcba9876543210ull, WireToken{5, 0x1122334455667788ull}};
+  items.push_back(fmt::format(R"(  {{"name":"hello","direction":"client","hex":"{}","expect":{{"name":"Ann","resumeEntity":"77","resumeToken":"{}","accessId":"{}","accessSecret":"{}"}}}})",
+                              hex(encode_hello(hello)), hello.resume_token, hello.access.id, hello.access.secret));
   const ClientInput input{300, -1000, 250, EntityId(123456789012), 3};
   items.push_back(fmt::format(R"(  {{"name":"input","direction":"client","hex":"{}","expect":{{"seq":300,"moveX":-1000,"moveY":250,"target":"123456789012","skill":3}}}})",
                               hex(encode_input(input))));

@@ -31,7 +31,7 @@ for (const v of vectors) {
     const e = v.expect;
     const got =
       v.name === 'hello'
-        ? encodeHello({ name: e.name, resumeEntity: BigInt(e.resumeEntity), resumeToken: BigInt(e.resumeToken) })
+        ? encodeHello({ name: e.name, resumeEntity: BigInt(e.resumeEntity), resumeToken: BigInt(e.resumeToken), accessId: BigInt(e.accessId), accessSecret: BigInt(e.accessSecret) })
         : encodeInput({ seq: e.seq, moveX: e.moveX, moveY: e.moveY, target: BigInt(e.target), skill: e.skill });
     if (hex(got) !== v.hex) fail(v.name, `encoded ${hex(got)}, the C++ encoder ${v.hex}`);
     continue;

@@ -4,7 +4,7 @@
 // (bigint); everything else fits a number. web/test/codec.test.ts checks this file against bytes
 // the C++ encoder produced (web/test/vectors.json, kept in step by tests/unit/client_vectors_test.cc).
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4; // 4: an access token in the hello (engine/wire/client_protocol.h)
 export const NAME_BYTES_MAX = 64;
 export const REASON_BYTES_MAX = 256;
 export const ADDRESS_BYTES_MAX = 256;
@@ -148,6 +148,8 @@ export interface Hello {
   name: string;
   resumeEntity: bigint;
   resumeToken: bigint;
+  accessId?: bigint;     // the session's access token (0 0, or absent: none; an anonymous gateway)
+  accessSecret?: bigint;
 }
 export interface Input {
   seq: number;
@@ -164,6 +166,8 @@ export function encodeHello(h: Hello): Uint8Array {
   w.string(h.name);
   w.varint(h.resumeEntity);
   w.varint(h.resumeToken);
+  w.varint(h.accessId ?? 0n);
+  w.varint(h.accessSecret ?? 0n);
   return w.finish();
 }
 
