@@ -72,9 +72,18 @@ try {
   let shown = false;
   // Slots 1 and 2 in turn (a class's first skills are self or ally skills, which need no enemy in
   // view; one may be refused for its resource or own cooldown).
-  for (let attempt = 0; attempt < 8 && !shown; ++attempt) {
-    await page.keyboard.press(String(1 + (attempt % 2)));
-    shown = await page.waitForSelector('[data-test=cooldown]', { timeout: 3000 }).then(() => true, () => false);
+  // A warrior starts with no rage and can use nothing until it fights: with no enemy in view yet,
+  // the page is loaded again for a new avatar (anonymous avatars take the classes in turn).
+  for (let avatar = 0; avatar < 4 && !shown; ++avatar) {
+    if (avatar > 0) {
+      await page.reload({ timeout: STEP_MS });
+      await page.waitForFunction(() => document.querySelector('[data-test=status]')?.textContent.includes('playing'), null, { timeout: STEP_MS });
+      log(`a new avatar (#${avatar + 1}) to try the skill bar with`);
+    }
+    for (let attempt = 0; attempt < 6 && !shown; ++attempt) {
+      await page.keyboard.press(String(1 + (attempt % 2)));
+      shown = await page.waitForSelector('[data-test=cooldown]', { timeout: 2000 }).then(() => true, () => false);
+    }
   }
   if (!shown) {
     const state = await page.evaluate(() => ({ log: window.aether.log.join(' | '), cooldown: window.aether.cooldownTicks, phase: window.aether.phase }));
