@@ -11,8 +11,11 @@ packages=(
   graphviz python3
   prometheus testssl.sh
   python3-kubernetes python3-yaml mmdebstrap umoci skopeo
-  chromium nodejs npm
+  chromium nodejs
 )
+# npm: Debian's package, unless the installed Node.js brings its own (NodeSource's nodejs, which this
+# machine kind has, bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
