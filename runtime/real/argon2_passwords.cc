@@ -37,7 +37,9 @@ void Argon2Passwords::shutdown() {
 bool Argon2Passwords::hash(std::string password, std::function<void(std::optional<std::string>)> done) {
   if (shut_down_ || in_flight_ >= kPasswordJobsMax || !sodium_ready()) return false;
   ++in_flight_;
-  const auto [ops, mem] = limits(cost_);
+  const auto limit = limits(cost_);  // not a structured binding: Clang 14 cannot capture one
+  const auto ops = limit.first;
+  const auto mem = limit.second;
   boost::asio::post(worker_, [this, alive = alive_, password = std::move(password), done = std::move(done), ops, mem]() mutable {
     std::optional<std::string> stored;
     char out[crypto_pwhash_STRBYTES];
