@@ -76,11 +76,12 @@ skopeo copy --quiet "oci:$layout:$version" "oci-archive:$out/aether-$version.oci
 inspect=$(skopeo inspect --config "oci:$layout:$version")
 grep -q '"User": "10001:10001"' <<<"$inspect" || { echo "image: the config does not run as 10001"; exit 1; }
 # The image itself, unpacked, runs a battle over real sockets with its root mounted read-only (as
-# the manifests mount it; /tmp a tmpfs, as their emptyDir) and as its user.
+# the manifests mount it; /tmp a tmpfs, as their emptyDir) and as its user. Its account stores go
+# to /tmp: the only place the manifests let it write.
 umoci unpack --image "$layout:$version" "$work/check" >/dev/null
 unshare -m bash -c "mount --bind '$work/check/rootfs' '$work/check/rootfs' && mount -o remount,ro,bind '$work/check/rootfs' &&
   mount -t tmpfs tmpfs '$work/check/rootfs/tmp' && cd / &&
-  chroot --userspec=10001:10001 '$work/check/rootfs' /usr/bin/aether local --bots 10 --duration 3 --log-level error" >"$work/battle.out" 2>&1 ||
+  chroot --userspec=10001:10001 '$work/check/rootfs' /usr/bin/aether local --bots 10 --duration 3 --data-dir /tmp/aether-data --log-level error" >"$work/battle.out" 2>&1 ||
   { cat "$work/battle.out"; echo "image: the unpacked image did not run read-only"; exit 1; }
 grep -q 'bots playing 10 of 10' "$work/battle.out" || { cat "$work/battle.out"; echo "image: the read-only battle did not play"; exit 1; }
 size=$(du -m "$out/aether-$version.oci.tar" | cut -f1)
