@@ -175,6 +175,8 @@ ClusterFigures Cluster::figures() const {
     f.intents_remote += s.intents_received_remote;
     f.recoveries += s.recoveries;
     f.migrations += s.migrations_in;
+    f.respawns_at_home += s.respawns_at_home;
+    f.respawns_away += s.respawns_away;
     f.handoff_fallbacks += s.handoff_fallbacks;
     f.protocol_errors += s.protocol_errors;
     f.ticks_shedding_opportunistic += c->load().ticks_at(LoadLevel::kShedOpportunistic);

@@ -72,6 +72,8 @@ struct ClusterFigures {
   uint64_t intents_remote = 0;  // actions that crossed from one compute node to another
   uint64_t recoveries = 0;      // entities restored on a new owner after a loss
   uint64_t migrations = 0;      // completed on the receiving side
+  uint64_t respawns_at_home = 0;  // in the owner's own region (ComputeNode::respawn_point)
+  uint64_t respawns_away = 0;
   uint64_t handoff_fallbacks = 0;
   uint64_t inputs_forwarded = 0;
   uint64_t updates_sent = 0;

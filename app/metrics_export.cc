@@ -82,6 +82,14 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
     m.family("aether_migrations_total", "Entities migrated into or out of this compute node.", kCounter).add(ml, num(count));
   }
   m.family("aether_recoveries_total", "Entities granted to this node after their owner was lost.", kCounter).add(l, num(s.recoveries));
+  for (const auto& [where, count] : {std::pair{"home", s.respawns_at_home}, std::pair{"away", s.respawns_away}}) {
+    Labels rl = l;
+    rl.emplace_back("where", where);
+    m.family("aether_respawns_total", "Respawns inside this node's own region (home) or, none drawn there, elsewhere (away: a migration follows).",
+             kCounter).add(rl, num(count));
+  }
+  m.family("aether_regions_refused_total", "Region cuts from a coordinator that did not cover the arena (ignored).", kCounter)
+      .add(l, num(s.regions_refused));
   m.family("aether_inputs_applied_total", "Client inputs applied in phase 1.", kCounter).add(l, num(s.inputs_applied));
   m.family("aether_intents_applied_total", "Intents applied to their target in phase 4.", kCounter).add(l, num(s.intents_applied));
   m.family("aether_intents_rejected_total", "Remote intents refused by the owner (source not the sender's, beyond range, wrong amount, too fast).",

@@ -492,6 +492,18 @@ void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r
 
 // The coordinator's list of live compute nodes: keep one outbound link to each other one.
 void ComputeNode::handle_membership(const Membership& m) {
+  if (!m.regions.empty()) {
+    std::vector<RegionMap::Range> ranges;
+    ranges.reserve(m.regions.size());
+    for (const RegionRange& r : m.regions) ranges.push_back(RegionMap::Range{r.node, r.begin, r.end});
+    RegionMap map(cfg_.rules.arena_mm);
+    if (map.adopt(ranges)) {
+      regions_ = std::move(map);
+    } else {
+      ++stats_.regions_refused;
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "regions from coordinator do not cover the arena ({} ranges); ignored", ranges.size());
+    }
+  }
   std::map<NodeId, std::string> wanted;
   for (const PeerInfo& p : m.peers) {
     if (p.node != cfg_.node) wanted.emplace(p.node, p.address);

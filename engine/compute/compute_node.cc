@@ -283,6 +283,20 @@ void ComputeNode::route_intent(const RemoteIntent& intent) {
   }
 }
 
+Vec2 ComputeNode::respawn_point(uint32_t team) {
+  const Vec2 first = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
+  if (!regions_) return first;
+  for (int draw = 0; draw < kRespawnDrawsMax; ++draw) {
+    const Vec2 p = draw == 0 ? first : gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
+    if (regions_->home(p) == cfg_.node) {
+      ++stats_.respawns_at_home;
+      return p;
+    }
+  }
+  ++stats_.respawns_away;
+  return first;
+}
+
 // Phase 3: internal jobs that are due, then each entity's effects, resource and movement.
 void ComputeNode::simulate() {
   enter(TickPhase::kSimulate);
@@ -290,7 +304,7 @@ void ComputeNode::simulate() {
     const gameplay::SimJob job = *simulation_queue_.pop();
     gameplay::Entity* e = world_.find(job.entity);
     if (job.kind == gameplay::SimJob::Kind::kRespawn && e && e->dead) {
-      world_.respawn(*e, rt_.random);
+      world_.respawn(*e, respawn_point(e->team));
       trace(TraceKind::kEntityRespawned, e->id, e->pos.x_mm, e->pos.y_mm);
     }
   }

@@ -23,6 +23,7 @@
 #include "engine/compute/refusal_meter.h"
 #include "engine/compute/last_states.h"
 #include "engine/core/planted.h"
+#include "engine/core/region_map.h"
 #include "engine/core/bounded_queue.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/core/histogram.h"
@@ -120,6 +121,9 @@ struct ComputeStats {
   uint64_t forwarded_after_move = 0; // inputs and intents sent on to an entity's new owner
   uint64_t recoveries = 0;           // entities granted to us with a recovery state
   uint64_t recovered_from_ghost = 0; // ... of which our ghost was fresher than the snapshot
+  uint64_t respawns_at_home = 0;     // respawned inside our own region (no migration follows)
+  uint64_t respawns_away = 0;        // ... no point of the team's band in it was drawn: elsewhere
+  uint64_t regions_refused = 0;      // region cuts from the leader that did not cover the arena (ignored)
 };
 
 // Migration bounds (compute_migration.cc).
@@ -223,6 +227,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   void drain_inputs();
   void generate_intents();
   void simulate();
+  // Where one of our dead comes back: a random point of its team's band, drawn again (up to
+  // kRespawnDrawsMax times) until it falls in our own region, so that a respawn is not a migration.
+  // The first draw if no region cut is known or none falls at home.
+  static constexpr int kRespawnDrawsMax = 16;
+  Vec2 respawn_point(uint32_t team);
   void consume_intents();
   void produce_deltas();
   void flush_output();
@@ -312,6 +321,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   HelloDeadlines hello_deadlines_;            // of those, the ones yet to say Hello (closed past the deadline)
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
+  std::optional<RegionMap> regions_;          // the leader's cut among compute nodes, from the same
   std::map<EntityId, Ghost> ghosts_;
   // Remote intents accepted, by source and skill: our tick when the last use was accepted and that
   // use's origin tick (its several intents share it). Pruned each tick of uses older than their

@@ -466,13 +466,15 @@ void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClo
 }
 
 // Every compute node learns the live compute nodes (and where to reach them) whenever the set
-// changes, so each can subscribe to the others for ghosts.
+// changes, so each can subscribe to the others for ghosts; and the regions whenever they are recut,
+// so that each respawns its dead at home (ComputeNode::respawn_point).
 void Coordinator::send_membership() {
   if (!leading()) return;
   Membership m;
   for (const auto& [id, rec] : nodes_) {
     if (rec.role == Role::kCompute && !rec.lost && rec.conn != 0) m.peers.push_back(PeerInfo{id, rec.data_address});
   }
+  for (const RegionMap::Range& r : regions_.ranges()) m.regions.push_back(RegionRange{r.node, r.begin, r.end});
   for (const PeerInfo& p : m.peers) send_to(p.node, m);
 }
 

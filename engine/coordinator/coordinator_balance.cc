@@ -112,6 +112,7 @@ void Coordinator::balance(const RegionMap::Counts& counts) {
     std::string cut;
     for (const RegionMap::Range& r : regions_.ranges()) cut += fmt::format(" {}:[{},{})", r.node.value, r.begin, r.end);
     log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "regions recut for {} home node(s):{}", homes.size(), cut);
+    send_membership();
   }
   if (homes.empty()) return;
   // Entities go home only in a settled cluster: no orphan waiting, no node lost, the map not recut

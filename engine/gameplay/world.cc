@@ -137,11 +137,11 @@ ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
   return ApplyResult::kApplied;
 }
 
-void World::respawn(Entity& e, Random& random) {
+void World::respawn(Entity& e, Vec2 at) {
   e.dead = false;
   e.hp = e.hp_max();
   e.resource = e.cls->resource_start;
-  e.pos = spawn_point(rules_, e.team, random);
+  e.pos = at;
   e.target = EntityId{};
   e.move_x = e.move_y = 0;
   e.effects.clear();

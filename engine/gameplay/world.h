@@ -203,8 +203,8 @@ class World {
   // Phase 3: effects tick (periodic damage and healing, expiry), the resource regenerates, then
   // movement. Returns true if the entity died of its effects.
   bool update(Entity& e);
-  // Phase 3: a due respawn puts the entity back at a random point of its team's half.
-  void respawn(Entity& e, Random& random);
+  // Phase 3: a due respawn puts the entity back, whole, at `at` (a spawn_point of its team).
+  void respawn(Entity& e, Vec2 at);
   // Phase 4: an intent on one of our entities (checked by the caller if it came from elsewhere).
   ApplyOutcome apply_intent(Entity& target, const RemoteIntent& intent);
 

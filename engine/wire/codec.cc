@@ -268,6 +268,12 @@ struct ServerBodyEncoder {
       peer->set_node(p.node.value);
       peer->set_address(p.address);
     }
+    for (const auto& r : m.regions) {
+      auto* region = out->add_regions();
+      region->set_node(r.node.value);
+      region->set_begin(r.begin);
+      region->set_end(r.end);
+    }
   }
   void operator()(const Subscribe& m) const {
     auto* out = env->mutable_subscribe();
@@ -611,11 +617,19 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       return ServerBody{OwnerChanged{EntityId(o.entity()), NodeId(o.owner()), o.owner_address()}};
     }
     case B::kMembership: {
-      if (static_cast<size_t>(env.membership().peers_size()) > kMembershipPeersMax) return malformed("membership too large");
+      if (static_cast<size_t>(env.membership().peers_size()) > kMembershipPeersMax ||
+          static_cast<size_t>(env.membership().regions_size()) > kMembershipPeersMax) {
+        return malformed("membership too large");
+      }
       Membership out;
       for (const auto& p : env.membership().peers()) {
         if (p.node() == 0 || p.address().empty() || p.address().size() > kAddressBytesMax) return malformed("membership entry invalid");
         out.peers.push_back(PeerInfo{NodeId(p.node()), p.address()});
+      }
+      // Shape only here; that the ranges cover the curve is checked by RegionMap::adopt.
+      for (const auto& r : env.membership().regions()) {
+        if (r.node() == 0 || r.begin() >= r.end()) return malformed("membership region invalid");
+        out.regions.push_back(RegionRange{NodeId(r.node()), r.begin(), r.end()});
       }
       return ServerBody{std::move(out)};
     }

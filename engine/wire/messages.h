@@ -372,8 +372,14 @@ struct PeerInfo {
   friend bool operator==(const PeerInfo&, const PeerInfo&) = default;
 };
 
+struct RegionRange {
+  NodeId node{};
+  uint32_t begin = 0, end = 0;  // cells [begin, end) along the curve (engine/core/region_map.h)
+  friend bool operator==(const RegionRange&, const RegionRange&) = default;
+};
 struct Membership {
   std::vector<PeerInfo> peers;
+  std::vector<RegionRange> regions;  // the leader's cut among compute nodes; empty before its first
   friend bool operator==(const Membership&, const Membership&) = default;
 };
 

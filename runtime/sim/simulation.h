@@ -54,6 +54,7 @@ class Simulation {
   size_t host_count() const { return hosts_.size(); }
   // Counts each host's own CPU time from now on, and every host added later's (Host::cpu_ns).
   void enable_cpu_accounting() {
+    CpuAccount::read_overhead_ns();  // measured now, before any callback is timed
     cpu_accounting_ = true;
     trace_.time_observer(true);
     for (auto& h : hosts_) h->set_cpu_accounting(true);

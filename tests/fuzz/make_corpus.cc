@@ -84,7 +84,7 @@ std::vector<std::pair<std::string, ServerBody>> server_bodies() {
       {"session_closed", SessionClosed{SessionId(1), EntityId(7), true}},
       {"input", InputForward{EntityId(7), ClientInput{12, -1000, 1000, EntityId(8), true}}},
       {"deltas", deltas},
-      {"membership", Membership{{PeerInfo{NodeId(101), "compute-1:7100"}, PeerInfo{NodeId(102), "compute-2:7100"}}}},
+      {"membership", Membership{{PeerInfo{NodeId(101), "compute-1:7100"}, PeerInfo{NodeId(102), "compute-2:7100"}}, {RegionRange{NodeId(101), 0, 2048}, RegionRange{NodeId(102), 2048, 4096}}}},
       {"subscribe", Subscribe{{CellKey{0, 0}, CellKey{-1, 5}}}},
       {"intent", RemoteIntent{IntentKey{NodeId(101), 5, 9, 2}, EntityId(7), EntityId(8), 1, intent::Damage{7}}},
       {"heartbeat_ack", HeartbeatAck{9, (uint64_t{1} << 32) | 2, 987'654'321}},

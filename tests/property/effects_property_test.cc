@@ -185,7 +185,7 @@ RC_GTEST_PROP(EffectsProperty, EffectsFollowTheStackingExpiryImmunityAndDeathRul
       }
       case 1:  // a respawn, if dead
         if (model.dead) {
-          world->respawn(e, random);
+          world->respawn(e, World::spawn_point(rules, e.team, random));
           model.dead = false;
           model.hp = kHpMax;
           RC_ASSERT(e.effects.empty());

@@ -152,6 +152,18 @@ TEST(Codec, GatewayRoutesRoundTripAndBadRoutesAreRefused) {
   EXPECT_FALSE(decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, GatewayRoutes{1, 0, {}}})).ok()) << "no arena";
 }
 
+// Membership carries the leader's region cut; a range with no node or an empty range is refused.
+TEST(Codec, MembershipRegionsRoundTripAndBadRangesAreRefused) {
+  const Membership m{{PeerInfo{NodeId(101), "c1:7100"}, PeerInfo{NodeId(102), "c2:7100"}},
+                     {RegionRange{NodeId(101), 0, 1000}, RegionRange{NodeId(102), 1000, 4096}}};
+  auto back = decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, m}));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(std::get<Membership>(back->body), m);
+  for (RegionRange bad : {RegionRange{NodeId{}, 0, 4096}, RegionRange{NodeId(101), 9, 9}, RegionRange{NodeId(101), 10, 3}}) {
+    EXPECT_FALSE(decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, Membership{{}, {bad}}})).ok());
+  }
+}
+
 TEST(Codec, RejectsGarbageWithoutCrashing) {
   Xoshiro256 rng(1234);
   int rejected = 0;

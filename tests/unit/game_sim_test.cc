@@ -49,6 +49,18 @@ TEST(GameSim, CheatersAreRefusedAndCountedAndHonestPlayersPlayOn) {
   EXPECT_GT(f.skills_used * 2, honest.figures.skills_used);
 }
 
+// docs/ownership.md "Respawns at home": the leader's region cut reaches the compute nodes, and each
+// respawns its dead inside its own region, so that a respawn does not become a migration.
+TEST(GameSim, TheDeadRespawnInsideTheirOwnersRegion) {
+  const Outcome run = run_scenario(scenario(0), SimRunOptions{3, "", LogLevel::kError});
+  ASSERT_EQ(run.failure, "");
+  const ClusterFigures& f = run.figures;
+  EXPECT_GT(f.deaths, 10u);
+  EXPECT_GT(f.respawns_at_home, 10u) << "the nodes know their regions";
+  EXPECT_LE(f.respawns_away * 10, f.respawns_at_home) << "nearly every respawn finds a point at home";
+  EXPECT_LE(f.respawns_at_home + f.respawns_away, f.deaths);
+}
+
 // engine/compute/refusal_meter.h: a player refused more than kRefusalsMax actions in a window loses
 // its session (the owner tells its gateway); honest players, refused a few times a window, never do.
 TEST(GameSim, PlayersRefusedPastTheLimitLoseTheirSessionHonestOnesNever) {

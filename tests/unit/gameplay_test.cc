@@ -120,7 +120,7 @@ TEST(World, DamageKillsOnceAndRespawnRestores) {
   EXPECT_EQ(hit(2, 60).result, Applied::kDead) << "the dead do not die twice";
   EXPECT_EQ(w.apply_input(e.id, ClientInput{1, 1000, 0, EntityId{}, 0}), ApplyResult::kDead);
   Xoshiro256 rng(1);
-  w.respawn(e, rng);
+  w.respawn(e, World::spawn_point(rules(), e.team, rng));
   EXPECT_FALSE(e.dead);
   EXPECT_EQ(e.hp, rules().hp_max);
 }
@@ -452,7 +452,7 @@ TEST(Game, KillsAndAssistsEarnExperienceAndLevelsRaiseStats) {
   a.target = foe.id;
   std::vector<RemoteIntent> made;
   Xoshiro256 rng(1);
-  w.respawn(foe, rng);
+  w.respawn(foe, World::spawn_point(rules(), foe.team, rng));
   foe.pos = Vec2{3'000, 0};
   WorldAround around(w);
   ASSERT_EQ(w.apply_input(a.id, ClientInput{a.last_input_seq + 1, 0, 0, foe.id, 3}), ApplyResult::kApplied);
@@ -465,7 +465,7 @@ TEST(Game, KillsAndAssistsEarnExperienceAndLevelsRaiseStats) {
   EXPECT_EQ(a.level, 3);
   EXPECT_EQ(a.experience, 140);
   EXPECT_EQ(a.hp, 0) << "a level does not raise the dead";
-  w.respawn(a, rng);
+  w.respawn(a, World::spawn_point(rules(), a.team, rng));
   EXPECT_EQ(a.hp, 120);
   // A death no one's recent damage caused (its attackers' windows lapsed) pays no one.
   w.set_tick(200);

@@ -283,7 +283,7 @@ TEST_F(IdentityRulesCompute, ACoordinatorLinkAnsweredByAnotherRoleIsDropped) {
 TEST_F(IdentityRulesCompute, ALinkToAPeerAnsweredByAnotherNodeIsDropped) {
   rt_.network.complete_connect(leader_, identity(Role::kCoordinator, 1));
   rt_.network.deliver(leader_, ServerMessage{NodeId(1), Role::kCoordinator, kEpoch, 0,
-                                             Membership{{PeerInfo{NodeId(101), kListen}, PeerInfo{NodeId(102), "compute-102:9000"}}}});
+                                             Membership{{PeerInfo{NodeId(101), kListen}, PeerInfo{NodeId(102), "compute-102:9000"}}, {}}});
   const ConnId wrong = rt_.network.outbound_to("compute-102:9000");
   ASSERT_NE(wrong, 0u);
   rt_.network.complete_connect(wrong, identity(Role::kCompute, 103));

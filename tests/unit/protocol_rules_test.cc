@@ -568,7 +568,7 @@ TEST_F(ProtocolRulesCompute, ARemoteIntentMustBeAnActionItsSkillMakes) {
   const EntityId source(1ULL << 40 | 6);
   grant(target, numbered(kEpoch, 1));
   ASSERT_NE(find(target), nullptr);
-  from_leader(Membership{{PeerInfo{kOldOwner, "compute-102:9000"}}});
+  from_leader(Membership{{PeerInfo{kOldOwner, "compute-102:9000"}}, {}});
   const ConnId link = rt_.network.outbound_to("compute-102:9000");
   ASSERT_NE(link, 0u);
   rt_.network.complete_connect(link);
@@ -618,7 +618,7 @@ TEST_F(ProtocolRulesCompute, TheStateOfAnEntityTakenFromUsAnswersAnOrphanQuery) 
 // its own ghost of it when that is fresher than the state the grant carries.
 TEST_F(ProtocolRulesCompute, ARecoveryStartsFromOurOwnGhostWhenItIsFresher) {
   const EntityId e(1ULL << 40 | 4);
-  from_leader(Membership{{PeerInfo{kOldOwner, "compute-102:9000"}}});
+  from_leader(Membership{{PeerInfo{kOldOwner, "compute-102:9000"}}, {}});
   const ConnId peer = rt_.network.outbound_to("compute-102:9000");
   ASSERT_NE(peer, 0u);
   rt_.network.complete_connect(peer);
