@@ -87,12 +87,14 @@ done
 [[ $(stat -c %a operators) == 600 && $(stat -c %a vera.token) == 600 ]] || fail "credentials are readable by others"
 "$AETHER" operator add --file operators --name vera --role admin >/dev/null 2>&1 && fail "a second vera was added"
 
+# Every process runs until the test ends and stops it (on_exit): its duration is only a backstop,
+# long enough for the slowest machine (the whole test took over 40 s under a loaded ASan run).
 read -r DATA_PORT C_METRICS N_METRICS G_METRICS B_METRICS <<<"$(free_ports 5)"
 tls() { printf 'tls_cert_file: "certs/%s.pem"\ntls_key_file: "certs/%s.key"\ntls_ca_file: "certs/ca.pem"\n' "$1" "$1"; }
-{ printf 'node_id: 1\nlisten_address: "127.0.0.1:%s"\nadmin_address: "127.0.0.1:0"\noperators_file: "operators"\nmetrics_address: "127.0.0.1:%s"\nduration_s: 40\n' "$DATA_PORT" "$C_METRICS"; tls coordinator-1; } >coordinator.textpb
-{ printf 'node_id: 101\nlisten_address: "127.0.0.1:0"\ncoordinator_address: "127.0.0.1:%s"\nmetrics_address: "127.0.0.1:%s"\nduration_s: 40\n' "$DATA_PORT" "$N_METRICS"; tls compute-101; } >compute.textpb
-{ printf 'node_id: 201\nlisten_address: "127.0.0.1:0"\ncoordinator_address: "127.0.0.1:%s"\nmetrics_address: "127.0.0.1:%s"\nduration_s: 40\n' "$DATA_PORT" "$G_METRICS"; tls gateway-201; } >gateway.textpb
-{ printf 'node_id: 2\nlisten_address: "127.0.0.1:0"\nadmin_address: "127.0.0.1:0"\noperators_file: "operators"\nadmin_epoch_enabled: true\nmetrics_address: "127.0.0.1:%s"\nduration_s: 40\n' "$B_METRICS"; tls coordinator-2; } >lone.textpb
+{ printf 'node_id: 1\nlisten_address: "127.0.0.1:%s"\nadmin_address: "127.0.0.1:0"\noperators_file: "operators"\nmetrics_address: "127.0.0.1:%s"\nduration_s: 300\n' "$DATA_PORT" "$C_METRICS"; tls coordinator-1; } >coordinator.textpb
+{ printf 'node_id: 101\nlisten_address: "127.0.0.1:0"\ncoordinator_address: "127.0.0.1:%s"\nmetrics_address: "127.0.0.1:%s"\nduration_s: 300\n' "$DATA_PORT" "$N_METRICS"; tls compute-101; } >compute.textpb
+{ printf 'node_id: 201\nlisten_address: "127.0.0.1:0"\ncoordinator_address: "127.0.0.1:%s"\nmetrics_address: "127.0.0.1:%s"\nduration_s: 300\n' "$DATA_PORT" "$G_METRICS"; tls gateway-201; } >gateway.textpb
+{ printf 'node_id: 2\nlisten_address: "127.0.0.1:0"\nadmin_address: "127.0.0.1:0"\noperators_file: "operators"\nadmin_epoch_enabled: true\nmetrics_address: "127.0.0.1:%s"\nduration_s: 300\n' "$B_METRICS"; tls coordinator-2; } >lone.textpb
 
 "$AETHER" coordinator --config coordinator.textpb >coordinator.out 2>coordinator.err & PIDS+=($!)
 "$AETHER" coordinator --config lone.textpb >lone.out 2>lone.err & PIDS+=($!)
