@@ -62,8 +62,8 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
       if (s.version == c.version) continue;  // nothing changed since it was told
       const uint8_t mask = client::difference(s.sent, *c.seen);
       if (mask == 0) continue;
-      s.owed += c.weight;
-      pending_.push_back(Pending{c.id == self ? kSelfScore : s.owed, c.id, slot, mask, c.seen, c.version,
+      const uint32_t owed = owed_[slot] += c.weight;
+      pending_.push_back(Pending{c.id == self ? kSelfScore : owed, c.id, slot, mask, c.seen, c.version,
                                  client::changed_bytes(slot, s.sent, *c.seen, mask)});
       continue;
     }
@@ -103,10 +103,10 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
     budget -= std::min(budget, bytes);
     if (entry) {
       AETHER_ASSERT(slot < client::kSlotsMax);
-      plan_.entered.push_back(Told{slot, *p.now, p.version});
+      plan_.entered.push_back(Told{slot, 0, *p.now, p.version});
       plan_.known.push_back(Known{p.id, slot});
     } else {
-      plan_.changed.push_back(Told{slot, *p.now, p.version});
+      plan_.changed.push_back(Told{slot, p.mask, *p.now, p.version});
     }
   }
   std::sort(plan_.known.begin(), plan_.known.end(), [](const Known& a, const Known& b) { return a.id < b.id; });
@@ -114,7 +114,7 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
   client::UpdateWriter writer(out);
   writer.begin(tick);
   for (const Told& t : plan_.entered) writer.entered(t.slot, t.seen);
-  for (const Told& t : plan_.changed) writer.changed(t.slot, slots_[t.slot].sent, t.seen, client::difference(slots_[t.slot].sent, t.seen));
+  for (const Told& t : plan_.changed) writer.changed(t.slot, slots_[t.slot].sent, t.seen, t.mask);
   for (uint32_t slot : plan_.left) writer.left(slot);
   if (plan_.has_aggregates) {
     for (const Aggregate& a : aggregates) writer.far(a.cell_x, a.cell_y, a.team, a.count);
@@ -139,18 +139,24 @@ void ClientView::commit() {
   const size_t from_free = std::min(plan_.entered.size(), free_.size());
   free_.resize(free_.size() - from_free);
   for (const Told& t : plan_.entered) {
-    if (t.slot >= slots_.size()) slots_.resize(t.slot + 1);
-    AETHER_ASSERT_MSG(!slots_[t.slot].id.valid(), "an entry took a slot in use");
-    slots_[t.slot] = Slot{t.seen.id, t.seen, t.version, 0};
+    if (t.slot >= slots_.size()) {
+      slots_.resize(t.slot + 1);
+      owed_.resize(t.slot + 1);
+    }
+    AETHER_ASSERT_MSG(!slots_[t.slot].sent.id.valid(), "an entry took a slot in use");
+    AETHER_ASSERT(t.seen.id.valid());
+    slots_[t.slot] = Slot{t.seen, t.version};
+    owed_[t.slot] = 0;
   }
   for (const Told& t : plan_.changed) {
     slots_[t.slot].sent = t.seen;
     slots_[t.slot].version = t.version;
-    slots_[t.slot].owed = 0;
+    owed_[t.slot] = 0;
   }
   for (uint32_t slot : plan_.left) {
-    AETHER_ASSERT(slots_[slot].id.valid());
+    AETHER_ASSERT(slots_[slot].sent.id.valid());
     slots_[slot] = Slot{};
+    owed_[slot] = 0;
     free_.push_back(slot);
   }
   known_.swap(plan_.known);

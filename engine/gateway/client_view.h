@@ -65,12 +65,13 @@ class ClientView {
   const ViewLimits& limits() const { return limits_; }
 
  private:
-  struct Slot {
-    EntityId id{};
-    client::Seen sent;      // what the client was last told
+  // One cache line per slot: a build reads the slots of the whole view in id order, which is not
+  // slot order, so each is a miss of its own; what is owed lives apart (owed_), read only on a change.
+  struct alignas(64) Slot {
+    client::Seen sent;      // what the client was last told (sent.id: whose slot; none if free)
     uint64_t version = 0;   // the candidate version it was told (equal: nothing to compare)
-    uint32_t owed = 0;      // priority accumulated by changes not yet sent
   };
+  static_assert(sizeof(Slot) == 64, "a slot is one cache line");
   struct Known {
     EntityId id;
     uint32_t slot;
@@ -90,6 +91,7 @@ class ClientView {
   };
   struct Told {
     uint32_t slot;
+    uint8_t mask;  // for a change: the fields that differ from what the slot was told
     client::Seen seen;
     uint64_t version;
   };
@@ -108,6 +110,7 @@ class ClientView {
 
   ViewLimits limits_;
   std::vector<Slot> slots_;
+  std::vector<uint32_t> owed_;     // by slot: priority accumulated by changes not yet sent
   std::vector<Known> known_;       // sorted by id
   std::vector<uint32_t> free_;     // free slot numbers, lowest last
   std::vector<Waiting> waiting_;   // sorted by id

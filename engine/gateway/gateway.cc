@@ -101,14 +101,14 @@ void Gateway::on_accepted(ConnId conn, std::string_view) {
     log_at(rt_.log, LogLevel::kWarn, {}, "refused client connection: {} sessions already", sessions_.size());
     return;
   }
-  client_conns_[conn] = s.id;
-  sessions_.emplace(s.id, std::move(s));
+  const SessionId id = s.id;
+  client_conns_[conn] = &sessions_.emplace(id, std::move(s)).first->second;
   ++stats_.sessions_opened;
 }
 
 void Gateway::on_message(ConnId conn, std::span<const uint8_t> payload) {
   if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
-    Session& s = sessions_.at(c->second);
+    Session& s = *c->second;
     s.last_heard_ns = rt_.clock.now_ns();
     auto decoded = client::decode_client(payload);
     if (!decoded) {
@@ -503,7 +503,7 @@ void Gateway::route_clients() {
 
 void Gateway::on_closed(ConnId conn, CloseReason reason) {
   if (auto c = client_conns_.find(conn); c != client_conns_.end()) {
-    close_session(c->second, close_reason_name(reason), false);
+    close_session(c->second->id, close_reason_name(reason), false);
     return;
   }
   if (OutboundLink* link = coordinator_link(conn); link && link->handle_closed(conn)) {

@@ -223,7 +223,9 @@ class Gateway final : public Component, public NetworkHandler {
   ConnId leader_conn_ = 0;  // the coordinator that last said it leads, at the highest epoch
   Epoch leader_epoch_ = 0;  // the epoch it said so at
   std::map<SessionId, Session> sessions_;
-  std::unordered_map<ConnId, SessionId> client_conns_;  // looked up per client message; never iterated
+  // Looked up per client message; never iterated. Points into sessions_ (map nodes stay put): an
+  // entry is erased with its session, in the two places that erase sessions.
+  std::unordered_map<ConnId, Session*> client_conns_;
   std::map<NodeId, NodeLink> nodes_;
   EntityCache cache_;
   uint64_t next_session_ = 1;
