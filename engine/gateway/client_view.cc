@@ -27,7 +27,7 @@ ClientView::ClientView(ViewLimits limits) : limits_(limits) {
 // list, then slots past the end.
 uint32_t ClientView::slot_for_entry(size_t nth_entry) const {
   if (nth_entry < free_.size()) return free_[free_.size() - 1 - nth_entry];
-  return static_cast<uint32_t>(slots_.size() + (nth_entry - free_.size()));
+  return static_cast<uint32_t>(slot_of_.size() + (nth_entry - free_.size()));
 }
 
 ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<ViewCandidate>& candidates,
@@ -39,7 +39,7 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
   plan_.entered.clear();
   plan_.changed.clear();
   plan_.left.clear();
-  plan_.known.clear();
+  plan_.next.clear();
   plan_.has_aggregates = false;
   plan_.aggregates_tick = tick;
   pending_.clear();
@@ -56,15 +56,16 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
     for (; w < waiting_.size() && waiting_[w].id < c.id; ++w) {
     }
     if (k < known_.size() && known_[k].id == c.id) {
-      const uint32_t slot = known_[k++].slot;
-      plan_.known.push_back(Known{c.id, slot});
-      Slot& s = slots_[slot];
-      if (s.version == c.version) continue;  // nothing changed since it was told
-      const uint8_t mask = client::difference(s.sent, *c.seen);
+      Known& kn = known_[k++];
+      plan_.next.push_back(kn);
+      if (kn.version == c.version) continue;  // nothing changed since it was told
+      const uint8_t mask = client::difference(kn.sent, *c.seen);
       if (mask == 0) continue;
-      const uint32_t owed = owed_[slot] += c.weight;
-      pending_.push_back(Pending{c.id == self ? kSelfScore : owed, c.id, slot, mask, c.seen, c.version,
-                                 client::changed_bytes(slot, s.sent, *c.seen, mask)});
+      // Owed even if this update is not delivered: kept in known_ as well as in the plan.
+      kn.owed += c.weight;
+      plan_.next.back().owed = kn.owed;
+      pending_.push_back(Pending{c.id == self ? kSelfScore : kn.owed, c.id, kn.slot, mask, c.seen, c.version,
+                                 client::changed_bytes(kn.slot, kn.sent, *c.seen, mask), plan_.next.size() - 1, &kn.sent});
       continue;
     }
     uint32_t owed = kEntryWeightFactor * c.weight;
@@ -72,7 +73,7 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
     next_waiting_.push_back(Waiting{c.id, owed});
     // An entry's size depends on its slot; its largest (a two-byte slot) bounds it.
     pending_.push_back(Pending{c.id == self ? kSelfScore : owed, c.id, kNoSlot, 0, c.seen, c.version,
-                               client::entered_bytes(client::kSlotsMax - 1, *c.seen)});
+                               client::entered_bytes(client::kSlotsMax - 1, *c.seen), 0, nullptr});
   }
   for (; k < known_.size(); ++k) plan_.left.push_back(known_[k].slot);
   waiting_.swap(next_waiting_);
@@ -92,6 +93,7 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
   if (wanted > budget) {
     std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.score != b.score ? a.score > b.score : a.id < b.id; });
   }
+  const size_t kept = plan_.next.size();  // entries are appended after these, then merged in
   for (const Pending& p : pending_) {
     const bool entry = p.slot == kNoSlot;
     const uint32_t slot = entry ? slot_for_entry(plan_.entered.size()) : p.slot;
@@ -103,18 +105,27 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
     budget -= std::min(budget, bytes);
     if (entry) {
       AETHER_ASSERT(slot < client::kSlotsMax);
-      plan_.entered.push_back(Told{slot, 0, *p.now, p.version});
-      plan_.known.push_back(Known{p.id, slot});
+      plan_.entered.push_back(Told{slot, 0, nullptr, *p.now});
+      plan_.next.push_back(Known{p.id, slot, 0, p.version, *p.now});
     } else {
-      plan_.changed.push_back(Told{slot, p.mask, *p.now, p.version});
+      plan_.changed.push_back(Told{slot, p.mask, p.had, *p.now});
+      Known& kn = plan_.next[p.at];
+      kn.sent = *p.now;
+      kn.version = p.version;
+      kn.owed = 0;
     }
   }
-  std::sort(plan_.known.begin(), plan_.known.end(), [](const Known& a, const Known& b) { return a.id < b.id; });
+  if (plan_.next.size() > kept) {
+    auto by_id = [](const Known& a, const Known& b) { return a.id < b.id; };
+    const auto mid = plan_.next.begin() + static_cast<std::ptrdiff_t>(kept);
+    std::sort(mid, plan_.next.end(), by_id);
+    std::inplace_merge(plan_.next.begin(), mid, plan_.next.end(), by_id);
+  }
 
   client::UpdateWriter writer(out);
   writer.begin(tick);
   for (const Told& t : plan_.entered) writer.entered(t.slot, t.seen);
-  for (const Told& t : plan_.changed) writer.changed(t.slot, slots_[t.slot].sent, t.seen, t.mask);
+  for (const Told& t : plan_.changed) writer.changed(t.slot, *t.had, t.seen, t.mask);
   for (uint32_t slot : plan_.left) writer.left(slot);
   if (plan_.has_aggregates) {
     for (const Aggregate& a : aggregates) writer.far(a.cell_x, a.cell_y, a.team, a.count);
@@ -139,27 +150,17 @@ void ClientView::commit() {
   const size_t from_free = std::min(plan_.entered.size(), free_.size());
   free_.resize(free_.size() - from_free);
   for (const Told& t : plan_.entered) {
-    if (t.slot >= slots_.size()) {
-      slots_.resize(t.slot + 1);
-      owed_.resize(t.slot + 1);
-    }
-    AETHER_ASSERT_MSG(!slots_[t.slot].sent.id.valid(), "an entry took a slot in use");
+    if (t.slot >= slot_of_.size()) slot_of_.resize(t.slot + 1);
+    AETHER_ASSERT_MSG(!slot_of_[t.slot].valid(), "an entry took a slot in use");
     AETHER_ASSERT(t.seen.id.valid());
-    slots_[t.slot] = Slot{t.seen, t.version};
-    owed_[t.slot] = 0;
-  }
-  for (const Told& t : plan_.changed) {
-    slots_[t.slot].sent = t.seen;
-    slots_[t.slot].version = t.version;
-    owed_[t.slot] = 0;
+    slot_of_[t.slot] = t.seen.id;
   }
   for (uint32_t slot : plan_.left) {
-    AETHER_ASSERT(slots_[slot].sent.id.valid());
-    slots_[slot] = Slot{};
-    owed_[slot] = 0;
+    AETHER_ASSERT(slot_of_[slot].valid());
+    slot_of_[slot] = EntityId{};
     free_.push_back(slot);
   }
-  known_.swap(plan_.known);
+  known_.swap(plan_.next);
   if (plan_.has_aggregates) {
     aggregates_tick_ = plan_.aggregates_tick;
     aggregates_sent_ = plan_.aggregates_nonempty;

@@ -65,16 +65,14 @@ class ClientView {
   const ViewLimits& limits() const { return limits_; }
 
  private:
-  // One cache line per slot: a build reads the slots of the whole view in id order, which is not
-  // slot order, so each is a miss of its own; what is owed lives apart (owed_), read only on a change.
-  struct alignas(64) Slot {
-    client::Seen sent;      // what the client was last told (sent.id: whose slot; none if free)
-    uint64_t version = 0;   // the candidate version it was told (equal: nothing to compare)
-  };
-  static_assert(sizeof(Slot) == 64, "a slot is one cache line");
+  // What the client was told of one entity, kept in id order: a build walks the view and this list
+  // side by side, both sequential (a slot-indexed table was a cache miss per entity per client).
   struct Known {
     EntityId id;
     uint32_t slot;
+    uint32_t owed;        // priority accumulated by changes not yet sent
+    uint64_t version;     // the candidate version it was told (equal: nothing to compare)
+    client::Seen sent;    // what it was told
   };
   struct Waiting {  // in view, not yet entered (the budget was spent)
     EntityId id;
@@ -88,18 +86,20 @@ class ClientView {
     const client::Seen* now;
     uint64_t version;
     size_t bytes;       // for a change (an entry's depends on the slot it gets)
+    size_t at;          // for a change: its place in plan_.next
+    const client::Seen* had;  // for a change: what the client was told (in known_)
   };
   struct Told {
     uint32_t slot;
-    uint8_t mask;  // for a change: the fields that differ from what the slot was told
+    uint8_t mask;                  // for a change: the fields that differ from what it was told
+    const client::Seen* had;       // for a change: what it was told (in known_, unchanged until commit)
     client::Seen seen;
-    uint64_t version;
   };
   struct Plan {
     std::vector<Told> entered;
     std::vector<Told> changed;
     std::vector<uint32_t> left;
-    std::vector<Known> known;      // sorted by id, after delivery
+    std::vector<Known> next;       // known_ after delivery, sorted by id
     bool has_aggregates = false;
     bool aggregates_nonempty = false;
     Tick aggregates_tick = 0;
@@ -109,9 +109,8 @@ class ClientView {
   uint32_t slot_for_entry(size_t nth_entry) const;
 
   ViewLimits limits_;
-  std::vector<Slot> slots_;
-  std::vector<uint32_t> owed_;     // by slot: priority accumulated by changes not yet sent
   std::vector<Known> known_;       // sorted by id
+  std::vector<EntityId> slot_of_;  // by slot: whose it is (none if free)
   std::vector<uint32_t> free_;     // free slot numbers, lowest last
   std::vector<Waiting> waiting_;   // sorted by id
   Tick aggregates_tick_ = 0;       // when aggregates were last delivered
