@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "app/economy_checker.h"
 #include "engine/core/planted.h"
@@ -21,6 +22,9 @@ struct EconomySimArgs {
   PlantedBug planted = PlantedBug::kNone;
   std::string log_level = "error";
   economy::EconomyRules rules = economy::EconomyRules::builtin();  // or load_economy_rules(CONTENT_DIR)
+  // Non-empty: at the end, each vault's disk (its rows and ledger, as a clean shutdown keeps them)
+  // is copied to STORE_DIR/vault-NODE.sqlite, for `aether economy audit` and `rollback`.
+  std::string store_dir;
 };
 
 struct EconomySimResult {
@@ -30,6 +34,8 @@ struct EconomySimResult {
   uint64_t digest = 0;
   uint64_t crashes = 0;
   uint64_t storage_fault_windows = 0;
+  std::vector<std::string> stores;  // the SQLite files written (store_dir)
+  std::string store_error;          // why they could not be written
 };
 
 EconomySimResult run_economy_sim(const EconomySimArgs& args);

@@ -10,6 +10,28 @@ namespace {
 constexpr uint8_t kEntryVersion = 1;
 }  // namespace
 
+const char* source_name(uint8_t why) {
+  switch (static_cast<Source>(why)) {
+    case Source::kLoot: return "loot";
+    case Source::kCraft: return "craft";
+    case Source::kGrant: return "grant";
+    case Source::kRollback: return "rollback";
+    case Source::kNone: break;
+  }
+  return nullptr;
+}
+
+const char* sink_name(uint8_t why) {
+  switch (static_cast<Sink>(why)) {
+    case Sink::kCraft: return "craft";
+    case Sink::kVendor: return "vendor";
+    case Sink::kAdmin: return "admin";
+    case Sink::kRollback: return "rollback";
+    case Sink::kNone: break;
+  }
+  return nullptr;
+}
+
 Bytes encode_entry(const Entry& e) {
   Bytes out;
   ByteWriter w(out);

@@ -44,8 +44,12 @@ enum class OpKind : uint8_t {
   kSend = 5,     // escrowed by `trade` -> gone to `character` on the other side (the trade committed)
   kReceive = 6,  // arrives from the other side of committed `trade`, held by `character`
 };
-enum class Source : uint8_t { kNone = 0, kLoot = 1, kCraft = 2, kGrant = 3 };
-enum class Sink : uint8_t { kNone = 0, kCraft = 1, kVendor = 2, kAdmin = 3 };
+// kRollback (engine/economy/audit.h): a rollback's compensating entries restore an item destroyed
+// after the point (the same id, to the same character) and destroy one created after it.
+enum class Source : uint8_t { kNone = 0, kLoot = 1, kCraft = 2, kGrant = 3, kRollback = 4 };
+enum class Sink : uint8_t { kNone = 0, kCraft = 1, kVendor = 2, kAdmin = 3, kRollback = 4 };
+const char* source_name(uint8_t why);  // "loot", ...; nullptr for no named source
+const char* sink_name(uint8_t why);
 
 struct Op {
   OpKind kind = OpKind::kCreate;
