@@ -186,8 +186,15 @@ EconomySimResult run_economy_sim(const EconomySimArgs& args) {
   }
   result.digest = sim.trace_digest();
   if (!args.store_dir.empty()) {
+    // Each vault stops first (its host crashes: every economic write is synced, so the disk keeps
+    // all of them, as a SQLite file keeps them through a SIGKILL) and its host comes back empty, so
+    // that the ledger and the rows are read from one unchanging disk.
     std::vector<DiskCopy> copies(args.vaults);
-    for (uint32_t i = 0; i < args.vaults; ++i) copy_ledger(sim.host(i)->storage(), copies[i], 1);
+    for (uint32_t i = 0; i < args.vaults; ++i) {
+      if (sim.host(i)->alive()) sim.host(i)->crash();
+      sim.restart_host(i);
+      copy_ledger(sim.host(i)->storage(), copies[i], 1);
+    }
     const auto pending = [&] {
       return std::any_of(copies.begin(), copies.end(), [](const DiskCopy& c) { return !c.done && c.error.empty(); });
     };
