@@ -27,11 +27,23 @@ Result<real::StorageSpec> store_spec(const std::string& store) {
   return real::StorageSpec{real::StorageSpec::Kind::kSqlite, store};
 }
 
+// For reports: a connection string without its password.
 std::string store_name(const real::StorageSpec& spec) {
-  // A connection string may carry a password: name PostgreSQL stores by what follows dbname only.
   if (spec.kind == real::StorageSpec::Kind::kSqlite) return "sqlite:" + spec.target;
-  const auto db = spec.target.find("dbname=");
-  return db == std::string::npos ? std::string("postgres") : "postgres:" + spec.target.substr(db, spec.target.find(' ', db) - db);
+  std::string out;
+  size_t start = 0;
+  while (start <= spec.target.size()) {
+    size_t end = spec.target.find(' ', start);
+    if (end == std::string::npos) end = spec.target.size();
+    std::string word = spec.target.substr(start, end - start);
+    if (word.starts_with("password=")) word = "password=...";
+    if (const auto at = word.find('@'), scheme = word.find("://"); at != std::string::npos && scheme != std::string::npos && at > scheme) {
+      if (const auto colon = word.find(':', scheme + 3); colon != std::string::npos && colon < at) word = word.substr(0, colon) + ":..." + word.substr(at);
+    }
+    if (!word.empty()) out += (out.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return "postgres:" + out;
 }
 
 // Writes batches of at most the store's limits, one synced commit each.
@@ -130,18 +142,25 @@ Status append_economy_entries(const std::string& store, const std::vector<econom
   return write_batches(**backend, std::move(ops), nullptr);
 }
 
-Status write_sqlite_copy(const std::string& path, const std::vector<StorageRow>& rows, const std::vector<LedgerEntry>& ledger) {
-  if (std::filesystem::exists(path)) return make_error(Error::Code::kInvalidArgument, fmt::format("{} exists: remove it or choose another directory", path));
-  auto backend = real::open_sqlite(path);
+Status write_store_copy(const std::string& store, const std::vector<StorageRow>& rows, const std::vector<LedgerEntry>& ledger) {
+  auto spec = real::parse_storage_spec(store);
+  if (!spec) return spec.error();
+  auto backend = real::open_backend(*spec);
   if (!backend) return backend.error();
+  real::StorageBackend& db = **backend;
+  const LedgerResult l = db.read_ledger(1, 1);
+  const ScanResult r = db.scan({}, {}, 1);
+  if (!l.status.ok() || !r.status.ok() || l.last_seq > 0 || !r.rows.empty()) {
+    return make_error(Error::Code::kInvalidArgument, fmt::format("{}: not an empty store: choose another", store_name(*spec)));
+  }
   std::vector<WriteOp> ops;
   for (const StorageRow& row : rows) ops.push_back(WriteOp{WriteOp::Kind::kPut, row.key, row.value, row.fence});
   for (const LedgerEntry& e : ledger) ops.push_back(WriteOp{WriteOp::Kind::kAppend, {}, e.entry, 0});
   std::vector<uint64_t> seqs;
-  if (Status s = write_batches(**backend, std::move(ops), &seqs); !s) return s;
+  if (Status s = write_batches(db, std::move(ops), &seqs); !s) return s;
   for (size_t i = 0; i < ledger.size(); ++i) {
     if (i >= seqs.size() || seqs[i] != ledger[i].seq) {
-      return make_error(Error::Code::kState, fmt::format("{}: entry {} was stored as {}", path, ledger[i].seq, i < seqs.size() ? seqs[i] : 0));
+      return make_error(Error::Code::kState, fmt::format("{}: entry {} was stored as {}", store_name(*spec), ledger[i].seq, i < seqs.size() ? seqs[i] : 0));
     }
   }
   return ok_status();

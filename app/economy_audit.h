@@ -21,9 +21,10 @@ namespace aether::app {
 Result<std::unique_ptr<economy::StoreFold>> read_economy_store(const std::string& store, bool keep_entries);
 // Appends the entries to the store's ledger, in order, synced, in as few batches as the limits allow.
 Status append_economy_entries(const std::string& store, const std::vector<economy::Entry>& entries);
-// A new SQLite file holding these rows and ledger entries (the entries keep their sequence numbers).
-// Refuses a path that exists.
-Status write_sqlite_copy(const std::string& path, const std::vector<StorageRow>& rows, const std::vector<LedgerEntry>& ledger);
+// Writes these rows and ledger entries to a store that holds nothing yet (the entries keep their
+// sequence numbers): "sqlite:PATH" (created) or "postgres:CONNINFO" (its schema migrated). Refuses a
+// store that holds a row or an entry.
+Status write_store_copy(const std::string& store, const std::vector<StorageRow>& rows, const std::vector<LedgerEntry>& ledger);
 
 struct EconomyAuditArgs {
   std::vector<std::string> stores;  // one per vault; together they are one economy

@@ -185,7 +185,7 @@ EconomySimResult run_economy_sim(const EconomySimArgs& args) {
     }
   }
   result.digest = sim.trace_digest();
-  if (!args.store_dir.empty()) {
+  if (!args.store_dir.empty() || !args.store_template.empty()) {
     // Each vault stops first (its host crashes: every economic write is synced, so the disk keeps
     // all of them, as a SQLite file keeps them through a SIGKILL) and its host comes back empty, so
     // that the ledger and the rows are read from one unchanging disk.
@@ -200,15 +200,21 @@ EconomySimResult run_economy_sim(const EconomySimArgs& args) {
     };
     for (int k = 0; k < 600 && pending(); ++k) sim.run_until(sim.now() + kNsPerSec / 10);
     std::error_code ec;
-    std::filesystem::create_directories(args.store_dir, ec);
+    if (!args.store_dir.empty()) std::filesystem::create_directories(args.store_dir, ec);
     for (uint32_t i = 0; i < args.vaults && result.store_error.empty(); ++i) {
-      const std::string path = fmt::format("{}/vault-{}.sqlite", args.store_dir, kVaultNodeBase + i);
-      if (!copies[i].done) {
-        result.store_error = fmt::format("vault {}: its disk could not be read: {}", kVaultNodeBase + i, copies[i].error.empty() ? "timed out" : copies[i].error);
-      } else if (Status s = write_sqlite_copy(path, copies[i].rows, copies[i].ledger); !s) {
+      const std::string node = std::to_string(kVaultNodeBase + i);
+      const std::string path = fmt::format("{}/vault-{}.sqlite", args.store_dir, node);
+      std::string store = args.store_template;
+      for (size_t at; (at = store.find("{node}")) != std::string::npos;) store.replace(at, 6, node);
+      if (store.empty()) store = "sqlite:" + path;
+      if (!args.store_dir.empty() && std::filesystem::exists(path)) {
+        result.store_error = fmt::format("{} exists: remove it or choose another directory", path);
+      } else if (!copies[i].done) {
+        result.store_error = fmt::format("vault {}: its disk could not be read: {}", node, copies[i].error.empty() ? "timed out" : copies[i].error);
+      } else if (Status s = write_store_copy(store, copies[i].rows, copies[i].ledger); !s) {
         result.store_error = s.error().message;
       } else {
-        result.stores.push_back(path);
+        result.stores.push_back(args.store_template.empty() ? path : fmt::format("vault {}", node));
       }
     }
   }

@@ -22,9 +22,12 @@ struct EconomySimArgs {
   PlantedBug planted = PlantedBug::kNone;
   std::string log_level = "error";
   economy::EconomyRules rules = economy::EconomyRules::builtin();  // or load_economy_rules(CONTENT_DIR)
-  // Non-empty: at the end, each vault's disk (its rows and ledger, as a clean shutdown keeps them)
-  // is copied to STORE_DIR/vault-NODE.sqlite, for `aether economy audit` and `rollback`.
+  // Non-empty: at the end (or at the first violation), each vault is stopped and its disk (its rows
+  // and ledger) copied to a real store, for `aether economy audit` and `rollback`: store_template
+  // with {node} replaced by the vault's node ("sqlite:PATH" or "postgres:CONNINFO", an empty store),
+  // or STORE_DIR/vault-NODE.sqlite.
   std::string store_dir;
+  std::string store_template;
 };
 
 struct EconomySimResult {
@@ -34,7 +37,7 @@ struct EconomySimResult {
   uint64_t digest = 0;
   uint64_t crashes = 0;
   uint64_t storage_fault_windows = 0;
-  std::vector<std::string> stores;  // the SQLite files written (store_dir)
+  std::vector<std::string> stores;  // the stores written (store_dir: the files' paths)
   std::string store_error;          // why they could not be written
 };
 

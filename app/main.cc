@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
   std::string econ_content;
   econ_sim_cmd->add_option("--content", econ_content, "items, the kill drop table and recipes from this content directory (default: the built-in ones, equal to content/items.textpb)");
   econ_sim_cmd->add_option("--planted-bug", econ_bug, "economy-release-on-restart: plant the bug the checker must catch");
-  econ_sim_cmd->add_option("--store-dir", econ.store_dir, "at the end, copy each vault's disk to DIR/vault-NODE.sqlite (for audit and rollback)");
+  auto* econ_dir = econ_sim_cmd->add_option("--store-dir", econ.store_dir, "at the end, copy each vault's disk to DIR/vault-NODE.sqlite (for audit and rollback)");
+  econ_sim_cmd->add_option("--store", econ.store_template, "at the end, copy each vault's disk to this store, {node} replaced by the vault's node (sqlite:PATH or postgres:CONNINFO, empty)")
+      ->excludes(econ_dir);
   aether::app::EconomyAuditArgs audit;
   auto* econ_audit_cmd = econ_cmd->add_subcommand("audit", "replay vaults' stored ledgers and check conservation (exit 1 on a violation, naming the entry)");
   econ_audit_cmd->add_option("--store", audit.stores, "a vault's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO); repeat for every vault of the economy");
