@@ -51,7 +51,9 @@ sqlite_args=()
 for n in 301 302 303 304; do sqlite_args+=(--store "$work/sqlite/vault-$n.sqlite"); done
 rollback_store=(--store "$work/sqlite/vault-301.sqlite")
 damaged_store=(--store "$work/sqlite/vault-302.sqlite")
-damage() { sqlite3 "$work/sqlite/vault-302.sqlite" "DELETE FROM ledger WHERE seq = 50"; }
+damage() {  # Python's sqlite3 module: python3 is a dependency already, the sqlite3 shell is not
+  python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM ledger WHERE seq = 50"); db.commit()' "$work/sqlite/vault-302.sqlite"
+}
 expect 2 'no such file' "$aether" economy audit --store "$work/none.sqlite"
 [[ ! -e "$work/none.sqlite" ]] || fail "the audit created a file"
 check sqlite "${sqlite_args[@]}"
