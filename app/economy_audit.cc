@@ -169,7 +169,7 @@ Status write_store_copy(const std::string& store, const std::vector<StorageRow>&
 int run_economy_audit_command(const EconomyAuditArgs& args) {
   std::vector<std::unique_ptr<StoreFold>> folds;
   for (const std::string& store : args.stores) {
-    auto fold = read_economy_store(store, false);
+    auto fold = read_economy_store(store, args.player != 0);
     if (!fold) {
       std::fprintf(stderr, "aether economy audit: %s\n", fold.error().message.c_str());
       return 2;
@@ -196,6 +196,17 @@ int run_economy_audit_command(const EconomyAuditArgs& args) {
     for (const std::string& t : report.in_flight) std::printf("    %s\n", t.c_str());
   }
   std::printf("  currency: the ledger has no currency operations yet (docs/persistence.md)\n");
+  if (args.player != 0) {
+    std::printf("  entries of character %llu:\n", static_cast<unsigned long long>(args.player));
+    for (const auto& f : folds) {
+      for (const StoreFold::Applied& a : f->applied()) {
+        if (economy::touches(a.entry, args.player)) {
+          std::printf("    %s: entry %llu (key %u/%llu): %s\n", f->name().c_str(), static_cast<unsigned long long>(a.seq), a.entry.key.node,
+                      static_cast<unsigned long long>(a.entry.key.serial), economy::describe_entry(a.entry).c_str());
+        }
+      }
+    }
+  }
   if (!report.ok()) {
     print_findings(report.findings, report.findings_total);
     std::printf("audit: VIOLATION\n");
@@ -232,6 +243,10 @@ int run_economy_rollback_command(const EconomyRollbackArgs& args) {
     print_findings(check.findings(), check.findings_total());
     std::printf("rollback refused: its compensating entries do not fold; nothing appended\n");
     return 1;
+  }
+  if (plan.undone.empty() && plan.cannot.empty() && plan.already.empty()) {
+    std::printf("  no entry of character %llu after entry %llu here (is this the character's home vault's store?)\n",
+                static_cast<unsigned long long>(args.player), static_cast<unsigned long long>(args.after_seq));
   }
   std::printf("%zu compensating entries, %zu entries that cannot be undone, %zu already undone\n", plan.entries.size(), plan.cannot.size(), plan.already.size());
   if (!args.apply) {

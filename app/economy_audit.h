@@ -29,6 +29,7 @@ Status write_store_copy(const std::string& store, const std::vector<StorageRow>&
 struct EconomyAuditArgs {
   std::vector<std::string> stores;  // one per vault; together they are one economy
   bool verbose = false;             // list the trades in flight
+  uint64_t player = 0;              // non-zero: also list this character's entries (to choose a rollback's point)
 };
 // Exit 0: every check holds; 1: findings (each printed with its store and entry); 2: a store could
 // not be opened or read.

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> audit_pg;
   econ_audit_cmd->add_option("--postgres", audit_pg, "a vault's store in PostgreSQL (a libpq connection string); repeatable");
   econ_audit_cmd->add_flag("--verbose", audit.verbose, "list the trades in flight");
+  econ_audit_cmd->add_option("--player", audit.player, "also list this character's entries with their ledger sequences (to choose a rollback's --after)");
   aether::app::EconomyRollbackArgs rollback;
   auto* econ_rollback_cmd = econ_cmd->add_subcommand("rollback", "undo one player's entries after a ledger sequence by compensating entries (dry run unless --apply)");
   auto* rb_store = econ_rollback_cmd->add_option("--store", rollback.store, "the player's home vault's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO)");

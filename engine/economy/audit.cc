@@ -37,6 +37,31 @@ const char* trade_state_name(TradeState s) {
   return "?";
 }
 
+std::string describe_entry(const Entry& e) {
+  std::string out;
+  for (const Op& op : e.ops) {
+    if (!out.empty()) out += ", ";
+    const char* source = source_name(op.why);
+    const char* sink = sink_name(op.why);
+    switch (op.kind) {
+      case OpKind::kCreate: out += fmt::format("create item {} (kind {}) for {} ({})", op.item, op.item_kind, op.character, source ? source : "?"); break;
+      case OpKind::kDestroy: out += fmt::format("destroy item {} (kind {}) of {} ({})", op.item, op.item_kind, op.character, sink ? sink : "?"); break;
+      case OpKind::kEscrow: out += fmt::format("escrow item {} of {} for trade {}", op.item, op.character, op.trade); break;
+      case OpKind::kRelease: out += fmt::format("release item {} to {} (trade {} aborted)", op.item, op.character, op.trade); break;
+      case OpKind::kSend: out += fmt::format("send item {} to {} (trade {})", op.item, op.character, op.trade); break;
+      case OpKind::kReceive: out += fmt::format("receive item {} (kind {}) for {} (trade {})", op.item, op.item_kind, op.character, op.trade); break;
+    }
+  }
+  return out;
+}
+
+bool touches(const Entry& e, CharacterKey c) {
+  for (const Op& op : e.ops) {
+    if (op.kind != OpKind::kSend && op.character == c) return true;
+  }
+  return false;
+}
+
 StoreFold::StoreFold(std::string name, bool keep_entries) : name_(std::move(name)), keep_entries_(keep_entries) {}
 
 void StoreFold::find(uint64_t seq, std::string what) {
@@ -395,15 +420,14 @@ RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t
     const uint64_t seq = it->seq;
     const Entry& e = it->entry;
     if (e.key.node == kRollbackNode) continue;
-    bool touches = false, trade = false;
+    bool trade = false;
     std::vector<const Op*> creates, destroys;
     for (const Op& op : e.ops) {
-      touches |= op.kind != OpKind::kSend && op.character == player;
       trade |= op.kind == OpKind::kEscrow || op.kind == OpKind::kRelease || op.kind == OpKind::kSend || op.kind == OpKind::kReceive;
       if (op.kind == OpKind::kCreate) creates.push_back(&op);
       if (op.kind == OpKind::kDestroy) destroys.push_back(&op);
     }
-    if (!touches) continue;
+    if (!touches(e, player)) continue;
     if (store.compensated().count(seq)) {
       plan.already.push_back({seq, "compensated by an earlier rollback"});
       continue;

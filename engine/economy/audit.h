@@ -163,5 +163,9 @@ struct RollbackPlan {
 RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t after_seq);
 
 const char* trade_state_name(TradeState s);
+// One entry for people: "create item X (kind K) for C (loot), ...".
+std::string describe_entry(const Entry& e);
+// Whether e touches character c's own items (a send names the receiver, so it does not count).
+bool touches(const Entry& e, CharacterKey c);
 
 }  // namespace aether::economy
