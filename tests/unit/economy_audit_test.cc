@@ -388,5 +388,30 @@ TEST_F(EconomyAuditFiles, ARollbackAppendsCompensationsTheAuditStillHoldsAndASec
   EXPECT_TRUE(plan_rollback(**twice, player, after).entries.empty());
 }
 
+// The planted bug economy-release-on-restart (a restarted responder releases its escrow without asking
+// the initiator): where the simulator's checker catches it, the audit of the stores alone finds it too.
+TEST_F(EconomyAuditFiles, TheAuditFindsThePlantedDuplicationInTheStoresAlone) {
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    app::EconomySimArgs a;
+    a.seed = seed;
+    a.seconds = 120;
+    a.crashes = 150;
+    a.planted = PlantedBug::kEconomyReleaseOnRestart;
+    a.store_dir = (dir_ / fmt::format("planted-{}", seed)).string();
+    const app::EconomySimResult r = app::run_economy_sim(a);
+    ASSERT_TRUE(r.store_error.empty()) << r.store_error;
+    const AuditReport report = audit(r.stores);
+    if (!r.violation) continue;
+    ++caught;
+    bool found = false;
+    for (const AuditFinding& f : report.findings) {
+      found |= f.what.find("made from nothing") != std::string::npos || f.what.find("places") != std::string::npos;
+    }
+    EXPECT_TRUE(found) << "seed " << seed << ": the checker saw " << r.violation->what << "\n" << text(report);
+  }
+  EXPECT_GE(caught, 3);
+}
+
 }  // namespace
 }  // namespace aether::economy
