@@ -195,7 +195,9 @@ int run_economy_audit_command(const EconomyAuditArgs& args) {
   if (args.verbose) {
     for (const std::string& t : report.in_flight) std::printf("    %s\n", t.c_str());
   }
-  std::printf("  currency: the ledger has no currency operations yet (docs/persistence.md)\n");
+  std::printf("  currency: paid %llu - taken %llu = %llu, held %llu\n", static_cast<unsigned long long>(report.currency.minted),
+              static_cast<unsigned long long>(report.currency.burned), static_cast<unsigned long long>(report.currency.minted - report.currency.burned),
+              static_cast<unsigned long long>(report.currency.balances));
   if (args.player != 0) {
     std::printf("  entries of character %llu:\n", static_cast<unsigned long long>(args.player));
     for (const auto& f : folds) {

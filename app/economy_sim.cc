@@ -233,6 +233,8 @@ int run_economy_sim_command(const EconomySimArgs& args) {
               static_cast<unsigned long long>(f.destroyed), static_cast<unsigned long long>(f.items_alive));
   std::printf("  trades: %llu escrows, %llu committed, %llu landed, %llu released (aborted sides)\n", static_cast<unsigned long long>(f.escrowed),
               static_cast<unsigned long long>(f.committed), static_cast<unsigned long long>(f.landed), static_cast<unsigned long long>(f.released));
+  std::printf("  currency: %llu paid by vendors, %llu taken by craft fees, %llu held at the end\n", static_cast<unsigned long long>(f.minted),
+              static_cast<unsigned long long>(f.burned), static_cast<unsigned long long>(f.minted - f.burned));
   std::printf("  checker: %llu records, %llu vault checks\n", static_cast<unsigned long long>(f.records), static_cast<unsigned long long>(f.vault_checks));
   std::printf("  trace digest %016llx\n", static_cast<unsigned long long>(r.digest));
   for (const std::string& path : r.stores) std::printf("  store written: %s\n", path.c_str());

@@ -33,6 +33,7 @@ check() {
   local name=$1
   shift
   expect 0 'audit: conservation holds' "$aether" economy audit "$@"
+  expect 0 'currency: paid [1-9][0-9]* - taken [1-9]' "$aether" economy audit "$@"
   expect 0 'dry run: nothing appended' "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after 200
   expect 0 "the store's audit holds" "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after 200 --apply
   grep -qE '^  CANNOT undo entry [0-9]+: .*(traded on|trade)' <<<"$last_out" || fail "$name: the rollback reported nothing it could not undo"

@@ -50,6 +50,8 @@ std::string describe_entry(const Entry& e) {
       case OpKind::kRelease: out += fmt::format("release item {} to {} (trade {} aborted)", op.item, op.character, op.trade); break;
       case OpKind::kSend: out += fmt::format("send item {} to {} (trade {})", op.item, op.character, op.trade); break;
       case OpKind::kReceive: out += fmt::format("receive item {} (kind {}) for {} (trade {})", op.item, op.item_kind, op.character, op.trade); break;
+  case OpKind::kMint: out += fmt::format("pay {} to {} ({})", op.amount, op.character, source ? source : "?"); break;
+      case OpKind::kBurn: out += fmt::format("take {} from {} ({})", op.amount, op.character, sink ? sink : "?"); break;
     }
   }
   return out;
@@ -113,7 +115,23 @@ void StoreFold::entry(uint64_t seq, std::span<const uint8_t> bytes) {
 std::string StoreFold::check(const Entry& e) const {
   if (e.ops.empty() || e.ops.size() > kEntryOpsMax) return "an entry has 1 to 16 operations";
   std::set<ItemId> seen;
+  std::map<CharacterKey, uint64_t> balance_after;
   for (const Op& op : e.ops) {
+    if (op.currency()) {
+      const bool mint = op.kind == OpKind::kMint;
+      if (op.character == 0 || op.amount == 0 || op.amount > kCurrencyOpMax) return "a currency operation for no character, or of no or too much money";
+      if (mint ? !source_name(op.why) : !sink_name(op.why)) return fmt::format("{} {} by no named {} ({})", mint ? "money paid to" : "money taken from", op.character, mint ? "source" : "sink", op.why);
+      const uint8_t rollback = mint ? static_cast<uint8_t>(Source::kRollback) : static_cast<uint8_t>(Sink::kRollback);
+      if (op.why == rollback && e.key.node != kRollbackNode) {
+        return fmt::format("character {}: a rollback's money outside a rollback entry", op.character);
+      }
+      const auto b = balances_.find(op.character);
+      const auto at = balance_after.try_emplace(op.character, b == balances_.end() ? 0 : b->second).first;
+      if (mint && at->second + op.amount > kBalanceMax) return fmt::format("character {}'s balance would pass its limit", op.character);
+      if (!mint && at->second < op.amount) return fmt::format("character {} spends {} but has {}: money from nowhere", op.character, op.amount, at->second);
+      at->second = mint ? at->second + op.amount : at->second - op.amount;
+      continue;
+    }
     if (op.item == 0 || op.character == 0 || op.item_kind == 0) return fmt::format("item {}: a zero item, kind or character", op.item);
     if (!seen.insert(op.item).second) return fmt::format("item {} appears twice in one entry", op.item);
     const auto it = items_.find(op.item);
@@ -156,6 +174,8 @@ std::string StoreFold::check(const Entry& e) const {
           return fmt::format("item {} released to {}, not to its holder {}", op.item, op.character, p->character);
         }
         break;
+  case OpKind::kMint:
+      case OpKind::kBurn: break;
     }
   }
   return {};
@@ -166,6 +186,16 @@ void StoreFold::apply(uint64_t seq, const Entry& e) {
   ++writers_[e.key.node];
   if (e.key.node == kRollbackNode) compensated_.insert(e.key.serial);
   for (const Op& op : e.ops) {
+    if (op.kind == OpKind::kMint) {
+      balances_[op.character] += op.amount;
+      minted_ += op.amount;
+      continue;
+    }
+    if (op.kind == OpKind::kBurn) {
+      if ((balances_[op.character] -= op.amount) == 0) balances_.erase(op.character);
+      burned_ += op.amount;
+      continue;
+    }
     ItemPlace& p = items_[op.item];
     switch (op.kind) {
       case OpKind::kCreate:
@@ -191,6 +221,8 @@ void StoreFold::apply(uint64_t seq, const Entry& e) {
         p = ItemPlace{ItemPlace::Where::kSent, op.item_kind, op.character, op.trade, 0, seq};
         sent_[{op.trade, op.item}] = seq;
         break;
+  case OpKind::kMint:
+      case OpKind::kBurn: break;
     }
   }
   if (keep_entries_) applied_.push_back(Applied{seq, e});
@@ -255,6 +287,12 @@ void StoreFold::finish() {
   }
 }
 
+CurrencyCounts StoreFold::currency() const {
+  CurrencyCounts c{minted_, burned_, 0};
+  for (const auto& [who, balance] : balances_) c.balances += balance;
+  return c;
+}
+
 uint32_t StoreFold::node() const {
   uint32_t best = 0;
   uint64_t most = 0;
@@ -275,6 +313,14 @@ AuditReport audit_economy(const std::vector<const StoreFold*>& stores) {
     report.findings_total += s->findings_total();
     for (const AuditFinding& f : s->findings()) {
       if (report.findings.size() < kAuditFindingsMax) report.findings.push_back(f);
+    }
+    const CurrencyCounts money = s->currency();
+    report.currency.minted += money.minted;
+    report.currency.burned += money.burned;
+    report.currency.balances += money.balances;
+    if (money.balances != money.minted - money.burned) {
+      find(s->name(), 0, fmt::format("currency: paid {} - taken {} = {}, but the balances add up to {}", money.minted, money.burned, money.minted - money.burned,
+                                     money.balances));
     }
     for (const auto& [kind, c] : s->kinds()) {
       KindCounts& k = report.kinds[kind];
@@ -407,6 +453,7 @@ AuditReport audit_economy(const std::vector<const StoreFold*>& stores) {
 RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t after_seq) {
   RollbackPlan plan;
   std::map<ItemId, ItemPlace> now = store.items();  // the fold as the plan changes it, newest first
+  std::map<CharacterKey, uint64_t> money = store.balances();
   const auto held_by_player = [&](ItemId item) {
     const auto it = now.find(item);
     return it != now.end() && it->second.where == ItemPlace::Where::kHeld && it->second.character == player;
@@ -472,16 +519,39 @@ RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t
       }
       comp.ops.push_back(Op{OpKind::kCreate, d->item, d->item_kind, player, 0, static_cast<uint8_t>(Source::kRollback)});
     }
+    // Money: what a source paid is taken back, if the player still has it; what a sink took is paid back.
+    uint64_t balance = money.count(player) ? money.at(player) : 0;
+    for (const Op& op : e.ops) {
+      if (!op.currency() || op.character != player) continue;
+      if (op.kind == OpKind::kMint) {
+        if (balance < op.amount) {
+          blocked += fmt::format("{}the {} paid by {} was since spent (the balance is {})", blocked.empty() ? "" : "; ", op.amount,
+                                 source_name(op.why) ? source_name(op.why) : "?", balance);
+        } else {
+          balance -= op.amount;
+        }
+        comp.ops.push_back(Op{OpKind::kBurn, 0, 0, player, 0, static_cast<uint8_t>(Sink::kRollback), op.amount});
+      } else {
+        balance += op.amount;
+        comp.ops.push_back(Op{OpKind::kMint, 0, 0, player, 0, static_cast<uint8_t>(Source::kRollback), op.amount});
+      }
+    }
     if (!blocked.empty()) {
       plan.cannot.push_back({seq, blocked});
       continue;
     }
+    if (balance == 0) money.erase(player);
+    else money[player] = balance;
     std::string what;
     for (const Op* c : creates) what += fmt::format("{}remove item {} (kind {}, {})", what.empty() ? "" : ", ", c->item, c->item_kind, source_name(c->why));
     for (const Op* d : destroys) {
       what += fmt::format("{}restore item {} (kind {}, {})", what.empty() ? "" : ", ", d->item, d->item_kind, sink_name(d->why) ? sink_name(d->why) : "?");
     }
     for (const Op& op : comp.ops) {
+      if (op.currency()) {
+        what += fmt::format("{}{} {}", what.empty() ? "" : ", ", op.kind == OpKind::kBurn ? "take back" : "pay back", op.amount);
+        continue;
+      }
       ItemPlace& p = now[op.item];
       p = op.kind == OpKind::kDestroy ? ItemPlace{ItemPlace::Where::kDestroyed, op.item_kind, player, 0, op.why, 0}
                                       : ItemPlace{ItemPlace::Where::kHeld, op.item_kind, player, 0, 0, 0};

@@ -17,6 +17,8 @@
 //               the other side and every item received there was sent, unless the trade is in flight
 //               (the initiator committed, the responder is still PREPARED); no item is in two places;
 //               per item kind, sources - sinks = items held, escrowed or in flight.
+// Currency (never crosses stores: trades swap items only): a mint only by a named source, a burn
+// only by a named sink and never past the balance; paid - taken = the balances, per store and in all.
 // A store whose peer's store was not given is checked alone: what crosses to that peer is counted
 // as exported or imported, not matched.
 
@@ -49,6 +51,10 @@ struct AuditFinding {
 
 struct KindCounts {
   uint64_t created = 0, restored = 0, destroyed = 0;
+};
+// Currency: paid by sources (vendor, grant; rollback), taken by sinks (fee, admin; rollback).
+struct CurrencyCounts {
+  uint64_t minted = 0, burned = 0, balances = 0;  // balances: the sum of every character's
 };
 
 // Where an item is in one store's fold, and the entry that put it there.
@@ -96,6 +102,8 @@ class StoreFold {
   const std::map<std::pair<TradeId, ItemId>, uint64_t>& received() const { return received_; }
   const std::map<ItemId, uint64_t>& creations() const { return creations_; }  // by a source other than rollback
   const std::map<uint16_t, KindCounts>& kinds() const { return kinds_; }
+  const std::map<CharacterKey, uint64_t>& balances() const { return balances_; }  // above 0 only
+  CurrencyCounts currency() const;
   const std::vector<AuditFinding>& findings() const { return findings_; }
   uint64_t findings_total() const { return findings_total_; }
   uint64_t entries_read() const { return entries_read_; }
@@ -122,6 +130,8 @@ class StoreFold {
   std::map<std::pair<TradeId, ItemId>, uint64_t> sent_, received_;
   std::map<ItemId, uint64_t> creations_;
   std::map<uint16_t, KindCounts> kinds_;
+  std::map<CharacterKey, uint64_t> balances_;
+  uint64_t minted_ = 0, burned_ = 0;
   std::vector<AuditFinding> findings_;
   uint64_t findings_total_ = 0;
   uint64_t next_seq_ = 1;
@@ -136,6 +146,7 @@ struct AuditReport {
   std::vector<std::string> in_flight;  // trades between a committed initiator and a PREPARED responder
   uint64_t exported = 0, imported = 0;  // crossings to or from stores not given
   std::map<uint16_t, KindCounts> kinds;
+  CurrencyCounts currency;
   std::map<uint16_t, uint64_t> alive;  // per kind: held, escrowed or in flight
   bool ok() const { return findings_total == 0; }
 };
@@ -148,7 +159,9 @@ AuditReport audit_economy(const std::vector<const StoreFold*>& stores);
 //   loot, grant   the item destroyed (sink rollback), if the player still holds it;
 //   craft         the output destroyed and the inputs restored (the same ids), if the player still
 //                 holds the output;
-//   vendor, admin the item restored to the player;
+//   vendor, admin the item restored to the player, and what a vendor paid for it taken back, if the
+//                 player still has it ("currency since spent" otherwise);
+//   craft fees    paid back with the craft's undo;
 //   a trade       not undone here: a committed trade moved items on two stores (reported); an
 //                 aborted one moved nothing; an open one is left to finish.
 // What cannot be undone is reported with where the item went (traded on, destroyed, escrowed).

@@ -104,6 +104,36 @@ TEST(EconomyAudit, EachViolationIsAFindingNamingItsEntry) {
   EXPECT_FALSE(audit_economy({&f}).ok());
 }
 
+TEST(EconomyAudit, MoneyComesFromNamedSourcesAndIsNeverSpentTwice) {
+  const auto mint = [](uint64_t serial, uint64_t amount, uint8_t why) {
+    return Entry{{kNode, serial}, {Op{OpKind::kMint, 0, 0, kPlayer, 0, why, amount}}};
+  };
+  const auto burn = [](uint64_t serial, uint64_t amount, uint8_t why) {
+    return Entry{{kNode, serial}, {Op{OpKind::kBurn, 0, 0, kPlayer, 0, why, amount}}};
+  };
+  const uint8_t vendor = static_cast<uint8_t>(Source::kVendor), fee = static_cast<uint8_t>(Sink::kFee);
+  StoreFold f("test", false);
+  f.entry(1, encode_entry(mint(1, 10, vendor)));
+  f.entry(2, encode_entry(burn(2, 4, fee)));
+  f.entry(3, encode_entry(burn(3, 7, fee)));                                           // 6 left: refused
+  f.entry(4, encode_entry(mint(4, 5, 0)));                                             // no named source
+  f.entry(5, encode_entry(mint(5, 5, static_cast<uint8_t>(Source::kRollback))));       // a rollback's, outside a rollback
+  f.finish();
+  ASSERT_EQ(f.findings_total(), 3u) << findings(f);
+  EXPECT_NE(f.findings()[0].what.find("spends 7 but has 6: money from nowhere"), std::string::npos) << findings(f);
+  EXPECT_NE(f.findings()[1].what.find("by no named source"), std::string::npos) << findings(f);
+  EXPECT_NE(f.findings()[2].what.find("outside a rollback entry"), std::string::npos) << findings(f);
+  EXPECT_EQ(f.currency().minted, 10u);
+  EXPECT_EQ(f.currency().burned, 4u);
+  EXPECT_EQ(f.currency().balances, 6u);
+  // A currency operation that names an item does not decode.
+  Entry odd = mint(6, 5, vendor);
+  odd.ops[0].item = 3;
+  const char* error = "";
+  EXPECT_FALSE(decode_entry(encode_entry(odd), &error));
+  EXPECT_EQ(decode_entry(encode_entry(mint(6, 5, vendor)), &error), mint(6, 5, vendor));
+}
+
 TEST(EconomyAudit, TradeRowsMustAgreeWithTheFold) {
   const TradeId t = make_trade_id(kNode, 2);
   const ItemId x = make_item_id(kNode, 1);
@@ -136,7 +166,9 @@ TEST(EconomyAudit, RollbackUndoesLootCraftAndSalesNewestFirstOnceAndReportsWhatI
                     {Op{OpKind::kDestroy, ore1, 1, kPlayer, 0, static_cast<uint8_t>(Sink::kCraft)},
                      Op{OpKind::kDestroy, ore2, 1, kPlayer, 0, static_cast<uint8_t>(Sink::kCraft)},
                      Op{OpKind::kCreate, sword, 4, kPlayer, 0, static_cast<uint8_t>(Source::kCraft)}}};
-  const Entry sale{{kNode, 6}, {Op{OpKind::kDestroy, herb, 2, kPlayer, 0, static_cast<uint8_t>(Sink::kVendor)}}};
+  const Entry sale{{kNode, 6},
+                   {Op{OpKind::kDestroy, herb, 2, kPlayer, 0, static_cast<uint8_t>(Sink::kVendor)},
+                    Op{OpKind::kMint, 0, 0, kPlayer, 0, static_cast<uint8_t>(Source::kVendor), 5}}};
   // Another character's loot after the point, and one of ours given away: untouched, and reported.
   const Entry other = loot(7, 4);
   const TradeId t = make_trade_id(kNode, 9);
@@ -181,6 +213,32 @@ TEST(EconomyAudit, RollbackUndoesLootCraftAndSalesNewestFirstOnceAndReportsWhatI
   const RollbackPlan again = plan_rollback(g, kPlayer, 2);
   EXPECT_TRUE(again.entries.empty());
   EXPECT_EQ(again.already.size(), 3u);
+}
+
+TEST(EconomyAudit, RollbackCannotTakeBackMoneySinceSpent) {
+  const uint8_t vendor = static_cast<uint8_t>(Source::kVendor);
+  const ItemId a = make_item_id(kNode, 1), b = make_item_id(kNode, 2), c = make_item_id(kNode, 3), d = make_item_id(kNode, 5);
+  const TradeId t = make_trade_id(kNode, 6);
+  const ItemId e = make_item_id(8, 1);
+  const std::vector<Entry> ledger = {
+      loot(1), loot(2), loot(3),
+      Entry{{kNode, 4}, {Op{OpKind::kDestroy, c, 1, kPlayer, 0, static_cast<uint8_t>(Sink::kVendor)}, Op{OpKind::kMint, 0, 0, kPlayer, 0, vendor, 5}}},
+      Entry{{kNode, 5},
+            {Op{OpKind::kBurn, 0, 0, kPlayer, 0, static_cast<uint8_t>(Sink::kFee), 3}, Op{OpKind::kDestroy, a, 1, kPlayer, 0, static_cast<uint8_t>(Sink::kCraft)},
+             Op{OpKind::kDestroy, b, 1, kPlayer, 0, static_cast<uint8_t>(Sink::kCraft)}, Op{OpKind::kCreate, d, 4, kPlayer, 0, static_cast<uint8_t>(Source::kCraft)}}},
+      Entry{{kNode, 6}, {Op{OpKind::kEscrow, d, 4, kPlayer, t, 0}}},
+      Entry{{kNode, 7}, {Op{OpKind::kSend, d, 4, 2001, t, 0}, Op{OpKind::kReceive, e, 1, kPlayer, t, 0}}},
+  };
+  StoreFold f("test", true);
+  for (size_t i = 0; i < ledger.size(); ++i) f.entry(i + 1, encode_entry(ledger[i]));
+  f.trade_row(trade_key(t), encode_trade(TradeRecord{TradeState::kCommitted, TradeRole::kInitiator, kPlayer, 2001, kNode, 8, d, 4, e, 1, 1}));
+  f.finish();
+  ASSERT_EQ(f.findings_total(), 0u) << findings(f);
+  const RollbackPlan plan = plan_rollback(f, kPlayer, 3);
+  EXPECT_TRUE(plan.entries.empty());
+  ASSERT_EQ(plan.cannot.size(), 3u);  // the trade, the craft (its output traded on), the sale (its money spent on the craft)
+  EXPECT_EQ(plan.cannot[2].seq, 4u);
+  EXPECT_NE(plan.cannot[2].what.find("the 5 paid by vendor was since spent (the balance is 2)"), std::string::npos) << plan.cannot[2].what;
 }
 
 // --- Real files --------------------------------------------------------------------------------
