@@ -23,7 +23,7 @@ std::string EconomyChecker::describe(uint64_t item) const {
 }
 
 void EconomyChecker::on_record(const TraceEvent& r) {
-  if (r.kind < TraceKind::kEconCreated || r.kind > TraceKind::kEconFailed) return;
+  if (r.kind < TraceKind::kEconCreated || r.kind > TraceKind::kEconCurrency) return;
   ++figures_.records;
   std::vector<TraceEvent>& pending = pending_[r.node.value];
   switch (r.kind) {
@@ -117,6 +117,21 @@ void EconomyChecker::apply(const TraceEvent& r) {
         ++figures_.landed;
       }
       break;
+    case TraceKind::kEconCurrency: {
+      uint64_t& balance = balances_[{node, who}];
+      const uint64_t amount = r.a > 0 ? static_cast<uint64_t>(r.a) : static_cast<uint64_t>(-r.a);
+      if (r.a > 0) {
+        balance += amount;
+        figures_.minted += amount;
+      } else if (balance < amount) {
+        return fail(now, fmt::format("node {}: character {} spends {} but has {}: money from nowhere", node, who, amount, balance));
+      } else {
+        balance -= amount;
+        figures_.burned += amount;
+      }
+      if (balance == 0) balances_.erase({node, who});
+      break;
+    }
     default: break;
   }
 }
@@ -139,6 +154,17 @@ void EconomyChecker::check_vault(TimeNs now, uint32_t node) {
     const bool model = it != items_.end() && it->second.where == Where::kEscrowed && it->second.node == node && it->second.trade == x.trade;
     if (!model && !committed_.count(x.trade)) {
       return fail(now, fmt::format("node {} escrows item {:#x} by trade {:#x}, but the item is {}", node, item, x.trade, describe(item)));
+    }
+  }
+  for (const auto& [c, balance] : book.balances()) {
+    const auto it = balances_.find({node, c});
+    const uint64_t model = it == balances_.end() ? 0 : it->second;
+    if (model != balance) return fail(now, fmt::format("node {}: character {} has {} in its fold, {} by the ledger's records", node, c, balance, model));
+  }
+  for (auto it = balances_.lower_bound({node, 0}); it != balances_.end() && it->first.first == node; ++it) {
+    if (book.balance(it->first.second) != it->second) {
+      return fail(now, fmt::format("node {}: character {} has {} by the ledger's records, {} in its fold", node, it->first.second, it->second,
+                                   book.balance(it->first.second)));
     }
   }
   for (const auto& [item, p] : items_) {
@@ -174,6 +200,12 @@ void EconomyChecker::finish(TimeNs now, const std::vector<uint32_t>& nodes) {
       return fail(now, fmt::format("item kind {}: {} created - {} destroyed = {}, but the vaults hold {}", kind, created, destroyed_by_kind_[kind], expect,
                                    in_vaults[kind]));
     }
+  }
+  uint64_t total = 0;
+  for (const auto& [key, balance] : balances_) total += balance;
+  if (total != figures_.minted - figures_.burned) {
+    return fail(now, fmt::format("currency: {} paid - {} taken = {}, but the balances add up to {}", figures_.minted, figures_.burned,
+                                 figures_.minted - figures_.burned, total));
   }
   figures_.items_alive = items_.size();
 }

@@ -17,6 +17,8 @@
 //                (duplicated);
 // and at finish(), once the run is quiet: no trade open, nothing in flight or escrowed, every
 // vault's fold equal to the model, and totals per kind equal creations minus destructions.
+// Currency the same way: a character spends only what it has, every vault's balances equal the
+// model's, and the balances add up to what sources paid minus what sinks took.
 
 #include <cstdint>
 #include <functional>
@@ -41,6 +43,7 @@ struct EconomyFigures {
   uint64_t created = 0, destroyed = 0, escrowed = 0, released = 0, committed = 0, landed = 0;
   uint64_t vault_checks = 0;
   uint64_t items_alive = 0;
+  uint64_t minted = 0, burned = 0;  // currency: paid by sources, taken by sinks
 };
 
 class EconomyChecker {
@@ -73,6 +76,7 @@ class EconomyChecker {
   std::set<uint64_t> committed_;  // trades past their commit point
   std::map<uint32_t, std::vector<TraceEvent>> pending_;  // per node: the operations of its entry in flight
   std::map<uint16_t, int64_t> created_by_kind_, destroyed_by_kind_;
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> balances_;  // (node, character) -> currency, above 0
   std::optional<EconomyViolation> violation_;
   EconomyFigures figures_;
 };

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "app/economy_audit.h"
 #include "engine/core/random.h"
 #include "runtime/sim/simulation.h"
 
@@ -19,6 +21,41 @@ constexpr TimeNs kQuietNs = 30 * kNsPerSec;
 constexpr TimeNs kCheckerStartNs = 5 * kNsPerSec;  // crashes and faults begin after this
 
 std::string vault_address(uint32_t i) { return fmt::format("vault-{}:7300", i + 1); }
+
+// One host's disk read through its Storage, as the vault reads it: every row, then the ledger.
+struct DiskCopy {
+  std::vector<StorageRow> rows;
+  std::vector<LedgerEntry> ledger;
+  bool done = false;
+  std::string error;
+};
+
+void copy_rows(Storage& storage, DiskCopy& copy, Bytes after) {
+  const StorageCode code = storage.scan({}, after, kStorageScanRowsMax, [&storage, &copy](ScanResult r) {
+    if (!r.status.ok()) {
+      copy.error = r.status.reason;
+      return;
+    }
+    copy.rows.insert(copy.rows.end(), r.rows.begin(), r.rows.end());
+    if (r.more && !r.rows.empty()) return copy_rows(storage, copy, copy.rows.back().key);
+    copy.done = true;
+  });
+  if (code != StorageCode::kOk) copy.error = storage_code_name(code);
+}
+
+void copy_ledger(Storage& storage, DiskCopy& copy, uint64_t from) {
+  const StorageCode code = storage.read_ledger(from, kStorageLedgerReadMax, [&storage, &copy, from](LedgerResult r) {
+    if (!r.status.ok()) {
+      copy.error = r.status.reason;
+      return;
+    }
+    copy.ledger.insert(copy.ledger.end(), r.entries.begin(), r.entries.end());
+    const uint64_t next = from + r.entries.size();
+    if (!r.entries.empty() && next <= r.last_seq) return copy_ledger(storage, copy, next);
+    copy_rows(storage, copy, {});
+  });
+  if (code != StorageCode::kOk) copy.error = storage_code_name(code);
+}
 
 }  // namespace
 
@@ -148,6 +185,39 @@ EconomySimResult run_economy_sim(const EconomySimArgs& args) {
     }
   }
   result.digest = sim.trace_digest();
+  if (!args.store_dir.empty() || !args.store_template.empty()) {
+    // Each vault stops first (its host crashes: every economic write is synced, so the disk keeps
+    // all of them, as a SQLite file keeps them through a SIGKILL) and its host comes back empty, so
+    // that the ledger and the rows are read from one unchanging disk.
+    std::vector<DiskCopy> copies(args.vaults);
+    for (uint32_t i = 0; i < args.vaults; ++i) {
+      if (sim.host(i)->alive()) sim.host(i)->crash();
+      sim.restart_host(i);
+      copy_ledger(sim.host(i)->storage(), copies[i], 1);
+    }
+    const auto pending = [&] {
+      return std::any_of(copies.begin(), copies.end(), [](const DiskCopy& c) { return !c.done && c.error.empty(); });
+    };
+    for (int k = 0; k < 600 && pending(); ++k) sim.run_until(sim.now() + kNsPerSec / 10);
+    std::error_code ec;
+    if (!args.store_dir.empty()) std::filesystem::create_directories(args.store_dir, ec);
+    for (uint32_t i = 0; i < args.vaults && result.store_error.empty(); ++i) {
+      const std::string node = std::to_string(kVaultNodeBase + i);
+      const std::string path = fmt::format("{}/vault-{}.sqlite", args.store_dir, node);
+      std::string store = args.store_template;
+      for (size_t at; (at = store.find("{node}")) != std::string::npos;) store.replace(at, 6, node);
+      if (store.empty()) store = "sqlite:" + path;
+      if (!args.store_dir.empty() && std::filesystem::exists(path)) {
+        result.store_error = fmt::format("{} exists: remove it or choose another directory", path);
+      } else if (!copies[i].done) {
+        result.store_error = fmt::format("vault {}: its disk could not be read: {}", node, copies[i].error.empty() ? "timed out" : copies[i].error);
+      } else if (Status s = write_store_copy(store, copies[i].rows, copies[i].ledger); !s) {
+        result.store_error = s.error().message;
+      } else {
+        result.stores.push_back(args.store_template.empty() ? path : fmt::format("vault {}", node));
+      }
+    }
+  }
   sim.finish();
   return result;
 }
@@ -163,8 +233,15 @@ int run_economy_sim_command(const EconomySimArgs& args) {
               static_cast<unsigned long long>(f.destroyed), static_cast<unsigned long long>(f.items_alive));
   std::printf("  trades: %llu escrows, %llu committed, %llu landed, %llu released (aborted sides)\n", static_cast<unsigned long long>(f.escrowed),
               static_cast<unsigned long long>(f.committed), static_cast<unsigned long long>(f.landed), static_cast<unsigned long long>(f.released));
+  std::printf("  currency: %llu paid by vendors, %llu taken by craft fees, %llu held at the end\n", static_cast<unsigned long long>(f.minted),
+              static_cast<unsigned long long>(f.burned), static_cast<unsigned long long>(f.minted - f.burned));
   std::printf("  checker: %llu records, %llu vault checks\n", static_cast<unsigned long long>(f.records), static_cast<unsigned long long>(f.vault_checks));
   std::printf("  trace digest %016llx\n", static_cast<unsigned long long>(r.digest));
+  for (const std::string& path : r.stores) std::printf("  store written: %s\n", path.c_str());
+  if (!r.store_error.empty()) {
+    std::printf("stores not written: %s\n", r.store_error.c_str());
+    return 2;
+  }
   if (r.violation) {
     std::printf("VIOLATION at %.6f s: %s\n", static_cast<double>(r.violation->time_ns) / kNsPerSec, r.violation->what.c_str());
     return 1;

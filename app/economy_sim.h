@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "app/economy_checker.h"
 #include "engine/core/planted.h"
@@ -21,6 +22,12 @@ struct EconomySimArgs {
   PlantedBug planted = PlantedBug::kNone;
   std::string log_level = "error";
   economy::EconomyRules rules = economy::EconomyRules::builtin();  // or load_economy_rules(CONTENT_DIR)
+  // Non-empty: at the end (or at the first violation), each vault is stopped and its disk (its rows
+  // and ledger) copied to a real store, for `aether economy audit` and `rollback`: store_template
+  // with {node} replaced by the vault's node ("sqlite:PATH" or "postgres:CONNINFO", an empty store),
+  // or STORE_DIR/vault-NODE.sqlite.
+  std::string store_dir;
+  std::string store_template;
 };
 
 struct EconomySimResult {
@@ -30,6 +37,8 @@ struct EconomySimResult {
   uint64_t digest = 0;
   uint64_t crashes = 0;
   uint64_t storage_fault_windows = 0;
+  std::vector<std::string> stores;  // the stores written (store_dir: the files' paths)
+  std::string store_error;          // why they could not be written
 };
 
 EconomySimResult run_economy_sim(const EconomySimArgs& args);

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/economy_audit.h"
 #include "app/economy_content.h"
 #include "app/economy_sim.h"
 #include "app/trace_command.h"
@@ -60,6 +61,25 @@ int main(int argc, char** argv) {
   std::string econ_content;
   econ_sim_cmd->add_option("--content", econ_content, "items, the kill drop table and recipes from this content directory (default: the built-in ones, equal to content/items.textpb)");
   econ_sim_cmd->add_option("--planted-bug", econ_bug, "economy-release-on-restart: plant the bug the checker must catch");
+  auto* econ_dir = econ_sim_cmd->add_option("--store-dir", econ.store_dir, "at the end, copy each vault's disk to DIR/vault-NODE.sqlite (for audit and rollback)");
+  econ_sim_cmd->add_option("--store", econ.store_template, "at the end, copy each vault's disk to this store, {node} replaced by the vault's node (sqlite:PATH or postgres:CONNINFO, empty)")
+      ->excludes(econ_dir);
+  aether::app::EconomyAuditArgs audit;
+  auto* econ_audit_cmd = econ_cmd->add_subcommand("audit", "replay vaults' stored ledgers and check conservation (exit 1 on a violation, naming the entry)");
+  econ_audit_cmd->add_option("--store", audit.stores, "a vault's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO); repeat for every vault of the economy");
+  std::vector<std::string> audit_pg;
+  econ_audit_cmd->add_option("--postgres", audit_pg, "a vault's store in PostgreSQL (a libpq connection string); repeatable");
+  econ_audit_cmd->add_flag("--verbose", audit.verbose, "list the trades in flight");
+  econ_audit_cmd->add_option("--player", audit.player, "also list this character's entries with their ledger sequences (to choose a rollback's --after)");
+  aether::app::EconomyRollbackArgs rollback;
+  auto* econ_rollback_cmd = econ_cmd->add_subcommand("rollback", "undo one player's entries after a ledger sequence by compensating entries (dry run unless --apply)");
+  auto* rb_store = econ_rollback_cmd->add_option("--store", rollback.store, "the player's home vault's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO)");
+  std::string rollback_pg;
+  auto* rb_pg = econ_rollback_cmd->add_option("--postgres", rollback_pg, "the player's home vault's store in PostgreSQL (a libpq connection string)");
+  rb_store->excludes(rb_pg);
+  econ_rollback_cmd->add_option("--player", rollback.player, "the character whose entries are undone")->required();
+  econ_rollback_cmd->add_option("--after", rollback.after_seq, "undo entries with a higher ledger sequence (the audit and the plan print sequences)")->required();
+  econ_rollback_cmd->add_flag("--apply", rollback.apply, "append the compensating entries (default: print the plan only)");
   econ_cmd->require_subcommand(1);
 
   LocalArgs local;
@@ -179,6 +199,22 @@ int main(int argc, char** argv) {
       econ.rules = rules.value();
     }
     return aether::app::run_economy_sim_command(econ);
+  }
+  if (econ_audit_cmd->parsed()) {
+    for (const std::string& pg : audit_pg) audit.stores.push_back("postgres:" + pg);
+    if (audit.stores.empty()) {
+      std::fprintf(stderr, "aether economy audit: give --store FILE or --postgres CONNINFO (one per vault)\n");
+      return 2;
+    }
+    return aether::app::run_economy_audit_command(audit);
+  }
+  if (econ_rollback_cmd->parsed()) {
+    if (!rollback_pg.empty()) rollback.store = "postgres:" + rollback_pg;
+    if (rollback.store.empty()) {
+      std::fprintf(stderr, "aether economy rollback: give --store FILE or --postgres CONNINFO\n");
+      return 2;
+    }
+    return aether::app::run_economy_rollback_command(rollback);
   }
   if (local_cmd->parsed()) return run_local(local);
   if (cert_cmd->parsed()) return run_cert(cert);

@@ -80,6 +80,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kEconRecovered: return "econ_recovered";
     case TraceKind::kEconApplied: return "econ_applied";
     case TraceKind::kEconFailed: return "econ_failed";
+    case TraceKind::kEconCurrency: return "econ_currency";
     default: break;  // a kind newer than this list (the numbering only ever grows)
   }
   return "unknown";

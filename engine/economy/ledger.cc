@@ -10,6 +10,30 @@ namespace {
 constexpr uint8_t kEntryVersion = 1;
 }  // namespace
 
+const char* source_name(uint8_t why) {
+  switch (static_cast<Source>(why)) {
+    case Source::kLoot: return "loot";
+    case Source::kCraft: return "craft";
+    case Source::kGrant: return "grant";
+    case Source::kRollback: return "rollback";
+    case Source::kVendor: return "vendor";
+    case Source::kNone: break;
+  }
+  return nullptr;
+}
+
+const char* sink_name(uint8_t why) {
+  switch (static_cast<Sink>(why)) {
+    case Sink::kCraft: return "craft";
+    case Sink::kVendor: return "vendor";
+    case Sink::kAdmin: return "admin";
+    case Sink::kRollback: return "rollback";
+    case Sink::kFee: return "fee";
+    case Sink::kNone: break;
+  }
+  return nullptr;
+}
+
 Bytes encode_entry(const Entry& e) {
   Bytes out;
   ByteWriter w(out);
@@ -24,6 +48,7 @@ Bytes encode_entry(const Entry& e) {
     w.varint(op.character);
     w.varint(op.trade);
     w.u8(op.why);
+    if (op.currency()) w.varint(op.amount);
   }
   return out;
 }
@@ -39,13 +64,17 @@ std::optional<Entry> decode_entry(std::span<const uint8_t> bytes, const char** e
   for (uint64_t i = 0; rd.ok() && i < n; ++i) {
     Op op;
     const uint8_t kind = rd.u8();
-    if (kind < static_cast<uint8_t>(OpKind::kCreate) || kind > static_cast<uint8_t>(OpKind::kReceive)) rd.fail("unknown operation");
+    if (kind < static_cast<uint8_t>(OpKind::kCreate) || kind > static_cast<uint8_t>(OpKind::kBurn)) rd.fail("unknown operation");
     op.kind = static_cast<OpKind>(kind);
     op.item = rd.varint();
     op.item_kind = static_cast<uint16_t>(rd.varint_at_most(kItemKindMax, "item kind past its range"));
     op.character = rd.varint();
     op.trade = rd.varint();
     op.why = rd.u8();
+    if (op.currency()) {
+      op.amount = rd.varint_at_most(kCurrencyOpMax, "currency amount past its range");
+      if (rd.ok() && (op.amount == 0 || op.item != 0 || op.item_kind != 0 || op.trade != 0)) rd.fail("a currency operation names an item or moves nothing");
+    }
     e.ops.push_back(op);
   }
   if (rd.ok() && !rd.at_end()) rd.fail("trailing bytes after the entry");
@@ -60,7 +89,18 @@ std::string ItemBook::check(const Entry& e) const {
   if (keys_.count(e.key)) return {};
   if (e.ops.empty() || e.ops.size() > kEntryOpsMax) return "an entry has 1 to 16 operations";
   std::set<ItemId> seen;
+  std::map<CharacterKey, uint64_t> balance_after;
   for (const Op& op : e.ops) {
+    if (op.currency()) {
+      if (op.character == 0 || op.amount == 0 || op.amount > kCurrencyOpMax) return "a currency operation for no character, or of no or too much money";
+      const auto at = balance_after.try_emplace(op.character, balance(op.character)).first;
+      if (op.kind == OpKind::kMint && at->second + op.amount > kBalanceMax) return fmt::format("character {}'s balance would pass its limit", op.character);
+      if (op.kind == OpKind::kBurn && at->second < op.amount) {
+        return fmt::format("character {} spends {} but has {}", op.character, op.amount, at->second);
+      }
+      at->second = op.kind == OpKind::kMint ? at->second + op.amount : at->second - op.amount;
+      continue;
+    }
     if (op.item == 0 || op.character == 0 || op.item_kind == 0) return fmt::format("item {}: a zero item, kind or character", op.item);
     if (!seen.insert(op.item).second) return fmt::format("item {} appears twice in one entry", op.item);
     const auto h = held_.find(op.item);
@@ -88,9 +128,16 @@ std::string ItemBook::check(const Entry& e) const {
           return fmt::format("item {} released to {}, not to its holder {}", op.item, op.character, x->second.character);
         }
         break;
+      case OpKind::kMint:
+      case OpKind::kBurn: break;
     }
   }
   return {};
+}
+
+uint64_t ItemBook::balance(CharacterKey c) const {
+  const auto it = balances_.find(c);
+  return it == balances_.end() ? 0 : it->second;
 }
 
 bool ItemBook::apply(const Entry& e) {
@@ -113,6 +160,10 @@ bool ItemBook::apply(const Entry& e) {
         held_[op.item] = Held{op.item_kind, op.character};
         break;
       case OpKind::kSend: escrowed_.erase(op.item); break;
+      case OpKind::kMint: balances_[op.character] += op.amount; break;
+      case OpKind::kBurn:
+        if ((balances_[op.character] -= op.amount) == 0) balances_.erase(op.character);
+        break;
     }
   }
   keys_.insert(e.key);

@@ -31,6 +31,8 @@ using TradeId = uint64_t;  // the initiator's node in the high 24 bits, the seri
 inline constexpr uint32_t kItemKindMax = 65535;
 inline constexpr size_t kEntryOpsMax = 16;        // a craft's inputs and output, a trade's two sides
 inline constexpr size_t kInventorySlotsMax = 16;  // items one character holds (escrowed ones included)
+inline constexpr uint64_t kCurrencyOpMax = 1'000'000;       // one mint or burn moves 1..this
+inline constexpr uint64_t kBalanceMax = 1'000'000'000'000;  // a character's balance; a mint past it is refused
 
 inline ItemId make_item_id(uint32_t node, uint64_t serial) { return uint64_t{node} << 40 | (serial & ((uint64_t{1} << 40) - 1)); }
 inline TradeId make_trade_id(uint32_t node, uint64_t serial) { return make_item_id(node, serial); }
@@ -43,9 +45,17 @@ enum class OpKind : uint8_t {
   kRelease = 4,  // escrowed by `trade` -> held by `character` again (the trade aborted)
   kSend = 5,     // escrowed by `trade` -> gone to `character` on the other side (the trade committed)
   kReceive = 6,  // arrives from the other side of committed `trade`, held by `character`
+  // Currency: `amount` into or out of `character`'s balance; item, item_kind and trade are 0.
+  kMint = 7,  // a named source pays (why: Source)
+  kBurn = 8,  // a named sink takes (why: Sink); never more than the balance
 };
-enum class Source : uint8_t { kNone = 0, kLoot = 1, kCraft = 2, kGrant = 3 };
-enum class Sink : uint8_t { kNone = 0, kCraft = 1, kVendor = 2, kAdmin = 3 };
+// kRollback (engine/economy/audit.h): a rollback's compensating entries restore an item destroyed
+// after the point (the same id, to the same character) and destroy one created after it.
+// Currency: a vendor pays for what it buys (Source::kVendor), a craft costs a fee (Sink::kFee).
+enum class Source : uint8_t { kNone = 0, kLoot = 1, kCraft = 2, kGrant = 3, kRollback = 4, kVendor = 5 };
+enum class Sink : uint8_t { kNone = 0, kCraft = 1, kVendor = 2, kAdmin = 3, kRollback = 4, kFee = 5 };
+const char* source_name(uint8_t why);  // "loot", ...; nullptr for no named source
+const char* sink_name(uint8_t why);
 
 struct Op {
   OpKind kind = OpKind::kCreate;
@@ -53,8 +63,10 @@ struct Op {
   uint16_t item_kind = 0;
   CharacterKey character = 0;
   TradeId trade = 0;  // escrow, release, send, receive
-  uint8_t why = 0;    // create: Source; destroy: Sink
+  uint8_t why = 0;    // create, mint: Source; destroy, burn: Sink
+  uint64_t amount = 0;  // mint, burn
   friend bool operator==(const Op&, const Op&) = default;
+  bool currency() const { return kind == OpKind::kMint || kind == OpKind::kBurn; }
 };
 
 // The idempotency key: the node that wrote the entry and that node's serial (one economic write in
@@ -96,6 +108,8 @@ class ItemBook {
 
   const std::map<ItemId, Held>& held() const { return held_; }
   const std::map<ItemId, Escrowed>& escrowed() const { return escrowed_; }
+  const std::map<CharacterKey, uint64_t>& balances() const { return balances_; }  // characters with a balance above 0
+  uint64_t balance(CharacterKey c) const;
   // Items a character holds plus those escrowed from it: the slots it uses.
   size_t slots_used(CharacterKey c) const;
   std::vector<ItemId> items_of(CharacterKey c) const;
@@ -106,6 +120,7 @@ class ItemBook {
  private:
   std::map<ItemId, Held> held_;
   std::map<ItemId, Escrowed> escrowed_;
+  std::map<CharacterKey, uint64_t> balances_;
   std::set<EntryKey> keys_;  // grows with the ledger: a store's fold is as large as its history
   uint64_t max_serial_ = 0;  // of this book's own node's entries (set_node)
   uint64_t duplicates_ = 0;

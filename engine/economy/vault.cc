@@ -310,6 +310,12 @@ void Vault::trace_ops(const Entry& entry, uint32_t peer_node) {
       case OpKind::kReceive:
         record_trace(rt_.trace, TraceKind::kEconReceived, 0, serial, who, item, static_cast<int64_t>(op.trade), NodeId(peer_node));
         break;
+      case OpKind::kMint:
+      case OpKind::kBurn: {
+        const auto amount = static_cast<int64_t>(op.amount);
+        record_trace(rt_.trace, TraceKind::kEconCurrency, 0, serial, who, op.kind == OpKind::kMint ? amount : -amount, op.why);
+        break;
+      }
     }
   }
 }
@@ -394,11 +400,18 @@ void Vault::start_loot(CharacterKey c) {
   });
 }
 
+uint64_t vendor_price(const EconomyRules& rules, uint16_t kind) {
+  for (const Recipe& r : rules.recipes) {
+    if (r.output == kind) return kVendorPriceBase * (1 + r.inputs.size());
+  }
+  return kVendorPriceBase;
+}
+
 void Vault::start_craft(CharacterKey c) {
   const Recipe& recipe = cfg_.rules.recipes[uniform_below(rt_.random, cfg_.rules.recipes.size())];
   enqueue([this, c, recipe]() -> std::optional<Write> {
-    if (busy(c)) return std::nullopt;
-    std::vector<Op> ops;
+    if (busy(c) || book_.balance(c) < kCraftFee) return std::nullopt;
+    std::vector<Op> ops{Op{OpKind::kBurn, 0, 0, c, 0, static_cast<uint8_t>(Sink::kFee), kCraftFee}};
     std::vector<ItemId> used;
     for (const uint16_t input : recipe.inputs) {
       bool found = false;
@@ -420,7 +433,13 @@ void Vault::start_craft(CharacterKey c) {
 void Vault::start_sale(CharacterKey c) {
   enqueue([this, c]() -> std::optional<Write> {
     for (const auto& [id, h] : book_.held()) {
-      if (h.character == c) return Write{{Op{OpKind::kDestroy, id, h.kind, c, 0, static_cast<uint8_t>(Sink::kVendor)}}, std::nullopt, [this] { ++stats_.vendor_sales; }};
+      if (h.character == c) {
+        // The vendor pays for the item, as long as the balance stays within its limit.
+        std::vector<Op> ops{Op{OpKind::kDestroy, id, h.kind, c, 0, static_cast<uint8_t>(Sink::kVendor)}};
+        const uint64_t price = vendor_price(cfg_.rules, h.kind);
+        if (book_.balance(c) + price <= kBalanceMax) ops.push_back(Op{OpKind::kMint, 0, 0, c, 0, static_cast<uint8_t>(Source::kVendor), price});
+        return Write{std::move(ops), std::nullopt, [this] { ++stats_.vendor_sales; }};
+      }
     }
     return std::nullopt;
   });

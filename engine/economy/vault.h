@@ -107,6 +107,11 @@ inline constexpr uint32_t kProposeAttemptsMax = 6;    // then the initiator abor
 inline constexpr TimeNs kCommitRetryNs = 500 * kNsPerMs;
 inline constexpr TimeNs kResolveRetryNs = 1 * kNsPerSec;
 inline constexpr TimeNs kVaultLoadRetryNs = 1 * kNsPerSec;
+// Currency: a vendor pays this for a raw item, and this times (1 + inputs) for a crafted one; a
+// craft costs a fee (not crafted without it).
+inline constexpr uint64_t kVendorPriceBase = 5;
+inline constexpr uint64_t kCraftFee = 2;
+uint64_t vendor_price(const EconomyRules& rules, uint16_t kind);
 
 struct VaultConfig {
   NodeId node{};

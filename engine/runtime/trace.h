@@ -91,6 +91,7 @@ enum class TraceKind : uint16_t {
   kEconRecovered = 166,   // a vault rebuilt its fold from its store; a = the highest serial of its own entries there, b = trades open
   kEconApplied = 167,     // the entry written (tick = its serial) is durable and applied whole; b = operations
   kEconFailed = 168,      // the entry written (tick = its serial) failed: nothing happened
+  kEconCurrency = 169,    // an operation of an entry, like 160-165: a = the amount into (mint, > 0) or out of (burn, < 0) entity's balance, b = source or sink
 };
 
 // kGhostDropped's a.
