@@ -167,6 +167,13 @@ ClusterFigures Cluster::figures() const {
     f.entities += c->world().size();
     f.deaths += s.deaths;
     f.level_ups += s.level_ups;
+    f.npcs_killed += s.npcs_killed;
+    f.npc_kills += s.npc_kills;
+    for (const auto& [id, e] : c->world().entities()) {
+      if (!e.is_npc()) continue;
+      ++f.npcs;
+      if (!e.dead) ++f.npcs_alive;
+    }
     f.skills_used += s.skills_used;
     f.intents_applied += s.intents_applied;
     f.intents_duplicate += s.intents_duplicate;
