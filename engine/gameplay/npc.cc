@@ -86,7 +86,7 @@ void World::npc_respawn(Entity& e) {
   e.cast = Cast{};
   e.attackers.clear();
   e.npc.ai = AiState::kIdle;
-  e.npc.threat.clear();
+  e.npc.threat = ThreatTable{};  // not clear(): it leaves stale slots, and states compare whole arrays
   e.npc.respawn_at = 0;
   ++e.version;
 }
@@ -101,7 +101,7 @@ void World::move_toward(Entity& e, Vec2 to) {
 
 void World::npc_return(Entity& e) {
   e.npc.ai = AiState::kReturning;
-  e.npc.threat.clear();
+  e.npc.threat = ThreatTable{};  // not clear(): it leaves stale slots, and states compare whole arrays
   e.target = EntityId{};
   ++e.version;
   move_toward(e, e.npc.home);

@@ -170,7 +170,7 @@ void World::die(Entity& e) {
   if (e.is_npc()) {
     e.target = EntityId{};
     e.npc.ai = AiState::kIdle;
-    e.npc.threat.clear();
+    e.npc.threat = ThreatTable{};  // not clear(): it leaves stale slots, and states compare whole arrays
     e.npc.respawn_at = tick_ + respawn_delay(e);
   }
   ++e.version;
