@@ -213,7 +213,8 @@ ClusterFigures Cluster::figures() const {
     (b->cheating() ? f.bots_kicked_cheating : f.bots_kicked_honest) += b->stats().kicked;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
-    f.bots_between_gateways += !b->playing() && b->between_gateways() ? 1 : 0;
+    // Moving between gateways, or a cheater rejoining after its kick: on its way, not left out.
+    f.bots_between_gateways += !b->playing() && (b->between_gateways() || b->rejoining_after_kick()) ? 1 : 0;
     ++f.bots_alive;
     f.bot_resumes += b->stats().resumes;
     f.bot_redirects += b->stats().redirects;
