@@ -133,7 +133,8 @@ bool World::despawn(EntityId id) { return entities_.erase(id) == 1; }
 
 ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
   Entity* e = find(id);
-  if (!e) return ApplyResult::kUnknownEntity;
+  // An NPC takes no client input (its AI drives it): to an input it is no entity of a player's.
+  if (!e || e->is_npc()) return ApplyResult::kUnknownEntity;
   if (input.seq <= e->last_input_seq) return ApplyResult::kStale;
   e->last_input_seq = input.seq;
   if (e->dead) return ApplyResult::kDead;

@@ -134,6 +134,7 @@ TEST(Npc, AggroesOnAnEnemyWithinItsRadiusChasesAndBites) {
   Entity& wolf = *w.spawn_npc(EntityId(100), 1, kHome, 1);
   EXPECT_EQ(wolf.team, kNpcTeam);
   EXPECT_EQ(wolf.hp, 80);
+  EXPECT_EQ(w.apply_input(wolf.id, ClientInput{1, 1000, 0, EntityId{}, 1}), ApplyResult::kUnknownEntity) << "no client drives an NPC";
   Entity& player = w.spawn(EntityId(1), Vec2{kHome.x_mm + 15'000, kHome.y_mm}, 0, 1);
   for (Tick t = 1; t <= 6; ++t) tick(w, t);
   EXPECT_EQ(wolf.npc.ai, AiState::kIdle) << "15 m away: outside its 10 m aggro radius";
