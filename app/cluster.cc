@@ -167,6 +167,13 @@ ClusterFigures Cluster::figures() const {
     f.entities += c->world().size();
     f.deaths += s.deaths;
     f.level_ups += s.level_ups;
+    f.npcs_killed += s.npcs_killed;
+    f.npc_kills += s.npc_kills;
+    for (const auto& [id, e] : c->world().entities()) {
+      if (!e.is_npc()) continue;
+      ++f.npcs;
+      if (!e.dead) ++f.npcs_alive;
+    }
     f.skills_used += s.skills_used;
     f.intents_applied += s.intents_applied;
     f.intents_duplicate += s.intents_duplicate;
@@ -208,7 +215,8 @@ ClusterFigures Cluster::figures() const {
     (b->cheating() ? f.bots_kicked_cheating : f.bots_kicked_honest) += b->stats().kicked;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
-    f.bots_between_gateways += !b->playing() && b->between_gateways() ? 1 : 0;
+    // Moving between gateways, or a cheater rejoining after its kick: on its way, not left out.
+    f.bots_between_gateways += !b->playing() && (b->between_gateways() || b->rejoining_after_kick()) ? 1 : 0;
     ++f.bots_alive;
     f.bot_resumes += b->stats().resumes;
     f.bot_redirects += b->stats().redirects;

@@ -64,6 +64,10 @@ struct ClusterFigures {
   size_t entities = 0;
   uint64_t deaths = 0;
   uint64_t level_ups = 0;
+  uint64_t npcs = 0;          // NPCs held by compute nodes at the end
+  uint64_t npcs_alive = 0;    // ... of them alive
+  uint64_t npcs_killed = 0;   // NPC deaths
+  uint64_t npc_kills = 0;     // players killed by NPCs
   uint64_t skills_used = 0;
   uint64_t intents_applied = 0;
   uint64_t intents_duplicate = 0;

@@ -64,7 +64,7 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
   if (files.size() > kContentFilesMax) return make_error(Error::Code::kTooLarge, fmt::format("{}: more than {} content files", dir, kContentFilesMax));
 
   std::vector<std::unique_ptr<content::ContentFile>> parsed;
-  std::vector<Origin> classes, skills, effects;
+  std::vector<Origin> classes, skills, effects, monsters, spawners;
   auto out = std::make_shared<gameplay::Content>();
   std::string gcd_file;
   Origin experience;  // the file that sets it, if one does
@@ -106,6 +106,12 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     }
     for (int i = 0; i < file->effects_size(); ++i) {
       effects.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("effects"), i), &file->effects(i)});
+    }
+    for (int i = 0; i < file->monsters_size(); ++i) {
+      monsters.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("monsters"), i), &file->monsters(i)});
+    }
+    for (int i = 0; i < file->spawners_size(); ++i) {
+      spawners.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("spawners"), i), &file->spawners(i)});
     }
     parsed.push_back(std::move(file));
   }
@@ -189,6 +195,51 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     }
     out->classes.push_back(def);
   }
+  std::map<std::string, uint16_t> monster_ids;
+  for (const Origin& o : monsters) {
+    const auto& m = static_cast<const content::Monster&>(*o.message);
+    if (too_big(m.id(), UINT16_MAX)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is not a 16-bit id", where(o, "id"), m.id()));
+    for (const auto& [field, v] : {std::pair{"hp_max", m.hp_max()}, std::pair{"speed_mm_per_tick", m.speed_mm_per_tick()}}) {
+      if (too_big(v, static_cast<uint32_t>(gameplay::kStatMax))) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(o, field), v, gameplay::kStatMax));
+    }
+    for (const auto& [field, v] : {std::pair{"aggro_radius_m", m.aggro_radius_m()}, std::pair{"leash_m", m.leash_m()}}) {
+      if (too_big(v, kMetresMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} m is past {} m", where(o, field), v, kMetresMax));
+    }
+    gameplay::MonsterDef def;
+    def.id = static_cast<uint16_t>(m.id());
+    def.name = m.name();
+    def.stats.id = def.id;
+    def.stats.name = m.name();
+    def.stats.hp_max = static_cast<int32_t>(m.hp_max());
+    def.stats.speed_mm_per_tick = static_cast<int32_t>(m.speed_mm_per_tick());
+    def.stats.immune_kinds = kinds_mask(m.immune());
+    def.aggro_radius_mm = static_cast<int32_t>(m.aggro_radius_m() * 1000);
+    def.leash_mm = static_cast<int32_t>(m.leash_m() * 1000);
+    auto skill = skill_ids.find(m.skill());
+    if (skill == skill_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no skill is named {}", where(o, "skill"), m.skill()));
+    def.stats.skills.push_back(skill->second);
+    if (!monster_ids.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: monster name {} is used twice", where(o, "name"), def.name));
+    out->monsters.push_back(def);
+  }
+  std::map<std::string, uint16_t> spawner_names;
+  for (const Origin& o : spawners) {
+    const auto& sp = static_cast<const content::Spawner&>(*o.message);
+    for (const auto& [field, v] : {std::pair{"x_m", sp.x_m()}, std::pair{"y_m", sp.y_m()}, std::pair{"radius_m", sp.radius_m()}}) {
+      if (too_big(v, kMetresMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} m is past {} m", where(o, field), v, kMetresMax));
+    }
+    gameplay::SpawnerDef def;
+    def.id = static_cast<uint16_t>(out->spawners.size() + 1);
+    def.name = sp.name();
+    auto monster = monster_ids.find(sp.monster());
+    if (monster == monster_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no monster is named {}", where(o, "monster"), sp.monster()));
+    def.monster = monster->second;
+    def.pos = Vec2{static_cast<int32_t>(sp.x_m() * 1000), static_cast<int32_t>(sp.y_m() * 1000)};
+    def.radius_mm = static_cast<int32_t>(sp.radius_m() * 1000);
+    def.count = sp.count();
+    def.respawn_ticks = sp.respawn_ticks();
+    if (!spawner_names.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: spawner name {} is used twice", where(o, "name"), def.name));
+    out->spawners.push_back(def);
+  }
   // The engine's rules, with each fault mapped back to its entry's file and line. check() works on
   // the lists in file order (the loader's), so its indices are ours; sorting comes after.
   const std::vector<gameplay::ContentError> errors = gameplay::check(*out);
@@ -197,6 +248,8 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     const std::vector<Origin>* list = e.where == gameplay::ContentError::Where::kClass   ? &classes
                                       : e.where == gameplay::ContentError::Where::kSkill ? &skills
                                       : e.where == gameplay::ContentError::Where::kEffect ? &effects
+                                      : e.where == gameplay::ContentError::Where::kMonster ? &monsters
+                                      : e.where == gameplay::ContentError::Where::kSpawner ? &spawners
                                                                                           : nullptr;
     std::string at = list && e.index < list->size() ? where((*list)[e.index], e.field) : fmt::format("{}: {}", dir, e.field);
     if (e.where == gameplay::ContentError::Where::kExperience && !experience.file.empty()) at = where(experience, e.field);

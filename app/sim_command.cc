@@ -37,6 +37,9 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
   fmt::print("skills used {}, intents applied {} (duplicates dropped {}), skills refused: {}\n", f.skills_used, f.intents_applied,
              f.intents_duplicate, refusals.empty() ? "none" : refusals);
   if (f.level_ups > 0) fmt::print("level-ups {}\n", f.level_ups);
+  if (f.npcs > 0 || f.npcs_killed > 0) {
+    fmt::print("NPCs {} ({} alive at the end), NPCs killed {}, players killed by NPCs {}\n", f.npcs, f.npcs_alive, f.npcs_killed, f.npc_kills);
+  }
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);

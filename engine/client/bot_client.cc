@@ -136,6 +136,7 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     if (resume_entity_.valid() && w.entity == resume_entity_) ++stats_.resumes;
     me_ = w.entity;
     redirected_at_ns_ = 0;
+    kicked_at_ns_ = 0;
     resume_entity_ = w.entity;
     resume_token_ = w.resume_token;
     ++stats_.welcomes;
@@ -156,7 +157,10 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     return;
   } else {
     ++stats_.goodbyes;
-    if (header->goodbye.reason == "too many refused actions") ++stats_.kicked;
+    if (header->goodbye.reason == "too many refused actions") {
+      ++stats_.kicked;
+      kicked_at_ns_ = rt_.clock.now_ns();
+    }
     log_at(rt_.log, LogLevel::kInfo, {}, "{}: gateway said goodbye: {}", cfg_.name, header->goodbye.reason);
     // Our token was refused, or our avatar is gone: the next connection logs in, or spawns anew.
     if (header->goodbye.reason.rfind("not logged in", 0) == 0) {

@@ -21,6 +21,9 @@ namespace aether {
 // A bot sent to another gateway (Redirect) and not yet welcomed there is moving between gateways,
 // not out of the battle, for this long; past it, it is out like any bot without an avatar.
 inline constexpr TimeNs kRedirectTransitMaxNs = 2 * kNsPerSec;
+// A bot whose session was ended for too many refused actions (a cheater) reconnects and spawns
+// anew; until its Welcome, for at most this long, it is rejoining, not out of the battle.
+inline constexpr TimeNs kKickRejoinMaxNs = 2 * kNsPerSec;
 
 struct BotConfig {
   std::vector<std::string> gateway_addresses;  // tried in turn after a loss; sticky while connected
@@ -82,6 +85,8 @@ class BotClient final : public Component, public NetworkHandler {
   bool cheating() const { return cfg_.cheat; }
   // Redirected less than kRedirectTransitMaxNs ago and not yet welcomed by the new gateway.
   bool between_gateways() const { return redirected_at_ns_ != 0 && rt_.clock.now_ns() - redirected_at_ns_ <= kRedirectTransitMaxNs; }
+  // Kicked less than kKickRejoinMaxNs ago and not yet welcomed again.
+  bool rejoining_after_kick() const { return kicked_at_ns_ != 0 && rt_.clock.now_ns() - kicked_at_ns_ <= kKickRejoinMaxNs; }
   // Stops playing: closes the connection and does not come back.
   void leave();
 
@@ -121,6 +126,7 @@ class BotClient final : public Component, public NetworkHandler {
   std::shared_ptr<const gameplay::Content> content_;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;
+  TimeNs kicked_at_ns_ = 0;      // when a goodbye for too many refused actions came, until the next Welcome
   TimeNs redirected_at_ns_ = 0;  // when a Redirect came, until the next Welcome (0: none pending)
   TimerId think_timer_ = 0;
   TimerId start_timer_ = 0;

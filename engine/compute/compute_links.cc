@@ -461,6 +461,12 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     // (fed by the lost owner until it died) or the coordinator's last snapshot.
     ++stats_.recoveries;
     e = &world_.restore(freshest(*g.recover), g.generation);
+  } else if (g.npc_spawner != 0) {
+    e = world_.spawn_npc(g.entity, g.npc_spawner, g.spawn_pos, g.generation);
+    if (!e) {  // content is checked equal at Hello; a grant naming a spawner we lack is refused
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, g.entity}, "grant of an NPC of unknown spawner {}: ignored", g.npc_spawner);
+      return;
+    }
   } else {
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation, g.class_id);
   }

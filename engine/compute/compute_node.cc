@@ -231,6 +231,7 @@ void ComputeNode::generate_intents() {
   refusals_.sweep(tick_);
   NodeSurroundings around(world_, ghosts_);
   for (auto& [id, e] : world_.mutable_entities()) {
+    if (e.is_npc()) world_.think(e, around);  // an NPC's AI is its input (engine/gameplay/npc.cc)
     if (e.skill_requested == 0 && e.cast.skill == 0) continue;
     intents_scratch_.clear();
     const gameplay::Refusal refusal = world_.act(e, around, intents_scratch_);
@@ -354,8 +355,13 @@ void ComputeNode::apply_intent(const RemoteIntent& intent) {
 void ComputeNode::on_death(gameplay::Entity& e, EntityId killer) {
   ++stats_.deaths;
   trace(TraceKind::kEntityDied, e.id, static_cast<int64_t>(killer.value));
+  EntityState scratch;
+  const EntityState* by = resolve_target(killer, scratch);
+  if (e.is_npc()) ++stats_.npcs_killed;
+  else if (by && by->kind == kEntityKindNpc) ++stats_.npc_kills;
+  // An NPC respawns on its spawner's delay, by its own component (World::update), wherever it is by then.
   gameplay::SimJob job{gameplay::SimJob::Kind::kRespawn, e.id, tick_ + cfg_.rules.respawn_ticks};
-  if (!simulation_queue_.try_push(job)) {
+  if (!e.is_npc() && !simulation_queue_.try_push(job)) {
     log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, e.id}, "simulation queue full: respawn job dropped");
   }
   // Its killer and assistants earn experience, applied by their owners (ours in this tick's phase 4).

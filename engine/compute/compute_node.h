@@ -99,6 +99,8 @@ struct ComputeStats {
   uint64_t skills_used = 0;
   uint64_t deaths = 0;
   uint64_t level_ups = 0;  // experience took an entity we own to a higher level
+  uint64_t npcs_killed = 0;  // NPCs we own that died
+  uint64_t npc_kills = 0;    // entities we own (players) killed by an NPC
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
   uint64_t admin_on_data_port = 0;  // AdminRequests refused on the data port (operators use the coordinator's admin listener)

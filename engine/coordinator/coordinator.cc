@@ -81,6 +81,7 @@ void Coordinator::watch() {
     watch_nodes();
     regrant_orphans();
     if (tick_ % kTickHz == 0) sweep_detached();
+    if (tick_ % kTickHz == 0) place_npcs();
     if (tick_ % kTickHz == kTickHz / 2) {
       const RegionMap::Counts counts = entity_counts();
       balance(counts);

@@ -33,7 +33,18 @@ const T* find_by_id(const std::vector<T>& list, uint16_t id) {
 }
 }  // namespace
 
-const ClassDef* Content::find_class(uint16_t id) const { return find_by_id(classes, id); }
+const ClassDef* Content::find_class(uint16_t id) const {
+  if (const ClassDef* c = find_by_id(classes, id)) return c;
+  const MonsterDef* m = find_monster(id);
+  return m ? &m->stats : nullptr;
+}
+const MonsterDef* Content::find_monster(uint16_t id) const { return find_by_id(monsters, id); }
+const SpawnerDef* Content::find_spawner(uint16_t id) const { return id >= 1 && id <= spawners.size() ? &spawners[id - 1] : nullptr; }
+size_t Content::npcs_max() const {
+  size_t n = 0;
+  for (const SpawnerDef& s : spawners) n += s.count;
+  return n;
+}
 const SkillDef* Content::find_skill(uint16_t id) const { return find_by_id(skills, id); }
 const EffectDef* Content::find_effect(uint16_t id) const { return find_by_id(effects, id); }
 
@@ -113,6 +124,32 @@ uint64_t Content::hash() const {
     h.add_u64(e.harmful ? 1 : 0);
     h.add_u64(e.immune_kinds);
   }
+  // NPCs only when there are some: content without them hashes as it did before them.
+  if (!monsters.empty() || !spawners.empty()) {
+    h.add_u64(monsters.size());
+    for (const MonsterDef& m : monsters) {
+      h.add_u64(m.id);
+      h.add_string(m.name);
+      h.add_i64(m.stats.hp_max);
+      h.add_i64(m.stats.speed_mm_per_tick);
+      h.add_u64(m.stats.skills.size());
+      for (uint16_t sk : m.stats.skills) h.add_u64(sk);
+      h.add_u64(m.stats.immune_kinds);
+      h.add_i64(m.aggro_radius_mm);
+      h.add_i64(m.leash_mm);
+    }
+    h.add_u64(spawners.size());
+    for (const SpawnerDef& sp : spawners) {
+      h.add_u64(sp.id);
+      h.add_string(sp.name);
+      h.add_u64(sp.monster);
+      h.add_i64(sp.pos.x_mm);
+      h.add_i64(sp.pos.y_mm);
+      h.add_i64(sp.radius_mm);
+      h.add_u64(sp.count);
+      h.add_u64(sp.respawn_ticks);
+    }
+  }
   return h.digest();
 }
 
@@ -121,6 +158,7 @@ void sort_by_id(Content& c) {
   std::stable_sort(c.classes.begin(), c.classes.end(), by_id);
   std::stable_sort(c.skills.begin(), c.skills.end(), by_id);
   std::stable_sort(c.effects.begin(), c.effects.end(), by_id);
+  std::stable_sort(c.monsters.begin(), c.monsters.end(), by_id);
 }
 
 namespace {
@@ -262,6 +300,52 @@ std::vector<ContentError> check(const Content& c) {
       k.fail("immune", "only immunities name immune kinds");
     }
   }
+  // NPCs: monster kinds (classes of their own) and spawners.
+  if (c.monsters.size() > kMonstersMax) k.fail("monsters", fmt::format("more than {} monsters", kMonstersMax));
+  if (c.spawners.size() > kSpawnersMax) k.fail("spawners", fmt::format("more than {} spawners", kSpawnersMax));
+  k.unique_ids(c.monsters, W::kMonster, "monster");
+  std::set<uint16_t> class_ids;
+  for (const ClassDef& cl : c.classes) class_ids.insert(cl.id);
+  for (size_t i = 0; i < c.monsters.size(); ++i) {
+    const MonsterDef& m = c.monsters[i];
+    k.at(W::kMonster, i);
+    if (class_ids.count(m.id)) k.fail("id", fmt::format("monster id {} is a class's id (a monster's stats are a class on the wire)", m.id));
+    if (m.stats.id != m.id) k.fail("id", "a monster's stats carry its id");
+    k.range("hp_max", m.stats.hp_max, 1, kStatMax);
+    k.range("speed_mm_per_tick", m.stats.speed_mm_per_tick, 1, 10'000);
+    k.range("aggro_radius_m", m.aggro_radius_mm, 1, kRangeMmMax);
+    k.range("leash_m", m.leash_mm, 1, kRangeMmMax);
+    if (m.leash_mm < m.aggro_radius_mm) k.fail("leash_m", fmt::format("monster {} leashes nearer than it aggroes", m.name));
+    if (m.stats.resource != Resource::kNone || m.stats.resource_max != 0) k.fail("skill", "monsters have no resource");
+    if (m.stats.skills.size() != 1) {
+      k.fail("skill", fmt::format("monster {} needs exactly one skill", m.name));
+    } else {
+      const uint16_t sid = m.stats.skills.front();
+      auto it = std::find_if(c.skills.begin(), c.skills.end(), [&](const SkillDef& s) { return s.id == sid; });
+      if (it == c.skills.end()) {
+        k.fail("skill", fmt::format("monster {} uses skill {}, which is not defined", m.name, sid));
+      } else if (it->aim != Aim::kEnemy || it->cost != 0 || it->cast_ticks != 0) {
+        k.fail("skill", fmt::format("monster {} uses skill {}: a monster's attack aims at an enemy, costs nothing and is instant", m.name, it->name));
+      }
+    }
+  }
+  size_t npcs = 0;
+  for (size_t i = 0; i < c.spawners.size(); ++i) {
+    const SpawnerDef& sp = c.spawners[i];
+    k.at(W::kSpawner, i);
+    if (sp.id != i + 1) k.fail("name", "spawners are numbered 1, 2, ... in file order");
+    if (sp.name.empty()) k.fail("name", fmt::format("spawner {} has no name", sp.id));
+    if (std::none_of(c.monsters.begin(), c.monsters.end(), [&](const MonsterDef& m) { return m.id == sp.monster; })) {
+      k.fail("monster", fmt::format("spawner {} names monster {}, which is not defined", sp.name, sp.monster));
+    }
+    k.range("x_m", sp.pos.x_mm, 0, kRangeMmMax);
+    k.range("y_m", sp.pos.y_mm, 0, kRangeMmMax);
+    k.range("radius_m", sp.radius_mm, 0, kRangeMmMax);
+    k.range("count", sp.count, 1, kSpawnerCountMax);
+    k.range("respawn_ticks", sp.respawn_ticks, 1, kDurationTicksMax);
+    npcs += sp.count;
+  }
+  if (npcs > kNpcsMax) k.fail("spawners", fmt::format("{} NPCs in all, more than {}", npcs, kNpcsMax));
   return errors;
 }
 

@@ -125,14 +125,46 @@ struct ExperienceDef {
 int32_t hp_max_at(const ClassDef& c, uint16_t level);
 int32_t level_damage_permille(const ClassDef& c, uint16_t level);
 
+// NPCs (docs/gameplay.md, "NPCs"). A monster kind is a class no player can choose (its stats, one
+// skill on its bar, no resource, level 1) plus its AI's radii; a spawner keeps `count` of one kind
+// around its home area, each back `respawn_ticks` after its death.
+inline constexpr size_t kMonstersMax = 64;
+inline constexpr size_t kSpawnersMax = 64;
+inline constexpr uint32_t kSpawnerCountMax = 64;  // NPCs per spawner
+inline constexpr size_t kNpcsMax = 1024;           // NPCs of all spawners together
+
+struct MonsterDef {
+  uint16_t id = 0;      // also its class id (stats.id): unique among classes and monsters
+  std::string name;
+  ClassDef stats;       // hp, speed, the skill bar (its one attack); resource none
+  int32_t aggro_radius_mm = 0;  // an idle NPC attacks the nearest enemy this close
+  int32_t leash_mm = 0;         // farther than this from home, it gives up, returns and heals to full
+};
+
+struct SpawnerDef {
+  uint16_t id = 0;        // 1-based, in file order; what an NPC's state names
+  std::string name;
+  uint16_t monster = 0;
+  Vec2 pos{};             // the centre of its area
+  int32_t radius_mm = 0;  // NPCs' homes are spread over this disc
+  uint32_t count = 0;
+  uint32_t respawn_ticks = 0;  // a dead NPC is back at its home this long after its death
+};
+
 struct Content {
   uint32_t global_cooldown_ticks = 0;
   ExperienceDef experience;
   std::vector<ClassDef> classes;   // sorted by id
   std::vector<SkillDef> skills;    // sorted by id
   std::vector<EffectDef> effects;  // sorted by id
+  std::vector<MonsterDef> monsters;  // sorted by id
+  std::vector<SpawnerDef> spawners;  // by id (1, 2, ...)
 
+  // A class, or a monster kind's stats (entities carry either as their class).
   const ClassDef* find_class(uint16_t id) const;
+  const MonsterDef* find_monster(uint16_t id) const;
+  const SpawnerDef* find_spawner(uint16_t id) const;
+  size_t npcs_max() const;  // NPCs of all spawners
   const SkillDef* find_skill(uint16_t id) const;
   const EffectDef* find_effect(uint16_t id) const;
   // The skill in `slot` (1-based) of a class's bar, or null.
@@ -143,7 +175,7 @@ struct Content {
 
 // One thing wrong with content, named so that the loader can point at the file, line and field.
 struct ContentError {
-  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience };
+  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience, kMonster, kSpawner };
   Where where = Where::kTop;
   size_t index = 0;   // in the order of its list
   std::string field;  // the field at fault

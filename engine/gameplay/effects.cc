@@ -51,6 +51,12 @@ bool World::take_damage(Entity& target, int32_t amount, EntityId source) {
   });
   ++target.version;
   note_attacker(target, source);
+  // An NPC's threat: damage (after modifiers, shields included) earns its source that much; a
+  // returning NPC ignores it.
+  if (target.is_npc() && source.valid() && source != target.id && target.npc.ai != AiState::kReturning) {
+    add_threat(target.npc.threat, source, static_cast<int32_t>(std::clamp<int64_t>(int64_t{amount} * std::max(0, 1000 + modifier_permille(target, EffectKind::kDamageTaken)) / 1000, 1, kThreatMax)));
+    target.npc.ai = AiState::kChasing;
+  }
   target.hp -= static_cast<int32_t>(std::min<int64_t>(left, target.hp));
   if (target.hp > 0) return false;
   die(target);
@@ -91,7 +97,10 @@ Applied World::add_effect(Entity& target, const EffectDef& def, EntityId source)
 }
 
 bool World::update(Entity& e) {
-  if (e.dead) return false;
+  if (e.dead) {
+    if (e.is_npc() && tick_ >= e.npc.respawn_at) npc_respawn(e);
+    return false;
+  }
   // Effects: periodic applications, then expiry.
   bool changed = false;
   for (size_t i = 0; i < e.effects.size() && !e.dead; ++i) {

@@ -89,6 +89,10 @@ ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
           if (removed == 0) out.result = Applied::kNoEffect;
           else ++target.version;
         } else if constexpr (std::is_same_v<A, intent::Experience>) {
+          if (target.is_npc()) {  // monsters stay at level 1: a player they kill feeds no one
+            out.result = Applied::kNoEffect;
+            return;
+          }
           const int32_t before = target.experience;
           out.leveled = gain_experience(target, action.amount);
           out.amount = target.experience - before;

@@ -38,7 +38,7 @@ EntityState Entity::state(Tick now) const {
   s.flags = dead ? kEntityFlagDead : 0;
   s.target = target;
   s.version = version;
-  s.kind = kEntityKindAvatar;
+  s.kind = is_npc() ? kEntityKindNpc : kEntityKindAvatar;
   s.generation = generation;
   s.move_x = move_x;
   s.move_y = move_y;
@@ -57,6 +57,7 @@ EntityState Entity::state(Tick now) const {
   for (const AttackerMark& a : attackers) {
     if (a.until > now) s.attackers.push_back(Attacker{a.entity, ticks_left(a.until, now)});
   }
+  if (is_npc()) s.npc = NpcState{npc.spawner, npc.ai, npc.home, dead ? ticks_left(npc.respawn_at, now) : 0, npc.threat};
   return s;
 }
 
@@ -115,6 +116,15 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
   for (const Attacker& a : state.attackers) {
     if (a.entity.valid() && a.entity != e.id && a.ticks_left > 0) e.attackers.push_back(AttackerMark{a.entity, tick_ + a.ticks_left});
   }
+  if (state.kind == kEntityKindNpc && content_->find_spawner(state.npc.spawner) && content_->find_monster(state.class_id)) {
+    e.npc.spawner = state.npc.spawner;
+    e.npc.ai = state.npc.ai;
+    e.npc.home = state.npc.home;
+    e.npc.respawn_at = e.dead ? tick_ + state.npc.respawn_ticks_left : 0;
+    for (const ThreatEntry& t : state.npc.threat) {
+      if (t.entity.valid() && t.entity != e.id) e.npc.threat.push_back(t);
+    }
+  }
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;
 }
@@ -123,7 +133,8 @@ bool World::despawn(EntityId id) { return entities_.erase(id) == 1; }
 
 ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
   Entity* e = find(id);
-  if (!e) return ApplyResult::kUnknownEntity;
+  // An NPC takes no client input (its AI drives it): to an input it is no entity of a player's.
+  if (!e || e->is_npc()) return ApplyResult::kUnknownEntity;
   if (input.seq <= e->last_input_seq) return ApplyResult::kStale;
   e->last_input_seq = input.seq;
   if (e->dead) return ApplyResult::kDead;
@@ -138,6 +149,7 @@ ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
 }
 
 void World::respawn(Entity& e, Vec2 at) {
+  if (e.is_npc()) return;  // NPCs come back on their spawner's delay, at home (update)
   e.dead = false;
   e.hp = e.hp_max();
   e.resource = e.cls->resource_start;
@@ -156,6 +168,12 @@ void World::die(Entity& e) {
   e.move_x = e.move_y = 0;
   e.effects.clear();  // every effect ends with its bearer
   e.cast = Cast{};
+  if (e.is_npc()) {
+    e.target = EntityId{};
+    e.npc.ai = AiState::kIdle;
+    e.npc.threat = ThreatTable{};  // not clear(): it leaves stale slots, and states compare whole arrays
+    e.npc.respawn_at = tick_ + respawn_delay(e);
+  }
   ++e.version;
 }
 

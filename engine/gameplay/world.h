@@ -17,6 +17,7 @@
 
 #include "engine/core/random.h"
 #include "engine/gameplay/content.h"
+#include "engine/gameplay/npc.h"
 #include "engine/gameplay/rules.h"
 #include "engine/wire/messages.h"
 
@@ -48,6 +49,15 @@ struct Cast {
   Tick completes = 0;
 };
 
+// An NPC's component (npc.h): kept only by NPCs (spawner != 0).
+struct NpcComponent {
+  uint16_t spawner = 0;  // 0: not an NPC
+  AiState ai = AiState::kIdle;
+  Vec2 home{};
+  Tick respawn_at = 0;   // dead: back at home at this tick
+  ThreatTable threat;
+};
+
 struct Entity {
   EntityId id{};
   Vec2 pos{};
@@ -74,6 +84,9 @@ struct Entity {
   InlineVec<IntentMark, kIntentMarksMax> intent_marks;
   int32_t experience = 0;  // the level is content.experience.level_for(experience)
   InlineVec<AttackerMark, kAttackersMax> attackers;  // most recent last; kept only when content awards experience
+  NpcComponent npc;
+
+  bool is_npc() const { return npc.spawner != 0; }
 
   int32_t hp_max() const { return hp_max_at(*cls, level); }
   // The whole state (every audience), durations as ticks left after tick `now`.
@@ -193,6 +206,14 @@ class World {
   // the last input applied included), under a new generation.
   Entity& restore(const EntityState& state, uint64_t generation);
   bool despawn(EntityId id);
+  // A new NPC of `spawner` at its home, full health, idle (null: no such spawner in our content).
+  Entity* spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation);
+
+  // Phase 2, before act: an NPC's AI (npc.cc) chooses its movement, its target and whether to attack,
+  // as a client's input would for an avatar: aggro, chase the top of the threat table, leash home.
+  void think(Entity& npc, Surroundings& around);
+  // How long after its death `e` respawns: its spawner's delay for an NPC, the rules' for others.
+  Tick respawn_delay(const Entity& e) const;
 
   // Phase 1: an input for one of our entities. Inputs older than the last applied one are stale.
   ApplyResult apply_input(EntityId id, const ClientInput& input);
@@ -229,6 +250,9 @@ class World {
   Applied add_effect(Entity& target, const EffectDef& def, EntityId source);
   void stop_cast(Entity& e);
   void die(Entity& e);
+  void npc_respawn(Entity& e);
+  void npc_return(Entity& e);
+  void move_toward(Entity& e, Vec2 to);
 
   Rules rules_;
   std::shared_ptr<const Content> content_;
@@ -236,6 +260,7 @@ class World {
   IntentKeys keys_;
   std::map<EntityId, Entity> entities_;
   std::vector<const EntityState*> area_scratch_;
+  std::vector<const EntityState*> aggro_scratch_;
 };
 
 }  // namespace aether::gameplay

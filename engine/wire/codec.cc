@@ -105,6 +105,7 @@ struct ServerBodyEncoder {
     g->set_migrate(m.migrate);
     g->set_released_generation(m.released_generation);
     g->set_class_id(m.class_id);
+    g->set_npc_spawner(m.npc_spawner);
   }
   void operator()(const AdminRequest& m) const {
     auto* r = env->mutable_admin();
@@ -544,6 +545,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
                          g.team(), std::nullopt, g.migrate(), g.released_generation()};
       if (g.class_id() > UINT16_MAX) return malformed("grant class out of range");
       out.class_id = static_cast<uint16_t>(g.class_id());
+      if (g.npc_spawner() > UINT16_MAX) return malformed("grant spawner out of range");
+      out.npc_spawner = static_cast<uint16_t>(g.npc_spawner());
       if (!g.recover().empty()) {
         auto st = from_canonical(g.recover(), "grant's recovery state");
         if (!st) return st.error();

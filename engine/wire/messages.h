@@ -33,6 +33,10 @@ inline constexpr int32_t kHealthAbsMax = 1'000'000'000;     // hit points, eithe
 
 inline constexpr uint32_t kEntityFlagDead = 1u << 0;
 inline constexpr uint32_t kEntityKindAvatar = 1;
+inline constexpr uint32_t kEntityKindNpc = 2;  // a monster: no session, its owner's AI drives it (docs/gameplay.md, "NPCs")
+// The team every NPC is on (players' teams are 0 .. teams-1, a handful): clients see NPCs as
+// entities of this team, and NPCs never fight each other.
+inline constexpr uint32_t kNpcTeam = 1000;
 
 // The components of an entity's state, one bit each: what a delta carries, and who may see it
 // (audience projections). Public components go to every client that sees the entity and to the
@@ -55,11 +59,12 @@ enum EntityField : uint32_t {
   kFieldIntentMarks = 1u << 13,  // server: which intents were applied (at most once: IntentMark)
   kFieldExperience = 1u << 14,   // owner: experience gathered (the level is public, in kFieldClass)
   kFieldAttackers = 1u << 15,    // server: who damaged it lately (their kill or assist if it dies)
+  kFieldNpc = 1u << 16,          // server: an NPC's spawner, home, AI state, threat table and respawn (NPCs only)
 };
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
                                           kFieldClass | kFieldCast | kFieldEffects;
 inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kFieldResource | kFieldExperience;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
 // per tick and must not allocate. Durations are in ticks left, counted from the state's tick.
@@ -107,6 +112,29 @@ struct Attacker {
   uint32_t ticks_left = 0;  // of its assist window
   friend bool operator==(const Attacker&, const Attacker&) = default;
 };
+// An NPC's AI (engine/gameplay/npc.h): idle at home, chasing the top of its threat table, or
+// returning home (leashed, or no one left to fight), where it heals to full.
+enum class AiState : uint8_t { kIdle = 0, kChasing = 1, kReturning = 2 };
+inline constexpr uint32_t kAiStateMax = 2;
+// Who an NPC fights: damage dealt to it (and coming within its aggro radius) earns threat; the
+// highest threat is its target. Bounded: kThreatEntriesMax entries (ThreatTable says what happens
+// at the limit).
+inline constexpr size_t kThreatEntriesMax = 8;
+inline constexpr int32_t kThreatMax = 1'000'000'000;  // an entry's threat saturates here
+struct ThreatEntry {
+  EntityId entity{};
+  int32_t threat = 0;
+  friend bool operator==(const ThreatEntry&, const ThreatEntry&) = default;
+};
+struct NpcState {
+  uint16_t spawner = 0;  // content id of the spawner that made it; 0: not an NPC
+  AiState ai = AiState::kIdle;
+  Vec2 home{};           // where it spawns, returns to and measures its leash from
+  uint32_t respawn_ticks_left = 0;  // dead: ticks until it respawns at home
+  InlineVec<ThreatEntry, kThreatEntriesMax> threat{};
+  friend bool operator==(const NpcState&, const NpcState&) = default;
+};
+
 // A key in one number, for trace records (kIntentApplied): the checker's at-most-once invariant.
 int64_t intent_key_hash(const IntentKey& k);
 
@@ -135,6 +163,7 @@ struct EntityState {
   InlineVec<IntentMark, kIntentMarksMax> intent_marks{};
   int32_t experience = 0;
   InlineVec<Attacker, kAttackersMax> attackers{};  // most recent last
+  NpcState npc{};  // kind kEntityKindNpc only
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -319,6 +348,7 @@ struct OwnershipGrant {
   bool migrate = false;                // a migration: wait for the old owner's Handoff (recover = fallback)
   uint64_t released_generation = 0;    // migrate: the generation the old owner released; only its Handoff will do
   uint16_t class_id = 0;               // a spawn: the entity's class (gameplay::ClassDef); 0: the first
+  uint16_t npc_spawner = 0;            // a spawn of an NPC: its spawner (content id); spawn_pos is its home
   friend bool operator==(const OwnershipGrant&, const OwnershipGrant&) = default;
 };
 

@@ -3,6 +3,7 @@
 namespace aether {
 
 void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
+  if (s.kind != kEntityKindNpc) fields &= ~kFieldNpc;  // only NPCs have the component: others' bytes are as before it
   w.varint(s.id.value);
   w.varint(s.generation);
   w.varint(s.version);
@@ -66,6 +67,18 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
     for (const Attacker& a : s.attackers) {
       w.varint(a.entity.value);
       w.varint(a.ticks_left);
+    }
+  }
+  if (fields & kFieldNpc) {
+    w.varint(s.npc.spawner);
+    w.varint(static_cast<uint32_t>(s.npc.ai));
+    w.zigzag(s.npc.home.x_mm);
+    w.zigzag(s.npc.home.y_mm);
+    w.varint(s.npc.respawn_ticks_left);
+    w.varint(s.npc.threat.size());
+    for (const ThreatEntry& t : s.npc.threat) {
+      w.varint(t.entity.value);
+      w.varint(static_cast<uint32_t>(t.threat));
     }
   }
 }
@@ -165,6 +178,20 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
       a.entity = EntityId(r.varint());
       a.ticks_left = ticks();
       s.attackers.push_back(a);
+    }
+  }
+  if (fields & kFieldNpc) {
+    s.npc.spawner = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "state spawner out of range"));
+    s.npc.ai = static_cast<AiState>(r.varint_at_most(kAiStateMax, "state AI state out of range"));
+    s.npc.home.x_mm = coordinate();
+    s.npc.home.y_mm = coordinate();
+    s.npc.respawn_ticks_left = ticks();
+    const uint64_t n = r.varint_at_most(kThreatEntriesMax, "state with too many threat entries");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      ThreatEntry t;
+      t.entity = EntityId(r.varint());
+      t.threat = static_cast<int32_t>(r.varint_at_most(kThreatMax, "state threat out of range"));
+      s.npc.threat.push_back(t);
     }
   }
   if (r.ok() && !s.id.valid()) r.fail("state of entity 0");

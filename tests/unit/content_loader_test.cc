@@ -91,5 +91,26 @@ TEST_F(BrokenContent, AnUnresolvedNameAndADuplicateIdAreRefused) {
   EXPECT_NE(e.find("field id"), std::string::npos) << e;
 }
 
+TEST_F(BrokenContent, NpcFaultsNameFileLineAndField) {
+  auto shipped = load_content(kContentDir);
+  ASSERT_TRUE(shipped.ok());
+  EXPECT_GE(shipped.value()->monsters.size(), 3u);
+  EXPECT_GE(shipped.value()->spawners.size(), 3u);
+  append("npcs.textpb", "\nspawners {\n  name: \"empty\" monster: \"wolf\" x_m: 10 y_m: 10\n  count: 0 respawn_ticks: 10\n}\n");
+  std::string e = error();
+  EXPECT_NE(e.find("npcs.textpb:"), std::string::npos) << e;
+  EXPECT_NE(e.find("field count"), std::string::npos) << e;
+  std::filesystem::copy_file(kContentDir + "/npcs.textpb", dir_ / "npcs.textpb", std::filesystem::copy_options::overwrite_existing);
+  append("npcs.textpb", "spawners { name: \"lost\" monster: \"dragon\" count: 1 respawn_ticks: 10 }\n");
+  e = error();
+  EXPECT_NE(e.find("no monster is named dragon"), std::string::npos) << e;
+  EXPECT_NE(e.find("field monster"), std::string::npos) << e;
+  std::filesystem::copy_file(kContentDir + "/npcs.textpb", dir_ / "npcs.textpb", std::filesystem::copy_options::overwrite_existing);
+  append("npcs.textpb", "monsters { id: 120 name: \"imp\" hp_max: 10 speed_mm_per_tick: 100 skill: \"heal\" aggro_radius_m: 5 leash_m: 10 }\n");
+  e = error();
+  EXPECT_NE(e.find("field skill"), std::string::npos) << e;
+  EXPECT_NE(e.find("aims at an enemy"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace aether::app

@@ -74,5 +74,28 @@ TEST(GameSim, PlayersRefusedPastTheLimitLoseTheirSessionHonestOnesNever) {
   EXPECT_EQ(cheating.figures.sessions_kicked, cheating.figures.bots_kicked_cheating) << "every kick the gateways made reached its bot";
 }
 
+// docs/gameplay.md "NPCs": the leader places every NPC the spawners keep, bots fight them and earn
+// experience, and a compute node's crash mid-battle loses none (its NPCs are recovered with their
+// component, as every entity is); the checker holds every invariant throughout.
+TEST(GameSim, NpcsArePlacedFoughtAndSurviveTheirOwnersCrash) {
+  wire::Scenario s;
+  const std::string text = std::string(R"(
+name: "npcs"
+duration_s: 30
+topology { coordinators: 1 compute_nodes: 3 gateways: 1 }
+network { latency_us: 500 jitter_us: 200 }
+bots { count: 80 teams: 2 join_spread_ms: 1000 }
+events { at_ms: 15000 crash: "compute-2" }
+world { arena_m: 400 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + AETHER_SOURCE_DIR + "/content\" }\n";
+  ASSERT_TRUE(parse_text_proto("npcs.textpb", text, &s).ok());
+  ASSERT_TRUE(validate_scenario(s).ok());
+  const Outcome o = run_scenario(s, SimRunOptions{1, "", LogLevel::kError});
+  ASSERT_EQ(o.failure, "");
+  EXPECT_EQ(o.figures.npcs, 30u) << "every NPC of content/npcs.textpb's spawners, none lost with compute-2";
+  EXPECT_GT(o.figures.npcs_killed, 5u) << "bots fight the NPCs near them";
+  EXPECT_GT(o.figures.level_ups, 0u);
+  EXPECT_GT(o.figures.recoveries, 0u);
+}
+
 }  // namespace
 }  // namespace aether::app
