@@ -37,7 +37,7 @@ case "${1:-build}" in
     ;;
   console-test)
     deps
-    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png
+    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png docs/pictures/admin-console-map.png
     ;;
   *)
     echo "usage: scripts/web.sh build|test|browser-test|console-test" >&2

@@ -26,12 +26,13 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 .bad { color: #ff7b7b; } .muted { opacity: .7; }
 #events { margin-top: 12px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; }
 .views { display: flex; gap: 24px; margin-top: 16px; flex-wrap: wrap; }
+.views section { max-width: 560px; }
 .views h2 { font-size: 13px; margin: 0 0 6px; }
 #map { background: #0e1117; border: 1px solid #2a3342; image-rendering: pixelated; }
 #legend span { display: inline-block; margin-right: 12px; }
 #legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: -1px; }
 #strip { background: #0e1117; border: 1px solid #2a3342; }
-#timeline { margin-top: 6px; max-height: 200px; overflow: auto; font-family: monospace; font-size: 12px; width: 560px; }
+#timeline { margin-top: 6px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; width: 540px; }
 </style>
 </head>
 <body>
@@ -42,11 +43,11 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 <div id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</div>
 <table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th></th></tr></thead><tbody></tbody></table>
 <div class="views">
-<section><h2>Ownership: each cell tinted by its home node, squares where entities are, coloured by owner</h2>
-<canvas id="map" data-test="map" width="448" height="448"></canvas>
+<section><h2>Ownership: cells tinted by their home node; entities as squares in their owner's colour</h2>
+<canvas id="map" data-test="map" width="384" height="384"></canvas>
 <div id="legend" data-test="legend"></div></section>
 <section><h2>Migrations and failovers, the last two minutes (newest right)</h2>
-<canvas id="strip" data-test="strip" width="560" height="120"></canvas>
+<canvas id="strip" data-test="strip" width="540" height="120"></canvas>
 <div id="timeline" data-test="timeline"></div></section>
 </div>
 <div id="events" data-test="events"></div>

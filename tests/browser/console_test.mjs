@@ -7,7 +7,7 @@
 // drain shows every entity on the other node; that the timeline (GET /api/timeline) shows the drain
 // order and the migrations off the drained node; then takes a screenshot (docs/pictures/).
 //
-// usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT
+// usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT [MAP_SCREENSHOT (before the drain)]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
-const [aether, screenshot] = process.argv.slice(2);
+const [aether, screenshot, mapScreenshot] = process.argv.slice(2);
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 25_000;
 
@@ -86,6 +86,7 @@ try {
   });
   if (painted < 4) throw new Error(`the ownership map has ${painted} colours: not drawn`);
   log(`ownership map: compute 101 owns ${await legend('101')}, compute 102 owns ${await legend('102')} (${painted} colours drawn)`);
+  if (mapScreenshot) await page.screenshot({ path: mapScreenshot, fullPage: true });
   // Drain asks first: dismissed, nothing happens; accepted, the order goes.
   page.once('dialog', (d) => d.dismiss());
   await row(page, '101').locator('button[data-drain]').click();
@@ -115,7 +116,7 @@ try {
   await page.waitForTimeout(600);  // the strip's next frame
   const events = await page.textContent('#events');
   if (!events.includes('drain compute 101 under epoch') || !events.includes('200')) throw new Error(`events: ${events}`);
-  await page.screenshot({ path: screenshot });
+  await page.screenshot({ path: screenshot, fullPage: true });
   log(`screenshot ${screenshot}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   log('PASS');

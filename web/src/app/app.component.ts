@@ -4,12 +4,13 @@
 // targets the nearest enemy, a click targets what is under it.
 
 import { ChangeDetectionStrategy, Component, ElementRef, HostListener, OnDestroy, OnInit, ViewChild, signal } from '@angular/core';
-import { CLASSES, CM_PER_M, className, Entity, Game, SKILL_SLOTS } from './game';
+import { CLASSES, CM_PER_M, className, Entity, Game, skillBar } from './game';
 import { FLAG_DEAD } from './codec';
 
 interface SkillView {
   slot: number;
   key: string;
+  name: string;
   cooldownS: string; // '' when ready
 }
 
@@ -78,7 +79,7 @@ interface SkillView {
           @for (s of view().skills; track s.slot) {
             <button class="skill" [attr.data-slot]="s.slot" (click)="use(s.slot)" [class.cooling]="s.cooldownS !== ''">
               <span class="key">{{ s.key }}</span>
-              <span class="label">Skill {{ s.slot }}</span>
+              <span class="label">{{ s.name }}</span>
               @if (s.cooldownS !== '') {
                 <span class="cooldown" data-test="cooldown">{{ s.cooldownS }}</span>
               }
@@ -133,7 +134,7 @@ export class AppComponent implements OnInit, OnDestroy {
   keydown(ev: KeyboardEvent): void {
     if (ev.target instanceof HTMLInputElement || this.game.phase === 'login' || this.game.phase === 'authenticating') return; // typing
     const key = ev.key.toLowerCase();
-    if (key >= '1' && key <= String(SKILL_SLOTS)) {
+    if (key >= '1' && key <= String(this.view().skills.length)) {
       this.use(Number(key));
     } else if (key === 'tab') {
       this.game.targetNearestEnemy();
@@ -185,9 +186,8 @@ export class AppComponent implements OnInit, OnDestroy {
     const target = g?.find(g.target);
     const cooldown = g ? g.cooldownLeftMs(now) : 0;
     const skills: SkillView[] = [];
-    for (let slot = 1; slot <= SKILL_SLOTS; ++slot) {
-      skills.push({ slot, key: String(slot), cooldownS: cooldown > 0 ? (cooldown / 1000).toFixed(1) : '' });
-    }
+    const bar = skillBar(me?.seen.classId ?? g?.classId ?? 0);
+    bar.forEach((name, i) => skills.push({ slot: i + 1, key: String(i + 1), name, cooldownS: cooldown > 0 ? (cooldown / 1000).toFixed(1) : '' }));
     const distance = me && target ? Math.hypot(target.seen.xCm - me.seen.xCm, target.seen.yCm - me.seen.yCm) / CM_PER_M : 0;
     return {
       phase: g?.phase ?? 'connecting',

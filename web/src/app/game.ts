@@ -36,23 +36,28 @@ import {
 } from './codec';
 
 export const TICK_MS = 100;
-export const SKILL_SLOTS = 4; // keys 1..4
+export const SKILL_SLOTS = 6; // keys 1..6, as many as the class has (a class with none known: 4)
 export const LOG_LINES_MAX = 40;
 export const RECONNECT_DELAY_MS = 1000;
-export const SKILL_REPEAT_INPUTS = 3; // inputs that carry one key press of a skill (sendInput)
+export const SKILL_REPEAT_INPUTS = 2; // inputs that carry one key press of a skill (sendInput)
 export const REFRESH_AT = 0.8; // of the access token's lifetime
 export const REFRESH_MARGIN_MS = 5000; // a token this close to expiry is refreshed before a Hello
 export const LOGOUT_CLOSE_MS = 2000; // the gateway closes a logged-out connection; we do past this
 // The classes a new account can choose (content/classes.textpb: ids and names; the protocol does not
 // carry the content, so the client keeps this table in step with it).
-export const CLASSES: ReadonlyArray<{ id: number; name: string; role: string }> = [
-  { id: 1, name: 'warrior', role: 'melee, rage builds as it fights' },
-  { id: 2, name: 'mage', role: 'ranged damage, mana' },
-  { id: 3, name: 'rogue', role: 'melee damage, energy' },
-  { id: 4, name: 'cleric', role: 'heals allies, mana' },
+export const CLASSES: ReadonlyArray<{ id: number; name: string; role: string; skills: readonly string[] }> = [
+  { id: 1, name: 'warrior', role: 'melee, rage builds as it fights', skills: ['battle cry', 'fortify', 'shield bash', 'sunder', 'cleave', 'strike'] },
+  { id: 2, name: 'mage', role: 'ranged damage, mana', skills: ['arcane barrier', 'counterspell', 'frost nova', 'frostbolt', 'fireball'] },
+  { id: 3, name: 'rogue', role: 'melee damage, energy', skills: ['evasion', 'kick', 'kidney shot', 'poison blade', 'stab'] },
+  { id: 4, name: 'cleric', role: 'heals allies, mana', skills: ['divine ward', 'cleanse', 'holy nova', 'renew', 'heal', 'smite'] },
 ];
 export function className(id: number): string {
   return CLASSES.find((c) => c.id === id)?.name ?? `class ${id}`;
+}
+// The skill bar of a class, slot 1 first (its skill names; numbered slots for a class not known).
+export function skillBar(classId: number): string[] {
+  const c = CLASSES.find((x) => x.id === classId);
+  return c ? c.skills.slice(0, SKILL_SLOTS) : ['Skill 1', 'Skill 2', 'Skill 3', 'Skill 4'];
 }
 
 export interface Entity {
