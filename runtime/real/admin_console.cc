@@ -27,6 +27,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 #events { margin-top: 12px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; }
 .views { display: flex; gap: 24px; margin-top: 16px; flex-wrap: wrap; }
 .views section { max-width: 560px; }
+.views section:first-child { max-width: 390px; }
 .views h2 { font-size: 13px; margin: 0 0 6px; }
 #map { background: #0e1117; border: 1px solid #2a3342; image-rendering: pixelated; }
 #legend span { display: inline-block; margin-right: 12px; }
