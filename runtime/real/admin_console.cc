@@ -41,7 +41,8 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 <form id="login"><input id="token" type="password" placeholder="operator token NAME.SECRET" size="40" autocomplete="off"> <button>Sign in</button></form>
 <span id="who" class="muted"></span></header>
 <main>
-<div id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</div>
+<div><span id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</span>
+<button id="failover" class="danger" data-test="failover" hidden>Failover</button></div>
 <table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th></th></tr></thead><tbody></tbody></table>
 <div class="views">
 <section><h2>Ownership: cells tinted by their home node; entities as squares in their owner's colour</h2>
@@ -64,6 +65,7 @@ constexpr std::string_view kScript = R"JS('use strict';
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem('aether-token') || '';
 let epoch = 0;
+let leading = null;  // whether the coordinator we read leads (null: not read yet)
 const seen = new Map();  // node -> its last line, to note changes as events
 
 function event(text) {
@@ -98,6 +100,9 @@ function render(lines) {
   if (head) {
     epoch = Number(head[3]);
     $('summary').textContent = `coordinator ${head[1]} (${head[2]}) at epoch ${head[3]}: ${head[4]} entities, ${head[5]} orphaned, ${head[6]} migrating`;
+    if (leading !== null && leading !== (head[2] === 'leader')) event(`coordinator ${head[1]}: ${leading ? 'leader' : head[2]} -> ${head[2]} (epoch ${head[3]})`);
+    leading = head[2] === 'leader';
+    $('failover').hidden = !leading;
   }
   const nodes = lines.slice(1).map((l) => NODE.exec(l)).filter(Boolean);
   const computes = nodes.filter((m) => m[1] === 'compute').length;
@@ -207,7 +212,7 @@ function describeEvent(e) {
     case 'node_restarted': return `compute ${e.from} restarted: ${e.count} entities re-granted`;
     case 'drain': return `drain of compute ${e.from} ordered (${e.count} entities to move)`;
     case 'leader': return `coordinator ${e.to} took over as leader at epoch ${e.epoch}`;
-    case 'stepped_down': return `coordinator ${e.from} stepped down (epoch ${e.epoch})`;
+    case 'stepped_down': return `FAILOVER: coordinator ${e.from} stepped down at epoch ${e.epoch}; the vice leads`;
   }
   return e.kind;
 }
@@ -220,7 +225,7 @@ function takeTimeline(j) {
     const line = document.createElement('div');
     line.dataset.kind = e.kind;
     line.textContent = `${new Date(e.wall).toISOString().slice(11, 19)}  #${e.seq}  ${describeEvent(e)}`;
-    if (e.kind === 'node_lost') line.className = 'bad';
+    if (e.kind === 'node_lost' || e.kind === 'stepped_down') line.className = 'bad';
     $('timeline').prepend(line);
     lastSeq = Math.max(lastSeq, e.seq);
   }
@@ -244,7 +249,7 @@ function drawStrip() {
     const x = c.width - ((now - e.wall) / span) * (c.width - 90);
     if (x < 90) continue;
     const i = Math.max(0, KINDS.indexOf(e.kind));
-    g.fillStyle = e.kind === 'node_lost' ? '#ff5a5a' : colour(e.to || e.from);
+    g.fillStyle = e.kind === 'node_lost' || e.kind === 'stepped_down' ? '#ff5a5a' : colour(e.to || e.from);
     g.fillRect(x - 1, i * lane + 2, e.kind === 'migrated' ? 2 : 4, lane - 4);
   }
 }
@@ -261,6 +266,14 @@ async function refreshViews() {
     // the nodes table says the coordinator does not answer
   }
 }
+
+// The leader steps down and its vice takes over (an order: the operator role, under the epoch read last).
+async function failover() {
+  if (!confirm(`Fail over: coordinator leadership moves to the vice. The order claims epoch ${epoch}.`)) return;
+  const r = await api('POST', '/api/failover', `epoch=${epoch}`);
+  event(`failover under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
+}
+$('failover').onclick = failover;
 
 async function drain(id) {
   if (!confirm(`Drain compute ${id}? Its entities move to the other nodes. The order claims epoch ${epoch}.`)) return;

@@ -5,7 +5,9 @@
 // and once confirmed the node shows draining and its entities move to the other (assigned 0);
 // that the ownership map (GET /api/ownership) draws both nodes' regions and entities, and after the
 // drain shows every entity on the other node; that the timeline (GET /api/timeline) shows the drain
-// order and the migrations off the drained node; then takes a screenshot (docs/pictures/).
+// order and the migrations off the drained node; that Failover (two coordinators) asks first, then
+// the coordinator shows it no longer leads, at a higher epoch, and the timeline shows it stepped
+// down; then takes a screenshot (docs/pictures/).
 //
 // usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT [MAP_SCREENSHOT (before the drain)]
 import { spawn, execFileSync } from 'node:child_process';
@@ -29,7 +31,7 @@ let failed = false;
 function startCluster() {
   execFileSync(aether, ['operator', 'add', '--file', join(work, 'operators'), '--name', 'olga', '--role', 'operator', '--token-file', join(work, 'olga.token')]);
   return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--anonymous', '--bots', '30', '--nodes', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
+    cluster = spawn(aether, ['local', '--anonymous', '--bots', '30', '--nodes', '2', '--coordinators', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
       '--admin', '127.0.0.1:0', '--operators', join(work, 'operators'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no admin listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);
@@ -114,6 +116,20 @@ try {
   const migrations = await page.$$eval('#timeline div[data-kind="migrated"]', (ds) => ds.filter((d) => d.textContent.includes('compute 101 -> 102')).length);
   log(`map: compute 101 owns nothing, compute 102 owns ${await legend('102')}; timeline: the drain order and ${migrations} migrations 101 -> 102`);
   await page.waitForTimeout(600);  // the strip's next frame
+  // Failover: the leader steps down and the vice takes over; the console reads coordinator 1, which
+  // now follows at a higher epoch, and its timeline says it stepped down.
+  if (await page.isHidden('#failover')) throw new Error('no Failover button while coordinator 1 leads');
+  let failoverAsked = '';
+  page.once('dialog', (d) => {
+    failoverAsked = d.message();
+    d.accept();
+  });
+  await page.click('#failover');
+  await page.waitForSelector('#timeline div[data-kind="stepped_down"]', { timeout: STEP_MS });
+  await page.waitForFunction(() => /coordinator 1 \((?!leader)\w+\) at epoch ([2-9]|\d\d)/.test(document.getElementById('summary').textContent), null, { timeout: STEP_MS });
+  if (!failoverAsked.includes('The order claims epoch 1')) throw new Error(`the failover confirmation said: ${failoverAsked}`);
+  log(`failover: ${await page.textContent('#summary')}; timeline: ${await page.textContent('#timeline div[data-kind="stepped_down"]')}`);
+  await page.waitForTimeout(1200);  // the map's next read (no longer leading) and the strip's next frame
   const events = await page.textContent('#events');
   if (!events.includes('drain compute 101 under epoch') || !events.includes('200')) throw new Error(`events: ${events}`);
   await page.screenshot({ path: screenshot, fullPage: true });
