@@ -144,8 +144,25 @@ try {
   const again = await page.evaluate(() => String(window.aether.self));
   if (!(Number(again) > 0)) throw new Error(`reconnected without an avatar (${again})`);
   log(`reconnected by itself past the first token's life: playing as #${again} (was #${self}), ${await page.evaluate(() => window.aether.refreshes)} refreshes so far`);
-  // Let the battle gather a little (bots coming into view: up to 8 s, then the picture as it is).
-  await page.waitForFunction(() => Number(document.querySelector('[data-test=entities]')?.textContent) >= 4, null, { timeout: 8000 }).catch(() => {});
+  // For the picture: walk toward the biggest crowd the far view shows (cells as wide as the view
+  // radius) until a few are in view, 12 s at most, then picture it as it is.
+  const held = new Set();
+  for (const until = Date.now() + 12_000; Date.now() < until;) {
+    const aim = await page.evaluate(() => {
+      const g = window.aether;
+      const me = g.me();
+      if (!me || g.entities.size >= 5 || g.far.length === 0) return null;
+      const best = g.far.reduce((a, b) => (b.count > a.count ? b : a));
+      const cell = g.viewRadiusMm / 10;
+      return { dx: (best.cellX + 0.5) * cell - me.seen.xCm, dy: (best.cellY + 0.5) * cell - me.seen.yCm };
+    });
+    const want = new Set(aim ? [aim.dx > 500 ? 'd' : aim.dx < -500 ? 'a' : '', aim.dy > 500 ? 'w' : aim.dy < -500 ? 's' : ''].filter(Boolean) : []);
+    for (const k of [...held]) if (!want.has(k)) { await page.keyboard.up(k); held.delete(k); }
+    for (const k of want) if (!held.has(k)) { await page.keyboard.down(k); held.add(k); }
+    if (!aim) break;
+    await page.waitForTimeout(250);
+  }
+  for (const k of held) await page.keyboard.up(k);
   await page.keyboard.press('Tab');
   await page.waitForTimeout(1000);
   await page.screenshot({ path: screenshot });
