@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <set>
 #include <variant>
 
 #include "runtime/real/admin_api.h"
+#include "tests/unit/sim_cluster.h"
 
 namespace aether::real {
 namespace {
@@ -84,3 +87,59 @@ TEST(AdminViews, OwnershipAndTimelineAreBoundedJson) {
 
 }  // namespace
 }  // namespace aether::real
+
+// The views of a real coordinator in a simulated cluster: two compute nodes share the entities; a
+// drain moves them all to the other, and the handover log says so in order.
+namespace aether {
+namespace {
+
+TEST(AdminViewsInACluster, OwnershipCountsTheTableAndADrainIsLoggedAsMigrations) {
+  app::ClusterShape shape;
+  shape.compute_nodes = 2;
+  shape.bots = 20;
+  testing::SimCluster c(21, shape);
+  c.sim.run_until(c.sim.now() + 8 * kNsPerSec);
+  Coordinator& coord = *c.cluster->coordinator();
+  const OwnershipView before = coord.ownership_view();
+  EXPECT_TRUE(before.leading);
+  ASSERT_EQ(before.homes.size(), size_t{RegionMap::kSide} * RegionMap::kSide);
+  std::set<NodeId> homes(before.homes.begin(), before.homes.end());
+  EXPECT_TRUE(homes.count(NodeId(101)) && homes.count(NodeId(102))) << "both nodes are home to a region";
+  ASSERT_EQ(before.nodes.size(), 2u);
+  uint64_t in_cells = 0, in_nodes = before.orphans;
+  for (const auto& cell : before.cells) in_cells += cell.entities;
+  for (const auto& n : before.nodes) in_nodes += n.entities;
+  EXPECT_EQ(in_cells, coord.table().size());
+  EXPECT_EQ(in_nodes, coord.table().size());
+  const uint64_t on_101 = before.nodes[0].node == NodeId(101) ? before.nodes[0].entities : before.nodes[1].entities;
+  ASSERT_GT(on_101, 0u);
+
+  const uint64_t seq_before = coord.handovers().last_seq();
+  std::optional<AdminAnswer> answer;
+  coord.operator_command(OperatorId{"op", OperatorRole::kOperator}, AdminRequest{AdminRequest::Command::kDrain, {}, NodeId(101), {}}, coord.epoch(),
+                         [&answer](AdminAnswer a) { answer = std::move(a); });
+  ASSERT_TRUE(answer && answer->reply.ok);
+  c.sim.run_until(c.sim.now() + 10 * kNsPerSec);
+
+  const OwnershipView after = coord.ownership_view();
+  for (const auto& n : after.nodes) EXPECT_NE(n.node, NodeId(101)) << "the drained node owns nothing";
+  for (const auto& cell : after.cells) EXPECT_NE(cell.owner, NodeId(101));
+  const std::vector<Handover> events = coord.handovers().since(seq_before, kHandoverLogMax);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().kind, HandoverKind::kDrain);
+  EXPECT_EQ(events.front().from, NodeId(101));
+  EXPECT_EQ(events.front().count, on_101);
+  size_t moved = 0;
+  for (const Handover& h : events) {
+    if (h.kind != HandoverKind::kMigrated) continue;
+    EXPECT_EQ(h.from, NodeId(101));
+    EXPECT_EQ(h.to, NodeId(102));
+    EXPECT_TRUE(h.entity.valid());
+    ++moved;
+  }
+  EXPECT_GE(moved, on_101) << "every entity it held migrated off (bots that joined it meanwhile too)";
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_EQ(events[i].seq, events[i - 1].seq + 1);
+}
+
+}  // namespace
+}  // namespace aether
