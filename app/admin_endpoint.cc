@@ -1,5 +1,7 @@
 #include "app/admin_endpoint.h"
 
+#include "runtime/real/admin_api.h"
+
 namespace aether::app {
 
 AdminEndpoint::AdminEndpoint(const real::RealOptions& options)
@@ -20,6 +22,13 @@ Result<std::unique_ptr<AdminEndpoint>> AdminEndpoint::make(boost::asio::io_conte
       [&coordinator](const OperatorId& who, const AdminRequest& req, Epoch claimed, std::function<void(AdminAnswer)> done) {
         coordinator.operator_command(who, req, claimed, std::move(done));
       });
+  // Views are reads any operator may make (viewer and up); logged at debug, as the console asks every second.
+  endpoint->server_->set_view_handler([&coordinator, log = &endpoint->log_](const OperatorId& who, const real::AdminCall& call) {
+    log_at(*log, LogLevel::kDebug, {coordinator.epoch(), 0, {}}, "admin view {} by operator {} ({})",
+           call.view == real::AdminView::kOwnership ? "ownership" : "timeline", who.name, operator_role_name(who.role));
+    return call.view == real::AdminView::kOwnership ? real::ownership_json(coordinator.ownership_view())
+                                                    : real::timeline_json(coordinator.handovers(), call.after, coordinator.clock_ns());
+  });
   endpoint->server_->watch_operators_file(operators_file);
   return endpoint;
 }

@@ -77,6 +77,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     g.identity_required = hosting.verifies_identities();
     g.accounts.enabled = shape.accounts;
     g.accounts.login = shape.account_login;
+    g.accounts.sessions = shape.account_sessions;
     gateway_configs_.push_back(g);
     Runtime& rt = hosting.host(fmt::format("gateway-{}", i + 1), g.node, Role::kGateway);
     gateways_.push_back(place(hosting, std::make_unique<Gateway>(rt, g)));

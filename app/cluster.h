@@ -55,6 +55,7 @@ struct ClusterShape {
   // per-address ones: every bot comes from 127.0.0.1).
   bool accounts = false;
   accounts::LoginLimits account_login;
+  accounts::SessionLimits account_sessions;  // the gateways' token lifetimes (`aether local --access-ttl`)
 };
 
 struct ClusterFigures {

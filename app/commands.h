@@ -42,6 +42,7 @@ struct LocalArgs {
   std::vector<std::string> web_origins;
   bool anonymous = false;           // no accounts: gateways admit anyone, bots play without logging in
   std::string data_dir = "aether-data";  // the gateways' account stores: DATA_DIR/local-gateway-NODE.sqlite
+  uint32_t access_ttl_s = 0;        // access tokens' lifetime (0: SessionLimits' 15 min); short ones test clients' refresh
 };
 int run_local(const LocalArgs& args);
 

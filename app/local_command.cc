@@ -128,6 +128,7 @@ int run_local(const LocalArgs& args) {
     shape.accounts = true;
     shape.account_login.failures_per_address_max = UINT32_MAX;
     shape.account_login.registrations_per_address_max = UINT32_MAX;
+    if (args.access_ttl_s != 0) shape.account_sessions.access_ttl_ns = static_cast<TimeNs>(args.access_ttl_s) * kNsPerSec;
     std::error_code ec;
     std::filesystem::create_directories(args.data_dir, ec);
     if (ec) {

@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   local_cmd->add_flag("--anonymous", local.anonymous, "no accounts: gateways admit clients without a session token (default: bots register and log in)");
   local_cmd->add_option("--data-dir", local.data_dir, "where the gateways keep accounts (SQLite files)")->capture_default_str();
+  local_cmd->add_option("--access-ttl", local.access_ttl_s, "seconds an access token lives (default 900; clients refresh before)")
+      ->check(CLI::Range(2, 86400));
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
   local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
   local_cmd->add_option("--content", local.content_dir, "play the game in this content directory (e.g. content; default: the classic one-skill game)");

@@ -2,7 +2,8 @@
 # The browser client (web/, docs/browser.md), from npm with the committed lockfile.
 #   scripts/web.sh build          npm ci (offline-safe: the cache first) and ng build -> web/dist/aether/browser
 #   scripts/web.sh test           the TypeScript codec against the C++ codec's vectors (web/test/vectors.json)
-#   scripts/web.sh browser-test   headless Debian Chromium plays against `aether local` (tests/browser/play_test.mjs)
+#   scripts/web.sh browser-test   headless Debian Chromium plays against `aether local` (tests/browser/play_test.mjs: log in, play,
+#                                 reconnect, log out) and two browsers fight (tests/browser/duel_test.mjs)
 #   scripts/web.sh console-test   headless Chromium drives the operators' console on the admin listener (tests/browser/console_test.mjs)
 # Needs Node.js 20+ and npm; the browser test needs /usr/bin/chromium (scripts/install-deps.sh) and build/bin/aether.
 set -euo pipefail
@@ -31,11 +32,12 @@ case "${1:-build}" in
   browser-test)
     deps
     [ -f $web/dist/aether/browser/index.html ] || "$0" build
-    node tests/browser/play_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-battle.png
+    node tests/browser/play_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-battle.png docs/pictures/browser-login.png
+    node tests/browser/duel_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-duel.png
     ;;
   console-test)
     deps
-    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png
+    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png docs/pictures/admin-console-map.png
     ;;
   *)
     echo "usage: scripts/web.sh build|test|browser-test|console-test" >&2

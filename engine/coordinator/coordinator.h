@@ -22,7 +22,9 @@
 #include "engine/core/clock_rate.h"
 #include "engine/core/planted.h"
 #include "engine/coordinator/fence_ledger.h"
+#include "engine/coordinator/handover_log.h"
 #include "engine/coordinator/ownership_table.h"
+#include "engine/coordinator/ownership_view.h"
 #include "engine/core/region_map.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/content.h"
@@ -257,6 +259,12 @@ class Coordinator final : public Component, public NetworkHandler {
   using AdminDone = std::function<void(AdminAnswer)>;
   void operator_command(const OperatorId& who, const AdminRequest& req, Epoch claimed, AdminDone done);
   bool admin_epoch_enabled() const { return cfg_.admin_epoch_enabled; }
+  // Read-only views for the operators' console (coordinator_views.cc; GET /api/ownership and
+  // /api/timeline on the admin listener): ownership by cell, built on demand (bounded: ownership_view.h),
+  // and the newest handovers (a ring: handover_log.h).
+  OwnershipView ownership_view() const;
+  const HandoverLog& handovers() const { return handovers_; }
+  TimeNs clock_ns() const { return rt_.clock.now_ns(); }  // the clock handovers are stamped with
 
  private:
   // coordinator.cc
@@ -365,6 +373,8 @@ class Coordinator final : public Component, public NetworkHandler {
   void handle_ghost_reply(ConnId conn, NodeId node, const AdminReply& reply);
   void finish_ghost_query(uint64_t id);
   void log_admin(const OperatorId& who, const AdminRequest& req, Epoch claimed, std::string_view outcome, LogLevel level);
+  // coordinator_views.cc
+  void note_handover(HandoverKind kind, EntityId entity, NodeId from, NodeId to, uint64_t count);
   AdminReply run_debug(const DebugTargets& req);
   DebugTargets debug_targets() const;  // the whole set, as sent to compute nodes and gateways
   void abdicate();
@@ -407,6 +417,7 @@ class Coordinator final : public Component, public NetworkHandler {
   HelloDeadlines hello_deadlines_;  // accepted connections yet to say Hello (closed past the deadline)
   std::map<NodeId, NodeRecord> nodes_;
   OwnershipTable table_;
+  HandoverLog handovers_;  // for operators only: nothing decides from it
   RegionMap regions_;  // the leader's; a new leader cuts its own at its first balancing round
   TimeNs regions_cut_ns_ = 0;  // when regions_ was last cut
   RegionMap gateway_routes_;   // the leader's cut of the curve among the connected gateways

@@ -186,6 +186,7 @@ AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
       auto it = nodes_.find(req.node);
       if (it == nodes_.end() || it->second.role != Role::kCompute) return AdminReply{false, {fmt::format("no compute node {}", req.node.value)}};
       it->second.drain = NodeRecord::Drain::kOperator;
+      note_handover(HandoverKind::kDrain, EntityId{}, req.node, NodeId{}, table_.given_count(req.node));
       out.push_back(fmt::format("draining compute {}: nothing new is placed there; its entities move off a batch per second",
                                 req.node.value));
       break;

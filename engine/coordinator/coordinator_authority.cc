@@ -268,6 +268,7 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   const std::map<EntityId, uint64_t> held = given_to(node);
   const uint64_t version = held.empty() ? 0 : next_table_version();
   for (const auto& [entity, generation] : held) orphan(entity, version);
+  note_handover(HandoverKind::kNodeLost, EntityId{}, node, NodeId{}, held.size());
   for (auto m = migrations_.begin(); m != migrations_.end();) {
     m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
   }
@@ -381,6 +382,7 @@ void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
          node.value);
   const std::map<EntityId, uint64_t> held = given_to(node);
   const uint64_t version = held.empty() ? 0 : next_table_version();
+  note_handover(HandoverKind::kNodeRestarted, EntityId{}, node, NodeId{}, held.size());
   for (const auto& [entity, generation] : held) {
     orphan(entity, version);
     table_.edit(entity, [&](OwnerRecord& rec) { rec.regrant_not_before_ns = last_heard_ns + kNodeLossAfterNs; });

@@ -56,6 +56,7 @@ void Coordinator::handle_released(NodeId from, const Released& r) {
   table_.assign(r.entity, to, next_generation(rec.generation));
   dirty_.insert(r.entity);
   ++stats_.migrations_done;
+  note_handover(HandoverKind::kMigrated, r.entity, from, to, 1);
   OwnershipGrant grant{r.entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot, true,
                        r.generation};
   send_to(to, grant);

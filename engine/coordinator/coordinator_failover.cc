@@ -379,6 +379,7 @@ void Coordinator::take_over() {
   }
   trace(TraceKind::kLeaderElected, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promised_.size()));
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "took over as leader at epoch {} with {} promises", epoch_, promised_.size());
+  note_handover(HandoverKind::kLeader, EntityId{}, NodeId{}, cfg_.node, promised_.size());
   announce_leadership();
   send_membership();
   // Every orphan in our table, not only those our candidacy made: the compute nodes may hold fresher
@@ -410,6 +411,7 @@ void Coordinator::step_down(Epoch seen, NodeId from) {
   table_version_ = version_;  // our table holds every orphaning we decided
   announce_leadership();  // gateways stop sending us spawns and resumes, and ask the next leader
   ++stats_.step_downs;
+  note_handover(HandoverKind::kSteppedDown, EntityId{}, cfg_.node, from, 0);
   trace(TraceKind::kSteppedDown, EntityId{}, static_cast<int64_t>(seen), 0, from);
   log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "stepping down: node {} is at epoch {}", from.value, seen);
 }

@@ -5,6 +5,8 @@
 #include <variant>
 #include <vector>
 
+#include <iterator>
+
 #include <fmt/format.h>
 
 namespace aether::real {
@@ -106,7 +108,7 @@ std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method,
   const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   const bool get = method == "GET";
   const bool post = method == "POST";
-  static const std::set<std::string_view> kReads = {"/api/whoami", "/api/nodes", "/api/entity", "/api/ghosts"};
+  static const std::set<std::string_view> kReads = {"/api/whoami", "/api/nodes", "/api/entity", "/api/ghosts", "/api/ownership", "/api/timeline"};
   static const std::set<std::string_view> kOrders = {"/api/move", "/api/drain", "/api/failover"};
   const bool debug = path == "/api/debug";
   if (!kReads.count(path) && !kOrders.count(path) && !debug) return AdminApiError{404, "no such path: the API is under /api/ (docs/security.md)"};
@@ -123,6 +125,21 @@ std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method,
     if (auto e = only(p, {})) return *e;
     call.whoami = path == "/api/whoami";
     call.request.command = debug ? C::kDebug : C::kListNodes;
+    return call;
+  }
+  if (path == "/api/ownership") {
+    if (auto e = only(p, {})) return *e;
+    call.view = AdminView::kOwnership;
+    return call;
+  }
+  if (path == "/api/timeline") {
+    if (auto e = only(p, {"after"})) return *e;
+    if (p.count("after") != 0) {
+      auto after = number(p, "after", UINT64_MAX);
+      if (!after) return bad("after=SEQ takes a sequence number (0 for all)");
+      call.after = *after;
+    }
+    call.view = AdminView::kTimeline;
     return call;
   }
   if (path == "/api/entity" || path == "/api/ghosts") {
@@ -204,6 +221,34 @@ std::string admin_answer_json(const OperatorId& who, const AdminCall& call, cons
                      answer.reply.ok ? "true" : "false", json_string(who.name), json_string(operator_role_name(who.role)),
                      json_string(call.whoami ? "whoami" : admin_command_name(call.request.command)), call.claimed,
                      json_string(admin_verdict_name(answer.verdict)), lines);
+}
+
+std::string ownership_json(const OwnershipView& v) {
+  std::string out = fmt::format("{{\"ok\":true,\"view\":\"ownership\",\"epoch\":{},\"leading\":{},\"arena_mm\":{},\"side\":{},\"homes\":[", v.epoch,
+                                v.leading ? "true" : "false", v.arena_mm, v.side);
+  out.reserve(out.size() + v.homes.size() * 4 + v.cells.size() * 24);
+  for (size_t i = 0; i < v.homes.size(); ++i) fmt::format_to(std::back_inserter(out), "{}{}", i ? "," : "", v.homes[i].value);
+  out += "],\"cells\":[";
+  for (size_t i = 0; i < v.cells.size(); ++i) {
+    const OwnershipView::Cell& c = v.cells[i];
+    fmt::format_to(std::back_inserter(out), "{}[{},{},{},{}]", i ? "," : "", c.x, c.y, c.owner.value, c.entities);
+  }
+  fmt::format_to(std::back_inserter(out), "],\"cells_dropped\":{},\"nodes\":[", v.cells_dropped);
+  for (size_t i = 0; i < v.nodes.size(); ++i) fmt::format_to(std::back_inserter(out), "{}[{},{}]", i ? "," : "", v.nodes[i].node.value, v.nodes[i].entities);
+  fmt::format_to(std::back_inserter(out), "],\"orphans\":{}}}\n", v.orphans);
+  return out;
+}
+
+std::string timeline_json(const HandoverLog& log, uint64_t after, TimeNs now_ns) {
+  std::string out = fmt::format("{{\"ok\":true,\"view\":\"timeline\",\"now_ms\":{},\"last\":{},\"events\":[", now_ns / kNsPerMs, log.last_seq());
+  bool first = true;
+  for (const Handover& h : log.since(after, kTimelineAnswerMax)) {
+    fmt::format_to(std::back_inserter(out), "{}{{\"seq\":{},\"at_ms\":{},\"epoch\":{},\"kind\":\"{}\",\"entity\":{},\"from\":{},\"to\":{},\"count\":{}}}",
+                   first ? "" : ",", h.seq, h.at_ns / kNsPerMs, h.epoch, handover_kind_name(h.kind), h.entity.value, h.from.value, h.to.value, h.count);
+    first = false;
+  }
+  out += "]}\n";
+  return out;
 }
 
 std::string admin_error_json(std::string_view message) { return fmt::format("{{\"ok\":false,\"error\":{}}}\n", json_string(message)); }

@@ -13,6 +13,10 @@
 //   POST /api/drain     node=N&epoch=X                 read from /api/nodes), or force=1 for the
 //   POST /api/failover  epoch=X                        admin epoch
 //   POST /api/debug     [entity=E]...[node=N]...[off=1]&epoch=X
+//
+// Views (structured reads for the console, answered by the listener's view handler; bounded):
+//   GET  /api/ownership                                regions and entities by cell and owner (ownership_json)
+//   GET  /api/timeline[?after=SEQ]                     the newest handovers after SEQ (timeline_json)
 
 #include <cstdint>
 #include <optional>
@@ -20,12 +24,21 @@
 #include <string_view>
 #include <variant>
 
+#include "engine/coordinator/handover_log.h"
+#include "engine/coordinator/ownership_view.h"
 #include "engine/net/admin_rule.h"
 
 namespace aether::real {
 
+enum class AdminView : uint8_t { kNone, kOwnership, kTimeline };
+
+// At most this many handovers in one timeline answer (the newest; the log holds kHandoverLogMax).
+inline constexpr size_t kTimelineAnswerMax = 128;
+
 struct AdminCall {
   bool whoami = false;  // answered by the listener itself
+  AdminView view = AdminView::kNone;  // a view: answered by the view handler, not the command handler
+  uint64_t after = 0;                 // timeline: events after this sequence
   AdminRequest request;
   Epoch claimed = 0;    // reads: 0
 };
@@ -42,6 +55,13 @@ std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method,
 std::string json_string(std::string_view s);
 // {"ok":...,"operator":...,"role":...,"command":...,"epoch":...,"verdict":...,"lines":[...]}
 std::string admin_answer_json(const OperatorId& who, const AdminCall& call, const AdminAnswer& answer);
+// {"ok":true,"view":"ownership","epoch":E,"leading":B,"arena_mm":A,"side":S,"homes":[S*S node ids, 0: none],
+//  "cells":[[x,y,owner,entities],...],"cells_dropped":N,"nodes":[[node,entities],...],"orphans":N}
+std::string ownership_json(const OwnershipView& v);
+// {"ok":true,"view":"timeline","now_ms":T,"last":SEQ,"events":[{"seq":..,"at_ms":..,"epoch":..,"kind":"migrated",
+//  "entity":..,"from":..,"to":..,"count":..},...]}: at most kTimelineAnswerMax events after `after`.
+// Times are the coordinator's clock (not a wall clock): now_ms - at_ms is an event's age.
+std::string timeline_json(const HandoverLog& log, uint64_t after, TimeNs now_ns);
 // {"ok":false,"error":"..."}
 std::string admin_error_json(std::string_view message);
 

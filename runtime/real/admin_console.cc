@@ -25,6 +25,15 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 .line { position: absolute; top: 0; bottom: 0; width: 2px; background: #fff; }
 .bad { color: #ff7b7b; } .muted { opacity: .7; }
 #events { margin-top: 12px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; }
+.views { display: flex; gap: 24px; margin-top: 16px; flex-wrap: wrap; }
+.views section { max-width: 560px; }
+.views section:first-child { max-width: 390px; }
+.views h2 { font-size: 13px; margin: 0 0 6px; }
+#map { background: #0e1117; border: 1px solid #2a3342; image-rendering: pixelated; }
+#legend span { display: inline-block; margin-right: 12px; }
+#legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: -1px; }
+#strip { background: #0e1117; border: 1px solid #2a3342; }
+#timeline { margin-top: 6px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; width: 540px; }
 </style>
 </head>
 <body>
@@ -32,8 +41,17 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 <form id="login"><input id="token" type="password" placeholder="operator token NAME.SECRET" size="40" autocomplete="off"> <button>Sign in</button></form>
 <span id="who" class="muted"></span></header>
 <main>
-<div id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</div>
+<div><span id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</span>
+<button id="failover" class="danger" data-test="failover" hidden>Failover</button></div>
 <table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th></th></tr></thead><tbody></tbody></table>
+<div class="views">
+<section><h2>Ownership: cells tinted by their home node; entities as squares in their owner's colour</h2>
+<canvas id="map" data-test="map" width="384" height="384"></canvas>
+<div id="legend" data-test="legend"></div></section>
+<section><h2>Migrations and failovers, the last two minutes (newest right)</h2>
+<canvas id="strip" data-test="strip" width="540" height="120"></canvas>
+<div id="timeline" data-test="timeline"></div></section>
+</div>
 <div id="events" data-test="events"></div>
 </main>
 <script src="console.js"></script>
@@ -42,10 +60,12 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 )HTML";
 
 constexpr std::string_view kScript = R"JS('use strict';
-// Reads GET /api/nodes every second (the coordinator's lines, parsed here) and sends drains.
+// Reads GET /api/nodes every second (the coordinator's lines, parsed here) and sends drains; draws
+// the ownership map and the handover timeline from the structured views.
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem('aether-token') || '';
 let epoch = 0;
+let leading = null;  // whether the coordinator we read leads (null: not read yet)
 const seen = new Map();  // node -> its last line, to note changes as events
 
 function event(text) {
@@ -80,6 +100,9 @@ function render(lines) {
   if (head) {
     epoch = Number(head[3]);
     $('summary').textContent = `coordinator ${head[1]} (${head[2]}) at epoch ${head[3]}: ${head[4]} entities, ${head[5]} orphaned, ${head[6]} migrating`;
+    if (leading !== null && leading !== (head[2] === 'leader')) event(`coordinator ${head[1]}: ${leading ? 'leader' : head[2]} -> ${head[2]} (epoch ${head[3]})`);
+    leading = head[2] === 'leader';
+    $('failover').hidden = !leading;
   }
   const nodes = lines.slice(1).map((l) => NODE.exec(l)).filter(Boolean);
   const computes = nodes.filter((m) => m[1] === 'compute').length;
@@ -128,6 +151,130 @@ function render(lines) {
   }
 }
 
+// --- Ownership map (GET /api/ownership) and timeline (GET /api/timeline?after=SEQ) ---
+const PALETTE = ['#4aa3ff', '#ff9f43', '#2ecc71', '#e056fd', '#f6e58d', '#7ed6df', '#ff6b6b', '#c7ecee'];
+const colours = new Map();  // node -> colour, in the order nodes are first seen
+function colour(node) {
+  if (node === 0) return '#555';
+  if (!colours.has(node)) colours.set(node, PALETTE[colours.size % PALETTE.length]);
+  return colours.get(node);
+}
+
+function drawMap(v) {
+  const c = $('map');
+  const g = c.getContext('2d');
+  const px = c.width / v.side;
+  g.fillStyle = '#0e1117';
+  g.fillRect(0, 0, c.width, c.height);
+  // Regions: each cell tinted by its home; y grows upward in the arena, downward on the canvas.
+  g.globalAlpha = 0.22;
+  for (let y = 0; y < v.side; ++y) {
+    for (let x = 0; x < v.side; ++x) {
+      const home = v.homes[y * v.side + x];
+      if (!home) continue;
+      g.fillStyle = colour(home);
+      g.fillRect(x * px, (v.side - 1 - y) * px, px, px);
+    }
+  }
+  g.globalAlpha = 1;
+  let most = 1;
+  for (const [, , , n] of v.cells) most = Math.max(most, n);
+  for (const [x, y, owner, n] of v.cells) {
+    const size = Math.max(2, px * Math.sqrt(n / most));
+    g.fillStyle = colour(owner);
+    g.fillRect(x * px + (px - size) / 2, (v.side - 1 - y) * px + (px - size) / 2, size, size);
+  }
+  const legend = $('legend');
+  legend.textContent = '';
+  for (const [node, n] of v.nodes) {
+    const s = document.createElement('span');
+    s.dataset.node = node;
+    s.dataset.entities = n;
+    s.innerHTML = '<i></i>';
+    s.firstChild.style.background = colour(node);
+    s.append(`compute ${node}: ${n} entities`);
+    legend.appendChild(s);
+  }
+  const extra = document.createElement('span');
+  extra.className = 'muted';
+  extra.textContent = `epoch ${v.epoch}${v.leading ? '' : ' (not leading: the map is the last leader\'s cut)'} · ${v.orphans} orphaned` +
+    (v.cells_dropped ? ` · ${v.cells_dropped} cells not shown` : '');
+  legend.appendChild(extra);
+}
+
+let lastSeq = 0;
+let timeline = [];     // {seq, kind, ..., wall}: newest last, at most 500
+const KINDS = ['migrated', 'drain', 'node_lost', 'node_restarted', 'leader', 'stepped_down'];
+function describeEvent(e) {
+  switch (e.kind) {
+    case 'migrated': return `migrated entity ${e.entity}: compute ${e.from} -> ${e.to}`;
+    case 'node_lost': return `FAILOVER: compute ${e.from} lost, ${e.count} entities re-granted elsewhere`;
+    case 'node_restarted': return `compute ${e.from} restarted: ${e.count} entities re-granted`;
+    case 'drain': return `drain of compute ${e.from} ordered (${e.count} entities to move)`;
+    case 'leader': return `coordinator ${e.to} took over as leader at epoch ${e.epoch}`;
+    case 'stepped_down': return `FAILOVER: coordinator ${e.from} stepped down at epoch ${e.epoch}; the vice leads`;
+  }
+  return e.kind;
+}
+function takeTimeline(j) {
+  const now = Date.now();
+  if (j.events.length && j.events[0].seq > lastSeq + 1 && lastSeq > 0) event(`timeline: ${j.events[0].seq - lastSeq - 1} events were missed (the coordinator keeps the newest)`);
+  for (const e of j.events) {
+    e.wall = now - (j.now_ms - e.at_ms);  // its age on the coordinator's clock, placed on ours
+    timeline.push(e);
+    const line = document.createElement('div');
+    line.dataset.kind = e.kind;
+    line.textContent = `${new Date(e.wall).toISOString().slice(11, 19)}  #${e.seq}  ${describeEvent(e)}`;
+    if (e.kind === 'node_lost' || e.kind === 'stepped_down') line.className = 'bad';
+    $('timeline').prepend(line);
+    lastSeq = Math.max(lastSeq, e.seq);
+  }
+  if (j.last > lastSeq) lastSeq = j.last;
+  while ($('timeline').childElementCount > 300) $('timeline').lastChild.remove();
+  if (timeline.length > 500) timeline = timeline.slice(-500);
+}
+function drawStrip() {
+  const c = $('strip');
+  const g = c.getContext('2d');
+  const span = 120000, now = Date.now();
+  g.fillStyle = '#0e1117';
+  g.fillRect(0, 0, c.width, c.height);
+  const lane = c.height / KINDS.length;
+  g.font = '10px system-ui';
+  KINDS.forEach((k, i) => {
+    g.fillStyle = '#556';
+    g.fillText(k, 4, i * lane + lane - 4);
+  });
+  for (const e of timeline) {
+    const x = c.width - ((now - e.wall) / span) * (c.width - 90);
+    if (x < 90) continue;
+    const i = Math.max(0, KINDS.indexOf(e.kind));
+    g.fillStyle = e.kind === 'node_lost' || e.kind === 'stepped_down' ? '#ff5a5a' : colour(e.to || e.from);
+    g.fillRect(x - 1, i * lane + 2, e.kind === 'migrated' ? 2 : 4, lane - 4);
+  }
+}
+setInterval(drawStrip, 250);
+
+async function refreshViews() {
+  if (!token) return;
+  try {
+    const o = await api('GET', '/api/ownership');
+    if (o.status === 200) drawMap(o.j);
+    const t = await api('GET', `/api/timeline?after=${lastSeq}`);
+    if (t.status === 200) takeTimeline(t.j);
+  } catch (e) {
+    // the nodes table says the coordinator does not answer
+  }
+}
+
+// The leader steps down and its vice takes over (an order: the operator role, under the epoch read last).
+async function failover() {
+  if (!confirm(`Fail over: coordinator leadership moves to the vice. The order claims epoch ${epoch}.`)) return;
+  const r = await api('POST', '/api/failover', `epoch=${epoch}`);
+  event(`failover under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
+}
+$('failover').onclick = failover;
+
 async function drain(id) {
   if (!confirm(`Drain compute ${id}? Its entities move to the other nodes. The order claims epoch ${epoch}.`)) return;
   const r = await api('POST', '/api/drain', `node=${encodeURIComponent(id)}&epoch=${epoch}`);
@@ -156,9 +303,12 @@ $('login').onsubmit = (ev) => {
   $('token').value = '';
   sessionStorage.setItem('aether-token', token);
   refresh();
+  refreshViews();
 };
 setInterval(refresh, 1000);
+setInterval(refreshViews, 1000);
 refresh();
+refreshViews();
 )JS";
 
 constexpr ConsoleFile kFiles[] = {{"text/html; charset=utf-8", kIndex}, {"text/javascript; charset=utf-8", kScript}};

@@ -3,7 +3,8 @@
 // binary so that the coordinator reads no file for it. The page holds no data and needs no token;
 // everything it shows comes from the JSON API (admin_api.h) with the token the operator types,
 // kept in the tab's sessionStorage only. Nodes and their load against the N/(N+1) line, refreshed
-// every second; drain a node after a confirmation naming it and the epoch the order claims.
+// every second; drain a node after a confirmation naming it and the epoch the order claims; a live
+// ownership map (GET /api/ownership) and a timeline of migrations and failovers (GET /api/timeline).
 
 #include <string_view>
 

@@ -128,6 +128,7 @@ struct AdminServer::State {
   std::shared_ptr<const OperatorStore> operators;
   uint64_t operators_generation = 0;  // +1 at each replace_operators(): a verification against an older one is redone
   AdminHandler handler;
+  AdminViewHandler views;  // may be empty: the views answer 404
   AdminLimits limits;
   tcp::acceptor acceptor;
   asio::steady_timer retry;
@@ -314,6 +315,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond(static_cast<http::status>(e->status), admin_error_json(e->message), request_.keep_alive());
     }
     const AdminCall call = std::get<AdminCall>(parsed);
+    if (call.view != AdminView::kNone) {
+      if (!state_->views) return respond(http::status::not_found, admin_error_json("this listener serves no views"), request_.keep_alive());
+      return respond(http::status::ok, state_->views(who, call), request_.keep_alive());
+    }
     if (call.whoami) {
       return respond(http::status::ok, admin_answer_json(who, call, AdminAnswer{AdminVerdict::kAllowed, AdminReply{true, {}}}), request_.keep_alive());
     }
@@ -414,6 +419,8 @@ AdminServer::AdminServer(asio::io_context& io, Logger& log, std::shared_ptr<TlsC
     : state_(std::make_shared<State>(io, log, std::move(tls), std::move(operators), std::move(handler), limits)) {
   state_->verifier = &verifier_;
 }
+
+void AdminServer::set_view_handler(AdminViewHandler views) { state_->views = std::move(views); }
 
 AdminServer::~AdminServer() {
   shutdown();

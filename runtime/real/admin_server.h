@@ -91,6 +91,11 @@ struct AdminServerStats {
 // (on the event loop's thread), or never if the component goes away first.
 using AdminHandler = std::function<void(const OperatorId& who, const AdminRequest& req, Epoch claimed, std::function<void(AdminAnswer)> done)>;
 
+struct AdminCall;  // admin_api.h
+// Answers a view (GET /api/ownership, /api/timeline: admin_api.h) for an authenticated operator,
+// on the event loop's thread: the JSON body. Without one, those paths answer 404.
+using AdminViewHandler = std::function<std::string(const OperatorId& who, const AdminCall& call)>;
+
 class AdminServer {
  public:
   // log must outlive the server; tls is a TlsSide::kServer context (the process's certificate).
@@ -107,6 +112,8 @@ class AdminServer {
   void replace_operators(std::shared_ptr<const OperatorStore> operators);
   // Watches the file the operators were loaded from (see "Revocation" above). Once, before the loop runs or on it.
   void watch_operators_file(const std::string& path);
+  // Serves the views with `views` from now on. Once, before the loop runs.
+  void set_view_handler(AdminViewHandler views);
 
   const AdminServerStats& stats() const;
   size_t connections_open() const;

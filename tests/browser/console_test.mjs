@@ -3,9 +3,13 @@
 // Asserts that the page loads without a token but shows nothing until one is given; that with an
 // operator's token it lists both compute nodes with their load; that Drain asks for confirmation,
 // and once confirmed the node shows draining and its entities move to the other (assigned 0);
-// then takes a screenshot (docs/pictures/).
+// that the ownership map (GET /api/ownership) draws both nodes' regions and entities, and after the
+// drain shows every entity on the other node; that the timeline (GET /api/timeline) shows the drain
+// order and the migrations off the drained node; that Failover (two coordinators) asks first, then
+// the coordinator shows it no longer leads, at a higher epoch, and the timeline shows it stepped
+// down; then takes a screenshot (docs/pictures/).
 //
-// usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT
+// usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT [MAP_SCREENSHOT (before the drain)]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +18,7 @@ import { join } from 'node:path';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
-const [aether, screenshot] = process.argv.slice(2);
+const [aether, screenshot, mapScreenshot] = process.argv.slice(2);
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 25_000;
 
@@ -27,7 +31,7 @@ let failed = false;
 function startCluster() {
   execFileSync(aether, ['operator', 'add', '--file', join(work, 'operators'), '--name', 'olga', '--role', 'operator', '--token-file', join(work, 'olga.token')]);
   return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--anonymous', '--bots', '30', '--nodes', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
+    cluster = spawn(aether, ['local', '--anonymous', '--bots', '30', '--nodes', '2', '--coordinators', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
       '--admin', '127.0.0.1:0', '--operators', join(work, 'operators'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no admin listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);
@@ -54,7 +58,7 @@ try {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 600 } });
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -71,6 +75,20 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('#nodes tr[data-node]')].filter((r) => r.cells[0].textContent.startsWith('compute'))
     .every((r) => Number(r.cells[2].textContent) > 0), null, { timeout: STEP_MS });
   log(`nodes listed: compute 101 holds ${await assigned('101')}, compute 102 holds ${await assigned('102')}`);
+  // The ownership map: both nodes in the legend with entities, regions and entities drawn.
+  const legend = (node) => page.evaluate((n) => Number(document.querySelector(`#legend span[data-node="${n}"]`)?.dataset.entities ?? 0), node);
+  await page.waitForFunction(() => ['101', '102'].every((n) => Number(document.querySelector(`#legend span[data-node="${n}"]`)?.dataset.entities) > 0),
+    null, { timeout: STEP_MS });
+  const painted = await page.evaluate(() => {
+    const c = document.getElementById('map');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set();
+    for (let i = 0; i < d.length; i += 4) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return colours.size;
+  });
+  if (painted < 4) throw new Error(`the ownership map has ${painted} colours: not drawn`);
+  log(`ownership map: compute 101 owns ${await legend('101')}, compute 102 owns ${await legend('102')} (${painted} colours drawn)`);
+  if (mapScreenshot) await page.screenshot({ path: mapScreenshot, fullPage: true });
   // Drain asks first: dismissed, nothing happens; accepted, the order goes.
   page.once('dialog', (d) => d.dismiss());
   await row(page, '101').locator('button[data-drain]').click();
@@ -87,9 +105,34 @@ try {
   log('drain confirmed: compute 101 shows draining');
   await page.waitForFunction(() => Number(document.querySelector('#nodes tr[data-node="101"]')?.cells[2].textContent) === 0, null, { timeout: STEP_MS });
   log(`its entities moved: compute 101 holds 0, compute 102 holds ${await assigned('102')}`);
+  // The map follows: nothing left on 101; the timeline shows the order and the migrations off 101.
+  await page.waitForFunction(() => !(Number(document.querySelector('#legend span[data-node="101"]')?.dataset.entities) > 0) &&
+    Number(document.querySelector('#legend span[data-node="102"]')?.dataset.entities) > 0, null, { timeout: STEP_MS });
+  await page.waitForSelector('#timeline div[data-kind="drain"]', { timeout: STEP_MS });
+  const drainLine = await page.textContent('#timeline div[data-kind="drain"]');
+  if (!drainLine.includes('compute 101')) throw new Error(`timeline drain line: ${drainLine}`);
+  await page.waitForFunction(() => [...document.querySelectorAll('#timeline div[data-kind="migrated"]')].some((d) => d.textContent.includes('compute 101 -> 102')),
+    null, { timeout: STEP_MS });
+  const migrations = await page.$$eval('#timeline div[data-kind="migrated"]', (ds) => ds.filter((d) => d.textContent.includes('compute 101 -> 102')).length);
+  log(`map: compute 101 owns nothing, compute 102 owns ${await legend('102')}; timeline: the drain order and ${migrations} migrations 101 -> 102`);
+  await page.waitForTimeout(600);  // the strip's next frame
+  // Failover: the leader steps down and the vice takes over; the console reads coordinator 1, which
+  // now follows at a higher epoch, and its timeline says it stepped down.
+  if (await page.isHidden('#failover')) throw new Error('no Failover button while coordinator 1 leads');
+  let failoverAsked = '';
+  page.once('dialog', (d) => {
+    failoverAsked = d.message();
+    d.accept();
+  });
+  await page.click('#failover');
+  await page.waitForSelector('#timeline div[data-kind="stepped_down"]', { timeout: STEP_MS });
+  await page.waitForFunction(() => /coordinator 1 \((?!leader)\w+\) at epoch ([2-9]|\d\d)/.test(document.getElementById('summary').textContent), null, { timeout: STEP_MS });
+  if (!failoverAsked.includes('The order claims epoch 1')) throw new Error(`the failover confirmation said: ${failoverAsked}`);
+  log(`failover: ${await page.textContent('#summary')}; timeline: ${await page.textContent('#timeline div[data-kind="stepped_down"]')}`);
+  await page.waitForTimeout(1200);  // the map's next read (no longer leading) and the strip's next frame
   const events = await page.textContent('#events');
   if (!events.includes('drain compute 101 under epoch') || !events.includes('200')) throw new Error(`events: ${events}`);
-  await page.screenshot({ path: screenshot });
+  await page.screenshot({ path: screenshot, fullPage: true });
   log(`screenshot ${screenshot}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   log('PASS');

@@ -61,6 +61,12 @@ std::string header_json(const std::vector<uint8_t>& bytes) {
                          h->welcome.tick, h->welcome.tick_hz, h->welcome.view_radius_mm, h->welcome.resume_token);
     case Type::kGoodbye: return fmt::format(R"({{"type":"goodbye","reason":"{}"}})", h->goodbye.reason);
     case Type::kRedirect: return fmt::format(R"({{"type":"redirect","address":"{}"}})", h->redirect.address);
+    case Type::kAuthReply: {
+      const AuthReply& a = h->auth;
+      return fmt::format(
+          R"({{"type":"auth","reply":{{"code":{},"message":"{}","accessId":"{}","accessSecret":"{}","refreshId":"{}","refreshSecret":"{}","accessTtlMs":{},"character":"{}","classId":{}}}}})",
+          a.code, a.message, a.access.id, a.access.secret, a.refresh.id, a.refresh.secret, a.access_ttl_ms, a.character, a.class_id);
+    }
     default: return update_json(bytes);
   }
 }
@@ -76,6 +82,29 @@ std::string vectors() {
   const ClientInput input{300, -1000, 250, EntityId(123456789012), 3};
   items.push_back(fmt::format(R"(  {{"name":"input","direction":"client","hex":"{}","expect":{{"seq":300,"moveX":-1000,"moveY":250,"target":"123456789012","skill":3}}}})",
                               hex(encode_input(input))));
+  // Accounts (30-34): register with a class, log in, refresh and log out with a token.
+  items.push_back(fmt::format(R"(  {{"name":"register","direction":"client","hex":"{}","expect":{{"account":"ann_1","password":"correct horse","classId":2}}}})",
+                              hex(encode_register(Register{"ann_1", "correct horse", 2}))));
+  items.push_back(fmt::format(R"(  {{"name":"login","direction":"client","hex":"{}","expect":{{"account":"ann_1","password":"pässwörd"}}}})",
+                              hex(encode_login(Login{"ann_1", "p\xc3\xa4ssw\xc3\xb6rd"}))));
+  const WireToken token{0x8000000000000001ull, 0x0123456789abcdefull};
+  items.push_back(fmt::format(R"(  {{"name":"refresh","direction":"client","hex":"{}","expect":{{"id":"{}","secret":"{}"}}}})",
+                              hex(encode_refresh(Refresh{token})), token.id, token.secret));
+  items.push_back(fmt::format(R"(  {{"name":"logout","direction":"client","hex":"{}","expect":{{"id":"{}","secret":"{}"}}}})",
+                              hex(encode_logout(Logout{token})), token.id, token.secret));
+  AuthReply ok_reply;
+  ok_reply.code = 0;
+  ok_reply.message = "ok";
+  ok_reply.access = {7, 0xfedcba9876543210ull};
+  ok_reply.refresh = token;
+  ok_reply.access_ttl_ms = 900'000;
+  ok_reply.character = 0x1234567890ull;
+  ok_reply.class_id = 4;
+  gateway("auth reply", encode_auth_reply(ok_reply));
+  AuthReply refused;
+  refused.code = 1;
+  refused.message = "invalid name or password";
+  gateway("auth reply refused", encode_auth_reply(refused));
   gateway("welcome", encode_welcome(Welcome{EntityId(42), 1000, 10, 50'000, (1ull << 63) + 5}));
   gateway("goodbye", encode_goodbye(Goodbye{"gateway full"}));
   gateway("redirect", encode_redirect(Redirect{"127.0.0.1:7001"}));
@@ -132,6 +161,8 @@ std::string vectors() {
   bad.push_back("63");           // an unknown type
   bad.push_back("0d00");         // a redirect to no address
   bad.push_back("0b01" "0000" "0100" "0040" "0000" "0000" "00");  // a changed item with an unknown change bit
+  bad.push_back("2207" "00" "00000000" "000000");  // an auth reply with an unknown code
+  bad.push_back("2200" "00" "00000000" "00000000");  // an auth reply with a byte after it
   for (const std::string& h : bad) {
     std::vector<uint8_t> bytes;
     for (size_t i = 0; i + 1 < h.size(); i += 2) bytes.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));

@@ -5,7 +5,7 @@
 declare const require: (m: string) => any;
 declare const process: { argv: string[]; exit(code: number): never };
 const { readFileSync } = require('fs');
-import { decodeGateway, encodeHello, encodeInput, MalformedError } from '../src/app/codec';
+import { decodeGateway, encodeHello, encodeInput, encodeLogin, encodeLogout, encodeRefresh, encodeRegister, MalformedError } from '../src/app/codec';
 
 interface Vector {
   name: string;
@@ -29,10 +29,21 @@ const fail = (name: string, what: string) => {
 for (const v of vectors) {
   if (v.direction === 'client') {
     const e = v.expect;
-    const got =
-      v.name === 'hello'
-        ? encodeHello({ name: e.name, resumeEntity: BigInt(e.resumeEntity), resumeToken: BigInt(e.resumeToken), accessId: BigInt(e.accessId), accessSecret: BigInt(e.accessSecret) })
-        : encodeInput({ seq: e.seq, moveX: e.moveX, moveY: e.moveY, target: BigInt(e.target), skill: e.skill });
+    const encoders: Record<string, () => Uint8Array> = {
+      hello: () =>
+        encodeHello({ name: e.name, resumeEntity: BigInt(e.resumeEntity), resumeToken: BigInt(e.resumeToken), accessId: BigInt(e.accessId), accessSecret: BigInt(e.accessSecret) }),
+      input: () => encodeInput({ seq: e.seq, moveX: e.moveX, moveY: e.moveY, target: BigInt(e.target), skill: e.skill }),
+      register: () => encodeRegister({ account: e.account, password: e.password, classId: e.classId }),
+      login: () => encodeLogin({ account: e.account, password: e.password }),
+      refresh: () => encodeRefresh({ id: BigInt(e.id), secret: BigInt(e.secret) }),
+      logout: () => encodeLogout({ id: BigInt(e.id), secret: BigInt(e.secret) }),
+    };
+    const encode = encoders[v.name];
+    if (!encode) {
+      fail(v.name, 'no encoder for this client vector');
+      continue;
+    }
+    const got = encode();
     if (hex(got) !== v.hex) fail(v.name, `encoded ${hex(got)}, the C++ encoder ${v.hex}`);
     continue;
   }

@@ -1,15 +1,16 @@
-// The battle view: a canvas drawn every animation frame (entities interpolated between the 10 Hz
-// updates), and the HUD over it: own health, skill bar with cooldowns and keys, target frame,
+// The login screen (log in, or register with a class), then the battle view: a canvas drawn every
+// animation frame (entities interpolated between the 10 Hz updates), and the HUD over it: own health, skill bar with cooldowns and keys, target frame,
 // combat log, connection notice. Keys: WASD or arrows move, 1-4 use a skill on the target, Tab
 // targets the nearest enemy, a click targets what is under it.
 
 import { ChangeDetectionStrategy, Component, ElementRef, HostListener, OnDestroy, OnInit, ViewChild, signal } from '@angular/core';
-import { CM_PER_M, Entity, Game, SKILL_SLOTS } from './game';
+import { CLASSES, CM_PER_M, className, Entity, Game, skillBar } from './game';
 import { FLAG_DEAD } from './codec';
 
 interface SkillView {
   slot: number;
   key: string;
+  name: string;
   cooldownS: string; // '' when ready
 }
 
@@ -18,56 +19,102 @@ interface SkillView {
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <canvas #canvas (click)="click($event)"></canvas>
-    <div class="hud">
-      <div class="status" data-test="status">
-        {{ view().phase }} · tick {{ view().tick }} · <span data-test="entities">{{ view().entities }}</span> in view
-      </div>
-      @if (view().notice) {
-        <div class="notice" data-test="notice">{{ view().notice }}</div>
-      }
-      <div class="player frame" data-test="player">
-        <div class="name">You #{{ view().self }}</div>
-        <div class="bar hp"><div [style.width.%]="view().hpPct"></div><span data-test="hp">{{ view().hp }}</span></div>
-      </div>
-      @if (view().target) {
-        <div class="target frame" data-test="target">
-          <div class="name">{{ view().target!.name }}</div>
-          <div class="bar hp enemy"><div [style.width.%]="view().target!.hpPct"></div><span>{{ view().target!.hp }}</span></div>
-          <div class="sub">{{ view().target!.distance }} m</div>
+    @if (view().phase === 'login' || view().phase === 'authenticating') {
+      <form class="login frame" data-test="login" (submit)="submit($event)">
+        <h1>Aether</h1>
+        <div class="tabs">
+          <button type="button" data-test="mode-login" [class.on]="mode() === 'login'" (click)="setMode('login')">Log in</button>
+          <button type="button" data-test="mode-register" [class.on]="mode() === 'register'" (click)="setMode('register')">Register</button>
         </div>
-      }
-      <div class="skills">
-        @for (s of view().skills; track s.slot) {
-          <button class="skill" [attr.data-slot]="s.slot" (click)="use(s.slot)" [class.cooling]="s.cooldownS !== ''">
-            <span class="key">{{ s.key }}</span>
-            <span class="label">Skill {{ s.slot }}</span>
-            @if (s.cooldownS !== '') {
-              <span class="cooldown" data-test="cooldown">{{ s.cooldownS }}</span>
+        <label>Account <input data-test="account" name="account" autocomplete="username" maxlength="32" [value]="account()" (input)="account.set(text($event))" /></label>
+        <label>Password
+          <input data-test="password" name="password" type="password" maxlength="128"
+                 [attr.autocomplete]="mode() === 'register' ? 'new-password' : 'current-password'" [value]="password()" (input)="password.set(text($event))" />
+        </label>
+        @if (mode() === 'register') {
+          <fieldset class="classes" data-test="classes">
+            <legend>Class of your character</legend>
+            @for (c of classes; track c.id) {
+              <label class="class" [class.on]="classId() === c.id">
+                <input type="radio" name="class" [attr.data-class]="c.name" [checked]="classId() === c.id" (change)="classId.set(c.id)" />
+                <b>{{ c.name }}</b> <span>{{ c.role }}</span>
+              </label>
             }
-          </button>
+          </fieldset>
+          <div class="hint">Names: 3 to 32 of a-z 0-9 _ -. Passwords: 8 to 128 bytes.</div>
         }
-      </div>
-      <div class="log" data-test="log">
-        @for (line of view().log; track $index) {
-          <div>{{ line }}</div>
+        @if (view().authError) {
+          <div class="error" data-test="auth-error">{{ view().authError }}</div>
         }
+        <button type="submit" data-test="submit" [disabled]="view().phase === 'authenticating'">
+          {{ view().phase === 'authenticating' ? 'Please wait' : mode() === 'register' ? 'Create account and play' : 'Log in and play' }}
+        </button>
+      </form>
+    }
+    @if (view().phase !== 'login' && view().phase !== 'authenticating') {
+      <div class="hud">
+        <div class="status" data-test="status">
+          {{ view().phase }} · tick {{ view().tick }} · <span data-test="entities">{{ view().entities }}</span> in view
+        </div>
+        @if (view().notice) {
+          <div class="notice" data-test="notice">{{ view().notice }}</div>
+        }
+        <div class="player frame" data-test="player">
+          <div class="name">
+            {{ view().account || 'guest' }} · {{ view().className }} · #{{ view().self }}
+            @if (view().account) {
+              <button class="logout" data-test="logout" (click)="logout()">Log out</button>
+            }
+          </div>
+          <div class="bar hp"><div [style.width.%]="view().hpPct"></div><span data-test="hp">{{ view().hp }}</span></div>
+        </div>
+        @if (view().target) {
+          <div class="target frame" data-test="target">
+            <div class="name">{{ view().target!.name }}</div>
+            <div class="bar hp enemy"><div [style.width.%]="view().target!.hpPct"></div><span>{{ view().target!.hp }}</span></div>
+            <div class="sub">{{ view().target!.distance }} m</div>
+          </div>
+        }
+        <div class="skills">
+          @for (s of view().skills; track s.slot) {
+            <button class="skill" [attr.data-slot]="s.slot" (click)="use(s.slot)" [class.cooling]="s.cooldownS !== ''">
+              <span class="key">{{ s.key }}</span>
+              <span class="label">{{ s.name }}</span>
+              @if (s.cooldownS !== '') {
+                <span class="cooldown" data-test="cooldown">{{ s.cooldownS }}</span>
+              }
+            </button>
+          }
+        </div>
+        <div class="log" data-test="log">
+          @for (line of view().log; track $index) {
+            <div>{{ line }}</div>
+          }
+        </div>
       </div>
-    </div>
+    }
   `,
 })
 export class AppComponent implements OnInit, OnDestroy {
   @ViewChild('canvas', { static: true }) canvas!: ElementRef<HTMLCanvasElement>;
   readonly view = signal(this.snapshot());
+  readonly classes = CLASSES;
+  readonly mode = signal<'login' | 'register'>('login');
+  readonly account = signal('');
+  readonly password = signal('');
+  readonly classId = signal(CLASSES[1].id);
   private game!: Game;
   private frame = 0;
   private hudTimer: ReturnType<typeof setInterval> | null = null;
 
   ngOnInit(): void {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const name = new URLSearchParams(location.search).get('name') ?? 'player';
-    this.game = new Game(`${scheme}://${location.host}/play`, name.slice(0, 32));
+    const params = new URLSearchParams(location.search);
+    this.game = new Game(`${scheme}://${location.host}/play`);
     this.game.onChange = () => this.view.set(this.snapshot());
-    this.game.connect();
+    // ?guest=1: no account (a gateway run with --anonymous); otherwise the login screen first.
+    if (params.get('guest') === '1') this.game.playAsGuest((params.get('name') ?? 'player').slice(0, 32));
+    if (params.get('register') === '1') this.mode.set('register');
     this.hudTimer = setInterval(() => this.view.set(this.snapshot()), 100);
     const draw = () => {
       this.draw();
@@ -85,8 +132,9 @@ export class AppComponent implements OnInit, OnDestroy {
 
   @HostListener('window:keydown', ['$event'])
   keydown(ev: KeyboardEvent): void {
+    if (ev.target instanceof HTMLInputElement || this.game.phase === 'login' || this.game.phase === 'authenticating') return; // typing
     const key = ev.key.toLowerCase();
-    if (key >= '1' && key <= String(SKILL_SLOTS)) {
+    if (key >= '1' && key <= String(this.view().skills.length)) {
       this.use(Number(key));
     } else if (key === 'tab') {
       this.game.targetNearestEnemy();
@@ -98,6 +146,28 @@ export class AppComponent implements OnInit, OnDestroy {
   @HostListener('window:keyup', ['$event'])
   keyup(ev: KeyboardEvent): void {
     this.game.keyUp(ev.key.toLowerCase());
+  }
+
+  setMode(mode: 'login' | 'register'): void {
+    this.mode.set(mode);
+    this.game.authError = '';
+    this.view.set(this.snapshot());
+  }
+  text(ev: Event): string {
+    return (ev.target as HTMLInputElement).value;
+  }
+  submit(ev: Event): void {
+    ev.preventDefault();
+    const account = this.account().trim();
+    if (this.mode() === 'register') {
+      this.game.register(account, this.password(), this.classId());
+    } else {
+      this.game.login(account, this.password());
+    }
+    this.password.set('');
+  }
+  logout(): void {
+    this.game.logout();
   }
 
   use(slot: number): void {
@@ -116,21 +186,23 @@ export class AppComponent implements OnInit, OnDestroy {
     const target = g?.find(g.target);
     const cooldown = g ? g.cooldownLeftMs(now) : 0;
     const skills: SkillView[] = [];
-    for (let slot = 1; slot <= SKILL_SLOTS; ++slot) {
-      skills.push({ slot, key: String(slot), cooldownS: cooldown > 0 ? (cooldown / 1000).toFixed(1) : '' });
-    }
+    const bar = skillBar(me?.seen.classId ?? g?.classId ?? 0);
+    bar.forEach((name, i) => skills.push({ slot: i + 1, key: String(i + 1), name, cooldownS: cooldown > 0 ? (cooldown / 1000).toFixed(1) : '' }));
     const distance = me && target ? Math.hypot(target.seen.xCm - me.seen.xCm, target.seen.yCm - me.seen.yCm) / CM_PER_M : 0;
     return {
       phase: g?.phase ?? 'connecting',
       tick: g?.tick ?? 0,
       entities: g?.entities.size ?? 0,
       notice: g?.notice ?? '',
+      authError: g?.authError ?? '',
+      account: g?.account ?? '',
+      className: me ? className(me.seen.classId) : g?.classId ? className(g.classId) : '',
       self: g ? String(g.self) : '',
       hp: me?.seen.hp ?? 0,
       hpPct: me ? Math.max(0, (100 * me.seen.hp) / me.maxHp) : 0,
       target: target
         ? {
-            name: `#${target.seen.id}${target.seen.flags & FLAG_DEAD ? ' (dead)' : ''} · team ${target.seen.team}`,
+            name: `#${target.seen.id} ${className(target.seen.classId)}${target.seen.flags & FLAG_DEAD ? ' (dead)' : ''} · team ${target.seen.team}`,
             hp: target.seen.hp,
             hpPct: Math.max(0, (100 * target.seen.hp) / target.maxHp),
             distance: distance.toFixed(1),

@@ -16,6 +16,21 @@ export const POSITION_CM_MAX = 100_000_000; // kCoordinateMmMax / kClientUnitMm
 export const SKILL_SLOT_MAX = 8;
 export const CLIENT_UNIT_MM = 10;
 export const FLAG_DEAD = 1;
+export const ACCOUNT_FIELD_BYTES_MAX = 64; // kAccountFieldBytesMax (the server's rules are narrower: docs/security.md)
+export const PASSWORD_FIELD_BYTES_MAX = 128;
+export const AUTH_CODE_MAX = 6;
+export const CLASS_ID_MAX = 0xffff;
+
+// accounts::AuthCode (engine/accounts/account_service.h).
+export enum AuthCode {
+  Ok = 0,
+  Refused = 1, // login: invalid name or password (or a limit; never says which)
+  NameTaken = 2,
+  Invalid = 3, // register: the name or password breaks the rules
+  Busy = 4,
+  Unavailable = 5,
+  TokenRefused = 6, // refresh or logout: the token is not (or no longer) good
+}
 
 export enum MsgType {
   Hello = 1,
@@ -24,6 +39,11 @@ export enum MsgType {
   Update = 11,
   Goodbye = 12,
   Redirect = 13,
+  Register = 30,
+  Login = 31,
+  Refresh = 32,
+  Logout = 33,
+  AuthReply = 34,
 }
 
 export const CHANGED_POS = 1 << 0;
@@ -171,6 +191,48 @@ export function encodeHello(h: Hello): Uint8Array {
   return w.finish();
 }
 
+export interface Token {
+  id: bigint;
+  secret: bigint;
+}
+export interface Register {
+  account: string;
+  password: string;
+  classId: number; // the first character's class (content/classes.textpb)
+}
+export interface Login {
+  account: string;
+  password: string;
+}
+
+export function encodeRegister(m: Register): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(MsgType.Register);
+  w.string(m.account);
+  w.string(m.password);
+  w.varint(m.classId);
+  return w.finish();
+}
+
+export function encodeLogin(m: Login): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(MsgType.Login);
+  w.string(m.account);
+  w.string(m.password);
+  return w.finish();
+}
+
+function encodeToken(type: MsgType, t: Token): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(type);
+  w.varint(t.id);
+  w.varint(t.secret);
+  return w.finish();
+}
+// The refresh token buys a new pair; either token of the session logs it out.
+export const encodeRefresh = (t: Token): Uint8Array => encodeToken(MsgType.Refresh, t);
+export const encodeLogout = (t: Token): Uint8Array => encodeToken(MsgType.Logout, t);
+
 export function encodeInput(i: Input): Uint8Array {
   const w = new ByteWriter();
   w.u8(MsgType.Input);
@@ -226,7 +288,21 @@ export type GatewayMessage =
   | { type: 'welcome'; entity: bigint; tick: number; tickHz: number; viewRadiusMm: number; resumeToken: bigint }
   | { type: 'update'; update: Update }
   | { type: 'goodbye'; reason: string }
-  | { type: 'redirect'; address: string };
+  | { type: 'redirect'; address: string }
+  | { type: 'auth'; reply: AuthReply };
+
+// The answer to a register, login, refresh or logout: tokens and character are 0 unless code is Ok.
+export interface AuthReply {
+  code: AuthCode;
+  message: string; // the server's words, generic on purpose: shown as they are
+  accessId: bigint;
+  accessSecret: bigint;
+  refreshId: bigint;
+  refreshSecret: bigint;
+  accessTtlMs: number;
+  character: bigint;
+  classId: number;
+}
 
 function readFields(r: ByteReader, mask: number, posMax: number): Changed {
   const c: Changed = { mask, dxCm: 0, dyCm: 0, moveX: 0, moveY: 0, hp: 0, flags: 0, target: 0n, team: 0 };
@@ -325,6 +401,21 @@ export function decodeGateway(bytes: Uint8Array): GatewayMessage {
       if (r.ok() && address.length === 0) r.fail('redirect to no address');
       if (r.ok() && !r.atEnd()) r.fail('bytes after the redirect');
       out = { type: 'redirect', address };
+      break;
+    }
+    case MsgType.AuthReply: {
+      const code = r.u8();
+      if (r.ok() && code > AUTH_CODE_MAX) r.fail('unknown auth code');
+      const message = r.string(REASON_BYTES_MAX);
+      const accessId = r.varint();
+      const accessSecret = r.varint();
+      const refreshId = r.varint();
+      const refreshSecret = r.varint();
+      const accessTtlMs = Number(r.varint());
+      const character = r.varint();
+      const classId = r.num(BigInt(CLASS_ID_MAX), 'class out of range');
+      if (r.ok() && !r.atEnd()) r.fail('bytes after the auth reply');
+      out = { type: 'auth', reply: { code, message, accessId, accessSecret, refreshId, refreshSecret, accessTtlMs, character, classId } };
       break;
     }
     case MsgType.Update:

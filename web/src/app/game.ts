@@ -2,11 +2,14 @@
 // the component reads it (signals for the HUD, the canvas every frame).
 //
 // The connection: a WebSocket to the page's own origin (/play), binary frames, one client-protocol
-// message each (codec.ts). It says Hello (with the last Welcome's entity and token when it has one,
-// so that a reconnect takes the same avatar back), then sends one Input a tick while it plays.
-// A closed connection is retried by itself after a short pause, with the resume.
-// Login (accounts) goes in front of connect() once the gateway accepts it; nothing here assumes a
-// Hello is the first and only thing said.
+// message each (codec.ts). With accounts (the gateway's default) the player logs in or registers on
+// the connection it will play on; the AuthReply carries an access and a refresh token, and the Hello
+// that follows carries the access token. Without (a guest, on a gateway run with --anonymous) it
+// says Hello at once. Then one Input a tick while it plays. A closed connection is retried by itself
+// after a short pause, with the last Welcome's entity and token (the resume) and the access token,
+// refreshed first when it is about to expire. The access token is refreshed on the open connection
+// at REFRESH_AT of its lifetime. Tokens live in this object only (never in storage or the URL): a
+// reloaded page logs in again.
 
 import {
   CLIENT_UNIT_MM,
@@ -16,19 +19,46 @@ import {
   CHANGED_POS,
   CHANGED_TARGET,
   CHANGED_TEAM,
+  AuthCode,
+  AuthReply,
   decodeGateway,
   encodeHello,
   encodeInput,
+  encodeLogin,
+  encodeLogout,
+  encodeRefresh,
+  encodeRegister,
   FLAG_DEAD,
   Far,
   Seen,
+  Token,
   Update,
 } from './codec';
 
 export const TICK_MS = 100;
-export const SKILL_SLOTS = 4; // keys 1..4
+export const SKILL_SLOTS = 6; // keys 1..6, as many as the class has (a class with none known: 4)
 export const LOG_LINES_MAX = 40;
 export const RECONNECT_DELAY_MS = 1000;
+export const SKILL_REPEAT_INPUTS = 2; // inputs that carry one key press of a skill (sendInput)
+export const REFRESH_AT = 0.8; // of the access token's lifetime
+export const REFRESH_MARGIN_MS = 5000; // a token this close to expiry is refreshed before a Hello
+export const LOGOUT_CLOSE_MS = 2000; // the gateway closes a logged-out connection; we do past this
+// The classes a new account can choose (content/classes.textpb: ids and names; the protocol does not
+// carry the content, so the client keeps this table in step with it).
+export const CLASSES: ReadonlyArray<{ id: number; name: string; role: string; skills: readonly string[] }> = [
+  { id: 1, name: 'warrior', role: 'melee, rage builds as it fights', skills: ['battle cry', 'fortify', 'shield bash', 'sunder', 'cleave', 'strike'] },
+  { id: 2, name: 'mage', role: 'ranged damage, mana', skills: ['arcane barrier', 'counterspell', 'frost nova', 'frostbolt', 'fireball'] },
+  { id: 3, name: 'rogue', role: 'melee damage, energy', skills: ['evasion', 'kick', 'kidney shot', 'poison blade', 'stab'] },
+  { id: 4, name: 'cleric', role: 'heals allies, mana', skills: ['divine ward', 'cleanse', 'holy nova', 'renew', 'heal', 'smite'] },
+];
+export function className(id: number): string {
+  return CLASSES.find((c) => c.id === id)?.name ?? `class ${id}`;
+}
+// The skill bar of a class, slot 1 first (its skill names; numbered slots for a class not known).
+export function skillBar(classId: number): string[] {
+  const c = CLASSES.find((x) => x.id === classId);
+  return c ? c.skills.slice(0, SKILL_SLOTS) : ['Skill 1', 'Skill 2', 'Skill 3', 'Skill 4'];
+}
 
 export interface Entity {
   seen: Seen;
@@ -40,7 +70,9 @@ export interface Entity {
   diedAt: number | null;
 }
 
-export type Phase = 'connecting' | 'waiting' | 'playing' | 'reconnecting';
+// login: the login screen; authenticating: a register or login is on its way.
+export type Phase = 'login' | 'authenticating' | 'connecting' | 'waiting' | 'playing' | 'reconnecting';
+type Pending = 'register' | 'login' | 'refresh' | null;
 
 export class Game {
   readonly entities = new Map<number, Entity>(); // by slot
@@ -52,8 +84,12 @@ export class Game {
   cooldownTicks = 0;
   cooldownAt = 0; // when cooldownTicks was heard (ms)
   target: bigint = 0n;
-  phase: Phase = 'connecting';
+  phase: Phase = 'login';
   notice = '';
+  authError = ''; // the server's answer to the last register or login that failed
+  account = ''; // who is logged in ('' : nobody, or a guest)
+  classId = 0;
+  refreshes = 0; // access tokens refreshed in this session
   log: string[] = [];
   updates = 0;
   onChange: () => void = () => {};
@@ -64,36 +100,210 @@ export class Game {
   private seq = 0;
   private inputTimer: ReturnType<typeof setInterval> | null = null;
   private pendingSkill = 0;
+  private skillInputsLeft = 0;
   private readonly keys = new Set<string>();
-  private stopped = false;
+  private stopped = true;
+  private guest = false;
+  private name = 'player';
+  private access: Token | null = null;
+  private refreshToken: Token | null = null;
+  private accessExpiresAt = 0; // performance.now() time
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private pending: Pending = null;
+  private queued: Uint8Array | null = null; // a register or login waiting for the socket to open
 
-  constructor(private readonly url: string, private readonly name: string) {}
+  constructor(private readonly url: string) {}
 
-  connect(): void {
+  // The login screen's buttons. The request goes on a fresh connection (or the one still open).
+  register(account: string, password: string, classId: number): void {
+    this.authenticate('register', account, encodeRegister({ account, password, classId }));
+  }
+  login(account: string, password: string): void {
+    this.authenticate('login', account, encodeLogin({ account, password }));
+  }
+  // No account: only a gateway without accounts (`aether local --anonymous`) admits it.
+  playAsGuest(name: string): void {
+    this.guest = true;
+    this.name = name;
+    this.account = '';
+    this.authError = '';
     this.stopped = false;
+    this.open(null);
+  }
+  // Ends the session at the gateway (both tokens, and the avatar leaves), then the login screen.
+  logout(): void {
+    const token = this.access ?? this.refreshToken;
+    const ws = this.ws;
+    if (token && ws && ws.readyState === WebSocket.OPEN) {
+      // The gateway answers and closes the connection; we stop listening to it now, and close it
+      // ourselves if it has not within LOGOUT_CLOSE_MS. A new login opens a connection of its own.
+      ws.send(encodeLogout(token));
+      this.ws = null;
+      setTimeout(() => ws.close(1000, 'logged out'), LOGOUT_CLOSE_MS);
+    }
+    this.toLoginScreen('logged out');
+  }
+  // Refreshes the access token now, on the open connection (the timer does it at REFRESH_AT).
+  refreshNow(): boolean {
+    if (!this.refreshToken || !this.ws || this.ws.readyState !== WebSocket.OPEN || this.pending) return false;
+    this.pending = 'refresh';
+    this.ws.send(encodeRefresh(this.refreshToken));
+    return true;
+  }
+  // The access token's id (for tests and the curious: never the secret).
+  accessId(): string {
+    return this.access ? String(this.access.id) : '';
+  }
+
+  private authenticate(kind: 'register' | 'login', account: string, message: Uint8Array): void {
+    if (this.pending === 'register' || this.pending === 'login') return;
+    this.guest = false;
+    this.name = account;
+    this.account = account;
+    this.authError = '';
+    this.stopped = false;
+    this.phase = 'authenticating';
+    this.pending = kind;
+    this.onChange();
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(message);
+    } else if (!this.ws || this.ws.readyState !== WebSocket.CONNECTING) {
+      this.open(message);
+    } else {
+      this.queued = message;
+    }
+  }
+
+  // A new connection; `first`: a register or login to send on it, else a Hello (or a refresh first).
+  private open(first: Uint8Array | null): void {
     const ws = new WebSocket(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    this.queued = first;
     ws.onopen = () => {
-      this.phase = 'waiting';
-      ws.send(encodeHello({ name: this.name, resumeEntity: this.resumeEntity, resumeToken: this.resumeToken }));
+      if (this.ws !== ws) return;
+      const queued = this.queued;
+      this.queued = null;
+      if (queued) {
+        ws.send(queued);
+      } else if (this.access && this.refreshToken && performance.now() > this.accessExpiresAt - REFRESH_MARGIN_MS) {
+        this.phase = 'waiting';
+        this.pending = 'refresh';
+        ws.send(encodeRefresh(this.refreshToken)); // the Hello follows its answer
+      } else {
+        this.hello();
+      }
       this.onChange();
     };
-    ws.onmessage = (ev) => this.receive(new Uint8Array(ev.data as ArrayBuffer));
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) this.receive(new Uint8Array(ev.data as ArrayBuffer));
+    };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.stopInputs();
       this.ws = null;
+      if (this.pending === 'register' || this.pending === 'login') {
+        this.pending = null;
+        this.phase = 'login';
+        this.authError = this.authError || `the gateway closed the connection${ev.reason ? ': ' + ev.reason : ''}`;
+        this.onChange();
+        return;
+      }
+      this.pending = null;
       if (this.stopped) return;
+      if (!this.access && !this.guest) {
+        // Nothing to come back with (a login screen's idle connection): stay at the login screen.
+        this.phase = 'login';
+        this.onChange();
+        return;
+      }
       this.phase = 'reconnecting';
       if (!this.notice) this.notice = `connection lost${ev.reason ? ': ' + ev.reason : ''}; reconnecting`;
       this.onChange();
-      setTimeout(() => this.connect(), RECONNECT_DELAY_MS);
+      setTimeout(() => {
+        if (!this.stopped && !this.ws) this.open(null);
+      }, RECONNECT_DELAY_MS);
     };
+  }
+
+  private hello(): void {
+    if (!this.ws) return;
+    this.phase = 'waiting';
+    this.ws.send(
+      encodeHello({
+        name: this.name,
+        resumeEntity: this.resumeEntity,
+        resumeToken: this.resumeToken,
+        accessId: this.access?.id ?? 0n,
+        accessSecret: this.access?.secret ?? 0n,
+      }),
+    );
+  }
+
+  private authReply(r: AuthReply): void {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending === null) return; // an answer we no longer wait for
+    if (r.code !== AuthCode.Ok) {
+      if (pending === 'refresh') {
+        this.toLoginScreen(`your session ended (${r.message}); log in again`);
+        return;
+      }
+      this.phase = 'login';
+      this.authError = r.message; // the server's generic words ("invalid name or password", "name taken"...)
+      return;
+    }
+    this.access = { id: r.accessId, secret: r.accessSecret };
+    this.refreshToken = { id: r.refreshId, secret: r.refreshSecret };
+    this.accessExpiresAt = performance.now() + r.accessTtlMs;
+    this.scheduleRefresh(r.accessTtlMs);
+    if (pending === 'refresh') {
+      this.refreshes++;
+      if (this.phase !== 'playing') this.hello(); // a reconnect that refreshed first
+      return;
+    }
+    this.classId = r.classId;
+    this.authError = '';
+    this.resumeEntity = 0n; // a new login: the gateway gives the character's avatar back if it still waits
+    this.resumeToken = 0n;
+    this.hello();
+  }
+
+  private scheduleRefresh(ttlMs: number): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      // Not connected now: the reconnect refreshes before its Hello.
+      if (!this.refreshNow() && this.ws && this.pending) this.scheduleRefresh(2000);
+    }, Math.max(1000, ttlMs * REFRESH_AT));
+  }
+
+  private toLoginScreen(why: string): void {
+    this.stopped = true;
+    this.stopInputs();
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.access = null;
+    this.refreshToken = null;
+    this.resumeEntity = 0n;
+    this.resumeToken = 0n;
+    this.account = '';
+    this.entities.clear();
+    this.self = 0n;
+    this.phase = 'login';
+    this.notice = '';
+    this.authError = why;
+    this.pending = null;
+    this.queued = null;
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000, 'leaving');
+    this.onChange();
   }
 
   stop(): void {
     this.stopped = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.ws?.close(1000, 'leaving');
   }
 
@@ -122,6 +332,7 @@ export class Game {
   useSkill(slot: number): void {
     if (!this.find(this.target)) this.targetNearestEnemy();
     this.pendingSkill = slot;
+    this.skillInputsLeft = SKILL_REPEAT_INPUTS;
   }
   select(id: bigint): void {
     this.target = id;
@@ -162,11 +373,15 @@ export class Game {
     if (this.keys.has('s') || this.keys.has('arrowdown')) y -= 1;
     const norm = x !== 0 && y !== 0 ? 707 : 1000;
     // The gateway refuses a target the client cannot see: send only one that is in view.
-    const skill = this.pendingSkill;
+    // A skill goes in SKILL_REPEAT_INPUTS inputs in a row: the owner keeps only the newest input's
+    // request in a tick, so one alone is lost when the next input (without it) lands in the same
+    // tick. At most one fires: the repeats meet the global or the skill's own cooldown.
+    const skill = this.skillInputsLeft > 0 ? this.pendingSkill : 0;
+    const first = this.skillInputsLeft === SKILL_REPEAT_INPUTS;
+    if (this.skillInputsLeft > 0) this.skillInputsLeft--;
     const target = this.find(this.target) ? this.target : skill ? this.self : 0n;
-    this.pendingSkill = 0;
     this.ws.send(encodeInput({ seq: ++this.seq, moveX: x * norm, moveY: y * norm, target, skill }));
-    if (skill) this.addLog(`you use skill ${skill} on #${target}`);
+    if (skill && first) this.addLog(`you use skill ${skill} on #${target}`);
   }
 
   // --- what the gateway says ---
@@ -197,7 +412,21 @@ export class Game {
       case 'update':
         this.apply(m.update);
         break;
+      case 'auth':
+        this.authReply(m.reply);
+        break;
       case 'goodbye':
+        if (m.reason.startsWith('not logged in') && !this.guest) {
+          // The token was refused at the Hello (expired, revoked): the player logs in again.
+          this.toLoginScreen(`the gateway refused the session (${m.reason}); log in again`);
+          return;
+        }
+        if (this.guest && m.reason.startsWith('not logged in')) {
+          this.stopped = true;
+          this.phase = 'login';
+          this.authError = 'this gateway needs an account: register or log in';
+          break;
+        }
         this.notice = `the gateway said goodbye: ${m.reason}`;
         this.addLog(this.notice);
         break;
