@@ -42,6 +42,13 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
   plan_.next.clear();
   plan_.has_aggregates = false;
   plan_.aggregates_tick = tick;
+  // A client counts its cooldown down by itself (one per tick); a cooldown that did not follow that
+  // countdown (a skill used, a cooldown changed) is news even if nothing in view changed.
+  const Tick elapsed = tick > cooldown_tick_ ? tick - cooldown_tick_ : 0;
+  const uint32_t counted = cooldown_ticks_ > elapsed ? static_cast<uint32_t>(cooldown_ticks_ - elapsed) : 0;
+  plan_.has_cooldown = has_cooldown;
+  plan_.cooldown_ticks = cooldown_ticks;
+  plan_.cooldown_news = has_cooldown && (!cooldown_told_ || cooldown_ticks != counted);
   pending_.clear();
   next_waiting_.clear();
 
@@ -161,6 +168,11 @@ void ClientView::commit() {
     free_.push_back(slot);
   }
   known_.swap(plan_.next);
+  if (plan_.has_cooldown) {  // every update says the cooldown when it knows it
+    cooldown_told_ = true;
+    cooldown_ticks_ = plan_.cooldown_ticks;
+    cooldown_tick_ = plan_.aggregates_tick;
+  }
   if (plan_.has_aggregates) {
     aggregates_tick_ = plan_.aggregates_tick;
     aggregates_sent_ = plan_.aggregates_nonempty;

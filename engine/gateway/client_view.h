@@ -57,7 +57,11 @@ class ClientView {
                        bool has_cooldown, uint32_t cooldown_ticks, std::vector<uint8_t>& out);
   // The update just built was delivered: the client now knows what it said.
   void commit();
-  bool empty_update() const { return plan_.entered.empty() && plan_.changed.empty() && plan_.left.empty() && !plan_.has_aggregates; }
+  // Nothing to say: no entity entered, changed or left, no aggregates due, and the own avatar's
+  // cooldown is where the client's own countdown of the last one it was told puts it.
+  bool empty_update() const {
+    return plan_.entered.empty() && plan_.changed.empty() && plan_.left.empty() && !plan_.has_aggregates && !plan_.cooldown_news;
+  }
 
   size_t known() const { return known_.size(); }
   // Whether the client has been told of `id` (it entered the view and has not left it).
@@ -103,6 +107,9 @@ class ClientView {
     bool has_aggregates = false;
     bool aggregates_nonempty = false;
     Tick aggregates_tick = 0;
+    bool has_cooldown = false;
+    uint32_t cooldown_ticks = 0;
+    bool cooldown_news = false;  // it differs from the countdown of the last one told
   };
   static constexpr Tick kAggregateEveryTicks = 10;  // aggregates are the far view: once per second
 
@@ -114,6 +121,9 @@ class ClientView {
   std::vector<uint32_t> free_;     // free slot numbers, lowest last
   std::vector<Waiting> waiting_;   // sorted by id
   Tick aggregates_tick_ = 0;       // when aggregates were last delivered
+  bool cooldown_told_ = false;     // the own avatar's cooldown was delivered, cooldown_ticks_ at cooldown_tick_
+  uint32_t cooldown_ticks_ = 0;
+  Tick cooldown_tick_ = 0;
   bool aggregates_sent_ = false;   // and whether the client holds a non-empty set
   bool built_ = false;             // an update was built and not yet committed
   // Scratch, reused every tick.

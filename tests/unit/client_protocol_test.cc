@@ -335,6 +335,36 @@ TEST(ClientView, TheOwnAvatarAndTheHeaviestChangesGoFirst) {
   EXPECT_GT(light_sent, 0u);  // never starved
 }
 
+// A player alone in view still learns of a skill's cooldown: a cooldown that does not follow the
+// client's own countdown of the last one told is news; one that does is not.
+TEST(ClientView, ACooldownIsNewsUnlessTheClientsCountdownHasIt) {
+  ClientView view(ViewLimits{16, 780, 25'000});
+  client::Seen me{};
+  me.id = EntityId(1);
+  const std::vector<ViewCandidate> alone{ViewCandidate{me.id, &me, 1, 16}};
+  std::vector<uint8_t> out;
+  view.build(1, me.id, alone, {}, true, 0, out);
+  EXPECT_FALSE(view.empty_update()) << "the avatar enters";
+  view.commit();
+  view.build(2, me.id, alone, {}, true, 0, out);
+  EXPECT_TRUE(view.empty_update()) << "nothing new";
+  view.commit();
+  view.build(3, me.id, alone, {}, true, 10, out);
+  EXPECT_FALSE(view.empty_update()) << "a skill was used: its cooldown is news";
+  // Not delivered: still news on the next tick.
+  view.build(4, me.id, alone, {}, true, 9, out);
+  EXPECT_FALSE(view.empty_update());
+  view.commit();
+  for (Tick t = 5; t <= 14; ++t) {
+    const uint32_t left = t - 4 >= 9 ? 0 : 9 - static_cast<uint32_t>(t - 4);  // down to 0, and stays there
+    view.build(t, me.id, alone, {}, true, left, out);
+    EXPECT_TRUE(view.empty_update()) << "tick " << t << ": the client counts it down itself";
+    view.commit();
+  }
+  view.build(15, me.id, alone, {}, true, 30, out);
+  EXPECT_FALSE(view.empty_update()) << "a new cooldown";
+}
+
 TEST(ClientView, SlotsFreedInAnUpdateAreReusedOnlyInALaterOne) {
   ViewWorld w(40, ViewLimits{20, 100'000, 25'000}, 3);
   Tick tick = 1;
