@@ -19,7 +19,10 @@ class InlineVec {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   bool full() const { return size_ == N; }
-  void clear() { size_ = 0; }
+  void clear() {  // resets what it held: equality compares the whole array (below)
+    for (size_t k = 0; k < size_; ++k) items_[k] = T{};
+    size_ = 0;
+  }
   void push_back(const T& v) {
     AETHER_ASSERT(size_ < N);
     items_[size_++] = v;

@@ -144,7 +144,9 @@ ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
     e->target = input.target;
     ++e->version;
   }
-  e->skill_requested = input.skill;
+  // A request stands until the tick acts on it (skills.cc): a later input of the same tick without
+  // one (a client sends a move between presses) must not cancel a press.
+  if (input.skill != 0) e->skill_requested = input.skill;
   return ApplyResult::kApplied;
 }
 

@@ -5,6 +5,7 @@
 #include "engine/core/bounded_queue.h"
 #include "engine/core/geometry.h"
 #include "engine/core/hash.h"
+#include "engine/core/inline_vec.h"
 #include "engine/core/histogram.h"
 #include "engine/core/random.h"
 #include "engine/core/spatial_grid.h"
@@ -60,6 +61,24 @@ TEST(Hash, IsStableAndSensitive) {
   const uint8_t x[] = {1, 2, 3};
   const uint8_t y[] = {1, 2, 3, 0};
   EXPECT_NE(Hasher64::of(x), Hasher64::of(y));  // the length counts, not only the bytes
+}
+
+// Equality compares the whole array, so whatever empties a vector must reset what it held.
+TEST(InlineVec, EmptiedVectorsEqualNewOnesWhicheverWayTheyWereEmptied) {
+  InlineVec<int, 4> a, b, c;
+  a.push_back(7);
+  a.push_back(8);
+  a.clear();
+  EXPECT_EQ(a, (InlineVec<int, 4>{}));
+  b.push_back(5);
+  b.erase_at(0);
+  EXPECT_EQ(b, a);
+  c.push_back(1);
+  c.erase_if([](int) { return true; });
+  EXPECT_EQ(c, a);
+  a.push_back(3);
+  c.push_back(3);
+  EXPECT_EQ(a, c);
 }
 
 TEST(BoundedQueue, RefusesAtTheLimitAndCounts) {

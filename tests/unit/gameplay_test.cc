@@ -54,6 +54,18 @@ std::vector<RemoteIntent> act_and_apply(World& w, Entity& actor, Refusal* refusa
   return made;
 }
 
+// Two inputs in one tick: the second, without a skill, leaves the first's press standing.
+TEST(World, ALaterInputWithoutASkillDoesNotCancelAPress) {
+  World w(rules());
+  w.spawn(EntityId(1), Vec2{50'000, 50'000}, 0, 1);
+  ASSERT_EQ(w.apply_input(EntityId(1), ClientInput{1, 0, 0, EntityId{}, 2}), ApplyResult::kApplied);
+  ASSERT_EQ(w.apply_input(EntityId(1), ClientInput{2, 1000, 0, EntityId{}, 0}), ApplyResult::kApplied);
+  EXPECT_EQ(w.find(EntityId(1))->skill_requested, 2);
+  EXPECT_EQ(w.find(EntityId(1))->move_x, 1000) << "the move is the latest";
+  ASSERT_EQ(w.apply_input(EntityId(1), ClientInput{3, 0, 0, EntityId{}, 3}), ApplyResult::kApplied);
+  EXPECT_EQ(w.find(EntityId(1))->skill_requested, 3) << "a later press replaces it";
+}
+
 TEST(World, InputsApplyOnceInSequenceOrder) {
   World w(rules());
   w.spawn(EntityId(1), Vec2{50'000, 50'000}, 0, 1);
