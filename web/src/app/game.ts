@@ -39,7 +39,7 @@ export const TICK_MS = 100;
 export const SKILL_SLOTS = 6; // keys 1..6, as many as the class has (a class with none known: 4)
 export const LOG_LINES_MAX = 40;
 export const RECONNECT_DELAY_MS = 1000;
-export const SKILL_REPEAT_INPUTS = 2; // inputs that carry one key press of a skill (sendInput)
+export const SKILL_REPEAT_INPUTS = 1; // inputs that carry one key press of a skill (sendInput)
 export const REFRESH_AT = 0.8; // of the access token's lifetime
 export const REFRESH_MARGIN_MS = 5000; // a token this close to expiry is refreshed before a Hello
 export const LOGOUT_CLOSE_MS = 2000; // the gateway closes a logged-out connection; we do past this
@@ -373,9 +373,8 @@ export class Game {
     if (this.keys.has('s') || this.keys.has('arrowdown')) y -= 1;
     const norm = x !== 0 && y !== 0 ? 707 : 1000;
     // The gateway refuses a target the client cannot see: send only one that is in view.
-    // A skill goes in SKILL_REPEAT_INPUTS inputs in a row: the owner keeps only the newest input's
-    // request in a tick, so one alone is lost when the next input (without it) lands in the same
-    // tick. At most one fires: the repeats meet the global or the skill's own cooldown.
+    // A skill goes in SKILL_REPEAT_INPUTS inputs: one, since the owner keeps a press until its tick
+    // acts on it (a later input of the tick without a skill does not cancel it: World::apply_input).
     const skill = this.skillInputsLeft > 0 ? this.pendingSkill : 0;
     const first = this.skillInputsLeft === SKILL_REPEAT_INPUTS;
     if (this.skillInputsLeft > 0) this.skillInputsLeft--;
