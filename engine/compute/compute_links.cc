@@ -703,7 +703,8 @@ void ComputeNode::apply_ghosts(NodeId owner, const DeltaBatch& batch) {
       if (it->second.owner != owner) {  // the entity moved: its ghost now comes from the new owner
         trace(TraceKind::kGhostAdded, st.id, static_cast<int64_t>(st.generation), static_cast<int64_t>(st.version), owner);
       }
-      it->second = Ghost{st, owner};
+      it->second.state = st;  // in place: a state is some 550 bytes, copied once per ghost per tick
+      it->second.owner = owner;
     }
   }
   for (EntityId id : batch.removed) {
