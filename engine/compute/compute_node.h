@@ -323,7 +323,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   HelloDeadlines hello_deadlines_;            // of those, the ones yet to say Hello (closed past the deadline)
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
-  std::optional<RegionMap> regions_;          // the leader's cut among compute nodes, from the same
+  std::optional<RegionMap> regions_;          // the leader's cut among compute nodes, from its Membership too
   std::map<EntityId, Ghost> ghosts_;
   // Remote intents accepted, by source and skill: our tick when the last use was accepted and that
   // use's origin tick (its several intents share it). Pruned each tick of uses older than their
