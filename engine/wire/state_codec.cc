@@ -181,6 +181,9 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
     }
   }
   if (fields & kFieldNpc) {
+    // Canonical: put_state writes the component for an NPC's state only (with its kind), so bytes
+    // that carry it for anything else are no encoding of ours.
+    if (s.kind != kEntityKindNpc) r.fail("state with an NPC component but not an NPC's kind");
     s.npc.spawner = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "state spawner out of range"));
     s.npc.ai = static_cast<AiState>(r.varint_at_most(kAiStateMax, "state AI state out of range"));
     s.npc.home.x_mm = coordinate();

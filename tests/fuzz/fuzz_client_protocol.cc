@@ -108,6 +108,9 @@ void from_gateway(std::span<const uint8_t> bytes) {
                  header->redirect.address.size());
       FUZZ_CHECK(same(encode_redirect(header->redirect), bytes), "a redirect re-encodes to other bytes: not canonical");
       return;
+    case Type::kAuthReply:
+      FUZZ_CHECK(same(encode_auth_reply(header->auth), bytes), "an auth reply re-encodes to other bytes: not canonical");
+      return;
     case Type::kUpdate: break;
     default: FUZZ_CHECK(false, "decode_gateway_header accepted type %d", static_cast<int>(header->type));
   }

@@ -294,6 +294,28 @@ TEST(Npc, ItsStateSurvivesTheEncodingAndARestoreElsewhere) {
   const char* error = nullptr;
   ASSERT_TRUE(unpack_state(pack_state(st), decoded, &error)) << error;
   EXPECT_EQ(decoded.npc, NpcState{});
+  // Bytes that carry the component for anything but an NPC are no encoding of ours (the fuzzer's
+  // canonical check found the decoder took them): refused, with a reason.
+  EntityState npc_state = w.state_of(chaser);
+  std::vector<uint8_t> bytes = pack_state(npc_state);
+  ASSERT_TRUE(unpack_state(bytes, decoded, &error)) << error;
+  npc_state.kind = 0;
+  std::vector<uint8_t> forged;
+  ByteWriter fw(forged);
+  fw.varint(npc_state.id.value);
+  fw.varint(npc_state.generation);
+  fw.varint(npc_state.version);
+  fw.varint(kFieldNpc);
+  fw.varint(1);                 // spawner
+  fw.varint(0);                 // AI state
+  fw.zigzag(kHome.x_mm);
+  fw.zigzag(kHome.y_mm);
+  fw.varint(0);                 // respawn ticks
+  fw.varint(0);                 // no threat
+  error = nullptr;
+  EXPECT_FALSE(unpack_state(forged, decoded, &error));
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(error).find("NPC"), std::string::npos) << error;
 }
 
 TEST(Npc, ContentRulesForMonstersAndSpawners) {
