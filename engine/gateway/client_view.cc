@@ -41,7 +41,7 @@ ViewBuildStats ClientView::build(Tick tick, EntityId self, const std::vector<Vie
   plan_.left.clear();
   plan_.next.clear();
   plan_.has_aggregates = false;
-  plan_.aggregates_tick = tick;
+  plan_.tick = tick;
   // A client counts its cooldown down by itself (one per tick); a cooldown that did not follow that
   // countdown (a skill used, a cooldown changed) is news even if nothing in view changed.
   const Tick elapsed = tick > cooldown_tick_ ? tick - cooldown_tick_ : 0;
@@ -171,10 +171,10 @@ void ClientView::commit() {
   if (plan_.has_cooldown) {  // every update says the cooldown when it knows it
     cooldown_told_ = true;
     cooldown_ticks_ = plan_.cooldown_ticks;
-    cooldown_tick_ = plan_.aggregates_tick;
+    cooldown_tick_ = plan_.tick;
   }
   if (plan_.has_aggregates) {
-    aggregates_tick_ = plan_.aggregates_tick;
+    aggregates_tick_ = plan_.tick;
     aggregates_sent_ = plan_.aggregates_nonempty;
   }
   AETHER_ASSERT(known_.size() <= limits_.entities_max);

@@ -106,7 +106,7 @@ class ClientView {
     std::vector<Known> next;       // known_ after delivery, sorted by id
     bool has_aggregates = false;
     bool aggregates_nonempty = false;
-    Tick aggregates_tick = 0;
+    Tick tick = 0;  // the build's: when its aggregates and cooldown are delivered, if they are
     bool has_cooldown = false;
     uint32_t cooldown_ticks = 0;
     bool cooldown_news = false;  // it differs from the countdown of the last one told
