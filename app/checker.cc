@@ -99,8 +99,7 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kSkillUsed:
     case TraceKind::kIntentApplied: on_game_record(r, *node); break;
     case TraceKind::kGhostDropped: {  // recorded before the ghost goes: the restore must be at least as fresh
-      auto g = node->ghosts().find(r.entity);
-      if (g != node->ghosts().end()) ghost_taken_[key] = g->second.state;
+      if (const Ghost* g = node->ghosts().find(r.entity)) ghost_taken_[key] = g->state;
       break;
     }
     default: break;
@@ -150,8 +149,8 @@ void ClusterChecker::on_restore(const TraceEvent& r, const ComputeNode& node) {
   }
   for (const ComputeNode* c : cluster_.computes()) {
     if (!c || c->node() == lost_writer || c == &node) continue;
-    auto g = c->ghosts().find(r.entity);
-    elsewhere |= g != c->ghosts().end() && fresher(g->second.state);
+    const Ghost* g = c->ghosts().find(r.entity);
+    elsewhere |= g && fresher(g->state);
   }
   figures_.restores_behind_elsewhere += elsewhere ? 1 : 0;
 }

@@ -107,7 +107,7 @@ void ComputeNode::handle_orphan_query(ConnId conn, const OrphanQuery& query) {
       if (!best || newer_than(st, *best)) best = st;
     };
     if (const gameplay::Entity* e = world_.find(id)) consider(world_.state_of(*e));
-    if (auto g = ghosts_.find(id); g != ghosts_.end()) consider(g->second.state);
+    if (const Ghost* g = ghosts_.find(id)) consider(g->state);
     if (const LastStates::Kept* gone = last_states_.find(id)) consider(gone->state);
     if (auto h = pending_handoffs_.find(id); h != pending_handoffs_.end()) consider(h->second.handoff.state);
     if (best) states.push_back(*best);
@@ -440,10 +440,10 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
 // previous owner until it was lost or cut off). One rule for recoveries and for migrations whose
 // handoff never came (docs/ownership.md §4, "From the freshest state").
 EntityState ComputeNode::freshest(const EntityState& from) {
-  auto ghost = ghosts_.find(from.id);
-  if (ghost == ghosts_.end() || !newer_than(ghost->second.state, from)) return from;
+  const Ghost* ghost = ghosts_.find(from.id);
+  if (!ghost || !newer_than(ghost->state, from)) return from;
   ++stats_.recovered_from_ghost;
-  return ghost->second.state;
+  return ghost->state;
 }
 
 void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) {
@@ -470,7 +470,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
   } else {
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation, g.class_id);
   }
-  if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
+  if (ghosts_.contains(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
   last_states_.forget(g.entity);
   e->session = g.session;
   e->gateway = g.gateway;
@@ -619,16 +619,16 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
 bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   const gameplay::Entity* target = world_.find(ri.target);
   if (!target) return true;  // not ours (any more): dropped when applied, as before
-  auto source = ghosts_.find(ri.source);
+  const Ghost* source = ghosts_.find(ri.source);
   const gameplay::Content& content = world_.content();
   const gameplay::SkillDef* skill = content.find_skill(ri.skill);
-  const gameplay::ClassDef* cls = source == ghosts_.end() ? nullptr : content.find_class(source->second.state.class_id);
+  const gameplay::ClassDef* cls = source ? content.find_class(source->state.class_id) : nullptr;
   const char* why = nullptr;
   LogLevel level = LogLevel::kWarn;  // what no honest node sends
   const int64_t slack = 4 * int64_t{cfg_.rules.speed_mm_per_tick};
   auto use = remote_fired_.find({ri.source, ri.skill});
   const bool experience = std::holds_alternative<intent::Experience>(ri.action);
-  if (source == ghosts_.end() || source->second.owner != sender) {
+  if (!source || source->owner != sender) {
     why = "intent from a node that does not own its source";
     level = LogLevel::kInfo;  // also an honest race: a skill used just before its source moved to another node
   } else if (experience) {
@@ -639,7 +639,7 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   } else if (!action_fits(*skill, ri.action)) {
     why = "intent with an action or amount the skill does not give";
   } else if (skill->aim != gameplay::Aim::kSelf &&
-             !within_mm(source->second.state.pos, target->pos, int64_t{skill->range_mm} + skill->radius_mm + slack)) {
+             !within_mm(source->state.pos, target->pos, int64_t{skill->range_mm} + skill->radius_mm + slack)) {
     why = "intent from beyond the skill's range";
   } else if (use != remote_fired_.end() && ri.key.tick != use->second.origin_tick && tick_ < use->second.accepted + (skill->cooldown_ticks + 1) / 2) {
     why = "intents from one source faster than the skill's cooldown";
@@ -671,9 +671,9 @@ void ComputeNode::answer_admin(ConnId conn, const AdminRequest& req) {
   } else if (const gameplay::Entity* e = world_.find(req.entity)) {
     reply.lines.push_back(fmt::format("compute {} owns it: generation {} version {} at ({}, {}) mm hp {}{}", cfg_.node.value, e->generation,
                                       e->version, e->pos.x_mm, e->pos.y_mm, e->hp, lease_valid() ? "" : " (lease lapsed: frozen)"));
-  } else if (auto g = ghosts_.find(req.entity); g != ghosts_.end()) {
+  } else if (const Ghost* g = ghosts_.find(req.entity)) {
     reply.lines.push_back(fmt::format("compute {} holds a ghost from owner {}: version {} at ({}, {}) mm", cfg_.node.value,
-                                      g->second.owner.value, g->second.state.version, g->second.state.pos.x_mm, g->second.state.pos.y_mm));
+                                      g->owner.value, g->state.version, g->state.pos.x_mm, g->state.pos.y_mm));
   } else {
     reply.ok = false;
     reply.lines.push_back(fmt::format("compute {} neither owns nor ghosts it", cfg_.node.value));
@@ -690,46 +690,45 @@ void ComputeNode::apply_ghosts(NodeId owner, const DeltaBatch& batch) {
   if (batch.reset) forget_ghosts_of(owner, GhostDropReason::kFeedReset);
   for (const EntityState& st : batch.states) {
     if (world_.find(st.id)) continue;  // we own it (a stale feed): our copy is the truth
-    auto it = ghosts_.find(st.id);
-    if (it == ghosts_.end()) {
-      if (ghosts_.size() >= cfg_.ghosts_max) {
+    Ghost* g = ghosts_.find(st.id);
+    if (!g) {
+      g = ghosts_.add(st.id, owner);
+      if (!g) {
         ++stats_.ghosts_refused;
         continue;
       }
-      ghosts_.emplace(st.id, Ghost{st, owner});
+      g->state = st;
       last_states_.forget(st.id);
       trace(TraceKind::kGhostAdded, st.id, static_cast<int64_t>(st.generation), static_cast<int64_t>(st.version), owner);
-    } else if (it->second.owner == owner || newer_than(st, it->second.state)) {
-      if (it->second.owner != owner) {  // the entity moved: its ghost now comes from the new owner
+    } else if (g->owner == owner || newer_than(st, g->state)) {
+      if (g->owner != owner) {  // the entity moved: its ghost now comes from the new owner
         trace(TraceKind::kGhostAdded, st.id, static_cast<int64_t>(st.generation), static_cast<int64_t>(st.version), owner);
       }
-      it->second.state = st;  // in place: a state is some 550 bytes, copied once per ghost per tick
-      it->second.owner = owner;
+      g->state = st;  // in place: a state is some 550 bytes, copied once per ghost per tick
+      g->owner = owner;
     }
   }
   for (EntityId id : batch.removed) {
-    auto it = ghosts_.find(id);
-    if (it != ghosts_.end() && it->second.owner == owner) forget_ghost(id, GhostDropReason::kLeftInterest);
+    const Ghost* g = ghosts_.find(id);
+    if (g && g->owner == owner) forget_ghost(id, GhostDropReason::kLeftInterest);
   }
 }
 
 void ComputeNode::forget_ghosts_of(NodeId owner, GhostDropReason why) {
-  for (auto it = ghosts_.begin(); it != ghosts_.end();) {
-    if (it->second.owner != owner) {
-      ++it;
-      continue;
-    }
-    trace(TraceKind::kGhostDropped, it->first, static_cast<int64_t>(why), 0, owner);
-    if (why == GhostDropReason::kOwnerGone) last_states_.keep(it->second.state, LastStates::Why::kOwnerLost);
-    it = ghosts_.erase(it);
+  ghosts_.ids_of(owner, ghost_ids_scratch_);
+  for (EntityId id : ghost_ids_scratch_) {
+    const Ghost* g = ghosts_.find(id);
+    trace(TraceKind::kGhostDropped, id, static_cast<int64_t>(why), 0, owner);
+    if (why == GhostDropReason::kOwnerGone) last_states_.keep(g->state, LastStates::Why::kOwnerLost);
+    ghosts_.erase(id);
   }
 }
 
 void ComputeNode::forget_ghost(EntityId id, GhostDropReason why) {
-  auto it = ghosts_.find(id);
-  if (it == ghosts_.end()) return;
-  trace(TraceKind::kGhostDropped, id, static_cast<int64_t>(why), 0, it->second.owner);
-  ghosts_.erase(it);
+  const Ghost* g = ghosts_.find(id);
+  if (!g) return;
+  trace(TraceKind::kGhostDropped, id, static_cast<int64_t>(why), 0, g->owner);
+  ghosts_.erase(id);
 }
 
 }  // namespace aether

@@ -111,7 +111,7 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   } else {
     ++stats_.handoff_fallbacks;
   }
-  if (ghosts_.count(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);
+  if (ghosts_.contains(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);
   last_states_.forget(g.entity);
   moved_.erase(g.entity);
   ++stats_.migrations_in;

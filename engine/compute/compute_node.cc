@@ -30,6 +30,7 @@ ComputeNode::ComputeNode(Runtime& rt, ComputeConfig config)
       intent_queue_(cfg_.intent_queue_max),
       simulation_queue_(cfg_.simulation_queue_max),
       output_queue_(cfg_.output_queue_max),
+      ghosts_(cfg_.ghosts_max),
       governor_(cfg_.load) {
   AETHER_ASSERT(cfg_.node.valid());
   AETHER_ASSERT(!cfg_.coordinator_addresses.empty());
@@ -177,22 +178,22 @@ const EntityState* ComputeNode::resolve_target(EntityId target, EntityState& scr
     scratch = world_.state_of(*e);
     return &scratch;
   }
-  auto g = ghosts_.find(target);
-  return g == ghosts_.end() ? nullptr : &g->second.state;
+  const Ghost* g = ghosts_.find(target);
+  return g ? &g->state : nullptr;
 }
 
 namespace {
 // What phase 2 reads of the world: our entities (their states made on demand) and our ghosts.
 class NodeSurroundings final : public gameplay::Surroundings {
  public:
-  NodeSurroundings(const gameplay::World& world, const std::map<EntityId, Ghost>& ghosts) : world_(world), ghosts_(ghosts) {}
+  NodeSurroundings(const gameplay::World& world, const GhostTable& ghosts) : world_(world), ghosts_(ghosts) {}
   const EntityState* find(EntityId id) override {
     if (const gameplay::Entity* e = world_.find(id)) {
       one_ = world_.state_of(*e);
       return &one_;
     }
-    auto g = ghosts_.find(id);
-    return g == ghosts_.end() ? nullptr : &g->second.state;
+    const Ghost* g = ghosts_.find(id);
+    return g ? &g->state : nullptr;
   }
   // A scan of everything we know: area skills are a few per tick, each with its own cooldown.
   void around(Vec2 at, int32_t radius_mm, size_t max, std::vector<const EntityState*>& out) override {
@@ -202,22 +203,22 @@ class NodeSurroundings final : public gameplay::Surroundings {
     for (const auto& [id, e] : world_.entities()) {
       if (within_mm(e.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(e.pos, at), id);
     }
-    for (const auto& [id, g] : ghosts_) {
-      if (!world_.find(id) && within_mm(g.state.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(g.state.pos, at), id);
-    }
+    ghosts_.for_each([&](const Ghost& g) {
+      if (!world_.find(g.state.id) && within_mm(g.state.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(g.state.pos, at), g.state.id);
+    });
     std::sort(found.begin(), found.end());
     if (found.size() > max) found.resize(max);
     area_.reserve(found.size());
     for (const auto& [d, id] : found) {
       const gameplay::Entity* e = world_.find(id);
-      area_.push_back(e ? world_.state_of(*e) : ghosts_.at(id).state);
+      area_.push_back(e ? world_.state_of(*e) : ghosts_.find(id)->state);
     }
     for (const EntityState& s : area_) out.push_back(&s);
   }
 
  private:
   const gameplay::World& world_;
-  const std::map<EntityId, Ghost>& ghosts_;
+  const GhostTable& ghosts_;
   EntityState one_;
   std::vector<EntityState> area_;
 };
@@ -268,8 +269,8 @@ void ComputeNode::route_intent(const RemoteIntent& intent) {
     if (!intent_queue_.try_push(intent)) ++stats_.intents_dropped;
     return;
   }
-  auto ghost = ghosts_.find(intent.target);
-  auto peer = ghost == ghosts_.end() ? peers_.end() : peers_.find(ghost->second.owner);
+  const Ghost* ghost = ghosts_.find(intent.target);
+  auto peer = ghost ? peers_.find(ghost->owner) : peers_.end();
   const ConnId conn = peer == peers_.end() ? 0 : peer->second.link->conn();
   if (conn == 0) {
     ++stats_.intents_dropped;
@@ -278,7 +279,7 @@ void ComputeNode::route_intent(const RemoteIntent& intent) {
   OutputItem item{conn, nullptr, encode(envelope(intent))};
   if (output_queue_.try_push(std::move(item))) {
     ++stats_.intents_sent_remote;
-    trace(TraceKind::kIntentSent, intent.target, static_cast<int64_t>(intent.source.value), 0, ghost->second.owner);
+    trace(TraceKind::kIntentSent, intent.target, static_cast<int64_t>(intent.source.value), 0, ghost->owner);
   } else {
     ++stats_.intents_dropped;
   }
@@ -396,11 +397,12 @@ void ComputeNode::produce_deltas() {
     visible_grid.add(st.id, st.pos, static_cast<uint32_t>(visible_states_.size()));
     visible_states_.add(st);
   };
-  for (const auto& [id, g] : ghosts_) {
+  ghosts_.for_each([&](const Ghost& g) {
+    const EntityId id = g.state.id;
     for (; own != world_.entities().end() && own->first < id; ++own) add_visible(world_.state_of(own->second));
-    if (own != world_.entities().end() && own->first == id) continue;  // ours: added from the world
+    if (own != world_.entities().end() && own->first == id) return;  // ours: added from the world
     add_visible(g.state);
-  }
+  });
   for (; own != world_.entities().end(); ++own) add_visible(world_.state_of(own->second));
   visible_grid.finish();
 

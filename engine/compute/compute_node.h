@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/compute/ghost_table.h"
 #include "engine/compute/interest_feed.h"
 #include "engine/compute/lease.h"
 #include "engine/compute/promise_record.h"
@@ -136,11 +137,6 @@ inline constexpr size_t kPendingMigrationsMax = 4096;      // full: the oldest p
 // Debug mode: trace records and log lines per tick at most; further ones are counted, not written.
 inline constexpr uint32_t kDebugRecordsPerTickMax = 512;
 
-struct Ghost {
-  EntityState state;
-  NodeId owner{};
-};
-
 class ComputeNode final : public Component, public NetworkHandler {
  public:
   ComputeNode(Runtime& rt, ComputeConfig config);
@@ -165,7 +161,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   const ComputeStats& stats() const { return stats_; }
   const LoadGovernor& load() const { return governor_; }
   const gameplay::World& world() const { return world_; }
-  const std::map<EntityId, Ghost>& ghosts() const { return ghosts_; }
+  const GhostTable& ghosts() const { return ghosts_; }
   Tick tick() const { return tick_; }
   Epoch epoch() const { return epoch_; }
   const std::string& data_address() const { return data_address_; }
@@ -324,7 +320,8 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::map<NodeId, Subscriber> subscribers_;  // ordered: feeds are built in NodeId order
   std::map<NodeId, Peer> peers_;              // other compute nodes, from the coordinator's Membership
   std::optional<RegionMap> regions_;          // the leader's cut among compute nodes, from its Membership too
-  std::map<EntityId, Ghost> ghosts_;
+  GhostTable ghosts_;                          // at most cfg_.ghosts_max
+  std::vector<EntityId> ghost_ids_scratch_;    // forget_ghosts_of's
   // Remote intents accepted, by source and skill: our tick when the last use was accepted and that
   // use's origin tick (its several intents share it). Pruned each tick of uses older than their
   // skill's cooldown, so at most one entry per skill of a recently acting ghost.

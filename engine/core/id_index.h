@@ -7,6 +7,10 @@
 // It has no iteration on purpose: its order depends on hashing, so it must never reach output
 // (house rule 2). Callers keep their own ordered arrays and use this only to find things.
 // Growth allocates (doubling); the caller bounds the number of entries.
+//
+// The value is a small number (IdIndex) or a pointer to a node-stable element (IdPointerIndex<T>,
+// for containers whose elements never move: std::map nodes); `kEmpty` marks an empty bucket and is
+// never stored.
 
 #include <algorithm>
 #include <cstdint>
@@ -16,9 +20,10 @@
 
 namespace aether {
 
-class IdIndex {
+template <class Value, Value kEmpty>
+class BasicIdIndex {
  public:
-  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr Value kNone = kEmpty;
 
   size_t size() const { return size_; }
   // Forgets everything, keeping the buckets (no allocation when refilled to the same size).
@@ -28,8 +33,8 @@ class IdIndex {
     size_ = 0;
   }
 
-  // The number kept for `id`, or kNone.
-  uint32_t find(uint64_t id) const {
+  // The value kept for `id`, or kNone.
+  Value find(uint64_t id) const {
     if (size_ == 0) return kNone;
     for (size_t b = bucket_of(id);; b = (b + 1) & mask_) {
       const Bucket& k = buckets_[b];
@@ -39,7 +44,7 @@ class IdIndex {
   }
 
   // Keeps `value` for `id`, which must not be present.
-  void insert(uint64_t id, uint32_t value) {
+  void insert(uint64_t id, Value value) {
     AETHER_ASSERT(value != kNone);
     if (2 * (size_ + 1) > buckets_.size()) grow();
     size_t b = bucket_of(id);
@@ -74,7 +79,7 @@ class IdIndex {
  private:
   struct Bucket {
     uint64_t id = 0;
-    uint32_t value = kNone;  // kNone: empty
+    Value value = kNone;  // kNone: empty
   };
 
   size_t bucket_of(uint64_t id) const {
@@ -101,5 +106,9 @@ class IdIndex {
   size_t mask_ = 0;
   size_t size_ = 0;
 };
+
+using IdIndex = BasicIdIndex<uint32_t, UINT32_MAX>;
+template <class T>
+using IdPointerIndex = BasicIdIndex<T*, nullptr>;
 
 }  // namespace aether

@@ -65,15 +65,9 @@ World::World(const Rules& rules) : rules_(rules), content_(content_of(rules)) {
   AETHER_ASSERT(!content_->classes.empty());
 }
 
-Entity* World::find(EntityId id) {
-  auto it = entities_.find(id);
-  return it == entities_.end() ? nullptr : &it->second;
-}
+Entity* World::find(EntityId id) { return index_.find(id.value); }
 
-const Entity* World::find(EntityId id) const {
-  auto it = entities_.find(id);
-  return it == entities_.end() ? nullptr : &it->second;
-}
+const Entity* World::find(EntityId id) const { return index_.find(id.value); }
 
 Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation, uint16_t class_id) {
   AETHER_ASSERT(id.valid());
@@ -88,7 +82,9 @@ Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation, 
   e.resource = cls->resource_start;
   e.team = team;
   e.generation = generation;
-  return entities_.emplace(id, e).first->second;
+  Entity& placed = entities_.emplace(id, e).first->second;
+  index_.insert(id.value, &placed);
+  return placed;
 }
 
 // A state from the wire or a snapshot was checked by its decoder for ranges, not against our
@@ -129,7 +125,12 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
   return e;
 }
 
-bool World::despawn(EntityId id) { return entities_.erase(id) == 1; }
+bool World::despawn(EntityId id) {
+  const bool indexed = index_.erase(id.value);
+  const bool erased = entities_.erase(id) == 1;
+  AETHER_ASSERT(indexed == erased);
+  return erased;
+}
 
 ApplyResult World::apply_input(EntityId id, const ClientInput& input) {
   Entity* e = find(id);

@@ -13,8 +13,10 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <vector>
 
+#include "engine/core/id_index.h"
 #include "engine/core/random.h"
 #include "engine/gameplay/content.h"
 #include "engine/gameplay/npc.h"
@@ -185,11 +187,16 @@ enum class ApplyResult : uint8_t { kApplied, kUnknownEntity, kStale, kDead };
 class World {
  public:
   explicit World(const Rules& rules);
+  // Not copyable: index_ points into entities_.
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
 
   const Rules& rules() const { return rules_; }
   const Content& content() const { return *content_; }
   const std::map<EntityId, Entity>& entities() const { return entities_; }
-  std::map<EntityId, Entity>& mutable_entities() { return entities_; }
+  // Every entity, in id order, to change in place: a view, so that only spawn and despawn add or
+  // remove (they keep index_).
+  std::ranges::ref_view<std::map<EntityId, Entity>> mutable_entities() { return std::ranges::ref_view(entities_); }
   Entity* find(EntityId id);
   const Entity* find(EntityId id) const;
   size_t size() const { return entities_.size(); }
@@ -258,7 +265,8 @@ class World {
   std::shared_ptr<const Content> content_;
   Tick tick_ = 0;
   IntentKeys keys_;
-  std::map<EntityId, Entity> entities_;
+  std::map<EntityId, Entity> entities_;        // ordered: every walk of the world is in id order
+  IdPointerIndex<Entity> index_;               // id -> its node in entities_ (stable); finds only, never iterated
   std::vector<const EntityState*> area_scratch_;
   std::vector<const EntityState*> aggro_scratch_;
 };

@@ -581,7 +581,7 @@ TEST_F(ProtocolRulesCompute, ARemoteIntentMustBeAnActionItsSkillMakes) {
   ghost.generation = numbered(kEpoch, 2);
   ghost.version = 3;
   rt_.network.deliver(link, ServerMessage{kOldOwner, Role::kCompute, kEpoch, 1, DeltaBatch{{ghost}, {}, false, {}}});
-  ASSERT_EQ(node_->ghosts().count(source), 1u);
+  ASSERT_TRUE(node_->ghosts().contains(source));
   const ConnId peer = connect_old_owner();
   const int32_t damage = node_->config().rules.fire_damage;
   auto intent = [&](uint32_t seq, IntentAction action) {
