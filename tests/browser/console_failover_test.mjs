@@ -53,6 +53,7 @@ await h.run(async () => {
   const moves = await page.textContent('#entity-handovers');
   if (!moves.includes(`migrated entity ${entity}: compute 101 -> 102`)) throw new Error(`entity ${entity}'s handovers: ${moves}`);
   log(`inspector: entity ${entity}: ${owner.trim()}; ${moves.trim().split('\n')[0]}`);
+  await page.waitForTimeout(600);  // the strip's next frame
   if (inspectorScreenshot) await page.screenshot({ path: inspectorScreenshot, fullPage: true });
   // Malformed and unknown ids.
   await page.fill('#entity-id', '12x');
