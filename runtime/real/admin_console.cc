@@ -48,7 +48,8 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 <main>
 <div id="notice" data-test="notice" hidden></div>
 <div><span id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</span>
-<button id="failover" class="danger" data-test="failover" hidden>Failover</button></div>
+<button id="failover" class="danger" data-test="failover" hidden>Failover</button>
+<button id="to-leader" data-test="to-leader" hidden></button></div>
 <table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th>input queue</th><th></th></tr></thead><tbody></tbody></table>
 <div class="views">
 <section><h2>Ownership: cells tinted by their home node; entities as squares in their owner's colour</h2>
@@ -94,10 +95,10 @@ let misses = 0;
 const kMissesToMove = 2;
 const host = (i) => endpoints[i].replace(/^https:\/\//, '');
 
-async function api(method, path, body) {
+async function api(method, path, body, at = current) {
   const headers = { Authorization: 'Bearer ' + token };
   if (body) headers['Content-Type'] = 'application/x-www-form-urlencoded';
-  const r = await fetch(endpoints[current] + path, { method, headers, body, cache: 'no-store', signal: AbortSignal.timeout(2500) });
+  const r = await fetch(endpoints[at] + path, { method, headers, body, cache: 'no-store', signal: AbortSignal.timeout(2500) });
   let j = {};
   try { j = await r.json(); } catch (e) { j = { error: 'not JSON' }; }
   return { status: r.status, j };
@@ -123,6 +124,8 @@ function render(lines) {
     if (leading !== null && leading !== (head[2] === 'leader')) event(`coordinator ${head[1]}: ${leading ? 'leader' : head[2]} -> ${head[2]} (epoch ${head[3]})`);
     leading = head[2] === 'leader';
     $('failover').hidden = !leading;
+    if (!leading) findLeader();
+    else $('to-leader').hidden = true;
   }
   const nodes = lines.slice(1).map((l) => NODE.exec(l)).filter(Boolean);
   const computes = nodes.filter((m) => m[1] === 'compute').length;
@@ -376,6 +379,31 @@ async function learnPeers() {
 function showSource() {
   $('source').textContent = `reading ${host(current)}` + (endpoints.length > 1 ? ` (${endpoints.length - 1} other coordinator${endpoints.length > 2 ? 's' : ''} known)` : '');
 }
+// Reads coordinator `next` from now on (its /api/nodes answer `r` in hand), with a notice saying why.
+function switchTo(next, r, why) {
+  const from = current;
+  current = next;
+  const head = /coordinator (\d+) (\w+) at epoch (\d+)/.exec((r.j.lines || [])[0] || '') || [];
+  const notice = $('notice');
+  notice.hidden = false;
+  notice.textContent = `${new Date().toISOString().slice(11, 19)}  ${why}; ` +
+    `now reading coordinator ${head[1] || '?'} at ${host(next)} (${head[2] || '?'}, epoch ${head[3] || '?'})`;
+  event(`moved from ${host(from)} to ${host(next)}: ${why}`);
+  // Another coordinator numbers its handovers anew: read its whole log, after a marker.
+  lastSeq = 0;
+  const mark = document.createElement('div');
+  mark.className = 'muted';
+  mark.textContent = `— from here on: the log of the coordinator at ${host(next)} —`;
+  $('timeline').prepend(mark);
+  seen.clear();
+  leading = null;
+  misses = 0;
+  $('to-leader').hidden = true;
+  showSource();
+  render(r.j.lines || []);
+  learnPeers();
+}
+
 let moving = false;
 async function moveOn(why) {
   if (moving || endpoints.length < 2) return false;
@@ -384,37 +412,41 @@ async function moveOn(why) {
   try {
     for (let k = 1; k < endpoints.length; ++k) {
       const next = (from + k) % endpoints.length;
-      current = next;
       try {
-        const r = await api('GET', '/api/nodes');
+        const r = await api('GET', '/api/nodes', undefined, next);
         if (r.status !== 200) continue;
-        const head = /coordinator (\d+) (\w+) at epoch (\d+)/.exec((r.j.lines || [])[0] || '') || [];
-        const notice = $('notice');
-        notice.hidden = false;
-        notice.textContent = `${new Date().toISOString().slice(11, 19)}  the coordinator at ${host(from)} stopped answering (${why}); ` +
-          `now reading coordinator ${head[1] || '?'} at ${host(next)} (${head[2] || '?'}, epoch ${head[3] || '?'})`;
-        event(`moved from ${host(from)} to ${host(next)}: ${why}`);
-        // Another coordinator numbers its handovers anew: read its whole log, after a marker.
-        lastSeq = 0;
-        const mark = document.createElement('div');
-        mark.className = 'muted';
-        mark.textContent = `— from here on: the log of the coordinator at ${host(next)} —`;
-        $('timeline').prepend(mark);
-        seen.clear();
-        leading = null;
-        misses = 0;
-        showSource();
-        render(r.j.lines || []);
-        learnPeers();
+        switchTo(next, r, `the coordinator at ${host(from)} stopped answering (${why})`);
         return true;
       } catch (e) {
         // that one does not answer either: try the next
       }
     }
-    current = from;
     return false;
   } finally {
     moving = false;
+  }
+}
+
+// The coordinator read does not lead: ask the others (at most every 3 s) and offer to read the one
+// that does (orders go to the coordinator read; the leader is the one that carries them out).
+let leaderAsked = 0;
+async function findLeader() {
+  if (endpoints.length < 2 || Date.now() - leaderAsked < 3000) return;
+  leaderAsked = Date.now();
+  for (let i = 0; i < endpoints.length; ++i) {
+    if (i === current) continue;
+    try {
+      const r = await api('GET', '/api/nodes', undefined, i);
+      const head = /coordinator (\d+) leader at epoch (\d+)/.exec((r.j.lines || [])[0] || '');
+      if (r.status !== 200 || !head || leading !== false) continue;
+      const b = $('to-leader');
+      b.textContent = `coordinator ${head[1]} leads at epoch ${head[2]} (${host(i)}): read it`;
+      b.hidden = false;
+      b.onclick = () => switchTo(i, r, `the operator moved to the leader`);
+      return;
+    } catch (e) {
+      // not answering: not the leader we can read
+    }
   }
 }
 

@@ -2,7 +2,8 @@
 // against a cluster of one process per role (tests/browser/harness.mjs, startRoles): coordinators
 // 1 (leading) and 2 (its vice), each with an admin listener naming the other in admin_peers; two
 // compute nodes; a gateway; bots. Asserts that the console opened on coordinator 1 knows the other
-// listener (GET /api/peers); that a drain moves entities 101 -> 102 and the entity inspector, opened
+// listener (GET /api/peers); that a console opened on the vice offers to read the leader, and does
+// when asked; that a drain moves entities 101 -> 102 and the entity inspector, opened
 // from a migration on the timeline, shows that entity's owner (102), generation, region and its
 // migration; that the inspector refuses a malformed id and says an unknown one is not in the table;
 // then, with coordinator 1's process killed (SIGKILL), that the page says in a notice that its
@@ -36,6 +37,21 @@ await h.run(async () => {
   const queue = await row(page, '101').locator('td').nth(5).textContent();
   if (!/^\d+$/.test(queue)) throw new Error(`no input queue depth for compute 101: "${queue}"`);
   log(`console on coordinator 1 (leader); ${await page.textContent('#source')}; compute 101's input queue: ${queue}`);
+
+  // A console opened on the vice says so and offers to read the leader; taken up, it reads coordinator 1.
+  const vice = await h.page({ width: 1100, height: 700 });
+  await vice.goto(`https://${admin[1]}/`, { timeout: STEP_MS });
+  await vice.fill('#token', token);
+  await vice.click('#login button');
+  await vice.waitForFunction(() => /coordinator 2 \((?!leader)\w+\)/.test(document.getElementById('summary').textContent), null, { timeout: STEP_MS });
+  await vice.waitForSelector('#to-leader:not([hidden])', { timeout: STEP_MS });
+  const offer = await vice.textContent('#to-leader');
+  if (!offer.includes(`coordinator 1 leads at epoch 1 (${admin[0]})`)) throw new Error(`the vice's console offers: ${offer}`);
+  await vice.click('#to-leader');
+  await vice.waitForFunction(() => /coordinator 1 \(leader\)/.test(document.getElementById('summary').textContent), null, { timeout: STEP_MS });
+  if (!(await vice.textContent('#notice')).includes('the operator moved to the leader')) throw new Error(`notice: ${await vice.textContent('#notice')}`);
+  log(`a console on the vice (a viewer's) offered "${offer}"; taken up, it reads coordinator 1 (leader)`);
+  await vice.context().close();
 
   // A drain, for migrations on the timeline; then the inspector, opened from one of them.
   page.once('dialog', (d) => d.accept());
