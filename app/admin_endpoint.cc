@@ -24,10 +24,13 @@ Result<std::unique_ptr<AdminEndpoint>> AdminEndpoint::make(boost::asio::io_conte
       });
   // Views are reads any operator may make (viewer and up); logged at debug, as the console asks every second.
   endpoint->server_->set_view_handler([&coordinator, log = &endpoint->log_](const OperatorId& who, const real::AdminCall& call) {
-    log_at(*log, LogLevel::kDebug, {coordinator.epoch(), 0, {}}, "admin view {} by operator {} ({})",
-           call.view == real::AdminView::kOwnership ? "ownership" : "timeline", who.name, operator_role_name(who.role));
-    return call.view == real::AdminView::kOwnership ? real::ownership_json(coordinator.ownership_view())
-                                                    : real::timeline_json(coordinator.handovers(), call.after, coordinator.clock_ns());
+    const char* name = call.view == real::AdminView::kOwnership ? "ownership" : call.view == real::AdminView::kEntity ? "entity" : "timeline";
+    log_at(*log, LogLevel::kDebug, {coordinator.epoch(), 0, {}}, "admin view {} by operator {} ({})", name, who.name, operator_role_name(who.role));
+    switch (call.view) {
+      case real::AdminView::kOwnership: return real::AdminViewAnswer{200, real::ownership_json(coordinator.ownership_view())};
+      case real::AdminView::kEntity: return real::entity_json(coordinator.entity_view(call.request.entity), coordinator.clock_ns());
+      default: return real::AdminViewAnswer{200, real::timeline_json(coordinator.handovers(), call.after, coordinator.clock_ns())};
+    }
   });
   endpoint->server_->watch_operators_file(operators_file);
   return endpoint;

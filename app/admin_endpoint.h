@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -22,6 +23,8 @@ class AdminEndpoint {
                                                      const std::string& cert_file, const std::string& key_file, const std::string& operators_file);
   Result<std::string> listen(const std::string& address) { return server_->listen(address); }
   void shutdown() { server_->shutdown(); }
+  // The other coordinators' admin listeners (admin_peers): their consoles may read this one, and this one's console them.
+  void set_console_peers(const std::vector<std::string>& addresses) { server_->set_console_peers(addresses); }
   const real::AdminServer& server() const { return *server_; }
 
  private:

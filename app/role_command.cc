@@ -303,6 +303,7 @@ int run_role(const RoleArgs& args) {
       return 2;
     }
     admin = std::move(made.value());
+    admin->set_console_peers({config.admin_peers().begin(), config.admin_peers().end()});
     metrics.set_admin(&admin->server());
     fmt::print("aether {}: admin on https://{}/api/ (admin epoch {})\n", role, *bound, config.admin_epoch_enabled() ? "enabled" : "disabled");
     std::fflush(stdout);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/text_config.h"
+#include "runtime/real/admin_server.h"
 
 namespace aether::app {
 
@@ -47,6 +48,13 @@ Status validate_process_config(const std::string& role, const wire::ProcessConfi
     return bad("admin_address needs the tls_* fields (operators speak HTTPS only) and operators_file");
   }
   if (!c.operators_file().empty() && c.admin_address().empty()) return bad("operators_file goes with admin_address");
+  if (c.admin_peers_size() != 0 && c.admin_address().empty()) return bad("admin_peers goes with admin_address");
+  if (static_cast<size_t>(c.admin_peers_size()) > real::kAdminPeersMax) return bad(fmt::format("admin_peers: at most {}", real::kAdminPeersMax));
+  for (const std::string& peer : c.admin_peers()) {
+    if (peer.empty() || peer.size() > 253 || peer.find_first_of(" /\"'\\;,") != std::string::npos || peer.find(':') == std::string::npos) {
+      return bad(fmt::format("admin_peers: '{}' is not host:port", peer.substr(0, 64)));
+    }
+  }
   if (role == "bot" && (!c.storage().empty() || !c.data_dir().empty())) return bad("a bot keeps no store: remove storage and data_dir");
   if (!c.storage().empty()) {
     if (auto spec = real::parse_storage_spec(c.storage()); !spec) return bad(spec.error().message);

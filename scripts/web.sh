@@ -4,7 +4,10 @@
 #   scripts/web.sh test           the TypeScript codec against the C++ codec's vectors (web/test/vectors.json)
 #   scripts/web.sh browser-test   headless Debian Chromium plays against `aether local` (tests/browser/play_test.mjs: log in, play,
 #                                 reconnect, log out) and two browsers fight (tests/browser/duel_test.mjs)
-#   scripts/web.sh console-test   headless Chromium drives the operators' console on the admin listener (tests/browser/console_test.mjs)
+#   scripts/web.sh console-test   headless Chromium drives the operators' console on the admin listener (tests/browser/console_test.mjs),
+#                                 then follows it through the leader's death in a cluster of role processes, with the entity
+#                                 inspector (tests/browser/console_failover_test.mjs)
+# The tests share tests/browser/harness.mjs (the browser, the cluster's processes, the end of a run).
 # Needs Node.js 20+ and npm; the browser test needs /usr/bin/chromium (scripts/install-deps.sh) and build/bin/aether.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +41,7 @@ case "${1:-build}" in
   console-test)
     deps
     node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png docs/pictures/admin-console-map.png
+    node tests/browser/console_failover_test.mjs build/bin/aether docs/pictures/admin-console-failover.png docs/pictures/admin-console-entity.png
     ;;
   *)
     echo "usage: scripts/web.sh build|test|browser-test|console-test" >&2

@@ -24,6 +24,7 @@
 #include "engine/coordinator/fence_ledger.h"
 #include "engine/coordinator/handover_log.h"
 #include "engine/coordinator/ownership_table.h"
+#include "engine/coordinator/entity_view.h"
 #include "engine/coordinator/ownership_view.h"
 #include "engine/core/region_map.h"
 #include "engine/core/cluster_timing.h"
@@ -149,6 +150,7 @@ struct NodeRecord {
   uint32_t soft_permille = 0;
   uint32_t opportunistic_permille = 0;
   uint8_t load_level = 0;  // what it sheds (Heartbeat.load_level)
+  uint32_t input_queue_depth = 0;  // inputs waiting in its input queue at its last heartbeat (the console shows it)
   TimeNs last_heard_ns = 0;
   Tick last_heard_tick = 0;  // our watch count then: silence is measured both ways (elapsed_since)
   Epoch heard_epoch = 0;   // the epoch on its last heartbeat: only ours counts toward a quorum
@@ -263,6 +265,9 @@ class Coordinator final : public Component, public NetworkHandler {
   // /api/timeline on the admin listener): ownership by cell, built on demand (bounded: ownership_view.h),
   // and the newest handovers (a ring: handover_log.h).
   OwnershipView ownership_view() const;
+  // What this coordinator knows of one entity (GET /api/entity): its record, its cell and that
+  // cell's home, its owner's state, its newest handovers (bounded: entity_view.h).
+  EntityView entity_view(EntityId id) const;
   const HandoverLog& handovers() const { return handovers_; }
   TimeNs clock_ns() const { return rt_.clock.now_ns(); }  // the clock handovers are stamped with
 

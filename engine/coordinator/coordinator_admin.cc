@@ -156,11 +156,11 @@ AdminReply Coordinator::run_admin(const AdminRequest& req, bool forced) {
       for (const auto& [id, rec] : nodes_) {
         out.push_back(fmt::format(
             "{} {} at {} {}{} assigned {} reported {} capacity-load {} hard {} soft {} opportunistic {} permille load-level {} tick-p99 {:.3f} ms "
-            "heard {} ms ago epoch {}",
+            "heard {} ms ago epoch {} input-queue {}",
             role_name(rec.role), id.value, rec.data_address.empty() ? "-" : rec.data_address, rec.lost ? "lost" : (rec.conn ? "up" : "down"),
             rec.draining() ? " draining" : "", table_.given_count(id), rec.entities_reported, rec.load_permille,
             rec.hard_permille, rec.soft_permille, rec.opportunistic_permille, rec.load_level, static_cast<double>(rec.tick_ns_p99) / 1e6,
-            (rt_.clock.now_ns() - rec.last_heard_ns) / kNsPerMs, rec.heard_epoch));
+            (rt_.clock.now_ns() - rec.last_heard_ns) / kNsPerMs, rec.heard_epoch, rec.input_queue_depth));
       }
       break;
     case AdminRequest::Command::kShowEntity: {

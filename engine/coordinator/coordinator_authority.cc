@@ -58,6 +58,7 @@ void Coordinator::handle_heartbeat(NodeId node, NodeRecord& rec, Epoch epoch, co
   rec.hard_permille = hb.hard_permille;
   rec.soft_permille = hb.soft_permille;
   rec.opportunistic_permille = hb.opportunistic_permille;
+  rec.input_queue_depth = hb.input_queue_depth;
   if (rec.load_level != hb.load_level && rec.role == Role::kCompute) {
     log_at(rt_.log, hb.load_level == 0 ? LogLevel::kInfo : LogLevel::kWarn, {epoch_, tick_, {}}, "compute {} now at load level {} ({} permille of capacity)",
            node.value, load_level_name(static_cast<LoadLevel>(hb.load_level)), hb.load_permille);

@@ -1,6 +1,7 @@
 // Read-only views for operators (the console): ownership by cell, and the handover log.
 
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "engine/coordinator/coordinator.h"
@@ -37,6 +38,38 @@ OwnershipView Coordinator::ownership_view() const {
     v.cells.push_back(OwnershipView::Cell{key.first % RegionMap::kSide, key.first / RegionMap::kSide, key.second, n});
   }
   for (const auto& [node, n] : per_node) v.nodes.push_back(OwnershipView::NodeCount{node, n});
+  return v;
+}
+
+EntityView Coordinator::entity_view(EntityId id) const {
+  EntityView v;
+  v.epoch = epoch_;
+  v.leading = leading();
+  v.id = id;
+  auto it = table_.find(id);
+  if (it == table_.end()) return v;
+  const OwnerRecord& rec = it->second;
+  v.known = true;
+  v.owner = rec.owner;
+  v.generation = rec.generation;
+  v.gateway = rec.gateway;
+  v.session = rec.session.value;
+  v.detached = rec.detached_since_ns != 0;
+  if (auto mig = migrations_.find(id); mig != migrations_.end()) v.migrating_to = mig->second.to;
+  v.x_mm = rec.snapshot.pos.x_mm;
+  v.y_mm = rec.snapshot.pos.y_mm;
+  v.hp = rec.snapshot.hp;
+  v.team = rec.snapshot.team;
+  v.kind = rec.snapshot.kind;
+  v.version = rec.snapshot.version;
+  const uint32_t cell = regions_.cell_of(rec.snapshot.pos);
+  std::tie(v.cell_x, v.cell_y) = RegionMap::from_curve(cell);
+  v.home = regions_.home_of_cell(cell);
+  if (auto node = nodes_.find(rec.owner); rec.owner.valid() && node != nodes_.end()) {
+    const NodeRecord& n = node->second;
+    v.owner_state = n.lost ? "lost" : !n.conn ? "down" : n.draining() ? "draining" : "up";
+  }
+  v.handovers = handovers_.of_entity(id, kEntityViewHandoversMax);
   return v;
 }
 

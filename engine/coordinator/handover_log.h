@@ -54,6 +54,14 @@ class HandoverLog {
     for (size_t i = first; i < events_.size(); ++i) out.push_back(events_[i]);
     return out;
   }
+  // The newest events naming `entity` (a migration of it), oldest first, at most `max`.
+  std::vector<Handover> of_entity(EntityId entity, size_t max) const {
+    std::vector<Handover> out;
+    for (auto it = events_.rbegin(); it != events_.rend() && out.size() < max; ++it) {
+      if (it->entity == entity) out.push_back(*it);
+    }
+    return {out.rbegin(), out.rend()};
+  }
   uint64_t last_seq() const { return last_seq_; }
   size_t size() const { return events_.size(); }
 

@@ -108,7 +108,8 @@ std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method,
   const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   const bool get = method == "GET";
   const bool post = method == "POST";
-  static const std::set<std::string_view> kReads = {"/api/whoami", "/api/nodes", "/api/entity", "/api/ghosts", "/api/ownership", "/api/timeline"};
+  static const std::set<std::string_view> kReads = {"/api/whoami", "/api/nodes", "/api/entity", "/api/ghosts", "/api/ownership", "/api/timeline",
+                                                     "/api/peers"};
   static const std::set<std::string_view> kOrders = {"/api/move", "/api/drain", "/api/failover"};
   const bool debug = path == "/api/debug";
   if (!kReads.count(path) && !kOrders.count(path) && !debug) return AdminApiError{404, "no such path: the API is under /api/ (docs/security.md)"};
@@ -127,9 +128,9 @@ std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method,
     call.request.command = debug ? C::kDebug : C::kListNodes;
     return call;
   }
-  if (path == "/api/ownership") {
+  if (path == "/api/ownership" || path == "/api/peers") {
     if (auto e = only(p, {})) return *e;
-    call.view = AdminView::kOwnership;
+    call.view = path == "/api/peers" ? AdminView::kPeers : AdminView::kOwnership;
     return call;
   }
   if (path == "/api/timeline") {
@@ -146,7 +147,9 @@ std::variant<AdminCall, AdminApiError> parse_admin_call(std::string_view method,
     if (auto e = only(p, {"id"})) return *e;
     auto id = number(p, "id", UINT64_MAX);
     if (!id) return bad("id=E (an entity id) is required");
+    if (*id == 0) return bad("id=E: entity ids start at 1");
     call.request = AdminRequest{path == "/api/entity" ? C::kShowEntity : C::kGhostQuery, EntityId(*id), {}, {}};
+    if (path == "/api/entity") call.view = AdminView::kEntity;  // the inspector's view; the same words in its "lines"
     return call;
   }
   auto claimed = claimed_epoch(p);
@@ -239,14 +242,52 @@ std::string ownership_json(const OwnershipView& v) {
   return out;
 }
 
-std::string timeline_json(const HandoverLog& log, uint64_t after, TimeNs now_ns) {
-  std::string out = fmt::format("{{\"ok\":true,\"view\":\"timeline\",\"now_ms\":{},\"last\":{},\"events\":[", now_ns / kNsPerMs, log.last_seq());
+namespace {
+
+void append_handovers(std::string& out, const std::vector<Handover>& events) {
   bool first = true;
-  for (const Handover& h : log.since(after, kTimelineAnswerMax)) {
+  for (const Handover& h : events) {
     fmt::format_to(std::back_inserter(out), "{}{{\"seq\":{},\"at_ms\":{},\"epoch\":{},\"kind\":\"{}\",\"entity\":{},\"from\":{},\"to\":{},\"count\":{}}}",
                    first ? "" : ",", h.seq, h.at_ns / kNsPerMs, h.epoch, handover_kind_name(h.kind), h.entity.value, h.from.value, h.to.value, h.count);
     first = false;
   }
+}
+
+}  // namespace
+
+std::string timeline_json(const HandoverLog& log, uint64_t after, TimeNs now_ns) {
+  std::string out = fmt::format("{{\"ok\":true,\"view\":\"timeline\",\"now_ms\":{},\"last\":{},\"events\":[", now_ns / kNsPerMs, log.last_seq());
+  append_handovers(out, log.since(after, kTimelineAnswerMax));
+  out += "]}\n";
+  return out;
+}
+
+AdminViewAnswer entity_json(const EntityView& v, TimeNs now_ns) {
+  if (!v.known) {
+    const std::string why = fmt::format("entity {} is not in the table", v.id.value);
+    return AdminViewAnswer{404, fmt::format("{{\"ok\":false,\"view\":\"entity\",\"entity\":{},\"error\":{}}}\n", v.id.value, json_string(why))};
+  }
+  std::string out = fmt::format(
+      "{{\"ok\":true,\"view\":\"entity\",\"epoch\":{},\"leading\":{},\"now_ms\":{},\"entity\":{},\"owner\":{},\"owner_state\":{},\"generation\":{},"
+      "\"gateway\":{},\"session\":{},\"detached\":{},\"migrating_to\":{},\"x_mm\":{},\"y_mm\":{},\"hp\":{},\"team\":{},\"kind\":{},"
+      "\"version\":{},\"cell\":[{},{}],\"home\":{},\"handovers\":[",
+      v.epoch, v.leading ? "true" : "false", now_ns / kNsPerMs, v.id.value, v.owner.value, json_string(v.owner_state), v.generation, v.gateway.value,
+      v.session, v.detached ? "true" : "false", v.migrating_to.value, v.x_mm, v.y_mm, v.hp, v.team, v.kind, v.version, v.cell_x, v.cell_y,
+      v.home.value);
+  append_handovers(out, v.handovers);
+  // The same in words, as `aether admin entity` prints them.
+  const std::string owner = fmt::format("entity {} owner {} generation {} gateway {} session {}{}{}", v.id.value, v.owner.value, v.generation,
+                                        v.gateway.value, v.session, v.detached ? " detached" : "",
+                                        v.migrating_to.valid() ? fmt::format(" migrating to {}", v.migrating_to.value) : "");
+  const std::string where = fmt::format("snapshot at ({}, {}) mm hp {} version {}; cell ({}, {}) home {}; owner {}", v.x_mm, v.y_mm, v.hp,
+                                        v.version, v.cell_x, v.cell_y, v.home.value, v.owner_state);
+  fmt::format_to(std::back_inserter(out), "],\"lines\":[{},{}]}}\n", json_string(owner), json_string(where));
+  return AdminViewAnswer{200, std::move(out)};
+}
+
+std::string peers_json(const std::vector<std::string>& origins) {
+  std::string out = "{\"ok\":true,\"view\":\"peers\",\"peers\":[";
+  for (size_t i = 0; i < origins.size(); ++i) out += (i ? "," : "") + json_string(origins[i]);
   out += "]}\n";
   return out;
 }

@@ -6,7 +6,8 @@
 //
 //   GET  /api/whoami                                   the operator the token names
 //   GET  /api/nodes                                    nodes (the first line carries the epoch)
-//   GET  /api/entity?id=E                              the coordinator's record of an entity
+//   GET  /api/entity?id=E                              the entity inspector: the coordinator's record of an
+//                                                      entity, its cell, its newest handovers (a view: entity_json)
 //   GET  /api/ghosts?id=E                              what each compute node holds of it
 //   GET  /api/debug                                    what is debugged
 //   POST /api/move      entity=E&node=N&epoch=X        orders: under epoch X (the coordinator's,
@@ -17,23 +18,32 @@
 // Views (structured reads for the console, answered by the listener's view handler; bounded):
 //   GET  /api/ownership                                regions and entities by cell and owner (ownership_json)
 //   GET  /api/timeline[?after=SEQ]                     the newest handovers after SEQ (timeline_json)
+//   GET  /api/peers                                    the other coordinators' admin listeners (peers_json)
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
+#include "engine/coordinator/entity_view.h"
 #include "engine/coordinator/handover_log.h"
 #include "engine/coordinator/ownership_view.h"
 #include "engine/net/admin_rule.h"
 
 namespace aether::real {
 
-enum class AdminView : uint8_t { kNone, kOwnership, kTimeline };
+enum class AdminView : uint8_t { kNone, kOwnership, kTimeline, kEntity, kPeers };
 
 // At most this many handovers in one timeline answer (the newest; the log holds kHandoverLogMax).
 inline constexpr size_t kTimelineAnswerMax = 128;
+
+// A view's answer: 200 with its JSON, or 404 when what it names is not known (an unknown entity).
+struct AdminViewAnswer {
+  unsigned status = 200;
+  std::string body;
+};
 
 struct AdminCall {
   bool whoami = false;  // answered by the listener itself
@@ -62,6 +72,13 @@ std::string ownership_json(const OwnershipView& v);
 //  "entity":..,"from":..,"to":..,"count":..},...]}: at most kTimelineAnswerMax events after `after`.
 // Times are the coordinator's clock (not a wall clock): now_ms - at_ms is an event's age.
 std::string timeline_json(const HandoverLog& log, uint64_t after, TimeNs now_ns);
+// {"ok":true,"view":"entity","epoch":E,"leading":B,"entity":ID,"owner":N,"owner_state":"up","generation":G,"gateway":N,
+//  "session":S,"detached":B,"migrating_to":N,"x_mm":X,"y_mm":Y,"hp":H,"team":T,"kind":K,"version":V,"cell":[x,y],"home":N,
+//  "handovers":[{"seq",...as in timeline_json}],"lines":[the same in words, for `aether admin entity`]};
+// an entity not in the table: 404 {"ok":false,"view":"entity","entity":ID,"error":"entity ID is not in the table"}.
+AdminViewAnswer entity_json(const EntityView& v, TimeNs now_ns);
+// {"ok":true,"view":"peers","peers":["https://HOST:PORT",...]}: the consoles to read when this one stops answering.
+std::string peers_json(const std::vector<std::string>& origins);
 // {"ok":false,"error":"..."}
 std::string admin_error_json(std::string_view message);
 

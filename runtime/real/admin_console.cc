@@ -34,16 +34,23 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 #legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: -1px; }
 #strip { background: #0e1117; border: 1px solid #2a3342; }
 #timeline { margin-top: 6px; max-height: 240px; overflow: auto; font-family: monospace; font-size: 12px; width: 540px; }
+#timeline div[data-entity] { cursor: pointer; }
+#notice { margin: 0 0 10px; padding: 6px 10px; background: #5c3b0c; border: 1px solid #e8a33d; border-radius: 4px; }
+#entity table { width: auto; margin-top: 6px; }
+#entity td:first-child { opacity: .7; }
+#entity-handovers { font-family: monospace; font-size: 12px; margin-top: 6px; }
 </style>
 </head>
 <body>
 <header><h1>Aether console</h1>
 <form id="login"><input id="token" type="password" placeholder="operator token NAME.SECRET" size="40" autocomplete="off"> <button>Sign in</button></form>
-<span id="who" class="muted"></span></header>
+<span id="who" class="muted"></span><span id="source" data-test="source" class="muted"></span></header>
 <main>
+<div id="notice" data-test="notice" hidden></div>
 <div><span id="summary" data-test="summary" class="muted">Sign in with an operator token (aether operator add).</span>
-<button id="failover" class="danger" data-test="failover" hidden>Failover</button></div>
-<table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th></th></tr></thead><tbody></tbody></table>
+<button id="failover" class="danger" data-test="failover" hidden>Failover</button>
+<button id="to-leader" data-test="to-leader" hidden></button></div>
+<table id="nodes" data-test="nodes"><thead><tr><th>node</th><th>state</th><th>entities</th><th>load (hard, soft, opportunistic; the line is N/(N+1))</th><th>tick p99</th><th>input queue</th><th></th></tr></thead><tbody></tbody></table>
 <div class="views">
 <section><h2>Ownership: cells tinted by their home node; entities as squares in their owner's colour</h2>
 <canvas id="map" data-test="map" width="384" height="384"></canvas>
@@ -51,6 +58,9 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 <section><h2>Migrations and failovers, the last two minutes (newest right)</h2>
 <canvas id="strip" data-test="strip" width="540" height="120"></canvas>
 <div id="timeline" data-test="timeline"></div></section>
+<section><h2>Entity inspector (GET /api/entity): what the coordinator knows of one entity</h2>
+<form id="inspect"><input id="entity-id" data-test="entity-id" placeholder="entity id" size="14" autocomplete="off"> <button>Inspect</button></form>
+<div id="entity" data-test="entity"></div></section>
 </div>
 <div id="events" data-test="events"></div>
 </main>
@@ -75,10 +85,20 @@ function event(text) {
   while ($('events').childElementCount > 200) $('events').lastChild.remove();
 }
 
-async function api(method, path, body) {
+// The coordinators' listeners this page may read: its own first, then the peers its coordinator
+// names (GET /api/peers). It reads one at a time; when that one stops answering (kMissesToMove reads
+// in a row fail on the network), it says so in a notice and moves to the next that answers, with
+// the same token (every coordinator of a cluster shares the operators file).
+const endpoints = [location.origin];
+let current = 0;
+let misses = 0;
+const kMissesToMove = 2;
+const host = (i) => endpoints[i].replace(/^https:\/\//, '');
+
+async function api(method, path, body, at = current) {
   const headers = { Authorization: 'Bearer ' + token };
   if (body) headers['Content-Type'] = 'application/x-www-form-urlencoded';
-  const r = await fetch(path, { method, headers, body, cache: 'no-store' });
+  const r = await fetch(endpoints[at] + path, { method, headers, body, cache: 'no-store', signal: AbortSignal.timeout(2500) });
   let j = {};
   try { j = await r.json(); } catch (e) { j = { error: 'not JSON' }; }
   return { status: r.status, j };
@@ -86,7 +106,8 @@ async function api(method, path, body) {
 
 // "compute 101 at 127.0.0.1:7001 up assigned 12 reported 12 capacity-load 300 hard 120 soft 40
 //  opportunistic 10 permille load-level 0 tick-p99 1.234 ms heard 40 ms ago epoch 3"
-const NODE = /^(\w+) (\d+) at (\S+) (\w+)( draining)? assigned (\d+) reported (\d+) capacity-load (\d+) hard (\d+) soft (\d+) opportunistic (\d+) permille load-level (\d+) tick-p99 ([\d.]+) ms heard (\d+) ms ago epoch (\d+)$/;
+//  input-queue 0"
+const NODE = /^(\w+) (\d+) at (\S+) (\w+)( draining)? assigned (\d+) reported (\d+) capacity-load (\d+) hard (\d+) soft (\d+) opportunistic (\d+) permille load-level (\d+) tick-p99 ([\d.]+) ms heard (\d+) ms ago epoch (\d+)(?: input-queue (\d+))?$/;
 
 function bar(n, cls, permille) {
   const d = document.createElement('div');
@@ -103,6 +124,8 @@ function render(lines) {
     if (leading !== null && leading !== (head[2] === 'leader')) event(`coordinator ${head[1]}: ${leading ? 'leader' : head[2]} -> ${head[2]} (epoch ${head[3]})`);
     leading = head[2] === 'leader';
     $('failover').hidden = !leading;
+    if (!leading) findLeader();
+    else $('to-leader').hidden = true;
   }
   const nodes = lines.slice(1).map((l) => NODE.exec(l)).filter(Boolean);
   const computes = nodes.filter((m) => m[1] === 'compute').length;
@@ -110,7 +133,7 @@ function render(lines) {
   const body = $('nodes').tBodies[0];
   body.textContent = '';
   for (const m of nodes) {
-    const [, role, id, addr, up, draining, assigned, , , hard, soft, opp, , p99] = m;
+    const [, role, id, addr, up, draining, assigned, , , hard, soft, opp, , p99, , , queue] = m;
     const key = role + ' ' + id;
     const state = up + (draining ? ' draining' : '');
     const before = seen.get(key);
@@ -139,6 +162,7 @@ function render(lines) {
       load.appendChild(n);
     }
     tr.insertCell().textContent = role === 'compute' ? p99 + ' ms' : '';
+    tr.insertCell().textContent = role === 'compute' && queue !== undefined ? queue : '';
     const act = tr.insertCell();
     if (role === 'compute' && !draining) {
       const b = document.createElement('button');
@@ -225,6 +249,11 @@ function takeTimeline(j) {
     const line = document.createElement('div');
     line.dataset.kind = e.kind;
     line.textContent = `${new Date(e.wall).toISOString().slice(11, 19)}  #${e.seq}  ${describeEvent(e)}`;
+    if (e.entity) {
+      line.dataset.entity = e.entity;
+      line.title = 'inspect this entity';
+      line.onclick = () => inspect(String(e.entity));
+    }
     if (e.kind === 'node_lost' || e.kind === 'stepped_down') line.className = 'bad';
     $('timeline').prepend(line);
     lastSeq = Math.max(lastSeq, e.seq);
@@ -256,7 +285,7 @@ function drawStrip() {
 setInterval(drawStrip, 250);
 
 async function refreshViews() {
-  if (!token) return;
+  if (!token || moving) return;
   try {
     const o = await api('GET', '/api/ownership');
     if (o.status === 200) drawMap(o.j);
@@ -281,10 +310,151 @@ async function drain(id) {
   event(`drain compute ${id} under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
 }
 
+// --- Entity inspector (GET /api/entity?id=E) ---
+function cellRow(table, name, value) {
+  const tr = table.insertRow();
+  tr.insertCell().textContent = name;
+  tr.insertCell().textContent = value;
+}
+async function inspect(id) {
+  $('entity-id').value = id;
+  const pane = $('entity');
+  pane.textContent = '';
+  if (!/^[1-9]\d{0,19}$/.test(id)) {
+    pane.textContent = 'an entity id is a number from 1';
+    return;
+  }
+  let r;
+  try {
+    r = await api('GET', `/api/entity?id=${id}`);
+  } catch (e) {
+    pane.textContent = `the coordinator does not answer (${e})`;
+    return;
+  }
+  pane.dataset.status = r.status;
+  if (r.status !== 200) {
+    pane.textContent = `${r.status}: ${r.j.error || ''}`;
+    pane.className = 'bad';
+    return;
+  }
+  pane.className = '';
+  const v = r.j;
+  const t = document.createElement('table');
+  cellRow(t, 'entity', `${v.entity} (kind ${v.kind}, team ${v.team})`);
+  cellRow(t, 'owner', v.owner ? `compute ${v.owner} (${v.owner_state})` : 'none: orphaned, waiting for a new owner');
+  cellRow(t, 'generation', v.generation);
+  cellRow(t, 'migrating', v.migrating_to ? `to compute ${v.migrating_to}` : 'no');
+  cellRow(t, 'position', `(${(v.x_mm / 1000).toFixed(1)}, ${(v.y_mm / 1000).toFixed(1)}) m, hp ${v.hp}, version ${v.version}`);
+  cellRow(t, 'region', `cell (${v.cell[0]}, ${v.cell[1]}), home compute ${v.home || '-'}`);
+  cellRow(t, 'gateway', v.gateway ? `gateway ${v.gateway}, session ${v.session}${v.detached ? ' (detached)' : ''}` : '-');
+  cellRow(t, 'read from', `coordinator at ${host(current)}, epoch ${v.epoch}${v.leading ? '' : ' (not leading: a replica)'}`);
+  t.rows[1].dataset.field = 'owner';
+  pane.appendChild(t);
+  const h = document.createElement('div');
+  h.id = 'entity-handovers';
+  h.textContent = v.handovers.length ? '' : 'no handover of it in the coordinator\'s recent log';
+  for (const e of v.handovers) {
+    const line = document.createElement('div');
+    line.dataset.kind = e.kind;
+    line.textContent = `#${e.seq}  ${Math.round((v.now_ms - e.at_ms) / 1000)} s ago  epoch ${e.epoch}  ${describeEvent(e)}`;
+    h.appendChild(line);
+  }
+  pane.appendChild(h);
+}
+$('inspect').onsubmit = (ev) => {
+  ev.preventDefault();
+  inspect($('entity-id').value.trim());
+};
+
+// --- Following the coordinators: this page's own, then its peers ---
+async function learnPeers() {
+  try {
+    const r = await api('GET', '/api/peers');
+    if (r.status !== 200) return;
+    for (const p of r.j.peers || []) if (!endpoints.includes(p)) endpoints.push(p);
+  } catch (e) {
+    // asked again at the next sign-in or move
+  }
+}
+function showSource() {
+  $('source').textContent = `reading ${host(current)}` + (endpoints.length > 1 ? ` (${endpoints.length - 1} other coordinator${endpoints.length > 2 ? 's' : ''} known)` : '');
+}
+// Reads coordinator `next` from now on (its /api/nodes answer `r` in hand), with a notice saying why.
+function switchTo(next, r, why) {
+  const from = current;
+  current = next;
+  const head = /coordinator (\d+) (\w+) at epoch (\d+)/.exec((r.j.lines || [])[0] || '') || [];
+  const notice = $('notice');
+  notice.hidden = false;
+  notice.textContent = `${new Date().toISOString().slice(11, 19)}  ${why}; ` +
+    `now reading coordinator ${head[1] || '?'} at ${host(next)} (${head[2] || '?'}, epoch ${head[3] || '?'})`;
+  event(`moved from ${host(from)} to ${host(next)}: ${why}`);
+  // Another coordinator numbers its handovers anew: read its whole log, after a marker.
+  lastSeq = 0;
+  const mark = document.createElement('div');
+  mark.className = 'muted';
+  mark.textContent = `— from here on: the log of the coordinator at ${host(next)} —`;
+  $('timeline').prepend(mark);
+  seen.clear();
+  leading = null;
+  misses = 0;
+  $('to-leader').hidden = true;
+  showSource();
+  render(r.j.lines || []);
+  learnPeers();
+}
+
+let moving = false;
+async function moveOn(why) {
+  if (moving || endpoints.length < 2) return false;
+  moving = true;
+  const from = current;
+  try {
+    for (let k = 1; k < endpoints.length; ++k) {
+      const next = (from + k) % endpoints.length;
+      try {
+        const r = await api('GET', '/api/nodes', undefined, next);
+        if (r.status !== 200) continue;
+        switchTo(next, r, `the coordinator at ${host(from)} stopped answering (${why})`);
+        return true;
+      } catch (e) {
+        // that one does not answer either: try the next
+      }
+    }
+    return false;
+  } finally {
+    moving = false;
+  }
+}
+
+// The coordinator read does not lead: ask the others (at most every 3 s) and offer to read the one
+// that does (orders go to the coordinator read; the leader is the one that carries them out).
+let leaderAsked = 0;
+async function findLeader() {
+  if (endpoints.length < 2 || Date.now() - leaderAsked < 3000) return;
+  leaderAsked = Date.now();
+  for (let i = 0; i < endpoints.length; ++i) {
+    if (i === current) continue;
+    try {
+      const r = await api('GET', '/api/nodes', undefined, i);
+      const head = /coordinator (\d+) leader at epoch (\d+)/.exec((r.j.lines || [])[0] || '');
+      if (r.status !== 200 || !head || leading !== false) continue;
+      const b = $('to-leader');
+      b.textContent = `coordinator ${head[1]} leads at epoch ${head[2]} (${host(i)}): read it`;
+      b.hidden = false;
+      b.onclick = () => switchTo(i, r, `the operator moved to the leader`);
+      return;
+    } catch (e) {
+      // not answering: not the leader we can read
+    }
+  }
+}
+
 async function refresh() {
-  if (!token) return;
+  if (!token || moving) return;
   try {
     const r = await api('GET', '/api/nodes');
+    misses = 0;
     if (r.status === 200) {
       $('who').textContent = `${r.j.operator} (${r.j.role})`;
       render(r.j.lines || []);
@@ -293,7 +463,8 @@ async function refresh() {
       if (r.status === 401) { token = ''; sessionStorage.removeItem('aether-token'); }
     }
   } catch (e) {
-    $('summary').textContent = `the coordinator does not answer (${e})`;
+    $('summary').textContent = `the coordinator at ${host(current)} does not answer (${e})`;
+    if (++misses >= kMissesToMove) moveOn(`${misses} reads in a row failed: ${e.name || e}`);
   }
 }
 
@@ -304,16 +475,25 @@ $('login').onsubmit = (ev) => {
   sessionStorage.setItem('aether-token', token);
   refresh();
   refreshViews();
+  learnPeers().then(showSource);
 };
 setInterval(refresh, 1000);
 setInterval(refreshViews, 1000);
 refresh();
 refreshViews();
+showSource();
+if (token) learnPeers().then(showSource);
 )JS";
 
 constexpr ConsoleFile kFiles[] = {{"text/html; charset=utf-8", kIndex}, {"text/javascript; charset=utf-8", kScript}};
 
 }  // namespace
+
+std::string console_content_security_policy(const std::vector<std::string>& peer_origins) {
+  std::string sources = "'self'";
+  for (const std::string& o : peer_origins) sources += " " + o;
+  return "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src " + sources + "; frame-ancestors 'none'";
+}
 
 const ConsoleFile* admin_console_file(std::string_view path) {
   if (path == "/" || path == "/index.html") return &kFiles[0];

@@ -129,6 +129,14 @@ struct AdminServer::State {
   uint64_t operators_generation = 0;  // +1 at each replace_operators(): a verification against an older one is redone
   AdminHandler handler;
   AdminViewHandler views;  // may be empty: the views answer 404
+  std::vector<std::string> peer_origins;  // "https://host:port" of the other coordinators' listeners (set_console_peers)
+  std::string console_csp = kConsoleContentSecurityPolicy;
+  bool peer_origin(std::string_view origin) const {
+    for (const std::string& o : peer_origins) {
+      if (o == origin) return true;
+    }
+    return false;
+  }
   AdminLimits limits;
   tcp::acceptor acceptor;
   asio::steady_timer retry;
@@ -235,12 +243,27 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request_.method() == http::verb::get) {
       const std::string_view target(request_.target().data(), request_.target().size());
       if (const ConsoleFile* file = admin_console_file(target.substr(0, target.find('?')))) {
-        response_.set("Content-Security-Policy", kConsoleContentSecurityPolicy);
+        response_.set("Content-Security-Policy", state_->console_csp);
         response_.set("X-Content-Type-Options", "nosniff");
         return respond(http::status::ok, std::string(file->body), request_.keep_alive(), file->content_type);
       }
     }
+    if (request_.method() == http::verb::options) return preflight();
     authenticate();
+  }
+
+  // A browser asks whether a page of another origin may send its token here: only a peer's console may.
+  void preflight() {
+    const auto origin = request_.find(http::field::origin);
+    const std::string_view value = origin == request_.end() ? std::string_view{} : std::string_view(origin->value().data(), origin->value().size());
+    if (!state_->peer_origin(value)) {
+      return refuse(http::status::forbidden, "cors_origin", fmt::format("a cross-origin request from {}, not a peer coordinator's console",
+                                                                        value.empty() ? std::string("no origin") : json_string(value.substr(0, 128))));
+    }
+    response_.set(http::field::access_control_allow_methods, "GET, POST");
+    response_.set(http::field::access_control_allow_headers, "Authorization, Content-Type");
+    response_.set(http::field::access_control_max_age, "600");
+    respond(http::status::no_content, {}, request_.keep_alive());
   }
 
   void authenticate() {
@@ -315,9 +338,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond(static_cast<http::status>(e->status), admin_error_json(e->message), request_.keep_alive());
     }
     const AdminCall call = std::get<AdminCall>(parsed);
+    if (call.view == AdminView::kPeers) return respond(http::status::ok, peers_json(state_->peer_origins), request_.keep_alive());
     if (call.view != AdminView::kNone) {
       if (!state_->views) return respond(http::status::not_found, admin_error_json("this listener serves no views"), request_.keep_alive());
-      return respond(http::status::ok, state_->views(who, call), request_.keep_alive());
+      AdminViewAnswer answer = state_->views(who, call);
+      return respond(static_cast<http::status>(answer.status), std::move(answer.body), request_.keep_alive());
     }
     if (call.whoami) {
       return respond(http::status::ok, admin_answer_json(who, call, AdminAnswer{AdminVerdict::kAllowed, AdminReply{true, {}}}), request_.keep_alive());
@@ -343,6 +368,14 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.result(status);
     response_.set(http::field::content_type, content_type);
     response_.set(http::field::cache_control, "no-store");
+    // A peer coordinator's console may read this answer (set_console_peers); no other page may.
+    if (const auto origin = request_.find(http::field::origin); origin != request_.end()) {
+      const std::string_view value(origin->value().data(), origin->value().size());
+      if (state_->peer_origin(value)) {
+        response_.set(http::field::access_control_allow_origin, value);
+        response_.set(http::field::vary, "Origin");
+      }
+    }
     response_.keep_alive(keep_alive);
     response_.body() = std::move(body);
     response_.prepare_payload();
@@ -421,6 +454,13 @@ AdminServer::AdminServer(asio::io_context& io, Logger& log, std::shared_ptr<TlsC
 }
 
 void AdminServer::set_view_handler(AdminViewHandler views) { state_->views = std::move(views); }
+
+void AdminServer::set_console_peers(const std::vector<std::string>& addresses) {
+  AETHER_ASSERT(addresses.size() <= kAdminPeersMax);
+  state_->peer_origins.clear();
+  for (const std::string& a : addresses) state_->peer_origins.push_back("https://" + a);
+  state_->console_csp = console_content_security_policy(state_->peer_origins);
+}
 
 AdminServer::~AdminServer() {
   shutdown();

@@ -23,6 +23,8 @@
 // - failed authentications per address: auth_failures_max within auth_window_ns, then 429 without
 //   looking at the token until the window ends ("rate_limited");
 // - Argon2id verifications queued: auth_pending_max, then 503 ("busy").
+// - cross-origin reads: only from the peers' origins (set_console_peers); a preflight (OPTIONS)
+//   from any other origin is 403 and closes ("cors_origin").
 //
 // Revocation: replace_operators() swaps the operators in use and forgets every remembered token at
 // once; a verification under way against the old operators is done again against the new ones, so
@@ -37,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -91,10 +94,14 @@ struct AdminServerStats {
 // (on the event loop's thread), or never if the component goes away first.
 using AdminHandler = std::function<void(const OperatorId& who, const AdminRequest& req, Epoch claimed, std::function<void(AdminAnswer)> done)>;
 
-struct AdminCall;  // admin_api.h
-// Answers a view (GET /api/ownership, /api/timeline: admin_api.h) for an authenticated operator,
-// on the event loop's thread: the JSON body. Without one, those paths answer 404.
-using AdminViewHandler = std::function<std::string(const OperatorId& who, const AdminCall& call)>;
+struct AdminCall;        // admin_api.h
+struct AdminViewAnswer;  // admin_api.h
+// Answers a view (GET /api/ownership, /api/timeline, /api/entity: admin_api.h) for an authenticated
+// operator, on the event loop's thread: its status and JSON body. Without one, those paths answer 404.
+using AdminViewHandler = std::function<AdminViewAnswer(const OperatorId& who, const AdminCall& call)>;
+
+// Other coordinators' admin listeners ("host:port") the console may read when this one dies, at most this many.
+inline constexpr size_t kAdminPeersMax = 8;
 
 class AdminServer {
  public:
@@ -114,6 +121,13 @@ class AdminServer {
   void watch_operators_file(const std::string& path);
   // Serves the views with `views` from now on. Once, before the loop runs.
   void set_view_handler(AdminViewHandler views);
+  // The other coordinators' admin listeners ("host:port", at most kAdminPeersMax). Their origins
+  // (https://host:port) may read this listener's API from a browser (CORS: the console served by one
+  // of them, carrying the operator's token, reads this one once its own coordinator stops answering;
+  // every request is authenticated as any other), and GET /api/peers lists them for the console.
+  // Any other Origin gets no CORS header (the browser keeps the answer from the page), and its
+  // preflight a 403. Once, before the loop runs.
+  void set_console_peers(const std::vector<std::string>& addresses);
 
   const AdminServerStats& stats() const;
   size_t connections_open() const;

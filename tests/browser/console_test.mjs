@@ -10,63 +10,26 @@
 // down; then takes a screenshot (docs/pictures/).
 //
 // usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT [MAP_SCREENSHOT (before the drain)]
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Harness, log } from './harness.mjs';
 
-const require = createRequire(new URL('../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
 const [aether, screenshot, mapScreenshot] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 25_000;
-
-const log = (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-const work = mkdtempSync(join(tmpdir(), 'aether-console-'));
-let cluster;
-let browser;
-let failed = false;
-
-function startCluster() {
-  execFileSync(aether, ['operator', 'add', '--file', join(work, 'operators'), '--name', 'olga', '--role', 'operator', '--token-file', join(work, 'olga.token')]);
-  return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--anonymous', '--bots', '30', '--nodes', '2', '--coordinators', '2', '--duration', '90', '--tls', '--tls-dir', join(work, 'tls'),
-      '--admin', '127.0.0.1:0', '--operators', join(work, 'operators'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no admin listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);
-    cluster.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/admin on (https:\/\/[^\s/]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    cluster.stderr.on('data', (c) => process.stderr.write(c));
-    cluster.on('exit', (code) => reject(new Error(`aether local exited (${code}):\n${out}`)));
-  });
-}
+const h = new Harness('console', aether);
 
 const row = (page, node) => page.locator(`#nodes tr[data-node="${node}"]`);
 
-try {
-  const url = await startCluster();
+await h.run(async () => {
+  const token = h.operator('olga', 'operator');
+  const [, url] = await h.local(['--anonymous', '--bots', '30', '--nodes', '2', '--coordinators', '2', '--duration', '90', '--tls', '--tls-dir', h.path('tls'),
+    '--admin', '127.0.0.1:0', '--operators', h.path('operators'), '--log-level', 'warn'], /admin on (https:\/\/[^\s/]+)/, STEP_MS);
   log(`cluster up, admin on ${url}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  await h.launch();
+  const page = await h.page({ width: 1100, height: 900 });
   await page.goto(`${url}/`, { timeout: STEP_MS });
   await page.waitForTimeout(1500);
   if ((await page.locator('#nodes tbody tr').count()) !== 0) throw new Error('nodes shown without a token');
   log('page loaded; nothing shown without a token');
-  await page.fill('#token', readFileSync(join(work, 'olga.token'), 'utf8').trim());
+  await page.fill('#token', token);
   await page.click('#login button');
   await row(page, '101').waitFor({ timeout: STEP_MS });
   await row(page, '102').waitFor({ timeout: STEP_MS });
@@ -134,14 +97,4 @@ try {
   if (!events.includes('drain compute 101 under epoch') || !events.includes('200')) throw new Error(`events: ${events}`);
   await page.screenshot({ path: screenshot, fullPage: true });
   log(`screenshot ${screenshot}`);
-  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-  log('PASS');
-} catch (e) {
-  failed = true;
-  console.error(`FAIL: ${e.stack ?? e}`);
-} finally {
-  if (browser) await browser.close().catch(() => {});
-  if (cluster && cluster.exitCode === null) cluster.kill('SIGINT');
-  rmSync(work, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});

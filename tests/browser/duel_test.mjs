@@ -6,50 +6,16 @@
 // attacker's view (docs/pictures/).
 //
 // usage: node tests/browser/duel_test.mjs AETHER_BINARY WEB_ROOT SCREENSHOT
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Harness, log } from './harness.mjs';
 
-const require = createRequire(new URL('../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
 const [aether, webRoot, screenshot] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 20_000;
 const APPROACH_MS = 90_000; // spawns are up to ~460 m apart; both walk at 6 m/s
 const NEAR_CM = 1500; // frostbolt reaches 30 m; the view is 50 m
+const h = new Harness('duel', aether);
 
-const log = (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-const work = mkdtempSync(join(tmpdir(), 'aether-duel-'));
-let cluster;
-let browser;
-let failed = false;
-
-function startCluster() {
-  return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--data-dir', join(work, 'data'), '--bots', '0', '--duration', '180', '--content', 'content', '--tls',
-      '--tls-dir', join(work, 'tls'), '--web', '127.0.0.1:0', '--web-root', webRoot, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no web listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);
-    cluster.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/browsers on (https:\/\/[^\s]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    cluster.stderr.on('data', (c) => process.stderr.write(c));
-    cluster.on('exit', (code) => reject(new Error(`aether local exited (${code}):\n${out}`)));
-  });
-}
-
-const errors = [];
 async function player(url) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 650 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const page = await h.page({ width: 900, height: 650 });
   await page.goto(`${url}?register=1`, { timeout: STEP_MS });
   await page.waitForSelector('[data-test=login]', { timeout: STEP_MS });
   return page;
@@ -90,14 +56,11 @@ async function steer(page, held, dx, dy) {
   }
 }
 
-try {
-  const url = await startCluster();
+await h.run(async () => {
+  const [, url] = await h.local(['--data-dir', h.path('data'), '--bots', '0', '--duration', '180', '--content', 'content', '--tls',
+    '--tls-dir', h.path('tls'), '--web', '127.0.0.1:0', '--web-root', webRoot, '--log-level', 'warn'], /browsers on (https:\/\/[^\s]+)/, STEP_MS);
   log(`cluster up (accounts on, no bots), browsers on ${url}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  await h.launch();
   const tag = `${process.pid % 10000}_${Date.now() % 100000}`;
   const mage = await player(url);
   const other = await player(url);
@@ -163,14 +126,4 @@ try {
   await mage.waitForTimeout(500);
   await mage.screenshot({ path: screenshot });
   log(`screenshot ${screenshot}`);
-  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-  log('PASS');
-} catch (e) {
-  failed = true;
-  console.error(`FAIL: ${e.stack ?? e}`);
-} finally {
-  if (browser) await browser.close().catch(() => {});
-  if (cluster && cluster.exitCode === null) cluster.kill('SIGINT');
-  rmSync(work, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});

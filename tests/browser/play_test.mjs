@@ -11,58 +11,19 @@
 // screen and the battle (docs/pictures/).
 //
 // usage: node tests/browser/play_test.mjs AETHER_BINARY WEB_ROOT SCREENSHOT [LOGIN_SCREENSHOT]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Harness, log } from './harness.mjs';
 
-const require = createRequire(new URL('../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
 const [aether, webRoot, screenshot, loginScreenshot] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 20_000;
 const ACCESS_TTL_S = 6; // access tokens live this long here: the client must refresh them itself
+const h = new Harness('browser', aether);
 
-const log = (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-const work = mkdtempSync(join(tmpdir(), 'aether-browser-'));
-let cluster;
-let browser;
-let failed = false;
-
-function startCluster() {
-  return new Promise((resolve, reject) => {
-    cluster = spawn(aether, ['local', '--data-dir', join(work, 'data'), '--bots', '16', '--access-ttl', String(ACCESS_TTL_S), '--duration', '90', '--content', 'content', '--tls', '--tls-dir', join(work, 'tls'),
-      '--web', '127.0.0.1:0', '--web-root', webRoot, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no web listener within ${STEP_MS} ms:\n${out}`)), STEP_MS);
-    const read = (chunk) => {
-      out += chunk;
-      const m = out.match(/browsers on (https:\/\/[^\s]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    cluster.stdout.on('data', read);
-    cluster.stderr.on('data', (c) => process.stderr.write(c));
-    cluster.on('exit', (code) => reject(new Error(`aether local exited (${code}):\n${out}`)));
-  });
-}
-
-try {
-  const url = await startCluster();
+await h.run(async () => {
+  const [, url] = await h.local(['--data-dir', h.path('data'), '--bots', '16', '--access-ttl', String(ACCESS_TTL_S), '--duration', '90', '--content', 'content',
+    '--tls', '--tls-dir', h.path('tls'), '--web', '127.0.0.1:0', '--web-root', webRoot, '--log-level', 'warn'], /browsers on (https:\/\/[^\s]+)/, STEP_MS);
   log(`cluster up (accounts on), browsers on ${url}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 700 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await h.launch();
+  const page = await h.page({ width: 1100, height: 700 }, true);
   await page.goto(url, { timeout: STEP_MS });
   await page.waitForSelector('[data-test=login]', { timeout: STEP_MS });
   log('page loaded: the login screen');
@@ -180,14 +141,4 @@ try {
   const player2 = await page.textContent('[data-test=player]');
   if (!player2.includes('mage')) throw new Error(`logged in again as: ${player2}`);
   log(`logged in again: playing as #${await page.evaluate(() => String(window.aether.self))}, still a mage`);
-  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-  log('PASS');
-} catch (e) {
-  failed = true;
-  console.error(`FAIL: ${e.stack ?? e}`);
-} finally {
-  if (browser) await browser.close().catch(() => {});
-  if (cluster && cluster.exitCode === null) cluster.kill('SIGINT');
-  rmSync(work, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});

@@ -229,6 +229,7 @@ class AdminServerTest : public ::testing::Test {
                                               done(answer_);
                                             },
                                             limits);
+    if (configure_) configure_(*server_);
     auto bound = server_->listen("127.0.0.1:0");
     ASSERT_TRUE(bound.ok());
     port_ = static_cast<uint16_t>(std::stoi(bound->substr(bound->rfind(':') + 1)));
@@ -322,6 +323,7 @@ class AdminServerTest : public ::testing::Test {
   uint16_t port_ = 0;
   AdminAnswer answer_{AdminVerdict::kAllowed, AdminReply{true, {"done"}}};
   std::vector<Seen> seen_;  // written on the server's thread; read after stop()
+  std::function<void(AdminServer&)> configure_;  // before the server listens (views, peers)
   const std::string token_ = std::string("olga.") + kSecret;
 };
 
@@ -479,6 +481,73 @@ TEST_F(AdminServerTest, AWatchedOperatorsFileTakesEffectWithoutARestartAndABroke
   EXPECT_EQ(server_->stats().operator_reload_failures, 1u);
   EXPECT_EQ(server_->stats().operator_swaps, 1u);
   EXPECT_TRUE(log_.contains("operators file changed but is refused"));
+}
+
+// The entity inspector's view (GET /api/entity) is authenticated like every path: no token, a
+// wrong one, are refused before the view handler runs; an operator's token reaches it, and its
+// status (404: an entity not in the table) is the answer's.
+TEST_F(AdminServerTest, TheEntityViewNeedsATokenAndAnswersWithTheViewsStatus) {
+  std::vector<uint64_t> asked;  // on the server's thread; read after stop()
+  configure_ = [&asked](AdminServer& s) {
+    s.set_view_handler([&asked](const OperatorId&, const AdminCall& call) {
+      asked.push_back(call.request.entity.value);
+      EntityView v;
+      v.id = call.request.entity;
+      v.known = call.request.entity == EntityId(7);
+      v.owner = NodeId(101);
+      return entity_json(v, 0);
+    });
+  };
+  start();
+  const std::string none = request("GET /api/entity?id=7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(none.rfind("HTTP/1.1 401", 0), 0u) << none;
+  const std::string wrong = request(get("/api/entity?id=7", "olga.not-the-secret"));
+  EXPECT_EQ(wrong.rfind("HTTP/1.1 401", 0), 0u) << wrong;
+  EXPECT_EQ(wrong.find("\"owner\""), std::string::npos) << "nothing of the entity to a wrong token";
+  const std::string known = request(get("/api/entity?id=7", token_));
+  EXPECT_EQ(known.rfind("HTTP/1.1 200", 0), 0u) << known;
+  EXPECT_NE(known.find("\"entity\":7,\"owner\":101"), std::string::npos) << known;
+  const std::string unknown = request(get("/api/entity?id=8", token_));
+  EXPECT_EQ(unknown.rfind("HTTP/1.1 404", 0), 0u) << unknown;
+  EXPECT_NE(unknown.find("entity 8 is not in the table"), std::string::npos) << unknown;
+  EXPECT_EQ(request(get("/api/entity?id=0", token_)).rfind("HTTP/1.1 400", 0), 0u) << "0 is no entity";
+  EXPECT_EQ(request(get("/api/entity?id=-1", token_)).rfind("HTTP/1.1 400", 0), 0u);
+  stop();
+  EXPECT_EQ(asked, (std::vector<uint64_t>{7, 8})) << "only authenticated, valid requests reach the view";
+  EXPECT_EQ(failures(AuthFailure::kMissing), 1u);
+  EXPECT_TRUE(seen_.empty()) << "a view is not a command";
+}
+
+// Cross-origin reads: only a peer coordinator's console (set_console_peers) may read this
+// listener; its preflight is answered, any other origin's is refused and closed, and answers carry
+// the CORS header for a peer's origin only. GET /api/peers names them.
+TEST_F(AdminServerTest, OnlyPeerConsolesMayReadAcrossOrigins) {
+  configure_ = [](AdminServer& s) { s.set_console_peers({"127.0.0.1:7444"}); };
+  start();
+  auto preflight = [this](const std::string& origin) {
+    return request(fmt::format("OPTIONS /api/nodes HTTP/1.1\r\nHost: x\r\nOrigin: {}\r\nAccess-Control-Request-Method: GET\r\n"
+                               "Access-Control-Request-Headers: authorization\r\nConnection: close\r\n\r\n", origin));
+  };
+  const std::string peer = preflight("https://127.0.0.1:7444");
+  EXPECT_EQ(peer.rfind("HTTP/1.1 204", 0), 0u) << peer;
+  EXPECT_NE(peer.find("Access-Control-Allow-Origin: https://127.0.0.1:7444"), std::string::npos) << peer;
+  EXPECT_NE(peer.find("Access-Control-Allow-Headers: Authorization"), std::string::npos) << peer;
+  const std::string other = preflight("https://evil.example");
+  EXPECT_EQ(other.rfind("HTTP/1.1 403", 0), 0u) << other;
+  EXPECT_EQ(other.find("Access-Control-Allow-Origin"), std::string::npos) << other;
+  auto get_from = [this](const std::string& origin) {
+    return request(fmt::format("GET /api/peers HTTP/1.1\r\nHost: x\r\nOrigin: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", origin, token_));
+  };
+  const std::string read = get_from("https://127.0.0.1:7444");
+  EXPECT_EQ(read.rfind("HTTP/1.1 200", 0), 0u) << read;
+  EXPECT_NE(read.find("Access-Control-Allow-Origin: https://127.0.0.1:7444"), std::string::npos) << read;
+  EXPECT_NE(read.find("\"peers\":[\"https://127.0.0.1:7444\"]"), std::string::npos) << read;
+  const std::string foreign = get_from("https://127.0.0.1:9999");
+  EXPECT_EQ(foreign.find("Access-Control-Allow-Origin"), std::string::npos) << "the browser keeps this answer from a foreign page: " << foreign;
+  const std::string page = request("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(page.find("connect-src 'self' https://127.0.0.1:7444;"), std::string::npos) << "the console may read its peer: " << page.substr(0, 600);
+  stop();
+  EXPECT_EQ(closes("cors_origin"), 1u);
 }
 
 TEST_F(AdminServerTest, PlainTcpOnTheTlsPortGetsNoHttpAnswer) {

@@ -59,6 +59,62 @@ TEST(AdminViews, ViewRoutesParseAndRefuseWhatTheyDoNotTake) {
   EXPECT_EQ(refusal_of("GET", "/api/timeline?after=x"), 400u);
   EXPECT_EQ(refusal_of("GET", "/api/timeline?after=1&after=2"), 400u);
   EXPECT_EQ(refusal_of("GET", "/api/timeline?after=99999999999999999999"), 400u);
+  const AdminCall entity = call_of("/api/entity?id=42");
+  EXPECT_EQ(entity.view, AdminView::kEntity);
+  EXPECT_EQ(entity.request.entity, EntityId(42));
+  EXPECT_EQ(call_of("/api/ghosts?id=42").view, AdminView::kNone) << "the ghost query stays a command (it asks the compute nodes)";
+  EXPECT_EQ(refusal_of("GET", "/api/entity"), 400u) << "no id";
+  EXPECT_EQ(refusal_of("GET", "/api/entity?id=0"), 400u) << "0 is no entity";
+  EXPECT_EQ(refusal_of("GET", "/api/entity?id=abc"), 400u);
+  EXPECT_EQ(refusal_of("GET", "/api/entity?id=007"), 400u) << "not the shortest form";
+  EXPECT_EQ(refusal_of("GET", "/api/entity?id=18446744073709551616"), 400u) << "past 64 bits";
+  EXPECT_EQ(refusal_of("GET", "/api/entity?id=1&id=2"), 400u);
+  EXPECT_EQ(refusal_of("GET", "/api/entity?id=1&owner=3"), 400u);
+  EXPECT_EQ(refusal_of("POST", "/api/entity?id=1"), 405u);
+  EXPECT_EQ(call_of("/api/peers").view, AdminView::kPeers);
+  EXPECT_EQ(refusal_of("GET", "/api/peers?all=1"), 400u);
+}
+
+TEST(AdminViews, EntityIsBoundedJsonAndAnUnknownOneIs404) {
+  EntityView unknown;
+  unknown.id = EntityId(9);
+  const AdminViewAnswer none = entity_json(unknown, 0);
+  EXPECT_EQ(none.status, 404u);
+  EXPECT_EQ(none.body, "{\"ok\":false,\"view\":\"entity\",\"entity\":9,\"error\":\"entity 9 is not in the table\"}\n");
+  EntityView v;
+  v.epoch = 3;
+  v.leading = true;
+  v.id = EntityId(7);
+  v.known = true;
+  v.owner = NodeId(102);
+  v.owner_state = "draining";
+  v.generation = 5;
+  v.gateway = NodeId(201);
+  v.session = 11;
+  v.x_mm = -1500;
+  v.y_mm = 2000;
+  v.hp = 90;
+  v.version = 44;
+  v.cell_x = 31;
+  v.cell_y = 32;
+  v.home = NodeId(101);
+  v.handovers = {migrated(7)};
+  const AdminViewAnswer a = entity_json(v, 9000 * kNsPerMs);
+  EXPECT_EQ(a.status, 200u);
+  EXPECT_EQ(a.body, "{\"ok\":true,\"view\":\"entity\",\"epoch\":3,\"leading\":true,\"now_ms\":9000,\"entity\":7,\"owner\":102,\"owner_state\":\"draining\","
+                    "\"generation\":5,\"gateway\":201,\"session\":11,\"detached\":false,\"migrating_to\":0,\"x_mm\":-1500,\"y_mm\":2000,\"hp\":90,"
+                    "\"team\":0,\"kind\":0,\"version\":44,\"cell\":[31,32],\"home\":101,\"handovers\":[{\"seq\":0,\"at_ms\":7,\"epoch\":3,"
+                    "\"kind\":\"migrated\",\"entity\":7,\"from\":101,\"to\":102,\"count\":1}],\"lines\":[\"entity 7 owner 102 generation 5 gateway 201 "
+                    "session 11\",\"snapshot at (-1500, 2000) mm hp 90 version 44; cell (31, 32) home 101; owner draining\"]}\n");
+  // The log's answer for one entity: only its events, the newest kEntityViewHandoversMax.
+  HandoverLog log;
+  for (uint64_t i = 0; i < 3 * kEntityViewHandoversMax; ++i) log.record(migrated(i % 2 == 0 ? 7 : 8));
+  const auto mine = log.of_entity(EntityId(7), kEntityViewHandoversMax);
+  ASSERT_EQ(mine.size(), kEntityViewHandoversMax);
+  for (const Handover& h : mine) EXPECT_EQ(h.entity, EntityId(7));
+  EXPECT_EQ(mine.back().seq, 3 * kEntityViewHandoversMax - 1) << "the newest, oldest first";
+  EXPECT_LT(mine.front().seq, mine.back().seq);
+  EXPECT_TRUE(log.of_entity(EntityId(9), kEntityViewHandoversMax).empty());
 }
 
 TEST(AdminViews, OwnershipAndTimelineAreBoundedJson) {
@@ -139,6 +195,27 @@ TEST(AdminViewsInACluster, OwnershipCountsTheTableAndADrainIsLoggedAsMigrations)
   }
   EXPECT_GE(moved, on_101) << "every entity it held migrated off (bots that joined it meanwhile too)";
   for (size_t i = 1; i < events.size(); ++i) EXPECT_EQ(events[i].seq, events[i - 1].seq + 1);
+
+  // The inspector's view of an entity that moved: its new owner, up, and its migration in its handovers.
+  EntityId moved_one{};
+  for (const Handover& h : events) {
+    if (h.kind == HandoverKind::kMigrated && coord.table().find(h.entity) != coord.table().end()) moved_one = h.entity;
+  }
+  ASSERT_TRUE(moved_one.valid()) << "an entity that migrated is still in the table";
+  const EntityView seen = coord.entity_view(moved_one);
+  {
+    EXPECT_TRUE(seen.known);
+    EXPECT_EQ(seen.owner, NodeId(102));
+    EXPECT_STREQ(seen.owner_state, "up");
+    EXPECT_GT(seen.generation, 0u);
+    ASSERT_FALSE(seen.handovers.empty());
+    EXPECT_EQ(seen.handovers.back().kind, HandoverKind::kMigrated);
+    EXPECT_EQ(seen.handovers.back().to, NodeId(102));
+    EXPECT_TRUE(seen.home == NodeId(101) || seen.home == NodeId(102));
+  }
+  const EntityView nobody = coord.entity_view(EntityId(999'999'999));
+  EXPECT_FALSE(nobody.known);
+  EXPECT_TRUE(nobody.handovers.empty());
 }
 
 }  // namespace
