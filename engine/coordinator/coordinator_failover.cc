@@ -13,6 +13,12 @@ ReplicaEntry entry_of(EntityId id, const OwnerRecord& rec) {
 
 // Leader, every 100 ms: what changed goes to the vice. Sent even when nothing changed: it is also the
 // leader's heartbeat to the vice.
+namespace {
+ReplicaNode replica_node(NodeId id, const NodeRecord& rec) {
+  return ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost, rec.drain == NodeRecord::Drain::kOperator};
+}
+}  // namespace
+
 void Coordinator::replicate() {
   if (followers_.empty()) {
     dirty_.clear();
@@ -20,7 +26,7 @@ void Coordinator::replicate() {
     return;
   }
   std::vector<ReplicaNode> nodes;
-  for (const auto& [id, rec] : nodes_) nodes.push_back(ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost});
+  for (const auto& [id, rec] : nodes_) nodes.push_back(replica_node(id, rec));
   std::vector<Replicate> messages(1);
   for (EntityId id : dirty_) {
     auto it = table_.find(id);
@@ -56,7 +62,7 @@ void Coordinator::send_full_replica(ConnId conn) {
     r.entries.push_back(entry_of(id, rec));
   }
   r.more = false;
-  for (const auto& [id, rec] : nodes_) r.nodes.push_back(ReplicaNode{id, rec.role, rec.data_address, rec.capacity_entities, rec.lost});
+  for (const auto& [id, rec] : nodes_) r.nodes.push_back(replica_node(id, rec));
   // And what the table no longer has: a vice cut off when an entity was erased never heard of it,
   // and without the tombstone would adopt it from a zombie's Promise once it leads: two writers.
   r.erased.assign(tombstone_order_.begin(), tombstone_order_.end());
@@ -110,6 +116,12 @@ void Coordinator::apply_replica(const Replicate& r) {
     rec.data_address = n.data_address;
     rec.capacity_entities = n.capacity;
     rec.lost = n.lost;
+    // The operator's order is the leader's to keep; a node's own drain we hear from it directly.
+    if (n.drained_by_operator) {
+      rec.drain = NodeRecord::Drain::kOperator;
+    } else if (rec.drain == NodeRecord::Drain::kOperator) {
+      rec.drain = NodeRecord::Drain::kNone;
+    }
   }
 }
 

@@ -214,6 +214,7 @@ struct ServerBodyEncoder {
       w->set_data_address(n.data_address);
       w->set_capacity(n.capacity);
       w->set_lost(n.lost);
+      w->set_drained_by_operator(n.drained_by_operator);
     }
     out->set_version(m.version);
     out->set_leader_clock_ns(m.leader_clock_ns);
@@ -405,7 +406,8 @@ Result<ServerBody> decode_replicate(const wire::Replicate& r) {
   for (auto id : r.erased()) out.erased.push_back(EntityId(id));
   for (const auto& n : r.nodes()) {
     if (n.node() == 0 || n.role() > 4 || n.data_address().size() > kAddressBytesMax) return malformed("replicated node invalid");
-    out.nodes.push_back(ReplicaNode{NodeId(n.node()), static_cast<Role>(n.role()), n.data_address(), n.capacity(), n.lost()});
+    out.nodes.push_back(ReplicaNode{NodeId(n.node()), static_cast<Role>(n.role()), n.data_address(), n.capacity(), n.lost(),
+                                    n.drained_by_operator()});
   }
   return ServerBody{std::move(out)};
 }

@@ -288,6 +288,7 @@ struct ReplicaNode {
   std::string data_address;
   uint32_t capacity = 0;
   bool lost = false;
+  bool drained_by_operator = false;  // an operator's drain outlives the leader that took the order
   friend bool operator==(const ReplicaNode&, const ReplicaNode&) = default;
 };
 

@@ -218,5 +218,51 @@ TEST(AdminViewsInACluster, OwnershipCountsTheTableAndADrainIsLoggedAsMigrations)
   EXPECT_TRUE(nobody.handovers.empty());
 }
 
+// An operator's drain is an order to the cluster, not to one coordinator: the vice learns it from
+// the replication stream, and after the leader dies the new leader keeps the node drained (it
+// places nothing there and the node stays empty).
+TEST(AdminViewsInACluster, AnOperatorsDrainOutlivesTheLeaderThatTookIt) {
+  app::ClusterShape shape;
+  shape.coordinators = 2;
+  shape.compute_nodes = 2;
+  shape.bots = 20;
+  testing::SimCluster c(22, shape);
+  c.sim.run_until(c.sim.now() + 8 * kNsPerSec);
+  Coordinator* leader = c.cluster->coordinator();
+  ASSERT_NE(leader, nullptr);
+  std::optional<AdminAnswer> answer;
+  leader->operator_command(OperatorId{"op", OperatorRole::kOperator}, AdminRequest{AdminRequest::Command::kDrain, {}, NodeId(101), {}},
+                           leader->epoch(), [&answer](AdminAnswer a) { answer = std::move(a); });
+  ASSERT_TRUE(answer && answer->reply.ok);
+  c.sim.run_until(c.sim.now() + 2 * kNsPerSec);
+  Coordinator* vice = nullptr;
+  for (Coordinator* k : c.cluster->coordinators()) {
+    if (k && k != leader) vice = k;
+  }
+  ASSERT_NE(vice, nullptr);
+  ASSERT_TRUE(vice->nodes().count(NodeId(101)));
+  EXPECT_EQ(vice->nodes().at(NodeId(101)).drain, NodeRecord::Drain::kOperator) << "the vice learned the order";
+
+  // The leader dies; the vice takes over and keeps the node drained.
+  const NodeId dead = leader->node();
+  for (size_t i = 0; i < c.sim.host_count(); ++i) {
+    sim::Host* h = c.sim.host(i);
+    if (h->node() != dead) continue;
+    const Component* gone = leader;
+    h->crash();
+    c.cluster->forget(gone);
+  }
+  c.sim.run_until(c.sim.now() + 12 * kNsPerSec);
+  Coordinator* next = c.cluster->coordinator();
+  ASSERT_EQ(next, vice) << "the vice leads";
+  EXPECT_EQ(next->nodes().at(NodeId(101)).drain, NodeRecord::Drain::kOperator);
+  EXPECT_EQ(next->table().given_count(NodeId(101)), 0u) << "the new leader placed nothing on the drained node";
+  for (ComputeNode* n : c.cluster->computes()) {
+    if (n && n->node() == NodeId(101)) {
+      EXPECT_EQ(n->world().size(), 0u) << "it holds nothing";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace aether
