@@ -63,7 +63,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
         restored_unwritten_.insert(r.entity);
         if (const gameplay::Entity* e = node->world().find(r.entity)) restore_point_[r.entity] = e->version;
         on_restore(r, *node);
-        if (const gameplay::Entity* e = node->world().find(r.entity)) loot_.on_restore(*e);
+        if (const gameplay::Entity* e = node->world().find(r.entity)) {
+          loot_.on_restore(r.time_ns, *e, describe_record(r), [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
+        }
       }
       ghost_taken_.erase(key);  // it was this grant's to use, or none
       granted_state_.erase(key);

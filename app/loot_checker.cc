@@ -33,18 +33,25 @@ void LootChecker::on_created(const TraceEvent& r, const gameplay::Entity* holder
          event);
     return;
   }
-  made_[name] = Made{r.entity, r.time_ns, false};
+  made_[name] = Made{r.entity, r.time_ns, holder->version, false};
 }
 
-void LootChecker::on_restore(const gameplay::Entity& e) {
+void LootChecker::on_restore(TimeNs now, const gameplay::Entity& e, const std::string& event, const Fail& fail) {
+  const uint64_t restored_version = e.version - 1;  // World::restore counts the restore itself
   for (auto& [name, made] : made_) {
     if (made.holder != e.id || made.undone) continue;
     bool kept = false;
     for (const LootItem& i : e.inventory) kept = kept || name_of(i) == name;
-    if (!kept) {
-      made.undone = true;
-      ++figures_.undone_by_restore;
+    if (kept) continue;
+    if (restored_version >= made.version) {
+      fail(now, fmt::format("loot lost: entity {} restored at version {} without the item made from the death of {} at tick {} of node {}, "
+                            "which it held from version {}",
+                            e.id.value, restored_version, std::get<0>(name), std::get<3>(name), std::get<1>(name), made.version),
+           event);
+      return;
     }
+    made.undone = true;
+    ++figures_.undone_by_restore;
   }
 }
 

@@ -9,7 +9,8 @@
 //   none lost               an item stays in its holder's inventory while the holder is held by a
 //                           node, unless a restore of the holder (recovery, or a migration that
 //                           fell back to its snapshot) went back to a state from before the item:
-//                           then the kill's award is undone with the rest of that history (counted).
+//                           then the kill's award is undone with the rest of that history (counted);
+//                           a restored state as new as the holder was with the item must hold it.
 
 #include <cstdint>
 #include <functional>
@@ -40,8 +41,8 @@ class LootChecker {
 
   // A kEconCreated record from a compute node; `holder` is the entity as that node holds it now.
   void on_created(const TraceEvent& r, const gameplay::Entity* holder, const std::string& event, const Fail& fail);
-  // `e` was just restored (its inventory is the restored one).
-  void on_restore(const gameplay::Entity& e);
+  // `e` was just restored (its inventory and version are the restored state's, plus one).
+  void on_restore(TimeNs now, const gameplay::Entity& e, const std::string& event, const Fail& fail);
   // Every entity as the node that holds it has it, at one instant.
   void sweep(TimeNs now, const std::vector<const gameplay::Entity*>& held, const Fail& fail);
   const LootCheckFigures& figures() const { return figures_; }
@@ -50,6 +51,7 @@ class LootChecker {
   struct Made {
     EntityId holder{};
     TimeNs at_ns = 0;
+    uint64_t version = 0;  // the holder's version once the item was in it
     bool undone = false;
   };
   std::map<ItemName, Made> made_;
