@@ -7,6 +7,7 @@
 
 #include "engine/compute/loot_log.h"
 #include "engine/gameplay/world.h"
+#include "engine/wire/codec.h"
 #include "engine/wire/state_codec.h"
 
 namespace aether::gameplay {
@@ -229,6 +230,24 @@ TEST(Loot, NonCanonicalInventoriesAreRefusedWithAReason) {
   EXPECT_NE(std::string(error).find("unknown fields"), std::string::npos) << error;
   ASSERT_TRUE(unpack_state(forged({1, 1, 9, 3, 1, 40, 0}), s, &error)) << error;
   EXPECT_EQ(s.inventory.size(), 1u);
+}
+
+ServerMessage envelope(ServerBody body) { return ServerMessage{NodeId(101), Role::kCompute, 3, 42, std::move(body)}; }
+
+// Loot travels between compute nodes as an intent with skill 0 (wire field 190), an item kind 1..65535.
+TEST(Loot, LootIntentsRoundTripBetweenServersAndMalformedOnesAreRefused) {
+  const RemoteIntent loot{IntentKey{NodeId(101), 9, 40, 2}, EntityId(3), EntityId(4), 0, intent::Loot{kHerb}};
+  auto decoded = decode_server(encode(envelope(loot)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(std::get<RemoteIntent>(decoded->body), loot);
+  RemoteIntent skilled = loot;
+  skilled.skill = 4;
+  EXPECT_FALSE(decode_server(encode(envelope(skilled))).ok()) << "no skill makes loot";
+  RemoteIntent nothing = loot;
+  nothing.action = intent::Loot{0};
+  EXPECT_FALSE(decode_server(encode(envelope(nothing))).ok()) << "item kind 0 is no item";
+  EXPECT_STREQ(intent_action_name(loot.action), "loot");
+  EXPECT_EQ(intent_action_value(loot.action), kHerb);
 }
 
 TEST(Loot, LedgerEntriesAndInventoryRowsRoundTripAndRefuseGarbage) {
