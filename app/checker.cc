@@ -35,7 +35,8 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kControlApplied:
     case TraceKind::kTickDone:
     case TraceKind::kSkillUsed:
-    case TraceKind::kIntentApplied: break;
+    case TraceKind::kIntentApplied:
+    case TraceKind::kEconCreated: break;
     case TraceKind::kGhostDropped:
       if (r.a != static_cast<int64_t>(GhostDropReason::kNowOurs)) return;
       break;
@@ -62,6 +63,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
         restored_unwritten_.insert(r.entity);
         if (const gameplay::Entity* e = node->world().find(r.entity)) restore_point_[r.entity] = e->version;
         on_restore(r, *node);
+        if (const gameplay::Entity* e = node->world().find(r.entity)) {
+          loot_.on_restore(r.time_ns, *e, describe_record(r), [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
+        }
       }
       ghost_taken_.erase(key);  // it was this grant's to use, or none
       granted_state_.erase(key);
@@ -98,6 +102,11 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kTickDone: on_write(r, *node); break;
     case TraceKind::kSkillUsed:
     case TraceKind::kIntentApplied: on_game_record(r, *node); break;
+    case TraceKind::kEconCreated:
+      loot_.on_created(r, node->world().find(r.entity), describe_record(r), [this](TimeNs t, std::string what, std::string event) {
+        fail(t, std::move(what), std::move(event));
+      });
+      break;
     case TraceKind::kGhostDropped: {  // recorded before the ghost goes: the restore must be at least as fresh
       if (const Ghost* g = node->ghosts().find(r.entity)) ghost_taken_[key] = g->state;
       break;
@@ -386,6 +395,14 @@ void ClusterChecker::check(TimeNs now) {
   check_bounds(now);
   const Coordinator* leader = cluster_.coordinator();
   if (leader) check_recovery(now, *leader);
+  if (loot_.figures().created > 0) {
+    std::vector<const gameplay::Entity*> held;
+    for (const auto& [key, holding] : holdings_) {
+      const ComputeNode* node = compute(key.first);
+      if (const gameplay::Entity* e = node ? node->world().find(key.second) : nullptr) held.push_back(e);
+    }
+    loot_.sweep(now, held, [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
+  }
   if (faults_end_ns_ > 0 && now >= faults_end_ns_ && figures_.converged_after_ns < 0) {
     const std::string diverged = leader ? divergence(*leader) : "no coordinator leads";
     if (diverged.empty()) {

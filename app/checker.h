@@ -38,6 +38,7 @@
 #include <string>
 
 #include "app/cluster.h"
+#include "app/loot_checker.h"
 #include "engine/runtime/trace.h"
 
 namespace aether::app {
@@ -111,6 +112,7 @@ class ClusterChecker {
   void check(TimeNs now);
   const std::optional<Violation>& violation() const { return violation_; }
   const CheckerFigures& figures() const { return figures_; }
+  const LootCheckFigures& loot_figures() const { return loot_.figures(); }
 
  private:
   struct EntityWatch {
@@ -160,6 +162,7 @@ class ClusterChecker {
   TimeNs rollback_bound_ns_ = kRollbackMaxNs;
   std::optional<Violation> violation_;
   CheckerFigures figures_;
+  LootChecker loot_;  // conservation of loot (app/loot_checker.h)
 };
 
 // One line for a trace record, as violations name their first event.

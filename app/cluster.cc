@@ -170,6 +170,13 @@ ClusterFigures Cluster::figures() const {
     f.level_ups += s.level_ups;
     f.npcs_killed += s.npcs_killed;
     f.npc_kills += s.npc_kills;
+    const LootFigures& loot = c->loot_log().figures();
+    f.loot.created += loot.created;
+    f.loot.refused_full += loot.refused_full;
+    f.loot.logged += loot.logged;
+    f.loot.write_failures += loot.write_failures;
+    f.loot.fenced += loot.fenced;
+    f.loot.unlogged += loot.unlogged;
     for (const auto& [id, e] : c->world().entities()) {
       if (!e.is_npc()) continue;
       ++f.npcs;

@@ -69,6 +69,7 @@ struct ClusterFigures {
   uint64_t npcs_alive = 0;    // ... of them alive
   uint64_t npcs_killed = 0;   // NPC deaths
   uint64_t npc_kills = 0;     // players killed by NPCs
+  LootFigures loot;           // loot made and logged by the compute nodes alive at the end (engine/compute/loot_log.h)
   uint64_t skills_used = 0;
   uint64_t intents_applied = 0;
   uint64_t intents_duplicate = 0;

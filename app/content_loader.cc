@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
 
+#include "app/economy_content.h"
 #include "app/text_config.h"
 #include "content.pb.h"
 
@@ -257,6 +258,15 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
                                                            errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : ""));
   }
   gameplay::sort_by_id(*out);
+  // Loot (docs/persistence.md §9c): the drop table "kill" of the economy's content, checked by its
+  // own loader (app/economy_content.cc), when the directory has one.
+  const bool drop_tables = std::any_of(parsed.begin(), parsed.end(), [](const auto& f) { return f->drop_tables_size() > 0; });
+  if (drop_tables) {
+    Result<economy::EconomyRules> econ = load_economy_rules(dir);
+    if (!econ.ok()) return econ.error();
+    out->loot.nothing_weight = econ.value().nothing_weight;
+    for (const economy::DropEntry& d : econ.value().drops) out->loot.drops.push_back(gameplay::LootDrop{d.item, d.weight});
+  }
   return std::shared_ptr<const gameplay::Content>(std::move(out));
 }
 

@@ -40,6 +40,12 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
   if (f.npcs > 0 || f.npcs_killed > 0) {
     fmt::print("NPCs {} ({} alive at the end), NPCs killed {}, players killed by NPCs {}\n", f.npcs, f.npcs_alive, f.npcs_killed, f.npc_kills);
   }
+  if (f.loot.created > 0 || f.loot.refused_full > 0 || o.loot.created > 0) {
+    fmt::print("loot: {} items made by the nodes alive at the end ({} refused: inventory full), {} logged durably, {} batches failed, {} fenced, "
+               "{} unlogged; checker: {} made, {} held at the last sweep, {} undone by a restore of their holder\n",
+               f.loot.created, f.loot.refused_full, f.loot.logged, f.loot.write_failures, f.loot.fenced, f.loot.unlogged, o.loot.created,
+               o.loot.held_at_last_sweep, o.loot.undone_by_restore);
+  }
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);

@@ -56,6 +56,7 @@ struct Outcome {
   TimeNs simulated_ns = 0;
   ClusterFigures figures;
   CheckerFigures checks;
+  LootCheckFigures loot;  // the checker's conservation of loot (app/loot_checker.h)
   std::vector<wire::ScenarioEvent> schedule;  // the scenario's events and this seed's chaos, by time
   TimeNs faults_end_ns = 0;
   FaultCounts faults;

@@ -628,12 +628,16 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   const int64_t slack = 4 * int64_t{cfg_.rules.speed_mm_per_tick};
   auto use = remote_fired_.find({ri.source, ri.skill});
   const bool experience = std::holds_alternative<intent::Experience>(ri.action);
+  const bool loot = std::holds_alternative<intent::Loot>(ri.action);
   if (!source || source->owner != sender) {
     why = "intent from a node that does not own its source";
     level = LogLevel::kInfo;  // also an honest race: a skill used just before its source moved to another node
   } else if (experience) {
     // A death's award: from the dead entity's owner, at most what one death gives.
     if (!gameplay::experience_fits(content, ri.action)) why = "intent with more experience than a death gives";
+  } else if (loot) {
+    // A death's loot: from the dead entity's owner, an item the drop table gives.
+    if (!gameplay::loot_fits(content, ri.action)) why = "intent with loot the drop table does not give";
   } else if (!skill || !cls || std::find(cls->skills.begin(), cls->skills.end(), ri.skill) == cls->skills.end()) {
     why = "intent for a skill its source's class does not have";
   } else if (!action_fits(*skill, ri.action)) {

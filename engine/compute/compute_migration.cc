@@ -107,6 +107,7 @@ void ComputeNode::materialise(const OwnershipGrant& g, const Handoff* h) {
   e.session = g.session;
   e.gateway = g.gateway;
   if (h) {
+    if (cfg_.planted == PlantedBug::kEconomyLootOnHandoffRetry) planted_loot_again(e);
     for (const InputForward& in : h->inputs) input_queue_.try_push(InputItem{in.entity, in.input});
   } else {
     ++stats_.handoff_fallbacks;

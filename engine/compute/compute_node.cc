@@ -132,6 +132,7 @@ void ComputeNode::run_tick() {
   produce_deltas();
   const size_t outputs_queued = output_queue_.depth();
   flush_output();
+  flush_loot_log();
   trace(TraceKind::kQueueDepths, EntityId{}, pack_queue_depths(inputs_queued, intents_queued),
         pack_queue_depths(simulation_queue_.depth(), outputs_queued));
   const TimeNs took = rt_.clock.now_ns() - started;
@@ -345,6 +346,7 @@ void ComputeNode::apply_intent(const RemoteIntent& intent) {
   }
   ++stats_.intents_applied;
   trace(TraceKind::kIntentApplied, target->id, intent_key_hash(intent.key), static_cast<int64_t>(intent.action.index()));
+  if (std::holds_alternative<intent::Loot>(intent.action)) on_loot(*target, intent, out.result);
   if (std::holds_alternative<intent::Damage>(intent.action)) trace(TraceKind::kEntityDamaged, target->id, out.amount, target->hp);
   if (out.leveled) {
     ++stats_.level_ups;
@@ -366,6 +368,7 @@ void ComputeNode::on_death(gameplay::Entity& e, EntityId killer) {
     log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, e.id}, "simulation queue full: respawn job dropped");
   }
   // Its killer and assistants earn experience, applied by their owners (ours in this tick's phase 4).
+  route_loot(e, killer);  // before the awards forget its attackers
   awards_scratch_.clear();
   world_.award_experience(e, awards_scratch_);
   for (const RemoteIntent& award : awards_scratch_) route_intent(award);

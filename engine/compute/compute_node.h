@@ -23,6 +23,7 @@
 #include "engine/compute/promise_record.h"
 #include "engine/compute/refusal_meter.h"
 #include "engine/compute/last_states.h"
+#include "engine/compute/loot_log.h"
 #include "engine/core/planted.h"
 #include "engine/core/region_map.h"
 #include "engine/core/bounded_queue.h"
@@ -162,6 +163,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   const LoadGovernor& load() const { return governor_; }
   const gameplay::World& world() const { return world_; }
   const GhostTable& ghosts() const { return ghosts_; }
+  const LootLog& loot_log() const { return loot_log_; }
   Tick tick() const { return tick_; }
   Epoch epoch() const { return epoch_; }
   const std::string& data_address() const { return data_address_; }
@@ -236,6 +238,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   const EntityState* resolve_target(EntityId target, EntityState& scratch) const;
   void apply_intent(const RemoteIntent& intent);
   void on_death(gameplay::Entity& e, EntityId killer);
+  // Loot (compute_loot.cc, docs/persistence.md §9c).
+  void route_loot(const gameplay::Entity& victim, EntityId killer);
+  void on_loot(gameplay::Entity& holder, const RemoteIntent& intent, gameplay::Applied result);
+  void flush_loot_log();
+  void planted_loot_again(gameplay::Entity& e);
   void route_intent(const RemoteIntent& intent);
 
   // The network side (compute_links.cc).
@@ -365,6 +372,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::optional<WaitingPrepare> promise_waiting_;
   TimerId promise_load_timer_ = 0;
   // Store completions hold a weak copy: one arriving after the node is gone finds it expired.
+  LootLog loot_log_;
   std::shared_ptr<char> life_ = std::make_shared<char>();
   uint64_t incarnation_ = 0;  // this process's life: a restart under the same node id gets a new one
   Tick tick_ = 0;          // ticks run

@@ -68,6 +68,22 @@ const SkillDef* Content::skill_in_slot(const ClassDef& c, uint32_t slot) const {
   return find_skill(c.skills[slot - 1]);
 }
 
+uint16_t LootDef::pick(uint64_t draw) const {
+  uint64_t total = nothing_weight;
+  for (const LootDrop& d : drops) total += d.weight;
+  if (drops.empty() || total == 0) return 0;
+  uint64_t at = draw % total;
+  for (const LootDrop& d : drops) {
+    if (at < d.weight) return d.item;
+    at -= d.weight;
+  }
+  return 0;  // the nothing share
+}
+
+bool LootDef::drops_item(uint16_t item) const {
+  return item != 0 && std::any_of(drops.begin(), drops.end(), [&](const LootDrop& d) { return d.item == item && d.weight > 0; });
+}
+
 uint64_t Content::hash() const {
   Hasher64 h;
   h.add_u64(global_cooldown_ticks);
@@ -148,6 +164,14 @@ uint64_t Content::hash() const {
       h.add_i64(sp.radius_mm);
       h.add_u64(sp.count);
       h.add_u64(sp.respawn_ticks);
+    }
+  }
+  if (!loot.drops.empty()) {  // content without loot hashes as before it
+    h.add_u64(loot.nothing_weight);
+    h.add_u64(loot.drops.size());
+    for (const LootDrop& d : loot.drops) {
+      h.add_u64(d.item);
+      h.add_u64(d.weight);
     }
   }
   return h.digest();

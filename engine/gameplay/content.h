@@ -151,6 +151,20 @@ struct SpawnerDef {
   uint32_t respawn_ticks = 0;  // a dead NPC is back at its home this long after its death
 };
 
+// What a kill drops (content/items.textpb, the drop table "kill"; docs/persistence.md §9c): one
+// item of a kind drawn by weight, or nothing. Empty: kills drop nothing.
+struct LootDrop {
+  uint16_t item = 0;
+  uint32_t weight = 0;
+};
+struct LootDef {
+  uint32_t nothing_weight = 0;
+  std::vector<LootDrop> drops;
+  // The item a draw picks (0: nothing); `draw` is any 64-bit number, spread evenly.
+  uint16_t pick(uint64_t draw) const;
+  bool drops_item(uint16_t item) const;
+};
+
 struct Content {
   uint32_t global_cooldown_ticks = 0;
   ExperienceDef experience;
@@ -159,6 +173,7 @@ struct Content {
   std::vector<EffectDef> effects;  // sorted by id
   std::vector<MonsterDef> monsters;  // sorted by id
   std::vector<SpawnerDef> spawners;  // by id (1, 2, ...)
+  LootDef loot;
 
   // A class, or a monster kind's stats (entities carry either as their class).
   const ClassDef* find_class(uint16_t id) const;

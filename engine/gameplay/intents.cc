@@ -26,8 +26,8 @@ bool action_fits(const SkillDef& skill, const IntentAction& action) {
           return skill.effect != 0 && a.effect == skill.effect;
         } else if constexpr (std::is_same_v<A, intent::Interrupt>) {
           return skill.interrupt;
-        } else if constexpr (std::is_same_v<A, intent::Experience>) {
-          return false;  // no skill makes experience: a death does (experience_fits)
+        } else if constexpr (std::is_same_v<A, intent::Experience> || std::is_same_v<A, intent::Loot>) {
+          return false;  // no skill makes experience or loot: a death does (experience_fits, loot_fits)
         } else {
           return a.count > 0 && a.count <= skill.dispel;
         }
@@ -56,8 +56,9 @@ bool World::mark_applied(Entity& target, const IntentKey& key) {
 }
 
 ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
-  // The dead earn what their kills before death were worth; nothing else happens to them.
-  if (target.dead && !std::holds_alternative<intent::Experience>(intent.action)) return {Applied::kDead};
+  // The dead earn what their kills before death were worth (experience and loot); nothing else happens to them.
+  const bool award = std::holds_alternative<intent::Experience>(intent.action) || std::holds_alternative<intent::Loot>(intent.action);
+  if (target.dead && !award) return {Applied::kDead};
   if (!mark_applied(target, intent.key)) return {Applied::kDuplicate};
   ApplyOutcome out;
   std::visit(
@@ -96,6 +97,8 @@ ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
           const int32_t before = target.experience;
           out.leveled = gain_experience(target, action.amount);
           out.amount = target.experience - before;
+        } else if constexpr (std::is_same_v<A, intent::Loot>) {
+          out.result = take_loot(target, intent, action.item);
         }
       },
       intent.action);

@@ -58,6 +58,7 @@ EntityState Entity::state(Tick now) const {
     if (a.until > now) s.attackers.push_back(Attacker{a.entity, ticks_left(a.until, now)});
   }
   if (is_npc()) s.npc = NpcState{npc.spawner, npc.ai, npc.home, dead ? ticks_left(npc.respawn_at, now) : 0, npc.threat};
+  s.inventory = inventory;
   return s;
 }
 
@@ -121,6 +122,8 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
       if (t.entity.valid() && t.entity != e.id) e.npc.threat.push_back(t);
     }
   }
+  // Items are kept whatever our content says of their kind: dropping one would lose it.
+  e.inventory = state.inventory;
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;
 }

@@ -87,6 +87,7 @@ struct Entity {
   int32_t experience = 0;  // the level is content.experience.level_for(experience)
   InlineVec<AttackerMark, kAttackersMax> attackers;  // most recent last; kept only when content awards experience
   NpcComponent npc;
+  InlineVec<LootItem, kInventoryItemsMax> inventory;  // loot held (avatars only), oldest first
 
   bool is_npc() const { return npc.spawner != 0; }
 
@@ -166,7 +167,7 @@ enum class Applied : uint8_t {
   kDead,        // the target is dead: nothing happens to the dead
   kImmune,      // an effect the target is immune to
   kFull,        // no room for one more effect
-  kNoEffect,    // an interrupt with no cast, a dispel with nothing to remove
+  kNoEffect,    // an interrupt with no cast, a dispel with nothing to remove; loot for an NPC
 };
 
 struct ApplyOutcome {
@@ -181,6 +182,8 @@ struct ApplyOutcome {
 bool action_fits(const SkillDef& skill, const IntentAction& action);
 // Whether `action` is experience one death may award under `content` (at most its largest award).
 bool experience_fits(const Content& content, const IntentAction& action);
+// Whether `action` is loot `content`'s drop table can give.
+bool loot_fits(const Content& content, const IntentAction& action);
 
 enum class ApplyResult : uint8_t { kApplied, kUnknownEntity, kStale, kDead };
 
@@ -240,6 +243,11 @@ class World {
   // attacker) and its assistants (the other attackers still within their window) earn, as intents
   // from the dead entity to them, for the caller to route. Forgets the attackers.
   void award_experience(Entity& victim, std::vector<RemoteIntent>& out);
+  // On a death: what the drop table gives its killer, as a Loot intent from the dead entity for
+  // the caller to route (the killer's owner makes the item: apply_intent). Nothing if the content
+  // has no drop table, the killer is unknown or itself, or the draw is nothing. The draw is a hash
+  // of the victim and the tick: no random stream is used, so runs without loot are as before.
+  std::optional<RemoteIntent> loot_for(const Entity& victim, EntityId killer);
 
   // Where a new member of `team` appears: a random point in its team's band of the arena.
   static Vec2 spawn_point(const Rules& rules, uint32_t team, Random& random);
@@ -254,6 +262,7 @@ class World {
   bool take_damage(Entity& target, int32_t amount, EntityId source);
   void note_attacker(Entity& target, EntityId source);
   bool gain_experience(Entity& target, int32_t amount);
+  Applied take_loot(Entity& target, const RemoteIntent& intent, uint16_t item);  // loot.cc
   Applied add_effect(Entity& target, const EffectDef& def, EntityId source);
   void stop_cast(Entity& e);
   void die(Entity& e);

@@ -12,6 +12,7 @@
 //   meta/NAME                          store-wide settings of the engine (not the schema version:
 //                                      that is the backend's own, docs/persistence.md)
 //   promise/NODE                       a compute node's promises to candidates (engine/compute)
+//   inventory/ENTITY                   an avatar's loot as its owner last logged it (engine/compute/loot_log.h)
 //   account/ACCOUNT                    accounts (engine/accounts/account_service.h)
 //   accountname/NAME                   an account's name -> its id (the name index)
 //   character/ACCOUNT/CHARACTER        characters

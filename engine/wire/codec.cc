@@ -302,6 +302,7 @@ struct ServerBodyEncoder {
           else if constexpr (std::is_same_v<A, intent::ApplyEffect>) out->set_apply_effect(a.effect);
           else if constexpr (std::is_same_v<A, intent::Interrupt>) out->set_interrupt(true);
           else if constexpr (std::is_same_v<A, intent::Experience>) out->set_experience(static_cast<uint32_t>(a.amount));
+          else if constexpr (std::is_same_v<A, intent::Loot>) out->set_loot(a.item);
           else out->set_dispel(a.count);
         },
         m.action);
@@ -652,8 +653,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       ri.source = EntityId(i.source());
       ri.target = EntityId(i.target());
       ri.key = IntentKey{NodeId(i.origin()), i.origin_incarnation(), i.origin_tick(), i.seq()};
-      const bool experience = i.action_case() == wire::RemoteIntent::kExperience;
-      if ((i.skill() == 0) != experience || i.skill() > kSkillIdMax) return malformed(fmt::format("intent with skill {}", i.skill()));
+      const bool death_award = i.action_case() == wire::RemoteIntent::kExperience || i.action_case() == wire::RemoteIntent::kLoot;
+      if ((i.skill() == 0) != death_award || i.skill() > kSkillIdMax) return malformed(fmt::format("intent with skill {}", i.skill()));
       ri.skill = static_cast<uint16_t>(i.skill());
       auto amount_ok = [](int32_t v) { return v >= 0 && v <= kIntentAmountMax; };
       using A = wire::RemoteIntent::ActionCase;
@@ -681,6 +682,10 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         case A::kExperience:
           if (i.experience() == 0 || i.experience() > static_cast<uint32_t>(kExperienceStateMax)) return malformed(fmt::format("intent experience {} out of range", i.experience()));
           ri.action = intent::Experience{static_cast<int32_t>(i.experience())};
+          break;
+        case A::kLoot:
+          if (i.loot() == 0 || i.loot() > UINT16_MAX) return malformed(fmt::format("intent loot item {} out of range", i.loot()));
+          ri.action = intent::Loot{static_cast<uint16_t>(i.loot())};
           break;
         case A::ACTION_NOT_SET:
           return malformed("intent without an action");

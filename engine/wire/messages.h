@@ -60,11 +60,12 @@ enum EntityField : uint32_t {
   kFieldExperience = 1u << 14,   // owner: experience gathered (the level is public, in kFieldClass)
   kFieldAttackers = 1u << 15,    // server: who damaged it lately (their kill or assist if it dies)
   kFieldNpc = 1u << 16,          // server: an NPC's spawner, home, AI state, threat table and respawn (NPCs only)
+  kFieldInventory = 1u << 20,    // server: the loot an avatar holds (docs/persistence.md §9c); written only when not empty
 };
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
                                           kFieldClass | kFieldCast | kFieldEffects;
 inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kFieldResource | kFieldExperience;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
 // per tick and must not allocate. Durations are in ticks left, counted from the state's tick.
@@ -138,6 +139,19 @@ struct NpcState {
 // A key in one number, for trace records (kIntentApplied): the checker's at-most-once invariant.
 int64_t intent_key_hash(const IntentKey& k);
 
+// Loot held by an avatar (docs/persistence.md §9c). An item is made by one kill, once: its id is
+// the idempotency key of the Loot intent that made it (the victim's owner process and incarnation,
+// the tick of the death, a sequence) with the victim, so a retried intent names the same item and
+// an inventory holds an id at most once. A loot into a full inventory makes no item (counted).
+inline constexpr size_t kInventoryItemsMax = 8;
+struct LootItem {
+  uint16_t kind = 0;  // content item id (content/items.textpb), 1..65535
+  EntityId victim{};  // whose death made it
+  IntentKey key{};    // the Loot intent's key: (origin, incarnation ~ epoch, tick, sequence)
+  friend bool operator==(const LootItem&, const LootItem&) = default;
+  bool same_item(const LootItem& o) const { return key == o.key && victim == o.victim; }
+};
+
 // An entity's whole state: one canonical encoding (engine/wire/state_codec.h) for feeds, snapshots,
 // handoffs, replication, promises and storage, projected per audience by field mask.
 struct EntityState {
@@ -164,6 +178,7 @@ struct EntityState {
   int32_t experience = 0;
   InlineVec<Attacker, kAttackersMax> attackers{};  // most recent last
   NpcState npc{};  // kind kEntityKindNpc only
+  InlineVec<LootItem, kInventoryItemsMax> inventory{};  // oldest first
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -443,8 +458,11 @@ struct Interrupt { friend bool operator==(const Interrupt&, const Interrupt&) = 
 struct Dispel { uint32_t count = 0; friend bool operator==(const Dispel&, const Dispel&) = default; };  // harmful effects removed
 // Experience for a kill or an assist; its source is the entity that died, its skill 0.
 struct Experience { int32_t amount = 0; friend bool operator==(const Experience&, const Experience&) = default; };
+// Loot for a kill (docs/persistence.md §9c): one item of content kind `item` for the killer; its
+// source is the entity that died, its skill 0, its key the item's id.
+struct Loot { uint16_t item = 0; friend bool operator==(const Loot&, const Loot&) = default; };
 }  // namespace intent
-using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel, intent::Experience>;
+using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel, intent::Experience, intent::Loot>;
 inline constexpr int32_t kIntentAmountMax = 1'000'000;
 inline constexpr uint32_t kDispelMax = 16;
 const char* intent_action_name(const IntentAction& a);

@@ -4,6 +4,7 @@ namespace aether {
 
 void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   if (s.kind != kEntityKindNpc) fields &= ~kFieldNpc;  // only NPCs have the component: others' bytes are as before it
+  if (s.inventory.empty()) fields &= ~kFieldInventory;  // an empty bag is no bytes: states without loot are as before it
   w.varint(s.id.value);
   w.varint(s.generation);
   w.varint(s.version);
@@ -81,6 +82,17 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
       w.varint(static_cast<uint32_t>(t.threat));
     }
   }
+  if (fields & kFieldInventory) {
+    w.varint(s.inventory.size());
+    for (const LootItem& i : s.inventory) {
+      w.varint(i.kind);
+      w.varint(i.victim.value);
+      w.varint(i.key.origin.value);
+      w.varint(i.key.incarnation);
+      w.varint(i.key.tick);
+      w.varint(i.key.seq);
+    }
+  }
 }
 
 bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
@@ -88,7 +100,8 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
   s.id = EntityId(r.varint());
   s.generation = r.varint();
   s.version = r.varint();
-  const auto fields = static_cast<uint32_t>(r.varint_at_most(kFieldsAll, "state with unknown fields"));
+  const auto fields = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state with unknown fields"));
+  if ((fields & ~kFieldsAll) != 0) r.fail("state with unknown fields");
   auto coordinate = [&r]() {
     const int64_t v = r.zigzag();
     if (v < -kCoordinateMmMax || v > kCoordinateMmMax) r.fail("state coordinate out of range");
@@ -195,6 +208,25 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
       t.entity = EntityId(r.varint());
       t.threat = static_cast<int32_t>(r.varint_at_most(kThreatMax, "state threat out of range"));
       s.npc.threat.push_back(t);
+    }
+  }
+  if (fields & kFieldInventory) {
+    // Canonical: put_state leaves an empty inventory out, and an item is held once.
+    const uint64_t n = r.varint_at_most(kInventoryItemsMax, "state with too many items");
+    if (r.ok() && n == 0) r.fail("state with an empty inventory component");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      LootItem item;
+      item.kind = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "state item kind out of range"));
+      item.victim = EntityId(r.varint());
+      item.key.origin = NodeId(static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item origin out of range")));
+      item.key.incarnation = r.varint();
+      item.key.tick = r.varint();
+      item.key.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item sequence out of range"));
+      if (r.ok() && (item.kind == 0 || !item.victim.valid())) r.fail("state item without its kind or victim");
+      for (const LootItem& held : s.inventory) {
+        if (r.ok() && held.same_item(item)) r.fail("state holding one item twice");
+      }
+      s.inventory.push_back(item);
     }
   }
   if (r.ok() && !s.id.valid()) r.fail("state of entity 0");

@@ -10,7 +10,9 @@
 //     class varint, level varint | resource zigzag | cast: skill varint (0: none), else target varint, ticks varint |
 //     effects: count, count x (effect, source, ticks, stacks varints, magnitude zigzag) |
 //     intent marks: count, count x (origin, incarnation, tick, seq varints) |
-//     experience varint | attackers: count, count x (entity, ticks left varints)
+//     experience varint | attackers: count, count x (entity, ticks left varints) |
+//     npc: spawner, ai, home x, y, respawn ticks, count x (entity, threat) |
+//     inventory (avatars with loot only): count 1..8, count x (kind, victim, origin, incarnation, tick, seq varints)
 //
 // Encoding a projection (kFieldsPublic, kFieldsOwner) leaves the other fields out; decoding leaves
 // absent fields at their defaults. Decoding validates every value's range: these are untrusted bytes.
