@@ -385,28 +385,32 @@ void ComputeNode::produce_deltas() {
   // Both lists sorted by id (the world and the ghosts are), each state encoded at most once.
   owned_states_.clear();
   visible_states_.clear();
+  owned_scratch_.clear();
   std::map<NodeId, std::vector<Vec2>> anchors;
   SpatialGrid owned_grid(cfg_.view_radius_mm);
   SpatialGrid visible_grid(cfg_.view_radius_mm);
   for (const auto& [id, e] : world_.entities()) {
-    owned_grid.add(id, e.pos, static_cast<uint32_t>(owned_states_.size()));
-    owned_states_.add(world_.state_of(e));
+    owned_scratch_.push_back(world_.state_of(e));  // all made before any is pointed at: no reallocation after
     if (e.gateway.valid()) anchors[e.gateway].push_back(e.pos);
+  }
+  for (const EntityState& st : owned_scratch_) {
+    owned_grid.add(st.id, st.pos, static_cast<uint32_t>(owned_states_.size()));
+    owned_states_.add(st);
   }
   owned_grid.finish();
   // Visible: what we own, and the ghosts of what we do not (ours wins if both).
-  auto own = world_.entities().begin();
+  auto own = owned_scratch_.begin();
   auto add_visible = [&](const EntityState& st) {
     visible_grid.add(st.id, st.pos, static_cast<uint32_t>(visible_states_.size()));
     visible_states_.add(st);
   };
   ghosts_.for_each([&](const Ghost& g) {
     const EntityId id = g.state.id;
-    for (; own != world_.entities().end() && own->first < id; ++own) add_visible(world_.state_of(own->second));
-    if (own != world_.entities().end() && own->first == id) return;  // ours: added from the world
+    for (; own != owned_scratch_.end() && own->id < id; ++own) add_visible(*own);
+    if (own != owned_scratch_.end() && own->id == id) return;  // ours: added from the world
     add_visible(g.state);
   });
-  for (; own != world_.entities().end(); ++own) add_visible(world_.state_of(own->second));
+  for (; own != owned_scratch_.end(); ++own) add_visible(*own);
   visible_grid.finish();
 
   static const std::vector<Vec2> kNone;

@@ -340,9 +340,11 @@ class ComputeNode final : public Component, public NetworkHandler {
   bool accept_remote_intent(NodeId sender, const RemoteIntent& ri);
   EntityState freshest(const EntityState& from);
   void reject(uint64_t& counter, const char* what, NodeId sender, EntityId entity, LogLevel level = LogLevel::kWarn);
-  // Phase 5's scratch, reused every tick: what feeds may publish, each state encoded once.
-  FeedStates owned_states_;
-  FeedStates visible_states_;
+  // Phase 5's scratch, reused every tick: our entities' states, made once per tick, and what feeds
+  // may publish (pointing into it and into the ghost table), each state encoded once per audience.
+  std::vector<EntityState> owned_scratch_;
+  FeedStates owned_states_{kFieldsAll};        // to compute nodes: whole states (recovery may start from a ghost)
+  FeedStates visible_states_{kFieldsGateway};  // to gateways: what they keep
   LastStates last_states_;  // of entities taken from us, and of ghosts whose owner we lost
   std::map<EntityId, PendingGrant> pending_grants_;   // migration grants waiting for their handoff
   struct PendingHandoff {

@@ -40,8 +40,8 @@ void FeedStates::clear() {
 }
 
 void FeedStates::add(const EntityState& s) {
-  AETHER_ASSERT_MSG(states_.empty() || states_.back().id < s.id, "feed states must be added in increasing id order");
-  states_.push_back(s);
+  AETHER_ASSERT_MSG(states_.empty() || states_.back()->id < s.id, "feed states must be added in increasing id order");
+  states_.push_back(&s);
   begin_.push_back(0);
   end_.push_back(0);
 }
@@ -50,7 +50,7 @@ std::span<const uint8_t> FeedStates::encoded(uint32_t i) {
   if (begin_[i] == end_[i]) {
     ByteWriter w(bytes_);
     begin_[i] = static_cast<uint32_t>(bytes_.size());
-    put_state(w, states_[i]);
+    put_state(w, *states_[i], fields_);
     end_[i] = static_cast<uint32_t>(bytes_.size());
   }
   return std::span<const uint8_t>(bytes_).subspan(begin_[i], end_[i] - begin_[i]);

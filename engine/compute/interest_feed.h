@@ -45,18 +45,22 @@ class InterestCells {
 };
 
 // The states a node may publish this tick, sorted by id, each encoded (canonical encoding,
-// state_codec.h) at most once however many feeds carry it. Reused from tick to tick: no allocation
-// once warm.
+// state_codec.h, projected to `fields`: the audience of these feeds) at most once however many feeds
+// carry it. The states are not copied: each added state must stay where it is, unchanged, until the
+// next clear() (the node's world and ghost table do not change while it produces its feeds). Reused
+// from tick to tick: no allocation once warm.
 class FeedStates {
  public:
+  explicit FeedStates(uint32_t fields) : fields_(fields) {}
   void clear();
   void add(const EntityState& s);  // in increasing id order
   size_t size() const { return states_.size(); }
-  const EntityState& state(uint32_t i) const { return states_[i]; }
+  const EntityState& state(uint32_t i) const { return *states_[i]; }
   std::span<const uint8_t> encoded(uint32_t i);  // encodes on first use
 
  private:
-  std::vector<EntityState> states_;
+  uint32_t fields_;
+  std::vector<const EntityState*> states_;
   std::vector<uint32_t> begin_, end_;  // into bytes_; begin_ == end_ == 0: not encoded yet
   std::vector<uint8_t> bytes_;
 };

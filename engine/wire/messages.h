@@ -65,6 +65,9 @@ enum EntityField : uint32_t {
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
                                           kFieldClass | kFieldCast | kFieldEffects;
 inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kFieldResource | kFieldExperience;
+// What compute nodes send gateways: what a gateway keeps of a state (EntityCache::Cached and the
+// client's projection, client::Seen) comes from the public fields and the global cooldown.
+inline constexpr uint32_t kFieldsGateway = kFieldsPublic | kFieldCooldown;
 inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
