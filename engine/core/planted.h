@@ -16,10 +16,11 @@ enum class PlantedBug : uint8_t {
   kLoseEntity,           // compute: drops an entity that migrates in, telling no one
   kApplyIntentTwice,     // compute: applies every intent a second time, as a retry without its key would
   kEconomyReleaseOnRestart,  // economy vault: a restarted trade responder releases its escrow without asking the initiator
+  kEncounterTurnTwice,   // compute: an encounter's turn played does not use up its number, so the next turn repeats it
 };
 
 // "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity",
-// "apply-intent-twice", "economy-release-on-restart"; false if unknown.
+// "apply-intent-twice", "economy-release-on-restart", "encounter-turn-twice"; false if unknown.
 inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   if (name.empty() || name == "none") *out = PlantedBug::kNone;
   else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
@@ -28,6 +29,7 @@ inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   else if (name == "lose-entity") *out = PlantedBug::kLoseEntity;
   else if (name == "apply-intent-twice") *out = PlantedBug::kApplyIntentTwice;
   else if (name == "economy-release-on-restart") *out = PlantedBug::kEconomyReleaseOnRestart;
+  else if (name == "encounter-turn-twice") *out = PlantedBug::kEncounterTurnTwice;
   else return false;
   return true;
 }

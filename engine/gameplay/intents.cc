@@ -28,6 +28,8 @@ bool action_fits(const SkillDef& skill, const IntentAction& action) {
           return skill.interrupt;
         } else if constexpr (std::is_same_v<A, intent::Experience>) {
           return false;  // no skill makes experience: a death does (experience_fits)
+        } else if constexpr (std::is_same_v<A, intent::EncounterTurn>) {
+          return false;  // a turn played, not an effect: the encounter's owner checks it (play_turn)
         } else {
           return a.count > 0 && a.count <= skill.dispel;
         }
@@ -57,7 +59,10 @@ bool World::mark_applied(Entity& target, const IntentKey& key) {
 
 ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
   // The dead earn what their kills before death were worth; nothing else happens to them.
-  if (target.dead && !std::holds_alternative<intent::Experience>(intent.action)) return {Applied::kDead};
+  // An encounter is no body (flagged dead): turns played are all that apply to it.
+  if (target.dead && !std::holds_alternative<intent::Experience>(intent.action) && !std::holds_alternative<intent::EncounterTurn>(intent.action)) {
+    return {Applied::kDead};
+  }
   if (!mark_applied(target, intent.key)) return {Applied::kDuplicate};
   ApplyOutcome out;
   std::visit(
@@ -96,6 +101,14 @@ ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
           const int32_t before = target.experience;
           out.leveled = gain_experience(target, action.amount);
           out.amount = target.experience - before;
+        } else if constexpr (std::is_same_v<A, intent::EncounterTurn>) {
+          if (!target.is_encounter()) {
+            out.result = Applied::kNoEffect;
+            return;
+          }
+          out.verdict = play_turn(target.encounter, intent.source, action.round, action.turn, tick_, &out.turn);
+          if (out.verdict == TurnVerdict::kAccepted) ++target.version;
+          else out.result = Applied::kNoEffect;
         }
       },
       intent.action);

@@ -14,7 +14,7 @@ int64_t intent_key_hash(const IntentKey& k) {
 }
 
 const char* intent_action_name(const IntentAction& a) {
-  static constexpr const char* kNames[] = {"damage", "heal", "apply_effect", "interrupt", "dispel", "experience"};
+  static constexpr const char* kNames[] = {"damage", "heal", "apply_effect", "interrupt", "dispel", "experience", "encounter_turn"};
   static_assert(std::variant_size_v<IntentAction> == std::size(kNames));
   return kNames[a.index()];
 }
@@ -26,6 +26,7 @@ int64_t intent_action_value(const IntentAction& a) {
         if constexpr (std::is_same_v<A, intent::Damage> || std::is_same_v<A, intent::Heal> || std::is_same_v<A, intent::Experience>) return x.amount;
         else if constexpr (std::is_same_v<A, intent::ApplyEffect>) return x.effect;
         else if constexpr (std::is_same_v<A, intent::Dispel>) return x.count;
+        else if constexpr (std::is_same_v<A, intent::EncounterTurn>) return x.turn;
         else return 0;
       },
       a);
