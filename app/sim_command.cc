@@ -82,6 +82,10 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
     }
   }
   fmt::print("checker: {} trace records and {} entity writes checked as they happened\n", o.checks.records_checked, o.checks.writes_checked);
+  if (o.checks.encounters > 0) {
+    fmt::print("checker: {} encounters, {} turns checked in order and once; {} rolled back by a restore\n", o.checks.encounters,
+               o.checks.encounter_turns, o.checks.encounter_rollbacks);
+  }
   if (o.cpu.measured) {
     // Each process as if it had a core of its own: its callbacks' CPU time on the simulator's thread.
     for (const auto& [role, cpu] : o.cpu.by_role) {

@@ -22,6 +22,10 @@ void Coordinator::handle_encounter_request(const ServerMessage& m, const Encount
     const OwnerRecord rec = it->second;
     erase_record(req.ended);
     ++stats_.encounters_closed;
+    // The vice hears of the erase before the owner lets the encounter go: a vice taking over with
+    // the record but no owner writing it would wait for its loss to be found (encounter-crash with a
+    // leader crash just after a close). Replicating early is harmless: the periodic one sends the rest.
+    replicate();
     revoke(rec.owner, req.ended, rec.generation);
     trace(TraceKind::kOwnershipRevoked, req.ended, static_cast<int64_t>(rec.generation), 0, rec.owner);
     return;

@@ -159,7 +159,9 @@ TEST(Encounter, TheDeadAndTheGoneLoseTheirSeatsAndOneSideLeftEndsIt) {
   const bool one_team = c.st.seats[0].team == c.st.seats[1].team;
   EXPECT_EQ(one_side_left(c.st), one_team);
   EXPECT_EQ(c.st.ended, one_team);
-  if (!one_team) EXPECT_EQ(actor_of(c.st), seats[2]) << "the actor's turn went on";
+  if (!one_team) {
+    EXPECT_EQ(actor_of(c.st), seats[2]) << "the actor's turn went on";
+  }
   // Remove a seat of whichever team has the other seat: one side is left, it ends.
   if (!one_team) {
     ASSERT_TRUE(remove_seat(c, seats[3], 113, &ended, &was_actor));
@@ -205,6 +207,7 @@ TEST(Encounter, ItsStateSurvivesTheEncodingTheWireAndARestoreElsewhere) {
   start_encounter(e.encounter, 500, rng);
   TurnEnded ended;
   ASSERT_EQ(play_turn(e.encounter, actor_of(e.encounter.st), 1, 1, 505, &ended), TurnVerdict::kAccepted);
+  w.set_tick(505);
   ASSERT_EQ(w.apply_intent(e, RemoteIntent{IntentKey{NodeId(2), 1, 505, 0}, actor_of(e.encounter.st), e.id, 1, intent::EncounterTurn{1, 2}}).verdict,
             TurnVerdict::kAccepted);
   w.set_tick(512);
