@@ -37,6 +37,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kSkillUsed:
     case TraceKind::kIntentApplied:
     case TraceKind::kEconCreated: break;
+    case TraceKind::kEncounterStarted:
+    case TraceKind::kEncounterTurnEnded:
+    case TraceKind::kEncounterEnded: break;
     case TraceKind::kGhostDropped:
       if (r.a != static_cast<int64_t>(GhostDropReason::kNowOurs)) return;
       break;
@@ -65,6 +68,15 @@ void ClusterChecker::on_record(const TraceEvent& r) {
         on_restore(r, *node);
         if (const gameplay::Entity* e = node->world().find(r.entity)) {
           loot_.on_restore(r.time_ns, *e, describe_record(r), [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
+        }
+        // A restored encounter goes on from the turn its state holds: the one to end next.
+        const gameplay::Entity* e = node->world().find(r.entity);
+        auto w = encounters_.find(r.entity);
+        if (e && e->is_encounter() && w != encounters_.end()) {
+          const uint32_t next = e->encounter.running() ? e->encounter.st.turn : w->second.last_turn + 1;
+          if (next <= w->second.last_turn) ++figures_.encounter_rollbacks;
+          w->second.last_turn = next - 1;
+          w->second.progress_ns = r.time_ns;
         }
       }
       ghost_taken_.erase(key);  // it was this grant's to use, or none
@@ -107,6 +119,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
         fail(t, std::move(what), std::move(event));
       });
       break;
+    case TraceKind::kEncounterStarted:
+    case TraceKind::kEncounterTurnEnded:
+    case TraceKind::kEncounterEnded: on_encounter_record(r, *node); break;
     case TraceKind::kGhostDropped: {  // recorded before the ghost goes: the restore must be at least as fresh
       if (const Ghost* g = node->ghosts().find(r.entity)) ghost_taken_[key] = g->state;
       break;
@@ -302,6 +317,67 @@ void ClusterChecker::on_game_record(const TraceEvent& r, const ComputeNode& node
   }
 }
 
+void ClusterChecker::on_encounter_record(const TraceEvent& r, const ComputeNode& node) {
+  const gameplay::Entity* e = node.world().find(r.entity);
+  if (r.kind == TraceKind::kEncounterStarted) {
+    if (!e || !e->is_encounter()) return fail(r.time_ns, fmt::format("encounter {} started on compute node {}, which does not hold it", r.entity.value, node.node().value), describe_record(r));
+    ++figures_.encounters;
+    encounters_[r.entity] = EncounterWatch{0, r.time_ns, e->encounter.st.turn_ticks, e->encounter.st.rounds_max,
+                                           static_cast<uint32_t>(e->encounter.st.seats.size()), false};
+    return;
+  }
+  auto w = encounters_.find(r.entity);
+  if (w == encounters_.end()) return fail(r.time_ns, fmt::format("encounter {} ends a turn or itself but never started", r.entity.value), describe_record(r));
+  EncounterWatch& watch = w->second;
+  if (r.kind == TraceKind::kEncounterEnded) {
+    watch.ended = true;
+    if (static_cast<uint32_t>(r.a) > watch.rounds_max) {
+      fail(r.time_ns, fmt::format("encounter {} ended after {} rounds, past its bound of {}", r.entity.value, r.a, watch.rounds_max), describe_record(r));
+    }
+    return;
+  }
+  ++figures_.encounter_turns;
+  const auto turn = static_cast<uint32_t>(r.a);
+  const auto round = static_cast<uint32_t>(r.b >> 2);
+  if (turn <= watch.last_turn) {
+    return fail(r.time_ns, fmt::format("encounter {}: turn {} (round {}) ended on compute node {}, but turn {} had ended already: a turn played twice",
+                                       r.entity.value, turn, round, node.node().value, watch.last_turn),
+                describe_record(r));
+  }
+  if (turn != watch.last_turn + 1) {
+    return fail(r.time_ns, fmt::format("encounter {}: turn {} ended on compute node {} after turn {}: turns skipped", r.entity.value, turn,
+                                       node.node().value, watch.last_turn),
+                describe_record(r));
+  }
+  if (round > watch.rounds_max || turn > watch.rounds_max * watch.seats) {
+    return fail(r.time_ns, fmt::format("encounter {}: turn {} of round {} is past its bound ({} rounds of {} seats)", r.entity.value, turn, round,
+                                       watch.rounds_max, watch.seats),
+                describe_record(r));
+  }
+  watch.last_turn = turn;
+  watch.progress_ns = r.time_ns;
+}
+
+// Progress: every live encounter some compute node holds ends a turn within its timer plus the
+// slack (runs whose only faults are crashes; others may rightly stall a turn longer).
+void ClusterChecker::check_encounters(TimeNs now) {
+  if (!strict_recovery_) return;
+  for (auto& [id, watch] : encounters_) {
+    if (watch.ended) continue;
+    const gameplay::Entity* held = nullptr;
+    for (const ComputeNode* c : cluster_.computes()) {
+      if (const gameplay::Entity* e = c ? c->world().find(id) : nullptr) held = e;
+    }
+    if (!held || !held->encounter.running()) continue;  // lost (recovery watches that), or over
+    if (now - watch.progress_ns > static_cast<TimeNs>(watch.turn_ticks) * kTickNs + kEncounterSlackNs) {
+      fail(now, fmt::format("encounter {} made no progress for {} ms (turn timer {} ticks; last turn ended {})", id.value,
+                            (now - watch.progress_ns) / kNsPerMs, watch.turn_ticks, watch.last_turn),
+           "the periodic sweep");
+      return;
+    }
+  }
+}
+
 void ClusterChecker::check_epochs(TimeNs now) {
   std::map<Epoch, NodeId> leaders;
   for (const Coordinator* c : cluster_.coordinators()) {
@@ -393,6 +469,7 @@ void ClusterChecker::check(TimeNs now) {
   ++figures_.checks;
   check_epochs(now);
   check_bounds(now);
+  check_encounters(now);
   const Coordinator* leader = cluster_.coordinator();
   if (leader) check_recovery(now, *leader);
   if (loot_.figures().created > 0) {

@@ -30,6 +30,14 @@
 //                      one tick: owners' ticks are not in phase), unless a restore undid that use;
 //      at most once    no intent key is applied twice to an entity, unless a restore undid the
 //                      first application.
+//  Turn-based encounters (engine/gameplay/encounter.h), at every turn record and every sweep:
+//      turns           the turns of one encounter end in order, each once, whoever owns it: the
+//                      number of a turn that ends is the last one's plus one (a repeat is a turn
+//                      played twice, a gap one skipped), unless a restore rolled the encounter back;
+//      rounds          no turn ends past the encounter's round bound, nor past rounds_max times
+//                      its seats turns;
+//      progress        (runs whose only faults are crashes) a live encounter ends a turn within its
+//                      timer plus kEncounterSlackNs: a lost owner is detected and replaced within it.
 
 #include <deque>
 #include <map>
@@ -64,6 +72,9 @@ struct CheckerFigures {
   uint64_t restores = 0;
   uint64_t restores_behind_fresher = 0;    // the granting leader or the new owner had a fresher state (a violation)
   uint64_t restores_behind_elsewhere = 0;  // only a coordinator the leader did not hear, or a third node's ghost (allowed)
+  uint64_t encounters = 0;             // encounters that started
+  uint64_t encounter_turns = 0;        // turns that ended (acted, passed or their actor gone)
+  uint64_t encounter_rollbacks = 0;    // restores that took an encounter back to an earlier turn (allowed)
 };
 
 class ClusterChecker {
@@ -85,6 +96,9 @@ class ClusterChecker {
   static constexpr TimeNs kRollbackPartitionMaxNs = kRollbackMaxNs + on_slowest_clock(kLeaseNs);
   // Default convergence window after the last fault: 50 ticks.
   static constexpr TimeNs kConvergeWithinNs = 50 * kTickNs;
+  // An encounter's turn may wait its timer plus this: a lost owner detected, the encounter recovered,
+  // and a few ticks of slack.
+  static constexpr TimeNs kEncounterSlackNs = kNodeLossAfterNs + kRecoveryTargetNs + 10 * kTickNs;
   // Versions remembered per entity to measure a rollback (a few seconds of writes).
   static constexpr size_t kHistoryMax = 64;
 
@@ -134,6 +148,8 @@ class ClusterChecker {
   void on_restore(const TraceEvent& r, const ComputeNode& node);
   void check_game_state(TimeNs now, const ComputeNode& node, const gameplay::Entity& e, const TraceEvent& r);
   void on_game_record(const TraceEvent& r, const ComputeNode& node);
+  void on_encounter_record(const TraceEvent& r, const ComputeNode& node);
+  void check_encounters(TimeNs now);
   void forget_game_history(EntityId id);
   void check_epochs(TimeNs now);
   void check_bounds(TimeNs now);
@@ -156,6 +172,15 @@ class ClusterChecker {
   static constexpr size_t kAppliedKeysKept = 4096;
   std::map<std::pair<EntityId, uint16_t>, std::pair<NodeId, Tick>> skill_used_at_;  // (entity, skill) -> (owner, its tick)
   std::map<EntityId, std::pair<std::set<int64_t>, std::deque<int64_t>>> applied_keys_;
+  struct EncounterWatch {
+    uint32_t last_turn = 0;        // the number of the last turn that ended (0: none yet)
+    TimeNs progress_ns = 0;        // when it last started, ended a turn or was restored
+    uint32_t turn_ticks = 0;
+    uint32_t rounds_max = 0;
+    uint32_t seats = 0;            // at the start
+    bool ended = false;
+  };
+  std::map<EntityId, EncounterWatch> encounters_;
   TimeNs faults_end_ns_ = 0;
   TimeNs converge_within_ns_ = kConvergeWithinNs;
   bool strict_recovery_ = true;

@@ -93,6 +93,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.fire_range_mm = shape.rules.fire_range_mm;
     b.content = shape.rules.content;
     b.cheat = i < shape.cheaters;
+    b.challenge = !b.cheat && i < shape.cheaters + shape.challengers;
     if (shape.accounts) {
       b.account.enabled = true;
       b.account.password = fmt::format("{}-password", b.name);  // bots' passwords are no secret
@@ -177,7 +178,14 @@ ClusterFigures Cluster::figures() const {
     f.loot.write_failures += loot.write_failures;
     f.loot.fenced += loot.fenced;
     f.loot.unlogged += loot.unlogged;
+    f.challenges += s.challenges_sent;
+    f.encounters_started += s.encounters_started;
+    f.encounters_ended += s.encounters_ended;
+    f.encounter_turns_acted += s.encounter_turns_acted;
+    f.encounter_turns_passed += s.encounter_turns_passed;
+    f.encounter_turns_refused += s.encounter_turns_refused;
     for (const auto& [id, e] : c->world().entities()) {
+      if (e.is_encounter()) ++f.encounters_live;
       if (!e.is_npc()) continue;
       ++f.npcs;
       if (!e.dead) ++f.npcs_alive;

@@ -44,6 +44,7 @@ struct ClusterShape {
   uint32_t bots = 0;
   gameplay::Rules rules;
   uint32_t cheaters = 0;  // the first bots cheat (BotConfig::cheat)
+  uint32_t challengers = 0;  // the next ones challenge enemies to encounters (BotConfig::challenge)
   int32_t view_radius_mm = 50'000;
   TimeNs bots_join_spread_ns = 0;
   Tick migration_storm_every_ticks = 0;
@@ -70,6 +71,13 @@ struct ClusterFigures {
   uint64_t npcs_killed = 0;   // NPC deaths
   uint64_t npc_kills = 0;     // players killed by NPCs
   LootFigures loot;           // loot made and logged by the compute nodes alive at the end (engine/compute/loot_log.h)
+  uint64_t challenges = 0;            // challenges sent to the leader
+  uint64_t encounters_started = 0;
+  uint64_t encounters_ended = 0;
+  uint64_t encounters_live = 0;       // held by compute nodes at the end
+  uint64_t encounter_turns_acted = 0;
+  uint64_t encounter_turns_passed = 0;
+  uint64_t encounter_turns_refused = 0;
   uint64_t skills_used = 0;
   uint64_t intents_applied = 0;
   uint64_t intents_duplicate = 0;

@@ -69,6 +69,7 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
   auto out = std::make_shared<gameplay::Content>();
   std::string gcd_file;
   Origin experience;  // the file that sets it, if one does
+  Origin encounters;  // likewise
   for (const std::string& path : files) {
     std::string text;
     if (Status st = read_text_file(path, &text); !st.ok()) return st.error();
@@ -98,6 +99,19 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
         if (need > static_cast<uint32_t>(gameplay::kExperienceMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past {}", where(experience, "level_xp"), need, gameplay::kExperienceMax));
         out->experience.level_xp.push_back(static_cast<int32_t>(need));
       }
+    }
+    if (file->has_encounters()) {
+      if (!encounters.file.empty()) return make_error(Error::Code::kMalformed, fmt::format("{}: encounters set again (first in {})", path, encounters.file));
+      encounters = {path, tree, tree->GetTreeForNested(d->FindFieldByName("encounters"), -1), &file->encounters()};
+      const content::Encounters& x = file->encounters();
+      for (const auto& [field, v] : {std::pair{"turn_ticks", x.turn_ticks()}, std::pair{"rounds_max", x.rounds_max()},
+                                     std::pair{"challenge_range_m", x.challenge_range_m()}, std::pair{"leave_m", x.leave_m()}}) {
+        if (v > 1'000'000) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is past 1000000", where(encounters, field), v));
+      }
+      if (x.turn_ticks() != 0) out->encounters.turn_ticks = x.turn_ticks();
+      if (x.rounds_max() != 0) out->encounters.rounds_max = x.rounds_max();
+      if (x.challenge_range_m() != 0) out->encounters.challenge_range_mm = static_cast<int32_t>(x.challenge_range_m() * 1000);
+      if (x.leave_m() != 0) out->encounters.leave_mm = static_cast<int32_t>(x.leave_m() * 1000);
     }
     for (int i = 0; i < file->classes_size(); ++i) {
       classes.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("classes"), i), &file->classes(i)});
@@ -254,6 +268,7 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
                                                                                           : nullptr;
     std::string at = list && e.index < list->size() ? where((*list)[e.index], e.field) : fmt::format("{}: {}", dir, e.field);
     if (e.where == gameplay::ContentError::Where::kExperience && !experience.file.empty()) at = where(experience, e.field);
+    if (e.where == gameplay::ContentError::Where::kEncounters && !encounters.file.empty()) at = where(encounters, e.field);
     return make_error(Error::Code::kMalformed, fmt::format("{}: {}{}", at, e.message,
                                                            errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : ""));
   }

@@ -100,6 +100,19 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
       .add(l, num(s.inputs_rejected));
   m.family("aether_deaths_total", "Entities that died on this node.", kCounter).add(l, num(s.deaths));
   m.family("aether_level_ups_total", "Levels gained by entities of this node (experience from kills and assists).", kCounter).add(l, num(s.level_ups));
+  uint64_t npcs_alive = 0, encounters_active = 0;
+  for (const auto& [id, e] : n.world().entities()) {
+    if (e.is_npc() && !e.dead) ++npcs_alive;
+    if (e.is_encounter() && e.encounter.running()) ++encounters_active;
+  }
+  m.family("aether_npcs_alive", "NPCs this compute node owns that are alive.", kGauge).add(l, num(npcs_alive));
+  m.family("aether_encounters_active", "Turn-based encounters this compute node owns that are under way.", kGauge).add(l, num(encounters_active));
+  m.family("aether_encounter_turns_total", "Turns of this node's encounters that ended, by how: acted, passed (timer).", kCounter)
+      .add([&] { Labels x = l; x.emplace_back("how", "acted"); return x; }(), num(s.encounter_turns_acted));
+  m.family("aether_encounter_turns_total", "Turns of this node's encounters that ended, by how: acted, passed (timer).", kCounter)
+      .add([&] { Labels x = l; x.emplace_back("how", "passed"); return x; }(), num(s.encounter_turns_passed));
+  m.family("aether_encounter_actions_refused_total", "Actions for an encounter's turn refused by its owner (stale, or not the actor's).", kCounter)
+      .add(l, num(s.encounter_turns_refused));
   m.family("aether_skills_used_total", "Skills that fired (instant, or a cast that completed) on this node.", kCounter).add(l, num(s.skills_used));
   m.family("aether_intents_duplicate_total", "Intents dropped as already applied (their key at or below their origin's mark).", kCounter)
       .add(l, num(s.intents_duplicate));

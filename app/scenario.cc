@@ -50,6 +50,7 @@ Status validate_scenario(const wire::Scenario& s) {
   if (s.bots().count() > 100'000) return bad("bots.count must be at most 100000");
   if (s.bots().teams() > 16) return bad("bots.teams must be at most 16");
   if (s.bots().cheaters() > s.bots().count()) return bad("bots.cheaters must be at most bots.count");
+  if (uint64_t{s.bots().cheaters()} + s.bots().challengers() > s.bots().count()) return bad("bots.cheaters plus bots.challengers must be at most bots.count");
   if (s.bots().join_spread_ms() > 600'000) return bad("bots.join_spread_ms must be at most 600000");
   if (s.network().latency_us() > 10'000'000 || s.network().jitter_us() > 10'000'000) return bad("network latency and jitter must be at most 10 s");
   const auto& w = s.world();

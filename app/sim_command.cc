@@ -37,6 +37,11 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
   fmt::print("skills used {}, intents applied {} (duplicates dropped {}), skills refused: {}\n", f.skills_used, f.intents_applied,
              f.intents_duplicate, refusals.empty() ? "none" : refusals);
   if (f.level_ups > 0) fmt::print("level-ups {}\n", f.level_ups);
+  if (f.challenges > 0 || f.encounters_started > 0) {
+    fmt::print("encounters: challenges {}, started {}, ended {}, live at the end {}; turns acted {}, passed {}, actions refused {}\n",
+               f.challenges, f.encounters_started, f.encounters_ended, f.encounters_live, f.encounter_turns_acted, f.encounter_turns_passed,
+               f.encounter_turns_refused);
+  }
   if (f.npcs > 0 || f.npcs_killed > 0) {
     fmt::print("NPCs {} ({} alive at the end), NPCs killed {}, players killed by NPCs {}\n", f.npcs, f.npcs_alive, f.npcs_killed, f.npc_kills);
   }
@@ -83,6 +88,10 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
     }
   }
   fmt::print("checker: {} trace records and {} entity writes checked as they happened\n", o.checks.records_checked, o.checks.writes_checked);
+  if (o.checks.encounters > 0) {
+    fmt::print("checker: {} encounters, {} turns checked in order and once; {} rolled back by a restore\n", o.checks.encounters,
+               o.checks.encounter_turns, o.checks.encounter_rollbacks);
+  }
   if (o.cpu.measured) {
     // Each process as if it had a core of its own: its callbacks' CPU time on the simulator's thread.
     for (const auto& [role, cpu] : o.cpu.by_role) {
@@ -185,6 +194,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.durable_promises = s.topology().durable_promises();
   shape.bots = s.bots().count();
   shape.cheaters = s.bots().cheaters();
+  shape.challengers = s.bots().challengers();
   shape.accounts = s.bots().accounts();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);

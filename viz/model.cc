@@ -71,6 +71,11 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kDebugState: return "debug_state";
     case TraceKind::kDebugSuppressed: return "debug_suppressed";
     case TraceKind::kLevelUp: return "level_up";
+    case TraceKind::kEncounterStarted: return "encounter_started";
+    case TraceKind::kEncounterTurnEnded: return "encounter_turn_ended";
+    case TraceKind::kEncounterEnded: return "encounter_ended";
+    case TraceKind::kEncounterTurnRefused: return "encounter_turn_refused";
+    case TraceKind::kChallengeSent: return "challenge_sent";
     case TraceKind::kEconCreated: return "econ_created";
     case TraceKind::kEconDestroyed: return "econ_destroyed";
     case TraceKind::kEconEscrowed: return "econ_escrowed";

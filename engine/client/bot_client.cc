@@ -263,6 +263,18 @@ ClientInput BotClient::decide() {
     return in;
   }
   in.skill = choose_skill(me, enemy, best);
+  if (cfg_.challenge && enemy && enemy->team != kNpcTeam && seq_ >= next_challenge_ && seq_ >= casting_until_) {
+    // A duel: close in, then challenge once within range (a little inside it: both keep moving).
+    const int64_t reach_cm = content_->encounters.challenge_range_mm * 8 / 10 / client::kClientUnitMm;
+    in.target = enemy->id;
+    if (best <= reach_cm * reach_cm) {
+      in.skill = kChallengeSlot;
+      next_challenge_ = seq_ + kChallengeEveryTicks;
+    } else {
+      std::tie(in.move_x, in.move_y) = direction(int64_t{enemy->x_cm} - me.x_cm, int64_t{enemy->y_cm} - me.y_cm);
+    }
+    return in;
+  }
   if (seq_ < casting_until_) {
     if (enemy) in.target = enemy->id;
     return in;  // casting: standing still, or the cast is lost
@@ -332,7 +344,7 @@ void BotClient::cheat(const client::Seen& me, const client::Seen* nearest, Clien
       }
       break;
     default:  // a slot past the class's bar
-      in.skill = static_cast<uint8_t>(std::min<size_t>(cls->skills.size() + 1, kInputSkillSlotMax));
+      in.skill = static_cast<uint8_t>(std::min<size_t>(cls->skills.size() + 1, gameplay::kClassSkillsMax));
       if (far) in.target = far->id;
       break;
   }

@@ -36,6 +36,10 @@ struct BotConfig {
   // A cheater: moves like an honest bot, but every input asks for what the owner must refuse, in
   // turn: a skill on its cooldown, an enemy out of range, an ally with an enemy skill, an empty slot.
   bool cheat = false;
+  // A duellist (docs/gameplay.md, "Encounters"): every kChallengeEveryTicks it closes in on the
+  // nearest enemy player and challenges it (input slot kChallengeSlot) once within the content's
+  // challenge range; in an encounter it plays on (the owner lets a skill through on its turn only).
+  bool challenge = false;
   // Accounts (gateways with GatewayAccounts::enabled): the bot registers its account (its name,
   // this password, a first character of class_id), or logs in if the name is taken, and says hello
   // with the access token; after a loss it comes back with its avatar's resume token, or logs in
@@ -123,6 +127,8 @@ class BotClient final : public Component, public NetworkHandler {
   uint32_t global_ready_ = 0;
   uint32_t casting_until_ = 0;  // stand still until then
   uint32_t cheats_ = 0;         // cheats sent, to take the kinds in turn
+  uint32_t next_challenge_ = 0; // the input seq from which a duellist challenges again
+  static constexpr uint32_t kChallengeEveryTicks = 100;
   std::shared_ptr<const gameplay::Content> content_;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;

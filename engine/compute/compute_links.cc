@@ -456,7 +456,9 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     return;
   }
   gameplay::Entity* e = nullptr;
-  if (g.recover) {
+  if (g.recover && g.encounter_open) {
+    e = &world_.open_encounter(*g.recover, g.generation);  // a new encounter: phase 3 starts it
+  } else if (g.recover) {
     // Recovery after the owner was lost: start from the freshest state we can find, our own ghost
     // (fed by the lost owner until it died) or the coordinator's last snapshot.
     ++stats_.recoveries;
@@ -474,9 +476,10 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
   last_states_.forget(g.entity);
   e->session = g.session;
   e->gateway = g.gateway;
-  trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), g.recover ? 1 : 0, m.sender);
+  const bool recovered = g.recover && !g.encounter_open;
+  trace(TraceKind::kOwnershipGranted, g.entity, static_cast<int64_t>(g.generation), recovered ? 1 : 0, m.sender);
   trace(TraceKind::kEntitySpawned, g.entity, e->pos.x_mm, e->pos.y_mm);
-  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, g.entity}, "granted, generation {}{}", g.generation, g.recover ? " (recovered)" : "");
+  log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, g.entity}, "granted, generation {}{}", g.generation, recovered ? " (recovered)" : "");
 }
 
 void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r) {
@@ -629,6 +632,7 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   auto use = remote_fired_.find({ri.source, ri.skill});
   const bool experience = std::holds_alternative<intent::Experience>(ri.action);
   const bool loot = std::holds_alternative<intent::Loot>(ri.action);
+  const bool turn = std::holds_alternative<intent::EncounterTurn>(ri.action);
   if (!source || source->owner != sender) {
     why = "intent from a node that does not own its source";
     level = LogLevel::kInfo;  // also an honest race: a skill used just before its source moved to another node
@@ -638,6 +642,9 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
   } else if (loot) {
     // A death's loot: from the dead entity's owner, an item the drop table gives.
     if (!gameplay::loot_fits(content, ri.action)) why = "intent with loot the drop table does not give";
+  } else if (turn) {
+    // A turn's action: from a participant of this encounter (whose turn and which turn, play_turn decides).
+    if (!target->is_encounter() || !gameplay::is_seated(target->encounter.st, ri.source)) why = "encounter turn from one not seated in it";
   } else if (!skill || !cls || std::find(cls->skills.begin(), cls->skills.end(), ri.skill) == cls->skills.end()) {
     why = "intent for a skill its source's class does not have";
   } else if (!action_fits(*skill, ri.action)) {
@@ -652,7 +659,7 @@ bool ComputeNode::accept_remote_intent(NodeId sender, const RemoteIntent& ri) {
     reject(stats_.intents_rejected, why, sender, ri.source, level);
     return false;
   }
-  if (experience) return true;
+  if (experience || turn) return true;
   if (use == remote_fired_.end() || use->second.origin_tick != ri.key.tick) remote_fired_[{ri.source, ri.skill}] = RemoteUse{tick_, ri.key.tick};
   return true;
 }

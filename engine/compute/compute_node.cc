@@ -232,14 +232,20 @@ void ComputeNode::generate_intents() {
   enter(TickPhase::kGenerateIntents);
   refusals_.sweep(tick_);
   NodeSurroundings around(world_, ghosts_);
+  index_encounters();
   for (auto& [id, e] : world_.mutable_entities()) {
     if (e.is_npc()) world_.think(e, around);  // an NPC's AI is its input (engine/gameplay/npc.cc)
+    if (e.skill_requested == kChallengeSlot) challenge(e, around);  // compute_encounters.cc
+    // In an encounter, a skill only on its turn; using one plays the turn.
+    const bool asked = e.skill_requested != 0 && turn_allows(e);
     if (e.skill_requested == 0 && e.cast.skill == 0) continue;
     intents_scratch_.clear();
     const gameplay::Refusal refusal = world_.act(e, around, intents_scratch_);
     if (refusal != gameplay::Refusal::kNone) {
       ++stats_.skill_refusals[static_cast<size_t>(refusal)];
       if (refusals_.refused(e.id, tick_)) kick(e, refusal);
+    } else if (asked) {
+      turn_played(e, intents_scratch_.empty() ? e.cast.skill : intents_scratch_.front().skill);
     }
     if (intents_scratch_.empty()) continue;
     ++stats_.skills_used;
@@ -314,6 +320,7 @@ void ComputeNode::simulate() {
   for (auto& [id, e] : world_.mutable_entities()) {
     if (world_.update(e)) on_death(e, EntityId{});
   }
+  run_encounters();  // compute_encounters.cc
 }
 
 // Phase 4: apply the intents aimed at entities we own, local and remote alike.
@@ -347,6 +354,7 @@ void ComputeNode::apply_intent(const RemoteIntent& intent) {
   ++stats_.intents_applied;
   trace(TraceKind::kIntentApplied, target->id, intent_key_hash(intent.key), static_cast<int64_t>(intent.action.index()));
   if (std::holds_alternative<intent::Loot>(intent.action)) on_loot(*target, intent, out.result);
+  if (std::holds_alternative<intent::EncounterTurn>(intent.action)) return encounter_turn_applied(*target, intent, out);
   if (std::holds_alternative<intent::Damage>(intent.action)) trace(TraceKind::kEntityDamaged, target->id, out.amount, target->hp);
   if (out.leveled) {
     ++stats_.level_ups;
@@ -401,6 +409,7 @@ void ComputeNode::produce_deltas() {
   // Visible: what we own, and the ghosts of what we do not (ours wins if both).
   auto own = owned_scratch_.begin();
   auto add_visible = [&](const EntityState& st) {
+    if (st.kind == kEntityKindEncounter) return;  // no body to show: gateways are not fed encounters
     visible_grid.add(st.id, st.pos, static_cast<uint32_t>(visible_states_.size()));
     visible_states_.add(st);
   };

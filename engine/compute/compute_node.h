@@ -103,6 +103,13 @@ struct ComputeStats {
   uint64_t level_ups = 0;  // experience took an entity we own to a higher level
   uint64_t npcs_killed = 0;  // NPCs we own that died
   uint64_t npc_kills = 0;    // entities we own (players) killed by an NPC
+  // Turn-based encounters (compute_encounters.cc).
+  uint64_t challenges_sent = 0;         // challenges by our players the leader was asked to open
+  uint64_t encounters_started = 0;      // encounters we own that drew initiative here
+  uint64_t encounter_turns_acted = 0;   // turns of our encounters ended by their actor's action
+  uint64_t encounter_turns_passed = 0;  // ... by their timer
+  uint64_t encounter_turns_refused = 0; // actions for a turn our encounter refused (stale, not the actor's)
+  uint64_t encounters_ended = 0;
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
   uint64_t admin_on_data_port = 0;  // AdminRequests refused on the data port (operators use the coordinator's admin listener)
@@ -245,6 +252,24 @@ class ComputeNode final : public Component, public NetworkHandler {
   void planted_loot_again(gameplay::Entity& e);
   void route_intent(const RemoteIntent& intent);
 
+  // Turn-based encounters (compute_encounters.cc; docs/gameplay.md, "Encounters").
+  // Phase 2, first: which of our entities sit in an encounter (ours or a ghost) and whose turn it is.
+  void index_encounters();
+  // Phase 2: the challenge action (input slot kChallengeSlot): checked, then the leader is asked to
+  // open an encounter. Consumes the request.
+  void challenge(gameplay::Entity& e, gameplay::Surroundings& around);
+  // Phase 2: whether e's skill request may go on: e sits in no encounter, or it is its turn and it
+  // has not played it yet. Otherwise the request is refused (kNotYourTurn) and consumed.
+  bool turn_allows(gameplay::Entity& e);
+  // Phase 2: e used `skill` on its turn: the turn's action goes to the encounter (an intent).
+  void turn_played(const gameplay::Entity& e, uint16_t skill);
+  // Phase 3: our encounters start, lose the seats of the dead and the gone, pass turns whose timer
+  // ran out, end, and ask the leader to remove them once ended.
+  void run_encounters();
+  // Phase 4: what an encounter of ours made of a turn's action.
+  void encounter_turn_applied(gameplay::Entity& encounter, const RemoteIntent& intent, const gameplay::ApplyOutcome& out);
+  void trace_turn(EntityId encounter, const gameplay::TurnEnded& t);
+
   // The network side (compute_links.cc).
   void send_hello();
   void send_heartbeat();
@@ -329,6 +354,20 @@ class ComputeNode final : public Component, public NetworkHandler {
   std::optional<RegionMap> regions_;          // the leader's cut among compute nodes, from its Membership too
   GhostTable ghosts_;                          // at most cfg_.ghosts_max
   std::vector<EntityId> ghost_ids_scratch_;    // forget_ghosts_of's
+  // Encounters as phase 2 sees them (index_encounters), for our entities only: bounded by our world.
+  struct SeatView {
+    EntityId encounter{};
+    uint32_t round = 0;
+    uint32_t turn = 0;
+    bool its_turn = false;
+  };
+  std::map<EntityId, SeatView> seats_;
+  // Participant -> (encounter, the last turn it played here): a ghost of a remote encounter shows
+  // the turn still open until its owner's feed catches up, and a turn is played once.
+  std::map<EntityId, std::pair<EntityId, uint32_t>> turns_played_;
+  std::map<EntityId, Tick> challenges_;  // challenger -> when its request left: one per kChallengeWaitTicks
+  static constexpr Tick kChallengeWaitTicks = 50;
+  static constexpr Tick kEncounterCloseEveryTicks = 10;  // an ended encounter asks the leader again this often
   // Remote intents accepted, by source and skill: our tick when the last use was accepted and that
   // use's origin tick (its several intents share it). Pruned each tick of uses older than their
   // skill's cooldown, so at most one entry per skill of a recently acting ghost.

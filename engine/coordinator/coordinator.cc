@@ -203,6 +203,8 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     return;  // spawns and sessions are the leader's business; the gateway asks again when it knows
   } else if (const auto* req = std::get_if<SpawnRequest>(&m.body)) {
     handle_spawn(m, *req);
+  } else if (const auto* er = std::get_if<EncounterRequest>(&m.body)) {
+    handle_encounter_request(m, *er);  // coordinator_encounters.cc
   } else if (const auto* closed = std::get_if<SessionClosed>(&m.body)) {
     handle_session_closed(m, *closed);
   } else if (const auto* released = std::get_if<Released>(&m.body)) {

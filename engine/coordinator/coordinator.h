@@ -179,6 +179,9 @@ struct NodeRecord {
 struct CoordinatorStats {
   uint64_t spawns = 0;
   uint64_t npcs_placed = 0;  // NPCs granted for spawners (coordinator_npcs.cc)
+  uint64_t encounters_opened = 0;   // encounter entities created for challenges (coordinator_encounters.cc)
+  uint64_t encounters_refused = 0;  // challenges refused by the table's rules
+  uint64_t encounters_closed = 0;   // ended encounters erased
   uint64_t spawns_refused = 0;
   uint64_t resumes_refused = 0;
   uint64_t hello_timeouts = 0;   // connections closed for saying no Hello within kHelloDeadlineNs  // a wrong or spent token, or an avatar still attached to its session
@@ -295,6 +298,10 @@ class Coordinator final : public Component, public NetworkHandler {
   void place_npcs();
   static constexpr size_t kNpcPlacementsPerSecondMax = 64;  // more wait for the next second
   static constexpr uint64_t kNpcIdBit = uint64_t{1} << 39;  // in NPC ids, never in avatars'
+  // coordinator_encounters.cc: open an encounter for a challenge, or erase one that ended.
+  void handle_encounter_request(const ServerMessage& m, const EncounterRequest& req);
+  static constexpr uint64_t kEncounterIdBit = uint64_t{1} << 38;  // in encounter ids, never in avatars' or NPCs'
+  static constexpr size_t kEncountersMax = 256;  // live encounters; more challenges are refused
   void drop_connection(ConnId conn, std::string_view why);
   void close_refused(ConnId conn);  // after IdentityGuard refused its claim (counted there)
   bool replicates_to(NodeId node) const { return cfg_.peer_node.valid() && node == cfg_.peer_node; }
@@ -429,6 +436,7 @@ class Coordinator final : public Component, public NetworkHandler {
   uint64_t gateway_routes_version_ = 0;
   Epoch gateway_routes_epoch_ = 0;  // the epoch in which we last sent them
   uint64_t next_entity_ = 1;
+  uint64_t next_encounter_ = 1;  // encounter ids of this leadership: (epoch << 40) | kEncounterIdBit | next_encounter_
   uint64_t next_npc_ = 1;  // NPC ids of this leadership: (epoch << 40) | kNpcIdBit | next_npc_
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)

@@ -140,6 +140,13 @@ uint64_t Content::hash() const {
     h.add_u64(e.harmful ? 1 : 0);
     h.add_u64(e.immune_kinds);
   }
+  // Encounters only when content sets them: content without them hashes as it did before them.
+  if (!(encounters == EncounterDef{})) {
+    h.add_u64(encounters.turn_ticks);
+    h.add_u64(encounters.rounds_max);
+    h.add_i64(encounters.challenge_range_mm);
+    h.add_i64(encounters.leave_mm);
+  }
   // NPCs only when there are some: content without them hashes as it did before them.
   if (!monsters.empty() || !spawners.empty()) {
     h.add_u64(monsters.size());
@@ -277,6 +284,11 @@ std::vector<ContentError> check(const Content& c) {
   }
   if (!xp.level_xp.empty() && xp.kill_xp == 0) k.fail("kill_xp", "levels without experience for kills: no one would reach them");
   if (xp.assist_xp > xp.kill_xp) k.fail("assist_xp", "an assist is worth more than a kill");
+  k.at(W::kEncounters, 0);
+  k.range("turn_ticks", c.encounters.turn_ticks, 1, kDurationTicksMax);
+  k.range("rounds_max", c.encounters.rounds_max, 1, kEncounterRoundsMax);
+  k.range("challenge_range_m", c.encounters.challenge_range_mm, 1'000, kRangeMmMax);
+  k.range("leave_m", c.encounters.leave_mm, c.encounters.challenge_range_mm, kRangeMmMax);
   for (size_t i = 0; i < c.skills.size(); ++i) {
     const SkillDef& s = c.skills[i];
     k.at(W::kSkill, i);

@@ -22,7 +22,8 @@ namespace aether::gameplay {
 inline constexpr size_t kClassesMax = 64;
 inline constexpr size_t kSkillsMax = 1024;
 inline constexpr size_t kEffectsMax = 1024;
-inline constexpr size_t kClassSkillsMax = kInputSkillSlotMax;  // a class's skill bar (EntityState::cooldowns fits one per skill)
+inline constexpr size_t kClassSkillsMax = 8;  // a class's skill bar (EntityState::cooldowns fits one per skill); input slot 9 is the challenge
+static_assert(kClassSkillsMax < kChallengeSlot && kChallengeSlot == kInputSkillSlotMax);
 inline constexpr int32_t kStatMax = 1'000'000;        // any amount, health or resource
 inline constexpr int32_t kRangeMmMax = 1'000'000;     // 1 km
 inline constexpr uint32_t kStacksMax = 16;
@@ -165,8 +166,19 @@ struct LootDef {
   bool drops_item(uint16_t item) const;
 };
 
+// Turn-based encounters (docs/gameplay.md, "Encounters"): how a challenge opens one, how long a turn
+// lasts and how many rounds it may take. Defaults when no content file sets `encounters`.
+struct EncounterDef {
+  uint32_t turn_ticks = 30;              // a turn not played within this passes
+  uint32_t rounds_max = 10;              // at most kEncounterRoundsMax
+  int32_t challenge_range_mm = 10'000;   // a challenge reaches an enemy this close
+  int32_t leave_mm = 40'000;             // a participant farther than this from the encounter has left it
+  friend bool operator==(const EncounterDef&, const EncounterDef&) = default;
+};
+
 struct Content {
   uint32_t global_cooldown_ticks = 0;
+  EncounterDef encounters;
   ExperienceDef experience;
   std::vector<ClassDef> classes;   // sorted by id
   std::vector<SkillDef> skills;    // sorted by id
@@ -190,7 +202,7 @@ struct Content {
 
 // One thing wrong with content, named so that the loader can point at the file, line and field.
 struct ContentError {
-  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience, kMonster, kSpawner };
+  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience, kMonster, kSpawner, kEncounters };
   Where where = Where::kTop;
   size_t index = 0;   // in the order of its list
   std::string field;  // the field at fault

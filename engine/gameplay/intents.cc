@@ -28,6 +28,8 @@ bool action_fits(const SkillDef& skill, const IntentAction& action) {
           return skill.interrupt;
         } else if constexpr (std::is_same_v<A, intent::Experience> || std::is_same_v<A, intent::Loot>) {
           return false;  // no skill makes experience or loot: a death does (experience_fits, loot_fits)
+        } else if constexpr (std::is_same_v<A, intent::EncounterTurn>) {
+          return false;  // a turn played, not an effect: the encounter's owner checks it (play_turn)
         } else {
           return a.count > 0 && a.count <= skill.dispel;
         }
@@ -57,8 +59,9 @@ bool World::mark_applied(Entity& target, const IntentKey& key) {
 
 ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
   // The dead earn what their kills before death were worth (experience and loot); nothing else happens to them.
+  // An encounter is no body (flagged dead): turns played are all that apply to it.
   const bool award = std::holds_alternative<intent::Experience>(intent.action) || std::holds_alternative<intent::Loot>(intent.action);
-  if (target.dead && !award) return {Applied::kDead};
+  if (target.dead && !award && !std::holds_alternative<intent::EncounterTurn>(intent.action)) return {Applied::kDead};
   if (!mark_applied(target, intent.key)) return {Applied::kDuplicate};
   ApplyOutcome out;
   std::visit(
@@ -99,6 +102,14 @@ ApplyOutcome World::apply_intent(Entity& target, const RemoteIntent& intent) {
           out.amount = target.experience - before;
         } else if constexpr (std::is_same_v<A, intent::Loot>) {
           out.result = take_loot(target, intent, action.item);
+        } else if constexpr (std::is_same_v<A, intent::EncounterTurn>) {
+          if (!target.is_encounter()) {
+            out.result = Applied::kNoEffect;
+            return;
+          }
+          out.verdict = play_turn(target.encounter, intent.source, action.round, action.turn, tick_, &out.turn);
+          if (out.verdict == TurnVerdict::kAccepted) ++target.version;
+          else out.result = Applied::kNoEffect;
         }
       },
       intent.action);

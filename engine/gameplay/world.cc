@@ -25,6 +25,8 @@ const char* refusal_name(Refusal r) {
     case Refusal::kWrongTeam: return "wrong_team";
     case Refusal::kOutOfRange: return "out_of_range";
     case Refusal::kInterrupted: return "interrupted";
+    case Refusal::kNotYourTurn: return "not_your_turn";
+    case Refusal::kInEncounter: return "in_encounter";
   }
   return "unknown";
 }
@@ -38,7 +40,7 @@ EntityState Entity::state(Tick now) const {
   s.flags = dead ? kEntityFlagDead : 0;
   s.target = target;
   s.version = version;
-  s.kind = is_npc() ? kEntityKindNpc : kEntityKindAvatar;
+  s.kind = is_npc() ? kEntityKindNpc : is_encounter() ? kEntityKindEncounter : kEntityKindAvatar;
   s.generation = generation;
   s.move_x = move_x;
   s.move_y = move_y;
@@ -59,6 +61,10 @@ EntityState Entity::state(Tick now) const {
   }
   if (is_npc()) s.npc = NpcState{npc.spawner, npc.ai, npc.home, dead ? ticks_left(npc.respawn_at, now) : 0, npc.threat};
   s.inventory = inventory;
+  if (is_encounter()) {
+    s.encounter = encounter.st;
+    s.encounter.turn_ticks_left = encounter.running() ? ticks_left(encounter.turn_ends, now) : 0;
+  }
   return s;
 }
 
@@ -124,6 +130,7 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
   }
   // Items are kept whatever our content says of their kind: dropping one would lose it.
   e.inventory = state.inventory;
+  if (state.kind == kEntityKindEncounter && state.encounter.turn_ticks > 0) restore_encounter(e, state);
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;
 }

@@ -19,6 +19,7 @@
 #include "engine/core/id_index.h"
 #include "engine/core/random.h"
 #include "engine/gameplay/content.h"
+#include "engine/gameplay/encounter.h"
 #include "engine/gameplay/npc.h"
 #include "engine/gameplay/rules.h"
 #include "engine/wire/messages.h"
@@ -88,8 +89,10 @@ struct Entity {
   InlineVec<AttackerMark, kAttackersMax> attackers;  // most recent last; kept only when content awards experience
   NpcComponent npc;
   InlineVec<LootItem, kInventoryItemsMax> inventory;  // loot held (avatars only), oldest first
+  EncounterComponent encounter;  // kept only by encounters (encounter.h)
 
   bool is_npc() const { return npc.spawner != 0; }
+  bool is_encounter() const { return encounter.st.turn_ticks != 0; }
 
   int32_t hp_max() const { return hp_max_at(*cls, level); }
   // The whole state (every audience), durations as ticks left after tick `now`.
@@ -112,8 +115,10 @@ enum class Refusal : uint8_t {
   kWrongTeam,        // an enemy skill at an ally, or the reverse
   kOutOfRange,
   kInterrupted,      // a cast stopped by movement, a stun or a silence
+  kNotYourTurn,      // in an encounter, and not its turn (encounter.h)
+  kInEncounter,      // a challenge by or at one already in an encounter (or one asked for)
 };
-inline constexpr size_t kRefusalKinds = 13;
+inline constexpr size_t kRefusalKinds = 15;
 const char* refusal_name(Refusal r);
 
 // Where intents come from: the origin's identity, and a sequence within each tick.
@@ -175,6 +180,8 @@ struct ApplyOutcome {
   bool died = false;
   bool leveled = false;  // experience took the target to a higher level
   int32_t amount = 0;  // damage or healing actually done
+  TurnVerdict verdict = TurnVerdict::kNotRunning;  // an EncounterTurn: what the encounter made of it
+  TurnEnded turn{};                                 // ... and the turn it ended, if accepted
 };
 
 // Whether `action` is one `skill` makes: the owner of a target checks remote intents with it.
@@ -218,6 +225,13 @@ class World {
   bool despawn(EntityId id);
   // A new NPC of `spawner` at its home, full health, idle (null: no such spawner in our content).
   Entity* spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation);
+
+  // Encounters (encounter.cc). A new encounter from the leader's first state (round 0: phase 3
+  // starts it); restore() calls restore_encounter for an encounter's state.
+  Entity& open_encounter(const EntityState& first, uint64_t generation);
+  // Whether `actor` may challenge `target` (the input's target): alive, a player, an enemy avatar
+  // within the content's challenge range. Who is already in an encounter is the caller's to check.
+  Refusal check_challenge(const Entity& actor, const EntityState* target) const;
 
   // Phase 2, before act: an NPC's AI (npc.cc) chooses its movement, its target and whether to attack,
   // as a client's input would for an avatar: aggro, chase the top of the threat table, leash home.
@@ -267,6 +281,7 @@ class World {
   void stop_cast(Entity& e);
   void die(Entity& e);
   void npc_respawn(Entity& e);
+  void restore_encounter(Entity& e, const EntityState& state);
   void npc_return(Entity& e);
   void move_toward(Entity& e, Vec2 to);
 

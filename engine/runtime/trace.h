@@ -79,6 +79,12 @@ enum class TraceKind : uint16_t {
   kDebugSuppressed = 104, // compute: debug records left out this tick past kDebugRecordsPerTickMax; a = how many
   // The game (120..139).
   kLevelUp = 120,         // compute: experience took an entity we own to a new level; a = the level, b = its experience
+  // Turn-based encounters (engine/gameplay/encounter.h); entity = the encounter unless said.
+  kEncounterStarted = 121,    // its owner drew initiative: a = seats, b = the first actor
+  kEncounterTurnEnded = 122,  // a = the turn's number, b = round << 2 | how (gameplay::TurnEnd: acted, passed, actor left)
+  kEncounterEnded = 123,      // one side left or rounds over: a = rounds played, b = seats left
+  kEncounterTurnRefused = 124,  // an action for a turn refused: a = gameplay::TurnVerdict, b = its source
+  kChallengeSent = 125,       // entity = the challenger, a = the challenged; the leader is asked to open an encounter
   // The economy (160..169, engine/economy/vault.h). The operations of one ledger entry are recorded
   // when its write is accepted (tick = the entry's serial), then kEconApplied or kEconFailed when it
   // completes; a crash in between leaves the outcome to kEconRecovered. entity = the character, a = item id.

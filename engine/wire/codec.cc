@@ -106,6 +106,7 @@ struct ServerBodyEncoder {
     g->set_released_generation(m.released_generation);
     g->set_class_id(m.class_id);
     g->set_npc_spawner(m.npc_spawner);
+    g->set_encounter_open(m.encounter_open);
   }
   void operator()(const AdminRequest& m) const {
     auto* r = env->mutable_admin();
@@ -157,6 +158,14 @@ struct ServerBodyEncoder {
     }
   }
   void operator()(const ReplicaAck& m) const { env->mutable_replica_ack()->set_version(m.version); }
+  void operator()(const EncounterRequest& m) const {
+    auto* r = env->mutable_encounter_request();
+    r->set_challenger(m.challenger.value);
+    r->set_target(m.target.value);
+    r->set_x_mm(m.pos.x_mm);
+    r->set_y_mm(m.pos.y_mm);
+    r->set_ended(m.ended.value);
+  }
   void operator()(const SessionKick& m) const {
     auto* k = env->mutable_session_kick();
     k->set_entity(m.entity.value);
@@ -303,7 +312,10 @@ struct ServerBodyEncoder {
           else if constexpr (std::is_same_v<A, intent::Interrupt>) out->set_interrupt(true);
           else if constexpr (std::is_same_v<A, intent::Experience>) out->set_experience(static_cast<uint32_t>(a.amount));
           else if constexpr (std::is_same_v<A, intent::Loot>) out->set_loot(a.item);
-          else out->set_dispel(a.count);
+          else if constexpr (std::is_same_v<A, intent::EncounterTurn>) {
+            out->mutable_encounter_turn()->set_round(a.round);
+            out->mutable_encounter_turn()->set_turn(a.turn);
+          } else out->set_dispel(a.count);
         },
         m.action);
   }
@@ -483,6 +495,19 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       }
       return ServerBody{std::move(out)};
     }
+    case B::kEncounterRequest: {
+      const auto& r = env.encounter_request();
+      const Vec2 pos{r.x_mm(), r.y_mm()};
+      if (r.ended() != 0) {
+        if (r.challenger() != 0 || r.target() != 0 || r.x_mm() != 0 || r.y_mm() != 0) return malformed("encounter close naming participants or a place");
+        return ServerBody{EncounterRequest{EntityId{}, EntityId{}, Vec2{}, EntityId(r.ended())}};
+      }
+      if (r.challenger() == 0 || r.target() == 0 || r.challenger() == r.target()) return malformed("encounter request without two participants");
+      if (pos.x_mm < -kCoordinateMmMax || pos.x_mm > kCoordinateMmMax || pos.y_mm < -kCoordinateMmMax || pos.y_mm > kCoordinateMmMax) {
+        return malformed("encounter request position out of range");
+      }
+      return ServerBody{EncounterRequest{EntityId(r.challenger()), EntityId(r.target()), pos, EntityId{}}};
+    }
     case B::kSessionKick: {
       const auto& k = env.session_kick();
       if (k.entity() == 0) return malformed("session kick for entity 0");
@@ -550,11 +575,15 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       out.class_id = static_cast<uint16_t>(g.class_id());
       if (g.npc_spawner() > UINT16_MAX) return malformed("grant spawner out of range");
       out.npc_spawner = static_cast<uint16_t>(g.npc_spawner());
+      out.encounter_open = g.encounter_open();
       if (!g.recover().empty()) {
         auto st = from_canonical(g.recover(), "grant's recovery state");
         if (!st) return st.error();
         if (st->id != out.entity) return malformed("grant recovers another entity's state");
         out.recover = st.value();
+      }
+      if (out.encounter_open && (!out.recover || out.recover->kind != kEntityKindEncounter || out.migrate)) {
+        return malformed("encounter grant without an encounter's first state");
       }
       return ServerBody{std::move(out)};
     }
@@ -678,6 +707,12 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         case A::kDispel:
           if (i.dispel() == 0 || i.dispel() > kDispelMax) return malformed(fmt::format("intent dispel {} out of range", i.dispel()));
           ri.action = intent::Dispel{i.dispel()};
+          break;
+        case A::kEncounterTurn:
+          if (i.encounter_turn().round() == 0 || i.encounter_turn().round() > kEncounterRoundsMax || i.encounter_turn().turn() == 0) {
+            return malformed("intent for an encounter turn out of range");
+          }
+          ri.action = intent::EncounterTurn{i.encounter_turn().round(), i.encounter_turn().turn()};
           break;
         case A::kExperience:
           if (i.experience() == 0 || i.experience() > static_cast<uint32_t>(kExperienceStateMax)) return malformed(fmt::format("intent experience {} out of range", i.experience()));

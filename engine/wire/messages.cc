@@ -14,7 +14,7 @@ int64_t intent_key_hash(const IntentKey& k) {
 }
 
 const char* intent_action_name(const IntentAction& a) {
-  static constexpr const char* kNames[] = {"damage", "heal", "apply_effect", "interrupt", "dispel", "experience", "loot"};
+  static constexpr const char* kNames[] = {"damage", "heal", "apply_effect", "interrupt", "dispel", "experience", "loot", "encounter_turn"};
   static_assert(std::variant_size_v<IntentAction> == std::size(kNames));
   return kNames[a.index()];
 }
@@ -27,6 +27,7 @@ int64_t intent_action_value(const IntentAction& a) {
         else if constexpr (std::is_same_v<A, intent::ApplyEffect>) return x.effect;
         else if constexpr (std::is_same_v<A, intent::Dispel>) return x.count;
         else if constexpr (std::is_same_v<A, intent::Loot>) return x.item;
+        else if constexpr (std::is_same_v<A, intent::EncounterTurn>) return x.turn;
         else return 0;
       },
       a);

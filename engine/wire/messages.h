@@ -26,7 +26,11 @@ inline constexpr size_t kSubscribeCellsMax = 65536;
 inline constexpr size_t kHandoffInputsMax = 64;
 inline constexpr size_t kAdminReplyLinesMax = 4096;
 inline constexpr int32_t kMovePermilleMax = 1000;
-inline constexpr uint32_t kInputSkillSlotMax = 8;  // gameplay::kClassSkillsMax
+// An input's skill slot: 1 .. kClassSkillsMax name the class bar's skills; kChallengeSlot (the last)
+// is the challenge action, which opens a turn-based encounter with the input's target
+// (docs/gameplay.md, "Encounters").
+inline constexpr uint32_t kInputSkillSlotMax = 9;
+inline constexpr uint8_t kChallengeSlot = 9;
 inline constexpr uint32_t kLoadLevelMax = 2;  // Heartbeat.load_level: LoadLevel::kShedSoft
 inline constexpr int32_t kCoordinateMmMax = 1'000'000'000;  // +-1000 km: beyond any arena
 inline constexpr int32_t kHealthAbsMax = 1'000'000'000;     // hit points, either sign
@@ -37,6 +41,11 @@ inline constexpr uint32_t kEntityKindNpc = 2;  // a monster: no session, its own
 // The team every NPC is on (players' teams are 0 .. teams-1, a handful): clients see NPCs as
 // entities of this team, and NPCs never fight each other.
 inline constexpr uint32_t kNpcTeam = 1000;
+// A turn-based encounter (docs/gameplay.md, "Encounters"): an entity that is no body. It holds the
+// turn order; it has no health and is flagged dead, so no rule of bodies (targeting, areas, aggro,
+// respawn) ever touches it, and it is on a team of its own. Gateways are not fed encounters.
+inline constexpr uint32_t kEntityKindEncounter = 3;
+inline constexpr uint32_t kEncounterTeam = 1001;
 
 // The components of an entity's state, one bit each: what a delta carries, and who may see it
 // (audience projections). Public components go to every client that sees the entity and to the
@@ -61,6 +70,7 @@ enum EntityField : uint32_t {
   kFieldAttackers = 1u << 15,    // server: who damaged it lately (their kill or assist if it dies)
   kFieldNpc = 1u << 16,          // server: an NPC's spawner, home, AI state, threat table and respawn (NPCs only)
   kFieldInventory = 1u << 20,    // server: the loot an avatar holds (docs/persistence.md §9c); written only when not empty
+  kFieldEncounter = 1u << 24,    // server: an encounter's turn order, round, turn and timer (encounters only)
 };
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
                                           kFieldClass | kFieldCast | kFieldEffects;
@@ -68,7 +78,7 @@ inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kField
 // What compute nodes send gateways: what a gateway keeps of a state (EntityCache::Cached and the
 // client's projection, client::Seen) comes from the public fields and the global cooldown.
 inline constexpr uint32_t kFieldsGateway = kFieldsPublic | kFieldCooldown;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory | kFieldEncounter;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
 // per tick and must not allocate. Durations are in ticks left, counted from the state's tick.
@@ -139,6 +149,31 @@ struct NpcState {
   friend bool operator==(const NpcState&, const NpcState&) = default;
 };
 
+// A turn-based encounter's component (engine/gameplay/encounter.h). Participants (seats) are in turn
+// order once it has started: initiative, highest first, ties by entity id. `turn` counts the turns
+// begun since the start (1 is the first) and never repeats; `actor` is the seat whose turn it is.
+// Bounded: kEncounterSeatsMax seats, kEncounterRoundsMax rounds.
+inline constexpr size_t kEncounterSeatsMax = 4;
+inline constexpr uint32_t kEncounterRoundsMax = 100;
+inline constexpr uint32_t kEncounterInitiativeMax = 1000;  // initiative is drawn in [1, this]
+struct EncounterSeat {
+  EntityId entity{};
+  uint32_t team = 0;
+  uint32_t initiative = 0;  // 0 until the owner draws it at the start
+  friend bool operator==(const EncounterSeat&, const EncounterSeat&) = default;
+};
+struct EncounterState {
+  uint32_t round = 0;            // 0: opened, not started (its owner draws initiative and starts round 1)
+  uint32_t turn = 0;             // turns begun since the start; the action for turn T carries T
+  uint32_t actor = 0;            // the seat whose turn it is
+  uint32_t turn_ticks_left = 0;  // then the turn passes
+  uint32_t turn_ticks = 0;       // each turn's timer (content); > 0 for every encounter
+  uint32_t rounds_max = 0;       // after this many rounds it ends (content)
+  bool ended = false;            // one side left or rounds over: waiting for the leader to remove it
+  InlineVec<EncounterSeat, kEncounterSeatsMax> seats{};
+  friend bool operator==(const EncounterState&, const EncounterState&) = default;
+};
+
 // A key in one number, for trace records (kIntentApplied): the checker's at-most-once invariant.
 int64_t intent_key_hash(const IntentKey& k);
 
@@ -182,6 +217,7 @@ struct EntityState {
   InlineVec<Attacker, kAttackersMax> attackers{};  // most recent last
   NpcState npc{};  // kind kEntityKindNpc only
   InlineVec<LootItem, kInventoryItemsMax> inventory{};  // oldest first
+  EncounterState encounter{};  // kind kEntityKindEncounter only
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -368,6 +404,7 @@ struct OwnershipGrant {
   uint64_t released_generation = 0;    // migrate: the generation the old owner released; only its Handoff will do
   uint16_t class_id = 0;               // a spawn: the entity's class (gameplay::ClassDef); 0: the first
   uint16_t npc_spawner = 0;            // a spawn of an NPC: its spawner (content id); spawn_pos is its home
+  bool encounter_open = false;         // `recover` is a new encounter's first state, not a recovery
   friend bool operator==(const OwnershipGrant&, const OwnershipGrant&) = default;
 };
 
@@ -464,8 +501,16 @@ struct Experience { int32_t amount = 0; friend bool operator==(const Experience&
 // Loot for a kill (docs/persistence.md §9c): one item of content kind `item` for the killer; its
 // source is the entity that died, its skill 0, its key the item's id.
 struct Loot { uint16_t item = 0; friend bool operator==(const Loot&, const Loot&) = default; };
+// A participant played its turn (its source used `skill` on it): for the encounter (the target) to
+// end turn `turn` of round `round`, refused if that is not the turn now (stale).
+struct EncounterTurn {
+  uint32_t round = 0;
+  uint32_t turn = 0;
+  friend bool operator==(const EncounterTurn&, const EncounterTurn&) = default;
+};
 }  // namespace intent
-using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel, intent::Experience, intent::Loot>;
+using IntentAction = std::variant<intent::Damage, intent::Heal, intent::ApplyEffect, intent::Interrupt, intent::Dispel, intent::Experience,
+                                  intent::Loot, intent::EncounterTurn>;
 inline constexpr int32_t kIntentAmountMax = 1'000'000;
 inline constexpr uint32_t kDispelMax = 16;
 const char* intent_action_name(const IntentAction& a);
@@ -548,10 +593,22 @@ struct SessionKick {
 };
 inline constexpr size_t kKickReasonBytesMax = 128;
 
+// Compute -> leader, about turn-based encounters (docs/gameplay.md, "Encounters"). Open: our
+// `challenger` challenged `target` at `pos`; the leader creates the encounter entity and grants it to
+// us. Close: our encounter `ended` is over; the leader erases it and revokes it from us.
+struct EncounterRequest {
+  EntityId challenger{};
+  EntityId target{};
+  Vec2 pos{};
+  EntityId ended{};  // valid: a close, and the other fields are unused
+  friend bool operator==(const EncounterRequest&, const EncounterRequest&) = default;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
-                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes, SessionKick>;
+                                Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes, SessionKick,
+                                EncounterRequest>;
 
 struct ServerMessage {
   NodeId sender{};

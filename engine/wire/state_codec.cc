@@ -5,6 +5,7 @@ namespace aether {
 void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   if (s.kind != kEntityKindNpc) fields &= ~kFieldNpc;  // only NPCs have the component: others' bytes are as before it
   if (s.inventory.empty()) fields &= ~kFieldInventory;  // an empty bag is no bytes: states without loot are as before it
+  if (s.kind != kEntityKindEncounter) fields &= ~kFieldEncounter;  // likewise, only encounters have theirs
   w.varint(s.id.value);
   w.varint(s.generation);
   w.varint(s.version);
@@ -91,6 +92,22 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
       w.varint(i.key.incarnation);
       w.varint(i.key.tick);
       w.varint(i.key.seq);
+    }
+  }
+  if (fields & kFieldEncounter) {
+    const EncounterState& e = s.encounter;
+    w.varint(e.round);
+    w.varint(e.turn);
+    w.varint(e.actor);
+    w.varint(e.turn_ticks_left);
+    w.varint(e.turn_ticks);
+    w.varint(e.rounds_max);
+    w.varint(e.ended ? 1 : 0);
+    w.varint(e.seats.size());
+    for (const EncounterSeat& seat : e.seats) {
+      w.varint(seat.entity.value);
+      w.varint(seat.team);
+      w.varint(seat.initiative);
     }
   }
 }
@@ -228,6 +245,27 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
       }
       s.inventory.push_back(item);
     }
+  }
+  if (fields & kFieldEncounter) {
+    // Canonical as the NPC component is: only an encounter's state carries it.
+    if (s.kind != kEntityKindEncounter) r.fail("state with an encounter component but not an encounter's kind");
+    EncounterState& e = s.encounter;
+    e.round = static_cast<uint32_t>(r.varint_at_most(kEncounterRoundsMax + 1, "state encounter round out of range"));
+    e.turn = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state encounter turn out of range"));
+    e.actor = static_cast<uint32_t>(r.varint_at_most(kEncounterSeatsMax - 1, "state encounter actor out of range"));
+    e.turn_ticks_left = ticks();
+    e.turn_ticks = ticks();
+    e.rounds_max = static_cast<uint32_t>(r.varint_at_most(kEncounterRoundsMax, "state encounter rounds out of range"));
+    e.ended = r.varint_at_most(1, "state encounter ended flag out of range") != 0;
+    const uint64_t n = r.varint_at_most(kEncounterSeatsMax, "state with too many encounter seats");
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      EncounterSeat seat;
+      seat.entity = EntityId(r.varint());
+      seat.team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "state seat team out of range"));
+      seat.initiative = static_cast<uint32_t>(r.varint_at_most(kEncounterInitiativeMax, "state seat initiative out of range"));
+      e.seats.push_back(seat);
+    }
+    if (r.ok() && e.turn_ticks == 0) r.fail("state encounter without a turn timer");
   }
   if (r.ok() && !s.id.valid()) r.fail("state of entity 0");
   if (fields_out) *fields_out = fields;

@@ -66,6 +66,28 @@ TEST_F(BrokenContent, ExperienceFaultsNameFileLineAndField) {
   EXPECT_NE(e.find("experience set again"), std::string::npos) << e;
 }
 
+// Encounters (docs/gameplay.md, "Encounters"): the shipped file sets the defaults; a fault names its
+// file, line and field; unset fields keep their defaults; a second `encounters` is refused.
+TEST_F(BrokenContent, EncounterFaultsNameFileLineAndField) {
+  auto shipped = load_content(kContentDir);
+  ASSERT_TRUE(shipped.ok());
+  EXPECT_EQ(shipped.value()->encounters, gameplay::EncounterDef{});
+  std::filesystem::remove(dir_ / "encounters.textpb");
+  append("duels.textpb", "# duels\n\nencounters {\n  turn_ticks: 20\n  rounds_max: 500\n}\n");
+  std::string e = error();
+  EXPECT_NE(e.find("duels.textpb:5: field rounds_max"), std::string::npos) << e;
+  std::filesystem::remove(dir_ / "duels.textpb");
+  append("duels.textpb", "encounters { turn_ticks: 20 }\n");
+  auto loaded = load_content(dir_.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded.value()->encounters.turn_ticks, 20u);
+  EXPECT_EQ(loaded.value()->encounters.rounds_max, gameplay::EncounterDef{}.rounds_max);
+  EXPECT_NE(loaded.value()->hash(), shipped.value()->hash()) << "other encounter rules, other content";
+  append("more.textpb", "encounters { rounds_max: 3 }\n");
+  e = error();
+  EXPECT_NE(e.find("encounters set again"), std::string::npos) << e;
+}
+
 TEST_F(BrokenContent, AnUnknownFieldNamesFileAndLine) {
   append("skills.textpb", "skills { id: 99 name: \"x\" damage: 1 splash: 3 }\n");
   const std::string e = error();

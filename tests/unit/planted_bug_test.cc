@@ -78,5 +78,33 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// An encounter whose turn number is not used up when a turn is played (encounter-turn-twice): the
+// next turn repeats it, and the checker sees a turn played twice at the turn's record (kind 122).
+// Duellists challenge their nearest enemy player, so encounters start within seconds.
+TEST(PlantedBug, TheCheckerCatchesAnEncounterTurnPlayedTwice) {
+  const std::string duels = R"(
+name: "planted-encounters"
+duration_s: 20
+topology { coordinators: 2 compute_nodes: 3 gateways: 1 }
+bots { count: 40 teams: 2 join_spread_ms: 1000 challengers: 20 }
+network { latency_us: 500 jitter_us: 200 }
+world { arena_m: 150 view_radius_m: 50 fire_range_m: 30 }
+)";
+  auto parse = [&](const std::string& text) {
+    wire::Scenario s;
+    const Status parsed = parse_text_proto("planted-encounters.textpb", text, &s);
+    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+    return s;
+  };
+  const Outcome clean = run_scenario(parse(duels), SimRunOptions{1, "", LogLevel::kError});
+  ASSERT_EQ(clean.failure, "") << "without the bug the run must pass, or the test proves nothing";
+  ASSERT_GT(clean.figures.encounter_turns_acted, 0u) << "turns were played, so the bug has something to break";
+  const Outcome planted = run_scenario(parse(duels + "planted_bug: \"encounter-turn-twice\"\n"), SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
+  EXPECT_NE(planted.failure.find("played twice"), std::string::npos) << planted.failure;
+  EXPECT_NE(planted.first_event.find("trace record kind 122"), std::string::npos) << planted.first_event;
+  EXPECT_LT(planted.simulated_ns, 20 * kNsPerSec);
+}
+
 }  // namespace
 }  // namespace aether::app
