@@ -112,8 +112,18 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   }
 }
 
+namespace {
+// get_state into a state that is already default (absent fields stay at their defaults).
+bool get_fresh_state(ByteReader& r, EntityState& s, uint32_t* fields_out);
+}  // namespace
+
 bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
   s = EntityState{};
+  return get_fresh_state(r, s, fields_out);
+}
+
+namespace {
+bool get_fresh_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
   s.id = EntityId(r.varint());
   s.generation = r.varint();
   s.version = r.varint();
@@ -271,6 +281,7 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
   if (fields_out) *fields_out = fields;
   return r.ok();
 }
+}  // namespace
 
 std::vector<uint8_t> pack_states(std::span<const EntityState> states, uint32_t fields) {
   std::vector<uint8_t> out;
@@ -288,8 +299,9 @@ bool unpack_states(std::span<const uint8_t> bytes, size_t max, std::vector<Entit
   const uint64_t n = r.varint_at_most(max, "too many states");
   out.reserve(r.ok() ? n : 0);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    // Decoded in place: a state is large (its components are inline), so no copy of it.
-    if (!get_state(r, out.emplace_back())) out.pop_back();
+    // Decoded in place into a new (default) state: a state is large (its components are inline), so
+    // it is neither copied nor reset twice.
+    if (!get_fresh_state(r, out.emplace_back(), nullptr)) out.pop_back();
   }
   if (r.ok() && !r.at_end()) r.fail("bytes after the last state");
   if (!r.ok()) *error = r.error();
