@@ -3,32 +3,12 @@
 #include "engine/core/hash.h"
 #include "engine/runtime/storage_keys.h"
 #include "engine/wire/bytes.h"
+#include "engine/wire/state_codec.h"
 
 namespace aether {
 
 namespace {
-constexpr uint8_t kLootEntryFormat = 0x4C;  // 'L', format 1
-
-void put_item(ByteWriter& w, const LootItem& i) {
-  w.varint(i.kind);
-  w.varint(i.victim.value);
-  w.varint(i.key.origin.value);
-  w.varint(i.key.incarnation);
-  w.varint(i.key.tick);
-  w.varint(i.key.seq);
-}
-
-LootItem get_item(ByteReader& r) {
-  LootItem i;
-  i.kind = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "item kind out of range"));
-  i.victim = EntityId(r.varint());
-  i.key.origin = NodeId(static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item origin out of range")));
-  i.key.incarnation = r.varint();
-  i.key.tick = r.varint();
-  i.key.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item sequence out of range"));
-  if (r.ok() && (i.kind == 0 || !i.victim.valid())) r.fail("item without its kind or victim");
-  return i;
-}
+constexpr uint8_t kLootEntryFormat = 0x4C;  // 'L', format 1; its item as state_codec.h writes one
 }  // namespace
 
 Bytes encode_loot_entry(const LootEntry& e) {
@@ -37,7 +17,7 @@ Bytes encode_loot_entry(const LootEntry& e) {
   w.u8(kLootEntryFormat);
   w.varint(e.holder.value);
   w.varint(e.generation);
-  put_item(w, e.item);
+  put_loot_item(w, e.item);
   return out;
 }
 
@@ -47,7 +27,7 @@ std::optional<LootEntry> decode_loot_entry(std::span<const uint8_t> bytes, const
   if (r.u8() != kLootEntryFormat && r.ok()) r.fail("not a loot entry (format byte)");
   e.holder = EntityId(r.varint());
   e.generation = r.varint();
-  e.item = get_item(r);
+  e.item = get_loot_item(r);
   if (r.ok() && !e.holder.valid()) r.fail("loot entry without its holder");
   if (r.ok() && !r.at_end()) r.fail("bytes after the loot entry");
   if (!r.ok()) {
@@ -61,7 +41,7 @@ Bytes encode_inventory(std::span<const LootItem> items) {
   Bytes out;
   ByteWriter w(out);
   w.varint(items.size());
-  for (const LootItem& i : items) put_item(w, i);
+  for (const LootItem& i : items) put_loot_item(w, i);
   return out;
 }
 
@@ -70,7 +50,7 @@ bool decode_inventory(std::span<const uint8_t> bytes, InlineVec<LootItem, kInven
   ByteReader r(bytes);
   const uint64_t n = r.varint_at_most(kInventoryItemsMax, "inventory with too many items");
   for (uint64_t k = 0; k < n && r.ok(); ++k) {
-    const LootItem i = get_item(r);
+    const LootItem i = get_loot_item(r);
     for (const LootItem& held : out) {
       if (r.ok() && held.same_item(i)) r.fail("inventory holding one item twice");
     }

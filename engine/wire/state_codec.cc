@@ -85,14 +85,7 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   }
   if (fields & kFieldInventory) {
     w.varint(s.inventory.size());
-    for (const LootItem& i : s.inventory) {
-      w.varint(i.kind);
-      w.varint(i.victim.value);
-      w.varint(i.key.origin.value);
-      w.varint(i.key.incarnation);
-      w.varint(i.key.tick);
-      w.varint(i.key.seq);
-    }
+    for (const LootItem& i : s.inventory) put_loot_item(w, i);
   }
   if (fields & kFieldEncounter) {
     const EncounterState& e = s.encounter;
@@ -110,6 +103,27 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
       w.varint(seat.initiative);
     }
   }
+}
+
+void put_loot_item(ByteWriter& w, const LootItem& i) {
+  w.varint(i.kind);
+  w.varint(i.victim.value);
+  w.varint(i.key.origin.value);
+  w.varint(i.key.incarnation);
+  w.varint(i.key.tick);
+  w.varint(i.key.seq);
+}
+
+LootItem get_loot_item(ByteReader& r) {
+  LootItem i;
+  i.kind = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "item kind out of range"));
+  i.victim = EntityId(r.varint());
+  i.key.origin = NodeId(static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item origin out of range")));
+  i.key.incarnation = r.varint();
+  i.key.tick = r.varint();
+  i.key.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item sequence out of range"));
+  if (r.ok() && (i.kind == 0 || !i.victim.valid())) r.fail("item without its kind or victim");
+  return i;
 }
 
 namespace {
@@ -242,14 +256,7 @@ bool get_fresh_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
     const uint64_t n = r.varint_at_most(kInventoryItemsMax, "state with too many items");
     if (r.ok() && n == 0) r.fail("state with an empty inventory component");
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
-      LootItem item;
-      item.kind = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "state item kind out of range"));
-      item.victim = EntityId(r.varint());
-      item.key.origin = NodeId(static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item origin out of range")));
-      item.key.incarnation = r.varint();
-      item.key.tick = r.varint();
-      item.key.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item sequence out of range"));
-      if (r.ok() && (item.kind == 0 || !item.victim.valid())) r.fail("state item without its kind or victim");
+      const LootItem item = get_loot_item(r);
       for (const LootItem& held : s.inventory) {
         if (r.ok() && held.same_item(item)) r.fail("state holding one item twice");
       }

@@ -30,6 +30,12 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields = kFieldsAll
 // One state; on malformed input r.fail() is set (its error() says why) and false returned.
 bool get_state(ByteReader& r, EntityState& s, uint32_t* fields = nullptr);
 
+// One loot item, as an inventory and a compute node's loot ledger (engine/compute/loot_log.h) both
+// write it: kind, victim, key (origin, incarnation, tick, sequence) varints. get_loot_item fails
+// the reader on a value out of range, a kind 0 or no victim.
+void put_loot_item(ByteWriter& w, const LootItem& i);
+LootItem get_loot_item(ByteReader& r);
+
 // A list: varint count, then the states.
 std::vector<uint8_t> pack_states(std::span<const EntityState> states, uint32_t fields = kFieldsAll);
 // At most `max` states; false with reader error on anything malformed or trailing.
