@@ -184,6 +184,7 @@ const EntityState* ComputeNode::resolve_target(EntityId target, EntityState& scr
 }
 
 namespace {
+constexpr int32_t kAreaGridCellMm = 20'000;  // area skills reach 5-15 m: a query visits a few cells
 // What phase 2 reads of the world: our entities (their states made on demand) and our ghosts.
 class NodeSurroundings final : public gameplay::Surroundings {
  public:
@@ -196,21 +197,18 @@ class NodeSurroundings final : public gameplay::Surroundings {
     const Ghost* g = ghosts_.find(id);
     return g ? &g->state : nullptr;
   }
-  // A scan of everything we know: area skills are a few per tick, each with its own cooldown.
+  // Everything we know within the radius, through a grid of our entities and ghosts made at the
+  // first area query of the tick (positions do not change in phase 2: movement is phase 3's).
   void around(Vec2 at, int32_t radius_mm, size_t max, std::vector<const EntityState*>& out) override {
     out.clear();
     area_.clear();
-    std::vector<std::pair<int64_t, EntityId>> found;
-    for (const auto& [id, e] : world_.entities()) {
-      if (within_mm(e.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(e.pos, at), id);
-    }
-    ghosts_.for_each([&](const Ghost& g) {
-      if (!world_.find(g.state.id) && within_mm(g.state.pos, at, radius_mm)) found.emplace_back(distance_sq_mm2(g.state.pos, at), g.state.id);
-    });
-    std::sort(found.begin(), found.end());
-    if (found.size() > max) found.resize(max);
-    area_.reserve(found.size());
-    for (const auto& [d, id] : found) {
+    if (!grid_built_) build_grid();
+    found_.clear();
+    grid_.for_each_within(at, radius_mm, [&](EntityId id, Vec2 pos) { found_.emplace_back(distance_sq_mm2(pos, at), id); });
+    std::sort(found_.begin(), found_.end());
+    if (found_.size() > max) found_.resize(max);
+    area_.reserve(found_.size());
+    for (const auto& [d, id] : found_) {
       const gameplay::Entity* e = world_.find(id);
       area_.push_back(e ? world_.state_of(*e) : ghosts_.find(id)->state);
     }
@@ -218,10 +216,22 @@ class NodeSurroundings final : public gameplay::Surroundings {
   }
 
  private:
+  void build_grid() {
+    grid_built_ = true;
+    for (const auto& [id, e] : world_.entities()) grid_.add(id, e.pos);
+    ghosts_.for_each([&](const Ghost& g) {
+      if (!world_.find(g.state.id)) grid_.add(g.state.id, g.state.pos);
+    });
+    grid_.finish();
+  }
+
   const gameplay::World& world_;
   const GhostTable& ghosts_;
   EntityState one_;
   std::vector<EntityState> area_;
+  SpatialGrid grid_{kAreaGridCellMm};
+  bool grid_built_ = false;
+  std::vector<std::pair<int64_t, EntityId>> found_;
 };
 }  // namespace
 
