@@ -113,6 +113,21 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
       .add([&] { Labels x = l; x.emplace_back("how", "passed"); return x; }(), num(s.encounter_turns_passed));
   m.family("aether_encounter_actions_refused_total", "Actions for an encounter's turn refused by its owner (stale, or not the actor's).", kCounter)
       .add(l, num(s.encounter_turns_refused));
+  {
+    // Loot (docs/persistence.md §9c): items made here, refused for a full bag, and what became of
+    // their ledger entries.
+    const LootFigures& f = n.loot_log().figures();
+    const char* help = "Loot on this node, by outcome: created (items made), refused_full (no room in the bag), logged (entries durable), "
+                       "fenced (refused by a newer owner's fence), unlogged (pending list full).";
+    for (const auto& [outcome, count] : {std::pair<const char*, uint64_t>{"created", f.created}, {"refused_full", f.refused_full},
+                                         {"logged", f.logged}, {"fenced", f.fenced}, {"unlogged", f.unlogged}}) {
+      Labels x = l;
+      x.emplace_back("outcome", outcome);
+      m.family("aether_loot_items_total", help, kCounter).add(x, num(count));
+    }
+    m.family("aether_loot_write_failures_total", "Loot ledger batches whose write failed (their entries retried).", kCounter)
+        .add(l, num(f.write_failures));
+  }
   m.family("aether_skills_used_total", "Skills that fired (instant, or a cast that completed) on this node.", kCounter).add(l, num(s.skills_used));
   m.family("aether_intents_duplicate_total", "Intents dropped as already applied (their key at or below their origin's mark).", kCounter)
       .add(l, num(s.intents_duplicate));
