@@ -194,6 +194,7 @@ struct CoordinatorStats {
   uint64_t audits = 0;          // holdings audits (entity counts that disagreed with the table)
   uint64_t takeovers = 0;       // times this coordinator became leader by failover
   uint64_t step_downs = 0;
+  uint64_t replicas_deferred = 0;  // replication batches the network refused (sent again, whole, next tick)
   uint64_t migrations_started = 0;
   uint64_t migrations_done = 0;
   uint64_t region_cuts = 0;      // the region map recut (members changed, or a node's share strayed)

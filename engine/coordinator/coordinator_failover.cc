@@ -40,8 +40,21 @@ void Coordinator::replicate() {
   }
   messages.back().nodes = std::move(nodes);
   messages.back().version = version_;  // on the last: the vice reaches it only with every entry above
+  // A replica the network refuses (a full send buffer) is sent again whole next tick: entries are
+  // absolute values, so resending what did arrive is harmless, while forgetting what did not would
+  // leave the vice without entities it would revoke as strangers once it leads.
+  bool all_sent = true;
   for (ConnId conn : followers_) {
-    for (const Replicate& r : messages) send_on(conn, r);
+    for (const Replicate& r : messages) {
+      if (send_on(conn, r) != SendStatus::kOk) {
+        all_sent = false;
+        break;
+      }
+    }
+  }
+  if (!all_sent) {
+    ++stats_.replicas_deferred;
+    return;
   }
   dirty_.clear();
   erased_.clear();

@@ -118,6 +118,7 @@ class FakeNetwork final : public Network {
     auto it = conns_.find(conn);
     if (it == conns_.end() || it->second.state != State::kOpen) return SendStatus::kClosed;
     if (payload.size() > kFrameBytesMax) return SendStatus::kTooLarge;
+    if (it->second.backpressure) return SendStatus::kBackpressure;
     sent_.push_back(SentPayload{conn, clock_.now_ns(), std::vector<uint8_t>(payload.begin(), payload.end())});
     return SendStatus::kOk;
   }
@@ -131,6 +132,9 @@ class FakeNetwork final : public Network {
     if (it == conns_.end() || it->second.state != State::kOpen) return std::nullopt;
     return it->second.identity;
   }
+
+  // The connection's send buffer is full (every send refused with kBackpressure), or drained again.
+  void set_backpressure(ConnId conn, bool full) { at(conn).backpressure = full; }
 
   // --- The test's side: events, delivered as the event loop would (never from inside a Network call) ---
   // A peer connects to one of the component's listeners, with the identity the runtime verified for
@@ -227,6 +231,7 @@ class FakeNetwork final : public Network {
     bool outbound = false;
     State state = State::kConnecting;
     std::optional<PeerIdentity> identity{};
+    bool backpressure = false;  // sends refused with kBackpressure (its send buffer is full)
   };
   Conn& at(ConnId conn) {
     auto it = conns_.find(conn);

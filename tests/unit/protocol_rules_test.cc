@@ -1175,6 +1175,40 @@ TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
   EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
 }
 
+// docs/ownership.md §6: what the network refuses to take for the vice (a full send buffer) is sent
+// again on the next tick, not forgotten. Found by v3-battle at 20,000 players: replicas dropped in
+// the join's surge left the vice without avatars spawned 23 s before the leader died; it revoked
+// them as strangers when it took over.
+TEST_F(ProtocolRulesCoordinator, AReplicaTheNetworkRefusedIsSentAgain) {
+  CoordinatorConfig cfg = config(/*with_peer=*/false);
+  cfg.peer_node = NodeId(2);
+  start(cfg);
+  ComputeSide a = join(101);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const ConnId vice = rt_.network.accept(kListen);
+  rt_.network.deliver(vice, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, Hello{Role::kCoordinator, kPeerAddress, 0, 5}});
+  ASSERT_FALSE(rt_.network.sent_of<Replicate>(vice).empty()) << "the whole table on connect";
+  auto replicated = [&](EntityId e) {
+    for (const Replicate& r : rt_.network.sent_of<Replicate>(vice)) {
+      for (const ReplicaEntry& x : r.entries) {
+        if (x.entity == e) return true;
+      }
+    }
+    return false;
+  };
+
+  rt_.network.set_backpressure(vice, true);
+  const EntityId late = spawn(7);
+  rt_.advance(3 * kTickNs);
+  ASSERT_FALSE(replicated(late)) << "nothing goes through a full buffer";
+  EXPECT_GT(coord_->stats().replicas_deferred, 0u);
+
+  rt_.network.set_backpressure(vice, false);
+  rt_.advance(kTickNs);
+  EXPECT_TRUE(replicated(late)) << "the refused entry was forgotten";
+}
+
 // A leader, two members, one avatar, and an operator's move of it to the other node: the leader has
 // sent the owner its Release (of generation_), and waits for the Released.
 class ProtocolRulesMove : public ProtocolRulesCoordinator {
