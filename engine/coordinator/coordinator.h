@@ -443,7 +443,8 @@ class Coordinator final : public Component, public NetworkHandler {
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)
   uint32_t questions_asked_ = 0; // Prepares numbered in this epoch
   TimerId watch_timer_ = 0;
-  // Replication (leader side): what changed since the last Replicate.
+  // Replication (leader side): what changed since the vice last took a Replicate.
+  static constexpr size_t kReplicaMessagesPerTickMax = 8;  // of kBatchEntitiesMax entries: the rest waits a tick
   std::set<EntityId> dirty_;
   std::vector<EntityId> erased_;
   // Entities erased from the table (session closed, avatar abandoned), newest last, at most
