@@ -159,8 +159,8 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   m.family("aether_coordinator_epoch", "The epoch this coordinator is at.", kGauge).add(l, num(k.epoch()));
   m.family("aether_coordinator_leader", "1 while this coordinator leads, else 0.", kGauge).add(l, k.leading() ? 1 : 0);
   m.family("aether_coordinator_failovers_total", "Times this coordinator became leader by taking over.", kCounter).add(l, num(s.takeovers));
-  m.family("aether_replicas_deferred_total", "Replication batches the network refused (a full buffer to the vice): sent again, whole, next tick.",
-           kCounter).add(l, num(s.replicas_deferred));
+  m.family("aether_replicas_refused_total", "Replication messages to the vice the network refused (a full buffer): lost, see docs/ownership.md.",
+           kCounter).add(l, num(s.replicas_refused));
   m.family("aether_coordinator_step_downs_total", "Times this coordinator stopped leading.", kCounter).add(l, num(s.step_downs));
   m.family("aether_coordinator_table_entities", "Entities in the owner table.", kGauge).add(l, num(k.table().size()));
   m.family("aether_coordinator_orphans", "Entities in the table without a live owner.", kGauge).add(l, num(k.orphans()));

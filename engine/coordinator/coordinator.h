@@ -194,7 +194,7 @@ struct CoordinatorStats {
   uint64_t audits = 0;          // holdings audits (entity counts that disagreed with the table)
   uint64_t takeovers = 0;       // times this coordinator became leader by failover
   uint64_t step_downs = 0;
-  uint64_t replicas_deferred = 0;  // replication batches the network refused (sent again, whole, next tick)
+  uint64_t replicas_refused = 0;  // replication messages the network refused (lost: docs/ownership.md §6)
   uint64_t migrations_started = 0;
   uint64_t migrations_done = 0;
   uint64_t region_cuts = 0;      // the region map recut (members changed, or a node's share strayed)
@@ -443,8 +443,7 @@ class Coordinator final : public Component, public NetworkHandler {
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)
   uint32_t questions_asked_ = 0; // Prepares numbered in this epoch
   TimerId watch_timer_ = 0;
-  // Replication (leader side): what changed since the vice last took a Replicate.
-  static constexpr size_t kReplicaMessagesPerTickMax = 8;  // of kBatchEntitiesMax entries: the rest waits a tick
+  // Replication (leader side): what changed since the last Replicate.
   std::set<EntityId> dirty_;
   std::vector<EntityId> erased_;
   // Entities erased from the table (session closed, avatar abandoned), newest last, at most
