@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <vector>
 
 #include "engine/core/id_index.h"
@@ -204,9 +203,19 @@ class World {
   const Rules& rules() const { return rules_; }
   const Content& content() const { return *content_; }
   const std::map<EntityId, Entity>& entities() const { return entities_; }
-  // Every entity, in id order, to change in place: a view, so that only spawn and despawn add or
-  // remove (they keep index_).
-  std::ranges::ref_view<std::map<EntityId, Entity>> mutable_entities() { return std::ranges::ref_view(entities_); }
+  // Every entity, in id order, to change in place: a view (begin and end only), so that only spawn
+  // and despawn add or remove (they keep index_). A hand-made view, not std::ranges::ref_view:
+  // Clang 14 cannot instantiate libstdc++ 12's view_interface.
+  class EntitiesView {
+   public:
+    explicit EntitiesView(std::map<EntityId, Entity>& m) : m_(&m) {}
+    std::map<EntityId, Entity>::iterator begin() const { return m_->begin(); }
+    std::map<EntityId, Entity>::iterator end() const { return m_->end(); }
+
+   private:
+    std::map<EntityId, Entity>* m_;
+  };
+  EntitiesView mutable_entities() { return EntitiesView(entities_); }
   Entity* find(EntityId id);
   const Entity* find(EntityId id) const;
   size_t size() const { return entities_.size(); }
