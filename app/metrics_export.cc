@@ -159,8 +159,10 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   m.family("aether_coordinator_epoch", "The epoch this coordinator is at.", kGauge).add(l, num(k.epoch()));
   m.family("aether_coordinator_leader", "1 while this coordinator leads, else 0.", kGauge).add(l, k.leading() ? 1 : 0);
   m.family("aether_coordinator_failovers_total", "Times this coordinator became leader by taking over.", kCounter).add(l, num(s.takeovers));
-  m.family("aether_replicas_refused_total", "Replication messages to the vice the network refused (a full buffer): lost, see docs/ownership.md.",
+  m.family("aether_replicas_refused_total", "Ticks whose replication to the vice the network refused in part; the rest waited in the backlog (docs/ownership.md section 6).",
            kCounter).add(l, num(s.replicas_refused));
+  m.family("aether_replication_backlog_entities", "Entity changes the vice's network has not taken yet (docs/ownership.md section 6).", kGauge)
+      .add(l, num(k.replication_backlog()));
   m.family("aether_coordinator_step_downs_total", "Times this coordinator stopped leading.", kCounter).add(l, num(s.step_downs));
   m.family("aether_coordinator_table_entities", "Entities in the owner table.", kGauge).add(l, num(k.table().size()));
   m.family("aether_coordinator_orphans", "Entities in the table without a live owner.", kGauge).add(l, num(k.orphans()));

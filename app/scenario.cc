@@ -56,6 +56,7 @@ Status validate_scenario(const wire::Scenario& s) {
   const auto& w = s.world();
   if (w.arena_m() < 10 || w.arena_m() > 100'000) return bad("world.arena_m must be in [10, 100000]");
   if (w.view_radius_m() < 1 || w.view_radius_m() > w.arena_m()) return bad("world.view_radius_m must be in [1, arena_m]");
+  if (w.spawn_front_m() > w.arena_m()) return bad("world.spawn_front_m must be at most arena_m");
   if (w.fire_range_m() < 1 || w.fire_range_m() > w.view_radius_m()) return bad("world.fire_range_m must be in [1, view_radius_m]");
   if (s.balancing().migration_storm_every_ms() != 0 &&
       (s.balancing().migration_storm_every_ms() < 100 || s.balancing().migration_storm_batch() == 0 || s.balancing().migration_storm_batch() > 256)) {

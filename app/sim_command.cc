@@ -198,6 +198,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.accounts = s.bots().accounts();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);
+  shape.rules.spawn_front_mm = static_cast<int32_t>(s.world().spawn_front_m() * kMmPerMetre);
   shape.rules.teams = s.bots().teams() == 0 ? 2 : s.bots().teams();
   shape.view_radius_mm = static_cast<int32_t>(s.world().view_radius_m() * kMmPerMetre);
   shape.bots_join_spread_ns = static_cast<TimeNs>(s.bots().join_spread_ms()) * kNsPerMs;

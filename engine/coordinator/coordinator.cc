@@ -266,7 +266,7 @@ void Coordinator::handle_hello(ConnId conn, const ServerMessage& m, const Hello&
   }
   if (hello.role == Role::kCoordinator) {
     if (leading() && replicates_to(m.sender)) {
-      followers_.insert(conn);
+      followers_[conn] = Follower{};
       send_full_replica(conn);
     } else if (leading()) {
       identity_.refuse(conn, "Hello", fmt::format("names coordinator {}, not our configured peer: nothing is replicated to it", m.sender.value));
@@ -345,7 +345,7 @@ Coordinator::Resume Coordinator::resume(const ServerMessage& m, const SpawnReque
     r.resume_token = token;
   });
   const OwnerRecord& rec = *found;
-  dirty_.insert(req.resume_entity);
+  backlog_.changed(req.resume_entity);
   ++stats_.resumes;
   send_to(rec.owner, SessionMoved{req.resume_entity, m.sender, req.session});
   trace(TraceKind::kSessionResumed, req.resume_entity, static_cast<int64_t>(req.session.value), 0, m.sender);
@@ -361,7 +361,7 @@ void Coordinator::detach_gateway(NodeId gateway) {
   }
   for (EntityId id : detached) {
     table_.edit(id, [&](OwnerRecord& r) { r.detached_since_ns = now; });
-    dirty_.insert(id);
+    backlog_.changed(id);
   }
 }
 
@@ -456,7 +456,7 @@ void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClo
     // gateway loss (resume() takes a detached avatar through any gateway, sweep_detached() ends the wait).
     if (it->second.detached_since_ns == 0) {
       table_.edit(closed.entity, [&](OwnerRecord& r) { r.detached_since_ns = rt_.clock.now_ns(); });
-      dirty_.insert(closed.entity);
+      backlog_.changed(closed.entity);
       ++stats_.sessions_detached;
     }
     return;
@@ -483,13 +483,12 @@ void Coordinator::send_membership() {
 
 void Coordinator::set_record(EntityId entity, const OwnerRecord& rec) {
   table_.put(entity, rec);
-  dirty_.insert(entity);
+  backlog_.changed(entity);
 }
 
 void Coordinator::erase_record(EntityId entity) {
   table_.erase(entity);
-  dirty_.erase(entity);
-  erased_.push_back(entity);
+  backlog_.erased(entity);
   bury(entity);
 }
 

@@ -26,6 +26,7 @@
 #include "engine/coordinator/ownership_table.h"
 #include "engine/coordinator/entity_view.h"
 #include "engine/coordinator/ownership_view.h"
+#include "engine/coordinator/replication_backlog.h"
 #include "engine/core/region_map.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/content.h"
@@ -78,6 +79,10 @@ inline constexpr size_t kTombstonesMax = 4096;
 // Entities are sent home only this long after the region map was last cut (membership settled).
 inline constexpr TimeNs kRegionSettleNs = 5 * kNsPerSec;
 static_assert(kTombstonesMax <= kBatchEntitiesMax, "a whole replica carries every tombstone in its last message");
+// Entries (or erasures) in one Replicate: ~85 bytes each in a battle, so a message is ~90 KB, far
+// under a frame; one whose states are larger is halved until it fits (send_replica).
+inline constexpr size_t kReplicaEntriesPerMessage = 1024;
+static_assert(kReplicaEntriesPerMessage <= kBatchEntitiesMax, "the vice's decoder takes a whole message");
 // A node's holdings are audited after this many heartbeats in a row whose entity count disagrees
 // with the table (1 s: longer than a migration takes), at most once per kAuditIntervalNs.
 inline constexpr uint32_t kAuditAfterMismatches = 5;
@@ -194,7 +199,7 @@ struct CoordinatorStats {
   uint64_t audits = 0;          // holdings audits (entity counts that disagreed with the table)
   uint64_t takeovers = 0;       // times this coordinator became leader by failover
   uint64_t step_downs = 0;
-  uint64_t replicas_refused = 0;  // replication messages the network refused (lost: docs/ownership.md §6)
+  uint64_t replicas_refused = 0;  // ticks whose replication the network refused in part (it waited: replication_backlog.h)
   uint64_t migrations_started = 0;
   uint64_t migrations_done = 0;
   uint64_t region_cuts = 0;      // the region map recut (members changed, or a node's share strayed)
@@ -246,6 +251,8 @@ class Coordinator final : public Component, public NetworkHandler {
   const OwnershipTable& table() const { return table_; }
   const std::map<NodeId, NodeRecord>& nodes() const { return nodes_; }
   const CoordinatorStats& stats() const { return stats_; }
+  // Changes the vice's network has not taken yet (replication_backlog.h).
+  size_t replication_backlog() const { return backlog_.size(); }
   size_t orphans() const { return table_.orphans(); }
   // Targeted debug mode (`aether admin debug`, coordinator_admin.cc): what is debugged, at most
   // kDebugEntitiesMax entities and kDebugNodesMax nodes; every compute node and gateway is told the
@@ -394,7 +401,19 @@ class Coordinator final : public Component, public NetworkHandler {
 
   // coordinator_failover.cc
   void replicate();
+  // A coordinator we replicate to, with where its whole copy stands: a copy goes in chunks over as
+  // many ticks as the network needs (continue_copy), and the backlog goes only to followers whose
+  // copy is complete.
+  struct Follower {
+    bool copying = true;
+    EntityId copy_from{};  // the copy's next chunk starts at the first id at or after this
+  };
   void send_full_replica(ConnId conn);
+  // Sends what the network takes of conn's whole copy, from where it stands; true once complete.
+  bool continue_copy(ConnId conn, Follower& f);
+  // Sends r, halved (entries, then erasures) while it is larger than a frame: kOk only when every
+  // part was taken.
+  SendStatus send_replica(ConnId conn, const Replicate& r);
   void apply_replica(const Replicate& r);
   void watch_leader();
   void stand_for_election();
@@ -443,9 +462,8 @@ class Coordinator final : public Component, public NetworkHandler {
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)
   uint32_t questions_asked_ = 0; // Prepares numbered in this epoch
   TimerId watch_timer_ = 0;
-  // Replication (leader side): what changed since the last Replicate.
-  std::set<EntityId> dirty_;
-  std::vector<EntityId> erased_;
+  // Replication (leader side): what the vice's network has not taken yet (replication_backlog.h).
+  ReplicationBacklog backlog_;
   // Entities erased from the table (session closed, avatar abandoned), newest last, at most
   // kTombstonesMax (the oldest are forgotten first). Ids are never reused, so a node that still
   // holds one of these (it was cut off when the entity went) holds a zombie: a Promise showing it
@@ -453,7 +471,7 @@ class Coordinator final : public Component, public NetworkHandler {
   std::set<EntityId> tombstones_;
   std::deque<EntityId> tombstone_order_;
   void bury(EntityId entity);
-  std::set<ConnId> followers_;
+  std::map<ConnId, Follower> followers_;  // the coordinators we replicate to
   std::map<EntityId, Migration> migrations_;
   bool table_replica_complete_ = true;  // false while the chunks of a whole copy are arriving
   std::map<EntityId, EntityState> previous_states_;  // our states while a whole copy arrives (apply_replica)

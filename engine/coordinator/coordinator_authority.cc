@@ -230,7 +230,7 @@ void Coordinator::handle_snapshot(NodeId node, const Snapshot& snap) {
       r.snapshot = st;
       if (orphan) r.generation = std::max(r.generation, st.generation);
     });
-    if (leading()) dirty_.insert(st.id);
+    if (leading()) backlog_.changed(st.id);
   }
 }
 
@@ -284,7 +284,7 @@ void Coordinator::orphan(EntityId entity, uint64_t version) {
     rec.owner = NodeId{};
     rec.orphaned_version = std::max(rec.orphaned_version, version);
   });
-  dirty_.insert(entity);
+  backlog_.changed(entity);
   if (version != 0) unpublished_orphans_.push_back(entity);
 }
 
@@ -343,7 +343,7 @@ void Coordinator::regrant(EntityId entity) {
   if (!found) return;
   const NodeId owner = home_for(found->snapshot.pos, Placement::kExisting);
   if (!owner.valid()) return;
-  dirty_.insert(entity);
+  backlog_.changed(entity);
   table_.assign(entity, owner, next_generation(found->generation));
   const OwnerRecord& rec = *found;
   ++stats_.recoveries;

@@ -54,7 +54,7 @@ void Coordinator::handle_released(NodeId from, const Released& r) {
     return;
   }
   table_.assign(r.entity, to, next_generation(rec.generation));
-  dirty_.insert(r.entity);
+  backlog_.changed(r.entity);
   ++stats_.migrations_done;
   note_handover(HandoverKind::kMigrated, r.entity, from, to, 1);
   OwnershipGrant grant{r.entity, rec.generation, rec.gateway, rec.session, rec.snapshot.pos, rec.snapshot.team, rec.snapshot, true,

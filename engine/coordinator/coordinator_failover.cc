@@ -21,50 +21,72 @@ ReplicaNode replica_node(NodeId id, const NodeRecord& rec) {
 
 void Coordinator::replicate() {
   if (followers_.empty()) {
-    dirty_.clear();
-    erased_.clear();
+    backlog_.clear();
     return;
   }
   std::vector<ReplicaNode> nodes;
   for (const auto& [id, rec] : nodes_) nodes.push_back(replica_node(id, rec));
-  std::vector<Replicate> messages(1);
-  for (EntityId id : dirty_) {
-    auto it = table_.find(id);
-    if (it == table_.end()) continue;
-    if (messages.back().entries.size() == kBatchEntitiesMax) messages.emplace_back();
-    messages.back().entries.push_back(entry_of(id, it->second));
+  // Whole copies first: until each is complete, the backlog waits for it (a change to an entity
+  // already copied would otherwise reach the others and never it).
+  bool copying = false;
+  for (auto& [conn, f] : followers_) {
+    if (f.copying) copying = !continue_copy(conn, f) || copying;
   }
-  for (EntityId id : erased_) {
-    if (messages.back().erased.size() == kBatchEntitiesMax) messages.emplace_back();
-    messages.back().erased.push_back(id);
-  }
-  messages.back().nodes = std::move(nodes);
-  messages.back().version = version_;  // on the last: the vice reaches it only with every entry above
-  // Known limit (docs/ownership.md §6): a message the network refuses (a full send buffer) is lost
-  // with its entries; it is counted. Keeping them needs flow control that does not starve the vice
-  // of the replicas that double as the leader's heartbeat (two attempts failed at 20,000 players).
-  for (ConnId conn : followers_) {
-    for (const Replicate& r : messages) {
-      if (send_on(conn, r) != SendStatus::kOk) ++stats_.replicas_refused;
+  bool refused = copying;
+  if (!copying) {
+    // The backlog in messages of at most kReplicaEntriesPerMessage, lowest ids first, each entry
+    // as the table shows it now.
+    std::vector<Replicate> messages(1);
+    for (EntityId id : backlog_.changed_ids()) {
+      const OwnerRecord* rec = table_.get(id);
+      if (rec == nullptr) continue;  // erased since: its erasure is in the backlog instead
+      if (messages.back().entries.size() == kReplicaEntriesPerMessage) messages.emplace_back();
+      messages.back().entries.push_back(entry_of(id, *rec));
     }
+    for (EntityId id : backlog_.erased_ids()) {
+      if (messages.back().erased.size() == kReplicaEntriesPerMessage) messages.emplace_back();
+      messages.back().erased.push_back(id);
+    }
+    // In order, until one is refused: what every follower's network took leaves the backlog; the
+    // rest waits for the next tick (replication_backlog.h). The version rides on the message that
+    // empties the backlog, so the vice reaches a version only with every entry before it.
+    size_t sent = 0;
+    for (; sent < messages.size(); ++sent) {
+      Replicate& r = messages[sent];
+      if (sent + 1 == messages.size()) {
+        r.nodes = nodes;
+        r.version = version_;
+      }
+      bool taken = true;
+      for (const auto& [conn, f] : followers_) taken = send_replica(conn, r) == SendStatus::kOk && taken;
+      if (!taken) break;
+      for (const ReplicaEntry& e : r.entries) backlog_.delivered_change(e.entity);
+      for (EntityId id : r.erased) backlog_.delivered_erasure(id);
+    }
+    refused = sent < messages.size();
+    if (!refused) backlog_.clear();  // what was not in the table any more went in no message
   }
-  dirty_.clear();
-  erased_.clear();
+  if (!refused) return;
+  ++stats_.replicas_refused;
+  // The vice still hears the leader this tick (the replica doubles as its heartbeat): the
+  // membership, no entries, no version.
+  Replicate heartbeat;
+  heartbeat.nodes = std::move(nodes);
+  for (const auto& [conn, f] : followers_) send_replica(conn, heartbeat);
 }
 
-// A vice just connected: the whole table, in chunks. Its answer (the states it holds fresher than
-// ours, then its acknowledgment) is awaited before any orphan is re-granted, as after an orphaning.
-void Coordinator::send_full_replica(ConnId conn) {
-  vice_ack_wait_until_ns_ = rt_.clock.now_ns() + kViceAckWaitNs;
+bool Coordinator::continue_copy(ConnId conn, Follower& f) {
+  AETHER_ASSERT(f.copying);
   Replicate r;
   r.full = true;
-  for (const auto& [id, rec] : table_) {
-    if (r.entries.size() == kBatchEntitiesMax) {
-      r.more = true;
-      send_on(conn, r);
+  r.more = true;
+  for (auto it = table_.lower_bound(f.copy_from); it != table_.end(); ++it) {
+    if (r.entries.size() == kReplicaEntriesPerMessage) {
+      if (send_replica(conn, r) != SendStatus::kOk) return false;  // this chunk again next tick
+      f.copy_from = it->first;
       r.entries.clear();
     }
-    r.entries.push_back(entry_of(id, rec));
+    r.entries.push_back(entry_of(it->first, it->second));
   }
   r.more = false;
   for (const auto& [id, rec] : nodes_) r.nodes.push_back(replica_node(id, rec));
@@ -72,7 +94,46 @@ void Coordinator::send_full_replica(ConnId conn) {
   // and without the tombstone would adopt it from a zombie's Promise once it leads: two writers.
   r.erased.assign(tombstone_order_.begin(), tombstone_order_.end());
   r.version = version_;
-  send_on(conn, r);
+  if (send_replica(conn, r) != SendStatus::kOk) return false;
+  f.copying = false;
+  return true;
+}
+
+SendStatus Coordinator::send_replica(ConnId conn, const Replicate& r) {
+  const SendStatus status = send_on(conn, r);
+  const size_t entries = r.entries.size();
+  const size_t erased = r.erased.size();
+  if (status != SendStatus::kTooLarge || entries + erased <= 1) return status;
+  // Halved: the first half carries no membership nor version (they belong to the last part), and is
+  // part of a whole copy that continues (more) when r is one.
+  Replicate first;
+  Replicate rest = r;
+  first.full = r.full;
+  first.more = r.full;
+  first.leader_clock_ns = r.leader_clock_ns;
+  if (entries > 1) {
+    const size_t half = entries / 2;
+    first.entries.assign(r.entries.begin(), r.entries.begin() + static_cast<std::ptrdiff_t>(half));
+    rest.entries.erase(rest.entries.begin(), rest.entries.begin() + static_cast<std::ptrdiff_t>(half));
+  } else {
+    const size_t half = erased / 2;
+    first.entries = r.entries;
+    first.erased.assign(r.erased.begin(), r.erased.begin() + static_cast<std::ptrdiff_t>(half));
+    rest.entries.clear();
+    rest.erased.erase(rest.erased.begin(), rest.erased.begin() + static_cast<std::ptrdiff_t>(half));
+  }
+  const SendStatus head = send_replica(conn, first);
+  if (head != SendStatus::kOk) return head;
+  return send_replica(conn, rest);
+}
+
+// A vice just connected: the whole table, in chunks. Its answer (the states it holds fresher than
+// ours, then its acknowledgment) is awaited before any orphan is re-granted, as after an orphaning.
+void Coordinator::send_full_replica(ConnId conn) {
+  vice_ack_wait_until_ns_ = rt_.clock.now_ns() + kViceAckWaitNs;
+  auto it = followers_.find(conn);
+  AETHER_ASSERT(it != followers_.end() && it->second.copying);
+  continue_copy(conn, it->second);
 }
 
 void Coordinator::apply_replica(const Replicate& r) {
@@ -301,7 +362,7 @@ void Coordinator::reconcile(NodeId node, const Promise& promise, const std::map<
       // Found by the swarm chaos scenario, seed 12: without it both wrote the entity.
       if (it->second.owner.valid() && it->second.owner != node) revoke(it->second.owner, h.entity, it->second.generation);
       table_.assign(h.entity, node, h.generation);
-      dirty_.insert(h.entity);
+      backlog_.changed(h.entity);
     } else if (it->second.generation > h.generation || it->second.owner != node) {
       revoke(node, h.entity, h.generation);
     }
@@ -391,7 +452,7 @@ void Coordinator::take_over() {
   for (const auto& [conn, node] : conns_) {
     auto rec = nodes_.find(node);
     if (rec == nodes_.end() || rec->second.role != Role::kCoordinator || !replicates_to(node)) continue;
-    followers_.insert(conn);
+    followers_[conn] = Follower{};
     send_full_replica(conn);
   }
   trace(TraceKind::kLeaderElected, EntityId{}, static_cast<int64_t>(epoch_), static_cast<int64_t>(promised_.size()));

@@ -36,6 +36,7 @@ class OwnershipTable {
   const_iterator begin() const { return map_.begin(); }
   const_iterator end() const { return map_.end(); }
   const_iterator find(EntityId id) const { return map_.find(id); }
+  const_iterator lower_bound(EntityId id) const { return map_.lower_bound(id); }
   size_t count(EntityId id) const { return map_.count(id); }
   size_t size() const { return map_.size(); }
   bool empty() const { return map_.empty(); }

@@ -19,6 +19,10 @@ struct Rules {
   Tick fire_cooldown_ticks = 5;
   Tick respawn_ticks = 30;
   uint32_t teams = 2;
+  // Teams spawn in bands side by side across a strip this wide at the arena's middle, the whole
+  // height of the arena (0, or the arena's side: across the whole arena). A large arena with a
+  // narrow front is a battle whose teams meet at once (scenarios/v3-battle).
+  int32_t spawn_front_mm = 0;
   // Classes, skills and effects (content.h); null: classic_content(*this), the one-skill game the
   // fields above describe.
   std::shared_ptr<const Content> content;

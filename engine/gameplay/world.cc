@@ -231,8 +231,9 @@ bool World::gain_experience(Entity& e, int32_t amount) {
 
 Vec2 World::spawn_point(const Rules& rules, uint32_t team, Random& random) {
   const uint32_t teams = rules.teams == 0 ? 1 : rules.teams;
-  const int64_t band = rules.arena_mm / teams;
-  const int64_t x0 = band * (team % teams);
+  const int64_t front = rules.spawn_front_mm > 0 ? std::min<int64_t>(rules.spawn_front_mm, rules.arena_mm) : rules.arena_mm;
+  const int64_t band = front / teams;
+  const int64_t x0 = (rules.arena_mm - front) / 2 + band * (team % teams);
   const int64_t x = x0 + uniform_range(random, band / 8, band - band / 8 - 1);
   const int64_t y = uniform_range(random, rules.arena_mm / 8, rules.arena_mm - rules.arena_mm / 8 - 1);
   return Vec2{static_cast<int32_t>(x), static_cast<int32_t>(y)};

@@ -210,6 +210,10 @@ class Cluster:
             return -1.0
 
     def wait_for(self, cond, what, seconds=25):
+        # Under AddressSanitizer everything runs several times slower (and CI runs ctest two at a
+        # time): the same condition, a longer wait for it.
+        if sanitized(self.aether):
+            seconds *= 3
         deadline = time.time() + seconds
         while time.time() < deadline:
             if cond():

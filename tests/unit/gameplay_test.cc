@@ -567,5 +567,24 @@ TEST(World, SpawnPointsFallInTheTeamBand) {
   }
 }
 
+// A front narrower than the arena: the teams' bands sit side by side inside a strip of that width
+// at the middle (scenarios/v3-battle), team 0 left of the middle line, team 1 right of it.
+TEST(World, ANarrowFrontPutsTheTeamsSideBySideAtTheMiddle) {
+  Rules r = rules();
+  r.teams = 2;
+  r.spawn_front_mm = r.arena_mm / 4;
+  const int32_t left = (r.arena_mm - r.spawn_front_mm) / 2;
+  const int32_t middle = r.arena_mm / 2;
+  Xoshiro256 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    const Vec2 p0 = World::spawn_point(r, 0, rng);
+    const Vec2 p1 = World::spawn_point(r, 1, rng);
+    EXPECT_GE(p0.x_mm, left);
+    EXPECT_LT(p0.x_mm, middle);
+    EXPECT_GE(p1.x_mm, middle);
+    EXPECT_LT(p1.x_mm, left + r.spawn_front_mm);
+  }
+}
+
 }  // namespace
 }  // namespace aether::gameplay

@@ -1175,9 +1175,11 @@ TEST_F(ProtocolRulesCoordinator, AWholeReplicaCarriesTheTombstones) {
   EXPECT_NE(std::find(last.erased.begin(), last.erased.end(), erased), last.erased.end()) << "the tombstone did not travel";
 }
 
-// docs/ownership.md §6, known limit: a replica the network refuses (a full send buffer to the vice)
-// is lost with its entries. It must at least be counted, for /metrics and the operator.
-TEST_F(ProtocolRulesCoordinator, AReplicaTheNetworkRefusedIsCounted) {
+// docs/ownership.md §6, flow control: a change whose replica the network refuses (a full send
+// buffer to the vice) waits in the backlog and reaches the vice once the buffer drains, with the
+// version; until then each tick's refusal is counted. (Before: it was lost with its message, and a
+// new leader revoked the entity as a stranger: v3-battle seed 1.)
+TEST_F(ProtocolRulesCoordinator, AChangeTheNetworkRefusedReachesTheViceLater) {
   CoordinatorConfig cfg = config(/*with_peer=*/false);
   cfg.peer_node = NodeId(2);
   start(cfg);
@@ -1189,13 +1191,62 @@ TEST_F(ProtocolRulesCoordinator, AReplicaTheNetworkRefusedIsCounted) {
   ASSERT_FALSE(rt_.network.sent_of<Replicate>(vice).empty()) << "the whole table on connect";
   EXPECT_EQ(coord_->stats().replicas_refused, 0u);
   rt_.network.set_backpressure(vice, true);
-  spawn(7);
+  const EntityId e = spawn(7);
   rt_.advance(3 * kTickNs);
-  EXPECT_GE(coord_->stats().replicas_refused, 3u) << "one refused replica per tick at least";
+  EXPECT_GE(coord_->stats().replicas_refused, 3u) << "each tick's refusal is counted";
+  const size_t before = rt_.network.sent_of<Replicate>(vice).size();
   rt_.network.set_backpressure(vice, false);
   const uint64_t refused = coord_->stats().replicas_refused;
   rt_.advance(kTickNs);
   EXPECT_EQ(coord_->stats().replicas_refused, refused) << "a drained buffer takes the next replica";
+  const auto replicas = rt_.network.sent_of<Replicate>(vice);
+  bool carried = false;
+  uint64_t version = 0;
+  for (size_t i = before; i < replicas.size(); ++i) {
+    for (const ReplicaEntry& entry : replicas[i].entries) carried = carried || entry.entity == e;
+    version = std::max(version, replicas[i].version);
+  }
+  EXPECT_TRUE(carried) << "the refused change was lost, not delayed";
+  EXPECT_NE(version, 0u) << "the backlog emptied: the version travels";
+}
+
+// A whole copy larger than one message goes in chunks, and one the network refuses halfway
+// continues from the refused chunk on a later tick (a vice connecting to a large battle); the
+// backlog waits until it is complete, so no version reaches a vice whose table is partial.
+TEST_F(ProtocolRulesCoordinator, AWholeCopyTheNetworkRefusedContinuesWhereItStopped) {
+  CoordinatorConfig cfg = config(/*with_peer=*/false);
+  cfg.peer_node = NodeId(2);
+  start(cfg);
+  ComputeSide a{NodeId(101), 0, 1101, 0};  // room for a table of more than one message
+  a.conn = rt_.network.accept(kListen);
+  send(a, Hello{Role::kCompute, "compute-101:9000", 2 * kReplicaEntriesPerMessage, a.incarnation, gameplay::content_of(gameplay::Rules{})->hash()}, 0);
+  heartbeat(a, agreeing(a));
+  join_gateway();
+  const size_t count = kReplicaEntriesPerMessage + 10;
+  for (size_t i = 0; i < count; ++i) spawn(static_cast<uint64_t>(100 + i));
+  ASSERT_EQ(coord_->table().size(), count);
+  const ConnId vice = rt_.network.accept(kListen);
+  rt_.network.set_backpressure(vice, true);
+  rt_.network.deliver(vice, ServerMessage{NodeId(2), Role::kCoordinator, kEpoch, 0, Hello{Role::kCoordinator, kPeerAddress, 0, 5}});
+  rt_.advance(2 * kTickNs);
+  EXPECT_TRUE(rt_.network.sent_of<Replicate>(vice).empty());
+  rt_.network.set_backpressure(vice, false);
+  rt_.advance(kTickNs);
+  const auto replicas = rt_.network.sent_of<Replicate>(vice);
+  ASSERT_GE(replicas.size(), 2u) << "more than one message's worth";
+  std::set<EntityId> copied;
+  bool ended = false;
+  for (const Replicate& r : replicas) {
+    if (!r.full) continue;
+    EXPECT_FALSE(ended) << "a chunk after the copy's last";
+    for (const ReplicaEntry& entry : r.entries) copied.insert(entry.entity);
+    ended = !r.more;
+    if (r.more) {
+      EXPECT_EQ(r.version, 0u) << "a version before the copy was complete";
+    }
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(copied.size(), count);
 }
 
 // A leader, two members, one avatar, and an operator's move of it to the other node: the leader has
