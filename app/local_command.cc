@@ -138,12 +138,17 @@ int run_local(const LocalArgs& args) {
     // One SQLite file for the cluster, as one PostgreSQL database is for role processes: accounts
     // (gateways), characters' saves and the loot ledger (compute nodes), each component on a
     // connection of its own (docs/persistence.md §9d).
-    const std::string path = fmt::format("{}/local.sqlite", args.data_dir);
+    const std::string path = args.storage.empty() ? fmt::format("sqlite:{}/local.sqlite", args.data_dir) : args.storage;
+    const auto spec = real::parse_storage_spec(path);
+    if (!spec) {
+      fmt::print(stderr, "aether local: --storage: {}\n", spec.error().message);
+      return 2;
+    }
     std::vector<uint32_t> nodes;
     for (uint32_t i = 0; i < args.gateways; ++i) nodes.push_back(gateway_node_id(i).value);
     for (uint32_t i = 0; i < args.compute_nodes; ++i) nodes.push_back(compute_node_id(i).value);
     for (uint32_t node : nodes) {
-      auto opened = real::open_backend(real::StorageSpec{real::StorageSpec::Kind::kSqlite, path});
+      auto opened = real::open_backend(*spec);
       if (!opened) {
         fmt::print(stderr, "aether local: {}\n", opened.error().message);
         return 2;
@@ -156,7 +161,7 @@ int run_local(const LocalArgs& args) {
       return it == stores.end() ? nullptr : std::move(it->second);
     });
     fmt::print("aether local: accounts on (bots register and log in); accounts, characters' saves and the loot ledger in {} (--anonymous: none)\n",
-               path);
+               spec->kind == real::StorageSpec::Kind::kSqlite ? path : std::string("PostgreSQL (--storage)"));
   }
   Xoshiro256 join_random(derive_seed(0x10ca1, args.bots));
   Cluster cluster(hosting, shape, join_random);

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   local_cmd->add_flag("--anonymous", local.anonymous, "no accounts: gateways admit clients without a session token (default: bots register and log in)");
   local_cmd->add_option("--data-dir", local.data_dir, "where the cluster keeps accounts, characters' saves and the loot ledger (DIR/local.sqlite)")->capture_default_str();
+  local_cmd->add_option("--storage", local.storage, "the cluster's store instead of DATA_DIR/local.sqlite: postgres:CONNINFO or sqlite:PATH");
   local_cmd->add_option("--access-ttl", local.access_ttl_s, "seconds an access token lives (default 900; clients refresh before)")
       ->check(CLI::Range(2, 86400));
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");

@@ -9,7 +9,9 @@
 #   then every character that came back (a newer life) has at least its level and every item it
 #   held at the first audit: its avatar spawned from its save.
 #
-# Usage: bash tests/character_restart_test.sh AETHER_BINARY CONTENT_DIR
+# Usage: bash tests/character_restart_test.sh AETHER_BINARY CONTENT_DIR [sqlite|postgres]
+#        postgres: the store is a fresh schema in AETHER_PG_CONNINFO's database (scripts/postgres.sh
+#        start; ctest's postgres fixture sets it), dropped at the end.
 # Env:   KEEP_WORK=1 keeps the temporary directory (it is always kept on failure).
 
 set -u
@@ -17,7 +19,8 @@ set -o pipefail
 export LC_ALL=C
 
 AETHER=${1:?usage: character_restart_test.sh AETHER_BINARY CONTENT_DIR}
-CONTENT=${2:?usage: character_restart_test.sh AETHER_BINARY CONTENT_DIR}
+CONTENT=${2:?usage: character_restart_test.sh AETHER_BINARY CONTENT_DIR [sqlite|postgres]}
+BACKEND=${3:-sqlite}
 BOTS=60
 RUN1_S=30        # long enough for kills, loot and several periodic saves (every 5 s)
 RUN2_S=20        # every bot logged back in and saved at least once (its new life)
@@ -33,8 +36,23 @@ on_exit() {
 }
 trap on_exit EXIT
 
+STORE_ARGS=() AUDIT_ARGS=(--store "$WORK/data/local.sqlite") SCHEMA=""
+if [[ $BACKEND == postgres ]]; then
+  [[ -n ${AETHER_PG_CONNINFO:-} ]] || { fail "AETHER_PG_CONNINFO is not set: start scripts/postgres.sh (ctest's postgres fixture does)"; exit 1; }
+  SCHEMA="charrestart_$$_$RANDOM"
+  psql "$AETHER_PG_CONNINFO" -qc "CREATE SCHEMA $SCHEMA" >/dev/null || { fail "cannot create schema $SCHEMA"; exit 1; }
+  PG="$AETHER_PG_CONNINFO options='-csearch_path=$SCHEMA'"
+  STORE_ARGS=(--storage "postgres:$PG")
+  AUDIT_ARGS=(--postgres "$PG")
+elif [[ $BACKEND != sqlite ]]; then
+  fail "backend $BACKEND: sqlite or postgres"
+  exit 2
+fi
+drop_schema() { [[ -n $SCHEMA ]] && psql "$AETHER_PG_CONNINFO" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1; }
+trap 'drop_schema; on_exit' EXIT
+
 run_and_kill() {  # name seconds
-  "$AETHER" local --bots "$BOTS" --duration 600 --nodes 2 --content "$CONTENT" --data-dir "$WORK/data" --log-level warn >"$WORK/$1.log" 2>&1 &
+  "$AETHER" local --bots "$BOTS" --duration 600 --nodes 2 --content "$CONTENT" --data-dir "$WORK/data" "${STORE_ARGS[@]}" --log-level warn >"$WORK/$1.log" 2>&1 &
   PID=$!
   sleep "$2"
   if ! kill -0 "$PID" 2>/dev/null; then
@@ -47,9 +65,9 @@ run_and_kill() {  # name seconds
 }
 
 audit() {  # name
-  "$AETHER" economy characters --store "$WORK/data/local.sqlite" --list >"$WORK/$1.audit" 2>&1
+  "$AETHER" economy characters "${AUDIT_ARGS[@]}" --list >"$WORK/$1.audit" 2>&1
   local rc=$?
-  cat "$WORK/$1.audit" | grep -v '^character ' 
+  grep -v '^character ' "$WORK/$1.audit"
   [[ $rc == 0 ]] || fail "$1: the audit found violations (exit $rc)"
 }
 
@@ -100,5 +118,5 @@ if bad:
 if came_back * 100 < need * len(first):
     sys.exit(f"character restart test: FAILED: only {came_back} of {len(first)} characters came back (need {need}%)")
 PY
-[[ $FAILED == 0 ]] && echo "character restart test: passed"
+[[ $FAILED == 0 ]] && echo "character restart test ($BACKEND): passed"
 exit $FAILED
