@@ -41,7 +41,8 @@ struct LocalArgs {
   std::string web_root;             // the built browser client it serves
   std::vector<std::string> web_origins;
   bool anonymous = false;           // no accounts: gateways admit anyone, bots play without logging in
-  std::string data_dir = "aether-data";  // the gateways' account stores: DATA_DIR/local-gateway-NODE.sqlite
+  std::string data_dir = "aether-data";  // the cluster's store: DATA_DIR/local.sqlite (accounts, saves, loot ledger)
+  std::string storage;                   // instead: this store ("postgres:CONNINFO", "sqlite:PATH"), shared by every server
   uint32_t access_ttl_s = 0;        // access tokens' lifetime (0: SessionLimits' 15 min); short ones test clients' refresh
 };
 int run_local(const LocalArgs& args);

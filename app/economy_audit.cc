@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/compute/character_audit.h"
 #include "engine/runtime/storage_keys.h"
 #include "runtime/real/storage_backend.h"
 
@@ -277,6 +278,92 @@ int run_economy_rollback_command(const EconomyRollbackArgs& args) {
   std::printf("appended %zu compensating entries (ledger now 1..%llu); the store's audit holds\n", plan.entries.size(),
               static_cast<unsigned long long>((*after)->last_seq()));
   return 0;
+}
+
+int run_character_audit_command(const CharacterAuditArgs& args) {
+  if (args.stores.empty()) {
+    std::fprintf(stderr, "aether economy characters: give the cluster's store (--store FILE, --postgres CONNINFO)\n");
+    return 2;
+  }
+  CharacterAudit audit;
+  std::vector<std::string> unreadable;
+  for (const std::string& store : args.stores) {
+    auto spec = store_spec(store);
+    if (!spec) {
+      std::fprintf(stderr, "aether economy characters: %s\n", spec.error().message.c_str());
+      return 2;
+    }
+    auto backend = real::open_backend(*spec);
+    if (!backend) {
+      std::fprintf(stderr, "aether economy characters: %s\n", backend.error().message.c_str());
+      return 2;
+    }
+    real::StorageBackend& db = **backend;
+    const std::string name = store_name(*spec);
+    // The ledger, in pages; an entry that does not read back is a finding, read around one by one.
+    uint64_t from = 1, last = 0, singles_until = 0;
+    for (;;) {
+      const size_t limit = from < singles_until ? 1 : kStorageLedgerReadMax;
+      LedgerResult r = db.read_ledger(from, limit);
+      last = std::max(last, r.last_seq);
+      if (r.status.code == StorageCode::kCorrupt) {
+        if (limit > 1) {
+          singles_until = from + kStorageLedgerReadMax;
+          continue;
+        }
+        unreadable.push_back(fmt::format("{}: entry {}: unreadable: {}", name, from, r.status.reason));
+        if (++from > last) break;
+        continue;
+      }
+      if (!r.status.ok()) {
+        std::fprintf(stderr, "aether economy characters: %s: cannot read the ledger: %s\n", name.c_str(), r.status.reason.c_str());
+        return 2;
+      }
+      for (const LedgerEntry& e : r.entries) audit.entry(e.seq, e.entry);
+      if (r.entries.empty()) break;
+      from += r.entries.size();
+      if (from > last) break;
+    }
+    const Bytes prefix = StorageKey("charsave").take();
+    Bytes after;
+    for (;;) {
+      ScanResult r = db.scan(prefix, after, kStorageScanRowsMax);
+      if (r.status.code == StorageCode::kCorrupt) {
+        unreadable.push_back(fmt::format("{}: a save row is unreadable: {}", name, r.status.reason));
+        break;
+      }
+      if (!r.status.ok()) {
+        std::fprintf(stderr, "aether economy characters: %s: cannot read the saves: %s\n", name.c_str(), r.status.reason.c_str());
+        return 2;
+      }
+      for (const StorageRow& row : r.rows) audit.row(row.key, row.value);
+      if (!r.more || r.rows.empty()) break;
+      after = r.rows.back().key;
+    }
+  }
+  audit.finish();
+  const CharacterAuditReport& a = audit.report();
+  std::printf("ledger: %llu entries, %llu loot entries (%llu retried appends), %llu items created\n", static_cast<unsigned long long>(a.entries),
+              static_cast<unsigned long long>(a.loot_entries), static_cast<unsigned long long>(a.retried), static_cast<unsigned long long>(a.items_created));
+  std::printf("saves: %llu rows, %llu characters, %llu items held (%llu made for an earlier avatar, %llu without a ledger entry)\n",
+              static_cast<unsigned long long>(a.saves), static_cast<unsigned long long>(a.characters), static_cast<unsigned long long>(a.items_held),
+              static_cast<unsigned long long>(a.held_earlier), static_cast<unsigned long long>(a.held_without_entry));
+  std::printf("created, held by no current save: %llu made for no character's current avatar, %llu only in a superseded save\n",
+              static_cast<unsigned long long>(a.not_current_avatar), static_cast<unsigned long long>(a.held_superseded));
+  if (args.list) {
+    for (const auto& [character, save] : audit.current()) {
+      std::string items;
+      for (const LootItem& i : save.inventory) items += (items.empty() ? "" : " ") + loot_item_name(i);
+      std::printf("character %llu life %u entity %llu class %u level %u experience %d items [%s]\n", static_cast<unsigned long long>(character.value),
+                  save.life, static_cast<unsigned long long>(save.entity.value), save.class_id, save.level, save.experience, items.c_str());
+    }
+  }
+  const uint64_t total = a.findings_total + unreadable.size();
+  std::printf("FINDINGS: %llu\n", static_cast<unsigned long long>(total));
+  for (const std::string& u : unreadable) std::printf("  %s\n", u.c_str());
+  for (const std::string& f : a.findings) std::printf("  %s\n", f.c_str());
+  if (a.findings_total > a.findings.size()) std::printf("  ... and %llu more\n", static_cast<unsigned long long>(a.findings_total - a.findings.size()));
+  return total == 0 ? 0 : 1;
 }
 
 }  // namespace aether::app

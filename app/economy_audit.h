@@ -45,4 +45,13 @@ struct EconomyRollbackArgs {
 // fails its audit (nothing planned) or still fails after; 2: unreadable or the append failed.
 int run_economy_rollback_command(const EconomyRollbackArgs& args);
 
+struct CharacterAuditArgs {
+  std::vector<std::string> stores;  // the cluster's stores (one shared database: one store)
+  bool list = false;                // list every character's current save
+};
+// `aether economy characters` (docs/persistence.md §9d): the compute nodes' loot ledger against the
+// characters' saves (engine/compute/character_audit.h). Exit 0: every check holds; 1: findings; 2: a
+// store could not be opened or read.
+int run_character_audit_command(const CharacterAuditArgs& args);
+
 }  // namespace aether::app

@@ -107,7 +107,7 @@ int run_local(const LocalArgs& args) {
                dir, issued.path.empty() ? "" : ", removed when the run ends (--tls-dir keeps them)", dir);
   }
   ClusterShape shape;
-  std::map<uint32_t, std::unique_ptr<real::StorageBackend>> gateway_stores;
+  std::map<uint32_t, std::unique_ptr<real::StorageBackend>> stores;  // by node: gateways and compute nodes
   if (!args.content_dir.empty()) {
     auto content = load_content(args.content_dir);
     if (!content) {
@@ -135,22 +135,33 @@ int run_local(const LocalArgs& args) {
       fmt::print(stderr, "aether local: cannot create {}: {}\n", args.data_dir, ec.message());
       return 2;
     }
-    for (uint32_t i = 0; i < args.gateways; ++i) {
-      const std::string path = fmt::format("{}/local-gateway-{}.sqlite", args.data_dir, gateway_node_id(i).value);
-      auto opened = real::open_backend(real::StorageSpec{real::StorageSpec::Kind::kSqlite, path});
+    // One SQLite file for the cluster, as one PostgreSQL database is for role processes: accounts
+    // (gateways), characters' saves and the loot ledger (compute nodes), each component on a
+    // connection of its own (docs/persistence.md §9d).
+    const std::string path = args.storage.empty() ? fmt::format("sqlite:{}/local.sqlite", args.data_dir) : args.storage;
+    const auto spec = real::parse_storage_spec(path);
+    if (!spec) {
+      fmt::print(stderr, "aether local: --storage: {}\n", spec.error().message);
+      return 2;
+    }
+    std::vector<uint32_t> nodes;
+    for (uint32_t i = 0; i < args.gateways; ++i) nodes.push_back(gateway_node_id(i).value);
+    for (uint32_t i = 0; i < args.compute_nodes; ++i) nodes.push_back(compute_node_id(i).value);
+    for (uint32_t node : nodes) {
+      auto opened = real::open_backend(*spec);
       if (!opened) {
         fmt::print(stderr, "aether local: {}\n", opened.error().message);
         return 2;
       }
-      gateway_stores.emplace(gateway_node_id(i).value, std::move(*opened));
+      stores.emplace(node, std::move(*opened));
     }
-    hosting.set_storage([&gateway_stores](Role role, NodeId node) -> std::unique_ptr<real::StorageBackend> {
-      if (role != Role::kGateway) return nullptr;
-      auto it = gateway_stores.find(node.value);
-      return it == gateway_stores.end() ? nullptr : std::move(it->second);
+    hosting.set_storage([&stores](Role role, NodeId node) -> std::unique_ptr<real::StorageBackend> {
+      if (role != Role::kGateway && role != Role::kCompute) return nullptr;
+      auto it = stores.find(node.value);
+      return it == stores.end() ? nullptr : std::move(it->second);
     });
-    fmt::print("aether local: accounts on (bots register and log in); gateways keep them in {}/local-gateway-N.sqlite (--anonymous: none)\n",
-               args.data_dir);
+    fmt::print("aether local: accounts on (bots register and log in); accounts, characters' saves and the loot ledger in {} (--anonymous: none)\n",
+               spec->kind == real::StorageSpec::Kind::kSqlite ? path : std::string("PostgreSQL (--storage)"));
   }
   Xoshiro256 join_random(derive_seed(0x10ca1, args.bots));
   Cluster cluster(hosting, shape, join_random);

@@ -71,6 +71,12 @@ int main(int argc, char** argv) {
   econ_audit_cmd->add_option("--postgres", audit_pg, "a vault's store in PostgreSQL (a libpq connection string); repeatable");
   econ_audit_cmd->add_flag("--verbose", audit.verbose, "list the trades in flight");
   econ_audit_cmd->add_option("--player", audit.player, "also list this character's entries with their ledger sequences (to choose a rollback's --after)");
+  aether::app::CharacterAuditArgs chars;
+  auto* econ_chars_cmd = econ_cmd->add_subcommand("characters", "check characters' saves against the compute nodes' loot ledger: every item held once (exit 1 on a violation)");
+  econ_chars_cmd->add_option("--store", chars.stores, "the cluster's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO); repeatable");
+  std::vector<std::string> chars_pg;
+  econ_chars_cmd->add_option("--postgres", chars_pg, "the cluster's store in PostgreSQL (a libpq connection string); repeatable");
+  econ_chars_cmd->add_flag("--list", chars.list, "list every character's current save");
   aether::app::EconomyRollbackArgs rollback;
   auto* econ_rollback_cmd = econ_cmd->add_subcommand("rollback", "undo one player's entries after a ledger sequence by compensating entries (dry run unless --apply)");
   auto* rb_store = econ_rollback_cmd->add_option("--store", rollback.store, "the player's home vault's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO)");
@@ -95,7 +101,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
   local_cmd->add_flag("--anonymous", local.anonymous, "no accounts: gateways admit clients without a session token (default: bots register and log in)");
-  local_cmd->add_option("--data-dir", local.data_dir, "where the gateways keep accounts (SQLite files)")->capture_default_str();
+  local_cmd->add_option("--data-dir", local.data_dir, "where the cluster keeps accounts, characters' saves and the loot ledger (DIR/local.sqlite)")->capture_default_str();
+  local_cmd->add_option("--storage", local.storage, "the cluster's store instead of DATA_DIR/local.sqlite: postgres:CONNINFO or sqlite:PATH");
   local_cmd->add_option("--access-ttl", local.access_ttl_s, "seconds an access token lives (default 900; clients refresh before)")
       ->check(CLI::Range(2, 86400));
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
@@ -209,6 +216,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     return aether::app::run_economy_audit_command(audit);
+  }
+  if (econ_chars_cmd->parsed()) {
+    for (const std::string& pg : chars_pg) chars.stores.push_back("postgres:" + pg);
+    return aether::app::run_character_audit_command(chars);
   }
   if (econ_rollback_cmd->parsed()) {
     if (!rollback_pg.empty()) rollback.store = "postgres:" + rollback_pg;

@@ -19,7 +19,12 @@ void ComputeNode::on_loot(gameplay::Entity& holder, const RemoteIntent& intent, 
   const LootItem& item = holder.inventory[holder.inventory.size() - 1];  // take_loot appends what it made
   // The item is made: kEconCreated (entity = holder, a = the item, b = kind | source loot << 16).
   trace(TraceKind::kEconCreated, holder.id, loot_item_hash(item), int64_t{item.kind} | int64_t{1} << 16, intent.key.origin);
-  loot_log_.add(LootEntry{holder.id, holder.generation, item}, {holder.inventory.begin(), holder.inventory.end()});
+  if (holder.character.valid()) {
+    const CharacterSave save = save_of(holder);
+    loot_log_.add(LootEntry{holder.id, holder.generation, item}, {holder.inventory.begin(), holder.inventory.end()}, &save);
+  } else {
+    loot_log_.add(LootEntry{holder.id, holder.generation, item}, {holder.inventory.begin(), holder.inventory.end()});
+  }
 }
 
 void ComputeNode::flush_loot_log() {

@@ -133,6 +133,7 @@ void ComputeNode::run_tick() {
   const size_t outputs_queued = output_queue_.depth();
   flush_output();
   flush_loot_log();
+  flush_character_saves();
   trace(TraceKind::kQueueDepths, EntityId{}, pack_queue_depths(inputs_queued, intents_queued),
         pack_queue_depths(simulation_queue_.depth(), outputs_queued));
   const TimeNs took = rt_.clock.now_ns() - started;

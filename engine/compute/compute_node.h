@@ -23,6 +23,7 @@
 #include "engine/compute/promise_record.h"
 #include "engine/compute/refusal_meter.h"
 #include "engine/compute/last_states.h"
+#include "engine/compute/character_saves.h"
 #include "engine/compute/loot_log.h"
 #include "engine/core/planted.h"
 #include "engine/core/region_map.h"
@@ -171,6 +172,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   const gameplay::World& world() const { return world_; }
   const GhostTable& ghosts() const { return ghosts_; }
   const LootLog& loot_log() const { return loot_log_; }
+  const CharacterSaves& character_saves() const { return saves_; }
   Tick tick() const { return tick_; }
   Epoch epoch() const { return epoch_; }
   const std::string& data_address() const { return data_address_; }
@@ -250,6 +252,10 @@ class ComputeNode final : public Component, public NetworkHandler {
   void on_loot(gameplay::Entity& holder, const RemoteIntent& intent, gameplay::Applied result);
   void flush_loot_log();
   void planted_loot_again(gameplay::Entity& e);
+  // Character saves (compute_saves.cc, docs/persistence.md §9d).
+  CharacterSave save_of(const gameplay::Entity& e) const;
+  void save_at_logout(const gameplay::Entity& e);
+  void flush_character_saves();
   void route_intent(const RemoteIntent& intent);
 
   // Turn-based encounters (compute_encounters.cc; docs/gameplay.md, "Encounters").
@@ -414,6 +420,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimerId promise_load_timer_ = 0;
   // Store completions hold a weak copy: one arriving after the node is gone finds it expired.
   LootLog loot_log_;
+  CharacterSaves saves_;
   std::shared_ptr<char> life_ = std::make_shared<char>();
   uint64_t incarnation_ = 0;  // this process's life: a restart under the same node id gets a new one
   Tick tick_ = 0;          // ticks run

@@ -1,5 +1,6 @@
 #include "engine/compute/loot_log.h"
 
+#include "engine/compute/character_saves.h"
 #include "engine/core/hash.h"
 #include "engine/runtime/storage_keys.h"
 #include "engine/wire/bytes.h"
@@ -73,13 +74,17 @@ int64_t loot_item_hash(const LootItem& item) {
   return static_cast<int64_t>(h.digest() >> 1);
 }
 
-void LootLog::add(const LootEntry& entry, std::span<const LootItem> inventory) {
+void LootLog::add(const LootEntry& entry, std::span<const LootItem> inventory, const CharacterSave* save) {
   ++figures_.created;
   if (pending_.size() >= kLootPendingMax) {
     ++figures_.unlogged;
     return;
   }
-  pending_.push_back(Pending{entry, encode_inventory(inventory)});
+  if (save) {
+    pending_.push_back(Pending{entry, {}, *save});
+  } else {
+    pending_.push_back(Pending{entry, encode_inventory(inventory), std::nullopt});
+  }
 }
 
 void LootLog::flush(Storage& storage, std::weak_ptr<char> life, std::function<void(const WriteResult&, size_t)> done) {
@@ -90,7 +95,11 @@ void LootLog::flush(Storage& storage, std::weak_ptr<char> life, std::function<vo
   while (!pending_.empty() && batch_entries.size() < kLootBatchEntriesMax) {
     Pending& p = pending_.front();
     batch.append(encode_loot_entry(p.entry));
-    batch.put(inventory_key(p.entry.holder), p.inventory, p.entry.generation);
+    if (p.save) {
+      put_character_save(batch, *p.save, p.entry.generation);
+    } else {
+      batch.put(inventory_key(p.entry.holder), p.inventory, p.entry.generation);
+    }
     batch_entries.push_back(std::move(p));
     pending_.pop_front();
   }

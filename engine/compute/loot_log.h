@@ -28,7 +28,7 @@
 namespace aether {
 
 inline constexpr size_t kLootPendingMax = 1024;
-inline constexpr size_t kLootBatchEntriesMax = 256;  // two ops each: within kStorageBatchOpsMax
+inline constexpr size_t kLootBatchEntriesMax = 256;  // three ops each at most: within kStorageBatchOpsMax
 
 struct LootEntry {
   EntityId holder{};
@@ -60,8 +60,11 @@ struct LootFigures {
 
 class LootLog {
  public:
-  // An item made now for `holder` (whose inventory, after it, is `inventory`).
-  void add(const LootEntry& entry, std::span<const LootItem> inventory);
+  // An item made now for `holder` (whose inventory, after it, is `inventory`). A character's avatar
+  // (`save` not null: its save now, item included) puts its save row (character_saves.h) instead
+  // of inventory/ENTITY, in the same batch as the entry: the item is in the ledger and in its
+  // holder's save at once, or in neither.
+  void add(const LootEntry& entry, std::span<const LootItem> inventory, const CharacterSave* save = nullptr);
   void count_full() { ++figures_.refused_full; }
   // Sends what waits as one synced batch if none is in flight. `life` guards the completion;
   // `done` runs on completion with the result and the number of entries of the batch.
@@ -73,7 +76,8 @@ class LootLog {
  private:
   struct Pending {
     LootEntry entry;
-    Bytes inventory;  // the holder's row after this item
+    Bytes inventory;  // the holder's row after this item (anonymous holders)
+    std::optional<CharacterSave> save;  // a character's: its save row instead
   };
   void completed(const WriteResult& r, std::deque<Pending> batch);
 

@@ -420,7 +420,12 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   // Entity ids carry the epoch that made them, so a deposed leader's spawns never collide with ours.
   const EntityId entity((epoch_ << 40) | next_entity_++);
   const uint32_t team = static_cast<uint32_t>((next_entity_ - 2) % (cfg_.rules.teams ? cfg_.rules.teams : 1));
-  const Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
+  Vec2 pos = gameplay::World::spawn_point(cfg_.rules, team, rt_.random);
+  // A character comes back where its save left it, if that is in the arena (docs/persistence.md §9d).
+  const CharacterSave& save = req.save;
+  const bool saved_pos = save.character.valid() && save.loaded && save.pos.x_mm >= 0 && save.pos.y_mm >= 0 &&
+                         save.pos.x_mm < cfg_.rules.arena_mm && save.pos.y_mm < cfg_.rules.arena_mm;
+  if (saved_pos) pos = save.pos;
   const NodeId owner = home_for(pos, Placement::kNewcomer);  // valid: pick_compute() was
   OwnerRecord rec{owner, next_generation(0), m.sender, req.session, EntityState{}};
   // A character's avatar has its character's class; an anonymous client's is picked in turn.
@@ -434,11 +439,24 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
   rec.snapshot.generation = rec.generation;
   rec.snapshot.class_id = cls.id;
   rec.snapshot.resource = cls.resource_start;
+  if (save.character.valid()) {
+    // What the compute node's World::load_save makes of it, so that a recovery before its first
+    // promise starts from the save too.
+    rec.snapshot.character = save.character;
+    rec.snapshot.save_life = save.life;
+    if (save.loaded) {
+      rec.snapshot.experience = std::clamp(save.experience, 0, kExperienceStateMax);
+      rec.snapshot.level = content_->experience.level_for(rec.snapshot.experience);
+      rec.snapshot.hp = gameplay::hp_max_at(cls, rec.snapshot.level);
+      rec.snapshot.inventory = save.inventory;
+    }
+  }
   rec.resume_token = rt_.entropy.next_u64() | 1;
   set_record(entity, rec);
   ++stats_.spawns;
   OwnershipGrant grant{entity, rec.generation, m.sender, req.session, pos, team, std::nullopt};
   grant.class_id = cls.id;
+  if (save.character.valid()) grant.save = save;
   send_to(owner, grant);
   trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 0, owner);
   reply.entity = entity;

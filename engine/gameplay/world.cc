@@ -61,6 +61,8 @@ EntityState Entity::state(Tick now) const {
   }
   if (is_npc()) s.npc = NpcState{npc.spawner, npc.ai, npc.home, dead ? ticks_left(npc.respawn_at, now) : 0, npc.threat};
   s.inventory = inventory;
+  s.character = character;
+  s.save_life = save_life;
   if (is_encounter()) {
     s.encounter = encounter.st;
     s.encounter.turn_ticks_left = encounter.running() ? ticks_left(encounter.turn_ends, now) : 0;
@@ -92,6 +94,17 @@ Entity& World::spawn(EntityId id, Vec2 pos, uint32_t team, uint64_t generation, 
   Entity& placed = entities_.emplace(id, e).first->second;
   index_.insert(id.value, &placed);
   return placed;
+}
+
+void World::load_save(Entity& e, const CharacterSave& save) {
+  e.character = save.character;
+  e.save_life = save.life;
+  if (!save.loaded) return;
+  e.experience = std::clamp(save.experience, 0, kExperienceMax);
+  e.level = content_->experience.level_for(e.experience);
+  e.hp = e.hp_max();
+  e.inventory = save.inventory;
+  ++e.version;
 }
 
 // A state from the wire or a snapshot was checked by its decoder for ranges, not against our
@@ -130,6 +143,8 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
   }
   // Items are kept whatever our content says of their kind: dropping one would lose it.
   e.inventory = state.inventory;
+  e.character = state.character;
+  e.save_life = state.save_life;
   if (state.kind == kEntityKindEncounter && state.encounter.turn_ticks > 0) restore_encounter(e, state);
   e.version = state.version + 1;  // the restore itself is a change observers must see
   return e;

@@ -89,6 +89,8 @@ struct Entity {
   NpcComponent npc;
   InlineVec<LootItem, kInventoryItemsMax> inventory;  // loot held (avatars only), oldest first
   EncounterComponent encounter;  // kept only by encounters (encounter.h)
+  CharacterId character{};       // the account character this avatar is (docs/persistence.md §9d)
+  uint32_t save_life = 0;        // which of its avatars: its saves' row
 
   bool is_npc() const { return npc.spawner != 0; }
   bool is_encounter() const { return encounter.st.turn_ticks != 0; }
@@ -231,6 +233,9 @@ class World {
   // A recovered or migrated entity: its last known state (whole: movement, cooldowns, effects and
   // the last input applied included), under a new generation.
   Entity& restore(const EntityState& state, uint64_t generation);
+  // A character's avatar just spawned takes on its save (docs/persistence.md §9d): experience (the
+  // level follows from it), full health at that level, and the items, kept whatever their kind.
+  void load_save(Entity& e, const CharacterSave& save);
   bool despawn(EntityId id);
   // A new NPC of `spawner` at its home, full health, idle (null: no such spawner in our content).
   Entity* spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation);

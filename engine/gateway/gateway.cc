@@ -1,5 +1,8 @@
 #include "engine/gateway/gateway.h"
 
+#include "engine/compute/character_saves.h"
+#include "engine/wire/state_codec.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
@@ -339,7 +342,79 @@ void Gateway::forward_input(Session& s, const ClientInput& input) {
 
 void Gateway::request_spawn(Session& s) {
   if (leader_conn_ == 0) return;  // asked again when a coordinator says it leads
-  send_server(rt_.network, leader_conn_, envelope(SpawnRequest{s.id, s.resume_entity, s.resume_token, s.character, s.class_id, s.resume_only}));
+  if (s.character.valid() && s.save_read != Session::SaveRead::kRead) {
+    read_save(s);  // asks again once read
+    return;
+  }
+  SpawnRequest req{s.id, s.resume_entity, s.resume_token, s.character, s.class_id, s.resume_only};
+  if (s.character.valid()) req.save = s.save;
+  send_server(rt_.network, leader_conn_, envelope(std::move(req)));
+}
+
+// A character's newest save (the last life in key order), read from the accounts' store before its
+// spawn: the avatar spawned is its next life, starting from it (docs/persistence.md §9d).
+void Gateway::read_save(Session& s) {
+  if (s.save_read == Session::SaveRead::kReading) return;
+  const SessionId id = s.id;
+  std::weak_ptr<char> life = life_;
+  // Lives are few (a save erases the life before it): the last row of a bounded scan is the newest,
+  // or, past the bound, the scan goes on from it.
+  const StorageCode code = rt_.storage.scan(character_save_prefix(s.character), {}, kStorageScanRowsMax, [this, id, life](ScanResult r) {
+    if (life.expired()) return;
+    save_read(id, r);
+  });
+  if (code != StorageCode::kOk) {
+    ScanResult refused;
+    refused.status.code = code;
+    refused.status.reason = storage_code_name(code);
+    s.save_read = Session::SaveRead::kReading;
+    save_read(id, refused);
+    return;
+  }
+  s.save_read = Session::SaveRead::kReading;
+}
+
+void Gateway::save_read(SessionId id, const ScanResult& r) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.save_read != Session::SaveRead::kReading) return;
+  Session& s = it->second;
+  if (!r.status.ok() || r.more) {
+    // A store that cannot answer now: asked again with the spawn, after spawn_retry_ns. (A
+    // character with more lives than a scan returns has rows our saves never leave: refused too.)
+    s.save_read = Session::SaveRead::kNotRead;
+    ++stats_.save_reads_failed;
+    log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, {}}, "session {}: character {}'s save not read ({}); asking again", id.value, s.character.value,
+           r.more ? "too many lives" : r.status.reason);
+    s.spawn_retry_at_ns = rt_.clock.now_ns() + cfg_.spawn_retry_ns;
+    return;
+  }
+  CharacterSave save;
+  save.character = s.character;
+  save.life = 1;
+  if (!r.rows.empty()) {
+    const StorageRow& row = r.rows.back();
+    const char* error = "malformed";
+    CharacterSave stored;
+    if (!decode_character_save(row.value, stored, &error) || stored.character != s.character || stored.life >= kSaveLifeMax ||
+        row.key != character_save_key(s.character, stored.life)) {
+      // Never play a character from a save we cannot read: its items would be hidden by the next life.
+      ++stats_.saves_unreadable;
+      log_at(rt_.log, LogLevel::kError, {epoch_, tick_, {}}, "session {}: character {}'s save is unreadable ({}); refused, see docs/persistence.md",
+             id.value, s.character.value, error);
+      close_session(id, "character save unreadable", true);
+      return;
+    }
+    save = stored;
+    save.life = stored.life + 1;
+    save.entity = EntityId{};
+    save.loaded = true;
+    ++stats_.saves_loaded;
+    log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "session {}: character {} comes back as life {}: level {}, experience {}, {} items", id.value,
+           s.character.value, save.life, save.level, save.experience, save.inventory.size());
+  }
+  s.save = save;
+  s.save_read = Session::SaveRead::kRead;
+  if (s.state == SessionState::kAwaitSpawn) request_spawn(s);
 }
 
 OutboundLink* Gateway::coordinator_link(ConnId conn) {

@@ -113,6 +113,9 @@ struct GatewayStats {
   uint64_t hellos_character_busy = 0;
   uint64_t resume_only_admitted = 0;   // Hellos without a good token admitted on a resume token alone
   uint64_t account_requests_closed = 0;  // connections closed past requests_per_connection_max
+  uint64_t saves_loaded = 0;          // characters spawned from a save (a first life: none to load)
+  uint64_t saves_unreadable = 0;      // sessions closed because their character's save did not decode
+  uint64_t save_reads_failed = 0;     // save reads the store refused or failed (asked again)
 };
 
 class Gateway final : public Component, public NetworkHandler {
@@ -177,6 +180,9 @@ class Gateway final : public Component, public NetworkHandler {
     CharacterId character{};       // the character this session plays (accounts on)
     uint32_t class_id = 0;
     bool resume_only = false;      // admitted on its resume token alone
+    // The character's save, read before its first spawn request (docs/persistence.md §9d).
+    enum class SaveRead : uint8_t { kNotRead, kReading, kRead } save_read = SaveRead::kNotRead;
+    CharacterSave save{};
     ClientView view{ViewLimits{}};  // what this client has been told, and what it is told next
   };
   struct NodeLink {
@@ -203,6 +209,8 @@ class Gateway final : public Component, public NetworkHandler {
   void release_unused_node(NodeId node);
   void apply_batch(NodeId source, Tick tick, const DeltaBatch& batch);
   void request_spawn(Session& s);
+  void read_save(Session& s);
+  void save_read(SessionId id, const ScanResult& r);
   OutboundLink* coordinator_link(ConnId conn);
   void handle_coordinator(ConnId conn, const ServerMessage& m);
   void close_session(SessionId id, const char* why, bool notify_client);
@@ -248,6 +256,7 @@ class Gateway final : public Component, public NetworkHandler {
   // Scratch reused by every flush (no allocation per client once warm).
   std::vector<uint8_t> update_bytes_;
   std::optional<accounts::AccountService> accounts_;
+  std::shared_ptr<char> life_ = std::make_shared<char>();  // store completions hold a weak copy
   // Each character's avatar as its last Welcome here named it (entity, resume token), so that a
   // client that logs in again (a new connection, no resume token of its own) takes its character's
   // avatar back. At most sessions_max entries; past it the lowest character id is forgotten.

@@ -13,6 +13,7 @@
 //                                      that is the backend's own, docs/persistence.md)
 //   promise/NODE                       a compute node's promises to candidates (engine/compute)
 //   inventory/ENTITY                   an avatar's loot as its owner last logged it (engine/compute/loot_log.h)
+//   charsave/CHARACTER/LIFE            a character's save, one row per avatar life (engine/compute/character_saves.h)
 //   account/ACCOUNT                    accounts (engine/accounts/account_service.h)
 //   accountname/NAME                   an account's name -> its id (the name index)
 //   character/ACCOUNT/CHARACTER        characters

@@ -21,6 +21,10 @@ std::string canonical(const EntityState& s) {
   const std::vector<uint8_t> bytes = pack_state(s);
   return std::string(bytes.begin(), bytes.end());
 }
+void put_save(const CharacterSave& save, std::string* out) {
+  const std::vector<uint8_t> bytes = encode_character_save(save);
+  out->assign(bytes.begin(), bytes.end());
+}
 std::string canonical_list(std::span<const EntityState> states) {
   const std::vector<uint8_t> bytes = pack_states(states);
   return std::string(bytes.begin(), bytes.end());
@@ -76,6 +80,7 @@ struct ServerBodyEncoder {
     r->set_character(m.character.value);
     r->set_class_id(m.class_id);
     r->set_resume_only(m.resume_only);
+    if (m.save.character.valid()) put_save(m.save, r->mutable_character_save());
   }
   void operator()(const SessionMoved& m) const {
     auto* r = env->mutable_session_moved();
@@ -107,6 +112,7 @@ struct ServerBodyEncoder {
     g->set_class_id(m.class_id);
     g->set_npc_spawner(m.npc_spawner);
     g->set_encounter_open(m.encounter_open);
+    if (m.save.character.valid()) put_save(m.save, g->mutable_character_save());
   }
   void operator()(const AdminRequest& m) const {
     auto* r = env->mutable_admin();
@@ -360,6 +366,14 @@ bool parse(Proto& m, std::span<const uint8_t> bytes) {
 
 Result<ServerBody> decode_body(const wire::ServerEnvelope& env);
 
+// A character save from a protobuf `bytes` value: null, or what is wrong with it.
+const char* get_save(const std::string& bytes, CharacterSave& out) {
+  const char* error = "malformed character save";
+  if (!decode_character_save({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, out, &error)) return error;
+  if (out.life == 0) return "character save of life 0";
+  return nullptr;
+}
+
 // A canonical state from a protobuf `bytes` value, validated.
 Result<EntityState> from_canonical(const std::string& bytes, const char* what) {
   EntityState s;
@@ -448,9 +462,16 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     case B::kSpawnRequest:
       if (env.spawn_request().session() == 0) return malformed("spawn request for session 0");
       if (env.spawn_request().class_id() > UINT16_MAX) return malformed("spawn request class out of range");
-      return ServerBody{SpawnRequest{SessionId(env.spawn_request().session()), EntityId(env.spawn_request().resume_entity()),
-                                     env.spawn_request().resume_token(), CharacterId(env.spawn_request().character()),
-                                     env.spawn_request().class_id(), env.spawn_request().resume_only()}};
+    {
+      SpawnRequest out{SessionId(env.spawn_request().session()), EntityId(env.spawn_request().resume_entity()),
+                       env.spawn_request().resume_token(), CharacterId(env.spawn_request().character()),
+                       env.spawn_request().class_id(), env.spawn_request().resume_only()};
+      if (!env.spawn_request().character_save().empty()) {
+        if (const char* bad = get_save(env.spawn_request().character_save(), out.save)) return malformed(fmt::format("spawn request: {}", bad));
+        if (out.save.character != out.character) return malformed("spawn request saves another character");
+      }
+      return ServerBody{std::move(out)};
+    }
     case B::kAdmin: {
       const auto& a = env.admin();
       using C = AdminRequest::Command;
@@ -581,6 +602,9 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         if (!st) return st.error();
         if (st->id != out.entity) return malformed("grant recovers another entity's state");
         out.recover = st.value();
+      }
+      if (!g.character_save().empty()) {
+        if (const char* bad = get_save(g.character_save(), out.save)) return malformed(fmt::format("grant: {}", bad));
       }
       if (out.encounter_open && (!out.recover || out.recover->kind != kEntityKindEncounter || out.migrate)) {
         return malformed("encounter grant without an encounter's first state");

@@ -71,6 +71,7 @@ enum EntityField : uint32_t {
   kFieldNpc = 1u << 16,          // server: an NPC's spawner, home, AI state, threat table and respawn (NPCs only)
   kFieldInventory = 1u << 20,    // server: the loot an avatar holds (docs/persistence.md §9c); written only when not empty
   kFieldEncounter = 1u << 24,    // server: an encounter's turn order, round, turn and timer (encounters only)
+  kFieldCharacter = 1u << 28,    // server: the account character an avatar is, and its save life (docs/persistence.md §9d); characters only
 };
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
                                           kFieldClass | kFieldCast | kFieldEffects;
@@ -78,7 +79,8 @@ inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kField
 // What compute nodes send gateways: what a gateway keeps of a state (EntityCache::Cached and the
 // client's projection, client::Seen) comes from the public fields and the global cooldown.
 inline constexpr uint32_t kFieldsGateway = kFieldsPublic | kFieldCooldown;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory | kFieldEncounter;
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory | kFieldEncounter |
+                                       kFieldCharacter;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
 // per tick and must not allocate. Durations are in ticks left, counted from the state's tick.
@@ -218,6 +220,8 @@ struct EntityState {
   NpcState npc{};  // kind kEntityKindNpc only
   InlineVec<LootItem, kInventoryItemsMax> inventory{};  // oldest first
   EncounterState encounter{};  // kind kEntityKindEncounter only
+  CharacterId character{};     // an account's character's avatar (docs/persistence.md §9d); none: anonymous, NPC
+  uint32_t save_life = 0;      // which avatar of the character this is (1, 2, ...): its saves' row
   friend bool operator==(const EntityState&, const EntityState&) = default;
 };
 
@@ -364,6 +368,23 @@ struct OwnerChanged {
   friend bool operator==(const OwnerChanged&, const OwnerChanged&) = default;
 };
 
+// A character's save (docs/persistence.md §9d): what of an avatar outlives it. The owning compute
+// node writes it to charsave/CHARACTER/LIFE (engine/compute/character_saves.h); a gateway reads the
+// newest life at log-in and sends it with the spawn, so the next avatar (life + 1) starts from it.
+inline constexpr uint32_t kSaveLifeMax = 1u << 30;
+struct CharacterSave {
+  CharacterId character{};
+  uint32_t life = 0;         // the avatar's life this save is of (a spawn: the new avatar's)
+  EntityId entity{};         // a saved row: the avatar it was saved from (a spawn: none)
+  bool loaded = false;       // a spawn: level, experience, position and inventory come from a save
+  uint16_t class_id = 0;
+  uint16_t level = 1;
+  int32_t experience = 0;
+  Vec2 pos{};
+  InlineVec<LootItem, kInventoryItemsMax> inventory{};
+  friend bool operator==(const CharacterSave&, const CharacterSave&) = default;
+};
+
 struct SpawnRequest {
   SessionId session{};
   EntityId resume_entity{};
@@ -371,6 +392,7 @@ struct SpawnRequest {
   CharacterId character{};  // the account's character this avatar is (none: an anonymous client)
   uint32_t class_id = 0;    // the character's class (0: the coordinator picks)
   bool resume_only = false; // admitted on the resume token alone: a refused resume spawns nothing
+  CharacterSave save{};     // a character's spawn: its new life and, if loaded, what it had (character: as above)
   friend bool operator==(const SpawnRequest&, const SpawnRequest&) = default;
 };
 
@@ -405,6 +427,7 @@ struct OwnershipGrant {
   uint16_t class_id = 0;               // a spawn: the entity's class (gameplay::ClassDef); 0: the first
   uint16_t npc_spawner = 0;            // a spawn of an NPC: its spawner (content id); spawn_pos is its home
   bool encounter_open = false;         // `recover` is a new encounter's first state, not a recovery
+  CharacterSave save{};                // a spawn of a character's avatar (save.character valid): its life and what it had
   friend bool operator==(const OwnershipGrant&, const OwnershipGrant&) = default;
 };
 

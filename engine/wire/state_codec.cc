@@ -6,6 +6,7 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   if (s.kind != kEntityKindNpc) fields &= ~kFieldNpc;  // only NPCs have the component: others' bytes are as before it
   if (s.inventory.empty()) fields &= ~kFieldInventory;  // an empty bag is no bytes: states without loot are as before it
   if (s.kind != kEntityKindEncounter) fields &= ~kFieldEncounter;  // likewise, only encounters have theirs
+  if (!s.character.valid()) fields &= ~kFieldCharacter;  // only characters' avatars: anonymous states are as before it
   w.varint(s.id.value);
   w.varint(s.generation);
   w.varint(s.version);
@@ -103,6 +104,10 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
       w.varint(seat.initiative);
     }
   }
+  if (fields & kFieldCharacter) {
+    w.varint(s.character.value);
+    w.varint(s.save_life);
+  }
 }
 
 void put_loot_item(ByteWriter& w, const LootItem& i) {
@@ -124,6 +129,57 @@ LootItem get_loot_item(ByteReader& r) {
   i.key.seq = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "item sequence out of range"));
   if (r.ok() && (i.kind == 0 || !i.victim.valid())) r.fail("item without its kind or victim");
   return i;
+}
+
+std::vector<uint8_t> encode_character_save(const CharacterSave& s) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(kCharacterSaveFormat);
+  w.varint(s.character.value);
+  w.varint(s.life);
+  w.varint(s.entity.value);
+  w.varint(s.loaded ? 1 : 0);
+  w.varint(s.class_id);
+  w.varint(s.level);
+  w.varint(static_cast<uint32_t>(s.experience));
+  w.zigzag(s.pos.x_mm);
+  w.zigzag(s.pos.y_mm);
+  w.varint(s.inventory.size());
+  for (const LootItem& i : s.inventory) put_loot_item(w, i);
+  return out;
+}
+
+bool decode_character_save(std::span<const uint8_t> bytes, CharacterSave& out, const char** error) {
+  out = CharacterSave{};
+  ByteReader r(bytes);
+  if (r.u8() != kCharacterSaveFormat) r.fail("not a character save (format byte)");
+  out.character = CharacterId(r.varint());
+  out.life = static_cast<uint32_t>(r.varint_at_most(kSaveLifeMax, "save life out of range"));
+  out.entity = EntityId(r.varint());
+  out.loaded = r.varint_at_most(1, "save loaded flag out of range") != 0;
+  out.class_id = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "save class out of range"));
+  out.level = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "save level out of range"));
+  out.experience = static_cast<int32_t>(r.varint_at_most(kExperienceStateMax, "save experience out of range"));
+  const int64_t x = r.zigzag();
+  const int64_t y = r.zigzag();
+  if (x < INT32_MIN || x > INT32_MAX || y < INT32_MIN || y > INT32_MAX) r.fail("save position out of range");
+  out.pos = Vec2{static_cast<int32_t>(x), static_cast<int32_t>(y)};
+  const uint64_t n = r.varint_at_most(kInventoryItemsMax, "save with too many items");
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const LootItem item = get_loot_item(r);
+    for (const LootItem& held : out.inventory) {
+      if (r.ok() && held.same_item(item)) r.fail("save holding one item twice");
+    }
+    out.inventory.push_back(item);
+  }
+  if (r.ok() && !out.character.valid()) r.fail("save of character 0");
+  if (r.ok() && out.level == 0) r.fail("save at level 0");
+  if (r.ok() && r.remaining() != 0) r.fail("trailing bytes after a character save");
+  if (!r.ok()) {
+    if (error) *error = r.error();
+    return false;
+  }
+  return true;
 }
 
 namespace {
@@ -283,6 +339,12 @@ bool get_fresh_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
       e.seats.push_back(seat);
     }
     if (r.ok() && e.turn_ticks == 0) r.fail("state encounter without a turn timer");
+  }
+  if (fields & kFieldCharacter) {
+    // Canonical: written only for a character (id not 0), whose avatar lives 1 or more.
+    s.character = CharacterId(r.varint());
+    s.save_life = static_cast<uint32_t>(r.varint_at_most(kSaveLifeMax, "state save life out of range"));
+    if (r.ok() && (!s.character.valid() || s.save_life == 0)) r.fail("state with a character component but no character or life");
   }
   if (r.ok() && !s.id.valid()) r.fail("state of entity 0");
   if (fields_out) *fields_out = fields;

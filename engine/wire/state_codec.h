@@ -12,7 +12,8 @@
 //     intent marks: count, count x (origin, incarnation, tick, seq varints) |
 //     experience varint | attackers: count, count x (entity, ticks left varints) |
 //     npc: spawner, ai, home x, y, respawn ticks, count x (entity, threat) |
-//     inventory (avatars with loot only): count 1..8, count x (kind, victim, origin, incarnation, tick, seq varints)
+//     inventory (avatars with loot only): count 1..8, count x (kind, victim, origin, incarnation, tick, seq varints) |
+//     encounter (encounters only) | character (characters' avatars only): character varint, save life varint
 //
 // Encoding a projection (kFieldsPublic, kFieldsOwner) leaves the other fields out; decoding leaves
 // absent fields at their defaults. Decoding validates every value's range: these are untrusted bytes.
@@ -35,6 +36,14 @@ bool get_state(ByteReader& r, EntityState& s, uint32_t* fields = nullptr);
 // the reader on a value out of range, a kind 0 or no victim.
 void put_loot_item(ByteWriter& w, const LootItem& i);
 LootItem get_loot_item(ByteReader& r);
+
+// A character's save (docs/persistence.md §9d), as its row charsave/CHARACTER/LIFE holds it and
+// as spawns carry it: 0x43 ('C', format 1), then varints: character, life, entity, loaded, class,
+// level, experience, zigzag pos x, y, inventory count 0..8 and the items. Untrusted bytes (a file,
+// a peer): nullopt-like false with *error set on anything no encoder writes.
+inline constexpr uint8_t kCharacterSaveFormat = 0x43;
+std::vector<uint8_t> encode_character_save(const CharacterSave& s);
+bool decode_character_save(std::span<const uint8_t> bytes, CharacterSave& out, const char** error);
 
 // A list: varint count, then the states.
 std::vector<uint8_t> pack_states(std::span<const EntityState> states, uint32_t fields = kFieldsAll);

@@ -6,9 +6,11 @@
 #include "engine/accounts/account_service.h"
 #include "engine/accounts/login_limiter.h"
 #include "engine/accounts/session_book.h"
+#include "engine/compute/character_saves.h"
 #include "engine/gateway/gateway.h"
 #include "engine/runtime/storage_keys.h"
 #include "engine/wire/client_protocol.h"
+#include "engine/wire/state_codec.h"
 #include "tests/unit/fake_runtime.h"
 
 namespace aether {
@@ -345,6 +347,13 @@ class Admission : public ::testing::Test {
   }
   void hello(ConnId conn, client::WireToken access, EntityId resume = {}, uint64_t resume_token = 0) {
     rt_.network.deliver_bytes(conn, client::encode_hello(client::Hello{client::kProtocolVersion, "ana", resume, resume_token, access}));
+    rt_.advance(10 * kNsPerMs);  // a character's spawn waits for its save to be read
+  }
+  void put_row(Bytes key, Bytes value) {
+    WriteBatch b;
+    b.put(std::move(key), std::move(value), 1);
+    ASSERT_EQ(rt_.runtime.storage.write(std::move(b), [](WriteResult r) { ASSERT_TRUE(r.status.ok()); }), StorageCode::kOk);
+    rt_.advance(10 * kNsPerMs);
   }
   uint64_t refused(AuthRefusal why) const { return gateway_->stats().hellos_refused[static_cast<size_t>(why)]; }
 
@@ -363,7 +372,61 @@ TEST_F(Admission, AValidAccessTokenSpawnsItsCharacterWithItsClass) {
   EXPECT_EQ(request->character.value, reply.character);
   EXPECT_EQ(request->class_id, 1u);
   EXPECT_FALSE(request->resume_only);
+  // A new character has no save: its first life, nothing loaded.
+  EXPECT_EQ(request->save.character.value, reply.character);
+  EXPECT_EQ(request->save.life, 1u);
+  EXPECT_FALSE(request->save.loaded);
   EXPECT_TRUE(rt_.network.open(conn));
+}
+
+// docs/persistence.md §9d: the newest life's save comes with the spawn, as the next life.
+TEST_F(Admission, ACharacterSpawnsFromItsNewestSaveAsItsNextLife) {
+  const ConnId conn = rt_.network.accept(kListen);
+  const client::AuthReply reply = register_on(conn, "ana");
+  ASSERT_EQ(reply.code, 0u) << reply.message;
+  const CharacterId character(reply.character);
+  CharacterSave old_life;
+  old_life.character = character;
+  old_life.life = 3;
+  old_life.entity = EntityId(1ULL << 40 | 3);
+  old_life.level = 2;
+  CharacterSave newest = old_life;
+  newest.life = 4;
+  newest.entity = EntityId(1ULL << 40 | 4);
+  newest.level = 5;
+  newest.experience = 400;
+  newest.pos = Vec2{1000, 2000};
+  LootItem item;
+  item.kind = 2;
+  item.victim = EntityId(77);
+  item.key.origin = NodeId(101);
+  item.key.tick = 9;
+  newest.inventory.push_back(item);
+  put_row(character_save_key(character, 3), encode_character_save(old_life));
+  put_row(character_save_key(character, 4), encode_character_save(newest));
+  hello(conn, reply.access);
+  const auto request = rt_.network.last_of<SpawnRequest>(leader_);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->save.life, 5u);
+  EXPECT_TRUE(request->save.loaded);
+  EXPECT_EQ(request->save.level, 5u);
+  EXPECT_EQ(request->save.experience, 400);
+  EXPECT_EQ(request->save.pos, (Vec2{1000, 2000}));
+  ASSERT_EQ(request->save.inventory.size(), 1u);
+  EXPECT_EQ(request->save.inventory[0], item);
+  EXPECT_EQ(gateway_->stats().saves_loaded, 1u);
+}
+
+TEST_F(Admission, ACharacterWhoseSaveIsUnreadableIsRefusedNotPlayedAnew) {
+  const ConnId conn = rt_.network.accept(kListen);
+  const client::AuthReply reply = register_on(conn, "ana");
+  ASSERT_EQ(reply.code, 0u) << reply.message;
+  put_row(character_save_key(CharacterId(reply.character), 2), Bytes{0x43, 0x01});
+  hello(conn, reply.access);
+  EXPECT_FALSE(rt_.network.last_of<SpawnRequest>(leader_).has_value());
+  EXPECT_FALSE(rt_.network.open(conn));
+  EXPECT_EQ(gateway_->stats().saves_unreadable, 1u);
+  EXPECT_TRUE(rt_.log.contains("save is unreadable"));
 }
 
 TEST_F(Admission, NoTokenAForgedOneAndAnExpiredOneAreRefusedWithAReasonAndACounter) {
