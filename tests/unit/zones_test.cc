@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "app/content_loader.h"
+#include "app/sim_run.h"
+#include "app/text_config.h"
 #include "engine/core/random.h"
 #include "engine/gameplay/world.h"
 
@@ -127,6 +129,34 @@ TEST(Zones, MovementStaysInItsZoneAndAPortalTakesAPlayerInOneTick) {
   ASSERT_TRUE(npc);
   EXPECT_EQ(w.take_portal(*npc), nullptr);
   EXPECT_EQ(npc->pos, gate.pos);
+}
+
+// Travellers in the zoned world (60 s: they fight 20 s, then walk some 200 m to the gate): the checker
+// holds every entity to a zone and every portal move to its destination. With a portal that drops
+// its traveller 50 m short (portal-outside-zone), it fails at the portal's record (kind 126).
+TEST(Zones, TravellersCrossAndTheCheckerCatchesAPortalThatMissesItsZone) {
+  const std::string travel = std::string(R"(
+name: "zones-travel"
+duration_s: 60
+topology { coordinators: 1 compute_nodes: 2 gateways: 1 }
+bots { count: 40 teams: 2 join_spread_ms: 1000 travellers: 30 }
+network { latency_us: 500 jitter_us: 200 }
+world { arena_m: 600 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + kZonedDir + "\" }\n";
+  auto parse = [&](const std::string& text) {
+    wire::Scenario s;
+    const Status parsed = app::parse_text_proto("zones-travel.textpb", text, &s);
+    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+    return s;
+  };
+  const app::Outcome clean = app::run_scenario(parse(travel), app::SimRunOptions{1, "", LogLevel::kError});
+  ASSERT_EQ(clean.failure, "") << "without the bug the run must pass, or the test proves nothing";
+  EXPECT_GT(clean.figures.portals_taken, 0u) << "travellers went through portals";
+  EXPECT_EQ(clean.checks.portals_taken, clean.figures.portals_taken) << "the checker saw every portal move (no node crashed)";
+  EXPECT_GT(clean.checks.zone_checks, 0u);
+  const app::Outcome planted = app::run_scenario(parse(travel + "planted_bug: \"portal-outside-zone\"\n"), app::SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
+  EXPECT_NE(planted.failure.find("not at its destination"), std::string::npos) << planted.failure;
+  EXPECT_NE(planted.first_event.find("trace record kind 126"), std::string::npos) << planted.first_event;
 }
 
 class BrokenZones : public ::testing::Test {
