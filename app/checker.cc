@@ -36,6 +36,7 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kTickDone:
     case TraceKind::kSkillUsed:
     case TraceKind::kIntentApplied:
+    case TraceKind::kPortalTaken:
     case TraceKind::kEconCreated: break;
     case TraceKind::kEncounterStarted:
     case TraceKind::kEncounterTurnEnded:
@@ -113,6 +114,7 @@ void ClusterChecker::on_record(const TraceEvent& r) {
       break;
     case TraceKind::kTickDone: on_write(r, *node); break;
     case TraceKind::kSkillUsed:
+    case TraceKind::kPortalTaken:
     case TraceKind::kIntentApplied: on_game_record(r, *node); break;
     case TraceKind::kEconCreated:
       loot_.on_created(r, node->world().find(r.entity), describe_record(r), [this](TimeNs t, std::string what, std::string event) {
@@ -256,6 +258,11 @@ void ClusterChecker::check_game_state(TimeNs now, const ComputeNode& node, const
   const Tick tick = node.tick();
   auto bad = [&](std::string what) { fail(now, fmt::format("entity {} on compute node {}: {}", e.id.value, node.node().value, what), describe_record(r)); };
   if (!e.cls) return bad("no class");
+  if (!content.zones.empty()) {
+    // Zones: every entity stands in exactly one zone (zones are disjoint, so: in one).
+    ++figures_.zone_checks;
+    if (!content.zone_of(e.pos)) return bad(fmt::format("at ({}, {}) mm, in no zone", e.pos.x_mm, e.pos.y_mm));
+  }
   if (e.hp < 0 || e.hp > e.hp_max()) return bad(fmt::format("health {} outside [0, {}] (level {})", e.hp, e.hp_max(), e.level));
   if (e.experience < 0 || e.experience > gameplay::kExperienceMax) return bad(fmt::format("experience {} outside [0, {}]", e.experience, gameplay::kExperienceMax));
   if (e.level != content.experience.level_for(e.experience)) {
@@ -289,6 +296,21 @@ void ClusterChecker::forget_game_history(EntityId id) {
 }
 
 void ClusterChecker::on_game_record(const TraceEvent& r, const ComputeNode& node) {
+  if (r.kind == TraceKind::kPortalTaken) {
+    // A portal moves the entity that stood in it to its destination, in the destination's zone.
+    const gameplay::Content& content = node.world().content();
+    const gameplay::PortalDef* p = r.a >= 1 && static_cast<size_t>(r.a) <= content.portals.size() ? &content.portals[r.a - 1] : nullptr;
+    const gameplay::Entity* e = node.world().find(r.entity);
+    if (!p || !e) return fail(r.time_ns, fmt::format("entity {} took unknown portal {}", r.entity.value, r.a), describe_record(r));
+    const gameplay::ZoneDef* z = content.zone_of(e->pos);
+    if (!(e->pos == p->to) || !z || z->id != p->to_zone || static_cast<int64_t>(z->id) != r.b) {
+      return fail(r.time_ns, fmt::format("entity {} took portal {} but stands at ({}, {}) mm, not at its destination in zone {}", r.entity.value,
+                                         p->name, e->pos.x_mm, e->pos.y_mm, p->to_zone),
+                  describe_record(r));
+    }
+    ++figures_.portals_taken;
+    return;
+  }
   if (r.kind == TraceKind::kSkillUsed) {
     const gameplay::SkillDef* s = node.world().content().find_skill(static_cast<uint16_t>(r.a));
     if (!s) return fail(r.time_ns, fmt::format("entity {} used unknown skill {}", r.entity.value, r.a), describe_record(r));

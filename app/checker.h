@@ -38,6 +38,9 @@
 //                      its seats turns;
 //      progress        (runs whose only faults are crashes) a live encounter ends a turn within its
 //                      timer plus kEncounterSlackNs: a lost owner is detected and replaced within it.
+//  Zones (content with zones; docs/gameplay.md "Zones and portals"), at every write and portal record:
+//      one zone        every entity written stands in a zone (zones are disjoint: in exactly one);
+//      portals         an entity a portal took stands at the portal's destination, in its zone.
 
 #include <deque>
 #include <map>
@@ -75,6 +78,8 @@ struct CheckerFigures {
   uint64_t encounters = 0;             // encounters that started
   uint64_t encounter_turns = 0;        // turns that ended (acted, passed or their actor gone)
   uint64_t encounter_rollbacks = 0;    // restores that took an encounter back to an earlier turn (allowed)
+  uint64_t zone_checks = 0;            // writes checked to stand in a zone (content with zones)
+  uint64_t portals_taken = 0;          // portal moves checked to land at their destination
 };
 
 class ClusterChecker {

@@ -94,6 +94,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
     b.content = shape.rules.content;
     b.cheat = i < shape.cheaters;
     b.challenge = !b.cheat && i < shape.cheaters + shape.challengers;
+    b.travel = !b.cheat && !b.challenge && i < shape.cheaters + shape.challengers + shape.travellers;
     if (shape.accounts) {
       b.account.enabled = true;
       b.account.password = fmt::format("{}-password", b.name);  // bots' passwords are no secret
@@ -179,6 +180,7 @@ ClusterFigures Cluster::figures() const {
     f.loot.fenced += loot.fenced;
     f.loot.unlogged += loot.unlogged;
     f.challenges += s.challenges_sent;
+    f.portals_taken += s.portals_taken;
     f.encounters_started += s.encounters_started;
     f.encounters_ended += s.encounters_ended;
     f.encounter_turns_acted += s.encounter_turns_acted;

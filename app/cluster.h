@@ -45,6 +45,7 @@ struct ClusterShape {
   gameplay::Rules rules;
   uint32_t cheaters = 0;  // the first bots cheat (BotConfig::cheat)
   uint32_t challengers = 0;  // the next ones challenge enemies to encounters (BotConfig::challenge)
+  uint32_t travellers = 0;   // the next ones walk through portals (BotConfig::travel)
   int32_t view_radius_mm = 50'000;
   TimeNs bots_join_spread_ns = 0;
   Tick migration_storm_every_ticks = 0;
@@ -72,6 +73,7 @@ struct ClusterFigures {
   uint64_t npc_kills = 0;     // players killed by NPCs
   LootFigures loot;           // loot made and logged by the compute nodes alive at the end (engine/compute/loot_log.h)
   uint64_t challenges = 0;            // challenges sent to the leader
+  uint64_t portals_taken = 0;         // players moved to another zone by a portal
   uint64_t encounters_started = 0;
   uint64_t encounters_ended = 0;
   uint64_t encounters_live = 0;       // held by compute nodes at the end

@@ -35,6 +35,8 @@ struct LocalArgs {
   bool tls = false;                 // TLS to the gateways, mutual TLS between servers, with certificates issued for the run
   std::string tls_dir;              // where those certificates go (empty: a new temporary directory)
   std::string content_dir;          // the game's content (empty: the classic one-skill game)
+  uint32_t arena_m = 0;             // the arena's side (0: the rules' 400 m); content with zones may need more
+  uint32_t travellers = 0;          // bots that walk through portals (BotConfig::travel)
   std::string admin_address;        // with tls: coordinator 1's admin listener (docs/security.md, "Operators")
   std::string operators_file;       // its operators
   std::string web_address;          // gateway 1's browsers' listener (docs/browser.md); empty: none

@@ -52,6 +52,19 @@ uint32_t kinds_mask(const pb::RepeatedField<int>& kinds) {
 
 }  // namespace
 
+Status check_zones_fit(const gameplay::Content& content, int64_t arena_mm, int64_t view_radius_mm) {
+  for (const gameplay::ZoneDef& z : content.zones) {
+    if (int64_t{z.min.x_mm} + z.width_mm > arena_mm || int64_t{z.min.y_mm} + z.height_mm > arena_mm) {
+      return make_error(Error::Code::kInvalidArgument, fmt::format("zone {} reaches past the arena ({} m)", z.name, arena_mm / 1000));
+    }
+  }
+  if (!content.zones.empty() && view_radius_mm >= gameplay::kZoneGapMm) {
+    return make_error(Error::Code::kInvalidArgument,
+                      fmt::format("a view radius of {} m reaches across zones: it must stay below the {} m between them", view_radius_mm / 1000, gameplay::kZoneGapMm / 1000));
+  }
+  return ok_status();
+}
+
 Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return make_error(Error::Code::kIo, fmt::format("{}: not a content directory", dir));
@@ -65,7 +78,7 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
   if (files.size() > kContentFilesMax) return make_error(Error::Code::kTooLarge, fmt::format("{}: more than {} content files", dir, kContentFilesMax));
 
   std::vector<std::unique_ptr<content::ContentFile>> parsed;
-  std::vector<Origin> classes, skills, effects, monsters, spawners;
+  std::vector<Origin> classes, skills, effects, monsters, spawners, zones, portals;
   auto out = std::make_shared<gameplay::Content>();
   std::string gcd_file;
   Origin experience;  // the file that sets it, if one does
@@ -127,6 +140,12 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     }
     for (int i = 0; i < file->spawners_size(); ++i) {
       spawners.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("spawners"), i), &file->spawners(i)});
+    }
+    for (int i = 0; i < file->zones_size(); ++i) {
+      zones.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("zones"), i), &file->zones(i)});
+    }
+    for (int i = 0; i < file->portals_size(); ++i) {
+      portals.push_back({path, tree, tree->GetTreeForNested(d->FindFieldByName("portals"), i), &file->portals(i)});
     }
     parsed.push_back(std::move(file));
   }
@@ -255,6 +274,44 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     if (!spawner_names.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: spawner name {} is used twice", where(o, "name"), def.name));
     out->spawners.push_back(def);
   }
+  // Zones and portals (docs/gameplay.md, "Zones and portals"); portals name zones by name.
+  std::map<std::string, uint16_t> zone_ids, portal_names;
+  for (const Origin& o : zones) {
+    const auto& z = static_cast<const content::Zone&>(*o.message);
+    if (too_big(z.id(), UINT16_MAX)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} is not a 16-bit id", where(o, "id"), z.id()));
+    for (const auto& [field, v] : {std::pair{"x_m", z.x_m()}, std::pair{"y_m", z.y_m()}, std::pair{"width_m", z.width_m()}, std::pair{"height_m", z.height_m()}}) {
+      if (too_big(v, kMetresMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} m is past {} m", where(o, field), v, kMetresMax));
+    }
+    gameplay::ZoneDef def;
+    def.id = static_cast<uint16_t>(z.id());
+    def.name = z.name();
+    def.min = Vec2{static_cast<int32_t>(z.x_m() * 1000), static_cast<int32_t>(z.y_m() * 1000)};
+    def.width_mm = static_cast<int32_t>(z.width_m() * 1000);
+    def.height_mm = static_cast<int32_t>(z.height_m() * 1000);
+    if (!zone_ids.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: zone name {} is used twice", where(o, "name"), def.name));
+    out->zones.push_back(def);
+  }
+  for (const Origin& o : portals) {
+    const auto& p = static_cast<const content::Portal&>(*o.message);
+    for (const auto& [field, v] : {std::pair{"x_m", p.x_m()}, std::pair{"y_m", p.y_m()}, std::pair{"radius_m", p.radius_m()}, std::pair{"to_x_m", p.to_x_m()},
+                                   std::pair{"to_y_m", p.to_y_m()}}) {
+      if (too_big(v, kMetresMax)) return make_error(Error::Code::kMalformed, fmt::format("{}: {} m is past {} m", where(o, field), v, kMetresMax));
+    }
+    gameplay::PortalDef def;
+    def.id = static_cast<uint16_t>(out->portals.size() + 1);
+    def.name = p.name();
+    auto from = zone_ids.find(p.zone());
+    if (from == zone_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no zone is named {}", where(o, "zone"), p.zone()));
+    auto to = zone_ids.find(p.to_zone());
+    if (to == zone_ids.end()) return make_error(Error::Code::kMalformed, fmt::format("{}: no zone is named {}", where(o, "to_zone"), p.to_zone()));
+    def.zone = from->second;
+    def.to_zone = to->second;
+    def.pos = Vec2{static_cast<int32_t>(p.x_m() * 1000), static_cast<int32_t>(p.y_m() * 1000)};
+    def.radius_mm = static_cast<int32_t>(p.radius_m() * 1000);
+    def.to = Vec2{static_cast<int32_t>(p.to_x_m() * 1000), static_cast<int32_t>(p.to_y_m() * 1000)};
+    if (!portal_names.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: portal name {} is used twice", where(o, "name"), def.name));
+    out->portals.push_back(def);
+  }
   // The engine's rules, with each fault mapped back to its entry's file and line. check() works on
   // the lists in file order (the loader's), so its indices are ours; sorting comes after.
   const std::vector<gameplay::ContentError> errors = gameplay::check(*out);
@@ -265,6 +322,8 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
                                       : e.where == gameplay::ContentError::Where::kEffect ? &effects
                                       : e.where == gameplay::ContentError::Where::kMonster ? &monsters
                                       : e.where == gameplay::ContentError::Where::kSpawner ? &spawners
+                                      : e.where == gameplay::ContentError::Where::kZone    ? &zones
+                                      : e.where == gameplay::ContentError::Where::kPortal  ? &portals
                                                                                           : nullptr;
     std::string at = list && e.index < list->size() ? where((*list)[e.index], e.field) : fmt::format("{}: {}", dir, e.field);
     if (e.where == gameplay::ContentError::Where::kExperience && !experience.file.empty()) at = where(experience, e.field);

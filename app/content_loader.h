@@ -15,5 +15,8 @@ namespace aether::app {
 inline constexpr size_t kContentFilesMax = 256;
 
 Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string& dir);
+// Zones (docs/gameplay.md, "Zones and portals") lie inside the arena, and no view radius reaches from
+// one into another (below gameplay::kZoneGapMm): what a cluster's world must keep for content with zones.
+Status check_zones_fit(const gameplay::Content& content, int64_t arena_mm, int64_t view_radius_mm);
 
 }  // namespace aether::app

@@ -108,6 +108,7 @@ int run_local(const LocalArgs& args) {
   }
   ClusterShape shape;
   std::map<uint32_t, std::unique_ptr<real::StorageBackend>> stores;  // by node: gateways and compute nodes
+  if (args.arena_m) shape.rules.arena_mm = static_cast<int32_t>(args.arena_m * kMmPerMetre);
   if (!args.content_dir.empty()) {
     auto content = load_content(args.content_dir);
     if (!content) {
@@ -115,7 +116,12 @@ int run_local(const LocalArgs& args) {
       return 2;
     }
     shape.rules.content = content.value();
+    if (auto st = check_zones_fit(*content.value(), shape.rules.arena_mm, shape.view_radius_mm); !st) {
+      fmt::print(stderr, "aether local: {}: {}\n", args.content_dir, st.error().message);
+      return 2;
+    }
   }
+  shape.travellers = args.travellers;
   shape.coordinators = args.coordinators;
   shape.compute_nodes = args.compute_nodes;
   shape.gateways = args.gateways;

@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
   local_cmd->add_flag("--one-thread", local.one_thread, "run every component on one thread (default: a thread per server, one for the bots)");
   local_cmd->add_option("--metrics", local.metrics_address, "serve Prometheus GET /metrics on host:port (port 0: any free port)");
   local_cmd->add_option("--content", local.content_dir, "play the game in this content directory (e.g. content; default: the classic one-skill game)");
+  local_cmd->add_option("--arena-m", local.arena_m, "the arena's side in metres (default 400; content/zoned needs 600)")->check(CLI::Range(10, 100000));
+  local_cmd->add_option("--travellers", local.travellers, "bots that walk through portals between zones (content with portals)")->check(CLI::Range(0, 20000));
   local_cmd->add_flag("--tls", local.tls, "TLS to the gateways and mutual TLS between servers, with certificates issued for the run");
   local_cmd->add_option("--tls-dir", local.tls_dir, "with --tls: issue the certificates into this directory (default: a new one under /tmp)");
   local_cmd->add_option("--admin", local.admin_address, "with --tls and --operators: coordinator 1 serves operators on host:port (HTTPS)");

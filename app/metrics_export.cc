@@ -113,6 +113,7 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
       .add([&] { Labels x = l; x.emplace_back("how", "passed"); return x; }(), num(s.encounter_turns_passed));
   m.family("aether_encounter_actions_refused_total", "Actions for an encounter's turn refused by its owner (stale, or not the actor's).", kCounter)
       .add(l, num(s.encounter_turns_refused));
+  m.family("aether_portals_taken_total", "Players this compute node owned that a portal moved to another zone.", kCounter).add(l, num(s.portals_taken));
   {
     // Loot (docs/persistence.md §9c): items made here, refused for a full bag, and what became of
     // their ledger entries.

@@ -213,6 +213,11 @@ int run_role(const RoleArgs& args) {
       return 2;
     }
     content = c.value();
+    const ClusterShape shape = process_shape(config);
+    if (auto st = check_zones_fit(*content, shape.rules.arena_mm, shape.view_radius_mm); !st) {
+      fmt::print(stderr, "aether {}: {}: {}\n", role, config_path, st.error().message);
+      return 2;
+    }
   }
   real::RealOptions options;
   if (config.connections_per_address_max() > 0) options.limits.inbound_per_address_max = config.connections_per_address_max();

@@ -34,7 +34,11 @@ Result<wire::Scenario> load_scenario(const std::string& path) {
     // Resolved here, once: every run of the scenario loads the same directory.
     const std::filesystem::path dir = std::filesystem::path(resolved).parent_path() / scenario.world().content_dir();
     scenario.mutable_world()->set_content_dir(dir.lexically_normal().string());
-    if (auto c = load_content(scenario.world().content_dir()); !c) return c.error();
+    auto c = load_content(scenario.world().content_dir());
+    if (!c) return c.error();
+    if (auto st = check_zones_fit(*c.value(), int64_t{scenario.world().arena_m()} * 1000, int64_t{scenario.world().view_radius_m()} * 1000); !st) {
+      return make_error(Error::Code::kInvalidArgument, fmt::format("{}: world: {}", resolved, st.error().message));
+    }
   }
   return scenario;
 }
@@ -50,7 +54,9 @@ Status validate_scenario(const wire::Scenario& s) {
   if (s.bots().count() > 100'000) return bad("bots.count must be at most 100000");
   if (s.bots().teams() > 16) return bad("bots.teams must be at most 16");
   if (s.bots().cheaters() > s.bots().count()) return bad("bots.cheaters must be at most bots.count");
-  if (uint64_t{s.bots().cheaters()} + s.bots().challengers() > s.bots().count()) return bad("bots.cheaters plus bots.challengers must be at most bots.count");
+  if (uint64_t{s.bots().cheaters()} + s.bots().challengers() + s.bots().travellers() > s.bots().count()) {
+    return bad("bots.cheaters plus bots.challengers plus bots.travellers must be at most bots.count");
+  }
   if (s.bots().join_spread_ms() > 600'000) return bad("bots.join_spread_ms must be at most 600000");
   if (s.network().latency_us() > 10'000'000 || s.network().jitter_us() > 10'000'000) return bad("network latency and jitter must be at most 10 s");
   const auto& w = s.world();

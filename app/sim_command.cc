@@ -42,6 +42,7 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
                f.challenges, f.encounters_started, f.encounters_ended, f.encounters_live, f.encounter_turns_acted, f.encounter_turns_passed,
                f.encounter_turns_refused);
   }
+  if (f.portals_taken > 0) fmt::print("zones: portals taken {} (nodes alive at the end), zone checks {}, portal moves checked {}\n", f.portals_taken, o.checks.zone_checks, o.checks.portals_taken);
   if (f.npcs > 0 || f.npcs_killed > 0) {
     fmt::print("NPCs {} ({} alive at the end), NPCs killed {}, players killed by NPCs {}\n", f.npcs, f.npcs_alive, f.npcs_killed, f.npc_kills);
   }
@@ -195,6 +196,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.bots = s.bots().count();
   shape.cheaters = s.bots().cheaters();
   shape.challengers = s.bots().challengers();
+  shape.travellers = s.bots().travellers();
   shape.accounts = s.bots().accounts();
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);

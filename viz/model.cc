@@ -76,6 +76,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kEncounterEnded: return "encounter_ended";
     case TraceKind::kEncounterTurnRefused: return "encounter_turn_refused";
     case TraceKind::kChallengeSent: return "challenge_sent";
+    case TraceKind::kPortalTaken: return "portal_taken";
     case TraceKind::kEconCreated: return "econ_created";
     case TraceKind::kEconDestroyed: return "econ_destroyed";
     case TraceKind::kEconEscrowed: return "econ_escrowed";

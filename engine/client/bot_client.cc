@@ -262,6 +262,24 @@ ClientInput BotClient::decide() {
     if (enemy) std::tie(in.move_x, in.move_y) = direction(int64_t{enemy->x_cm} - me.x_cm, int64_t{enemy->y_cm} - me.y_cm);
     return in;
   }
+  const gameplay::ZoneDef* zone = content_->zone_of(my_pos);
+  if (cfg_.travel && zone && seq_ >= next_travel_) {
+    // Travel: the nearest portal of our zone (ties: the lower id); once through, fight again.
+    const gameplay::PortalDef* portal = nullptr;
+    for (const gameplay::PortalDef& p : content_->portals) {
+      if (p.zone == zone->id && (!portal || distance_sq_mm2(my_pos, p.pos) < distance_sq_mm2(my_pos, portal->pos))) portal = &p;
+    }
+    if (portal) {
+      if (travel_from_ != zone->id) travel_from_ = zone->id;
+      std::tie(in.move_x, in.move_y) = direction(int64_t{portal->pos.x_mm} - my_pos.x_mm, int64_t{portal->pos.y_mm} - my_pos.y_mm);
+      return in;
+    }
+  }
+  if (cfg_.travel && zone && travel_from_ != 0 && travel_from_ != zone->id) {
+    travel_from_ = 0;  // through: fight here for a while
+    next_travel_ = seq_ + kTravelEveryTicks;
+    waypoint_ticks_ = 0;
+  }
   in.skill = choose_skill(me, enemy, best);
   if (cfg_.challenge && enemy && enemy->team != kNpcTeam && seq_ >= next_challenge_ && seq_ >= casting_until_) {
     // A duel: close in, then challenge once within range (a little inside it: both keep moving).
@@ -290,9 +308,15 @@ ClientInput BotClient::decide() {
   }
   if (waypoint_ticks_ == 0 || within_mm(my_pos, waypoint_, 2'000)) {
     // Roam toward the middle band of the arena, where the teams meet.
+    // With zones: the middle band of the zone it is in.
     const int64_t a = cfg_.arena_mm;
-    waypoint_ = Vec2{static_cast<int32_t>(uniform_range(rt_.random, a / 4, 3 * a / 4)),
-                     static_cast<int32_t>(uniform_range(rt_.random, a / 8, 7 * a / 8))};
+    if (zone) {
+      waypoint_ = Vec2{static_cast<int32_t>(zone->min.x_mm + uniform_range(rt_.random, zone->width_mm / 4, 3 * int64_t{zone->width_mm} / 4)),
+                       static_cast<int32_t>(zone->min.y_mm + uniform_range(rt_.random, zone->height_mm / 8, 7 * int64_t{zone->height_mm} / 8))};
+    } else {
+      waypoint_ = Vec2{static_cast<int32_t>(uniform_range(rt_.random, a / 4, 3 * a / 4)),
+                       static_cast<int32_t>(uniform_range(rt_.random, a / 8, 7 * a / 8))};
+    }
     waypoint_ticks_ = kWaypointTicksMax;
   }
   --waypoint_ticks_;

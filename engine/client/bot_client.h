@@ -40,6 +40,10 @@ struct BotConfig {
   // nearest enemy player and challenges it (input slot kChallengeSlot) once within the content's
   // challenge range; in an encounter it plays on (the owner lets a skill through on its turn only).
   bool challenge = false;
+  // A traveller (content with portals; docs/gameplay.md, "Zones and portals"): it fights for
+  // kTravelEveryTicks, then walks, fighting nothing, to the nearest portal of its zone and through
+  // it, and fights there; and again. Every bot roams only within its zone.
+  bool travel = false;
   // Accounts (gateways with GatewayAccounts::enabled): the bot registers its account (its name,
   // this password, a first character of class_id), or logs in if the name is taken, and says hello
   // with the access token; after a loss it comes back with its avatar's resume token, or logs in
@@ -130,6 +134,9 @@ class BotClient final : public Component, public NetworkHandler {
   uint32_t next_challenge_ = 0; // the input seq from which a duellist challenges again
   static constexpr uint32_t kChallengeEveryTicks = 100;
   std::shared_ptr<const gameplay::Content> content_;
+  uint32_t next_travel_ = kTravelEveryTicks;
+  uint16_t travel_from_ = 0;  // the zone a traveller left for a portal (0: not travelling)  // the input seq from which a traveller heads for a portal
+  static constexpr uint32_t kTravelEveryTicks = 200;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;
   TimeNs kicked_at_ns_ = 0;      // when a goodbye for too many refused actions came, until the next Welcome

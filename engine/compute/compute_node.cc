@@ -330,6 +330,11 @@ void ComputeNode::simulate() {
   }
   for (auto& [id, e] : world_.mutable_entities()) {
     if (world_.update(e)) on_death(e, EntityId{});
+    if (const gameplay::PortalDef* portal = world_.take_portal(e)) {
+      if (cfg_.planted == PlantedBug::kPortalOutsideZone) e.pos.x_mm -= gameplay::kZoneGapMm / 2;
+      ++stats_.portals_taken;
+      trace(TraceKind::kPortalTaken, e.id, portal->id, portal->to_zone);
+    }
   }
   run_encounters();  // compute_encounters.cc
 }

@@ -111,6 +111,7 @@ struct ComputeStats {
   uint64_t encounter_turns_passed = 0;  // ... by their timer
   uint64_t encounter_turns_refused = 0; // actions for a turn our encounter refused (stale, not the actor's)
   uint64_t encounters_ended = 0;
+  uint64_t portals_taken = 0;           // our players moved by a portal to another zone
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
   uint64_t admin_on_data_port = 0;  // AdminRequests refused on the data port (operators use the coordinator's admin listener)

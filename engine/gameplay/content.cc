@@ -45,6 +45,19 @@ size_t Content::npcs_max() const {
   for (const SpawnerDef& s : spawners) n += s.count;
   return n;
 }
+const ZoneDef* Content::find_zone(uint16_t id) const { return find_by_id(zones, id); }
+const ZoneDef* Content::zone_of(Vec2 p) const {
+  for (const ZoneDef& z : zones) {
+    if (z.contains(p)) return &z;
+  }
+  return nullptr;
+}
+const PortalDef* Content::portal_at(Vec2 p) const {
+  for (const PortalDef& x : portals) {
+    if (within_mm(p, x.pos, x.radius_mm)) return &x;
+  }
+  return nullptr;
+}
 const SkillDef* Content::find_skill(uint16_t id) const { return find_by_id(skills, id); }
 const EffectDef* Content::find_effect(uint16_t id) const { return find_by_id(effects, id); }
 
@@ -173,6 +186,29 @@ uint64_t Content::hash() const {
       h.add_u64(sp.respawn_ticks);
     }
   }
+  if (!zones.empty() || !portals.empty()) {  // content without zones hashes as before them
+    h.add_u64(zones.size());
+    for (const ZoneDef& z : zones) {
+      h.add_u64(z.id);
+      h.add_string(z.name);
+      h.add_i64(z.min.x_mm);
+      h.add_i64(z.min.y_mm);
+      h.add_i64(z.width_mm);
+      h.add_i64(z.height_mm);
+    }
+    h.add_u64(portals.size());
+    for (const PortalDef& x : portals) {
+      h.add_u64(x.id);
+      h.add_string(x.name);
+      h.add_u64(x.zone);
+      h.add_i64(x.pos.x_mm);
+      h.add_i64(x.pos.y_mm);
+      h.add_i64(x.radius_mm);
+      h.add_u64(x.to_zone);
+      h.add_i64(x.to.x_mm);
+      h.add_i64(x.to.y_mm);
+    }
+  }
   if (!loot.drops.empty()) {  // content without loot hashes as before it
     h.add_u64(loot.nothing_weight);
     h.add_u64(loot.drops.size());
@@ -190,6 +226,7 @@ void sort_by_id(Content& c) {
   std::stable_sort(c.skills.begin(), c.skills.end(), by_id);
   std::stable_sort(c.effects.begin(), c.effects.end(), by_id);
   std::stable_sort(c.monsters.begin(), c.monsters.end(), by_id);
+  std::stable_sort(c.zones.begin(), c.zones.end(), by_id);
 }
 
 namespace {
@@ -223,6 +260,73 @@ class Checker {
 };
 
 }  // namespace
+
+// Zones: disjoint rectangles at least kZoneGapMm apart; portals lead from inside one zone to a resting
+// point inside another; with zones, every spawner's disc lies inside one zone.
+static void check_zones(const Content& c, Checker& k) {
+  using W = ContentError::Where;
+  if (c.zones.empty()) {
+    if (!c.portals.empty()) k.fail("portals", "portals need zones");
+    return;
+  }
+  if (c.zones.size() > kZonesMax) k.fail("zones", fmt::format("more than {} zones", kZonesMax));
+  if (c.portals.size() > kPortalsMax) k.fail("portals", fmt::format("more than {} portals", kPortalsMax));
+  k.unique_ids(c.zones, W::kZone, "zone");
+  for (size_t i = 0; i < c.zones.size(); ++i) {
+    const ZoneDef& z = c.zones[i];
+    k.at(W::kZone, i);
+    k.range("x_m", z.min.x_mm, 0, kRangeMmMax);
+    k.range("y_m", z.min.y_mm, 0, kRangeMmMax);
+    k.range("width_m", z.width_mm, kZoneSideMinMm, kRangeMmMax);
+    k.range("height_m", z.height_mm, kZoneSideMinMm, kRangeMmMax);
+    for (size_t j = 0; j < i; ++j) {
+      const ZoneDef& o = c.zones[j];
+      // The gap between two rectangles along each axis (negative: they overlap along it).
+      const int64_t gap_x = std::max(int64_t{o.min.x_mm} - (int64_t{z.min.x_mm} + z.width_mm), int64_t{z.min.x_mm} - (int64_t{o.min.x_mm} + o.width_mm));
+      const int64_t gap_y = std::max(int64_t{o.min.y_mm} - (int64_t{z.min.y_mm} + z.height_mm), int64_t{z.min.y_mm} - (int64_t{o.min.y_mm} + o.height_mm));
+      if (std::max(gap_x, gap_y) < kZoneGapMm) {
+        k.fail("x_m", fmt::format("zone {} is within {} m of zone {}: zones are at least {} m apart, farther than any view radius", z.name,
+                                  kZoneGapMm / 1000, o.name, kZoneGapMm / 1000));
+      }
+    }
+  }
+  auto zone = [&](uint16_t id) -> const ZoneDef* {
+    for (const ZoneDef& z : c.zones) {
+      if (z.id == id) return &z;
+    }
+    return nullptr;
+  };
+  for (size_t i = 0; i < c.portals.size(); ++i) {
+    const PortalDef& p = c.portals[i];
+    k.at(W::kPortal, i);
+    if (p.id != i + 1) k.fail("name", "portals are numbered 1, 2, ... in file order");
+    if (p.name.empty()) k.fail("name", fmt::format("portal {} has no name", p.id));
+    k.range("radius_m", p.radius_mm, 1'000, kPortalRadiusMaxMm);
+    const ZoneDef* from = zone(p.zone);
+    const ZoneDef* to = zone(p.to_zone);
+    if (!from) k.fail("zone", fmt::format("portal {} stands in zone {}, which is not defined", p.name, p.zone));
+    if (!to) k.fail("to_zone", fmt::format("portal {} leads to zone {}, which is not defined", p.name, p.to_zone));
+    if (from && to && from == to) k.fail("to_zone", fmt::format("portal {} leads back into its own zone", p.name));
+    if (from && !(from->contains(Vec2{p.pos.x_mm - p.radius_mm, p.pos.y_mm - p.radius_mm}) &&
+                  from->contains(Vec2{p.pos.x_mm + p.radius_mm, p.pos.y_mm + p.radius_mm}))) {
+      k.fail("x_m", fmt::format("portal {}'s disc is not inside zone {}", p.name, from->name));
+    }
+    if (to && !to->contains(p.to)) k.fail("to_x_m", fmt::format("portal {} leads outside zone {}", p.name, to->name));
+    for (size_t j = 0; j < c.portals.size(); ++j) {
+      const PortalDef& o = c.portals[j];
+      if (within_mm(p.to, o.pos, o.radius_mm)) k.fail("to_x_m", fmt::format("portal {} leads into portal {}'s disc", p.name, o.name));
+      if (j < i && within_mm(p.pos, o.pos, int64_t{p.radius_mm} + o.radius_mm)) k.fail("x_m", fmt::format("portal {} overlaps portal {}", p.name, o.name));
+    }
+  }
+  for (size_t i = 0; i < c.spawners.size(); ++i) {
+    const SpawnerDef& sp = c.spawners[i];
+    k.at(W::kSpawner, i);
+    const bool inside = std::any_of(c.zones.begin(), c.zones.end(), [&](const ZoneDef& z) {
+      return z.contains(Vec2{sp.pos.x_mm - sp.radius_mm, sp.pos.y_mm - sp.radius_mm}) && z.contains(Vec2{sp.pos.x_mm + sp.radius_mm, sp.pos.y_mm + sp.radius_mm});
+    });
+    if (!inside) k.fail("x_m", fmt::format("spawner {}'s disc is not inside one zone", sp.name));
+  }
+}
 
 std::vector<ContentError> check(const Content& c) {
   std::vector<ContentError> errors;
@@ -382,6 +486,7 @@ std::vector<ContentError> check(const Content& c) {
     npcs += sp.count;
   }
   if (npcs > kNpcsMax) k.fail("spawners", fmt::format("{} NPCs in all, more than {}", npcs, kNpcsMax));
+  check_zones(c, k);
   return errors;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/geometry.h"
 #include "engine/core/ids.h"
 #include "engine/gameplay/rules.h"
 #include "engine/wire/messages.h"
@@ -176,6 +177,44 @@ struct EncounterDef {
   friend bool operator==(const EncounterDef&, const EncounterDef&) = default;
 };
 
+// Zones and portals (docs/gameplay.md, "Zones and portals"). A zone is a rectangle of the one world
+// plane; zones are disjoint and at least kZoneGapMm apart, more than any view radius, so no interest,
+// ghost, feed, area or aggro reaches across two, and the region map (which cuts the plane, not the
+// zones) needs no change: an entity in another zone is simply far away. Without zones the whole arena
+// is one zone, exactly as before zones existed.
+inline constexpr size_t kZonesMax = 64;
+inline constexpr size_t kPortalsMax = 64;
+inline constexpr int32_t kZoneGapMm = 100'000;      // between any two zones; a view radius must stay below it
+inline constexpr int32_t kZoneSideMinMm = 20'000;
+inline constexpr int32_t kPortalRadiusMaxMm = 20'000;
+
+struct ZoneDef {
+  uint16_t id = 0;
+  std::string name;
+  Vec2 min{};              // the lowest corner
+  int32_t width_mm = 0;
+  int32_t height_mm = 0;
+  bool contains(Vec2 p) const {
+    return p.x_mm >= min.x_mm && p.y_mm >= min.y_mm && int64_t{p.x_mm} < int64_t{min.x_mm} + width_mm &&
+           int64_t{p.y_mm} < int64_t{min.y_mm} + height_mm;
+  }
+  // The nearest point of the zone: movement never leaves it (portals are the only way out).
+  Vec2 clamp(Vec2 p) const {
+    return Vec2{clamp_i32(p.x_mm, min.x_mm, static_cast<int32_t>(int64_t{min.x_mm} + width_mm - 1)),
+                clamp_i32(p.y_mm, min.y_mm, static_cast<int32_t>(int64_t{min.y_mm} + height_mm - 1))};
+  }
+};
+
+struct PortalDef {
+  uint16_t id = 0;       // 1-based, in file order
+  std::string name;
+  uint16_t zone = 0;     // the disc is inside this zone
+  Vec2 pos{};
+  int32_t radius_mm = 0;
+  uint16_t to_zone = 0;
+  Vec2 to{};             // inside to_zone, in no portal's disc (so a traveller never bounces back)
+};
+
 struct Content {
   uint32_t global_cooldown_ticks = 0;
   EncounterDef encounters;
@@ -186,6 +225,16 @@ struct Content {
   std::vector<MonsterDef> monsters;  // sorted by id
   std::vector<SpawnerDef> spawners;  // by id (1, 2, ...)
   LootDef loot;
+  std::vector<ZoneDef> zones;      // sorted by id; empty: the arena is one zone
+  std::vector<PortalDef> portals;  // by id (1, 2, ...)
+
+  // The zone holding `p`, or null (none declared, or `p` between zones: never an entity's place).
+  const ZoneDef* zone_of(Vec2 p) const;
+  const ZoneDef* find_zone(uint16_t id) const;
+  // Where players spawn and respawn: the zone of the lowest id (null without zones).
+  const ZoneDef* home_zone() const { return zones.empty() ? nullptr : &zones.front(); }
+  // The portal whose disc holds `p`, or null. Discs never overlap (content checks), so at most one.
+  const PortalDef* portal_at(Vec2 p) const;
 
   // A class, or a monster kind's stats (entities carry either as their class).
   const ClassDef* find_class(uint16_t id) const;
@@ -202,7 +251,7 @@ struct Content {
 
 // One thing wrong with content, named so that the loader can point at the file, line and field.
 struct ContentError {
-  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience, kMonster, kSpawner, kEncounters };
+  enum class Where : uint8_t { kTop, kClass, kSkill, kEffect, kExperience, kMonster, kSpawner, kEncounters, kZone, kPortal };
   Where where = Where::kTop;
   size_t index = 0;   // in the order of its list
   std::string field;  // the field at fault

@@ -141,12 +141,28 @@ bool World::update(Entity& e) {
   speed = static_cast<int32_t>(int64_t{speed} * (1000 - slow) / 1000);
   const Vec2 step = step_toward(e.move_x, e.move_y, speed);
   if (step == Vec2{}) return false;
-  const Vec2 next{clamp_i32(int64_t{e.pos.x_mm} + step.x_mm, 0, rules_.arena_mm - 1),
-                  clamp_i32(int64_t{e.pos.y_mm} + step.y_mm, 0, rules_.arena_mm - 1)};
+  Vec2 next{clamp_i32(int64_t{e.pos.x_mm} + step.x_mm, 0, rules_.arena_mm - 1),
+             clamp_i32(int64_t{e.pos.y_mm} + step.y_mm, 0, rules_.arena_mm - 1)};
+  // With zones, movement never leaves the zone it starts in: portals are the only way out.
+  if (const ZoneDef* zone = content_->zone_of(e.pos)) next = zone->clamp(next);
   if (next == e.pos) return false;
   e.pos = next;
   ++e.version;
   return false;
+}
+
+const PortalDef* World::take_portal(Entity& e) {
+  if (content_->portals.empty() || e.dead || e.is_npc() || e.is_encounter()) return nullptr;
+  const PortalDef* portal = content_->portal_at(e.pos);
+  if (!portal) return nullptr;
+  // One tick, one ordinary move by the owner: the entity is at the destination now, and the region
+  // map sends it to the destination region's owner like any entity that walked there.
+  e.pos = portal->to;
+  e.move_x = e.move_y = 0;
+  e.target = EntityId{};  // whatever it aimed at is in another zone
+  stop_cast(e);
+  ++e.version;
+  return portal;
 }
 
 }  // namespace aether::gameplay

@@ -246,6 +246,12 @@ bool World::gain_experience(Entity& e, int32_t amount) {
 
 Vec2 World::spawn_point(const Rules& rules, uint32_t team, Random& random) {
   const uint32_t teams = rules.teams == 0 ? 1 : rules.teams;
+  if (const ZoneDef* home = rules.content ? rules.content->home_zone() : nullptr) {
+    const int64_t band = home->width_mm / teams;
+    const int64_t x = int64_t{home->min.x_mm} + band * (team % teams) + uniform_range(random, band / 8, band - band / 8 - 1);
+    const int64_t y = int64_t{home->min.y_mm} + uniform_range(random, home->height_mm / 8, home->height_mm - home->height_mm / 8 - 1);
+    return home->clamp(Vec2{static_cast<int32_t>(x), static_cast<int32_t>(y)});
+  }
   const int64_t front = rules.spawn_front_mm > 0 ? std::min<int64_t>(rules.spawn_front_mm, rules.arena_mm) : rules.arena_mm;
   const int64_t band = front / teams;
   const int64_t x0 = (rules.arena_mm - front) / 2 + band * (team % teams);

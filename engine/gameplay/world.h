@@ -262,6 +262,9 @@ class World {
   // Phase 3: effects tick (periodic damage and healing, expiry), the resource regenerates, then
   // movement. Returns true if the entity died of its effects.
   bool update(Entity& e);
+  // Phase 3, after update: a living player standing in a portal's disc is moved to its destination,
+  // in this tick, as an ordinary move of its owner (zones: content.h). Returns the portal taken.
+  const PortalDef* take_portal(Entity& e);
   // Phase 3: a due respawn puts the entity back, whole, at `at` (a spawn_point of its team).
   void respawn(Entity& e, Vec2 at);
   // Phase 4: an intent on one of our entities (checked by the caller if it came from elsewhere).
@@ -277,7 +280,8 @@ class World {
   // of the victim and the tick: no random stream is used, so runs without loot are as before.
   std::optional<RemoteIntent> loot_for(const Entity& victim, EntityId killer);
 
-  // Where a new member of `team` appears: a random point in its team's band of the arena.
+  // Where a new member of `team` appears: a random point in its team's band of the arena, or, with
+  // zones, of the home zone (the zone of the lowest id).
   static Vec2 spawn_point(const Rules& rules, uint32_t team, Random& random);
 
  private:

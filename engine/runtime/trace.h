@@ -85,6 +85,7 @@ enum class TraceKind : uint16_t {
   kEncounterEnded = 123,      // one side left or rounds over: a = rounds played, b = seats left
   kEncounterTurnRefused = 124,  // an action for a turn refused: a = gameplay::TurnVerdict, b = its source
   kChallengeSent = 125,       // entity = the challenger, a = the challenged; the leader is asked to open an encounter
+  kPortalTaken = 126,         // compute: an entity we own stood in a portal and is now at its destination; a = the portal, b = the zone it is in now
   // The economy (160..169, engine/economy/vault.h). The operations of one ledger entry are recorded
   // when its write is accepted (tick = the entry's serial), then kEconApplied or kEconFailed when it
   // completes; a crash in between leaves the outcome to kEconRecovered. entity = the character, a = item id.
