@@ -142,6 +142,7 @@ void ComputeNode::run_tick() {
   stats_.tick_ns.record(took);
   stats_.tick_buckets.record(took);
   if (debug_.active()) debug_states();
+  if (journal_.active()) journal_.expire(tick_);
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);
   if (governor_.observe(tick_, world_.size(), cfg_.capacity_entities, took)) {
     const LoadLevel level = governor_.level();
@@ -163,6 +164,7 @@ void ComputeNode::drain_inputs() {
   for (size_t i = 0; i < n; ++i) {
     InputItem item = *input_queue_.pop();
     if (debug_.active()) debug_input(item.entity, item.input);
+    if (journal_.active()) journal_.note_input(item.entity, tick_, item.input);
     switch (world_.apply_input(item.entity, item.input)) {
       case gameplay::ApplyResult::kApplied: ++stats_.inputs_applied; break;
       case gameplay::ApplyResult::kUnknownEntity: ++stats_.inputs_unknown_entity; break;
@@ -282,6 +284,7 @@ void ComputeNode::kick(const gameplay::Entity& e, gameplay::Refusal last) {
 
 void ComputeNode::route_intent(const RemoteIntent& intent) {
   if (debug_.active()) debug_intent(intent);
+  if (journal_.active()) journal_.note_intent(tick_, intent);
   if (world_.find(intent.target)) {
     if (!intent_queue_.try_push(intent)) ++stats_.intents_dropped;
     return;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/compute/entity_journal.h"
 #include "engine/compute/ghost_table.h"
 #include "engine/compute/interest_feed.h"
 #include "engine/compute/lease.h"
@@ -334,6 +335,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void debug_input(EntityId entity, const ClientInput& in);
   void debug_intent(const RemoteIntent& intent);
   void debug_states();
+  std::string feeds_line(EntityId id) const;  // the ghost query's subscriptions line (compute_links.cc)
 
   Runtime& rt_;
   ComputeConfig cfg_;
@@ -443,6 +445,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimeNs load_window_start_ns_ = 0;
   std::function<void(TickPhase, Tick)> phase_observer_;
   DebugSet debug_;
+  EntityJournal journal_;  // the inspected entities' last inputs and intents (entity_journal.h)
   std::map<EntityId, uint64_t> debug_versions_;  // debugged entities' last logged version
   uint32_t debug_records_this_tick_ = 0;
   uint32_t debug_suppressed_this_tick_ = 0;
