@@ -11,6 +11,8 @@
 // another node holds a ghost of shows its ghosts, its subscriptions (the gateway its owner feeds it
 // to) and, read again, its last inputs; Debug asks first and turns to "Debug off"; Move asks first,
 // dismissed nothing moves, confirmed its owner becomes the other node (the events name the epoch).
+// After the failover, the page knows coordinator 2's listener (aether local gives every coordinator
+// one, each naming the others as its peers), offers to read it as the leader, and reads it.
 //
 // usage: node tests/browser/console_test.mjs AETHER_BINARY SCREENSHOT [MAP_SCREENSHOT (before the drain)] [INSPECTOR_SCREENSHOT]
 import { Harness, log } from './harness.mjs';
@@ -55,13 +57,17 @@ await h.run(async () => {
   if (painted < 4) throw new Error(`the ownership map has ${painted} colours: not drawn`);
   log(`ownership map: compute 101 owns ${await legend('101')}, compute 102 owns ${await legend('102')} (${painted} colours drawn)`);
   if (mapScreenshot) await page.screenshot({ path: mapScreenshot, fullPage: true });
-  // The inspector: an avatar (ids at epoch 1 are 2^40 + n) that another node holds a ghost of.
+  // The inspector: an avatar (ids at epoch 1 are 2^40 + n) at home that another node holds a ghost of.
   const findGhosted = (t) => page.evaluate(async (tok) => {
     for (let n = 1; n <= 40; ++n) {
       const e = String(2 ** 40 + n);
       const r = await fetch(`/api/ghosts?id=${e}`, { headers: { Authorization: 'Bearer ' + tok } });
       const lines = (await r.json()).lines || [];
-      if (lines.some((l) => /holds a ghost/.test(l)) && lines.some((l) => /owns it/.test(l))) return e;
+      if (!lines.some((l) => /holds a ghost/.test(l)) || !lines.some((l) => /owns it/.test(l))) continue;
+      // At home (its owner is its cell's home) and near the border (a ghost): the balancer moves it
+      // neither before the operator does nor back at once (docs/architecture.md §7).
+      const v = await (await fetch(`/api/entity?id=${e}`, { headers: { Authorization: 'Bearer ' + tok } })).json();
+      if (v.owner && v.owner === v.home && !v.migrating_to) return e;
     }
     return null;
   }, t);
@@ -151,4 +157,13 @@ await h.run(async () => {
   if (!events.includes('drain compute 101 under epoch') || !events.includes('200')) throw new Error(`events: ${events}`);
   await page.screenshot({ path: screenshot, fullPage: true });
   log(`screenshot ${screenshot}`);
+  // `aether local` gives coordinator 2 an admin listener too, named in coordinator 1's peers: the
+  // page knows it, and offers to read it once it leads.
+  await page.waitForFunction(() => /1 other coordinator known/.test(document.getElementById('source').textContent), null, { timeout: STEP_MS });
+  await page.waitForSelector('#to-leader:not([hidden])', { timeout: STEP_MS });
+  const offer = await page.textContent('#to-leader');
+  if (!/^coordinator 2 leads at epoch \d+/.test(offer)) throw new Error(`the offer said: ${offer}`);
+  await page.click('#to-leader');
+  await page.waitForFunction(() => /^coordinator 2 \(leader\)/.test(document.getElementById('summary').textContent), null, { timeout: STEP_MS });
+  log(`the page read coordinator 1's peer: ${await page.textContent('#source')}; ${await page.textContent('#summary')}`);
 });
