@@ -609,18 +609,15 @@ $('login').onsubmit = (ev) => {
   sessionStorage.setItem('aether-token', token);
   refresh();
   refreshViews();
-  readDebug();
-  learnPeers().then(showSource);
+  // One after the other: the listener takes at most 4 connections from one address at once.
+  learnPeers().then(showSource).then(readDebug);
 };
 setInterval(refresh, 1000);
 setInterval(refreshViews, 1000);
 refresh();
 refreshViews();
 showSource();
-if (token) {
-  readDebug();
-  learnPeers().then(showSource);
-}
+if (token) learnPeers().then(showSource).then(readDebug);
 )JS";
 
 constexpr ConsoleFile kFiles[] = {{"text/html; charset=utf-8", kIndex}, {"text/javascript; charset=utf-8", kScript}};
