@@ -9,7 +9,8 @@
 // the coordinator shows it no longer leads, at a higher epoch, and the timeline shows it stepped
 // down; then takes a screenshot (docs/pictures/). Before the drain, the entity inspector: an avatar
 // another node holds a ghost of shows its ghosts, its subscriptions (the gateway its owner feeds it
-// to) and, read again, its last inputs; Debug asks first and turns to "Debug off"; Move asks first,
+// to) and, read again, its last inputs; Debug (the entity's, then a node's) asks first and turns to
+// "Debug off"; Move asks first,
 // dismissed nothing moves, confirmed its owner becomes the other node (the events name the epoch).
 // After the failover, the page knows coordinator 2's listener (aether local gives every coordinator
 // one, each naming the others as its peers), offers to read it as the leader, and reads it.
@@ -94,6 +95,15 @@ await h.run(async () => {
   await page.click('#entity button[data-test="entity-debug"]');
   await page.waitForFunction(() => document.querySelector('#entity button[data-test="entity-debug"]')?.textContent === 'Debug off', null, { timeout: STEP_MS });
   if (!debugAsked.includes(`debug on for entity ${id}`) || !/The order claims epoch \d+/.test(debugAsked)) throw new Error(`the debug confirmation said: ${debugAsked}`);
+  // A whole node's debug, from the nodes table: confirmed, its button turns to "Debug off"; then off again.
+  let nodeAsked = '';
+  page.once('dialog', (d) => { nodeAsked = d.message(); d.accept(); });
+  await row(page, '102').locator('button[data-debug-node]').click();
+  await page.waitForFunction(() => document.querySelector('#nodes tr[data-node="102"] button[data-debug-node]')?.textContent === 'Debug off', null, { timeout: STEP_MS });
+  if (!nodeAsked.includes('debug on for compute 102')) throw new Error(`the node debug confirmation said: ${nodeAsked}`);
+  page.once('dialog', (d) => d.accept());
+  await row(page, '102').locator('button[data-debug-node]').click();
+  await page.waitForFunction(() => document.querySelector('#nodes tr[data-node="102"] button[data-debug-node]')?.textContent === 'Debug', null, { timeout: STEP_MS });
   // Move to the other node: dismissed, nothing moves; confirmed, the owner changes.
   const other = owner === '101' ? '102' : '101';
   page.once('dialog', (d) => d.dismiss());
