@@ -130,6 +130,7 @@ void ComputeNode::run_tick() {
   consume_intents();
   const TimeNs gameplay_done = rt_.clock.now_ns();
   produce_deltas();
+  send_huds();  // compute_hud.cc
   const size_t outputs_queued = output_queue_.depth();
   flush_output();
   flush_loot_log();

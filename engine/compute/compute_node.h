@@ -99,6 +99,7 @@ struct ComputeStats {
   // Skills asked for and refused by the owner's rules, per reason (gameplay::Refusal).
   std::array<uint64_t, gameplay::kRefusalKinds> skill_refusals{};
   uint64_t sessions_kicked = 0;  // players refused past kRefusalsMax in a window: their gateway told to end the session
+  uint64_t huds_sent = 0;        // AvatarHuds sent to gateways (compute_hud.cc)
   uint64_t skills_used = 0;
   uint64_t deaths = 0;
   uint64_t level_ups = 0;  // experience took an entity we own to a higher level
@@ -271,6 +272,10 @@ class ComputeNode final : public Component, public NetworkHandler {
   void encounter_turn_applied(gameplay::Entity& encounter, const RemoteIntent& intent, const gameplay::ApplyOutcome& out);
   void trace_turn(EntityId encounter, const gameplay::TurnEnded& t);
 
+  // Phase 5, after the feeds: each player's bag and encounter to its gateway (compute_hud.cc).
+  AvatarHud hud_of(const gameplay::Entity& e) const;
+  void send_huds();
+
   // The network side (compute_links.cc).
   void send_hello();
   void send_heartbeat();
@@ -364,6 +369,13 @@ class ComputeNode final : public Component, public NetworkHandler {
     bool its_turn = false;
   };
   std::map<EntityId, SeatView> seats_;
+  // The last AvatarHud sent per avatar whose HUD is not empty (compute_hud.cc): at most our world.
+  struct HudSent {
+    NodeId gateway{};
+    Tick tick = 0;
+    AvatarHud hud;
+  };
+  std::map<EntityId, HudSent> huds_sent_;
   // Participant -> (encounter, the last turn it played here): a ghost of a remote encounter shows
   // the turn still open until its owner's feed catches up, and a turn is played once.
   std::map<EntityId, std::pair<EntityId, uint32_t>> turns_played_;
