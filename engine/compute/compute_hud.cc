@@ -5,6 +5,8 @@
 // session moved to another gateway, and every kAvatarHudRefreshTicks while not empty; an empty one
 // goes out once, and its record is dropped.
 
+#include <algorithm>
+
 #include "engine/compute/compute_node.h"
 #include "engine/wire/codec.h"
 
@@ -18,10 +20,14 @@ AvatarHud ComputeNode::hud_of(const gameplay::Entity& e) const {
   if (seat == seats_.end()) return hud;
   // The encounter as it is now (phase 3 may have passed a turn or taken a seat since phase 2).
   const EncounterState* st = nullptr;
+  uint32_t ticks_left = 0;
   if (const gameplay::Entity* mine = world_.find(seat->second.encounter)) {
-    st = &mine->encounter.st;
+    st = &mine->encounter.st;  // its timer lives in turn_ends (a tick), as the state's encoding says
+    const Tick ends = mine->encounter.turn_ends;
+    ticks_left = static_cast<uint32_t>(ends > tick_ ? std::min<Tick>(ends - tick_, kDurationTicksMax) : 0);
   } else if (const Ghost* ghost = ghosts_.find(seat->second.encounter)) {
     st = &ghost->state.encounter;
+    ticks_left = st->turn_ticks_left;
   }
   if (st == nullptr || st->round == 0 || st->ended || st->actor >= st->seats.size()) return hud;
   bool seated = false;
@@ -31,7 +37,7 @@ AvatarHud ComputeNode::hud_of(const gameplay::Entity& e) const {
   hud.round = st->round;
   hud.turn = st->turn;
   hud.actor = st->actor;
-  hud.turn_ticks_left = st->turn_ticks_left;
+  hud.turn_ticks_left = ticks_left;
   for (size_t i = 0; i < st->seats.size(); ++i) hud.seats.push_back(EncounterSeat{st->seats[i].entity, st->seats[i].team, 0});
   return hud;
 }

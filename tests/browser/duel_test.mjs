@@ -130,7 +130,8 @@ await h.run(async () => {
     const strip = document.querySelector('[data-test=turns]');
     if (!strip) return null;
     const seats = [...strip.querySelectorAll('.seat')];
-    return { seats: seats.length, acting: seats.findIndex((s) => s.dataset.acting === '1'), order: window.aether.encounter?.seats.map((s) => String(s.entity)) ?? [] };
+    const e = window.aether.encounter;
+    return { seats: seats.length, acting: seats.findIndex((s) => s.dataset.acting === '1'), order: e?.seats.map((s) => String(s.entity)) ?? [], ticksLeft: e?.turnTicksLeft ?? 0 };
   });
   let seated = null;
   for (let attempt = 0; attempt < 4 && !seated; ++attempt) {
@@ -146,13 +147,14 @@ await h.run(async () => {
   const ta = await turns(mage);
   const tb = await turns(other);
   for (const [name, t] of [['page 1', ta], ['page 2', tb]]) {
-    if (!t || t.seats !== 2 || t.acting < 0) throw new Error(`${name}'s turn strip: ${JSON.stringify(t)}`);
+    // The turn's timer as the owner read it when the turn began (a turn is 30 ticks): never 0 then.
+    if (!t || t.seats !== 2 || t.acting < 0 || !(t.ticksLeft > 0)) throw new Error(`${name}'s turn strip: ${JSON.stringify(t)}`);
     if (!t.order.includes(a.id) || !t.order.includes(b.id)) throw new Error(`${name}'s seats ${t.order} are not #${a.id} and #${b.id}`);
   }
   if (ta.order.join() !== tb.order.join()) throw new Error(`the pages disagree on the turn order: ${ta.order} and ${tb.order}`);
   const bag = await mage.textContent('[data-test=bag]');
   if (!bag.includes('0 / 8')) throw new Error(`page 1's bag: ${bag}`);
-  log(`challenge: both pages show the turn order ${ta.order.map((id) => '#' + id).join(' then ')}, seat ${ta.acting + 1} acting; bags empty`);
+  log(`challenge: both pages show the turn order ${ta.order.map((id) => '#' + id).join(' then ')}, seat ${ta.acting + 1} acting, ${ta.ticksLeft} ticks left; bags empty`);
   await mage.waitForTimeout(500);
   await mage.screenshot({ path: screenshot });
   log(`screenshot ${screenshot}`);
