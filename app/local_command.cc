@@ -192,20 +192,34 @@ int run_local(const LocalArgs& args) {
     }
     fmt::print("aether local: metrics on http://{}/metrics\n", *bound);
   }
-  std::unique_ptr<AdminEndpoint> admin;
+  // Every coordinator serves operators: coordinator 1 on --admin, the others on its host at a port of
+  // their own; each names the others as its admin peers (admin_peers), so that a console follows the
+  // cluster's coordinators as it does in a cluster of role processes (docs/browser.md).
+  std::vector<std::unique_ptr<AdminEndpoint>> admins;
   if (!args.admin_address.empty()) {
-    Coordinator& leader = *cluster.coordinators().front();
     const CertDir certs{args.tls_dir.empty() ? issued.path : args.tls_dir};
-    const std::string name = peer_identity_name({Role::kCoordinator, leader.node()});
-    auto made = AdminEndpoint::make(hosting.io_of(leader.node()), leader, options, certs.cert(name), certs.key(name), args.operators_file);
-    auto bound = made ? made.value()->listen(args.admin_address) : Result<std::string>(made.error());
-    if (!bound) {
-      fmt::print(stderr, "aether local: {}\n", bound.error().message);
-      return 2;
+    const std::string host = args.admin_address.substr(0, args.admin_address.rfind(':'));
+    std::vector<std::string> bound_addresses;
+    for (Coordinator* c : cluster.coordinators()) {
+      const std::string name = peer_identity_name({Role::kCoordinator, c->node()});
+      auto made = AdminEndpoint::make(hosting.io_of(c->node()), *c, options, certs.cert(name), certs.key(name), args.operators_file);
+      auto bound = made ? made.value()->listen(admins.empty() ? args.admin_address : host + ":0") : Result<std::string>(made.error());
+      if (!bound) {
+        fmt::print(stderr, "aether local: {}\n", bound.error().message);
+        return 2;
+      }
+      admins.push_back(std::move(made.value()));
+      bound_addresses.push_back(*bound);
+      fmt::print("aether local: admin on https://{}/api/ (coordinator {})\n", *bound, c->node().value);
     }
-    admin = std::move(made.value());
-    metrics.set_admin(&admin->server());
-    fmt::print("aether local: admin on https://{}/api/ (coordinator {})\n", *bound, leader.node().value);
+    for (size_t i = 0; i < admins.size(); ++i) {
+      std::vector<std::string> peers;
+      for (size_t k = 0; k < bound_addresses.size(); ++k) {
+        if (k != i) peers.push_back(bound_addresses[k]);
+      }
+      admins[i]->set_console_peers(peers);
+    }
+    metrics.set_admin(&admins.front()->server());
   }
   if (!args.web_address.empty()) {
     auto bound = open_web(hosting, cluster.gateways().front()->node(), WebOptions{args.web_address, args.web_root, args.web_origins, /*connections_per_address_max=*/0});
@@ -224,7 +238,7 @@ int run_local(const LocalArgs& args) {
   real::run_until_stopped(io, static_cast<TimeNs>(args.duration_s) * kNsPerSec, [&] {
     metrics.shutdown();
     hosting.stop_threads();  // every loop stopped and joined: the components are ours to read
-    if (admin) admin->shutdown();
+    for (auto& admin : admins) admin->shutdown();
     f = cluster.figures();  // taken before shutdown, while every component is whole
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();  // SIGINT may come early
     hosting.shutdown();

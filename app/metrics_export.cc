@@ -129,6 +129,8 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
     m.family("aether_loot_write_failures_total", "Loot ledger batches whose write failed (their entries retried).", kCounter)
         .add(l, num(f.write_failures));
   }
+  m.family("aether_huds_sent_total", "Avatar HUDs (bag, turn order) sent to the gateways of this node's players (on change and every 10 s).", kCounter)
+      .add(l, num(s.huds_sent));
   m.family("aether_skills_used_total", "Skills that fired (instant, or a cast that completed) on this node.", kCounter).add(l, num(s.skills_used));
   m.family("aether_intents_duplicate_total", "Intents dropped as already applied (their key at or below their origin's mark).", kCounter)
       .add(l, num(s.intents_duplicate));
@@ -245,6 +247,15 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
       .add(l, num(s.sessions_kicked));
   m.family("aether_gateway_kicks_refused_total", "Session kicks from a compute node that does not own the avatar (ignored).", kCounter)
       .add(l, num(s.kicks_refused));
+  for (const auto& [outcome, count] : {std::pair<const char*, uint64_t>{"forwarded", s.huds_forwarded}, {"refused", s.huds_refused},
+                                       {"unplayed", s.huds_unplayed}}) {
+    Labels x = l;
+    x.emplace_back("outcome", outcome);
+    m.family("aether_gateway_huds_total",
+             "Avatar HUDs (bag, turn order) from compute nodes: forwarded to the avatar's client, refused (not its owner), unplayed (no session here).",
+             kCounter)
+        .add(x, num(count));
+  }
   m.family("aether_gateway_idle_closed_total", "Playing clients closed after sending nothing for the idle timeout (30 s).", kCounter)
       .add(l, num(s.idle_closed));
   m.family("aether_gateway_clients_redirected_total", "Clients sent to the gateway of their avatar's region.", kCounter)

@@ -40,7 +40,7 @@ case "${1:-build}" in
     ;;
   console-test)
     deps
-    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png docs/pictures/admin-console-map.png
+    node tests/browser/console_test.mjs build/bin/aether docs/pictures/admin-console.png docs/pictures/admin-console-map.png docs/pictures/admin-console-inspector.png
     node tests/browser/console_failover_test.mjs build/bin/aether docs/pictures/admin-console-failover.png docs/pictures/admin-console-entity.png
     ;;
   *)

@@ -155,6 +155,9 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
   } else if (header->type == client::Type::kAuthReply) {
     on_auth_reply(conn, header->auth);
     return;
+  } else if (header->type == client::Type::kHud) {
+    ++stats_.huds_received;
+    return;
   } else {
     ++stats_.goodbyes;
     if (header->goodbye.reason == "too many refused actions") {

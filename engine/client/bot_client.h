@@ -62,6 +62,7 @@ struct BotStats {
   uint64_t inputs_sent = 0;
   uint64_t welcomes = 0;
   uint64_t goodbyes = 0;
+  uint64_t huds_received = 0;  // the bag and encounter of our avatar (client::Type::kHud); bots show no HUD
   uint64_t kicked = 0;  // goodbyes for too many refused actions (an honest bot never gets one)
   uint64_t disconnects = 0;
   uint64_t protocol_errors = 0;  // a malformed or inconsistent message (a slot not known, a slot taken twice)

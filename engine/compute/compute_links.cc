@@ -607,6 +607,7 @@ void ComputeNode::handle_inbound(ConnId conn, const ServerMessage& m) {
     if (!world_.find(ri->target) && forward_if_moved(ri->target, *ri)) return;
     if (!accept_remote_intent(m.sender, *ri)) return;
     ++stats_.intents_received_remote;
+    if (journal_.active()) journal_.note_intent(tick_, *ri);
     if (!intent_queue_.try_push(*ri)) ++stats_.intents_dropped;
   }
 }
@@ -684,14 +685,41 @@ void ComputeNode::answer_admin(ConnId conn, const AdminRequest& req) {
   } else if (const gameplay::Entity* e = world_.find(req.entity)) {
     reply.lines.push_back(fmt::format("compute {} owns it: generation {} version {} at ({}, {}) mm hp {}{}", cfg_.node.value, e->generation,
                                       e->version, e->pos.x_mm, e->pos.y_mm, e->hp, lease_valid() ? "" : " (lease lapsed: frozen)"));
+    reply.lines.push_back(feeds_line(req.entity));
+    // The inspector reads every second: from this question on, its inputs and intents are kept.
+    journal_.watch(req.entity, tick_);
+    const EntityJournal::Record* rec = journal_.find(req.entity);
+    if (rec->inputs.empty() && rec->intents.empty()) {
+      reply.lines.push_back(fmt::format("compute {} records its last {} inputs and {} intents for {} s from each question", cfg_.node.value,
+                                        kJournalInputsMax, kJournalIntentsMax, kJournalWatchTicks / kTickHz));
+    }
+    for (const EntityJournal::Input& in : rec->inputs) {
+      reply.lines.push_back(fmt::format("compute {} input at tick {}: seq {} move ({}, {}) permille target {} skill slot {}", cfg_.node.value, in.tick,
+                                        in.input.seq, in.input.move_x, in.input.move_y, in.input.target.value, in.input.skill));
+    }
+    for (const EntityJournal::Intent& in : rec->intents) {
+      reply.lines.push_back(fmt::format("compute {} intent at tick {}: {} -> {} skill {} {} {}", cfg_.node.value, in.tick, in.intent.source.value,
+                                        in.intent.target.value, in.intent.skill, intent_action_name(in.intent.action),
+                                        intent_action_value(in.intent.action)));
+    }
   } else if (const Ghost* g = ghosts_.find(req.entity)) {
     reply.lines.push_back(fmt::format("compute {} holds a ghost from owner {}: version {} at ({}, {}) mm", cfg_.node.value,
                                       g->owner.value, g->state.version, g->state.pos.x_mm, g->state.pos.y_mm));
+    reply.lines.push_back(feeds_line(req.entity));
   } else {
     reply.ok = false;
     reply.lines.push_back(fmt::format("compute {} neither owns nor ghosts it", cfg_.node.value));
   }
   send_server(rt_.network, conn, envelope(std::move(reply)));
+}
+
+// Who receives `id` from us: the subscribers (gateways, other compute nodes' ghosts) whose feed holds it.
+std::string ComputeNode::feeds_line(EntityId id) const {
+  std::string who;
+  for (const auto& [node, sub] : subscribers_) {
+    if (sub.feed && sub.feed->holds(id)) who += fmt::format("{}{} {}", who.empty() ? "" : ", ", role_name(sub.role), node.value);
+  }
+  return fmt::format("compute {} feeds it to {}", cfg_.node.value, who.empty() ? "no subscriber" : who);
 }
 
 void ComputeNode::handle_peer_reply(NodeId peer, const ServerMessage& m) {

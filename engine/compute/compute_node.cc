@@ -130,6 +130,7 @@ void ComputeNode::run_tick() {
   consume_intents();
   const TimeNs gameplay_done = rt_.clock.now_ns();
   produce_deltas();
+  send_huds();  // compute_hud.cc
   const size_t outputs_queued = output_queue_.depth();
   flush_output();
   flush_loot_log();
@@ -143,6 +144,7 @@ void ComputeNode::run_tick() {
   stats_.tick_ns.record(took);
   stats_.tick_buckets.record(took);
   if (debug_.active()) debug_states();
+  if (journal_.active()) journal_.expire(tick_);
   trace(TraceKind::kTickDone, EntityId{}, static_cast<int64_t>(world_.size()), took);
   if (governor_.observe(tick_, world_.size(), cfg_.capacity_entities, took)) {
     const LoadLevel level = governor_.level();
@@ -164,6 +166,7 @@ void ComputeNode::drain_inputs() {
   for (size_t i = 0; i < n; ++i) {
     InputItem item = *input_queue_.pop();
     if (debug_.active()) debug_input(item.entity, item.input);
+    if (journal_.active()) journal_.note_input(item.entity, tick_, item.input);
     switch (world_.apply_input(item.entity, item.input)) {
       case gameplay::ApplyResult::kApplied: ++stats_.inputs_applied; break;
       case gameplay::ApplyResult::kUnknownEntity: ++stats_.inputs_unknown_entity; break;
@@ -283,6 +286,7 @@ void ComputeNode::kick(const gameplay::Entity& e, gameplay::Refusal last) {
 
 void ComputeNode::route_intent(const RemoteIntent& intent) {
   if (debug_.active()) debug_intent(intent);
+  if (journal_.active()) journal_.note_intent(tick_, intent);
   if (world_.find(intent.target)) {
     if (!intent_queue_.try_push(intent)) ++stats_.intents_dropped;
     return;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/compute/entity_journal.h"
 #include "engine/compute/ghost_table.h"
 #include "engine/compute/interest_feed.h"
 #include "engine/compute/lease.h"
@@ -99,6 +100,7 @@ struct ComputeStats {
   // Skills asked for and refused by the owner's rules, per reason (gameplay::Refusal).
   std::array<uint64_t, gameplay::kRefusalKinds> skill_refusals{};
   uint64_t sessions_kicked = 0;  // players refused past kRefusalsMax in a window: their gateway told to end the session
+  uint64_t huds_sent = 0;        // AvatarHuds sent to gateways (compute_hud.cc)
   uint64_t skills_used = 0;
   uint64_t deaths = 0;
   uint64_t level_ups = 0;  // experience took an entity we own to a higher level
@@ -277,6 +279,10 @@ class ComputeNode final : public Component, public NetworkHandler {
   void encounter_turn_applied(gameplay::Entity& encounter, const RemoteIntent& intent, const gameplay::ApplyOutcome& out);
   void trace_turn(EntityId encounter, const gameplay::TurnEnded& t);
 
+  // Phase 5, after the feeds: each player's bag and encounter to its gateway (compute_hud.cc).
+  AvatarHud hud_of(const gameplay::Entity& e) const;
+  void send_huds();
+
   // The network side (compute_links.cc).
   void send_hello();
   void send_heartbeat();
@@ -341,6 +347,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   void debug_input(EntityId entity, const ClientInput& in);
   void debug_intent(const RemoteIntent& intent);
   void debug_states();
+  std::string feeds_line(EntityId id) const;  // the ghost query's subscriptions line (compute_links.cc)
 
   Runtime& rt_;
   ComputeConfig cfg_;
@@ -369,6 +376,13 @@ class ComputeNode final : public Component, public NetworkHandler {
     bool its_turn = false;
   };
   std::map<EntityId, SeatView> seats_;
+  // The last AvatarHud sent per avatar whose HUD is not empty (compute_hud.cc): at most our world.
+  struct HudSent {
+    NodeId gateway{};
+    Tick tick = 0;
+    AvatarHud hud;
+  };
+  std::map<EntityId, HudSent> huds_sent_;
   // Participant -> (encounter, the last turn it played here): a ghost of a remote encounter shows
   // the turn still open until its owner's feed catches up, and a turn is played once.
   std::map<EntityId, std::pair<EntityId, uint32_t>> turns_played_;
@@ -451,6 +465,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   TimeNs load_window_start_ns_ = 0;
   std::function<void(TickPhase, Tick)> phase_observer_;
   DebugSet debug_;
+  EntityJournal journal_;  // the inspected entities' last inputs and intents (entity_journal.h)
   std::map<EntityId, uint64_t> debug_versions_;  // debugged entities' last logged version
   uint32_t debug_records_this_tick_ = 0;
   uint32_t debug_suppressed_this_tick_ = 0;

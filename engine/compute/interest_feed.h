@@ -10,6 +10,7 @@
 // cell border does not make its surroundings flap). Compute nodes send theirs (Subscribe) and apply
 // the same hysteresis on their side before sending.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <utility>
@@ -78,6 +79,11 @@ class InterestFeed {
   // The last batch was not delivered: the next one starts over with reset=true and full states.
   void mark_reset() { reset_pending_ = true; }
   size_t entities_known() const { return sent_.size(); }
+  // Whether the subscriber holds `id` from us (the last build sent it and it has not left).
+  bool holds(EntityId id) const {
+    auto it = std::lower_bound(sent_.begin(), sent_.end(), id, [](const Sent& s, EntityId e) { return s.id < e; });
+    return it != sent_.end() && it->id == id;
+  }
   // Entities the last build() sent for the first time (initial pushes), for the trace.
   size_t last_pushed_new() const { return last_pushed_new_; }
   size_t cell_count() const { return anchored_ ? anchored_cells_.cells().size() : cells_.size(); }

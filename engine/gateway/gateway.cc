@@ -456,6 +456,7 @@ void Gateway::close_session(SessionId id, const char* why, bool notify_client) {
   trace(TraceKind::kSessionClosed, s.entity, static_cast<int64_t>(s.id.value));
   log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, s.entity}, "session {} closed: {}", s.id.value, why);
   client_conns_.erase(s.conn);
+  if (auto a = avatar_sessions_.find(s.entity); a != avatar_sessions_.end() && a->second == s.id) avatar_sessions_.erase(a);
   sessions_.erase(it);
   ++stats_.sessions_closed;
 }
@@ -478,6 +479,7 @@ void Gateway::detach_session(Session& s) {
   report_closed(SessionClosed{s.id, s.entity, true});
   const SessionId id = s.id;
   client_conns_.erase(s.conn);
+  if (auto a = avatar_sessions_.find(s.entity); a != avatar_sessions_.end() && a->second == id) avatar_sessions_.erase(a);
   sessions_.erase(id);  // s is gone
   ++stats_.sessions_closed;
 }
@@ -630,6 +632,8 @@ void Gateway::handle_server(ConnId conn, const ServerMessage& m) {
       apply_batch(id, m.tick, *batch);
     } else if (const auto* kick = std::get_if<SessionKick>(&m.body)) {
       handle_kick(id, *kick);
+    } else if (const auto* hud = std::get_if<AvatarHud>(&m.body)) {
+      handle_hud(id, *hud);
     }
     return;
   }
@@ -704,6 +708,28 @@ void Gateway::handle_kick(NodeId from, const SessionKick& kick) {
   }
 }
 
+// The avatar's owner says what its player's HUD shows of its bag and encounter: sent to that
+// avatar's client alone, and only on the word of the owner we know for the avatar (as for kicks).
+// An avatar no session here plays (closed meanwhile, or moved) is ignored.
+void Gateway::handle_hud(NodeId from, const AvatarHud& hud) {
+  auto a = avatar_sessions_.find(hud.entity);
+  auto it = a == avatar_sessions_.end() ? sessions_.end() : sessions_.find(a->second);
+  if (it == sessions_.end() || it->second.state != SessionState::kActive) {
+    ++stats_.huds_unplayed;
+    return;
+  }
+  Session& s = it->second;
+  if (s.owner != from) {
+    if (std::has_single_bit(++stats_.huds_refused)) {
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, hud.entity}, "session {}: hud from compute {}, which does not own its avatar (owner {}); ignored ({} so far)",
+             s.id.value, from.value, s.owner.value, stats_.huds_refused);
+    }
+    return;
+  }
+  ++stats_.huds_forwarded;
+  rt_.network.send(s.conn, client::encode_hud(hud));
+}
+
 void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   auto it = sessions_.find(reply.session);
   if (it == sessions_.end() && reply.entity.valid()) {
@@ -731,6 +757,7 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   s.entity = reply.entity;
   s.owner = reply.owner;
   s.state = SessionState::kActive;
+  avatar_sessions_.insert_or_assign(s.entity, s.id);
   s.active_since_ns = rt_.clock.now_ns();
   s.resumed = s.resume_entity.valid() && s.resume_entity == reply.entity;
   if (s.character.valid()) {

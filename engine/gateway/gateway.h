@@ -105,6 +105,9 @@ struct GatewayStats {
   uint64_t hello_timeouts = 0;       // connections that said no Hello within hello_timeout_ns
   uint64_t sessions_kicked = 0;      // sessions ended on their avatar's owner's word (SessionKick)
   uint64_t kicks_refused = 0;        // SessionKicks from a node that does not own the session's avatar (ignored)
+  uint64_t huds_forwarded = 0;       // AvatarHuds sent on to their avatar's client (client::Type::kHud)
+  uint64_t huds_refused = 0;         // AvatarHuds from a node that does not own the avatar (ignored)
+  uint64_t huds_unplayed = 0;        // AvatarHuds for an avatar no session here plays (ignored)
   uint64_t routes_refused = 0;       // GatewayRoutes that did not cover the arena (ignored)
   uint64_t handed_over = 0;          // clients sent to another gateway, or detached, as we stopped
   // Accounts: Hellos refused for their token, by reason (accounts::AuthRefusal: token_missing,
@@ -204,6 +207,7 @@ class Gateway final : public Component, public NetworkHandler {
   void handle_server(ConnId conn, const ServerMessage& m);
   void handle_spawn_reply(const SpawnReply& reply);
   void handle_kick(NodeId from, const SessionKick& kick);
+  void handle_hud(NodeId from, const AvatarHud& hud);
   void handle_owner_changed(const OwnerChanged& m);
   bool ensure_node(NodeId node, const std::string& address);
   void release_unused_node(NodeId node);
@@ -234,6 +238,9 @@ class Gateway final : public Component, public NetworkHandler {
   // Looked up per client message; never iterated. Points into sessions_ (map nodes stay put): an
   // entry is erased with its session, in the two places that erase sessions.
   std::unordered_map<ConnId, Session*> client_conns_;
+  // Avatar -> the session playing it (an avatar is played by one session here at most: a second
+  // resume is refused). Set with s.entity, erased with the session, in the same places as client_conns_.
+  std::map<EntityId, SessionId> avatar_sessions_;
   std::map<NodeId, NodeLink> nodes_;
   EntityCache cache_;
   uint64_t next_session_ = 1;

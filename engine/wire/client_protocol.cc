@@ -249,6 +249,29 @@ std::vector<uint8_t> encode_redirect(const Redirect& r) {
   return out;
 }
 
+std::vector<uint8_t> encode_hud(const AvatarHud& h) {
+  AETHER_ASSERT(h.encounter.valid() ? !h.seats.empty() && h.actor < h.seats.size() && h.round >= 1 && h.round <= kEncounterRoundsMax
+                                    : h.seats.empty());
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(Type::kHud));
+  w.u8(static_cast<uint8_t>(h.items.size()));
+  for (size_t i = 0; i < h.items.size(); ++i) w.varint(h.items[i]);
+  w.u8(h.encounter.valid() ? 1 : 0);
+  if (h.encounter.valid()) {
+    w.varint(h.round);
+    w.varint(h.turn);
+    w.varint(h.actor);
+    w.varint(h.turn_ticks_left);
+    w.u8(static_cast<uint8_t>(h.seats.size()));
+    for (size_t i = 0; i < h.seats.size(); ++i) {
+      w.varint(h.seats[i].entity.value);
+      w.varint(h.seats[i].team);
+    }
+  }
+  return out;
+}
+
 void UpdateWriter::begin(Tick tick) {
   out_.clear();
   w_.u8(static_cast<uint8_t>(Type::kUpdate));
@@ -351,6 +374,37 @@ Result<GatewayHeader> decode_gateway_header(ByteReader& r) {
       h.auth.class_id = static_cast<uint32_t>(r.varint_at_most(UINT16_MAX, "class out of range"));
       if (r.ok() && !r.at_end()) r.fail("bytes after the auth reply");
       break;
+    case Type::kHud: {
+      const uint8_t items = r.u8();
+      if (items > kInventoryItemsMax) r.fail("too many hud items");
+      for (uint8_t i = 0; i < items && r.ok(); ++i) {
+        const auto kind = static_cast<uint16_t>(r.varint_at_most(UINT16_MAX, "hud item kind out of range"));
+        if (r.ok() && kind == 0) r.fail("hud item kind 0");
+        if (r.ok()) h.hud.items.push_back(kind);
+      }
+      const uint8_t in_encounter = r.u8();
+      if (in_encounter > 1) r.fail("bad hud encounter marker");
+      if (in_encounter == 1 && r.ok()) {
+        // The client never learns the encounter's id: any valid id says "in one".
+        h.hud.encounter = EntityId(1);
+        h.hud.round = static_cast<uint32_t>(r.varint_at_most(kEncounterRoundsMax, "hud round out of range"));
+        if (r.ok() && h.hud.round == 0) r.fail("hud round 0");
+        h.hud.turn = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "hud turn out of range"));
+        h.hud.actor = static_cast<uint32_t>(r.varint_at_most(kEncounterSeatsMax - 1, "hud actor out of range"));
+        h.hud.turn_ticks_left = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "hud timer out of range"));
+        const uint8_t seats = r.u8();
+        if (r.ok() && (seats == 0 || seats > kEncounterSeatsMax)) r.fail("hud seat count out of range");
+        for (uint8_t i = 0; i < seats && r.ok(); ++i) {
+          const EntityId who(r.varint());
+          const auto team = static_cast<uint32_t>(r.varint_at_most(UINT32_MAX, "hud team out of range"));
+          if (r.ok() && !who.valid()) r.fail("hud seat of entity 0");
+          if (r.ok()) h.hud.seats.push_back(EncounterSeat{who, team, 0});
+        }
+        if (r.ok() && h.hud.actor >= h.hud.seats.size()) r.fail("hud actor past the seats");
+      }
+      if (r.ok() && !r.at_end()) r.fail("bytes after the hud");
+      break;
+    }
     case Type::kUpdate: break;  // the caller reads the rest with read_update
     default:
       if (r.ok()) r.fail("unknown gateway message type");

@@ -27,6 +27,11 @@
 //            varint access secret, varint refresh id, varint refresh secret, varint access ttl ms,
 //            varint character, varint class: the answer to a register, login, refresh or logout
 //            (tokens and character 0 unless the code is ok)
+//   kHud     the player's own bag and encounter (AvatarHud, messages.h; never another player's):
+//            u8 item count (<= kInventoryItemsMax), varint kind (1..65535) each; then u8 0 (in no
+//            encounter) or u8 1, varint round (1..kEncounterRoundsMax), varint turn, varint actor
+//            (< seats), varint turn ticks left, u8 seat count (1..kEncounterSeatsMax), and per seat
+//            in turn order varint entity (not 0), varint team. Each replaces the one before.
 //   kRedirect string address (1..kAddressBytesMax): this gateway does not serve the part of the
 //            arena the avatar is in; connect to `address` and resume (the avatar waits there, the
 //            token of the last Welcome still valid). The gateway closes the connection after it.
@@ -64,6 +69,7 @@ inline constexpr size_t kFarCellsMax = 4096;  // aggregates in one update
 enum class Type : uint8_t {
   kHello = 1, kInput = 2, kWelcome = 10, kUpdate = 11, kGoodbye = 12, kRedirect = 13,
   kRegister = 30, kLogin = 31, kRefresh = 32, kLogout = 33, kAuthReply = 34,  // accounts (30-34)
+  kHud = 40,                                                                      // browser (40-44)
 };
 
 // A session token (engine/accounts/session_book.h): 0 0 is none.
@@ -167,6 +173,7 @@ std::vector<uint8_t> encode_welcome(const Welcome& w);
 std::vector<uint8_t> encode_goodbye(const Goodbye& g);
 std::vector<uint8_t> encode_redirect(const Redirect& r);  // address: 1..kAddressBytesMax bytes
 std::vector<uint8_t> encode_auth_reply(const AuthReply& r);
+std::vector<uint8_t> encode_hud(const AvatarHud& h);  // h as the codec accepts it (entity not sent)
 
 // Exact encoded sizes of update items, so that a gateway can choose what fits a byte budget before
 // writing anything.
@@ -215,13 +222,14 @@ struct ChangedFields {
 template <class Handler>
 bool read_update(ByteReader& r, Handler& h);
 
-// Welcome, update (as a type byte only: read_update reads the rest), goodbye, redirect or auth reply.
+// Welcome, update (as a type byte only: read_update reads the rest), goodbye, redirect, auth reply or hud.
 struct GatewayHeader {
   Type type{};
   Welcome welcome;
   Goodbye goodbye;
   Redirect redirect;
   AuthReply auth;
+  AvatarHud hud;  // entity left invalid: the client's own avatar
 };
 Result<GatewayHeader> decode_gateway_header(ByteReader& r);
 

@@ -172,6 +172,20 @@ struct ServerBodyEncoder {
     r->set_y_mm(m.pos.y_mm);
     r->set_ended(m.ended.value);
   }
+  void operator()(const AvatarHud& m) const {
+    auto* h = env->mutable_avatar_hud();
+    h->set_entity(m.entity.value);
+    for (size_t i = 0; i < m.items.size(); ++i) h->add_items(m.items[i]);
+    h->set_encounter(m.encounter.value);
+    h->set_round(m.round);
+    h->set_turn(m.turn);
+    h->set_actor(m.actor);
+    h->set_turn_ticks_left(m.turn_ticks_left);
+    for (size_t i = 0; i < m.seats.size(); ++i) {
+      h->add_seat_entities(m.seats[i].entity.value);
+      h->add_seat_teams(m.seats[i].team);
+    }
+  }
   void operator()(const SessionKick& m) const {
     auto* k = env->mutable_session_kick();
     k->set_entity(m.entity.value);
@@ -528,6 +542,37 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
         return malformed("encounter request position out of range");
       }
       return ServerBody{EncounterRequest{EntityId(r.challenger()), EntityId(r.target()), pos, EntityId{}}};
+    }
+    case B::kAvatarHud: {
+      const auto& h = env.avatar_hud();
+      if (h.entity() == 0) return malformed("avatar hud for entity 0");
+      if (static_cast<size_t>(h.items_size()) > kInventoryItemsMax) return malformed("avatar hud with too many items");
+      AvatarHud hud;
+      hud.entity = EntityId(h.entity());
+      for (uint32_t kind : h.items()) {
+        if (kind == 0 || kind > UINT16_MAX) return malformed("avatar hud item kind out of range");
+        hud.items.push_back(static_cast<uint16_t>(kind));
+      }
+      if (h.encounter() == 0) {
+        if (h.round() != 0 || h.turn() != 0 || h.actor() != 0 || h.turn_ticks_left() != 0 || h.seat_entities_size() != 0 || h.seat_teams_size() != 0) {
+          return malformed("avatar hud with a turn but no encounter");
+        }
+        return ServerBody{hud};
+      }
+      if (h.seat_entities_size() != h.seat_teams_size()) return malformed("avatar hud seats and teams differ in number");
+      if (h.seat_entities_size() == 0 || static_cast<size_t>(h.seat_entities_size()) > kEncounterSeatsMax) return malformed("avatar hud seat count out of range");
+      if (h.actor() >= static_cast<uint32_t>(h.seat_entities_size())) return malformed("avatar hud actor past the seats");
+      if (h.round() == 0 || h.round() > kEncounterRoundsMax) return malformed("avatar hud round out of range");
+      hud.encounter = EntityId(h.encounter());
+      hud.round = h.round();
+      hud.turn = h.turn();
+      hud.actor = h.actor();
+      hud.turn_ticks_left = h.turn_ticks_left();
+      for (int i = 0; i < h.seat_entities_size(); ++i) {
+        if (h.seat_entities(i) == 0) return malformed("avatar hud seat of entity 0");
+        hud.seats.push_back(EncounterSeat{EntityId(h.seat_entities(i)), h.seat_teams(i), 0});
+      }
+      return ServerBody{hud};
     }
     case B::kSessionKick: {
       const auto& k = env.session_kick();

@@ -616,6 +616,32 @@ struct SessionKick {
 };
 inline constexpr size_t kKickReasonBytesMax = 128;
 
+// Owner -> the gateway holding an avatar's session: what that player's HUD shows of server-only
+// fields (docs/browser.md, "The bag and the turn order"): the kinds of the items in its inventory
+// and the encounter it sits in, as the owner reads it (its own or a ghost). Sent on change, at most
+// once a tick, and again every kAvatarHudRefreshTicks while not empty (a lost one, or a client
+// that resumed, is brought up to date); an empty one is sent once when the last thing goes.
+// Obeyed only from the avatar's owner; the gateway sends it to that avatar's client alone.
+inline constexpr uint32_t kAvatarHudRefreshTicks = 100;
+struct AvatarHud {
+  EntityId entity{};
+  InlineVec<uint16_t, kInventoryItemsMax> items{};  // item kinds (content/items.textpb), oldest first
+  EntityId encounter{};  // none: invalid, and every field below is 0 or empty
+  uint32_t round = 0;
+  uint32_t turn = 0;
+  uint32_t actor = 0;            // the seat whose turn it is (< seats.size() when in an encounter)
+  uint32_t turn_ticks_left = 0;  // as the owner read it (not compared: it changes every tick)
+  InlineVec<EncounterSeat, kEncounterSeatsMax> seats{};  // in turn order (initiative unused: 0)
+  friend bool operator==(const AvatarHud&, const AvatarHud&) = default;
+  bool empty() const { return items.empty() && !encounter.valid(); }
+  // What a change is: everything but the timer.
+  bool same_view(const AvatarHud& o) const {
+    AvatarHud a = *this, b = o;
+    a.turn_ticks_left = b.turn_ticks_left = 0;
+    return a == b;
+  }
+};
+
 // Compute -> leader, about turn-based encounters (docs/gameplay.md, "Encounters"). Open: our
 // `challenger` challenged `target` at `pos`; the leader creates the encounter entity and grants it to
 // us. Close: our encounter `ended` is over; the leader erases it and revokes it from us.
@@ -631,7 +657,7 @@ using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, Owne
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
                                 Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes, SessionKick,
-                                EncounterRequest>;
+                                EncounterRequest, AvatarHud>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -58,7 +58,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #2a3342; }
 <section><h2>Migrations and failovers, the last two minutes (newest right)</h2>
 <canvas id="strip" data-test="strip" width="540" height="120"></canvas>
 <div id="timeline" data-test="timeline"></div></section>
-<section><h2>Entity inspector (GET /api/entity): what the coordinator knows of one entity</h2>
+<section><h2>Entity inspector (GET /api/entity, /api/ghosts): its owner, ghosts, subscriptions, last inputs and intents, timeline</h2>
 <form id="inspect"><input id="entity-id" data-test="entity-id" placeholder="entity id" size="14" autocomplete="off"> <button>Inspect</button></form>
 <div id="entity" data-test="entity"></div></section>
 </div>
@@ -77,6 +77,8 @@ let token = sessionStorage.getItem('aether-token') || '';
 let epoch = 0;
 let leading = null;  // whether the coordinator we read leads (null: not read yet)
 const seen = new Map();  // node -> its last line, to note changes as events
+let movable = [];  // compute nodes up and not draining: where "move entity to node" may send one
+const debugged = { entities: new Set(), nodes: new Set() };  // from GET /api/debug, read on sign-in and after each toggle
 
 function event(text) {
   const line = document.createElement('div');
@@ -128,6 +130,7 @@ function render(lines) {
     else $('to-leader').hidden = true;
   }
   const nodes = lines.slice(1).map((l) => NODE.exec(l)).filter(Boolean);
+  movable = nodes.filter((m) => m[1] === 'compute' && m[4] === 'up' && !m[5]).map((m) => m[2]);
   const computes = nodes.filter((m) => m[1] === 'compute').length;
   const line = computes > 0 ? (1000 * computes) / (computes + 1) : 1000;
   const body = $('nodes').tBodies[0];
@@ -164,6 +167,15 @@ function render(lines) {
     tr.insertCell().textContent = role === 'compute' ? p99 + ' ms' : '';
     tr.insertCell().textContent = role === 'compute' && queue !== undefined ? queue : '';
     const act = tr.insertCell();
+    if (role === 'compute') {
+      const d = document.createElement('button');
+      const on = debugged.nodes.has(id);
+      d.textContent = on ? 'Debug off' : 'Debug';
+      d.dataset.debugNode = id;
+      d.onclick = () => toggleDebug('node', id, !on);
+      act.appendChild(d);
+      act.append(' ');
+    }
     if (role === 'compute' && !draining) {
       const b = document.createElement('button');
       b.className = 'danger';
@@ -310,49 +322,168 @@ async function drain(id) {
   event(`drain compute ${id} under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
 }
 
-// --- Entity inspector (GET /api/entity?id=E) ---
-function cellRow(table, name, value) {
+// --- Targeted debug (GET/POST /api/debug) and move (POST /api/move): orders, each confirmed first ---
+async function readDebug() {
+  try {
+    const r = await api('GET', '/api/debug');
+    if (r.status !== 200) return;
+    // "debugging 2 of at most 64 entities: 17 23" / "debugging 0 of at most 16 nodes: none"
+    for (const l of r.j.lines || []) {
+      const m = /^debugging \d+ of at most \d+ (entities|nodes):(.*)$/.exec(l);
+      if (!m) continue;
+      const set = m[1] === 'entities' ? debugged.entities : debugged.nodes;
+      set.clear();
+      for (const id of m[2].trim().split(' ')) if (/^\d+$/.test(id)) set.add(id);
+    }
+  } catch (e) {
+    // read again at the next toggle or inspection
+  }
+}
+async function toggleDebug(what, id, on) {
+  const name = what === 'node' ? `compute ${id}` : `entity ${id}`;
+  if (!confirm(`Turn debug ${on ? 'on' : 'off'} for ${name}? ${on ? 'Its inputs, intents and states are traced and logged verbosely.' : ''} ` +
+               `The order claims epoch ${epoch}.`)) {
+    event(`debug ${on ? 'on' : 'off'} for ${name}: dismissed, nothing sent`);
+    return;
+  }
+  const r = await api('POST', '/api/debug', `${what}=${encodeURIComponent(id)}${on ? '' : '&off=1'}&epoch=${epoch}`);
+  event(`debug ${on ? 'on' : 'off'} for ${name} under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
+  await readDebug();
+  refresh();
+  if (what === 'entity' && inspected === id) inspect(id, true);
+}
+async function moveEntity(id, node) {
+  if (!confirm(`Move entity ${id} to compute ${node}? It migrates live (its owner hands it over). The order claims epoch ${epoch}.`)) {
+    event(`move entity ${id} to compute ${node}: dismissed, nothing sent`);
+    return;
+  }
+  const r = await api('POST', '/api/move', `entity=${encodeURIComponent(id)}&node=${encodeURIComponent(node)}&epoch=${epoch}`);
+  event(`move entity ${id} to compute ${node} under epoch ${epoch}: ${r.status} ${(r.j.lines || [r.j.error || '']).join('; ')}`);
+  if (inspected === id) inspect(id, true);
+}
+
+// --- Entity inspector (GET /api/entity?id=E, and GET /api/ghosts?id=E: what the compute nodes hold) ---
+// The entity shown is read again every 2 s for kInspectFollowMs (the owner keeps its last inputs and
+// intents while it is asked about: engine/compute/entity_journal.h).
+const kInspectFollowMs = 60000;
+let inspected = '';
+let inspectedUntil = 0;
+let inspecting = false;
+function cellRow(table, name, value, field) {
   const tr = table.insertRow();
   tr.insertCell().textContent = name;
-  tr.insertCell().textContent = value;
+  const td = tr.insertCell();
+  if (value instanceof Node) td.appendChild(value); else td.textContent = value;
+  if (field) tr.dataset.field = field;
+  return td;
 }
-async function inspect(id) {
+function listOf(lines, empty) {
+  const d = document.createElement('div');
+  if (!lines.length) d.textContent = empty;
+  for (const l of lines) {
+    const row = document.createElement('div');
+    row.textContent = l;
+    d.appendChild(row);
+  }
+  return d;
+}
+// The compute nodes' answers to the ghost query, by kind (the lines of ComputeNode::answer_admin).
+function sortGhostLines(lines) {
+  const out = { owners: [], ghosts: [], feeds: [], inputs: [], intents: [], other: [] };
+  for (const l of lines) {
+    if (/^compute \d+ owns it/.test(l)) out.owners.push(l);
+    else if (/^compute \d+ holds a ghost from owner \d+/.test(l)) out.ghosts.push(l.replace(/^compute (\d+) holds a ghost from owner \d+: /, 'compute $1: '));
+    else if (/^compute \d+ feeds it to /.test(l)) out.feeds.push(l.replace(/^compute (\d+) feeds it to /, 'from compute $1 to '));
+    else if (/^compute \d+ input at tick /.test(l)) out.inputs.push(l.replace(/^compute \d+ input at /, ''));
+    else if (/^compute \d+ intent at tick /.test(l)) out.intents.push(l.replace(/^compute \d+ intent at /, ''));
+    else if (!/neither owns nor ghosts it/.test(l)) out.other.push(l);
+  }
+  return out;
+}
+async function inspect(id, again = false) {
   $('entity-id').value = id;
   const pane = $('entity');
-  pane.textContent = '';
+  if (!again) {
+    inspected = '';
+    pane.textContent = '';
+  }
   if (!/^[1-9]\d{0,19}$/.test(id)) {
     pane.textContent = 'an entity id is a number from 1';
     return;
   }
-  let r;
+  if (inspecting) return;
+  inspecting = true;
+  let r, g;
   try {
     r = await api('GET', `/api/entity?id=${id}`);
+    g = r.status === 200 ? await api('GET', `/api/ghosts?id=${id}`) : null;
+    if (!again) await readDebug();
   } catch (e) {
     pane.textContent = `the coordinator does not answer (${e})`;
     return;
+  } finally {
+    inspecting = false;
   }
+  if (again && inspected !== id) return;  // the operator opened another meanwhile
+  pane.textContent = '';
   pane.dataset.status = r.status;
   if (r.status !== 200) {
     pane.textContent = `${r.status}: ${r.j.error || ''}`;
     pane.className = 'bad';
+    inspected = '';
     return;
   }
+  if (!again) inspectedUntil = Date.now() + kInspectFollowMs;
+  inspected = id;
   pane.className = '';
   const v = r.j;
+  const nodes = sortGhostLines(g && g.status === 200 ? g.j.lines || [] : []);
   const t = document.createElement('table');
   cellRow(t, 'entity', `${v.entity} (kind ${v.kind}, team ${v.team})`);
-  cellRow(t, 'owner', v.owner ? `compute ${v.owner} (${v.owner_state})` : 'none: orphaned, waiting for a new owner');
+  cellRow(t, 'owner', v.owner ? `compute ${v.owner} (${v.owner_state})` : 'none: orphaned, waiting for a new owner', 'owner');
   cellRow(t, 'generation', v.generation);
   cellRow(t, 'migrating', v.migrating_to ? `to compute ${v.migrating_to}` : 'no');
   cellRow(t, 'position', `(${(v.x_mm / 1000).toFixed(1)}, ${(v.y_mm / 1000).toFixed(1)}) m, hp ${v.hp}, version ${v.version}`);
   cellRow(t, 'region', `cell (${v.cell[0]}, ${v.cell[1]}), home compute ${v.home || '-'}`);
   cellRow(t, 'gateway', v.gateway ? `gateway ${v.gateway}, session ${v.session}${v.detached ? ' (detached)' : ''}` : '-');
+  cellRow(t, 'owner says', listOf(nodes.owners.concat(nodes.other), g ? `no compute node answered (${g.status} ${g.j.error || ''})` : '-'), 'owner-says');
+  cellRow(t, 'ghosts', listOf(nodes.ghosts, 'no compute node holds a ghost of it'), 'ghosts');
+  cellRow(t, 'subscriptions', listOf(nodes.feeds, 'no feed carries it'), 'subscriptions');
+  cellRow(t, "last inputs (the newest 8)", listOf(nodes.inputs, 'none recorded yet (kept from the first inspection)'), 'inputs');
+  cellRow(t, "last intents (the newest 8)", listOf(nodes.intents, 'none recorded yet'), 'intents');
   cellRow(t, 'read from', `coordinator at ${host(current)}, epoch ${v.epoch}${v.leading ? '' : ' (not leading: a replica)'}`);
-  t.rows[1].dataset.field = 'owner';
+  // Orders on this entity: debug on or off, move to another compute node (each confirmed first).
+  const act = document.createElement('div');
+  const on = debugged.entities.has(String(v.entity));
+  const d = document.createElement('button');
+  d.textContent = on ? 'Debug off' : 'Debug';
+  d.dataset.test = 'entity-debug';
+  d.onclick = () => toggleDebug('entity', String(v.entity), !on);
+  act.appendChild(d);
+  act.append(' move to ');
+  const sel = document.createElement('select');
+  sel.dataset.test = 'move-to';
+  for (const n of movable) {
+    if (n === String(v.owner)) continue;
+    const o = document.createElement('option');
+    o.value = n;
+    o.textContent = `compute ${n}`;
+    sel.appendChild(o);
+  }
+  act.appendChild(sel);
+  const m = document.createElement('button');
+  m.className = 'danger';
+  m.textContent = 'Move';
+  m.dataset.test = 'move';
+  m.disabled = sel.options.length === 0;
+  m.onclick = () => moveEntity(String(v.entity), sel.value);
+  act.appendChild(m);
+  if (on) act.append(' (debugged)');
+  cellRow(t, 'orders', act, 'orders');
   pane.appendChild(t);
   const h = document.createElement('div');
   h.id = 'entity-handovers';
-  h.textContent = v.handovers.length ? '' : 'no handover of it in the coordinator\'s recent log';
+  h.textContent = v.handovers.length ? 'its timeline (migrations, newest last):' : 'no handover of it in the coordinator\'s recent log';
   for (const e of v.handovers) {
     const line = document.createElement('div');
     line.dataset.kind = e.kind;
@@ -361,6 +492,9 @@ async function inspect(id) {
   }
   pane.appendChild(h);
 }
+setInterval(() => {
+  if (token && inspected && !moving && Date.now() < inspectedUntil && !document.activeElement?.closest?.('#entity')) inspect(inspected, true);
+}, 2000);
 $('inspect').onsubmit = (ev) => {
   ev.preventDefault();
   inspect($('entity-id').value.trim());
@@ -475,14 +609,15 @@ $('login').onsubmit = (ev) => {
   sessionStorage.setItem('aether-token', token);
   refresh();
   refreshViews();
-  learnPeers().then(showSource);
+  // One after the other: the listener takes at most 4 connections from one address at once.
+  learnPeers().then(showSource).then(readDebug);
 };
 setInterval(refresh, 1000);
 setInterval(refreshViews, 1000);
 refresh();
 refreshViews();
 showSource();
-if (token) learnPeers().then(showSource);
+if (token) learnPeers().then(showSource).then(readDebug);
 )JS";
 
 constexpr ConsoleFile kFiles[] = {{"text/html; charset=utf-8", kIndex}, {"text/javascript; charset=utf-8", kScript}};

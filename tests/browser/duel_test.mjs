@@ -2,8 +2,10 @@
 // one cluster, accounts on, no bots (nobody else deals damage): each registers and enters the world,
 // on opposite teams; the test walks them toward each other with the keyboard until each sees the
 // other; the mage targets the other with Tab (the nearest enemy) and casts frostbolt (key 4), and
-// the second page sees its own health drop on its HUD and in its combat log. Screenshot: the
-// attacker's view (docs/pictures/).
+// the second page sees its own health drop on its HUD and in its combat log. Then the mage
+// challenges it (key C): both pages show the encounter's turn strip (the owner's AvatarHud through
+// the gateway, client message 40), the same two seats in the same order, the same seat acting,
+// and each player's bag (empty: nobody died). Screenshot: the attacker's view (docs/pictures/).
 //
 // usage: node tests/browser/duel_test.mjs AETHER_BINARY WEB_ROOT SCREENSHOT
 import { Harness, log } from './harness.mjs';
@@ -11,7 +13,7 @@ import { Harness, log } from './harness.mjs';
 const [aether, webRoot, screenshot] = process.argv.slice(2);
 const STEP_MS = 20_000;
 const APPROACH_MS = 90_000; // spawns are up to ~460 m apart; both walk at 6 m/s
-const NEAR_CM = 1500; // frostbolt reaches 30 m; the view is 50 m
+const NEAR_CM = 600; // per axis: a challenge reaches 10 m (content/encounters.textpb), frostbolt 30 m; the view is 50 m
 const h = new Harness('duel', aether);
 
 async function player(url) {
@@ -123,6 +125,36 @@ await h.run(async () => {
   const attackerLog = await mage.textContent('[data-test=log]');
   if (!attackerLog.includes(`you use skill 4 on #${b.id}`)) throw new Error(`page 1's combat log: ${attackerLog}`);
   log(`page 2 saw its own health drop: ${before} -> ${after}; its log: "${victimLog.match(/you take \d+ damage/)?.[0]}"`);
+  // The challenge (key C, at the target): both players are seated, and both HUDs show it alike.
+  const turns = (page) => page.evaluate(() => {
+    const strip = document.querySelector('[data-test=turns]');
+    if (!strip) return null;
+    const seats = [...strip.querySelectorAll('.seat')];
+    const e = window.aether.encounter;
+    return { seats: seats.length, acting: seats.findIndex((s) => s.dataset.acting === '1'), order: e?.seats.map((s) => String(s.entity)) ?? [], ticksLeft: e?.turnTicksLeft ?? 0 };
+  });
+  let seated = null;
+  for (let attempt = 0; attempt < 4 && !seated; ++attempt) {
+    await mage.keyboard.press('c');
+    seated = await Promise.all([mage, other].map((p) => p.waitForSelector('[data-test=turns] .seat', { timeout: 4000 }).then(() => true, () => false)))
+      .then((both) => (both.every(Boolean) ? true : null));
+  }
+  if (!seated) {
+    const state = await mage.evaluate(() => ({ log: window.aether.log.join(' | '), bag: window.aether.bag, encounter: !!window.aether.encounter }));
+    throw new Error(`no turn strip on both pages after the challenge: ${JSON.stringify(state)}`);
+  }
+  // Each page's strip is its owner's word, at most a tick apart: compare the order, and the actor once both agree on the turn.
+  const ta = await turns(mage);
+  const tb = await turns(other);
+  for (const [name, t] of [['page 1', ta], ['page 2', tb]]) {
+    // The turn's timer as the owner read it when the turn began (a turn is 30 ticks): never 0 then.
+    if (!t || t.seats !== 2 || t.acting < 0 || !(t.ticksLeft > 0)) throw new Error(`${name}'s turn strip: ${JSON.stringify(t)}`);
+    if (!t.order.includes(a.id) || !t.order.includes(b.id)) throw new Error(`${name}'s seats ${t.order} are not #${a.id} and #${b.id}`);
+  }
+  if (ta.order.join() !== tb.order.join()) throw new Error(`the pages disagree on the turn order: ${ta.order} and ${tb.order}`);
+  const bag = await mage.textContent('[data-test=bag]');
+  if (!bag.includes('0 / 8')) throw new Error(`page 1's bag: ${bag}`);
+  log(`challenge: both pages show the turn order ${ta.order.map((id) => '#' + id).join(' then ')}, seat ${ta.acting + 1} acting, ${ta.ticksLeft} ticks left; bags empty`);
   await mage.waitForTimeout(500);
   await mage.screenshot({ path: screenshot });
   log(`screenshot ${screenshot}`);

@@ -67,6 +67,19 @@ std::string header_json(const std::vector<uint8_t>& bytes) {
           R"({{"type":"auth","reply":{{"code":{},"message":"{}","accessId":"{}","accessSecret":"{}","refreshId":"{}","refreshSecret":"{}","accessTtlMs":{},"character":"{}","classId":{}}}}})",
           a.code, a.message, a.access.id, a.access.secret, a.refresh.id, a.refresh.secret, a.access_ttl_ms, a.character, a.class_id);
     }
+    case Type::kHud: {
+      const AvatarHud& hud = h->hud;
+      std::string items, seats;
+      for (size_t i = 0; i < hud.items.size(); ++i) items += fmt::format("{}{}", i ? "," : "", hud.items[i]);
+      for (size_t i = 0; i < hud.seats.size(); ++i) {
+        seats += fmt::format(R"({}{{"entity":"{}","team":{}}})", i ? "," : "", hud.seats[i].entity.value, hud.seats[i].team);
+      }
+      const std::string encounter =
+          hud.encounter.valid()
+              ? fmt::format(R"({{"round":{},"turn":{},"actor":{},"turnTicksLeft":{},"seats":[{}]}})", hud.round, hud.turn, hud.actor, hud.turn_ticks_left, seats)
+              : "null";
+      return fmt::format(R"({{"type":"hud","items":[{}],"encounter":{}}})", items, encounter);
+    }
     default: return update_json(bytes);
   }
 }
@@ -108,6 +121,25 @@ std::string vectors() {
   gateway("welcome", encode_welcome(Welcome{EntityId(42), 1000, 10, 50'000, (1ull << 63) + 5}));
   gateway("goodbye", encode_goodbye(Goodbye{"gateway full"}));
   gateway("redirect", encode_redirect(Redirect{"127.0.0.1:7001"}));
+  // Browser (40-44): the player's bag and the encounter it sits in.
+  AvatarHud hud;
+  hud.entity = EntityId(42);
+  hud.items.push_back(1);
+  hud.items.push_back(300);
+  hud.items.push_back(65535);
+  hud.encounter = EntityId(1ull << 41);
+  hud.round = 3;
+  hud.turn = 9;
+  hud.actor = 1;
+  hud.turn_ticks_left = 27;
+  hud.seats.push_back(EncounterSeat{EntityId(42), 1, 0});
+  hud.seats.push_back(EncounterSeat{EntityId(1ull << 40), 2, 0});
+  gateway("hud", encode_hud(hud));
+  AvatarHud bag_only;
+  bag_only.entity = EntityId(42);
+  bag_only.items.push_back(2);
+  gateway("hud bag only", encode_hud(bag_only));
+  gateway("hud empty", encode_hud(AvatarHud{EntityId(42)}));
 
   std::vector<uint8_t> update;
   UpdateWriter w(update);
@@ -163,6 +195,13 @@ std::string vectors() {
   bad.push_back("0b01" "0000" "0100" "0040" "0000" "0000" "00");  // a changed item with an unknown change bit
   bad.push_back("2207" "00" "00000000" "000000");  // an auth reply with an unknown code
   bad.push_back("2200" "00" "00000000" "00000000");  // an auth reply with a byte after it
+  bad.push_back("2809" "0101010101010101" "01" "00");  // a hud of 9 items
+  bad.push_back("2801" "00" "00");                     // a hud item of kind 0
+  bad.push_back("2800" "01" "01" "01" "01" "05" "01" "0501");  // a hud whose actor is past its seats
+  bad.push_back("2800" "01" "01" "01" "00" "05" "00");  // a hud encounter of no seats
+  bad.push_back("2800" "01" "00" "01" "00" "05" "01" "0501");  // a hud encounter in round 0
+  bad.push_back("2800" "02");                          // a bad encounter marker
+  bad.push_back("2800" "00" "00");                     // a hud with a byte after it
   for (const std::string& h : bad) {
     std::vector<uint8_t> bytes;
     for (size_t i = 0; i + 1 < h.size(); i += 2) bytes.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));

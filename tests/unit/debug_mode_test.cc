@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "engine/compute/entity_journal.h"
 #include "engine/wire/codec.h"
 #include "tests/unit/sim_cluster.h"
 
@@ -186,8 +187,16 @@ TEST_F(DebugModeTest, GhostQueriesAreRelayedToTheComputeNodes) {
   const EntityId e = some_entity();
   const AdminReply owned = command(AdminRequest{AdminRequest::Command::kGhostQuery, e, {}}, OperatorRole::kViewer);
   ASSERT_TRUE(owned.ok);
-  ASSERT_EQ(owned.lines.size(), 1u);
+  ASSERT_EQ(owned.lines.size(), 3u);
   EXPECT_EQ(owned.lines[0].rfind("compute 101 owns it: generation", 0), 0u) << owned.lines[0];
+  // Its subscriptions, and from this question on its inputs and intents (entity_journal.h).
+  EXPECT_EQ(owned.lines[1].rfind("compute 101 feeds it to gateway 20", 0), 0u) << owned.lines[1];
+  EXPECT_EQ(owned.lines[2], "compute 101 records its last 8 inputs and 8 intents for 60 s from each question");
+  run_for(1 * kNsPerSec);
+  const AdminReply again = command(AdminRequest{AdminRequest::Command::kGhostQuery, e, {}}, OperatorRole::kViewer);
+  ASSERT_GE(again.lines.size(), 3u);
+  EXPECT_EQ(again.lines[2].rfind("compute 101 input at tick ", 0), 0u) << again.lines[2];
+  EXPECT_LE(again.lines.size(), 2 + kJournalInputsMax + kJournalIntentsMax);
   const AdminReply unknown = command(AdminRequest{AdminRequest::Command::kGhostQuery, EntityId(999999), {}}, OperatorRole::kViewer);
   ASSERT_EQ(unknown.lines.size(), 1u);
   EXPECT_EQ(unknown.lines[0], "compute 101 neither owns nor ghosts it (compute 101)");

@@ -125,6 +125,72 @@ class GatewayInputs : public GatewayRules {
   ConnId owner_ = 0;
 };
 
+// docs/browser.md, "The bag and the turn order": an avatar's HUD (AvatarHud) from its owner goes
+// to that avatar's client alone; the same from a compute node that does not own the avatar, or for
+// an avatar no session here plays, is ignored and counted.
+TEST_F(GatewayInputs, AnAvatarsHudGoesToItsOwnClientAloneAndOnlyOnItsOwnersWord) {
+  const ConnId ana = play(1);
+  const ConnId bob = play(2);
+  const ConnId ana_owner = owner_;
+  // A third player owned by another compute node: the gateway links to that node too.
+  const ConnId cid = client_hello();
+  const auto request = rt_.network.last_of<SpawnRequest>(leader_);
+  ASSERT_TRUE(request.has_value());
+  rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, kEpoch, 0,
+                                             SpawnReply{request->session, EntityId(1ULL << 40 | 3), NodeId(102), "compute-102:9000", "", 43}});
+  const ConnId other_owner = rt_.network.outbound_to("compute-102:9000");
+  ASSERT_NE(other_owner, 0u);
+  if (!rt_.network.open(other_owner)) rt_.network.complete_connect(other_owner);
+  const auto huds_to = [&](ConnId conn) {
+    std::vector<AvatarHud> out;
+    for (const testing::SentPayload& p : rt_.network.sent()) {
+      if (p.conn != conn || p.bytes.empty() || p.bytes[0] != static_cast<uint8_t>(client::Type::kHud)) continue;
+      ByteReader r(p.bytes);
+      auto h = client::decode_gateway_header(r);
+      EXPECT_TRUE(h.ok());
+      if (h.ok()) out.push_back(h->hud);
+    }
+    return out;
+  };
+  AvatarHud hud;
+  hud.entity = EntityId(1ULL << 40 | 1);
+  hud.items.push_back(7);
+  hud.encounter = EntityId(1ULL << 40 | 50);
+  hud.round = 1;
+  hud.turn = 2;
+  hud.actor = 1;
+  hud.turn_ticks_left = 30;
+  hud.seats.push_back(EncounterSeat{EntityId(1ULL << 40 | 2), 2, 0});
+  hud.seats.push_back(EncounterSeat{EntityId(1ULL << 40 | 1), 1, 0});
+  rt_.network.deliver(ana_owner, ServerMessage{NodeId(101), Role::kCompute, kEpoch, 1, hud});
+  auto got = huds_to(ana);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].items.size(), 1u);
+  EXPECT_EQ(got[0].items[0], 7);
+  EXPECT_EQ(got[0].seats.size(), 2u);
+  EXPECT_EQ(got[0].actor, 1u);
+  EXPECT_TRUE(huds_to(bob).empty()) << "another player was told ana's bag";
+  EXPECT_TRUE(huds_to(cid).empty()) << "another player was told ana's bag";
+  EXPECT_EQ(gateway_->stats().huds_forwarded, 1u);
+  // Node 102 does not own ana's avatar: ignored, counted, nobody told anything.
+  rt_.network.deliver(other_owner, ServerMessage{NodeId(102), Role::kCompute, kEpoch, 1, hud});
+  EXPECT_EQ(huds_to(ana).size(), 1u);
+  EXPECT_EQ(gateway_->stats().huds_refused, 1u);
+  // An avatar nobody plays here: ignored, counted.
+  AvatarHud stray = hud;
+  stray.entity = EntityId(1ULL << 40 | 9);
+  rt_.network.deliver(ana_owner, ServerMessage{NodeId(101), Role::kCompute, kEpoch, 1, stray});
+  EXPECT_EQ(gateway_->stats().huds_unplayed, 1u);
+  EXPECT_TRUE(huds_to(bob).empty());
+  EXPECT_TRUE(huds_to(cid).empty());
+  // Once ana's session ends, its avatar's HUD goes nowhere.
+  rt_.network.reset(ana);
+  rt_.network.deliver(ana_owner, ServerMessage{NodeId(101), Role::kCompute, kEpoch, 1, hud});
+  EXPECT_EQ(gateway_->stats().huds_unplayed, 2u);
+  EXPECT_EQ(gateway_->stats().huds_forwarded, 1u);
+  EXPECT_TRUE(rt_.network.open(bob));
+}
+
 TEST_F(GatewayInputs, ReplaysAndFloodsAreRejectedByReasonAndTheSenderClosedPastItsBudget) {
   const ConnId cheat = play(1);
   const ConnId honest = play(2);

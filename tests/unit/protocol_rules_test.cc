@@ -637,6 +637,44 @@ TEST_F(ProtocolRulesCompute, ARecoveryStartsFromOurOwnGhostWhenItIsFresher) {
   EXPECT_EQ(find(e)->hp, 40) << "recovered from the grant's older state although our own ghost was fresher";
 }
 
+// docs/browser.md, "The bag and the turn order": the owner tells the gateway holding an avatar's
+// session what that avatar's bag holds (AvatarHud), once when it first has something and then only
+// on a change or every kAvatarHudRefreshTicks, never each tick; an avatar with nothing to show
+// costs no message.
+TEST_F(ProtocolRulesCompute, AnAvatarsBagGoesToItsGatewayOnceAndAgainOnlyAtTheRefresh) {
+  const EntityId bare = entity_of(1), looted = entity_of(2);
+  grant(bare, numbered(kEpoch, 1));
+  EntityState st = state_of(looted, numbered(kEpoch, 1), 100, Vec2{10'000, 10'000});
+  st.inventory.push_back(LootItem{7, entity_of(9), IntentKey{NodeId(102), 1, 5, 1}});
+  from_leader(OwnershipGrant{looted, numbered(kEpoch, 2), kGateway, SessionId(looted.value), st.pos, 0, st});
+  ASSERT_NE(find(looted), nullptr);
+  ASSERT_EQ(find(looted)->inventory.size(), 1u) << "the grant's state did not bring the bag: the test below would prove nothing";
+  const ConnId gateway = rt_.network.accept(kListen);
+  rt_.network.deliver(gateway, ServerMessage{kGateway, Role::kGateway, kEpoch, 0, Hello{Role::kGateway, "", 0, 9}});
+  // Ticks run as long as the leader acks our heartbeats (a lease).
+  const auto run_for = [&](TimeNs ns) {
+    for (TimeNs t = 0; t < ns; t += 500 * kNsPerMs) {
+      from_leader(HeartbeatAck{last_heartbeat(leader_).seq, 0, rt_.now_ns()});
+      rt_.advance(500 * kNsPerMs);
+    }
+  };
+  run_for(2 * kNsPerSec);
+  const uint64_t ticks = node_->stats().ticks;
+  ASSERT_GE(ticks, 10u);
+  auto huds = rt_.network.sent_of<AvatarHud>(gateway);
+  ASSERT_EQ(huds.size(), 1u) << "the bag went to the gateway " << huds.size() << " times in " << ticks << " ticks without changing";
+  EXPECT_EQ(huds[0].entity, looted);
+  ASSERT_EQ(huds[0].items.size(), 1u);
+  EXPECT_EQ(huds[0].items[0], 7);
+  EXPECT_FALSE(huds[0].encounter.valid());
+  // Past the refresh: once more, and still never for the avatar with nothing.
+  run_for(kAvatarHudRefreshTicks * kTickNs);
+  huds = rt_.network.sent_of<AvatarHud>(gateway);
+  EXPECT_EQ(huds.size(), 2u) << "in " << node_->stats().ticks - ticks << " more ticks";
+  for (const AvatarHud& h : huds) EXPECT_EQ(h.entity, looted);
+  EXPECT_EQ(node_->stats().huds_sent, huds.size());
+}
+
 class ProtocolRulesCoordinator : public ::testing::Test {
  protected:
   static constexpr NodeId kSelf{1};

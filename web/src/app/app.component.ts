@@ -1,10 +1,10 @@
 // The login screen (log in, or register with a class), then the battle view: a canvas drawn every
 // animation frame (entities interpolated between the 10 Hz updates), and the HUD over it: own health, skill bar with cooldowns and keys, target frame,
-// combat log, connection notice. Keys: WASD or arrows move, 1-4 use a skill on the target, Tab
-// targets the nearest enemy, a click targets what is under it.
+// turn order of the encounter the player sits in, the bag, combat log, connection notice. Keys: WASD or arrows move, 1-4 use a skill on the target, Tab
+// targets the nearest enemy, C challenges the target to a turn-based encounter, a click targets what is under it.
 
 import { ChangeDetectionStrategy, Component, ElementRef, HostListener, OnDestroy, OnInit, ViewChild, signal } from '@angular/core';
-import { CLASSES, CM_PER_M, className, Entity, Game, skillBar } from './game';
+import { CLASSES, CM_PER_M, className, Entity, Game, itemName, skillBar } from './game';
 import { FLAG_DEAD } from './codec';
 
 interface SkillView {
@@ -75,6 +75,24 @@ interface SkillView {
             <div class="sub">{{ view().target!.distance }} m</div>
           </div>
         }
+        @if (view().turns) {
+          <div class="turns frame" data-test="turns">
+            <div class="name">Round {{ view().turns!.round }} · turn {{ view().turns!.turn }} · {{ view().turns!.leftS }} s</div>
+            @for (seat of view().turns!.seats; track seat.entity) {
+              <div class="seat" [class.acting]="seat.acting" [class.you]="seat.you" [attr.data-acting]="seat.acting ? 1 : 0">
+                {{ seat.acting ? '▶' : '' }} {{ seat.name }} · team {{ seat.team }}
+              </div>
+            }
+          </div>
+        }
+        <div class="bag frame" data-test="bag">
+          <div class="name">Bag · {{ view().bag.length }} / 8</div>
+          @for (item of view().bag; track $index) {
+            <span class="item" data-test="bag-item">{{ item }}</span>
+          } @empty {
+            <span class="sub">empty</span>
+          }
+        </div>
         <div class="skills">
           @for (s of view().skills; track s.slot) {
             <button class="skill" [attr.data-slot]="s.slot" (click)="use(s.slot)" [class.cooling]="s.cooldownS !== ''">
@@ -139,6 +157,8 @@ export class AppComponent implements OnInit, OnDestroy {
     } else if (key === 'tab') {
       this.game.targetNearestEnemy();
       ev.preventDefault();
+    } else if (key === 'c') {
+      this.game.challenge();
     } else {
       this.game.keyDown(key);
     }
@@ -209,6 +229,15 @@ export class AppComponent implements OnInit, OnDestroy {
           }
         : null,
       skills,
+      bag: g ? g.bag.map(itemName) : [],
+      turns: g?.encounter
+        ? {
+            round: g.encounter.round,
+            turn: g.encounter.turn,
+            leftS: (g.turnLeftMs(now) / 1000).toFixed(1),
+            seats: g.turnOrder().map((s) => ({ entity: String(s.entity), team: s.team, name: s.name, acting: s.acting, you: s.you })),
+          }
+        : null,
       log: g ? g.log.slice(-8) : [],
     };
   }

@@ -14,12 +14,16 @@ export const MOVE_PERMILLE_MAX = 1000;
 export const HEALTH_ABS_MAX = 1_000_000_000;
 export const POSITION_CM_MAX = 100_000_000; // kCoordinateMmMax / kClientUnitMm
 export const SKILL_SLOT_MAX = 8;
+export const CHALLENGE_SLOT = 9; // kChallengeSlot: the input's skill slot that challenges the target to an encounter
 export const CLIENT_UNIT_MM = 10;
 export const FLAG_DEAD = 1;
 export const ACCOUNT_FIELD_BYTES_MAX = 64; // kAccountFieldBytesMax (the server's rules are narrower: docs/security.md)
 export const PASSWORD_FIELD_BYTES_MAX = 128;
 export const AUTH_CODE_MAX = 6;
 export const CLASS_ID_MAX = 0xffff;
+export const INVENTORY_ITEMS_MAX = 8; // kInventoryItemsMax
+export const ENCOUNTER_SEATS_MAX = 4; // kEncounterSeatsMax
+export const ENCOUNTER_ROUNDS_MAX = 100; // kEncounterRoundsMax
 
 // accounts::AuthCode (engine/accounts/account_service.h).
 export enum AuthCode {
@@ -44,6 +48,7 @@ export enum MsgType {
   Refresh = 32,
   Logout = 33,
   AuthReply = 34,
+  Hud = 40, // browser (40-44): the player's own bag and encounter
 }
 
 export const CHANGED_POS = 1 << 0;
@@ -289,7 +294,22 @@ export type GatewayMessage =
   | { type: 'update'; update: Update }
   | { type: 'goodbye'; reason: string }
   | { type: 'redirect'; address: string }
-  | { type: 'auth'; reply: AuthReply };
+  | { type: 'auth'; reply: AuthReply }
+  | { type: 'hud'; items: number[]; encounter: HudEncounter | null };
+
+// The turn order of the encounter the player's avatar sits in (AvatarHud, messages.h): seats in
+// turn order, `actor` the seat whose turn it is, its timer as the owner last read it.
+export interface HudSeat {
+  entity: bigint;
+  team: number;
+}
+export interface HudEncounter {
+  round: number;
+  turn: number;
+  actor: number;
+  turnTicksLeft: number;
+  seats: HudSeat[];
+}
 
 // The answer to a register, login, refresh or logout: tokens and character are 0 unless code is Ok.
 export interface AuthReply {
@@ -421,6 +441,40 @@ export function decodeGateway(bytes: Uint8Array): GatewayMessage {
     case MsgType.Update:
       out = { type: 'update', update: readUpdate(r) };
       break;
+    case MsgType.Hud: {
+      const items: number[] = [];
+      const n = r.u8();
+      if (n > INVENTORY_ITEMS_MAX) r.fail('too many hud items');
+      for (let i = 0; i < n && r.ok(); ++i) {
+        const kind = r.num(0xffffn, 'hud item kind out of range');
+        if (r.ok() && kind === 0) r.fail('hud item kind 0');
+        if (r.ok()) items.push(kind);
+      }
+      let encounter: HudEncounter | null = null;
+      const inEncounter = r.u8();
+      if (inEncounter > 1) r.fail('bad hud encounter marker');
+      if (inEncounter === 1 && r.ok()) {
+        const round = r.num(BigInt(ENCOUNTER_ROUNDS_MAX), 'hud round out of range');
+        if (r.ok() && round === 0) r.fail('hud round 0');
+        const turn = r.num(U32_MAX, 'hud turn out of range');
+        const actor = r.num(BigInt(ENCOUNTER_SEATS_MAX - 1), 'hud actor out of range');
+        const turnTicksLeft = r.num(U32_MAX, 'hud timer out of range');
+        const seatCount = r.u8();
+        if (r.ok() && (seatCount === 0 || seatCount > ENCOUNTER_SEATS_MAX)) r.fail('hud seat count out of range');
+        const seats: HudSeat[] = [];
+        for (let i = 0; i < seatCount && r.ok(); ++i) {
+          const entity = r.varint();
+          const team = r.num(U32_MAX, 'hud team out of range');
+          if (r.ok() && entity === 0n) r.fail('hud seat of entity 0');
+          if (r.ok()) seats.push({ entity, team });
+        }
+        if (r.ok() && actor >= seats.length) r.fail('hud actor past the seats');
+        encounter = { round, turn, actor, turnTicksLeft, seats };
+      }
+      if (r.ok() && !r.atEnd()) r.fail('bytes after the hud');
+      out = { type: 'hud', items, encounter };
+      break;
+    }
     default:
       if (r.ok()) r.fail('unknown gateway message type');
   }

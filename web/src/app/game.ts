@@ -21,6 +21,7 @@ import {
   CHANGED_TEAM,
   AuthCode,
   AuthReply,
+  CHALLENGE_SLOT,
   decodeGateway,
   encodeHello,
   encodeInput,
@@ -30,6 +31,7 @@ import {
   encodeRegister,
   FLAG_DEAD,
   Far,
+  HudEncounter,
   Seen,
   Token,
   Update,
@@ -51,6 +53,16 @@ export const CLASSES: ReadonlyArray<{ id: number; name: string; role: string; sk
   { id: 3, name: 'rogue', role: 'melee damage, energy', skills: ['evasion', 'kick', 'kidney shot', 'poison blade', 'stab'] },
   { id: 4, name: 'cleric', role: 'heals allies, mana', skills: ['divine ward', 'cleanse', 'holy nova', 'renew', 'heal', 'smite'] },
 ];
+// Item names (content/items.textpb: ids and names), kept in step by hand as CLASSES is.
+export const ITEMS: ReadonlyArray<{ id: number; name: string }> = [
+  { id: 1, name: 'ore' },
+  { id: 2, name: 'herb' },
+  { id: 3, name: 'potion' },
+  { id: 4, name: 'sword' },
+];
+export function itemName(kind: number): string {
+  return ITEMS.find((i) => i.id === kind)?.name ?? `item ${kind}`;
+}
 export function className(id: number): string {
   return CLASSES.find((c) => c.id === id)?.name ?? `class ${id}`;
 }
@@ -83,6 +95,10 @@ export class Game {
   tick = 0;
   cooldownTicks = 0;
   cooldownAt = 0; // when cooldownTicks was heard (ms)
+  // What the avatar's owner last said of its bag and encounter (the gateway's 'hud' message).
+  bag: number[] = []; // item kinds, oldest first
+  encounter: HudEncounter | null = null;
+  encounterAt = 0; // when encounter.turnTicksLeft was heard (ms)
   target: bigint = 0n;
   phase: Phase = 'login';
   notice = '';
@@ -290,6 +306,8 @@ export class Game {
     this.account = '';
     this.entities.clear();
     this.self = 0n;
+    this.bag = [];
+    this.encounter = null;
     this.phase = 'login';
     this.notice = '';
     this.authError = why;
@@ -316,6 +334,21 @@ export class Game {
     for (const e of this.entities.values()) if (e.seen.id === id) return e;
     return undefined;
   }
+  turnLeftMs(now: number): number {
+    if (!this.encounter) return 0;
+    return Math.max(0, this.encounter.turnTicksLeft * (1000 / this.tickHz) - (now - this.encounterAt));
+  }
+  // The seats of the encounter in turn order, named as the client knows them.
+  turnOrder(): { entity: bigint; team: number; name: string; acting: boolean; you: boolean }[] {
+    const e = this.encounter;
+    if (!e) return [];
+    return e.seats.map((seat, i) => {
+      const seen = this.find(seat.entity)?.seen;
+      const you = seat.entity === this.self;
+      const name = you ? 'you' : seen ? `${className(seen.classId)} #${seat.entity}` : `#${seat.entity}`;
+      return { entity: seat.entity, team: seat.team, name, acting: i === e.actor, you };
+    });
+  }
   cooldownLeftMs(now: number): number {
     return Math.max(0, this.cooldownTicks * (1000 / this.tickHz) - (now - this.cooldownAt));
   }
@@ -333,6 +366,11 @@ export class Game {
     if (!this.find(this.target)) this.targetNearestEnemy();
     this.pendingSkill = slot;
     this.skillInputsLeft = SKILL_REPEAT_INPUTS;
+  }
+  // Challenges the target (the nearest enemy with none) to a turn-based encounter: its owner
+  // checks it (an enemy player within the content's challenge range, neither in one already).
+  challenge(): void {
+    this.useSkill(CHALLENGE_SLOT);
   }
   select(id: bigint): void {
     this.target = id;
@@ -396,6 +434,11 @@ export class Game {
     }
     switch (m.type) {
       case 'welcome':
+        if (m.entity !== this.self) {
+          // Another avatar (a new one): its owner tells us its bag and encounter once it has any.
+          this.bag = [];
+          this.encounter = null;
+        }
         this.self = m.entity;
         this.tickHz = m.tickHz || 10;
         this.viewRadiusMm = m.viewRadiusMm;
@@ -428,6 +471,17 @@ export class Game {
         }
         this.notice = `the gateway said goodbye: ${m.reason}`;
         this.addLog(this.notice);
+        break;
+      case 'hud':
+        if (m.items.length > this.bag.length) this.addLog(`you looted ${itemName(m.items[m.items.length - 1])}`);
+        if (m.encounter && (!this.encounter || this.encounter.turn !== m.encounter.turn)) {
+          const acting = m.encounter.seats[m.encounter.actor].entity;
+          this.addLog(acting === this.self ? `round ${m.encounter.round}: your turn` : `round ${m.encounter.round}: #${acting}'s turn`);
+        }
+        if (!m.encounter && this.encounter) this.addLog('the encounter is over');
+        this.bag = m.items;
+        this.encounter = m.encounter;
+        this.encounterAt = performance.now();
         break;
       case 'redirect':
         // A TCP gateway's address is no use to a browser: resume here, where the WebSocket is.
