@@ -83,18 +83,14 @@ void print_findings(const std::vector<economy::AuditFinding>& findings, uint64_t
   if (total > findings.size()) std::printf("  ... and %llu more\n", static_cast<unsigned long long>(total - findings.size()));
 }
 
-}  // namespace
-
-Result<std::unique_ptr<StoreFold>> read_economy_store(const std::string& store, bool keep_entries) {
-  auto spec = store_spec(store);
-  if (!spec) return spec.error();
-  auto backend = real::open_backend(*spec);
-  if (!backend) return backend.error();
-  real::StorageBackend& db = **backend;
-  auto fold = std::make_unique<StoreFold>(store_name(*spec), keep_entries);
-  // The ledger, in pages; past a page that fails (a bad checksum, a missing or malformed row) the
-  // entries of that page are read one by one, so that each bad sequence is reported and the rest read.
-  uint64_t from = 1, last = 0, singles_until = 0;
+// The whole ledger, in pages; past a page that fails to read back (a bad checksum, a missing or
+// malformed row) its entries are read one by one, so that each bad sequence is reported (on_unreadable)
+// and the rest read. Sets `last` to the highest sequence seen; returns the status of a read that
+// failed otherwise (ok when the ledger was read to its end).
+template <class OnEntry, class OnUnreadable>
+StorageStatus read_ledger_pages(real::StorageBackend& db, uint64_t& last, OnEntry on_entry, OnUnreadable on_unreadable) {
+  uint64_t from = 1, singles_until = 0;
+  last = 0;
   for (;;) {
     const size_t limit = from < singles_until ? 1 : kStorageLedgerReadMax;
     LedgerResult r = db.read_ledger(from, limit);
@@ -104,31 +100,57 @@ Result<std::unique_ptr<StoreFold>> read_economy_store(const std::string& store, 
         singles_until = from + kStorageLedgerReadMax;
         continue;
       }
-      fold->unreadable(from, r.status.reason);
+      on_unreadable(from, r.status.reason);
       if (++from > last) break;
       continue;
     }
-    if (!r.status.ok()) return make_error(Error::Code::kIo, fmt::format("{}: cannot read the ledger: {}", fold->name(), r.status.reason));
-    for (const LedgerEntry& e : r.entries) fold->entry(e.seq, e.entry);
+    if (!r.status.ok()) return r.status;
+    for (const LedgerEntry& e : r.entries) on_entry(e);
     if (r.entries.empty()) break;
     from += r.entries.size();
     if (from > last) break;
   }
-  fold->last_seq(last);
-  // The trade rows.
-  const Bytes prefix = StorageKey("trade").take();
+  return StorageStatus{};
+}
+
+// Every row under `prefix`, in key order. A page that does not read back ends the scan
+// (on_unreadable: the rows after it are not read); returns the status of a read that failed otherwise.
+template <class OnRow, class OnUnreadable>
+StorageStatus scan_prefix(real::StorageBackend& db, const Bytes& prefix, OnRow on_row, OnUnreadable on_unreadable) {
   Bytes after;
   for (;;) {
     ScanResult r = db.scan(prefix, after, kStorageScanRowsMax);
     if (r.status.code == StorageCode::kCorrupt) {
-      fold->rows_unreadable(r.status.reason);
+      on_unreadable(r.status.reason);
       break;
     }
-    if (!r.status.ok()) return make_error(Error::Code::kIo, fmt::format("{}: cannot read the trade rows: {}", fold->name(), r.status.reason));
-    for (const StorageRow& row : r.rows) fold->trade_row(row.key, row.value);
+    if (!r.status.ok()) return r.status;
+    for (const StorageRow& row : r.rows) on_row(row);
     if (!r.more || r.rows.empty()) break;
     after = r.rows.back().key;
   }
+  return StorageStatus{};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StoreFold>> read_economy_store(const std::string& store, bool keep_entries) {
+  auto spec = store_spec(store);
+  if (!spec) return spec.error();
+  auto backend = real::open_backend(*spec);
+  if (!backend) return backend.error();
+  real::StorageBackend& db = **backend;
+  auto fold = std::make_unique<StoreFold>(store_name(*spec), keep_entries);
+  uint64_t last = 0;
+  const StorageStatus ledger = read_ledger_pages(
+      db, last, [&](const LedgerEntry& e) { fold->entry(e.seq, e.entry); },
+      [&](uint64_t seq, const std::string& reason) { fold->unreadable(seq, reason); });
+  if (!ledger.ok()) return make_error(Error::Code::kIo, fmt::format("{}: cannot read the ledger: {}", fold->name(), ledger.reason));
+  fold->last_seq(last);
+  const StorageStatus trades = scan_prefix(
+      db, StorageKey("trade").take(), [&](const StorageRow& row) { fold->trade_row(row.key, row.value); },
+      [&](const std::string& reason) { fold->rows_unreadable(reason); });
+  if (!trades.ok()) return make_error(Error::Code::kIo, fmt::format("{}: cannot read the trade rows: {}", fold->name(), trades.reason));
   fold->finish();
   return fold;
 }
@@ -300,45 +322,21 @@ int run_character_audit_command(const CharacterAuditArgs& args) {
     }
     real::StorageBackend& db = **backend;
     const std::string name = store_name(*spec);
-    // The ledger, in pages; an entry that does not read back is a finding, read around one by one.
-    uint64_t from = 1, last = 0, singles_until = 0;
-    for (;;) {
-      const size_t limit = from < singles_until ? 1 : kStorageLedgerReadMax;
-      LedgerResult r = db.read_ledger(from, limit);
-      last = std::max(last, r.last_seq);
-      if (r.status.code == StorageCode::kCorrupt) {
-        if (limit > 1) {
-          singles_until = from + kStorageLedgerReadMax;
-          continue;
-        }
-        unreadable.push_back(fmt::format("{}: entry {}: unreadable: {}", name, from, r.status.reason));
-        if (++from > last) break;
-        continue;
-      }
-      if (!r.status.ok()) {
-        std::fprintf(stderr, "aether economy characters: %s: cannot read the ledger: %s\n", name.c_str(), r.status.reason.c_str());
-        return 2;
-      }
-      for (const LedgerEntry& e : r.entries) audit.entry(e.seq, e.entry);
-      if (r.entries.empty()) break;
-      from += r.entries.size();
-      if (from > last) break;
+    // An entry or a save page that does not read back is a finding; the rest is read around it.
+    uint64_t last = 0;
+    const StorageStatus ledger = read_ledger_pages(
+        db, last, [&](const LedgerEntry& e) { audit.entry(e.seq, e.entry); },
+        [&](uint64_t seq, const std::string& reason) { unreadable.push_back(fmt::format("{}: entry {}: unreadable: {}", name, seq, reason)); });
+    if (!ledger.ok()) {
+      std::fprintf(stderr, "aether economy characters: %s: cannot read the ledger: %s\n", name.c_str(), ledger.reason.c_str());
+      return 2;
     }
-    const Bytes prefix = StorageKey("charsave").take();
-    Bytes after;
-    for (;;) {
-      ScanResult r = db.scan(prefix, after, kStorageScanRowsMax);
-      if (r.status.code == StorageCode::kCorrupt) {
-        unreadable.push_back(fmt::format("{}: a save row is unreadable: {}", name, r.status.reason));
-        break;
-      }
-      if (!r.status.ok()) {
-        std::fprintf(stderr, "aether economy characters: %s: cannot read the saves: %s\n", name.c_str(), r.status.reason.c_str());
-        return 2;
-      }
-      for (const StorageRow& row : r.rows) audit.row(row.key, row.value);
-      if (!r.more || r.rows.empty()) break;
-      after = r.rows.back().key;
+    const StorageStatus saves = scan_prefix(
+        db, StorageKey("charsave").take(), [&](const StorageRow& row) { audit.row(row.key, row.value); },
+        [&](const std::string& reason) { unreadable.push_back(fmt::format("{}: a save row is unreadable: {}", name, reason)); });
+    if (!saves.ok()) {
+      std::fprintf(stderr, "aether economy characters: %s: cannot read the saves: %s\n", name.c_str(), saves.reason.c_str());
+      return 2;
     }
   }
   audit.finish();

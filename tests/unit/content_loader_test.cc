@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "app/content_loader.h"
+#include "tests/unit/content_copy.h"
 
 namespace aether::app {
 namespace {
@@ -28,18 +29,8 @@ TEST(ContentLoader, TheShippedContentLoadsAndPassesEveryRule) {
   EXPECT_EQ(load_content(kContentDir).value()->hash(), content.hash());
 }
 
-class BrokenContent : public ::testing::Test {
+class BrokenContent : public aether::testing::ContentCopy {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("aether-content-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    for (const auto& f : std::filesystem::directory_iterator(kContentDir)) {
-      if (f.path().extension() == ".textpb") std::filesystem::copy_file(f.path(), dir_ / f.path().filename());
-    }
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   void append(const char* file, const std::string& text) {
     std::ofstream out(dir_ / file, std::ios::app);
     out << text;
@@ -49,7 +40,6 @@ class BrokenContent : public ::testing::Test {
     EXPECT_FALSE(c.ok());
     return c.ok() ? std::string() : c.error().message;
   }
-  std::filesystem::path dir_;
 };
 
 TEST_F(BrokenContent, ExperienceFaultsNameFileLineAndField) {

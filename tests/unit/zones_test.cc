@@ -10,6 +10,7 @@
 #include "app/text_config.h"
 #include "engine/core/random.h"
 #include "engine/gameplay/world.h"
+#include "tests/unit/content_copy.h"
 
 namespace aether::gameplay {
 namespace {
@@ -159,18 +160,8 @@ world { arena_m: 600 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + kZon
   EXPECT_NE(planted.first_event.find("trace record kind 126"), std::string::npos) << planted.first_event;
 }
 
-class BrokenZones : public ::testing::Test {
+class BrokenZones : public aether::testing::ContentCopy {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("aether-zones-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    for (const auto& f : std::filesystem::directory_iterator(kContentDir)) {
-      if (f.path().extension() == ".textpb") std::filesystem::copy_file(f.path(), dir_ / f.path().filename());
-    }
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string error(const std::string& zones_text) {
     {
       std::ofstream out(dir_ / "zones.textpb", std::ios::trunc);
@@ -180,7 +171,6 @@ class BrokenZones : public ::testing::Test {
     EXPECT_FALSE(c.ok());
     return c.ok() ? std::string() : c.error().message;
   }
-  std::filesystem::path dir_;
 };
 
 constexpr const char* kTwoZones =
