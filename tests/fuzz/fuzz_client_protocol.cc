@@ -111,6 +111,9 @@ void from_gateway(std::span<const uint8_t> bytes) {
     case Type::kAuthReply:
       FUZZ_CHECK(same(encode_auth_reply(header->auth), bytes), "an auth reply re-encodes to other bytes: not canonical");
       return;
+    case Type::kHud:
+      FUZZ_CHECK(same(encode_hud(header->hud), bytes), "a hud re-encodes to other bytes: not canonical");
+      return;
     case Type::kUpdate: break;
     default: FUZZ_CHECK(false, "decode_gateway_header accepted type %d", static_cast<int>(header->type));
   }

@@ -36,6 +36,10 @@ void check_one(std::span<const uint8_t> bytes) {
   const std::vector<uint8_t> same = pack_state(s, fields);
   FUZZ_CHECK(std::span<const uint8_t>(same).size() == bytes.size() && std::equal(same.begin(), same.end(), bytes.begin()),
              "the state re-encodes to other bytes (%zu, was %zu): not canonical", same.size(), bytes.size());
+  // Packed whole, a state decoded from part of its fields carries the defaults of the others. An
+  // encounter's default component (no turn timer) is no encounter, and no sender packs one: the
+  // whole round trip holds for an encounter's state only when the bytes carried its component.
+  if (s.kind == kEntityKindEncounter && (fields & kFieldEncounter) == 0) return;
   EntityState whole;
   FUZZ_CHECK(unpack_state(pack_state(s), whole, &error), "a decoded state does not re-decode: %s", error);
   FUZZ_CHECK(whole == s, "a decoded state changes through a round trip");
@@ -61,15 +65,18 @@ void check_list(std::span<const uint8_t> bytes, size_t max) {
   const uint64_t n = r.varint();
   w.varint(n);
   FUZZ_CHECK(n == states.size(), "count %llu, %zu states", static_cast<unsigned long long>(n), states.size());
+  bool partial_encounter = false;  // see check_one: then no whole round trip
   for (const EntityState& s : states) {
     EntityState again;
     uint32_t fields = 0;
     FUZZ_CHECK(get_state(r, again, &fields), "a state of an accepted list does not decode alone");
     FUZZ_CHECK(again == s, "two decodes of one state differ");
     put_state(w, s, fields);
+    partial_encounter = partial_encounter || (s.kind == kEntityKindEncounter && (fields & kFieldEncounter) == 0);
   }
   FUZZ_CHECK(same.size() == bytes.size() && std::equal(same.begin(), same.end(), bytes.begin()),
              "the list re-encodes to other bytes (%zu, was %zu): not canonical", same.size(), bytes.size());
+  if (partial_encounter) return;
   std::vector<EntityState> whole;
   FUZZ_CHECK(unpack_states(pack_states(states), max, whole, &error), "a decoded list does not re-decode: %s", error);
   FUZZ_CHECK(whole == states, "a decoded list changes through a round trip");
