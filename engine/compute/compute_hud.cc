@@ -46,6 +46,9 @@ void ComputeNode::send_huds() {
   for (const auto& [id, e] : world_.entities()) {
     if (!e.gateway.valid() || e.is_npc() || e.is_encounter()) continue;
     auto sent = huds_sent_.find(id);
+    // No record, no item, no seat: its HUD is empty and nothing was sent (most avatars of a
+    // battle), so it costs two lookups, not a HUD built to be thrown away.
+    if (sent == huds_sent_.end() && e.inventory.size() == 0 && !seats_.contains(id)) continue;
     AvatarHud hud = hud_of(e);
     if (sent == huds_sent_.end()) {
       if (hud.empty()) continue;  // the client starts with an empty HUD

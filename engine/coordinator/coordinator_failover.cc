@@ -34,36 +34,50 @@ void Coordinator::replicate() {
   }
   bool refused = copying;
   if (!copying) {
-    // The backlog in messages of at most kReplicaEntriesPerMessage, lowest ids first, each entry
-    // as the table shows it now.
-    std::vector<Replicate> messages(1);
-    for (EntityId id : backlog_.changed_ids()) {
-      const OwnerRecord* rec = table_.get(id);
-      if (rec == nullptr) continue;  // erased since: its erasure is in the backlog instead
-      if (messages.back().entries.size() == kReplicaEntriesPerMessage) messages.emplace_back();
-      messages.back().entries.push_back(entry_of(id, *rec));
-    }
-    for (EntityId id : backlog_.erased_ids()) {
-      if (messages.back().erased.size() == kReplicaEntriesPerMessage) messages.emplace_back();
-      messages.back().erased.push_back(id);
-    }
-    // In order, until one is refused: what every follower's network took leaves the backlog; the
-    // rest waits for the next tick (replication_backlog.h). The version rides on the message that
+    // The backlog in messages of at most kReplicaEntriesPerMessage entries and as many erasures,
+    // lowest ids first, each entry as the table shows it now; each message is built only when the
+    // one before it was taken, so a refusing link costs one message per tick, not the backlog. In
+    // order, until one is refused: what every follower's network took leaves the backlog; the rest
+    // waits for the next tick (replication_backlog.h). The version rides on the message that
     // empties the backlog, so the vice reaches a version only with every entry before it.
-    size_t sent = 0;
-    for (; sent < messages.size(); ++sent) {
-      Replicate& r = messages[sent];
-      if (sent + 1 == messages.size()) {
+    const std::set<EntityId>& changed = backlog_.changed_ids();
+    const std::set<EntityId>& erased = backlog_.erased_ids();
+    auto next_change = changed.begin();
+    auto next_erasure = erased.begin();
+    // Past ids erased from the table since they changed: their erasure is in the backlog instead.
+    auto skip_gone = [&] {
+      while (next_change != changed.end() && table_.get(*next_change) == nullptr) ++next_change;
+    };
+    bool last = false;
+    while (!last) {
+      Replicate r;
+      skip_gone();
+      while (next_change != changed.end() && r.entries.size() < kReplicaEntriesPerMessage) {
+        r.entries.push_back(entry_of(*next_change, *table_.get(*next_change)));
+        ++next_change;
+        skip_gone();
+      }
+      if (next_change == changed.end()) {
+        while (next_erasure != erased.end() && r.erased.size() < kReplicaEntriesPerMessage) {
+          r.erased.push_back(*next_erasure);
+          ++next_erasure;
+        }
+      }
+      last = next_change == changed.end() && next_erasure == erased.end();
+      if (last) {
         r.nodes = nodes;
         r.version = version_;
       }
       bool taken = true;
       for (const auto& [conn, f] : followers_) taken = send_replica(conn, r) == SendStatus::kOk && taken;
-      if (!taken) break;
+      if (!taken) {
+        refused = true;
+        break;
+      }
+      // Only ids behind the cursors leave the set, so the cursors stay valid.
       for (const ReplicaEntry& e : r.entries) backlog_.delivered_change(e.entity);
       for (EntityId id : r.erased) backlog_.delivered_erasure(id);
     }
-    refused = sent < messages.size();
     if (!refused) backlog_.clear();  // what was not in the table any more went in no message
   }
   if (!refused) return;
