@@ -63,6 +63,7 @@ Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& ho
 int run_local(const LocalArgs& args) {
   real::RealOptions options;
   options.limits.inbound_per_address_max = 0;  // every bot comes from 127.0.0.1: no per-address limit
+  options.limits.tls_handshakes_per_address_max = 0;
   // Hundreds of bots register at once on one worker thread per gateway: Argon2id at its minimum
   // cost here (a development run; role processes use the interactive cost).
   options.password_cost = real::PasswordCost::kMinimum;

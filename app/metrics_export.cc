@@ -323,6 +323,7 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
     f.closed.tls_handshake_deadline += rt->limit_stats().tls_handshake_deadline;
     f.closed.tls_handshakes_limit += rt->limit_stats().tls_handshakes_limit;
     f.closed.per_address_limit += rt->limit_stats().per_address_limit;
+    f.closed.tls_handshakes_per_address_limit += rt->limit_stats().tls_handshakes_per_address_limit;
   }
   auto add = [&m](const Labels& l, const NetFigures& f) {
     m.family("aether_network_received_bytes_total", "Bytes received on TCP connections (frames with their length prefix).", kCounter)
@@ -338,7 +339,8 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
                                      std::pair{"tls_handshake", f.closed.tls_handshake},
                                      std::pair{"tls_handshake_deadline", f.closed.tls_handshake_deadline},
                                      std::pair{"tls_handshakes_limit", f.closed.tls_handshakes_limit},
-                                     std::pair{"per_address_limit", f.closed.per_address_limit}}) {
+                                     std::pair{"per_address_limit", f.closed.per_address_limit},
+                                     std::pair{"tls_handshakes_per_address_limit", f.closed.tls_handshakes_per_address_limit}}) {
       Labels with_reason = l;
       with_reason.emplace_back("reason", why);
       m.family("aether_network_limit_closes_total", "Connections closed or refused at a network limit, by limit.", kCounter)

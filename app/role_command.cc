@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <string>
@@ -220,7 +221,11 @@ int run_role(const RoleArgs& args) {
     }
   }
   real::RealOptions options;
-  if (config.connections_per_address_max() > 0) options.limits.inbound_per_address_max = config.connections_per_address_max();
+  if (config.connections_per_address_max() > 0) {
+    options.limits.inbound_per_address_max = config.connections_per_address_max();
+    // An address trusted with more connections may also open them at once.
+    options.limits.tls_handshakes_per_address_max = std::max(real::kTlsHandshakesPerAddressMax, size_t{config.connections_per_address_max()});
+  }
   if (!config.log_level().empty() && !common::parse_log_level(config.log_level(), &options.log_level)) {
     fmt::print(stderr, "aether {}: {}: unknown log_level '{}'\n", role, config_path, config.log_level());
     return 2;

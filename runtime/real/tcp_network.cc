@@ -106,6 +106,9 @@ struct TcpConnection {
   std::string listen_address;              // accepted: the listener's bound address, for on_accepted
   std::string peer;           // remote endpoint (or the address dialled), for logs
   std::unique_ptr<AddressCounts::Slot> address_slot;  // accepted: counted against its remote address
+  // Accepted with TLS: counted against its remote address while its handshake is under way (held
+  // exactly while `handshaking`: taken in start_handshake, dropped in end_handshake).
+  std::unique_ptr<AddressCounts::Slot> handshake_slot;
   FrameDecoder decoder;
   std::vector<uint8_t> read_buffer;
   std::vector<uint8_t> pending;  // encoded frames not yet handed to async_write
@@ -154,7 +157,9 @@ TraceEvent delivered_event(std::span<const uint8_t> payload) {
 }  // namespace
 
 TcpNetwork::TcpNetwork(asio::io_context& io, Logger& log, RealTraceSink& trace, TcpLimits limits, TlsSettings tls)
-    : io_(io), log_(log), trace_(trace), limits_(limits), address_counts_(std::make_shared<AddressCounts>()), tls_(std::move(tls)) {}
+    : io_(io), log_(log), trace_(trace), limits_(limits), address_counts_(std::make_shared<AddressCounts>()),
+      handshake_counts_(std::make_shared<AddressCounts>()),
+      tls_(std::move(tls)) {}
 
 TcpNetwork::~TcpNetwork() { shutdown(); }
 
@@ -253,6 +258,16 @@ void TcpNetwork::on_accept(const std::shared_ptr<TcpListener>& listener, tcp::so
     ++limit_stats_.tls_handshakes_limit;
     log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} TLS handshakes under way (limit)", peer, listener->address,
            handshakes_);
+    socket.close(ec);
+    return start_accept(listener);
+  }
+  if (tls_.accept && limits_.tls_handshakes_per_address_max > 0 &&
+      handshake_counts_->held(remote_address) >= limits_.tls_handshakes_per_address_max) {
+    ++limit_stats_.tls_handshakes_per_address_limit;
+    if (std::has_single_bit(limit_stats_.tls_handshakes_per_address_limit)) {
+      log_at(log_, LogLevel::kWarn, {}, "refusing connection from {} on {}: {} TLS handshakes from that address under way (limit; {} refused so far)",
+             peer, listener->address, limits_.tls_handshakes_per_address_max, limit_stats_.tls_handshakes_per_address_limit);
+    }
     socket.close(ec);
     return start_accept(listener);
   }
@@ -571,6 +586,7 @@ void TcpNetwork::start_handshake(const ConnPtr& conn, bool as_server) {
   AETHER_ASSERT(conn->tls && !conn->handshaking);
   ++handshakes_;
   conn->handshaking = true;
+  if (as_server && conn->address_slot) conn->handshake_slot = handshake_counts_->take(conn->address_slot->address());
   if (!as_server && tls_.verify_host) {
     // The host the player dialled must be one the server's certificate names.
     const std::string host = conn->peer.substr(0, conn->peer.rfind(':'));
@@ -593,6 +609,7 @@ void TcpNetwork::start_handshake(const ConnPtr& conn, bool as_server) {
 void TcpNetwork::end_handshake(const ConnPtr& conn) {
   if (!conn->handshaking) return;
   conn->handshaking = false;
+  conn->handshake_slot.reset();
   --handshakes_;
   conn->handshake_timer.cancel();
 }

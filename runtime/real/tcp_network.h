@@ -75,6 +75,7 @@ struct TcpLimits {
   size_t partial_frames_bytes_max = kPartialFramesBytesMax;
   TimeNs tls_handshake_deadline_ns = kTlsHandshakeDeadlineNs;
   size_t tls_handshakes_max = kTlsHandshakesMax;
+  size_t tls_handshakes_per_address_max = kTlsHandshakesPerAddressMax;  // 0: no limit
 };
 
 // Connections this network closed because a limit was reached (each also logged with its reason).
@@ -86,6 +87,7 @@ struct TcpLimitStats {
   uint64_t tls_handshake_deadline = 0;  // a TLS handshake unfinished after tls_handshake_deadline_ns
   uint64_t tls_handshakes_limit = 0;    // accepted while tls_handshakes_max handshakes were under way
   uint64_t per_address_limit = 0;       // accepted from an address already holding inbound_per_address_max
+  uint64_t tls_handshakes_per_address_limit = 0;  // accepted from an address with tls_handshakes_per_address_max handshakes under way
 };
 
 
@@ -164,6 +166,7 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   RealTraceSink& trace_;
   const TcpLimits limits_;
   std::shared_ptr<AddressCounts> address_counts_;  // inbound connections per remote address
+  std::shared_ptr<AddressCounts> handshake_counts_;  // inbound TLS handshakes under way per remote address
   const TlsSettings tls_;
   TcpLimitStats limit_stats_;
   size_t handshakes_ = 0;  // TLS handshakes under way

@@ -35,6 +35,12 @@ inline constexpr TimeNs kTlsHandshakeDeadlineNs = 5 * kNsPerSec;
 // Handshakes under way at once in one network. Past it an accepted connection is closed at once
 // ("tls_handshakes_limit"): a flood of handshakes costs a log line, not our CPU.
 inline constexpr size_t kTlsHandshakesMax = 1024;
+// Handshakes under way at once from one remote IP address. Past it an accepted connection from that
+// address is closed at once ("tls_handshakes_per_address_limit"): one address opening connections
+// and never finishing their handshakes cannot hold the process-wide kTlsHandshakesMax and lock every
+// other player out for the handshake deadline. A role whose configuration raises
+// connections_per_address_max (a NAT, a bot farm) raises this with it; `aether local` lifts it.
+inline constexpr size_t kTlsHandshakesPerAddressMax = 64;
 
 using TlsContext = boost::asio::ssl::context;
 

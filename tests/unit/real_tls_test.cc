@@ -322,6 +322,44 @@ TEST(RealTls, TheHandshakeDeadlineRefusesASilentServer) {
   EXPECT_EQ(client.rt.limit_stats().tls_handshake_deadline, 1u);
 }
 
+// One address may have at most tls_handshakes_per_address_max handshakes under way: a further
+// connection from it is closed at accept and counted; once one of its handshakes ends (here, its
+// deadline), the address may open another, and a genuine client then completes its handshake.
+TEST(RealTls, HandshakesUnderWayFromOneAddressAreBounded) {
+  asio::io_context io;
+  RealOptions o = Node::options(settings(Role::kGateway, certs().ours, "gateway-201"), 400 * kNsPerMs);
+  o.limits.tls_handshakes_per_address_max = 2;
+  RealRuntime server(io, "node", NodeId(1), o);
+  Recorder rec;
+  rec.net = &server.runtime().network;
+  server.runtime().network.set_handler(&rec);
+  auto bound = server.runtime().network.listen("127.0.0.1:0");
+  ASSERT_TRUE(bound.ok());
+  std::vector<std::unique_ptr<tcp::socket>> silent;
+  for (int i = 0; i < 2; ++i) {
+    silent.push_back(std::make_unique<tcp::socket>(io));
+    silent.back()->connect(endpoint_of(*bound));
+  }
+  run_for_ms(io, 50);  // both accepted, their handshakes waiting for a ClientHello
+  EXPECT_EQ(server.limit_stats().tls_handshakes_per_address_limit, 0u);
+  tcp::socket third(io);
+  third.connect(endpoint_of(*bound));
+  std::optional<boost::system::error_code> third_end;
+  uint8_t byte = 0;
+  third.async_read_some(asio::buffer(&byte, 1), [&](const boost::system::error_code& ec, size_t) { third_end = ec; });
+  ASSERT_TRUE(run_until(io, [&] { return third_end.has_value(); }, std::chrono::milliseconds(300)))
+      << "a third silent handshake from the same address was taken";
+  EXPECT_EQ(server.limit_stats().tls_handshakes_per_address_limit, 1u);
+  EXPECT_EQ(server.limit_stats().tls_handshake_deadline, 0u) << "closed at accept, not at the deadline";
+  // The two silent ones reach their deadline; the address's handshakes are free again.
+  ASSERT_TRUE(run_until(io, [&] { return server.limit_stats().tls_handshake_deadline == 2; }, std::chrono::seconds(5)));
+  Node client(io, settings(Role::kClient, certs().ours, ""));  // a player: the CA only
+  const ConnId conn = client.net().connect(*bound);
+  ASSERT_TRUE(run_until(io, [&] { return !client.rec.connected.empty() || !client.rec.closed.empty(); }));
+  EXPECT_EQ(client.rec.connected, std::vector<ConnId>{conn});
+  EXPECT_EQ(server.limit_stats().tls_handshakes_per_address_limit, 1u);
+}
+
 // End to end: a real coordinator under mutual TLS takes a Hello only as the certificate's identity.
 // An impostor holding a genuine certificate of our CA, but another node's, cannot register as
 // compute 101; the holder of compute-101's can.
