@@ -1011,6 +1011,9 @@ def attack_forged_intent(c, seconds, rng):
     before = {k: c.series(m, k) for k in (tls_closes, rejected, accepted, identity)}
     check(before[accepted] == 0, f"compute 101 admitted {before[accepted]:.0f} remote intents before the attack (it has no peer)")
     sent = {"foreign CA": 0, "no certificate": 0, "mismatched Hello": 0, "as compute 102": 0}
+    # Long enough for the node to have read every shot (and closed a refused Hello) before we close:
+    # a close with its feed unread is a reset, which may drop what it had not read yet.
+    settle_s = 1.0 if sanitized(c.aether) else 0.3
     answered = []
     deadline = time.time() + seconds
     n = 0
@@ -1026,12 +1029,12 @@ def attack_forged_intent(c, seconds, rng):
             got, _ = exchange(c.compute, hello(102, 2, b"127.0.0.1:1") + shots, bare, read_s=0.05)
             sent["no certificate"] += 1
         elif kind == 2:  # compute-102's certificate, declaring compute 103 (or 101 itself): refused at the Hello
-            got, closed = exchange(c.compute, hello(rng.choice([103, 101]), 2, b"127.0.0.1:1") + shots, rogue, read_s=0.3)
+            got, closed = exchange(c.compute, hello(rng.choice([103, 101]), 2, b"127.0.0.1:1") + shots, rogue, read_s=settle_s)
             check(closed, "a Hello whose sender is not its certificate's node left the connection open")
             sent["mismatched Hello"] += 1
             got = b""
         else:            # as compute 102, matching its certificate: admitted, and every shot refused by the owner's checks
-            got, _ = exchange(c.compute, hello(102, 2, b"127.0.0.1:1") + shots, rogue, read_s=0.3)
+            got, _ = exchange(c.compute, hello(102, 2, b"127.0.0.1:1") + shots, rogue, read_s=settle_s)
             sent["as compute 102"] += 1
         if kind in (0, 1) and got:
             answered.append((kind, got[:20]))
