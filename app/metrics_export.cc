@@ -94,6 +94,8 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_intents_applied_total", "Intents applied to their target in phase 4.", kCounter).add(l, num(s.intents_applied));
   m.family("aether_intents_rejected_total", "Remote intents refused by the owner (source not the sender's, beyond range, wrong amount, too fast).",
            kCounter).add(l, num(s.intents_rejected));
+  m.family("aether_intents_received_remote_total", "Remote intents from other compute nodes that passed the owner's checks and went to the IntentQueue.",
+           kCounter).add(l, num(s.intents_received_remote));
   m.family("aether_hello_timeouts_total", "Connections closed for saying no Hello within the deadline (5 s).", kCounter)
       .add(l, num(s.hello_timeouts));
   m.family("aether_inputs_rejected_total", "Inputs refused by the owner (from a gateway that does not hold the entity's session).", kCounter)

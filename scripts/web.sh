@@ -3,7 +3,8 @@
 #   scripts/web.sh build          npm ci (offline-safe: the cache first) and ng build -> web/dist/aether/browser
 #   scripts/web.sh test           the TypeScript codec against the C++ codec's vectors (web/test/vectors.json)
 #   scripts/web.sh browser-test   headless Debian Chromium plays against `aether local` (tests/browser/play_test.mjs: log in, play,
-#                                 reconnect, log out) and two browsers fight (tests/browser/duel_test.mjs)
+#                                 reconnect, log out), two browsers fight (tests/browser/duel_test.mjs), and a player's bag
+#                                 fills with loot and survives log-outs, reconnects and a reload (tests/browser/bag_test.mjs)
 #   scripts/web.sh console-test   headless Chromium drives the operators' console on the admin listener (tests/browser/console_test.mjs),
 #                                 then follows it through the leader's death in a cluster of role processes, with the entity
 #                                 inspector (tests/browser/console_failover_test.mjs)
@@ -37,6 +38,7 @@ case "${1:-build}" in
     [ -f $web/dist/aether/browser/index.html ] || "$0" build
     node tests/browser/play_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-battle.png docs/pictures/browser-login.png
     node tests/browser/duel_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-duel.png
+    node tests/browser/bag_test.mjs build/bin/aether $web/dist/aether/browser docs/pictures/browser-bag.png
     ;;
   console-test)
     deps
