@@ -687,7 +687,8 @@ def attack_floods(c, seconds, rng):
     rate = 'aether_gateway_inputs_rejected_total{node="201",role="gateway",reason="rate"}'
     closed_for = 'aether_gateway_rejected_closed_total{node="201",role="gateway"}'
     per_address = 'aether_network_limit_closes_total{node="201",role="gateway",reason="per_address_limit"}'
-    before = {m: c.series(c.m_gateway, m) for m in (rate, closed_for, per_address)}
+    half_open = 'aether_network_limit_closes_total{node="201",role="gateway",reason="tls_handshakes_per_address_limit"}'
+    before = {m: c.series(c.m_gateway, m) for m in (rate, closed_for, per_address, half_open)}
     deadline = time.time() + seconds * 0.7
     flooders = 0
     while time.time() < deadline:
@@ -703,23 +704,36 @@ def attack_floods(c, seconds, rng):
             flooders += 1
         time.sleep(0.3)
         p.close()
+    # Then 100 connections that never begin their TLS handshake: one address may have 64 handshakes
+    # under way, the rest are closed at accept.
+    half = []
+    for _ in range(100):
+        try:
+            half.append(socket.create_connection(("127.0.0.1", c.gateway), timeout=5))
+        except OSError:
+            pass
+    time.sleep(0.5)
+    for s in half:
+        s.close()
     # Then more connections from 127.0.0.1 than the 256 one address may hold (the bots hold 30),
-    # kept for the rest of the attack.
+    # each through its handshake, kept for the rest of the attack.
     held = []
     for _ in range(300):
         try:
-            held.append(socket.create_connection(("127.0.0.1", c.gateway), timeout=5))
-        except OSError:
+            held.append(ctx.wrap_socket(socket.create_connection(("127.0.0.1", c.gateway), timeout=5)))
+        except (OSError, ssl.SSLError):
             pass
     time.sleep(seconds * 0.3)
     for s in held:
         s.close()
-    log(f"{flooders} flooding clients; {len(held)} connections opened from one address")
+    log(f"{flooders} flooding clients; {len(half)} connections left before their handshake and {len(held)} through it, from one address")
     return [
         ("inputs over the rate rejected and counted", lambda: c.series(c.m_gateway, rate) > before[rate]),
         ("flooding sessions closed past the rejection budget", lambda: c.series(c.m_gateway, closed_for) > before[closed_for]),
+        ("handshakes past the per-address limit refused", lambda: c.series(c.m_gateway, half_open) > before[half_open]),
         ("connections past the per-address limit refused", lambda: c.series(c.m_gateway, per_address) > before[per_address]),
-        ("gateway log reasons", lambda: c.log_has("gateway", "connections from that address already") and c.log_has("gateway", "rejected inputs in")),
+        ("gateway log reasons", lambda: c.log_has("gateway", "connections from that address already") and c.log_has("gateway", "rejected inputs in")
+         and c.log_has("gateway", "TLS handshakes from that address under way")),
     ]
 
 
