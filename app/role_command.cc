@@ -130,7 +130,7 @@ Status resolve_addresses(const std::string& role, wire::ProcessConfig& c) {
 // What a role prints when it stops: the figures an operator looks at first.
 std::string summary(const std::vector<Component*>& components) {
   std::string out;
-  uint32_t bots = 0, playing = 0;
+  uint32_t bots = 0, playing = 0, in_transit = 0;
   uint64_t bytes = 0;
   for (Component* c : components) {
     if (auto* n = dynamic_cast<ComputeNode*>(c)) {
@@ -149,10 +149,12 @@ std::string summary(const std::vector<Component*>& components) {
     } else if (auto* b = dynamic_cast<BotClient*>(c)) {
       ++bots;
       playing += b->playing() ? 1 : 0;
+      in_transit += !b->playing() && b->between_gateways() ? 1 : 0;
       bytes += b->stats().bytes_received;
     }
   }
-  if (bots) out += fmt::format("bots: {} of {} playing, {} bytes received in all\n", playing, bots, bytes);
+  // A bot sent to its region's gateway is between two gateways for a moment: not playing, not lost.
+  if (bots) out += fmt::format("bots: {} of {} playing, {} between gateways, {} bytes received in all\n", playing, bots, in_transit, bytes);
   return out;
 }
 
