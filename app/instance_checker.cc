@@ -15,6 +15,13 @@ void InstanceChecker::on_opened(const TraceEvent& r, const std::string& event, c
                                        party, s.party),
                 event);
   }
+  // A party's slot is answered while it holds one: a second slot for it splits the party.
+  for (const auto& [key, other] : slots_) {
+    if (key != key_of(r.a) && other.party == party) {
+      return fail(r.time_ns, fmt::format("party {} given slot {} of zone {} while it holds slot {}", party, key_of(r.a).second, key_of(r.a).first, key.second),
+                  event);
+    }
+  }
   s.party = party;
 }
 

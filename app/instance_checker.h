@@ -7,7 +7,8 @@
 //                    leaves its slot but a player through a portal);
 //   one party        every entity written in a slot is of the party the slot was given to (an
 //                    avatar's party is its template's rule, an NPC's the party it was placed for);
-//                    a player enters (kind 129) only the slot its party holds;
+//                    a slot is given to no party while another holds it, nor to a party that holds
+//                    one; a player enters (kind 129) only the slot its party holds;
 //   none left        a slot torn down has no records left: no entity is written in it past the
 //                    revokes' slack after the teardown (in runs whose only faults are crashes;
 //                    kTeardownSlackNs), and no entity stands in a slot never given to a party.

@@ -184,7 +184,8 @@ TEST(Instances, TheRequestAndTheAnswerOnTheWireAreValidated) {
   EXPECT_FALSE(round(InstanceAnswer{EntityId(42), 1, 1, true}).ok()) << "a refusal naming a slot";
 }
 
-// Parties in the dungeon (80 travellers, 3 slots, 60 s; the leader crashes at 40 s): slots are given
+// Parties in the dungeon (scenarios/dungeon-party: 80 travellers, 3 slots, 90 s; the leader crashes at
+// 45 s): slots are given
 // (and refused when all 3 are other parties'), entered, fought in and torn down when empty, and the
 // checker holds every instance entity to its slot and to one party per slot, across the failover
 // (a new leader that did not find the slots in its table would give a held slot to another party:
@@ -193,9 +194,9 @@ TEST(Instances, TheRequestAndTheAnswerOnTheWireAreValidated) {
 TEST(Instances, PartiesGetSlotsAcrossALeaderCrashAndTheCheckerCatchesTwoPartiesInOneSlot) {
   const std::string run = std::string(R"(
 name: "dungeon-test"
-duration_s: 60
-topology { coordinators: 2 compute_nodes: 2 gateways: 1 }
-bots { count: 80 teams: 2 join_spread_ms: 1000 travellers: 80 }
+duration_s: 90
+topology { coordinators: 2 compute_nodes: 3 gateways: 2 }
+bots { count: 80 teams: 2 join_spread_ms: 3000 travellers: 80 }
 network { latency_us: 500 jitter_us: 200 }
 world { arena_m: 900 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + kDungeonDir + "\" }\n";
   auto parse = [&](const std::string& text) {
@@ -204,11 +205,14 @@ world { arena_m: 900 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + kDun
     EXPECT_TRUE(parsed.ok()) << parsed.error().message;
     return s;
   };
-  const app::Outcome clean = app::run_scenario(parse(run + "events { at_ms: 40000 crash: \"coordinator-1\" }\n"), app::SimRunOptions{1, "", LogLevel::kError});
+  const app::Outcome clean = app::run_scenario(parse(run + "events { at_ms: 45000 crash: \"coordinator-1\" }\n"), app::SimRunOptions{1, "", LogLevel::kError});
   ASSERT_EQ(clean.failure, "") << "without the bug the run must pass, or the test proves nothing";
   EXPECT_GE(clean.instances.opened, 3u) << "parties were given slots";
   EXPECT_GT(clean.instances.closed, 0u) << "a slot left empty was torn down";
   EXPECT_GT(clean.figures.instances_entered, 0u);
+  EXPECT_GT(clean.figures.instance_requests[static_cast<size_t>(InstanceResult::kFull)], 0u) << "parties waited: every slot was taken";
+  EXPECT_GT(clean.figures.instance_requests[static_cast<size_t>(InstanceResult::kJoined)], 0u)
+      << "the new leader (the only coordinator alive at the end) answered parties their slots, found in its table";
   EXPECT_GT(clean.instances.writes_checked, 0u);
   const app::Outcome planted = app::run_scenario(parse(run + "planted_bug: \"instance-two-parties\"\n"), app::SimRunOptions{1, "", LogLevel::kError});
   EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
