@@ -16,6 +16,7 @@
 #include "engine/wire/codec.h"
 #include "engine/wire/state_codec.h"
 #include "tests/unit/content_copy.h"
+#include "tests/unit/sim_cluster.h"
 
 namespace aether::gameplay {
 namespace {
@@ -217,6 +218,53 @@ world { arena_m: 900 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + kDun
   const app::Outcome planted = app::run_scenario(parse(run + "planted_bug: \"instance-two-parties\"\n"), app::SimRunOptions{1, "", LogLevel::kError});
   EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
   EXPECT_NE(planted.failure.find("party"), std::string::npos) << planted.failure;
+}
+
+// The allocation is records of the table, so the vice holds every slot the leader gave, with its
+// party, within a replication: each second, every slot the leader held a second before and still
+// holds (for the same party) is in the vice's table too.
+TEST(Instances, TheVicesTableHoldsEverySlotTheLeaderGave) {
+  app::ClusterShape shape;
+  shape.coordinators = 2;
+  shape.compute_nodes = 2;
+  shape.bots = 40;
+  shape.travellers = 40;
+  shape.bots_join_spread_ns = kNsPerSec;
+  shape.rules.arena_mm = 900'000;
+  shape.rules.fire_range_mm = 30'000;
+  shape.rules.content = dungeon();
+  ASSERT_TRUE(shape.rules.content);
+  testing::SimCluster c(7, shape);
+  c.sim.run_until(c.sim.now() + 25 * kNsPerSec);
+  auto roles = [&]() -> std::pair<const Coordinator*, const Coordinator*> {
+    const Coordinator* leader = nullptr;
+    const Coordinator* vice = nullptr;
+    for (const Coordinator* k : c.cluster->coordinators()) {
+      if (k && k->leading()) leader = k;
+      else if (k) vice = k;
+    }
+    return {leader, vice};
+  };
+  size_t checked = 0;
+  for (int second = 0; second < 40; ++second) {
+    const auto before = roles().first->instance_slots();
+    c.sim.run_until(c.sim.now() + kNsPerSec);
+    const auto [leader, vice] = roles();
+    ASSERT_TRUE(leader && vice);
+    const auto now = leader->instance_slots();
+    const auto replica = vice->instance_slots();
+    for (const auto& [key, slot] : before) {
+      auto still = now.find(key);
+      if (still == now.end() || still->second.party != slot.party || slot.party == 0) continue;
+      auto held = replica.find(key);
+      ASSERT_NE(held, replica.end()) << "slot " << key.second << " of party " << slot.party << " is not in the vice's table";
+      EXPECT_EQ(held->second.party, slot.party);
+      EXPECT_FALSE(held->second.mixed);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0u) << "slots were taken while the test watched";
+  EXPECT_GT(roles().first->stats().instances_opened, 0u);
 }
 
 class BrokenInstances : public aether::testing::ContentCopy {
