@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "app/content_loader.h"
 #include "app/sim_run.h"
@@ -265,6 +266,81 @@ TEST(Instances, TheVicesTableHoldsEverySlotTheLeaderGave) {
   }
   EXPECT_GT(checked, 0u) << "slots were taken while the test watched";
   EXPECT_GT(roles().first->stats().instances_opened, 0u);
+}
+
+// The leader's rules, asked directly (messages on the compute nodes' own connections): it trusts only
+// the entity's owner and only a portal into a template; it answers a party its slot, gives free slots
+// until all are taken, refuses and counts the next party; slots no player entered are torn down with
+// every record in them.
+TEST(Instances, TheLeaderTrustsOnlyTheOwnerGivesFreeSlotsRefusesWhenFullAndTearsDownEmptySlots) {
+  app::ClusterShape shape;
+  shape.compute_nodes = 2;
+  shape.bots = 24;
+  shape.rules.arena_mm = 900'000;
+  shape.rules.fire_range_mm = 30'000;
+  shape.rules.content = dungeon();
+  ASSERT_TRUE(shape.rules.content);
+  testing::SimCluster c(11, shape);
+  c.sim.run_until(c.sim.now() + 8 * kNsPerSec);
+  Coordinator& leader = *c.cluster->coordinators()[0];
+  ASSERT_TRUE(leader.leading());
+  const ZoneDef& crypt = *shape.rules.content->find_zone(2);
+  // One living avatar of each of 4 parties, and its owner.
+  std::vector<std::pair<EntityId, NodeId>> members;
+  std::set<uint64_t> parties;
+  for (const auto& [id, rec] : leader.table()) {
+    if (rec.snapshot.kind != kEntityKindAvatar || (rec.snapshot.flags & kEntityFlagDead) || !rec.owner.valid()) continue;
+    if (parties.insert(crypt.party_of(id)).second) members.emplace_back(id, rec.owner);
+    if (members.size() == 4) break;
+  }
+  ASSERT_EQ(members.size(), 4u);
+  auto ask = [&](EntityId entity, NodeId from, uint16_t portal) {
+    const NodeRecord& rec = leader.nodes().at(from);
+    leader.on_message(rec.conn, encode(ServerMessage{from, Role::kCompute, leader.epoch(), 1, InstanceRequest{entity, portal}}));
+  };
+  auto count = [&](InstanceResult r) { return leader.stats().instance_requests[static_cast<size_t>(r)]; };
+  NodeId other;
+  for (const auto& [node, rec] : leader.nodes()) {
+    if (rec.role == Role::kCompute && node != members[0].second) other = node;
+  }
+  ASSERT_TRUE(other.valid());
+  // Not the owner's, then not a portal into a template (the stair leads to the lowlands): refused.
+  ask(members[0].first, other, 1);
+  ask(members[0].first, members[0].second, 3);
+  EXPECT_EQ(count(InstanceResult::kInvalid), 2u);
+  EXPECT_EQ(leader.stats().instances_opened, 0u);
+  EXPECT_TRUE(leader.instance_slots().empty());
+  // The owner's: a free slot, given to the party by writing its NPCs (5: 4 spiders and the ogre).
+  ask(members[0].first, members[0].second, 1);
+  EXPECT_EQ(count(InstanceResult::kAllocated), 1u);
+  auto slots = leader.instance_slots();
+  ASSERT_EQ(slots.size(), 1u);
+  EXPECT_EQ(slots.begin()->first, (std::pair<uint16_t, uint32_t>{crypt.id, 0}));
+  EXPECT_EQ(slots.begin()->second.party, crypt.party_of(members[0].first));
+  EXPECT_EQ(slots.begin()->second.records, 5u);
+  // Asked again: the party's slot, nothing placed.
+  ask(members[0].first, members[0].second, 2);
+  EXPECT_EQ(count(InstanceResult::kJoined), 1u);
+  EXPECT_EQ(leader.instance_slots().begin()->second.records, 5u);
+  // Two more parties take the other slots; the fourth is refused and counted.
+  ask(members[1].first, members[1].second, 1);
+  ask(members[2].first, members[2].second, 1);
+  EXPECT_EQ(count(InstanceResult::kAllocated), 3u);
+  ask(members[3].first, members[3].second, 1);
+  EXPECT_EQ(count(InstanceResult::kFull), 1u);
+  slots = leader.instance_slots();
+  ASSERT_EQ(slots.size(), 3u);
+  for (const auto& [key, slot] : slots) EXPECT_FALSE(slot.mixed);
+  EXPECT_EQ(leader.instances_active(), 3u);
+  // Nobody entered: after empty_ticks (10 s) and the second that notices, every slot is torn down
+  // and no record of them is left in the table.
+  c.sim.run_until(c.sim.now() + 13 * kNsPerSec);
+  EXPECT_EQ(leader.stats().instances_closed, 3u);
+  EXPECT_TRUE(leader.instance_slots().empty());
+  for (const auto& [id, rec] : leader.table()) EXPECT_EQ(rec.snapshot.npc.party, 0u) << id.value;
+  // Free again: the fourth party gets one.
+  ask(members[3].first, members[3].second, 1);
+  EXPECT_EQ(count(InstanceResult::kAllocated), 4u);
 }
 
 class BrokenInstances : public aether::testing::ContentCopy {
