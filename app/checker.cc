@@ -37,6 +37,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kSkillUsed:
     case TraceKind::kIntentApplied:
     case TraceKind::kPortalTaken:
+    case TraceKind::kInstanceOpened:
+    case TraceKind::kInstanceClosed:
+    case TraceKind::kInstanceEntered:
     case TraceKind::kEconCreated: break;
     case TraceKind::kEncounterStarted:
     case TraceKind::kEncounterTurnEnded:
@@ -47,6 +50,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     default: return;
   }
   const ComputeNode* node = compute(r.node);
+  auto fail_at = [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); };
+  if (r.kind == TraceKind::kInstanceOpened) return instances_.on_opened(r, describe_record(r), fail_at);  // the leader's
+  if (r.kind == TraceKind::kInstanceClosed) return instances_.on_closed(r);
   if (!node) {
     // A coordinator's grant: the state its table held when it was made is what the restore owes.
     if (r.kind != TraceKind::kOwnershipGranted || (r.b != 1 && r.b != 2)) return;
@@ -116,6 +122,7 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kSkillUsed:
     case TraceKind::kPortalTaken:
     case TraceKind::kIntentApplied: on_game_record(r, *node); break;
+    case TraceKind::kInstanceEntered: instances_.on_entered(r, node->world().content(), node->world().find(r.entity), describe_record(r), fail_at); break;
     case TraceKind::kEconCreated:
       loot_.on_created(r, node->world().find(r.entity), describe_record(r), [this](TimeNs t, std::string what, std::string event) {
         fail(t, std::move(what), std::move(event));
@@ -262,6 +269,7 @@ void ClusterChecker::check_game_state(TimeNs now, const ComputeNode& node, const
     // Zones: every entity stands in exactly one zone (zones are disjoint, so: in one).
     ++figures_.zone_checks;
     if (!content.zone_of(e.pos)) return bad(fmt::format("at ({}, {}) mm, in no zone", e.pos.x_mm, e.pos.y_mm));
+    if (std::string wrong = instances_.on_write(now, content, e); !wrong.empty()) return bad(wrong);
   }
   if (e.hp < 0 || e.hp > e.hp_max()) return bad(fmt::format("health {} outside [0, {}] (level {})", e.hp, e.hp_max(), e.level));
   if (e.experience < 0 || e.experience > gameplay::kExperienceMax) return bad(fmt::format("experience {} outside [0, {}]", e.experience, gameplay::kExperienceMax));

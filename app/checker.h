@@ -41,6 +41,8 @@
 //  Zones (content with zones; docs/gameplay.md "Zones and portals"), at every write and portal record:
 //      one zone        every entity written stands in a zone (zones are disjoint: in exactly one);
 //      portals         an entity a portal took stands at the portal's destination, in its zone.
+//  Instances (content with instance templates; app/instance_checker.h): every instance entity stays
+//      in its slot, no two parties in one slot, a slot torn down has no records left.
 
 #include <deque>
 #include <map>
@@ -49,6 +51,7 @@
 #include <string>
 
 #include "app/cluster.h"
+#include "app/instance_checker.h"
 #include "app/loot_checker.h"
 #include "engine/runtime/trace.h"
 
@@ -124,7 +127,10 @@ class ClusterChecker {
   // runs whose only faults are crashes. Other faults (a partition that also cuts the new owner off, a
   // paused coordinator) may rightly delay recovery; convergence is what is required of them. The
   // rollback bound is enforced in every run (set_rollback_bound).
-  void set_strict_recovery(bool strict) { strict_recovery_ = strict; }
+  void set_strict_recovery(bool strict) {
+    strict_recovery_ = strict;
+    instances_.set_strict(strict);
+  }
   // The rollback bound this run is held to (kRollbackMaxNs; kRollbackPartitionMaxNs with partitions).
   void set_rollback_bound(TimeNs bound_ns) { rollback_bound_ns_ = bound_ns; }
   void on_record(const TraceEvent& r);
@@ -132,6 +138,7 @@ class ClusterChecker {
   const std::optional<Violation>& violation() const { return violation_; }
   const CheckerFigures& figures() const { return figures_; }
   const LootCheckFigures& loot_figures() const { return loot_.figures(); }
+  const InstanceCheckFigures& instance_figures() const { return instances_.figures(); }
 
  private:
   struct EntityWatch {
@@ -193,6 +200,7 @@ class ClusterChecker {
   std::optional<Violation> violation_;
   CheckerFigures figures_;
   LootChecker loot_;  // conservation of loot (app/loot_checker.h)
+  InstanceChecker instances_;  // instances' slots (app/instance_checker.h)
 };
 
 // One line for a trace record, as violations name their first event.

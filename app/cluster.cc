@@ -181,6 +181,8 @@ ClusterFigures Cluster::figures() const {
     f.loot.unlogged += loot.unlogged;
     f.challenges += s.challenges_sent;
     f.portals_taken += s.portals_taken;
+    f.instances_entered += s.instances_entered;
+    f.instance_refusals += s.instance_refusals;
     f.encounters_started += s.encounters_started;
     f.encounters_ended += s.encounters_ended;
     f.encounter_turns_acted += s.encounter_turns_acted;
@@ -210,6 +212,13 @@ ClusterFigures Cluster::figures() const {
     f.feeds_skipped += s.feeds_skipped;
     f.nodes_shedding += c->load().level() != LoadLevel::kNormal ? 1 : 0;
   }
+  for (const Coordinator* k : coordinators_) {
+    if (!k) continue;
+    for (size_t r = 0; r < kInstanceResults; ++r) f.instance_requests[r] += k->stats().instance_requests[r];
+    f.instances_opened += k->stats().instances_opened;
+    f.instances_closed += k->stats().instances_closed;
+  }
+  if (const Coordinator* leader = coordinator()) f.instances_active = leader->instances_active();
   for (const Gateway* g : gateways_) {
     if (!g) continue;
     f.inputs_forwarded += g->stats().inputs_forwarded;

@@ -74,6 +74,12 @@ struct ClusterFigures {
   LootFigures loot;           // loot made and logged by the compute nodes alive at the end (engine/compute/loot_log.h)
   uint64_t challenges = 0;            // challenges sent to the leader
   uint64_t portals_taken = 0;         // players moved to another zone by a portal
+  uint64_t instances_entered = 0;     // players moved into their party's instance slot (compute nodes alive at the end)
+  uint64_t instance_refusals = 0;     // ... answers that refused them a slot
+  std::array<uint64_t, kInstanceResults> instance_requests{};  // the coordinators' answers, by result (those alive at the end)
+  uint64_t instances_opened = 0;      // slots allocated, by the coordinators alive at the end
+  uint64_t instances_closed = 0;      // slots torn down, likewise
+  uint64_t instances_active = 0;      // slots taken in the leader's table at the end
   uint64_t encounters_started = 0;
   uint64_t encounters_ended = 0;
   uint64_t encounters_live = 0;       // held by compute nodes at the end

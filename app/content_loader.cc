@@ -54,7 +54,7 @@ uint32_t kinds_mask(const pb::RepeatedField<int>& kinds) {
 
 Status check_zones_fit(const gameplay::Content& content, int64_t arena_mm, int64_t view_radius_mm) {
   for (const gameplay::ZoneDef& z : content.zones) {
-    if (int64_t{z.min.x_mm} + z.width_mm > arena_mm || int64_t{z.min.y_mm} + z.height_mm > arena_mm) {
+    if (int64_t{z.min.x_mm} + z.span_width_mm() > arena_mm || int64_t{z.min.y_mm} + z.height_mm > arena_mm) {
       return make_error(Error::Code::kInvalidArgument, fmt::format("zone {} reaches past the arena ({} m)", z.name, arena_mm / 1000));
     }
   }
@@ -288,6 +288,10 @@ Result<std::shared_ptr<const gameplay::Content>> load_content(const std::string&
     def.min = Vec2{static_cast<int32_t>(z.x_m() * 1000), static_cast<int32_t>(z.y_m() * 1000)};
     def.width_mm = static_cast<int32_t>(z.width_m() * 1000);
     def.height_mm = static_cast<int32_t>(z.height_m() * 1000);
+    // Ranges are content rules (gameplay::check); here only what fits the types.
+    def.instance_slots = std::min<uint32_t>(z.instance_slots(), UINT16_MAX);
+    def.party_size = std::min<uint32_t>(z.party_size(), UINT16_MAX);
+    def.empty_ticks = std::min<uint32_t>(z.empty_ticks(), 1'000'000);
     if (!zone_ids.emplace(def.name, def.id).second) return make_error(Error::Code::kMalformed, fmt::format("{}: zone name {} is used twice", where(o, "name"), def.name));
     out->zones.push_back(def);
   }

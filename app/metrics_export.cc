@@ -116,6 +116,13 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
   m.family("aether_encounter_actions_refused_total", "Actions for an encounter's turn refused by its owner (stale, or not the actor's).", kCounter)
       .add(l, num(s.encounter_turns_refused));
   m.family("aether_portals_taken_total", "Players this compute node owned that a portal moved to another zone.", kCounter).add(l, num(s.portals_taken));
+  m.family("aether_instances_entered_total", "Players this compute node owned that went through a portal into their party's instance slot.", kCounter)
+      .add(l, num(s.instances_entered));
+  for (const auto& [answer, count] : {std::pair{"asked", s.instance_requests_sent}, std::pair{"refused", s.instance_refusals}}) {
+    Labels x = l;
+    x.emplace_back("answer", answer);
+    m.family("aether_instance_asks_total", "Asks to the leader for a party's instance slot, and the refusals among the answers.", kCounter).add(x, num(count));
+  }
   {
     // Loot (docs/persistence.md §9c): items made here, refused for a full bag, and what became of
     // their ledger entries.
@@ -189,6 +196,15 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
            kCounter).add(l, num(s.sessions_detached));
   m.family("aether_coordinator_spawns_deferred_total", "Spawn requests answered retry-later (no compute node ready, no quorum).", kCounter)
       .add(l, num(s.spawns_deferred));
+  // Instances (docs/gameplay.md, "Instances"): slots taken (records stand in them: the table's, so a
+  // vice shows what it would lead with), and how the leader answered requests.
+  m.family("aether_instances_active", "Instance slots taken by a party (records of the table stand in them).", kGauge).add(l, num(k.instances_active()));
+  for (size_t r = 0; r < kInstanceResults; ++r) {
+    Labels with_result = l;
+    with_result.emplace_back("result", instance_result_name(static_cast<InstanceResult>(r)));
+    m.family("aether_instance_requests_total", "Requests for a party's instance slot, by result: allocated, joined, full (refused: every slot another party's), invalid, not_ready.", kCounter)
+        .add(with_result, num(s.instance_requests[r]));
+  }
   size_t members = 0;
   for (const auto& [id, rec] : k.nodes()) members += rec.lost ? 0 : 1;
   m.family("aether_coordinator_members", "Compute nodes and gateways known and not lost.", kGauge).add(l, num(members));

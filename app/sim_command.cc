@@ -43,6 +43,15 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
                f.encounter_turns_refused);
   }
   if (f.portals_taken > 0) fmt::print("zones: portals taken {} (nodes alive at the end), zone checks {}, portal moves checked {}\n", f.portals_taken, o.checks.zone_checks, o.checks.portals_taken);
+  if (o.instances.opened > 0 || f.instances_entered > 0 || f.instance_requests[static_cast<size_t>(InstanceResult::kFull)] > 0) {
+    std::string answers;
+    for (size_t r = 0; r < kInstanceResults; ++r) {
+      answers += fmt::format("{}{} {}", r ? ", " : "", instance_result_name(static_cast<InstanceResult>(r)), f.instance_requests[r]);
+    }
+    fmt::print("instances: slots opened {}, torn down {} (checker: every leader's), active at the end {}; players entered {} (nodes alive at the end); "
+               "requests by result (coordinators alive at the end): {}; writes in slots checked {}\n",
+               o.instances.opened, o.instances.closed, f.instances_active, f.instances_entered, answers, o.instances.writes_checked);
+  }
   if (f.npcs > 0 || f.npcs_killed > 0) {
     fmt::print("NPCs {} ({} alive at the end), NPCs killed {}, players killed by NPCs {}\n", f.npcs, f.npcs_alive, f.npcs_killed, f.npc_kills);
   }

@@ -140,6 +140,7 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   out.figures = cluster.figures();
   out.checks = checker.figures();
   out.loot = checker.loot_figures();
+  out.instances = checker.instance_figures();
   out.faults = injector.counts();
   // The aimed faults join the schedule, so that the run's whole schedule can be printed and kept.
   for (const auto& e : injector.aimed()) out.schedule.push_back(e);

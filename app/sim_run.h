@@ -57,6 +57,7 @@ struct Outcome {
   ClusterFigures figures;
   CheckerFigures checks;
   LootCheckFigures loot;  // the checker's conservation of loot (app/loot_checker.h)
+  InstanceCheckFigures instances;  // the checker's instance slots (app/instance_checker.h)
   std::vector<wire::ScenarioEvent> schedule;  // the scenario's events and this seed's chaos, by time
   TimeNs faults_end_ns = 0;
   FaultCounts faults;

@@ -77,6 +77,9 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kEncounterTurnRefused: return "encounter_turn_refused";
     case TraceKind::kChallengeSent: return "challenge_sent";
     case TraceKind::kPortalTaken: return "portal_taken";
+    case TraceKind::kInstanceOpened: return "instance_opened";
+    case TraceKind::kInstanceClosed: return "instance_closed";
+    case TraceKind::kInstanceEntered: return "instance_entered";
     case TraceKind::kEconCreated: return "econ_created";
     case TraceKind::kEconDestroyed: return "econ_destroyed";
     case TraceKind::kEconEscrowed: return "econ_escrowed";

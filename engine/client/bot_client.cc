@@ -265,16 +265,21 @@ ClientInput BotClient::decide() {
     if (enemy) std::tie(in.move_x, in.move_y) = direction(int64_t{enemy->x_cm} - me.x_cm, int64_t{enemy->y_cm} - me.y_cm);
     return in;
   }
-  const gameplay::ZoneDef* zone = content_->zone_of(my_pos);
+  const std::optional<gameplay::Place> place = content_->place_of(my_pos);
+  const gameplay::ZoneDef* zone = place ? place->zone : nullptr;
+  // In an instance's slot, the template's portals and middle band stand at the slot's shift (0 elsewhere).
+  const int32_t shift_mm = zone ? zone->slot_shift(place->slot).x_mm : 0;
   if (cfg_.travel && zone && seq_ >= next_travel_) {
-    // Travel: the nearest portal of our zone (ties: the lower id); once through, fight again.
+    // Travel: the nearest portal of our zone (ties: the lower id); once through, fight again. At a
+    // portal into an instance, it waits there until its party's slot is given.
     const gameplay::PortalDef* portal = nullptr;
+    auto at = [&](const gameplay::PortalDef& p) { return Vec2{p.pos.x_mm + shift_mm, p.pos.y_mm}; };
     for (const gameplay::PortalDef& p : content_->portals) {
-      if (p.zone == zone->id && (!portal || distance_sq_mm2(my_pos, p.pos) < distance_sq_mm2(my_pos, portal->pos))) portal = &p;
+      if (p.zone == zone->id && (!portal || distance_sq_mm2(my_pos, at(p)) < distance_sq_mm2(my_pos, at(*portal)))) portal = &p;
     }
     if (portal) {
       if (travel_from_ != zone->id) travel_from_ = zone->id;
-      std::tie(in.move_x, in.move_y) = direction(int64_t{portal->pos.x_mm} - my_pos.x_mm, int64_t{portal->pos.y_mm} - my_pos.y_mm);
+      std::tie(in.move_x, in.move_y) = direction(int64_t{at(*portal).x_mm} - my_pos.x_mm, int64_t{portal->pos.y_mm} - my_pos.y_mm);
       return in;
     }
   }
@@ -314,7 +319,7 @@ ClientInput BotClient::decide() {
     // With zones: the middle band of the zone it is in.
     const int64_t a = cfg_.arena_mm;
     if (zone) {
-      waypoint_ = Vec2{static_cast<int32_t>(zone->min.x_mm + uniform_range(rt_.random, zone->width_mm / 4, 3 * int64_t{zone->width_mm} / 4)),
+      waypoint_ = Vec2{static_cast<int32_t>(zone->min.x_mm + shift_mm + uniform_range(rt_.random, zone->width_mm / 4, 3 * int64_t{zone->width_mm} / 4)),
                        static_cast<int32_t>(zone->min.y_mm + uniform_range(rt_.random, zone->height_mm / 8, 7 * int64_t{zone->height_mm} / 8))};
     } else {
       waypoint_ = Vec2{static_cast<int32_t>(uniform_range(rt_.random, a / 4, 3 * a / 4)),

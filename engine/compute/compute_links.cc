@@ -433,6 +433,8 @@ void ComputeNode::handle_coordinator(ConnId conn, const ServerMessage& m) {
     fence_applied(conn, r->fence);
   } else if (const auto* mem = std::get_if<Membership>(&m.body)) {
     handle_membership(*mem);
+  } else if (const auto* answer = std::get_if<InstanceAnswer>(&m.body)) {
+    handle_instance_answer(*answer);  // compute_instances.cc
   }
 }
 
@@ -464,7 +466,7 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     ++stats_.recoveries;
     e = &world_.restore(freshest(*g.recover), g.generation);
   } else if (g.npc_spawner != 0) {
-    e = world_.spawn_npc(g.entity, g.npc_spawner, g.spawn_pos, g.generation);
+    e = world_.spawn_npc(g.entity, g.npc_spawner, g.spawn_pos, g.generation, g.npc_party);
     if (!e) {  // content is checked equal at Hello; a grant naming a spawner we lack is refused
       log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, g.entity}, "grant of an NPC of unknown spawner {}: ignored", g.npc_spawner);
       return;

@@ -339,7 +339,9 @@ void ComputeNode::simulate() {
       ++stats_.portals_taken;
       trace(TraceKind::kPortalTaken, e.id, portal->id, portal->to_zone);
     }
+    enter_instance(e);  // compute_instances.cc
   }
+  forget_instance_asks();
   run_encounters();  // compute_encounters.cc
 }
 

@@ -114,6 +114,10 @@ struct ComputeStats {
   uint64_t encounter_turns_refused = 0; // actions for a turn our encounter refused (stale, not the actor's)
   uint64_t encounters_ended = 0;
   uint64_t portals_taken = 0;           // our players moved by a portal to another zone
+  uint64_t instance_requests_sent = 0;  // asks to the leader for a party's instance slot (compute_instances.cc)
+  uint64_t instances_entered = 0;       // our players moved into their party's slot
+  uint64_t instance_refusals = 0;       // answers that refused a slot (asked again after kInstanceAskTicks)
+  uint64_t instance_answers_dropped = 0;  // answers for no ask of ours, or naming a slot the template lacks
   uint64_t stale_epoch_dropped = 0;
   uint64_t protocol_errors = 0;
   uint64_t admin_on_data_port = 0;  // AdminRequests refused on the data port (operators use the coordinator's admin listener)
@@ -278,6 +282,12 @@ class ComputeNode final : public Component, public NetworkHandler {
   // Phase 4: what an encounter of ours made of a turn's action.
   void encounter_turn_applied(gameplay::Entity& encounter, const RemoteIntent& intent, const gameplay::ApplyOutcome& out);
   void trace_turn(EntityId encounter, const gameplay::TurnEnded& t);
+  // Phase 3, after portals (compute_instances.cc): a player of ours in a portal into an instance
+  // template asks the leader for its party's slot and goes in when the answer comes; asks whose
+  // answer is older than kInstanceAskTicks are forgotten each tick.
+  void enter_instance(gameplay::Entity& e);
+  void forget_instance_asks();
+  void handle_instance_answer(const InstanceAnswer& a);
 
   // Phase 5, after the feeds: each player's bag and encounter to its gateway (compute_hud.cc).
   AvatarHud hud_of(const gameplay::Entity& e) const;
@@ -386,6 +396,16 @@ class ComputeNode final : public Component, public NetworkHandler {
   // Participant -> (encounter, the last turn it played here): a ghost of a remote encounter shows
   // the turn still open until its owner's feed catches up, and a turn is played once.
   std::map<EntityId, std::pair<EntityId, uint32_t>> turns_played_;
+  // Instance asks (compute_instances.cc), one per player of ours standing in a portal into a template:
+  // at most kInstanceAsksMax (more wait for room; an ask lives kInstanceAskTicks).
+  struct InstanceAsk {
+    uint16_t portal = 0;
+    Tick asked = 0;
+    std::optional<uint32_t> slot;  // the leader's answer: the party's slot
+  };
+  std::map<EntityId, InstanceAsk> instance_asks_;
+  static constexpr Tick kInstanceAskTicks = 20;
+  static constexpr size_t kInstanceAsksMax = 4096;
   std::map<EntityId, Tick> challenges_;  // challenger -> when its request left: one per kChallengeWaitTicks
   static constexpr Tick kChallengeWaitTicks = 50;
   static constexpr Tick kEncounterCloseEveryTicks = 10;  // an ended encounter asks the leader again this often

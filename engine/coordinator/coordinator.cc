@@ -82,6 +82,7 @@ void Coordinator::watch() {
     regrant_orphans();
     if (tick_ % kTickHz == 0) sweep_detached();
     if (tick_ % kTickHz == 0) place_npcs();
+    if (tick_ % kTickHz == 0) tend_instances();  // coordinator_instances.cc
     if (tick_ % kTickHz == kTickHz / 2) {
       const RegionMap::Counts counts = entity_counts();
       balance(counts);
@@ -205,6 +206,8 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     handle_spawn(m, *req);
   } else if (const auto* er = std::get_if<EncounterRequest>(&m.body)) {
     handle_encounter_request(m, *er);  // coordinator_encounters.cc
+  } else if (const auto* ir = std::get_if<InstanceRequest>(&m.body)) {
+    handle_instance_request(m, *ir);  // coordinator_instances.cc
   } else if (const auto* closed = std::get_if<SessionClosed>(&m.body)) {
     handle_session_closed(m, *closed);
   } else if (const auto* released = std::get_if<Released>(&m.body)) {

@@ -181,8 +181,18 @@ struct NodeRecord {
   uint64_t incarnation = 0;  // a new one means a restarted process: no sessions (gateway), no entities (compute)
 };
 
+// How the leader answered an instance request (coordinator_instances.cc): a slot (allocated now, or
+// the party's already), or refused (every slot another party's, a request it cannot trust, or not
+// leading with a quorum yet). `aether_instance_requests_total{result}`.
+enum class InstanceResult : uint8_t { kAllocated = 0, kJoined = 1, kFull = 2, kInvalid = 3, kNotReady = 4 };
+inline constexpr size_t kInstanceResults = 5;
+const char* instance_result_name(InstanceResult r);
+
 struct CoordinatorStats {
   uint64_t spawns = 0;
+  std::array<uint64_t, kInstanceResults> instance_requests{};  // by InstanceResult
+  uint64_t instances_opened = 0;  // slots allocated to a party
+  uint64_t instances_closed = 0;  // slots torn down, empty of players past their template's empty_ticks
   uint64_t npcs_placed = 0;  // NPCs granted for spawners (coordinator_npcs.cc)
   uint64_t encounters_opened = 0;   // encounter entities created for challenges (coordinator_encounters.cc)
   uint64_t encounters_refused = 0;  // challenges refused by the table's rules
@@ -254,6 +264,17 @@ class Coordinator final : public Component, public NetworkHandler {
   // Changes the vice's network has not taken yet (replication_backlog.h).
   size_t replication_backlog() const { return backlog_.size(); }
   size_t orphans() const { return table_.orphans(); }
+  // Instances (coordinator_instances.cc), read from the table: per (template zone, slot) that any
+  // record stands in, the party it is (0: none named yet), whether records of two parties stand there
+  // (never by the rules), and how many records and players.
+  struct InstanceSlot {
+    uint64_t party = 0;
+    bool mixed = false;
+    size_t records = 0;
+    size_t players = 0;
+  };
+  std::map<std::pair<uint16_t, uint32_t>, InstanceSlot> instance_slots() const;
+  size_t instances_active() const;  // slots taken
   // Targeted debug mode (`aether admin debug`, coordinator_admin.cc): what is debugged, at most
   // kDebugEntitiesMax entities and kDebugNodesMax nodes; every compute node and gateway is told the
   // whole set when it changes and when it registers. Not replicated: a new leader starts with none.
@@ -304,6 +325,13 @@ class Coordinator final : public Component, public NetworkHandler {
   void sweep_detached();
   // coordinator_npcs.cc: once a second, the leader places the NPCs its spawners lack (content).
   void place_npcs();
+  // One NPC of `sp`, its home shifted by `shift` (an instance's slot), for `party` (0: none); false
+  // if no compute node admits it now.
+  bool place_npc(const gameplay::SpawnerDef& sp, Vec2 shift, uint64_t party);
+  // coordinator_instances.cc: answer a request for a party's slot; once a second, tear down slots
+  // empty of players past their template's empty_ticks.
+  void handle_instance_request(const ServerMessage& m, const InstanceRequest& req);
+  void tend_instances();
   static constexpr size_t kNpcPlacementsPerSecondMax = 64;  // more wait for the next second
   static constexpr uint64_t kNpcIdBit = uint64_t{1} << 39;  // in NPC ids, never in avatars'
   // coordinator_encounters.cc: open an encounter for a challenge, or erase one that ended.
@@ -457,7 +485,10 @@ class Coordinator final : public Component, public NetworkHandler {
   Epoch gateway_routes_epoch_ = 0;  // the epoch in which we last sent them
   uint64_t next_entity_ = 1;
   uint64_t next_encounter_ = 1;  // encounter ids of this leadership: (epoch << 40) | kEncounterIdBit | next_encounter_
-  uint64_t next_npc_ = 1;  // NPC ids of this leadership: (epoch << 40) | kNpcIdBit | next_npc_
+  uint64_t next_npc_ = 1;
+  // Per taken instance slot no player stands in: the tick since when (not replicated: a new leader
+  // starts the clocks afresh, which only delays a teardown). At most the templates' slots.
+  std::map<std::pair<uint16_t, uint32_t>, Tick> instance_empty_since_;  // NPC ids of this leadership: (epoch << 40) | kNpcIdBit | next_npc_
   Tick tick_ = 0;  // the coordinator's own 10 Hz watch cadence, stamped on its messages
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)
   uint32_t questions_asked_ = 0; // Prepares numbered in this epoch

@@ -24,46 +24,56 @@ void Coordinator::place_npcs() {
   }
   size_t placed = 0;
   for (const gameplay::SpawnerDef& sp : content.spawners) {
-    const gameplay::MonsterDef* monster = content.find_monster(sp.monster);
-    AETHER_ASSERT(monster);  // content checked
+    if (content.template_of(sp)) continue;  // an instance's: placed per slot, for a party (coordinator_instances.cc)
     for (uint32_t n = held[sp.id]; n < sp.count; ++n) {
       if (placed == kNpcPlacementsPerSecondMax || table_.size() >= cfg_.table_entities_max) return;
-      // A home in the spawner's disc (its bounding square, rejected outside the disc), in the arena.
-      Vec2 home = sp.pos;
-      for (int tries = 0; tries < 8 && sp.radius_mm > 0; ++tries) {
-        const Vec2 p{static_cast<int32_t>(sp.pos.x_mm + uniform_range(rt_.random, -sp.radius_mm, sp.radius_mm)),
-                     static_cast<int32_t>(sp.pos.y_mm + uniform_range(rt_.random, -sp.radius_mm, sp.radius_mm))};
-        if (within_mm(p, sp.pos, sp.radius_mm)) {
-          home = p;
-          break;
-        }
-      }
-      home = Vec2{clamp_i32(home.x_mm, 0, cfg_.rules.arena_mm - 1), clamp_i32(home.y_mm, 0, cfg_.rules.arena_mm - 1)};
-      const NodeId owner = home_for(home, Placement::kNewcomer);
-      if (!owner.valid()) return;  // no compute node admits it now: next second
-      // NPC ids carry the epoch like avatars' and bit 39 besides, so they never meet an avatar's id.
-      const EntityId entity((epoch_ << 40) | kNpcIdBit | next_npc_++);
-      OwnerRecord rec{owner, next_generation(0), NodeId{}, SessionId{}, EntityState{}};
-      rec.snapshot.id = entity;
-      rec.snapshot.pos = home;
-      rec.snapshot.hp = monster->stats.hp_max;
-      rec.snapshot.team = kNpcTeam;
-      rec.snapshot.kind = kEntityKindNpc;
-      rec.snapshot.version = 1;
-      rec.snapshot.generation = rec.generation;
-      rec.snapshot.class_id = monster->id;
-      rec.snapshot.npc.spawner = sp.id;
-      rec.snapshot.npc.home = home;
-      set_record(entity, rec);
-      ++stats_.npcs_placed;
+      if (!place_npc(sp, Vec2{}, 0)) return;  // no compute node admits it now: next second
       ++placed;
-      OwnershipGrant grant{entity, rec.generation, NodeId{}, SessionId{}, home, kNpcTeam, std::nullopt};
-      grant.class_id = monster->id;
-      grant.npc_spawner = sp.id;
-      send_to(owner, grant);
-      trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 0, owner);
     }
   }
+}
+
+bool Coordinator::place_npc(const gameplay::SpawnerDef& sp, Vec2 shift, uint64_t party) {
+  const gameplay::MonsterDef* monster = content_->find_monster(sp.monster);
+  AETHER_ASSERT(monster);  // content checked
+  // A home in the spawner's disc (its bounding square, rejected outside the disc), in the arena.
+  Vec2 home = sp.pos;
+  for (int tries = 0; tries < 8 && sp.radius_mm > 0; ++tries) {
+    const Vec2 p{static_cast<int32_t>(sp.pos.x_mm + uniform_range(rt_.random, -sp.radius_mm, sp.radius_mm)),
+                 static_cast<int32_t>(sp.pos.y_mm + uniform_range(rt_.random, -sp.radius_mm, sp.radius_mm))};
+    if (within_mm(p, sp.pos, sp.radius_mm)) {
+      home = p;
+      break;
+    }
+  }
+  home.x_mm += shift.x_mm;  // an instance's NPC: the same place in its slot
+  home.y_mm += shift.y_mm;
+  home = Vec2{clamp_i32(home.x_mm, 0, cfg_.rules.arena_mm - 1), clamp_i32(home.y_mm, 0, cfg_.rules.arena_mm - 1)};
+  const NodeId owner = home_for(home, Placement::kNewcomer);
+  if (!owner.valid()) return false;
+  // NPC ids carry the epoch like avatars' and bit 39 besides, so they never meet an avatar's id.
+  const EntityId entity((epoch_ << 40) | kNpcIdBit | next_npc_++);
+  OwnerRecord rec{owner, next_generation(0), NodeId{}, SessionId{}, EntityState{}};
+  rec.snapshot.id = entity;
+  rec.snapshot.pos = home;
+  rec.snapshot.hp = monster->stats.hp_max;
+  rec.snapshot.team = kNpcTeam;
+  rec.snapshot.kind = kEntityKindNpc;
+  rec.snapshot.version = 1;
+  rec.snapshot.generation = rec.generation;
+  rec.snapshot.class_id = monster->id;
+  rec.snapshot.npc.spawner = sp.id;
+  rec.snapshot.npc.home = home;
+  rec.snapshot.npc.party = party;
+  set_record(entity, rec);
+  ++stats_.npcs_placed;
+  OwnershipGrant grant{entity, rec.generation, NodeId{}, SessionId{}, home, kNpcTeam, std::nullopt};
+  grant.class_id = monster->id;
+  grant.npc_spawner = sp.id;
+  grant.npc_party = party;
+  send_to(owner, grant);
+  trace(TraceKind::kOwnershipGranted, entity, static_cast<int64_t>(rec.generation), 0, owner);
+  return true;
 }
 
 }  // namespace aether

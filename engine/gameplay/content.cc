@@ -48,13 +48,30 @@ size_t Content::npcs_max() const {
 const ZoneDef* Content::find_zone(uint16_t id) const { return find_by_id(zones, id); }
 const ZoneDef* Content::zone_of(Vec2 p) const {
   for (const ZoneDef& z : zones) {
-    if (z.contains(p)) return &z;
+    if (z.is_template() ? z.slot_of(p) >= 0 : z.contains(p)) return &z;
   }
   return nullptr;
 }
+std::optional<Place> Content::place_of(Vec2 p) const {
+  for (const ZoneDef& z : zones) {
+    const int32_t slot = z.slot_of(p);
+    if (slot >= 0) return Place{&z, static_cast<uint32_t>(slot)};
+  }
+  return std::nullopt;
+}
+const ZoneDef* Content::template_of(const SpawnerDef& sp) const {
+  const ZoneDef* z = zone_of(sp.pos);
+  return z && z->is_template() ? z : nullptr;
+}
 const PortalDef* Content::portal_at(Vec2 p) const {
   for (const PortalDef& x : portals) {
-    if (within_mm(p, x.pos, x.radius_mm)) return &x;
+    Vec2 at = x.pos;
+    if (const ZoneDef* z = find_zone(x.zone); z && z->is_template()) {
+      const int32_t slot = z->slot_of(p);
+      if (slot < 0) continue;
+      at.x_mm += z->slot_shift(static_cast<uint32_t>(slot)).x_mm;
+    }
+    if (within_mm(p, at, x.radius_mm)) return &x;
   }
   return nullptr;
 }
@@ -208,6 +225,14 @@ uint64_t Content::hash() const {
       h.add_i64(x.to.x_mm);
       h.add_i64(x.to.y_mm);
     }
+    // Instance templates (content without them hashes as before them).
+    for (const ZoneDef& z : zones) {
+      if (!z.is_template()) continue;
+      h.add_u64(z.id);
+      h.add_u64(z.instance_slots);
+      h.add_u64(z.party_size);
+      h.add_u64(z.empty_ticks);
+    }
   }
   if (!loot.drops.empty()) {  // content without loot hashes as before it
     h.add_u64(loot.nothing_weight);
@@ -279,10 +304,19 @@ static void check_zones(const Content& c, Checker& k) {
     k.range("y_m", z.min.y_mm, 0, kRangeMmMax);
     k.range("width_m", z.width_mm, kZoneSideMinMm, kRangeMmMax);
     k.range("height_m", z.height_mm, kZoneSideMinMm, kRangeMmMax);
+    if (z.is_template()) {
+      k.range("instance_slots", z.instance_slots, 1, kInstanceSlotsMax);
+      k.range("party_size", z.party_size, 1, kPartySizeMax);
+      k.range("empty_ticks", z.empty_ticks, kInstanceEmptyTicksMin, kInstanceEmptyTicksMax);
+      if (i == 0) k.fail("instance_slots", fmt::format("zone {} is where players spawn: it cannot be an instance template", z.name));
+    } else if (z.party_size != 0 || z.empty_ticks != 0) {
+      k.fail("party_size", fmt::format("zone {} is no instance template (instance_slots 0): party_size and empty_ticks are a template's", z.name));
+    }
     for (size_t j = 0; j < i; ++j) {
       const ZoneDef& o = c.zones[j];
-      // The gap between two rectangles along each axis (negative: they overlap along it).
-      const int64_t gap_x = std::max(int64_t{o.min.x_mm} - (int64_t{z.min.x_mm} + z.width_mm), int64_t{z.min.x_mm} - (int64_t{o.min.x_mm} + o.width_mm));
+      // The gap between two rectangles along each axis (negative: they overlap along it); a
+      // template's rectangle spans all its slots.
+      const int64_t gap_x = std::max(int64_t{o.min.x_mm} - (int64_t{z.min.x_mm} + z.span_width_mm()), int64_t{z.min.x_mm} - (int64_t{o.min.x_mm} + o.span_width_mm()));
       const int64_t gap_y = std::max(int64_t{o.min.y_mm} - (int64_t{z.min.y_mm} + z.height_mm), int64_t{z.min.y_mm} - (int64_t{o.min.y_mm} + o.height_mm));
       if (std::max(gap_x, gap_y) < kZoneGapMm) {
         k.fail("x_m", fmt::format("zone {} is within {} m of zone {}: zones are at least {} m apart, farther than any view radius", z.name,
@@ -307,6 +341,9 @@ static void check_zones(const Content& c, Checker& k) {
     if (!from) k.fail("zone", fmt::format("portal {} stands in zone {}, which is not defined", p.name, p.zone));
     if (!to) k.fail("to_zone", fmt::format("portal {} leads to zone {}, which is not defined", p.name, p.to_zone));
     if (from && to && from == to) k.fail("to_zone", fmt::format("portal {} leads back into its own zone", p.name));
+    if (from && to && from->is_template() && to->is_template()) {
+      k.fail("to_zone", fmt::format("portal {} leads from one instance template to another: a party's slot is asked for from outside", p.name));
+    }
     if (from && !(from->contains(Vec2{p.pos.x_mm - p.radius_mm, p.pos.y_mm - p.radius_mm}) &&
                   from->contains(Vec2{p.pos.x_mm + p.radius_mm, p.pos.y_mm + p.radius_mm}))) {
       k.fail("x_m", fmt::format("portal {}'s disc is not inside zone {}", p.name, from->name));
@@ -325,6 +362,15 @@ static void check_zones(const Content& c, Checker& k) {
       return z.contains(Vec2{sp.pos.x_mm - sp.radius_mm, sp.pos.y_mm - sp.radius_mm}) && z.contains(Vec2{sp.pos.x_mm + sp.radius_mm, sp.pos.y_mm + sp.radius_mm});
     });
     if (!inside) k.fail("x_m", fmt::format("spawner {}'s disc is not inside one zone", sp.name));
+  }
+  // An instance's allocation is its NPCs' records in the leader's table (a slot with none is free),
+  // so a template holds at least one spawner.
+  for (size_t i = 0; i < c.zones.size(); ++i) {
+    const ZoneDef& z = c.zones[i];
+    if (!z.is_template()) continue;
+    k.at(W::kZone, i);
+    const bool has_npcs = std::any_of(c.spawners.begin(), c.spawners.end(), [&](const SpawnerDef& sp) { return sp.count > 0 && z.contains(sp.pos); });
+    if (!has_npcs) k.fail("instance_slots", fmt::format("instance template {} holds no spawner: a party's slot is its NPCs' records", z.name));
   }
 }
 

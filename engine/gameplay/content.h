@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,13 @@ inline constexpr size_t kPortalsMax = 64;
 inline constexpr int32_t kZoneGapMm = 100'000;      // between any two zones; a view radius must stay below it
 inline constexpr int32_t kZoneSideMinMm = 20'000;
 inline constexpr int32_t kPortalRadiusMaxMm = 20'000;
+// Instances (docs/gameplay.md, "Instances"): a template zone is laid out `instance_slots` times in the
+// plane, slot k shifted east by k times (its width + kZoneGapMm), so slots are zones to every rule of
+// space (no view, area or aggro reaches across two). Its portals and spawners are written for slot 0
+// and stand in every slot at the same shift.
+inline constexpr uint32_t kPartySizeMax = 64;
+inline constexpr uint32_t kInstanceEmptyTicksMin = 10;
+inline constexpr uint32_t kInstanceEmptyTicksMax = 36'000;  // an hour
 
 struct ZoneDef {
   uint16_t id = 0;
@@ -194,6 +202,31 @@ struct ZoneDef {
   Vec2 min{};              // the lowest corner
   int32_t width_mm = 0;
   int32_t height_mm = 0;
+  // An instance template when > 0 (the party rule and the teardown delay below apply to it only).
+  uint32_t instance_slots = 0;
+  // The party rule: the avatars whose ids fall in one block of party_size consecutive ids are one
+  // party (the players who log in together); a party is never 0.
+  uint32_t party_size = 0;
+  uint32_t empty_ticks = 0;  // a slot empty of players this long is torn down
+  bool is_template() const { return instance_slots > 0; }
+  uint64_t party_of(EntityId avatar) const { return avatar.value / std::max<uint32_t>(party_size, 1) + 1; }
+  // Slot k's shift from slot 0 (x only).
+  Vec2 slot_shift(uint32_t slot) const { return Vec2{static_cast<int32_t>(int64_t{slot} * (int64_t{width_mm} + kZoneGapMm)), 0}; }
+  // The slot holding `p` (0 for an ordinary zone that contains it), or -1.
+  int32_t slot_of(Vec2 p) const {
+    for (uint32_t k = 0; k < std::max<uint32_t>(instance_slots, 1); ++k) {
+      if (contains(Vec2{static_cast<int32_t>(int64_t{p.x_mm} - slot_shift(k).x_mm), p.y_mm})) return static_cast<int32_t>(k);
+    }
+    return -1;
+  }
+  // The nearest point of slot `slot` (movement never leaves the slot it is in).
+  Vec2 clamp(Vec2 p, uint32_t slot) const {
+    const int32_t dx = slot_shift(slot).x_mm;
+    const Vec2 q = clamp(Vec2{static_cast<int32_t>(int64_t{p.x_mm} - dx), p.y_mm});
+    return Vec2{static_cast<int32_t>(int64_t{q.x_mm} + dx), q.y_mm};
+  }
+  // From the west edge of slot 0 to the east edge of the last slot: what other zones keep clear of.
+  int64_t span_width_mm() const { return int64_t{slot_shift(std::max<uint32_t>(instance_slots, 1) - 1).x_mm} + width_mm; }
   bool contains(Vec2 p) const {
     return p.x_mm >= min.x_mm && p.y_mm >= min.y_mm && int64_t{p.x_mm} < int64_t{min.x_mm} + width_mm &&
            int64_t{p.y_mm} < int64_t{min.y_mm} + height_mm;
@@ -215,6 +248,14 @@ struct PortalDef {
   Vec2 to{};             // inside to_zone, in no portal's disc (so a traveller never bounces back)
 };
 
+// Where a point is: its zone (a template for a point in any of its slots) and the slot (0 in an
+// ordinary zone).
+struct Place {
+  const ZoneDef* zone = nullptr;
+  uint32_t slot = 0;
+  Vec2 clamp(Vec2 p) const { return zone->clamp(p, slot); }
+};
+
 struct Content {
   uint32_t global_cooldown_ticks = 0;
   EncounterDef encounters;
@@ -229,11 +270,17 @@ struct Content {
   std::vector<PortalDef> portals;  // by id (1, 2, ...)
 
   // The zone holding `p`, or null (none declared, or `p` between zones: never an entity's place).
+  // A point in any slot of an instance template is in the template.
   const ZoneDef* zone_of(Vec2 p) const;
+  // The zone and slot holding `p`, or nullopt.
+  std::optional<Place> place_of(Vec2 p) const;
+  // The instance template a spawner stands in, or null (an ordinary spawner, placed once).
+  const ZoneDef* template_of(const SpawnerDef& sp) const;
   const ZoneDef* find_zone(uint16_t id) const;
   // Where players spawn and respawn: the zone of the lowest id (null without zones).
   const ZoneDef* home_zone() const { return zones.empty() ? nullptr : &zones.front(); }
   // The portal whose disc holds `p`, or null. Discs never overlap (content checks), so at most one.
+  // A portal of an instance template stands in every slot (at the slot's shift).
   const PortalDef* portal_at(Vec2 p) const;
 
   // A class, or a monster kind's stats (entities carry either as their class).

@@ -143,18 +143,24 @@ bool World::update(Entity& e) {
   if (step == Vec2{}) return false;
   Vec2 next{clamp_i32(int64_t{e.pos.x_mm} + step.x_mm, 0, rules_.arena_mm - 1),
              clamp_i32(int64_t{e.pos.y_mm} + step.y_mm, 0, rules_.arena_mm - 1)};
-  // With zones, movement never leaves the zone it starts in: portals are the only way out.
-  if (const ZoneDef* zone = content_->zone_of(e.pos)) next = zone->clamp(next);
+  // With zones, movement never leaves the zone (or instance slot) it starts in: portals are the only way out.
+  if (const auto place = content_->place_of(e.pos)) next = place->clamp(next);
   if (next == e.pos) return false;
   e.pos = next;
   ++e.version;
   return false;
 }
 
-const PortalDef* World::take_portal(Entity& e) {
+const PortalDef* World::portal_under(const Entity& e) const {
   if (content_->portals.empty() || e.dead || e.is_npc() || e.is_encounter()) return nullptr;
-  const PortalDef* portal = content_->portal_at(e.pos);
+  return content_->portal_at(e.pos);
+}
+
+const PortalDef* World::take_portal(Entity& e) {
+  const PortalDef* portal = portal_under(e);
   if (!portal) return nullptr;
+  const ZoneDef* to = content_->find_zone(portal->to_zone);
+  if (to && to->is_template()) return nullptr;  // a party's slot is the leader's to give: enter_slot
   // One tick, one ordinary move by the owner: the entity is at the destination now, and the region
   // map sends it to the destination region's owner like any entity that walked there.
   e.pos = portal->to;
@@ -163,6 +169,16 @@ const PortalDef* World::take_portal(Entity& e) {
   stop_cast(e);
   ++e.version;
   return portal;
+}
+
+void World::enter_slot(Entity& e, const PortalDef& portal, uint32_t slot) {
+  const ZoneDef* to = content_->find_zone(portal.to_zone);
+  AETHER_ASSERT(to && to->is_template() && slot < to->instance_slots);
+  e.pos = Vec2{portal.to.x_mm + to->slot_shift(slot).x_mm, portal.to.y_mm};
+  e.move_x = e.move_y = 0;
+  e.target = EntityId{};
+  stop_cast(e);
+  ++e.version;
 }
 
 }  // namespace aether::gameplay

@@ -60,12 +60,13 @@ Vec2 direction_permille(int64_t dx, int64_t dy) {
   return Vec2{static_cast<int32_t>(dx * 1000 / longest), static_cast<int32_t>(dy * 1000 / longest)};
 }
 
-Entity* World::spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation) {
+Entity* World::spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation, uint64_t party) {
   const SpawnerDef* sp = content_->find_spawner(spawner);
   if (!sp) return nullptr;
   Entity& e = spawn(id, home, kNpcTeam, generation, sp->monster);
   e.npc.spawner = spawner;
   e.npc.home = home;
+  e.npc.party = party;
   return &e;
 }
 

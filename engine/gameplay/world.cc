@@ -59,7 +59,7 @@ EntityState Entity::state(Tick now) const {
   for (const AttackerMark& a : attackers) {
     if (a.until > now) s.attackers.push_back(Attacker{a.entity, ticks_left(a.until, now)});
   }
-  if (is_npc()) s.npc = NpcState{npc.spawner, npc.ai, npc.home, dead ? ticks_left(npc.respawn_at, now) : 0, npc.threat};
+  if (is_npc()) s.npc = NpcState{npc.spawner, npc.ai, npc.home, dead ? ticks_left(npc.respawn_at, now) : 0, npc.threat, npc.party};
   s.inventory = inventory;
   s.character = character;
   s.save_life = save_life;
@@ -136,6 +136,7 @@ Entity& World::restore(const EntityState& state, uint64_t generation) {
     e.npc.spawner = state.npc.spawner;
     e.npc.ai = state.npc.ai;
     e.npc.home = state.npc.home;
+    e.npc.party = state.npc.party;
     e.npc.respawn_at = e.dead ? tick_ + state.npc.respawn_ticks_left : 0;
     for (const ThreatEntry& t : state.npc.threat) {
       if (t.entity.valid() && t.entity != e.id) e.npc.threat.push_back(t);

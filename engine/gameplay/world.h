@@ -58,6 +58,7 @@ struct NpcComponent {
   Vec2 home{};
   Tick respawn_at = 0;   // dead: back at home at this tick
   ThreatTable threat;
+  uint64_t party = 0;    // an instance's NPC: the party its slot was given to (0: an ordinary NPC)
 };
 
 struct Entity {
@@ -238,7 +239,7 @@ class World {
   void load_save(Entity& e, const CharacterSave& save);
   bool despawn(EntityId id);
   // A new NPC of `spawner` at its home, full health, idle (null: no such spawner in our content).
-  Entity* spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation);
+  Entity* spawn_npc(EntityId id, uint16_t spawner, Vec2 home, uint64_t generation, uint64_t party = 0);
 
   // Encounters (encounter.cc). A new encounter from the leader's first state (round 0: phase 3
   // starts it); restore() calls restore_encounter for an encounter's state.
@@ -265,6 +266,12 @@ class World {
   // Phase 3, after update: a living player standing in a portal's disc is moved to its destination,
   // in this tick, as an ordinary move of its owner (zones: content.h). Returns the portal taken.
   const PortalDef* take_portal(Entity& e);
+  // The portal a living player stands in, or null (what take_portal would take, or a portal into an
+  // instance template, which take_portal leaves to the leader's answer).
+  const PortalDef* portal_under(const Entity& e) const;
+  // Through `portal`, whose destination is an instance template, into slot `slot` of it (the one the
+  // leader gave the entity's party): an ordinary move by the owner, as take_portal's.
+  void enter_slot(Entity& e, const PortalDef& portal, uint32_t slot);
   // Phase 3: a due respawn puts the entity back, whole, at `at` (a spawn_point of its team).
   void respawn(Entity& e, Vec2 at);
   // Phase 4: an intent on one of our entities (checked by the caller if it came from elsewhere).

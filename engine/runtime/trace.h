@@ -86,6 +86,10 @@ enum class TraceKind : uint16_t {
   kEncounterTurnRefused = 124,  // an action for a turn refused: a = gameplay::TurnVerdict, b = its source
   kChallengeSent = 125,       // entity = the challenger, a = the challenged; the leader is asked to open an encounter
   kPortalTaken = 126,         // compute: an entity we own stood in a portal and is now at its destination; a = the portal, b = the zone it is in now
+  // Instances (docs/gameplay.md, "Instances"); a = zone << 32 | slot, b = the party.
+  kInstanceOpened = 127,      // leader: a slot allocated to a party (its NPCs written in the table); entity = the player who asked
+  kInstanceClosed = 128,      // leader: a slot empty of players torn down (its records erased); entity = none
+  kInstanceEntered = 129,     // compute: a player we own went through a portal into its party's slot (entity = the player)
   // The economy (160..169, engine/economy/vault.h). The operations of one ledger entry are recorded
   // when its write is accepted (tick = the entry's serial), then kEconApplied or kEconFailed when it
   // completes; a crash in between leaves the outcome to kEconRecovered. entity = the character, a = item id.

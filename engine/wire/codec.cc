@@ -112,6 +112,7 @@ struct ServerBodyEncoder {
     g->set_class_id(m.class_id);
     g->set_npc_spawner(m.npc_spawner);
     g->set_encounter_open(m.encounter_open);
+    g->set_npc_party(m.npc_party);
     if (m.save.character.valid()) put_save(m.save, g->mutable_character_save());
   }
   void operator()(const AdminRequest& m) const {
@@ -171,6 +172,18 @@ struct ServerBodyEncoder {
     r->set_x_mm(m.pos.x_mm);
     r->set_y_mm(m.pos.y_mm);
     r->set_ended(m.ended.value);
+  }
+  void operator()(const InstanceRequest& m) const {
+    auto* r = env->mutable_instance_request();
+    r->set_entity(m.entity.value);
+    r->set_portal(m.portal);
+  }
+  void operator()(const InstanceAnswer& m) const {
+    auto* a = env->mutable_instance_answer();
+    a->set_entity(m.entity.value);
+    a->set_portal(m.portal);
+    a->set_slot(m.slot);
+    a->set_refused(m.refused);
   }
   void operator()(const AvatarHud& m) const {
     auto* h = env->mutable_avatar_hud();
@@ -543,6 +556,17 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       }
       return ServerBody{EncounterRequest{EntityId(r.challenger()), EntityId(r.target()), pos, EntityId{}}};
     }
+    case B::kInstanceRequest: {
+      const auto& r = env.instance_request();
+      if (r.entity() == 0 || r.portal() == 0 || r.portal() > UINT16_MAX) return malformed("instance request without an entity or a portal");
+      return ServerBody{InstanceRequest{EntityId(r.entity()), static_cast<uint16_t>(r.portal())}};
+    }
+    case B::kInstanceAnswer: {
+      const auto& a = env.instance_answer();
+      if (a.entity() == 0 || a.portal() == 0 || a.portal() > UINT16_MAX) return malformed("instance answer without an entity or a portal");
+      if (a.slot() >= kInstanceSlotsMax || (a.refused() && a.slot() != 0)) return malformed("instance answer slot out of range");
+      return ServerBody{InstanceAnswer{EntityId(a.entity()), static_cast<uint16_t>(a.portal()), a.slot(), a.refused()}};
+    }
     case B::kAvatarHud: {
       const auto& h = env.avatar_hud();
       if (h.entity() == 0) return malformed("avatar hud for entity 0");
@@ -642,6 +666,8 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (g.npc_spawner() > UINT16_MAX) return malformed("grant spawner out of range");
       out.npc_spawner = static_cast<uint16_t>(g.npc_spawner());
       out.encounter_open = g.encounter_open();
+      out.npc_party = g.npc_party();
+      if (out.npc_party != 0 && out.npc_spawner == 0) return malformed("grant of an instance party without an NPC");
       if (!g.recover().empty()) {
         auto st = from_canonical(g.recover(), "grant's recovery state");
         if (!st) return st.error();

@@ -71,6 +71,7 @@ enum EntityField : uint32_t {
   kFieldNpc = 1u << 16,          // server: an NPC's spawner, home, AI state, threat table and respawn (NPCs only)
   kFieldInventory = 1u << 20,    // server: the loot an avatar holds (docs/persistence.md §9c); written only when not empty
   kFieldEncounter = 1u << 24,    // server: an encounter's turn order, round, turn and timer (encounters only)
+  kFieldInstance = 1u << 25,     // server: the party an instance's NPC was placed for (instance NPCs only: docs/gameplay.md, "Instances")
   kFieldCharacter = 1u << 28,    // server: the account character an avatar is, and its save life (docs/persistence.md §9d); characters only
 };
 inline constexpr uint32_t kFieldsPublic = kFieldKind | kFieldPos | kFieldMotion | kFieldHealth | kFieldTeam | kFieldFlags | kFieldTarget |
@@ -79,7 +80,7 @@ inline constexpr uint32_t kFieldsOwner = kFieldsPublic | kFieldCooldown | kField
 // What compute nodes send gateways: what a gateway keeps of a state (EntityCache::Cached and the
 // client's projection, client::Seen) comes from the public fields and the global cooldown.
 inline constexpr uint32_t kFieldsGateway = kFieldsPublic | kFieldCooldown;
-inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory | kFieldEncounter |
+inline constexpr uint32_t kFieldsAll = kFieldsOwner | kFieldInputSeq | kFieldIntentMarks | kFieldAttackers | kFieldNpc | kFieldInventory | kFieldEncounter | kFieldInstance |
                                        kFieldCharacter;
 
 // --- Game components (docs/gameplay.md). Bounded and inline: EntityState is copied by the thousand
@@ -148,6 +149,7 @@ struct NpcState {
   Vec2 home{};           // where it spawns, returns to and measures its leash from
   uint32_t respawn_ticks_left = 0;  // dead: ticks until it respawns at home
   InlineVec<ThreatEntry, kThreatEntriesMax> threat{};
+  uint64_t party = 0;    // an instance's NPC: the party its slot was given to (kFieldInstance); 0: none
   friend bool operator==(const NpcState&, const NpcState&) = default;
 };
 
@@ -427,6 +429,7 @@ struct OwnershipGrant {
   uint16_t class_id = 0;               // a spawn: the entity's class (gameplay::ClassDef); 0: the first
   uint16_t npc_spawner = 0;            // a spawn of an NPC: its spawner (content id); spawn_pos is its home
   bool encounter_open = false;         // `recover` is a new encounter's first state, not a recovery
+  uint64_t npc_party = 0;              // a spawn of an instance's NPC: the party its slot was given to
   CharacterSave save{};                // a spawn of a character's avatar (save.character valid): its life and what it had
   friend bool operator==(const OwnershipGrant&, const OwnershipGrant&) = default;
 };
@@ -653,11 +656,30 @@ struct EncounterRequest {
   friend bool operator==(const EncounterRequest&, const EncounterRequest&) = default;
 };
 
+// Instances (docs/gameplay.md, "Instances"). Owner -> leader: our living player `entity` stands in
+// `portal`, which leads into an instance template: which slot of it is its party's? The leader
+// trusts only the entity's owner, and reads the party from the entity itself (never from the asker).
+inline constexpr uint32_t kInstanceSlotsMax = 16;  // slots of one template
+struct InstanceRequest {
+  EntityId entity{};
+  uint16_t portal = 0;
+  friend bool operator==(const InstanceRequest&, const InstanceRequest&) = default;
+};
+// Leader -> the asker: `slot` of the template `portal` leads to is the entity's party's (it may enter
+// it now), or the request is refused (every slot is another party's, or the asker is not the owner).
+struct InstanceAnswer {
+  EntityId entity{};
+  uint16_t portal = 0;
+  uint32_t slot = 0;      // < kInstanceSlotsMax; 0 when refused
+  bool refused = false;
+  friend bool operator==(const InstanceAnswer&, const InstanceAnswer&) = default;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
                                 Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes, SessionKick,
-                                EncounterRequest, AvatarHud>;
+                                EncounterRequest, AvatarHud, InstanceRequest, InstanceAnswer>;
 
 struct ServerMessage {
   NodeId sender{};

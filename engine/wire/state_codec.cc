@@ -6,6 +6,7 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
   if (s.kind != kEntityKindNpc) fields &= ~kFieldNpc;  // only NPCs have the component: others' bytes are as before it
   if (s.inventory.empty()) fields &= ~kFieldInventory;  // an empty bag is no bytes: states without loot are as before it
   if (s.kind != kEntityKindEncounter) fields &= ~kFieldEncounter;  // likewise, only encounters have theirs
+  if (s.kind != kEntityKindNpc || s.npc.party == 0) fields &= ~kFieldInstance;  // only instances' NPCs: other NPCs' bytes are as before it
   if (!s.character.valid()) fields &= ~kFieldCharacter;  // only characters' avatars: anonymous states are as before it
   w.varint(s.id.value);
   w.varint(s.generation);
@@ -104,6 +105,7 @@ void put_state(ByteWriter& w, const EntityState& s, uint32_t fields) {
       w.varint(seat.initiative);
     }
   }
+  if (fields & kFieldInstance) w.varint(s.npc.party);
   if (fields & kFieldCharacter) {
     w.varint(s.character.value);
     w.varint(s.save_life);
@@ -339,6 +341,12 @@ bool get_fresh_state(ByteReader& r, EntityState& s, uint32_t* fields_out) {
       e.seats.push_back(seat);
     }
     if (r.ok() && e.turn_ticks == 0) r.fail("state encounter without a turn timer");
+  }
+  if (fields & kFieldInstance) {
+    // Canonical: written for an instance's NPC only (an NPC's kind, a party not 0).
+    if (s.kind != kEntityKindNpc) r.fail("state with an instance party but not an NPC's kind");
+    s.npc.party = r.varint();
+    if (r.ok() && s.npc.party == 0) r.fail("state with an instance party of 0");
   }
   if (fields & kFieldCharacter) {
     // Canonical: written only for a character (id not 0), whose avatar lives 1 or more.
