@@ -179,6 +179,12 @@ ClusterFigures Cluster::figures() const {
     f.loot.write_failures += loot.write_failures;
     f.loot.fenced += loot.fenced;
     f.loot.unlogged += loot.unlogged;
+    const SaveFigures& saves = c->character_saves().figures();
+    f.saves.written += saves.written;
+    f.saves.synced += saves.synced;
+    f.saves.fenced += saves.fenced;
+    f.saves.failed += saves.failed;
+    f.saves.dropped += saves.dropped;
     f.challenges += s.challenges_sent;
     f.portals_taken += s.portals_taken;
     f.encounters_started += s.encounters_started;
@@ -226,6 +232,9 @@ ClusterFigures Cluster::figures() const {
     }
     for (uint64_t n : g->stats().hellos_refused) f.hellos_refused += n;
     f.resume_only_admitted += g->stats().resume_only_admitted;
+    f.saves_loaded += g->stats().saves_loaded;
+    f.saves_absent += g->stats().saves_absent;
+    f.saves_unreadable += g->stats().saves_unreadable;
   }
   for (const BotClient* b : bots_) {
     if (!b) continue;

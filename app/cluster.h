@@ -72,6 +72,10 @@ struct ClusterFigures {
   uint64_t npcs_killed = 0;   // NPC deaths
   uint64_t npc_kills = 0;     // players killed by NPCs
   LootFigures loot;           // loot made and logged by the compute nodes alive at the end (engine/compute/loot_log.h)
+  SaveFigures saves;          // characters' saves by the compute nodes alive at the end (engine/compute/character_saves.h)
+  uint64_t saves_loaded = 0;  // characters' saves read at log-in by the gateways alive at the end: found,
+  uint64_t saves_absent = 0;  // ... absent (a first life),
+  uint64_t saves_unreadable = 0;  // ... corrupt (session closed)
   uint64_t challenges = 0;            // challenges sent to the leader
   uint64_t portals_taken = 0;         // players moved to another zone by a portal
   uint64_t encounters_started = 0;

@@ -52,6 +52,12 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
                f.loot.created, f.loot.refused_full, f.loot.logged, f.loot.write_failures, f.loot.fenced, f.loot.unlogged, o.loot.created,
                o.loot.held_at_last_sweep, o.loot.undone_by_restore);
   }
+  if (f.saves.written + f.saves.fenced + f.saves.failed + f.saves_loaded + f.saves_absent + f.saves_unreadable > 0) {
+    fmt::print("character saves (nodes alive at the end): {} written ({} synced), {} fenced, {} batches failed, {} dropped; "
+               "loaded at log-in: {} found, {} absent, {} unreadable\n",
+               f.saves.written, f.saves.synced, f.saves.fenced, f.saves.failed, f.saves.dropped, f.saves_loaded, f.saves_absent,
+               f.saves_unreadable);
+  }
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);

@@ -47,25 +47,27 @@ void CharacterSaves::flush(Storage& storage, std::weak_ptr<char> life, const std
   }
   if (saves == 0) return;
   auto held = std::make_shared<std::pair<std::deque<Save>, std::vector<EntityId>>>(std::move(logouts), std::move(periodic));
-  const StorageCode code = storage.write(std::move(batch), [this, life, held, saves, done](WriteResult r) {
+  const bool synced = batch.sync;
+  const StorageCode code = storage.write(std::move(batch), [this, life, held, saves, synced, done](WriteResult r) {
     if (life.expired()) return;
-    completed(r, std::move(held->first), std::move(held->second));
+    completed(r, synced, std::move(held->first), std::move(held->second));
     done(r, saves);
   });
   if (code != StorageCode::kOk) {
     WriteResult refused;
     refused.status.code = code;
-    completed(refused, std::move(held->first), std::move(held->second));
+    completed(refused, synced, std::move(held->first), std::move(held->second));
     return;
   }
   writing_ = true;
 }
 
-void CharacterSaves::completed(const WriteResult& r, std::deque<Save> logouts, std::vector<EntityId> periodic) {
+void CharacterSaves::completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic) {
   writing_ = false;
   const size_t n = logouts.size() + periodic.size();
   if (r.status.ok()) {
     figures_.written += n;
+    if (synced) figures_.synced += n;
     return;
   }
   if (r.status.code == StorageCode::kFenced) {

@@ -53,7 +53,8 @@ Bytes character_save_prefix(CharacterId character);   // every life of one chara
 void put_character_save(WriteBatch& b, const CharacterSave& s, uint64_t generation);
 
 struct SaveFigures {
-  uint64_t written = 0;   // saves durable (periodic: applied)
+  uint64_t written = 0;   // saves the store accepted (periodic: applied, not yet synced)
+  uint64_t synced = 0;    // ... of them in a synced batch (log-outs): durable
   uint64_t fenced = 0;    // saves refused by a newer owner's fence (dropped)
   uint64_t failed = 0;    // batches that failed (taken again)
   uint64_t dropped = 0;   // log-out saves past kLogoutSavesMax
@@ -77,7 +78,7 @@ class CharacterSaves {
   const SaveFigures& figures() const { return figures_; }
 
  private:
-  void completed(const WriteResult& r, std::deque<Save> logouts, std::vector<EntityId> periodic);
+  void completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic);
 
   std::set<EntityId> due_;      // entities whose periodic save is due (ids: a deterministic order)
   std::deque<Save> logouts_;    // oldest first
