@@ -60,6 +60,11 @@ void ClusterChecker::on_record(const TraceEvent& r) {
   switch (r.kind) {
     case TraceKind::kOwnershipGranted:
       if (r.b == 0) watch_.erase(r.entity);  // a spawn: a new life, whatever the id held before
+      if (r.b == 0) {
+        if (const gameplay::Entity* e = node->world().find(r.entity)) {
+          saves_.on_spawn(r.time_ns, r.node, *e, describe_record(r), [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
+        }
+      }
       // A restored state (b = 1 recovery, 3 migration from the snapshot) may roll back; so may one
       // that was restored and handed on (b = 2) before anyone wrote it.
       if (r.b == 0 || r.b == 1 || r.b == 3) forget_game_history(r.entity);  // a new life, or a restore that may undo uses

@@ -50,6 +50,7 @@
 
 #include "app/cluster.h"
 #include "app/loot_checker.h"
+#include "app/save_checker.h"
 #include "engine/runtime/trace.h"
 
 namespace aether::app {
@@ -132,6 +133,10 @@ class ClusterChecker {
   const std::optional<Violation>& violation() const { return violation_; }
   const CheckerFigures& figures() const { return figures_; }
   const LootCheckFigures& loot_figures() const { return loot_.figures(); }
+  const SaveCheckFigures& save_figures() const { return saves_.figures(); }
+  // The shared database (ScenarioTopology::shared_database): characters' next lives are checked
+  // against their saves there (app/save_checker.h).
+  void set_database(const sim::SimStorage* database) { saves_.set_database(database); }
 
  private:
   struct EntityWatch {
@@ -193,6 +198,7 @@ class ClusterChecker {
   std::optional<Violation> violation_;
   CheckerFigures figures_;
   LootChecker loot_;  // conservation of loot (app/loot_checker.h)
+  SaveChecker saves_;  // characters come back from their saves (app/save_checker.h)
 };
 
 // One line for a trace record, as violations name their first event.

@@ -57,6 +57,7 @@ bool host_exists(const wire::Scenario& s, const std::string& name) {
     }
     return n >= 1 && n <= count;
   };
+  if (name == "database") return s.topology().shared_database();
   return numbered("coordinator", s.topology().coordinators()) || numbered("compute", s.topology().compute_nodes()) ||
          numbered("gateway", s.topology().gateways()) || numbered("bot", s.bots().count());
 }
@@ -216,7 +217,7 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
       if (f.latency_ms() > latency_max_ms || f.sync_stall_ms() > latency_max_ms) {
         return bad(fmt::format("{}: storage latency_ms and sync_stall_ms must be at most {}", where, latency_max_ms));
       }
-      if (auto st = host(f.host(), true); !st) return st;
+      if (auto st = host(f.host(), f.host() != "database"); !st) return st;  // a server's disk, or the shared database's
       return duration(f.duration_ms());
     }
   }

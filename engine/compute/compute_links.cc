@@ -471,7 +471,11 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     }
   } else {
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation, g.class_id);
-    if (g.save.character.valid()) world_.load_save(*e, g.save);  // a character's avatar: what it had
+    if (g.save.character.valid()) {  // a character's avatar: what it had
+      CharacterSave save = g.save;
+      if (cfg_.planted == PlantedBug::kEconomySpawnIgnoresSave) save.loaded = false;  // planted: a new life from nothing
+      world_.load_save(*e, save);
+    }
   }
   if (ghosts_.contains(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
   last_states_.forget(g.entity);

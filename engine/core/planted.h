@@ -19,11 +19,12 @@ enum class PlantedBug : uint8_t {
   kEconomyLootOnHandoffRetry,  // compute: the new owner of a handed-off avatar makes its newest loot again, as a retry without the item's key would
   kEncounterTurnTwice,   // compute: an encounter's turn played does not use up its number, so the next turn repeats it
   kPortalOutsideZone,    // compute: a portal drops its traveller 50 m short of its destination, between zones
+  kEconomySpawnIgnoresSave,  // compute: a character's avatar spawns with its life but not what its save held (level, items)
 };
 
 // "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity",
 // "apply-intent-twice", "economy-release-on-restart", "economy-loot-on-handoff-retry",
-// "encounter-turn-twice", "portal-outside-zone"; false if unknown.
+// "encounter-turn-twice", "portal-outside-zone", "economy-spawn-ignores-save"; false if unknown.
 inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   if (name.empty() || name == "none") *out = PlantedBug::kNone;
   else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
@@ -35,6 +36,7 @@ inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   else if (name == "economy-loot-on-handoff-retry") *out = PlantedBug::kEconomyLootOnHandoffRetry;
   else if (name == "encounter-turn-twice") *out = PlantedBug::kEncounterTurnTwice;
   else if (name == "portal-outside-zone") *out = PlantedBug::kPortalOutsideZone;
+  else if (name == "economy-spawn-ignores-save") *out = PlantedBug::kEconomySpawnIgnoresSave;
   else return false;
   return true;
 }
