@@ -144,7 +144,8 @@ Status validate_admin_order(const wire::Scenario& s, const wire::AdminOrder& o, 
 Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where) {
   auto host = [&](const std::string& name, bool server_only) -> Status {
     if (!host_exists(s, name)) return bad(fmt::format("{}: no host named '{}'", where, name));
-    if (server_only && !is_server(name)) return bad(fmt::format("{}: '{}' is not a server (coordinator, compute or gateway)", where, name));
+    // The shared database (topology.shared_database) is a host of its own: its disk's faults, its crash and restart.
+    if (server_only && !is_server(name) && !(name == "database" && s.topology().shared_database())) return bad(fmt::format("{}: '{}' is not a server (coordinator, compute or gateway)", where, name));
     return ok_status();
   };
   auto hosts = [&](const auto& names) -> Status {
@@ -217,7 +218,7 @@ Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, con
       if (f.latency_ms() > latency_max_ms || f.sync_stall_ms() > latency_max_ms) {
         return bad(fmt::format("{}: storage latency_ms and sync_stall_ms must be at most {}", where, latency_max_ms));
       }
-      if (auto st = host(f.host(), f.host() != "database"); !st) return st;  // a server's disk, or the shared database's
+      if (auto st = host(f.host(), true); !st) return st;
       return duration(f.duration_ms());
     }
   }
