@@ -59,8 +59,9 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
                f.saves_unreadable);
   }
   if (o.saves.lives_checked > 0 || f.bot_relogs > 0) {
-    fmt::print("re-logins: bots logged out {} times; {} characters' next lives checked against their saves in the shared database ({} items)\n", f.bot_relogs, o.saves.lives_checked,
-               o.saves.items_checked);
+    fmt::print("re-logins: bots logged out {} times; {} characters' next lives checked against their saves in the shared database ({} items), "
+               "{} also against their avatars as they left; {} spawned before their log-out save landed\n",
+               f.bot_relogs, o.saves.lives_checked, o.saves.items_checked, o.saves.lives_as_left, o.saves.before_logout_save);
   }
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",

@@ -19,6 +19,7 @@ void CharacterSaves::logout(const CharacterSave& save, uint64_t generation) {
     ++figures_.dropped;
     return;
   }
+  owe(save.character);
   logouts_.push_back(Save{save, generation});
 }
 
@@ -65,6 +66,9 @@ void CharacterSaves::flush(Storage& storage, std::weak_ptr<char> life, const std
 void CharacterSaves::completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic) {
   writing_ = false;
   const size_t n = logouts.size() + periodic.size();
+  if (r.status.ok() || r.status.code == StorageCode::kFenced) {
+    for (const Save& s : logouts) settle(s.save.character);
+  }
   if (r.status.ok()) {
     figures_.written += n;
     if (synced) figures_.synced += n;
@@ -79,6 +83,7 @@ void CharacterSaves::completed(const WriteResult& r, bool synced, std::deque<Sav
   while (!logouts.empty()) {
     if (logouts_.size() >= kLogoutSavesMax) {
       figures_.dropped += logouts.size();
+      for (const Save& s : logouts) settle(s.save.character);
       return;
     }
     logouts_.push_front(std::move(logouts.back()));

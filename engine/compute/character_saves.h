@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -76,12 +77,21 @@ class CharacterSaves {
   void flush(Storage& storage, std::weak_ptr<char> life, const std::function<std::optional<Save>(EntityId)>& take,
              std::function<void(const WriteResult&, size_t)> done);
   const SaveFigures& figures() const { return figures_; }
+  // Whether a log-out save of `character` was taken and has not landed yet (waiting, or written and
+  // not yet answered): a log-in meanwhile reads the save before it (docs/persistence.md §9d, limits).
+  bool owes_logout(CharacterId character) const { return owed_.contains(character); }
 
  private:
+  void owe(CharacterId character) { ++owed_[character]; }
+  void settle(CharacterId character) {
+    if (auto it = owed_.find(character); it != owed_.end() && --it->second == 0) owed_.erase(it);
+  }
+
   void completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic);
 
   std::set<EntityId> due_;      // entities whose periodic save is due (ids: a deterministic order)
   std::deque<Save> logouts_;    // oldest first
+  std::map<CharacterId, uint32_t> owed_;  // log-out saves taken and not landed (written, fenced or dropped), per character
   bool writing_ = false;
   SaveFigures figures_;
 };

@@ -499,7 +499,7 @@ void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r
   const gameplay::Entity* e = world_.find(r.entity);
   if (!e || e->generation > r.generation) return;
   last_states_.keep(world_.state_of(*e), LastStates::Why::kTaken);
-  if (e->character.valid()) save_at_logout(*e);
+  if (e->character.valid() && cfg_.planted != PlantedBug::kEconomyLogoutWithoutSave) save_at_logout(*e);  // planted: none
   world_.despawn(r.entity);
   trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 0, m.sender);
   trace(TraceKind::kEntityDespawned, r.entity);

@@ -113,7 +113,9 @@ TEST(CharacterSaves, CountsWrittenSyncedFencedAndFailedSaves) {
     rt.advance(kNsPerMs);
   };
   saves.logout(save(66, 2, 901, {}), 7);
+  EXPECT_TRUE(saves.owes_logout(CharacterId(66)));
   flush();
+  EXPECT_FALSE(saves.owes_logout(CharacterId(66))) << "landed";
   EXPECT_EQ(saves.figures().written, 1u);
   EXPECT_EQ(saves.figures().synced, 1u);
   saves.mark_due(EntityId(900));
@@ -130,11 +132,13 @@ TEST(CharacterSaves, CountsWrittenSyncedFencedAndFailedSaves) {
   flush();
   EXPECT_EQ(saves.figures().failed, 1u);
   EXPECT_FALSE(saves.idle());  // the log-out save waits for the next flush
+  EXPECT_TRUE(saves.owes_logout(CharacterId(77))) << "a failed log-out save is still owed";
   rt.storage.refuse = false;
   flush();
   EXPECT_EQ(saves.figures().written, 3u);
   EXPECT_EQ(saves.figures().synced, 2u);
   EXPECT_TRUE(saves.idle());
+  EXPECT_FALSE(saves.owes_logout(CharacterId(77)));
 }
 
 void feed(CharacterAudit& a, const std::vector<LootEntry>& entries, const std::vector<CharacterSave>& saves) {

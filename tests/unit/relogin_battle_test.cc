@@ -2,7 +2,8 @@
 // compute nodes and gateways share one simulated database, bots log out and back in, and the global
 // checker holds every character's next life to its last save (app/save_checker.h); the planted bug
 // economy-spawn-ignores-save (an owner that spawns the next life without what its save held) is
-// caught at the spawn.
+// caught at the spawn, and economy-logout-without-save (an avatar that leaves without its log-out
+// save) at the next life's spawn too.
 
 #include <gtest/gtest.h>
 
@@ -30,11 +31,20 @@ TEST(ReloginBattle, CharactersComeBackWithTheirSavesAndTheCheckerCatchesASpawnTh
   EXPECT_GT(clean.figures.saves_loaded, 0u);
   EXPECT_GT(clean.figures.saves.synced, 0u) << "log-out saves";
   EXPECT_GT(clean.loot.created, 0u);
+  EXPECT_GT(clean.saves.lives_as_left, 100u) << "next lives also held to their avatars' states as they left";
 
   const Outcome planted = run_scenario(relogin_battle("economy-spawn-ignores-save"), SimRunOptions{1, "", LogLevel::kError});
   EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
   EXPECT_NE(planted.failure.find("but its last save"), std::string::npos) << planted.failure;
   EXPECT_NE(planted.first_event.find("kind 20"), std::string::npos) << planted.first_event;
+}
+
+// The log-out save is what brings back what an avatar gained since its last periodic save: without it
+// the next life spawns from an older save, which "came back whole" accepts and "as it left" does not.
+TEST(ReloginBattle, TheCheckerCatchesAnAvatarThatLeavesWithoutItsLogoutSave) {
+  const Outcome planted = run_scenario(relogin_battle("economy-logout-without-save"), SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
+  EXPECT_NE(planted.failure.find("its log-out save is missing"), std::string::npos) << planted.failure;
 }
 
 }  // namespace
