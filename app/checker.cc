@@ -66,6 +66,16 @@ void ClusterChecker::on_record(const TraceEvent& r) {
   switch (r.kind) {
     case TraceKind::kOwnershipGranted:
       if (r.b == 0) watch_.erase(r.entity);  // a spawn: a new life, whatever the id held before
+      if (r.b == 0) {
+        if (const gameplay::Entity* e = node->world().find(r.entity)) {
+          auto owes_logout = [this](NodeId owner, CharacterId character) {
+            const ComputeNode* n = compute(owner);
+            return n && n->character_saves().owes_logout(character);
+          };
+          saves_.on_spawn(r.time_ns, r.node, *e, owes_logout, describe_record(r),
+                          [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
+        }
+      }
       // A restored state (b = 1 recovery, 3 migration from the snapshot) may roll back; so may one
       // that was restored and handed on (b = 2) before anyone wrote it.
       if (r.b == 0 || r.b == 1 || r.b == 3) forget_game_history(r.entity);  // a new life, or a restore that may undo uses
@@ -92,12 +102,18 @@ void ClusterChecker::on_record(const TraceEvent& r) {
       break;
     case TraceKind::kMigrationReleased:
     case TraceKind::kOwnershipRevoked:
-    case TraceKind::kEntityDespawned: holdings_.erase(key); break;
+    case TraceKind::kEntityDespawned:
+      if (r.kind == TraceKind::kOwnershipRevoked && r.b == 0) {  // recorded after the avatar left: its state is kept
+        if (const LastStates::Kept* kept = node->last_states().find(r.entity)) saves_.on_left(r.time_ns, r.node, kept->state);
+      }
+      holdings_.erase(key);
+      break;
     case TraceKind::kEvicted:
     case TraceKind::kHostCrashed: {
       auto it = holdings_.lower_bound({r.node, EntityId{}});
       while (it != holdings_.end() && it->first.first == r.node) it = holdings_.erase(it);
       if (r.kind == TraceKind::kHostCrashed) {
+        saves_.on_crash(r.node);
         node_epoch_.erase(r.node);  // a new incarnation starts from scratch, its ticks from 0
         std::erase_if(skill_used_at_, [&](const auto& use) { return use.second.first == r.node; });
       }

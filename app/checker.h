@@ -53,6 +53,7 @@
 #include "app/cluster.h"
 #include "app/instance_checker.h"
 #include "app/loot_checker.h"
+#include "app/save_checker.h"
 #include "engine/runtime/trace.h"
 
 namespace aether::app {
@@ -139,6 +140,10 @@ class ClusterChecker {
   const CheckerFigures& figures() const { return figures_; }
   const LootCheckFigures& loot_figures() const { return loot_.figures(); }
   const InstanceCheckFigures& instance_figures() const { return instances_.figures(); }
+  const SaveCheckFigures& save_figures() const { return saves_.figures(); }
+  // The shared database (ScenarioTopology::shared_database): characters' next lives are checked
+  // against their saves there (app/save_checker.h).
+  void set_database(const sim::SimStorage* database) { saves_.set_database(database); }
 
  private:
   struct EntityWatch {
@@ -201,6 +206,7 @@ class ClusterChecker {
   CheckerFigures figures_;
   LootChecker loot_;  // conservation of loot (app/loot_checker.h)
   InstanceChecker instances_;  // instances' slots (app/instance_checker.h)
+  SaveChecker saves_;  // characters come back from their saves (app/save_checker.h)
 };
 
 // One line for a trace record, as violations name their first event.

@@ -101,6 +101,7 @@ Cluster::Cluster(Hosting& hosting, const ClusterShape& shape, Random& join_rando
       // Classes in turn over each team's bots, as the coordinator picks them for anonymous clients.
       const uint32_t teams = shape.rules.teams ? shape.rules.teams : 1;
       b.account.class_id = gameplay::class_for_spawn(*content, i / teams).id;
+      b.relog_every_ns = shape.relog_every_ns;
     }
     b.start_delay_ns = shape.bots_join_spread_ns > 0 ? static_cast<TimeNs>(uniform_below(join_random, static_cast<uint64_t>(shape.bots_join_spread_ns))) : 0;
     Runtime& rt = hosting.host(b.name, NodeId{}, Role::kClient);
@@ -179,6 +180,12 @@ ClusterFigures Cluster::figures() const {
     f.loot.write_failures += loot.write_failures;
     f.loot.fenced += loot.fenced;
     f.loot.unlogged += loot.unlogged;
+    const SaveFigures& saves = c->character_saves().figures();
+    f.saves.written += saves.written;
+    f.saves.synced += saves.synced;
+    f.saves.fenced += saves.fenced;
+    f.saves.failed += saves.failed;
+    f.saves.dropped += saves.dropped;
     f.challenges += s.challenges_sent;
     f.portals_taken += s.portals_taken;
     f.instances_entered += s.instances_entered;
@@ -235,6 +242,9 @@ ClusterFigures Cluster::figures() const {
     }
     for (uint64_t n : g->stats().hellos_refused) f.hellos_refused += n;
     f.resume_only_admitted += g->stats().resume_only_admitted;
+    f.saves_loaded += g->stats().saves_loaded;
+    f.saves_absent += g->stats().saves_absent;
+    f.saves_unreadable += g->stats().saves_unreadable;
   }
   for (const BotClient* b : bots_) {
     if (!b) continue;
@@ -242,12 +252,13 @@ ClusterFigures Cluster::figures() const {
     (b->cheating() ? f.bots_kicked_cheating : f.bots_kicked_honest) += b->stats().kicked;
     f.bot_updates += b->stats().updates_received;
     f.bots_playing += b->playing() ? 1 : 0;
-    // Moving between gateways, or a cheater rejoining after its kick: on its way, not left out.
-    f.bots_between_gateways += !b->playing() && (b->between_gateways() || b->rejoining_after_kick()) ? 1 : 0;
+    // Moving between gateways, a cheater rejoining after its kick, or logging back in: on its way, not left out.
+    f.bots_between_gateways += !b->playing() && (b->between_gateways() || b->rejoining_after_kick() || b->relogging()) ? 1 : 0;
     ++f.bots_alive;
     f.bot_resumes += b->stats().resumes;
     f.bot_redirects += b->stats().redirects;
     f.bot_logins += b->stats().logins;
+    f.bot_relogs += b->stats().relogs;
     f.bot_auth_refused += b->stats().auth_refused;
     f.protocol_errors += b->stats().protocol_errors;
   }

@@ -56,6 +56,7 @@ struct ClusterShape {
   // (BotConfig::account); account_login: the gateways' login limits (`aether local` lifts the
   // per-address ones: every bot comes from 127.0.0.1).
   bool accounts = false;
+  TimeNs relog_every_ns = 0;  // with accounts: bots log out and back in this often (BotConfig::relog_every_ns)
   accounts::LoginLimits account_login;
   accounts::SessionLimits account_sessions;  // the gateways' token lifetimes (`aether local --access-ttl`)
 };
@@ -72,6 +73,11 @@ struct ClusterFigures {
   uint64_t npcs_killed = 0;   // NPC deaths
   uint64_t npc_kills = 0;     // players killed by NPCs
   LootFigures loot;           // loot made and logged by the compute nodes alive at the end (engine/compute/loot_log.h)
+  SaveFigures saves;          // characters' saves by the compute nodes alive at the end (engine/compute/character_saves.h)
+  uint64_t saves_loaded = 0;  // characters' saves read at log-in by the gateways alive at the end: found,
+  uint64_t saves_absent = 0;  // ... absent (a first life),
+  uint64_t saves_unreadable = 0;  // ... corrupt (session closed)
+  uint64_t bot_relogs = 0;        // bots' log-outs accepted (BotConfig::relog_every_ns), each followed by a log-in
   uint64_t challenges = 0;            // challenges sent to the leader
   uint64_t portals_taken = 0;         // players moved to another zone by a portal
   uint64_t instances_entered = 0;     // players moved into their party's instance slot (compute nodes alive at the end)

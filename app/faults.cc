@@ -57,6 +57,7 @@ bool host_exists(const wire::Scenario& s, const std::string& name) {
     }
     return n >= 1 && n <= count;
   };
+  if (name == "database") return s.topology().shared_database();
   return numbered("coordinator", s.topology().coordinators()) || numbered("compute", s.topology().compute_nodes()) ||
          numbered("gateway", s.topology().gateways()) || numbered("bot", s.bots().count());
 }
@@ -143,7 +144,8 @@ Status validate_admin_order(const wire::Scenario& s, const wire::AdminOrder& o, 
 Status validate_event(const wire::Scenario& s, const wire::ScenarioEvent& e, const std::string& where) {
   auto host = [&](const std::string& name, bool server_only) -> Status {
     if (!host_exists(s, name)) return bad(fmt::format("{}: no host named '{}'", where, name));
-    if (server_only && !is_server(name)) return bad(fmt::format("{}: '{}' is not a server (coordinator, compute or gateway)", where, name));
+    // The shared database (topology.shared_database) is a host of its own: its disk's faults, its crash and restart.
+    if (server_only && !is_server(name) && !(name == "database" && s.topology().shared_database())) return bad(fmt::format("{}: '{}' is not a server (coordinator, compute or gateway)", where, name));
     return ok_status();
   };
   auto hosts = [&](const auto& names) -> Status {

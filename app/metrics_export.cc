@@ -138,6 +138,21 @@ void compute_metrics(MetricsText& m, const ComputeNode& n) {
     m.family("aether_loot_write_failures_total", "Loot ledger batches whose write failed (their entries retried).", kCounter)
         .add(l, num(f.write_failures));
   }
+  {
+    // Characters' saves (docs/persistence.md §9d): periodic and log-out saves of the avatars we own.
+    // Saves made with a loot entry are in aether_loot_items_total{outcome="logged"}.
+    const SaveFigures& f = n.character_saves().figures();
+    const char* help = "Character saves (periodic and log-out) by outcome: written (accepted by the store), synced (of them durable: log-outs), "
+                       "fenced (refused by a newer owner's fence, dropped), dropped (log-out saves past the bound).";
+    for (const auto& [outcome, count] : {std::pair<const char*, uint64_t>{"written", f.written}, {"synced", f.synced},
+                                         {"fenced", f.fenced}, {"dropped", f.dropped}}) {
+      Labels x = l;
+      x.emplace_back("outcome", outcome);
+      m.family("aether_character_saves_total", help, kCounter).add(x, num(count));
+    }
+    m.family("aether_character_save_write_failures_total", "Character save batches whose write failed (their saves taken again).", kCounter)
+        .add(l, num(f.failed));
+  }
   m.family("aether_huds_sent_total", "Avatar HUDs (bag, turn order) sent to the gateways of this node's players (on change and every 10 s).", kCounter)
       .add(l, num(s.huds_sent));
   m.family("aether_skills_used_total", "Skills that fired (instant, or a cast that completed) on this node.", kCounter).add(l, num(s.skills_used));
@@ -304,6 +319,16 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
     m.family("aether_gateway_refreshes_total", "Session token rotations.", kCounter).add(l, num(a->stats().refreshes));
     m.family("aether_gateway_logouts_total", "Sessions ended by logout.", kCounter).add(l, num(a->stats().logouts));
     m.family("aether_gateway_token_families", "Open sessions (token families) held by this gateway.", kGauge).add(l, num(a->sessions().families()));
+  }
+  for (const auto& [outcome, count] : {std::pair<const char*, uint64_t>{"found", s.saves_loaded}, {"absent", s.saves_absent},
+                                       {"corrupt", s.saves_unreadable}, {"read_failed", s.save_reads_failed}}) {
+    // Characters' saves read at log-in (docs/persistence.md §9d).
+    Labels x = l;
+    x.emplace_back("outcome", outcome);
+    m.family("aether_gateway_character_loads_total",
+             "Characters' saves read at log-in: found (spawned from it), absent (a first life), corrupt (session closed), read_failed (asked again).",
+             kCounter)
+        .add(x, num(count));
   }
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));

@@ -58,6 +58,9 @@ Status validate_scenario(const wire::Scenario& s) {
     return bad("bots.cheaters plus bots.challengers plus bots.travellers must be at most bots.count");
   }
   if (s.bots().join_spread_ms() > 600'000) return bad("bots.join_spread_ms must be at most 600000");
+  if (s.bots().relog_every_ms() != 0 && (!s.bots().accounts() || s.bots().relog_every_ms() < 1000 || s.bots().relog_every_ms() > 3'600'000)) {
+    return bad("bots.relog_every_ms needs bots.accounts and must be in [1000, 3600000]");
+  }
   if (s.network().latency_us() > 10'000'000 || s.network().jitter_us() > 10'000'000) return bad("network latency and jitter must be at most 10 s");
   const auto& w = s.world();
   if (w.arena_m() < 10 || w.arena_m() > 100'000) return bad("world.arena_m must be in [10, 100000]");

@@ -61,6 +61,17 @@ void print_outcome(const wire::Scenario& s, const SimArgs& args, const Outcome& 
                f.loot.created, f.loot.refused_full, f.loot.logged, f.loot.write_failures, f.loot.fenced, f.loot.unlogged, o.loot.created,
                o.loot.held_at_last_sweep, o.loot.undone_by_restore);
   }
+  if (f.saves.written + f.saves.fenced + f.saves.failed + f.saves_loaded + f.saves_absent + f.saves_unreadable > 0) {
+    fmt::print("character saves (nodes alive at the end): {} written ({} synced), {} fenced, {} batches failed, {} dropped; "
+               "loaded at log-in: {} found, {} absent, {} unreadable\n",
+               f.saves.written, f.saves.synced, f.saves.fenced, f.saves.failed, f.saves.dropped, f.saves_loaded, f.saves_absent,
+               f.saves_unreadable);
+  }
+  if (o.saves.lives_checked > 0 || f.bot_relogs > 0) {
+    fmt::print("re-logins: bots logged out {} times; {} characters' next lives checked against their saves in the shared database ({} items), "
+               "{} also against their avatars as they left; {} spawned before their log-out save landed\n",
+               f.bot_relogs, o.saves.lives_checked, o.saves.items_checked, o.saves.lives_as_left, o.saves.before_logout_save);
+  }
   const double per_client = s.bots().count() ? static_cast<double>(f.bot_bytes_received) / s.bots().count() / s.duration_s() : 0.0;
   fmt::print("bytes per client per second {:.0f}, mean view {:.1f} entities, changes deferred by budgets {}, protocol errors {}\n",
              per_client, f.updates_sent ? static_cast<double>(f.view_entities) / f.updates_sent : 0.0, f.changes_deferred, f.protocol_errors);
@@ -207,6 +218,7 @@ ClusterShape cluster_shape(const wire::Scenario& s) {
   shape.challengers = s.bots().challengers();
   shape.travellers = s.bots().travellers();
   shape.accounts = s.bots().accounts();
+  shape.relog_every_ns = static_cast<TimeNs>(s.bots().relog_every_ms()) * kNsPerMs;
   shape.rules.arena_mm = static_cast<int32_t>(s.world().arena_m() * kMmPerMetre);
   shape.rules.fire_range_mm = static_cast<int32_t>(s.world().fire_range_m() * kMmPerMetre);
   shape.rules.spawn_front_mm = static_cast<int32_t>(s.world().spawn_front_m() * kMmPerMetre);

@@ -32,6 +32,18 @@ bool has_partitions(const wire::Scenario& s, const std::vector<wire::ScenarioEve
 
 std::string role_of_host(const std::string& name) { return name.substr(0, name.rfind('-')); }
 
+// The scenario's shared database (ScenarioTopology::shared_database): a host of its own, added
+// last so that no other host's random stream moves, whose disk every compute node and gateway uses.
+const sim::SimStorage* share_database(sim::Simulation& sim) {
+  const size_t hosts = sim.host_count();
+  sim::Host& database = sim.add_host("database", NodeId{});
+  for (size_t i = 0; i < hosts; ++i) {
+    sim::Host* h = sim.host(i);
+    if (h->name().rfind("compute-", 0) == 0 || h->name().rfind("gateway-", 0) == 0) h->use_database(database);
+  }
+  return &database.storage();
+}
+
 }  // namespace
 
 uint64_t Outcome::faults_total() const {
@@ -74,6 +86,7 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
     shape.rules.content = content.value();
   }
   Cluster cluster(hosting, shape, join_random);
+  const sim::SimStorage* database = s.topology().shared_database() ? share_database(sim) : nullptr;
 
   out.schedule = fault_schedule(s, options.seed);
   out.faults_end_ns = faults_end_ns(out.schedule);
@@ -81,6 +94,7 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   injector.schedule(out.schedule);
 
   ClusterChecker checker(cluster);
+  checker.set_database(database);
   checker.set_strict_recovery(only_crashes(out.schedule) && !s.has_chaos());
   checker.set_rollback_bound(has_partitions(s, out.schedule) ? ClusterChecker::kRollbackPartitionMaxNs : ClusterChecker::kRollbackMaxNs);
   if (!out.schedule.empty() || s.has_chaos()) {
@@ -141,6 +155,7 @@ Outcome run_scenario(const wire::Scenario& s, const SimRunOptions& options) {
   out.checks = checker.figures();
   out.loot = checker.loot_figures();
   out.instances = checker.instance_figures();
+  out.saves = checker.save_figures();
   out.faults = injector.counts();
   // The aimed faults join the schedule, so that the run's whole schedule can be printed and kept.
   for (const auto& e : injector.aimed()) out.schedule.push_back(e);

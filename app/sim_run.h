@@ -58,6 +58,7 @@ struct Outcome {
   CheckerFigures checks;
   LootCheckFigures loot;  // the checker's conservation of loot (app/loot_checker.h)
   InstanceCheckFigures instances;  // the checker's instance slots (app/instance_checker.h)
+  SaveCheckFigures saves;  // characters' next lives checked against their saves (app/save_checker.h)
   std::vector<wire::ScenarioEvent> schedule;  // the scenario's events and this seed's chaos, by time
   TimeNs faults_end_ns = 0;
   FaultCounts faults;

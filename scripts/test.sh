@@ -74,7 +74,7 @@ bash tests/netns_cluster.sh build/bin/aether
 echo "== scenarios: seed sweeps with the global checker"
 for spec in node-crash:1..4 coordinator-failover:1..4 gateway-crash:1..4 migration-storm:1..4 v2-battle:1..2 \
             pause-and-resume:1..4 clock-drift:1..4 crash-during-migration:1..4 failover-during-migration:1..4 flapping-node:1..4 \
-            partition-leader-vice:1..4 asymmetric-partition:1..4 clock-beyond-bound:1..4 clock-beyond-bound-vice:1..4 v3-ci:1..1 rolling-upgrade:1..2 overload:1..1 classes-battle:1..3 accounts-battle:1..3 npc-battle:1..2 loot-battle:1..2 encounter-crash:1..2 zones-battle:1..3 dungeon-party:1..2; do
+            partition-leader-vice:1..4 asymmetric-partition:1..4 clock-beyond-bound:1..4 clock-beyond-bound-vice:1..4 v3-ci:1..1 rolling-upgrade:1..2 overload:1..1 classes-battle:1..3 accounts-battle:1..3 npc-battle:1..2 loot-battle:1..2 encounter-crash:1..2 zones-battle:1..3 dungeon-party:1..2 relogin-battle:1..2; do
   scenario=${spec%%:*} seeds=${spec##*:}
   build/bin/aether sim "scenarios/$scenario" --seeds "$seeds" --jobs "$jobs"
   sweeps=$((sweeps + 1))

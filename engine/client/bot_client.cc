@@ -71,6 +71,13 @@ void BotClient::on_connected(ConnId conn) {
   send_hello(conn);
 }
 
+// A log-out (relog_every_ns): the gateway ends our session and our avatar with it; the next
+// connection logs in and spawns our character's next life.
+void BotClient::log_out() {
+  logging_out_ = true;
+  rt_.network.send(link_.conn(), client::encode_logout(client::Logout{access_}));
+}
+
 void BotClient::send_hello(ConnId conn) {
   const client::Hello hello{client::kProtocolVersion, cfg_.name, resume_entity_, resume_token_, access_};
   rt_.network.send(conn, client::encode_hello(hello));
@@ -80,6 +87,23 @@ void BotClient::send_hello(ConnId conn) {
 void BotClient::on_auth_reply(ConnId conn, const client::AuthReply& reply) {
   constexpr uint32_t kBotAuthAttemptsMax = 4;
   const auto code = static_cast<accounts::AuthCode>(reply.code);
+  if (logging_out_) {
+    logging_out_ = false;
+    welcomed_at_ns_ = rt_.clock.now_ns();
+    if (code != accounts::AuthCode::kOk) {
+      ++stats_.relogs_refused;  // a token of another gateway (we resumed here on our avatar's token): play on
+      access_ = {};
+      return;
+    }
+    // The gateway closes the session: the next connection logs in and spawns a new life.
+    ++stats_.relogs;
+    logged_out_at_ns_ = rt_.clock.now_ns();
+    access_ = {};
+    refresh_ = {};
+    resume_entity_ = EntityId{};
+    resume_token_ = 0;
+    return;
+  }
   if (code == accounts::AuthCode::kOk) {
     ++stats_.logins;
     registered_ = true;
@@ -117,6 +141,7 @@ void BotClient::forget_view() {
 
 void BotClient::lost_connection() {
   ++stats_.disconnects;
+  logging_out_ = false;
   forget_view();
   // Try the next gateway: a lost gateway means reconnecting elsewhere (seed section 13).
   gateway_index_ = (gateway_index_ + 1) % cfg_.gateway_addresses.size();
@@ -139,6 +164,8 @@ void BotClient::on_message(ConnId conn, std::span<const uint8_t> payload) {
     kicked_at_ns_ = 0;
     resume_entity_ = w.entity;
     resume_token_ = w.resume_token;
+    welcomed_at_ns_ = rt_.clock.now_ns();
+    logged_out_at_ns_ = 0;
     ++stats_.welcomes;
   } else if (header->type == client::Type::kUpdate) {
     ++stats_.updates_received;
@@ -237,6 +264,11 @@ bool BotClient::apply_update(ByteReader& r) {
 void BotClient::think() {
   think_timer_ = rt_.timers.schedule(kTickNs, [this] { think(); });
   if (left_ || !link_.connected() || !me_.valid()) return;
+  if (cfg_.relog_every_ns > 0 && cfg_.account.enabled && !logging_out_ && access_.id != 0 && welcomed_at_ns_ != 0 &&
+      rt_.clock.now_ns() - welcomed_at_ns_ >= cfg_.relog_every_ns) {
+    log_out();
+    return;
+  }
   const ClientInput input = decide();
   const std::vector<uint8_t> bytes = client::encode_input(input);
   if (rt_.network.send(link_.conn(), bytes) == SendStatus::kOk) ++stats_.inputs_sent;

@@ -24,6 +24,9 @@ inline constexpr TimeNs kRedirectTransitMaxNs = 2 * kNsPerSec;
 // A bot whose session was ended for too many refused actions (a cheater) reconnects and spawns
 // anew; until its Welcome, for at most this long, it is rejoining, not out of the battle.
 inline constexpr TimeNs kKickRejoinMaxNs = 2 * kNsPerSec;
+// A bot that logged out (BotConfig::relog_every_ns) reconnects, logs in and spawns its character's
+// next life; until its Welcome, for at most this long, it is logging back in, not out of the battle.
+inline constexpr TimeNs kRelogMaxNs = 2 * kNsPerSec;
 
 struct BotConfig {
   std::vector<std::string> gateway_addresses;  // tried in turn after a loss; sticky while connected
@@ -54,6 +57,10 @@ struct BotConfig {
     std::string password;
     uint32_t class_id = 0;
   } account;
+  // Accounts: after playing an avatar this long, the bot logs out (its avatar leaves, its owner
+  // saves it) and logs back in on its next connection: its character's next life, from its save
+  // (docs/persistence.md §9d). 0: never.
+  TimeNs relog_every_ns = 0;
 };
 
 struct BotStats {
@@ -65,6 +72,8 @@ struct BotStats {
   uint64_t huds_received = 0;  // the bag and encounter of our avatar (client::Type::kHud); bots show no HUD
   uint64_t kicked = 0;  // goodbyes for too many refused actions (an honest bot never gets one)
   uint64_t disconnects = 0;
+  uint64_t relogs = 0;          // log-outs the gateway accepted (the next connection logs in anew)
+  uint64_t relogs_refused = 0;  // log-outs refused (a token that gateway does not know): plays on
   uint64_t protocol_errors = 0;  // a malformed or inconsistent message (a slot not known, a slot taken twice)
   uint64_t resumes = 0;  // welcomes that gave back the avatar we had before a disconnect or a redirect
   uint64_t redirects = 0;  // sent to the gateway of our avatar's region
@@ -96,6 +105,8 @@ class BotClient final : public Component, public NetworkHandler {
   bool between_gateways() const { return redirected_at_ns_ != 0 && rt_.clock.now_ns() - redirected_at_ns_ <= kRedirectTransitMaxNs; }
   // Kicked less than kKickRejoinMaxNs ago and not yet welcomed again.
   bool rejoining_after_kick() const { return kicked_at_ns_ != 0 && rt_.clock.now_ns() - kicked_at_ns_ <= kKickRejoinMaxNs; }
+  // Logged out (relog_every_ns) less than kRelogMaxNs ago and not yet welcomed again.
+  bool relogging() const { return logged_out_at_ns_ != 0 && rt_.clock.now_ns() - logged_out_at_ns_ <= kRelogMaxNs; }
   // Stops playing: closes the connection and does not come back.
   void leave();
 
@@ -109,6 +120,7 @@ class BotClient final : public Component, public NetworkHandler {
   // A cheater's input: `in` (the honest movement) with an impossible skill request.
   void cheat(const client::Seen& me, const client::Seen* nearest, ClientInput& in);
   void lost_connection();
+  void log_out();
   void send_hello(ConnId conn);
   void on_auth_reply(ConnId conn, const client::AuthReply& reply);
   void forget_view();
@@ -140,6 +152,9 @@ class BotClient final : public Component, public NetworkHandler {
   static constexpr uint32_t kTravelEveryTicks = 200;
   Vec2 waypoint_{};
   uint32_t waypoint_ticks_ = 0;
+  TimeNs welcomed_at_ns_ = 0;   // when our avatar last welcomed us (relog_every_ns counts from it)
+  bool logging_out_ = false;    // a Logout sent, its reply not yet come
+  TimeNs logged_out_at_ns_ = 0;  // when a log-out was accepted, until the next Welcome
   TimeNs kicked_at_ns_ = 0;      // when a goodbye for too many refused actions came, until the next Welcome
   TimeNs redirected_at_ns_ = 0;  // when a Redirect came, until the next Welcome (0: none pending)
   TimerId think_timer_ = 0;

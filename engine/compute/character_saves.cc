@@ -19,6 +19,7 @@ void CharacterSaves::logout(const CharacterSave& save, uint64_t generation) {
     ++figures_.dropped;
     return;
   }
+  owe(save.character);
   logouts_.push_back(Save{save, generation});
 }
 
@@ -47,25 +48,30 @@ void CharacterSaves::flush(Storage& storage, std::weak_ptr<char> life, const std
   }
   if (saves == 0) return;
   auto held = std::make_shared<std::pair<std::deque<Save>, std::vector<EntityId>>>(std::move(logouts), std::move(periodic));
-  const StorageCode code = storage.write(std::move(batch), [this, life, held, saves, done](WriteResult r) {
+  const bool synced = batch.sync;
+  const StorageCode code = storage.write(std::move(batch), [this, life, held, saves, synced, done](WriteResult r) {
     if (life.expired()) return;
-    completed(r, std::move(held->first), std::move(held->second));
+    completed(r, synced, std::move(held->first), std::move(held->second));
     done(r, saves);
   });
   if (code != StorageCode::kOk) {
     WriteResult refused;
     refused.status.code = code;
-    completed(refused, std::move(held->first), std::move(held->second));
+    completed(refused, synced, std::move(held->first), std::move(held->second));
     return;
   }
   writing_ = true;
 }
 
-void CharacterSaves::completed(const WriteResult& r, std::deque<Save> logouts, std::vector<EntityId> periodic) {
+void CharacterSaves::completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic) {
   writing_ = false;
   const size_t n = logouts.size() + periodic.size();
+  if (r.status.ok() || r.status.code == StorageCode::kFenced) {
+    for (const Save& s : logouts) settle(s.save.character);
+  }
   if (r.status.ok()) {
     figures_.written += n;
+    if (synced) figures_.synced += n;
     return;
   }
   if (r.status.code == StorageCode::kFenced) {
@@ -77,6 +83,7 @@ void CharacterSaves::completed(const WriteResult& r, std::deque<Save> logouts, s
   while (!logouts.empty()) {
     if (logouts_.size() >= kLogoutSavesMax) {
       figures_.dropped += logouts.size();
+      for (const Save& s : logouts) settle(s.save.character);
       return;
     }
     logouts_.push_front(std::move(logouts.back()));

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -53,7 +54,8 @@ Bytes character_save_prefix(CharacterId character);   // every life of one chara
 void put_character_save(WriteBatch& b, const CharacterSave& s, uint64_t generation);
 
 struct SaveFigures {
-  uint64_t written = 0;   // saves durable (periodic: applied)
+  uint64_t written = 0;   // saves the store accepted (periodic: applied, not yet synced)
+  uint64_t synced = 0;    // ... of them in a synced batch (log-outs): durable
   uint64_t fenced = 0;    // saves refused by a newer owner's fence (dropped)
   uint64_t failed = 0;    // batches that failed (taken again)
   uint64_t dropped = 0;   // log-out saves past kLogoutSavesMax
@@ -75,12 +77,21 @@ class CharacterSaves {
   void flush(Storage& storage, std::weak_ptr<char> life, const std::function<std::optional<Save>(EntityId)>& take,
              std::function<void(const WriteResult&, size_t)> done);
   const SaveFigures& figures() const { return figures_; }
+  // Whether a log-out save of `character` was taken and has not landed yet (waiting, or written and
+  // not yet answered): a log-in meanwhile reads the save before it (docs/persistence.md §9d, limits).
+  bool owes_logout(CharacterId character) const { return owed_.contains(character); }
 
  private:
-  void completed(const WriteResult& r, std::deque<Save> logouts, std::vector<EntityId> periodic);
+  void owe(CharacterId character) { ++owed_[character]; }
+  void settle(CharacterId character) {
+    if (auto it = owed_.find(character); it != owed_.end() && --it->second == 0) owed_.erase(it);
+  }
+
+  void completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic);
 
   std::set<EntityId> due_;      // entities whose periodic save is due (ids: a deterministic order)
   std::deque<Save> logouts_;    // oldest first
+  std::map<CharacterId, uint32_t> owed_;  // log-out saves taken and not landed (written, fenced or dropped), per character
   bool writing_ = false;
   SaveFigures figures_;
 };

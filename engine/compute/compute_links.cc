@@ -473,7 +473,11 @@ void ComputeNode::handle_grant(const ServerMessage& m, const OwnershipGrant& g) 
     }
   } else {
     e = &world_.spawn(g.entity, g.spawn_pos, g.team, g.generation, g.class_id);
-    if (g.save.character.valid()) world_.load_save(*e, g.save);  // a character's avatar: what it had
+    if (g.save.character.valid()) {  // a character's avatar: what it had
+      CharacterSave save = g.save;
+      if (cfg_.planted == PlantedBug::kEconomySpawnIgnoresSave) save.loaded = false;  // planted: a new life from nothing
+      world_.load_save(*e, save);
+    }
   }
   if (ghosts_.contains(g.entity)) forget_ghost(g.entity, GhostDropReason::kNowOurs);  // ours now: the ghost is obsolete
   last_states_.forget(g.entity);
@@ -497,7 +501,7 @@ void ComputeNode::handle_revoke(const ServerMessage& m, const OwnershipRevoke& r
   const gameplay::Entity* e = world_.find(r.entity);
   if (!e || e->generation > r.generation) return;
   last_states_.keep(world_.state_of(*e), LastStates::Why::kTaken);
-  if (e->character.valid()) save_at_logout(*e);
+  if (e->character.valid() && cfg_.planted != PlantedBug::kEconomyLogoutWithoutSave) save_at_logout(*e);  // planted: none
   world_.despawn(r.entity);
   trace(TraceKind::kOwnershipRevoked, r.entity, static_cast<int64_t>(r.generation), 0, m.sender);
   trace(TraceKind::kEntityDespawned, r.entity);

@@ -180,6 +180,7 @@ class ComputeNode final : public Component, public NetworkHandler {
   const GhostTable& ghosts() const { return ghosts_; }
   const LootLog& loot_log() const { return loot_log_; }
   const CharacterSaves& character_saves() const { return saves_; }
+  const LastStates& last_states() const { return last_states_; }  // for the simulator's checker
   Tick tick() const { return tick_; }
   Epoch epoch() const { return epoch_; }
   const std::string& data_address() const { return data_address_; }

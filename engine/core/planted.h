@@ -20,11 +20,14 @@ enum class PlantedBug : uint8_t {
   kEncounterTurnTwice,   // compute: an encounter's turn played does not use up its number, so the next turn repeats it
   kPortalOutsideZone,    // compute: a portal drops its traveller 50 m short of its destination, between zones
   kInstanceTwoParties,   // coordinator: an instance request is given the first slot, whichever party holds it
+  kEconomySpawnIgnoresSave,  // compute: a character's avatar spawns with its life but not what its save held (level, items)
+  kEconomyLogoutWithoutSave,  // compute: a character's avatar leaves at its log-out without its log-out save
 };
 
 // "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity",
 // "apply-intent-twice", "economy-release-on-restart", "economy-loot-on-handoff-retry",
-// "encounter-turn-twice", "portal-outside-zone", "instance-two-parties"; false if unknown.
+// "encounter-turn-twice", "portal-outside-zone", "instance-two-parties", "economy-spawn-ignores-save",
+// "economy-logout-without-save"; false if unknown.
 inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   if (name.empty() || name == "none") *out = PlantedBug::kNone;
   else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
@@ -37,6 +40,8 @@ inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   else if (name == "encounter-turn-twice") *out = PlantedBug::kEncounterTurnTwice;
   else if (name == "portal-outside-zone") *out = PlantedBug::kPortalOutsideZone;
   else if (name == "instance-two-parties") *out = PlantedBug::kInstanceTwoParties;
+  else if (name == "economy-spawn-ignores-save") *out = PlantedBug::kEconomySpawnIgnoresSave;
+  else if (name == "economy-logout-without-save") *out = PlantedBug::kEconomyLogoutWithoutSave;
   else return false;
   return true;
 }

@@ -391,6 +391,7 @@ void Gateway::save_read(SessionId id, const ScanResult& r) {
   CharacterSave save;
   save.character = s.character;
   save.life = 1;
+  if (r.rows.empty()) ++stats_.saves_absent;
   if (!r.rows.empty()) {
     const StorageRow& row = r.rows.back();
     const char* error = "malformed";

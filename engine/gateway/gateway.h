@@ -117,6 +117,7 @@ struct GatewayStats {
   uint64_t resume_only_admitted = 0;   // Hellos without a good token admitted on a resume token alone
   uint64_t account_requests_closed = 0;  // connections closed past requests_per_connection_max
   uint64_t saves_loaded = 0;          // characters spawned from a save (a first life: none to load)
+  uint64_t saves_absent = 0;          // characters with no save row: spawned as their first life
   uint64_t saves_unreadable = 0;      // sessions closed because their character's save did not decode
   uint64_t save_reads_failed = 0;     // save reads the store refused or failed (asked again)
 };

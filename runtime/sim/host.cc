@@ -24,7 +24,7 @@ Host::Host(Kernel& kernel, TraceLog& trace, SimNetwork& network, HostConfig conf
       // Virtual time as Unix time: lines are stamped from 1970-01-01, identically in every run.
       log_(std::move(config.log_sink), state_.name, state_.node, [&kernel] { return kernel.now(); }, config.log_level),
       storage_(state_, *this, *this, log_, derive_seed(config.seed, kStorageStream)),
-      runtime_{*this, *this, endpoint_, random_, log_, *this, entropy_, storage_, passwords_} {
+      runtime_{*this, *this, endpoint_, random_, log_, *this, entropy_, seam_, passwords_} {
   state_.identity = config.identity;
   network_.add_endpoint(endpoint_);
   state_.cpu.excluded_ns = trace.observer_ns();
@@ -73,10 +73,20 @@ void Host::crash() {
   network_.crash(endpoint_);  // also empties the deferred queue and clears paused
   // The disk keeps what was durable (its pending completions went with the timers above).
   if (const uint64_t lost = storage_.crash(); lost > 0) record_fault(FaultCode::kStorageLost, static_cast<int64_t>(lost));
+  seam_.client_crashed();
+  for (SimStorageSeam* client : database_clients_) client->database_lost();
   AETHER_ASSERT(state_.deferred.empty() && !state_.paused);
   passwords_.forget();  // its pending completions went with the timers too
   component_.reset();
   endpoint_.set_handler(nullptr);
+}
+
+void Host::use_database(Host& database) {
+  AETHER_ASSERT_MSG(&database != this && !database.uses_database(), "a database host keeps its own disk");
+  AETHER_ASSERT_MSG(!seam_.shared() && storage_.in_flight() == 0, "connect a host to one database, before it uses storage");
+  seam_.connect(database.storage_);
+  database.database_clients_.push_back(&seam_);
+  database.storage_.set_in_flight_max(kStorageInFlightMax * database.database_clients_.size());
 }
 
 void Host::restart(uint64_t random_seed) {

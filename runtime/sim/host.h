@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,7 @@
 #include "runtime/sim/kernel.h"
 #include "runtime/sim/sim_network.h"
 #include "runtime/sim/sim_passwords.h"
+#include "runtime/sim/sim_database.h"
 #include "runtime/sim/sim_storage.h"
 #include "runtime/sim/trace_log.h"
 
@@ -66,6 +68,10 @@ class Host final : private Clock, private Timers, private TraceSink {
   bool paused() const { return state_.paused; }
   // The host's disk, for faults and tests (what survives a crash: sim_storage.h).
   SimStorage& storage() { return storage_; }
+  // From now on this host's Runtime::storage is `database`'s disk, reached over a connection
+  // (sim_database.h): a shared database host, as role processes share one PostgreSQL database.
+  void use_database(Host& database);
+  bool uses_database() const { return seam_.shared(); }
   // 0 for the first life, then 1, 2, ... per restart.
   uint32_t incarnation() const { return state_.incarnation; }
   // Timers and network events waiting for resume() (or, just after it, for their turn).
@@ -149,6 +155,8 @@ class Host final : private Clock, private Timers, private TraceSink {
   Xoshiro256 entropy_;  // Runtime::entropy: its own stream, derived from the host's seed
   common::SpdLogger log_;
   SimStorage storage_;  // the host's disk: kept through crashes and restarts (sim_storage.h)
+  SimStorageSeam seam_{state_, *this, storage_};  // what Runtime::storage is: our disk, or a database's
+  std::vector<SimStorageSeam*> database_clients_;  // hosts whose storage is our disk (use_database)
   SimPasswordHasher passwords_{*this, entropy_};  // a deterministic stand-in, not Argon2id (sim_passwords.h)
   Runtime runtime_;
   TimerId next_timer_id_ = 1;  // never reused, also for ids handed out while dead

@@ -30,7 +30,7 @@ SimStorage::SimStorage(HostState& host, Clock& clock, Timers& timers, Logger& lo
 
 StorageCode SimStorage::admission() {
   if (!host_.alive) return StorageCode::kIoError;
-  if (in_flight_ >= kStorageInFlightMax) {
+  if (in_flight_ >= in_flight_max_) {
     ++stats_.busy;
     return StorageCode::kBusy;
   }

@@ -79,6 +79,8 @@ class SimStorage final : public Storage {
   StorageCode write(WriteBatch batch, std::function<void(WriteResult)> done) override;
   StorageCode read_ledger(uint64_t from_seq, size_t limit, std::function<void(LedgerResult)> done) override;
   size_t in_flight() const override { return in_flight_; }
+  // A shared database's disk (sim_database.h) takes kStorageInFlightMax per client connection.
+  void set_in_flight_max(size_t max) { in_flight_max_ = max; }
 
   // Host::crash: pending completions are gone (the host dropped its timers); the image loses what
   // was not durable (see the model above). Returns the batches lost.
@@ -90,6 +92,12 @@ class SimStorage final : public Storage {
   const SimStorageStats& stats() const { return stats_; }
   // Bit rot: the stored bytes of row `key` change under its checksum. False if there is no such row.
   bool damage(const Bytes& key);
+  // Row `key` as requests see it now, for the simulator's checker (no request: nothing drawn, no
+  // time taken). Null if there is none.
+  const Bytes* peek(const Bytes& key) const {
+    const auto it = live_.rows.find(key);
+    return it == live_.rows.end() ? nullptr : &it->second.value;
+  }
   size_t unsynced_batches() const { return log_.size(); }
   size_t rows() const { return live_.rows.size(); }
 
@@ -136,6 +144,7 @@ class SimStorage final : public Storage {
   std::deque<Unsynced> log_;  // applied to live_, not yet to durable_, in order
   uint64_t next_index_ = 1;
   size_t in_flight_ = 0;
+  size_t in_flight_max_ = kStorageInFlightMax;
   TimeNs device_free_ns_ = 0;  // when the serial device finishes what it was given
 };
 

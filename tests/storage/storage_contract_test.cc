@@ -68,7 +68,7 @@ class StorageContract : public ::testing::Test {
   Client<H> c{h};
 };
 
-using AllBackends = ::testing::Types<SimHarness, SqliteHarness, PostgresHarness>;
+using AllBackends = ::testing::Types<SimHarness, SimDatabaseHarness, SqliteHarness, PostgresHarness>;
 struct BackendNames {
   template <class T>
   static std::string GetName(int) {

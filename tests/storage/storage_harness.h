@@ -61,6 +61,27 @@ struct SimHarness {
   sim::Host* host;
 };
 
+// The simulator's shared database (runtime/sim/sim_database.h): a client host whose Runtime::storage
+// is a database host's disk, reached over its connection. The contract holds through it.
+struct SimDatabaseHarness {
+  static constexpr const char* kName = "sim_database";
+  explicit SimDatabaseHarness(uint64_t seed = 11)
+      : sim(SimHarness::options(seed)), client(&sim.add_host("compute-1", NodeId(101))), database(&sim.add_host("database", NodeId{})) {
+    client->use_database(*database);
+  }
+  Storage& store() { return client->runtime().storage; }
+  void wait(const std::function<bool()>& pred) {
+    for (int i = 0; i < kWaitStepsMax && !pred(); ++i) sim.run_until(sim.now() + 100 * kNsPerUs);
+    ASSERT_TRUE(pred()) << "no completion";
+  }
+  void damage(const Bytes& key) { ASSERT_TRUE(database->storage().damage(key)); }
+  uint64_t corrupt_count() const { return database->storage().stats().corrupt_reads; }
+
+  sim::Simulation sim;
+  sim::Host* client;
+  sim::Host* database;
+};
+
 class RealHarnessBase {
  public:
   Storage& store() { return *store_; }

@@ -377,6 +377,8 @@ TEST_F(Admission, AValidAccessTokenSpawnsItsCharacterWithItsClass) {
   EXPECT_EQ(request->save.life, 1u);
   EXPECT_FALSE(request->save.loaded);
   EXPECT_TRUE(rt_.network.open(conn));
+  EXPECT_EQ(gateway_->stats().saves_absent, 1u);  // aether_gateway_character_loads_total{outcome="absent"}
+  EXPECT_EQ(gateway_->stats().saves_loaded, 0u);
 }
 
 // docs/persistence.md §9d: the newest life's save comes with the spawn, as the next life.
@@ -415,6 +417,7 @@ TEST_F(Admission, ACharacterSpawnsFromItsNewestSaveAsItsNextLife) {
   ASSERT_EQ(request->save.inventory.size(), 1u);
   EXPECT_EQ(request->save.inventory[0], item);
   EXPECT_EQ(gateway_->stats().saves_loaded, 1u);
+  EXPECT_EQ(gateway_->stats().saves_absent, 0u);
 }
 
 TEST_F(Admission, ACharacterWhoseSaveIsUnreadableIsRefusedNotPlayedAnew) {
@@ -426,6 +429,7 @@ TEST_F(Admission, ACharacterWhoseSaveIsUnreadableIsRefusedNotPlayedAnew) {
   EXPECT_FALSE(rt_.network.last_of<SpawnRequest>(leader_).has_value());
   EXPECT_FALSE(rt_.network.open(conn));
   EXPECT_EQ(gateway_->stats().saves_unreadable, 1u);
+  EXPECT_EQ(gateway_->stats().saves_absent + gateway_->stats().saves_loaded, 0u);
   EXPECT_TRUE(rt_.log.contains("save is unreadable"));
 }
 

@@ -9,6 +9,7 @@
 #include "engine/compute/loot_log.h"
 #include "engine/wire/codec.h"
 #include "engine/wire/state_codec.h"
+#include "tests/unit/fake_runtime.h"
 
 namespace aether {
 namespace {
@@ -96,6 +97,48 @@ TEST(CharacterSave, ASaveErasesThePreviousLifeAndIsFencedByItsGeneration) {
   const Bytes prefix = character_save_prefix(CharacterId(55));
   ASSERT_LT(prefix.size(), key.size());
   EXPECT_EQ(Bytes(key.begin(), key.begin() + static_cast<std::ptrdiff_t>(prefix.size())), prefix);
+}
+
+// The counters of /metrics (aether_character_saves_total): a log-out save is written and synced,
+// a periodic one written only; a save below a newer owner's fence is counted fenced, not written; a
+// store that refuses counts a failed batch and keeps the log-out save for the next flush.
+TEST(CharacterSaves, CountsWrittenSyncedFencedAndFailedSaves) {
+  testing::FakeRuntime rt(NodeId(101));
+  auto life = std::make_shared<char>();
+  CharacterSaves saves;
+  const CharacterSave periodic = save(55, 1, 900, {});
+  auto take = [&](EntityId) -> std::optional<CharacterSaves::Save> { return CharacterSaves::Save{periodic, 5}; };
+  auto flush = [&] {
+    saves.flush(rt.runtime.storage, life, take, [](const WriteResult&, size_t) {});
+    rt.advance(kNsPerMs);
+  };
+  saves.logout(save(66, 2, 901, {}), 7);
+  EXPECT_TRUE(saves.owes_logout(CharacterId(66)));
+  flush();
+  EXPECT_FALSE(saves.owes_logout(CharacterId(66))) << "landed";
+  EXPECT_EQ(saves.figures().written, 1u);
+  EXPECT_EQ(saves.figures().synced, 1u);
+  saves.mark_due(EntityId(900));
+  flush();
+  EXPECT_EQ(saves.figures().written, 2u);
+  EXPECT_EQ(saves.figures().synced, 1u);  // periodic saves are not synced
+  // Life 2 of character 66 was saved at generation 7: a stale owner's save at 6 is refused whole.
+  saves.logout(save(66, 2, 901, {}), 6);
+  flush();
+  EXPECT_EQ(saves.figures().fenced, 1u);
+  EXPECT_EQ(saves.figures().written, 2u);
+  rt.storage.refuse = true;
+  saves.logout(save(77, 1, 902, {}), 3);
+  flush();
+  EXPECT_EQ(saves.figures().failed, 1u);
+  EXPECT_FALSE(saves.idle());  // the log-out save waits for the next flush
+  EXPECT_TRUE(saves.owes_logout(CharacterId(77))) << "a failed log-out save is still owed";
+  rt.storage.refuse = false;
+  flush();
+  EXPECT_EQ(saves.figures().written, 3u);
+  EXPECT_EQ(saves.figures().synced, 2u);
+  EXPECT_TRUE(saves.idle());
+  EXPECT_FALSE(saves.owes_logout(CharacterId(77)));
 }
 
 void feed(CharacterAudit& a, const std::vector<LootEntry>& entries, const std::vector<CharacterSave>& saves) {

@@ -327,7 +327,11 @@ TEST(MetricsExport, LocalClusterSeriesCarryNodeAndRoleLabels) {
                            "aether_tick_duration_seconds_bucket{node=\"102\",role=\"compute\",le=\"+Inf\"}",
                            "aether_queue_depth{node=\"101\",role=\"compute\",queue=\"intent\"}", "aether_coordinator_leader{node=\"1\",role=\"coordinator\"} 1",
                            "aether_coordinator_epoch{node=\"1\",role=\"coordinator\"} 1", "aether_gateway_connections{node=\"201\",role=\"gateway\"}",
-                           "aether_network_received_bytes_total{role=\"bot\"}", "aether_bots{role=\"bot\"} 6", "# TYPE aether_ticks_total counter"}) {
+                           "aether_network_received_bytes_total{role=\"bot\"}", "aether_bots{role=\"bot\"} 6", "# TYPE aether_ticks_total counter",
+                           // Characters' saves (docs/persistence.md §9d): anonymous bots save and load nothing, but the series exist.
+                           "aether_character_saves_total{node=\"101\",role=\"compute\",outcome=\"synced\"} 0",
+                           "aether_character_save_write_failures_total{node=\"102\",role=\"compute\"} 0",
+                           "aether_gateway_character_loads_total{node=\"201\",role=\"gateway\",outcome=\"absent\"} 0"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
   // No entity ids as labels, and each family declared once.
