@@ -220,6 +220,10 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
     m.family("aether_instance_requests_total", "Requests for a party's instance slot, by result: allocated, joined, full (refused: every slot another party's), invalid, not_ready.", kCounter)
         .add(with_result, num(s.instance_requests[r]));
   }
+  m.family("aether_instance_answers_held", "Slot answers waiting for the vice to acknowledge the batch carrying the allocation.", kGauge)
+      .add(l, num(k.instance_answers_held()));
+  m.family("aether_instance_answers_unheld_total", "Slot answers not given: the bound on answers waiting for the vice was reached (the owner asks again).",
+           kCounter).add(l, num(s.instance_answers_unheld));
   size_t members = 0;
   for (const auto& [id, rec] : k.nodes()) members += rec.lost ? 0 : 1;
   m.family("aether_coordinator_members", "Compute nodes and gateways known and not lost.", kGauge).add(l, num(members));

@@ -188,7 +188,16 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
   } else if (const auto* snap = std::get_if<Snapshot>(&m.body)) {
     handle_snapshot(m.sender, *snap);
   } else if (const auto* ack = std::get_if<ReplicaAck>(&m.body)) {
-    if (leading() && rec.role == Role::kCoordinator && followers_.count(conn) && ack->version > vice_acked_version_) {
+    auto follower = followers_.find(conn);
+    if (!leading() || rec.role != Role::kCoordinator || follower == followers_.end()) return;
+    // A batch number from the future is a peer's lie or a bug: never taken as witness.
+    if (ack->batch > follower->second.acked_batch && ack->batch <= witness_.closed()) {
+      follower->second.acked_batch = ack->batch;
+      uint64_t acked = ack->batch;
+      for (const auto& [c, f] : followers_) acked = std::min(acked, f.acked_batch);
+      send_witnessed(witness_.acknowledged(acked));
+    }
+    if (ack->version > vice_acked_version_) {
       vice_acked_version_ = ack->version;
       regrant_orphans();
     }

@@ -27,6 +27,7 @@
 #include "engine/coordinator/entity_view.h"
 #include "engine/coordinator/ownership_view.h"
 #include "engine/coordinator/replication_backlog.h"
+#include "engine/coordinator/vice_witness.h"
 #include "engine/core/region_map.h"
 #include "engine/core/cluster_timing.h"
 #include "engine/gameplay/content.h"
@@ -193,6 +194,7 @@ struct CoordinatorStats {
   std::array<uint64_t, kInstanceResults> instance_requests{};  // by InstanceResult
   uint64_t instances_opened = 0;  // slots allocated to a party
   uint64_t instances_closed = 0;  // slots torn down, empty of players past their template's empty_ticks
+  uint64_t instance_answers_unheld = 0;  // slots not answered: ViceWitness::kHeldMax answers waited already
   uint64_t npcs_placed = 0;  // NPCs granted for spawners (coordinator_npcs.cc)
   uint64_t encounters_opened = 0;   // encounter entities created for challenges (coordinator_encounters.cc)
   uint64_t encounters_refused = 0;  // challenges refused by the table's rules
@@ -275,6 +277,7 @@ class Coordinator final : public Component, public NetworkHandler {
   };
   std::map<std::pair<uint16_t, uint32_t>, InstanceSlot> instance_slots() const;
   size_t instances_active() const;  // slots taken
+  size_t instance_answers_held() const { return witness_.held(); }  // waiting for the vice (vice_witness.h)
   // Targeted debug mode (`aether admin debug`, coordinator_admin.cc): what is debugged, at most
   // kDebugEntitiesMax entities and kDebugNodesMax nodes; every compute node and gateway is told the
   // whole set when it changes and when it registers. Not replicated: a new leader starts with none.
@@ -435,7 +438,14 @@ class Coordinator final : public Component, public NetworkHandler {
   struct Follower {
     bool copying = true;
     EntityId copy_from{};  // the copy's next chunk starts at the first id at or after this
+    uint64_t acked_batch = 0;  // the newest replication batch it acknowledged (vice_witness.h)
   };
+  // An instance answer held until the vice holds the allocation it promises (vice_witness.h).
+  struct HeldAnswer {
+    NodeId to;
+    InstanceAnswer answer;
+  };
+  void send_witnessed(std::vector<HeldAnswer> answers);
   void send_full_replica(ConnId conn);
   // Sends what the network takes of conn's whole copy, from where it stands; true once complete.
   bool continue_copy(ConnId conn, Follower& f);
@@ -493,8 +503,10 @@ class Coordinator final : public Component, public NetworkHandler {
   uint32_t fences_sent_ = 0;     // fencing orders numbered in this epoch (next_fence)
   uint32_t questions_asked_ = 0; // Prepares numbered in this epoch
   TimerId watch_timer_ = 0;
-  // Replication (leader side): what the vice's network has not taken yet (replication_backlog.h).
+  // Replication (leader side): what the vice's network has not taken yet (replication_backlog.h),
+  // and the answers waiting for the vice to acknowledge the batch that carried their change.
   ReplicationBacklog backlog_;
+  ViceWitness<HeldAnswer> witness_;
   // Entities erased from the table (session closed, avatar abandoned), newest last, at most
   // kTombstonesMax (the oldest are forgotten first). Ids are never reused, so a node that still
   // holds one of these (it was cut off when the entity went) holds a zombie: a Promise showing it

@@ -22,6 +22,7 @@ ReplicaNode replica_node(NodeId id, const NodeRecord& rec) {
 void Coordinator::replicate() {
   if (followers_.empty()) {
     backlog_.clear();
+    send_witnessed(witness_.release_all());  // no vice to wait for
     return;
   }
   std::vector<ReplicaNode> nodes;
@@ -67,6 +68,7 @@ void Coordinator::replicate() {
       if (last) {
         r.nodes = nodes;
         r.version = version_;
+        r.batch = witness_.close_batch();
       }
       bool taken = true;
       for (const auto& [conn, f] : followers_) taken = send_replica(conn, r) == SendStatus::kOk && taken;
@@ -182,7 +184,7 @@ void Coordinator::apply_replica(const Replicate& r) {
   // acknowledgment, and re-grants an orphan only after that (§4, "From the freshest state").
   if (peer_.connected()) {
     if (!fresher.states.empty()) send_on(peer_.conn(), std::move(fresher));
-    if (r.version != 0) send_on(peer_.conn(), ReplicaAck{r.version});
+    if (r.version != 0 || r.batch != 0) send_on(peer_.conn(), ReplicaAck{r.version, r.batch});
   }
   if (table_replica_complete_) previous_states_.clear();
   for (EntityId id : r.erased) {
@@ -461,6 +463,7 @@ void Coordinator::take_over() {
   fence_stale_table(NodeId{});
   table_epoch_ = epoch_;
   followers_.clear();
+  witness_.reset();
   // Every coordinator already connected to us follows us now (it registered while we were its vice):
   // without our replication it would hear no leader and stand against us, epoch after epoch.
   for (const auto& [conn, node] : conns_) {
@@ -496,6 +499,7 @@ void Coordinator::step_down(Epoch seen, NodeId from) {
   epoch_ = seen;
   heard_leader();
   followers_.clear();
+  witness_.reset();  // the answers held are not ours to give any more: their askers ask the next leader
   table_replica_complete_ = true;
   unpublished_orphans_.clear();
   orphanings_unpublished_ = false;

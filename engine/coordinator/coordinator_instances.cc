@@ -7,6 +7,9 @@
 //   - a slot is free when no record stands in it; a slot holding any record of party P is P's;
 //   - a request is answered with the slot of the entity's party, else a free slot, allocated now,
 //     else refused (every slot is another party's) and counted;
+//   - a slot is answered only once every follower applied the replication batch that carries the
+//     table as the answer found it (vice_witness.h): a new leader never gives away a slot a party
+//     was told is theirs;
 //   - a slot no player stands in for its template's empty_ticks is torn down: every record in it is
 //     erased, the vice told at once, and the owners' copies revoked (as an ended encounter is).
 
@@ -39,6 +42,10 @@ std::map<std::pair<uint16_t, uint32_t>, Coordinator::InstanceSlot> Coordinator::
 
 size_t Coordinator::instances_active() const { return instance_slots().size(); }
 
+void Coordinator::send_witnessed(std::vector<HeldAnswer> answers) {
+  for (HeldAnswer& held : answers) send_to(held.to, std::move(held.answer));
+}
+
 void Coordinator::handle_instance_request(const ServerMessage& m, const InstanceRequest& req) {
   const gameplay::Content& content = *content_;
   auto answer = [&](InstanceResult result, uint32_t slot) {
@@ -48,7 +55,17 @@ void Coordinator::handle_instance_request(const ServerMessage& m, const Instance
       log_at(rt_.log, LogLevel::kDebug, {epoch_, tick_, req.entity}, "instance through portal {} refused: {}", req.portal,
              instance_result_name(result));
     }
-    send_to(m.sender, InstanceAnswer{req.entity, req.portal, refused ? 0 : slot, refused});
+    const InstanceAnswer a{req.entity, req.portal, refused ? 0 : slot, refused};
+    if (refused || followers_.empty()) {
+      send_to(m.sender, a);
+      return;
+    }
+    if (!witness_.hold(witness_.batch_for_change(backlog_.empty()), HeldAnswer{m.sender, a})) {
+      // Held answers are bounded: this one is not given; its asker asks again after kInstanceAskTicks.
+      ++stats_.instance_answers_unheld;
+      log_at(rt_.log, LogLevel::kWarn, {epoch_, tick_, req.entity}, "instance answer dropped: {} held for the vice already (limit)",
+             witness_.held());
+    }
   };
   if (!has_quorum() || in_grace()) return answer(InstanceResult::kNotReady, 0);
   const gameplay::PortalDef* portal = req.portal <= content.portals.size() ? &content.portals[req.portal - 1] : nullptr;

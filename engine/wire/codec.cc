@@ -164,7 +164,10 @@ struct ServerBodyEncoder {
       to_wire(in.input, w->mutable_input());
     }
   }
-  void operator()(const ReplicaAck& m) const { env->mutable_replica_ack()->set_version(m.version); }
+  void operator()(const ReplicaAck& m) const {
+    env->mutable_replica_ack()->set_version(m.version);
+    env->mutable_replica_ack()->set_batch(m.batch);
+  }
   void operator()(const EncounterRequest& m) const {
     auto* r = env->mutable_encounter_request();
     r->set_challenger(m.challenger.value);
@@ -260,6 +263,7 @@ struct ServerBodyEncoder {
     }
     out->set_version(m.version);
     out->set_leader_clock_ns(m.leader_clock_ns);
+    out->set_batch(m.batch);
   }
   void operator()(const HeartbeatAck& m) const {
     env->mutable_heartbeat_ack()->set_seq(m.seq);
@@ -450,6 +454,7 @@ Result<ServerBody> decode_replicate(const wire::Replicate& r) {
   out.more = r.more();
   out.version = r.version();
   out.leader_clock_ns = r.leader_clock_ns();
+  out.batch = r.batch();
   for (const auto& e : r.entries()) {
     if (e.entity() == 0) return malformed("replicated entity 0");
     auto st = from_canonical(e.snapshot(), "replicated state");
@@ -606,7 +611,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
     }
     case B::kReplicaAck:
       if (!plausible_version(env.replica_ack().version())) return malformed("replica ack with an impossible table version");
-      return ServerBody{ReplicaAck{env.replica_ack().version()}};
+      return ServerBody{ReplicaAck{env.replica_ack().version(), env.replica_ack().batch()}};
     case B::kClockProbe:
       if (env.clock_probe().sent_ns() < 0 || env.clock_probe().answer_clock_ns() < 0) return malformed("clock probe with a negative time");
       return ServerBody{ClockProbe{env.clock_probe().sent_ns(), env.clock_probe().answer_clock_ns()}};

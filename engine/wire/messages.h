@@ -360,6 +360,7 @@ struct Replicate {
   std::vector<ReplicaNode> nodes;
   uint64_t version = 0;  // the table version these entries bring the vice to (last message of a batch)
   TimeNs leader_clock_ns = 0;  // the leader's clock at sending: the vice compares clock rates
+  uint64_t batch = 0;  // the batch this message closes (vice_witness.h); 0: none (a whole copy, or not the last)
   friend bool operator==(const Replicate&, const Replicate&) = default;
 };
 
@@ -595,9 +596,11 @@ struct ClockProbe {
   friend bool operator==(const ClockProbe&, const ClockProbe&) = default;
 };
 
-// Vice -> leader after a Replicate carrying a version: the vice's fresher states went just before.
+// Vice -> leader after a Replicate carrying a version or a batch: the vice's fresher states went
+// just before, and it holds every entry of that batch.
 struct ReplicaAck {
   uint64_t version = 0;
+  uint64_t batch = 0;
   friend bool operator==(const ReplicaAck&, const ReplicaAck&) = default;
 };
 

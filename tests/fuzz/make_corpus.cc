@@ -66,6 +66,7 @@ std::vector<std::pair<std::string, ServerBody>> server_bodies() {
   rep.nodes.push_back(ReplicaNode{NodeId(101), Role::kCompute, "compute-1:7100", 5000, false});
   rep.version = (uint64_t{2} << 32) | 4;
   rep.leader_clock_ns = 123'456'789;
+  rep.batch = 12;
   AdminRequest debug{AdminRequest::Command::kDebug, {}, {}};
   debug.debug.entities = {EntityId(7)};
   debug.debug.nodes = {NodeId(101)};
@@ -104,7 +105,7 @@ std::vector<std::pair<std::string, ServerBody>> server_bodies() {
       {"admin_debug", debug},
       {"admin_reply", AdminReply{true, {"node 101 compute", "node 201 gateway"}}},
       {"clock_probe", ClockProbe{1'000'000, 2'000'000}},
-      {"replica_ack", ReplicaAck{(uint64_t{1} << 32) | 2}},
+      {"replica_ack", ReplicaAck{(uint64_t{1} << 32) | 2, 12}},
       {"orphan_query", OrphanQuery{(uint64_t{1} << 32) | 2, {EntityId(7), EntityId(8)}}},
       {"gateway_routes", GatewayRoutes{3, 400'000, {GatewayRoute{NodeId(201), "gateway-1:7200", 0, 2048}, GatewayRoute{NodeId(202), "gateway-2:7200", 2048, 4096}}}},
       {"instance_request", InstanceRequest{EntityId(7), 1}},

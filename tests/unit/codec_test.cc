@@ -83,9 +83,14 @@ TEST(Codec, FencesQuestionsHoldingsAndClocksRoundTrip) {
   EXPECT_EQ(std::get<HeartbeatAck>(ack->body).leader_clock_ns, 123'456'789);
   Replicate r;
   r.leader_clock_ns = 987'654'321;
+  r.batch = 77;
   auto replica = decode_server(encode(envelope(r)));
   ASSERT_TRUE(replica.ok()) << replica.error().message;
   EXPECT_EQ(std::get<Replicate>(replica->body).leader_clock_ns, 987'654'321);
+  EXPECT_EQ(std::get<Replicate>(replica->body).batch, 77u);
+  auto replica_ack = decode_server(encode(envelope(ReplicaAck{(uint64_t{3} << 32) | 1, 78})));
+  ASSERT_TRUE(replica_ack.ok()) << replica_ack.error().message;
+  EXPECT_EQ(std::get<ReplicaAck>(replica_ack->body), (ReplicaAck{(uint64_t{3} << 32) | 1, 78}));
   const EntityState state{EntityId(12), Vec2{5, 6}, 40, 1, 0, EntityId{}, 77, kEntityKindAvatar, 9};
   auto released = decode_server(encode(envelope(Released{EntityId(12), 9, state})));
   ASSERT_TRUE(released.ok()) << released.error().message;

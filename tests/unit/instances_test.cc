@@ -268,6 +268,84 @@ TEST(Instances, TheVicesTableHoldsEverySlotTheLeaderGave) {
   EXPECT_GT(roles().first->stats().instances_opened, 0u);
 }
 
+// The witness alone: answers leave in the order held, each once its batch is acknowledged by every
+// follower; a change made while the backlog waits needs the next batch; the bound refuses, and a
+// new leadership drops what the old one held.
+TEST(ViceWitness, ReleasesEachAnswerOnceItsBatchIsAcknowledged) {
+  ViceWitness<int> w;
+  EXPECT_EQ(w.close_batch(), 1u);
+  ASSERT_TRUE(w.hold(w.batch_for_change(/*backlog_empty=*/true), 10));   // rode batch 1
+  ASSERT_TRUE(w.hold(w.batch_for_change(/*backlog_empty=*/false), 20));  // rides batch 2
+  EXPECT_TRUE(w.acknowledged(0).empty());
+  EXPECT_EQ(w.acknowledged(1), std::vector<int>{10});
+  EXPECT_EQ(w.held(), 1u);
+  EXPECT_EQ(w.close_batch(), 2u);
+  EXPECT_EQ(w.acknowledged(2), std::vector<int>{20});
+  EXPECT_TRUE(w.acknowledged(2).empty()) << "an answer leaves once";
+  for (size_t i = 0; i < ViceWitness<int>::kHeldMax; ++i) ASSERT_TRUE(w.hold(3, static_cast<int>(i)));
+  EXPECT_FALSE(w.hold(3, -1)) << "past the bound";
+  EXPECT_EQ(w.release_all().size(), ViceWitness<int>::kHeldMax);
+  ASSERT_TRUE(w.hold(3, 30));
+  w.reset();
+  EXPECT_EQ(w.held(), 0u);
+  EXPECT_EQ(w.closed(), 0u);
+}
+
+// A slot is answered only once the vice holds it (vice_witness.h): with the link to the vice held
+// (a partition, as TCP holds it), the leader allocates and waits; the owner hears nothing until the
+// link comes back and the vice acknowledges the batch that carried the allocation. Else a leader
+// crashing then would leave a party walking into a slot the next leader believes free.
+TEST(Instances, ASlotIsAnsweredOnlyOnceTheViceHoldsIt) {
+  app::ClusterShape shape;
+  shape.coordinators = 2;
+  shape.compute_nodes = 2;
+  shape.bots = 24;
+  shape.rules.arena_mm = 900'000;
+  shape.rules.fire_range_mm = 30'000;
+  shape.rules.content = dungeon();
+  ASSERT_TRUE(shape.rules.content);
+  testing::SimCluster c(13, shape);
+  c.sim.run_until(c.sim.now() + 8 * kNsPerSec);
+  Coordinator& leader = *c.cluster->coordinators()[0];
+  const Coordinator& vice = *c.cluster->coordinators()[1];
+  ASSERT_TRUE(leader.leading());
+  const ZoneDef& crypt = *shape.rules.content->find_zone(2);
+  EntityId member;
+  NodeId owner;
+  for (const auto& [id, rec] : leader.table()) {
+    if (rec.snapshot.kind != kEntityKindAvatar || (rec.snapshot.flags & kEntityFlagDead) || !rec.owner.valid()) continue;
+    member = id;
+    owner = rec.owner;
+    break;
+  }
+  ASSERT_TRUE(member.valid());
+  const ComputeNode* owner_node = nullptr;
+  for (const ComputeNode* k : c.cluster->computes()) {
+    if (k && k->node() == owner) owner_node = k;
+  }
+  ASSERT_NE(owner_node, nullptr);
+  // The answer reaches the owner, which did not ask: it drops it and counts it. So the count says
+  // when the answer arrived.
+  const uint64_t heard_before = owner_node->stats().instance_answers_dropped;
+  c.sim.set_link(0, 1, sim::LinkState::kDown);  // coordinator-1 to coordinator-2: replication held
+  leader.on_message(leader.nodes().at(owner).conn,
+                    encode(ServerMessage{owner, Role::kCompute, leader.epoch(), 1, InstanceRequest{member, 1}}));
+  EXPECT_EQ(leader.stats().instance_requests[static_cast<size_t>(InstanceResult::kAllocated)], 1u);
+  EXPECT_EQ(leader.instance_answers_held(), 1u);
+  c.sim.run_until(c.sim.now() + 400 * kNsPerMs);
+  EXPECT_EQ(leader.instance_answers_held(), 1u) << "answered before the vice held the slot";
+  EXPECT_EQ(owner_node->stats().instance_answers_dropped, heard_before);
+  EXPECT_TRUE(vice.instance_slots().empty());
+  // The link comes back: the held batches arrive, the vice acknowledges, the answer goes.
+  c.sim.set_link(0, 1, sim::LinkState::kUp);
+  c.sim.run_until(c.sim.now() + 400 * kNsPerMs);
+  EXPECT_EQ(leader.instance_answers_held(), 0u);
+  EXPECT_EQ(owner_node->stats().instance_answers_dropped, heard_before + 1);
+  const auto held = vice.instance_slots();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held.begin()->second.party, crypt.party_of(member));
+}
+
 // The leader's rules, asked directly (messages on the compute nodes' own connections): it trusts only
 // the entity's owner and only a portal into a template; it answers a party its slot, gives free slots
 // until all are taken, refuses and counts the next party; slots no player entered are torn down with
