@@ -362,9 +362,9 @@ void Coordinator::regrant_orphans() {
   // §4, "From the freshest state"): wait for it, unless no vice follows or it does not answer soon.
   const bool vice_heard = followers_.empty() || now >= vice_ack_wait_until_ns_;
   std::vector<EntityId> due;
-  for (const auto& [entity, rec] : table_) {
-    if (!rec.owner.valid() && now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed &&
-        (vice_heard || rec.orphaned_version <= vice_acked_version_)) {
+  for (const auto& [entity, generation] : table_.given(NodeId{})) {  // the orphans, by the table's index
+    const OwnerRecord& rec = *table_.get(entity);
+    if (now >= rec.regrant_not_before_ns && rec.orphaned_version <= confirmed && (vice_heard || rec.orphaned_version <= vice_acked_version_)) {
       due.push_back(entity);
     }
   }
@@ -396,13 +396,10 @@ void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
 
 // What the table gives `node` now (entity -> generation): what an answer to a Prepare sent now is
 // judged against, an audit's (reconcile_audit) or a promise's (reconcile).
+// A copy: its callers change the table as they go.
 std::map<EntityId, uint64_t> Coordinator::given_to(NodeId node) const {
-  std::map<EntityId, uint64_t> given;
-  if (table_.given_count(node) == 0) return given;
-  for (const auto& [id, r] : table_) {
-    if (r.owner == node) given.emplace(id, r.generation);
-  }
-  return given;
+  if (!node.valid()) return {};
+  return table_.given(node);
 }
 
 // A Prepare to one node: a candidate's (a vote), or a leader's (to make it a member of our epoch, or

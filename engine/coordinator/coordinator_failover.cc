@@ -479,9 +479,7 @@ void Coordinator::take_over() {
   send_membership();
   // Every orphan in our table, not only those our candidacy made: the compute nodes may hold fresher
   // states of them (ghosts whose owner they lost, states taken from them) than the table we inherited.
-  for (const auto& [id, rec] : table_) {
-    if (!rec.owner.valid()) unpublished_orphans_.push_back(id);
-  }
+  for (const auto& [id, generation] : table_.given(NodeId{})) unpublished_orphans_.push_back(id);
   orphanings_unpublished_ = orphanings_unpublished_ || !unpublished_orphans_.empty();
   publish_orphanings();
   // Renew at once the leases of the nodes that promised: the heartbeat each sent after promising
