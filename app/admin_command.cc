@@ -111,7 +111,7 @@ Result<Client> make_client(const AdminArgs& args) {
   c.host = host.size() >= 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
   const std::string ca = !args.ca_file.empty() ? args.ca_file : !args.tls_dir.empty() ? CertDir{args.tls_dir}.ca_cert() : "";
   if (ca.empty()) return make_error(Error::Code::kInvalidArgument, "--ca FILE (or --tls-dir DIR) names the CA that signed the coordinator's certificate");
-  auto tls = real::make_tls_context(real::TlsSide::kClient, real::TlsFiles{{}, {}, ca});
+  auto tls = real::make_tls_context(real::TlsSide::kClient, real::TlsFiles{{}, {}, ca, {}});
   if (!tls) return tls.error();
   c.tls = *tls;
   if (!args.token_file.empty()) {

@@ -13,7 +13,7 @@ Result<std::unique_ptr<AdminEndpoint>> AdminEndpoint::make(boost::asio::io_conte
                                                            const std::string& operators_file) {
   auto operators = real::OperatorStore::load(operators_file);
   if (!operators) return operators.error();
-  auto tls = real::make_tls_context(real::TlsSide::kServer, real::TlsFiles{cert_file, key_file, {}});
+  auto tls = real::make_tls_context(real::TlsSide::kServer, real::TlsFiles{cert_file, key_file, {}, {}});
   if (!tls) return tls.error();
   std::unique_ptr<AdminEndpoint> endpoint(new AdminEndpoint(options));
   auto store = std::make_shared<const real::OperatorStore>(std::move(operators.value()));

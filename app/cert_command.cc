@@ -3,12 +3,15 @@
 //   node     a certificate per identity named (compute-101, gateway-201, admin-1, ...), signed by the
 //            CA in DIR: DIR/NAME.pem, DIR/NAME.key
 //   cluster  a CA and every identity of a cluster numbered as `aether local` numbers it
+//   revoke   the identities named go into the CA's revocation list DIR/crl.pem (made or grown,
+//            valid --crl-days); processes given it as tls_crl_file refuse those certificates
 // Keys are written readable by their owner only. Production certificates come from the operator's
 // own CA; these commands exist so that a development cluster runs the same code.
 
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "app/commands.h"
 #include "app/tls_setup.h"
@@ -65,7 +68,16 @@ int run_cert(const CertArgs& args) {
     fmt::print("\n");
     return 0;
   }
-  fmt::print(stderr, "aether cert: unknown command '{}' (ca, node, cluster)\n", args.command);
+  if (args.command == "revoke") {
+    // No name: the list is issued again as it is (before its --crl-days run out), or made empty.
+    std::vector<std::string> files;
+    for (const std::string& name : args.names) files.push_back(dir.cert(name));
+    if (Status s = real::revoke_certificates(dir.ca_cert(), dir.ca_key(), files, dir.crl(), args.crl_days); !s) return failed(s);
+    fmt::print("aether cert: revocation list {} ({} newly revoked: {}), valid {} days: issue it again before (`aether cert revoke` with no name)\n",
+               dir.crl(), args.names.size(), fmt::join(args.names, ", "), args.crl_days);
+    return 0;
+  }
+  fmt::print(stderr, "aether cert: unknown command '{}' (ca, node, cluster, revoke)\n", args.command);
   return 2;
 }
 

@@ -88,11 +88,12 @@ int run_role(const RoleArgs& args);
 
 // `aether cert ca|node|cluster --dir DIR ...`: development certificates (docs/security.md).
 struct CertArgs {
-  std::string command;               // ca, node, cluster
+  std::string command;               // ca, node, cluster, revoke
   std::string dir = "certs";
   std::vector<std::string> names;    // node: identities to issue (e.g. compute-101, admin-1)
   std::vector<std::string> hosts;    // subjectAltNames (default: 127.0.0.1 and localhost)
   int days = 365;
+  int crl_days = 30;                 // revoke: the list's validity (real::kCrlDaysDefault)
   uint32_t coordinators = 1;         // cluster: identities as `aether local` numbers them
   uint32_t compute_nodes = 1;
   uint32_t gateways = 1;

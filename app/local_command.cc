@@ -48,7 +48,7 @@ Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& ho
     if (!settings) return settings.error();
     plan[{id->role, id->node.value}] = *settings;
   }
-  auto client = tls_settings(Role::kClient, real::TlsFiles{{}, {}, certs.ca_cert()});
+  auto client = tls_settings(Role::kClient, real::TlsFiles{{}, {}, certs.ca_cert(), {}});
   if (!client) return client.error();
   hosting.set_tls([plan = std::move(plan), client = *client](Role role, NodeId node) {
     auto it = plan.find({role, node.value});

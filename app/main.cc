@@ -141,12 +141,14 @@ int main(int argc, char** argv) {
   operator_cmd->add_option("--token-file", op.token_file, "write the token to this new file (mode 0600) instead of printing it");
 
   CertArgs cert;
-  auto* cert_cmd = cli.add_subcommand("cert", "development certificates for mutual TLS: ca | node NAME... | cluster");
-  cert_cmd->add_option("command", cert.command, "ca, node or cluster")->required()->check(CLI::IsMember({"ca", "node", "cluster"}));
-  cert_cmd->add_option("names", cert.names, "node: identities to issue (coordinator-1, compute-101, gateway-201, admin-1, ...)");
+  auto* cert_cmd = cli.add_subcommand("cert", "development certificates for mutual TLS: ca | node NAME... | cluster | revoke NAME...");
+  cert_cmd->add_option("command", cert.command, "ca, node, cluster or revoke")->required()->check(CLI::IsMember({"ca", "node", "cluster", "revoke"}));
+  cert_cmd->add_option("names", cert.names, "node: identities to issue (coordinator-1, compute-101, gateway-201, admin-1, ...); revoke: to revoke");
   cert_cmd->add_option("--dir", cert.dir, "directory of the CA and certificates")->capture_default_str();
   cert_cmd->add_option("--host", cert.hosts, "a host the certificates name (IP or DNS; repeatable; default 127.0.0.1 and localhost)");
   cert_cmd->add_option("--days", cert.days, "validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  cert_cmd->add_option("--crl-days", cert.crl_days, "revoke: the revocation list's validity in days (issue it again before)")
+      ->capture_default_str()->check(CLI::Range(1, 3650));
   cert_cmd->add_option("--coordinators", cert.coordinators, "cluster: coordinators")->capture_default_str()->check(CLI::Range(1, 2));
   cert_cmd->add_option("--nodes", cert.compute_nodes, "cluster: compute nodes")->capture_default_str()->check(CLI::Range(0, 1000));
   cert_cmd->add_option("--gateways", cert.gateways, "cluster: gateways")->capture_default_str()->check(CLI::Range(0, 1000));

@@ -38,7 +38,7 @@ Role role_of(const std::string& role) {
 // process started with another node's certificate would be refused by every peer anyway.
 Result<std::optional<real::TlsSettings>> tls_of(const std::string& role, const wire::ProcessConfig& c) {
   if (c.tls_ca_file().empty()) return std::optional<real::TlsSettings>{};
-  const real::TlsFiles files{c.tls_cert_file(), c.tls_key_file(), c.tls_ca_file()};
+  const real::TlsFiles files{c.tls_cert_file(), c.tls_key_file(), c.tls_ca_file(), c.tls_crl_file()};
   if (role != "bot") {
     auto id = real::certificate_identity(files.cert_file);
     if (!id) return id.error();
@@ -48,7 +48,7 @@ Result<std::optional<real::TlsSettings>> tls_of(const std::string& role, const w
                                                                    peer_identity_name(*id), peer_identity_name(want)));
     }
   }
-  auto settings = tls_settings(role_of(role), files, real::TlsFiles{c.client_tls_cert_file(), c.client_tls_key_file(), {}});
+  auto settings = tls_settings(role_of(role), files, real::TlsFiles{c.client_tls_cert_file(), c.client_tls_key_file(), {}, {}});
   if (!settings) return settings.error();
   return std::optional<real::TlsSettings>(*settings);
 }

@@ -37,6 +37,7 @@ Status validate_process_config(const std::string& role, const wire::ProcessConfi
   } else if (any_tls && (c.tls_cert_file().empty() || c.tls_key_file().empty() || c.tls_ca_file().empty())) {
     return bad("TLS needs tls_cert_file, tls_key_file and tls_ca_file together");
   }
+  if (!c.tls_crl_file().empty() && c.tls_ca_file().empty()) return bad("tls_crl_file needs tls_ca_file (the CA whose list it is)");
   const bool client_tls = !c.client_tls_cert_file().empty() || !c.client_tls_key_file().empty();
   if (client_tls && (role != "gateway" || !any_tls || c.client_tls_cert_file().empty() || c.client_tls_key_file().empty())) {
     return bad("client_tls_cert_file and client_tls_key_file go together, on a gateway with tls_* set");

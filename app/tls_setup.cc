@@ -39,7 +39,7 @@ Result<real::TlsSettings> tls_settings(Role role, const real::TlsFiles& files, c
       break;
     }
     case Role::kClient: {
-      auto connect = context(real::TlsSide::kClient, real::TlsFiles{{}, {}, files.ca_file}, "client");
+      auto connect = context(real::TlsSide::kClient, real::TlsFiles{{}, {}, files.ca_file, files.crl_file}, "client");
       if (!connect) return connect.error();
       out.connect = *connect;
       out.verify_host = true;

@@ -29,8 +29,9 @@ struct CertDir {
   std::string ca_key() const { return dir + "/ca.key"; }
   std::string cert(const std::string& name) const { return dir + "/" + name + ".pem"; }
   std::string key(const std::string& name) const { return dir + "/" + name + ".key"; }
+  std::string crl() const { return dir + "/crl.pem"; }  // `aether cert revoke`
   // The files a process with identity `name` uses.
-  real::TlsFiles files(const std::string& name) const { return real::TlsFiles{cert(name), key(name), ca_cert()}; }
+  real::TlsFiles files(const std::string& name) const { return real::TlsFiles{cert(name), key(name), ca_cert(), {}}; }
 };
 
 // The identities of a cluster's processes (coordinators 1.., compute nodes 101.., gateways 201..,

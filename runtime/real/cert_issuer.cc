@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string_view>
 
@@ -193,6 +194,83 @@ Status issue_certificate(const std::string& ca_cert_file, const std::string& ca_
   if (X509_sign(c, ca_key->get(), EVP_sha256()) == 0) return fail("cannot sign the certificate");
   if (Status s = write_key(key.get(), key_file); !s) return s;
   return write_certificate(c, cert_file);
+}
+
+Status revoke_certificates(const std::string& ca_cert_file, const std::string& ca_key_file, const std::vector<std::string>& cert_files,
+                           const std::string& crl_file, int days) {
+  using CrlPtr = std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)>;
+  if (days < 1 || days > kCertDaysMax) return make_error(Error::Code::kInvalidArgument, fmt::format("days must be in [1, {}]", kCertDaysMax));
+  Result<CertPtr> ca = read_certificate(ca_cert_file);
+  if (!ca) return ca.error();
+  Result<KeyPtr> ca_key = read_key(ca_key_file);
+  if (!ca_key) return ca_key.error();
+  if (X509_check_private_key(ca->get(), ca_key->get()) != 1) return fail(fmt::format("{} is not the key of {}", ca_key_file, ca_cert_file));
+  // Serial (as text, which orders them) -> revocation date, the old list's first.
+  std::map<std::string, std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>> revoked;
+  auto serial_text = [](const ASN1_INTEGER* serial) -> std::string {
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(serial, nullptr), BN_free);
+    char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
+    std::string out = hex ? hex : "";
+    OPENSSL_free(hex);
+    return out;
+  };
+  if (FILE* file = std::fopen(crl_file.c_str(), "r"); file != nullptr) {
+    CrlPtr old(PEM_read_X509_CRL(file, nullptr, nullptr, nullptr), X509_CRL_free);
+    std::fclose(file);
+    if (!old) return fail(fmt::format("{} holds no PEM revocation list", crl_file));
+    if (X509_CRL_verify(old.get(), X509_get0_pubkey(ca->get())) != 1) {
+      ERR_clear_error();
+      return make_error(Error::Code::kInvalidArgument, fmt::format("{} is not {}'s revocation list", crl_file, ca_cert_file));
+    }
+    STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(old.get());
+    for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
+      const X509_REVOKED* r = sk_X509_REVOKED_value(entries, i);
+      revoked.emplace(serial_text(X509_REVOKED_get0_serialNumber(r)),
+                      std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>(ASN1_TIME_dup(X509_REVOKED_get0_revocationDate(r)), ASN1_TIME_free));
+    }
+  }
+  for (const std::string& path : cert_files) {
+    Result<CertPtr> cert = read_certificate(path);
+    if (!cert) return cert.error();
+    if (X509_check_issued(ca->get(), cert->get()) != X509_V_OK) {
+      return make_error(Error::Code::kInvalidArgument, fmt::format("{} was not issued by the CA in {}", path, ca_cert_file));
+    }
+    const std::string text = serial_text(X509_get0_serialNumber(cert->get()));
+    if (revoked.contains(text)) continue;  // revoked already: its first date stands
+    std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> now(ASN1_TIME_new(), ASN1_TIME_free);
+    if (!now || X509_gmtime_adj(now.get(), 0) == nullptr) return fail("cannot read the time");
+    revoked.emplace(text, std::move(now));
+  }
+  if (revoked.size() > kCrlEntriesMax) {
+    return make_error(Error::Code::kInvalidArgument, fmt::format("a revocation list holds at most {} certificates: make a new CA", kCrlEntriesMax));
+  }
+  CrlPtr crl(X509_CRL_new(), X509_CRL_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> last(ASN1_TIME_new(), ASN1_TIME_free), next(ASN1_TIME_new(), ASN1_TIME_free);
+  if (!crl || !last || !next || X509_CRL_set_version(crl.get(), 1) != 1 || X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca->get())) != 1 ||
+      X509_gmtime_adj(last.get(), 0) == nullptr || X509_gmtime_adj(next.get(), static_cast<long>(days) * 24 * 3600) == nullptr ||
+      X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 || X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
+    return fail("cannot build a revocation list");
+  }
+  for (const auto& [text, date] : revoked) {
+    BIGNUM* bn = nullptr;
+    if (BN_hex2bn(&bn, text.c_str()) == 0) return fail("cannot read a serial number back");
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> owned(bn, BN_free);
+    std::unique_ptr<ASN1_INTEGER, decltype(&ASN1_INTEGER_free)> serial(BN_to_ASN1_INTEGER(bn, nullptr), ASN1_INTEGER_free);
+    X509_REVOKED* entry = X509_REVOKED_new();
+    if (!serial || entry == nullptr || X509_REVOKED_set_serialNumber(entry, serial.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(entry, date.get()) != 1 || X509_CRL_add0_revoked(crl.get(), entry) != 1) {
+      X509_REVOKED_free(entry);
+      return fail("cannot add a revoked certificate");
+    }
+  }
+  if (X509_CRL_sort(crl.get()) != 1 || X509_CRL_sign(crl.get(), ca_key->get(), EVP_sha256()) == 0) return fail("cannot sign the revocation list");
+  const std::string tmp = crl_file + ".tmp";
+  FILE* file = std::fopen(tmp.c_str(), "w");
+  if (file == nullptr) return make_error(Error::Code::kIo, fmt::format("cannot write {}", tmp));
+  const int written = PEM_write_X509_CRL(file, crl.get());
+  if (std::fclose(file) != 0 || written != 1) return fail(fmt::format("cannot write {}", tmp));
+  if (std::rename(tmp.c_str(), crl_file.c_str()) != 0) return make_error(Error::Code::kIo, fmt::format("cannot replace {}", crl_file));
+  return ok_status();
 }
 
 }  // namespace aether::real

@@ -56,10 +56,14 @@ struct TlsFiles {
   std::string cert_file;  // PEM: the certificate (and any intermediates), for the sides that present one
   std::string key_file;   // PEM: its private key
   std::string ca_file;    // PEM: the CA that signs peers, for the sides that verify one
+  // PEM: the CA's certificate revocation list (`aether cert revoke`), for the sides that verify a
+  // peer; empty: no revocation. With it, a peer whose certificate it lists fails the handshake.
+  std::string crl_file;
 };
 
 // A context for one side, from PEM files. Refuses a side without the files it needs, a key that
-// does not match its certificate, and unreadable files, with the reason.
+// does not match its certificate, unreadable files, and a revocation list the CA did not sign or
+// whose next update is past (every peer would fail verification), with the reason.
 Result<std::shared_ptr<TlsContext>> make_tls_context(TlsSide side, const TlsFiles& files);
 
 // The TLS one TcpNetwork speaks. No context: plain TCP in that direction.

@@ -221,7 +221,7 @@ class AdminServerTest : public ::testing::Test {
     ASSERT_TRUE(hash.ok());
     auto store = OperatorStore::parse(fmt::format("olga operator {}\n", *hash), "test");
     ASSERT_TRUE(store.ok());
-    auto tls = make_tls_context(TlsSide::kServer, TlsFiles{certs_.certs.cert("coordinator-1"), certs_.certs.key("coordinator-1"), {}});
+    auto tls = make_tls_context(TlsSide::kServer, TlsFiles{certs_.certs.cert("coordinator-1"), certs_.certs.key("coordinator-1"), {}, {}});
     ASSERT_TRUE(tls.ok());
     server_ = std::make_unique<AdminServer>(io_, log_, *tls, std::make_shared<const OperatorStore>(std::move(store.value())),
                                             [this](const OperatorId& who, const AdminRequest& req, Epoch claimed, std::function<void(AdminAnswer)> done) {

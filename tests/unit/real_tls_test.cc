@@ -395,13 +395,54 @@ TEST(RealTls, ACoordinatorRefusesAHelloThatIsNotItsCertificatesIdentity) {
   rt.shutdown();
 }
 
+// Revocation (`aether cert revoke`, TlsFiles::crl_file): a peer whose certificate the CA's list
+// names fails the handshake on a port that loads the list, while the same CA's other certificates
+// pass; the list grows without losing what it revoked; a list another CA signed is refused at start.
+TEST(RealTls, ARevokedCertificateFailsTheHandshake) {
+  const CertDir dir{certs().root + "/revoking"};
+  const std::vector<std::string> loopback = {"127.0.0.1", "localhost"};
+  ASSERT_TRUE(app::issue_cluster(dir, {"coordinator-1", "compute-101", "compute-102", "compute-103"}, loopback, 1).ok());
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {dir.cert("compute-102")}, dir.crl(), 1).ok());
+  // Grown: 103 joins 102, which stays revoked.
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {dir.cert("compute-103")}, dir.crl(), 1).ok());
+  TlsFiles server_files = dir.files("coordinator-1");
+  server_files.crl_file = dir.crl();
+  auto server_tls = app::tls_settings(Role::kCoordinator, server_files);
+  ASSERT_TRUE(server_tls.ok()) << server_tls.error().message;
+  asio::io_context io;
+  Node server(io, *server_tls);
+  const std::string address = server.listen();
+  auto attempt = [&](const std::string& name) {
+    auto node = std::make_unique<Node>(io, settings(Role::kCompute, dir, name));
+    const ConnId conn = node->net().connect(address);
+    EXPECT_TRUE(run_until(io, [&] { return !node->rec.connected.empty() || !node->rec.closed.empty(); }));
+    run_for_ms(io, 50);  // a refusal after the client's side of the handshake finished reaches it now
+    const bool up = !node->rec.connected.empty() && node->rec.closed.empty();
+    node->net().close(conn);
+    run_for_ms(io, 20);
+    return up;
+  };
+  EXPECT_TRUE(attempt("compute-101"));
+  EXPECT_FALSE(attempt("compute-102")) << "a revoked certificate passed";
+  EXPECT_FALSE(attempt("compute-103")) << "a certificate revoked by a later list passed";
+  EXPECT_EQ(server.rec.accepted.size(), 1u);
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, 2u);
+  // The revoking CA's list under another CA, and an unknown certificate to revoke: refused.
+  TlsFiles wrong = certs().ours.files("coordinator-1");
+  wrong.crl_file = dir.crl();
+  auto refused = make_tls_context(TlsSide::kServerMutual, wrong);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not signed by the CA"), std::string::npos) << refused.error().message;
+  EXPECT_FALSE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {certs().other.cert("compute-101")}, dir.crl(), 1).ok());
+}
+
 TEST(RealTls, ContextsRefuseMissingOrMismatchedFiles) {
   const CertDir& dir = certs().ours;
-  EXPECT_FALSE(make_tls_context(TlsSide::kServerMutual, TlsFiles{dir.cert("compute-101"), dir.key("compute-101"), ""}).ok());
-  EXPECT_FALSE(make_tls_context(TlsSide::kServer, TlsFiles{dir.cert("compute-101"), "", ""}).ok());
-  EXPECT_FALSE(make_tls_context(TlsSide::kServer, TlsFiles{dir.cert("compute-101"), dir.key("gateway-201"), ""}).ok());
-  EXPECT_FALSE(make_tls_context(TlsSide::kClient, TlsFiles{"", "", dir.dir + "/missing.pem"}).ok());
-  EXPECT_TRUE(make_tls_context(TlsSide::kClient, TlsFiles{"", "", dir.ca_cert()}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kServerMutual, TlsFiles{dir.cert("compute-101"), dir.key("compute-101"), "", ""}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kServer, TlsFiles{dir.cert("compute-101"), "", "", ""}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kServer, TlsFiles{dir.cert("compute-101"), dir.key("gateway-201"), "", ""}).ok());
+  EXPECT_FALSE(make_tls_context(TlsSide::kClient, TlsFiles{"", "", dir.dir + "/missing.pem", ""}).ok());
+  EXPECT_TRUE(make_tls_context(TlsSide::kClient, TlsFiles{"", "", dir.ca_cert(), ""}).ok());
   auto id = certificate_identity(dir.cert("admin-1"));
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(*id, (PeerIdentity{Role::kAdmin, NodeId(1)}));
