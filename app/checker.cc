@@ -40,7 +40,9 @@ void ClusterChecker::on_record(const TraceEvent& r) {
     case TraceKind::kInstanceOpened:
     case TraceKind::kInstanceClosed:
     case TraceKind::kInstanceEntered:
-    case TraceKind::kEconCreated: break;
+    case TraceKind::kEconCreated:
+    case TraceKind::kLogoutWaitGivenUp:
+    case TraceKind::kLeaderElected: break;
     case TraceKind::kEncounterStarted:
     case TraceKind::kEncounterTurnEnded:
     case TraceKind::kEncounterEnded: break;
@@ -53,6 +55,8 @@ void ClusterChecker::on_record(const TraceEvent& r) {
   auto fail_at = [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); };
   if (r.kind == TraceKind::kInstanceOpened) return instances_.on_opened(r, describe_record(r), fail_at);  // the leader's
   if (r.kind == TraceKind::kInstanceClosed) return instances_.on_closed(r);
+  if (r.kind == TraceKind::kLogoutWaitGivenUp) return saves_.on_wait_given_up(CharacterId(static_cast<uint64_t>(r.a)));  // the leader's
+  if (r.kind == TraceKind::kLeaderElected) return saves_.on_leader_elected();
   if (!node) {
     // A coordinator's grant: the state its table held when it was made is what the restore owes.
     if (r.kind != TraceKind::kOwnershipGranted || (r.b != 1 && r.b != 2)) return;

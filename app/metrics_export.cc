@@ -220,6 +220,19 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
     m.family("aether_instance_requests_total", "Requests for a party's instance slot, by result: allocated, joined, full (refused: every slot another party's), invalid, not_ready.", kCounter)
         .add(with_result, num(s.instance_requests[r]));
   }
+  const LogoutWaitFigures& waits = k.logout_waits().figures();
+  m.family("aether_coordinator_logout_waits", "Characters whose next spawn waits for their last life's log-out save.", kGauge)
+      .add(l, num(k.logout_waits().size()));
+  m.family("aether_coordinator_logout_waits_total", "Character log-outs whose save a spawn would wait for.", kCounter).add(l, num(waits.waits));
+  m.family("aether_coordinator_spawns_held_for_save_total", "Spawn requests answered retry-later: the character's log-out save had not landed.",
+           kCounter).add(l, num(waits.spawns_held));
+  for (const auto& [why, count] : {std::pair{"settled", waits.settled}, std::pair{"timeout", waits.given_up_timeout},
+                                   std::pair{"owner_lost", waits.given_up_lost}, std::pair{"full", waits.given_up_full}}) {
+    Labels with_end = l;
+    with_end.emplace_back("end", why);
+    m.family("aether_coordinator_logout_waits_ended_total", "Waits for a log-out save ended: settled by the owner, or given up (timeout, owner_lost, full).",
+             kCounter).add(with_end, num(count));
+  }
   m.family("aether_instance_answers_held", "Slot answers waiting for the vice to acknowledge the batch carrying the allocation.", kGauge)
       .add(l, num(k.instance_answers_held()));
   m.family("aether_instance_answers_unheld_total", "Slot answers not given: the bound on answers waiting for the vice was reached (the owner asks again).",

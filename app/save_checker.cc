@@ -12,13 +12,20 @@ void SaveChecker::on_spawn(TimeNs now, NodeId node, const gameplay::Entity& e, c
   if (!database_ || !e.character.valid() || e.save_life <= 1) return;  // life 1: no save was found
   const uint32_t saved_life = e.save_life - 1;
   const auto left = left_.find(e.character);
+  const std::string who = fmt::format("character {} came back as life {} (entity {} on compute node {})", e.character.value, e.save_life,
+                                      e.id.value, node.value);
   if (left != left_.end() && left->second.life == saved_life && !left->second.owner_crashed && owes_logout(left->second.node, e.character)) {
-    ++figures_.before_logout_save;  // the gateway read the save before the log-out's: §9d's race, not checked
+    if (!left->second.wait_excused) {
+      fail(now,
+           fmt::format("{} while compute node {} still owes the log-out save of life {} (it left at {:.3f} s): the leader did not hold the spawn",
+                       who, left->second.node.value, saved_life, static_cast<double>(left->second.at_ns) / kNsPerSec),
+           event);
+      return;
+    }
+    ++figures_.before_logout_save;  // the gateway read the save before the log-out's, the leader having stopped waiting
     return;
   }
   const Bytes* row = database_->peek(character_save_key(e.character, saved_life));
-  const std::string who = fmt::format("character {} came back as life {} (entity {} on compute node {})", e.character.value, e.save_life,
-                                      e.id.value, node.value);
   if (!row) {
     fail(now, fmt::format("{}, but the database holds no save of life {}", who, saved_life), event);
     return;
@@ -54,7 +61,15 @@ void SaveChecker::on_spawn(TimeNs now, NodeId node, const gameplay::Entity& e, c
 
 void SaveChecker::on_left(TimeNs now, NodeId node, const EntityState& last) {
   if (!database_ || !last.character.valid()) return;
-  left_[last.character] = Left{last.save_life, node, now, last.experience, last.inventory, false};
+  left_[last.character] = Left{last.save_life, node, now, last.experience, last.inventory, false, false};
+}
+
+void SaveChecker::on_wait_given_up(CharacterId character) {
+  if (auto it = left_.find(character); it != left_.end()) it->second.wait_excused = true;
+}
+
+void SaveChecker::on_leader_elected() {
+  for (auto& [character, left] : left_) left.wait_excused = true;
 }
 
 void SaveChecker::on_crash(NodeId node) {

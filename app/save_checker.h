@@ -11,10 +11,14 @@
 //                     owner did not crash before the next life spawned, they are exactly what the
 //                     avatar had as it left: its log-out save landed (synced, retried until it did).
 //                     After such a crash the save of life L may be an older one (a periodic save, or
-//                     the last loot batch's): then only "came back whole" holds. A log-in while that
-//                     owner still owes the log-out save (it failed and waits to be written again)
-//                     reads the save before it: docs/persistence.md §9d names this race; it is
-//                     counted (before_logout_save), not a violation.
+//                     the last loot batch's): then only "came back whole" holds.
+//   after its save    ... and the next life does not spawn while that owner still owes the log-out
+//                     save (written, failed and waiting to be written again): the leader holds the
+//                     spawn until the owner reports it settled (coordinator/logout_waits.h). Unless
+//                     the leader gave the wait up (kLogoutWaitGivenUp: a save not settled within
+//                     LogoutWaits::kWaitNs, its owner lost, too many waits) or a new leader took
+//                     over since the avatar left (a new leader knows no waits): such a spawn is
+//                     counted (before_logout_save) and held to "came back whole" only.
 //
 // With the loot checker's "one holder" and "none lost" (app/loot_checker.h) this is the issue's
 // conservation across log-outs: an item of the save is in the new life (here), in no other entity
@@ -34,7 +38,7 @@ struct SaveCheckFigures {
   uint64_t lives_checked = 0;  // spawns of a character's next life compared with its save
   uint64_t items_checked = 0;  // items those saves held
   uint64_t lives_as_left = 0;  // ... of them also held to the avatar's state as it left (its owner did not crash)
-  uint64_t before_logout_save = 0;  // next lives spawned while their last avatar's log-out save had not landed (§9d's race)
+  uint64_t before_logout_save = 0;  // next lives spawned, excused, while their last avatar's log-out save had not landed
 };
 
 class SaveChecker {
@@ -51,6 +55,10 @@ class SaveChecker {
   void on_left(TimeNs now, NodeId node, const EntityState& last);
   // Compute node `node` crashed: the log-out saves it owed may never land.
   void on_crash(NodeId node);
+  // The leader stopped holding `character`'s spawn for its log-out save (kLogoutWaitGivenUp).
+  void on_wait_given_up(CharacterId character);
+  // A leader took over: it holds no spawn for the log-outs before (kLeaderElected).
+  void on_leader_elected();
   const SaveCheckFigures& figures() const { return figures_; }
 
  private:
@@ -61,6 +69,7 @@ class SaveChecker {
     int32_t experience = 0;
     InlineVec<LootItem, kInventoryItemsMax> inventory{};
     bool owner_crashed = false;
+    bool wait_excused = false;  // the leader gave up waiting for its log-out save, or a new leader came
   };
   std::map<CharacterId, Left> left_;  // the last avatar of each character that left at a log-out
   const sim::SimStorage* database_ = nullptr;

@@ -80,6 +80,7 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::kInstanceOpened: return "instance_opened";
     case TraceKind::kInstanceClosed: return "instance_closed";
     case TraceKind::kInstanceEntered: return "instance_entered";
+    case TraceKind::kLogoutWaitGivenUp: return "logout_wait_given_up";
     case TraceKind::kEconCreated: return "econ_created";
     case TraceKind::kEconDestroyed: return "econ_destroyed";
     case TraceKind::kEconEscrowed: return "econ_escrowed";

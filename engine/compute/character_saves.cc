@@ -17,6 +17,7 @@ void put_character_save(WriteBatch& b, const CharacterSave& s, uint64_t generati
 void CharacterSaves::logout(const CharacterSave& save, uint64_t generation) {
   if (logouts_.size() >= kLogoutSavesMax) {
     ++figures_.dropped;
+    settled_.push_back(LogoutSaved{save.character, save.life});  // never lands: the last save that did stands
     return;
   }
   owe(save.character);
@@ -67,7 +68,7 @@ void CharacterSaves::completed(const WriteResult& r, bool synced, std::deque<Sav
   writing_ = false;
   const size_t n = logouts.size() + periodic.size();
   if (r.status.ok() || r.status.code == StorageCode::kFenced) {
-    for (const Save& s : logouts) settle(s.save.character);
+    for (const Save& s : logouts) settle(s.save);
   }
   if (r.status.ok()) {
     figures_.written += n;
@@ -83,7 +84,7 @@ void CharacterSaves::completed(const WriteResult& r, bool synced, std::deque<Sav
   while (!logouts.empty()) {
     if (logouts_.size() >= kLogoutSavesMax) {
       figures_.dropped += logouts.size();
-      for (const Save& s : logouts) settle(s.save.character);
+      for (const Save& s : logouts) settle(s.save);
       return;
     }
     logouts_.push_front(std::move(logouts.back()));

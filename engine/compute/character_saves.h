@@ -36,6 +36,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <utility>
 
 #include "engine/core/time.h"
 #include "engine/runtime/storage.h"
@@ -78,13 +79,17 @@ class CharacterSaves {
              std::function<void(const WriteResult&, size_t)> done);
   const SaveFigures& figures() const { return figures_; }
   // Whether a log-out save of `character` was taken and has not landed yet (waiting, or written and
-  // not yet answered): a log-in meanwhile reads the save before it (docs/persistence.md §9d, limits).
+  // not yet answered): the leader holds the character's next spawn meanwhile (LogoutSaved).
   bool owes_logout(CharacterId character) const { return owed_.contains(character); }
+  // The log-out saves settled since the last call (landed, fenced or dropped), oldest first: the
+  // node tells the coordinators (LogoutSaved). At most kLogoutSavesMax + a batch's, as settled.
+  std::vector<LogoutSaved> take_settled() { return std::exchange(settled_, {}); }
 
  private:
   void owe(CharacterId character) { ++owed_[character]; }
-  void settle(CharacterId character) {
-    if (auto it = owed_.find(character); it != owed_.end() && --it->second == 0) owed_.erase(it);
+  void settle(const CharacterSave& save) {
+    if (auto it = owed_.find(save.character); it != owed_.end() && --it->second == 0) owed_.erase(it);
+    settled_.push_back(LogoutSaved{save.character, save.life});
   }
 
   void completed(const WriteResult& r, bool synced, std::deque<Save> logouts, std::vector<EntityId> periodic);
@@ -92,6 +97,7 @@ class CharacterSaves {
   std::set<EntityId> due_;      // entities whose periodic save is due (ids: a deterministic order)
   std::deque<Save> logouts_;    // oldest first
   std::map<CharacterId, uint32_t> owed_;  // log-out saves taken and not landed (written, fenced or dropped), per character
+  std::vector<LogoutSaved> settled_;      // settled since take_settled()
   bool writing_ = false;
   SaveFigures figures_;
 };

@@ -30,6 +30,10 @@ void ComputeNode::flush_character_saves() {
       if (e.character.valid()) saves_.mark_due(id);
     }
   }
+  // The coordinators hold a character's next spawn until its log-out save settled (LogoutSaved).
+  for (const LogoutSaved& settled : saves_.take_settled()) {
+    for_each_coordinator([&](ConnId conn, CoordinatorLink&) { send_server(rt_.network, conn, envelope(settled)); });
+  }
   // After every loot batch captured before now (character_saves.h, "Ordering").
   if (saves_.idle() || loot_log_.pending() != 0) return;
   saves_.flush(

@@ -217,6 +217,8 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     handle_encounter_request(m, *er);  // coordinator_encounters.cc
   } else if (const auto* ir = std::get_if<InstanceRequest>(&m.body)) {
     handle_instance_request(m, *ir);  // coordinator_instances.cc
+  } else if (const auto* saved = std::get_if<LogoutSaved>(&m.body)) {
+    if (rec.role == Role::kCompute) logout_waits_.settled(saved->character, saved->life, m.sender);
   } else if (const auto* closed = std::get_if<SessionClosed>(&m.body)) {
     handle_session_closed(m, *closed);
   } else if (const auto* released = std::get_if<Released>(&m.body)) {
@@ -390,6 +392,7 @@ void Coordinator::sweep_detached() {
     ++stats_.abandoned;
     if (rec.owner.valid()) revoke(rec.owner, id, rec.generation);
     trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 2, rec.owner);
+    note_logout(rec);
   }
 }
 
@@ -412,6 +415,18 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
     reply.refusal = "resume refused";
     send_to(m.sender, reply);
     return;
+  }
+  // The save the gateway read may be older than the log-out save still on its way: it reads again
+  // when it asks again (logout_waits.h).
+  if (req.character.valid() && cfg_.planted != PlantedBug::kEconomySpawnBeforeLogoutSave) {
+    const LogoutWaits::Verdict verdict = logout_waits_.holds(req.character, rt_.clock.now_ns());
+    if (verdict == LogoutWaits::Verdict::kGivenUp) logout_wait_given_up(req.character, LogoutWaitEnd::kTimeout);
+    if (verdict == LogoutWaits::Verdict::kHold) {
+      reply.refusal = "the character's log-out save has not landed yet";
+      reply.retry_later = true;
+      send_to(m.sender, reply);
+      return;
+    }
   }
   const bool available = pick_compute(Placement::kNewcomer).valid();
   if (!available || table_.size() >= cfg_.table_entities_max || !has_quorum()) {
@@ -496,6 +511,22 @@ void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClo
   ++stats_.revokes;
   if (rec.owner.valid()) revoke(rec.owner, closed.entity, rec.generation);
   trace(TraceKind::kOwnershipRevoked, closed.entity, static_cast<int64_t>(rec.generation), 0, rec.owner);
+  note_logout(rec);
+}
+
+// A character's avatar revoked from its owner: the owner takes its log-out save, and the
+// character's next spawn waits for it (logout_waits.h).
+void Coordinator::note_logout(const OwnerRecord& rec) {
+  if (rec.owner.valid() && rec.snapshot.character.valid() && rec.snapshot.save_life != 0) {
+    const auto evicted = logout_waits_.left(rec.snapshot.character, rec.snapshot.save_life, rec.owner, rt_.clock.now_ns());
+    if (evicted) logout_wait_given_up(*evicted, LogoutWaitEnd::kFull);
+  }
+}
+
+void Coordinator::logout_wait_given_up(CharacterId character, LogoutWaitEnd why) {
+  log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "character {}'s spawn stops waiting for its log-out save: {}", character.value,
+         why == LogoutWaitEnd::kTimeout ? "not settled in time" : why == LogoutWaitEnd::kOwnerGone ? "its owner is gone" : "too many waits");
+  trace(TraceKind::kLogoutWaitGivenUp, EntityId{}, static_cast<int64_t>(character.value), static_cast<int64_t>(why));
 }
 
 // Every compute node learns the live compute nodes (and where to reach them) whenever the set

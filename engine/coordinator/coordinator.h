@@ -23,6 +23,7 @@
 #include "engine/core/planted.h"
 #include "engine/coordinator/fence_ledger.h"
 #include "engine/coordinator/handover_log.h"
+#include "engine/coordinator/logout_waits.h"
 #include "engine/coordinator/ownership_table.h"
 #include "engine/coordinator/entity_view.h"
 #include "engine/coordinator/ownership_view.h"
@@ -278,6 +279,7 @@ class Coordinator final : public Component, public NetworkHandler {
   std::map<std::pair<uint16_t, uint32_t>, InstanceSlot> instance_slots() const;
   size_t instances_active() const;  // slots taken
   size_t instance_answers_held() const { return witness_.held(); }  // waiting for the vice (vice_witness.h)
+  const LogoutWaits& logout_waits() const { return logout_waits_; }  // characters whose spawn waits for a save
   // Targeted debug mode (`aether admin debug`, coordinator_admin.cc): what is debugged, at most
   // kDebugEntitiesMax entities and kDebugNodesMax nodes; every compute node and gateway is told the
   // whole set when it changes and when it registers. Not replicated: a new leader starts with none.
@@ -348,6 +350,8 @@ class Coordinator final : public Component, public NetworkHandler {
   SendStatus send_on(ConnId conn, ServerBody body);
   void set_record(EntityId entity, const OwnerRecord& rec);
   void erase_record(EntityId entity);
+  void note_logout(const OwnerRecord& rec);
+  void logout_wait_given_up(CharacterId character, LogoutWaitEnd why);
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
 
   // coordinator_authority.cc
@@ -507,6 +511,8 @@ class Coordinator final : public Component, public NetworkHandler {
   // and the answers waiting for the vice to acknowledge the batch that carried their change.
   ReplicationBacklog backlog_;
   ViceWitness<HeldAnswer> witness_;
+  // Characters whose next spawn waits for their last life's log-out save (logout_waits.h).
+  LogoutWaits logout_waits_;
   // Entities erased from the table (session closed, avatar abandoned), newest last, at most
   // kTombstonesMax (the oldest are forgotten first). Ids are never reused, so a node that still
   // holds one of these (it was cut off when the entity went) holds a zombie: a Promise showing it

@@ -269,6 +269,7 @@ void Coordinator::mark_lost(NodeId node, const char* why) {
   const std::map<EntityId, uint64_t> held = given_to(node);
   const uint64_t version = held.empty() ? 0 : next_table_version();
   for (const auto& [entity, generation] : held) orphan(entity, version);
+  for (CharacterId c : logout_waits_.owner_gone(node)) logout_wait_given_up(c, LogoutWaitEnd::kOwnerGone);
   note_handover(HandoverKind::kNodeLost, EntityId{}, node, NodeId{}, held.size());
   for (auto m = migrations_.begin(); m != migrations_.end();) {
     m = (m->second.from == node || m->second.to == node) ? migrations_.erase(m) : std::next(m);
@@ -383,6 +384,7 @@ void Coordinator::orphan_restarted(NodeId node, TimeNs last_heard_ns) {
          node.value);
   const std::map<EntityId, uint64_t> held = given_to(node);
   const uint64_t version = held.empty() ? 0 : next_table_version();
+  for (CharacterId c : logout_waits_.owner_gone(node)) logout_wait_given_up(c, LogoutWaitEnd::kOwnerGone);
   note_handover(HandoverKind::kNodeRestarted, EntityId{}, node, NodeId{}, held.size());
   for (const auto& [entity, generation] : held) {
     orphan(entity, version);

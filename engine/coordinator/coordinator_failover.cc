@@ -464,6 +464,7 @@ void Coordinator::take_over() {
   table_epoch_ = epoch_;
   followers_.clear();
   witness_.reset();
+  logout_waits_.clear();
   // Every coordinator already connected to us follows us now (it registered while we were its vice):
   // without our replication it would hear no leader and stand against us, epoch after epoch.
   for (const auto& [conn, node] : conns_) {
@@ -498,6 +499,7 @@ void Coordinator::step_down(Epoch seen, NodeId from) {
   heard_leader();
   followers_.clear();
   witness_.reset();  // the answers held are not ours to give any more: their askers ask the next leader
+  logout_waits_.clear();
   table_replica_complete_ = true;
   unpublished_orphans_.clear();
   orphanings_unpublished_ = false;

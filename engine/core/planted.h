@@ -22,12 +22,13 @@ enum class PlantedBug : uint8_t {
   kInstanceTwoParties,   // coordinator: an instance request is given the first slot, whichever party holds it
   kEconomySpawnIgnoresSave,  // compute: a character's avatar spawns with its life but not what its save held (level, items)
   kEconomyLogoutWithoutSave,  // compute: a character's avatar leaves at its log-out without its log-out save
+  kEconomySpawnBeforeLogoutSave,  // coordinator: a character's spawn does not wait for its last life's log-out save
 };
 
 // "write-after-lease", "grant-before-release", "accept-stale-epoch", "lose-entity",
 // "apply-intent-twice", "economy-release-on-restart", "economy-loot-on-handoff-retry",
 // "encounter-turn-twice", "portal-outside-zone", "instance-two-parties", "economy-spawn-ignores-save",
-// "economy-logout-without-save"; false if unknown.
+// "economy-logout-without-save", "economy-spawn-before-logout-save"; false if unknown.
 inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   if (name.empty() || name == "none") *out = PlantedBug::kNone;
   else if (name == "write-after-lease") *out = PlantedBug::kWriteAfterLease;
@@ -42,6 +43,7 @@ inline bool parse_planted_bug(std::string_view name, PlantedBug* out) {
   else if (name == "instance-two-parties") *out = PlantedBug::kInstanceTwoParties;
   else if (name == "economy-spawn-ignores-save") *out = PlantedBug::kEconomySpawnIgnoresSave;
   else if (name == "economy-logout-without-save") *out = PlantedBug::kEconomyLogoutWithoutSave;
+  else if (name == "economy-spawn-before-logout-save") *out = PlantedBug::kEconomySpawnBeforeLogoutSave;
   else return false;
   return true;
 }

@@ -93,6 +93,8 @@ enum class TraceKind : uint16_t {
   // The economy (160..169, engine/economy/vault.h). The operations of one ledger entry are recorded
   // when its write is accepted (tick = the entry's serial), then kEconApplied or kEconFailed when it
   // completes; a crash in between leaves the outcome to kEconRecovered. entity = the character, a = item id.
+  // Accounts (140-149).
+  kLogoutWaitGivenUp = 140,  // leader: a character's spawn stopped waiting for its last life's log-out save without it; a = the character, b = LogoutWaitEnd
   kEconCreated = 160,     // b = item kind | source << 16
   kEconDestroyed = 161,   // b = item kind | sink << 16
   kEconEscrowed = 162,    // held by entity -> escrowed by trade b

@@ -181,6 +181,11 @@ struct ServerBodyEncoder {
     r->set_entity(m.entity.value);
     r->set_portal(m.portal);
   }
+  void operator()(const LogoutSaved& m) const {
+    auto* l = env->mutable_logout_saved();
+    l->set_character(m.character.value);
+    l->set_life(m.life);
+  }
   void operator()(const InstanceAnswer& m) const {
     auto* a = env->mutable_instance_answer();
     a->set_entity(m.entity.value);
@@ -571,6 +576,11 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       if (a.entity() == 0 || a.portal() == 0 || a.portal() > UINT16_MAX) return malformed("instance answer without an entity or a portal");
       if (a.slot() >= kInstanceSlotsMax || (a.refused() && a.slot() != 0)) return malformed("instance answer slot out of range");
       return ServerBody{InstanceAnswer{EntityId(a.entity()), static_cast<uint16_t>(a.portal()), a.slot(), a.refused()}};
+    }
+    case B::kLogoutSaved: {
+      const auto& l = env.logout_saved();
+      if (l.character() == 0 || l.life() == 0 || l.life() >= kSaveLifeMax) return malformed("logout saved without a character or a life");
+      return ServerBody{LogoutSaved{CharacterId(l.character()), l.life()}};
     }
     case B::kAvatarHud: {
       const auto& h = env.avatar_hud();

@@ -678,11 +678,20 @@ struct InstanceAnswer {
   friend bool operator==(const InstanceAnswer&, const InstanceAnswer&) = default;
 };
 
+// Compute -> coordinators: the log-out save of `character`'s avatar of life `life` landed (or will
+// never land: a newer owner's fence refused it, or it was dropped past kLogoutSavesMax). The leader
+// holds the character's next spawn until then (docs/persistence.md §9d, engine/coordinator/logout_waits.h).
+struct LogoutSaved {
+  CharacterId character{};
+  uint32_t life = 0;  // in [1, kSaveLifeMax)
+  friend bool operator==(const LogoutSaved&, const LogoutSaved&) = default;
+};
+
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,
                                 SessionClosed, InputForward, DeltaBatch, Membership, Subscribe, RemoteIntent,
                                 HeartbeatAck, Snapshot, OwnerChanged, Evicted, Leadership, Prepare, Promise, Replicate, SessionMoved, Release, Released,
                                 Handoff, AdminRequest, AdminReply, ClockProbe, ReplicaAck, OrphanQuery, GatewayRoutes, SessionKick,
-                                EncounterRequest, AvatarHud, InstanceRequest, InstanceAnswer>;
+                                EncounterRequest, AvatarHud, InstanceRequest, InstanceAnswer, LogoutSaved>;
 
 struct ServerMessage {
   NodeId sender{};

@@ -110,6 +110,7 @@ std::vector<std::pair<std::string, ServerBody>> server_bodies() {
       {"gateway_routes", GatewayRoutes{3, 400'000, {GatewayRoute{NodeId(201), "gateway-1:7200", 0, 2048}, GatewayRoute{NodeId(202), "gateway-2:7200", 2048, 4096}}}},
       {"instance_request", InstanceRequest{EntityId(7), 1}},
       {"instance_answer", InstanceAnswer{EntityId(7), 1, 2, false}},
+      {"logout_saved", LogoutSaved{CharacterId(9), 3}},
   };
 }
 

@@ -91,6 +91,12 @@ TEST(Codec, FencesQuestionsHoldingsAndClocksRoundTrip) {
   auto replica_ack = decode_server(encode(envelope(ReplicaAck{(uint64_t{3} << 32) | 1, 78})));
   ASSERT_TRUE(replica_ack.ok()) << replica_ack.error().message;
   EXPECT_EQ(std::get<ReplicaAck>(replica_ack->body), (ReplicaAck{(uint64_t{3} << 32) | 1, 78}));
+  auto saved = decode_server(encode(envelope(LogoutSaved{CharacterId(77), 4})));
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(std::get<LogoutSaved>(saved->body), (LogoutSaved{CharacterId(77), 4}));
+  EXPECT_FALSE(decode_server(encode(envelope(LogoutSaved{CharacterId{}, 4}))).ok()) << "no character";
+  EXPECT_FALSE(decode_server(encode(envelope(LogoutSaved{CharacterId(77), 0}))).ok()) << "no life";
+  EXPECT_FALSE(decode_server(encode(envelope(LogoutSaved{CharacterId(77), kSaveLifeMax}))).ok()) << "a life past the bound";
   const EntityState state{EntityId(12), Vec2{5, 6}, 40, 1, 0, EntityId{}, 77, kEntityKindAvatar, 9};
   auto released = decode_server(encode(envelope(Released{EntityId(12), 9, state})));
   ASSERT_TRUE(released.ok()) << released.error().message;

@@ -31,6 +31,19 @@ std::shared_ptr<const Content> dungeon() {
   return c.ok() ? c.value() : nullptr;
 }
 
+// The dungeon in a small cluster of 2 compute nodes: the crypt's 3 slots, 900 m of arena.
+app::ClusterShape dungeon_cluster(uint32_t coordinators, uint32_t bots, uint32_t travellers) {
+  app::ClusterShape shape;
+  shape.coordinators = coordinators;
+  shape.compute_nodes = 2;
+  shape.bots = bots;
+  shape.travellers = travellers;
+  shape.rules.arena_mm = 900'000;
+  shape.rules.fire_range_mm = 30'000;
+  shape.rules.content = dungeon();
+  return shape;
+}
+
 TEST(Instances, TheShippedDungeonLaysOutItsSlots) {
   auto c = dungeon();
   ASSERT_TRUE(c);
@@ -225,15 +238,8 @@ world { arena_m: 900 view_radius_m: 50 fire_range_m: 30 content_dir: ")") + kDun
 // party, within a replication: each second, every slot the leader held a second before and still
 // holds (for the same party) is in the vice's table too.
 TEST(Instances, TheVicesTableHoldsEverySlotTheLeaderGave) {
-  app::ClusterShape shape;
-  shape.coordinators = 2;
-  shape.compute_nodes = 2;
-  shape.bots = 40;
-  shape.travellers = 40;
+  app::ClusterShape shape = dungeon_cluster(2, 40, 40);
   shape.bots_join_spread_ns = kNsPerSec;
-  shape.rules.arena_mm = 900'000;
-  shape.rules.fire_range_mm = 30'000;
-  shape.rules.content = dungeon();
   ASSERT_TRUE(shape.rules.content);
   testing::SimCluster c(7, shape);
   c.sim.run_until(c.sim.now() + 25 * kNsPerSec);
@@ -296,13 +302,7 @@ TEST(ViceWitness, ReleasesEachAnswerOnceItsBatchIsAcknowledged) {
 // link comes back and the vice acknowledges the batch that carried the allocation. Else a leader
 // crashing then would leave a party walking into a slot the next leader believes free.
 TEST(Instances, ASlotIsAnsweredOnlyOnceTheViceHoldsIt) {
-  app::ClusterShape shape;
-  shape.coordinators = 2;
-  shape.compute_nodes = 2;
-  shape.bots = 24;
-  shape.rules.arena_mm = 900'000;
-  shape.rules.fire_range_mm = 30'000;
-  shape.rules.content = dungeon();
+  const app::ClusterShape shape = dungeon_cluster(2, 24, 0);
   ASSERT_TRUE(shape.rules.content);
   testing::SimCluster c(13, shape);
   c.sim.run_until(c.sim.now() + 8 * kNsPerSec);
@@ -351,12 +351,7 @@ TEST(Instances, ASlotIsAnsweredOnlyOnceTheViceHoldsIt) {
 // until all are taken, refuses and counts the next party; slots no player entered are torn down with
 // every record in them.
 TEST(Instances, TheLeaderTrustsOnlyTheOwnerGivesFreeSlotsRefusesWhenFullAndTearsDownEmptySlots) {
-  app::ClusterShape shape;
-  shape.compute_nodes = 2;
-  shape.bots = 24;
-  shape.rules.arena_mm = 900'000;
-  shape.rules.fire_range_mm = 30'000;
-  shape.rules.content = dungeon();
+  const app::ClusterShape shape = dungeon_cluster(1, 24, 0);
   ASSERT_TRUE(shape.rules.content);
   testing::SimCluster c(11, shape);
   c.sim.run_until(c.sim.now() + 8 * kNsPerSec);

@@ -2,8 +2,9 @@
 // compute nodes and gateways share one simulated database, bots log out and back in, and the global
 // checker holds every character's next life to its last save (app/save_checker.h); the planted bug
 // economy-spawn-ignores-save (an owner that spawns the next life without what its save held) is
-// caught at the spawn, and economy-logout-without-save (an avatar that leaves without its log-out
-// save) at the next life's spawn too.
+// caught at the spawn, economy-logout-without-save (an avatar that leaves without its log-out
+// save) at the next life's spawn too, and economy-spawn-before-logout-save (a leader that does not
+// hold a character's spawn for its last life's log-out save) at the spawn that came too early.
 
 #include <gtest/gtest.h>
 
@@ -32,6 +33,7 @@ TEST(ReloginBattle, CharactersComeBackWithTheirSavesAndTheCheckerCatchesASpawnTh
   EXPECT_GT(clean.figures.saves.synced, 0u) << "log-out saves";
   EXPECT_GT(clean.loot.created, 0u);
   EXPECT_GT(clean.saves.lives_as_left, 100u) << "next lives also held to their avatars' states as they left";
+  EXPECT_EQ(clean.saves.before_logout_save, 0u) << "no wait given up: the leader held every early spawn until the save settled";
 
   const Outcome planted = run_scenario(relogin_battle("economy-spawn-ignores-save"), SimRunOptions{1, "", LogLevel::kError});
   EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
@@ -45,6 +47,14 @@ TEST(ReloginBattle, TheCheckerCatchesAnAvatarThatLeavesWithoutItsLogoutSave) {
   const Outcome planted = run_scenario(relogin_battle("economy-logout-without-save"), SimRunOptions{1, "", LogLevel::kError});
   EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
   EXPECT_NE(planted.failure.find("its log-out save is missing"), std::string::npos) << planted.failure;
+}
+
+// A log-in faster than the log-out save (the database slow or failing) reads the save before it; the
+// leader holds the spawn until the owner reports the save settled, and the gateway reads again.
+TEST(ReloginBattle, TheCheckerCatchesASpawnThatDidNotWaitForItsLogoutSave) {
+  const Outcome planted = run_scenario(relogin_battle("economy-spawn-before-logout-save"), SimRunOptions{1, "", LogLevel::kError});
+  EXPECT_NE(planted.failure.find("VIOLATION"), std::string::npos) << planted.failure;
+  EXPECT_NE(planted.failure.find("the leader did not hold the spawn"), std::string::npos) << planted.failure;
 }
 
 }  // namespace
