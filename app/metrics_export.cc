@@ -347,6 +347,9 @@ void gateway_metrics(MetricsText& m, const Gateway& g) {
              kCounter)
         .add(x, num(count));
   }
+  m.family("aether_gateway_character_saves_reread_total",
+           "Characters' saves read again because the leader held the spawn until the log-out save landed.", kCounter)
+      .add(l, num(s.saves_reread));
   m.family("aether_gateway_cache_entities", "Entities in the gateway's cache.", kGauge).add(l, num(g.cache_size()));
   m.family("aether_gateway_compute_links", "Compute nodes whose feeds this gateway takes.", kGauge).add(l, num(g.compute_links()));
   debug_metrics(m, l, &g.debug_set());

@@ -424,6 +424,7 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
     if (verdict == LogoutWaits::Verdict::kHold) {
       reply.refusal = "the character's log-out save has not landed yet";
       reply.retry_later = true;
+      reply.save_pending = true;
       send_to(m.sender, reply);
       return;
     }

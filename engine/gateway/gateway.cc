@@ -745,9 +745,12 @@ void Gateway::handle_spawn_reply(const SpawnReply& reply) {
   if (!reply.entity.valid() && reply.retry_later) {
     ++stats_.spawns_deferred;
     s.spawn_retry_at_ns = rt_.clock.now_ns() + cfg_.spawn_retry_ns;
-    // The character's save is read again before the next ask: the leader may be waiting for a
-    // log-out save newer than the one we read (coordinator/logout_waits.h).
-    if (s.character.valid() && s.save_read == Session::SaveRead::kRead) s.save_read = Session::SaveRead::kNotRead;
+    // Held for a log-out save newer than the one we read (coordinator/logout_waits.h): read the save
+    // again before the next ask. Other deferrals (no compute node, no quorum) keep the save read.
+    if (reply.save_pending && s.character.valid() && s.save_read == Session::SaveRead::kRead) {
+      s.save_read = Session::SaveRead::kNotRead;
+      ++stats_.saves_reread;
+    }
     return;
   }
   if (!reply.entity.valid() || !reply.owner.valid() || reply.owner_address.empty()) {

@@ -120,6 +120,7 @@ struct GatewayStats {
   uint64_t saves_absent = 0;          // characters with no save row: spawned as their first life
   uint64_t saves_unreadable = 0;      // sessions closed because their character's save did not decode
   uint64_t save_reads_failed = 0;     // save reads the store refused or failed (asked again)
+  uint64_t saves_reread = 0;          // saves read again: the leader held the spawn for a log-out save
 };
 
 class Gateway final : public Component, public NetworkHandler {

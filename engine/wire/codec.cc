@@ -97,6 +97,7 @@ struct ServerBodyEncoder {
     r->set_refusal(m.refusal);
     r->set_resume_token(m.resume_token);
     r->set_retry_later(m.retry_later);
+    r->set_save_pending(m.save_pending);
   }
   void operator()(const OwnershipGrant& m) const {
     auto* g = env->mutable_grant();
@@ -668,7 +669,7 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       }
       return ServerBody{
           SpawnReply{SessionId(r.session()), EntityId(r.entity()), NodeId(r.owner()), r.owner_address(), r.refusal(), r.resume_token(),
-                     r.retry_later()}};
+                     r.retry_later(), r.save_pending()}};
     }
     case B::kGrant: {
       const auto& g = env.grant();

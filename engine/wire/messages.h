@@ -407,6 +407,9 @@ struct SpawnReply {
   std::string refusal;
   uint64_t resume_token = 0;
   bool retry_later = false;  // refused for now only: the gateway holds the client and asks again
+  // With retry_later: the leader holds the character until its log-out save lands, so the save the
+  // gateway read may be older than the one on its way; it reads the save again before asking.
+  bool save_pending = false;
   friend bool operator==(const SpawnReply&, const SpawnReply&) = default;
 };
 

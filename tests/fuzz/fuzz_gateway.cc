@@ -160,7 +160,7 @@ class Harness {
         if (r.entity.valid()) avatars_.push_back(r.entity);
         break;
       }
-      case 1: r.retry_later = true; break;
+      case 1: r.retry_later = true; r.save_pending = in_.flag(); break;
       case 2: r.refusal = in_.text(kReasonBytesMax); break;
       default: r.entity = EntityId(in_.any<uint64_t>()); break;  // no owner: refused
     }

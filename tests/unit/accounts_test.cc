@@ -420,6 +420,53 @@ TEST_F(Admission, ACharacterSpawnsFromItsNewestSaveAsItsNextLife) {
   EXPECT_EQ(gateway_->stats().saves_absent, 0u);
 }
 
+// A spawn the leader holds for the character's log-out save (coordinator/logout_waits.h) is asked
+// again with the save read again, since the one read may predate it; a spawn held for any other
+// reason (no compute node yet, no quorum) is asked again with the save already read.
+TEST_F(Admission, AHeldSpawnReadsTheSaveAgainOnlyWhileTheLogoutSaveIsPending) {
+  const ConnId conn = rt_.network.accept(kListen);
+  const client::AuthReply reply = register_on(conn, "ana");
+  ASSERT_EQ(reply.code, 0u) << reply.message;
+  const CharacterId character(reply.character);
+  hello(conn, reply.access);
+  auto asks = rt_.network.sent_of<SpawnRequest>(leader_);
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_FALSE(asks[0].save.loaded);
+  const SessionId session = asks[0].session;
+
+  SpawnReply no_node;
+  no_node.session = session;
+  no_node.refusal = "no compute node available";
+  no_node.retry_later = true;
+  rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, 1, 0, no_node});
+  // The save lands after the gateway read it: only a save-pending hold makes the gateway see it.
+  CharacterSave landed;
+  landed.character = character;
+  landed.life = 1;
+  landed.entity = EntityId(1ULL << 40 | 9);
+  landed.level = 3;
+  put_row(character_save_key(character, 1), encode_character_save(landed));
+  rt_.advance(kNsPerSec);
+  asks = rt_.network.sent_of<SpawnRequest>(leader_);
+  ASSERT_EQ(asks.size(), 2u) << "asked again";
+  EXPECT_FALSE(asks[1].save.loaded) << "not read again for a hold that is not the save's";
+  EXPECT_EQ(gateway_->stats().saves_absent, 1u);
+  EXPECT_EQ(gateway_->stats().saves_reread, 0u);
+
+  SpawnReply save_pending = no_node;
+  save_pending.refusal = "the character's log-out save has not landed yet";
+  save_pending.save_pending = true;
+  rt_.network.deliver(leader_, ServerMessage{kLeader, Role::kCoordinator, 1, 0, save_pending});
+  rt_.advance(kNsPerSec);
+  asks = rt_.network.sent_of<SpawnRequest>(leader_);
+  ASSERT_EQ(asks.size(), 3u) << "asked again";
+  EXPECT_TRUE(asks[2].save.loaded) << "read again: the landed save";
+  EXPECT_EQ(asks[2].save.life, 2u);
+  EXPECT_EQ(asks[2].save.level, 3u);
+  EXPECT_EQ(gateway_->stats().saves_reread, 1u);  // aether_gateway_character_saves_reread_total
+  EXPECT_EQ(gateway_->stats().saves_loaded, 1u);
+}
+
 TEST_F(Admission, ACharacterWhoseSaveIsUnreadableIsRefusedNotPlayedAnew) {
   const ConnId conn = rt_.network.accept(kListen);
   const client::AuthReply reply = register_on(conn, "ana");
