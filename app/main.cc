@@ -10,26 +10,10 @@
 #include "app/economy_audit.h"
 #include "app/economy_content.h"
 #include "app/economy_sim.h"
+#include "app/sim_cli.h"
 #include "app/trace_command.h"
 #include "app/viz_command.h"
 #include "aether_version.h"
-
-namespace {
-bool parse_seed_range(const std::string& text, uint64_t* first, uint64_t* last) {
-  const auto dots = text.find("..");
-  if (dots == std::string::npos) return false;
-  try {
-    size_t used = 0;
-    *first = std::stoull(text.substr(0, dots), &used);
-    if (used != dots) return false;
-    const std::string tail = text.substr(dots + 2);
-    *last = std::stoull(tail, &used);
-    return used == tail.size() && *first >= 1 && *last >= *first;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace aether::app;
@@ -37,17 +21,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   cli.set_version_flag("--version", std::string("aether ") + AETHER_VERSION + " (commit " + AETHER_COMMIT + ")", "print the version and the commit built from");
 
-  SimArgs sim;
-  auto* sim_cmd = cli.add_subcommand("sim", "run a scenario in the seeded simulator (virtual time, one thread)");
-  sim_cmd->add_option("scenario", sim.scenario, "scenario file (scenarios/NAME or scenarios/NAME.textpb)")->required();
-  auto* seed_opt = sim_cmd->add_option("--seed", sim.seed, "the run's one seed (default: the scenario's replay_seed, else 1)");
-  std::string seeds;
-  sim_cmd->add_option("--seeds", seeds, "a sweep over seeds A..B, with a summary table");
-  sim_cmd->add_option("--jobs", sim.jobs, "sweep runs in parallel")->capture_default_str()->check(CLI::Range(1, 64));
-  sim_cmd->add_option("--trace", sim.trace_path, "write the trace (delimited aether.wire.TraceRecord) to this file");
-  sim_cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
-  sim_cmd->add_flag("--cpu", sim.cpu, "measure each simulated process's own CPU time per tick (as if it had its own core)");
-  sim_cmd->add_flag("--print-faults", sim.print_faults, "print this seed's fault schedule as scenario events (to keep it as a regression scenario)");
+  SimCli sim;
+  auto* sim_cmd = add_sim_subcommand(cli, &sim);
 
   aether::app::EconomySimArgs econ;
   std::string econ_bug;
@@ -190,14 +165,7 @@ int main(int argc, char** argv) {
   if (dump_cmd->parsed()) return run_trace_dump(dump_files);
   if (merge_cmd->parsed()) return run_trace_merge(trace_files, merge_out);
   if (int rc = run_viz_if_parsed(*viz); rc >= 0) return rc;
-  if (sim_cmd->parsed()) {
-    if (!seeds.empty() && !parse_seed_range(seeds, &sim.seed_first, &sim.seed_last)) {
-      std::fprintf(stderr, "aether sim: --seeds wants A..B, e.g. 1..50\n");
-      return 2;
-    }
-    sim.seed_given = seed_opt->count() > 0;
-    return run_sim(sim);
-  }
+  if (sim_cmd->parsed()) return run_sim_cli(sim);
   if (econ_sim_cmd->parsed()) {
     if (!aether::parse_planted_bug(econ_bug, &econ.planted)) {
       std::fprintf(stderr, "aether economy sim: unknown planted bug '%s'\n", econ_bug.c_str());

@@ -2,6 +2,8 @@
 // `aether sim SCENARIO --seeds A..B [--jobs N]`: a sweep, with a summary table.
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "app/sim_cli.h"
 #include "app/scenario.h"
 #include "app/sim_run.h"
 #include "runtime/common/spd_logger.h"
@@ -264,6 +267,46 @@ int run_sim(const SimArgs& given) {
   const Outcome o = run_scenario(scenario.value(), SimRunOptions{args.seed, args.trace_path, level, args.cpu});
   print_outcome(scenario.value(), args, o);
   return o.failure.empty() ? 0 : 1;
+}
+
+namespace {
+bool parse_seed_range(const std::string& text, uint64_t* first, uint64_t* last) {
+  const auto dots = text.find("..");
+  if (dots == std::string::npos) return false;
+  try {
+    size_t used = 0;
+    *first = std::stoull(text.substr(0, dots), &used);
+    if (used != dots) return false;
+    const std::string tail = text.substr(dots + 2);
+    *last = std::stoull(tail, &used);
+    return used == tail.size() && *first >= 1 && *last >= *first;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+}  // namespace
+
+CLI::App* add_sim_subcommand(CLI::App& cli, SimCli* out) {
+  SimArgs& sim = out->args;
+  auto* cmd = cli.add_subcommand("sim", "run a scenario in the seeded simulator (virtual time, one thread)");
+  cmd->add_option("scenario", sim.scenario, "scenario file (scenarios/NAME or scenarios/NAME.textpb)")->required();
+  out->seed_option = cmd->add_option("--seed", sim.seed, "the run's one seed (default: the scenario's replay_seed, else 1)");
+  cmd->add_option("--seeds", out->seeds, "a sweep over seeds A..B, with a summary table");
+  cmd->add_option("--jobs", sim.jobs, "sweep runs in parallel")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--trace", sim.trace_path, "write the trace (delimited aether.wire.TraceRecord) to this file");
+  cmd->add_option("--log-level", sim.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  cmd->add_flag("--cpu", sim.cpu, "measure each simulated process's own CPU time per tick (as if it had its own core)");
+  cmd->add_flag("--print-faults", sim.print_faults, "print this seed's fault schedule as scenario events (to keep it as a regression scenario)");
+  return cmd;
+}
+
+int run_sim_cli(SimCli& cli) {
+  if (!cli.seeds.empty() && !parse_seed_range(cli.seeds, &cli.args.seed_first, &cli.args.seed_last)) {
+    std::fprintf(stderr, "aether sim: --seeds wants A..B, e.g. 1..50\n");
+    return 2;
+  }
+  cli.args.seed_given = cli.seed_option != nullptr && cli.seed_option->count() > 0;
+  return run_sim(cli.args);
 }
 
 }  // namespace aether::app
