@@ -2,7 +2,7 @@
 # Installs what Aether needs on Debian 12, from Debian packages only. Does nothing if all are there.
 set -euo pipefail
 packages=(
-  build-essential dpkg-dev git cmake ninja-build ccache g++ clang libclang-rt-14-dev
+  build-essential dpkg-dev git cmake ninja-build ccache g++ clang libclang-rt-14-dev lld
   libboost1.81-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libspdlog-dev libfmt-dev libcli11-dev
