@@ -13,7 +13,8 @@ plays, one attack runs for a bounded time, then the test asserts that
     attack (RSS_GROWTH_MAX_MIB; slowloris SLOWLORIS_RSS_MAX_MIB; the attacks that make a process check
     passwords or operator tokens one Argon2id check more, ARGON2ID_MIB) and is back within RSS_AFTER_MIB
     of where it was once the attack is over (not checked under AddressSanitizer, whose quarantine
-    fills the RSS: the log says so).
+    fills the RSS, nor are the rates, since ctest runs the sanitized attacks beside other tests:
+    the log says so).
 These checks are one function, under_attack(); each attack_* function only attacks and names
 what it must have raised.
 
@@ -1160,8 +1161,13 @@ def under_attack(c, name, seconds, rng):
         log(f"ok: {what}")
     playing = c.series(c.m_bots, 'aether_bots_playing{role="bot"}')
     check(playing == BOTS, f"{playing:.0f} of {BOTS} bots playing after the attack")
-    check(ticks >= RATE_FLOOR * base_ticks, f"the battle ticked {ticks:.1f} times a second during the attack, {base_ticks:.1f} before")
-    check(updates >= RATE_FLOOR * base_updates, f"bots got {updates:.0f} updates/s during the attack, {base_updates:.0f} before")
+    # The rates, like the memory, are the Release binary's to hold: under AddressSanitizer ctest runs
+    # this beside other tests (not serially), so a rate compares two moments of a shared machine.
+    if memory_checked:
+        check(ticks >= RATE_FLOOR * base_ticks, f"the battle ticked {ticks:.1f} times a second during the attack, {base_ticks:.1f} before")
+        check(updates >= RATE_FLOOR * base_updates, f"bots got {updates:.0f} updates/s during the attack, {base_updates:.0f} before")
+    else:
+        log("AddressSanitizer build: the rates are not held to the baseline here (the Release run holds them)")
     log(f"ok: every process up, {BOTS} bots playing, {ticks:.1f} ticks/s and {updates:.0f} updates/s during the attack "
         f"({base_ticks:.1f} and {base_updates:.0f} before)")
     if memory_checked:
