@@ -224,6 +224,9 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
   m.family("aether_coordinator_logout_waits", "Characters whose next spawn waits for their last life's log-out save.", kGauge)
       .add(l, num(k.logout_waits().size()));
   m.family("aether_coordinator_logout_waits_total", "Character log-outs whose save a spawn would wait for.", kCounter).add(l, num(waits.waits));
+  m.family("aether_coordinator_logout_waits_heard_total",
+           "Waits for a log-out save learnt from a compute node's Promise (a save owed to an earlier leader's log-out).", kCounter)
+      .add(l, num(waits.heard));
   m.family("aether_coordinator_spawns_held_for_save_total", "Spawn requests answered retry-later: the character's log-out save had not landed.",
            kCounter).add(l, num(waits.spawns_held));
   for (const auto& [why, count] : {std::pair{"settled", waits.settled}, std::pair{"timeout", waits.given_up_timeout},

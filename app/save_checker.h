@@ -17,8 +17,9 @@
 //                     spawn until the owner reports it settled (coordinator/logout_waits.h). Unless
 //                     the leader gave the wait up (kLogoutWaitGivenUp: a save not settled within
 //                     LogoutWaits::kWaitNs, its owner lost, too many waits) or a new leader took
-//                     over since the avatar left (a new leader knows no waits): such a spawn is
-//                     counted (before_logout_save) and held to "came back whole" only.
+//                     over since the avatar left (it learns the waits from the nodes' Promises,
+//                     but a spawn may come before a late one): such a spawn is counted
+//                     (before_logout_save) and held to "came back whole" only.
 //
 // With the loot checker's "one holder" and "none lost" (app/loot_checker.h) this is the issue's
 // conservation across log-outs: an item of the save is in the new life (here), in no other entity

@@ -20,7 +20,7 @@ void CharacterSaves::logout(const CharacterSave& save, uint64_t generation) {
     settled_.push_back(LogoutSaved{save.character, save.life});  // never lands: the last save that did stands
     return;
   }
-  owe(save.character);
+  owe(save);
   logouts_.push_back(Save{save, generation});
 }
 

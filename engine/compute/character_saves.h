@@ -48,6 +48,7 @@ inline constexpr Tick kCharacterSaveIntervalTicks = 50;  // 5 s at 10 Hz
 inline constexpr size_t kCharacterSaveBatchMax = 256;    // two ops each: within kStorageBatchOpsMax
 inline constexpr size_t kLogoutSavesMax = 1024;
 inline constexpr uint64_t kSaveEraseFence = uint64_t{1} << 62;  // above every generation
+static_assert(kLogoutSavesMax + kCharacterSaveBatchMax <= kPromiseLogoutSavesMax, "a Promise carries every log-out save owed");
 
 Bytes character_save_key(CharacterId character, uint32_t life);
 Bytes character_save_prefix(CharacterId character);   // every life of one character, in life order
@@ -80,15 +81,26 @@ class CharacterSaves {
   const SaveFigures& figures() const { return figures_; }
   // Whether a log-out save of `character` was taken and has not landed yet (waiting, or written and
   // not yet answered): the leader holds the character's next spawn meanwhile (LogoutSaved).
-  bool owes_logout(CharacterId character) const { return owed_.contains(character); }
+  bool owes_logout(CharacterId character) const {
+    const auto it = owed_.lower_bound({character, 0});
+    return it != owed_.end() && it->first.first == character;
+  }
+  // Every log-out save owed now, by character then life: a node's Promise carries them, so that a
+  // new leader holds those characters' spawns as the old one did (LogoutWaits::heard_owed).
+  std::vector<LogoutSaved> owed() const {
+    std::vector<LogoutSaved> out;
+    out.reserve(owed_.size());
+    for (const auto& [key, count] : owed_) out.push_back(LogoutSaved{key.first, key.second});
+    return out;
+  }
   // The log-out saves settled since the last call (landed, fenced or dropped), oldest first: the
   // node tells the coordinators (LogoutSaved). At most kLogoutSavesMax + a batch's, as settled.
   std::vector<LogoutSaved> take_settled() { return std::exchange(settled_, {}); }
 
  private:
-  void owe(CharacterId character) { ++owed_[character]; }
+  void owe(const CharacterSave& save) { ++owed_[{save.character, save.life}]; }
   void settle(const CharacterSave& save) {
-    if (auto it = owed_.find(save.character); it != owed_.end() && --it->second == 0) owed_.erase(it);
+    if (auto it = owed_.find({save.character, save.life}); it != owed_.end() && --it->second == 0) owed_.erase(it);
     settled_.push_back(LogoutSaved{save.character, save.life});
   }
 
@@ -96,7 +108,9 @@ class CharacterSaves {
 
   std::set<EntityId> due_;      // entities whose periodic save is due (ids: a deterministic order)
   std::deque<Save> logouts_;    // oldest first
-  std::map<CharacterId, uint32_t> owed_;  // log-out saves taken and not landed (written, fenced or dropped), per character
+  // Log-out saves taken and not landed (written, fenced or dropped), per character and life: at most
+  // kLogoutSavesMax waiting plus a batch in flight (kPromiseLogoutSavesMax bounds them on the wire).
+  std::map<std::pair<CharacterId, uint32_t>, uint32_t> owed_;
   std::vector<LogoutSaved> settled_;      // settled since take_settled()
   bool writing_ = false;
   SaveFigures figures_;

@@ -197,6 +197,7 @@ void ComputeNode::handle_prepare(ConnId conn, NodeId from, const Prepare& prepar
   promise.answers = prepare.question;
   promise.previous_epoch = epoch_before_;
   promise.table_version_seen = table_version_seen_;
+  promise.logout_saves_owed = saves_.owed();
   for (const auto& [id, e] : world_.entities()) promise.holdings.push_back(Holding{id, e.generation, e.gateway, e.session});
   // Grants waiting for their handoff are ours too: the coordinator must not re-grant them elsewhere.
   for (const auto& [id, pending] : pending_grants_) {

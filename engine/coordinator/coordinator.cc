@@ -203,6 +203,9 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     }
   } else if (const auto* promise = std::get_if<Promise>(&m.body)) {
     if (m.epoch == epoch_) handle_promise(m.sender, *promise);
+  } else if (const auto* saved = std::get_if<LogoutSaved>(&m.body)) {
+    // A candidate settles too: a save owed in a node's Promise may land before the election ends.
+    if (rec.role == Role::kCompute && role_ != CoordinatorRole::kFollower) logout_waits_.settled(saved->character, saved->life, m.sender);
   } else if (const auto* released = std::get_if<Released>(&m.body); released && !leading()) {
     // Not ours to complete, but the freshest state there is: a vice keeps it as the owner's latest
     // snapshot, for the recovery it may have to make if the leader falls before the grant.
@@ -217,8 +220,6 @@ void Coordinator::dispatch(ConnId conn, const ServerMessage& m) {
     handle_encounter_request(m, *er);  // coordinator_encounters.cc
   } else if (const auto* ir = std::get_if<InstanceRequest>(&m.body)) {
     handle_instance_request(m, *ir);  // coordinator_instances.cc
-  } else if (const auto* saved = std::get_if<LogoutSaved>(&m.body)) {
-    if (rec.role == Role::kCompute) logout_waits_.settled(saved->character, saved->life, m.sender);
   } else if (const auto* closed = std::get_if<SessionClosed>(&m.body)) {
     handle_session_closed(m, *closed);
   } else if (const auto* released = std::get_if<Released>(&m.body)) {

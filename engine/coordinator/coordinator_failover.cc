@@ -286,6 +286,7 @@ void Coordinator::stand_for_election() {
   role_ = CoordinatorRole::kCandidate;
   ++epoch_;
   promised_.clear();
+  logout_waits_.clear();  // the promises we ask for tell which log-out saves are owed (heard_owed)
   prior_epoch_seen_ = 0;
   version_ = static_cast<uint64_t>(epoch_) << 32;
   version_seen_max_ = 0;
@@ -308,6 +309,7 @@ void Coordinator::concede(NodeId leader) {
   AETHER_ASSERT(role_ == CoordinatorRole::kCandidate);
   role_ = CoordinatorRole::kFollower;
   promised_.clear();
+  logout_waits_.clear();
   for (auto& [id, rec] : nodes_) rec.question = HoldingsQuestion{};
   heard_leader();
   log_at(rt_.log, LogLevel::kInfo, {epoch_, tick_, {}}, "coordinator {} leads epoch {}: following it", leader.value, epoch_);
@@ -328,6 +330,13 @@ void Coordinator::handle_promise(NodeId node, const Promise& promise) {
   }
   const HoldingsQuestion question = std::move(rec.question);
   rec.question = HoldingsQuestion{};
+  // The log-out saves it owes: their characters' spawns wait as the last leader's did (a log-out
+  // before our time) or as ours do (logout_waits.h). A LogoutSaved sent after it settles them.
+  for (const LogoutSaved& owed : promise.logout_saves_owed) {
+    if (const auto evicted = logout_waits_.heard_owed(owed.character, owed.life, node, rt_.clock.now_ns())) {
+      logout_wait_given_up(*evicted, LogoutWaitEnd::kFull);
+    }
+  }
   if (question.why == HoldingsQuestion::Why::kAudit) {
     if (leading()) reconcile_audit(node, promise, question.given);
     return;
@@ -464,7 +473,7 @@ void Coordinator::take_over() {
   table_epoch_ = epoch_;
   followers_.clear();
   witness_.reset();
-  logout_waits_.clear();
+  // logout_waits_ holds what the promises that elected us owe (handle_promise): kept.
   // Every coordinator already connected to us follows us now (it registered while we were its vice):
   // without our replication it would hear no leader and stand against us, epoch after epoch.
   for (const auto& [conn, node] : conns_) {

@@ -11,8 +11,13 @@
 // that did stands), or kWaitNs passed (a database that does not answer must not lock a player out;
 // counted). Only a report from the owner the avatar left, for that life, settles it.
 //
-// Bounded: at most kMax characters wait; past it the oldest wait is given up (counted). The waits
-// are the leader's memory only: a new leader knows none (the race is open across a failover).
+// Across a failover: a compute node's Promise lists the log-out saves it owes, and the coordinator
+// that takes it (a candidate, or a leader reconciling or auditing the node) waits for those as if
+// it had revoked the avatars itself (heard_owed). Every node must promise to a new leader before it
+// is renewed, so a new leader learns every owed save of the live nodes; a spawn between its takeover
+// and a node's late Promise is the window left open.
+//
+// Bounded: at most kMax characters wait; past it the oldest wait is given up (counted).
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +33,7 @@ namespace aether {
 
 struct LogoutWaitFigures {
   uint64_t waits = 0;            // log-outs whose save a spawn would wait for
+  uint64_t heard = 0;            // ... of them heard from a node's Promise (a new leader's, mostly)
   uint64_t settled = 0;          // ... settled by their owner's report
   uint64_t spawns_held = 0;      // spawn requests answered "retry later" for one
   uint64_t given_up_timeout = 0; // waits given up after kWaitNs
@@ -61,6 +67,15 @@ class LogoutWaits {
     ++figures_.waits;
     AETHER_ASSERT(waits_.size() <= kMax);
     return evicted;
+  }
+
+  // `owner`'s Promise says it still owes the log-out save of `character`'s life `life`. A wait we
+  // hold for the character already stands (ours is as new: we revoked that avatar, or heard it);
+  // else as left(). Full: the oldest wait is given up, and its character returned.
+  std::optional<CharacterId> heard_owed(CharacterId character, uint32_t life, NodeId owner, TimeNs now) {
+    if (waits_.contains(character)) return std::nullopt;
+    ++figures_.heard;
+    return left(character, life, owner, now);
   }
 
   // `owner` reports the log-out save of `character`'s life `life` settled.

@@ -234,6 +234,11 @@ struct ServerBodyEncoder {
     out->set_answers(m.answers);
     out->set_previous_epoch(m.previous_epoch);
     out->set_table_version_seen(m.table_version_seen);
+    for (const LogoutSaved& owed : m.logout_saves_owed) {
+      auto* w = out->add_logout_saves_owed();
+      w->set_character(owed.character.value);
+      w->set_life(owed.life);
+    }
     for (const auto& h : m.holdings) {
       auto* w = out->add_holdings();
       w->set_entity(h.entity.value);
@@ -742,6 +747,11 @@ Result<ServerBody> decode_body(const wire::ServerEnvelope& env) {
       for (const auto& h : env.promise().holdings()) {
         if (h.entity() == 0) return malformed("promise holds entity 0");
         out.holdings.push_back(Holding{EntityId(h.entity()), h.generation(), NodeId(h.gateway()), SessionId(h.session())});
+      }
+      if (static_cast<size_t>(env.promise().logout_saves_owed_size()) > kPromiseLogoutSavesMax) return malformed("promise owes too many log-out saves");
+      for (const auto& l : env.promise().logout_saves_owed()) {
+        if (l.character() == 0 || l.life() == 0 || l.life() >= kSaveLifeMax) return malformed("promise owes a log-out save without a character or a life");
+        out.logout_saves_owed.push_back(LogoutSaved{CharacterId(l.character()), l.life()});
       }
       return ServerBody{std::move(out)};
     }

@@ -322,11 +322,25 @@ struct Holding {
   friend bool operator==(const Holding&, const Holding&) = default;
 };
 
+// Compute -> coordinators: the log-out save of `character`'s avatar of life `life` landed (or will
+// never land: a newer owner's fence refused it, or it was dropped past kLogoutSavesMax). The leader
+// holds the character's next spawn until then (docs/persistence.md §9d, engine/coordinator/logout_waits.h).
+struct LogoutSaved {
+  CharacterId character{};
+  uint32_t life = 0;  // in [1, kSaveLifeMax)
+  friend bool operator==(const LogoutSaved&, const LogoutSaved&) = default;
+};
+
+inline constexpr size_t kPromiseLogoutSavesMax = 2048;  // log-out saves owed, in one Promise
+
 struct Promise {
   uint64_t answers = 0;  // the Prepare.question this answers
   std::vector<Holding> holdings;
   Epoch previous_epoch = 0;  // the epoch the node followed before the one it promises
   uint64_t table_version_seen = 0;  // the newest table version it heard (0: none since it started)
+  // The log-out saves the node owes (taken, not landed): the coordinator that takes this promise
+  // holds those characters' next spawns until each settles (coordinator/logout_waits.h).
+  std::vector<LogoutSaved> logout_saves_owed;
   friend bool operator==(const Promise&, const Promise&) = default;
 };
 
@@ -679,15 +693,6 @@ struct InstanceAnswer {
   uint32_t slot = 0;      // < kInstanceSlotsMax; 0 when refused
   bool refused = false;
   friend bool operator==(const InstanceAnswer&, const InstanceAnswer&) = default;
-};
-
-// Compute -> coordinators: the log-out save of `character`'s avatar of life `life` landed (or will
-// never land: a newer owner's fence refused it, or it was dropped past kLogoutSavesMax). The leader
-// holds the character's next spawn until then (docs/persistence.md §9d, engine/coordinator/logout_waits.h).
-struct LogoutSaved {
-  CharacterId character{};
-  uint32_t life = 0;  // in [1, kSaveLifeMax)
-  friend bool operator==(const LogoutSaved&, const LogoutSaved&) = default;
 };
 
 using ServerBody = std::variant<Hello, Heartbeat, SpawnRequest, SpawnReply, OwnershipGrant, OwnershipRevoke,

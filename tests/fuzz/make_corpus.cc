@@ -94,7 +94,7 @@ std::vector<std::pair<std::string, ServerBody>> server_bodies() {
       {"evicted", Evicted{(uint64_t{1} << 32) | 3}},
       {"leadership", Leadership{true}},
       {"prepare", Prepare{5, true}},
-      {"promise", Promise{5, {Holding{EntityId(7), 3, NodeId(201), SessionId(1)}}, 1, (uint64_t{1} << 32) | 2}},
+      {"promise", Promise{5, {Holding{EntityId(7), 3, NodeId(201), SessionId(1)}}, 1, (uint64_t{1} << 32) | 2, {LogoutSaved{CharacterId(70), 3}}}},
       {"replicate", rep},
       {"session_moved", SessionMoved{EntityId(7), NodeId(202), SessionId(2)}},
       {"release", Release{EntityId(7), 3, NodeId(102)}},

@@ -133,12 +133,16 @@ TEST(CharacterSaves, CountsWrittenSyncedFencedAndFailedSaves) {
   EXPECT_EQ(saves.figures().failed, 1u);
   EXPECT_FALSE(saves.idle());  // the log-out save waits for the next flush
   EXPECT_TRUE(saves.owes_logout(CharacterId(77))) << "a failed log-out save is still owed";
+  saves.logout(save(78, 4, 903, {}), 3);
+  // What a Promise carries: every owed save, by character then life.
+  EXPECT_EQ(saves.owed(), (std::vector<LogoutSaved>{LogoutSaved{CharacterId(77), 1}, LogoutSaved{CharacterId(78), 4}}));
   rt.storage.refuse = false;
   flush();
-  EXPECT_EQ(saves.figures().written, 3u);
-  EXPECT_EQ(saves.figures().synced, 2u);
+  EXPECT_EQ(saves.figures().written, 4u);
+  EXPECT_EQ(saves.figures().synced, 3u);
   EXPECT_TRUE(saves.idle());
   EXPECT_FALSE(saves.owes_logout(CharacterId(77)));
+  EXPECT_TRUE(saves.owed().empty());
 }
 
 void feed(CharacterAudit& a, const std::vector<LootEntry>& entries, const std::vector<CharacterSave>& saves) {

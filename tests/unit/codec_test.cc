@@ -144,6 +144,33 @@ TEST(Codec, TableVersionsTravelInAcksHeartbeatsPromisesAndReplicas) {
 }
 
 // Routes round-trip; a route with no gateway, no address or an empty range is refused.
+// A Promise carries the log-out saves its node owes (docs/persistence.md §9d): at most
+// kPromiseLogoutSavesMax, each with a character and a life in [1, kSaveLifeMax).
+TEST(Codec, APromiseCarriesTheLogoutSavesOwedWithinItsBound) {
+  Promise promise;
+  promise.answers = 9;
+  promise.logout_saves_owed = {LogoutSaved{CharacterId(70), 3}, LogoutSaved{CharacterId(71), 1}};
+  auto promised = decode_server(encode(envelope(promise)));
+  ASSERT_TRUE(promised.ok()) << promised.error().message;
+  EXPECT_EQ(std::get<Promise>(promised->body), promise);
+
+  const auto refused = [](Promise p) {
+    auto r = decode_server(encode(envelope(std::move(p))));
+    return r.ok() ? std::string() : r.error().message;
+  };
+  Promise no_life = promise;
+  no_life.logout_saves_owed[1].life = 0;
+  EXPECT_NE(refused(no_life).find("without a character or a life"), std::string::npos);
+  Promise no_character = promise;
+  no_character.logout_saves_owed[0].character = CharacterId{};
+  EXPECT_NE(refused(no_character).find("without a character or a life"), std::string::npos);
+  Promise too_many = promise;
+  too_many.logout_saves_owed.assign(kPromiseLogoutSavesMax + 1, LogoutSaved{CharacterId(70), 3});
+  EXPECT_NE(refused(too_many).find("too many log-out saves"), std::string::npos);
+  too_many.logout_saves_owed.pop_back();
+  EXPECT_EQ(refused(too_many), "");
+}
+
 TEST(Codec, GatewayRoutesRoundTripAndBadRoutesAreRefused) {
   GatewayRoutes routes{9, 400'000, {GatewayRoute{NodeId(201), "g1:8000", 0, 2048}, GatewayRoute{NodeId(202), "g2:8000", 2048, 4096}}};
   auto back = decode_server(encode(ServerMessage{NodeId(1), Role::kCoordinator, 3, 4, routes}));

@@ -1562,7 +1562,8 @@ class ProtocolRulesFencing : public ProtocolRulesCoordinator {
       if (!prepare) return false;
       std::vector<Holding> holds;
       if (n->id == NodeId(101)) holds.push_back(Holding{e, entry.generation, NodeId{}, SessionId{}});
-      send(*n, Promise{prepare->question, holds, followed, version_seen}, coord_->epoch());
+      send(*n, Promise{prepare->question, holds, followed, version_seen, n->id == NodeId(101) ? owed_by_a_ : std::vector<LogoutSaved>{}},
+           coord_->epoch());
     }
     EXPECT_EQ(coord_->role(), CoordinatorRole::kLeader);
     const auto revokes = rt_.network.sent_of<OwnershipRevoke>(a.conn);
@@ -1572,6 +1573,7 @@ class ProtocolRulesFencing : public ProtocolRulesCoordinator {
   }
   ComputeSide a_, b_;
   EntityId e_{};
+  std::vector<LogoutSaved> owed_by_a_;  // the log-out saves node 101's Promise says it owes
 };
 
 // The promising nodes followed epoch kEpoch + 1, which the table never saw: its leader may have
@@ -1602,6 +1604,42 @@ TEST_F(ProtocolRulesFencing, ANewLeaderReGrantsNothingWithinItsGrace) {
   }
   ASSERT_TRUE(owner(e_).valid()) << "never re-granted after the grace";
   EXPECT_GE(rt_.clock.now_ns() - took_over, kFailoverGraceNs) << "re-granted within the new leader's grace";
+}
+
+// docs/persistence.md §9d: a log-out save a node owes when a new leader takes over (the old leader
+// revoked the avatar, then fell) is in the node's Promise; the new leader holds that character's
+// spawn, save pending, until the node reports it settled, as the old leader would have. Another
+// character is not held for a save.
+TEST_F(ProtocolRulesFencing, ANewLeaderHoldsTheSpawnOfACharacterWhoseLogoutSaveANodeOwes) {
+  owed_by_a_ = {LogoutSaved{CharacterId(70), 3}};
+  ASSERT_FALSE(fenced_after_promises(kEpoch, numbered(kEpoch, 0)));
+  EXPECT_EQ(coord_->logout_waits().size(), 1u);
+  EXPECT_EQ(coord_->logout_waits().figures().heard, 1u);  // aether_coordinator_logout_waits_heard_total
+  join_gateway();
+  const auto ask = [&](uint64_t session, uint64_t character) {
+    SpawnRequest req;
+    req.session = SessionId(session);
+    req.character = CharacterId(character);
+    req.save.character = req.character;
+    req.save.life = 4;
+    rt_.network.deliver(gateway_, ServerMessage{kGateway, Role::kGateway, coord_->epoch(), 0, req});
+    return rt_.network.last_of<SpawnReply>(gateway_);
+  };
+  auto held = ask(1, 70);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_FALSE(held->entity.valid());
+  EXPECT_TRUE(held->retry_later && held->save_pending) << held->refusal;
+  auto other = ask(2, 71);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_FALSE(other->save_pending) << "a character whose save nobody owes waited for one";
+
+  send(b_, LogoutSaved{CharacterId(70), 3}, coord_->epoch());  // not the owner: settles nothing
+  EXPECT_EQ(coord_->logout_waits().size(), 1u);
+  send(a_, LogoutSaved{CharacterId(70), 3}, coord_->epoch());
+  EXPECT_EQ(coord_->logout_waits().size(), 0u);
+  auto after = ask(3, 70);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->save_pending) << "still held once the owner reported the save settled";
 }
 
 // Nothing missed: promises of the table's epoch that know its version leave the holding in place.
