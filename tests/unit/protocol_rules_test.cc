@@ -816,13 +816,13 @@ TEST_F(ProtocolRulesCoordinator, PromiseAnsweringAnotherQuestionIsDropped) {
   ASSERT_EQ(prepares.size(), 1u);
   const uint64_t asked = prepares[0].question;
 
-  send(n, Promise{asked - 1, {}, 0, 0});  // the answer to an earlier question, holding nothing
+  send(n, Promise{asked - 1, {}, 0, 0, {}});  // the answer to an earlier question, holding nothing
   EXPECT_EQ(coord_->stats().stale_answers, 1u);
   EXPECT_EQ(coord_->orphans(), 0u) << "an answer to another question orphaned an entity";
   EXPECT_EQ(owner(e), n.id);
 
   // The same answer to this question does orphan it: the dropped one would have.
-  send(n, Promise{asked, {}, 0, 0});
+  send(n, Promise{asked, {}, 0, 0, {}});
   EXPECT_EQ(coord_->orphans(), 1u);
   EXPECT_EQ(coord_->stats().stale_answers, 1u);
 }
@@ -843,7 +843,7 @@ TEST_F(ProtocolRulesCoordinator, NoAckAtItsEpochBeforeTheNodesPromise) {
   ASSERT_EQ(prepares.size(), 2u) << "a heartbeat of a non-member must be answered by a question";
   for (const Prepare& p : prepares) EXPECT_TRUE(p.leader);
 
-  send(n, Promise{prepares.back().question, {}, kEpoch - 1, 0});
+  send(n, Promise{prepares.back().question, {}, kEpoch - 1, 0, {}});
   const uint64_t seq = heartbeat(n, agreeing(n));
   EXPECT_EQ(acked(n), std::vector<uint64_t>{seq});
 }
@@ -865,7 +865,7 @@ TEST_F(ProtocolRulesCoordinator, GivesNothingToANodeBeforeItsPromise) {
 
   const auto prepare = rt_.network.last_of<Prepare>(n.conn);
   ASSERT_TRUE(prepare.has_value());
-  send(n, Promise{prepare->question, {}, kEpoch - 1, 0});
+  send(n, Promise{prepare->question, {}, kEpoch - 1, 0, {}});
   heartbeat(n, agreeing(n));
   const EntityId e = spawn(2);
   EXPECT_EQ(owner(e), n.id);
@@ -965,7 +965,7 @@ TEST_F(ProtocolRulesCoordinator, FencesBeforeLeasesEvictionResentOnTheNextConnec
   const auto asked = rt_.network.sent_of<Prepare>(n.conn);
   ASSERT_FALSE(asked.empty()) << "an evicted node was not asked for its membership";
   EXPECT_TRUE(acked(n).empty()) << "an evicted node was acked before it answered";
-  send(n, Promise{asked.back().question, {}, kEpoch - 1, 0});
+  send(n, Promise{asked.back().question, {}, kEpoch - 1, 0, {}});
   const uint64_t seq = heartbeat(n, agreeing(n));
   const std::vector<ServerMessage> on_b = rt_.network.sent_on(n.conn);
   const size_t ack = first_index<HeartbeatAck>(on_b, [](const HeartbeatAck& a) { return a.seq != 0; });
@@ -1131,7 +1131,7 @@ TEST_F(ProtocolRulesCoordinator, PromiseHoldingAnErasedEntityIsAnsweredWithARevo
   ComputeSide zombie = join(102, kEpoch);  // must promise before it is a member: it is asked
   const auto prepare = rt_.network.last_of<Prepare>(zombie.conn);
   ASSERT_TRUE(prepare.has_value());
-  send(zombie, Promise{prepare->question, {Holding{e, generation}}, kEpoch - 1, 0});
+  send(zombie, Promise{prepare->question, {Holding{e, generation}}, kEpoch - 1, 0, {}});
   EXPECT_EQ(coord_->table().count(e), 0u) << "an erased entity was adopted back from a Promise";
   const auto revokes = rt_.network.sent_of<OwnershipRevoke>(zombie.conn);
   ASSERT_EQ(revokes.size(), 1u);
@@ -1153,7 +1153,7 @@ TEST_F(ProtocolRulesCoordinator, AnEntityTheTableNeverHadIsRevokedAndReGrantedUn
   ComputeSide late = join(102, kEpoch);  // must promise before it is a member: it is asked
   const auto prepare = rt_.network.last_of<Prepare>(late.conn);
   ASSERT_TRUE(prepare.has_value());
-  send(late, Promise{prepare->question, {Holding{stranger, old_generation, kGateway, SessionId(55)}}, kEpoch - 1, 0});
+  send(late, Promise{prepare->question, {Holding{stranger, old_generation, kGateway, SessionId(55)}}, kEpoch - 1, 0, {}});
   const auto revokes = rt_.network.sent_of<OwnershipRevoke>(late.conn);
   ASSERT_EQ(revokes.size(), 1u) << "an entity the table never had was taken as held under its old generation";
   EXPECT_EQ(revokes[0].entity, stranger);
