@@ -1,7 +1,11 @@
 #include "app/economy_audit.h"
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -226,8 +230,8 @@ int run_economy_audit_command(const EconomyAuditArgs& args) {
     for (const auto& f : folds) {
       for (const StoreFold::Applied& a : f->applied()) {
         if (economy::touches(a.entry, args.player)) {
-          std::printf("    %s: entry %llu (key %u/%llu): %s\n", f->name().c_str(), static_cast<unsigned long long>(a.seq), a.entry.key.node,
-                      static_cast<unsigned long long>(a.entry.key.serial), economy::describe_entry(a.entry).c_str());
+          std::printf("    %s: entry %llu (key %u/%llu, %s): %s\n", f->name().c_str(), static_cast<unsigned long long>(a.seq), a.entry.key.node,
+                      static_cast<unsigned long long>(a.entry.key.serial), format_utc_ms(a.entry.unix_ms).c_str(), economy::describe_entry(a.entry).c_str());
         }
       }
     }
@@ -239,6 +243,64 @@ int run_economy_audit_command(const EconomyAuditArgs& args) {
   }
   std::printf("audit: conservation holds\n");
   return 0;
+}
+
+std::optional<uint64_t> parse_utc_ms(const std::string& text) {
+  if (!text.empty() && text.size() <= 13 && text.find_first_not_of("0123456789") == std::string::npos) {
+    const uint64_t ms = std::stoull(text);
+    if (ms == 0 || ms > economy::kEntryUnixMsMax) return std::nullopt;
+    return ms;
+  }
+  // YYYY-MM-DD[T ]HH:MM:SS[.mmm][Z]: each field read by position, all digits, in range.
+  const auto digits = [&](size_t at, size_t n, int lo, int hi) -> std::optional<int> {
+    if (at + n > text.size()) return std::nullopt;
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    if (v < lo || v > hi) return std::nullopt;
+    return v;
+  };
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  const auto year = digits(0, 4, 1970, 2285), month = digits(5, 2, 1, 12), day = digits(8, 2, 1, 31);
+  const auto hour = digits(11, 2, 0, 23), minute = digits(14, 2, 0, 59), second = digits(17, 2, 0, 60);
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  size_t at = 19;
+  int millis = 0;
+  if (at < text.size() && text[at] == '.') {
+    const auto m = digits(at + 1, 3, 0, 999);
+    if (!m) return std::nullopt;
+    millis = *m;
+    at += 4;
+  }
+  if (at < text.size() && text[at] == 'Z') ++at;
+  if (at != text.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *minute;
+  tm.tm_sec = *second;
+  const std::tm asked = tm;
+  const time_t seconds = timegm(&tm);
+  // timegm normalises (February 30th becomes March 2nd): a date it had to move did not exist.
+  if (seconds < 0 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon) return std::nullopt;
+  const uint64_t ms = static_cast<uint64_t>(seconds) * 1000 + static_cast<uint64_t>(millis);
+  if (ms == 0 || ms > economy::kEntryUnixMsMax) return std::nullopt;
+  return ms;
+}
+
+std::string format_utc_ms(uint64_t unix_ms) {
+  if (unix_ms == 0) return "unstamped";
+  const auto seconds = static_cast<time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     unix_ms % 1000);
 }
 
 int run_economy_rollback_command(const EconomyRollbackArgs& args) {
@@ -254,11 +316,43 @@ int run_economy_rollback_command(const EconomyRollbackArgs& args) {
     std::printf("rollback refused: %s fails its audit; investigate or restore a backup first (docs/persistence.md)\n", store.name().c_str());
     return 1;
   }
-  const economy::RollbackPlan plan = economy::plan_rollback(store, args.player, args.after_seq);
+  uint64_t after_seq = args.after_seq;
+  if (!args.after_time.empty()) {
+    const std::optional<uint64_t> t = parse_utc_ms(args.after_time);
+    if (!t) {
+      std::fprintf(stderr, "aether economy rollback: --after-time %s: want 2026-12-07T21:30:00Z (UTC, optional .mmm) or milliseconds since 1970\n",
+                   args.after_time.c_str());
+      return 2;
+    }
+    const economy::RollbackPoint point = economy::rollback_point(store, *t);
+    after_seq = point.after_seq;
+    if (point.first_later_seq == 0) {
+      std::printf("no entry on %s is stamped after %s: nothing to undo\n", store.name().c_str(), format_utc_ms(*t).c_str());
+    } else {
+      std::printf("the first entry stamped after %s is entry %llu (%s)\n", format_utc_ms(*t).c_str(),
+                  static_cast<unsigned long long>(point.first_later_seq), format_utc_ms(point.first_later_unix_ms).c_str());
+    }
+    if (point.unstamped > 0) {
+      std::printf("  %llu entries carry no time stamp (written before stamps, format 1): taken as before it\n",
+                  static_cast<unsigned long long>(point.unstamped));
+    }
+    if (point.stamped_not_later > 0) {
+      std::printf("  %llu entries after it are stamped at or before that time (a clock set back): undone with the rest, in ledger order\n",
+                  static_cast<unsigned long long>(point.stamped_not_later));
+    }
+  }
+  const auto now_ms = economy::entry_stamp(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  const economy::RollbackPlan plan = economy::plan_rollback(store, args.player, after_seq, now_ms);
+  std::map<uint64_t, uint64_t> stamps;  // sequence -> the entry's stamp, for the plan's lines
+  for (const StoreFold::Applied& a : store.applied()) stamps[a.seq] = a.entry.unix_ms;
+  const auto stamp = [&](uint64_t seq) { return format_utc_ms(stamps.count(seq) ? stamps.at(seq) : 0); };
   std::printf("rollback of character %llu after entry %llu on %s (ledger 1..%llu)\n", static_cast<unsigned long long>(args.player),
-              static_cast<unsigned long long>(args.after_seq), store.name().c_str(), static_cast<unsigned long long>(store.last_seq()));
-  for (const auto& s : plan.undone) std::printf("  undo  entry %llu: %s\n", static_cast<unsigned long long>(s.seq), s.what.c_str());
-  for (const auto& s : plan.cannot) std::printf("  CANNOT undo entry %llu: %s\n", static_cast<unsigned long long>(s.seq), s.what.c_str());
+              static_cast<unsigned long long>(after_seq), store.name().c_str(), static_cast<unsigned long long>(store.last_seq()));
+  for (const auto& s : plan.undone) std::printf("  undo  entry %llu (%s): %s\n", static_cast<unsigned long long>(s.seq), stamp(s.seq).c_str(), s.what.c_str());
+  for (const auto& s : plan.cannot) {
+    std::printf("  CANNOT undo entry %llu (%s): %s\n", static_cast<unsigned long long>(s.seq), stamp(s.seq).c_str(), s.what.c_str());
+  }
   for (const auto& s : plan.already) std::printf("  already undone: entry %llu (%s)\n", static_cast<unsigned long long>(s.seq), s.what.c_str());
   // The plan must fold on the store as it is (it was made from this fold; a refusal here is a bug).
   StoreFold check = store;
@@ -271,7 +365,7 @@ int run_economy_rollback_command(const EconomyRollbackArgs& args) {
   }
   if (plan.undone.empty() && plan.cannot.empty() && plan.already.empty()) {
     std::printf("  no entry of character %llu after entry %llu here (is this the character's home vault's store?)\n",
-                static_cast<unsigned long long>(args.player), static_cast<unsigned long long>(args.after_seq));
+                static_cast<unsigned long long>(args.player), static_cast<unsigned long long>(after_seq));
   }
   std::printf("%zu compensating entries, %zu entries that cannot be undone, %zu already undone\n", plan.entries.size(), plan.cannot.size(), plan.already.size());
   if (!args.apply) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,17 @@ int run_economy_audit_command(const EconomyAuditArgs& args);
 struct EconomyRollbackArgs {
   std::string store;  // the player's home vault's store
   uint64_t player = 0;
-  uint64_t after_seq = 0;  // undo the player's entries with a higher ledger sequence
+  // The point, one of the two: a ledger sequence (undo the player's entries with a higher one), or
+  // a time (parse_utc_ms: undo from the first entry stamped after it, economy::rollback_point).
+  uint64_t after_seq = 0;
   bool apply = false;      // false: print the plan only
+  std::string after_time;  // non-empty: the point is this time, after_seq is not used
 };
+// "2026-12-07T21:30:00Z", "2026-12-07T21:30:00.250Z", "2026-12-07 21:30:00" (UTC) or milliseconds
+// since 1970 ("1796678400000"); nullopt for anything else, or a time before 1970 or past 2286.
+std::optional<uint64_t> parse_utc_ms(const std::string& text);
+// "2026-12-07T21:30:00.250Z"; "unstamped" for 0.
+std::string format_utc_ms(uint64_t unix_ms);
 // Exit 0: planned (and appended with apply; the store audited again and holding); 1: the store
 // fails its audit (nothing planned) or still fails after; 2: unreadable or the append failed.
 int run_economy_rollback_command(const EconomyRollbackArgs& args);

@@ -53,13 +53,16 @@ int main(int argc, char** argv) {
   econ_chars_cmd->add_option("--postgres", chars_pg, "the cluster's store in PostgreSQL (a libpq connection string); repeatable");
   econ_chars_cmd->add_flag("--list", chars.list, "list every character's current save");
   aether::app::EconomyRollbackArgs rollback;
-  auto* econ_rollback_cmd = econ_cmd->add_subcommand("rollback", "undo one player's entries after a ledger sequence by compensating entries (dry run unless --apply)");
+  auto* econ_rollback_cmd = econ_cmd->add_subcommand("rollback", "undo one player's entries after a ledger sequence or a time by compensating entries (dry run unless --apply)");
   auto* rb_store = econ_rollback_cmd->add_option("--store", rollback.store, "the player's home vault's store: a SQLite file (or sqlite:PATH, postgres:CONNINFO)");
   std::string rollback_pg;
   auto* rb_pg = econ_rollback_cmd->add_option("--postgres", rollback_pg, "the player's home vault's store in PostgreSQL (a libpq connection string)");
   rb_store->excludes(rb_pg);
   econ_rollback_cmd->add_option("--player", rollback.player, "the character whose entries are undone")->required();
-  econ_rollback_cmd->add_option("--after", rollback.after_seq, "undo entries with a higher ledger sequence (the audit and the plan print sequences)")->required();
+  auto* rb_after = econ_rollback_cmd->add_option("--after", rollback.after_seq, "undo entries with a higher ledger sequence (the audit and the plan print sequences)");
+  auto* rb_after_time = econ_rollback_cmd->add_option("--after-time", rollback.after_time,
+                                                      "undo from the first entry stamped after this time: 2026-12-07T21:30:00Z (UTC) or milliseconds since 1970");
+  rb_after->excludes(rb_after_time);
   econ_rollback_cmd->add_flag("--apply", rollback.apply, "append the compensating entries (default: print the plan only)");
   econ_cmd->require_subcommand(1);
 
@@ -195,6 +198,10 @@ int main(int argc, char** argv) {
   }
   if (econ_rollback_cmd->parsed()) {
     if (!rollback_pg.empty()) rollback.store = "postgres:" + rollback_pg;
+    if (rb_after->count() + rb_after_time->count() != 1) {
+      std::fprintf(stderr, "aether economy rollback: give the point, --after SEQUENCE or --after-time TIME\n");
+      return 2;
+    }
     if (rollback.store.empty()) {
       std::fprintf(stderr, "aether economy rollback: give --store FILE or --postgres CONNINFO\n");
       return 2;

@@ -35,8 +35,14 @@ check() {
   expect 0 'audit: conservation holds' "$aether" economy audit "$@"
   expect 0 'currency: paid [1-9][0-9]* - taken [1-9]' "$aether" economy audit "$@"
   expect 0 'dry run: nothing appended' "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after 200
+  # By time: the simulator's calendars start at 2026-01-01T00:00:00Z; 30 s into the play.
+  expect 0 'the first entry stamped after 2026-01-01T00:00:30.000Z is entry [0-9]+ \(2026-01-01T00:00:3' \
+    "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after-time 2026-01-01T00:00:30Z
+  grep -qE '^  undo  entry [0-9]+ \(2026-01-01T00:0[0-9]:[0-9.]+Z\): ' <<<"$last_out" || fail "$name: the rollback by time undid nothing"
+  expect 2 'want 2026-12-07T21:30:00Z' "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after-time yesterday
+  expect 2 'give the point' "$aether" economy rollback "${rollback_store[@]}" --player 1001
   expect 0 "the store's audit holds" "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after 200 --apply
-  grep -qE '^  CANNOT undo entry [0-9]+: .*(traded on|trade)' <<<"$last_out" || fail "$name: the rollback reported nothing it could not undo"
+  grep -qE '^  CANNOT undo entry [0-9]+ \([^)]*\): .*(traded on|trade)' <<<"$last_out" || fail "$name: the rollback reported nothing it could not undo"
   expect 0 'nothing to append' "$aether" economy rollback "${rollback_store[@]}" --player 1001 --after 200 --apply
   expect 0 'restored [1-9]' "$aether" economy audit "$@"
   damage

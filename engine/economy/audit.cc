@@ -450,7 +450,24 @@ AuditReport audit_economy(const std::vector<const StoreFold*>& stores) {
 
 // --- Rollback --------------------------------------------------------------------------------------
 
-RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t after_seq) {
+RollbackPoint rollback_point(const StoreFold& store, uint64_t after_unix_ms) {
+  RollbackPoint p;
+  p.after_seq = store.last_seq();
+  for (const StoreFold::Applied& a : store.applied()) {
+    if (a.entry.unix_ms == 0) {
+      ++p.unstamped;
+    } else if (p.first_later_seq == 0 && a.entry.unix_ms > after_unix_ms) {
+      p.first_later_seq = a.seq;
+      p.first_later_unix_ms = a.entry.unix_ms;
+      p.after_seq = a.seq - 1;
+    } else if (p.first_later_seq != 0 && a.entry.unix_ms <= after_unix_ms) {
+      ++p.stamped_not_later;
+    }
+  }
+  return p;
+}
+
+RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t after_seq, uint64_t stamp_unix_ms) {
   RollbackPlan plan;
   std::map<ItemId, ItemPlace> now = store.items();  // the fold as the plan changes it, newest first
   std::map<CharacterKey, uint64_t> money = store.balances();
@@ -504,7 +521,7 @@ RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t
       continue;
     }
     // Loot, grant, craft, vendor, admin: one character's items, undone whole or not at all.
-    Entry comp{EntryKey{kRollbackNode, seq}, {}};
+    Entry comp{EntryKey{kRollbackNode, seq}, {}, stamp_unix_ms};
     std::string blocked;
     for (const Op* c : creates) {
       if (!held_by_player(c->item)) {

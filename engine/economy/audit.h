@@ -173,7 +173,23 @@ struct RollbackPlan {
   std::vector<Entry> entries;  // to append, in this order
   std::vector<RollbackStep> undone, cannot, already;
 };
-RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t after_seq);
+// The compensating entries are stamped `stamp_unix_ms` (the operator's clock; 0: unstamped).
+RollbackPlan plan_rollback(const StoreFold& store, CharacterKey player, uint64_t after_seq, uint64_t stamp_unix_ms);
+
+// A rollback by time names its point by the calendar: it undoes what follows, in ledger order, the
+// first entry stamped after `after_unix_ms`. Ledger order, not stamps, decides what is undone: a
+// calendar may step back, and undoing anything but a suffix of the history could leave an entry
+// whose cause was undone. Entries of format version 1 carry no stamp; they were all written before
+// the first stamped one (a store is appended by one binary at a time, never downgraded past its
+// schema), so they lie before any time named.
+struct RollbackPoint {
+  uint64_t after_seq = 0;        // plan_rollback's point: the sequence before the first entry stamped later
+  uint64_t first_later_seq = 0;  // that entry (0: none, nothing to undo)
+  uint64_t first_later_unix_ms = 0;
+  uint64_t unstamped = 0;        // entries without a stamp (version 1), taken as before the time
+  uint64_t stamped_not_later = 0;  // entries after the point stamped at or before the time: a calendar set back; undone with the rest
+};
+RollbackPoint rollback_point(const StoreFold& store, uint64_t after_unix_ms);
 
 const char* trade_state_name(TradeState s);
 // One entry for people: "create item X (kind K) for C (loot), ...".

@@ -7,7 +7,9 @@
 namespace aether::economy {
 
 namespace {
-constexpr uint8_t kEntryVersion = 1;
+// 1: key and operations; 2: and the writer's time stamp (unix_ms) after the key.
+constexpr uint8_t kEntryVersion = 2;
+constexpr uint8_t kEntryVersionUnstamped = 1;
 }  // namespace
 
 const char* source_name(uint8_t why) {
@@ -37,9 +39,10 @@ const char* sink_name(uint8_t why) {
 Bytes encode_entry(const Entry& e) {
   Bytes out;
   ByteWriter w(out);
-  w.u8(kEntryVersion);
+  w.u8(e.unix_ms != 0 ? kEntryVersion : kEntryVersionUnstamped);
   w.varint(e.key.node);
   w.varint(e.key.serial);
+  if (e.unix_ms != 0) w.varint(e.unix_ms);
   w.varint(e.ops.size());
   for (const Op& op : e.ops) {
     w.u8(static_cast<uint8_t>(op.kind));
@@ -56,9 +59,14 @@ Bytes encode_entry(const Entry& e) {
 std::optional<Entry> decode_entry(std::span<const uint8_t> bytes, const char** error) {
   ByteReader rd(bytes);
   Entry e;
-  if (rd.u8() != kEntryVersion) rd.fail("not a version 1 ledger entry");
+  const uint8_t version = rd.u8();
+  if (version != kEntryVersion && version != kEntryVersionUnstamped) rd.fail("not a version 1 or 2 ledger entry");
   e.key.node = static_cast<uint32_t>(rd.varint_at_most(UINT32_MAX, "entry node past 32 bits"));
   e.key.serial = rd.varint();
+  if (version == kEntryVersion) {
+    e.unix_ms = rd.varint_at_most(kEntryUnixMsMax, "entry time stamp past year 2286");
+    if (rd.ok() && e.unix_ms == 0) rd.fail("a version 2 entry without its time stamp");
+  }
   const uint64_t n = rd.varint_at_most(kEntryOpsMax, "entry has too many operations");
   if (rd.ok() && n == 0) rd.fail("entry has no operation");
   for (uint64_t i = 0; rd.ok() && i < n; ++i) {

@@ -81,11 +81,24 @@ struct EntryKey {
 struct Entry {
   EntryKey key;
   std::vector<Op> ops;  // 1..kEntryOpsMax, each on a different item
+  // When its writer made it, in milliseconds since 1970 UTC (Clock::unix_ns): what an operator's
+  // rollback by time names. Not part of the key and never compared by the fold: calendars step
+  // back and differ between hosts. 0: not stamped (entries of format version 1).
+  uint64_t unix_ms = 0;
   friend bool operator==(const Entry&, const Entry&) = default;
 };
+// A stamp past this (year 2286) is not a time a writer made: decode refuses it.
+inline constexpr uint64_t kEntryUnixMsMax = uint64_t{9'999'999'999'999};
+// An entry's stamp from a calendar reading (Clock::unix_ns): in 1..kEntryUnixMsMax whatever the
+// clock says (a clock set before 1970 stamps 1 ms, never "not stamped").
+inline uint64_t entry_stamp(int64_t unix_ns) {
+  const int64_t ms = unix_ns / 1'000'000;
+  return ms < 1 ? 1 : static_cast<uint64_t>(ms) > kEntryUnixMsMax ? kEntryUnixMsMax : static_cast<uint64_t>(ms);
+}
 
+// Format version 2 (with unix_ms) when stamped, version 1 when not (unix_ms 0); both decode.
 Bytes encode_entry(const Entry& e);
-// nullopt (with *error set) on bytes that are not an entry of this version: they come from a file.
+// nullopt (with *error set) on bytes that are not an entry of a version we know: they come from a file.
 std::optional<Entry> decode_entry(std::span<const uint8_t> bytes, const char** error);
 
 // The fold of one store's ledger.

@@ -235,6 +235,7 @@ void Vault::run_jobs() {
     if (!w->ops.empty()) {
       entry.key = EntryKey{cfg_.node.value, ++issued_serial_};
       entry.ops = w->ops;
+      entry.unix_ms = entry_stamp(rt_.clock.unix_ns());
       // Jobs build entries from the fold, but their item ids may come from a peer (house rule 3): an
       // entry the fold refuses is dropped, logged and counted, never written.
       if (const std::string why = book_.check(entry); !why.empty()) {

@@ -11,6 +11,10 @@ TimeNs SteadyClock::now_ns() const {
       .count();
 }
 
+int64_t SteadyClock::unix_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 RealTimers::RealTimers(asio::io_context& io, const Clock& clock) : clock_(clock), wake_(io) {}
 
 TimerId RealTimers::schedule(TimeNs delay_ns, std::function<void()> fn) {

@@ -19,9 +19,11 @@ namespace aether::real {
 
 // The real runtime's clock: std::chrono::steady_clock in nanoseconds, the same clock that
 // asio::steady_timer waits on, so a deadline computed here is a deadline Asio understands.
+// Its calendar is the system clock (std::chrono::system_clock).
 class SteadyClock final : public Clock {
  public:
   TimeNs now_ns() const override;
+  int64_t unix_ns() const override;
 };
 
 // Owned through a shared_ptr: the pending wait holds only a weak_ptr, so destroying the owner while a

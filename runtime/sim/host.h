@@ -40,6 +40,8 @@ inline constexpr size_t kTimersPerHostMax = size_t{1} << 16;
 // the bound the ownership protocol assumes (kClockRateErrorPpmMax, 1%: docs/ownership.md §2a), so
 // that scenarios can cross the line and show what happens beyond it.
 inline constexpr int32_t kClockDriftPpmMax = 100'000;
+// A simulated host's calendar (Clock::unix_ns) starts at 2026-01-01 00:00:00 UTC when the run starts.
+inline constexpr int64_t kSimCalendarStartUnixNs = int64_t{1'767'225'600} * 1'000'000'000;
 
 // Everything a Host is built from; Simulation fills it in.
 struct HostConfig {
@@ -131,6 +133,7 @@ class Host final : private Clock, private Timers, private TraceSink {
 
   // Clock
   TimeNs now_ns() const override { return local_time(kernel_.now()); }
+  int64_t unix_ns() const override { return kSimCalendarStartUnixNs + local_time(kernel_.now()); }
   TimeNs local_time(TimeNs kernel_ns) const;
   // Timers
   TimerId schedule(TimeNs delay_ns, std::function<void()> fn) override;

@@ -188,7 +188,7 @@ TEST(EconomyAudit, RollbackUndoesLootCraftAndSalesNewestFirstOnceAndReportsWhatI
   ASSERT_EQ(g.findings_total(), 0u) << findings(g);
 
   // After entry 2: the two ore loots stay; the herb, the craft (its sword) and the sale are undone.
-  RollbackPlan plan = plan_rollback(g, kPlayer, 2);
+  RollbackPlan plan = plan_rollback(g, kPlayer, 2, 0);
   ASSERT_EQ(plan.entries.size(), 3u);  // the sale, the craft, the herb's loot (newest first)
   EXPECT_EQ(plan.entries[0].key, (EntryKey{kRollbackNode, 5}));
   EXPECT_EQ(plan.entries[1].key, (EntryKey{kRollbackNode, 4}));
@@ -210,7 +210,7 @@ TEST(EconomyAudit, RollbackUndoesLootCraftAndSalesNewestFirstOnceAndReportsWhatI
   }
   EXPECT_EQ(held, (std::vector<ItemId>{ore1, ore2, make_item_id(8, 4)}));
   // Run again: nothing left to append; what was done is "already".
-  const RollbackPlan again = plan_rollback(g, kPlayer, 2);
+  const RollbackPlan again = plan_rollback(g, kPlayer, 2, 0);
   EXPECT_TRUE(again.entries.empty());
   EXPECT_EQ(again.already.size(), 3u);
 }
@@ -234,11 +234,86 @@ TEST(EconomyAudit, RollbackCannotTakeBackMoneySinceSpent) {
   f.trade_row(trade_key(t), encode_trade(TradeRecord{TradeState::kCommitted, TradeRole::kInitiator, kPlayer, 2001, kNode, 8, d, 4, e, 1, 1}));
   f.finish();
   ASSERT_EQ(f.findings_total(), 0u) << findings(f);
-  const RollbackPlan plan = plan_rollback(f, kPlayer, 3);
+  const RollbackPlan plan = plan_rollback(f, kPlayer, 3, 0);
   EXPECT_TRUE(plan.entries.empty());
   ASSERT_EQ(plan.cannot.size(), 3u);  // the trade, the craft (its output traded on), the sale (its money spent on the craft)
   EXPECT_EQ(plan.cannot[2].seq, 4u);
   EXPECT_NE(plan.cannot[2].what.find("the 5 paid by vendor was since spent (the balance is 2)"), std::string::npos) << plan.cannot[2].what;
+}
+
+// A ledger entry carries its writer's time stamp (format 2); entries of format 1 still read, with
+// none; a rollback by time undoes, in ledger order, from the first entry stamped after the time.
+TEST(EconomyAudit, ARollbackByTimeUndoesFromTheFirstEntryStampedAfterItInLedgerOrder) {
+  constexpr uint64_t t0 = 1'796'601'600'000;  // 2026-12-07T00:00:00Z
+  const auto stamped = [&](uint64_t serial, uint64_t at) {
+    Entry e = loot(serial);
+    e.unix_ms = at;
+    return e;
+  };
+  // Entry 1 unstamped (written before stamps); 4 stamped before 3 (a calendar set back).
+  const std::vector<Entry> ledger = {loot(1), stamped(2, t0 + 1000), stamped(3, t0 + 2000), stamped(4, t0 + 1500), stamped(5, t0 + 3000)};
+  for (const Entry& e : ledger) {
+    const Bytes bytes = encode_entry(e);
+    EXPECT_EQ(bytes[0], e.unix_ms == 0 ? 1 : 2) << "format version";
+    const char* error = nullptr;
+    const auto back = decode_entry(bytes, &error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(*back, e);
+  }
+  // Bytes: version, node 7, serial 2 (one byte each), then the stamp's varint.
+  Entry early = ledger[1];
+  early.unix_ms = 1;
+  Bytes no_stamp = encode_entry(early);
+  ASSERT_EQ(no_stamp[3], 1);
+  no_stamp[3] = 0;
+  const char* error = nullptr;
+  EXPECT_FALSE(decode_entry(no_stamp, &error)) << "a version 2 entry stamped 0";
+  Entry late = ledger[1];
+  late.unix_ms = kEntryUnixMsMax;  // a 7-byte varint
+  EXPECT_TRUE(decode_entry(encode_entry(late), &error));
+  Bytes past = encode_entry(late);
+  ASSERT_EQ(past[9] & 0x80, 0) << "the stamp's last byte";
+  past[9] |= 0x7f;  // far past year 2286
+  EXPECT_FALSE(decode_entry(past, &error));
+  EXPECT_EQ(entry_stamp(-5), 1u) << "a clock before 1970 still stamps";
+  EXPECT_EQ(entry_stamp(int64_t{t0} * 1'000'000 + 999'999), t0);
+
+  const StoreFold f = fold_of(ledger);
+  ASSERT_EQ(f.findings_total(), 0u) << findings(f);
+  // At t0 + 1600: entry 3 (t0 + 2000) is the first stamped later; 4, stamped t0 + 1500, follows it.
+  RollbackPoint p = rollback_point(f, t0 + 1600);
+  EXPECT_EQ(p.first_later_seq, 3u);
+  EXPECT_EQ(p.first_later_unix_ms, t0 + 2000);
+  EXPECT_EQ(p.after_seq, 2u);
+  EXPECT_EQ(p.unstamped, 1u);
+  EXPECT_EQ(p.stamped_not_later, 1u);
+  const RollbackPlan plan = plan_rollback(f, kPlayer, p.after_seq, t0 + 9000);
+  ASSERT_EQ(plan.entries.size(), 3u);  // 5, 4 and 3, newest first: 4 with the rest, in ledger order
+  EXPECT_EQ(plan.entries[0].key, (EntryKey{kRollbackNode, 5}));
+  EXPECT_EQ(plan.entries[1].key, (EntryKey{kRollbackNode, 4}));
+  EXPECT_EQ(plan.entries[2].key, (EntryKey{kRollbackNode, 3}));
+  for (const Entry& e : plan.entries) EXPECT_EQ(e.unix_ms, t0 + 9000) << "compensations are stamped when planned";
+  // Before every stamp: from entry 2 (the unstamped one stays); after every stamp: nothing.
+  p = rollback_point(f, t0);
+  EXPECT_EQ(p.first_later_seq, 2u);
+  EXPECT_EQ(p.after_seq, 1u);
+  p = rollback_point(f, t0 + 3000);
+  EXPECT_EQ(p.first_later_seq, 0u);
+  EXPECT_EQ(p.after_seq, f.last_seq());
+  EXPECT_TRUE(plan_rollback(f, kPlayer, p.after_seq, t0 + 9000).entries.empty());
+}
+
+TEST(EconomyAudit, AnOperatorsTimeIsUtcToTheMillisecondAndNothingElse) {
+  EXPECT_EQ(app::parse_utc_ms("2026-12-07T00:00:00Z"), 1'796'601'600'000u);
+  EXPECT_EQ(app::parse_utc_ms("2026-12-07T21:30:05.250Z"), 1'796'601'600'000u + (21 * 3600 + 30 * 60 + 5) * 1000u + 250);
+  EXPECT_EQ(app::parse_utc_ms("2026-12-07 21:30:05"), 1'796'601'600'000u + (21 * 3600 + 30 * 60 + 5) * 1000u);
+  EXPECT_EQ(app::parse_utc_ms("1796601600000"), 1'796'601'600'000u);
+  EXPECT_EQ(app::format_utc_ms(1'796'601'600'000u + 77'405'250), "2026-12-07T21:30:05.250Z");
+  EXPECT_EQ(app::format_utc_ms(0), "unstamped");
+  for (const char* bad : {"", "yesterday", "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-12-07T24:00:00Z", "2026-12-07T21:30", "1969-12-31T23:59:59Z",
+                          "2026-12-07T21:30:05.25Z", "2026-12-07T21:30:05Z+1", "0", "99999999999999", "2026-12-07T21:30:05+01:00"}) {
+    EXPECT_FALSE(app::parse_utc_ms(bad)) << bad;
+  }
 }
 
 // --- Real files --------------------------------------------------------------------------------
@@ -413,16 +488,40 @@ TEST_F(EconomyAuditFiles, ARollbackAppendsCompensationsTheAuditStillHoldsAndASec
   ASSERT_FALSE(touched.empty());
   const CharacterKey player = std::max_element(touched.begin(), touched.end(), [](auto& x, auto& y) { return x.second < y.second; })->first;
 
-  app::EconomyRollbackArgs dry{s[0], player, after, false};
+  app::EconomyRollbackArgs dry{s[0], player, after, false, {}};
   EXPECT_EQ(app::run_economy_rollback_command(dry), 0);
+  // The vaults stamp every entry from their hosts' calendars (the simulator's start at 2026-01-01,
+  // never set back): by the stamp of the last entry kept, the point is that entry or a later one of
+  // the same millisecond.
+  uint64_t kept_stamp = 0;
+  for (const StoreFold::Applied& a : home.applied()) {
+    EXPECT_GE(a.entry.unix_ms, 1'767'225'600'000u) << "entry " << a.seq;
+    if (a.seq <= after) kept_stamp = a.entry.unix_ms;
+  }
+  const RollbackPoint point = rollback_point(home, kept_stamp);
+  EXPECT_EQ(point.unstamped, 0u);
+  EXPECT_EQ(point.stamped_not_later, 0u);
+  EXPECT_GE(point.after_seq, after);
+  for (const StoreFold::Applied& a : home.applied()) {
+    if (a.seq > after && a.seq <= point.after_seq) {
+      EXPECT_EQ(a.entry.unix_ms, kept_stamp) << "entry " << a.seq;
+    }
+    if (a.seq > point.after_seq) {
+      EXPECT_GT(a.entry.unix_ms, kept_stamp) << "entry " << a.seq;
+    }
+  }
+  app::EconomyRollbackArgs by_time{s[0], player, 0, false, app::format_utc_ms(kept_stamp)};
+  EXPECT_EQ(app::run_economy_rollback_command(by_time), 0);
+  by_time.after_time = "not a time";
+  EXPECT_EQ(app::run_economy_rollback_command(by_time), 2);
   auto unchanged = app::read_economy_store(s[0], false);
   ASSERT_TRUE(unchanged);
   EXPECT_EQ((*unchanged)->last_seq(), home.last_seq());  // a dry run appends nothing
 
-  const RollbackPlan plan = plan_rollback(home, player, after);
+  const RollbackPlan plan = plan_rollback(home, player, after, 0);
   ASSERT_FALSE(plan.entries.empty());
   EXPECT_FALSE(plan.cannot.empty());  // trades at least: a one-store rollback does not undo them
-  app::EconomyRollbackArgs apply{s[0], player, after, true};
+  app::EconomyRollbackArgs apply{s[0], player, after, true, {}};
   ASSERT_EQ(app::run_economy_rollback_command(apply), 0);
   std::vector<std::unique_ptr<StoreFold>> after_folds;
   const AuditReport r = audit(s, &after_folds);
@@ -443,7 +542,7 @@ TEST_F(EconomyAuditFiles, ARollbackAppendsCompensationsTheAuditStillHoldsAndASec
   auto twice = app::read_economy_store(s[0], true);
   ASSERT_TRUE(twice);
   EXPECT_EQ((*twice)->last_seq(), after_folds[0]->last_seq());  // idempotent: nothing appended the second time
-  EXPECT_TRUE(plan_rollback(**twice, player, after).entries.empty());
+  EXPECT_TRUE(plan_rollback(**twice, player, after, 0).entries.empty());
 }
 
 // The planted bug economy-release-on-restart (a restarted responder releases its escrow without asking

@@ -33,6 +33,8 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(TimeNs start_ns) : now_ns_(start_ns) {}
   TimeNs now_ns() const override { return now_ns_; }
+  int64_t unix_ns() const override { return kFakeCalendarStartUnixNs + now_ns_; }
+  static constexpr int64_t kFakeCalendarStartUnixNs = int64_t{1'767'225'600} * 1'000'000'000;  // 2026-01-01 UTC
   // A jump: timers that fall due meanwhile fire at the next advance, late (never early), as real
   // timers do after a forward jump. The Clock contract forbids going back.
   void set(TimeNs at_ns) {

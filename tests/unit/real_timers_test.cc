@@ -22,6 +22,7 @@ class ManualClock final : public Clock {
  public:
   ManualClock() : now_(SteadyClock().now_ns()) {}
   TimeNs now_ns() const override { return now_; }
+  int64_t unix_ns() const override { return SteadyClock().unix_ns(); }
   void advance(TimeNs ns) { now_ += ns; }
 
  private:
