@@ -523,10 +523,15 @@ void ClusterChecker::check(TimeNs now) {
   const Coordinator* leader = cluster_.coordinator();
   if (leader) check_recovery(now, *leader);
   if (loot_.figures().created > 0) {
+    // Items as their writers hold them: a node whose lease ran out (cut off) writes nothing, so its
+    // copy of an avatar can neither use nor save what it holds until a lease renews behind the
+    // coordinator's revokes, or the node is evicted and drops it (docs/ownership.md §2). Counting
+    // that frozen copy would call an avatar spawned again elsewhere meanwhile a duplication.
     std::vector<const gameplay::Entity*> held;
     for (const auto& [key, holding] : holdings_) {
       const ComputeNode* node = compute(key.first);
-      if (const gameplay::Entity* e = node ? node->world().find(key.second) : nullptr) held.push_back(e);
+      if (!node || !node->lease_valid()) continue;
+      if (const gameplay::Entity* e = node->world().find(key.second)) held.push_back(e);
     }
     loot_.sweep(now, held, [this](TimeNs t, std::string what, std::string event) { fail(t, std::move(what), std::move(event)); });
   }

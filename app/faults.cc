@@ -84,11 +84,28 @@ uint32_t between(Random& r, uint32_t lo, uint32_t hi) {
 
 }  // namespace
 
-const std::vector<std::string>& fault_kind_names() {
+// The kinds a chaos block with no `kinds` draws from. The storage kinds are not among them: they
+// matter only where something is stored (durable promises, content with loot and characters), and
+// adding them would change every existing scenario's draw, so every kept regression seed.
+const std::vector<std::string>& default_fault_kind_names() {
   static const std::vector<std::string> kinds = {"partition", "isolate",     "leader-vice",   "one-way",           "bridge",
                                                  "loss",      "duplicate",   "reorder",       "spike",             "clog",
                                                  "crash-compute", "crash-coordinator", "crash-gateway", "pause", "clock-drift",
                                                  "clock-jump", "slow", "clock-rogue"};
+  return kinds;
+}
+
+const std::vector<std::string>& storage_fault_kind_names() {
+  static const std::vector<std::string> kinds = {"disk-fail", "disk-slow", "disk-full", "crash-database"};
+  return kinds;
+}
+
+const std::vector<std::string>& fault_kind_names() {
+  static const std::vector<std::string> kinds = [] {
+    std::vector<std::string> all = default_fault_kind_names();
+    for (const auto& k : storage_fault_kind_names()) all.push_back(k);
+    return all;
+  }();
   return kinds;
 }
 
@@ -259,8 +276,14 @@ std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t se
   const std::vector<std::string> servers = servers_of(s);
   // The kinds this topology can have: a crash needs a survivor of the same role to take over.
   std::vector<std::string> kinds;
-  for (const std::string& k : c.kinds().empty() ? fault_kind_names() : std::vector<std::string>(c.kinds().begin(), c.kinds().end())) {
+  // The hosts with a disk the cluster writes to: the shared database, when there is one, and every
+  // compute node (durable promises; loot and saves when there is no shared database).
+  std::vector<std::string> disks;
+  if (s.topology().shared_database()) disks.emplace_back("database");
+  for (uint32_t i = 1; i <= computes; ++i) disks.push_back(fmt::format("compute-{}", i));
+  for (const std::string& k : c.kinds().empty() ? default_fault_kind_names() : std::vector<std::string>(c.kinds().begin(), c.kinds().end())) {
     if ((k == "leader-vice" || k == "crash-coordinator") && coordinators < 2) continue;
+    if (k == "crash-database" && !s.topology().shared_database()) continue;
     if (k == "crash-compute" && computes < 2) continue;
     if (k == "crash-gateway" && gateways < 2) continue;
     if (k == "bridge" && servers.size() < 3) continue;
@@ -363,6 +386,29 @@ std::vector<wire::ScenarioEvent> draw_chaos(const wire::Scenario& s, uint64_t se
     } else if (kind == "clock-jump") {
       e.mutable_clock()->set_host(any_server());
       e.mutable_clock()->set_jump_ms(between(r, 50, 2000));
+    } else if (kind == "disk-fail" || kind == "disk-slow" || kind == "disk-full") {
+      // A disk misbehaving for a while: writes failing (nothing written), every request slow and
+      // synced writes stalled, or the disk full. Never torn writes: a torn record is corruption,
+      // which stops a reader for an operator (docs/persistence.md), not a fault to recover from.
+      const std::string host = disks[uniform_below(r, disks.size())];
+      if (host_busy_until[host] > t) continue;
+      auto* f = e.mutable_storage();
+      f->set_host(host);
+      if (kind == "disk-fail") f->set_write_fail_permille(between(r, 100, 1000));
+      if (kind == "disk-slow") {
+        f->set_latency_ms(between(r, 1, 50));
+        f->set_sync_stall_ms(between(r, 50, 1500));
+      }
+      if (kind == "disk-full") f->set_disk_full(true);
+      f->set_duration_ms(span(1000, 6000));
+      host_busy_until[host] = t + f->duration_ms() + f->latency_ms() + f->sync_stall_ms();
+    } else if (kind == "crash-database") {
+      if (crashed_until["database"] > t) continue;
+      const uint32_t down = span(300, 3000);
+      if (down < 300) continue;
+      e.mutable_crash_fault()->set_host("database");
+      e.mutable_crash_fault()->set_restart_after_ms(down);
+      crashed_until["database"] = t + down + 1000;
     } else if (kind == "slow") {
       const std::string host = any_server();
       if (host_busy_until[host] > t) continue;

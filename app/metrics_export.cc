@@ -229,6 +229,9 @@ void coordinator_metrics(MetricsText& m, const Coordinator& k) {
       .add(l, num(waits.heard));
   m.family("aether_coordinator_spawns_held_for_save_total", "Spawn requests answered retry-later: the character's log-out save had not landed.",
            kCounter).add(l, num(waits.spawns_held));
+  m.family("aether_coordinator_spawns_held_for_avatar_total",
+           "Spawn requests answered retry-later: the character's last avatar was still in the world (one avatar per character).", kCounter)
+      .add(l, num(s.spawns_held_for_avatar));
   for (const auto& [why, count] : {std::pair{"settled", waits.settled}, std::pair{"timeout", waits.given_up_timeout},
                                    std::pair{"owner_lost", waits.given_up_lost}, std::pair{"full", waits.given_up_full}}) {
     Labels with_end = l;

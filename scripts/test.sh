@@ -85,7 +85,7 @@ for spec in node-crash:1..4 coordinator-failover:1..4 gateway-crash:1..4 migrati
   sweeps=$((sweeps + 1))
 done
 
-# The chaos suite: about 2,100 fault-injected runs over ten scenarios, every kept regression
+# The chaos suite: about 2,100 fault-injected runs over eleven scenarios, every kept regression
 # schedule, then the determinism guard (tests/chaos/README.md).
 stage "chaos suite"
 bash tests/chaos/run.sh build/bin/aether

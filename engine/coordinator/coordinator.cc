@@ -387,14 +387,16 @@ void Coordinator::sweep_detached() {
   for (const auto& [id, rec] : table_) {
     if (rec.detached_since_ns != 0 && now - rec.detached_since_ns > kSessionResumeGraceNs) gone.push_back(id);
   }
-  for (EntityId id : gone) {
-    const OwnerRecord rec = *table_.get(id);
-    erase_record(id);
-    ++stats_.abandoned;
-    if (rec.owner.valid()) revoke(rec.owner, id, rec.generation);
-    trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 2, rec.owner);
-    note_logout(rec);
-  }
+  for (EntityId id : gone) abandon_detached(id);
+}
+
+void Coordinator::abandon_detached(EntityId id) {
+  const OwnerRecord rec = *table_.get(id);
+  AETHER_ASSERT(rec.detached_since_ns != 0);
+  if (rec.owner.valid()) revoke(rec.owner, id, rec.generation);  // while the record stands: revoke() reads its character
+  erase_record(id);
+  ++stats_.abandoned;
+  trace(TraceKind::kOwnershipRevoked, id, static_cast<int64_t>(rec.generation), 2, rec.owner);
 }
 
 void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) {
@@ -424,6 +426,25 @@ void Coordinator::handle_spawn(const ServerMessage& m, const SpawnRequest& req) 
     if (verdict == LogoutWaits::Verdict::kGivenUp) logout_wait_given_up(req.character, LogoutWaitEnd::kTimeout);
     if (verdict == LogoutWaits::Verdict::kHold) {
       reply.refusal = "the character's log-out save has not landed yet";
+      reply.retry_later = true;
+      reply.save_pending = true;
+      send_to(m.sender, reply);
+      return;
+    }
+  }
+  // One avatar per character in the world: a log-in of a character whose last avatar is still here
+  // waits until it has left and its log-out save has landed (the wait above, on the next try), and
+  // reads that save again. Else two avatars of one character would play at once, the new one from
+  // a save older than what the old one goes on earning: the SessionClosed of its last session may
+  // still be on its way (sent to a deposed leader, or behind the log-in on another gateway's link).
+  // An avatar left detached, its player now back through a new session, is not waited for any
+  // longer: it leaves as at the end of its grace period. One attached to a live session (the
+  // account playing elsewhere) keeps the log-in waiting until that session ends.
+  if (req.character.valid()) {
+    if (const EntityId live = table_.avatar_of(req.character); live.valid()) {
+      if (table_.get(live)->detached_since_ns != 0) abandon_detached(live);
+      ++stats_.spawns_held_for_avatar;
+      reply.refusal = "the character's last avatar has not left the world yet";
       reply.retry_later = true;
       reply.save_pending = true;
       send_to(m.sender, reply);
@@ -509,18 +530,17 @@ void Coordinator::handle_session_closed(const ServerMessage& m, const SessionClo
     return;
   }
   const OwnerRecord rec = it->second;
+  if (rec.owner.valid()) revoke(rec.owner, closed.entity, rec.generation);  // while the record stands: revoke() reads its character
   erase_record(closed.entity);
   ++stats_.revokes;
-  if (rec.owner.valid()) revoke(rec.owner, closed.entity, rec.generation);
   trace(TraceKind::kOwnershipRevoked, closed.entity, static_cast<int64_t>(rec.generation), 0, rec.owner);
-  note_logout(rec);
 }
 
-// A character's avatar revoked from its owner: the owner takes its log-out save, and the
+// A character's avatar revoked from `holder`: the holder takes its log-out save, and the
 // character's next spawn waits for it (logout_waits.h).
-void Coordinator::note_logout(const OwnerRecord& rec) {
-  if (rec.owner.valid() && rec.snapshot.character.valid() && rec.snapshot.save_life != 0) {
-    const auto evicted = logout_waits_.left(rec.snapshot.character, rec.snapshot.save_life, rec.owner, rt_.clock.now_ns());
+void Coordinator::note_logout(const EntityState& avatar, NodeId holder) {
+  if (holder.valid() && avatar.character.valid() && avatar.save_life != 0) {
+    const auto evicted = logout_waits_.left(avatar.character, avatar.save_life, holder, rt_.clock.now_ns());
     if (evicted) logout_wait_given_up(*evicted, LogoutWaitEnd::kFull);
   }
 }

@@ -204,6 +204,7 @@ struct CoordinatorStats {
   uint64_t resumes_refused = 0;
   uint64_t hello_timeouts = 0;   // connections closed for saying no Hello within kHelloDeadlineNs  // a wrong or spent token, or an avatar still attached to its session
   uint64_t spawns_deferred = 0;  // answered "retry later": no compute node ready or no quorum yet
+  uint64_t spawns_held_for_avatar = 0;  // answered "retry later": the character's last avatar is still in the table
   uint64_t revokes = 0;
   uint64_t nodes_lost = 0;
   uint64_t recoveries = 0;      // entities re-granted after their owner was lost
@@ -328,6 +329,8 @@ class Coordinator final : public Component, public NetworkHandler {
   Resume resume(const ServerMessage& m, const SpawnRequest& req);
   void detach_gateway(NodeId gateway);
   void sweep_detached();
+  // Ends a detached avatar (its client did not come back, or came back as a new session).
+  void abandon_detached(EntityId id);
   // coordinator_npcs.cc: once a second, the leader places the NPCs its spawners lack (content).
   void place_npcs();
   // One NPC of `sp`, its home shifted by `shift` (an instance's slot), for `party` (0: none); false
@@ -350,7 +353,7 @@ class Coordinator final : public Component, public NetworkHandler {
   SendStatus send_on(ConnId conn, ServerBody body);
   void set_record(EntityId entity, const OwnerRecord& rec);
   void erase_record(EntityId entity);
-  void note_logout(const OwnerRecord& rec);
+  void note_logout(const EntityState& avatar, NodeId holder);
   void logout_wait_given_up(CharacterId character, LogoutWaitEnd why);
   void trace(TraceKind kind, EntityId entity, int64_t a = 0, int64_t b = 0, NodeId peer = {});
 

@@ -150,6 +150,12 @@ void Coordinator::revoke(NodeId node, EntityId entity, uint64_t generation) {
   const uint64_t fence = next_fence();
   if (it->second.conn != 0) it->second.fences.sent_revoke(entity, generation, fence, it->second.conn);
   send_to(node, OwnershipRevoke{entity, generation, fence});
+  // Whatever the reason (a log-out, an abandoned session, a fence at a takeover, an audit), a node
+  // that loses a character's avatar takes its log-out save (ComputeNode::handle_revoke): the
+  // character's next spawn waits for it. So the wait is noted here, at every revoke, and callers
+  // revoke while the record still stands. (chaos-economy seed 11: a takeover fenced an avatar, its
+  // session closed, and the next life spawned before the fenced node's save had landed.)
+  if (const OwnerRecord* rec = table_.get(entity)) note_logout(rec->snapshot, node);
 }
 
 // A node's holdings and our table can drift apart without either noticing: a grant or a revoke lost

@@ -1,8 +1,9 @@
 #pragma once
 // A character's next spawn waits for the log-out save of its last life (docs/persistence.md §9d).
 //
-// The rule: when the leader revokes a character's avatar (a log-out, or an abandoned detached
-// session), the owner takes the avatar's log-out save and writes it, later. A log-in meanwhile would
+// The rule: when the leader revokes a character's avatar (a log-out, an abandoned detached session,
+// a fence at a takeover or an audit: Coordinator::revoke), the holder takes the avatar's log-out
+// save and writes it, later. A log-in meanwhile would
 // read the save before it (the last periodic one) and the next life would start without what the
 // last moments earned. So the leader remembers, per character, the life that left and its owner,
 // and answers that character's spawns "retry later" (the gateway reads the save again before it

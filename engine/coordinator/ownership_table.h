@@ -5,10 +5,14 @@
 // themselves, by owner) can never drift from the records themselves: every change goes through
 // put(), edit() or erase(), which account for it. The index by owner makes what a node holds cost
 // what it holds, not the whole table (a takeover asks each of 40 nodes; at 20,000 records a walk
-// of the table per node was most of the coordinator's heaviest ticks).
+// of the table per node was most of the coordinator's heaviest ticks). It also indexes avatars by
+// their character (the snapshot's), kept by the same three calls: a character has one avatar in
+// the world at a time (Coordinator::handle_spawn holds a log-in until the last one has left).
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <utility>
 
 #include "engine/core/assert.h"
 #include "engine/core/holdings.h"
@@ -51,20 +55,26 @@ class OwnershipTable {
   // Inserts or replaces a whole record.
   void put(EntityId id, const OwnerRecord& rec) {
     auto it = map_.find(id);
-    if (it != map_.end()) unaccount(id, it->second.owner, it->second.generation);
+    if (it != map_.end()) {
+      unaccount(id, it->second.owner, it->second.generation);
+      unindex(id, it->second.snapshot.character);
+    }
     map_[id] = rec;
     account(id, rec.owner, rec.generation);
+    index(id, rec.snapshot.character);
   }
   bool erase(EntityId id) {
     auto it = map_.find(id);
     if (it == map_.end()) return false;
     unaccount(id, it->second.owner, it->second.generation);
+    unindex(id, it->second.snapshot.character);
     map_.erase(it);
     return true;
   }
   void clear() {
     map_.clear();
     holdings_.clear();
+    avatars_.clear();
   }
   // Changes one record in place; fn(OwnerRecord&) may change any field, owner and generation
   // included. False if there is no such record. (A snapshot's edit leaves the accounts alone.)
@@ -74,10 +84,15 @@ class OwnershipTable {
     if (it == map_.end()) return false;
     const NodeId owner = it->second.owner;
     const uint64_t generation = it->second.generation;
+    const CharacterId character = it->second.snapshot.character;
     fn(it->second);
     if (it->second.owner != owner || it->second.generation != generation) {
       unaccount(id, owner, generation);
       account(id, it->second.owner, it->second.generation);
+    }
+    if (it->second.snapshot.character != character) {
+      unindex(id, character);
+      index(id, it->second.snapshot.character);
     }
     return true;
   }
@@ -102,6 +117,12 @@ class OwnershipTable {
   }
   size_t given_count(NodeId node) const { return node.valid() ? holdings(node).count() : 0; }
   size_t orphans() const { return holdings(NodeId{}).count(); }
+  // The avatar of `character` in the table (the lowest id if, against the rule, there were two);
+  // the invalid id if none.
+  EntityId avatar_of(CharacterId character) const {
+    auto it = avatars_.lower_bound({character, EntityId{}});
+    return it != avatars_.end() && it->first == character ? it->second : EntityId{};
+  }
 
   // Recounts everything from the records: tests assert that it matches the running figures.
   bool consistent() const {
@@ -111,6 +132,11 @@ class OwnershipTable {
       recount[rec.owner].entities.emplace(id, rec.generation);
     }
     if (recount.size() != holdings_.size()) return false;
+    std::set<std::pair<CharacterId, EntityId>> avatars;
+    for (const auto& [id, rec] : map_) {
+      if (rec.snapshot.character.valid()) avatars.emplace(rec.snapshot.character, id);
+    }
+    if (avatars != avatars_) return false;
     for (const auto& [node, held] : recount) {
       auto it = holdings_.find(node);
       if (it == holdings_.end() || !(it->second.digest == held.digest) || it->second.entities != held.entities) return false;
@@ -145,9 +171,19 @@ class OwnershipTable {
     }
   }
 
+  void index(EntityId id, CharacterId character) {
+    if (character.valid()) avatars_.emplace(character, id);
+  }
+  void unindex(EntityId id, CharacterId character) {
+    if (!character.valid()) return;
+    const size_t erased = avatars_.erase({character, id});
+    AETHER_ASSERT(erased == 1);
+  }
+
   inline static const Held kNone{};
   Map map_;
   std::map<NodeId, Held> holdings_;
+  std::set<std::pair<CharacterId, EntityId>> avatars_;  // (character, its avatar) of every record with a character
 };
 
 }  // namespace aether

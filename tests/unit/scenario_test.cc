@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 
 #include <unistd.h>
 
@@ -143,6 +144,58 @@ TEST(Scenario, AStorageFaultEventIsCheckedAndCarriedOut) {
   bad = faulty.events(0);
   bad.mutable_storage()->set_host("bot-1");
   EXPECT_FALSE(validate_event(faulty, bad, "e").ok()) << "a bot has no disk of ours";
+}
+
+// The storage kinds of a chaos block (disk-fail, disk-slow, disk-full, crash-database) fall on the
+// disks the cluster writes to, each a valid event, the database's crash only where there is a
+// shared database; and a block that names no kinds never draws them, so that the scenarios written
+// before them keep their schedules.
+TEST(Scenario, StorageFaultKindsAreDrawnOnlyWhenNamedAndOnlyOnDisksTheClusterWrites) {
+  auto s = load_scenario(std::string(AETHER_SOURCE_DIR) + "/tests/chaos/chaos-economy");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_TRUE(s->topology().shared_database());
+  std::map<std::string, uint32_t> kinds_seen;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    for (const auto& e : draw_chaos(s.value(), seed)) {
+      const Status ok = validate_event(s.value(), e, "drawn");
+      EXPECT_TRUE(ok.ok()) << "seed " << seed << ": " << ok.error().message;
+      if (e.has_storage()) {
+        const std::string& host = e.storage().host();
+        EXPECT_TRUE(host == "database" || host.rfind("compute-", 0) == 0) << "seed " << seed << ": a disk fault on " << host;
+        EXPECT_EQ(e.storage().torn_permille(), 0u) << "chaos never tears writes";
+        ++kinds_seen[e.storage().disk_full() ? "disk-full" : e.storage().write_fail_permille() > 0 ? "disk-fail" : "disk-slow"];
+        if (host == "database") ++kinds_seen["on the database"];
+        if (host != "database") ++kinds_seen["on a compute node"];
+      }
+      if (e.has_crash_fault() && e.crash_fault().host() == "database") ++kinds_seen["crash-database"];
+    }
+  }
+  for (const char* k : {"disk-fail", "disk-slow", "disk-full", "crash-database", "on the database", "on a compute node"}) {
+    EXPECT_GT(kinds_seen[k], 0u) << k << " never drawn in 40 seeds";
+  }
+
+  // Without a shared database, no database to crash.
+  wire::Scenario own_disks = s.value();
+  own_disks.mutable_topology()->set_shared_database(false);
+  ASSERT_TRUE(validate_scenario(own_disks).ok());
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    for (const auto& e : draw_chaos(own_disks, seed)) {
+      EXPECT_FALSE(e.has_crash_fault() && e.crash_fault().host() == "database") << "seed " << seed;
+      if (e.has_storage()) {
+        EXPECT_EQ(e.storage().host().rfind("compute-", 0), 0u) << "seed " << seed;
+      }
+    }
+  }
+
+  // No kinds named: every kind but the storage ones.
+  wire::Scenario unnamed = s.value();
+  unnamed.mutable_chaos()->clear_kinds();
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    for (const auto& e : draw_chaos(unnamed, seed)) {
+      EXPECT_FALSE(e.has_storage()) << "seed " << seed << " drew a storage fault unnamed";
+      EXPECT_FALSE(e.has_crash_fault() && e.crash_fault().host() == "database") << "seed " << seed;
+    }
+  }
 }
 
 TEST(Scenario, MissingFileSaysSo) {
