@@ -30,26 +30,47 @@ for bin in "$build"/bin/fuzz_*; do
   fi
 done
 
-failed=0
-printf '%-16s %10s %8s %8s  %s\n' harness runs exec/s corpus result
+# Each harness fuzzes alone for SECONDS; FUZZ_JOBS of them at a time (default: the cores), each on
+# its own core, so that the wall time is SECONDS per FUZZ_JOBS harnesses, not per harness.
+jobs=${FUZZ_JOBS:-$(nproc)}
+fuzz_one() {
+  local name=$1 bin="$build/bin/fuzz_$1"
+  mkdir -p "$work/$name/corpus" "$work/$name/out"
+  cp "$here/corpus/$name"/* "$work/$name/corpus/"
+  local dict=()
+  [ -f "$here/dict/$name.dict" ] && dict=(-dict="$here/dict/$name.dict")
+  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -use_value_profile=1 -print_final_stats=1 \
+    -artifact_prefix="$work/$name/out/" "${dict[@]}" "$work/$name/corpus" > "$work/$name/log" 2>&1
+  echo $? > "$work/$name/rc"
+}
 for name in "${harnesses[@]}"; do
   bin="$build/bin/fuzz_$name"
   if [ ! -x "$bin" ]; then
     echo "fuzz: $bin is missing (cmake --preset fuzz && cmake --build --preset fuzz)" >&2
     exit 1
   fi
-  mkdir -p "$work/$name/corpus" "$work/$name/out"
-  cp "$here/corpus/$name"/* "$work/$name/corpus/"
-  dict=()
-  [ -f "$here/dict/$name.dict" ] && dict=(-dict="$here/dict/$name.dict")
+done
+running=0
+for name in "${harnesses[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  fuzz_one "$name" &
+  running=$((running + 1))
+done
+wait
+
+failed=0
+printf '%-16s %10s %8s %8s  %s\n' harness runs exec/s corpus result
+for name in "${harnesses[@]}"; do
+  bin="$build/bin/fuzz_$name"
   log="$work/$name/log"
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -use_value_profile=1 -print_final_stats=1 \
-    -artifact_prefix="$work/$name/out/" "${dict[@]}" "$work/$name/corpus" > "$log" 2>&1
-  rc=$?
+  rc=$(cat "$work/$name/rc" 2>/dev/null || echo 1)
   runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
   speed=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -1)
   corpus=$(ls "$work/$name/corpus" | wc -l)
-  if [ $rc -eq 0 ]; then
+  if [ "$rc" -eq 0 ]; then
     printf '%-16s %10s %8s %8s  %s\n' "$name" "${runs:-?}" "${speed:-?}" "$corpus" ok
     continue
   fi
@@ -71,4 +92,4 @@ if [ $failed -ne 0 ]; then
   echo "fuzz: FAILED (logs and inputs in $artifacts)"
   exit 1
 fi
-echo "fuzz: ${#harnesses[@]} harnesses, ${seconds} s each: ok"
+echo "fuzz: ${#harnesses[@]} harnesses, ${seconds} s each, ${jobs} at a time: ok"
