@@ -40,11 +40,19 @@ Status set_up_tls(const LocalArgs& args, const std::string& dir, RealHosting& ho
   const CertDir certs{dir};
   const auto names = cluster_identities(args.coordinators, args.compute_nodes, args.gateways, /*admins=*/1);
   if (Status s = issue_cluster(certs, names, {"127.0.0.1", "localhost"}, real::kCertDaysDefault); !s) return s.error();
+  // An empty revocation list of the new CA (a list left in dir was the old CA's): every server
+  // checks its peers against it, and `aether cert revoke --dir DIR NAME` during the run reaches them
+  // within 30 s, or at once on SIGHUP (docs/security.md, "Revoking a certificate").
+  std::error_code ignored;
+  std::filesystem::remove(certs.crl(), ignored);
+  if (Status s = real::revoke_certificates(certs.ca_cert(), certs.ca_key(), {}, certs.crl(), real::kCrlDaysDefault); !s) return s.error();
   std::map<std::pair<Role, uint32_t>, real::TlsSettings> plan;
   for (const std::string& name : names) {
     const std::optional<PeerIdentity> id = parse_peer_identity(name);
     if (!id || id->role == Role::kAdmin) continue;
-    auto settings = tls_settings(id->role, certs.files(name));
+    real::TlsFiles files = certs.files(name);
+    files.crl_file = certs.crl();
+    auto settings = tls_settings(id->role, files);
     if (!settings) return settings.error();
     plan[{id->role, id->node.value}] = *settings;
   }
@@ -243,6 +251,10 @@ int run_local(const LocalArgs& args) {
     f = cluster.figures();  // taken before shutdown, while every component is whole
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();  // SIGINT may come early
     hosting.shutdown();
+  }, {}, [&hosting] {
+    // SIGHUP: each server reads DIR/crl.pem again on its own loop (also looked at every 30 s).
+    const size_t lists = hosting.reload_revocations();
+    fmt::print(stderr, "aether local: SIGHUP: {}\n", lists ? fmt::format("{} servers read the revocation list again", lists) : std::string("no revocation list (--tls)"));
   });
 
   fmt::print("tick duration p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms over {} ticks ({} overruns of the 100 ms budget)\n",

@@ -1,12 +1,15 @@
 #include "app/metrics_export.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "runtime/common/prometheus_text.h"
+#include "runtime/real/crl_watch.h"
 
 namespace aether::app {
 
@@ -393,6 +396,7 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
     f.closed.tls_handshakes_limit += rt->limit_stats().tls_handshakes_limit;
     f.closed.per_address_limit += rt->limit_stats().per_address_limit;
     f.closed.tls_handshakes_per_address_limit += rt->limit_stats().tls_handshakes_per_address_limit;
+    f.closed.tls_peer_revoked += rt->limit_stats().tls_peer_revoked;
   }
   auto add = [&m](const Labels& l, const NetFigures& f) {
     m.family("aether_network_received_bytes_total", "Bytes received on TCP connections (frames with their length prefix).", kCounter)
@@ -409,7 +413,8 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
                                      std::pair{"tls_handshake_deadline", f.closed.tls_handshake_deadline},
                                      std::pair{"tls_handshakes_limit", f.closed.tls_handshakes_limit},
                                      std::pair{"per_address_limit", f.closed.per_address_limit},
-                                     std::pair{"tls_handshakes_per_address_limit", f.closed.tls_handshakes_per_address_limit}}) {
+                                     std::pair{"tls_handshakes_per_address_limit", f.closed.tls_handshakes_per_address_limit},
+                                     std::pair{"tls_peer_revoked", f.closed.tls_peer_revoked}}) {
       Labels with_reason = l;
       with_reason.emplace_back("reason", why);
       m.family("aether_network_limit_closes_total", "Connections closed or refused at a network limit, by limit.", kCounter)
@@ -420,6 +425,29 @@ void network_metrics(MetricsText& m, const RealHosting& hosting, const std::map<
   bool any_bot = false;
   for (const auto& rt : hosting.runtimes()) any_bot = any_bot || !role_of.contains(rt->node().value);
   if (any_bot) add({{"role", "bot"}}, bots);
+}
+
+// Each revocation list (runtime/real/crl_watch.h): a server's, and the bots' (one list they share).
+void revocation_metrics(MetricsText& m, const RealHosting& hosting, const std::map<uint32_t, const char*>& role_of) {
+  std::set<const real::CrlWatch*> seen;
+  for (const auto& rt : hosting.runtimes()) {
+    const real::CrlWatch* watch = rt->revocations();
+    if (watch == nullptr || !seen.insert(watch).second) continue;
+    const auto role = role_of.find(rt->node().value);
+    const Labels l = role == role_of.end() ? Labels{{"role", "bot"}} : server_labels(rt->node(), role->second);
+    for (const auto& [outcome, count] : {std::pair{"loaded", watch->stats().loaded}, std::pair{"refused", watch->stats().refused}}) {
+      Labels with_outcome = l;
+      with_outcome.emplace_back("outcome", outcome);
+      m.family("aether_tls_crl_reloads_total",
+               "Revocation list files read while running: loaded (in force since) or refused (unreadable, not the CA's, out of date or older; the list in force stayed).",
+               kCounter)
+          .add(with_outcome, num(count));
+    }
+    m.family("aether_tls_crl_revoked_certificates", "Certificates the revocation list in force names.", kGauge).add(l, num(watch->entries()));
+    m.family("aether_tls_crl_next_update_timestamp_seconds",
+             "When the revocation list in force runs out (Unix time): past it every handshake fails until a new list is loaded.", kGauge)
+        .add(l, num(static_cast<uint64_t>(std::max<int64_t>(0, watch->next_update_unix_s()))));
+  }
 }
 
 // A gateway's browsers' listener (runtime/real/web_network.h), when it has one.
@@ -559,6 +587,7 @@ std::string render_metrics(const RealHosting& hosting, const real::MetricsServer
   }
   readiness_metrics(m, hosting);
   network_metrics(m, hosting, role_of);
+  revocation_metrics(m, hosting, role_of);
   web_metrics(m, hosting, role_of);
   storage_metrics(m, hosting, role_of);
   if (bots) bot_metrics(m, bots, playing, updates, resumes);

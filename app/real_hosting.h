@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -87,6 +88,15 @@ class RealHosting final : public Hosting {
     }
     for (std::thread& t : workers_) t.join();
     workers_.clear();
+  }
+  // SIGHUP: every revocation list of the process is read again, each by a runtime that uses it, on
+  // that runtime's loop (from any thread). Returns how many lists (0: no TLS with a list here).
+  size_t reload_revocations() {
+    std::set<const real::CrlWatch*> asked;
+    for (auto& rt : runtimes_) {
+      if (rt->revocations() != nullptr && asked.insert(rt->revocations()).second) rt->request_revocations_reload();
+    }
+    return asked.size();
   }
   // Runs fn while every loop is parked between two of its handlers (without threads: at once), so
   // that fn may read every component. The loops wait at most as long as fn takes.

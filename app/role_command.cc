@@ -332,12 +332,17 @@ int run_role(const RoleArgs& args) {
     }
     return true;
   };
+  // SIGHUP reads the revocation list again at once (it is also looked at every 30 s: docs/security.md).
+  auto hangup = [&hosting, &role] {
+    const size_t lists = hosting.reload_revocations();
+    fmt::print(stderr, "aether {}: SIGHUP: {}\n", role, lists ? "reading the revocation list again" : "no revocation list to read (tls_crl_file)");
+  };
   real::run_until_stopped(io, static_cast<TimeNs>(config.duration_s()) * kNsPerSec, [&] {
     if (admin) admin->shutdown();
     metrics.shutdown();
     figures = summary(hosting.components());
     hosting.shutdown();
-  }, std::move(graceful));
+  }, std::move(graceful), hangup);
   fmt::print("{}", figures);
   return 0;
 }

@@ -3,11 +3,14 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "app/cluster.h"
 #include "runtime/real/cert_issuer.h"
+#include "runtime/real/crl_watch.h"
 
 namespace aether::app {
 
@@ -23,12 +26,14 @@ Result<std::shared_ptr<real::TlsContext>> context(real::TlsSide side, const real
 
 Result<real::TlsSettings> tls_settings(Role role, const real::TlsFiles& files, const real::TlsFiles& client_port) {
   real::TlsSettings out;
+  std::vector<std::shared_ptr<real::TlsContext>> verifying;  // the contexts that check peers against the CA (and its list)
   switch (role) {
     case Role::kCoordinator:
     case Role::kCompute: {
       auto accept = context(real::TlsSide::kServerMutual, files, "server port");
       if (!accept) return accept.error();
       out.accept = *accept;
+      verifying.push_back(out.accept);
       break;
     }
     case Role::kGateway: {
@@ -43,14 +48,24 @@ Result<real::TlsSettings> tls_settings(Role role, const real::TlsFiles& files, c
       if (!connect) return connect.error();
       out.connect = *connect;
       out.verify_host = true;
-      return out;
+      verifying.push_back(out.connect);
+      break;
     }
     case Role::kAdmin: break;
     case Role::kNone: return make_error(Error::Code::kInvalidArgument, "no TLS for role none");
   }
-  auto connect = context(real::TlsSide::kClientMutual, files, "links");
-  if (!connect) return connect.error();
-  out.connect = *connect;
+  if (role != Role::kClient) {
+    auto connect = context(real::TlsSide::kClientMutual, files, "links");
+    if (!connect) return connect.error();
+    out.connect = *connect;
+    verifying.push_back(out.connect);
+  }
+  // One list for the process's verifying contexts, read again while it runs (runtime/real/crl_watch.h).
+  if (!files.crl_file.empty()) {
+    auto watch = real::CrlWatch::make(files.crl_file, std::move(verifying));
+    if (!watch) return watch.error();
+    out.revocations = *watch;
+  }
   return out;
 }
 

@@ -18,8 +18,10 @@
 
 namespace aether::app {
 
-// files: the process's own certificate, key and the cluster CA. client_port: the gateway's
-// certificate and key for its client port (empty: its own certificate).
+// files: the process's own certificate, key and the cluster CA, and the CA's revocation list (empty:
+// none), which every context that verifies a peer checks and which is read again while the process
+// runs (TlsSettings::revocations: the contexts are then for one event loop). client_port: the
+// gateway's certificate and key for its client port (empty: its own certificate).
 Result<real::TlsSettings> tls_settings(Role role, const real::TlsFiles& files, const real::TlsFiles& client_port = {});
 
 // A directory of certificates: ca.pem and ca.key, and NAME.pem and NAME.key for each identity.

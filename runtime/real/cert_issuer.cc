@@ -214,6 +214,8 @@ Status revoke_certificates(const std::string& ca_cert_file, const std::string& c
     OPENSSL_free(hex);
     return out;
   };
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> number(BN_new(), BN_free);  // the CRL number: 1, or the old list's + 1
+  if (!number || BN_set_word(number.get(), 1) != 1) return fail("cannot build a revocation list");
   if (FILE* file = std::fopen(crl_file.c_str(), "r"); file != nullptr) {
     CrlPtr old(PEM_read_X509_CRL(file, nullptr, nullptr, nullptr), X509_CRL_free);
     std::fclose(file);
@@ -221,6 +223,14 @@ Status revoke_certificates(const std::string& ca_cert_file, const std::string& c
     if (X509_CRL_verify(old.get(), X509_get0_pubkey(ca->get())) != 1) {
       ERR_clear_error();
       return make_error(Error::Code::kInvalidArgument, fmt::format("{} is not {}'s revocation list", crl_file, ca_cert_file));
+    }
+    // The new list's CRL number follows the old one's, so that a process holding the newer list
+    // refuses the older one (runtime/real/crl_watch.h) even when both were issued within one second.
+    std::unique_ptr<ASN1_INTEGER, decltype(&ASN1_INTEGER_free)> old_number(
+        static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(old.get(), NID_crl_number, nullptr, nullptr)), ASN1_INTEGER_free);
+    if (old_number) {
+      std::unique_ptr<BIGNUM, decltype(&BN_free)> n(ASN1_INTEGER_to_BN(old_number.get(), nullptr), BN_free);
+      if (!n || BN_add_word(n.get(), 1) != 1 || BN_copy(number.get(), n.get()) == nullptr) return fail("cannot read the old list's CRL number");
     }
     STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(old.get());
     for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
@@ -263,6 +273,8 @@ Status revoke_certificates(const std::string& ca_cert_file, const std::string& c
       return fail("cannot add a revoked certificate");
     }
   }
+  std::unique_ptr<ASN1_INTEGER, decltype(&ASN1_INTEGER_free)> crl_number(BN_to_ASN1_INTEGER(number.get(), nullptr), ASN1_INTEGER_free);
+  if (!crl_number || X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, crl_number.get(), 0, 0) != 1) return fail("cannot number the revocation list");
   if (X509_CRL_sort(crl.get()) != 1 || X509_CRL_sign(crl.get(), ca_key->get(), EVP_sha256()) == 0) return fail("cannot sign the revocation list");
   const std::string tmp = crl_file + ".tmp";
   FILE* file = std::fopen(tmp.c_str(), "w");

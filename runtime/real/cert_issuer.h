@@ -34,15 +34,15 @@ Status issue_certificate(const std::string& ca_cert_file, const std::string& ca_
                          const std::string& cert_file, const std::string& key_file);
 
 // How long a revocation list is valid unless told otherwise: it must be issued again before then
-// (a process refuses an out-of-date list at start, runtime/real/tls.h).
+// (a process refuses an out-of-date list, at start and when it reads the file again: crl_watch.h).
 inline constexpr int kCrlDaysDefault = 30;
 // Certificates one list revokes at most.
 inline constexpr size_t kCrlEntriesMax = 4096;
 
 // The CA's revocation list with the certificates in cert_files added (each must be the CA's):
 // crl_file is read if it exists (it must be the CA's; what it revoked stays revoked), and written
-// again, valid for `days` from now, signed by the CA, replaced atomically (a process reading it
-// never sees half a list).
+// again, valid for `days` from now, numbered (CRL number: the old list's + 1, or 1), signed by the
+// CA, replaced atomically (a process reading it never sees half a list).
 Status revoke_certificates(const std::string& ca_cert_file, const std::string& ca_key_file, const std::vector<std::string>& cert_files,
                            const std::string& crl_file, int days);
 

@@ -1,7 +1,10 @@
 #include "runtime/real/real_runtime.h"
 
 #include <chrono>
+#include <memory>
 #include <random>
+
+#include <boost/asio/post.hpp>
 
 namespace aether::real {
 
@@ -28,7 +31,8 @@ int64_t unix_now_ns() {
 }
 
 RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId node, RealOptions options)
-    : name_(std::move(name)),
+    : io_(io),
+      name_(std::move(name)),
       node_(node),
       seed_(seed_or_entropy(options.seed)),
       log_(sink_or_stderr(std::move(options.log_sink), name_), name_, node, unix_now_ns, options.log_level, options.log_format),
@@ -48,6 +52,12 @@ RealRuntime::RealRuntime(boost::asio::io_context& io, std::string name, NodeId n
 }
 
 RealRuntime::~RealRuntime() { shutdown(); }
+
+void RealRuntime::request_revocations_reload() {
+  boost::asio::post(io_, [network = std::weak_ptr<TcpNetwork>(network_)] {
+    if (auto n = network.lock()) n->reload_revocations();
+  });
+}
 
 void RealRuntime::shutdown() {
   if (shut_down_) return;

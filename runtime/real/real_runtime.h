@@ -75,8 +75,14 @@ class RealRuntime {
   size_t partial_frame_bytes() const { return network_->partial_frame_bytes(); }
   const TcpLimitStats& limit_stats() const { return network_->limit_stats(); }
   bool tls() const { return network_->tls(); }
+  // The revocation list this runtime's TLS checks peers against (crl_watch.h); null: none.
+  const CrlWatch* revocations() const { return network_->revocations(); }
+  // From any thread: the runtime's loop reads its revocation list's file again, changed or not
+  // (SIGHUP; TcpNetwork::reload_revocations). Nothing without a list.
+  void request_revocations_reload();
 
  private:
+  boost::asio::io_context& io_;
   std::string name_;
   NodeId node_;
   uint64_t seed_;

@@ -33,13 +33,15 @@ void stop_once(const std::shared_ptr<StopState>& state, asio::io_context& io) {
 
 }  // namespace
 
-void run_until_stopped(asio::io_context& io, TimeNs duration_ns, std::function<void()> on_stop, GracefulStop graceful) {
+void run_until_stopped(asio::io_context& io, TimeNs duration_ns, std::function<void()> on_stop, GracefulStop graceful,
+                       std::function<void()> on_hangup) {
   auto state = std::make_shared<StopState>();
   state->on_stop = std::move(on_stop);
   state->graceful = std::move(graceful);
   if (io.stopped()) io.restart();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  if (on_hangup) signals.add(SIGHUP);
   asio::steady_timer poll(io);
   // Every kGracefulPollNs while draining: stop once drained or past the deadline.
   std::function<void()> check_drained = [&, state] {
@@ -57,6 +59,11 @@ void run_until_stopped(asio::io_context& io, TimeNs duration_ns, std::function<v
   };
   std::function<void(const boost::system::error_code&, int)> on_signal = [&, state](const boost::system::error_code& ec, int signal) {
     if (ec || state->stopped) return;
+    if (signal == SIGHUP) {
+      on_hangup();
+      signals.async_wait(on_signal);
+      return;
+    }
     if (signal == SIGTERM && state->graceful.begin && state->graceful.done && !state->draining) {
       state->draining = true;
       std::fprintf(stderr, "aether: SIGTERM: draining (at most %lld ms; SIGINT or a second SIGTERM stops at once)\n",

@@ -28,7 +28,9 @@ struct GracefulStop {
 // if given) or duration_ns has passed (0: no limit). Then calls on_stop exactly once (it shuts the
 // components down; it is also called if the loop ends for another reason, e.g. someone called
 // io.stop()), stops the loop, lets already-cancelled operations complete for at most kStopDrainNs,
-// and returns.
-void run_until_stopped(boost::asio::io_context& io, TimeNs duration_ns, std::function<void()> on_stop, GracefulStop graceful = {});
+// and returns. With on_hangup, SIGHUP calls it on io's thread (each time; the process reads its
+// files again: the revocation list) and the run goes on; without, SIGHUP keeps its default action.
+void run_until_stopped(boost::asio::io_context& io, TimeNs duration_ns, std::function<void()> on_stop, GracefulStop graceful = {},
+                       std::function<void()> on_hangup = {});
 
 }  // namespace aether::real

@@ -1,9 +1,12 @@
 #include "runtime/real/tcp_network.h"
 
+#include <openssl/ssl.h>
+
 #include <bit>
 #include <chrono>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -185,6 +188,7 @@ void TcpNetwork::shutdown() {
   }
   listeners_.clear();
   if (sweep_) sweep_->cancel();
+  if (crl_timer_) crl_timer_->cancel();
   partial_bytes_ = 0;
   handshakes_ = 0;
 }
@@ -205,6 +209,7 @@ Result<std::string> TcpNetwork::listen(std::string_view address) {
   if (ec) return make_error(Error::Code::kIo, fmt::format("cannot listen on {}: {}", address, ec.message()));
   listeners_.push_back(listener);
   start_sweep();
+  start_revocation_checks();
   start_accept(listener);
   log_at(log_, LogLevel::kInfo, {}, "listening on {}", listener->address);
   return listener->address;
@@ -291,6 +296,7 @@ ConnId TcpNetwork::connect(std::string_view address) {
   const ConnId id = next_id_++;
   if (shut_down_) return id;  // the host is gone: nothing will ever be reported for this id
   AETHER_ASSERT_MSG(handler_ != nullptr, "set_handler before connect");
+  start_revocation_checks();
   auto conn = std::make_shared<TcpConnection>(tcp::socket(io_), id, State::kConnecting, tls_.connect.get());
   conn->peer = std::string(address);
   const bool over_limit = at_connection_limit();
@@ -627,6 +633,12 @@ void TcpNetwork::on_handshake(const ConnPtr& conn, const error_code& ec) {
     }
     return abandon_handshake(conn, "TLS handshake failed: " + ec.message());
   }
+  if (peer_revoked(conn)) {  // verified against the list in force before a newer one came
+    ++limit_stats_.tls_peer_revoked;
+    log_at(log_, LogLevel::kWarn, {}, "conn {} peer {}: its certificate is revoked by the revocation list just loaded; closing", conn->id,
+           conn->peer);
+    return abandon_handshake(conn, "the peer's certificate is revoked");
+  }
   conn->identity = verified_peer_identity(conn->tls->native_handle());
   switch (conn->state) {
     case State::kHandshaking:
@@ -667,6 +679,68 @@ void TcpNetwork::abandon_handshake(const ConnPtr& conn, const std::string& why) 
     case State::kConnecting: return report_refused(conn, why);
     case State::kFlushing: return finish_close(conn);
     default: return;
+  }
+}
+
+// ---- revocation ----------------------------------------------------------------------------------
+
+void TcpNetwork::start_revocation_checks() {
+  if (crl_timer_ || !tls_.revocations || shut_down_) return;
+  tls_.revocations->attach(io_, weak_from_this());
+  crl_timer_ = std::make_unique<asio::steady_timer>(io_);
+  crl_timer_->expires_after(std::chrono::nanoseconds(limits_.crl_check_interval_ns));
+  crl_timer_->async_wait([weak = weak_from_this()](const error_code& ec) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_ && !ec) self->check_revocations();
+  });
+}
+
+void TcpNetwork::check_revocations() {
+  const TimeNs now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  // Networks sharing the list (a process's bots) look at its file once per interval between them.
+  report_reload(tls_.revocations->check(now_ns, limits_.crl_check_interval_ns));
+  if (shut_down_) return;
+  crl_timer_->expires_after(std::chrono::nanoseconds(limits_.crl_check_interval_ns));
+  crl_timer_->async_wait([weak = weak_from_this()](const error_code& ec) {
+    const auto self = weak.lock();
+    if (self && !self->shut_down_ && !ec) self->check_revocations();
+  });
+}
+
+void TcpNetwork::reload_revocations() {
+  if (shut_down_ || !tls_.revocations) return;
+  report_reload(tls_.revocations->reload());
+}
+
+void TcpNetwork::report_reload(const CrlReloadOutcome& outcome) {
+  const CrlWatch& watch = *tls_.revocations;
+  if (outcome.what == CrlReload::kLoaded) {
+    log_at(log_, LogLevel::kInfo, {}, "revocation list {} loaded: {} ({} loaded, {} refused since start)", watch.file(), outcome.why,
+           watch.stats().loaded, watch.stats().refused);
+  } else if (outcome.what == CrlReload::kRefused) {
+    log_at(log_, LogLevel::kError, {}, "revocation list refused, the list in force stays: {} ({} refused since start)", outcome.why,
+           watch.stats().refused);
+  }
+}
+
+bool TcpNetwork::peer_revoked(const ConnPtr& conn) const {
+  return tls_.revocations && conn->tls && tls_.revocations->revokes(SSL_get0_peer_certificate(conn->tls->native_handle()));
+}
+
+// A new list is in force (this network read it, or another on the loop sharing it did): the
+// established connections it revokes go, as broken ones (their handlers run: work on a copy).
+void TcpNetwork::on_revocations_loaded() {
+  if (shut_down_) return;
+  std::vector<ConnPtr> revoked;
+  for (const auto& [id, conn] : conns_) {
+    if (conn->state == State::kOpen && peer_revoked(conn)) revoked.push_back(conn);
+  }
+  for (const ConnPtr& conn : revoked) {
+    if (!is_live(conn)) continue;  // an earlier close in this loop's callbacks took it
+    ++limit_stats_.tls_peer_revoked;
+    log_at(log_, LogLevel::kWarn, {}, "conn {} peer {} ({}): its certificate is revoked by the list just loaded from {}; closing", conn->id,
+           conn->peer, conn->identity ? peer_identity_name(*conn->identity) : std::string("no identity"), tls_.revocations->file());
+    fail(conn, CloseReason::kReset);
   }
 }
 

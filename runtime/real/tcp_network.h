@@ -29,6 +29,7 @@
 #include "engine/runtime/log.h"
 #include "engine/runtime/network.h"
 #include "engine/runtime/trace.h"
+#include "runtime/real/crl_watch.h"
 #include "runtime/real/real_trace.h"
 #include "runtime/real/tls.h"
 
@@ -76,6 +77,7 @@ struct TcpLimits {
   TimeNs tls_handshake_deadline_ns = kTlsHandshakeDeadlineNs;
   size_t tls_handshakes_max = kTlsHandshakesMax;
   size_t tls_handshakes_per_address_max = kTlsHandshakesPerAddressMax;  // 0: no limit
+  TimeNs crl_check_interval_ns = kCrlReloadIntervalNs;  // how often the revocation list's file is looked at (crl_watch.h)
 };
 
 // Connections this network closed because a limit was reached (each also logged with its reason).
@@ -88,6 +90,7 @@ struct TcpLimitStats {
   uint64_t tls_handshakes_limit = 0;    // accepted while tls_handshakes_max handshakes were under way
   uint64_t per_address_limit = 0;       // accepted from an address already holding inbound_per_address_max
   uint64_t tls_handshakes_per_address_limit = 0;  // accepted from an address with tls_handshakes_per_address_max handshakes under way
+  uint64_t tls_peer_revoked = 0;        // a peer whose certificate the revocation list reloaded names (established or handshaking)
 };
 
 
@@ -95,7 +98,12 @@ struct TcpConnection;
 struct TcpListener;
 class AddressCounts;
 
-class TcpNetwork final : public Network, public std::enable_shared_from_this<TcpNetwork> {
+// With a revocation list (TlsSettings::revocations), the network looks at its file every
+// crl_check_interval_ns from its first listen() or connect() on; once a new list is in force it closes
+// every established connection whose peer's certificate the list names (as broken: kReset, so links
+// redial and are refused at the handshake), and a handshake that verified its peer against the old
+// list just before is refused at its end. Each counted as tls_peer_revoked and logged at warn.
+class TcpNetwork final : public Network, public RevocationListener, public std::enable_shared_from_this<TcpNetwork> {
  public:
   // log and trace must outlive every call into this object until shutdown() (the RealRuntime owns
   // all three and shuts the network down first).
@@ -117,6 +125,10 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   // Closes every listener and connection at once, no flushing and no callbacks. Afterwards every call
   // is a no-op (send reports kClosed).
   void shutdown();
+
+  // Reads the revocation list's file now, changed or not (SIGHUP); nothing without a list. On the loop.
+  void reload_revocations();
+  const CrlWatch* revocations() const { return tls_.revocations.get(); }
 
   uint64_t bytes_sent() const { return bytes_sent_; }          // frame bytes (prefixes included; under TLS, before encryption)
   uint64_t bytes_received() const { return bytes_received_; }  // frame bytes (prefixes included; under TLS, after decryption)
@@ -159,6 +171,12 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   void forget_partial(const ConnPtr& conn);
   void start_sweep();
   void sweep_partial_frames();
+  // Revocation: the list's file looked at on a timer, connections of revoked peers closed.
+  void start_revocation_checks();
+  void check_revocations();
+  void report_reload(const CrlReloadOutcome& outcome);
+  void on_revocations_loaded() override;
+  bool peer_revoked(const ConnPtr& conn) const;
   ConnPtr find(ConnId conn) const;
 
   boost::asio::io_context& io_;
@@ -172,6 +190,7 @@ class TcpNetwork final : public Network, public std::enable_shared_from_this<Tcp
   size_t handshakes_ = 0;  // TLS handshakes under way
   size_t partial_bytes_ = 0;
   std::unique_ptr<boost::asio::steady_timer> sweep_;  // every second while anything is open
+  std::unique_ptr<boost::asio::steady_timer> crl_timer_;  // every crl_check_interval_ns, with a revocation list
   NetworkHandler* handler_ = nullptr;
   std::vector<std::shared_ptr<TcpListener>> listeners_;
   std::map<ConnId, ConnPtr> conns_;      // connecting or open

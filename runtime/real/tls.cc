@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/real/crl_watch.h"
+
 namespace aether::real {
 
 namespace asio = boost::asio;
@@ -43,45 +45,6 @@ std::optional<PeerIdentity> common_name_identity(X509* cert) {
   if (length <= 0 || static_cast<size_t>(length) > kPeerIdentityNameBytesMax) return std::nullopt;
   // A NUL or any byte outside the identity form fails the parse.
   return parse_peer_identity(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)), static_cast<size_t>(length)));
-}
-
-// Reads the first certificate of a PEM file (the CA's: our chains are one deep).
-X509* read_first_certificate(const std::string& file_name) {
-  FILE* file = std::fopen(file_name.c_str(), "r");
-  if (file == nullptr) return nullptr;
-  X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
-  std::fclose(file);
-  return cert;
-}
-
-// The CA's revocation list goes into the context's store, checked for every peer's certificate
-// (X509_V_FLAG_CRL_CHECK: the leaf; our chains are one deep). A list another key signed, or one
-// already out of date, is refused here: OpenSSL would fail every handshake with it, a whole cluster
-// locked out by a file, and the operator would learn it only from the peers' logs.
-Status load_revocations(SSL_CTX* native, const std::string& ca_file, const std::string& crl_file) {
-  FILE* file = std::fopen(crl_file.c_str(), "r");
-  if (file == nullptr) return tls_error(fmt::format("cannot open the revocation list {}", crl_file));
-  X509_CRL* crl = PEM_read_X509_CRL(file, nullptr, nullptr, nullptr);
-  std::fclose(file);
-  if (crl == nullptr) return tls_error(fmt::format("{} holds no PEM revocation list: {}", crl_file, openssl_error()));
-  X509* ca = read_first_certificate(ca_file);
-  Status out = ok_status();
-  if (ca == nullptr) {
-    out = tls_error(fmt::format("cannot read the CA certificate {} to check the revocation list against", ca_file));
-  } else if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0 || X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
-    ERR_clear_error();
-    out = tls_error(fmt::format("the revocation list {} is not signed by the CA in {}", crl_file, ca_file));
-  } else if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl); next == nullptr || X509_cmp_current_time(next) <= 0) {
-    out = tls_error(fmt::format("the revocation list {} is out of date (its next update is past): issue it again with `aether cert revoke`", crl_file));
-  } else {
-    X509_STORE* store = SSL_CTX_get_cert_store(native);
-    if (X509_STORE_add_crl(store, crl) != 1 || X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) != 1) {
-      out = tls_error(fmt::format("cannot use the revocation list {}: {}", crl_file, openssl_error()));
-    }
-  }
-  if (ca != nullptr) X509_free(ca);
-  X509_CRL_free(crl);  // the store holds its own reference
-  return out;
 }
 
 }  // namespace
@@ -131,7 +94,10 @@ Result<std::shared_ptr<TlsContext>> make_tls_context(TlsSide side, const TlsFile
     ctx->set_verify_mode(mode, ec);
     if (ec) return tls_error("cannot set the TLS verify mode: " + ec.message());
     if (!files.crl_file.empty()) {
-      if (Status s = load_revocations(native, files.ca_file, files.crl_file); !s) return s.error();
+      // A list the CA did not sign, or one already out of date, is refused here: OpenSSL would fail
+      // every handshake with it, a whole cluster locked out by a file, and the operator would learn
+      // it only from the peers' logs.
+      if (Status s = load_revocation_list(native, files.crl_file); !s) return s.error();
     }
   } else {
     ctx->set_verify_mode(asio::ssl::verify_none, ec);

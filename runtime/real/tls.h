@@ -43,6 +43,7 @@ inline constexpr size_t kTlsHandshakesMax = 1024;
 inline constexpr size_t kTlsHandshakesPerAddressMax = 64;
 
 using TlsContext = boost::asio::ssl::context;
+class CrlWatch;  // crl_watch.h
 
 enum class TlsSide : uint8_t {
   kServer,        // presents its certificate, asks for none (the gateway's client port)
@@ -73,6 +74,9 @@ struct TlsSettings {
   // Outbound: the server's certificate must also name the host dialled (subjectAltName), as a
   // player's client checks a gateway. Links between servers check the identity instead.
   bool verify_host = false;
+  // The revocation list the contexts that verify a peer check it against, read again while the
+  // process runs (crl_watch.h); null: no list. Every network given these settings runs on one loop.
+  std::shared_ptr<CrlWatch> revocations;
   bool any() const { return accept || connect; }
 };
 

@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
 #include <future>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,9 +23,11 @@
 #include <boost/asio/write.hpp>
 
 #include "app/metrics_export.h"
+#include "app/tls_setup.h"
 #include "engine/runtime/metrics.h"
 #include "runtime/common/prometheus_text.h"
 #include "runtime/real/address.h"
+#include "runtime/real/cert_issuer.h"
 #include "runtime/real/metrics_server.h"
 
 namespace aether {
@@ -337,6 +343,57 @@ TEST(MetricsExport, LocalClusterSeriesCarryNodeAndRoleLabels) {
   // No entity ids as labels, and each family declared once.
   EXPECT_EQ(text.find("entity="), std::string::npos);
   EXPECT_EQ(text.find("# TYPE aether_epoch gauge"), text.rfind("# TYPE aether_epoch gauge"));
+}
+
+// Each server's revocation list (runtime/real/crl_watch.h), with mutual TLS: its reloads by outcome,
+// the certificates it names and when it runs out, and the closes of revoked peers, labelled like
+// every server series; SIGHUP's path (RealHosting::reload_revocations) reads each list once.
+TEST(MetricsExport, EachServersRevocationListIsExported) {
+  char pattern[] = "/tmp/aether-metrics-crl-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const app::CertDir certs{pattern};
+  const std::vector<std::string> names = app::cluster_identities(1, 1, 1, 0);
+  ASSERT_TRUE(app::issue_cluster(certs, names, {"127.0.0.1", "localhost"}, 1).ok());
+  ASSERT_TRUE(real::revoke_certificates(certs.ca_cert(), certs.ca_key(), {}, certs.crl(), 1).ok());
+  std::map<uint32_t, real::TlsSettings> plan;
+  for (const std::string& name : names) {
+    const auto id = parse_peer_identity(name);
+    ASSERT_TRUE(id.has_value());
+    real::TlsFiles files = certs.files(name);
+    files.crl_file = certs.crl();
+    auto settings = app::tls_settings(id->role, files);
+    ASSERT_TRUE(settings.ok()) << settings.error().message;
+    plan[id->node.value] = *settings;
+  }
+  asio::io_context io;
+  real::RealOptions options;
+  options.log_level = LogLevel::kError;
+  app::RealHosting hosting(io, options);
+  hosting.set_tls([&plan](Role, NodeId node) { return plan.at(node.value); });
+  app::ClusterShape shape;
+  Xoshiro256 join_random(1);
+  app::Cluster cluster(hosting, shape, join_random);
+  io.run_for(std::chrono::milliseconds(300));
+  const std::string before = app::render_metrics(hosting, nullptr);
+  // The list issued again (CRL number 2), and every server told to read it (SIGHUP).
+  ASSERT_TRUE(real::revoke_certificates(certs.ca_cert(), certs.ca_key(), {}, certs.crl(), 1).ok());
+  EXPECT_EQ(hosting.reload_revocations(), 3u);
+  io.run_for(std::chrono::milliseconds(100));
+  const std::string after = app::render_metrics(hosting, nullptr);
+  hosting.shutdown();
+  std::error_code ignored;
+  std::filesystem::remove_all(pattern, ignored);
+  for (const char* server : {"node=\"1\",role=\"coordinator\"", "node=\"101\",role=\"compute\"", "node=\"201\",role=\"gateway\""}) {
+    const std::string l(server);
+    for (const std::string& want : {"aether_tls_crl_reloads_total{" + l + ",outcome=\"loaded\"} 0", "aether_tls_crl_reloads_total{" + l + ",outcome=\"refused\"} 0",
+                                    "aether_tls_crl_revoked_certificates{" + l + "} 0", "aether_tls_crl_next_update_timestamp_seconds{" + l + "} ",
+                                    "aether_network_limit_closes_total{" + l + ",reason=\"tls_peer_revoked\"} 0"}) {
+      EXPECT_NE(before.find(want), std::string::npos) << want << "\n" << before;
+    }
+    const std::string loaded = "aether_tls_crl_reloads_total{" + l + ",outcome=\"loaded\"} 1";
+    EXPECT_NE(after.find(loaded), std::string::npos) << loaded << "\n" << after;
+  }
+  EXPECT_EQ(before.find("# TYPE aether_tls_crl_reloads_total counter"), before.rfind("# TYPE aether_tls_crl_reloads_total counter"));
 }
 
 }  // namespace

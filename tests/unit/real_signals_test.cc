@@ -1,4 +1,4 @@
-// run_until_stopped: a time limit or SIGINT/SIGTERM calls on_stop once and returns.
+// run_until_stopped: a time limit or SIGINT/SIGTERM calls on_stop once and returns; SIGHUP calls on_hangup.
 
 #include "runtime/real/signals.h"
 
@@ -65,6 +65,25 @@ TEST(RealSignals, SigtermStops) {
     run_until_stopped(io, 0, [&] { ++stops; });
     EXPECT_EQ(stops, 1) << signo;
   }
+}
+
+// SIGHUP, with on_hangup: called each time, and the run goes on (the process reads its revocation
+// list again); the run then ends as any other.
+TEST(RealSignals, SighupCallsOnHangupAndTheRunGoesOn) {
+  asio::io_context io;
+  int hangups = 0, stops = 0;
+  asio::steady_timer first(io, std::chrono::milliseconds(10)), second(io, std::chrono::milliseconds(40));
+  first.async_wait([](const boost::system::error_code& ec) {
+    if (!ec) std::raise(SIGHUP);
+  });
+  second.async_wait([](const boost::system::error_code& ec) {
+    if (!ec) std::raise(SIGHUP);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  run_until_stopped(io, 150 * kNsPerMs, [&] { ++stops; }, {}, [&] { ++hangups; });
+  EXPECT_EQ(hangups, 2);
+  EXPECT_EQ(stops, 1);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150)) << "a SIGHUP stopped the run";
 }
 
 TEST(RealSignals, ExternalStopStillCallsOnStop) {

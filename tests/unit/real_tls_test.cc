@@ -2,15 +2,25 @@
 // cert_issuer.h): mutual TLS carries frames and reports both peers' identities; a peer certified by
 // another CA, a client without a certificate on a mutual port, a server that is not the host dialled,
 // TLS below 1.2, a suite without forward secrecy or AEAD, and plain TCP are all refused and counted;
-// the handshake deadline closes a silent peer on either side. Every test runs its loop for a
-// bounded time.
+// the handshake deadline closes a silent peer on either side; a revoked certificate fails the
+// handshake, and a revocation list read again while running (crl_watch.h) applies to new handshakes
+// and established connections, or is refused and leaves the list in force. Every test runs its loop
+// for a bounded time.
 
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +38,7 @@
 #include "engine/wire/framing.h"
 #include "runtime/real/address.h"
 #include "runtime/real/cert_issuer.h"
+#include "runtime/real/crl_watch.h"
 #include "runtime/real/real_runtime.h"
 
 namespace aether::real {
@@ -434,6 +445,183 @@ TEST(RealTls, ARevokedCertificateFailsTheHandshake) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("not signed by the CA"), std::string::npos) << refused.error().message;
   EXPECT_FALSE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {certs().other.cert("compute-101")}, dir.crl(), 1).ok());
+}
+
+// Whether a fresh compute node with `name`'s certificate completes a handshake with `address`
+// (and is not refused just after: a server's refusal reaches the client once its side finished).
+bool handshakes(asio::io_context& io, const CertDir& dir, const std::string& name, const std::string& address) {
+  Node node(io, settings(Role::kCompute, dir, name));
+  const ConnId conn = node.net().connect(address);
+  EXPECT_TRUE(run_until(io, [&] { return !node.rec.connected.empty() || !node.rec.closed.empty(); }));
+  run_for_ms(io, 50);
+  const bool up = !node.rec.connected.empty() && node.rec.closed.empty();
+  node.net().close(conn);
+  run_for_ms(io, 20);
+  return up;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Written whole, then renamed into place, as `aether cert revoke` does: a network looking at the
+// file meanwhile never reads half of it.
+void write_file(const std::string& path, const std::string& bytes) {
+  {
+    std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+// A list the CA signed whose next update passed a day ago (`aether cert revoke` never writes one).
+std::string out_of_date_list(const CertDir& dir) {
+  FILE* f = std::fopen(dir.ca_cert().c_str(), "r");
+  X509* ca = f ? PEM_read_X509(f, nullptr, nullptr, nullptr) : nullptr;
+  if (f) std::fclose(f);
+  f = std::fopen(dir.ca_key().c_str(), "r");
+  EVP_PKEY* key = f ? PEM_read_PrivateKey(f, nullptr, nullptr, nullptr) : nullptr;
+  if (f) std::fclose(f);
+  X509_CRL* crl = X509_CRL_new();
+  ASN1_TIME* last = ASN1_TIME_new();
+  ASN1_TIME* next = ASN1_TIME_new();
+  std::string out;
+  if (ca && key && crl && last && next && X509_CRL_set_version(crl, 1) == 1 && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) == 1 &&
+      X509_gmtime_adj(last, -2 * 86400) && X509_gmtime_adj(next, -86400) && X509_CRL_set1_lastUpdate(crl, last) == 1 &&
+      X509_CRL_set1_nextUpdate(crl, next) == 1 && X509_CRL_sign(crl, key, EVP_sha256()) > 0) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509_CRL(bio, crl);
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    out.assign(data, static_cast<size_t>(size));
+    BIO_free(bio);
+  }
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  X509_CRL_free(crl);
+  EVP_PKEY_free(key);
+  X509_free(ca);
+  EXPECT_FALSE(out.empty());
+  return out;
+}
+
+// Revocation without a restart (runtime/real/crl_watch.h): a server whose list is read again
+// (SIGHUP's path, RealRuntime::request_revocations_reload) refuses a certificate revoked since it
+// started, closes the connection that certificate already held, and lets the CA's others in; a file
+// that is no PEM list is refused and the list in force stays.
+TEST(RealTls, ARevocationListReadAgainRefusesACertificateRevokedSinceStart) {
+  const CertDir dir{certs().root + "/reloading"};
+  ASSERT_TRUE(app::issue_cluster(dir, {"coordinator-1", "compute-101", "compute-102"}, {"127.0.0.1", "localhost"}, 1).ok());
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {}, dir.crl(), 1).ok());  // empty: nothing revoked yet
+  TlsFiles server_files = dir.files("coordinator-1");
+  server_files.crl_file = dir.crl();
+  auto server_tls = app::tls_settings(Role::kCoordinator, server_files);
+  ASSERT_TRUE(server_tls.ok()) << server_tls.error().message;
+  ASSERT_NE(server_tls->revocations, nullptr);
+  asio::io_context io;
+  Node server(io, *server_tls);
+  const std::string address = server.listen();
+  // compute-102 holds a connection from before its revocation.
+  Node held(io, settings(Role::kCompute, dir, "compute-102"));
+  const ConnId held_conn = held.net().connect(address);
+  ASSERT_TRUE(run_until(io, [&] { return !held.rec.connected.empty() && server.rec.accepted.size() == 1; }));
+  const ConnId held_at_server = server.rec.accepted[0];
+  EXPECT_TRUE(handshakes(io, dir, "compute-102", address));
+
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {dir.cert("compute-102")}, dir.crl(), 1).ok());
+  EXPECT_TRUE(handshakes(io, dir, "compute-102", address)) << "the list in force changed before it was read again";
+  server.rt.request_revocations_reload();
+  ASSERT_TRUE(run_until(io, [&] { return !held.rec.closed.empty(); })) << "the revoked peer's connection stayed up";
+  EXPECT_EQ(held.rec.closed[0].first, held_conn);
+  EXPECT_NE(std::find(server.rec.closed.begin(), server.rec.closed.end(), std::pair{held_at_server, CloseReason::kReset}), server.rec.closed.end())
+      << "the server did not close the revoked peer's connection as broken";
+  EXPECT_EQ(server.rt.limit_stats().tls_peer_revoked, 1u);
+  EXPECT_EQ(server.rt.revocations()->stats().loaded, 1u);
+  EXPECT_EQ(server.rt.revocations()->entries(), 1u);
+  const uint64_t failed_before = server.rt.limit_stats().tls_handshake;
+  EXPECT_FALSE(handshakes(io, dir, "compute-102", address)) << "a certificate revoked since start passed";
+  EXPECT_EQ(server.rt.limit_stats().tls_handshake, failed_before + 1);
+  EXPECT_TRUE(handshakes(io, dir, "compute-101", address));
+
+  // Garbage where the list was: refused, counted; the list in force (102 revoked) stays.
+  write_file(dir.crl(), "-----BEGIN X509 CRL-----\nnot a list\n-----END X509 CRL-----\n");
+  server.rt.request_revocations_reload();
+  run_for_ms(io, 20);
+  EXPECT_EQ(server.rt.revocations()->stats().refused, 1u);
+  EXPECT_EQ(server.rt.revocations()->stats().loaded, 1u);
+  EXPECT_TRUE(handshakes(io, dir, "compute-101", address)) << "a refused file took the list in force with it";
+  EXPECT_FALSE(handshakes(io, dir, "compute-102", address)) << "a refused file undid a revocation";
+  EXPECT_EQ(server.rt.limit_stats().tls_peer_revoked, 1u);
+}
+
+// What a list read again must be, else it is refused and the list in force stays: not older than
+// the one in force (a lower CRL number; an old file put back would undo revocations), the CA's, not
+// past its next update, at most kCrlFileBytesMax bytes. Each refusal is counted once per change of
+// the file, and the file is looked at on the network's own timer (no SIGHUP here): a changed file
+// is read within an interval, an unchanged one is not read again.
+TEST(RealTls, ARevocationListReadAgainMustBeNewerValidAndTheCas) {
+  const CertDir dir{certs().root + "/refusing"};
+  ASSERT_TRUE(app::issue_cluster(dir, {"coordinator-1", "compute-101", "compute-102", "compute-103"}, {"127.0.0.1", "localhost"}, 1).ok());
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {dir.cert("compute-102")}, dir.crl(), 1).ok());
+  const std::string first = read_file(dir.crl());
+  TlsFiles server_files = dir.files("coordinator-1");
+  server_files.crl_file = dir.crl();
+  auto server_tls = app::tls_settings(Role::kCoordinator, server_files);
+  ASSERT_TRUE(server_tls.ok()) << server_tls.error().message;
+  asio::io_context io;
+  RealOptions o = Node::options(*server_tls, kTlsHandshakeDeadlineNs);
+  constexpr TimeNs kIntervalNs = 50 * kNsPerMs;
+  o.limits.crl_check_interval_ns = kIntervalNs;
+  RealRuntime server(io, "coordinator-1", NodeId(1), o);
+  Recorder rec;
+  rec.net = &server.runtime().network;
+  server.runtime().network.set_handler(&rec);
+  auto bound = server.runtime().network.listen("127.0.0.1:0");
+  ASSERT_TRUE(bound.ok());
+  const CrlWatch& watch = *server.revocations();
+  auto stats_after_a_while = [&] {
+    run_for_ms(io, 4 * kIntervalNs / kNsPerMs);
+    return std::pair{watch.stats().loaded, watch.stats().refused};
+  };
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{0}, uint64_t{0}})) << "an unchanged file was read again";
+
+  // A newer list (103 too), found by the timer.
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {dir.cert("compute-103")}, dir.crl(), 1).ok());
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{1}, uint64_t{0}}));
+  EXPECT_FALSE(handshakes(io, dir, "compute-103", *bound));
+  const std::string second = read_file(dir.crl());
+  // The first list again (CRL number 1 under 2): older, refused, once.
+  write_file(dir.crl(), first);
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{1}, uint64_t{1}}));
+  // Another CA's list.
+  const std::string foreign = certs().root + "/refusing-other-crl.pem";
+  ASSERT_TRUE(revoke_certificates(certs().other.ca_cert(), certs().other.ca_key(), {}, foreign, 1).ok());
+  write_file(dir.crl(), read_file(foreign));
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{1}, uint64_t{2}}));
+  // Our CA's, but past its next update.
+  write_file(dir.crl(), out_of_date_list(dir));
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{1}, uint64_t{3}}));
+  // Too large to be read.
+  write_file(dir.crl(), std::string(kCrlFileBytesMax + 1, 'x'));
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{1}, uint64_t{4}}));
+  // Gone.
+  std::filesystem::remove(dir.crl());
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{1}, uint64_t{5}}));
+  // Through all of it the second list stayed in force.
+  EXPECT_EQ(watch.entries(), 2u);
+  EXPECT_FALSE(handshakes(io, dir, "compute-102", *bound));
+  EXPECT_FALSE(handshakes(io, dir, "compute-103", *bound));
+  EXPECT_TRUE(handshakes(io, dir, "compute-101", *bound));
+  // The list in force put back and issued again (`aether cert revoke` without a name: CRL number 3): taken.
+  const std::string third = certs().root + "/refusing-third-crl.pem";
+  write_file(third, second);
+  ASSERT_TRUE(revoke_certificates(dir.ca_cert(), dir.ca_key(), {}, third, 1).ok());
+  write_file(dir.crl(), read_file(third));
+  EXPECT_EQ(stats_after_a_while(), (std::pair{uint64_t{2}, uint64_t{5}}));
+  EXPECT_EQ(watch.entries(), 2u);
+  EXPECT_EQ(server.limit_stats().tls_peer_revoked, 0u);  // no connection was up
+  server.shutdown();
 }
 
 TEST(RealTls, ContextsRefuseMissingOrMismatchedFiles) {
