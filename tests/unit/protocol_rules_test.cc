@@ -871,6 +871,67 @@ TEST_F(ProtocolRulesCoordinator, GivesNothingToANodeBeforeItsPromise) {
   EXPECT_EQ(owner(e), n.id);
 }
 
+// docs/persistence.md §9d "One avatar per character": a log-in of a character whose last avatar is
+// still in the table waits (retry later, the save read again) until that avatar has left and its
+// log-out save has landed; a detached avatar is abandoned at once by the log-in (its player is back)
+// and the log-in then waits for its log-out save like any other. (chaos-economy seed 1: the
+// SessionClosed of the last session reached a new leader after the log-in, and two lives played.)
+TEST_F(ProtocolRulesCoordinator, ACharacterHasOneAvatarInTheWorldAndALoginWaitsForTheLastToLeave) {
+  start_leader();
+  ComputeSide n = join(101);
+  heartbeat(n, agreeing(n));
+  join_gateway();
+  const CharacterId c(70);
+  const auto ask = [&](uint64_t session, uint32_t life) {
+    SpawnRequest req;
+    req.session = SessionId(session);
+    req.character = c;
+    req.save.character = c;
+    req.save.life = life;
+    from_gateway(req);
+    return rt_.network.last_of<SpawnReply>(gateway_);
+  };
+  const auto revokes_of = [&](EntityId e) {
+    size_t count = 0;
+    for (const OwnershipRevoke& r : rt_.network.sent_of<OwnershipRevoke>(n.conn)) count += r.entity == e;
+    return count;
+  };
+  auto first = ask(1, 1);
+  ASSERT_TRUE(first && first->entity.valid()) << (first ? first->refusal : "no reply");
+  EXPECT_EQ(coord_->table().avatar_of(c), first->entity);
+
+  // Attached to a live session: the log-in waits, the avatar is left alone.
+  auto held = ask(2, 2);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_FALSE(held->entity.valid()) << "a second avatar of one character";
+  EXPECT_TRUE(held->retry_later && held->save_pending) << held->refusal;
+  EXPECT_EQ(coord_->stats().spawns_held_for_avatar, 1u);
+  EXPECT_EQ(revokes_of(first->entity), 0u);
+  // Its session ends: revoked, and the log-in waits for the log-out save, then goes.
+  from_gateway(SessionClosed{SessionId(1), first->entity});
+  EXPECT_EQ(revokes_of(first->entity), 1u);
+  EXPECT_EQ(coord_->table().avatar_of(c), EntityId{});
+  held = ask(2, 2);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_TRUE(held->retry_later && held->save_pending && !held->entity.valid()) << "spawned before the log-out save landed";
+  send(n, LogoutSaved{c, 1}, kEpoch);
+  auto second = ask(2, 2);
+  ASSERT_TRUE(second && second->entity.valid()) << (second ? second->refusal : "no reply");
+
+  // Detached (its client gone): the log-in abandons it at once, then waits for its save.
+  from_gateway(SessionClosed{SessionId(2), second->entity, true});
+  held = ask(3, 3);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_TRUE(held->retry_later && held->save_pending && !held->entity.valid());
+  EXPECT_EQ(revokes_of(second->entity), 1u) << "the detached avatar was not abandoned";
+  EXPECT_EQ(coord_->table().get(second->entity), nullptr);
+  EXPECT_EQ(coord_->logout_waits().size(), 1u);
+  send(n, LogoutSaved{c, 2}, kEpoch);
+  auto third = ask(3, 3);
+  ASSERT_TRUE(third && third->entity.valid()) << (third ? third->refusal : "no reply");
+  EXPECT_TRUE(coord_->table().consistent());
+}
+
 // docs/ownership.md §2 "Fences before leases" (engine/coordinator/fence_ledger.h): a lease is renewed
 // only on a connection on which every fence the node has not confirmed precedes the renewal. A
 // revoke sent on connection A may be lost with it: on the node's next connection B, the first ack
