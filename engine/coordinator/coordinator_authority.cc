@@ -153,8 +153,7 @@ void Coordinator::revoke(NodeId node, EntityId entity, uint64_t generation) {
   // Whatever the reason (a log-out, an abandoned session, a fence at a takeover, an audit), a node
   // that loses a character's avatar takes its log-out save (ComputeNode::handle_revoke): the
   // character's next spawn waits for it. So the wait is noted here, at every revoke, and callers
-  // revoke while the record still stands. (chaos-economy seed 11: a takeover fenced an avatar, its
-  // session closed, and the next life spawned before the fenced node's save had landed.)
+  // revoke while the record still stands.
   if (const OwnerRecord* rec = table_.get(entity)) note_logout(rec->snapshot, node);
 }
 
